@@ -1,0 +1,34 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { Logger, LogFields } from '../../shared/log.js';
+import type { NotificationReceiver } from '../../shared/receive/notification-receiver.js';
+
+/** The invocation's own log, one JSON object per line, so the host correlates it with the invocation. */
+export function invocationLogger(context: InvocationContext): Logger {
+  const line = (event: string, fields?: LogFields) => JSON.stringify({ event, ...fields });
+  return {
+    info: (event, fields) => context.info(line(event, fields)),
+    warn: (event, fields) => context.warn(line(event, fields)),
+    error: (event, fields) => context.error(line(event, fields)),
+  };
+}
+
+/** Adapts an HTTP trigger to the receiver: request in, receiver call, response out. */
+export async function receiveOverHttp(
+  receiver: NotificationReceiver,
+  endpoint: string,
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
+  const declared = request.headers.get('content-length');
+  const response = await receiver.receive(
+    {
+      validationToken: request.query.get('validationToken'),
+      contentType: request.headers.get('content-type'),
+      contentLength: declared !== null && /^\d+$/.test(declared) ? Number(declared) : null,
+      readBody: async () => new Uint8Array(await request.arrayBuffer()),
+    },
+    endpoint,
+    invocationLogger(context),
+  );
+  return { status: response.status, headers: { ...response.headers }, ...(response.body !== undefined ? { body: response.body } : {}) };
+}

@@ -1,0 +1,231 @@
+import { ConfigError } from '../errors.js';
+import { parseStorageConnection, type StorageConnection } from './storage-connection.js';
+
+/**
+ * Every setting the app reads, in one table. README.md's configuration table and
+ * local.settings.json.example list exactly these names (a test keeps them in step).
+ *
+ * `localDefault` applies only in the Development environment (`AZURE_FUNCTIONS_ENVIRONMENT=Development`,
+ * which Core Tools and our local host always set); `default` applies everywhere. A setting with neither is
+ * required in Azure.
+ */
+export interface SettingDefinition {
+  readonly name: string;
+  readonly default?: string;
+  readonly localDefault?: string;
+  readonly description: string;
+}
+
+export const MICROSOFT_JWKS_URL = 'https://login.microsoftonline.com/common/discovery/v2.0/keys';
+/** The tenant and app the local Graph simulator uses unless told otherwise. */
+export const LOCAL_TENANT_ID = '11111111-1111-4111-8111-111111111111';
+export const LOCAL_APP_ID = '22222222-2222-4222-8222-222222222222';
+export const LOCAL_CLIENT_STATE = 'local-dev-client-state-change-me';
+
+export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
+  {
+    name: 'AzureWebJobsStorage',
+    localDefault: 'UseDevelopmentStorage=true',
+    description:
+      'Storage for the host and for our queues and blobs: a connection string, `UseDevelopmentStorage=true` (Azurite), or leave unset and use the identity-based `AzureWebJobsStorage__*` settings below.',
+  },
+  {
+    name: 'AzureWebJobsStorage__queueServiceUri',
+    description: 'Identity-based storage: the queue endpoint (`https://<account>.queue.core.windows.net`).',
+  },
+  {
+    name: 'AzureWebJobsStorage__blobServiceUri',
+    description: 'Identity-based storage: the blob endpoint (claim-check blobs).',
+  },
+  {
+    name: 'AzureWebJobsStorage__accountName',
+    description: 'Identity-based storage, public cloud shorthand: the account name, instead of the two URIs.',
+  },
+  {
+    name: 'AzureWebJobsStorage__credential',
+    description: '`managedidentity` to use a managed identity (with `__clientId` for a user-assigned one); otherwise DefaultAzureCredential.',
+  },
+  {
+    name: 'AzureWebJobsStorage__clientId',
+    description: 'Client id of the user-assigned managed identity used for storage.',
+  },
+  {
+    name: 'GRAPH_CLIENT_STATE',
+    localDefault: LOCAL_CLIENT_STATE,
+    description:
+      'The clientState secret given to Graph with each subscription (at most 128 characters). Several, comma-separated, during a rotation: any of them is accepted.',
+  },
+  {
+    name: 'GRAPH_APP_ID',
+    localDefault: LOCAL_APP_ID,
+    description: 'Application (client) id of our Entra app: the `aud` that validation tokens must carry.',
+  },
+  {
+    name: 'GRAPH_TENANT_IDS',
+    localDefault: LOCAL_TENANT_ID,
+    description: 'Allow-list of tenant ids (comma-separated). Notifications from any other tenant are discarded.',
+  },
+  {
+    name: 'GRAPH_JWKS_URL',
+    default: MICROSOFT_JWKS_URL,
+    description: 'Where the keys that sign validation tokens are published (https; http only on loopback).',
+  },
+  {
+    name: 'NOTIFICATIONS_QUEUE',
+    default: 'graph-notifications',
+    description: 'Queue that receives each accepted change notification.',
+  },
+  {
+    name: 'LIFECYCLE_QUEUE',
+    default: 'graph-lifecycle',
+    description: 'Queue that receives each accepted lifecycle notification.',
+  },
+  {
+    name: 'NOTIFICATIONS_CONTAINER',
+    default: 'graph-notification-payloads',
+    description: 'Blob container for notifications too large for a queue message (claim check).',
+  },
+  {
+    name: 'NOTIFICATIONS_MAX_BODY_BYTES',
+    default: '16777216',
+    description: 'Largest notification request body accepted, in bytes (larger: 413).',
+  },
+  {
+    name: 'RECEIVE_STORAGE_TIMEOUT_MS',
+    default: '5000',
+    description:
+      'Longest time a request may spend storing its batch (retries included) before it answers 503 with Retry-After.',
+  },
+];
+
+export interface Settings {
+  readonly environment: string;
+  readonly storage: StorageConnection;
+  readonly clientStates: readonly string[];
+  readonly appId: string;
+  readonly tenantIds: readonly string[];
+  readonly jwksUrl: URL;
+  readonly notificationsQueue: string;
+  readonly lifecycleQueue: string;
+  readonly notificationsContainer: string;
+  readonly maxBodyBytes: number;
+  readonly storageTimeoutMs: number;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const QUEUE_NAME = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function isDevelopment(env: Env): boolean {
+  return (env.AZURE_FUNCTIONS_ENVIRONMENT ?? '').toLowerCase() === 'development';
+}
+
+/** The value a setting has in this environment: set value, else its default for this environment. */
+export function settingValue(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw !== undefined && raw.trim() !== '') return raw.trim();
+  const def = SETTING_DEFINITIONS.find((d) => d.name === name);
+  if (!def) return undefined;
+  return (isDevelopment(env) ? def.localDefault : undefined) ?? def.default;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/**
+ * Reads and validates every setting once. Throws one ConfigError naming each bad setting.
+ */
+export function readSettings(env: Env): Settings {
+  const problems: string[] = [];
+  const value = (name: string) => settingValue(env, name);
+
+  let storage: StorageConnection | undefined;
+  try {
+    storage = parseStorageConnection(env, value('AzureWebJobsStorage'));
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+
+  const clientStates = list(value('GRAPH_CLIENT_STATE'));
+  if (clientStates.length === 0) {
+    problems.push('GRAPH_CLIENT_STATE is missing: set the clientState secret (or several, comma-separated).');
+  }
+  for (const [i, s] of clientStates.entries()) {
+    if (s.length > 128) problems.push(`GRAPH_CLIENT_STATE: secret #${i + 1} is longer than Graph's 128 characters.`);
+  }
+
+  const appId = value('GRAPH_APP_ID') ?? '';
+  if (!appId) problems.push('GRAPH_APP_ID is missing: set the application (client) id of the Entra app.');
+  else if (!GUID.test(appId)) problems.push('GRAPH_APP_ID must be a GUID (the application id).');
+
+  const tenantIds = list(value('GRAPH_TENANT_IDS')).map((t) => t.toLowerCase());
+  if (tenantIds.length === 0) {
+    problems.push('GRAPH_TENANT_IDS is missing: list the tenant ids whose notifications are accepted.');
+  }
+  for (const t of tenantIds) {
+    if (!GUID.test(t)) problems.push(`GRAPH_TENANT_IDS: "${t}" is not a tenant id (GUID).`);
+  }
+
+  let jwksUrl: URL | undefined;
+  const jwksRaw = value('GRAPH_JWKS_URL') ?? '';
+  try {
+    jwksUrl = new URL(jwksRaw);
+    const loopbackHttp = jwksUrl.protocol === 'http:' && LOOPBACK_HOSTS.has(jwksUrl.hostname);
+    if (jwksUrl.protocol !== 'https:' && !loopbackHttp) {
+      problems.push('GRAPH_JWKS_URL must be an https URL (http is allowed only on loopback).');
+    }
+  } catch {
+    problems.push(`GRAPH_JWKS_URL is not a URL: "${jwksRaw}".`);
+  }
+
+  const queueName = (name: string) => {
+    const v = value(name) ?? '';
+    if (!QUEUE_NAME.test(v)) {
+      problems.push(`${name} "${v}" is not a valid queue name (3-63 lowercase letters, digits and single hyphens).`);
+    }
+    return v;
+  };
+  const notificationsQueue = queueName('NOTIFICATIONS_QUEUE');
+  const lifecycleQueue = queueName('LIFECYCLE_QUEUE');
+  if (notificationsQueue === lifecycleQueue) {
+    problems.push('NOTIFICATIONS_QUEUE and LIFECYCLE_QUEUE must name different queues.');
+  }
+  const notificationsContainer = value('NOTIFICATIONS_CONTAINER') ?? '';
+  if (!QUEUE_NAME.test(notificationsContainer)) {
+    problems.push(`NOTIFICATIONS_CONTAINER "${notificationsContainer}" is not a valid container name.`);
+  }
+
+  const positiveInt = (name: string, min: number, max: number) => {
+    const v = value(name) ?? '';
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, not "${v}".`);
+      return min;
+    }
+    return n;
+  };
+  const maxBodyBytes = positiveInt('NOTIFICATIONS_MAX_BODY_BYTES', 1024, 100 * 1024 * 1024);
+  const storageTimeoutMs = positiveInt('RECEIVE_STORAGE_TIMEOUT_MS', 100, 9000);
+
+  if (problems.length > 0 || !storage || !jwksUrl) throw new ConfigError(problems);
+
+  return {
+    environment: env.AZURE_FUNCTIONS_ENVIRONMENT ?? 'Production',
+    storage,
+    clientStates,
+    appId: appId.toLowerCase(),
+    tenantIds,
+    jwksUrl,
+    notificationsQueue,
+    lifecycleQueue,
+    notificationsContainer,
+    maxBodyBytes,
+    storageTimeoutMs,
+  };
+}

@@ -1,0 +1,23 @@
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { BlobServiceClient, type StoragePipelineOptions as BlobPipelineOptions } from '@azure/storage-blob';
+import { QueueServiceClient, type StoragePipelineOptions as QueuePipelineOptions } from '@azure/storage-queue';
+import type { StorageConnection } from './storage-connection.js';
+
+function tokenCredential(conn: Extract<StorageConnection, { kind: 'identity' }>): TokenCredential {
+  if (conn.credential === 'managedidentity') {
+    return conn.clientId ? new ManagedIdentityCredential({ clientId: conn.clientId }) : new ManagedIdentityCredential();
+  }
+  return new DefaultAzureCredential(conn.clientId ? { managedIdentityClientId: conn.clientId } : {});
+}
+
+export function createQueueServiceClient(conn: StorageConnection, options: QueuePipelineOptions = {}): QueueServiceClient {
+  return conn.kind === 'connectionString'
+    ? QueueServiceClient.fromConnectionString(conn.connectionString, options)
+    : new QueueServiceClient(conn.queueServiceUri, tokenCredential(conn), options);
+}
+
+export function createBlobServiceClient(conn: StorageConnection, options: BlobPipelineOptions = {}): BlobServiceClient {
+  return conn.kind === 'connectionString'
+    ? BlobServiceClient.fromConnectionString(conn.connectionString, options)
+    : new BlobServiceClient(conn.blobServiceUri, tokenCredential(conn), options);
+}

@@ -1,0 +1,87 @@
+/**
+ * How we reach Azure Storage: a connection string (Azurite included) or an identity-based connection
+ * described by `AzureWebJobsStorage__*` settings, as the Functions host itself reads them.
+ */
+export type StorageConnection =
+  | { readonly kind: 'connectionString'; readonly connectionString: string; readonly development: boolean }
+  | {
+      readonly kind: 'identity';
+      readonly queueServiceUri: string;
+      readonly blobServiceUri: string;
+      readonly credential: 'managedidentity' | 'default';
+      readonly clientId?: string;
+    };
+
+/** The well-known Azurite account (documented by Microsoft; not a secret). */
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export function azuriteConnectionString(host = '127.0.0.1', ports = { blob: 10000, queue: 10001, table: 10002 }): string {
+  return [
+    'DefaultEndpointsProtocol=http',
+    `AccountName=${AZURITE_ACCOUNT}`,
+    `AccountKey=${AZURITE_KEY}`,
+    `BlobEndpoint=http://${host}:${ports.blob}/${AZURITE_ACCOUNT}`,
+    `QueueEndpoint=http://${host}:${ports.queue}/${AZURITE_ACCOUNT}`,
+    `TableEndpoint=http://${host}:${ports.table}/${AZURITE_ACCOUNT}`,
+  ].join(';');
+}
+
+function connectionStringParts(cs: string): Map<string, string> {
+  const parts = new Map<string, string>();
+  for (const segment of cs.split(';')) {
+    const eq = segment.indexOf('=');
+    if (eq > 0) parts.set(segment.slice(0, eq).trim().toLowerCase(), segment.slice(eq + 1).trim());
+  }
+  return parts;
+}
+
+/** True when the connection string is `UseDevelopmentStorage=true` (Azurite on its default ports). */
+export function isDevelopmentStorage(connectionString: string | undefined): boolean {
+  if (!connectionString) return false;
+  return connectionStringParts(connectionString).get('usedevelopmentstorage')?.toLowerCase() === 'true';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses `AzureWebJobsStorage` (given as `value`, after defaults) or, when it is unset, the identity-based
+ * `AzureWebJobsStorage__*` settings. Throws an Error whose message names the setting at fault.
+ */
+export function parseStorageConnection(env: Env, value: string | undefined, settingName = 'AzureWebJobsStorage'): StorageConnection {
+  if (value) {
+    if (isDevelopmentStorage(value)) {
+      return { kind: 'connectionString', connectionString: azuriteConnectionString(), development: true };
+    }
+    const parts = connectionStringParts(value);
+    const hasAccount = parts.has('accountname') && parts.has('accountkey');
+    const hasSas = parts.has('sharedaccesssignature') && (parts.has('queueendpoint') || parts.has('accountname'));
+    if (!hasAccount && !hasSas) {
+      throw new Error(
+        `${settingName} is not a usable connection string: it needs AccountName and AccountKey (or a SharedAccessSignature with endpoints), or UseDevelopmentStorage=true.`,
+      );
+    }
+    return { kind: 'connectionString', connectionString: value, development: false };
+  }
+
+  const prefix = `${settingName}__`;
+  const get = (key: string) => env[prefix + key]?.trim() || undefined;
+  const accountName = get('accountName');
+  const queueServiceUri = get('queueServiceUri') ?? (accountName && `https://${accountName}.queue.core.windows.net`);
+  const blobServiceUri = get('blobServiceUri') ?? (accountName && `https://${accountName}.blob.core.windows.net`);
+  if (!queueServiceUri || !blobServiceUri) {
+    throw new Error(
+      `${settingName} is missing: set a connection string, or ${prefix}queueServiceUri and ${prefix}blobServiceUri (or ${prefix}accountName) for an identity-based connection.`,
+    );
+  }
+  for (const [name, uri] of [
+    ['queueServiceUri', queueServiceUri],
+    ['blobServiceUri', blobServiceUri],
+  ] as const) {
+    if (!/^https?:\/\/[^/]+/.test(uri)) throw new Error(`${prefix}${name} is not a URL: "${uri}".`);
+  }
+  const credential = get('credential')?.toLowerCase() === 'managedidentity' ? 'managedidentity' : 'default';
+  const clientId = get('clientId');
+  return { kind: 'identity', queueServiceUri, blobServiceUri, credential, ...(clientId ? { clientId } : {}) };
+}

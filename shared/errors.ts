@@ -1,0 +1,47 @@
+/**
+ * Typed errors with a stable `code`. Tests and callers branch on `code`, never on message text.
+ */
+export class RelayError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** One or more settings are missing or wrong; the message names each of them. */
+export class ConfigError extends RelayError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(
+      'ERR_CONFIG',
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+    this.problems = problems;
+  }
+}
+
+/** Storage did not take what we gave it in time: the caller must not acknowledge the data. */
+export class StorageUnavailableError extends RelayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_STORAGE_UNAVAILABLE', message, options);
+  }
+}
+
+/** A request we refuse because of what the client sent (HTTP 4xx). */
+export class BadRequestError extends RelayError {
+  readonly status: 400 | 413 | 415;
+
+  constructor(code: string, status: 400 | 413 | 415, message: string) {
+    super(code, message);
+    this.status = status;
+  }
+}
+
+export function isRelayError(e: unknown): e is RelayError {
+  return e instanceof RelayError;
+}

@@ -1,0 +1,48 @@
+/**
+ * Structured logging seam. Every line is an event name plus fields; never pass secrets, tokens or
+ * notification contents as fields.
+ */
+export type LogFields = Readonly<Record<string, unknown>>;
+
+export interface Logger {
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+}
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** A logger that writes one JSON object per line to the given sink (stdout by default). */
+export function createJsonLogger(
+  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
+  base: LogFields = {},
+): Logger {
+  const emit = (level: LogLevel, event: string, fields?: LogFields) =>
+    write(JSON.stringify({ time: new Date().toISOString(), level, event, ...base, ...fields }));
+  return {
+    info: (event, fields) => emit('info', event, fields),
+    warn: (event, fields) => emit('warn', event, fields),
+    error: (event, fields) => emit('error', event, fields),
+  };
+}
+
+/** A logger that remembers what it was told; for tests that assert on security events. */
+export interface RecordedLine {
+  level: LogLevel;
+  event: string;
+  fields: LogFields;
+}
+export function createRecordingLogger(): Logger & { lines: RecordedLine[] } {
+  const lines: RecordedLine[] = [];
+  const rec = (level: LogLevel) => (event: string, fields: LogFields = {}) => void lines.push({ level, event, fields });
+  return { lines, info: rec('info'), warn: rec('warn'), error: rec('error') };
+}
+
+export function errorFields(e: unknown): LogFields {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    const status = (e as { statusCode?: unknown }).statusCode;
+    return { error: e.message, ...(code !== undefined ? { code } : {}), ...(status !== undefined ? { statusCode: status } : {}) };
+  }
+  return { error: String(e) };
+}

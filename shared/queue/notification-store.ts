@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import { StorageUnavailableError } from '../errors.js';
+import { mapConcurrent } from '../util/map-concurrent.js';
+import {
+  encodeQueueMessage,
+  MAX_QUEUE_MESSAGE_CHARS,
+  QUEUED_NOTIFICATION_SCHEMA,
+  type NotificationKind,
+  type QueuedNotification,
+} from './queued-notification.js';
+
+/** The durable half of the receive path: stores accepted notifications or throws StorageUnavailableError. */
+export interface NotificationStore {
+  /** Resolves only once every item is durably stored. */
+  storeAll(items: readonly QueuedNotification[]): Promise<void>;
+}
+
+export interface StorageNotificationStoreOptions {
+  readonly queueService: QueueServiceClient;
+  readonly blobService: BlobServiceClient;
+  readonly queues: Readonly<Record<NotificationKind, string>>;
+  readonly container: string;
+  /** Upper bound for one storeAll, retries included. */
+  readonly timeoutMs: number;
+  /** Sends in flight at once for one batch. */
+  readonly concurrency?: number;
+}
+
+const isNotFound = (e: unknown, code: string) =>
+  (e as { statusCode?: number }).statusCode === 404 && (e as { code?: string }).code === code;
+
+/**
+ * Azure Storage queues (and a blob container for claim checks) behind NotificationStore. Queues and the
+ * container are created on first use when missing (a 404 triggers one create and one retry), so the
+ * receive path never pays for existence checks.
+ */
+export class StorageNotificationStore implements NotificationStore {
+  readonly #queues: Record<NotificationKind, QueueClient>;
+  readonly #container: ContainerClient;
+  readonly #timeoutMs: number;
+  readonly #concurrency: number;
+
+  constructor(options: StorageNotificationStoreOptions) {
+    this.#queues = {
+      change: options.queueService.getQueueClient(options.queues.change),
+      lifecycle: options.queueService.getQueueClient(options.queues.lifecycle),
+    };
+    this.#container = options.blobService.getContainerClient(options.container);
+    this.#timeoutMs = options.timeoutMs;
+    this.#concurrency = options.concurrency ?? 32;
+  }
+
+  async storeAll(items: readonly QueuedNotification[]): Promise<void> {
+    if (items.length === 0) return;
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal); // every concurrent send listens to the one deadline
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new StorageUnavailableError(`Storage did not take the batch within ${this.#timeoutMs} ms.`));
+      }, this.#timeoutMs);
+    });
+    try {
+      await Promise.race([
+        mapConcurrent(items, this.#concurrency, (item) => this.#storeOne(item, controller.signal)),
+        deadline,
+      ]);
+    } catch (e) {
+      controller.abort();
+      if (e instanceof StorageUnavailableError) throw e;
+      throw new StorageUnavailableError(`Storage refused the batch: ${(e as Error).message}`, { cause: e });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #storeOne(item: QueuedNotification, abortSignal: AbortSignal): Promise<void> {
+    const text = encodeQueueMessage(item);
+    if (text.length <= MAX_QUEUE_MESSAGE_CHARS) {
+      await this.#send(item.kind, text, abortSignal);
+      return;
+    }
+    const json = JSON.stringify(item);
+    const blob = `${item.receivedAt.slice(0, 10)}/${randomUUID()}.json`;
+    await this.#upload(blob, json, abortSignal);
+    await this.#send(
+      item.kind,
+      encodeQueueMessage({
+        schema: QUEUED_NOTIFICATION_SCHEMA,
+        kind: item.kind,
+        receivedAt: item.receivedAt,
+        claimCheck: { container: this.#container.containerName, blob, bytes: Buffer.byteLength(json) },
+      }),
+      abortSignal,
+    );
+  }
+
+  async #send(kind: NotificationKind, text: string, abortSignal: AbortSignal): Promise<void> {
+    const queue = this.#queues[kind];
+    try {
+      await queue.sendMessage(text, { abortSignal });
+    } catch (e) {
+      if (!isNotFound(e, 'QueueNotFound')) throw e;
+      await queue.createIfNotExists({ abortSignal });
+      await queue.sendMessage(text, { abortSignal });
+    }
+  }
+
+  async #upload(blob: string, json: string, abortSignal: AbortSignal): Promise<void> {
+    const client = this.#container.getBlockBlobClient(blob);
+    const upload = () =>
+      client.upload(json, Buffer.byteLength(json), {
+        abortSignal,
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+      });
+    try {
+      await upload();
+    } catch (e) {
+      if (!isNotFound(e, 'ContainerNotFound')) throw e;
+      await this.#container.createIfNotExists({ abortSignal });
+      await upload();
+    }
+  }
+}

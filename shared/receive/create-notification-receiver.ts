@@ -1,0 +1,39 @@
+import { createRemoteJWKSet } from 'jose';
+import { createBlobServiceClient, createQueueServiceClient } from '../config/storage-clients.js';
+import type { Settings } from '../config/settings.js';
+import { StorageNotificationStore } from '../queue/notification-store.js';
+import { ClientStateVerifier } from './client-state.js';
+import { NotificationReceiver } from './notification-receiver.js';
+import { ValidationTokenVerifier } from './validation-tokens.js';
+
+/**
+ * Wires the receive path with its real parts from validated settings: Azure Storage clients with bounded
+ * retries, the remote JWKS (cached, refreshed on unknown key ids), the clientState secrets.
+ */
+export function createNotificationReceiver(settings: Settings): NotificationReceiver {
+  const retryOptions = {
+    maxTries: 3,
+    tryTimeoutInMs: settings.storageTimeoutMs,
+    retryDelayInMs: 100,
+    maxRetryDelayInMs: 1000,
+  };
+  const store = new StorageNotificationStore({
+    queueService: createQueueServiceClient(settings.storage, { retryOptions }),
+    blobService: createBlobServiceClient(settings.storage, { retryOptions }),
+    queues: { change: settings.notificationsQueue, lifecycle: settings.lifecycleQueue },
+    container: settings.notificationsContainer,
+    timeoutMs: settings.storageTimeoutMs,
+  });
+  const tenantIds = new Set(settings.tenantIds);
+  return new NotificationReceiver({
+    clientState: new ClientStateVerifier(settings.clientStates),
+    tokens: new ValidationTokenVerifier({
+      appId: settings.appId,
+      tenantIds,
+      getKey: createRemoteJWKSet(settings.jwksUrl, { timeoutDuration: 3000, cooldownDuration: 30_000 }),
+    }),
+    store,
+    tenantIds,
+    maxBodyBytes: settings.maxBodyBytes,
+  });
+}

@@ -1,0 +1,143 @@
+import { BadRequestError, StorageUnavailableError } from '../errors.js';
+import { errorFields, type Logger } from '../log.js';
+import { isLifecycleNotification, type NotificationItem } from '../protocol/notification.js';
+import type { NotificationStore } from '../queue/notification-store.js';
+import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../queue/queued-notification.js';
+import type { ClientStateVerifier } from './client-state.js';
+import { answerValidationHandshake } from './handshake.js';
+import { checkDeclaredLength, parseNotificationBody } from './parse-notification-body.js';
+import { problem, type ReceiveResponse } from './problem.js';
+import type { TokenVerdict, ValidationTokenVerifier } from './validation-tokens.js';
+
+/** An HTTP request to notificationUrl or lifecycleNotificationUrl, as the receiver needs it. */
+export interface ReceiveRequest {
+  /** The decoded `validationToken` query parameter, when present. */
+  readonly validationToken: string | null;
+  readonly contentType: string | null;
+  readonly contentLength: number | null;
+  readBody(): Promise<Uint8Array>;
+}
+
+export type ItemRejection =
+  | 'tenant_not_allowed'
+  | 'client_state_mismatch'
+  | 'validation_token_missing'
+  | 'validation_token_invalid';
+
+export interface NotificationReceiverOptions {
+  readonly clientState: ClientStateVerifier;
+  readonly tokens: ValidationTokenVerifier;
+  readonly store: NotificationStore;
+  readonly tenantIds: ReadonlySet<string>;
+  readonly maxBodyBytes: number;
+  readonly now?: () => number;
+  /** Seconds Graph is asked to wait before retrying after a 503. */
+  readonly retryAfterSeconds?: number;
+}
+
+/**
+ * The receive path: handshake, parse, verify (clientState, tenant, validation tokens), then store each
+ * accepted item as its own queue message. Answers 202 only once everything accepted is durable; 503 with
+ * Retry-After when storage (or the token keys) cannot be reached; 4xx problem details for bad input.
+ * Forged items are answered 202 like the rest (so a forger learns nothing), logged as security events and
+ * dropped.
+ */
+export class NotificationReceiver {
+  readonly #o: NotificationReceiverOptions;
+  readonly #now: () => number;
+
+  constructor(options: NotificationReceiverOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** `endpoint` names the receiving URL in logs; `logger` is the invocation's. */
+  async receive(request: ReceiveRequest, endpoint: string, logger: Logger): Promise<ReceiveResponse> {
+    if (request.validationToken !== null) return answerValidationHandshake(request.validationToken);
+
+    let collection;
+    try {
+      checkDeclaredLength(request.contentLength, this.#o.maxBodyBytes);
+      collection = parseNotificationBody(await request.readBody(), request.contentType, this.#o.maxBodyBytes);
+    } catch (e) {
+      if (!(e instanceof BadRequestError)) throw e;
+      logger.warn('receive.bad_request', { endpoint, code: e.code, status: e.status, detail: e.message });
+      return problem(e.status, e.code, 'The notification request was refused', e.message);
+    }
+
+    const rejections = new Map<string, { reason: ItemRejection; subscriptionId: string; tenantId: string; count: number }>();
+    const reject = (item: NotificationItem, reason: ItemRejection) => {
+      const key = `${reason}\u0000${item.subscriptionId}\u0000${item.tenantId}`;
+      const entry = rejections.get(key);
+      if (entry) entry.count++;
+      else rejections.set(key, { reason, subscriptionId: item.subscriptionId, tenantId: item.tenantId, count: 1 });
+    };
+
+    const trusted: NotificationItem[] = [];
+    for (const item of collection.value) {
+      if (!this.#o.tenantIds.has(item.tenantId.toLowerCase())) reject(item, 'tenant_not_allowed');
+      else if (!this.#o.clientState.matches(item.clientState)) reject(item, 'client_state_mismatch');
+      else trusted.push(item);
+    }
+
+    const needsToken = trusted.some((i) => !isLifecycleNotification(i) && i.encryptedContent !== undefined);
+    const verdicts = needsToken
+      ? await this.#o.tokens.verifyAll(collection.validationTokens ?? [])
+      : new Map<string, TokenVerdict>();
+    const tenantsWithToken = new Set<string>();
+    let keysUnavailable = false;
+    for (const verdict of verdicts.values()) {
+      if (verdict.ok) tenantsWithToken.add(verdict.tenantId);
+      else {
+        keysUnavailable ||= verdict.retryable;
+        logger.warn('security.validation_token_rejected', { endpoint, reason: verdict.reason });
+      }
+    }
+
+    const receivedAt = new Date(this.#now()).toISOString();
+    const accepted: QueuedNotification[] = [];
+    let waitingForKeys = 0;
+    for (const item of trusted) {
+      const encrypted = !isLifecycleNotification(item) && item.encryptedContent !== undefined;
+      if (encrypted && !tenantsWithToken.has(item.tenantId.toLowerCase())) {
+        if (keysUnavailable) waitingForKeys++;
+        else reject(item, verdicts.size === 0 ? 'validation_token_missing' : 'validation_token_invalid');
+        continue;
+      }
+      accepted.push({
+        schema: QUEUED_NOTIFICATION_SCHEMA,
+        kind: isLifecycleNotification(item) ? 'lifecycle' : 'change',
+        receivedAt,
+        notification: item,
+      });
+    }
+
+    if (waitingForKeys > 0) {
+      logger.error('receive.token_keys_unavailable', { endpoint, items: waitingForKeys });
+      return this.#retryLater('ERR_TOKEN_KEYS_UNAVAILABLE', 'The keys that sign validation tokens could not be fetched.');
+    }
+
+    for (const r of rejections.values()) logger.warn('security.notification_rejected', { endpoint, ...r });
+
+    try {
+      await this.#o.store.storeAll(accepted);
+    } catch (e) {
+      if (!(e instanceof StorageUnavailableError)) throw e;
+      logger.error('receive.storage_unavailable', { endpoint, items: accepted.length, ...errorFields(e) });
+      return this.#retryLater(e.code, 'The notifications could not be stored; retry later.');
+    }
+
+    logger.info('receive.accepted', {
+      endpoint,
+      items: collection.value.length,
+      accepted: accepted.length,
+      rejected: collection.value.length - accepted.length,
+    });
+    return { status: 202, headers: {} };
+  }
+
+  #retryLater(code: string, detail: string): ReceiveResponse {
+    const seconds = this.#o.retryAfterSeconds ?? 10;
+    return problem(503, code, 'Temporarily unable to accept notifications', detail, { 'retry-after': String(seconds) });
+  }
+}

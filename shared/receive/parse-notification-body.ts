@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { BadRequestError } from '../errors.js';
+import {
+  changeNotificationSchema,
+  lifecycleNotificationSchema,
+  type NotificationCollection,
+  type NotificationItem,
+} from '../protocol/notification.js';
+
+const envelopeSchema = z.looseObject({
+  value: z.array(z.unknown()).min(1, 'must hold at least one notification'),
+  validationTokens: z.array(z.string().min(1)).optional(),
+});
+
+const MAX_REPORTED_ISSUES = 5;
+
+function isJsonMediaType(contentType: string | null): boolean {
+  if (!contentType) return false;
+  const media = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return media === 'application/json' || (media.startsWith('application/') && media.endsWith('+json'));
+}
+
+function describe(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[]): string[] {
+  return issues.map((issue) => {
+    const path = [...prefix, ...issue.path]
+      .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+      .join('');
+    const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
+    return `${path || '(body)'}: ${missing ? 'is required' : issue.message}`;
+  });
+}
+
+/** Checks that the declared size is within the limit before anything is read. */
+export function checkDeclaredLength(contentLength: number | null, maxBytes: number): void {
+  if (contentLength !== null && contentLength > maxBytes) {
+    throw new BadRequestError('ERR_BODY_TOO_LARGE', 413, `The body is ${contentLength} bytes; the limit is ${maxBytes}.`);
+  }
+}
+
+/**
+ * Turns a notification POST body into a typed collection, or throws BadRequestError (400, 413 or 415)
+ * whose message says what is wrong. Each item is checked against the change or lifecycle schema, chosen by
+ * the presence of `lifecycleEvent`.
+ */
+export function parseNotificationBody(body: Uint8Array, contentType: string | null, maxBytes: number): NotificationCollection {
+  if (body.byteLength > maxBytes) {
+    throw new BadRequestError('ERR_BODY_TOO_LARGE', 413, `The body is ${body.byteLength} bytes; the limit is ${maxBytes}.`);
+  }
+  if (!isJsonMediaType(contentType)) {
+    throw new BadRequestError(
+      'ERR_UNSUPPORTED_MEDIA_TYPE',
+      415,
+      `Notifications must be sent as application/json, not ${contentType ? `"${contentType}"` : 'without a Content-Type'}.`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (e) {
+    // V8's message quotes part of the input; keep only the position so that no content reaches a log.
+    const position = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new BadRequestError('ERR_INVALID_JSON', 400, `The body is not valid JSON${position ? ` (error at position ${position})` : ''}.`);
+  }
+  const envelope = envelopeSchema.safeParse(json);
+  if (!envelope.success) {
+    throw new BadRequestError(
+      'ERR_INVALID_NOTIFICATION',
+      400,
+      'The body is not a notification collection: ' + describe(envelope.error.issues, []).slice(0, MAX_REPORTED_ISSUES).join('; '),
+    );
+  }
+  const problems: string[] = [];
+  const items: NotificationItem[] = [];
+  envelope.data.value.forEach((raw, index) => {
+    const isLifecycle = typeof raw === 'object' && raw !== null && 'lifecycleEvent' in raw;
+    const parsed = (isLifecycle ? lifecycleNotificationSchema : changeNotificationSchema).safeParse(raw);
+    if (parsed.success) items.push(parsed.data);
+    else problems.push(...describe(parsed.error.issues, ['value', index]));
+  });
+  if (problems.length > 0) {
+    const more = problems.length > MAX_REPORTED_ISSUES ? ` (and ${problems.length - MAX_REPORTED_ISSUES} more)` : '';
+    throw new BadRequestError(
+      'ERR_INVALID_NOTIFICATION',
+      400,
+      'Some notifications are malformed: ' + problems.slice(0, MAX_REPORTED_ISSUES).join('; ') + more,
+    );
+  }
+  return { ...envelope.data, value: items };
+}

@@ -1,0 +1,147 @@
+import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { GRAPH_CHANGE_TRACKING_APP_ID } from '../protocol/notification.js';
+
+/**
+ * Why a validation token was refused. Stable strings: they appear in security logs and tests.
+ */
+export type TokenRejection =
+  | 'token_malformed'
+  | 'token_bad_algorithm'
+  | 'token_unknown_key'
+  | 'token_bad_signature'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'token_wrong_audience'
+  | 'token_wrong_app'
+  | 'token_wrong_issuer'
+  | 'token_tenant_not_allowed'
+  | 'token_keys_unavailable';
+
+export type TokenVerdict =
+  | { readonly ok: true; readonly tenantId: string; readonly expiresAtMs: number }
+  | { readonly ok: false; readonly reason: TokenRejection; readonly retryable: boolean };
+
+export interface ValidationTokenVerifierOptions {
+  /** Our application (client) id: the token's `aud`. */
+  readonly appId: string;
+  /** Tenants we accept; lower-case GUIDs. */
+  readonly tenantIds: ReadonlySet<string>;
+  /** Resolves the signing key: a remote JWKS in production, a local one in tests. */
+  readonly getKey: JWTVerifyGetKey;
+  /** Clock skew tolerated on exp/nbf, in seconds. */
+  readonly clockToleranceSeconds?: number;
+  readonly now?: () => number;
+  /** How many verified tokens to remember. */
+  readonly cacheSize?: number;
+}
+
+const V1_ISSUER = /^https:\/\/sts\.windows\.net\/([0-9a-f-]{36})\/$/i;
+const V2_ISSUER = /^https:\/\/login\.microsoftonline\.com\/([0-9a-f-]{36})\/v2\.0$/i;
+
+function tenantFromIssuer(iss: unknown): string | undefined {
+  if (typeof iss !== 'string') return undefined;
+  return (V1_ISSUER.exec(iss) ?? V2_ISSUER.exec(iss))?.[1]?.toLowerCase();
+}
+
+function rejectionFor(e: unknown): { reason: TokenRejection; retryable: boolean } {
+  const code = (e as { code?: string }).code;
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return { reason: 'token_expired', retryable: false };
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+      const claim = (e as { claim?: string }).claim;
+      if (claim === 'nbf' || claim === 'iat') return { reason: 'token_not_yet_valid', retryable: false };
+      if (claim === 'aud') return { reason: 'token_wrong_audience', retryable: false };
+      return { reason: 'token_malformed', retryable: false };
+    }
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return { reason: 'token_bad_algorithm', retryable: false };
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return { reason: 'token_unknown_key', retryable: false };
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return { reason: 'token_bad_signature', retryable: false };
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+    case 'ERR_JWK_INVALID':
+      return { reason: 'token_malformed', retryable: false };
+    default:
+      // The keys could not be fetched (timeout, network, bad JWKS document): not the sender's fault.
+      return { reason: 'token_keys_unavailable', retryable: true };
+  }
+}
+
+/**
+ * Verifies the `validationTokens` Graph sends with resource data: RS256 signature by a published key,
+ * lifetime, `aud` = our app, `appid`/`azp` = Microsoft Graph Change Tracking, a v1 or v2 issuer of the
+ * token's tenant, and that tenant in the allow-list. Each distinct token is verified once; successes are
+ * remembered until the token expires.
+ */
+export class ValidationTokenVerifier {
+  readonly #options: Required<Omit<ValidationTokenVerifierOptions, 'now'>> & { now: () => number };
+  readonly #verified = new Map<string, { tenantId: string; expiresAtMs: number }>();
+
+  constructor(options: ValidationTokenVerifierOptions) {
+    this.#options = {
+      clockToleranceSeconds: 60,
+      cacheSize: 1000,
+      now: Date.now,
+      ...options,
+      appId: options.appId.toLowerCase(),
+    };
+  }
+
+  /** Verifies every distinct token of a batch once, concurrently. */
+  async verifyAll(tokens: readonly string[]): Promise<Map<string, TokenVerdict>> {
+    const distinct = [...new Set(tokens)];
+    const verdicts = await Promise.all(distinct.map((t) => this.verify(t)));
+    return new Map(distinct.map((t, i) => [t, verdicts[i] as TokenVerdict]));
+  }
+
+  async verify(token: string): Promise<TokenVerdict> {
+    const now = this.#options.now();
+    const cached = this.#verified.get(token);
+    if (cached) {
+      if (cached.expiresAtMs + this.#options.clockToleranceSeconds * 1000 > now) {
+        return { ok: true, ...cached };
+      }
+      this.#verified.delete(token);
+    }
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.#options.getKey, {
+        algorithms: ['RS256'],
+        audience: this.#options.appId,
+        clockTolerance: this.#options.clockToleranceSeconds,
+        currentDate: new Date(now),
+        requiredClaims: ['exp', 'iss'],
+      }));
+    } catch (e) {
+      return { ok: false, ...rejectionFor(e) };
+    }
+
+    const caller = [payload.appid, payload.azp].map((v) => (typeof v === 'string' ? v.toLowerCase() : undefined));
+    if (!caller.includes(GRAPH_CHANGE_TRACKING_APP_ID)) return { ok: false, reason: 'token_wrong_app', retryable: false };
+
+    const tenantId = tenantFromIssuer(payload.iss);
+    const tid = typeof payload.tid === 'string' ? payload.tid.toLowerCase() : undefined;
+    if (!tenantId || (tid !== undefined && tid !== tenantId)) {
+      return { ok: false, reason: 'token_wrong_issuer', retryable: false };
+    }
+    if (!this.#options.tenantIds.has(tenantId)) return { ok: false, reason: 'token_tenant_not_allowed', retryable: false };
+
+    const expiresAtMs = (payload.exp as number) * 1000;
+    this.#remember(token, { tenantId, expiresAtMs });
+    return { ok: true, tenantId, expiresAtMs };
+  }
+
+  #remember(token: string, entry: { tenantId: string; expiresAtMs: number }): void {
+    if (this.#verified.size >= this.#options.cacheSize) {
+      const oldest = this.#verified.keys().next();
+      if (!oldest.done) this.#verified.delete(oldest.value);
+    }
+    this.#verified.set(token, entry);
+  }
+}

@@ -1,0 +1,54 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { readSettings } from '../../shared/config/settings.js';
+import { createRecordingLogger } from '../../shared/log.js';
+import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
+import type { ReceiveResponse } from '../../shared/receive/problem.js';
+import { testEnv } from './notifications.js';
+import { uniqueName } from './azurite.js';
+
+export interface TestReceiver {
+  post(body: unknown, options?: { contentType?: string | null; validationToken?: string; contentLength?: number }): Promise<ReceiveResponse>;
+  logger: ReturnType<typeof createRecordingLogger>;
+  queues: { change: ReturnType<QueueServiceClient['getQueueClient']>; lifecycle: ReturnType<QueueServiceClient['getQueueClient']> };
+  container: ReturnType<BlobServiceClient['getContainerClient']>;
+}
+
+/**
+ * The production receiver (createNotificationReceiver from settings) pointed at a test Azurite and JWKS,
+ * with queue and container names unique to the test.
+ */
+export function testReceiver(connectionString: string, jwksUrl: string, env: Record<string, string> = {}): TestReceiver {
+  const names = { change: uniqueName('notif'), lifecycle: uniqueName('life'), container: uniqueName('blobs') };
+  const settings = readSettings(
+    testEnv({
+      AzureWebJobsStorage: connectionString,
+      GRAPH_JWKS_URL: jwksUrl,
+      NOTIFICATIONS_QUEUE: names.change,
+      LIFECYCLE_QUEUE: names.lifecycle,
+      NOTIFICATIONS_CONTAINER: names.container,
+      ...env,
+    }),
+  );
+  const receiver = createNotificationReceiver(settings);
+  const logger = createRecordingLogger();
+  const queueService = QueueServiceClient.fromConnectionString(connectionString);
+  return {
+    logger,
+    queues: { change: queueService.getQueueClient(names.change), lifecycle: queueService.getQueueClient(names.lifecycle) },
+    container: BlobServiceClient.fromConnectionString(connectionString).getContainerClient(names.container),
+    post: (body, options = {}) => {
+      const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+      return receiver.receive(
+        {
+          validationToken: options.validationToken ?? null,
+          contentType: options.contentType === undefined ? 'application/json; charset=utf-8' : options.contentType,
+          contentLength: options.contentLength ?? bytes.length,
+          readBody: async () => bytes,
+        },
+        'notifications',
+        logger,
+      );
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { GRAPH_CHANGE_TRACKING_APP_ID } from '../../shared/protocol/notification.js';
+
+/**
+ * Plays Microsoft identity platform for tests: an RSA key pair whose public half is served as a JWKS over
+ * loopback HTTP, and validationTokens signed like Graph's (RS256, kid, v1 issuer, aud = app, appid/azp =
+ * Graph Change Tracking, one hour).
+ */
+export interface TokenIssuer {
+  readonly jwksUrl: string;
+  /** Requests the JWKS endpoint has served. */
+  readonly jwksRequests: number;
+  sign(options?: SignOptions): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface SignOptions {
+  tenantId?: string;
+  audience?: string;
+  appid?: string | null;
+  azp?: string | null;
+  issuer?: 'v1' | 'v2' | string;
+  /** Seconds from now. */
+  expiresIn?: number;
+  notBefore?: number;
+  kid?: string;
+  /** Sign with this key instead of the published one. */
+  privateKey?: CryptoKey;
+  tid?: string | null;
+}
+
+export async function startTokenIssuer(defaults: { tenantId: string; audience: string }): Promise<TokenIssuer> {
+  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test-key-1', use: 'sig', alg: 'RS256' };
+  let requests = 0;
+  const server: Server = createServer((req, res) => {
+    requests++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    jwksUrl: `http://127.0.0.1:${port}/common/discovery/v2.0/keys`,
+    get jwksRequests() {
+      return requests;
+    },
+    async sign(o: SignOptions = {}) {
+      const tenantId = o.tenantId ?? defaults.tenantId;
+      const now = Math.floor(Date.now() / 1000);
+      const issuer =
+        o.issuer === undefined || o.issuer === 'v1'
+          ? `https://sts.windows.net/${tenantId}/`
+          : o.issuer === 'v2'
+            ? `https://login.microsoftonline.com/${tenantId}/v2.0`
+            : o.issuer;
+      const claims: Record<string, unknown> = { tid: o.tid === undefined ? tenantId : o.tid };
+      if (o.appid !== null) claims.appid = o.appid ?? GRAPH_CHANGE_TRACKING_APP_ID;
+      if (o.azp !== null && o.azp !== undefined) claims.azp = o.azp;
+      for (const k of Object.keys(claims)) if (claims[k] === null) delete claims[k];
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: o.kid ?? 'test-key-1' })
+        .setIssuer(issuer)
+        .setAudience(o.audience ?? defaults.audience)
+        .setIssuedAt(now - 60)
+        .setNotBefore(now + (o.notBefore ?? -60))
+        .setExpirationTime(now + (o.expiresIn ?? 3600))
+        .sign(o.privateKey ?? privateKey);
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}

@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isClaimCheck, type QueuedClaimCheck, type QueuedNotification } from '../../shared/queue/queued-notification.js';
+import { drainQueue, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
+import {
+  APP_ID,
+  CLIENT_STATE,
+  OLD_CLIENT_STATE,
+  TENANT_A,
+  TENANT_B,
+  TENANT_OTHER,
+  changeNotification,
+  encryptedNotification,
+  lifecycleNotification,
+} from '../helpers/notifications.js';
+import { testReceiver } from '../helpers/receiver.js';
+import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
+
+let azurite: AzuriteProcess;
+let issuer: TokenIssuer;
+
+beforeAll(async () => {
+  [azurite, issuer] = await Promise.all([startTestAzurite(), startTokenIssuer({ tenantId: TENANT_A, audience: APP_ID })]);
+});
+afterAll(async () => {
+  await Promise.all([azurite?.stop(), issuer?.close()]);
+});
+
+const receiver = (env: Record<string, string> = {}) => testReceiver(azurite.connectionString, issuer.jwksUrl, env);
+const notificationsOf = async (queue: Parameters<typeof drainQueue>[0]) =>
+  (await drainQueue(queue)).map((m) => (m.body as QueuedNotification).notification as Record<string, unknown>);
+
+describe('validation handshake', () => {
+  it('echoes the decoded token as text/plain and queues nothing', async () => {
+    const r = receiver();
+    const res = await r.post('', { validationToken: 'Validation: Testing client application reachability <&>', contentType: 'text/plain' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toBe('Validation: Testing client application reachability <&>');
+    expect(await r.queues.change.exists()).toBe(false);
+  });
+});
+
+describe('bad input', () => {
+  it('answers problem+json with 400, 413 and 415, never 500', async () => {
+    const r = receiver({ NOTIFICATIONS_MAX_BODY_BYTES: '2048' });
+    const cases: [unknown, Parameters<typeof r.post>[1], number][] = [
+      ['{not json', {}, 400],
+      [{ value: 'x' }, {}, 400],
+      [{ value: [changeNotification()] }, { contentType: 'text/plain' }, 415],
+      [{ value: [changeNotification({ resource: 'x'.repeat(4096) })] }, {}, 413],
+      [{ value: [changeNotification()] }, { contentLength: 10_000 }, 413],
+    ];
+    for (const [body, options, status] of cases) {
+      const res = await r.post(body, options);
+      expect(res.status).toBe(status);
+      expect(res.headers['content-type']).toBe('application/problem+json');
+      const problem = JSON.parse(res.body ?? '{}') as Record<string, unknown>;
+      expect(problem).toMatchObject({ status, type: expect.stringMatching(/^urn:/), title: expect.any(String), detail: expect.any(String) });
+    }
+    expect(r.logger.lines.filter((l) => l.event === 'receive.bad_request')).toHaveLength(cases.length);
+  });
+});
+
+describe('clientState', () => {
+  it('queues matching items and drops the others with 202 and a security event', async () => {
+    const r = receiver({ GRAPH_CLIENT_STATE: `${CLIENT_STATE},${OLD_CLIENT_STATE}` });
+    const good = changeNotification();
+    const rotated = changeNotification({ clientState: OLD_CLIENT_STATE });
+    const forged = changeNotification({ clientState: 'guess' });
+    const missing = changeNotification({ clientState: undefined });
+    const res = await r.post({ value: [good, forged, rotated, missing] });
+    expect(res.status).toBe(202);
+    const queued = await notificationsOf(r.queues.change);
+    expect(queued.map((n) => n.id).sort()).toEqual([good.id, rotated.id].sort());
+
+    const events = r.logger.lines.filter((l) => l.event === 'security.notification_rejected');
+    expect(events.map((e) => e.fields.reason)).toEqual(['client_state_mismatch', 'client_state_mismatch']);
+    expect(events.map((e) => e.fields.subscriptionId).sort()).toEqual([forged.subscriptionId, missing.subscriptionId].sort());
+    const logged = JSON.stringify(r.logger.lines);
+    expect(logged).not.toContain(CLIENT_STATE);
+    expect(logged).not.toContain('guess');
+  });
+
+  it('drops items of tenants outside the allow-list', async () => {
+    const r = receiver();
+    const res = await r.post({ value: [changeNotification({ tenantId: TENANT_OTHER }), changeNotification()] });
+    expect(res.status).toBe(202);
+    expect(await notificationsOf(r.queues.change)).toHaveLength(1);
+    expect(r.logger.lines.find((l) => l.event === 'security.notification_rejected')?.fields).toMatchObject({
+      reason: 'tenant_not_allowed',
+      tenantId: TENANT_OTHER,
+      count: 1,
+    });
+  });
+});
+
+describe('validationTokens', () => {
+  it('queues encrypted items whose tenant has a valid token (v1 or v2 issuer)', async () => {
+    const r = receiver();
+    const a = encryptedNotification();
+    const b = encryptedNotification({ tenantId: TENANT_B });
+    const res = await r.post({ value: [a, b], validationTokens: [await issuer.sign(), await issuer.sign({ tenantId: TENANT_B, issuer: 'v2' })] });
+    expect(res.status).toBe(202);
+    expect((await notificationsOf(r.queues.change)).map((n) => n.id).sort()).toEqual([a.id, b.id].sort());
+  });
+
+  it('drops encrypted items when the batch carries no token', async () => {
+    const r = receiver();
+    const res = await r.post({ value: [encryptedNotification(), changeNotification()] });
+    expect(res.status).toBe(202);
+    const queued = await notificationsOf(r.queues.change);
+    expect(queued).toHaveLength(1);
+    expect(queued[0]?.encryptedContent).toBeUndefined();
+    expect(r.logger.lines.find((l) => l.event === 'security.notification_rejected')?.fields.reason).toBe('validation_token_missing');
+  });
+
+  it('drops the items of a tenant whose token is missing from a mixed batch', async () => {
+    const r = receiver();
+    const a = encryptedNotification();
+    const b = encryptedNotification({ tenantId: TENANT_B });
+    const res = await r.post({ value: [a, b], validationTokens: [await issuer.sign()] });
+    expect(res.status).toBe(202);
+    expect((await notificationsOf(r.queues.change)).map((n) => n.id)).toEqual([a.id]);
+    expect(r.logger.lines.find((l) => l.event === 'security.notification_rejected')?.fields).toMatchObject({
+      reason: 'validation_token_invalid',
+      tenantId: TENANT_B,
+    });
+  });
+
+  it('drops encrypted items whose only token is bad, logging why without the token', async () => {
+    const r = receiver();
+    const token = await issuer.sign({ expiresIn: -3600 });
+    const res = await r.post({ value: [encryptedNotification()], validationTokens: [token] });
+    expect(res.status).toBe(202);
+    expect(await drainQueue(r.queues.change)).toHaveLength(0);
+    expect(r.logger.lines.find((l) => l.event === 'security.validation_token_rejected')?.fields.reason).toBe('token_expired');
+    expect(JSON.stringify(r.logger.lines)).not.toContain(token.split('.')[2]);
+  });
+
+  it('answers 503 rather than dropping genuine items when the signing keys cannot be fetched', async () => {
+    const r = receiver({ GRAPH_JWKS_URL: 'http://127.0.0.1:9/keys' });
+    const res = await r.post({ value: [encryptedNotification()], validationTokens: [await issuer.sign()] });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    expect(await r.queues.change.exists()).toBe(false);
+  });
+});
+
+describe('queued messages', () => {
+  it('puts each item in its own base64 JSON message, lifecycle items on the lifecycle queue', async () => {
+    const r = receiver();
+    const change = changeNotification({ futureProperty: 'kept' });
+    const lifecycle = lifecycleNotification();
+    const res = await r.post({ value: [change, lifecycle] });
+    expect(res.status).toBe(202);
+
+    const [message] = await drainQueue(r.queues.change);
+    expect(message?.text).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    const body = JSON.parse(Buffer.from(message?.text ?? '', 'base64').toString('utf8')) as QueuedNotification;
+    expect(body).toEqual({
+      schema: 'teams-change-relay.queued-notification.v1',
+      kind: 'change',
+      receivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      notification: change,
+    });
+    const life = await drainQueue(r.queues.lifecycle);
+    expect(life.map((m) => m.body)).toEqual([expect.objectContaining({ kind: 'lifecycle', notification: lifecycle })]);
+  });
+
+  it('sends an item too large for a queue message through a claim-check blob', async () => {
+    const r = receiver();
+    const big = encryptedNotification();
+    (big.encryptedContent as Record<string, string>).data = Buffer.alloc(200 * 1024, 7).toString('base64');
+    const res = await r.post({ value: [big, changeNotification()], validationTokens: [await issuer.sign()] });
+    expect(res.status).toBe(202);
+
+    const messages = await drainQueue(r.queues.change);
+    expect(messages).toHaveLength(2);
+    const ref = messages.map((m) => m.body).find(isClaimCheck) as QueuedClaimCheck;
+    expect(ref.claimCheck.container).toBe(r.container.containerName);
+    const blob = await r.container.getBlobClient(ref.claimCheck.blob).downloadToBuffer();
+    expect(blob.length).toBe(ref.claimCheck.bytes);
+    const stored = JSON.parse(blob.toString('utf8')) as QueuedNotification;
+    expect(stored.notification).toEqual(big);
+    expect(stored.kind).toBe('change');
+  });
+
+  it('queues every item of a batch of 500', async () => {
+    const r = receiver();
+    const items = Array.from({ length: 500 }, () => changeNotification());
+    const res = await r.post({ value: items });
+    expect(res.status).toBe(202);
+    const queued = await notificationsOf(r.queues.change);
+    expect(queued).toHaveLength(500);
+    expect(new Set(queued.map((n) => n.id))).toEqual(new Set(items.map((i) => i.id)));
+  });
+});

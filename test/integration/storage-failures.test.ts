@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
+import type { QueuedNotification } from '../../shared/queue/queued-notification.js';
+import { drainQueue, startTestAzurite, tempDir, type AzuriteProcess } from '../helpers/azurite.js';
+import { APP_ID, TENANT_A, changeNotification } from '../helpers/notifications.js';
+import { testReceiver } from '../helpers/receiver.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
+
+let issuer: TokenIssuer;
+beforeAll(async () => {
+  issuer = await startTokenIssuer({ tenantId: TENANT_A, audience: APP_ID });
+});
+afterAll(() => issuer.close());
+
+describe('when storage fails', () => {
+  it('answers 503 when Azurite dies mid-batch, and after its restart Graph\'s retry stores every item', async () => {
+    const dir = tempDir();
+    let azurite: AzuriteProcess = await startTestAzurite({ location: dir.path });
+    const proxy: TcpProxy = await startTcpProxy(azurite.ports.queue);
+    try {
+      const connectionString = azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port });
+      const r = testReceiver(connectionString, issuer.jwksUrl, { RECEIVE_STORAGE_TIMEOUT_MS: '3000' });
+      const items = Array.from({ length: 500 }, () => changeNotification());
+
+      await r.post({ value: [changeNotification()] }); // creates the queue
+      await drainQueue(r.queues.change);
+      const killed = new Promise<void>((resolve) => proxy.onRequest(proxy.requests + 100, () => void azurite.kill().then(resolve)));
+
+      const failed = await r.post({ value: items });
+      await killed;
+      expect(failed.status).toBe(503);
+      expect(failed.headers['retry-after']).toMatch(/^\d+$/);
+      expect(JSON.parse(failed.body ?? '{}')).toMatchObject({ code: 'ERR_STORAGE_UNAVAILABLE', status: 503 });
+
+      azurite = await startTestAzurite({ location: dir.path, ports: azurite.ports });
+      const retried = await r.post({ value: items });
+      expect(retried.status).toBe(202);
+
+      const queued = (await drainQueue(r.queues.change)).map((m) => (m.body as QueuedNotification).notification.id);
+      expect(new Set(queued)).toEqual(new Set(items.map((i) => i.id)));
+    } finally {
+      await proxy.close();
+      await azurite.stop();
+      dir.remove();
+    }
+  });
+
+  it('answers 503 within its bound while storage hangs', async () => {
+    const azurite = await startTestAzurite();
+    const proxy = await startTcpProxy(azurite.ports.queue);
+    try {
+      proxy.mode = 'hang';
+      const connectionString = azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port });
+      const r = testReceiver(connectionString, issuer.jwksUrl, { RECEIVE_STORAGE_TIMEOUT_MS: '500' });
+      const res = await r.post({ value: [changeNotification(), changeNotification()] });
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBeDefined();
+      expect(r.logger.lines.find((l) => l.event === 'receive.storage_unavailable')?.fields).toMatchObject({
+        code: 'ERR_STORAGE_UNAVAILABLE',
+        items: 2,
+      });
+    } finally {
+      await proxy.close();
+      await azurite.stop();
+    }
+  });
+});

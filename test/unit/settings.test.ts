@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../shared/errors.js';
+import { MICROSOFT_JWKS_URL, readSettings, SETTING_DEFINITIONS } from '../../shared/config/settings.js';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    readSettings(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('readSettings', () => {
+  it('runs on built-in defaults in Development', () => {
+    const s = readSettings({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development' });
+    expect(s.storage).toMatchObject({ kind: 'connectionString', development: true });
+    expect(s.notificationsQueue).toBe('graph-notifications');
+    expect(s.lifecycleQueue).toBe('graph-lifecycle');
+    expect(s.jwksUrl.href).toBe(MICROSOFT_JWKS_URL);
+    expect(s.clientStates).toHaveLength(1);
+  });
+
+  it('names every missing required setting at once in Azure', () => {
+    const e = configError({});
+    expect(e.code).toBe('ERR_CONFIG');
+    for (const name of ['AzureWebJobsStorage', 'GRAPH_CLIENT_STATE', 'GRAPH_APP_ID', 'GRAPH_TENANT_IDS']) {
+      expect(e.message).toContain(name);
+    }
+    expect(e.problems).toHaveLength(4);
+  });
+
+  it('names each wrong setting', () => {
+    const e = configError({
+      AzureWebJobsStorage: 'not a connection string',
+      GRAPH_CLIENT_STATE: 'x'.repeat(129),
+      GRAPH_APP_ID: 'my-app',
+      GRAPH_TENANT_IDS: 'contoso',
+      GRAPH_JWKS_URL: 'http://keys.example.com/keys',
+      NOTIFICATIONS_QUEUE: 'Bad_Queue',
+      RECEIVE_STORAGE_TIMEOUT_MS: 'soon',
+    });
+    for (const name of ['AzureWebJobsStorage', 'GRAPH_CLIENT_STATE', 'GRAPH_APP_ID', 'GRAPH_TENANT_IDS', 'GRAPH_JWKS_URL', 'NOTIFICATIONS_QUEUE', 'RECEIVE_STORAGE_TIMEOUT_MS']) {
+      expect(e.problems.some((p) => p.includes(name))).toBe(true);
+    }
+  });
+
+  it('reads several clientState secrets and tenants, and identity-based storage', () => {
+    const s = readSettings({
+      'AzureWebJobsStorage__accountName': 'relaystore',
+      'AzureWebJobsStorage__credential': 'managedidentity',
+      'AzureWebJobsStorage__clientId': 'abc',
+      GRAPH_CLIENT_STATE: 'new-secret, old-secret',
+      GRAPH_APP_ID: '22222222-2222-4222-8222-222222222222',
+      GRAPH_TENANT_IDS: '11111111-1111-4111-8111-111111111111,33333333-3333-4333-8333-333333333333',
+    });
+    expect(s.clientStates).toEqual(['new-secret', 'old-secret']);
+    expect(s.tenantIds).toHaveLength(2);
+    expect(s.storage).toEqual({
+      kind: 'identity',
+      queueServiceUri: 'https://relaystore.queue.core.windows.net',
+      blobServiceUri: 'https://relaystore.blob.core.windows.net',
+      credential: 'managedidentity',
+      clientId: 'abc',
+    });
+  });
+
+  it('refuses the same queue for notifications and lifecycle', () => {
+    const e = configError({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', LIFECYCLE_QUEUE: 'graph-notifications' });
+    expect(e.problems).toEqual([expect.stringContaining('LIFECYCLE_QUEUE')]);
+  });
+});
+
+describe('documentation of settings', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const example = JSON.parse(readFileSync(new URL('../../local.settings.json.example', import.meta.url), 'utf8')) as {
+    Values: Record<string, string>;
+  };
+
+  it('README lists every setting in its configuration table, and no other', () => {
+    const table = readme.slice(readme.indexOf('## Configuration'));
+    const rows = [...table.matchAll(/^\| `([A-Za-z_][\w]*)` \|/gm)].map((m) => m[1]);
+    expect(new Set(rows)).toEqual(new Set(SETTING_DEFINITIONS.map((d) => d.name)));
+  });
+
+  it('local.settings.json.example lists every setting the app reads', () => {
+    const documented = SETTING_DEFINITIONS.map((d) => d.name);
+    for (const name of documented) expect(Object.keys(example.Values)).toContain(name);
+  });
+});

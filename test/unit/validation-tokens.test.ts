@@ -1,0 +1,144 @@
+import { createRemoteJWKSet, generateKeyPair, SignJWT, exportSPKI, type JWTVerifyGetKey } from 'jose';
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ValidationTokenVerifier, type TokenVerdict } from '../../shared/receive/validation-tokens.js';
+import { APP_ID, TENANT_A, TENANT_B, TENANT_OTHER } from '../helpers/notifications.js';
+import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
+
+let issuer: TokenIssuer;
+let getKey: JWTVerifyGetKey;
+let verifier: ValidationTokenVerifier;
+
+beforeAll(async () => {
+  issuer = await startTokenIssuer({ tenantId: TENANT_A, audience: APP_ID });
+  getKey = createRemoteJWKSet(new URL(issuer.jwksUrl));
+  verifier = new ValidationTokenVerifier({ appId: APP_ID, tenantIds: new Set([TENANT_A, TENANT_B]), getKey });
+});
+afterAll(() => issuer.close());
+
+const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+function rejected(verdict: TokenVerdict): string {
+  expect(verdict.ok).toBe(false);
+  return verdict.ok ? 'accepted' : verdict.reason;
+}
+
+describe('ValidationTokenVerifier', () => {
+  it('accepts a token with the v1 issuer and gives its tenant', async () => {
+    const verdict = await verifier.verify(await issuer.sign());
+    expect(verdict).toMatchObject({ ok: true, tenantId: TENANT_A });
+  });
+
+  it('accepts a token with the v2 issuer', async () => {
+    expect(await verifier.verify(await issuer.sign({ issuer: 'v2', tenantId: TENANT_B }))).toMatchObject({ ok: true, tenantId: TENANT_B });
+  });
+
+  it('accepts azp in place of appid', async () => {
+    expect((await verifier.verify(await issuer.sign({ appid: null, azp: '0bf30f3b-4a52-48df-9a82-234910c4a086' }))).ok).toBe(true);
+  });
+
+  it('refuses an expired token', async () => {
+    expect(rejected(await verifier.verify(await issuer.sign({ expiresIn: -300 })))).toBe('token_expired');
+  });
+
+  it('tolerates a small clock skew', async () => {
+    expect((await verifier.verify(await issuer.sign({ expiresIn: -20 }))).ok).toBe(true);
+  });
+
+  it('refuses a token not yet valid', async () => {
+    expect(rejected(await verifier.verify(await issuer.sign({ notBefore: 600 })))).toBe('token_not_yet_valid');
+  });
+
+  it('refuses a token for another audience', async () => {
+    expect(rejected(await verifier.verify(await issuer.sign({ audience: '99999999-9999-4999-8999-999999999999' })))).toBe('token_wrong_audience');
+  });
+
+  it('refuses a token whose appid/azp is not Graph Change Tracking', async () => {
+    expect(rejected(await verifier.verify(await issuer.sign({ appid: '99999999-9999-4999-8999-999999999999' })))).toBe('token_wrong_app');
+    expect(rejected(await verifier.verify(await issuer.sign({ appid: null })))).toBe('token_wrong_app');
+  });
+
+  it('refuses a token whose issuer is not a Microsoft issuer of its tenant', async () => {
+    expect(rejected(await verifier.verify(await issuer.sign({ issuer: `https://evil.example.com/${TENANT_A}/` })))).toBe('token_wrong_issuer');
+    expect(rejected(await verifier.verify(await issuer.sign({ tid: TENANT_B })))).toBe('token_wrong_issuer');
+  });
+
+  it('refuses a token of a tenant outside the allow-list', async () => {
+    expect(rejected(await verifier.verify(await issuer.sign({ tenantId: TENANT_OTHER })))).toBe('token_tenant_not_allowed');
+  });
+
+  it('refuses a token signed by another key under a published kid', async () => {
+    const other = await generateKeyPair('RS256');
+    expect(rejected(await verifier.verify(await issuer.sign({ privateKey: other.privateKey })))).toBe('token_bad_signature');
+  });
+
+  it('refuses a token signed with an unknown kid', async () => {
+    const other = await generateKeyPair('RS256');
+    expect(rejected(await verifier.verify(await issuer.sign({ privateKey: other.privateKey, kid: 'unknown' })))).toBe('token_unknown_key');
+  });
+
+  it('refuses alg none', async () => {
+    const valid = await issuer.sign();
+    const [, payload] = valid.split('.');
+    const none = `${b64url({ alg: 'none', typ: 'JWT' })}.${payload}.`;
+    expect(rejected(await verifier.verify(none))).toMatch(/token_bad_algorithm|token_malformed/);
+  });
+
+  it('refuses HS256 signed with the public key as the secret', async () => {
+    const { publicKey } = await generateKeyPair('RS256', { extractable: true });
+    const pem = await exportSPKI(publicKey);
+    const valid = await issuer.sign();
+    const [, payload] = valid.split('.');
+    const header = b64url({ alg: 'HS256', typ: 'JWT', kid: 'test-key-1' });
+    const sig = createHmac('sha256', pem).update(`${header}.${payload}`).digest('base64url');
+    expect(rejected(await verifier.verify(`${header}.${payload}.${sig}`))).toBe('token_bad_algorithm');
+    const hs = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(pem));
+    expect(rejected(await verifier.verify(hs))).toBe('token_bad_algorithm');
+  });
+
+  it('refuses garbage', async () => {
+    expect(rejected(await verifier.verify('not-a-token'))).toBe('token_malformed');
+  });
+
+  it('says the keys are unavailable (retryable) when the JWKS cannot be fetched', async () => {
+    const offline = new ValidationTokenVerifier({
+      appId: APP_ID,
+      tenantIds: new Set([TENANT_A]),
+      getKey: createRemoteJWKSet(new URL('http://127.0.0.1:9/keys'), { timeoutDuration: 1000 }),
+    });
+    const verdict = await offline.verify(await issuer.sign());
+    expect(verdict).toEqual({ ok: false, reason: 'token_keys_unavailable', retryable: true });
+  });
+
+  it('verifies each distinct token of a batch once and remembers successes until they expire', async () => {
+    let lookups = 0;
+    const counting: JWTVerifyGetKey = (header, token) => {
+      lookups++;
+      return getKey(header, token);
+    };
+    const v = new ValidationTokenVerifier({ appId: APP_ID, tenantIds: new Set([TENANT_A, TENANT_B]), getKey: counting });
+    const a = await issuer.sign();
+    const b = await issuer.sign({ tenantId: TENANT_B });
+    const verdicts = await v.verifyAll([a, b, a, a, b]);
+    expect(verdicts.size).toBe(2);
+    expect(lookups).toBe(2);
+    await v.verifyAll([a, b]);
+    expect(lookups).toBe(2);
+  });
+
+  it('forgets a remembered token once it has expired', async () => {
+    let now = Date.now();
+    let lookups = 0;
+    const v = new ValidationTokenVerifier({
+      appId: APP_ID,
+      tenantIds: new Set([TENANT_A]),
+      getKey: (h, t) => (lookups++, getKey(h, t)),
+      now: () => now,
+    });
+    const token = await issuer.sign({ expiresIn: 120 });
+    expect((await v.verify(token)).ok).toBe(true);
+    now += 10 * 60_000;
+    expect(rejected(await v.verify(token))).toBe('token_expired');
+    expect(lookups).toBe(2);
+  });
+});

@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer, Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
+
+export interface AzuritePorts {
+  readonly blob: number;
+  readonly queue: number;
+  readonly table: number;
+}
+
+export interface StartAzuriteOptions {
+  /** Folder for Azurite's data; omitted: in memory, lost when it stops. */
+  readonly location?: string;
+  /** Ports to listen on; omitted: free ports chosen for this run. */
+  readonly ports?: AzuritePorts;
+  readonly host?: string;
+  readonly startTimeoutMs?: number;
+}
+
+export interface AzuriteProcess {
+  readonly ports: AzuritePorts;
+  readonly connectionString: string;
+  readonly pid: number | undefined;
+  /** Stops Azurite and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Kills Azurite at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+}
+
+/** A port that is free now on the loopback interface. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.connect(port, host);
+  });
+}
+
+function azuriteEntryPoint(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'azurite.js');
+}
+
+/**
+ * Starts Azurite (from devDependencies) as a child process and resolves once its blob, queue and table
+ * endpoints accept connections. `--skipApiVersionCheck` lets the current SDKs talk to it.
+ */
+export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteProcess> {
+  const host = options.host ?? '127.0.0.1';
+  const ports = options.ports ?? { blob: await freePort(host), queue: await freePort(host), table: await freePort(host) };
+  const args = [
+    azuriteEntryPoint(),
+    '--silent',
+    '--skipApiVersionCheck',
+    '--disableTelemetry',
+    '--blobHost', host, '--blobPort', String(ports.blob),
+    '--queueHost', host, '--queuePort', String(ports.queue),
+    '--tableHost', host, '--tablePort', String(ports.table),
+  ];
+  if (options.location) {
+    mkdirSync(options.location, { recursive: true });
+    args.push('--location', options.location);
+  } else {
+    args.push('--inMemoryPersistence');
+  }
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  for (;;) {
+    if (hasExited) throw new Error(`Azurite exited during start-up:\n${output}`);
+    const open = await Promise.all([ports.blob, ports.queue, ports.table].map((p) => isPortOpen(p, host)));
+    if (open.every(Boolean)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`Azurite did not start within ${options.startTimeoutMs ?? 30_000} ms:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const stopWith = async (signal: NodeJS.Signals) => {
+    if (hasExited) return;
+    child.kill(signal);
+    await exited;
+  };
+  return {
+    ports,
+    pid: child.pid,
+    connectionString: azuriteConnectionString(host, ports),
+    stop: () => stopWith('SIGTERM'),
+    kill: () => stopWith('SIGKILL'),
+  };
+}

@@ -1,0 +1,76 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+
+/** The host.json options the local host honours, with the real host's defaults. */
+export interface HostOptions {
+  readonly routePrefix: string;
+  readonly queues: QueueOptions;
+}
+
+export interface QueueOptions {
+  readonly batchSize: number;
+  readonly newBatchThreshold: number;
+  readonly maxPollingIntervalMs: number;
+  readonly visibilityTimeoutMs: number;
+  readonly maxDequeueCount: number;
+  readonly messageEncoding: 'base64' | 'none';
+}
+
+/** Parses a .NET TimeSpan ("hh:mm:ss[.fff]" or "d.hh:mm:ss") or a number of milliseconds. */
+export function parseTimeSpanMs(value: unknown, setting: string): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  if (typeof value === 'string') {
+    const m = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/.exec(value.trim());
+    if (m) {
+      const [, d = '0', h = '0', min = '0', s = '0', frac = ''] = m;
+      const ms = frac ? Number(`0.${frac}`) * 1000 : 0;
+      return ((Number(d) * 24 + Number(h)) * 60 + Number(min)) * 60_000 + Number(s) * 1000 + ms;
+    }
+  }
+  throw new Error(`host.json ${setting}: "${String(value)}" is not a time span such as "00:00:10".`);
+}
+
+/**
+ * Reads host.json as the real host does: `extensions.http.routePrefix` (default "api"), and
+ * `extensions.queues` with the Storage extension's defaults and ranges. In Development, an unset
+ * maxPollingInterval is 2 s rather than 1 min, as in Core Tools.
+ */
+export function readHostOptions(appDir: string, { development = true } = {}): HostOptions {
+  const path = join(appDir, 'host.json');
+  const json = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, any>) : {};
+  if (json.version !== undefined && json.version !== '2.0') {
+    throw new Error(`host.json version must be "2.0", not "${String(json.version)}".`);
+  }
+  const http = json.extensions?.http ?? {};
+  const q = json.extensions?.queues ?? {};
+  const problems: string[] = [];
+  const int = (name: string, def: number, min: number, max: number) => {
+    const v = q[name] ?? def;
+    if (!Number.isInteger(v) || v < min || v > max) {
+      problems.push(`extensions.queues.${name} must be a whole number from ${min} to ${max}.`);
+      return def;
+    }
+    return v as number;
+  };
+  const batchSize = int('batchSize', 16, 1, 32);
+  const processorCount = process.env.WEBSITE_SKU === 'Dynamic' ? 1 : cpus().length;
+  const newBatchThreshold = int('newBatchThreshold', Math.floor(batchSize / 2) * processorCount, 0, 100_000);
+  const maxDequeueCount = int('maxDequeueCount', 5, 1, 100_000);
+  const encoding = q.messageEncoding ?? 'base64';
+  if (encoding !== 'base64' && encoding !== 'none') problems.push('extensions.queues.messageEncoding must be "base64" or "none".');
+  let maxPollingIntervalMs = development ? 2000 : 60_000;
+  let visibilityTimeoutMs = 0;
+  try {
+    if (q.maxPollingInterval !== undefined) maxPollingIntervalMs = Math.max(100, parseTimeSpanMs(q.maxPollingInterval, 'extensions.queues.maxPollingInterval'));
+    if (q.visibilityTimeout !== undefined) visibilityTimeoutMs = parseTimeSpanMs(q.visibilityTimeout, 'extensions.queues.visibilityTimeout');
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+  const routePrefix = typeof http.routePrefix === 'string' ? http.routePrefix.replace(/^\/+|\/+$/g, '') : 'api';
+  if (problems.length > 0) throw new Error(`host.json is invalid:\n  - ${problems.join('\n  - ')}`);
+  return {
+    routePrefix,
+    queues: { batchSize, newBatchThreshold, maxPollingIntervalMs, visibilityTimeoutMs, maxDequeueCount, messageEncoding: encoding },
+  };
+}

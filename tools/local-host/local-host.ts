@@ -1,0 +1,154 @@
+import { join } from 'node:path';
+import { isDevelopmentStorage, parseStorageConnection } from '../../shared/config/storage-connection.js';
+import { createQueueServiceClient } from '../../shared/config/storage-clients.js';
+import { isPortOpen, startAzurite, type AzuriteProcess } from '../azurite/azurite-process.js';
+import { loadAppSettings } from './app-settings.js';
+import { FunctionRegistry, triggerOf } from './core-api.js';
+import { createHostLog, type HostLog } from './host-log.js';
+import { readHostOptions } from './host-options.js';
+import { HttpListener } from './http-listener.js';
+import { installCoreModule } from './install-core-module.js';
+import { loadFunctionApp } from './load-app.js';
+import { parseNcrontab } from './ncrontab.js';
+import { QueueListener } from './queue-listener.js';
+import { TimerListener } from './timer-listener.js';
+
+export interface LocalHostOptions {
+  readonly appDir: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly log?: HostLog;
+}
+
+export interface LocalHost {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_BODY_LIMIT = 100 * 1024 * 1024;
+
+/** Resolves `%SETTING%` binding expressions against app settings, as the host does. */
+function resolveSettingExpressions(value: string, settings: Record<string, string>): string {
+  return value.replace(/%([^%]+)%/g, (_, name: string) => {
+    const v = settings[name];
+    if (v === undefined) throw new Error(`The binding expression %${name}% names an app setting that is not set.`);
+    return v;
+  });
+}
+
+/**
+ * A local Azure Functions host for the Node.js v4 programming model: loads the app's own registrations
+ * and serves their HTTP, storage queue and timer triggers. Starts Azurite (data under .local/) when
+ * AzureWebJobsStorage is UseDevelopmentStorage=true and nothing listens on its ports yet.
+ */
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const log = options.log ?? createHostLog();
+  const appDir = options.appDir;
+  const settings = loadAppSettings(appDir, process.env);
+  Object.assign(process.env, settings);
+  const hostOptions = readHostOptions(appDir, { development: true });
+
+  let azurite: AzuriteProcess | undefined;
+  if (isDevelopmentStorage(settings.AzureWebJobsStorage)) {
+    if (await isPortOpen(10001)) {
+      log.host('info', 'host.azurite_reused', { note: 'something already listens on 127.0.0.1:10001; using it as Azurite' });
+    } else {
+      const location = join(appDir, '.local', 'azurite');
+      azurite = await startAzurite({ location, ports: { blob: 10000, queue: 10001, table: 10002 } });
+      log.host('info', 'host.azurite_started', { location, blob: 'http://127.0.0.1:10000', queue: 'http://127.0.0.1:10001', table: 'http://127.0.0.1:10002' });
+    }
+  }
+
+  try {
+    const registry = new FunctionRegistry((level, message) => log.host(level === 'error' ? 'error' : 'info', 'worker.log', { message }));
+    installCoreModule(registry.createModule('4.x-local'));
+    await loadFunctionApp(appDir);
+    await registry.programmingModel?.getCapabilities?.({});
+    registry.lock();
+
+    const appHookData: Record<string, unknown> = {};
+    for (const hook of registry.hooks.appStart) await hook({ hookData: {}, appHookData, functionAppDirectory: appDir });
+
+    const maxBodyBytes = Number(settings.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT ?? DEFAULT_BODY_LIMIT) || DEFAULT_BODY_LIMIT;
+    const http = new HttpListener({
+      registry,
+      log,
+      routePrefix: hostOptions.routePrefix,
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 7071,
+      maxBodyBytes,
+      appHookData,
+    });
+
+    const queueListeners: QueueListener[] = [];
+    const timers: { name: string; listener: TimerListener }[] = [];
+    const queueClients = new Map<string, ReturnType<typeof createQueueServiceClient>>();
+    for (const registration of registry.registrations) {
+      const [triggerName, binding] = triggerOf(registration.metadata);
+      const type = binding.type.toLowerCase();
+      if (type === 'queuetrigger') {
+        const connection = (binding.connection as string | undefined) || 'AzureWebJobsStorage';
+        let client = queueClients.get(connection);
+        if (!client) {
+          client = createQueueServiceClient(parseStorageConnection(settings, settings[connection], connection));
+          queueClients.set(connection, client);
+        }
+        queueListeners.push(
+          new QueueListener({
+            registry,
+            registration,
+            triggerName,
+            queueName: resolveSettingExpressions(String(binding.queueName), settings),
+            queueService: client,
+            options: hostOptions.queues,
+            log,
+            appHookData,
+          }),
+        );
+      } else if (type === 'timertrigger') {
+        timers.push({
+          name: registration.metadata.name,
+          listener: new TimerListener({
+            registry,
+            registration,
+            triggerName,
+            schedule: parseNcrontab(resolveSettingExpressions(String(binding.schedule), settings)),
+            runOnStartup: binding.runOnStartup === true,
+            log,
+            appHookData,
+          }),
+        });
+      } else if (type !== 'httptrigger') {
+        log.host('warn', 'host.trigger_not_supported', { function: registration.metadata.name, trigger: binding.type });
+      }
+    }
+
+    const url = await http.listen();
+    for (const q of queueListeners) q.start();
+    for (const t of timers) t.listener.start();
+
+    log.host('info', 'host.started', {
+      url,
+      http: http.routes.map((r) => ({ function: r.name, methods: r.methods, url: url + r.path })),
+      queues: queueListeners.map((q) => q.queueName),
+      timers: timers.map((t) => ({ function: t.name, next: t.listener.nextOccurrence.toISOString() })),
+      storage: azurite ? 'azurite (.local/azurite)' : isDevelopmentStorage(settings.AzureWebJobsStorage) ? 'azurite (already running)' : 'configured AzureWebJobsStorage',
+    });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      stop: () =>
+        (stopping ??= (async () => {
+          log.host('info', 'host.stopping', {});
+          await Promise.all([http.close(), ...queueListeners.map((q) => q.stop()), ...timers.map((t) => t.listener.stop())]);
+          for (const hook of registry.hooks.appTerminate) await hook({ hookData: {}, appHookData });
+          await azurite?.stop();
+          log.host('info', 'host.stopped', {});
+        })()),
+    };
+  } catch (e) {
+    await azurite?.stop();
+    throw e;
+  }
+}

@@ -1,0 +1,196 @@
+import type { DequeuedMessageItem, QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import type { FunctionRegistry, Registration, TypedData } from './core-api.js';
+import type { HostLog } from './host-log.js';
+import type { QueueOptions } from './host-options.js';
+import { invokeFunction, logInvocation } from './invoke-function.js';
+
+/** The lease the host takes on a message while its function runs, renewed at half of it. */
+const LEASE_SECONDS = 600;
+const MIN_POLL_MS = 100;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export interface QueueListenerOptions {
+  readonly registry: FunctionRegistry;
+  readonly registration: Registration;
+  readonly triggerName: string;
+  readonly queueName: string;
+  readonly queueService: QueueServiceClient;
+  readonly options: QueueOptions;
+  readonly log: HostLog;
+  readonly appHookData: Record<string, unknown>;
+  /** Lease length in seconds; the host's is 10 minutes. */
+  readonly leaseSeconds?: number;
+}
+
+/** "2022-09-01T05:06:39+00:00", the form the host gives queue trigger times in. */
+function hostTime(d: Date | undefined): string | undefined {
+  return d ? d.toISOString().replace(/\.\d{3}Z$/, '+00:00') : undefined;
+}
+
+/**
+ * One queue trigger, with the Storage extension's semantics: randomized exponential back-off polling
+ * (100 ms to maxPollingInterval), batches of batchSize fetched while no more than newBatchThreshold
+ * messages are in flight, a renewed lease while the function runs, delete on success, visibilityTimeout
+ * on failure, and `<queue>-poison` after maxDequeueCount attempts (or at once for a body that is not
+ * base64 when messageEncoding is base64).
+ */
+export class QueueListener {
+  readonly #o: QueueListenerOptions;
+  readonly #queue: QueueClient;
+  readonly #poisonName: string | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #poisonReady = false;
+  #warnedMissing = false;
+
+  constructor(options: QueueListenerOptions) {
+    this.#o = options;
+    this.#queue = options.queueService.getQueueClient(options.queueName);
+    const poison = `${options.queueName}-poison`;
+    this.#poisonName = options.queueName.endsWith('-poison') || poison.length > 63 ? undefined : poison;
+  }
+
+  get queueName(): string {
+    return this.#o.queueName;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Stops fetching and waits for the messages in flight to finish. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.();
+    await this.#loop;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async #run(): Promise<void> {
+    const { batchSize, newBatchThreshold, maxPollingIntervalMs } = this.#o.options;
+    let delay = MIN_POLL_MS;
+    while (!this.#stopping) {
+      if (this.#inFlight.size > newBatchThreshold) {
+        await Promise.race([...this.#inFlight, this.#sleep(maxPollingIntervalMs)]);
+        continue;
+      }
+      let messages: DequeuedMessageItem[] = [];
+      try {
+        const response = await this.#queue.receiveMessages({ numberOfMessages: batchSize, visibilityTimeout: this.#o.leaseSeconds ?? LEASE_SECONDS });
+        messages = response.receivedMessageItems;
+      } catch (e) {
+        if ((e as { code?: string }).code === 'QueueNotFound') {
+          if (!this.#warnedMissing) this.#o.log.host('info', 'queue.waiting_for_queue', { queue: this.#o.queueName });
+          this.#warnedMissing = true;
+        } else {
+          this.#o.log.host('warn', 'queue.poll_failed', { queue: this.#o.queueName, error: (e as Error).message });
+        }
+      }
+      if (messages.length > 0) {
+        delay = MIN_POLL_MS;
+        for (const message of messages) {
+          const p: Promise<void> = this.#process(message)
+            .catch((e: Error) => this.#o.log.host('error', 'queue.process_failed', { queue: this.#o.queueName, messageId: message.messageId, error: e.message }))
+            .finally(() => this.#inFlight.delete(p));
+          this.#inFlight.add(p);
+        }
+        continue;
+      }
+      const jitter = 0.8 + Math.random() * 0.4;
+      await this.#sleep(Math.round(delay * jitter));
+      delay = Math.min(delay * 2, maxPollingIntervalMs);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(t);
+        if (self.#wake === done) self.#wake = undefined;
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  async #process(message: DequeuedMessageItem): Promise<void> {
+    const { maxDequeueCount, messageEncoding, visibilityTimeoutMs } = this.#o.options;
+    const name = this.#o.registration.metadata.name;
+    const base = { queue: this.#o.queueName, messageId: message.messageId, dequeueCount: message.dequeueCount };
+
+    if (message.dequeueCount > maxDequeueCount) {
+      await this.#toPoison(message, 'dequeue count over the maximum before invocation');
+      return;
+    }
+    let body = message.messageText;
+    if (messageEncoding === 'base64') {
+      if (!BASE64.test(body)) {
+        await this.#toPoison(message, 'message is not valid base64');
+        return;
+      }
+      body = Buffer.from(body, 'base64').toString('utf8');
+    }
+
+    let popReceipt = message.popReceipt;
+    const leaseMs = (this.#o.leaseSeconds ?? LEASE_SECONDS) * 1000;
+    const renew = setInterval(() => {
+      this.#queue
+        .updateMessage(message.messageId, popReceipt, undefined, this.#o.leaseSeconds ?? LEASE_SECONDS)
+        .then((r) => (popReceipt = r.popReceipt ?? popReceipt))
+        .catch((e: Error) => this.#o.log.host('warn', 'queue.lease_renewal_failed', { ...base, error: e.message }));
+    }, leaseMs / 2);
+
+    const json = (v: unknown): TypedData => ({ json: JSON.stringify(v) });
+    const triggerMetadata: Record<string, TypedData> = {
+      QueueTrigger: { string: body },
+      DequeueCount: json(message.dequeueCount),
+      Id: { string: message.messageId },
+      PopReceipt: { string: message.popReceipt },
+      InsertionTime: json(hostTime(message.insertedOn)),
+      ExpirationTime: json(hostTime(message.expiresOn)),
+      NextVisibleTime: json(hostTime(message.nextVisibleOn)),
+    };
+    const outcome = await invokeFunction(
+      this.#o.registry,
+      this.#o.registration,
+      { inputData: [{ name: this.#o.triggerName, data: { string: body } }], triggerMetadata },
+      this.#o.log,
+      this.#o.appHookData,
+    );
+    clearInterval(renew);
+    logInvocation(this.#o.log, name, 'queue', outcome, base);
+
+    try {
+      if (outcome.ok) {
+        await this.#queue.deleteMessage(message.messageId, popReceipt);
+      } else if (message.dequeueCount >= maxDequeueCount) {
+        await this.#toPoison({ ...message, popReceipt }, `failed ${message.dequeueCount} times`);
+      } else {
+        await this.#queue.updateMessage(message.messageId, popReceipt, undefined, Math.round(visibilityTimeoutMs / 1000));
+      }
+    } catch (e) {
+      this.#o.log.host('warn', 'queue.complete_failed', { ...base, error: (e as Error).message });
+    }
+  }
+
+  /** Copies the original text to `<queue>-poison` (a new message) and deletes the original. */
+  async #toPoison(message: DequeuedMessageItem, reason: string): Promise<void> {
+    const fields = { queue: this.#o.queueName, messageId: message.messageId, dequeueCount: message.dequeueCount, reason };
+    if (!this.#poisonName) {
+      this.#o.log.host('error', 'queue.message_poisoned_no_poison_queue', fields);
+      return;
+    }
+    const poison = this.#o.queueService.getQueueClient(this.#poisonName);
+    if (!this.#poisonReady) {
+      await poison.createIfNotExists();
+      this.#poisonReady = true;
+    }
+    await poison.sendMessage(message.messageText);
+    await this.#queue.deleteMessage(message.messageId, message.popReceipt);
+    this.#o.log.host('warn', 'queue.message_poisoned', { ...fields, poisonQueue: this.#poisonName });
+  }
+}
