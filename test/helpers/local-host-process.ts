@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const HOST_MAIN = fileURLToPath(new URL('../../dist/tools/local-host/main.js', import.meta.url));
+
+export type HostLine = Record<string, unknown> & { event?: string };
+
+/** The local host (the built dist/ of tools/local-host) as a child process, as `npm start` runs it. */
+export interface HostProcess {
+  readonly url: string;
+  readonly lines: HostLine[];
+  readonly stderr: () => string;
+  waitFor(predicate: (line: HostLine) => boolean, timeoutMs?: number): Promise<HostLine>;
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function runHost(appDir: string, env: Record<string, string>): { child: ChildProcess; exit: Promise<number | null>; output: () => { stdout: string; stderr: string } } {
+  const child = spawn(process.execPath, [HOST_MAIN, '--app', appDir, '--port', '0'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exit, output: () => ({ stdout, stderr }) };
+}
+
+export async function startHost(appDir: string, env: Record<string, string>): Promise<HostProcess> {
+  const { child, exit, output } = runHost(appDir, env);
+  const lines: HostLine[] = [];
+  const waiters = new Set<() => void>();
+  let buffer = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buffer += d.toString();
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const text = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      try {
+        lines.push(JSON.parse(text) as HostLine);
+      } catch {
+        lines.push({ event: 'text', text });
+      }
+      for (const w of waiters) w();
+    }
+  });
+  let exited = false;
+  void exit.then(() => {
+    exited = true;
+    for (const w of waiters) w();
+  });
+
+  const waitFor = (predicate: (line: HostLine) => boolean, timeoutMs = 20_000) =>
+    new Promise<HostLine>((resolve, reject) => {
+      const check = () => {
+        const found = lines.find(predicate);
+        if (found) done(() => resolve(found));
+        else if (exited) done(() => reject(new Error(`host exited; stderr:\n${output().stderr}\nstdout:\n${output().stdout}`)));
+      };
+      const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting; output:\n${output().stdout}\n${output().stderr}`))), timeoutMs);
+      const done = (f: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        f();
+      };
+      waiters.add(check);
+      check();
+    });
+
+  const started = await waitFor((l) => l.event === 'host.started', 30_000);
+  return {
+    url: started.url as string,
+    lines,
+    stderr: () => output().stderr,
+    waitFor,
+    stop: async (signal = 'SIGTERM') => {
+      if (!exited) child.kill(signal);
+      return exit;
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QueuedNotification } from '../../shared/queue/queued-notification.js';
+import { drainQueue, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { REPO_ROOT, runHost, startHost, type HostProcess } from '../helpers/local-host-process.js';
+import { APP_ID, CLIENT_STATE, TENANT_A, changeNotification, lifecycleNotification } from '../helpers/notifications.js';
+
+const FIXTURE_APP = fileURLToPath(new URL('../fixtures/host-app/', import.meta.url));
+
+let azurite: AzuriteProcess;
+beforeAll(async () => {
+  azurite = await startTestAzurite();
+});
+afterAll(() => azurite?.stop());
+
+describe('the function app under the local host', () => {
+  let host: HostProcess;
+  const queues = { change: uniqueName('host-notif'), lifecycle: uniqueName('host-life') };
+
+  beforeAll(async () => {
+    host = await startHost(REPO_ROOT, {
+      AzureWebJobsStorage: azurite.connectionString,
+      GRAPH_CLIENT_STATE: CLIENT_STATE,
+      GRAPH_APP_ID: APP_ID,
+      GRAPH_TENANT_IDS: TENANT_A,
+      NOTIFICATIONS_QUEUE: queues.change,
+      LIFECYCLE_QUEUE: queues.lifecycle,
+    });
+  });
+  afterAll(() => host?.stop());
+
+  it('announces its endpoints', () => {
+    const started = host.lines.find((l) => l.event === 'host.started');
+    expect(started?.http).toEqual(
+      expect.arrayContaining([
+        { function: 'notifications', methods: ['POST'], url: `${host.url}/api/notifications` },
+        { function: 'lifecycle', methods: ['POST'], url: `${host.url}/api/lifecycle` },
+      ]),
+    );
+  });
+
+  it('answers the validation handshake over HTTP', async () => {
+    const token = 'Validation: Testing client application reachability for subscription Request-Id: 9b1a';
+    const res = await fetch(`${host.url}/api/notifications?validationToken=${encodeURIComponent(token)}`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await res.text()).toBe(token);
+    const lifecycle = await fetch(`${host.url}/api/lifecycle?validationToken=abc`, { method: 'POST', body: '' });
+    expect(await lifecycle.text()).toBe('abc');
+  });
+
+  it('queues a batch received over HTTP and logs one line per invocation', async () => {
+    const items = [changeNotification(), changeNotification(), lifecycleNotification()];
+    const res = await fetch(`${host.url}/api/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ value: items }),
+    });
+    expect(res.status).toBe(202);
+    const client = queueService(azurite);
+    const change = await drainQueue(client.getQueueClient(queues.change));
+    expect(change.map((m) => (m.body as QueuedNotification).notification.id).sort()).toEqual([items[0]?.id, items[1]?.id].sort());
+    expect(await drainQueue(client.getQueueClient(queues.lifecycle))).toHaveLength(1);
+    const invocation = await host.waitFor((l) => l.event === 'invocation' && l.httpStatus === 202);
+    expect(invocation).toMatchObject({ function: 'notifications', trigger: 'http', status: 'succeeded', method: 'POST' });
+  });
+
+  it('answers bad input with problem+json, and unknown routes or methods with 404', async () => {
+    const bad = await fetch(`${host.url}/api/notifications`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toBe('application/problem+json');
+    expect((await fetch(`${host.url}/api/notifications`)).status).toBe(404);
+    expect((await fetch(`${host.url}/api/nothing`, { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('the local host', () => {
+  it('stops at start-up naming each invalid setting', async () => {
+    const { exit, output } = runHost(REPO_ROOT, {
+      AzureWebJobsStorage: azurite.connectionString,
+      GRAPH_APP_ID: 'not-a-guid',
+      NOTIFICATIONS_QUEUE: 'Not_A_Queue',
+    });
+    expect(await exit).toBe(1);
+    expect(output().stderr).toContain('GRAPH_APP_ID');
+    expect(output().stderr).toContain('NOTIFICATIONS_QUEUE');
+  });
+
+  describe('with a fixture app of queue, timer and HTTP functions', () => {
+    let host: HostProcess;
+    const flaky = uniqueName('flaky');
+    const doomed = uniqueName('doomed');
+
+    beforeAll(async () => {
+      host = await startHost(FIXTURE_APP, { AzureWebJobsStorage: azurite.connectionString, FLAKY_QUEUE: flaky, DOOMED_QUEUE: doomed });
+    });
+    afterAll(() => host?.stop());
+
+    it('runs a function that fails twice then succeeds: three invocations, message deleted, nothing poisoned', async () => {
+      const client = queueService(azurite);
+      const queue = client.getQueueClient(flaky);
+      await queue.createIfNotExists();
+      await queue.sendMessage(Buffer.from(JSON.stringify({ order: 42 })).toString('base64'));
+
+      await host.waitFor((l) => l.event === 'invocation' && l.function === 'flaky' && l.status === 'succeeded');
+      const attempts = host.lines.filter((l) => l.event === 'flaky.attempt');
+      expect(attempts.map((a) => a.dequeueCount)).toEqual([1, 2, 3]);
+      expect(attempts[0]).toMatchObject({ message: { order: 42 }, dequeueCountType: 'number', insertionTime: expect.stringMatching(/\+00:00$/) });
+      const invocations = host.lines.filter((l) => l.event === 'invocation' && l.function === 'flaky');
+      expect(invocations.map((i) => i.status)).toEqual(['failed', 'failed', 'succeeded']);
+      expect((await queue.peekMessages()).peekedMessageItems).toHaveLength(0);
+      expect(await client.getQueueClient(`${flaky}-poison`).exists()).toBe(false);
+    });
+
+    it('moves a message that always fails to <queue>-poison after maxDequeueCount attempts', async () => {
+      const client = queueService(azurite);
+      const queue = client.getQueueClient(doomed);
+      await queue.createIfNotExists();
+      const text = Buffer.from('"plain text body"').toString('base64');
+      await queue.sendMessage(text);
+
+      await host.waitFor((l) => l.event === 'queue.message_poisoned' && l.queue === doomed);
+      expect(host.lines.filter((l) => l.event === 'doomed.attempt').map((a) => a.dequeueCount)).toEqual([1, 2, 3]);
+      const poison = await client.getQueueClient(`${doomed}-poison`).receiveMessages();
+      expect(poison.receivedMessageItems.map((m) => m.messageText)).toEqual([text]);
+      expect((await queue.peekMessages()).peekedMessageItems).toHaveLength(0);
+    });
+
+    it('poisons a message that is not base64 without invoking the function', async () => {
+      const client = queueService(azurite);
+      const queue = client.getQueueClient(doomed);
+      const before = host.lines.filter((l) => l.event === 'doomed.attempt').length;
+      await queue.sendMessage('not base64!');
+      await host.waitFor((l) => l.event === 'queue.message_poisoned' && l.reason === 'message is not valid base64');
+      expect(host.lines.filter((l) => l.event === 'doomed.attempt').length).toBe(before);
+      const poison = await client.getQueueClient(`${doomed}-poison`).receiveMessages({ numberOfMessages: 32 });
+      expect(poison.receivedMessageItems.map((m) => m.messageText)).toContain('not base64!');
+    });
+
+    it('runs a timer with runOnStartup once at start', async () => {
+      const ran = await host.waitFor((l) => l.event === 'yearly.ran');
+      expect(ran).toMatchObject({ isPastDue: false, hasSchedule: true });
+      expect(host.lines.find((l) => l.event === 'invocation' && l.function === 'yearly')).toMatchObject({ trigger: 'timer', status: 'succeeded' });
+      const started = host.lines.find((l) => l.event === 'host.started');
+      expect(started?.timers).toEqual([{ function: 'yearly', next: expect.stringMatching(/-01-01T00:00:00\.000Z$/) }]);
+    });
+
+    it('routes HTTP under the host.json route prefix with route parameters, query, headers and body', async () => {
+      const res = await fetch(`${host.url}/fx/echo/7/more?x=1`, { method: 'POST', headers: { 'x-test': 'hdr' }, body: 'payload' });
+      expect(res.status).toBe(201);
+      expect(res.headers.get('x-echo')).toBe('yes');
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await res.json()).toEqual({ method: 'POST', params: { id: '7', rest: 'more' }, query: { x: '1' }, header: 'hdr', body: 'payload' });
+      const get = await fetch(`${host.url}/fx/echo/8`);
+      expect(await get.json()).toMatchObject({ method: 'GET', params: { id: '8' }, body: null });
+      expect((await fetch(`${host.url}/fx/echo/7`, { method: 'DELETE' })).status).toBe(404);
+    });
+  });
+
+  it('finishes in-flight requests on SIGTERM, then exits 0', async () => {
+    const host = await startHost(FIXTURE_APP, { AzureWebJobsStorage: azurite.connectionString, FLAKY_QUEUE: uniqueName('f'), DOOMED_QUEUE: uniqueName('d') });
+    const pending = fetch(`${host.url}/fx/slow?ms=1500`);
+    await host.waitFor((l) => l.event === 'slow.started');
+    const exitCode = host.stop('SIGTERM');
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('finished');
+    expect(await exitCode).toBe(0);
+    expect(host.lines.map((l) => l.event)).toEqual(expect.arrayContaining(['host.stopping', 'host.stopped']));
+    await expect(fetch(`${host.url}/fx/slow?ms=1`)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadAppSettings } from '../../tools/local-host/app-settings.js';
+import { parseTimeSpanMs, readHostOptions } from '../../tools/local-host/host-options.js';
+
+let dir: string | undefined;
+const appWith = (files: Record<string, unknown>) => {
+  dir = mkdtempSync(join(tmpdir(), 'tcr-host-'));
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content));
+  return dir;
+};
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+describe('readHostOptions', () => {
+  it('applies the Storage extension defaults, 2 s polling in Development', () => {
+    const o = readHostOptions(appWith({ 'host.json': { version: '2.0' } }));
+    expect(o.routePrefix).toBe('api');
+    expect(o.queues).toEqual({
+      batchSize: 16,
+      newBatchThreshold: 8 * cpus().length,
+      maxPollingIntervalMs: 2000,
+      visibilityTimeoutMs: 0,
+      maxDequeueCount: 5,
+      messageEncoding: 'base64',
+    });
+    expect(readHostOptions(dir as string, { development: false }).queues.maxPollingIntervalMs).toBe(60_000);
+  });
+
+  it('reads what host.json sets', () => {
+    const o = readHostOptions(
+      appWith({
+        'host.json': {
+          version: '2.0',
+          extensions: { http: { routePrefix: '/hooks/' }, queues: { batchSize: 4, newBatchThreshold: 2, maxDequeueCount: 2, visibilityTimeout: '00:00:30', maxPollingInterval: '00:00:05', messageEncoding: 'none' } },
+        },
+      }),
+    );
+    expect(o).toEqual({
+      routePrefix: 'hooks',
+      queues: { batchSize: 4, newBatchThreshold: 2, maxPollingIntervalMs: 5000, visibilityTimeoutMs: 30_000, maxDequeueCount: 2, messageEncoding: 'none' },
+    });
+  });
+
+  it('refuses out-of-range values, naming them', () => {
+    appWith({ 'host.json': { version: '2.0', extensions: { queues: { batchSize: 64, messageEncoding: 'utf8', visibilityTimeout: 'soon' } } } });
+    expect(() => readHostOptions(dir as string)).toThrow(/batchSize[\s\S]*messageEncoding[\s\S]*visibilityTimeout/);
+  });
+
+  it('parses .NET time spans', () => {
+    expect(parseTimeSpanMs('00:00:00.500', 'x')).toBe(500);
+    expect(parseTimeSpanMs('1.02:03:04', 'x')).toBe(((24 + 2) * 3600 + 3 * 60 + 4) * 1000);
+  });
+});
+
+describe('loadAppSettings', () => {
+  it('takes local.settings.json Values, lets the environment override, and defaults storage to Azurite', () => {
+    const app = appWith({ 'local.settings.json': { IsEncrypted: false, Values: { A: 'from-file', B: 'from-file' } } });
+    const s = loadAppSettings(app, { B: 'from-env' });
+    expect(s).toMatchObject({ A: 'from-file', B: 'from-env', AzureWebJobsStorage: 'UseDevelopmentStorage=true', AZURE_FUNCTIONS_ENVIRONMENT: 'Development' });
+  });
+
+  it('does not default storage when identity-based settings are given', () => {
+    const s = loadAppSettings(appWith({}), { AzureWebJobsStorage__accountName: 'acct' });
+    expect(s.AzureWebJobsStorage).toBeUndefined();
+  });
+
+  it('refuses Values that are not strings', () => {
+    const app = appWith({ 'local.settings.json': { Values: { PORT: 7071 } } });
+    expect(() => loadAppSettings(app, {})).toThrow(/PORT/);
+  });
+});
