@@ -85,3 +85,13 @@ export function parseStorageConnection(env: Env, value: string | undefined, sett
   const clientId = get('clientId');
   return { kind: 'identity', queueServiceUri, blobServiceUri, credential, ...(clientId ? { clientId } : {}) };
 }
+
+/** Where storage is, for logs: endpoints only, never a key or SAS. */
+export function describeStorage(conn: StorageConnection): string {
+  if (conn.kind === 'identity') return `${conn.queueServiceUri} (${conn.credential === 'managedidentity' ? 'managed identity' : 'DefaultAzureCredential'})`;
+  const parts = connectionStringParts(conn.connectionString);
+  const endpoint = parts.get('queueendpoint');
+  if (endpoint) return endpoint;
+  const account = parts.get('accountname');
+  return account ? `https://${account}.queue.${parts.get('endpointsuffix') ?? 'core.windows.net'}` : 'storage account';
+}

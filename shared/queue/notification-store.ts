@@ -3,7 +3,7 @@ import { setMaxListeners } from 'node:events';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { StorageUnavailableError } from '../errors.js';
-import { mapConcurrent } from '../util/map-concurrent.js';
+import { Semaphore } from '../util/semaphore.js';
 import {
   encodeQueueMessage,
   MAX_QUEUE_MESSAGE_CHARS,
@@ -25,7 +25,10 @@ export interface StorageNotificationStoreOptions {
   readonly container: string;
   /** Upper bound for one storeAll, retries included. */
   readonly timeoutMs: number;
-  /** Sends in flight at once for one batch. */
+  /**
+   * Storage calls in flight at once across all requests of this instance. Waiting is first come, first
+   * served, so under overload the oldest batches finish first instead of every batch timing out.
+   */
   readonly concurrency?: number;
 }
 
@@ -41,7 +44,7 @@ export class StorageNotificationStore implements NotificationStore {
   readonly #queues: Record<NotificationKind, QueueClient>;
   readonly #container: ContainerClient;
   readonly #timeoutMs: number;
-  readonly #concurrency: number;
+  readonly #slots: Semaphore;
 
   constructor(options: StorageNotificationStoreOptions) {
     this.#queues = {
@@ -50,7 +53,7 @@ export class StorageNotificationStore implements NotificationStore {
     };
     this.#container = options.blobService.getContainerClient(options.container);
     this.#timeoutMs = options.timeoutMs;
-    this.#concurrency = options.concurrency ?? 32;
+    this.#slots = new Semaphore(options.concurrency ?? 64);
   }
 
   async storeAll(items: readonly QueuedNotification[]): Promise<void> {
@@ -66,7 +69,7 @@ export class StorageNotificationStore implements NotificationStore {
     });
     try {
       await Promise.race([
-        mapConcurrent(items, this.#concurrency, (item) => this.#storeOne(item, controller.signal)),
+        Promise.all(items.map((item) => this.#slots.run(() => this.#storeOne(item, controller.signal), controller.signal))),
         deadline,
       ]);
     } catch (e) {

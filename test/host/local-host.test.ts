@@ -29,7 +29,11 @@ describe('the function app under the local host', () => {
   });
   afterAll(() => host?.stop());
 
-  it('announces its endpoints', () => {
+  it('announces its endpoints and the queues it writes to, without secrets', () => {
+    const configured = host.lines.find((l) => l.event === 'app.configured');
+    expect(configured).toMatchObject({ notificationsQueue: queues.change, lifecycleQueue: queues.lifecycle, tenants: 1, clientStateSecrets: 1 });
+    expect(JSON.stringify(host.lines)).not.toContain(CLIENT_STATE);
+    expect(JSON.stringify(host.lines)).not.toContain('AccountKey');
     const started = host.lines.find((l) => l.event === 'host.started');
     expect(started?.http).toEqual(
       expect.arrayContaining([

@@ -18,6 +18,8 @@ export interface LocalHostOptions {
   readonly host?: string;
   readonly port?: number;
   readonly log?: HostLog;
+  /** Where the human-readable start-up summary goes; stderr by default, so stdout stays JSON lines. */
+  readonly banner?: (text: string) => void;
 }
 
 export interface LocalHost {
@@ -134,6 +136,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       timers: timers.map((t) => ({ function: t.name, next: t.listener.nextOccurrence.toISOString() })),
       storage: azurite ? 'azurite (.local/azurite)' : isDevelopmentStorage(settings.AzureWebJobsStorage) ? 'azurite (already running)' : 'configured AzureWebJobsStorage',
     });
+
+    const banner = [
+      `Functions host listening on ${url}`,
+      ...http.routes.map((r) => `  ${r.name.padEnd(16)} ${r.methods.join(',').padEnd(8)} ${url}${r.path}`),
+      ...queueListeners.map((q) => `  queue trigger on "${q.queueName}"`),
+      ...timers.map((t) => `  timer ${t.name}, next run ${t.listener.nextOccurrence.toISOString()}`),
+      `  storage: ${azurite ? `Azurite on 127.0.0.1:10000-10002, data in ${join(appDir, '.local', 'azurite')}` : 'AzureWebJobsStorage as configured'}`,
+      '  logs: one JSON object per line on stdout; Ctrl+C to stop',
+    ];
+    (options.banner ?? ((text: string) => process.stderr.write(text + '\n')))(banner.join('\n'));
 
     let stopping: Promise<void> | undefined;
     return {

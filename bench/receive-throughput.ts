@@ -1,0 +1,148 @@
+/**
+ * `npm run bench`: the receive path's throughput and latency, measured end to end on this machine.
+ *
+ * It starts Azurite (in memory) and the local Functions host running the real app, then POSTs batches of
+ * 1 and 50 notifications from 1 and 32 concurrent senders over loopback HTTP, and, as the ceiling for this
+ * path, sends the same queue messages straight into the same Azurite with @azure/storage-queue at the same
+ * concurrency. Each scenario runs for a bounded time and number of requests, then everything is stopped.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { startAzurite } from '../tools/azurite/azurite-process.js';
+import { encodeQueueMessage, QUEUED_NOTIFICATION_SCHEMA } from '../shared/queue/queued-notification.js';
+
+const TENANT = '11111111-1111-4111-8111-111111111111';
+const APP = '22222222-2222-4222-8222-222222222222';
+const SECRET = 'bench-client-state-0123456789';
+const SCENARIO_MS = Number(process.env.BENCH_SCENARIO_MS ?? 5000);
+const MAX_REQUESTS = 20_000;
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const HOST_MAIN = fileURLToPath(new URL('../tools/local-host/main.js', import.meta.url));
+
+function notification(): Record<string, unknown> {
+  const chat = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
+  const id = String(Date.now());
+  return {
+    subscriptionId: randomUUID(),
+    subscriptionExpirationDateTime: new Date(Date.now() + 3_600_000).toISOString(),
+    changeType: 'created',
+    clientState: SECRET,
+    resource: `chats('${chat}')/messages('${id}')`,
+    resourceData: { id, '@odata.type': '#Microsoft.Graph.chatMessage', '@odata.id': `chats('${chat}')/messages('${id}')` },
+    tenantId: TENANT,
+  };
+}
+
+interface Result {
+  readonly label: string;
+  readonly concurrency: number;
+  readonly requests: number;
+  readonly items: number;
+  readonly seconds: number;
+  readonly latencies: number[];
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+/** Runs `op` from `concurrency` loops until the time or request budget is spent. */
+async function run(label: string, concurrency: number, itemsPerOp: number, op: () => Promise<void>): Promise<Result> {
+  for (let i = 0; i < Math.min(20, concurrency * 2); i++) await op(); // warm-up: connections, JIT
+  const latencies: number[] = [];
+  const started = performance.now();
+  let issued = 0;
+  const loop = async () => {
+    while (performance.now() - started < SCENARIO_MS && issued < MAX_REQUESTS) {
+      issued++;
+      const t = performance.now();
+      await op();
+      latencies.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  const seconds = (performance.now() - started) / 1000;
+  return { label, concurrency, requests: latencies.length, items: latencies.length * itemsPerOp, seconds, latencies: latencies.sort((a, b) => a - b) };
+}
+
+async function main(): Promise<void> {
+  const azurite = await startAzurite();
+  const queueName = `bench-${Date.now()}`;
+  const host = spawn(process.execPath, [HOST_MAIN, '--app', REPO, '--port', '0'], {
+    env: {
+      ...process.env,
+      AzureWebJobsStorage: azurite.connectionString,
+      GRAPH_CLIENT_STATE: SECRET,
+      GRAPH_APP_ID: APP,
+      GRAPH_TENANT_IDS: TENANT,
+      NOTIFICATIONS_QUEUE: queueName,
+      LIFECYCLE_QUEUE: `${queueName}-life`,
+    },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    host.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      const m = /"event":"host\.started","url":"([^"]+)"/.exec(buffer);
+      if (m?.[1]) resolve(m[1]);
+      if (process.env.BENCH_HOST_LOG && /storage_unavailable|"level":"error"/.test(d.toString())) process.stderr.write(d);
+      if (buffer.length > 100_000) buffer = buffer.slice(-10_000);
+    });
+    host.once('exit', (code) => reject(new Error(`local host exited with ${code}`)));
+  });
+  const endpoint = `${url}/api/notifications`;
+
+  const results: Result[] = [];
+  let refused = 0;
+  try {
+    for (const batch of [1, 50]) {
+      const body = JSON.stringify({ value: Array.from({ length: batch }, notification) });
+      for (const concurrency of [1, 32]) {
+        results.push(
+          await run(`receive, batch ${batch}`, concurrency, batch, async () => {
+            const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+            await res.arrayBuffer();
+            if (res.status !== 202) refused++;
+          }),
+        );
+      }
+    }
+    const queue = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(`${queueName}-raw`);
+    await queue.createIfNotExists();
+    const text = encodeQueueMessage({
+      schema: QUEUED_NOTIFICATION_SCHEMA,
+      kind: 'change',
+      receivedAt: new Date().toISOString(),
+      notification: notification() as never,
+    });
+    for (const concurrency of [1, 32]) {
+      results.push(await run('raw sendMessage', concurrency, 1, async () => void (await queue.sendMessage(text))));
+    }
+  } finally {
+    host.kill('SIGTERM');
+    await new Promise((r) => host.once('exit', r));
+    await azurite.stop();
+  }
+
+  const rate = (r: Result) => r.items / r.seconds;
+  const raw = (c: number) => results.find((r) => r.label === 'raw sendMessage' && r.concurrency === c);
+  console.log(`\nreceive path benchmark — ${cpus().length} cores, ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${SCENARIO_MS} ms per scenario\n`);
+  console.log('scenario                 senders  requests  notifications/s   p50 ms   p99 ms   vs raw sends');
+  for (const r of results) {
+    const ceiling = raw(r.concurrency);
+    const ratio = r.label.startsWith('receive') && ceiling ? `${((rate(r) / rate(ceiling)) * 100).toFixed(0)}%` : '';
+    console.log(
+      `${r.label.padEnd(24)} ${String(r.concurrency).padStart(7)} ${String(r.requests).padStart(9)} ${rate(r).toFixed(0).padStart(16)} ${percentile(r.latencies, 50).toFixed(2).padStart(8)} ${percentile(r.latencies, 99).toFixed(2).padStart(8)} ${ratio.padStart(14)}`,
+    );
+  }
+  console.log(`\nanswers other than 202 during the run: ${refused}`);
+  console.log('\n"vs raw sends": notifications accepted per second through HTTP + the function, as a share of');
+  console.log('@azure/storage-queue sendMessage calls per second into the same Azurite at the same concurrency.');
+}
+
+main().catch((e: Error) => {
+  console.error(e);
+  process.exit(1);
+});
