@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+
+/** An error answered with Graph's error body: `{"error":{"code","message","innerError":{...}}}`. */
+export class GraphError extends Error {
+  readonly status: number;
+  readonly graphCode: string;
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, graphCode: string, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.status = status;
+    this.graphCode = graphCode;
+    this.headers = headers;
+  }
+
+  body(now: Date): string {
+    const requestId = randomUUID();
+    return JSON.stringify({
+      error: {
+        code: this.graphCode,
+        message: this.message,
+        innerError: { date: now.toISOString().slice(0, 19), 'request-id': requestId, 'client-request-id': requestId },
+      },
+    });
+  }
+}
+
+export const badRequest = (message: string, code = 'ValidationError') => new GraphError(400, code, message);
+export const notFound = (message: string) => new GraphError(404, 'ResourceNotFound', message);

@@ -1,0 +1,153 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { SimulatorClock } from './clock.js';
+import { Deliverer, type DeliveryOptions } from './delivery.js';
+import { notificationsFor } from './notification-router.js';
+import { createSimulatorServer, type SimulatorServer } from './server.js';
+import { SubscriptionService, type SimSubscription } from './subscriptions.js';
+import { TeamsDirectory } from './teams-directory.js';
+import { TokenSigner } from './token-signer.js';
+import { performValidationHandshake } from './validation-handshake.js';
+
+export const SIMULATOR_TENANT_ID = '11111111-1111-4111-8111-111111111111';
+export const SIMULATOR_APP_ID = '22222222-2222-4222-8222-222222222222';
+
+export interface GraphSimulatorOptions {
+  readonly host?: string;
+  /** 0 (default): any free port. */
+  readonly port?: number;
+  /** The tenant of the simulated Teams organisation and of callers whose token names none. */
+  readonly tenantId?: string;
+  /** The app id of callers whose bearer token names none. */
+  readonly appId?: string;
+  readonly quotaPerTenant?: number;
+  readonly delivery?: Partial<DeliveryOptions>;
+  readonly handshakeTimeoutMs?: number;
+  /** How long before expiry `reauthorizationRequired` is sent (simulated minutes). */
+  readonly reauthorizationNoticeMinutes?: number;
+  readonly issuerVersion?: 'v1' | 'v2';
+}
+
+export type LifecycleEvent = 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed';
+
+/** Makes the next calls to the subscriptions API fail, for tests of retries. */
+export class FaultInjector {
+  #pending: { status: 429 | 503; retryAfterSeconds: number }[] = [];
+  failNext(count: number, status: 429 | 503 = 429, retryAfterSeconds = 1): void {
+    for (let i = 0; i < count; i++) this.#pending.push({ status, retryAfterSeconds });
+  }
+  take(): { status: 429 | 503; retryAfterSeconds: number } | undefined {
+    return this.#pending.shift();
+  }
+}
+
+/**
+ * A local stand-in for the part of Microsoft Graph this app uses: the subscriptions API, Teams activity
+ * that produces change notifications (encrypted resource data, validation tokens), Graph-like delivery,
+ * lifecycle notifications and GETs of the resources. State is in memory.
+ */
+export class GraphSimulator {
+  readonly clock = new SimulatorClock();
+  readonly signer = new TokenSigner();
+  readonly faults = new FaultInjector();
+  readonly deliveries: Deliverer;
+  readonly subscriptions: SubscriptionService;
+  readonly teams: TeamsDirectory;
+  readonly tenantId: string;
+  readonly appId: string;
+  readonly #reauthorizationNoticeMs: number;
+  #server: SimulatorServer | undefined;
+  #tick: NodeJS.Timeout | undefined;
+
+  constructor(options: GraphSimulatorOptions = {}) {
+    this.tenantId = options.tenantId ?? SIMULATOR_TENANT_ID;
+    this.appId = options.appId ?? SIMULATOR_APP_ID;
+    this.signer.issuerVersion = options.issuerVersion ?? 'v1';
+    this.#reauthorizationNoticeMs = (options.reauthorizationNoticeMinutes ?? 15) * 60_000;
+    this.deliveries = new Deliverer(this.clock, (appId, tenantId) => this.signer.validationToken(appId, tenantId, this.clock.now()), options.delivery);
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    this.subscriptions = new SubscriptionService({
+      clock: this.clock,
+      handshake: (url) => performValidationHandshake(url, handshakeTimeoutMs),
+      quotaPerTenant: options.quotaPerTenant ?? 10_000,
+    });
+    this.teams = new TeamsDirectory(this.tenantId, this.clock, (event) => {
+      for (const [url, items] of notificationsFor(event, this.subscriptions.active(), this.teams.users)) this.deliveries.enqueue(url, items);
+    });
+    this.clock.onAdvance(() => this.#checkExpiry());
+  }
+
+  get baseUrl(): string {
+    if (!this.#server) throw new Error('The simulator is not listening.');
+    return this.#server.url;
+  }
+
+  get jwksUrl(): string {
+    return `${this.baseUrl}/common/discovery/v2.0/keys`;
+  }
+
+  async listen(host = '127.0.0.1', port = 0): Promise<this> {
+    this.#server = await createSimulatorServer(this, host, port);
+    this.#tick = setInterval(() => this.#checkExpiry(), 1000);
+    this.#tick.unref();
+    return this;
+  }
+
+  /** Sends a lifecycle notification for a subscription; `subscriptionRemoved` also removes it. */
+  sendLifecycle(subscriptionId: string, lifecycleEvent: LifecycleEvent): SimSubscription | undefined {
+    const s = this.subscriptions.find(subscriptionId);
+    if (!s) return undefined;
+    if (lifecycleEvent === 'subscriptionRemoved') this.subscriptions.remove(s.id);
+    const item: Record<string, unknown> = {
+      subscriptionId: s.id,
+      subscriptionExpirationDateTime: new Date(s.expirationMs).toISOString(),
+      tenantId: s.tenantId,
+      ...(s.clientState !== null ? { clientState: s.clientState } : {}),
+      lifecycleEvent,
+    };
+    this.deliveries.enqueue(s.lifecycleNotificationUrl ?? s.notificationUrl, [{ item }]);
+    return s;
+  }
+
+  /**
+   * POSTs a forged notification for a subscription, straight to its URL: one with a wrong clientState, or
+   * one with resource data whose validation token is signed by a key the JWKS does not publish.
+   */
+  async sendForged(subscriptionId: string, forgery: 'clientState' | 'tokenKey'): Promise<number | 'timeout' | 'error'> {
+    const s = this.subscriptions.find(subscriptionId);
+    if (!s) throw new Error(`No subscription ${subscriptionId}`);
+    const item: Record<string, unknown> = {
+      subscriptionId: s.id,
+      changeType: 'created',
+      clientState: forgery === 'clientState' ? 'forged-client-state' : s.clientState,
+      subscriptionExpirationDateTime: new Date(s.expirationMs).toISOString(),
+      resource: "chats('19:forged@thread.v2')/messages('1')",
+      resourceData: { id: '1', '@odata.type': '#Microsoft.Graph.chatMessage', '@odata.id': "chats('19:forged@thread.v2')/messages('1')" },
+      tenantId: s.tenantId,
+      encryptedContent: { data: 'AAAA', dataKey: 'AAAA', dataSignature: 'AAAA', encryptionCertificateId: s.encryptionCertificateId ?? 'none' },
+    };
+    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const token = await this.signer.validationToken(s.applicationId, s.tenantId, this.clock.now(), forgery === 'tokenKey' ? { privateKey: otherKey } : {});
+    return this.deliveries.sendRaw(s.notificationUrl, { value: [item], validationTokens: [token] });
+  }
+
+  /** reauthorizationRequired shortly before expiry (once per expiration), and expired subscriptions removed. */
+  #checkExpiry(): void {
+    const now = this.clock.now();
+    for (const s of this.subscriptions.active()) {
+      if (s.expirationMs - now <= this.#reauthorizationNoticeMs && s.reauthorizationNoticeFor !== s.expirationMs) {
+        s.reauthorizationNoticeFor = s.expirationMs;
+        this.sendLifecycle(s.id, 'reauthorizationRequired');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#tick);
+    this.deliveries.close();
+    await this.#server?.close();
+  }
+}
+
+export async function startGraphSimulator(options: GraphSimulatorOptions = {}): Promise<GraphSimulator> {
+  return new GraphSimulator(options).listen(options.host, options.port);
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { DRIVER_PREFIX } from './server.js';
+import { startGraphSimulator } from './graph-simulator.js';
+
+/**
+ * `npm run simulator`: the Graph simulator on its own. The first line printed is its Graph base URL, the
+ * second its JWKS URL. Options: --port (default 0, any free port), --host, --time-scale (retry delays),
+ * --batch-size, --duplicate-rate, --issuer v1|v2.
+ */
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '0' },
+    'time-scale': { type: 'string', default: '1' },
+    'batch-size': { type: 'string', default: '10' },
+    'duplicate-rate': { type: 'string', default: '0' },
+    issuer: { type: 'string', default: 'v1' },
+  },
+});
+
+const sim = await startGraphSimulator({
+  host: values.host,
+  port: Number(values.port),
+  issuerVersion: values.issuer === 'v2' ? 'v2' : 'v1',
+  delivery: { timeScale: Number(values['time-scale']), maxBatchSize: Number(values['batch-size']), duplicateRate: Number(values['duplicate-rate']) },
+});
+process.stdout.write(`${sim.baseUrl}\n${sim.jwksUrl}\n`);
+process.stderr.write(`Graph simulator: ${sim.baseUrl}/v1.0 and /beta; driver API under ${sim.baseUrl}${DRIVER_PREFIX}; tenant ${sim.tenantId}\n`);
+const stop = () => void sim.close().then(() => process.exit(0));
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -1,0 +1,102 @@
+import type { OutgoingNotification } from './delivery.js';
+import { encryptResourceData } from './encrypt-resource-data.js';
+import type { SimSubscription } from './subscriptions.js';
+import type { ChangeEvent } from './teams-directory.js';
+import { chatJson, memberJson, messageJson, plainText, type SimChat, type SimUser } from './teams-model.js';
+
+const isMember = (chat: SimChat, userId: string | undefined) => !!userId && [...chat.members.values()].some((m) => m.userId === userId);
+
+/** Does this subscription see this change? Resource scope, changeType, tenant, $search, mentions filter. */
+export function matches(s: SimSubscription, event: ChangeEvent): boolean {
+  const { entry, ids, search, mentionedUserId } = s.parsed;
+  if (entry.kind !== event.kind || !s.changeTypes.includes(event.changeType)) return false;
+  const tenant = event.kind === 'channelMessage' ? event.team.tenantId : event.chat.tenantId;
+  if (tenant !== s.tenantId) return false;
+  const path = s.parsed.path;
+
+  if (event.kind === 'chat' && event.userSpecificFor !== undefined) {
+    // A change of one user's view (hiding) goes only to user-specific subscriptions of that user.
+    if (!s.parsed.notifyOnUserSpecificProperties || s.userId !== event.userSpecificFor) return false;
+  }
+
+  if (event.kind === 'channelMessage') {
+    if (ids.teamId && (ids.teamId !== event.team.id || ids.channelId !== event.channel.id)) return false;
+  } else {
+    const chat = event.chat;
+    if (ids.chatId && ids.chatId !== chat.id) return false;
+    if (ids.appId && !chat.installedApps.has(ids.appId)) return false;
+    if (path.includes('/users/') || path.startsWith('/me/')) {
+      const member = event.kind === 'member' ? event.member.userId === s.userId || isMember(chat, s.userId) : isMember(chat, s.userId);
+      if (!member) return false;
+    }
+  }
+
+  if (event.kind === 'chatMessage' || event.kind === 'channelMessage') {
+    if (search !== undefined && !plainText(event.message.body).toLowerCase().includes(search.toLowerCase())) return false;
+    if (mentionedUserId !== undefined && !event.message.mentions.some((m) => m.userId === mentionedUserId)) return false;
+  }
+  return true;
+}
+
+/** The notification's `resource`, `@odata.type`, `@odata.id` and id, as Graph writes them. */
+export function resourceOf(event: ChangeEvent): { resource: string; odataType: string; id: string } {
+  switch (event.kind) {
+    case 'chat':
+      return { resource: `chats('${event.chat.id}')`, odataType: '#microsoft.graph.chat', id: event.chat.id };
+    case 'member':
+      return { resource: `chats('${event.chat.id}')/members('${event.member.id}')`, odataType: '#microsoft.graph.aadUserConversationMember', id: event.member.id };
+    case 'chatMessage':
+      return { resource: `chats('${event.chat.id}')/messages('${event.message.id}')`, odataType: '#Microsoft.Graph.chatMessage', id: event.message.id };
+    case 'channelMessage': {
+      const base = `teams('${event.team.id}')/channels('${event.channel.id}')/messages`;
+      const m = event.message;
+      return {
+        resource: m.replyToId ? `${base}('${m.replyToId}')/replies('${m.id}')` : `${base}('${m.id}')`,
+        odataType: '#Microsoft.Graph.chatMessage',
+        id: m.id,
+      };
+    }
+  }
+}
+
+/** The resource as a GET of it returns it, seen by `viewer` when the subscription is user-specific. */
+export function payloadOf(event: ChangeEvent, users: ReadonlyMap<string, SimUser>, viewer?: string): Record<string, unknown> {
+  switch (event.kind) {
+    case 'chat':
+      return chatJson(event.chat, viewer);
+    case 'member':
+      return memberJson(event.member, users.get(event.member.userId), event.chat.tenantId);
+    case 'chatMessage':
+      return messageJson(event.message, users, event.chat.tenantId);
+    case 'channelMessage':
+      return messageJson(event.message, users, event.team.tenantId);
+  }
+}
+
+/** One notification per matching subscription, grouped by the URL it goes to. */
+export function notificationsFor(event: ChangeEvent, subscriptions: readonly SimSubscription[], users: ReadonlyMap<string, SimUser>): Map<string, OutgoingNotification[]> {
+  const byUrl = new Map<string, OutgoingNotification[]>();
+  const { resource, odataType, id } = resourceOf(event);
+  for (const s of subscriptions) {
+    if (!matches(s, event)) continue;
+    const item: Record<string, unknown> = {
+      subscriptionId: s.id,
+      changeType: event.changeType,
+      ...(s.clientState !== null ? { clientState: s.clientState } : {}),
+      subscriptionExpirationDateTime: new Date(s.expirationMs).toISOString(),
+      resource,
+      resourceData: { id, '@odata.type': odataType, '@odata.id': resource },
+      tenantId: s.tenantId,
+    };
+    let outgoing: OutgoingNotification = { item };
+    if (s.includeResourceData && s.certificate) {
+      const viewer = s.parsed.notifyOnUserSpecificProperties ? s.userId : undefined;
+      item.encryptedContent = encryptResourceData(payloadOf(event, users, viewer), s.certificate);
+      outgoing = { item, tokenFor: { appId: s.applicationId, tenantId: s.tenantId } };
+    }
+    const list = byUrl.get(s.notificationUrl) ?? [];
+    list.push(outgoing);
+    byUrl.set(s.notificationUrl, list);
+  }
+  return byUrl;
+}

@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import type { SimulatorClock } from './clock.js';
+import { badRequest, notFound } from './graph-error.js';
+import {
+  memberId,
+  newChannelId,
+  newChatId,
+  type SimChannel,
+  type SimChat,
+  type SimMember,
+  type SimMessage,
+  type SimTeam,
+  type SimUser,
+} from './teams-model.js';
+
+/** What changed, for the notification router. */
+export type ChangeEvent =
+  | { readonly kind: 'chat'; readonly changeType: 'created' | 'updated'; readonly chat: SimChat; readonly userSpecificFor?: string }
+  | { readonly kind: 'member'; readonly changeType: 'created' | 'deleted'; readonly chat: SimChat; readonly member: SimMember }
+  | { readonly kind: 'chatMessage'; readonly changeType: 'created' | 'updated' | 'deleted'; readonly chat: SimChat; readonly message: SimMessage }
+  | {
+      readonly kind: 'channelMessage';
+      readonly changeType: 'created' | 'updated' | 'deleted';
+      readonly team: SimTeam;
+      readonly channel: SimChannel;
+      readonly message: SimMessage;
+    };
+
+export interface PostMessageInput {
+  readonly from: string;
+  readonly content: string;
+  readonly contentType?: 'text' | 'html';
+  /** User ids mentioned; each gets a mention entity. */
+  readonly mentions?: readonly string[];
+  readonly replyToId?: string;
+}
+
+/**
+ * Acts like Teams users: chats, members, messages in chats and channels, hiding a chat, installing an app.
+ * Every change is passed to `emit`, which turns it into notifications.
+ */
+export class TeamsDirectory {
+  readonly users = new Map<string, SimUser>();
+  readonly chats = new Map<string, SimChat>();
+  readonly teams = new Map<string, SimTeam>();
+  readonly #clock: SimulatorClock;
+  readonly #emit: (event: ChangeEvent) => void;
+  readonly tenantId: string;
+  #lastMessageId = 0;
+
+  constructor(tenantId: string, clock: SimulatorClock, emit: (event: ChangeEvent) => void) {
+    this.tenantId = tenantId;
+    this.#clock = clock;
+    this.#emit = emit;
+  }
+
+  #now(): string {
+    return this.#clock.date().toISOString();
+  }
+
+  /** Message ids are millisecond timestamps, unique and increasing, as in Teams. */
+  #messageId(): string {
+    this.#lastMessageId = Math.max(this.#lastMessageId + 1, this.#clock.now());
+    return String(this.#lastMessageId);
+  }
+
+  addUser(input: { id?: string; displayName: string; email?: string }): SimUser {
+    const user: SimUser = {
+      id: input.id ?? randomUUID(),
+      displayName: input.displayName,
+      email: input.email ?? `${input.displayName.toLowerCase().replace(/\W+/g, '.')}@contoso.example`,
+    };
+    this.users.set(user.id, user);
+    return user;
+  }
+
+  chat(chatId: string): SimChat {
+    const chat = this.chats.get(chatId);
+    if (!chat) throw notFound(`Chat '${chatId}' was not found.`);
+    return chat;
+  }
+
+  createChat(input: { chatType?: 'oneOnOne' | 'group'; topic?: string; members: readonly string[] }): SimChat {
+    const chatType = input.chatType ?? (input.members.length === 2 ? 'oneOnOne' : 'group');
+    if (chatType === 'oneOnOne' && input.members.length !== 2) throw badRequest('A oneOnOne chat has exactly two members.', 'BadRequest');
+    const now = this.#now();
+    const chat: SimChat = {
+      id: newChatId(),
+      chatType,
+      topic: input.topic ?? null,
+      createdDateTime: now,
+      lastUpdatedDateTime: now,
+      tenantId: this.tenantId,
+      members: new Map(),
+      messages: new Map(),
+      hiddenFor: new Set(),
+      installedApps: new Set(),
+    };
+    this.chats.set(chat.id, chat);
+    this.#emit({ kind: 'chat', changeType: 'created', chat });
+    for (const userId of input.members) this.addMember(chat.id, userId);
+    return chat;
+  }
+
+  renameChat(chatId: string, topic: string): SimChat {
+    const chat = this.chat(chatId);
+    chat.topic = topic;
+    chat.lastUpdatedDateTime = this.#now();
+    this.#emit({ kind: 'chat', changeType: 'updated', chat });
+    return chat;
+  }
+
+  addMember(chatId: string, userId: string, options: { roles?: string[] } = {}): SimMember {
+    const chat = this.chat(chatId);
+    if (!this.users.has(userId)) this.addUser({ id: userId, displayName: `User ${userId.slice(0, 8)}` });
+    const member: SimMember = { id: memberId(chat.id, userId, chat.tenantId), userId, roles: options.roles ?? ['owner'], addedDateTime: this.#now() };
+    chat.members.set(member.id, member);
+    this.#emit({ kind: 'member', changeType: 'created', chat, member });
+    return member;
+  }
+
+  removeMember(chatId: string, memberOrUserId: string): SimMember {
+    const chat = this.chat(chatId);
+    const member = chat.members.get(memberOrUserId) ?? [...chat.members.values()].find((m) => m.userId === memberOrUserId);
+    if (!member) throw notFound(`Member '${memberOrUserId}' is not in chat '${chatId}'.`);
+    chat.members.delete(member.id);
+    this.#emit({ kind: 'member', changeType: 'deleted', chat, member });
+    return member;
+  }
+
+  #newMessage(input: PostMessageInput, location: SimMessage['location']): SimMessage {
+    const now = this.#now();
+    return {
+      id: this.#messageId(),
+      replyToId: input.replyToId ?? null,
+      fromUserId: input.from,
+      createdDateTime: now,
+      lastModifiedDateTime: now,
+      lastEditedDateTime: null,
+      deletedDateTime: null,
+      body: { contentType: input.contentType ?? 'html', content: input.content },
+      mentions: (input.mentions ?? []).map((userId, i) => ({ id: i, mentionText: this.users.get(userId)?.displayName ?? userId, userId })),
+      location,
+    };
+  }
+
+  postChatMessage(chatId: string, input: PostMessageInput): SimMessage {
+    const chat = this.chat(chatId);
+    const message = this.#newMessage(input, { kind: 'chat', chatId });
+    chat.messages.set(message.id, message);
+    chat.lastUpdatedDateTime = message.createdDateTime;
+    this.#emit({ kind: 'chatMessage', changeType: 'created', chat, message });
+    return message;
+  }
+
+  #chatMessage(chatId: string, messageId: string): { chat: SimChat; message: SimMessage } {
+    const chat = this.chat(chatId);
+    const message = chat.messages.get(messageId);
+    if (!message) throw notFound(`Message '${messageId}' was not found in chat '${chatId}'.`);
+    return { chat, message };
+  }
+
+  editChatMessage(chatId: string, messageId: string, content: string): SimMessage {
+    const { chat, message } = this.#chatMessage(chatId, messageId);
+    message.body = { ...message.body, content };
+    message.lastModifiedDateTime = message.lastEditedDateTime = this.#now();
+    this.#emit({ kind: 'chatMessage', changeType: 'updated', chat, message });
+    return message;
+  }
+
+  deleteChatMessage(chatId: string, messageId: string): SimMessage {
+    const { chat, message } = this.#chatMessage(chatId, messageId);
+    message.lastModifiedDateTime = message.deletedDateTime = this.#now();
+    this.#emit({ kind: 'chatMessage', changeType: 'deleted', chat, message });
+    return message;
+  }
+
+  hideChat(chatId: string, userId: string): SimChat {
+    const chat = this.chat(chatId);
+    chat.hiddenFor.add(userId);
+    this.#emit({ kind: 'chat', changeType: 'updated', chat, userSpecificFor: userId });
+    return chat;
+  }
+
+  installApp(chatId: string, appId: string): SimChat {
+    const chat = this.chat(chatId);
+    chat.installedApps.add(appId);
+    return chat;
+  }
+
+  createTeam(input: { displayName: string; channels?: readonly string[] }): SimTeam {
+    const team: SimTeam = { id: randomUUID(), displayName: input.displayName, tenantId: this.tenantId, channels: new Map() };
+    for (const name of input.channels ?? ['General']) {
+      const channel: SimChannel = { id: newChannelId(), displayName: name, messages: new Map() };
+      team.channels.set(channel.id, channel);
+    }
+    this.teams.set(team.id, team);
+    return team;
+  }
+
+  channel(teamId: string, channelId: string): { team: SimTeam; channel: SimChannel } {
+    const team = this.teams.get(teamId);
+    const channel = team?.channels.get(channelId);
+    if (!team || !channel) throw notFound(`Channel '${channelId}' of team '${teamId}' was not found.`);
+    return { team, channel };
+  }
+
+  postChannelMessage(teamId: string, channelId: string, input: PostMessageInput): SimMessage {
+    const { team, channel } = this.channel(teamId, channelId);
+    if (input.replyToId && !channel.messages.has(input.replyToId)) throw notFound(`Message '${input.replyToId}' was not found.`);
+    const message = this.#newMessage(input, { kind: 'channel', teamId, channelId });
+    channel.messages.set(message.id, message);
+    this.#emit({ kind: 'channelMessage', changeType: 'created', team, channel, message });
+    return message;
+  }
+
+  editChannelMessage(teamId: string, channelId: string, messageId: string, content: string): SimMessage {
+    const { team, channel } = this.channel(teamId, channelId);
+    const message = channel.messages.get(messageId);
+    if (!message) throw notFound(`Message '${messageId}' was not found.`);
+    message.body = { ...message.body, content };
+    message.lastModifiedDateTime = message.lastEditedDateTime = this.#now();
+    this.#emit({ kind: 'channelMessage', changeType: 'updated', team, channel, message });
+    return message;
+  }
+
+  deleteChannelMessage(teamId: string, channelId: string, messageId: string): SimMessage {
+    const { team, channel } = this.channel(teamId, channelId);
+    const message = channel.messages.get(messageId);
+    if (!message) throw notFound(`Message '${messageId}' was not found.`);
+    message.lastModifiedDateTime = message.deletedDateTime = this.#now();
+    this.#emit({ kind: 'channelMessage', changeType: 'deleted', team, channel, message });
+    return message;
+  }
+}
