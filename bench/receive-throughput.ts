@@ -20,7 +20,7 @@ const SECRET = 'bench-client-state-0123456789';
 const SCENARIO_MS = Number(process.env.BENCH_SCENARIO_MS ?? 5000);
 const MAX_REQUESTS = 20_000;
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const HOST_MAIN = fileURLToPath(new URL('../tools/local-host/main.js', import.meta.url));
+const START_LOCAL = fileURLToPath(new URL('../tools/start-local.js', import.meta.url));
 
 function notification(): Record<string, unknown> {
   const chat = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
@@ -69,9 +69,10 @@ async function run(label: string, concurrency: number, itemsPerOp: number, op: (
 async function main(): Promise<void> {
   const azurite = await startAzurite();
   const queueName = `bench-${Date.now()}`;
-  const host = spawn(process.execPath, [HOST_MAIN, '--app', REPO, '--port', '0'], {
+  const host = spawn(process.execPath, [START_LOCAL, '--app', REPO, '--port', '0'], {
     env: {
       ...process.env,
+      LOCAL_GRAPH_SIMULATOR: 'false',
       AzureWebJobsStorage: azurite.connectionString,
       GRAPH_CLIENT_STATE: SECRET,
       GRAPH_APP_ID: APP,

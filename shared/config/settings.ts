@@ -71,6 +71,11 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     description: 'Where the keys that sign validation tokens are published (https; http only on loopback).',
   },
   {
+    name: 'GRAPH_BASE_URL',
+    default: 'https://graph.microsoft.com',
+    description: 'Microsoft Graph, for the subscriptions the app manages (`npm start` points it at the local Graph simulator).',
+  },
+  {
     name: 'NOTIFICATIONS_QUEUE',
     default: 'graph-notifications',
     description: 'Queue that receives each accepted change notification.',
@@ -105,6 +110,7 @@ export interface Settings {
   readonly appId: string;
   readonly tenantIds: readonly string[];
   readonly jwksUrl: URL;
+  readonly graphBaseUrl: URL;
   readonly notificationsQueue: string;
   readonly lifecycleQueue: string;
   readonly notificationsContainer: string;
@@ -172,17 +178,20 @@ export function readSettings(env: Env): Settings {
     if (!GUID.test(t)) problems.push(`GRAPH_TENANT_IDS: "${t}" is not a tenant id (GUID).`);
   }
 
-  let jwksUrl: URL | undefined;
-  const jwksRaw = value('GRAPH_JWKS_URL') ?? '';
-  try {
-    jwksUrl = new URL(jwksRaw);
-    const loopbackHttp = jwksUrl.protocol === 'http:' && LOOPBACK_HOSTS.has(jwksUrl.hostname);
-    if (jwksUrl.protocol !== 'https:' && !loopbackHttp) {
-      problems.push('GRAPH_JWKS_URL must be an https URL (http is allowed only on loopback).');
+  const httpsUrl = (name: string): URL | undefined => {
+    const raw = value(name) ?? '';
+    try {
+      const url = new URL(raw);
+      const loopbackHttp = url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+      if (url.protocol !== 'https:' && !loopbackHttp) problems.push(`${name} must be an https URL (http is allowed only on loopback).`);
+      return url;
+    } catch {
+      problems.push(`${name} is not a URL: "${raw}".`);
+      return undefined;
     }
-  } catch {
-    problems.push(`GRAPH_JWKS_URL is not a URL: "${jwksRaw}".`);
-  }
+  };
+  const jwksUrl = httpsUrl('GRAPH_JWKS_URL');
+  const graphBaseUrl = httpsUrl('GRAPH_BASE_URL');
 
   const queueName = (name: string) => {
     const v = value(name) ?? '';
@@ -213,7 +222,7 @@ export function readSettings(env: Env): Settings {
   const maxBodyBytes = positiveInt('NOTIFICATIONS_MAX_BODY_BYTES', 1024, 100 * 1024 * 1024);
   const storageTimeoutMs = positiveInt('RECEIVE_STORAGE_TIMEOUT_MS', 100, 9000);
 
-  if (problems.length > 0 || !storage || !jwksUrl) throw new ConfigError(problems);
+  if (problems.length > 0 || !storage || !jwksUrl || !graphBaseUrl) throw new ConfigError(problems);
 
   return {
     environment: env.AZURE_FUNCTIONS_ENVIRONMENT ?? 'Production',
@@ -222,6 +231,7 @@ export function readSettings(env: Env): Settings {
     appId: appId.toLowerCase(),
     tenantIds,
     jwksUrl,
+    graphBaseUrl,
     notificationsQueue,
     lifecycleQueue,
     notificationsContainer,

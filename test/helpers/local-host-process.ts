@@ -2,11 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const HOST_MAIN = fileURLToPath(new URL('../../dist/tools/local-host/main.js', import.meta.url));
+const START_LOCAL = fileURLToPath(new URL('../../dist/tools/start-local.js', import.meta.url));
 
 export type HostLine = Record<string, unknown> & { event?: string };
 
-/** The local host (the built dist/ of tools/local-host) as a child process, as `npm start` runs it. */
+/**
+ * `npm start`'s entry point (the built dist/tools/start-local.js) as a child process, on free ports. The Graph
+ * simulator is off unless the env given sets LOCAL_GRAPH_SIMULATOR=true.
+ */
 export interface HostProcess {
   readonly url: string;
   readonly lines: HostLine[];
@@ -17,8 +20,8 @@ export interface HostProcess {
 }
 
 export function runHost(appDir: string, env: Record<string, string>): { child: ChildProcess; exit: Promise<number | null>; output: () => { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, [HOST_MAIN, '--app', appDir, '--port', '0'], {
-    env: { ...process.env, ...env },
+  const child = spawn(process.execPath, [START_LOCAL, '--app', appDir, '--port', '0', '--simulator-port', '0'], {
+    env: { ...process.env, LOCAL_GRAPH_SIMULATOR: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -3,13 +3,14 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A loopback TCP proxy in front of a real service, to make that service fail as it does in production:
- * `pass` forwards, `hang` accepts connections and never answers (a storage account that stalls). It counts
+ * `pass` forwards, `hang` accepts connections and never answers (a storage account that stalls), `refuse`
+ * drops every connection at once (storage down). It counts
  * the HTTP requests it forwards and can call back at a given count, e.g. to kill the service mid-batch.
  */
 export interface TcpProxy {
   readonly port: number;
   readonly requests: number;
-  mode: 'pass' | 'hang';
+  mode: 'pass' | 'hang' | 'refuse';
   onRequest(n: number, callback: () => void): void;
   close(): Promise<void>;
 }
@@ -20,12 +21,16 @@ export async function startTcpProxy(targetPort: number, host = '127.0.0.1'): Pro
   const sockets = new Set<Socket>();
   const triggers = new Map<number, () => void>();
   let requests = 0;
-  const state = { mode: 'pass' as 'pass' | 'hang' };
+  const state = { mode: 'pass' as 'pass' | 'hang' | 'refuse' };
 
   const server: Server = createServer((client) => {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     client.on('error', () => client.destroy());
+    if (state.mode === 'refuse') {
+      client.destroy();
+      return;
+    }
     if (state.mode === 'hang') {
       client.resume();
       return;
@@ -59,6 +64,7 @@ export async function startTcpProxy(targetPort: number, host = '127.0.0.1'): Pro
     },
     set mode(m) {
       state.mode = m;
+      if (m === 'refuse') for (const s of sockets) s.destroy();
     },
     onRequest: (n, callback) => void triggers.set(n, callback),
     close: () =>

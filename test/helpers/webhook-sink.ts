@@ -10,7 +10,7 @@ export interface WebhookSink {
   readonly url: string;
   readonly posts: { query: URLSearchParams; contentType: string | undefined; body: string }[];
   handshake: 'echo' | 'wrong' | 'error' | { delayMs: number };
-  readonly answers: number[];
+  readonly answers: (number | { status: number; delayMs: number })[];
   /** Notification bodies received (handshakes excluded), parsed. */
   notifications(): { value: Record<string, unknown>[]; validationTokens?: string[] }[];
   waitForNotifications(count: number, timeoutMs?: number): Promise<Record<string, unknown>[]>;
@@ -19,7 +19,7 @@ export interface WebhookSink {
 
 export async function startWebhookSink(): Promise<WebhookSink> {
   const posts: WebhookSink['posts'] = [];
-  const answers: number[] = [];
+  const answers: WebhookSink['answers'] = [];
   const state: { handshake: WebhookSink['handshake'] } = { handshake: 'echo' };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -37,7 +37,9 @@ export async function startWebhookSink(): Promise<WebhookSink> {
         else setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(token), h.delayMs);
         return;
       }
-      res.writeHead(answers.shift() ?? 202).end();
+      const answer = answers.shift() ?? 202;
+      if (typeof answer === 'number') res.writeHead(answer).end();
+      else setTimeout(() => res.writeHead(answer.status).end(), answer.delayMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -174,3 +174,48 @@ describe('the local host', () => {
     await expect(fetch(`${host.url}/fx/slow?ms=1`)).rejects.toThrow();
   });
 });
+
+describe('npm start: simulator, host and app together', () => {
+  it('starts the Graph simulator, points the app at it, and a simulated chat message reaches the incoming queue', async () => {
+    const queue = uniqueName('start-notif');
+    const host = await startHost(REPO_ROOT, {
+      LOCAL_GRAPH_SIMULATOR: 'true',
+      AzureWebJobsStorage: azurite.connectionString,
+      NOTIFICATIONS_QUEUE: queue,
+      LIFECYCLE_QUEUE: `${queue}-life`,
+    });
+    try {
+      const simulator = host.lines.find((l) => l.event === 'simulator.started') as { url: string; jwksUrl: string; driver: string };
+      expect(simulator.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(host.lines.find((l) => l.event === 'app.configured')).toMatchObject({ jwksUrl: simulator.jwksUrl });
+
+      const json = async (method: string, url: string, body?: unknown) => {
+        const res = await fetch(url, { method, headers: { authorization: 'Bearer local', 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+        return { status: res.status, body: (await res.json()) as Record<string, any> };
+      };
+      await json('POST', `${simulator.driver}/users`, { id: 'a11ce000-0000-4000-8000-000000000001', displayName: 'Alice' });
+      await json('POST', `${simulator.driver}/users`, { id: 'b0b00000-0000-4000-8000-000000000002', displayName: 'Bob' });
+      const chat = await json('POST', `${simulator.driver}/chats`, { members: ['a11ce000-0000-4000-8000-000000000001', 'b0b00000-0000-4000-8000-000000000002'] });
+      const created = await json('POST', `${simulator.url}/v1.0/subscriptions`, {
+        resource: `/chats/${chat.body.id}/messages`,
+        changeType: 'created',
+        notificationUrl: `${host.url}/api/notifications`,
+        expirationDateTime: new Date(Date.now() + 50 * 60_000).toISOString(),
+        clientState: 'local-dev-client-state-change-me',
+      });
+      expect(created.status).toBe(201);
+      const posted = await json('POST', `${simulator.driver}/chats/${chat.body.id}/messages`, { from: 'a11ce000-0000-4000-8000-000000000001', content: 'hello from the simulator' });
+      expect(posted.status).toBe(201);
+
+      const client = queueService(azurite).getQueueClient(queue);
+      let messages: Awaited<ReturnType<typeof drainQueue>> = [];
+      for (let i = 0; i < 100 && messages.length === 0; i++) {
+        messages = await drainQueue(client);
+        if (messages.length === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(messages.map((m) => (m.body as QueuedNotification).notification.resource)).toEqual([`chats('${chat.body.id}')/messages('${posted.body.id}')`]);
+    } finally {
+      expect(await host.stop()).toBe(0);
+    }
+  });
+});

@@ -74,3 +74,12 @@ describe('loadAppSettings', () => {
     expect(() => loadAppSettings(app, {})).toThrow(/PORT/);
   });
 });
+
+describe('loadAppSettings defaults from the starting tool', () => {
+  it('yield to local.settings.json and the environment, but not to empty values', () => {
+    const app = appWith({ 'local.settings.json': { Values: { GRAPH_JWKS_URL: '', GRAPH_BASE_URL: 'http://127.0.0.1:9999' } } });
+    const s = loadAppSettings(app, { OTHER: 'x' }, { GRAPH_JWKS_URL: 'http://sim/keys', GRAPH_BASE_URL: 'http://sim', NOTIFICATIONS_QUEUE: 'from-default' });
+    expect(s).toMatchObject({ GRAPH_JWKS_URL: 'http://sim/keys', GRAPH_BASE_URL: 'http://127.0.0.1:9999', NOTIFICATIONS_QUEUE: 'from-default', OTHER: 'x' });
+    expect(loadAppSettings(app, { NOTIFICATIONS_QUEUE: 'from-env' }, { NOTIFICATIONS_QUEUE: 'from-default' }).NOTIFICATIONS_QUEUE).toBe('from-env');
+  });
+});

@@ -14,6 +14,8 @@ export interface DeliveryAttempt {
   readonly attempt: number;
   readonly notifications: number;
   readonly subscriptionIds: readonly string[];
+  /** The notification items of the batch, as POSTed. */
+  readonly items: readonly Record<string, unknown>[];
   /** The HTTP status, or 'timeout' / 'error' when there was none. */
   readonly status: number | 'timeout' | 'error';
   readonly latencyMs: number;
@@ -173,6 +175,7 @@ export class Deliverer {
       attempt,
       notifications: batch.length,
       subscriptionIds: [...new Set(batch.map((n) => String(n.item.subscriptionId)))],
+      items: batch.map((n) => n.item),
       status,
       latencyMs,
       duplicate,

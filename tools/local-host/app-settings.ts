@@ -5,8 +5,9 @@ import { join } from 'node:path';
  * The app settings a local run sees, as with Core Tools: `Values` of local.settings.json when present,
  * overridden by environment variables (as app settings are environment variables in Azure), with
  * `AZURE_FUNCTIONS_ENVIRONMENT=Development` and `AzureWebJobsStorage=UseDevelopmentStorage=true` unless set.
+ * `defaults` (from the tool that starts the host, such as the Graph simulator's URLs) yield to both.
  */
-export function loadAppSettings(appDir: string, env: NodeJS.ProcessEnv): Record<string, string> {
+export function loadAppSettings(appDir: string, env: NodeJS.ProcessEnv, defaults: Record<string, string> = {}): Record<string, string> {
   const path = join(appDir, 'local.settings.json');
   let values: Record<string, string> = {};
   if (existsSync(path)) {
@@ -22,8 +23,9 @@ export function loadAppSettings(appDir: string, env: NodeJS.ProcessEnv): Record<
     if (bad.length > 0) throw new Error(`local.settings.json: Values must be strings; not so for ${bad.join(', ')}.`);
     values = raw as Record<string, string>;
   }
-  const merged: Record<string, string> = { ...values };
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v;
+  // An empty value means "not set": the default (or the app's own default) applies.
+  const merged: Record<string, string> = { ...defaults };
+  for (const source of [values, env]) for (const [k, v] of Object.entries(source)) if (v !== undefined && (v !== '' || !(k in defaults))) merged[k] = v;
   const identityBased = Object.entries(merged).some(([k, v]) => k.startsWith('AzureWebJobsStorage__') && v.trim() !== '');
   if (!merged.AzureWebJobsStorage?.trim() && !identityBased) merged.AzureWebJobsStorage = 'UseDevelopmentStorage=true';
   merged.AZURE_FUNCTIONS_ENVIRONMENT = 'Development';

@@ -18,6 +18,8 @@ export interface LocalHostOptions {
   readonly host?: string;
   readonly port?: number;
   readonly log?: HostLog;
+  /** App settings used when neither local.settings.json nor the environment sets them. */
+  readonly defaultSettings?: Record<string, string>;
   /** Where the human-readable start-up summary goes; stderr by default, so stdout stays JSON lines. */
   readonly banner?: (text: string) => void;
 }
@@ -46,7 +48,7 @@ function resolveSettingExpressions(value: string, settings: Record<string, strin
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const log = options.log ?? createHostLog();
   const appDir = options.appDir;
-  const settings = loadAppSettings(appDir, process.env);
+  const settings = loadAppSettings(appDir, process.env, options.defaultSettings);
   Object.assign(process.env, settings);
   const hostOptions = readHostOptions(appDir, { development: true });
 

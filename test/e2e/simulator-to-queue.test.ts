@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
+import type { QueuedNotification } from '../../shared/queue/queued-notification.js';
+import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { drainQueue, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { createTestCertificate } from '../helpers/certificates.js';
+import { graphClient, inMinutes } from '../helpers/graph-client.js';
+import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+/** JSON with sorted keys, to compare notifications whatever their key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value as object).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const ALICE = 'a11ce000-0000-4000-8000-000000000001';
+const BOB = 'b0b00000-0000-4000-8000-000000000002';
+const SECRET = 'e2e-client-state-secret';
+
+let azurite: AzuriteProcess;
+let proxy: TcpProxy;
+let sim: GraphSimulator;
+let host: HostProcess;
+const queue = uniqueName('e2e-notif');
+
+beforeAll(async () => {
+  azurite = await startTestAzurite();
+  proxy = await startTcpProxy(azurite.ports.queue);
+  sim = await startGraphSimulator({ delivery: { timeScale: 0.0002, batchWindowMs: 20, maxBatchSize: 5 } });
+  host = await startHost(REPO_ROOT, {
+    AzureWebJobsStorage: azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port }),
+    GRAPH_CLIENT_STATE: SECRET,
+    GRAPH_APP_ID: sim.appId,
+    GRAPH_TENANT_IDS: sim.tenantId,
+    GRAPH_JWKS_URL: sim.jwksUrl,
+    NOTIFICATIONS_QUEUE: queue,
+    LIFECYCLE_QUEUE: `${queue}-life`,
+    RECEIVE_STORAGE_TIMEOUT_MS: '1000',
+  });
+});
+afterAll(async () => {
+  await host?.stop();
+  await sim?.close();
+  await proxy?.close();
+  await azurite?.stop();
+});
+
+describe('Graph simulator → local host → Azurite', () => {
+  it('lands every notification on the incoming queue exactly as sent, and no forged one', async () => {
+    for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob']] as const) sim.teams.addUser({ id, displayName });
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const cert = await createTestCertificate();
+    const graph = graphClient(sim.baseUrl);
+    const subscribe = async (body: Record<string, unknown>) => {
+      const res = await graph.post('/v1.0/subscriptions', {
+        notificationUrl: `${host.url}/api/notifications?code=local`,
+        lifecycleNotificationUrl: `${host.url}/api/lifecycle`,
+        expirationDateTime: inMinutes(240),
+        clientState: SECRET,
+        ...body,
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body as { id: string };
+    };
+    const withData = await subscribe({ resource: `/chats/${chat.id}/messages`, changeType: 'created,updated,deleted', includeResourceData: true, encryptionCertificate: cert.base64, encryptionCertificateId: 'e2e-cert' });
+    await subscribe({ resource: '/chats', changeType: 'created,updated' });
+
+    // batched
+    for (let i = 0; i < 7; i++) sim.teams.postChatMessage(chat.id, { from: ALICE, content: `message ${i}` });
+    sim.teams.renameChat(chat.id, 'Renamed');
+    await sim.deliveries.idle();
+    // duplicated
+    sim.deliveries.duplicateNext(1);
+    const edited = sim.teams.postChatMessage(chat.id, { from: BOB, content: 'to edit' });
+    sim.teams.editChatMessage(chat.id, edited.id, 'edited');
+    await sim.deliveries.idle();
+    // retried after a 503: storage refuses connections until the first failed attempt is logged
+    proxy.mode = 'refuse';
+    sim.teams.deleteChatMessage(chat.id, edited.id);
+    for (let i = 0; i < 200 && !sim.deliveries.log.some((a) => a.status === 503); i++) await new Promise((r) => setTimeout(r, 25));
+    proxy.mode = 'pass';
+    await sim.deliveries.idle();
+    // forged
+    expect(await sim.sendForged(withData.id, 'clientState')).toBe(202);
+    expect(await sim.sendForged(withData.id, 'tokenKey')).toBe(202);
+
+    const log = sim.deliveries.log;
+    expect(log.some((a) => a.status === 503)).toBe(true);
+    expect(log.some((a) => a.duplicate)).toBe(true);
+    expect(log.some((a) => a.notifications > 1)).toBe(true);
+
+    const sent = log.filter((a) => a.status === 202).flatMap((a) => a.items).map(canonical).sort();
+    const queued = (await drainQueue(queueService(azurite).getQueueClient(queue))).map((m) => canonical((m.body as QueuedNotification).notification)).sort();
+    expect(queued).toEqual(sent);
+    expect(queued.length).toBeGreaterThanOrEqual(7 + 1 + 2 * 2 + 1);
+    expect(queued.some((q) => q.includes('forged'))).toBe(false);
+    const rejected = host.lines.filter((l) => l.event === 'security.notification_rejected' || l.event === 'security.validation_token_rejected');
+    expect(rejected.map((l) => l.reason)).toEqual(expect.arrayContaining(['client_state_mismatch', 'token_bad_signature', 'validation_token_invalid']));
+  });
+});

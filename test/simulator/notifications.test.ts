@@ -1,0 +1,290 @@
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { createTestCertificate, type TestCertificate } from '../helpers/certificates.js';
+import { bearerFor, graphClient, inMinutes } from '../helpers/graph-client.js';
+import { opensslDecrypt } from '../helpers/openssl.js';
+import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
+
+let sim: GraphSimulator;
+let sink: WebhookSink;
+let cert: TestCertificate;
+let graph: ReturnType<typeof graphClient>;
+
+const ALICE = 'a11ce000-0000-4000-8000-000000000001';
+const BOB = 'b0b00000-0000-4000-8000-000000000002';
+const CAROL = 'ca201000-0000-4000-8000-000000000003';
+
+beforeAll(async () => {
+  cert = await createTestCertificate();
+});
+beforeEach(async () => {
+  sink = await startWebhookSink();
+  sim = await startGraphSimulator({ delivery: { timeScale: 0.0005, batchWindowMs: 5 } });
+  graph = graphClient(sim.baseUrl);
+  for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob'], [CAROL, 'Carol']] as const) sim.teams.addUser({ id, displayName });
+});
+afterEach(async () => {
+  await sim.close();
+  await sink.close();
+});
+afterAll(() => undefined);
+
+async function subscribe(resource: string, changeType: string, extra: Record<string, unknown> = {}, version = 'v1.0', client = graph) {
+  const res = await client.post(`/${version}/subscriptions`, {
+    changeType,
+    notificationUrl: sink.url,
+    lifecycleNotificationUrl: sink.url,
+    resource,
+    expirationDateTime: inMinutes(180),
+    clientState: 'client-state-1',
+    ...extra,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { id: string };
+}
+const withData = () => ({ includeResourceData: true, encryptionCertificate: cert.base64, encryptionCertificateId: 'cert-v1' });
+const decrypt = (n: Record<string, unknown>) => {
+  const out = opensslDecrypt(n.encryptedContent as { data: string; dataKey: string; dataSignature: string }, cert.privateKeyPem);
+  expect(out.signatureMatches).toBe(true);
+  return JSON.parse(out.json) as Record<string, any>;
+};
+
+describe('change notifications', () => {
+  it('sends a chat message with resource data, encrypted so that openssl decrypts it', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const s = await subscribe(`/chats/${chat.id}/messages`, 'created,updated,deleted', withData());
+    const message = sim.teams.postChatMessage(chat.id, { from: ALICE, content: '<p>Hello <at id="0">Bob</at></p>', mentions: [BOB] });
+    const [n] = await sink.waitForNotifications(1);
+    expect(n).toMatchObject({
+      subscriptionId: s.id,
+      changeType: 'created',
+      clientState: 'client-state-1',
+      tenantId: sim.tenantId,
+      resource: `chats('${chat.id}')/messages('${message.id}')`,
+      resourceData: { id: message.id, '@odata.type': '#Microsoft.Graph.chatMessage', '@odata.id': `chats('${chat.id}')/messages('${message.id}')` },
+      encryptedContent: { encryptionCertificateId: 'cert-v1', encryptionCertificateThumbprint: cert.thumbprint },
+    });
+    const payload = decrypt(n as Record<string, unknown>);
+    expect(payload).toMatchObject({
+      id: message.id,
+      chatId: chat.id,
+      etag: expect.any(String),
+      body: { contentType: 'html', content: '<p>Hello <at id="0">Bob</at></p>' },
+      from: { user: { id: ALICE, displayName: 'Alice', userIdentityType: 'aadUser' } },
+      mentions: [{ id: 0, mentionText: 'Bob', mentioned: { user: { id: BOB } } }],
+      channelIdentity: null,
+    });
+  });
+
+  it('uses a fresh key for every notification', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created', withData());
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'one' });
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'one' });
+    const [a, b] = await sink.waitForNotifications(2);
+    expect((a?.encryptedContent as { dataKey: string }).dataKey).not.toBe((b?.encryptedContent as { dataKey: string }).dataKey);
+  });
+
+  it('signs validationTokens that verify with jose against its JWKS: aud, appid/azp, issuer, one hour', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created', withData());
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'hi' });
+    await sink.waitForNotifications(1);
+    const [body] = sink.notifications();
+    expect(body?.validationTokens).toHaveLength(1);
+    const { payload, protectedHeader } = await jwtVerify(body?.validationTokens?.[0] ?? '', createRemoteJWKSet(new URL(sim.jwksUrl)), {
+      audience: sim.appId,
+      issuer: `https://sts.windows.net/${sim.tenantId}/`,
+      algorithms: ['RS256'],
+    });
+    expect(protectedHeader.kid).toBe(sim.signer.kid);
+    expect(payload).toMatchObject({ appid: '0bf30f3b-4a52-48df-9a82-234910c4a086', azp: '0bf30f3b-4a52-48df-9a82-234910c4a086', tid: sim.tenantId });
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(3600);
+  });
+
+  it('switches to the v2 issuer when told', async () => {
+    sim.signer.issuerVersion = 'v2';
+    const token = await sim.signer.validationToken(sim.appId, sim.tenantId, Date.now());
+    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(sim.jwksUrl)), { issuer: `https://login.microsoftonline.com/${sim.tenantId}/v2.0` });
+    expect(payload.aud).toBe(sim.appId);
+  });
+
+  it('sends only references and no tokens without resource data', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created');
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'hi' });
+    const [n] = await sink.waitForNotifications(1);
+    expect(n?.encryptedContent).toBeUndefined();
+    expect(sink.notifications()[0]?.validationTokens).toBeUndefined();
+    const follow = await graph.get(`/v1.0/${String((n?.resourceData as Record<string, string>)['@odata.id']).replace(/\('([^']+)'\)/g, '/$1')}`);
+    expect(follow.status).toBe(200);
+    expect(follow.body.body.content).toBe('hi');
+  });
+
+  it('covers chats, members and messages with the right changeTypes and resource strings', async () => {
+    await subscribe('/chats', 'created,updated');
+    await subscribe('/chats/getAllMembers?model=A', 'created,deleted');
+    await subscribe('/chats/getAllMessages?model=A', 'created,updated,deleted');
+    await subscribe('/teams/getAllMessages?model=A', 'created,updated,deleted');
+    const chat = sim.teams.createChat({ members: [ALICE, BOB, CAROL], topic: 'Plans' });
+    sim.teams.renameChat(chat.id, 'Plans v2');
+    const carol = [...chat.members.values()].find((m) => m.userId === CAROL);
+    sim.teams.removeMember(chat.id, CAROL);
+    const msg = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'draft' });
+    sim.teams.editChatMessage(chat.id, msg.id, 'final');
+    sim.teams.deleteChatMessage(chat.id, msg.id);
+    const team = sim.teams.createTeam({ displayName: 'Ops', channels: ['General'] });
+    const channel = [...team.channels.values()][0];
+    const root = sim.teams.postChannelMessage(team.id, channel?.id ?? '', { from: BOB, content: 'root' });
+    const reply = sim.teams.postChannelMessage(team.id, channel?.id ?? '', { from: ALICE, content: 'reply', replyToId: root.id });
+
+    const items = await sink.waitForNotifications(11);
+    const seen = items.map((n) => `${n.changeType} ${n.resource}`);
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        `created chats('${chat.id}')`,
+        `updated chats('${chat.id}')`,
+        `created chats('${chat.id}')/members('${carol?.id}')`,
+        `deleted chats('${chat.id}')/members('${carol?.id}')`,
+        `created chats('${chat.id}')/messages('${msg.id}')`,
+        `updated chats('${chat.id}')/messages('${msg.id}')`,
+        `deleted chats('${chat.id}')/messages('${msg.id}')`,
+        `created teams('${team.id}')/channels('${channel?.id}')/messages('${root.id}')`,
+        `created teams('${team.id}')/channels('${channel?.id}')/messages('${root.id}')/replies('${reply.id}')`,
+      ]),
+    );
+    await sim.deliveries.idle();
+    expect(sink.notifications().flatMap((b) => b.value)).toHaveLength(2 + 4 + 3 + 2);
+    const types = new Set(items.map((n) => (n.resourceData as Record<string, string>)['@odata.type']));
+    expect(types).toEqual(new Set(['#microsoft.graph.chat', '#microsoft.graph.aadUserConversationMember', '#Microsoft.Graph.chatMessage']));
+  });
+
+  it('honours $search and the mentions $filter', async () => {
+    const team = sim.teams.createTeam({ displayName: 'Ops' });
+    const channel = [...team.channels.values()][0]?.id ?? '';
+    await subscribe(`/teams/${team.id}/channels/${channel}/messages?$filter=mentions/any(u: u/mentioned/user/id eq '${BOB}')`, 'created');
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages?$search="budget"`, 'created');
+    sim.teams.postChannelMessage(team.id, channel, { from: ALICE, content: 'no mention' });
+    const mentioned = sim.teams.postChannelMessage(team.id, channel, { from: ALICE, content: 'hey Bob', mentions: [BOB] });
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'lunch?' });
+    const budget = sim.teams.postChatMessage(chat.id, { from: ALICE, content: '<p>The <b>Budget</b> is ready</p>' });
+    const items = await sink.waitForNotifications(2);
+    await sim.deliveries.idle();
+    expect(sink.notifications().flatMap((b) => b.value).map((n) => (n.resourceData as { id: string }).id).sort()).toEqual([mentioned.id, budget.id].sort());
+    expect(items).toHaveLength(2);
+  });
+
+  it("scopes per-user, per-chat and installed-app subscriptions, and sends a user's own view (viewpoint)", async () => {
+    const bobsChat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const carolsChat = sim.teams.createChat({ members: [ALICE, CAROL] });
+    sim.teams.installApp(carolsChat.id, 'app-1');
+    await subscribe(`/users/${BOB}/chats/getAllMessages?model=B`, 'created', {}, 'beta');
+    await subscribe('/appCatalogs/teamsApps/app-1/installedToChats/getAllMessages?model=B', 'created');
+    const delegated = graphClient(sim.baseUrl, bearerFor({ appid: sim.appId, tid: sim.tenantId, oid: BOB, scp: 'Chat.Read' }));
+    await subscribe(`/chats/${bobsChat.id}?notifyOnUserSpecificProperties=true`, 'updated', withData(), 'v1.0', delegated);
+
+    const toBob = sim.teams.postChatMessage(bobsChat.id, { from: ALICE, content: 'for bob' });
+    const toCarol = sim.teams.postChatMessage(carolsChat.id, { from: ALICE, content: 'for carol' });
+    sim.teams.hideChat(bobsChat.id, ALICE); // Alice's view: not Bob's subscription
+    sim.teams.hideChat(bobsChat.id, BOB);
+    const items = await sink.waitForNotifications(3);
+    await sim.deliveries.idle();
+    const all = sink.notifications().flatMap((b) => b.value);
+    expect(all).toHaveLength(3);
+    expect(all.filter((n) => n.resource === `chats('${bobsChat.id}')/messages('${toBob.id}')`)).toHaveLength(1);
+    expect(all.filter((n) => n.resource === `chats('${carolsChat.id}')/messages('${toCarol.id}')`)).toHaveLength(1);
+    const hidden = items.find((n) => n.resource === `chats('${bobsChat.id}')`);
+    expect(decrypt(hidden as Record<string, unknown>)).toMatchObject({ id: bobsChat.id, viewpoint: { isHidden: true } });
+  });
+});
+
+describe('delivery', () => {
+  it('batches several notifications per POST', async () => {
+    sim.deliveries.options = { ...sim.deliveries.options, maxBatchSize: 3, batchWindowMs: 50 };
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created');
+    for (let i = 0; i < 7; i++) sim.teams.postChatMessage(chat.id, { from: ALICE, content: `m${i}` });
+    await sink.waitForNotifications(7);
+    expect(sink.notifications().map((b) => b.value.length)).toEqual([3, 3, 1]);
+  });
+
+  it('retries with exponential back-off until the endpoint accepts, and logs each attempt', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created');
+    sink.answers.push(503, 500);
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'retry me' });
+    await sink.waitForNotifications(3);
+    await sim.deliveries.idle();
+    const log = sim.deliveries.log;
+    expect(log.map((a) => [a.attempt, a.status])).toEqual([[1, 503], [2, 500], [3, 202]]);
+    expect(new Set(log.map((a) => a.batchId)).size).toBe(1);
+    const gaps = log.slice(1).map((a, i) => Date.parse(a.at) - Date.parse(log[i]?.at ?? ''));
+    expect(gaps[1]).toBeGreaterThan(gaps[0] ?? 0);
+  });
+
+  it('counts a slow answer as a failure and gives up after the retry horizon', async () => {
+    sim.deliveries.options = { ...sim.deliveries.options, requestTimeoutMs: 200, timeScale: 0.00002 };
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created');
+    sink.answers.push({ status: 202, delayMs: 600 });
+    for (let i = 0; i < 20; i++) sink.answers.push(500);
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'doomed' });
+    await sim.deliveries.idle();
+    const log = sim.deliveries.log;
+    expect(log[0]?.status).toBe('timeout');
+    expect(log.at(-1)).toMatchObject({ droppedAfterRetries: true });
+    expect(log.length).toBeGreaterThan(3);
+    expect(log.slice(1).every((a) => a.status === 500)).toBe(true);
+  });
+
+  it('delivers some batches twice when told to', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created');
+    sim.deliveries.duplicateNext(1);
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'twice' });
+    const [a, b] = await sink.waitForNotifications(2);
+    expect(a).toEqual(b);
+    expect(sim.deliveries.log.map((x) => x.duplicate)).toEqual([false, true]);
+  });
+
+  it('serves its delivery log over the driver API', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created');
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'x' });
+    await sink.waitForNotifications(1);
+    await sim.deliveries.idle();
+    const log = (await (await fetch(`${sim.baseUrl}/_simulator/deliveries`)).json()) as { value: Record<string, unknown>[] };
+    expect(log.value[0]).toMatchObject({ url: sink.url, attempt: 1, status: 202, notifications: 1, latencyMs: expect.any(Number) });
+  });
+});
+
+describe('lifecycle notifications', () => {
+  it('sends reauthorizationRequired, missed and subscriptionRemoved on demand; a removed subscription stops delivering', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const s = await subscribe(`/chats/${chat.id}/messages`, 'created');
+    for (const event of ['reauthorizationRequired', 'missed', 'subscriptionRemoved'] as const) sim.sendLifecycle(s.id, event);
+    const items = await sink.waitForNotifications(3);
+    expect(items.map((n) => n.lifecycleEvent)).toEqual(['reauthorizationRequired', 'missed', 'subscriptionRemoved']);
+    expect(items[0]).toMatchObject({ subscriptionId: s.id, clientState: 'client-state-1', tenantId: sim.tenantId, subscriptionExpirationDateTime: expect.any(String) });
+    expect(items[0]?.resource).toBeUndefined();
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'after removal' });
+    await sim.deliveries.idle();
+    expect(sink.notifications().flatMap((b) => b.value)).toHaveLength(3);
+    expect((await graph.get(`/v1.0/subscriptions/${s.id}`)).status).toBe(404);
+  });
+
+  it('sends reauthorizationRequired by itself as expiry nears, once, and stops delivering after expiry', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const s = await subscribe(`/chats/${chat.id}/messages`, 'created');
+    sim.clock.advance(170 * 60_000);
+    sim.clock.advance(60_000);
+    const [n] = await sink.waitForNotifications(1);
+    expect(n).toMatchObject({ subscriptionId: s.id, lifecycleEvent: 'reauthorizationRequired' });
+    sim.clock.advance(10 * 60_000);
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'too late' });
+    await sim.deliveries.idle();
+    expect(sink.notifications().flatMap((b) => b.value)).toHaveLength(1);
+  });
+});

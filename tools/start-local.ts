@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startGraphSimulator, type GraphSimulator } from './graph-simulator/graph-simulator.js';
+import { DRIVER_PREFIX } from './graph-simulator/server.js';
+import { startLocalHost } from './local-host/local-host.js';
+
+/**
+ * `npm start`: the whole stack on one laptop. The Graph simulator (unless LOCAL_GRAPH_SIMULATOR=false),
+ * then the local Functions host with the app, whose GRAPH_BASE_URL and GRAPH_JWKS_URL default to the
+ * simulator (local.settings.json and environment variables still win). The host starts Azurite when
+ * storage is UseDevelopmentStorage=true.
+ *   --port <n>             the Functions host (default 7071; 0: any free port)
+ *   --simulator-port <n>   the Graph simulator (default 7072; 0: any free port)
+ */
+const { values } = parseArgs({
+  options: {
+    app: { type: 'string', default: process.cwd() },
+    port: { type: 'string', default: '7071' },
+    'simulator-port': { type: 'string', default: '7072' },
+  },
+});
+
+let simulator: GraphSimulator | undefined;
+try {
+  const defaults: Record<string, string> = {};
+  if ((process.env.LOCAL_GRAPH_SIMULATOR ?? 'true').toLowerCase() !== 'false') {
+    simulator = await startGraphSimulator({ port: Number(values['simulator-port']), delivery: { timeScale: 0.01 } });
+    defaults.GRAPH_BASE_URL = simulator.baseUrl;
+    defaults.GRAPH_JWKS_URL = simulator.jwksUrl;
+    process.stdout.write(
+      JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'simulator.started', url: simulator.baseUrl, jwksUrl: simulator.jwksUrl, driver: simulator.baseUrl + DRIVER_PREFIX, tenantId: simulator.tenantId, appId: simulator.appId }) + '\n',
+    );
+    process.stderr.write(`Graph simulator on ${simulator.baseUrl} (driver API ${simulator.baseUrl}${DRIVER_PREFIX}); LOCAL_GRAPH_SIMULATOR=false to use real Graph\n`);
+  }
+  const host = await startLocalHost({ appDir: resolve(values.app), port: Number(values.port), defaultSettings: defaults });
+  let signals = 0;
+  const shutdown = () => {
+    if (++signals > 1) process.exit(130);
+    void host
+      .stop()
+      .then(() => simulator?.close())
+      .then(() => process.exit(0));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+} catch (e) {
+  await simulator?.close();
+  process.stderr.write(`Could not start.\n${(e as Error).message}\n`);
+  process.exit(1);
+}
