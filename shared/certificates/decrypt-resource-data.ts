@@ -1,6 +1,5 @@
 import { constants, createDecipheriv, createHmac, privateDecrypt, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { RelayError } from '../errors.js';
-import type { EncryptedContent } from '../protocol/notification.js';
 
 /** A private key that decrypts resource data for one `encryptionCertificateId`. */
 export interface DecryptionKey {
@@ -8,6 +7,14 @@ export interface DecryptionKey {
   readonly privateKey: KeyObject;
   /** Upper-case hex SHA-1 of the certificate, when known. */
   readonly thumbprint?: string;
+}
+
+/** The `encryptedContent` of a notification, as far as decryption needs it. */
+export interface EncryptedResourceData {
+  readonly data: string;
+  readonly dataKey: string;
+  readonly dataSignature: string;
+  readonly encryptionCertificateThumbprint?: string | undefined;
 }
 
 export type DecryptionFailure = 'thumbprint_mismatch' | 'key_unwrap_failed' | 'signature_mismatch' | 'content_undecryptable';
@@ -28,7 +35,7 @@ const AES_KEY_BYTES = 32;
  * HMAC-SHA256 of the ciphertext in constant time *before* decrypting, then AES-256-CBC (PKCS7, IV = the
  * key's first 16 bytes) to UTF-8 JSON. Certificate validity dates play no part.
  */
-export function decryptResourceData(content: EncryptedContent, key: DecryptionKey): unknown {
+export function decryptResourceData(content: EncryptedResourceData, key: DecryptionKey): unknown {
   const thumbprint = content.encryptionCertificateThumbprint;
   if (thumbprint && key.thumbprint && thumbprint.replace(/[^0-9a-f]/gi, '').toUpperCase() !== key.thumbprint) {
     throw new DecryptionError('thumbprint_mismatch', `The notification names thumbprint ${thumbprint}, not that of certificate ${key.certificateId}.`);

@@ -1,0 +1,85 @@
+import type { TokenCredential } from '@azure/identity';
+import { CertificateClient, type CertificateClientOptions } from '@azure/keyvault-certificates';
+import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import { X509Certificate } from 'node:crypto';
+import type { CertificateStore, EncryptionCertificate } from './certificate-store.js';
+import type { DecryptionKey } from './decrypt-resource-data.js';
+import { parsePemBundle, parsePkcs12, thumbprintOf } from './pem.js';
+
+export interface KeyVaultCertificateStoreOptions {
+  readonly vaultUrl: string;
+  /** The Key Vault certificate that encrypts notifications (all its versions). */
+  readonly certificateName: string;
+  readonly credential: TokenCredential;
+  /** Passed to both SDK clients (retry, TLS, challenge options). */
+  readonly clientOptions?: CertificateClientOptions & SecretClientOptions;
+  /** How long the current version is remembered before Key Vault is asked again. */
+  readonly currentTtlMs?: number;
+  readonly now?: () => number;
+}
+
+const isNotFound = (e: unknown) => (e as { statusCode?: number }).statusCode === 404;
+
+/**
+ * Certificates in Azure Key Vault. The `encryptionCertificateId` given to Graph is `<name>/<version>`, so a
+ * notification names the exact version that encrypted it: any version still in the vault decrypts, before
+ * and after a rotation. The public part comes from the certificate, the private key from the secret of the
+ * same name and version (PEM or PKCS#12), parsed once per version.
+ */
+export class KeyVaultCertificateStore implements CertificateStore {
+  readonly #o: KeyVaultCertificateStoreOptions;
+  readonly #certificates: CertificateClient;
+  readonly #secrets: SecretClient;
+  readonly #keys = new Map<string, Promise<DecryptionKey | undefined>>();
+  #current: { value: EncryptionCertificate; at: number } | undefined;
+
+  constructor(options: KeyVaultCertificateStoreOptions) {
+    this.#o = options;
+    this.#certificates = new CertificateClient(options.vaultUrl, options.credential, options.clientOptions);
+    this.#secrets = new SecretClient(options.vaultUrl, options.credential, options.clientOptions);
+  }
+
+  async current(): Promise<EncryptionCertificate> {
+    const now = (this.#o.now ?? Date.now)();
+    if (this.#current && now - this.#current.at < (this.#o.currentTtlMs ?? 5 * 60_000)) return this.#current.value;
+    const certificate = await this.#certificates.getCertificate(this.#o.certificateName);
+    const version = certificate.properties.version;
+    if (!certificate.cer || !version) throw new Error(`Key Vault certificate ${this.#o.certificateName} has no enabled version with a certificate.`);
+    const der = Buffer.from(certificate.cer);
+    const parsed = new X509Certificate(der);
+    const value: EncryptionCertificate = {
+      id: `${this.#o.certificateName}/${version}`,
+      certificateBase64: der.toString('base64'),
+      thumbprint: thumbprintOf(parsed),
+      notAfter: new Date(parsed.validTo),
+    };
+    this.#current = { value, at: now };
+    return value;
+  }
+
+  decryptionKey(certificateId: string): Promise<DecryptionKey | undefined> {
+    let entry = this.#keys.get(certificateId);
+    if (!entry) {
+      entry = this.#load(certificateId);
+      this.#keys.set(certificateId, entry);
+      // A failure to reach the vault is not remembered: the next notification asks again.
+      entry.catch(() => this.#keys.delete(certificateId));
+    }
+    return entry;
+  }
+
+  async #load(certificateId: string): Promise<DecryptionKey | undefined> {
+    const [name, version, ...rest] = certificateId.split('/');
+    if (name !== this.#o.certificateName || !version || rest.length > 0 || !/^[0-9a-zA-Z]{1,64}$/.test(version)) return undefined;
+    let secret;
+    try {
+      secret = await this.#secrets.getSecret(name, { version });
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    const value = secret.value ?? '';
+    const parsed = (secret.properties.contentType ?? '').toLowerCase().includes('pkcs12') ? parsePkcs12(Buffer.from(value, 'base64')) : parsePemBundle(value);
+    return { certificateId, privateKey: parsed.privateKey, thumbprint: parsed.thumbprint };
+  }
+}

@@ -1,0 +1,32 @@
+import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { thumbprintOf, type ParsedCertificate } from './pem.js';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+export interface SelfSignedCertificate extends ParsedCertificate {
+  /** Certificate then private key, PEM. */
+  readonly pem: string;
+}
+
+const pemBlock = (label: string, der: Buffer) => `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)?.join('\n')}\n-----END ${label}-----\n`;
+
+/** Creates a self-signed RSA certificate (for Graph's encryptionCertificate) with @peculiar/x509. */
+export async function createSelfSignedCertificate(options: { subject?: string; bits?: number; validDays?: number } = {}): Promise<SelfSignedCertificate> {
+  const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: options.bits ?? 2048 };
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const now = Date.now();
+  const generated = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: now.toString(16),
+    name: options.subject ?? 'CN=teams-change-relay',
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + (options.validDays ?? 365) * 86_400_000),
+    keys,
+    signingAlgorithm: alg,
+  });
+  const der = Buffer.from(generated.rawData);
+  const keyDer = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const certificate = new X509Certificate(der);
+  const pem = pemBlock('CERTIFICATE', der) + pemBlock('PRIVATE KEY', keyDer);
+  return { certificate, privateKey: createPrivateKey({ key: keyDer, format: 'der', type: 'pkcs8' }), thumbprint: thumbprintOf(certificate), pem };
+}
