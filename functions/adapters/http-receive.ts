@@ -1,16 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { Logger, LogFields } from '../../shared/log.js';
 import type { NotificationReceiver } from '../../shared/receive/notification-receiver.js';
-
-/** The invocation's own log, one JSON object per line, so the host correlates it with the invocation. */
-export function invocationLogger(context: InvocationContext): Logger {
-  const line = (event: string, fields?: LogFields) => JSON.stringify({ event, ...fields });
-  return {
-    info: (event, fields) => context.info(line(event, fields)),
-    warn: (event, fields) => context.warn(line(event, fields)),
-    error: (event, fields) => context.error(line(event, fields)),
-  };
-}
+import { invocationLogger } from './invocation-logger.js';
 
 /** Adapts an HTTP trigger to the receiver: request in, receiver call, response out. */
 export async function receiveOverHttp(

@@ -2,21 +2,36 @@ import { readSettings } from '../../shared/config/settings.js';
 import { describeStorage } from '../../shared/config/storage-connection.js';
 import { createJsonLogger } from '../../shared/log.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
+import { createCertificateStore, createNotificationProcessor } from '../../shared/route/create-notification-processor.js';
 
 /**
- * The composition root of the function app: settings are read and validated once, when the host loads
- * the function files; a bad setting stops start-up with a message naming it.
+ * The composition root of the function app: settings (and the routing file) are read and validated once,
+ * when the host loads the function files; a bad setting stops start-up with a message naming it.
  */
 export const settings = readSettings(process.env);
+export const certificates = createCertificateStore(settings);
 export const notificationReceiver = createNotificationReceiver(settings);
+export const notificationProcessor = createNotificationProcessor(settings, certificates);
 
-createJsonLogger().info('app.configured', {
+const log = createJsonLogger();
+log.info('app.configured', {
   environment: settings.environment,
   storage: describeStorage(settings.storage),
   notificationsQueue: settings.notificationsQueue,
   lifecycleQueue: settings.lifecycleQueue,
+  deadLetterQueue: settings.deadLetterQueue,
   claimCheckContainer: settings.notificationsContainer,
+  certificateStore: settings.certificates.kind === 'keyvault' ? `${settings.certificates.vaultUrl} (${settings.certificates.certificateName})` : settings.certificates.folder,
+  routesFile: settings.routesFile ?? null,
   jwksUrl: settings.jwksUrl.href,
   tenants: settings.tenantIds.length,
   clientStateSecrets: settings.clientStates.length,
 });
+
+if (settings.certificates.kind === 'local') {
+  // The local store creates its self-signed certificate on first start, so subscriptions can use it at once.
+  certificates.current().then(
+    (c) => log.info('certificates.current', { id: c.id, thumbprint: c.thumbprint, notAfter: c.notAfter.toISOString() }),
+    (e: Error) => log.error('certificates.unavailable', { error: e.message }),
+  );
+}

@@ -38,8 +38,12 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     description: 'Identity-based storage: the blob endpoint (claim-check blobs).',
   },
   {
+    name: 'AzureWebJobsStorage__tableServiceUri',
+    description: 'Identity-based storage: the table endpoint (the de-duplication log).',
+  },
+  {
     name: 'AzureWebJobsStorage__accountName',
-    description: 'Identity-based storage, public cloud shorthand: the account name, instead of the two URIs.',
+    description: 'Identity-based storage, public cloud shorthand: the account name, instead of the three URIs.',
   },
   {
     name: 'AzureWebJobsStorage__credential',
@@ -91,6 +95,54 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     description: 'Blob container for notifications too large for a queue message (claim check).',
   },
   {
+    name: 'CERTIFICATE_STORE',
+    default: 'keyvault',
+    localDefault: 'local',
+    description: 'Where the encryption certificates are: `keyvault` (Azure Key Vault) or `local` (PEM files in LOCAL_CERTIFICATE_DIR).',
+  },
+  {
+    name: 'KEY_VAULT_URL',
+    description: 'The vault holding the encryption certificate (`https://<vault>.vault.azure.net`); required when CERTIFICATE_STORE is `keyvault`.',
+  },
+  {
+    name: 'KEY_VAULT_CERTIFICATE_NAME',
+    default: 'graph-notifications',
+    description: 'The Key Vault certificate that encrypts notifications; every version still in the vault decrypts.',
+  },
+  {
+    name: 'AZURE_CLIENT_ID',
+    description: 'Client id of the user-assigned managed identity used for Key Vault (read by DefaultAzureCredential).',
+  },
+  {
+    name: 'LOCAL_CERTIFICATE_DIR',
+    default: '.local/certificates',
+    description: 'Folder of `<certificate id>.pem` files for CERTIFICATE_STORE=local; a self-signed certificate is created when it has none.',
+  },
+  {
+    name: 'ROUTES_FILE',
+    description: 'Optional routing file (JSON; see docs/events.md). Without it every event goes to the default queue of its kind.',
+  },
+  {
+    name: 'DEAD_LETTER_QUEUE',
+    default: 'graph-notifications-deadletter',
+    description: 'Queue for messages that can never succeed (forged or undecryptable content, unknown certificate, no route), with a reason.',
+  },
+  {
+    name: 'EVENTS_CONTAINER',
+    default: 'teams-event-payloads',
+    description: 'Blob container for events over the 64 KiB queue limit (the message carries `dataref`).',
+  },
+  {
+    name: 'DEDUP_TABLE',
+    default: 'routedevents',
+    description: 'Table that records routed event ids, to skip duplicates.',
+  },
+  {
+    name: 'DEDUP_WINDOW_MINUTES',
+    default: '1440',
+    description: 'How long a routed event id suppresses duplicates, in minutes (0: no de-duplication).',
+  },
+  {
     name: 'NOTIFICATIONS_MAX_BODY_BYTES',
     default: '16777216',
     description: 'Largest notification request body accepted, in bytes (larger: 413).',
@@ -116,6 +168,14 @@ export interface Settings {
   readonly notificationsContainer: string;
   readonly maxBodyBytes: number;
   readonly storageTimeoutMs: number;
+  readonly certificates:
+    | { readonly kind: 'keyvault'; readonly vaultUrl: string; readonly certificateName: string; readonly clientId?: string }
+    | { readonly kind: 'local'; readonly folder: string };
+  readonly routesFile?: string;
+  readonly deadLetterQueue: string;
+  readonly eventsContainer: string;
+  readonly dedupTable: string;
+  readonly dedupWindowMinutes: number;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -221,8 +281,29 @@ export function readSettings(env: Env): Settings {
   };
   const maxBodyBytes = positiveInt('NOTIFICATIONS_MAX_BODY_BYTES', 1024, 100 * 1024 * 1024);
   const storageTimeoutMs = positiveInt('RECEIVE_STORAGE_TIMEOUT_MS', 100, 9000);
+  const dedupWindowMinutes = positiveInt('DEDUP_WINDOW_MINUTES', 0, 60 * 24 * 30);
+  const deadLetterQueue = queueName('DEAD_LETTER_QUEUE');
+  const eventsContainer = value('EVENTS_CONTAINER') ?? '';
+  if (!QUEUE_NAME.test(eventsContainer)) problems.push(`EVENTS_CONTAINER "${eventsContainer}" is not a valid container name.`);
+  const dedupTable = value('DEDUP_TABLE') ?? '';
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(dedupTable)) problems.push(`DEDUP_TABLE "${dedupTable}" is not a valid table name (3-63 letters and digits, starting with a letter).`);
 
-  if (problems.length > 0 || !storage || !jwksUrl || !graphBaseUrl) throw new ConfigError(problems);
+  let certificates: Settings['certificates'] | undefined;
+  const store = (value('CERTIFICATE_STORE') ?? '').toLowerCase();
+  if (store === 'keyvault') {
+    const vault = value('KEY_VAULT_URL') ? httpsUrl('KEY_VAULT_URL') : undefined;
+    if (!value('KEY_VAULT_URL')) problems.push('KEY_VAULT_URL is missing: CERTIFICATE_STORE is keyvault, so name the vault (https://<vault>.vault.azure.net).');
+    const clientId = value('AZURE_CLIENT_ID');
+    if (vault) certificates = { kind: 'keyvault', vaultUrl: vault.href.replace(/\/$/, ''), certificateName: value('KEY_VAULT_CERTIFICATE_NAME') ?? '', ...(clientId ? { clientId } : {}) };
+    if (!/^[0-9a-zA-Z-]{1,127}$/.test(value('KEY_VAULT_CERTIFICATE_NAME') ?? '')) problems.push('KEY_VAULT_CERTIFICATE_NAME must be a Key Vault certificate name (letters, digits, hyphens).');
+  } else if (store === 'local') {
+    certificates = { kind: 'local', folder: value('LOCAL_CERTIFICATE_DIR') ?? '' };
+  } else {
+    problems.push(`CERTIFICATE_STORE must be "keyvault" or "local", not "${store}".`);
+  }
+  const routesFile = value('ROUTES_FILE');
+
+  if (problems.length > 0 || !storage || !jwksUrl || !graphBaseUrl || !certificates) throw new ConfigError(problems);
 
   return {
     environment: env.AZURE_FUNCTIONS_ENVIRONMENT ?? 'Production',
@@ -237,5 +318,11 @@ export function readSettings(env: Env): Settings {
     notificationsContainer,
     maxBodyBytes,
     storageTimeoutMs,
+    certificates,
+    ...(routesFile ? { routesFile } : {}),
+    deadLetterQueue,
+    eventsContainer,
+    dedupTable,
+    dedupWindowMinutes,
   };
 }

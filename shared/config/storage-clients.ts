@@ -1,9 +1,10 @@
+import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type StoragePipelineOptions as BlobPipelineOptions } from '@azure/storage-blob';
 import { QueueServiceClient, type StoragePipelineOptions as QueuePipelineOptions } from '@azure/storage-queue';
 import type { StorageConnection } from './storage-connection.js';
 
-function tokenCredential(conn: Extract<StorageConnection, { kind: 'identity' }>): TokenCredential {
+export function tokenCredential(conn: Extract<StorageConnection, { kind: 'identity' }>): TokenCredential {
   if (conn.credential === 'managedidentity') {
     return conn.clientId ? new ManagedIdentityCredential({ clientId: conn.clientId }) : new ManagedIdentityCredential();
   }
@@ -20,4 +21,9 @@ export function createBlobServiceClient(conn: StorageConnection, options: BlobPi
   return conn.kind === 'connectionString'
     ? BlobServiceClient.fromConnectionString(conn.connectionString, options)
     : new BlobServiceClient(conn.blobServiceUri, tokenCredential(conn), options);
+}
+
+export function createTableClient(conn: StorageConnection, table: string): TableClient {
+  if (conn.kind === 'identity') return new TableClient(conn.tableServiceUri, table, tokenCredential(conn));
+  return TableClient.fromConnectionString(conn.connectionString, table, { allowInsecureConnection: conn.connectionString.includes('http://') });
 }

@@ -8,6 +8,7 @@ export type StorageConnection =
       readonly kind: 'identity';
       readonly queueServiceUri: string;
       readonly blobServiceUri: string;
+      readonly tableServiceUri: string;
       readonly credential: 'managedidentity' | 'default';
       readonly clientId?: string;
     };
@@ -70,20 +71,22 @@ export function parseStorageConnection(env: Env, value: string | undefined, sett
   const accountName = get('accountName');
   const queueServiceUri = get('queueServiceUri') ?? (accountName && `https://${accountName}.queue.core.windows.net`);
   const blobServiceUri = get('blobServiceUri') ?? (accountName && `https://${accountName}.blob.core.windows.net`);
-  if (!queueServiceUri || !blobServiceUri) {
+  const tableServiceUri = get('tableServiceUri') ?? (accountName && `https://${accountName}.table.core.windows.net`);
+  if (!queueServiceUri || !blobServiceUri || !tableServiceUri) {
     throw new Error(
-      `${settingName} is missing: set a connection string, or ${prefix}queueServiceUri and ${prefix}blobServiceUri (or ${prefix}accountName) for an identity-based connection.`,
+      `${settingName} is missing: set a connection string, or ${prefix}queueServiceUri, ${prefix}blobServiceUri and ${prefix}tableServiceUri (or ${prefix}accountName) for an identity-based connection.`,
     );
   }
   for (const [name, uri] of [
     ['queueServiceUri', queueServiceUri],
     ['blobServiceUri', blobServiceUri],
+    ['tableServiceUri', tableServiceUri],
   ] as const) {
     if (!/^https?:\/\/[^/]+/.test(uri)) throw new Error(`${prefix}${name} is not a URL: "${uri}".`);
   }
   const credential = get('credential')?.toLowerCase() === 'managedidentity' ? 'managedidentity' : 'default';
   const clientId = get('clientId');
-  return { kind: 'identity', queueServiceUri, blobServiceUri, credential, ...(clientId ? { clientId } : {}) };
+  return { kind: 'identity', queueServiceUri, blobServiceUri, tableServiceUri, credential, ...(clientId ? { clientId } : {}) };
 }
 
 /** Where storage is, for logs: endpoints only, never a key or SAS. */

@@ -4,6 +4,7 @@ import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { StorageUnavailableError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
+import { sendToQueue, uploadJson } from './storage-writes.js';
 import {
   encodeQueueMessage,
   MAX_QUEUE_MESSAGE_CHARS,
@@ -31,9 +32,6 @@ export interface StorageNotificationStoreOptions {
    */
   readonly concurrency?: number;
 }
-
-const isNotFound = (e: unknown, code: string) =>
-  (e as { statusCode?: number }).statusCode === 404 && (e as { code?: string }).code === code;
 
 /**
  * Azure Storage queues (and a blob container for claim checks) behind NotificationStore. Queues and the
@@ -89,7 +87,7 @@ export class StorageNotificationStore implements NotificationStore {
     }
     const json = JSON.stringify(item);
     const blob = `${item.receivedAt.slice(0, 10)}/${randomUUID()}.json`;
-    await this.#upload(blob, json, abortSignal);
+    await uploadJson(this.#container, blob, json, abortSignal);
     await this.#send(
       item.kind,
       encodeQueueMessage({
@@ -103,29 +101,6 @@ export class StorageNotificationStore implements NotificationStore {
   }
 
   async #send(kind: NotificationKind, text: string, abortSignal: AbortSignal): Promise<void> {
-    const queue = this.#queues[kind];
-    try {
-      await queue.sendMessage(text, { abortSignal });
-    } catch (e) {
-      if (!isNotFound(e, 'QueueNotFound')) throw e;
-      await queue.createIfNotExists({ abortSignal });
-      await queue.sendMessage(text, { abortSignal });
-    }
-  }
-
-  async #upload(blob: string, json: string, abortSignal: AbortSignal): Promise<void> {
-    const client = this.#container.getBlockBlobClient(blob);
-    const upload = () =>
-      client.upload(json, Buffer.byteLength(json), {
-        abortSignal,
-        blobHTTPHeaders: { blobContentType: 'application/json' },
-      });
-    try {
-      await upload();
-    } catch (e) {
-      if (!isNotFound(e, 'ContainerNotFound')) throw e;
-      await this.#container.createIfNotExists({ abortSignal });
-      await upload();
-    }
+    await sendToQueue(this.#queues[kind], text, abortSignal);
   }
 }

@@ -40,6 +40,8 @@ beforeAll(async () => {
     NOTIFICATIONS_QUEUE: queue,
     LIFECYCLE_QUEUE: `${queue}-life`,
     RECEIVE_STORAGE_TIMEOUT_MS: '1000',
+    // This test reads the incoming queue itself.
+    'AzureWebJobs.routeNotifications.Disabled': 'true',
   });
 });
 afterAll(async () => {

@@ -1,8 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START_LOCAL = fileURLToPath(new URL('../../dist/tools/start-local.js', import.meta.url));
+
+/** Certificates the app under test creates go here, not into the repo's .local/. */
+const CERTIFICATE_DIR = join(mkdtempSync(join(tmpdir(), 'tcr-host-certs-')), 'certificates');
 
 export type HostLine = Record<string, unknown> & { event?: string };
 
@@ -21,7 +27,7 @@ export interface HostProcess {
 
 export function runHost(appDir: string, env: Record<string, string>): { child: ChildProcess; exit: Promise<number | null>; output: () => { stdout: string; stderr: string } } {
   const child = spawn(process.execPath, [START_LOCAL, '--app', appDir, '--port', '0', '--simulator-port', '0'], {
-    env: { ...process.env, LOCAL_GRAPH_SIMULATOR: 'false', ...env },
+    env: { ...process.env, LOCAL_GRAPH_SIMULATOR: 'false', LOCAL_CERTIFICATE_DIR: CERTIFICATE_DIR, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

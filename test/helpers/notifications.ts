@@ -59,6 +59,7 @@ export function testEnv(overrides: Record<string, string>): Record<string, strin
     GRAPH_CLIENT_STATE: CLIENT_STATE,
     GRAPH_APP_ID: APP_ID,
     GRAPH_TENANT_IDS: `${TENANT_A},${TENANT_B}`,
+    CERTIFICATE_STORE: 'local',
     ...overrides,
   };
 }

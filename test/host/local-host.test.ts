@@ -25,6 +25,7 @@ describe('the function app under the local host', () => {
       GRAPH_TENANT_IDS: TENANT_A,
       NOTIFICATIONS_QUEUE: queues.change,
       LIFECYCLE_QUEUE: queues.lifecycle,
+      'AzureWebJobs.routeNotifications.Disabled': 'true',
     });
   });
   afterAll(() => host?.stop());
@@ -183,6 +184,7 @@ describe('npm start: simulator, host and app together', () => {
       AzureWebJobsStorage: azurite.connectionString,
       NOTIFICATIONS_QUEUE: queue,
       LIFECYCLE_QUEUE: `${queue}-life`,
+      'AzureWebJobs.routeNotifications.Disabled': 'true',
     });
     try {
       const simulator = host.lines.find((l) => l.event === 'simulator.started') as { url: string; jwksUrl: string; driver: string };

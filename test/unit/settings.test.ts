@@ -21,15 +21,17 @@ describe('readSettings', () => {
     expect(s.lifecycleQueue).toBe('graph-lifecycle');
     expect(s.jwksUrl.href).toBe(MICROSOFT_JWKS_URL);
     expect(s.clientStates).toHaveLength(1);
+    expect(s.certificates).toEqual({ kind: 'local', folder: '.local/certificates' });
+    expect(s.dedupWindowMinutes).toBe(1440);
   });
 
   it('names every missing required setting at once in Azure', () => {
     const e = configError({});
     expect(e.code).toBe('ERR_CONFIG');
-    for (const name of ['AzureWebJobsStorage', 'GRAPH_CLIENT_STATE', 'GRAPH_APP_ID', 'GRAPH_TENANT_IDS']) {
+    for (const name of ['AzureWebJobsStorage', 'GRAPH_CLIENT_STATE', 'GRAPH_APP_ID', 'GRAPH_TENANT_IDS', 'KEY_VAULT_URL']) {
       expect(e.message).toContain(name);
     }
-    expect(e.problems).toHaveLength(4);
+    expect(e.problems).toHaveLength(5);
   });
 
   it('names each wrong setting', () => {
@@ -49,6 +51,8 @@ describe('readSettings', () => {
 
   it('reads several clientState secrets and tenants, and identity-based storage', () => {
     const s = readSettings({
+      KEY_VAULT_URL: 'https://relay-kv.vault.azure.net/',
+      AZURE_CLIENT_ID: 'uami-client-id',
       'AzureWebJobsStorage__accountName': 'relaystore',
       'AzureWebJobsStorage__credential': 'managedidentity',
       'AzureWebJobsStorage__clientId': 'abc',
@@ -57,11 +61,13 @@ describe('readSettings', () => {
       GRAPH_TENANT_IDS: '11111111-1111-4111-8111-111111111111,33333333-3333-4333-8333-333333333333',
     });
     expect(s.clientStates).toEqual(['new-secret', 'old-secret']);
+    expect(s.certificates).toEqual({ kind: 'keyvault', vaultUrl: 'https://relay-kv.vault.azure.net', certificateName: 'graph-notifications', clientId: 'uami-client-id' });
     expect(s.tenantIds).toHaveLength(2);
     expect(s.storage).toEqual({
       kind: 'identity',
       queueServiceUri: 'https://relaystore.queue.core.windows.net',
       blobServiceUri: 'https://relaystore.blob.core.windows.net',
+      tableServiceUri: 'https://relaystore.table.core.windows.net',
       credential: 'managedidentity',
       clientId: 'abc',
     });

@@ -74,6 +74,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     for (const hook of registry.hooks.appStart) await hook({ hookData: {}, appHookData, functionAppDirectory: appDir });
 
     const maxBodyBytes = Number(settings.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT ?? DEFAULT_BODY_LIMIT) || DEFAULT_BODY_LIMIT;
+    // As in Azure, `AzureWebJobs.<function>.Disabled=true` turns a function off.
+    const disabled = (name: string) => /^(true|1)$/i.test(settings[`AzureWebJobs.${name}.Disabled`] ?? '');
+    for (const r of [...registry.registrations]) {
+      if (disabled(r.metadata.name)) {
+        registry.registrations.splice(registry.registrations.indexOf(r), 1);
+        log.host('info', 'host.function_disabled', { function: r.metadata.name });
+      }
+    }
+
     const http = new HttpListener({
       registry,
       log,

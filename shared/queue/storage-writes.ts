@@ -1,0 +1,33 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import type { QueueClient } from '@azure/storage-queue';
+
+const isNotFound = (e: unknown, code: string) =>
+  (e as { statusCode?: number }).statusCode === 404 && (e as { code?: string }).code === code;
+
+/**
+ * Sends a message, creating the queue on the first 404 (one create, one retry): the hot path pays for no
+ * existence check.
+ */
+export async function sendToQueue(queue: QueueClient, text: string, abortSignal?: AbortSignal): Promise<void> {
+  try {
+    await queue.sendMessage(text, { abortSignal });
+  } catch (e) {
+    if (!isNotFound(e, 'QueueNotFound')) throw e;
+    await queue.createIfNotExists({ abortSignal });
+    await queue.sendMessage(text, { abortSignal });
+  }
+}
+
+/** Writes a JSON blob, creating the container on the first 404. Returns the blob's URL. */
+export async function uploadJson(container: ContainerClient, name: string, json: string, abortSignal?: AbortSignal): Promise<string> {
+  const blob = container.getBlockBlobClient(name);
+  const upload = () => blob.upload(json, Buffer.byteLength(json), { abortSignal, blobHTTPHeaders: { blobContentType: 'application/json' } });
+  try {
+    await upload();
+  } catch (e) {
+    if (!isNotFound(e, 'ContainerNotFound')) throw e;
+    await container.createIfNotExists({ abortSignal });
+    await upload();
+  }
+  return blob.url;
+}

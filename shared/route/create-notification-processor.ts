@@ -1,0 +1,46 @@
+import { DefaultAzureCredential } from '@azure/identity';
+import type { CertificateStore } from '../certificates/certificate-store.js';
+import { KeyVaultCertificateStore } from '../certificates/key-vault-certificate-store.js';
+import { LocalCertificateStore } from '../certificates/local-certificate-store.js';
+import { createBlobServiceClient, createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
+import type { Settings } from '../config/settings.js';
+import { ConfigError } from '../errors.js';
+import { DeadLetterQueue } from './dead-letter.js';
+import { QueueEventPublisher } from './event-publisher.js';
+import { NotificationProcessor } from './notification-processor.js';
+import { TableRoutedEventLog } from './routed-event-log.js';
+import { loadRoutingTable, RoutingTable } from './routing-table.js';
+
+export function createCertificateStore(settings: Settings): CertificateStore {
+  const c = settings.certificates;
+  if (c.kind === 'local') return new LocalCertificateStore(c.folder);
+  return new KeyVaultCertificateStore({
+    vaultUrl: c.vaultUrl,
+    certificateName: c.certificateName,
+    credential: new DefaultAzureCredential(c.clientId ? { managedIdentityClientId: c.clientId } : {}),
+  });
+}
+
+/** Reads the routing file once; a bad one stops start-up with a message naming each mistake. */
+export function createRoutingTable(settings: Settings): RoutingTable {
+  if (!settings.routesFile) return new RoutingTable();
+  try {
+    return loadRoutingTable(settings.routesFile);
+  } catch (e) {
+    throw new ConfigError([(e as Error).message]);
+  }
+}
+
+/** Wires the decrypt-and-route path with its real parts from validated settings. */
+export function createNotificationProcessor(settings: Settings, certificates: CertificateStore = createCertificateStore(settings)): NotificationProcessor {
+  const queues = createQueueServiceClient(settings.storage);
+  const blobs = createBlobServiceClient(settings.storage);
+  return new NotificationProcessor({
+    certificates,
+    routes: createRoutingTable(settings),
+    publisher: new QueueEventPublisher(queues, blobs, settings.eventsContainer),
+    routedLog: new TableRoutedEventLog(createTableClient(settings.storage, settings.dedupTable), settings.dedupWindowMinutes * 60_000),
+    deadLetters: new DeadLetterQueue(queues.getQueueClient(settings.deadLetterQueue)),
+    claimChecks: blobs.getContainerClient(settings.notificationsContainer),
+  });
+}
