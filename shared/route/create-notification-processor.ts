@@ -33,8 +33,10 @@ export function createRoutingTable(settings: Settings): RoutingTable {
 
 /** Wires the decrypt-and-route path with its real parts from validated settings. */
 export function createNotificationProcessor(settings: Settings, certificates: CertificateStore = createCertificateStore(settings)): NotificationProcessor {
-  const queues = createQueueServiceClient(settings.storage);
-  const blobs = createBlobServiceClient(settings.storage);
+  // The host retries a failed message (and finally poisons it), so each storage call fails fast.
+  const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: 30_000 };
+  const queues = createQueueServiceClient(settings.storage, { retryOptions });
+  const blobs = createBlobServiceClient(settings.storage, { retryOptions });
   return new NotificationProcessor({
     certificates,
     routes: createRoutingTable(settings),

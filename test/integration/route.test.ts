@@ -1,0 +1,244 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSettings } from '../../shared/config/settings.js';
+import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
+import type { CertificateStore } from '../../shared/certificates/certificate-store.js';
+import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-certificate-store.js';
+import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
+import { createRecordingLogger } from '../../shared/log.js';
+import { createNotificationProcessor } from '../../shared/route/create-notification-processor.js';
+import type { DeadLetter } from '../../shared/route/dead-letter.js';
+import { replayMessages } from '../../shared/route/replay.js';
+import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
+import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../../shared/queue/queued-notification.js';
+import { StorageNotificationStore } from '../../shared/queue/notification-store.js';
+import { encryptResourceData, parseEncryptionCertificate } from '../../tools/graph-simulator/encrypt-resource-data.js';
+import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { createTestCertificate } from '../helpers/certificates.js';
+import { startFakeKeyVault } from '../helpers/fake-key-vault.js';
+import { testEnv, TENANT_A } from '../helpers/notifications.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
+
+const CHAT = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
+let azurite: AzuriteProcess;
+let dir: string;
+let certs: LocalCertificateStore;
+
+beforeAll(async () => {
+  azurite = await startTestAzurite();
+  dir = mkdtempSync(join(tmpdir(), 'tcr-route-'));
+  certs = new LocalCertificateStore(join(dir, 'certs'));
+  await certs.current();
+});
+afterAll(async () => {
+  await azurite.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A processor wired from settings, as in the app, with names unique to the test. */
+function setup(env: Record<string, string> = {}, connectionString = azurite.connectionString, store: CertificateStore = certs) {
+  const names = {
+    NOTIFICATIONS_QUEUE: uniqueName('in'),
+    DEAD_LETTER_QUEUE: uniqueName('dead'),
+    DEDUP_TABLE: `dedup${Math.random().toString(36).slice(2, 10)}`,
+    NOTIFICATIONS_CONTAINER: uniqueName('claims'),
+    EVENTS_CONTAINER: uniqueName('events'),
+  };
+  const settings = readSettings(testEnv({ AzureWebJobsStorage: connectionString, LOCAL_CERTIFICATE_DIR: join(dir, 'certs'), ...names, ...env }));
+  const processor = createNotificationProcessor(settings, store);
+  const logger = createRecordingLogger();
+  const service = queueService(azurite);
+  return {
+    settings,
+    logger,
+    process: (message: unknown) => processor.process(message, { sourceQueue: names.NOTIFICATIONS_QUEUE, logger }),
+    events: async (queue: string) => {
+      const q = service.getQueueClient(queue);
+      if (!(await q.exists())) return [];
+      const { receivedMessageItems } = await q.receiveMessages({ numberOfMessages: 32 });
+      return receivedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as TeamsCloudEvent);
+    },
+    deadLetters: async () => {
+      const q = service.getQueueClient(names.DEAD_LETTER_QUEUE);
+      if (!(await q.exists())) return [];
+      return (await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as DeadLetter);
+    },
+  };
+}
+
+async function queuedMessage(payload: Record<string, unknown> | undefined, over: Record<string, unknown> = {}, certificate?: { base64: string; id: string }): Promise<QueuedNotification> {
+  const resource = `chats('${CHAT}')/messages('${String(payload?.id ?? '1')}')`;
+  const notification: Record<string, unknown> = {
+    subscriptionId: 'sub-1',
+    changeType: 'created',
+    clientState: 'x',
+    resource,
+    resourceData: { id: String(payload?.id ?? '1'), '@odata.type': '#Microsoft.Graph.chatMessage', '@odata.id': resource },
+    tenantId: TENANT_A,
+    ...over,
+  };
+  if (payload) {
+    const current: { base64: string; id: string } = certificate ?? (await certs.current().then((c) => ({ base64: c.certificateBase64, id: c.id })));
+    const cert = parseEncryptionCertificate(current.base64, current.id);
+    if (typeof cert === 'string') throw new Error(cert);
+    notification.encryptedContent = encryptResourceData(payload, cert);
+  }
+  return { schema: QUEUED_NOTIFICATION_SCHEMA, kind: 'change', receivedAt: new Date().toISOString(), notification: notification as never };
+}
+
+const message = (id: string, extra: Record<string, unknown> = {}) => ({ id, etag: id, lastModifiedDateTime: '2026-11-22T10:00:00Z', body: { contentType: 'text', content: `message ${id}` }, ...extra });
+
+describe('decrypt and route', () => {
+  it('decrypts a queued notification and publishes its CloudEvent on teams-chat-messages, base64 JSON', async () => {
+    const t = setup();
+    const outcome = await t.process(await queuedMessage(message('100')));
+    expect(outcome).toMatchObject({ status: 'routed', queues: ['teams-chat-messages'] });
+    const events = (await t.events('teams-chat-messages')).filter((e) => e.messageid === '100');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'com.microsoft.graph.teams.chatMessage.created', data: message('100'), chatid: CHAT, datamode: 'resource' });
+  });
+
+  it('publishes reference-only notifications as reference events', async () => {
+    const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: { kind: 'chatMessage' }, queues: [uniqueName('refs')] }] }) });
+    const outcome = await t.process(await queuedMessage(undefined, { resource: `chats('${CHAT}')/messages('7')` }));
+    expect(outcome.status).toBe('routed');
+    if (outcome.status !== 'routed') throw new Error('not routed');
+    const [event] = await t.events(outcome.queues[0] ?? '');
+    expect(event).toMatchObject({ datamode: 'reference', data: { resource: `chats('${CHAT}')/messages('7')` } });
+  });
+
+  it('fans out to every queue of the matching route', async () => {
+    const [a, b] = [uniqueName('fan-a'), uniqueName('fan-b')];
+    const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: { kind: 'chatMessage', changeType: 'created' }, queues: [a, b] }] }) });
+    await t.process(await queuedMessage(message('200')));
+    expect((await t.events(a)).map((e) => e.messageid)).toEqual(['200']);
+    expect((await t.events(b)).map((e) => e.messageid)).toEqual(['200']);
+  });
+
+  it('skips a duplicate within the window, but records an id only after routing succeeded', async () => {
+    const proxy = await startTcpProxy(azurite.ports.queue);
+    try {
+      const queue = uniqueName('dedup');
+      const t = setup(
+        { ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) },
+        azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port }),
+      );
+      const queued = await queuedMessage(message('300'));
+      proxy.mode = 'refuse';
+      await expect(t.process(queued)).rejects.toThrow();
+      proxy.mode = 'pass';
+      expect(await t.process(queued)).toMatchObject({ status: 'routed' });
+      const redelivered = await queuedMessage(message('300'), { subscriptionId: 'another-subscription' });
+      expect(await t.process(redelivered)).toMatchObject({ status: 'duplicate' });
+      expect(await t.events(queue)).toHaveLength(1);
+      expect(await t.process(await queuedMessage(message('300', { etag: '301' })))).toMatchObject({ status: 'routed' });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('resolves incoming claim checks and sends events over 64 KiB with dataref to the full event', async () => {
+    const queue = uniqueName('big');
+    const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) });
+    const big = await queuedMessage(message('400', { body: { contentType: 'text', content: 'x'.repeat(150 * 1024) } }));
+    const store = new StorageNotificationStore({
+      queueService: queueService(azurite),
+      blobService: BlobServiceClient.fromConnectionString(azurite.connectionString),
+      queues: { change: t.settings.notificationsQueue, lifecycle: uniqueName('life') },
+      container: t.settings.notificationsContainer,
+      timeoutMs: 5000,
+    });
+    await store.storeAll([big]);
+    const [incoming] = (await queueService(azurite).getQueueClient(t.settings.notificationsQueue).receiveMessages()).receivedMessageItems;
+    const claim = JSON.parse(Buffer.from(incoming?.messageText ?? '', 'base64').toString('utf8')) as unknown;
+    expect(claim).toHaveProperty('claimCheck');
+
+    expect(await t.process(claim)).toMatchObject({ status: 'routed' });
+    const [event] = await t.events(queue);
+    expect(event?.data).toBeUndefined();
+    expect(event?.dataref).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\//);
+    const blobName = decodeURIComponent(new URL(event?.dataref ?? '').pathname.split('/').slice(3).join('/'));
+    const full = JSON.parse((await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(t.settings.eventsContainer).getBlobClient(blobName).downloadToBuffer()).toString('utf8')) as TeamsCloudEvent;
+    expect(full.id).toBe(event?.id);
+    expect((full.data as { body: { content: string } }).body.content).toHaveLength(150 * 1024);
+  });
+});
+
+describe('failures', () => {
+  it('dead-letters a bad signature at once, with the reason and the original message', async () => {
+    const t = setup();
+    const queued = await queuedMessage(message('500'));
+    const content = (queued.notification as { encryptedContent: { dataSignature: string } }).encryptedContent;
+    content.dataSignature = Buffer.alloc(32, 1).toString('base64');
+    expect(await t.process(queued)).toEqual({ status: 'dead-lettered', reason: 'signature_mismatch' });
+    const [letter] = await t.deadLetters();
+    expect(letter).toMatchObject({ schema: 'teams-change-relay.dead-letter.v1', reason: 'signature_mismatch', sourceQueue: t.settings.notificationsQueue, error: expect.stringMatching(/dataSignature/) });
+    expect(JSON.parse(Buffer.from(letter?.originalMessage ?? '', 'base64').toString('utf8'))).toEqual(queued);
+    expect(t.logger.lines.find((l) => l.event === 'route.dead_lettered')?.fields.reason).toBe('signature_mismatch');
+  });
+
+  it('dead-letters unknown certificates, unsupported resources, malformed messages and unrouted events', async () => {
+    const t = setup({ ROUTES_FILE: writeRoutes({ defaultRoutes: false, routes: [{ match: { kind: 'chat' }, queues: ['chats-only'] }] }) });
+    const other = await createTestCertificate();
+    expect(await t.process(await queuedMessage(message('600'), {}, { base64: other.base64, id: 'not-in-store' }))).toMatchObject({ reason: 'unknown_certificate' });
+    expect(await t.process(await queuedMessage(undefined, { resource: "users('u')/events('e')" }))).toMatchObject({ reason: 'unsupported_resource' });
+    expect(await t.process('not json at all')).toMatchObject({ reason: 'malformed_message' });
+    expect(await t.process({ hello: 'world' })).toMatchObject({ reason: 'malformed_message' });
+    expect(await t.process(await queuedMessage(message('601')))).toMatchObject({ reason: 'no_route' });
+    expect((await t.deadLetters()).map((d) => d.reason)).toEqual(['unknown_certificate', 'unsupported_resource', 'malformed_message', 'malformed_message', 'no_route']);
+  });
+
+  it('throws while Key Vault is down (so the host retries) and routes once it is back', async () => {
+    const vault = await startFakeKeyVault();
+    try {
+      const cert = await createTestCertificate();
+      const version = vault.addVersion('graph-notifications', { der: Buffer.from(cert.base64, 'base64'), secret: cert.pem, contentType: 'application/x-pem-file' });
+      const kv = new KeyVaultCertificateStore({
+        vaultUrl: vault.url,
+        certificateName: 'graph-notifications',
+        credential: vault.credential,
+        clientOptions: { tlsOptions: { ca: vault.tlsCa }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
+      });
+      const queue = uniqueName('kv');
+      const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, azurite.connectionString, kv);
+      const queued = await queuedMessage(message('700'), {}, { base64: cert.base64, id: `graph-notifications/${version}` });
+      vault.down = true;
+      await expect(t.process(queued)).rejects.toMatchObject({ statusCode: 503 });
+      expect(await t.deadLetters()).toHaveLength(0);
+      vault.down = false;
+      expect(await t.process(queued)).toMatchObject({ status: 'routed' });
+      expect((await t.events(queue))[0]?.data).toEqual(message('700'));
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('replays dead letters to their source queue, and poison messages to their queue', async () => {
+    const t = setup();
+    const queued = await queuedMessage(undefined, { resource: "users('u')/events('e')" });
+    await t.process(queued);
+    const service = queueService(azurite);
+    expect(await replayMessages(service, { kind: 'deadletter', queue: t.settings.deadLetterQueue }, { dryRun: true })).toEqual({ moved: 1, skipped: 0 });
+    expect(await t.deadLetters()).toHaveLength(1);
+    expect(await replayMessages(service, { kind: 'deadletter', queue: t.settings.deadLetterQueue })).toEqual({ moved: 1, skipped: 0 });
+    expect(await t.deadLetters()).toHaveLength(0);
+    const [back] = (await service.getQueueClient(t.settings.notificationsQueue).receiveMessages()).receivedMessageItems;
+    expect(JSON.parse(Buffer.from(back?.messageText ?? '', 'base64').toString('utf8'))).toEqual(queued);
+
+    const poison = service.getQueueClient(`${t.settings.notificationsQueue}-poison`);
+    await poison.createIfNotExists();
+    await poison.sendMessage('cG9pc29uZWQ=');
+    expect(await replayMessages(service, { kind: 'poison', queue: t.settings.notificationsQueue })).toEqual({ moved: 1, skipped: 0 });
+    const texts = (await service.getQueueClient(t.settings.notificationsQueue).receiveMessages({ numberOfMessages: 32 })).receivedMessageItems.map((m) => m.messageText);
+    expect(texts).toContain('cG9pc29uZWQ=');
+  });
+});
+
+function writeRoutes(content: unknown): string {
+  const path = join(dir, `routes-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify(content));
+  return path;
+}
