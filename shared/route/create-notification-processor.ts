@@ -41,7 +41,7 @@ export function createNotificationProcessor(settings: Settings, certificates: Ce
     certificates,
     routes: createRoutingTable(settings),
     publisher: new QueueEventPublisher(queues, blobs, settings.eventsContainer),
-    routedLog: new TableRoutedEventLog(createTableClient(settings.storage, settings.dedupTable), settings.dedupWindowMinutes * 60_000),
+    routedLog: new TableRoutedEventLog(createTableClient(settings.storage, settings.dedupTable), { windowMs: settings.dedupWindowMinutes * 60_000 }),
     deadLetters: new DeadLetterQueue(queues.getQueueClient(settings.deadLetterQueue)),
     claimChecks: blobs.getContainerClient(settings.notificationsContainer),
   });

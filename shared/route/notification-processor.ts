@@ -45,7 +45,8 @@ export interface ProcessContext {
  * Transient failures (storage, Key Vault) throw, so the host retries and finally poisons the message;
  * permanent ones (forged or undecryptable content, unknown certificate, unsupported resource, no route,
  * malformed message) go to the dead-letter queue with a reason, at once. Duplicates of an event routed
- * within the window are skipped; an id is recorded only after every queue took the event.
+ * within the window are skipped: the id is claimed before publishing and marked routed only after every
+ * queue took the event (a failed publish releases it), so two copies at once go out once and none is lost.
  */
 export class NotificationProcessor {
   readonly #o: NotificationProcessorOptions;
@@ -85,18 +86,23 @@ export class NotificationProcessor {
     const { event, versioned } = built;
     const fields = { eventId: event.id, type: event.type, subscriptionId: event.subscriptionid, tenantId: event.tenantid };
 
-    if (versioned && (await this.#o.routedLog.wasRouted(event.id))) {
-      logger.info('route.duplicate_skipped', fields);
-      return { status: 'duplicate', eventId: event.id };
-    }
     const decision = this.#o.routes.route(event);
     if (decision.action === 'none') throw new PermanentFailure('no_route', `No route matches ${event.type} for ${event.subject} and default routes are off.`);
     if (decision.action === 'drop') {
       logger.info('route.dropped_by_rule', { ...fields, rule: decision.rule });
       return { status: 'dropped', eventId: event.id, rule: decision.rule };
     }
-    await this.#o.publisher.publish(event, decision.queues);
-    if (versioned) await this.#o.routedLog.recordRouted(event.id);
+    if (versioned && (await this.#o.routedLog.claim(event.id)) === 'duplicate') {
+      logger.info('route.duplicate_skipped', fields);
+      return { status: 'duplicate', eventId: event.id };
+    }
+    try {
+      await this.#o.publisher.publish(event, decision.queues);
+    } catch (e) {
+      if (versioned) await this.#o.routedLog.release(event.id).catch(() => undefined);
+      throw e;
+    }
+    if (versioned) await this.#o.routedLog.complete(event.id);
     logger.info('route.routed', { ...fields, queues: decision.queues, datamode: event.datamode });
     return { status: 'routed', eventId: event.id, queues: decision.queues };
   }

@@ -140,6 +140,15 @@ describe('decrypt and route', () => {
     }
   });
 
+  it('routes two copies processed at the same moment once', async () => {
+    const queue = uniqueName('race');
+    const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) });
+    const queued = await queuedMessage(message('350'));
+    const outcomes = await Promise.all([t.process(queued), t.process(queued), t.process(queued)]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['duplicate', 'duplicate', 'routed']);
+    expect(await t.events(queue)).toHaveLength(1);
+  });
+
   it('resolves incoming claim checks and sends events over 64 KiB with dataref to the full event', async () => {
     const queue = uniqueName('big');
     const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) });

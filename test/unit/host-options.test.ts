@@ -46,6 +46,14 @@ describe('readHostOptions', () => {
     });
   });
 
+  it('lets AzureFunctionsJobHost__… app settings override host.json, as in Azure', () => {
+    const app = appWith({ 'host.json': { version: '2.0', extensions: { queues: { maxDequeueCount: 5 } } } });
+    const o = readHostOptions(app, { settings: { AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2', AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01', AzureFunctionsJobHost__extensions__http__routePrefix: 'x' } });
+    expect(o.queues.maxDequeueCount).toBe(2);
+    expect(o.queues.visibilityTimeoutMs).toBe(1000);
+    expect(o.routePrefix).toBe('x');
+  });
+
   it('refuses out-of-range values, naming them', () => {
     appWith({ 'host.json': { version: '2.0', extensions: { queues: { batchSize: 64, messageEncoding: 'utf8', visibilityTimeout: 'soon' } } } });
     expect(() => readHostOptions(dir as string)).toThrow(/batchSize[\s\S]*messageEncoding[\s\S]*visibilityTimeout/);

@@ -32,13 +32,31 @@ export function parseTimeSpanMs(value: unknown, setting: string): number {
 }
 
 /**
+ * App settings named `AzureFunctionsJobHost__a__b__c` override host.json's `a.b.c`, as in Azure. Values that
+ * look like numbers or booleans are read as such.
+ */
+function applySettingOverrides(json: Record<string, any>, settings: Record<string, string>): void {
+  const prefix = 'AzureFunctionsJobHost__';
+  for (const [key, raw] of Object.entries(settings)) {
+    if (!key.startsWith(prefix)) continue;
+    const path = key.slice(prefix.length).split('__').filter(Boolean);
+    const last = path.pop();
+    if (!last) continue;
+    let node = json;
+    for (const part of path) node = node[part] = typeof node[part] === 'object' && node[part] !== null ? node[part] : {};
+    node[last] = /^-?\d+$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
+  }
+}
+
+/**
  * Reads host.json as the real host does: `extensions.http.routePrefix` (default "api"), and
  * `extensions.queues` with the Storage extension's defaults and ranges. In Development, an unset
  * maxPollingInterval is 2 s rather than 1 min, as in Core Tools.
  */
-export function readHostOptions(appDir: string, { development = true } = {}): HostOptions {
+export function readHostOptions(appDir: string, { development = true, settings = {} as Record<string, string> } = {}): HostOptions {
   const path = join(appDir, 'host.json');
   const json = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, any>) : {};
+  applySettingOverrides(json, settings);
   if (json.version !== undefined && json.version !== '2.0') {
     throw new Error(`host.json version must be "2.0", not "${String(json.version)}".`);
   }

@@ -50,7 +50,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const appDir = options.appDir;
   const settings = loadAppSettings(appDir, process.env, options.defaultSettings);
   Object.assign(process.env, settings);
-  const hostOptions = readHostOptions(appDir, { development: true });
+  const hostOptions = readHostOptions(appDir, { development: true, settings });
 
   let azurite: AzuriteProcess | undefined;
   if (isDevelopmentStorage(settings.AzureWebJobsStorage)) {
