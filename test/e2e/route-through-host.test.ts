@@ -55,6 +55,20 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
   }
 }
 
+/** A queued notification whose encrypted content is garbage, as the receive function would have queued it. */
+const garbageNotification = (messageId: string, encryptionCertificateId: string) => ({
+  schema: QUEUED_NOTIFICATION_SCHEMA,
+  kind: 'change',
+  receivedAt: new Date().toISOString(),
+  notification: {
+    subscriptionId: 's',
+    changeType: 'created',
+    resource: `chats('19:x@thread.v2')/messages('${messageId}')`,
+    tenantId: sim.tenantId,
+    encryptedContent: { data: 'AAAA', dataKey: 'AAAA', dataSignature: 'AAAA', encryptionCertificateId },
+  },
+});
+
 const decode = <T>(text: string) => JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as T;
 
 describe('Graph simulator → local host → decrypt and route → downstream queues', () => {
@@ -115,18 +129,7 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
 
   it('dead-letters a notification with a bad signature at once, and replay puts it back', async () => {
     const cert = await new LocalCertificateStore(join(dir, 'certs')).current();
-    const forged = {
-      schema: QUEUED_NOTIFICATION_SCHEMA,
-      kind: 'change',
-      receivedAt: new Date().toISOString(),
-      notification: {
-        subscriptionId: 's',
-        changeType: 'created',
-        resource: "chats('19:x@thread.v2')/messages('1')",
-        tenantId: sim.tenantId,
-        encryptedContent: { data: 'AAAA', dataKey: 'AAAA', dataSignature: 'AAAA', encryptionCertificateId: cert.id },
-      },
-    };
+    const forged = garbageNotification('1', cert.id);
     const service = queueService(azurite);
     await service.getQueueClient(incoming).sendMessage(Buffer.from(JSON.stringify(forged)).toString('base64'));
     const letter = await waitFor('the dead letter', async () => {
@@ -154,18 +157,7 @@ describe('when the certificate store cannot be read', () => {
     const incoming = uniqueName('route-broken');
     const host = await startHost(REPO_ROOT, appEnv({ NOTIFICATIONS_QUEUE: incoming, LIFECYCLE_QUEUE: `${incoming}-life`, LOCAL_CERTIFICATE_DIR: join(broken, 'certs') }));
     try {
-      const message = {
-        schema: QUEUED_NOTIFICATION_SCHEMA,
-        kind: 'change',
-        receivedAt: new Date().toISOString(),
-        notification: {
-          subscriptionId: 's',
-          changeType: 'created',
-          resource: "chats('19:x@thread.v2')/messages('2')",
-          tenantId: sim.tenantId,
-          encryptedContent: { data: 'AAAA', dataKey: 'AAAA', dataSignature: 'AAAA', encryptionCertificateId: 'relay-cert' },
-        },
-      };
+      const message = garbageNotification('2', 'relay-cert');
       const text = Buffer.from(JSON.stringify(message)).toString('base64');
       const service = queueService(azurite);
       await service.getQueueClient(incoming).createIfNotExists();
