@@ -1,0 +1,202 @@
+/**
+ * `npm run bench` (second part): decrypt-and-route throughput.
+ *
+ * 1. In one process, for RSA-2048 and RSA-4096 certificates: notifications per second through the
+ *    NotificationProcessor (decrypt with the cached key, build the CloudEvent, de-duplicate, route; the
+ *    publisher and de-duplication log are in memory so that only the CPU path is measured), beside the raw
+ *    RSA-OAEP private-decrypt rate with a cached KeyObject (the ceiling: RSA dominates), and beside the way
+ *    common samples decrypt (the private key read from disk and parsed for every notification).
+ * 2. End to end: notifications with resource data POSTed over HTTP to the local host, received, queued,
+ *    decrypted and routed by the app into Azurite, until every event is on teams-chat-messages.
+ */
+import { constants, createPrivateKey, privateDecrypt } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { decryptResourceData } from '../shared/certificates/decrypt-resource-data.js';
+import { LocalCertificateStore } from '../shared/certificates/local-certificate-store.js';
+import { createSelfSignedCertificate } from '../shared/certificates/self-signed.js';
+import { createRecordingLogger } from '../shared/log.js';
+import type { DeadLetterQueue } from '../shared/route/dead-letter.js';
+import { NotificationProcessor } from '../shared/route/notification-processor.js';
+import { RoutingTable } from '../shared/route/routing-table.js';
+import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../shared/queue/queued-notification.js';
+import { startAzurite } from '../tools/azurite/azurite-process.js';
+import { encryptResourceData, parseEncryptionCertificate } from '../tools/graph-simulator/encrypt-resource-data.js';
+import { startGraphSimulator } from '../tools/graph-simulator/graph-simulator.js';
+
+const BUDGET_MS = Number(process.env.BENCH_SCENARIO_MS ?? 5000);
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const START_LOCAL = fileURLToPath(new URL('../tools/start-local.js', import.meta.url));
+const CHAT = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
+
+function chatMessage(i: number): Record<string, unknown> {
+  return {
+    id: String(1_700_000_000_000 + i),
+    etag: String(1_700_000_000_000 + i),
+    messageType: 'message',
+    createdDateTime: '2026-11-22T10:00:00Z',
+    lastModifiedDateTime: '2026-11-22T10:00:00Z',
+    chatId: CHAT,
+    from: { user: { id: 'a11ce000-0000-4000-8000-000000000001', displayName: 'Alice', userIdentityType: 'aadUser' } },
+    body: { contentType: 'html', content: `<p>Message ${i}: the quarterly numbers are in the shared folder.</p>` },
+    attachments: [],
+    mentions: [],
+    reactions: [],
+  };
+}
+
+/** Runs `op` for the time budget (at least `min` times) and returns operations per second. */
+function rate(op: (i: number) => void, min = 20): { perSecond: number; count: number } {
+  for (let i = 0; i < 10; i++) op(i);
+  const started = performance.now();
+  let count = 0;
+  while (performance.now() - started < BUDGET_MS || count < min) op(count++);
+  return { perSecond: count / ((performance.now() - started) / 1000), count };
+}
+
+async function rateAsync(op: (i: number) => Promise<unknown>, min = 20): Promise<{ perSecond: number; count: number }> {
+  for (let i = 0; i < 10; i++) await op(i);
+  const started = performance.now();
+  let count = 0;
+  while (performance.now() - started < BUDGET_MS || count < min) await op(count++);
+  return { perSecond: count / ((performance.now() - started) / 1000), count };
+}
+
+async function inProcess(bits: number): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'tcr-bench-'));
+  try {
+    const created = await createSelfSignedCertificate({ bits });
+    const id = `bench-${bits}`;
+    const pemPath = join(dir, `${id}.pem`);
+    writeFileSync(pemPath, created.pem);
+    const cert = parseEncryptionCertificate(created.certificate.raw.toString('base64'), id);
+    if (typeof cert === 'string') throw new Error(cert);
+    const pool = Array.from({ length: 256 }, (_, i) => encryptResourceData(chatMessage(i), cert));
+    const store = new LocalCertificateStore(dir);
+    const published: unknown[] = [];
+    const seen = new Set<string>();
+    const processor = new NotificationProcessor({
+      certificates: store,
+      routes: new RoutingTable(),
+      publisher: { publish: async (event) => void published.push(event.id) },
+      routedLog: {
+        claim: async (eventId) => (seen.has(eventId) ? 'duplicate' : 'claimed'),
+        complete: async (eventId) => void seen.add(eventId),
+        release: async () => undefined,
+      },
+      deadLetters: { send: async () => { throw new Error('unexpected dead letter'); }, name: 'none' } as unknown as DeadLetterQueue,
+      claimChecks: undefined as never,
+    });
+    const logger = createRecordingLogger();
+    const queued = (i: number): QueuedNotification => {
+      const resource = `chats('${CHAT}')/messages('${i}')`;
+      return {
+        schema: QUEUED_NOTIFICATION_SCHEMA,
+        kind: 'change',
+        receivedAt: '2026-11-22T10:00:00Z',
+        notification: { subscriptionId: 's', changeType: 'created', resource, resourceData: { id: String(i) }, tenantId: 't', encryptedContent: pool[i % pool.length] } as never,
+      };
+    };
+    const routed = await rateAsync(async (i) => {
+      seen.clear();
+      logger.lines.length = 0;
+      await processor.process(queued(i), { sourceQueue: 'q', logger });
+    });
+    const key = (await store.decryptionKey(id))!;
+    const raw = rate((i) => privateDecrypt({ key: key.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, Buffer.from(pool[i % pool.length]!.dataKey, 'base64')));
+    const sample = rate((i) => decryptResourceData(pool[i % pool.length]!, { certificateId: id, privateKey: createPrivateKey(readFileSync(pemPath, 'utf8')) }));
+    return [
+      `RSA-${bits}  decrypt-and-route ${routed.perSecond.toFixed(0).padStart(7)}/s   raw RSA-OAEP decrypt ${raw.perSecond.toFixed(0).padStart(7)}/s   ` +
+        `key re-read per notification ${sample.perSecond.toFixed(0).padStart(6)}/s   route/raw ${((routed.perSecond / raw.perSecond) * 100).toFixed(0)}%   route/re-read ${(routed.perSecond / sample.perSecond).toFixed(1)}x`,
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function endToEnd(total: number): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'tcr-bench-e2e-'));
+  const azurite = await startAzurite();
+  const sim = await startGraphSimulator();
+  const incoming = `bench-in-${Date.now()}`;
+  const host = spawn(process.execPath, [START_LOCAL, '--app', REPO, '--port', '0'], {
+    env: {
+      ...process.env,
+      LOCAL_GRAPH_SIMULATOR: 'false',
+      AzureWebJobsStorage: azurite.connectionString,
+      GRAPH_CLIENT_STATE: 'bench-secret',
+      GRAPH_APP_ID: sim.appId,
+      GRAPH_TENANT_IDS: sim.tenantId,
+      GRAPH_JWKS_URL: sim.jwksUrl,
+      NOTIFICATIONS_QUEUE: incoming,
+      LIFECYCLE_QUEUE: `${incoming}-life`,
+      LOCAL_CERTIFICATE_DIR: join(dir, 'certs'),
+      DEDUP_WINDOW_MINUTES: '60',
+    },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let buffer = '';
+      host.stdout.on('data', (d: Buffer) => {
+        buffer = (buffer + d.toString()).slice(-20_000);
+        const m = /"event":"host\.started","url":"([^"]+)"/.exec(buffer);
+        if (m?.[1]) resolve(m[1]);
+      });
+      host.once('exit', (code) => reject(new Error(`host exited with ${code}`)));
+    });
+    const current = await new LocalCertificateStore(join(dir, 'certs')).current();
+    const cert = parseEncryptionCertificate(current.certificateBase64, current.id);
+    if (typeof cert === 'string') throw new Error(cert);
+    const token = await sim.signer.validationToken(sim.appId, sim.tenantId, Date.now());
+    const batches: string[] = [];
+    for (let i = 0; i < total; i += 50) {
+      const value = Array.from({ length: Math.min(50, total - i) }, (_, j) => {
+        const n = i + j;
+        const resource = `chats('${CHAT}')/messages('${1_700_000_000_000 + n}')`;
+        return { subscriptionId: 's', changeType: 'created', clientState: 'bench-secret', resource, resourceData: { id: String(n) }, tenantId: sim.tenantId, encryptedContent: encryptResourceData(chatMessage(n), cert) };
+      });
+      batches.push(JSON.stringify({ value, validationTokens: [token] }));
+    }
+    const downstream = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient('teams-chat-messages');
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, worker) => {
+        for (let b = worker; b < batches.length; b += 8) {
+          const res = await fetch(`${url}/api/notifications`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batches[b] });
+          if (res.status !== 202) throw new Error(`expected 202, got ${res.status}`);
+        }
+      }),
+    );
+    const accepted = performance.now() - started;
+    for (;;) {
+      const count = (await downstream.exists()) ? ((await downstream.getProperties()).approximateMessagesCount ?? 0) : 0;
+      if (count >= total) break;
+      if (performance.now() - started > 120_000) throw new Error(`only ${count} of ${total} events arrived`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return `end to end, HTTP → incoming queue → decrypt and route → teams-chat-messages (RSA-2048, batches of 50, 8 senders): ${total} notifications in ${seconds.toFixed(1)} s = ${(total / seconds).toFixed(0)}/s (all accepted after ${(accepted / 1000).toFixed(1)} s)`;
+  } finally {
+    host.kill('SIGTERM');
+    await new Promise((r) => host.once('exit', r));
+    await sim.close();
+    await azurite.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`\ndecrypt-and-route benchmark — ${cpus().length} cores, ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${BUDGET_MS} ms per measurement\n`);
+  for (const bits of [2048, 4096]) for (const line of await inProcess(bits)) console.log(line);
+  console.log(await endToEnd(Number(process.env.BENCH_E2E_NOTIFICATIONS ?? 2000)));
+}
+
+main().catch((e: Error) => {
+  console.error(e);
+  process.exit(1);
+});
