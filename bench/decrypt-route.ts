@@ -127,6 +127,7 @@ async function endToEnd(total: number): Promise<string> {
     env: {
       ...process.env,
       LOCAL_GRAPH_SIMULATOR: 'false',
+      'AzureWebJobs.reconcileSubscriptions.Disabled': 'true',
       AzureWebJobsStorage: azurite.connectionString,
       GRAPH_CLIENT_STATE: 'bench-secret',
       GRAPH_APP_ID: sim.appId,

@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     env: {
       ...process.env,
       LOCAL_GRAPH_SIMULATOR: 'false',
+      'AzureWebJobs.reconcileSubscriptions.Disabled': 'true',
       AzureWebJobsStorage: azurite.connectionString,
       GRAPH_CLIENT_STATE: SECRET,
       GRAPH_APP_ID: APP,

@@ -24,6 +24,12 @@ const { values } = parseArgs({
 let simulator: GraphSimulator | undefined;
 try {
   const defaults: Record<string, string> = {};
+  const port = Number(values.port);
+  if (port !== 0) {
+    // The URLs the app gives Graph for its subscriptions follow the port the host listens on.
+    defaults.GRAPH_NOTIFICATION_URL = `http://127.0.0.1:${port}/api/notifications`;
+    defaults.GRAPH_LIFECYCLE_URL = `http://127.0.0.1:${port}/api/lifecycle`;
+  }
   if ((process.env.LOCAL_GRAPH_SIMULATOR ?? 'true').toLowerCase() !== 'false') {
     simulator = await startGraphSimulator({ port: Number(values['simulator-port']), delivery: { timeScale: 0.01 } });
     defaults.GRAPH_BASE_URL = simulator.baseUrl;
@@ -33,7 +39,7 @@ try {
     );
     process.stderr.write(`Graph simulator on ${simulator.baseUrl} (driver API ${simulator.baseUrl}${DRIVER_PREFIX}); LOCAL_GRAPH_SIMULATOR=false to use real Graph\n`);
   }
-  const host = await startLocalHost({ appDir: resolve(values.app), port: Number(values.port), defaultSettings: defaults });
+  const host = await startLocalHost({ appDir: resolve(values.app), port, defaultSettings: defaults });
   let signals = 0;
   const shutdown = () => {
     if (++signals > 1) process.exit(130);

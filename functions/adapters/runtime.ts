@@ -3,6 +3,7 @@ import { describeStorage } from '../../shared/config/storage-connection.js';
 import { createJsonLogger } from '../../shared/log.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
 import { createCertificateStore, createNotificationProcessor } from '../../shared/route/create-notification-processor.js';
+import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 
 /**
  * The composition root of the function app: settings (and the routing file) are read and validated once,
@@ -12,8 +13,9 @@ export const settings = readSettings(process.env);
 export const certificates = createCertificateStore(settings);
 export const notificationReceiver = createNotificationReceiver(settings);
 export const notificationProcessor = createNotificationProcessor(settings, certificates);
-
 const log = createJsonLogger();
+export const subscriptions = createSubscriptionManager(settings, certificates, log);
+
 log.info('app.configured', {
   environment: settings.environment,
   storage: describeStorage(settings.storage),
@@ -23,6 +25,10 @@ log.info('app.configured', {
   claimCheckContainer: settings.notificationsContainer,
   certificateStore: settings.certificates.kind === 'keyvault' ? `${settings.certificates.vaultUrl} (${settings.certificates.certificateName})` : settings.certificates.folder,
   routesFile: settings.routesFile ?? null,
+  graph: settings.graphBaseUrl.href,
+  graphAuth: settings.graphAuth.mode,
+  desiredSubscriptions: subscriptions.reconciler.desired.length,
+  notificationUrl: settings.notificationUrl.replace(/([?&]code=)[^&]+/, '$1***'),
   jwksUrl: settings.jwksUrl.href,
   tenants: settings.tenantIds.length,
   clientStateSecrets: settings.clientStates.length,

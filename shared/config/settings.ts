@@ -80,6 +80,61 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     description: 'Microsoft Graph, for the subscriptions the app manages (`npm start` points it at the local Graph simulator).',
   },
   {
+    name: 'GRAPH_AUTH_MODE',
+    default: 'managedidentity',
+    localDefault: 'simulator',
+    description:
+      'How the app gets Graph tokens: `managedidentity` (AZURE_CLIENT_ID for a user-assigned one), `clientsecret` (GRAPH_CLIENT_SECRET), `certificate` (GRAPH_CLIENT_CERTIFICATE_PATH), `default` (DefaultAzureCredential) or `simulator` (an unsigned token the local Graph simulator reads).',
+  },
+  {
+    name: 'GRAPH_CLIENT_SECRET',
+    description: 'Client secret of the Entra app, for GRAPH_AUTH_MODE=clientsecret (a Key Vault reference in Azure).',
+  },
+  {
+    name: 'GRAPH_CLIENT_CERTIFICATE_PATH',
+    description: 'PEM file (certificate and private key) of the Entra app, for GRAPH_AUTH_MODE=certificate.',
+  },
+  {
+    name: 'GRAPH_NOTIFICATION_URL',
+    localDefault: 'http://127.0.0.1:7071/api/notifications',
+    description: 'The public URL of /api/notifications given to Graph, with the function key (`?code=…`).',
+  },
+  {
+    name: 'GRAPH_LIFECYCLE_URL',
+    localDefault: 'http://127.0.0.1:7071/api/lifecycle',
+    description: 'The public URL of /api/lifecycle given to Graph, with the function key (`?code=…`).',
+  },
+  {
+    name: 'SUBSCRIPTIONS_FILE',
+    localDefault: 'subscriptions.example.json',
+    description: 'The desired subscriptions (JSON; see subscriptions.example.json and docs/subscriptions.md). Unset: the app manages no subscription.',
+  },
+  {
+    name: 'SUBSCRIPTIONS_TABLE',
+    default: 'subscriptions',
+    description: 'Table that records each desired subscription: its Graph id, expiry, last renewal, last error.',
+  },
+  {
+    name: 'SUBSCRIPTION_EVENTS_QUEUE',
+    default: 'teams-subscription-events',
+    description: 'Queue for resync events (a subscription was removed and recreated, or notifications were missed).',
+  },
+  {
+    name: 'RENEW_WITHIN_MINUTES',
+    default: '1440',
+    description: 'Renew subscriptions expiring within this many minutes (at most half their lifetime).',
+  },
+  {
+    name: 'DELETE_UNDESIRED_SUBSCRIPTIONS',
+    default: 'false',
+    description: '`true` lets the reconciler delete subscriptions of ours (same notification URL) that the file no longer lists.',
+  },
+  {
+    name: 'RECONCILE_SCHEDULE',
+    default: '0 */15 * * * *',
+    description: 'NCRONTAB schedule of the reconciler timer (it also runs at start).',
+  },
+  {
     name: 'NOTIFICATIONS_QUEUE',
     default: 'graph-notifications',
     description: 'Queue that receives each accepted change notification.',
@@ -176,6 +231,19 @@ export interface Settings {
   readonly eventsContainer: string;
   readonly dedupTable: string;
   readonly dedupWindowMinutes: number;
+  readonly graphAuth:
+    | { readonly mode: 'managedidentity' | 'default' | 'simulator' }
+    | { readonly mode: 'clientsecret'; readonly secret: string }
+    | { readonly mode: 'certificate'; readonly certificatePath: string };
+  readonly azureClientId?: string;
+  readonly notificationUrl: string;
+  readonly lifecycleUrl: string;
+  readonly subscriptionsFile?: string;
+  readonly subscriptionsTable: string;
+  readonly subscriptionEventsQueue: string;
+  readonly renewWithinMinutes: number;
+  readonly deleteUndesiredSubscriptions: boolean;
+  readonly reconcileSchedule: string;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -303,7 +371,40 @@ export function readSettings(env: Env): Settings {
   }
   const routesFile = value('ROUTES_FILE');
 
-  if (problems.length > 0 || !storage || !jwksUrl || !graphBaseUrl || !certificates) throw new ConfigError(problems);
+  let graphAuth: Settings['graphAuth'] | undefined;
+  const mode = (value('GRAPH_AUTH_MODE') ?? '').toLowerCase();
+  if (mode === 'managedidentity' || mode === 'default' || mode === 'simulator') graphAuth = { mode };
+  else if (mode === 'clientsecret') {
+    const secret = value('GRAPH_CLIENT_SECRET');
+    if (!secret) problems.push('GRAPH_CLIENT_SECRET is missing: GRAPH_AUTH_MODE is clientsecret.');
+    else graphAuth = { mode, secret };
+  } else if (mode === 'certificate') {
+    const certificatePath = value('GRAPH_CLIENT_CERTIFICATE_PATH');
+    if (!certificatePath) problems.push('GRAPH_CLIENT_CERTIFICATE_PATH is missing: GRAPH_AUTH_MODE is certificate.');
+    else graphAuth = { mode, certificatePath };
+  } else problems.push(`GRAPH_AUTH_MODE must be managedidentity, clientsecret, certificate, default or simulator, not "${mode}".`);
+  const subscriptionsFile = value('SUBSCRIPTIONS_FILE');
+  const publicUrl = (name: string): string => {
+    const v = value(name);
+    if (!v) {
+      if (subscriptionsFile) problems.push(`${name} is missing: the app creates subscriptions (SUBSCRIPTIONS_FILE is set), so Graph needs this URL.`);
+      return '';
+    }
+    return httpsUrl(name)?.href ?? '';
+  };
+  const notificationUrl = publicUrl('GRAPH_NOTIFICATION_URL');
+  const lifecycleUrl = publicUrl('GRAPH_LIFECYCLE_URL');
+  const subscriptionsTable = value('SUBSCRIPTIONS_TABLE') ?? '';
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(subscriptionsTable)) problems.push(`SUBSCRIPTIONS_TABLE "${subscriptionsTable}" is not a valid table name.`);
+  const subscriptionEventsQueue = queueName('SUBSCRIPTION_EVENTS_QUEUE');
+  const renewWithinMinutes = positiveInt('RENEW_WITHIN_MINUTES', 1, 4320);
+  const deleteUndesired = (value('DELETE_UNDESIRED_SUBSCRIPTIONS') ?? 'false').toLowerCase();
+  if (deleteUndesired !== 'true' && deleteUndesired !== 'false') problems.push('DELETE_UNDESIRED_SUBSCRIPTIONS must be true or false.');
+  const reconcileSchedule = value('RECONCILE_SCHEDULE') ?? '';
+  if (![5, 6].includes(reconcileSchedule.trim().split(/\s+/).length)) problems.push(`RECONCILE_SCHEDULE "${reconcileSchedule}" is not an NCRONTAB expression (6 fields: second minute hour day month day-of-week).`);
+  const azureClientId = value('AZURE_CLIENT_ID');
+
+  if (problems.length > 0 || !storage || !jwksUrl || !graphBaseUrl || !certificates || !graphAuth) throw new ConfigError(problems);
 
   return {
     environment: env.AZURE_FUNCTIONS_ENVIRONMENT ?? 'Production',
@@ -324,5 +425,15 @@ export function readSettings(env: Env): Settings {
     eventsContainer,
     dedupTable,
     dedupWindowMinutes,
+    graphAuth,
+    ...(azureClientId ? { azureClientId } : {}),
+    notificationUrl,
+    lifecycleUrl,
+    ...(subscriptionsFile ? { subscriptionsFile } : {}),
+    subscriptionsTable,
+    subscriptionEventsQueue,
+    renewWithinMinutes,
+    deleteUndesiredSubscriptions: deleteUndesired === 'true',
+    reconcileSchedule,
   };
 }

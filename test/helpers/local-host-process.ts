@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../tools/azurite/azurite-process.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START_LOCAL = fileURLToPath(new URL('../../dist/tools/start-local.js', import.meta.url));
@@ -25,9 +26,10 @@ export interface HostProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function runHost(appDir: string, env: Record<string, string>): { child: ChildProcess; exit: Promise<number | null>; output: () => { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, [START_LOCAL, '--app', appDir, '--port', '0', '--simulator-port', '0'], {
-    env: { ...process.env, LOCAL_GRAPH_SIMULATOR: 'false', LOCAL_CERTIFICATE_DIR: CERTIFICATE_DIR, ...env },
+export function runHost(appDir: string, env: Record<string, string>, port = 0): { child: ChildProcess; exit: Promise<number | null>; output: () => { stdout: string; stderr: string } } {
+  const child = spawn(process.execPath, [START_LOCAL, '--app', appDir, '--port', String(port), '--simulator-port', '0'], {
+    // No subscription reconciling unless a test asks for it: without the simulator it would call real Graph.
+    env: { ...process.env, LOCAL_GRAPH_SIMULATOR: 'false', LOCAL_CERTIFICATE_DIR: CERTIFICATE_DIR, 'AzureWebJobs.reconcileSubscriptions.Disabled': 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -39,7 +41,7 @@ export function runHost(appDir: string, env: Record<string, string>): { child: C
 }
 
 export async function startHost(appDir: string, env: Record<string, string>): Promise<HostProcess> {
-  const { child, exit, output } = runHost(appDir, env);
+  const { child, exit, output } = runHost(appDir, env, await freePort());
   const lines: HostLine[] = [];
   const waiters = new Set<() => void>();
   let buffer = '';

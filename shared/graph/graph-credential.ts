@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential, type AccessToken, type TokenCredential } from '@azure/identity';
+import type { Settings } from '../config/settings.js';
+
+/**
+ * For the local Graph simulator: an unsigned JWT naming our app and tenant, which the simulator reads as
+ * Graph would read a real token's claims. Never accepted by real Graph.
+ */
+export function simulatorCredential(appId: string, tenantId: string): TokenCredential {
+  const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  return {
+    getToken: async (): Promise<AccessToken> => {
+      const exp = Math.floor(Date.now() / 1000) + 3600;
+      return { token: `${part({ alg: 'none', typ: 'JWT' })}.${part({ appid: appId, tid: tenantId, exp, roles: ['Chat.Read.All'] })}.`, expiresOnTimestamp: exp * 1000 };
+    },
+  };
+}
+
+/** The credential for Graph, per GRAPH_AUTH_MODE. */
+export function createGraphCredential(settings: Settings): TokenCredential {
+  const auth = settings.graphAuth;
+  const tenantId = settings.tenantIds[0] ?? '';
+  switch (auth.mode) {
+    case 'simulator':
+      return simulatorCredential(settings.appId, tenantId);
+    case 'clientsecret':
+      return new ClientSecretCredential(tenantId, settings.appId, auth.secret);
+    case 'certificate':
+      return new ClientCertificateCredential(tenantId, settings.appId, { certificate: readFileSync(auth.certificatePath, 'utf8') });
+    case 'managedidentity':
+      return settings.azureClientId ? new ManagedIdentityCredential({ clientId: settings.azureClientId }) : new ManagedIdentityCredential();
+    case 'default':
+      return new DefaultAzureCredential(settings.azureClientId ? { managedIdentityClientId: settings.azureClientId } : {});
+  }
+}

@@ -1,0 +1,55 @@
+import type { CertificateStore } from '../certificates/certificate-store.js';
+import { createBlobServiceClient, createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
+import type { Settings } from '../config/settings.js';
+import { ConfigError } from '../errors.js';
+import { GraphClient } from '../graph/graph-client.js';
+import { createGraphCredential } from '../graph/graph-credential.js';
+import type { Logger } from '../log.js';
+import { BlobLeaseLock } from './blob-lease-lock.js';
+import { loadDesiredSubscriptions, type DesiredSubscription } from './desired-subscriptions.js';
+import { LifecycleProcessor } from './lifecycle-processor.js';
+import { SubscriptionRecords } from './subscription-records.js';
+import { SubscriptionReconciler } from './subscription-reconciler.js';
+
+export interface SubscriptionManager {
+  readonly graph: GraphClient;
+  readonly records: SubscriptionRecords;
+  readonly reconciler: SubscriptionReconciler;
+  readonly lifecycle: LifecycleProcessor;
+}
+
+/** Reads the desired-subscriptions file once; a bad one stops start-up with each mistake named. */
+export function readDesiredSubscriptions(settings: Settings): DesiredSubscription[] {
+  if (!settings.subscriptionsFile) return [];
+  try {
+    return loadDesiredSubscriptions(settings.subscriptionsFile);
+  } catch (e) {
+    throw new ConfigError([(e as Error).message]);
+  }
+}
+
+/** Wires the subscription side (Graph client, records, lock, reconciler, lifecycle handling) from settings. */
+export function createSubscriptionManager(settings: Settings, certificates: CertificateStore, logger: Logger, graph?: GraphClient): SubscriptionManager {
+  const client = graph ?? new GraphClient({ baseUrl: settings.graphBaseUrl.href, credential: createGraphCredential(settings) });
+  const records = new SubscriptionRecords(createTableClient(settings.storage, settings.subscriptionsTable));
+  const reconciler = new SubscriptionReconciler({
+    graph: client,
+    certificates,
+    records,
+    lock: new BlobLeaseLock(createBlobServiceClient(settings.storage).getContainerClient('teams-change-relay-locks'), `${settings.subscriptionsTable}-reconciler`),
+    desired: readDesiredSubscriptions(settings),
+    notificationUrl: settings.notificationUrl,
+    lifecycleUrl: settings.lifecycleUrl,
+    clientState: settings.clientStates[0] ?? '',
+    renewWithinMinutes: settings.renewWithinMinutes,
+    deleteUndesired: settings.deleteUndesiredSubscriptions,
+    logger,
+  });
+  const lifecycle = new LifecycleProcessor({
+    graph: client,
+    records,
+    reconciler,
+    events: createQueueServiceClient(settings.storage).getQueueClient(settings.subscriptionEventsQueue),
+  });
+  return { graph: client, records, reconciler, lifecycle };
+}

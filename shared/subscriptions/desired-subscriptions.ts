@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { checkResource, type CatalogResource } from './resource-catalog.js';
+
+/** One subscription the app should hold in Graph. */
+export interface DesiredSubscription {
+  /** Stable name: the key of its record, used in logs and the CLI. */
+  readonly name: string;
+  readonly resource: string;
+  readonly changeTypes: readonly string[];
+  readonly includeResourceData: boolean;
+  readonly version: 'v1.0' | 'beta';
+  readonly lifetimeMinutes: number;
+  readonly catalog: CatalogResource;
+  readonly model?: 'A' | 'B';
+}
+
+const entrySchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dots, hyphens or underscores'),
+  resource: z.string().min(2),
+  changeTypes: z.array(z.enum(['created', 'updated', 'deleted'])).min(1),
+  includeResourceData: z.boolean().default(false),
+  version: z.enum(['v1.0', 'beta']).default('v1.0'),
+  lifetimeMinutes: z.number().int().positive().optional(),
+  /** Subscribe without a licensing model on a metered resource (Graph's evaluation mode, capped). */
+  evaluationMode: z.boolean().default(false),
+});
+
+const fileSchema = z.strictObject({ $schema: z.string().optional(), subscriptions: z.array(entrySchema) });
+
+/** Parses and checks a desired-subscriptions document; throws an Error naming every mistake. */
+export function parseDesiredSubscriptions(json: unknown, source = 'the subscriptions file'): DesiredSubscription[] {
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(file)'}: ${i.message}`);
+    throw new Error(`${source} is invalid: ${problems.join('; ')}`);
+  }
+  const problems: string[] = [];
+  const out: DesiredSubscription[] = [];
+  const names = new Set<string>();
+  parsed.data.subscriptions.forEach((e, i) => {
+    const at = `subscriptions[${i}] (${e.name})`;
+    if (names.has(e.name)) problems.push(`${at}: the name is used twice`);
+    names.add(e.name);
+    const check = checkResource(e.resource, e.version);
+    for (const p of check.problems) problems.push(`${at}: ${p}`);
+    const entry = check.entry;
+    if (!entry) return;
+    for (const c of e.changeTypes) if (!entry.changeTypes.includes(c)) problems.push(`${at}: changeType ${c} is not supported on this resource (${entry.changeTypes.join(', ')})`);
+    if (entry.models.length > 0 && !check.model && !e.evaluationMode) {
+      problems.push(`${at}: this resource is metered: add ?model=${entry.models.join(' or ?model=')}, or "evaluationMode": true (Graph then stops after about 500 messages a month)`);
+    }
+    const lifetime = e.lifetimeMinutes ?? entry.maxMinutes;
+    if (lifetime > entry.maxMinutes) problems.push(`${at}: lifetimeMinutes ${lifetime} is over the maximum of ${entry.maxMinutes}`);
+    if (lifetime < 45) problems.push(`${at}: lifetimeMinutes must be at least 45 (Graph raises shorter ones to 45)`);
+    out.push({ name: e.name, resource: e.resource, changeTypes: [...e.changeTypes], includeResourceData: e.includeResourceData, version: e.version, lifetimeMinutes: lifetime, catalog: entry, ...(check.model ? { model: check.model } : {}) });
+  });
+  if (problems.length > 0) throw new Error(`${source} has ${problems.length} mistake(s):\n  - ${problems.join('\n  - ')}`);
+  return out;
+}
+
+export function loadDesiredSubscriptions(path: string): DesiredSubscription[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`SUBSCRIPTIONS_FILE ${path} could not be read as JSON: ${(e as Error).message}`);
+  }
+  return parseDesiredSubscriptions(json, `SUBSCRIPTIONS_FILE ${path}`);
+}

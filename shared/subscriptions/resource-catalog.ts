@@ -1,0 +1,77 @@
+/**
+ * The Teams resources the app can subscribe to, with Graph's rules for each (from graph-protocol.md).
+ * One table: the desired-subscriptions file is checked against it, and lifetimes come from it.
+ */
+export interface CatalogResource {
+  readonly pattern: RegExp;
+  readonly kind: 'chat' | 'chatMember' | 'chatMessage' | 'channelMessage';
+  readonly changeTypes: readonly string[];
+  /** Longest lifetime Graph allows, in minutes. */
+  readonly maxMinutes: number;
+  readonly betaOnly: boolean;
+  /** Licensing models the resource takes; `required` when evaluation mode must be chosen explicitly. */
+  readonly models: readonly ('A' | 'B')[];
+  readonly queryOptions: readonly string[];
+  /** Needs a delegated (user) token, which this app (application permissions) does not have. */
+  readonly userContextOnly?: boolean;
+  readonly note?: string;
+}
+
+export const TEAMS_MAX_MINUTES = 4320;
+const ID = "(?!getAll)[^/?()']+";
+const r = (c: Omit<CatalogResource, 'maxMinutes' | 'betaOnly' | 'models' | 'queryOptions'> & Partial<CatalogResource>): CatalogResource => ({
+  maxMinutes: TEAMS_MAX_MINUTES,
+  betaOnly: false,
+  models: [],
+  queryOptions: [],
+  ...c,
+});
+
+export const RESOURCE_CATALOG: readonly CatalogResource[] = [
+  r({ pattern: /^\/chats$/, kind: 'chat', changeTypes: ['created', 'updated'] }),
+  r({ pattern: new RegExp(`^/chats/${ID}$`), kind: 'chat', changeTypes: ['created', 'updated'], queryOptions: ['notifyOnUserSpecificProperties'] }),
+  r({ pattern: new RegExp(`^/users/${ID}/chats$`), kind: 'chat', changeTypes: ['created', 'updated'], betaOnly: true, queryOptions: ['notifyOnUserSpecificProperties'] }),
+  r({ pattern: /^\/me\/chats$/, kind: 'chat', changeTypes: ['created', 'updated'], betaOnly: true, userContextOnly: true }),
+  r({ pattern: new RegExp(`^/appCatalogs/teamsApps/${ID}/installedToChats$`), kind: 'chat', changeTypes: ['created', 'updated'], models: ['B'], note: 'resource-specific consent in each chat' }),
+  r({ pattern: /^\/chats\/getAllMembers$/, kind: 'chatMember', changeTypes: ['created', 'deleted'], models: ['A', 'B'] }),
+  r({ pattern: new RegExp(`^/chats/${ID}/members$`), kind: 'chatMember', changeTypes: ['created', 'deleted'] }),
+  r({ pattern: new RegExp(`^/appCatalogs/teamsApps/${ID}/installedToChats/getAllMembers$`), kind: 'chatMember', changeTypes: ['created', 'deleted', 'updated'], models: ['B'] }),
+  r({ pattern: /^\/teams\/getAllMessages$/, kind: 'channelMessage', changeTypes: ['created', 'updated', 'deleted'], models: ['A', 'B'], queryOptions: ['$search'] }),
+  r({ pattern: /^\/chats\/getAllMessages$/, kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], models: ['A', 'B'], queryOptions: ['$search'] }),
+  r({ pattern: new RegExp(`^/teams/${ID}/channels/${ID}/messages$`), kind: 'channelMessage', changeTypes: ['created', 'updated', 'deleted'], queryOptions: ['$search', '$filter'] }),
+  r({ pattern: new RegExp(`^/chats/${ID}/messages$`), kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], queryOptions: ['$search', '$filter'] }),
+  r({ pattern: new RegExp(`^/users/${ID}/chats/getAllMessages$`), kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], betaOnly: true, models: ['B'], queryOptions: ['$search'] }),
+  r({ pattern: new RegExp(`^/appCatalogs/teamsApps/${ID}/installedToChats/getAllMessages$`), kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], models: ['B'] }),
+];
+
+export interface ResourceCheck {
+  readonly entry?: CatalogResource;
+  readonly model?: 'A' | 'B';
+  readonly problems: string[];
+}
+
+/** Checks one subscription resource (path and query) against the catalog. */
+export function checkResource(resource: string, version: 'v1.0' | 'beta'): ResourceCheck {
+  const [path = '', query = ''] = resource.split('?', 2);
+  const entry = RESOURCE_CATALOG.find((e) => e.pattern.test(path));
+  if (!entry) return { problems: [`"${resource}" is not a Teams chat, membership or message resource Graph notifies about`] };
+  const problems: string[] = [];
+  if (entry.betaOnly && version !== 'beta') problems.push(`"${path}" exists only on the beta endpoint: set "version": "beta"`);
+  if (entry.userContextOnly) problems.push(`"${path}" needs a signed-in user; this app subscribes with application permissions`);
+  let model: 'A' | 'B' | undefined;
+  for (const [key, value] of new URLSearchParams(query)) {
+    if (key === 'model') {
+      if (value !== 'A' && value !== 'B') problems.push(`model=${value} is not a licensing model (A or B)`);
+      else if (!entry.models.includes(value)) problems.push(entry.models.length ? `"${path}" takes model=${entry.models.join(' or model=')} only` : `"${path}" takes no licensing model`);
+      else model = value;
+    } else if (key === 'notifyOnUserSpecificProperties') {
+      if (!entry.queryOptions.includes(key)) problems.push(`"${path}" does not take notifyOnUserSpecificProperties`);
+      else if (value === 'true') problems.push('notifyOnUserSpecificProperties=true needs a signed-in user; this app subscribes with application permissions');
+    } else if (!entry.queryOptions.includes(key)) {
+      problems.push(`"${path}" does not take the query option ${key}`);
+    } else if (key === '$filter' && !/^mentions\/any\(\s*(\w+)\s*:\s*\1\/mentioned\/user\/id\s+eq\s+'[^']+'\s*\)$/.test(value.trim())) {
+      problems.push(`$filter supports only mentions/any(u: u/mentioned/user/id eq '{user-id}')`);
+    }
+  }
+  return { entry, ...(model ? { model } : {}), problems };
+}

@@ -1,0 +1,226 @@
+import type { CertificateStore } from '../certificates/certificate-store.js';
+import type { GraphClient, GraphSubscription, NewSubscription } from '../graph/graph-client.js';
+import { isGraphRequestError } from '../graph/graph-client.js';
+import type { Logger } from '../log.js';
+import type { BlobLeaseLock } from './blob-lease-lock.js';
+import type { DesiredSubscription } from './desired-subscriptions.js';
+import type { SubscriptionRecord, SubscriptionRecords } from './subscription-records.js';
+
+export type EntryAction = 'created' | 'adopted' | 'renewed' | 'rotated' | 'recreated' | 'unchanged' | 'failed' | 'skipped';
+
+export interface EntryResult {
+  readonly name: string;
+  readonly action: EntryAction;
+  readonly subscriptionId?: string;
+  readonly expiresAt?: string;
+  readonly error?: string;
+}
+
+export interface ReconcileReport {
+  readonly entries: EntryResult[];
+  readonly undesired: { readonly id: string; readonly resource: string; readonly action: 'deleted' | 'kept' }[];
+}
+
+export interface SubscriptionReconcilerOptions {
+  readonly graph: GraphClient;
+  readonly certificates: CertificateStore;
+  readonly records: SubscriptionRecords;
+  readonly lock: BlobLeaseLock;
+  readonly desired: readonly DesiredSubscription[];
+  readonly notificationUrl: string;
+  readonly lifecycleUrl: string;
+  readonly clientState: string;
+  /** Renew what expires within this many minutes (at most half a subscription's lifetime). */
+  readonly renewWithinMinutes: number;
+  readonly deleteUndesired: boolean;
+  readonly now?: () => number;
+  readonly logger: Logger;
+}
+
+const MINUTE = 60_000;
+/** After a 403 (quota or permission), wait this long before asking Graph again, unless forced. */
+const FORBIDDEN_BACKOFF_MS = 60 * MINUTE;
+const norm = (resource: string) => decodeURIComponent(resource.replace(/^\/+/, '')).toLowerCase();
+const types = (changeType: string | readonly string[]) => (typeof changeType === 'string' ? changeType.split(',') : [...changeType]).map((c) => c.trim().toLowerCase()).sort().join(',');
+
+/**
+ * Makes Graph hold exactly the desired subscriptions, alive: creates what is missing, adopts what exists
+ * (409), renews what expires soon, PATCHes to a rotated certificate, recreates what PATCH cannot change
+ * (resource data, lifecycle URL, changeTypes) or what Graph lost (404), deletes undesired ones only when
+ * allowed, and records each entry's state. Runs under a blob lease: two at once do not duplicate anything.
+ */
+export class SubscriptionReconciler {
+  readonly #o: SubscriptionReconcilerOptions;
+  readonly #now: () => number;
+
+  constructor(options: SubscriptionReconcilerOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get desired(): readonly DesiredSubscription[] {
+    return this.#o.desired;
+  }
+
+  reconcile(options: { force?: boolean } = {}): Promise<ReconcileReport> {
+    return this.#o.lock.run(async () => {
+      const ours = await this.#ours();
+      const entries: EntryResult[] = [];
+      const claimed = new Set<string>();
+      for (const d of this.#o.desired) {
+        const result = await this.#reconcileEntry(d, ours, options.force ?? false);
+        if (result.subscriptionId) claimed.add(result.subscriptionId);
+        entries.push(result);
+      }
+      const undesired: ReconcileReport['undesired'] = [];
+      for (const s of ours) {
+        if (claimed.has(s.id)) continue;
+        if (this.#o.deleteUndesired) {
+          await this.#o.graph.deleteSubscription(s.id).catch((e) => {
+            if (!isGraphRequestError(e, 404)) throw e;
+          });
+          undesired.push({ id: s.id, resource: s.resource, action: 'deleted' });
+        } else {
+          undesired.push({ id: s.id, resource: s.resource, action: 'kept' });
+        }
+      }
+      const summary = Object.fromEntries(['created', 'adopted', 'renewed', 'rotated', 'recreated', 'unchanged', 'failed', 'skipped'].map((a) => [a, entries.filter((e) => e.action === a).length]));
+      this.#o.logger.info('subscriptions.reconciled', { ...summary, undesired: undesired.length });
+      for (const e of entries.filter((x) => x.action === 'failed')) this.#o.logger.error('subscriptions.entry_failed', { name: e.name, error: e.error });
+      return { entries, undesired };
+    });
+  }
+
+  /** Reconciles one desired entry (after subscriptionRemoved, say), under the same lock. */
+  reconcileOne(name: string): Promise<EntryResult> {
+    const d = this.#o.desired.find((x) => x.name === name);
+    if (!d) return Promise.resolve({ name, action: 'failed', error: 'not a desired subscription' });
+    return this.#o.lock.run(async () => this.#reconcileEntry(d, await this.#ours(), true));
+  }
+
+  /** Renews one subscription now (reauthorizationRequired when reauthorize failed). */
+  async renew(record: SubscriptionRecord): Promise<EntryResult> {
+    const d = this.#o.desired.find((x) => x.name === record.name);
+    if (!d || !record.subscriptionId) return this.reconcileOne(record.name);
+    try {
+      const updated = await this.#o.graph.updateSubscription(record.subscriptionId, { expirationDateTime: this.#target(d) });
+      return this.#save(d, 'renewed', updated, record);
+    } catch (e) {
+      if (isGraphRequestError(e, 404)) return this.reconcileOne(record.name);
+      throw e;
+    }
+  }
+
+  async #ours(): Promise<GraphSubscription[]> {
+    const versions = new Set(this.#o.desired.map((d) => d.version));
+    const lists = await Promise.all([...versions].map((v) => this.#o.graph.listSubscriptions(v)));
+    const seen = new Set<string>();
+    return lists.flat().filter((s) => s.notificationUrl === this.#o.notificationUrl && !seen.has(s.id) && seen.add(s.id));
+  }
+
+  #target(d: DesiredSubscription): string {
+    return new Date(this.#now() + d.lifetimeMinutes * MINUTE - MINUTE).toISOString();
+  }
+
+  #matches(s: GraphSubscription, d: DesiredSubscription): boolean {
+    return norm(s.resource) === norm(d.resource) && types(s.changeType) === types(d.changeTypes);
+  }
+
+  async #reconcileEntry(d: DesiredSubscription, ours: GraphSubscription[], force: boolean): Promise<EntryResult> {
+    const record = await this.#o.records.get(d.name);
+    if (!force && record?.lastErrorStatus === 403 && record.lastErrorAt && this.#now() - Date.parse(record.lastErrorAt) < FORBIDDEN_BACKOFF_MS) {
+      return { name: d.name, action: 'skipped', error: record.lastError ?? 'forbidden' };
+    }
+    try {
+      const cert = d.includeResourceData ? await this.#o.certificates.current() : undefined;
+      const existing = ours.find((s) => s.id === record?.subscriptionId && this.#matches(s, d)) ?? ours.find((s) => this.#matches(s, d));
+      if (!existing) return await this.#create(d, cert, record, 'created', ours);
+
+      const needsRecreate =
+        (existing.includeResourceData ?? false) !== d.includeResourceData || existing.lifecycleNotificationUrl !== this.#o.lifecycleUrl;
+      if (needsRecreate) {
+        await this.#o.graph.deleteSubscription(existing.id).catch((e) => {
+          if (!isGraphRequestError(e, 404)) throw e;
+        });
+        return await this.#create(d, cert, record, 'recreated', ours);
+      }
+      const patch: { encryptionCertificate?: string; encryptionCertificateId?: string; expirationDateTime?: string } = {};
+      let action: EntryAction = 'unchanged';
+      if (cert && existing.encryptionCertificateId !== cert.id) {
+        patch.encryptionCertificate = cert.certificateBase64;
+        patch.encryptionCertificateId = cert.id;
+        action = 'rotated';
+      }
+      const remaining = Date.parse(existing.expirationDateTime) - this.#now();
+      const window = Math.min(this.#o.renewWithinMinutes, d.lifetimeMinutes / 2) * MINUTE;
+      if (remaining < window || action === 'rotated') {
+        patch.expirationDateTime = this.#target(d);
+        if (action === 'unchanged') action = 'renewed';
+      }
+      if (action === 'unchanged') return this.#save(d, 'unchanged', existing, record);
+      try {
+        return this.#save(d, action, await this.#o.graph.updateSubscription(existing.id, patch), record);
+      } catch (e) {
+        if (isGraphRequestError(e, 404)) return await this.#create(d, cert, record, 'recreated', ours);
+        throw e;
+      }
+    } catch (e) {
+      const status = isGraphRequestError(e) ? e.status : undefined;
+      const message = (e as Error).message;
+      await this.#o.records.save({
+        ...(record ?? { name: d.name, resource: d.resource, changeTypes: d.changeTypes.join(',') }),
+        name: d.name,
+        lastAction: 'failed',
+        lastError: message,
+        ...(status !== undefined ? { lastErrorStatus: status } : {}),
+        lastErrorAt: new Date(this.#now()).toISOString(),
+        updatedAt: new Date(this.#now()).toISOString(),
+      });
+      return { name: d.name, action: 'failed', error: message, ...(record?.subscriptionId ? { subscriptionId: record.subscriptionId } : {}) };
+    }
+  }
+
+  async #create(d: DesiredSubscription, cert: Awaited<ReturnType<CertificateStore['current']>> | undefined, record: SubscriptionRecord | undefined, action: EntryAction, ours: GraphSubscription[]): Promise<EntryResult> {
+    const body: NewSubscription = {
+      resource: d.resource,
+      changeType: d.changeTypes.join(','),
+      notificationUrl: this.#o.notificationUrl,
+      lifecycleNotificationUrl: this.#o.lifecycleUrl,
+      expirationDateTime: this.#target(d),
+      clientState: this.#o.clientState,
+      includeResourceData: d.includeResourceData,
+      latestSupportedTlsVersion: 'v1_2',
+      ...(cert ? { encryptionCertificate: cert.certificateBase64, encryptionCertificateId: cert.id } : {}),
+    };
+    try {
+      const created = await this.#o.graph.createSubscription(body, d.version);
+      ours.push(created);
+      return this.#save(d, action, created, record);
+    } catch (e) {
+      if (!isGraphRequestError(e, 409)) throw e;
+      // It exists already (another deployment or a lost record): adopt it.
+      const found = (await this.#o.graph.listSubscriptions(d.version)).find((s) => this.#matches(s, d));
+      if (!found) throw e;
+      ours.push(found);
+      return this.#save(d, 'adopted', found, record);
+    }
+  }
+
+  async #save(d: DesiredSubscription, action: EntryAction, s: GraphSubscription, record: SubscriptionRecord | undefined): Promise<EntryResult> {
+    const now = new Date(this.#now()).toISOString();
+    const renewed = action !== 'unchanged' && action !== 'adopted';
+    await this.#o.records.save({
+      name: d.name,
+      subscriptionId: s.id,
+      resource: d.resource,
+      changeTypes: d.changeTypes.join(','),
+      expiresAt: s.expirationDateTime,
+      ...(renewed ? { lastRenewedAt: now } : record?.lastRenewedAt ? { lastRenewedAt: record.lastRenewedAt } : {}),
+      ...(s.encryptionCertificateId ? { certificateId: s.encryptionCertificateId } : {}),
+      lastAction: action,
+      updatedAt: now,
+    });
+    if (action !== 'unchanged') this.#o.logger.info(`subscriptions.${action}`, { name: d.name, subscriptionId: s.id, expiresAt: s.expirationDateTime });
+    return { name: d.name, action, subscriptionId: s.id, expiresAt: s.expirationDateTime };
+  }
+}

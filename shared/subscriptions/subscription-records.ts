@@ -1,0 +1,75 @@
+import { odata, RestError, type TableClient } from '@azure/data-tables';
+
+/** What the app remembers of each desired subscription, so status survives restarts. */
+export interface SubscriptionRecord {
+  readonly name: string;
+  readonly subscriptionId?: string;
+  readonly resource: string;
+  readonly changeTypes: string;
+  readonly expiresAt?: string;
+  readonly lastRenewedAt?: string;
+  readonly certificateId?: string;
+  readonly lastAction?: string;
+  readonly lastError?: string;
+  readonly lastErrorStatus?: number;
+  readonly lastErrorAt?: string;
+  readonly updatedAt: string;
+}
+
+const PARTITION = 'desired';
+
+/** Table storage: one entity per desired entry (partition `desired`, row = its name). */
+export class SubscriptionRecords {
+  readonly #table: TableClient;
+  #ready = false;
+
+  constructor(table: TableClient) {
+    this.#table = table;
+  }
+
+  async #ensure(): Promise<void> {
+    if (this.#ready) return;
+    try {
+      await this.#table.createTable();
+    } catch (e) {
+      if (!(e instanceof RestError && e.statusCode === 409)) throw e;
+    }
+    this.#ready = true;
+  }
+
+  async get(name: string): Promise<SubscriptionRecord | undefined> {
+    await this.#ensure();
+    try {
+      return fromEntity(await this.#table.getEntity<Record<string, unknown>>(PARTITION, name));
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async list(): Promise<SubscriptionRecord[]> {
+    await this.#ensure();
+    const out: SubscriptionRecord[] = [];
+    for await (const e of this.#table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` } })) out.push(fromEntity(e));
+    return out;
+  }
+
+  async findBySubscriptionId(subscriptionId: string): Promise<SubscriptionRecord | undefined> {
+    await this.#ensure();
+    for await (const e of this.#table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and subscriptionId eq ${subscriptionId}` } })) return fromEntity(e);
+    return undefined;
+  }
+
+  async save(record: SubscriptionRecord): Promise<void> {
+    await this.#ensure();
+    const { name, ...fields } = record;
+    const entity: Record<string, unknown> = { partitionKey: PARTITION, rowKey: name };
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined) entity[k] = v;
+    await this.#table.upsertEntity(entity as { partitionKey: string; rowKey: string }, 'Replace');
+  }
+}
+
+function fromEntity(e: Record<string, unknown>): SubscriptionRecord {
+  const { partitionKey: _p, rowKey, etag: _e, timestamp: _t, ...rest } = e;
+  return { name: String(rowKey), ...(rest as Omit<SubscriptionRecord, 'name'>) };
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { readSettings } from '../shared/config/settings.js';
+import { ConfigError } from '../shared/errors.js';
+import { createJsonLogger } from '../shared/log.js';
+import { createCertificateStore } from '../shared/route/create-notification-processor.js';
+import { createSubscriptionManager } from '../shared/subscriptions/create-subscription-manager.js';
+import { loadAppSettings } from './local-host/app-settings.js';
+
+/**
+ * `npm run subscriptions -- list | sync | status | delete <id>  [--json] [--force]`
+ *   list     our subscriptions in Graph (those with our notification URL)
+ *   sync     reconcile now (--force retries entries held back after a 403)
+ *   status   each desired entry with its subscription, expiry, last renewal and last error
+ *   delete   delete one subscription in Graph
+ * Settings as the app reads them (local.settings.json, then the environment).
+ * Exit codes: 0 ok, 1 an entry failed or Graph refused, 2 bad usage, 3 invalid configuration.
+ */
+const USAGE = 'usage: npm run subscriptions -- list | sync | status | delete <id>  [--json] [--force]';
+let parsed;
+try {
+  parsed = parseArgs({ allowPositionals: true, options: { json: { type: 'boolean', default: false }, force: { type: 'boolean', default: false }, app: { type: 'string', default: process.cwd() } } });
+} catch (e) {
+  process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+const [command, arg] = parsed.positionals;
+const json = parsed.values.json;
+if (!['list', 'sync', 'status', 'delete'].includes(command ?? '') || (command === 'delete' && !arg)) {
+  process.stderr.write(`${USAGE}\n`);
+  process.exit(2);
+}
+
+function table(rows: Record<string, unknown>[], columns: string[]): string {
+  const cells = rows.map((r) => columns.map((c) => (r[c] === undefined || r[c] === null ? '' : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]?.length ?? 0)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
+}
+const out = (data: unknown, rows: Record<string, unknown>[], columns: string[]) => process.stdout.write(json ? JSON.stringify(data, null, 2) + '\n' : table(rows, columns));
+
+let settings;
+try {
+  settings = readSettings(loadAppSettings(parsed.values.app, process.env));
+} catch (e) {
+  process.stderr.write(`${(e as Error).message}\n`);
+  process.exit(e instanceof ConfigError ? 3 : 1);
+}
+try {
+  const quiet = createJsonLogger(() => undefined);
+  const manager = createSubscriptionManager(settings, createCertificateStore(settings), quiet);
+  if (command === 'list') {
+    const versions = new Set(['v1.0' as const, ...manager.reconciler.desired.map((d) => d.version)]);
+    const all = (await Promise.all([...versions].map((v) => manager.graph.listSubscriptions(v)))).flat();
+    const ours = [...new Map(all.filter((s) => s.notificationUrl === settings.notificationUrl).map((s) => [s.id, s])).values()];
+    out(ours, ours.map((s) => ({ id: s.id, resource: s.resource, changeType: s.changeType, expires: s.expirationDateTime, resourceData: s.includeResourceData ? 'yes' : 'no' })), ['id', 'resource', 'changeType', 'expires', 'resourceData']);
+  } else if (command === 'sync') {
+    const report = await manager.reconciler.reconcile({ force: parsed.values.force });
+    out(report, report.entries.map((e) => ({ name: e.name, action: e.action, subscription: e.subscriptionId, expires: e.expiresAt, error: e.error })), ['name', 'action', 'subscription', 'expires', 'error']);
+    if (report.entries.some((e) => e.action === 'failed' || e.action === 'skipped')) process.exitCode = 1;
+  } else if (command === 'status') {
+    const records = new Map((await manager.records.list()).map((r) => [r.name, r]));
+    const rows = manager.reconciler.desired.map((d) => {
+      const r = records.get(d.name);
+      return { name: d.name, resource: d.resource, subscription: r?.subscriptionId, expires: r?.expiresAt, lastRenewed: r?.lastRenewedAt, lastAction: r?.lastAction, lastError: r?.lastAction === 'failed' ? r.lastError : undefined };
+    });
+    out(rows, rows, ['name', 'resource', 'subscription', 'expires', 'lastRenewed', 'lastAction', 'lastError']);
+    if (rows.some((r) => r.lastError || !r.subscription)) process.exitCode = 1;
+  } else if (command === 'delete' && arg) {
+    await manager.graph.deleteSubscription(arg);
+    out({ deleted: arg }, [{ deleted: arg }], ['deleted']);
+  }
+} catch (e) {
+  process.stderr.write(`${command} failed: ${(e as Error).message}\n`);
+  process.exit(1);
+}
