@@ -29,8 +29,8 @@ export function readDesiredSubscriptions(settings: Settings): DesiredSubscriptio
 }
 
 /** Wires the subscription side (Graph client, records, lock, reconciler, lifecycle handling) from settings. */
-export function createSubscriptionManager(settings: Settings, certificates: CertificateStore, logger: Logger, graph?: GraphClient): SubscriptionManager {
-  const client = graph ?? new GraphClient({ baseUrl: settings.graphBaseUrl.href, credential: createGraphCredential(settings) });
+export function createSubscriptionManager(settings: Settings, certificates: CertificateStore, logger: Logger, options: { graph?: GraphClient; now?: () => number } = {}): SubscriptionManager {
+  const client = options.graph ?? new GraphClient({ baseUrl: settings.graphBaseUrl.href, credential: createGraphCredential(settings) });
   const records = new SubscriptionRecords(createTableClient(settings.storage, settings.subscriptionsTable));
   const reconciler = new SubscriptionReconciler({
     graph: client,
@@ -44,6 +44,7 @@ export function createSubscriptionManager(settings: Settings, certificates: Cert
     renewWithinMinutes: settings.renewWithinMinutes,
     deleteUndesired: settings.deleteUndesiredSubscriptions,
     logger,
+    ...(options.now ? { now: options.now } : {}),
   });
   const lifecycle = new LifecycleProcessor({
     graph: client,

@@ -142,6 +142,7 @@ export class SubscriptionReconciler {
         await this.#o.graph.deleteSubscription(existing.id).catch((e) => {
           if (!isGraphRequestError(e, 404)) throw e;
         });
+        ours.splice(ours.indexOf(existing), 1);
         return await this.#create(d, cert, record, 'recreated', ours);
       }
       const patch: { encryptionCertificate?: string; encryptionCertificateId?: string; expirationDateTime?: string } = {};
@@ -161,8 +162,9 @@ export class SubscriptionReconciler {
       try {
         return this.#save(d, action, await this.#o.graph.updateSubscription(existing.id, patch), record);
       } catch (e) {
-        if (isGraphRequestError(e, 404)) return await this.#create(d, cert, record, 'recreated', ours);
-        throw e;
+        if (!isGraphRequestError(e, 404)) throw e;
+        ours.splice(ours.indexOf(existing), 1);
+        return await this.#create(d, cert, record, 'recreated', ours);
       }
     } catch (e) {
       const status = isGraphRequestError(e) ? e.status : undefined;
