@@ -25,7 +25,9 @@ describe('the function app under the local host', () => {
       GRAPH_TENANT_IDS: TENANT_A,
       NOTIFICATIONS_QUEUE: queues.change,
       LIFECYCLE_QUEUE: queues.lifecycle,
+      // This test reads the queues itself.
       'AzureWebJobs.routeNotifications.Disabled': 'true',
+      'AzureWebJobs.handleLifecycle.Disabled': 'true',
     });
   });
   afterAll(() => host?.stop());
