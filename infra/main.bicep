@@ -1,0 +1,265 @@
+// teams-change-relay on Azure Functions Flex Consumption: the function app, its user-assigned identity,
+// storage reached by identity only, Key Vault (RBAC) for the encryption certificate and secrets, Application
+// Insights, and every role assignment in one place. See docs/deploy.md.
+targetScope = 'resourceGroup'
+
+@minLength(1)
+@maxLength(32)
+@description('Names and tags derive from it (e.g. "relay-prod").')
+param environmentName string
+
+@description('Region of every resource.')
+param location string = resourceGroup().location
+
+@description('Tenants whose notifications are accepted (GRAPH_TENANT_IDS).')
+@minLength(1)
+param graphTenantIds array
+
+@description('How the app gets Graph tokens: "managedidentity" (the user-assigned identity, granted Graph application permissions) or "clientsecret" (an Entra app registration).')
+@allowed(['managedidentity', 'clientsecret'])
+param graphAuthMode string = 'managedidentity'
+
+@description('Application (client) id of the Entra app registration (clientsecret mode). Empty: the managed identity\'s client id, which then is the app Graph sees.')
+param graphAppId string = ''
+
+@description('Client secret of the Entra app registration, for clientsecret mode (stored in Key Vault).')
+@secure()
+param graphClientSecret string = ''
+
+@description('The clientState secret given to Graph with each subscription (stored in Key Vault).')
+@secure()
+@minLength(16)
+@maxLength(128)
+param graphClientState string
+
+@description('Value of the function host key "graph" that the notification URLs carry as ?code= (e.g. openssl rand -hex 32); keep it across deployments or subscriptions lose their URL.')
+@secure()
+@minLength(32)
+param notificationKey string
+
+@description('Name of the Key Vault certificate that encrypts notifications.')
+param keyVaultCertificateName string = 'graph-notifications'
+
+@description('Path, inside the deployed package, of the desired-subscriptions file. Empty: the app manages no subscription.')
+param subscriptionsFile string = 'subscriptions.json'
+
+@description('Path, inside the deployed package, of a routing file. Empty: default routes.')
+param routesFile string = ''
+
+@description('Let the reconciler delete subscriptions that the file no longer lists.')
+param deleteUndesiredSubscriptions bool = false
+
+@description('Object id of a person or pipeline that will create the certificate in Key Vault (Key Vault Certificates Officer). Empty: none.')
+param deployerPrincipalId string = ''
+
+@description('Most instances Flex Consumption may scale out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+@description('An app setting that Functions resolves from Key Vault with the app\'s identity.')
+func keyVaultReference(secretUri string) string => '@Microsoft.KeyVault(SecretUri=${secretUri})'
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName, app: 'teams-change-relay' }
+var functionAppName = '${abbrs.functionApp}${environmentName}-${resourceToken}'
+var deploymentContainerName = 'app-package-${take(resourceToken, 16)}'
+
+var queueNames = {
+  notifications: 'graph-notifications'
+  lifecycle: 'graph-lifecycle'
+  deadLetter: 'graph-notifications-deadletter'
+  subscriptionEvents: 'teams-subscription-events'
+}
+var downstreamQueues = ['teams-chats', 'teams-chat-members', 'teams-chat-messages', 'teams-channel-messages']
+var containerNames = {
+  claimChecks: 'graph-notification-payloads'
+  events: 'teams-event-payloads'
+  locks: 'teams-change-relay-locks'
+}
+var tableNames = {
+  dedup: 'routedevents'
+  subscriptions: 'subscriptions'
+}
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: '${abbrs.managedIdentity}${environmentName}-${resourceToken}'
+  location: location
+  tags: tags
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    tags: tags
+    logAnalyticsName: '${abbrs.logAnalytics}${environmentName}-${resourceToken}'
+    appInsightsName: '${abbrs.appInsights}${environmentName}-${resourceToken}'
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    location: location
+    tags: tags
+    storageAccountName: take('${abbrs.storageAccount}${replace(environmentName, '-', '')}${resourceToken}', 24)
+    containers: concat([deploymentContainerName], map(items(containerNames), c => c.value))
+    queues: concat(
+      map(items(queueNames), q => q.value),
+      map(items(queueNames), q => '${q.value}-poison'),
+      downstreamQueues
+    )
+    tables: map(items(tableNames), t => t.value)
+  }
+}
+
+var appHost = '${functionAppName}.azurewebsites.net'
+var notificationUrl = 'https://${appHost}/api/notifications'
+var lifecycleUrl = 'https://${appHost}/api/lifecycle'
+resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
+  name: take('${abbrs.keyVault}${replace(environmentName, '-', '')}${resourceToken}', 24)
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    enablePurgeProtection: true
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource clientStateSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
+  parent: vault
+  name: 'graph-client-state'
+  properties: { value: graphClientState, contentType: 'text/plain' }
+}
+
+resource notificationUrlSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
+  parent: vault
+  name: 'graph-notification-url'
+  properties: { value: '${notificationUrl}?code=${notificationKey}', contentType: 'text/plain' }
+}
+
+resource lifecycleUrlSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
+  parent: vault
+  name: 'graph-lifecycle-url'
+  properties: { value: '${lifecycleUrl}?code=${notificationKey}', contentType: 'text/plain' }
+}
+
+resource clientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (graphAuthMode == 'clientsecret') {
+  parent: vault
+  name: 'graph-client-secret'
+  properties: { value: graphClientSecret, contentType: 'text/plain' }
+}
+
+var appSettings = union(
+  {
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identity.properties.clientId
+    AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
+    AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
+    AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
+    APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.appInsightsConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
+    AZURE_CLIENT_ID: identity.properties.clientId
+    GRAPH_CLIENT_STATE: keyVaultReference(clientStateSecret.properties.secretUri)
+    GRAPH_APP_ID: empty(graphAppId) ? identity.properties.clientId : graphAppId
+    GRAPH_TENANT_IDS: join(graphTenantIds, ',')
+    GRAPH_JWKS_URL: '${environment().authentication.loginEndpoint}common/discovery/v2.0/keys'
+    GRAPH_BASE_URL: 'https://graph.microsoft.com'
+    GRAPH_AUTH_MODE: graphAuthMode
+    GRAPH_NOTIFICATION_URL: keyVaultReference(notificationUrlSecret.properties.secretUri)
+    GRAPH_LIFECYCLE_URL: keyVaultReference(lifecycleUrlSecret.properties.secretUri)
+    SUBSCRIPTIONS_TABLE: tableNames.subscriptions
+    SUBSCRIPTION_EVENTS_QUEUE: queueNames.subscriptionEvents
+    RENEW_WITHIN_MINUTES: '1440'
+    DELETE_UNDESIRED_SUBSCRIPTIONS: string(deleteUndesiredSubscriptions)
+    RECONCILE_SCHEDULE: '0 */15 * * * *'
+    NOTIFICATIONS_QUEUE: queueNames.notifications
+    LIFECYCLE_QUEUE: queueNames.lifecycle
+    NOTIFICATIONS_CONTAINER: containerNames.claimChecks
+    CERTIFICATE_STORE: 'keyvault'
+    KEY_VAULT_URL: vault.properties.vaultUri
+    KEY_VAULT_CERTIFICATE_NAME: keyVaultCertificateName
+    DEAD_LETTER_QUEUE: queueNames.deadLetter
+    EVENTS_CONTAINER: containerNames.events
+    DEDUP_TABLE: tableNames.dedup
+    DEDUP_WINDOW_MINUTES: '1440'
+    NOTIFICATIONS_MAX_BODY_BYTES: '16777216'
+    RECEIVE_STORAGE_TIMEOUT_MS: '5000'
+  },
+  empty(subscriptionsFile) ? {} : { SUBSCRIPTIONS_FILE: subscriptionsFile },
+  empty(routesFile) ? {} : { ROUTES_FILE: routesFile },
+  graphAuthMode == 'clientsecret' ? { GRAPH_CLIENT_SECRET: keyVaultReference(clientSecretSecret!.properties.secretUri) } : {}
+)
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'function-app'
+  params: {
+    location: location
+    tags: tags
+    planName: '${abbrs.appServicePlan}${environmentName}-${resourceToken}'
+    functionAppName: functionAppName
+    identityId: identity.id
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: deploymentContainerName
+    appSettings: appSettings
+    notificationKey: notificationKey
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+  }
+  dependsOn: [rbac]
+}
+
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  keyVaultCertificateUser: 'db79e9a7-68ee-4b58-9aeb-b90e7c24fcba'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  keyVaultCertificatesOfficer: 'a4417e6f-fecd-4de8-b567-7b0420556985'
+}
+
+var appAssignments = [
+  { scope: 'storage', roleDefinitionId: roles.storageBlobDataOwner }
+  { scope: 'storage', roleDefinitionId: roles.storageQueueDataContributor }
+  { scope: 'storage', roleDefinitionId: roles.storageTableDataContributor }
+  { scope: 'appInsights', roleDefinitionId: roles.monitoringMetricsPublisher }
+  { scope: 'vault', roleDefinitionId: roles.keyVaultCertificateUser }
+  { scope: 'vault', roleDefinitionId: roles.keyVaultSecretsUser }
+]
+
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  params: {
+    storageAccountName: storage.outputs.name
+    keyVaultName: vault.name
+    appInsightsName: monitoring.outputs.appInsightsName
+    assignments: concat(
+      map(appAssignments, a => union(a, { principalId: identity.properties.principalId, principalType: 'ServicePrincipal' })),
+      empty(deployerPrincipalId)
+        ? []
+        : [{ scope: 'vault', roleDefinitionId: roles.keyVaultCertificatesOfficer, principalId: deployerPrincipalId, principalType: 'User' }]
+    )
+  }
+}
+
+output FUNCTION_APP_NAME string = functionApp.outputs.name
+output FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
+@description('The notification URL without its key; Graph gets it with ?code= from Key Vault.')
+output NOTIFICATION_URL string = notificationUrl
+output LIFECYCLE_URL string = lifecycleUrl
+output KEY_VAULT_URI string = vault.properties.vaultUri
+output KEY_VAULT_NAME string = vault.name
+output MANAGED_IDENTITY_CLIENT_ID string = identity.properties.clientId
+output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.properties.principalId
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name

@@ -1,0 +1,98 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SETTING_DEFINITIONS } from '../../shared/config/settings.js';
+
+/** The ARM template `npm run infra:check` compiled from infra/main.bicep with the real Bicep CLI. */
+const path = new URL('../../.local/infra/main.json', import.meta.url);
+
+type Json = Record<string, any>;
+const template = (): Json => {
+  if (!existsSync(path)) throw new Error('No compiled template: npm test runs npm run infra:check first.');
+  return JSON.parse(readFileSync(path, 'utf8')) as Json;
+};
+/** Every resource, modules' nested templates included. */
+function resources(t: Json): Json[] {
+  const list: Json[] = Array.isArray(t.resources) ? t.resources : Object.values(t.resources ?? {});
+  return list.flatMap((r) => [r, ...(r.type === 'Microsoft.Resources/deployments' ? resources(r.properties.template) : [])]);
+}
+const text = () => JSON.stringify(template());
+
+describe('infra/main.bicep compiled', () => {
+  it('puts the app on Flex Consumption, Node 20, with a user-assigned identity', () => {
+    const all = resources(template());
+    const plan = all.find((r) => r.type === 'Microsoft.Web/serverfarms');
+    expect(plan?.sku).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
+    const site = all.find((r) => r.type === 'Microsoft.Web/sites');
+    expect(site?.kind).toBe('functionapp,linux');
+    expect(site?.identity.type).toBe('UserAssigned');
+    expect(site?.properties.functionAppConfig.runtime).toEqual({ name: 'node', version: '20' });
+    expect(site?.properties.functionAppConfig.deployment.storage.authentication.type).toBe('UserAssignedIdentity');
+    expect(JSON.stringify(site)).not.toMatch(/FUNCTIONS_WORKER_RUNTIME|WEBSITE_RUN_FROM_PACKAGE|WEBSITE_CONTENT|linuxFxVersion|alwaysOn/);
+  });
+
+  it('reaches storage by identity only: no shared key, identity-based AzureWebJobsStorage settings', () => {
+    const storage = resources(template()).find((r) => r.type === 'Microsoft.Storage/storageAccounts');
+    expect(storage?.properties.allowSharedKeyAccess).toBe(false);
+    expect(storage?.properties.allowBlobPublicAccess).toBe(false);
+    const t = text();
+    for (const s of ['AzureWebJobsStorage__credential', 'AzureWebJobsStorage__clientId', 'AzureWebJobsStorage__blobServiceUri', 'AzureWebJobsStorage__queueServiceUri', 'AzureWebJobsStorage__tableServiceUri']) {
+      expect(t).toContain(s);
+    }
+    expect(t).not.toMatch(/AccountKey=|listKeys\(/);
+  });
+
+  it("creates the app's queues, poison and dead-letter queues, containers and tables", () => {
+    const t = text();
+    for (const name of ['graph-notifications', 'graph-lifecycle', 'graph-notifications-deadletter', 'teams-chats', 'teams-chat-members', 'teams-chat-messages', 'teams-channel-messages', 'teams-subscription-events', 'graph-notification-payloads', 'teams-event-payloads', 'teams-change-relay-locks', 'routedevents', 'subscriptions']) {
+      expect(t).toContain(name);
+    }
+    expect(t).toContain('-poison');
+    const types = new Set(resources(template()).map((r) => r.type));
+    for (const type of ['Microsoft.Storage/storageAccounts/queueServices/queues', 'Microsoft.Storage/storageAccounts/blobServices/containers', 'Microsoft.Storage/storageAccounts/tableServices/tables']) expect(types).toContain(type);
+  });
+
+  it('uses Key Vault in RBAC mode, with secrets as Key Vault references', () => {
+    const all = resources(template());
+    expect(all.find((r) => r.type === 'Microsoft.KeyVault/vaults')?.properties.enableRbacAuthorization).toBe(true);
+    const secretNames = all.filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets').map((r) => String(r.name));
+    for (const name of ['graph-client-state', 'graph-notification-url', 'graph-lifecycle-url', 'graph-client-secret']) {
+      expect(secretNames.some((n) => n.includes(`'${name}'`)), name).toBe(true);
+    }
+    const t = text();
+    for (const s of ['GRAPH_CLIENT_STATE', 'GRAPH_NOTIFICATION_URL', 'GRAPH_LIFECYCLE_URL', 'GRAPH_CLIENT_SECRET']) {
+      expect(t).toMatch(new RegExp(`'${s}', __bicep\\.keyVaultReference\\(reference\\('\\w+'\\)\\.secretUri\\)`));
+    }
+    expect(t).toContain('@Microsoft.KeyVault(SecretUri=');
+    expect(all.find((r) => r.type === 'Microsoft.Web/sites')?.properties.keyVaultReferenceIdentity).toBeDefined();
+  });
+
+  it('assigns the data, monitoring and Key Vault roles in one place, by loop, with deterministic names', () => {
+    const t = text();
+    for (const role of ['b7e6dc6d-f1e8-4753-8033-0f276bb0955b', '974c5e8b-45b9-4653-ba55-5f855dd0fb88', '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', '3913510d-42f4-4e42-8a64-420c390055eb', 'db79e9a7-68ee-4b58-9aeb-b90e7c24fcba', '4633458b-17de-408a-b874-0445c86b69e6']) {
+      expect(t).toContain(role);
+    }
+    const assignments = resources(template()).filter((r) => r.type === 'Microsoft.Authorization/roleAssignments');
+    expect(assignments).toHaveLength(3);
+    for (const a of assignments) {
+      expect(a.copy).toBeDefined();
+      expect(a.name).toMatch(/^\[guid\(/);
+    }
+  });
+
+  it('sets every app setting the README table lists, except those that do not apply in Azure', () => {
+    const t = text();
+    const notInAzure = new Set(['AzureWebJobsStorage', 'AzureWebJobsStorage__accountName', 'LOCAL_CERTIFICATE_DIR', 'GRAPH_CLIENT_CERTIFICATE_PATH']);
+    for (const { name } of SETTING_DEFINITIONS) if (!notInAzure.has(name)) expect(t, name).toMatch(new RegExp(`'${name}'|"${name}"`));
+  });
+
+  it('outputs the app, its URLs and the vault, and no secret', () => {
+    const outputs = template().outputs as Json;
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['FUNCTION_APP_NAME', 'FUNCTION_APP_URL', 'NOTIFICATION_URL', 'LIFECYCLE_URL', 'KEY_VAULT_URI']));
+    const params = template().parameters as Json;
+    const secure = Object.keys(params).filter((p) => params[p].type === 'securestring');
+    expect(secure.sort()).toEqual(['graphClientSecret', 'graphClientState', 'notificationKey']);
+    const values = JSON.stringify(Object.values(outputs).map((o: Json) => o.value));
+    for (const p of secure) expect(values).not.toContain(p);
+    expect(values).not.toMatch(/code=|listKeys|listSecrets|secretUri/i);
+  });
+});

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/**
+ * `npm run infra:check` (part of `npm test`): restores the real Bicep CLI from NuGet
+ * (Azure.Bicep.CommandLine.linux-x64, through infra/tools/bicep-cli.csproj and the .NET SDK), then
+ * `bicep build` and `bicep lint` on infra/main.bicep. Any error or warning fails. The compiled ARM template
+ * goes to .local/infra/main.json, where a test checks what matters in it.
+ */
+const BICEP_VERSION = '0.49.2';
+const root = resolve(process.cwd());
+const packages = join(root, '.local', 'nuget');
+const bicep = join(packages, 'azure.bicep.commandline.linux-x64', BICEP_VERSION, 'tools', 'bicep');
+const outDir = join(root, '.local', 'infra');
+
+function run(command: string, args: string[]): { status: number | null; output: string } {
+  const r = spawnSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' } });
+  if (r.error) throw r.error;
+  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+if (!existsSync(bicep)) {
+  const restore = run('dotnet', ['restore', join('infra', 'tools', 'bicep-cli.csproj'), '--packages', packages]);
+  if (restore.status !== 0 || !existsSync(bicep)) {
+    process.stderr.write(`Restoring the Bicep CLI from NuGet failed (the .NET SDK is needed):\n${restore.output}\n`);
+    process.exit(1);
+  }
+}
+chmodSync(bicep, 0o755);
+mkdirSync(outDir, { recursive: true });
+
+let failed = false;
+for (const [label, args] of [
+  ['build', ['build', join('infra', 'main.bicep'), '--outfile', join(outDir, 'main.json')]],
+  ['lint', ['lint', join('infra', 'main.bicep')]],
+] as const) {
+  const r = run(bicep, [...args]);
+  const diagnostics = r.output.split('\n').filter((l) => /: (Error|Warning|Info) /.test(l));
+  if (r.status !== 0 || diagnostics.length > 0) {
+    failed = true;
+    process.stderr.write(`bicep ${label} reported:\n${r.output}\n`);
+  } else {
+    process.stdout.write(`bicep ${label}: clean\n`);
+  }
+}
+process.exit(failed ? 1 : 0);
