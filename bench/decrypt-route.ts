@@ -10,11 +10,9 @@
  *    decrypted and routed by the app into Azurite, until every event is on teams-chat-messages.
  */
 import { constants, createPrivateKey, privateDecrypt } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { decryptResourceData } from '../shared/certificates/decrypt-resource-data.js';
 import { LocalCertificateStore } from '../shared/certificates/local-certificate-store.js';
@@ -27,10 +25,9 @@ import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../shared/q
 import { startAzurite } from '../tools/azurite/azurite-process.js';
 import { encryptResourceData, parseEncryptionCertificate } from '../tools/graph-simulator/encrypt-resource-data.js';
 import { startGraphSimulator } from '../tools/graph-simulator/graph-simulator.js';
+import { startHostProcess } from './host-process.js';
 
 const BUDGET_MS = Number(process.env.BENCH_SCENARIO_MS ?? 5000);
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const START_LOCAL = fileURLToPath(new URL('../tools/start-local.js', import.meta.url));
 const CHAT = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
 
 function chatMessage(i: number): Record<string, unknown> {
@@ -123,33 +120,19 @@ async function endToEnd(total: number): Promise<string> {
   const azurite = await startAzurite();
   const sim = await startGraphSimulator();
   const incoming = `bench-in-${Date.now()}`;
-  const host = spawn(process.execPath, [START_LOCAL, '--app', REPO, '--port', '0'], {
-    env: {
-      ...process.env,
-      LOCAL_GRAPH_SIMULATOR: 'false',
-      'AzureWebJobs.reconcileSubscriptions.Disabled': 'true',
-      AzureWebJobsStorage: azurite.connectionString,
-      GRAPH_CLIENT_STATE: 'bench-secret',
-      GRAPH_APP_ID: sim.appId,
-      GRAPH_TENANT_IDS: sim.tenantId,
-      GRAPH_JWKS_URL: sim.jwksUrl,
-      NOTIFICATIONS_QUEUE: incoming,
-      LIFECYCLE_QUEUE: `${incoming}-life`,
-      LOCAL_CERTIFICATE_DIR: join(dir, 'certs'),
-      DEDUP_WINDOW_MINUTES: '60',
-    },
-    stdio: ['ignore', 'pipe', 'ignore'],
+  const host = await startHostProcess({
+    AzureWebJobsStorage: azurite.connectionString,
+    GRAPH_CLIENT_STATE: 'bench-secret',
+    GRAPH_APP_ID: sim.appId,
+    GRAPH_TENANT_IDS: sim.tenantId,
+    GRAPH_JWKS_URL: sim.jwksUrl,
+    NOTIFICATIONS_QUEUE: incoming,
+    LIFECYCLE_QUEUE: `${incoming}-life`,
+    LOCAL_CERTIFICATE_DIR: join(dir, 'certs'),
+    DEDUP_WINDOW_MINUTES: '60',
   });
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let buffer = '';
-      host.stdout.on('data', (d: Buffer) => {
-        buffer = (buffer + d.toString()).slice(-20_000);
-        const m = /"event":"host\.started","url":"([^"]+)"/.exec(buffer);
-        if (m?.[1]) resolve(m[1]);
-      });
-      host.once('exit', (code) => reject(new Error(`host exited with ${code}`)));
-    });
+    const url = host.url;
     const current = await new LocalCertificateStore(join(dir, 'certs')).current();
     const cert = parseEncryptionCertificate(current.certificateBase64, current.id);
     if (typeof cert === 'string') throw new Error(cert);
@@ -183,8 +166,7 @@ async function endToEnd(total: number): Promise<string> {
     const seconds = (performance.now() - started) / 1000;
     return `end to end, HTTP → incoming queue → decrypt and route → teams-chat-messages (RSA-2048, batches of 50, 8 senders): ${total} notifications in ${seconds.toFixed(1)} s = ${(total / seconds).toFixed(0)}/s (all accepted after ${(accepted / 1000).toFixed(1)} s)`;
   } finally {
-    host.kill('SIGTERM');
-    await new Promise((r) => host.once('exit', r));
+    await host.stop();
     await sim.close();
     await azurite.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -6,12 +6,11 @@
  * path, sends the same queue messages straight into the same Azurite with @azure/storage-queue at the same
  * concurrency. Each scenario runs for a bounded time and number of requests, then everything is stopped.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite } from '../tools/azurite/azurite-process.js';
+import { startHostProcess } from './host-process.js';
 import { encodeQueueMessage, QUEUED_NOTIFICATION_SCHEMA } from '../shared/queue/queued-notification.js';
 
 const TENANT = '11111111-1111-4111-8111-111111111111';
@@ -19,8 +18,6 @@ const APP = '22222222-2222-4222-8222-222222222222';
 const SECRET = 'bench-client-state-0123456789';
 const SCENARIO_MS = Number(process.env.BENCH_SCENARIO_MS ?? 5000);
 const MAX_REQUESTS = 20_000;
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const START_LOCAL = fileURLToPath(new URL('../tools/start-local.js', import.meta.url));
 
 function notification(): Record<string, unknown> {
   const chat = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
@@ -69,31 +66,21 @@ async function run(label: string, concurrency: number, itemsPerOp: number, op: (
 async function main(): Promise<void> {
   const azurite = await startAzurite();
   const queueName = `bench-${Date.now()}`;
-  const host = spawn(process.execPath, [START_LOCAL, '--app', REPO, '--port', '0'], {
-    env: {
-      ...process.env,
-      LOCAL_GRAPH_SIMULATOR: 'false',
-      'AzureWebJobs.reconcileSubscriptions.Disabled': 'true',
+  // The route function is off: this measures the receive path alone.
+  const host = await startHostProcess(
+    {
       AzureWebJobsStorage: azurite.connectionString,
       GRAPH_CLIENT_STATE: SECRET,
       GRAPH_APP_ID: APP,
       GRAPH_TENANT_IDS: TENANT,
       NOTIFICATIONS_QUEUE: queueName,
       LIFECYCLE_QUEUE: `${queueName}-life`,
+      'AzureWebJobs.routeNotifications.Disabled': 'true',
+      'AzureWebJobs.handleLifecycle.Disabled': 'true',
     },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    host.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      const m = /"event":"host\.started","url":"([^"]+)"/.exec(buffer);
-      if (m?.[1]) resolve(m[1]);
-      if (process.env.BENCH_HOST_LOG && /storage_unavailable|"level":"error"/.test(d.toString())) process.stderr.write(d);
-      if (buffer.length > 100_000) buffer = buffer.slice(-10_000);
-    });
-    host.once('exit', (code) => reject(new Error(`local host exited with ${code}`)));
-  });
+    { echoErrors: Boolean(process.env.BENCH_HOST_LOG) },
+  );
+  const url = host.url;
   const endpoint = `${url}/api/notifications`;
 
   const results: Result[] = [];
@@ -123,8 +110,7 @@ async function main(): Promise<void> {
       results.push(await run('raw sendMessage', concurrency, 1, async () => void (await queue.sendMessage(text))));
     }
   } finally {
-    host.kill('SIGTERM');
-    await new Promise((r) => host.once('exit', r));
+    await host.stop();
     await azurite.stop();
   }
 

@@ -10,6 +10,8 @@ export interface WebhookSink {
   readonly url: string;
   readonly posts: { query: URLSearchParams; contentType: string | undefined; body: string }[];
   handshake: 'echo' | 'wrong' | 'error' | { delayMs: number };
+  /** The next `n` handshakes answer a wrong token, whatever `handshake` says. */
+  failNextHandshakes(n: number): void;
   readonly answers: (number | { status: number; delayMs: number })[];
   /** Notification bodies received (handshakes excluded), parsed. */
   notifications(): { value: Record<string, unknown>[]; validationTokens?: string[] }[];
@@ -20,7 +22,7 @@ export interface WebhookSink {
 export async function startWebhookSink(): Promise<WebhookSink> {
   const posts: WebhookSink['posts'] = [];
   const answers: WebhookSink['answers'] = [];
-  const state: { handshake: WebhookSink['handshake'] } = { handshake: 'echo' };
+  const state: { handshake: WebhookSink['handshake']; failures: number } = { handshake: 'echo', failures: 0 };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -30,7 +32,7 @@ export async function startWebhookSink(): Promise<WebhookSink> {
       posts.push({ query: url.searchParams, contentType: req.headers['content-type'], body });
       const token = url.searchParams.get('validationToken');
       if (token !== null) {
-        const h = state.handshake;
+        const h = state.failures > 0 ? (state.failures--, 'wrong') : state.handshake;
         if (h === 'echo') res.writeHead(200, { 'content-type': 'text/plain' }).end(token);
         else if (h === 'wrong') res.writeHead(200, { 'content-type': 'text/plain' }).end('not the token');
         else if (h === 'error') res.writeHead(500).end();
@@ -53,6 +55,7 @@ export async function startWebhookSink(): Promise<WebhookSink> {
       state.handshake = h;
     },
     answers,
+    failNextHandshakes: (n) => void (state.failures += n),
     notifications: () => posts.filter((p) => !p.query.has('validationToken')).map((p) => JSON.parse(p.body) as ReturnType<WebhookSink['notifications']>[number]),
     waitForNotifications: async (count, timeoutMs = 10_000) => {
       const deadline = Date.now() + timeoutMs;

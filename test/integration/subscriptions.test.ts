@@ -229,6 +229,24 @@ describe('lifecycle notifications', () => {
     expect(sink.posts.length).toBe(handshakes + 1);
   });
 
+  it('renews when reauthorize fails, and recreates when Graph no longer has the subscription', async () => {
+    const m = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'all-chats', resource: '/chats', changeTypes: ['created'] }] }) });
+    await m.reconciler.reconcile();
+    const id = (await m.records.get('all-chats'))!.subscriptionId!;
+    const before = sim.subscriptions.find(id)!.expirationMs;
+    sim.clock.advance(60_000);
+    sink.failNextHandshakes(1);
+    expect(await m.lifecycle.process(lifecycle(id, 'reauthorizationRequired'), m.logger)).toEqual({ status: 'renewed', subscriptionId: id });
+    expect(sim.subscriptions.find(id)!.expirationMs).toBeGreaterThan(before);
+    expect(m.logger.lines.some((l) => l.event === 'lifecycle.reauthorize_failed')).toBe(true);
+
+    sim.subscriptions.remove(id);
+    const recreated = await m.lifecycle.process(lifecycle(id, 'reauthorizationRequired'), m.logger);
+    expect(recreated.status).toBe('recreated');
+    expect(ours().map((s) => s.id)).toEqual([(recreated as { subscriptionId: string }).subscriptionId]);
+    expect((await m.records.get('all-chats'))?.subscriptionId).toBe((recreated as { subscriptionId: string }).subscriptionId);
+  });
+
   it('recreates on subscriptionRemoved and emits a resync event; emits one on missed', async () => {
     const m = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'], includeResourceData: true }] }) });
     await m.reconciler.reconcile();

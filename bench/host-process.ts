@@ -1,0 +1,34 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const START_LOCAL = fileURLToPath(new URL('../tools/start-local.js', import.meta.url));
+
+/**
+ * `npm start`'s entry point running the real app as a child process on a free port, for benchmarks: no
+ * simulator, no subscription reconciling, the given settings. Its output is drained (errors can be echoed).
+ */
+export async function startHostProcess(env: Record<string, string>, options: { echoErrors?: boolean } = {}): Promise<{ url: string; stop: () => Promise<void> }> {
+  const host = spawn(process.execPath, [START_LOCAL, '--app', REPO, '--port', '0'], {
+    env: { ...process.env, LOCAL_GRAPH_SIMULATOR: 'false', 'AzureWebJobs.reconcileSubscriptions.Disabled': 'true', ...env },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const exited = new Promise((r) => host.once('exit', r));
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    host.stdout.on('data', (d: Buffer) => {
+      buffer = (buffer + d.toString()).slice(-20_000);
+      const m = /"event":"host\.started","url":"([^"]+)"/.exec(buffer);
+      if (m?.[1]) resolve(m[1]);
+      if (options.echoErrors && /"level":"error"/.test(d.toString())) process.stderr.write(d);
+    });
+    host.once('exit', (code) => reject(new Error(`the local host exited with ${code}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      host.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
