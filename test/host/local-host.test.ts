@@ -149,6 +149,10 @@ describe('the local host', () => {
       expect(ran).toMatchObject({ isPastDue: false, hasSchedule: true });
       expect(host.lines.find((l) => l.event === 'invocation' && l.function === 'yearly')).toMatchObject({ trigger: 'timer', status: 'succeeded' });
       const started = host.lines.find((l) => l.event === 'host.started');
+      expect(started?.queues).toEqual([
+        { function: 'flaky', queue: flaky },
+        { function: 'doomed', queue: doomed },
+      ]);
       expect(started?.timers).toEqual([{ function: 'yearly', next: expect.stringMatching(/-01-01T00:00:00\.000Z$/) }]);
     });
 

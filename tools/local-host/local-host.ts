@@ -143,7 +143,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     log.host('info', 'host.started', {
       url,
       http: http.routes.map((r) => ({ function: r.name, methods: r.methods, url: url + r.path })),
-      queues: queueListeners.map((q) => q.queueName),
+      queues: queueListeners.map((q) => ({ function: q.functionName, queue: q.queueName })),
       timers: timers.map((t) => ({ function: t.name, next: t.listener.nextOccurrence.toISOString() })),
       storage: azurite ? 'azurite (.local/azurite)' : isDevelopmentStorage(settings.AzureWebJobsStorage) ? 'azurite (already running)' : 'configured AzureWebJobsStorage',
     });
@@ -151,8 +151,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     const banner = [
       `Functions host listening on ${url}`,
       ...http.routes.map((r) => `  ${r.name.padEnd(16)} ${r.methods.join(',').padEnd(8)} ${url}${r.path}`),
-      ...queueListeners.map((q) => `  queue trigger on "${q.queueName}"`),
-      ...timers.map((t) => `  timer ${t.name}, next run ${t.listener.nextOccurrence.toISOString()}`),
+      ...queueListeners.map((q) => `  ${q.functionName.padEnd(16)} queue    ${q.queueName}`),
+      ...timers.map((t) => `  ${t.name.padEnd(16)} timer    next run ${t.listener.nextOccurrence.toISOString()}`),
       `  storage: ${azurite ? `Azurite on 127.0.0.1:10000-10002, data in ${join(appDir, '.local', 'azurite')}` : 'AzureWebJobsStorage as configured'}`,
       '  logs: one JSON object per line on stdout; Ctrl+C to stop',
     ];

@@ -56,6 +56,10 @@ export class QueueListener {
     return this.#o.queueName;
   }
 
+  get functionName(): string {
+    return this.#o.registration.metadata.name;
+  }
+
   start(): void {
     this.#loop ??= this.#run();
   }
