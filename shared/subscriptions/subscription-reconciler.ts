@@ -40,13 +40,21 @@ export interface SubscriptionReconcilerOptions {
 const MINUTE = 60_000;
 /** After a 403 (quota or permission), wait this long before asking Graph again, unless forced. */
 const FORBIDDEN_BACKOFF_MS = 60 * MINUTE;
-const norm = (resource: string) => decodeURIComponent(resource.replace(/^\/+/, '')).toLowerCase();
+/** The resource without its licensing model, which PATCH cannot change: a different model means recreate. */
+const norm = (resource: string) => {
+  const [path = '', query = ''] = decodeURIComponent(resource.replace(/^\/+/, '')).split('?', 2);
+  const params = new URLSearchParams(query);
+  params.delete('model');
+  const rest = [...params].map(([k, v]) => `${k}=${v}`).sort().join('&');
+  return `${path}${rest ? `?${rest}` : ''}`.toLowerCase();
+};
+const modelOf = (resource: string) => new URLSearchParams(resource.split('?', 2)[1] ?? '').get('model') ?? '';
 const types = (changeType: string | readonly string[]) => (typeof changeType === 'string' ? changeType.split(',') : [...changeType]).map((c) => c.trim().toLowerCase()).sort().join(',');
 
 /**
  * Makes Graph hold exactly the desired subscriptions, alive: creates what is missing, adopts what exists
  * (409), renews what expires soon, PATCHes to a rotated certificate, recreates what PATCH cannot change
- * (resource data, lifecycle URL, changeTypes) or what Graph lost (404), deletes undesired ones only when
+ * (licensing model, resource data, lifecycle URL) or what Graph lost (404), deletes undesired ones only when
  * allowed, and records each entry's state. Runs under a blob lease: two at once do not duplicate anything.
  */
 export class SubscriptionReconciler {
@@ -137,7 +145,9 @@ export class SubscriptionReconciler {
       if (!existing) return await this.#create(d, cert, record, 'created', ours);
 
       const needsRecreate =
-        (existing.includeResourceData ?? false) !== d.includeResourceData || existing.lifecycleNotificationUrl !== this.#o.lifecycleUrl;
+        (existing.includeResourceData ?? false) !== d.includeResourceData ||
+        existing.lifecycleNotificationUrl !== this.#o.lifecycleUrl ||
+        modelOf(existing.resource) !== modelOf(d.resource);
       if (needsRecreate) {
         await this.#o.graph.deleteSubscription(existing.id).catch((e) => {
           if (!isGraphRequestError(e, 404)) throw e;

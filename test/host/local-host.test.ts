@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueuedNotification } from '../../shared/queue/queued-notification.js';
@@ -91,6 +94,17 @@ describe('the local host', () => {
     expect(await exit).toBe(1);
     expect(output().stderr).toContain('GRAPH_APP_ID');
     expect(output().stderr).toContain('NOTIFICATIONS_QUEUE');
+  });
+
+  it('stops at start-up on an invalid routing or subscriptions file, naming the mistakes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tcr-bad-files-'));
+    writeFileSync(join(dir, 'routes.json'), JSON.stringify({ routes: [{ match: { kind: 'meeting' }, queues: ['x1y'] }] }));
+    writeFileSync(join(dir, 'subs.json'), JSON.stringify({ subscriptions: [{ name: 'a', resource: '/chats/getAllMessages', changeTypes: ['created'] }] }));
+    for (const [setting, expected] of [['ROUTES_FILE', /ROUTES_FILE .* is invalid: routes\[0\]\.match\.kind/], ['SUBSCRIPTIONS_FILE', /subscriptions\[0\] \(a\): this resource is metered/]] as const) {
+      const { exit, output } = runHost(REPO_ROOT, { AzureWebJobsStorage: azurite.connectionString, [setting]: join(dir, setting === 'ROUTES_FILE' ? 'routes.json' : 'subs.json') });
+      expect(await exit).toBe(1);
+      expect(output().stderr).toMatch(expected);
+    }
   });
 
   describe('with a fixture app of queue, timer and HTTP functions', () => {

@@ -201,6 +201,16 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     expect(ours()[0]?.includeResourceData).toBe(false);
   });
 
+  it('recreates a subscription whose licensing model changed', async () => {
+    const a = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'msgs', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'] }] }) });
+    await a.reconciler.reconcile();
+    const b = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'msgs', resource: '/chats/getAllMessages?model=B', changeTypes: ['created'] }] }), SUBSCRIPTIONS_TABLE: a.settings.subscriptionsTable });
+    const report = await b.reconciler.reconcile();
+    expect(report.entries[0]?.action).toBe('recreated');
+    expect(report.undesired).toEqual([]);
+    expect(ours().map((s) => s.resource)).toEqual(['/chats/getAllMessages?model=B']);
+  });
+
   it('runs safely twice at once: no duplicate subscriptions', async () => {
     const certDir = join(dir, uniqueName('shared-certs'));
     const a = manager({}, certDir);
