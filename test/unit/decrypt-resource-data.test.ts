@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../helpers/thrown.js';
 import { decryptResourceData, DecryptionError, type DecryptionKey } from '../../shared/certificates/decrypt-resource-data.js';
 import { parsePkcs12 } from '../../shared/certificates/pem.js';
 import { encryptResourceData, parseEncryptionCertificate } from '../../tools/graph-simulator/encrypt-resource-data.js';
@@ -11,15 +12,7 @@ const vector = JSON.parse(readFileSync(new URL('../fixtures/graph-encrypted-chat
   expected: { id: string; etag: string; replyToId: string; body: { contentType: string; content: string } };
 };
 
-function failure(fn: () => unknown): DecryptionError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DecryptionError) return e;
-    throw e;
-  }
-  throw new Error('expected a DecryptionError');
-}
+const failure = (fn: () => unknown) => thrown(DecryptionError, fn);
 
 describe('decryptResourceData', () => {
   const parsed = parsePkcs12(Buffer.from(vector.certificate.pkcs12Base64, 'base64'), vector.certificate.password);

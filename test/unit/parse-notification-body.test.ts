@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../helpers/thrown.js';
 import { BadRequestError } from '../../shared/errors.js';
 import { checkDeclaredLength, parseNotificationBody } from '../../shared/receive/parse-notification-body.js';
 import { changeNotification, lifecycleNotification } from '../helpers/notifications.js';
@@ -6,15 +7,7 @@ import { changeNotification, lifecycleNotification } from '../helpers/notificati
 const bytes = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-function refusal(fn: () => unknown): BadRequestError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof BadRequestError) return e;
-    throw e;
-  }
-  throw new Error('expected a BadRequestError');
-}
+const refusal = (fn: () => unknown) => thrown(BadRequestError, fn);
 
 describe('parseNotificationBody', () => {
   it('returns the items and tokens of a well-formed collection, unknown fields kept', () => {

@@ -1,17 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../helpers/thrown.js';
 import { ConfigError } from '../../shared/errors.js';
 import { MICROSOFT_JWKS_URL, readSettings, SETTING_DEFINITIONS } from '../../shared/config/settings.js';
 
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    readSettings(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (env: Record<string, string>) => thrown(ConfigError, () => readSettings(env));
 
 describe('readSettings', () => {
   it('runs on built-in defaults in Development', () => {

@@ -1,0 +1,10 @@
+/** Runs `fn` and returns what it threw, which must be an instance of `type` (anything else fails the test). */
+export function thrown<T extends Error>(type: new (...args: never[]) => T, fn: () => unknown): T {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof type) return e;
+    throw e;
+  }
+  throw new Error(`expected a ${type.name}`);
+}
