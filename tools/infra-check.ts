@@ -12,7 +12,8 @@ import { join, resolve } from 'node:path';
 const BICEP_VERSION = '0.49.2';
 const root = resolve(process.cwd());
 const packages = join(root, '.local', 'nuget');
-const bicep = join(packages, 'azure.bicep.commandline.linux-x64', BICEP_VERSION, 'tools', 'bicep');
+/** BICEP_PATH uses a Bicep CLI you installed yourself (e.g. on macOS or Windows, where the NuGet package differs). */
+const bicep = process.env.BICEP_PATH ?? join(packages, 'azure.bicep.commandline.linux-x64', BICEP_VERSION, 'tools', 'bicep');
 const outDir = join(root, '.local', 'infra');
 
 function run(command: string, args: string[]): { status: number | null; output: string } {
@@ -21,14 +22,18 @@ function run(command: string, args: string[]): { status: number | null; output: 
   return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
-if (!existsSync(bicep)) {
+if (!existsSync(bicep) && !process.env.BICEP_PATH) {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    process.stderr.write(`The NuGet Bicep CLI used here is for linux-x64; on ${process.platform}-${process.arch} install Bicep and set BICEP_PATH.\n`);
+    process.exit(1);
+  }
   const restore = run('dotnet', ['restore', join('infra', 'tools', 'bicep-cli.csproj'), '--packages', packages]);
   if (restore.status !== 0 || !existsSync(bicep)) {
     process.stderr.write(`Restoring the Bicep CLI from NuGet failed (the .NET SDK is needed):\n${restore.output}\n`);
     process.exit(1);
   }
 }
-chmodSync(bicep, 0o755);
+if (!process.env.BICEP_PATH) chmodSync(bicep, 0o755);
 mkdirSync(outDir, { recursive: true });
 
 let failed = false;
