@@ -31,8 +31,17 @@ export function createRoutingTable(settings: Settings): RoutingTable {
   }
 }
 
+/** The de-duplication log in Table storage. */
+export function createRoutedEventLog(settings: Settings): TableRoutedEventLog {
+  return new TableRoutedEventLog(createTableClient(settings.storage, settings.dedupTable), { windowMs: settings.dedupWindowMinutes * 60_000 });
+}
+
 /** Wires the decrypt-and-route path with its real parts from validated settings. */
-export function createNotificationProcessor(settings: Settings, certificates: CertificateStore = createCertificateStore(settings)): NotificationProcessor {
+export function createNotificationProcessor(
+  settings: Settings,
+  certificates: CertificateStore = createCertificateStore(settings),
+  routedLog: TableRoutedEventLog = createRoutedEventLog(settings),
+): NotificationProcessor {
   // The host retries a failed message (and finally poisons it), so each storage call fails fast.
   const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: 30_000 };
   const queues = createQueueServiceClient(settings.storage, { retryOptions });
@@ -41,7 +50,7 @@ export function createNotificationProcessor(settings: Settings, certificates: Ce
     certificates,
     routes: createRoutingTable(settings),
     publisher: new QueueEventPublisher(queues, blobs, settings.eventsContainer),
-    routedLog: new TableRoutedEventLog(createTableClient(settings.storage, settings.dedupTable), { windowMs: settings.dedupWindowMinutes * 60_000 }),
+    routedLog,
     deadLetters: new DeadLetterQueue(queues.getQueueClient(settings.deadLetterQueue)),
     claimChecks: blobs.getContainerClient(settings.notificationsContainer),
   });

@@ -1,4 +1,4 @@
-import { RestError, type TableClient } from '@azure/data-tables';
+import { odata, RestError, type TableClient, type TransactionAction } from '@azure/data-tables';
 
 /**
  * Remembers which event ids were routed, to skip duplicates within a window. An id is claimed before it is
@@ -92,6 +92,36 @@ export class TableRoutedEventLog implements RoutedEventLog {
   async complete(eventId: string): Promise<void> {
     if (this.#o.windowMs <= 0) return;
     await this.#table.upsertEntity<Entry>({ ...this.#key(eventId), state: 'routed', updatedAt: new Date(this.#o.now()).toISOString() }, 'Replace');
+  }
+
+  /**
+   * Deletes records that no longer suppress anything: routed longer ago than the window, or claims older than
+   * the lease (their invocation died). Table storage has no TTL, so without this the table only grows.
+   * Returns how many were deleted.
+   */
+  async prune(): Promise<number> {
+    if (this.#o.windowMs <= 0) return 0;
+    const cutoff = new Date(this.#o.now() - Math.max(this.#o.windowMs, this.#o.claimLeaseMs)).toISOString();
+    const byPartition = new Map<string, TransactionAction[]>();
+    try {
+      for await (const e of this.#table.listEntities<Entry>({ queryOptions: { filter: odata`updatedAt lt ${cutoff}`, select: ['PartitionKey', 'RowKey'] } })) {
+        const list = byPartition.get(e.partitionKey) ?? [];
+        list.push(['delete', { partitionKey: e.partitionKey, rowKey: e.rowKey }]);
+        byPartition.set(e.partitionKey, list);
+      }
+    } catch (e) {
+      if (status(e) === 404) return 0;
+      throw e;
+    }
+    let deleted = 0;
+    for (const actions of byPartition.values()) {
+      for (let i = 0; i < actions.length; i += 100) {
+        const chunk = actions.slice(i, i + 100);
+        await this.#table.submitTransaction(chunk);
+        deleted += chunk.length;
+      }
+    }
+    return deleted;
   }
 
   async release(eventId: string): Promise<void> {

@@ -10,6 +10,8 @@ import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-ce
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { createRecordingLogger } from '../../shared/log.js';
 import { createNotificationProcessor } from '../../shared/route/create-notification-processor.js';
+import { TableRoutedEventLog } from '../../shared/route/routed-event-log.js';
+import { createTableClient } from '../../shared/config/storage-clients.js';
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
 import { replayMessages } from '../../shared/route/replay.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
@@ -147,6 +149,23 @@ describe('decrypt and route', () => {
     const outcomes = await Promise.all([t.process(queued), t.process(queued), t.process(queued)]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['duplicate', 'duplicate', 'routed']);
     expect(await t.events(queue)).toHaveLength(1);
+  });
+
+  it('prunes de-duplication records older than the window, keeping the recent ones', async () => {
+    const t = setup();
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const log = new TableRoutedEventLog(createTableClient(t.settings.storage, t.settings.dedupTable), { windowMs: 60 * 60_000, now: () => now });
+    for (let i = 0; i < 130; i++) {
+      await log.claim(`aa${i}`);
+      await log.complete(`aa${i}`);
+    }
+    await log.claim('bb-abandoned');
+    now += 2 * 60 * 60_000;
+    await log.claim('cc-recent');
+    await log.complete('cc-recent');
+    expect(await log.prune()).toBe(131);
+    expect(await log.claim('aa1')).toBe('claimed');
+    expect(await log.claim('cc-recent')).toBe('duplicate');
   });
 
   it('resolves incoming claim checks and sends events over 64 KiB with dataref to the full event', async () => {
