@@ -11,7 +11,8 @@ import { cpus } from 'node:os';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite } from '../tools/azurite/azurite-process.js';
 import { startHostProcess } from './host-process.js';
-import { encodeQueueMessage, QUEUED_NOTIFICATION_SCHEMA } from '../shared/queue/queued-notification.js';
+import { encodeJsonMessage } from '../shared/queue/json-message.js';
+import { QUEUED_NOTIFICATION_SCHEMA } from '../shared/queue/queued-notification.js';
 
 const TENANT = '11111111-1111-4111-8111-111111111111';
 const APP = '22222222-2222-4222-8222-222222222222';
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
     }
     const queue = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(`${queueName}-raw`);
     await queue.createIfNotExists();
-    const text = encodeQueueMessage({
+    const text = encodeJsonMessage({
       schema: QUEUED_NOTIFICATION_SCHEMA,
       kind: 'change',
       receivedAt: new Date().toISOString(),

@@ -4,9 +4,9 @@ import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { StorageUnavailableError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
+import { encodeJsonMessage } from './json-message.js';
 import { sendToQueue, uploadJson } from './storage-writes.js';
 import {
-  encodeQueueMessage,
   MAX_QUEUE_MESSAGE_CHARS,
   QUEUED_NOTIFICATION_SCHEMA,
   type NotificationKind,
@@ -80,17 +80,17 @@ export class StorageNotificationStore implements NotificationStore {
   }
 
   async #storeOne(item: QueuedNotification, abortSignal: AbortSignal): Promise<void> {
-    const text = encodeQueueMessage(item);
+    const text = encodeJsonMessage(item);
     if (text.length <= MAX_QUEUE_MESSAGE_CHARS) {
-      await this.#send(item.kind, text, abortSignal);
+      await sendToQueue(this.#queues[item.kind], text, abortSignal);
       return;
     }
     const json = JSON.stringify(item);
     const blob = `${item.receivedAt.slice(0, 10)}/${randomUUID()}.json`;
     await uploadJson(this.#container, blob, json, abortSignal);
-    await this.#send(
-      item.kind,
-      encodeQueueMessage({
+    await sendToQueue(
+      this.#queues[item.kind],
+      encodeJsonMessage({
         schema: QUEUED_NOTIFICATION_SCHEMA,
         kind: item.kind,
         receivedAt: item.receivedAt,
@@ -100,7 +100,4 @@ export class StorageNotificationStore implements NotificationStore {
     );
   }
 
-  async #send(kind: NotificationKind, text: string, abortSignal: AbortSignal): Promise<void> {
-    await sendToQueue(this.#queues[kind], text, abortSignal);
-  }
 }

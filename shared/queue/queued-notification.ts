@@ -34,11 +34,3 @@ export function isClaimCheck(body: QueueMessageBody): body is QueuedClaimCheck {
 
 /** Azure Storage's limit for one message, counted on the text we send (after base64). */
 export const MAX_QUEUE_MESSAGE_CHARS = 64 * 1024;
-
-export function encodeQueueMessage(body: QueueMessageBody): string {
-  return Buffer.from(JSON.stringify(body), 'utf8').toString('base64');
-}
-
-export function decodeQueueMessage(text: string): QueueMessageBody {
-  return JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as QueueMessageBody;
-}

@@ -1,4 +1,5 @@
 import type { QueueClient } from '@azure/storage-queue';
+import { encodeJsonMessage } from '../queue/json-message.js';
 import { sendToQueue } from '../queue/storage-writes.js';
 
 export const DEAD_LETTER_SCHEMA = 'teams-change-relay.dead-letter.v1';
@@ -28,6 +29,6 @@ export class DeadLetterQueue {
 
   async send(letter: Omit<DeadLetter, 'schema'>): Promise<void> {
     const body: DeadLetter = { schema: DEAD_LETTER_SCHEMA, ...letter };
-    await sendToQueue(this.#queue, Buffer.from(JSON.stringify(body), 'utf8').toString('base64'));
+    await sendToQueue(this.#queue, encodeJsonMessage(body));
   }
 }

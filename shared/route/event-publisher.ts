@@ -1,5 +1,6 @@
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import type { QueueServiceClient } from '@azure/storage-queue';
+import { encodeJsonMessage } from '../queue/json-message.js';
 import { MAX_QUEUE_MESSAGE_CHARS } from '../queue/queued-notification.js';
 import { sendToQueue, uploadJson } from '../queue/storage-writes.js';
 import type { TeamsCloudEvent } from './teams-event.js';
@@ -8,8 +9,6 @@ import type { TeamsCloudEvent } from './teams-event.js';
 export interface EventPublisher {
   publish(event: TeamsCloudEvent, queues: readonly string[]): Promise<void>;
 }
-
-export const encodeEvent = (event: unknown) => Buffer.from(JSON.stringify(event), 'utf8').toString('base64');
 
 /**
  * Azure Storage queues as the downstream: each message is base64 UTF-8 JSON (what a queue trigger reads
@@ -26,11 +25,11 @@ export class QueueEventPublisher implements EventPublisher {
   }
 
   async publish(event: TeamsCloudEvent, queues: readonly string[]): Promise<void> {
-    let text = encodeEvent(event);
+    let text = encodeJsonMessage(event);
     if (text.length > MAX_QUEUE_MESSAGE_CHARS) {
       const url = await uploadJson(this.#container, `${event.time.slice(0, 10)}/${event.id}.json`, JSON.stringify(event));
       const { data: _data, ...withoutData } = event;
-      text = encodeEvent({ ...withoutData, dataref: url });
+      text = encodeJsonMessage({ ...withoutData, dataref: url });
     }
     await Promise.all(queues.map((q) => sendToQueue(this.#queues.getQueueClient(q), text)));
   }

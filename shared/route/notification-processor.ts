@@ -4,6 +4,7 @@ import { decryptResourceData, DecryptionError } from '../certificates/decrypt-re
 import type { Logger } from '../log.js';
 import { changeNotificationSchema, type ChangeNotification } from '../protocol/notification.js';
 import { QUEUED_NOTIFICATION_SCHEMA, type QueueMessageBody, type QueuedNotification } from '../queue/queued-notification.js';
+import { encodeJsonMessage } from '../queue/json-message.js';
 import type { DeadLetterQueue } from './dead-letter.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { RoutedEventLog } from './routed-event-log.js';
@@ -61,7 +62,8 @@ export class NotificationProcessor {
       return await this.#process(message, context);
     } catch (e) {
       if (!(e instanceof PermanentFailure)) throw e;
-      const originalMessage = Buffer.from(typeof message === 'string' ? message : JSON.stringify(message), 'utf8').toString('base64');
+      // The trigger value is the parsed JSON (or the text when it was not JSON): encode it back as it was.
+      const originalMessage = typeof message === 'string' ? Buffer.from(message, 'utf8').toString('base64') : encodeJsonMessage(message);
       await this.#o.deadLetters.send({ reason: e.reason, error: e.message, failedAt: new Date().toISOString(), sourceQueue: context.sourceQueue, originalMessage });
       context.logger.warn('route.dead_lettered', { reason: e.reason, error: e.message, deadLetterQueue: this.#o.deadLetters.name });
       return { status: 'dead-lettered', reason: e.reason };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ChangeNotification } from '../protocol/notification.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { parseResourcePath, type ResourceKind } from './resource-path.js';
 
 /**
@@ -38,16 +39,6 @@ export class UnsupportedResourceError extends Error {
   readonly code = 'ERR_UNSUPPORTED_RESOURCE';
 }
 
-/** JSON with sorted keys, so equal content hashes equally whatever the key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
@@ -80,10 +71,10 @@ export function buildTeamsEvent(notification: ChangeNotification, resource: Reco
       str(resource['@odata.etag']) ??
       str(resource.lastModifiedDateTime) ??
       str(resource.lastUpdatedDateTime) ??
-      `sha256:${sha256(canonical(resource))}`;
-    if (resource.viewpoint !== undefined) version += `|viewpoint:${notification.subscriptionId}:${sha256(canonical(resource.viewpoint))}`;
+      `sha256:${sha256(canonicalJson(resource))}`;
+    if (resource.viewpoint !== undefined) version += `|viewpoint:${notification.subscriptionId}:${sha256(canonicalJson(resource.viewpoint))}`;
   } else {
-    version = `reference:${sha256(canonical(notification.resourceData ?? {}))}`;
+    version = `reference:${sha256(canonicalJson(notification.resourceData ?? {}))}`;
     versioned = false;
   }
   const id = sha256(`${subject.toLowerCase()}\n${changeType}\n${version}`).slice(0, 40);

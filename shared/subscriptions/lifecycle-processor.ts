@@ -4,6 +4,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import type { Logger } from '../log.js';
 import { lifecycleNotificationSchema } from '../protocol/notification.js';
 import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../queue/queued-notification.js';
+import { encodeJsonMessage } from '../queue/json-message.js';
 import { sendToQueue } from '../queue/storage-writes.js';
 import type { SubscriptionRecords } from './subscription-records.js';
 import type { SubscriptionReconciler } from './subscription-reconciler.js';
@@ -99,6 +100,6 @@ export class LifecycleProcessor {
       tenantid: tenantId,
       subscriptionid: subscriptionId,
     };
-    await sendToQueue(this.#o.events, Buffer.from(JSON.stringify(event), 'utf8').toString('base64'));
+    await sendToQueue(this.#o.events, encodeJsonMessage(event));
   }
 }

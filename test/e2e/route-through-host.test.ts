@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
@@ -69,8 +70,6 @@ const garbageNotification = (messageId: string, encryptionCertificateId: string)
   },
 });
 
-const decode = <T>(text: string) => JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as T;
-
 describe('Graph simulator → local host → decrypt and route → downstream queues', () => {
   let host: HostProcess;
   const incoming = uniqueName('route-in');
@@ -111,7 +110,7 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
     const service = queueService(azurite);
     const events = await waitFor('the event', async () => {
       const peeked = await service.getQueueClient('teams-chat-messages').peekMessages({ numberOfMessages: 32 }).catch(() => undefined);
-      const found = peeked?.peekedMessageItems.map((m) => decode<TeamsCloudEvent>(m.messageText)).filter((e) => e.messageid === posted.id);
+      const found = peeked?.peekedMessageItems.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText)).filter((e) => e.messageid === posted.id);
       return found?.length ? found : undefined;
     });
     await host.waitFor((l) => l.event === 'route.duplicate_skipped');
@@ -123,7 +122,7 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
       datamode: 'resource',
       data: { id: posted.id, body: { contentType: 'html', content: '<p>Quarterly numbers attached</p>' }, from: { user: { id: ALICE } }, mentions: [{ mentioned: { user: { id: BOB } } }] },
     });
-    const archived = (await service.getQueueClient(archive).peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => decode<TeamsCloudEvent>(m.messageText));
+    const archived = (await service.getQueueClient(archive).peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText));
     expect(archived.map((e) => e.id)).toEqual([events[0]?.id]);
   });
 
@@ -135,7 +134,7 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
     const letter = await waitFor('the dead letter', async () => {
       const q = service.getQueueClient(deadLetters);
       const peeked = (await q.exists()) ? (await q.peekMessages()).peekedMessageItems : [];
-      return peeked[0] ? decode<DeadLetter>(peeked[0].messageText) : undefined;
+      return peeked[0] ? decodeJsonMessage<DeadLetter>(peeked[0].messageText) : undefined;
     });
     expect(letter).toMatchObject({ reason: 'key_unwrap_failed', sourceQueue: incoming });
     const attempts = host.lines.filter((l) => l.event === 'invocation' && l.function === 'routeNotifications' && l.status === 'failed');

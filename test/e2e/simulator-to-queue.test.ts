@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../shared/util/canonical-json.js';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import type { QueuedNotification } from '../../shared/queue/queued-notification.js';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
@@ -7,15 +8,6 @@ import { createTestCertificate } from '../helpers/certificates.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-
-/** JSON with sorted keys, to compare notifications whatever their key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value as object).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 const ALICE = 'a11ce000-0000-4000-8000-000000000001';
 const BOB = 'b0b00000-0000-4000-8000-000000000002';
@@ -95,8 +87,8 @@ describe('Graph simulator → local host → Azurite', () => {
     expect(log.some((a) => a.duplicate)).toBe(true);
     expect(log.some((a) => a.notifications > 1)).toBe(true);
 
-    const sent = log.filter((a) => a.status === 202).flatMap((a) => a.items).map(canonical).sort();
-    const queued = (await drainQueue(queueService(azurite).getQueueClient(queue))).map((m) => canonical((m.body as QueuedNotification).notification)).sort();
+    const sent = log.filter((a) => a.status === 202).flatMap((a) => a.items).map(canonicalJson).sort();
+    const queued = (await drainQueue(queueService(azurite).getQueueClient(queue))).map((m) => canonicalJson((m.body as QueuedNotification).notification)).sort();
     expect(queued).toEqual(sent);
     expect(queued.length).toBeGreaterThanOrEqual(7 + 1 + 2 * 2 + 1);
     expect(queued.some((q) => q.includes('forged'))).toBe(false);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
@@ -60,7 +61,7 @@ async function eventsOn(queue: string, count: number): Promise<TeamsCloudEvent[]
   const deadline = Date.now() + 20_000;
   for (;;) {
     const items = (await q.exists()) ? (await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems : [];
-    if (items.length >= count || Date.now() > deadline) return items.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as TeamsCloudEvent);
+    if (items.length >= count || Date.now() > deadline) return items.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText));
     await new Promise((r) => setTimeout(r, 100));
   }
 }

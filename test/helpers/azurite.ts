@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { startAzurite, type AzuriteProcess, type StartAzuriteOptions } from '../../tools/azurite/azurite-process.js';
-import { decodeQueueMessage, type QueueMessageBody } from '../../shared/queue/queued-notification.js';
+import { decodeJsonMessage } from '../../shared/queue/json-message.js';
+import type { QueueMessageBody } from '../../shared/queue/queued-notification.js';
 
 export { startAzurite, type AzuriteProcess };
 
@@ -32,7 +33,7 @@ export async function drainQueue(queue: QueueClient): Promise<{ text: string; bo
     const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 60 });
     if (receivedMessageItems.length === 0) return out;
     for (const m of receivedMessageItems) {
-      out.push({ text: m.messageText, body: decodeQueueMessage(m.messageText) });
+      out.push({ text: m.messageText, body: decodeJsonMessage<QueueMessageBody>(m.messageText) });
       await queue.deleteMessage(m.messageId, m.popReceipt);
     }
   }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { readSettings } from '../../shared/config/settings.js';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import type { CertificateStore } from '../../shared/certificates/certificate-store.js';
@@ -61,12 +62,12 @@ function setup(env: Record<string, string> = {}, connectionString = azurite.conn
       const q = service.getQueueClient(queue);
       if (!(await q.exists())) return [];
       const { receivedMessageItems } = await q.receiveMessages({ numberOfMessages: 32 });
-      return receivedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as TeamsCloudEvent);
+      return receivedMessageItems.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText));
     },
     deadLetters: async () => {
       const q = service.getQueueClient(names.DEAD_LETTER_QUEUE);
       if (!(await q.exists())) return [];
-      return (await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as DeadLetter);
+      return (await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => decodeJsonMessage<DeadLetter>(m.messageText));
     },
   };
 }
@@ -181,7 +182,7 @@ describe('decrypt and route', () => {
     });
     await store.storeAll([big]);
     const [incoming] = (await queueService(azurite).getQueueClient(t.settings.notificationsQueue).receiveMessages()).receivedMessageItems;
-    const claim = JSON.parse(Buffer.from(incoming?.messageText ?? '', 'base64').toString('utf8')) as unknown;
+    const claim = decodeJsonMessage<unknown>(incoming?.messageText ?? '');
     expect(claim).toHaveProperty('claimCheck');
 
     expect(await t.process(claim)).toMatchObject({ status: 'routed' });
@@ -204,7 +205,7 @@ describe('failures', () => {
     expect(await t.process(queued)).toEqual({ status: 'dead-lettered', reason: 'signature_mismatch' });
     const [letter] = await t.deadLetters();
     expect(letter).toMatchObject({ schema: 'teams-change-relay.dead-letter.v1', reason: 'signature_mismatch', sourceQueue: t.settings.notificationsQueue, error: expect.stringMatching(/dataSignature/) });
-    expect(JSON.parse(Buffer.from(letter?.originalMessage ?? '', 'base64').toString('utf8'))).toEqual(queued);
+    expect(decodeJsonMessage(letter?.originalMessage ?? '')).toEqual(queued);
     expect(t.logger.lines.find((l) => l.event === 'route.dead_lettered')?.fields.reason).toBe('signature_mismatch');
   });
 
@@ -254,7 +255,7 @@ describe('failures', () => {
     expect(await replayMessages(service, { kind: 'deadletter', queue: t.settings.deadLetterQueue })).toEqual({ moved: 1, skipped: 0 });
     expect(await t.deadLetters()).toHaveLength(0);
     const [back] = (await service.getQueueClient(t.settings.notificationsQueue).receiveMessages()).receivedMessageItems;
-    expect(JSON.parse(Buffer.from(back?.messageText ?? '', 'base64').toString('utf8'))).toEqual(queued);
+    expect(decodeJsonMessage(back?.messageText ?? '')).toEqual(queued);
 
     const poison = service.getQueueClient(`${t.settings.notificationsQueue}-poison`);
     await poison.createIfNotExists();

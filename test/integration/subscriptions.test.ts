@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { readSettings } from '../../shared/config/settings.js';
 import { createRecordingLogger } from '../../shared/log.js';
@@ -270,7 +271,7 @@ describe('lifecycle notifications', () => {
     expect(await m.lifecycle.process(lifecycle(newId, 'missed'), m.logger)).toEqual({ status: 'resync', subscriptionId: newId });
 
     const events = (await queueService(azurite).getQueueClient(m.settings.subscriptionEventsQueue).receiveMessages({ numberOfMessages: 32 })).receivedMessageItems.map(
-      (msg) => JSON.parse(Buffer.from(msg.messageText, 'base64').toString('utf8')) as Record<string, any>,
+      (msg) => decodeJsonMessage<Record<string, any>>(msg.messageText),
     );
     expect(events.map((e) => e.type)).toEqual(['com.microsoft.graph.teams.subscription.subscriptionRemoved', 'com.microsoft.graph.teams.subscription.missed']);
     expect(events[0]).toMatchObject({ specversion: '1.0', subject: '/chats/getAllMessages?model=A', data: { name: 'chat-messages', subscriptionId: id, newSubscriptionId: newId, resource: '/chats/getAllMessages?model=A' } });
