@@ -41,7 +41,3 @@ export class BadRequestError extends RelayError {
     this.status = status;
   }
 }
-
-export function isRelayError(e: unknown): e is RelayError {
-  return e instanceof RelayError;
-}
