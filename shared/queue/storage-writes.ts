@@ -1,20 +1,25 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
 
+/** Azure Storage's time-to-live for a message that never expires (the service default is 7 days). */
+export const NEVER_EXPIRES = -1;
+
 const isNotFound = (e: unknown, code: string) =>
   (e as { statusCode?: number }).statusCode === 404 && (e as { code?: string }).code === code;
 
 /**
  * Sends a message, creating the queue on the first 404 (one create, one retry): the hot path pays for no
- * existence check.
+ * existence check. Messages the app writes never expire unless a time-to-live (seconds) is given: a
+ * consumer outage longer than the service's 7-day default must not lose anything.
  */
-export async function sendToQueue(queue: QueueClient, text: string, abortSignal?: AbortSignal): Promise<void> {
+export async function sendToQueue(queue: QueueClient, text: string, abortSignal?: AbortSignal, timeToLiveSeconds = NEVER_EXPIRES): Promise<void> {
+  const options = { abortSignal, messageTimeToLive: timeToLiveSeconds };
   try {
-    await queue.sendMessage(text, { abortSignal });
+    await queue.sendMessage(text, options);
   } catch (e) {
     if (!isNotFound(e, 'QueueNotFound')) throw e;
     await queue.createIfNotExists({ abortSignal });
-    await queue.sendMessage(text, { abortSignal });
+    await queue.sendMessage(text, options);
   }
 }
 

@@ -42,20 +42,39 @@ export class UnsupportedResourceError extends Error {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
-export interface BuiltEvent {
-  readonly event: TeamsCloudEvent;
-  /**
-   * Whether the id pins the resource's version (etag, lastModifiedDateTime or content), so that an equal
-   * id means the same change. Reference-only events carry no version: they are never skipped as duplicates.
-   */
+/**
+ * How one change is told apart from another. Graph redelivers a change unchanged, so a versioned change
+ * (its `etag`, `@odata.etag` or `lastModifiedDateTime` moves with every real change: messages) is known by
+ * its fingerprint alone. Chats and members carry no such version: two real changes can look the same (a
+ * member added, removed and added again), so they are compared with the last change routed for their
+ * subject, and each occurrence gets its own id. Reference-only notifications carry nothing to compare.
+ */
+export interface ChangeIdentity {
+  /** Hash of resource path, changeType and version (or content): equal for every copy of one change. */
+  readonly fingerprint: string;
+  /** Whether the fingerprint alone separates real changes (then it is the event id). */
   readonly versioned: boolean;
+  /** What de-duplication compares on; undefined: never skipped. */
+  readonly dedupKey?: string;
+}
+
+export interface BuiltEvent {
+  /** The event but its id, which eventIdFor gives once the occurrence is known. */
+  readonly event: Omit<TeamsCloudEvent, 'id'>;
+  readonly identity: ChangeIdentity;
 }
 
 /**
- * Builds the event for one notification. `resource` is the decrypted resource data, if any. The id is
- * derived from the change itself: resource path, changeType and the resource's version (etag, else
- * lastModifiedDateTime/lastUpdatedDateTime, else a hash of the decrypted content); user-specific payloads
- * (viewpoint) also include their subscription, so each user's view is its own event.
+ * The event id: the fingerprint of a versioned change; otherwise the fingerprint with the occurrence (the
+ * de-duplication log's, or the delivering queue message's when nothing is de-duplicated).
+ */
+export function eventIdFor(identity: ChangeIdentity, occurrence: string): string {
+  return identity.versioned ? identity.fingerprint : sha256(`${identity.fingerprint}\n${occurrence}`).slice(0, 40);
+}
+
+/**
+ * Builds the event for one notification. `resource` is the decrypted resource data, if any. User-specific
+ * payloads (viewpoint) are told apart by subscription, so each user's view is its own event.
  */
 export function buildTeamsEvent(notification: ChangeNotification, resource: Record<string, unknown> | undefined, receivedAt: string): BuiltEvent {
   const ids = parseResourcePath(notification.resource);
@@ -63,29 +82,22 @@ export function buildTeamsEvent(notification: ChangeNotification, resource: Reco
   const changeType = notification.changeType.toLowerCase();
   const subject = notification.resource;
 
-  let version: string;
-  let versioned = true;
+  let identity: ChangeIdentity;
   if (resource) {
-    version =
-      str(resource.etag) ??
-      str(resource['@odata.etag']) ??
-      str(resource.lastModifiedDateTime) ??
-      str(resource.lastUpdatedDateTime) ??
-      `sha256:${sha256(canonicalJson(resource))}`;
-    if (resource.viewpoint !== undefined) version += `|viewpoint:${notification.subscriptionId}:${sha256(canonicalJson(resource.viewpoint))}`;
+    const viewpoint = resource.viewpoint !== undefined ? `|viewpoint:${notification.subscriptionId}` : '';
+    const version = str(resource.etag) ?? str(resource['@odata.etag']) ?? str(resource.lastModifiedDateTime);
+    const fingerprint = sha256(`${subject.toLowerCase()}\n${changeType}\n${version ?? `sha256:${sha256(canonicalJson(resource))}`}${viewpoint && `${viewpoint}:${sha256(canonicalJson(resource.viewpoint))}`}`).slice(0, 40);
+    identity = version ? { fingerprint, versioned: true, dedupKey: fingerprint } : { fingerprint, versioned: false, dedupKey: `subject:${subject.toLowerCase()}${viewpoint}` };
   } else {
-    version = `reference:${sha256(canonicalJson(notification.resourceData ?? {}))}`;
-    versioned = false;
+    identity = { fingerprint: sha256(`${subject.toLowerCase()}\n${changeType}\nreference:${sha256(canonicalJson(notification.resourceData ?? {}))}`).slice(0, 40), versioned: false };
   }
-  const id = sha256(`${subject.toLowerCase()}\n${changeType}\n${version}`).slice(0, 40);
 
   const time =
     (resource && (str(resource.lastModifiedDateTime) ?? str(resource.lastUpdatedDateTime) ?? str(resource.createdDateTime))) ?? receivedAt;
   const data = resource ?? { resource: notification.resource, ...(notification.resourceData ?? {}) };
   const kindType = ids.kind;
-  const event: TeamsCloudEvent = {
+  const event: Omit<TeamsCloudEvent, 'id'> = {
     specversion: '1.0',
-    id,
     source: `/tenants/${notification.tenantId}`,
     type: `${EVENT_TYPE_PREFIX}.${kindType}.${changeType}`,
     subject,
@@ -105,5 +117,5 @@ export function buildTeamsEvent(notification: ChangeNotification, resource: Reco
     ...(ids.memberId ? { memberid: ids.memberId } : {}),
     ...(notification.id ? { graphnotificationid: notification.id } : {}),
   };
-  return { event, versioned };
+  return { event, identity };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseResourcePath } from '../../shared/route/resource-path.js';
-import { buildTeamsEvent } from '../../shared/route/teams-event.js';
+import { buildTeamsEvent, eventIdFor, UnsupportedResourceError } from '../../shared/route/teams-event.js';
 import { changeNotificationSchema } from '../../shared/protocol/notification.js';
 
 const CHAT = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
@@ -54,11 +54,14 @@ describe('buildTeamsEvent', () => {
         kind,
         datamode: 'resource',
       });
-      expect(withData.event.id).toMatch(/^[0-9a-f]{40}$/);
-      expect(withData.versioned).toBe(true);
+      expect(withData.identity.fingerprint).toMatch(/^[0-9a-f]{40}$/);
+      // Messages carry a version that moves with every change; chats and members do not.
+      expect(withData.identity.versioned).toBe(kind === 'chatMessage' || kind === 'channelMessage');
+      expect(withData.identity.dedupKey).toBeDefined();
       const reference = buildTeamsEvent(notification(resource, changeType), undefined, RECEIVED);
       expect(reference.event).toMatchObject({ datamode: 'reference', time: RECEIVED, data: { resource, id: 'x', '@odata.id': resource } });
-      expect(reference.versioned).toBe(false);
+      expect(reference.identity.versioned).toBe(false);
+      expect(reference.identity.dedupKey).toBeUndefined();
     }
   });
 
@@ -69,28 +72,44 @@ describe('buildTeamsEvent', () => {
     expect(member).toMatchObject({ chatid: CHAT, memberid: 'M1' });
   });
 
-  it('derives a stable id from resource, changeType and version, not from Graph\'s notification id', () => {
+  const idOf = (built: ReturnType<typeof buildTeamsEvent>, occurrence = 'o1') => eventIdFor(built.identity, occurrence);
+
+  it('derives a stable id of a versioned change from resource, changeType and version, not from Graph\'s notification id', () => {
     const r = `chats('${CHAT}')/messages('1')`;
-    const a = buildTeamsEvent(notification(r, 'updated', { id: 'graph-1' }), { id: '1', etag: 'e1' }, RECEIVED).event;
-    const b = buildTeamsEvent(notification(r, 'Updated', { id: 'graph-2', subscriptionId: 'sub-2' }), { id: '1', etag: 'e1' }, '2026-11-23T00:00:00Z').event;
-    expect(a.id).toBe(b.id);
-    expect(a.graphnotificationid).toBe('graph-1');
-    expect(buildTeamsEvent(notification(r, 'updated'), { id: '1', etag: 'e2' }, RECEIVED).event.id).not.toBe(a.id);
-    expect(buildTeamsEvent(notification(r, 'deleted'), { id: '1', etag: 'e1' }, RECEIVED).event.id).not.toBe(a.id);
-    const noVersion1 = buildTeamsEvent(notification(r), { id: '1', body: 'a' }, RECEIVED).event.id;
-    expect(buildTeamsEvent(notification(r), { body: 'a', id: '1' }, RECEIVED).event.id).toBe(noVersion1);
-    expect(buildTeamsEvent(notification(r), { id: '1', body: 'b' }, RECEIVED).event.id).not.toBe(noVersion1);
+    const a = buildTeamsEvent(notification(r, 'updated', { id: 'graph-1' }), { id: '1', etag: 'e1' }, RECEIVED);
+    const b = buildTeamsEvent(notification(r, 'Updated', { id: 'graph-2', subscriptionId: 'sub-2' }), { id: '1', etag: 'e1' }, '2026-11-23T00:00:00Z');
+    expect(idOf(a)).toBe(idOf(b, 'another delivery'));
+    expect(idOf(a)).toBe(a.identity.fingerprint);
+    expect(a.event.graphnotificationid).toBe('graph-1');
+    expect(idOf(buildTeamsEvent(notification(r, 'updated'), { id: '1', etag: 'e2' }, RECEIVED))).not.toBe(idOf(a));
+    expect(idOf(buildTeamsEvent(notification(r, 'deleted'), { id: '1', etag: 'e1' }, RECEIVED))).not.toBe(idOf(a));
+  });
+
+  it('gives a change without version one fingerprint per content and one id per occurrence', () => {
+    const r = `chats('${CHAT}')/members('M1')`;
+    const first = buildTeamsEvent(notification(r, 'created'), { id: 'M1', roles: ['owner'] }, RECEIVED);
+    const again = buildTeamsEvent(notification(r, 'created'), { roles: ['owner'], id: 'M1' }, RECEIVED);
+    expect(again.identity).toEqual(first.identity);
+    expect(first.identity.dedupKey).toBe(`subject:${r.toLowerCase()}`);
+    expect(buildTeamsEvent(notification(r, 'created'), { id: 'M1', roles: ['guest'] }, RECEIVED).identity.fingerprint).not.toBe(first.identity.fingerprint);
+    // The same member added twice (removed in between) is two changes: two ids.
+    expect(idOf(first, 'occurrence-1')).not.toBe(idOf(again, 'occurrence-2'));
+    expect(idOf(first, 'occurrence-1')).toBe(idOf(again, 'occurrence-1'));
   });
 
   it('passes user-specific payloads (viewpoint) through intact, one event per user view', () => {
     const chat = { id: CHAT, lastUpdatedDateTime: '2026-11-22T09:00:00Z', viewpoint: { isHidden: true, lastMessageReadDateTime: '2026-11-22T08:00:00Z' } };
-    const a = buildTeamsEvent(notification(`chats('${CHAT}')`, 'updated', { subscriptionId: 'alice-sub' }), chat, RECEIVED).event;
-    const b = buildTeamsEvent(notification(`chats('${CHAT}')`, 'updated', { subscriptionId: 'bob-sub' }), chat, RECEIVED).event;
-    expect(a.data).toEqual(chat);
-    expect(a.id).not.toBe(b.id);
+    const a = buildTeamsEvent(notification(`chats('${CHAT}')`, 'updated', { subscriptionId: 'alice-sub' }), chat, RECEIVED);
+    const b = buildTeamsEvent(notification(`chats('${CHAT}')`, 'updated', { subscriptionId: 'bob-sub' }), chat, RECEIVED);
+    expect(a.event.data).toEqual(chat);
+    expect(a.identity.fingerprint).not.toBe(b.identity.fingerprint);
+    expect(a.identity.dedupKey).not.toBe(b.identity.dedupKey);
+    expect(idOf(a)).not.toBe(idOf(b));
   });
 
   it('refuses unsupported resources', () => {
     expect(() => buildTeamsEvent(notification("users('u')/events('e')"), undefined, RECEIVED)).toThrow(/not a Teams/);
+    // An invalid percent-escape is an unsupported resource (dead-lettered), not a URIError retried to poison.
+    expect(() => buildTeamsEvent(notification('chats/19%E0%A4%A/messages/1'), undefined, RECEIVED)).toThrow(UnsupportedResourceError);
   });
 });
