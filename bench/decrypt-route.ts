@@ -86,10 +86,9 @@ async function inProcess(bits: number): Promise<string[]> {
         },
       },
       routedLog: {
-        claim: async ({ key, queues, owner }) => ({
-          queues: seen.has(key) ? [] : queues,
-          occurrence: owner,
-          complete: async () => void seen.add(key),
+        claim: async ({ eventId, queues }) => ({
+          queues: seen.has(eventId) ? [] : queues,
+          complete: async () => void seen.add(eventId),
           release: async () => undefined,
         }),
       },

@@ -10,7 +10,7 @@ import { originalMessageText, type DeadLetterQueue } from './dead-letter.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { RoutedEventLog } from './routed-event-log.js';
 import type { RoutingTable } from './routing-table.js';
-import { buildTeamsEvent, eventIdFor, UnsupportedResourceError, type TeamsCloudEvent } from './teams-event.js';
+import { buildTeamsEvent, UnsupportedResourceError } from './teams-event.js';
 
 /** A failure that no retry can mend: the message goes to the dead-letter queue at once. */
 export class PermanentFailure extends Error {
@@ -24,7 +24,7 @@ export class PermanentFailure extends Error {
 export type ProcessOutcome =
   | { readonly status: 'routed'; readonly eventId: string; readonly queues: readonly string[] }
   | { readonly status: 'duplicate'; readonly eventId: string }
-  | { readonly status: 'dropped'; readonly rule: number }
+  | { readonly status: 'dropped'; readonly eventId: string; readonly rule: number }
   | { readonly status: 'dead-lettered'; readonly reason: string };
 
 export interface NotificationProcessorOptions {
@@ -42,7 +42,7 @@ export interface ProcessContext {
   readonly logger: Logger;
   /**
    * The incoming queue message's id: its retries take over their own de-duplication claim, and events
-   * without a version get their id from it when nothing is de-duplicated. Omitted: each call is its own.
+   * without a version or Graph id get their id from it. Omitted: each call is its own delivery.
    */
   readonly messageId?: string;
 }
@@ -64,9 +64,9 @@ function permanentReason(e: unknown): string | undefined {
  * Transient failures (storage, Key Vault) throw, so the host retries (and finally poisons) the message;
  * failures no retry can mend (forged or undecryptable content, unknown certificate, unsupported resource,
  * no route, malformed input) go to the dead-letter queue with a reason, at once. Duplicates are skipped per
- * destination queue (see RoutedEventLog): a change is claimed before publishing and recorded per queue that
- * took it, so two copies at once go out once, a partial fan-out is completed on retry without repeating the
- * queues that took it, and none is lost. A claim-check blob is deleted once its message is done.
+ * destination queue (see RoutedEventLog): an event id is claimed before publishing and recorded per queue
+ * that took it, so two copies at once go out once, a partial fan-out is completed on retry without
+ * repeating the queues that took it, and none is lost. A claim-check blob is deleted once its message is done.
  */
 export class NotificationProcessor {
   readonly #o: NotificationProcessorOptions;
@@ -101,21 +101,18 @@ export class NotificationProcessor {
     const notification: ChangeNotification = parsed.data;
 
     const resource = notification.encryptedContent ? await this.#decrypt(notification) : undefined;
-    const { event: draft, identity } = buildTeamsEvent(notification, resource, queued.receivedAt);
-    const fields = { type: draft.type, subscriptionId: draft.subscriptionid, tenantId: draft.tenantid };
+    const { event } = buildTeamsEvent(notification, resource, queued.receivedAt, messageId);
+    const fields = { eventId: event.id, type: event.type, subscriptionId: event.subscriptionid, tenantId: event.tenantid };
 
-    const decision = this.#o.routes.route(draft);
-    if (decision.action === 'none') throw new PermanentFailure('no_route', `No route matches ${draft.type} for ${draft.subject} and default routes are off.`);
+    const decision = this.#o.routes.route(event);
+    if (decision.action === 'none') throw new PermanentFailure('no_route', `No route matches ${event.type} for ${event.subject} and default routes are off.`);
     if (decision.action === 'drop') {
       logger.info('route.dropped_by_rule', { ...fields, rule: decision.rule });
-      return { status: 'dropped', rule: decision.rule };
+      return { status: 'dropped', eventId: event.id, rule: decision.rule };
     }
-    const claim = identity.dedupKey
-      ? await this.#o.routedLog.claim({ key: identity.dedupKey, fingerprint: identity.fingerprint, queues: decision.queues, owner: messageId })
-      : { queues: decision.queues, occurrence: messageId, complete: async () => undefined, release: async () => undefined };
-    const event: TeamsCloudEvent = { id: eventIdFor(identity, claim.occurrence), ...draft };
+    const claim = await this.#o.routedLog.claim({ eventId: event.id, queues: decision.queues, owner: messageId });
     if (claim.queues.length === 0) {
-      logger.info('route.duplicate_skipped', { ...fields, eventId: event.id });
+      logger.info('route.duplicate_skipped', fields);
       return { status: 'duplicate', eventId: event.id };
     }
     let result;
@@ -131,7 +128,7 @@ export class NotificationProcessor {
       throw result.failed[0]?.error;
     }
     await claim.complete();
-    logger.info('route.routed', { ...fields, eventId: event.id, queues: claim.queues, datamode: event.datamode });
+    logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode });
     return { status: 'routed', eventId: event.id, queues: claim.queues };
   }
 

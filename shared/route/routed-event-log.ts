@@ -1,18 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { odata, RestError, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { RelayError } from '../errors.js';
 
-/**
- * What one copy of a change asks of the de-duplication log before it is published.
- *
- * `key` names what is compared: for a versioned change (etag, lastModifiedDateTime) the change itself, so
- * any copy of it within the window is a duplicate whatever came in between; for a change without such a
- * version (a chat member, a chat) the subject, whose last routed change is kept, so a copy equal to the last
- * one is a duplicate while created → deleted → created is three changes. `fingerprint` is the change.
- */
+/** What one copy of an event asks of the de-duplication log before it is published. */
 export interface ClaimRequest {
-  readonly key: string;
-  readonly fingerprint: string;
+  readonly eventId: string;
   /** Where the routing table sends the event: de-duplication is per destination queue. */
   readonly queues: readonly string[];
   /** The incoming queue message: its own retries take over its claim instead of waiting for it. */
@@ -22,11 +13,6 @@ export interface ClaimRequest {
 export interface Claim {
   /** The queues that still need the event (none: a duplicate everywhere). */
   readonly queues: readonly string[];
-  /**
-   * The same for every copy of one occurrence of the change, different for a later occurrence of an equal
-   * change (a member added again): part of the event id of changes without a version.
-   */
-  readonly occurrence: string;
   /** Records these queues as done (all of the claim's queues by default). */
   complete(queues?: readonly string[]): Promise<void>;
   /** Gives the claim up after a failure, so another copy need not wait for the lease. */
@@ -34,10 +20,11 @@ export interface Claim {
 }
 
 /**
- * Remembers what was routed where, to skip duplicates within a window. A change is claimed before it is
- * published (two copies processed at once do not both go out) and marked routed, per queue, only after the
- * queue took it; a failure releases the claim, and the same message's retry takes its claim over, so
- * nothing is lost and one storage blip costs one retry.
+ * Remembers which event went to which queue, to skip duplicates within a window. An event is claimed
+ * before it is published (two copies processed at once do not both go out) and recorded per queue only
+ * after that queue took it; a failure releases the claim, and the same message's retry takes its claim
+ * over, so nothing is lost, one storage blip costs one retry, and a partial fan-out is completed without
+ * repeating the queues that had the event.
  */
 export interface RoutedEventLog {
   claim(request: ClaimRequest): Promise<Claim>;
@@ -52,9 +39,7 @@ export class EventInFlightError extends RelayError {
 interface Entry {
   partitionKey: string;
   rowKey: string;
-  fingerprint: string;
-  occurrence: string;
-  /** Queues that took this fingerprint, comma-separated. */
+  /** Queues that took the event, comma-separated. */
   routedQueues: string;
   claimOwner: string;
   claimedAt: string;
@@ -72,11 +57,11 @@ export interface TableRoutedEventLogOptions {
 
 const status = (e: unknown) => (e instanceof RestError ? e.statusCode : undefined);
 const split = (list: string | undefined) => (list ? list.split(',').filter(Boolean) : []);
-const NOTHING_TO_DO: Omit<Claim, 'queues' | 'occurrence'> = { complete: async () => undefined, release: async () => undefined };
+const NOTHING_TO_DO: Omit<Claim, 'queues'> = { complete: async () => undefined, release: async () => undefined };
 
 /**
- * Table storage as the log: one entity per key (row = SHA-256 of the key, partition = its first two hex
- * digits), updated with optimistic concurrency (ETags).
+ * Table storage as the log: one entity per event id (partition = its first two characters), updated with
+ * optimistic concurrency (ETags).
  */
 export class TableRoutedEventLog implements RoutedEventLog {
   readonly #table: TableClient;
@@ -88,9 +73,8 @@ export class TableRoutedEventLog implements RoutedEventLog {
     this.#o = { claimLeaseMs: 60_000, maxWaitMs: 5_000, now: Date.now, ...options };
   }
 
-  #keys(key: string) {
-    const rowKey = createHash('sha256').update(key).digest('hex');
-    return { partitionKey: rowKey.slice(0, 2), rowKey };
+  #keys(eventId: string) {
+    return { partitionKey: eventId.slice(0, 2), rowKey: eventId };
   }
 
   #iso(ms = this.#o.now()) {
@@ -98,29 +82,27 @@ export class TableRoutedEventLog implements RoutedEventLog {
   }
 
   async claim(request: ClaimRequest): Promise<Claim> {
-    if (this.#o.windowMs <= 0) return { queues: [...request.queues], occurrence: request.owner, ...NOTHING_TO_DO };
-    const keys = this.#keys(request.key);
+    if (this.#o.windowMs <= 0) return { queues: [...request.queues], ...NOTHING_TO_DO };
+    const keys = this.#keys(request.eventId);
     const started = this.#o.now();
     for (;;) {
       const existing = await this.#get(keys);
       const now = this.#o.now();
       const live = existing !== undefined && now - Date.parse(existing.updatedAt) < this.#o.windowMs;
-      const same = live && existing.fingerprint === request.fingerprint;
-      const routed = same ? split(existing.routedQueues) : [];
-      const occurrence = same ? existing.occurrence : `${this.#iso(now)}/${randomUUID()}`;
+      const routed = live ? split(existing.routedQueues) : [];
       const queues = request.queues.filter((q) => !routed.includes(q));
-      if (queues.length === 0) return { queues, occurrence, ...NOTHING_TO_DO };
+      if (queues.length === 0) return { queues, ...NOTHING_TO_DO };
 
       const heldByOther =
         existing !== undefined && existing.claimOwner !== '' && existing.claimOwner !== request.owner && now - Date.parse(existing.claimedAt) < this.#o.claimLeaseMs;
       if (heldByOther) {
-        if (now - started > this.#o.maxWaitMs) throw new EventInFlightError(`Another invocation is routing a change of the same ${request.fingerprint === request.key ? 'id' : 'subject'}.`);
+        if (now - started > this.#o.maxWaitMs) throw new EventInFlightError(`Event ${request.eventId} is being routed by another invocation.`);
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      const entry: Entry = { ...keys, fingerprint: request.fingerprint, occurrence, routedQueues: routed.join(','), claimOwner: request.owner, claimedAt: this.#iso(now), updatedAt: this.#iso(now) };
+      const entry: Entry = { ...keys, routedQueues: routed.join(','), claimOwner: request.owner, claimedAt: this.#iso(now), updatedAt: this.#iso(now) };
       const etag = await this.#write(entry, existing?.etag);
-      if (etag === undefined) continue; // someone else wrote first: look again
+      if (etag === undefined) continue; // another copy wrote first: look again
       return this.#claim(entry, etag, queues);
     }
   }
@@ -128,7 +110,7 @@ export class TableRoutedEventLog implements RoutedEventLog {
   #claim(claimed: Entry, claimEtag: string, queues: readonly string[]): Claim {
     let etag = claimEtag;
     let entry = claimed;
-    // Writes the entry as `change` says, retrying on a concurrent write while the entry is still ours.
+    // Writes the entry as `change` says; after a concurrent write, reads it again and retries.
     const settle = async (change: (e: Entry) => Entry) => {
       for (let attempt = 0; attempt < 5; attempt++) {
         const next = change(entry);
@@ -139,21 +121,16 @@ export class TableRoutedEventLog implements RoutedEventLog {
           return;
         }
         const current = await this.#get(entry);
-        if (!current || current.fingerprint !== entry.fingerprint || current.occurrence !== entry.occurrence) return; // taken over after our lease
+        if (!current) return;
         ({ etag, ...entry } = current);
       }
     };
+    const mine = (e: Entry) => (e.claimOwner === claimed.claimOwner ? '' : e.claimOwner);
     return {
       queues,
-      occurrence: claimed.occurrence,
       complete: (done = queues) =>
-        settle((e) => ({
-          ...e,
-          routedQueues: [...new Set([...split(e.routedQueues), ...done])].join(','),
-          claimOwner: e.claimOwner === claimed.claimOwner ? '' : e.claimOwner,
-          updatedAt: this.#iso(),
-        })),
-      release: () => settle((e) => ({ ...e, claimOwner: e.claimOwner === claimed.claimOwner ? '' : e.claimOwner })),
+        settle((e) => ({ ...e, routedQueues: [...new Set([...split(e.routedQueues), ...done])].join(','), claimOwner: mine(e), updatedAt: this.#iso() })),
+      release: () => settle((e) => ({ ...e, claimOwner: mine(e) })),
     };
   }
 

@@ -42,62 +42,47 @@ export class UnsupportedResourceError extends Error {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
-/**
- * How one change is told apart from another. Graph redelivers a change unchanged, so a versioned change
- * (its `etag`, `@odata.etag` or `lastModifiedDateTime` moves with every real change: messages) is known by
- * its fingerprint alone. Chats and members carry no such version: two real changes can look the same (a
- * member added, removed and added again), so they are compared with the last change routed for their
- * subject, and each occurrence gets its own id. Reference-only notifications carry nothing to compare.
- */
-export interface ChangeIdentity {
-  /** Hash of resource path, changeType and version (or content): equal for every copy of one change. */
-  readonly fingerprint: string;
-  /** Whether the fingerprint alone separates real changes (then it is the event id). */
-  readonly versioned: boolean;
-  /** What de-duplication compares on; undefined: never skipped. */
-  readonly dedupKey?: string;
-}
-
 export interface BuiltEvent {
-  /** The event but its id, which eventIdFor gives once the occurrence is known. */
-  readonly event: Omit<TeamsCloudEvent, 'id'>;
-  readonly identity: ChangeIdentity;
+  readonly event: TeamsCloudEvent;
+  /**
+   * Whether the id pins a version that moves with every real change (a message's etag or
+   * lastModifiedDateTime), so that any copy of the change has the same id.
+   */
+  readonly versioned: boolean;
 }
 
 /**
- * The event id: the fingerprint of a versioned change; otherwise the fingerprint with the occurrence (the
- * de-duplication log's, or the delivering queue message's when nothing is de-duplicated).
+ * Builds the event for one notification. `resource` is the decrypted resource data, if any;
+ * `deliveryId` names the delivery (the incoming queue message, the same on each of its retries).
+ *
+ * The id never merges two real changes. A message's version (etag, else lastModifiedDateTime) moves with
+ * every change, so resource path + changeType + version is the id of every copy of the change. Chats and
+ * members carry no such version (a member has none; a chat's lastUpdatedDateTime is not always bumped), and
+ * reference-only notifications carry nothing but the path: two real changes can look the same (a member
+ * added, removed and added again), and no comparison of content can tell a redelivery from a repeat when
+ * notifications arrive out of order. Their id also includes the notification's own Graph id when it has
+ * one, else the delivery: a copy is then a duplicate, never a loss. User-specific payloads (viewpoint) are
+ * told apart by subscription, so each user's view is its own event.
  */
-export function eventIdFor(identity: ChangeIdentity, occurrence: string): string {
-  return identity.versioned ? identity.fingerprint : sha256(`${identity.fingerprint}\n${occurrence}`).slice(0, 40);
-}
-
-/**
- * Builds the event for one notification. `resource` is the decrypted resource data, if any. User-specific
- * payloads (viewpoint) are told apart by subscription, so each user's view is its own event.
- */
-export function buildTeamsEvent(notification: ChangeNotification, resource: Record<string, unknown> | undefined, receivedAt: string): BuiltEvent {
+export function buildTeamsEvent(notification: ChangeNotification, resource: Record<string, unknown> | undefined, receivedAt: string, deliveryId: string): BuiltEvent {
   const ids = parseResourcePath(notification.resource);
   if (!ids) throw new UnsupportedResourceError(`'${notification.resource}' is not a Teams chat, chat member or message resource.`);
   const changeType = notification.changeType.toLowerCase();
   const subject = notification.resource;
 
-  let identity: ChangeIdentity;
-  if (resource) {
-    const viewpoint = resource.viewpoint !== undefined ? `|viewpoint:${notification.subscriptionId}` : '';
-    const version = str(resource.etag) ?? str(resource['@odata.etag']) ?? str(resource.lastModifiedDateTime);
-    const fingerprint = sha256(`${subject.toLowerCase()}\n${changeType}\n${version ?? `sha256:${sha256(canonicalJson(resource))}`}${viewpoint && `${viewpoint}:${sha256(canonicalJson(resource.viewpoint))}`}`).slice(0, 40);
-    identity = version ? { fingerprint, versioned: true, dedupKey: fingerprint } : { fingerprint, versioned: false, dedupKey: `subject:${subject.toLowerCase()}${viewpoint}` };
-  } else {
-    identity = { fingerprint: sha256(`${subject.toLowerCase()}\n${changeType}\nreference:${sha256(canonicalJson(notification.resourceData ?? {}))}`).slice(0, 40), versioned: false };
-  }
+  const version = resource ? (str(resource.etag) ?? str(resource['@odata.etag']) ?? str(resource.lastModifiedDateTime)) : undefined;
+  const viewpoint = resource?.viewpoint !== undefined ? `|viewpoint:${notification.subscriptionId}:${sha256(canonicalJson(resource?.viewpoint))}` : '';
+  const content = resource ? `sha256:${sha256(canonicalJson(resource))}` : `reference:${sha256(canonicalJson(notification.resourceData ?? {}))}`;
+  const occurrence = version ? '' : `\n${notification.id ? `graph:${notification.id}` : `delivery:${deliveryId}`}`;
+  const id = sha256(`${subject.toLowerCase()}\n${changeType}\n${version ?? content}${viewpoint}${occurrence}`).slice(0, 40);
 
   const time =
     (resource && (str(resource.lastModifiedDateTime) ?? str(resource.lastUpdatedDateTime) ?? str(resource.createdDateTime))) ?? receivedAt;
   const data = resource ?? { resource: notification.resource, ...(notification.resourceData ?? {}) };
   const kindType = ids.kind;
-  const event: Omit<TeamsCloudEvent, 'id'> = {
+  const event: TeamsCloudEvent = {
     specversion: '1.0',
+    id,
     source: `/tenants/${notification.tenantId}`,
     type: `${EVENT_TYPE_PREFIX}.${kindType}.${changeType}`,
     subject,
@@ -117,5 +102,5 @@ export function buildTeamsEvent(notification: ChangeNotification, resource: Reco
     ...(ids.memberId ? { memberid: ids.memberId } : {}),
     ...(notification.id ? { graphnotificationid: notification.id } : {}),
   };
-  return { event, identity };
+  return { event, versioned: version !== undefined };
 }

@@ -79,7 +79,7 @@ describe('decrypt and route', () => {
     const t = setup();
     let now = Date.parse('2026-01-01T00:00:00Z');
     const log = new TableRoutedEventLog(createTableClient(t.settings.storage, t.settings.dedupTable), { windowMs: 60 * 60_000, now: () => now });
-    const change = (key: string) => ({ key, fingerprint: key, queues: ['q'], owner: 'test' });
+    const change = (eventId: string) => ({ eventId, queues: ['q'], owner: 'test' });
     for (let i = 0; i < 130; i++) await (await log.claim(change(`aa${i}`))).complete();
     await log.claim(change('bb-abandoned'));
     now += 2 * 60 * 60_000;

@@ -3,7 +3,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { changeNotificationSchema } from '../../shared/protocol/notification.js';
-import { buildTeamsEvent, eventIdFor } from '../../shared/route/teams-event.js';
+import { buildTeamsEvent } from '../../shared/route/teams-event.js';
 
 /** docs/teams-event.schema.json is the contract: every event the app builds must satisfy it. */
 const schema = JSON.parse(readFileSync(new URL('../../docs/teams-event.schema.json', import.meta.url), 'utf8')) as object;
@@ -24,8 +24,7 @@ const cases: [string, string, Record<string, unknown> | undefined][] = [
 describe('docs/teams-event.schema.json', () => {
   it.each(cases)('accepts the event built for %s %s', (resource, changeType, data) => {
     const notification = changeNotificationSchema.parse({ id: 'n1', subscriptionId: 's', tenantId: 't', changeType, resource, resourceData: { id: 'x' } });
-    const built = buildTeamsEvent(notification, data, '2026-11-22T10:00:00.000Z');
-    const event = { id: eventIdFor(built.identity, 'delivery-1'), ...built.event };
+    const { event } = buildTeamsEvent(notification, data, '2026-11-22T10:00:00.000Z', 'delivery-1');
     expect(validate(event), JSON.stringify(validate.errors)).toBe(true);
     const { data: _d, ...withRef } = event;
     expect(validate({ ...withRef, dataref: 'https://account.blob.core.windows.net/teams-event-payloads/x.json' })).toBe(true);
