@@ -104,11 +104,13 @@ export class NotificationReceiver {
         else reject(item, verdicts.size === 0 ? 'validation_token_missing' : 'validation_token_invalid');
         continue;
       }
+      // The clientState has done its work: it is a secret, so it stays out of queues and blobs.
+      const { clientState: _verified, ...notification } = item;
       accepted.push({
         schema: QUEUED_NOTIFICATION_SCHEMA,
         kind: isLifecycleNotification(item) ? 'lifecycle' : 'change',
         receivedAt,
-        notification: item,
+        notification,
       });
     }
 

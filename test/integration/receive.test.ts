@@ -26,6 +26,7 @@ afterAll(async () => {
 });
 
 const receiver = (env: Record<string, string> = {}) => testReceiver(azurite.connectionString, issuer.jwksUrl, env);
+const withoutClientState = ({ clientState: _, ...rest }: Record<string, unknown>) => rest;
 const notificationsOf = async (queue: Parameters<typeof drainQueue>[0]) =>
   (await drainQueue(queue)).map((m) => (m.body as QueuedNotification).notification as Record<string, unknown>);
 
@@ -161,10 +162,29 @@ describe('queued messages', () => {
       schema: 'teams-change-relay.queued-notification.v1',
       kind: 'change',
       receivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      notification: change,
+      notification: withoutClientState(change),
     });
     const life = await drainQueue(r.queues.lifecycle);
-    expect(life.map((m) => m.body)).toEqual([expect.objectContaining({ kind: 'lifecycle', notification: lifecycle })]);
+    expect(life.map((m) => m.body)).toEqual([expect.objectContaining({ kind: 'lifecycle', notification: withoutClientState(lifecycle) })]);
+  });
+
+  it('keeps no clientState in what it queues, once it has been checked', async () => {
+    const r = receiver({ GRAPH_CLIENT_STATE: `${CLIENT_STATE},${OLD_CLIENT_STATE}` });
+    const big = encryptedNotification({ clientState: OLD_CLIENT_STATE });
+    (big.encryptedContent as Record<string, string>).data = Buffer.alloc(100 * 1024, 7).toString('base64');
+    const items = [changeNotification(), lifecycleNotification(), big];
+    const res = await r.post({ value: items, validationTokens: [await issuer.sign()] });
+    expect(res.status).toBe(202);
+
+    const texts = [...(await drainQueue(r.queues.change)), ...(await drainQueue(r.queues.lifecycle))].map((m) => Buffer.from(m.text, 'base64').toString('utf8'));
+    const ref = texts.map((t) => JSON.parse(t) as QueuedClaimCheck).find(isClaimCheck) as QueuedClaimCheck;
+    texts.push((await r.container.getBlobClient(ref.claimCheck.blob).downloadToBuffer()).toString('utf8'));
+    expect(texts).toHaveLength(4);
+    for (const text of texts) {
+      expect(text).not.toContain('clientState');
+      expect(text).not.toContain(CLIENT_STATE);
+      expect(text).not.toContain(OLD_CLIENT_STATE);
+    }
   });
 
   it('sends an item too large for a queue message through a claim-check blob', async () => {
@@ -181,7 +201,7 @@ describe('queued messages', () => {
     const blob = await r.container.getBlobClient(ref.claimCheck.blob).downloadToBuffer();
     expect(blob.length).toBe(ref.claimCheck.bytes);
     const stored = JSON.parse(blob.toString('utf8')) as QueuedNotification;
-    expect(stored.notification).toEqual(big);
+    expect(stored.notification).toEqual(withoutClientState(big));
     expect(stored.kind).toBe('change');
   });
 
