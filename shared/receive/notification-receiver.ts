@@ -1,4 +1,4 @@
-import { BadRequestError, StorageUnavailableError } from '../errors.js';
+import { BadRequestError, StorageUnavailableError, UnserializableNotificationError } from '../errors.js';
 import { errorFields, type Logger } from '../log.js';
 import { isLifecycleNotification, type NotificationItem } from '../protocol/notification.js';
 import type { NotificationStore } from '../queue/notification-store.js';
@@ -54,6 +54,10 @@ export class NotificationReceiver {
   /** `endpoint` names the receiving URL in logs; `logger` is the invocation's. */
   async receive(request: ReceiveRequest, endpoint: string, logger: Logger): Promise<ReceiveResponse> {
     if (request.validationToken !== null) return answerValidationHandshake(request.validationToken);
+    const refuse = (status: number, code: string, detail: string) => {
+      logger.warn('receive.bad_request', { endpoint, code, status, detail });
+      return problem(status, code, 'The notification request was refused', detail);
+    };
 
     let collection;
     try {
@@ -61,8 +65,7 @@ export class NotificationReceiver {
       collection = parseNotificationBody(await request.readBody(), request.contentType, this.#o.maxBodyBytes);
     } catch (e) {
       if (!(e instanceof BadRequestError)) throw e;
-      logger.warn('receive.bad_request', { endpoint, code: e.code, status: e.status, detail: e.message });
-      return problem(e.status, e.code, 'The notification request was refused', e.message);
+      return refuse(e.status, e.code, e.message);
     }
 
     const rejections = new Map<string, { reason: ItemRejection; subscriptionId: string; tenantId: string; count: number }>();
@@ -124,6 +127,7 @@ export class NotificationReceiver {
     try {
       await this.#o.store.storeAll(accepted);
     } catch (e) {
+      if (e instanceof UnserializableNotificationError) return refuse(400, e.code, e.message);
       if (!(e instanceof StorageUnavailableError)) throw e;
       logger.error('receive.storage_unavailable', { endpoint, items: accepted.length, ...errorFields(e) });
       return this.#retryLater(e.code, 'The notifications could not be stored; retry later.');

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isClaimCheck, type QueuedClaimCheck, type QueuedNotification } from '../../shared/queue/queued-notification.js';
-import { drainQueue, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { UnserializableNotificationError } from '../../shared/errors.js';
+import { StorageNotificationStore } from '../../shared/queue/notification-store.js';
+import { drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import {
   APP_ID,
   CLIENT_STATE,
@@ -59,6 +63,48 @@ describe('bad input', () => {
       expect(problem).toMatchObject({ status, type: expect.stringMatching(/^urn:/), title: expect.any(String), detail: expect.any(String) });
     }
     expect(r.logger.lines.filter((l) => l.event === 'receive.bad_request')).toHaveLength(cases.length);
+  });
+});
+
+describe('input that cannot be stored', () => {
+  it('answers 400 with a stable code, not 503, to JSON nested too deep to serialise, and queues nothing', async () => {
+    const r = receiver();
+    const item = JSON.stringify(changeNotification({ resourceData: { deep: 0 } })).replace('{"deep":0}', '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000));
+    const res = await r.post(`{"value":[${item},${JSON.stringify(changeNotification())}]}`);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(res.body ?? '{}')).toMatchObject({ status: 400, code: 'ERR_JSON_TOO_DEEP' });
+    expect(r.logger.lines.find((l) => l.event === 'receive.bad_request')?.fields).toMatchObject({ code: 'ERR_JSON_TOO_DEEP', status: 400 });
+    expect(r.logger.lines.some((l) => l.event === 'receive.storage_unavailable')).toBe(false);
+    expect(await r.queues.change.exists()).toBe(false);
+  });
+
+  it('the store refuses an item it cannot serialise as such, not as a storage failure, before writing any of the batch', async () => {
+    const names = { change: uniqueName('notif'), lifecycle: uniqueName('life'), container: uniqueName('blobs') };
+    const store = new StorageNotificationStore({
+      queueService: QueueServiceClient.fromConnectionString(azurite.connectionString),
+      blobService: BlobServiceClient.fromConnectionString(azurite.connectionString),
+      queues: { change: names.change, lifecycle: names.lifecycle },
+      container: names.container,
+      timeoutMs: 30_000,
+    });
+    const queued = (notification: Record<string, unknown>): QueuedNotification => ({
+      schema: 'teams-change-relay.queued-notification.v1',
+      kind: 'change',
+      receivedAt: new Date().toISOString(),
+      notification: notification as QueuedNotification['notification'],
+    });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const bad = [changeNotification({ resourceData: cyclic }), changeNotification({ resourceData: { n: 1n } })];
+    for (const item of bad) {
+      const attempt = store.storeAll([queued(changeNotification()), queued(item)]);
+      await expect(attempt).rejects.toBeInstanceOf(UnserializableNotificationError);
+      await expect(attempt).rejects.toMatchObject({ code: 'ERR_NOTIFICATION_UNSERIALIZABLE' });
+    }
+    expect(await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(names.change).exists()).toBe(false);
+    await store.storeAll([queued(changeNotification())]);
+    expect(await drainQueue(QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(names.change))).toHaveLength(1);
   });
 });
 
