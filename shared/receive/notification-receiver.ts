@@ -4,6 +4,7 @@ import { isLifecycleNotification, type NotificationItem } from '../protocol/noti
 import type { NotificationStore } from '../queue/notification-store.js';
 import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../queue/queued-notification.js';
 import type { ClientStateVerifier } from './client-state.js';
+import { RejectionLog } from './rejection-log.js';
 import { answerValidationHandshake } from './handshake.js';
 import { checkDeclaredLength, parseNotificationBody } from './parse-notification-body.js';
 import { problem, type ReceiveResponse } from './problem.js';
@@ -17,12 +18,6 @@ export interface ReceiveRequest {
   readonly contentLength: number | null;
   readBody(): Promise<Uint8Array>;
 }
-
-export type ItemRejection =
-  | 'tenant_not_allowed'
-  | 'client_state_mismatch'
-  | 'validation_token_missing'
-  | 'validation_token_invalid';
 
 export interface NotificationReceiverOptions {
   readonly clientState: ClientStateVerifier;
@@ -68,18 +63,11 @@ export class NotificationReceiver {
       return refuse(e.status, e.code, e.message);
     }
 
-    const rejections = new Map<string, { reason: ItemRejection; subscriptionId: string; tenantId: string; count: number }>();
-    const reject = (item: NotificationItem, reason: ItemRejection) => {
-      const key = `${reason}\u0000${item.subscriptionId}\u0000${item.tenantId}`;
-      const entry = rejections.get(key);
-      if (entry) entry.count++;
-      else rejections.set(key, { reason, subscriptionId: item.subscriptionId, tenantId: item.tenantId, count: 1 });
-    };
-
+    const rejections = new RejectionLog();
     const trusted: NotificationItem[] = [];
     for (const item of collection.value) {
-      if (!this.#o.tenantIds.has(item.tenantId.toLowerCase())) reject(item, 'tenant_not_allowed');
-      else if (!this.#o.clientState.matches(item.clientState)) reject(item, 'client_state_mismatch');
+      if (!this.#o.tenantIds.has(item.tenantId.toLowerCase())) rejections.rejectItem(item, 'tenant_not_allowed');
+      else if (!this.#o.clientState.matches(item.clientState)) rejections.rejectItem(item, 'client_state_mismatch');
       else trusted.push(item);
     }
 
@@ -93,7 +81,7 @@ export class NotificationReceiver {
       if (verdict.ok) tenantsWithToken.add(verdict.tenantId);
       else {
         keysUnavailable ||= verdict.retryable;
-        logger.warn('security.validation_token_rejected', { endpoint, reason: verdict.reason });
+        rejections.rejectToken(verdict.reason);
       }
     }
 
@@ -104,7 +92,7 @@ export class NotificationReceiver {
       const encrypted = !isLifecycleNotification(item) && item.encryptedContent !== undefined;
       if (encrypted && !tenantsWithToken.has(item.tenantId.toLowerCase())) {
         if (keysUnavailable) waitingForKeys++;
-        else reject(item, verdicts.size === 0 ? 'validation_token_missing' : 'validation_token_invalid');
+        else rejections.rejectItem(item, verdicts.size === 0 ? 'validation_token_missing' : 'validation_token_invalid');
         continue;
       }
       // The clientState has done its work: it is a secret, so it stays out of queues and blobs.
@@ -117,12 +105,12 @@ export class NotificationReceiver {
       });
     }
 
+    rejections.write(logger, endpoint);
+
     if (waitingForKeys > 0) {
       logger.error('receive.token_keys_unavailable', { endpoint, items: waitingForKeys });
       return this.#retryLater('ERR_TOKEN_KEYS_UNAVAILABLE', 'The keys that sign validation tokens could not be fetched.');
     }
-
-    for (const r of rejections.values()) logger.warn('security.notification_rejected', { endpoint, ...r });
 
     try {
       await this.#o.store.storeAll(accepted);

@@ -141,6 +141,35 @@ describe('clientState', () => {
   });
 });
 
+describe('security log volume', () => {
+  it('writes a bounded number of lines for thousands of distinct forged items and tokens, then one summary, and answers 202', async () => {
+    const r = receiver();
+    const genuine = encryptedNotification();
+    const forged = [
+      ...Array.from({ length: 3000 }, () => changeNotification({ clientState: 'guess' })),
+      ...Array.from({ length: 1000 }, () => changeNotification({ tenantId: TENANT_OTHER })),
+    ];
+    const badTokens = Array.from({ length: 2000 }, (_, i) => `not-a-token-${i}`);
+    const res = await r.post({ value: [...forged, genuine], validationTokens: [...badTokens, await issuer.sign()] });
+    expect(res.status).toBe(202);
+    expect((await notificationsOf(r.queues.change)).map((n) => n.id)).toEqual([genuine.id]);
+
+    const of = (event: string) => r.logger.lines.filter((l) => l.event === event);
+    expect(of('security.notification_rejected').length).toBeGreaterThan(0);
+    expect(of('security.notification_rejected').length).toBeLessThanOrEqual(10);
+    expect(of('security.validation_token_rejected').length).toBeGreaterThan(0);
+    expect(of('security.validation_token_rejected').length).toBeLessThanOrEqual(10);
+    expect(r.logger.lines.length).toBeLessThanOrEqual(25);
+    expect(of('security.rejections_summary')).toHaveLength(1);
+    expect(of('security.rejections_summary')[0]?.fields).toMatchObject({
+      endpoint: 'notifications',
+      items: { client_state_mismatch: 3000, tenant_not_allowed: 1000 },
+      tokens: { token_malformed: 2000 },
+      omittedLines: 4000 + 2000 - of('security.notification_rejected').length - of('security.validation_token_rejected').length,
+    });
+  });
+});
+
 describe('validationTokens', () => {
   it('queues encrypted items whose tenant has a valid token (v1 or v2 issuer)', async () => {
     const r = receiver();
