@@ -28,12 +28,18 @@ export interface NotificationReceiverOptions {
   readonly now?: () => number;
   /** Seconds Graph is asked to wait before retrying after a 503. */
   readonly retryAfterSeconds?: number;
+  /**
+   * Seconds Graph is asked to wait after a 503 for a token signed by an unknown key: the JWKS refresh
+   * cooldown, after which the retry can fetch the key set again. Defaults to retryAfterSeconds.
+   */
+  readonly unknownKeyRetryAfterSeconds?: number;
 }
 
 /**
  * The receive path: handshake, parse, verify (clientState, tenant, validation tokens), then store each
  * accepted item as its own queue message. Answers 202 only once everything accepted is durable; 503 with
- * Retry-After when storage (or the token keys) cannot be reached; 4xx problem details for bad input.
+ * Retry-After when storage (or the token keys) cannot be reached, or a token's signing key is not (yet)
+ * known; 4xx problem details for bad input.
  * Forged items are answered 202 like the rest (so a forger learns nothing), logged as security events and
  * dropped.
  */
@@ -76,11 +82,13 @@ export class NotificationReceiver {
       ? await this.#o.tokens.verifyAll(collection.validationTokens ?? [])
       : new Map<string, TokenVerdict>();
     const tenantsWithToken = new Set<string>();
-    let keysUnavailable = false;
+    let keysUnavailable = false; // the key set could not be fetched
+    let keyUnknown = false; // a kid not (yet) in the key set
     for (const verdict of verdicts.values()) {
       if (verdict.ok) tenantsWithToken.add(verdict.tenantId);
       else {
-        keysUnavailable ||= verdict.retryable;
+        keysUnavailable ||= verdict.retryable && verdict.reason === 'token_keys_unavailable';
+        keyUnknown ||= verdict.retryable && verdict.reason === 'token_unknown_key';
         rejections.rejectToken(verdict.reason);
       }
     }
@@ -91,7 +99,7 @@ export class NotificationReceiver {
     for (const item of trusted) {
       const encrypted = !isLifecycleNotification(item) && item.encryptedContent !== undefined;
       if (encrypted && !tenantsWithToken.has(item.tenantId.toLowerCase())) {
-        if (keysUnavailable) waitingForKeys++;
+        if (keysUnavailable || keyUnknown) waitingForKeys++;
         else rejections.rejectItem(item, verdicts.size === 0 ? 'validation_token_missing' : 'validation_token_invalid');
         continue;
       }
@@ -107,9 +115,18 @@ export class NotificationReceiver {
 
     rejections.write(logger, endpoint);
 
-    if (waitingForKeys > 0) {
+    if (waitingForKeys > 0 && keysUnavailable) {
       logger.error('receive.token_keys_unavailable', { endpoint, items: waitingForKeys });
       return this.#retryLater('ERR_TOKEN_KEYS_UNAVAILABLE', 'The keys that sign validation tokens could not be fetched.');
+    }
+    if (waitingForKeys > 0) {
+      // Nothing is stored or discarded: Graph retries the whole batch, by when the key set may be refreshed.
+      logger.warn('receive.token_key_unknown', { endpoint, items: waitingForKeys });
+      return this.#retryLater(
+        'ERR_TOKEN_KEY_UNKNOWN',
+        'A validation token is signed by a key not (yet) in the published key set; retry later.',
+        this.#o.unknownKeyRetryAfterSeconds,
+      );
     }
 
     try {
@@ -130,8 +147,7 @@ export class NotificationReceiver {
     return { status: 202, headers: {} };
   }
 
-  #retryLater(code: string, detail: string): ReceiveResponse {
-    const seconds = this.#o.retryAfterSeconds ?? 10;
+  #retryLater(code: string, detail: string, seconds = this.#o.retryAfterSeconds ?? 10): ReceiveResponse {
     return problem(503, code, 'Temporarily unable to accept notifications', detail, { 'retry-after': String(seconds) });
   }
 }

@@ -1,3 +1,4 @@
+import { generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isClaimCheck, type QueuedClaimCheck, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -219,6 +220,35 @@ describe('validationTokens', () => {
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toMatch(/^\d+$/);
     expect(await r.queues.change.exists()).toBe(false);
+  });
+});
+
+describe('signing key rotation', () => {
+  it('answers 503 with Retry-After for a token signed by a key not in the key set, queuing nothing and fetching the set at most once per cooldown', async () => {
+    const jwks = await startTokenIssuer({ tenantId: TENANT_A, audience: APP_ID });
+    try {
+      const r = testReceiver(azurite.connectionString, jwks.jwksUrl);
+      const started = Date.now();
+      const first = encryptedNotification();
+      expect((await r.post({ value: [first], validationTokens: [await jwks.sign()] })).status).toBe(202);
+      expect(jwks.jwksRequests).toBe(1);
+
+      const other = await generateKeyPair('RS256');
+      for (let i = 0; i < 20; i++) {
+        const genuineLooking = encryptedNotification();
+        const token = await jwks.sign({ kid: `never-published-${i}`, privateKey: other.privateKey });
+        const res = await r.post({ value: [genuineLooking, changeNotification()], validationTokens: [token] });
+        expect(res.status).toBe(503);
+        expect(res.headers['retry-after']).toBe('30');
+        expect(JSON.parse(res.body ?? '{}')).toMatchObject({ status: 503, code: 'ERR_TOKEN_KEY_UNKNOWN' });
+      }
+      expect((await notificationsOf(r.queues.change)).map((n) => n.id)).toEqual([first.id]);
+      // jose refetches on an unknown kid only once per 30 s cooldown (typically: not at all during this test).
+      expect(jwks.jwksRequests).toBeLessThanOrEqual(1 + Math.ceil((Date.now() - started) / 30_000));
+      expect(r.logger.lines.filter((l) => l.event === 'receive.token_key_unknown')).toHaveLength(20);
+    } finally {
+      await jwks.close();
+    }
   });
 });
 
