@@ -144,17 +144,19 @@ describe('ValidationTokenVerifier', () => {
 });
 
 describe('ValidationTokenVerifier across a signing key rotation (remote JWKS over loopback)', () => {
-  const verifierFor = (jwks: TokenIssuer, cooldownDuration: number) =>
-    new ValidationTokenVerifier({
-      appId: APP_ID,
-      tenantIds: new Set([TENANT_A]),
-      getKey: createRemoteJWKSet(new URL(jwks.jwksUrl), { cooldownDuration }),
-    });
-
-  it('accepts a token signed by a key published after the key set was fetched, fetching the set once more', async () => {
+  /** Runs `test` with its own JWKS server (so that it can rotate keys and count fetches) and a verifier of it. */
+  const withOwnJwks = async (cooldownDuration: number, test: (jwks: TokenIssuer, v: ValidationTokenVerifier) => Promise<void>) => {
     const jwks = await startTokenIssuer({ tenantId: TENANT_A, audience: APP_ID });
     try {
-      const v = verifierFor(jwks, 0);
+      const getKey = createRemoteJWKSet(new URL(jwks.jwksUrl), { cooldownDuration });
+      await test(jwks, new ValidationTokenVerifier({ appId: APP_ID, tenantIds: new Set([TENANT_A]), getKey }));
+    } finally {
+      await jwks.close();
+    }
+  };
+
+  it('accepts a token signed by a key published after the key set was fetched, fetching the set once more', () =>
+    withOwnJwks(0, async (jwks, v) => {
       expect((await v.verify(await jwks.sign())).ok).toBe(true);
       expect(jwks.jwksRequests).toBe(1);
       await jwks.publishKey('rotated-key');
@@ -162,15 +164,10 @@ describe('ValidationTokenVerifier across a signing key rotation (remote JWKS ove
       expect(jwks.jwksRequests).toBe(2);
       expect((await v.verify(await jwks.sign({ kid: 'rotated-key' }))).ok).toBe(true);
       expect(jwks.jwksRequests).toBe(2);
-    } finally {
-      await jwks.close();
-    }
-  });
+    }));
 
-  it('calls a kid still unknown retryable (never a reason to discard), and fetches the set at most once per cooldown', async () => {
-    const jwks = await startTokenIssuer({ tenantId: TENANT_A, audience: APP_ID });
-    try {
-      const v = verifierFor(jwks, 3_600_000);
+  it('calls a kid still unknown retryable (never a reason to discard), and fetches the set at most once per cooldown', () =>
+    withOwnJwks(3_600_000, async (jwks, v) => {
       expect((await v.verify(await jwks.sign())).ok).toBe(true);
       // Published after the fetch, within the cooldown: retryable, so the receiver answers 503 and Graph retries.
       await jwks.publishKey('rotated-key');
@@ -182,15 +179,10 @@ describe('ValidationTokenVerifier across a signing key rotation (remote JWKS ove
       const verdicts = await v.verifyAll(forged.slice(25));
       expect([...verdicts.values()].every((x) => !x.ok && x.reason === 'token_unknown_key' && x.retryable)).toBe(true);
       expect(jwks.jwksRequests).toBe(1);
-    } finally {
-      await jwks.close();
-    }
-  });
+    }));
 
-  it('after the cooldown, a burst of unknown kids costs one fetch, and a kid absent from the new set stays retryable', async () => {
-    const jwks = await startTokenIssuer({ tenantId: TENANT_A, audience: APP_ID });
-    try {
-      const v = verifierFor(jwks, 200);
+  it('after the cooldown, a burst of unknown kids costs one fetch, and a kid absent from the new set stays retryable', () =>
+    withOwnJwks(200, async (jwks, v) => {
       expect((await v.verify(await jwks.sign())).ok).toBe(true);
       await new Promise((r) => setTimeout(r, 300));
       const other = await generateKeyPair('RS256');
@@ -198,9 +190,6 @@ describe('ValidationTokenVerifier across a signing key rotation (remote JWKS ove
       const verdicts = await v.verifyAll(forged);
       expect([...verdicts.values()].every((x) => !x.ok && x.reason === 'token_unknown_key' && x.retryable)).toBe(true);
       expect(jwks.jwksRequests).toBe(2);
-    } finally {
-      await jwks.close();
-    }
-  });
+    }));
 });
 
