@@ -1,12 +1,12 @@
 import { RelayError } from '../errors.js';
 
 /** Deeper than any resource Graph sends; far from where the call stack would overflow. */
-export const MAX_JSON_DEPTH = 256;
+export const MAX_CANONICAL_DEPTH = 256;
 
-/** A value nested deeper than MAX_JSON_DEPTH: bad input, never worth a retry. */
+/** A value nested deeper than MAX_CANONICAL_DEPTH: bad input, never worth a retry. */
 export class NestingTooDeepError extends RelayError {
   constructor() {
-    super('ERR_NESTING_TOO_DEEP', `The JSON is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+    super('ERR_NESTING_TOO_DEEP', `The JSON is nested deeper than ${MAX_CANONICAL_DEPTH} levels.`);
   }
 }
 
@@ -16,7 +16,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 function canonical(value: unknown, depth: number): string {
-  if (depth > MAX_JSON_DEPTH) throw new NestingTooDeepError();
+  if (depth > MAX_CANONICAL_DEPTH) throw new NestingTooDeepError();
   if (Array.isArray(value)) return `[${value.map((v) => canonical(v, depth + 1)).join(',')}]`;
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;
