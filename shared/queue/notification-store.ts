@@ -100,7 +100,7 @@ export class StorageNotificationStore implements NotificationStore {
 
   async #storeOne({ item, text }: EncodedNotification, abortSignal: AbortSignal): Promise<void> {
     if (text.length <= MAX_QUEUE_MESSAGE_CHARS) {
-      await sendToQueue(this.#queues[item.kind], text, abortSignal);
+      await sendToQueue(this.#queues[item.kind], text, { abortSignal });
       return;
     }
     const json = JSON.stringify(item);
@@ -114,7 +114,7 @@ export class StorageNotificationStore implements NotificationStore {
         receivedAt: item.receivedAt,
         claimCheck: { container: this.#container.containerName, blob, bytes: Buffer.byteLength(json) },
       }),
-      abortSignal,
+      { abortSignal },
     );
   }
 

@@ -12,8 +12,16 @@ const isNotFound = (e: unknown, code: string) =>
  * existence check. Messages the app writes never expire unless a time-to-live (seconds) is given: a
  * consumer outage longer than the service's 7-day default must not lose anything.
  */
-export async function sendToQueue(queue: QueueClient, text: string, abortSignal?: AbortSignal, timeToLiveSeconds = NEVER_EXPIRES): Promise<void> {
-  const options = { abortSignal, messageTimeToLive: timeToLiveSeconds };
+export interface SendOptions {
+  readonly abortSignal?: AbortSignal;
+  /** Seconds; the default: never expire. */
+  readonly timeToLiveSeconds?: number;
+  /** Seconds before the message becomes visible (a delay); the default: at once. */
+  readonly visibilityTimeoutSeconds?: number;
+}
+
+export async function sendToQueue(queue: QueueClient, text: string, { abortSignal, timeToLiveSeconds = NEVER_EXPIRES, visibilityTimeoutSeconds }: SendOptions = {}): Promise<void> {
+  const options = { abortSignal, messageTimeToLive: timeToLiveSeconds, ...(visibilityTimeoutSeconds ? { visibilityTimeout: visibilityTimeoutSeconds } : {}) };
   try {
     await queue.sendMessage(text, options);
   } catch (e) {

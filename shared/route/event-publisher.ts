@@ -45,7 +45,7 @@ export class QueueEventPublisher implements EventPublisher {
       const { data: _data, ...withoutData } = event;
       text = encodeJsonMessage({ ...withoutData, dataref: url });
     }
-    const settled = await Promise.allSettled(queues.map((q) => sendToQueue(this.#queues.getQueueClient(q), text, undefined, this.#ttl)));
+    const settled = await Promise.allSettled(queues.map((q) => sendToQueue(this.#queues.getQueueClient(q), text, { timeToLiveSeconds: this.#ttl })));
     return {
       published: queues.filter((_, i) => settled[i]?.status === 'fulfilled'),
       failed: settled.flatMap((s, i) => (s.status === 'rejected' ? [{ queue: queues[i] ?? '', error: s.reason as unknown }] : [])),

@@ -10,7 +10,7 @@ import { originalMessageText, type DeadLetterQueue } from './dead-letter.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { RoutedEventLog } from './routed-event-log.js';
 import type { RoutingTable } from './routing-table.js';
-import { buildTeamsEvent, UnsupportedResourceError } from './teams-event.js';
+import { buildTeamsEvent, UnsupportedResourceError, type TeamsCloudEvent } from './teams-event.js';
 
 /** A failure that no retry can mend: the message goes to the dead-letter queue at once. */
 export class PermanentFailure extends Error {
@@ -101,7 +101,21 @@ export class NotificationProcessor {
     const notification: ChangeNotification = parsed.data;
 
     const resource = notification.encryptedContent ? await this.#decrypt(notification) : undefined;
-    const { event } = buildTeamsEvent(notification, resource, queued.receivedAt, messageId);
+    return this.#route(buildTeamsEvent(notification, resource, queued.receivedAt, messageId).event, messageId, logger);
+  }
+
+  /**
+   * Routes a change read back from Graph (a backfill) as a notification of it would have been: the same
+   * event id scheme (so a late notification of the same change is a duplicate), marked `backfilled`.
+   * `deliveryId` names the read (the same on its retries); unversioned changes take their id from it.
+   * Throws UnsupportedResourceError for a resource that is not a Teams chat, member or message.
+   */
+  routeReadBack(notification: ChangeNotification, resource: Record<string, unknown>, deliveryId: string, logger: Logger): Promise<ProcessOutcome> {
+    const { event } = buildTeamsEvent(notification, resource, new Date().toISOString(), deliveryId);
+    return this.#route({ ...event, backfilled: true }, deliveryId, logger);
+  }
+
+  async #route(event: TeamsCloudEvent, messageId: string, logger: Logger): Promise<ProcessOutcome> {
     const fields = { eventId: event.id, type: event.type, subscriptionId: event.subscriptionid, tenantId: event.tenantid };
 
     const decision = this.#o.routes.route(event);

@@ -31,6 +31,8 @@ export interface TeamsCloudEvent {
   readonly memberid?: string;
   /** Graph's own notification id, when it sent one (not stable across redeliveries). */
   readonly graphnotificationid?: string;
+  /** True when the change was read back from Graph to fill a gap in its notifications, not notified. */
+  readonly backfilled?: boolean;
 }
 
 export const EVENT_TYPE_PREFIX = 'com.microsoft.graph.teams';
