@@ -243,13 +243,15 @@ export class SubscriptionReconciler {
       if (!isGraphRequestError(e, 409) && !isGraphRequestError(e, 403)) throw e;
     }
     const now = new Date(this.#now()).toISOString();
+    // A gap still open (a create whose answer was lost, say) is widened, never forgotten.
+    const open = record?.gapFrom && !record.gapTo ? record : undefined;
     const gap: SubscriptionRecord = {
       name: d.name,
       resource: d.resource,
       changeTypes: d.changeTypes.join(','),
       ...(record?.lastRenewedAt ? { lastRenewedAt: record.lastRenewedAt } : {}),
-      gapFrom: now,
-      gapSubscriptionId: existing.id,
+      gapFrom: open?.gapFrom ?? now,
+      gapSubscriptionId: open?.gapSubscriptionId ?? existing.id,
       lastAction: 'deleted',
       updatedAt: now,
     };

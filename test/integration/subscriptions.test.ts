@@ -329,6 +329,25 @@ describe('clientState rotation', () => {
     expect(events[0]).toMatchObject({ data: { subscriptionId: oldId, newSubscriptionId: closed.subscriptionId, gap: { from: closed.gapFrom, to: closed.gapTo } } });
   });
 
+  it('widens a gap still open when a create whose answer was lost left an unknown subscription: the window is never forgotten', async () => {
+    const instance = instances(writeFile({ subscriptions: [TWO.subscriptions[0]] }));
+    await instance(OLD).reconciler.reconcile();
+    const oldId = ours()[0]!.id;
+    const rotating = instance(NEW);
+    sink.failNextHandshakes(2);
+    await rotating.reconciler.reconcile();
+    const open = (await rotating.records.get('all-chats'))!;
+    // Graph did create it, but the app never heard so.
+    const lost = await graphClient(sim.baseUrl).post('/v1.0/subscriptions', { resource: '/chats', changeType: 'created,updated', notificationUrl: sink.url, lifecycleNotificationUrl: rotating.settings.lifecycleUrl, expirationDateTime: inMinutes(120, sim.clock.now()), clientState: NEW });
+    expect(lost.status).toBe(201);
+    sim.clock.advance(60_000);
+    expect((await instance(NEW).reconciler.reconcile()).entries[0]?.action).toBe('recreated');
+    const closed = (await rotating.records.get('all-chats'))!;
+    expect(closed).toMatchObject({ gapFrom: open.gapFrom, gapSubscriptionId: oldId, subscriptionId: ours()[0]!.id });
+    const events = await resyncEvents(rotating.settings.subscriptionEventsQueue);
+    expect(events.map((e) => e.data.gap)).toEqual([{ from: open.gapFrom, to: closed.gapTo }]);
+  });
+
   it('a failed create after the delete is not held back like a 403 quota answer: the gap is closed on the next run', async () => {
     const instance = instances(writeFile({ subscriptions: [TWO.subscriptions[0]] }));
     await instance(OLD).reconciler.reconcile();
