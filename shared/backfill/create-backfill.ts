@@ -45,6 +45,7 @@ export function createBackfill(settings: Settings, processor: NotificationProces
     gaps,
     worker,
     desired,
+    records: subscriptions.records,
     afterDowntimeSeconds: settings.backfill.afterDowntimeSeconds,
     safetyNetHours: settings.backfill.safetyNetHours,
     ...(options.now ? { now: options.now } : {}),
