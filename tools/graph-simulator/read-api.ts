@@ -55,7 +55,8 @@ function linkWith(ctx: ReadRequestContext, name: string, token: string, keepQuer
   q.delete('$deltatoken');
   q.set(name, token);
   const path = ctx.path.split('/').map(encodeURIComponent).join('/');
-  return `${ctx.versionBase}${path}?${q.toString()}`;
+  // Graph writes `$skiptoken`/`$deltatoken` with a literal dollar, as the query options are named.
+  return `${ctx.versionBase}${path}?${q.toString().replace(/%24/g, '$')}`;
 }
 
 /** Reads `$skiptoken` (or starts a new snapshot) for a listing. */

@@ -70,7 +70,8 @@ export interface TimeWindow {
 export function timeWindow(clauses: readonly FilterClause[], allowed: Partial<Record<FilterOperator, true>>): TimeWindow {
   const window: TimeWindow = {};
   for (const c of clauses) {
-    if (!allowed[c.operator] || typeof c.value !== 'number') throw notAllowed(c);
+    if (typeof c.value !== 'number') throw badRequest('Invalid filter clause', 'BadRequest');
+    if (!allowed[c.operator]) throw notAllowed(c);
     const bound = c.operator === 'gt' ? 'gtMs' : 'ltMs';
     if (window[bound] !== undefined) throw badRequest('Invalid filter clause', 'BadRequest');
     window[bound] = c.value;
