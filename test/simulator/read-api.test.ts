@@ -25,6 +25,13 @@ afterEach(async () => {
 const q = (params: Record<string, string | number>) => '?' + new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
 const iso = (ms: number) => new Date(ms).toISOString();
 const advance = (ms: number) => sim.clock.advance(ms);
+/** A point in simulated time a minute after everything so far and a minute before anything next. */
+const mark = () => {
+  advance(MINUTE);
+  const at = sim.clock.now();
+  advance(MINUTE);
+  return at;
+};
 
 /** GET with optional headers, from a path or an absolute nextLink/deltaLink. */
 async function get(pathOrUrl: string, headers: Record<string, string> = {}): Promise<GraphAnswer> {
@@ -237,18 +244,14 @@ describe('export APIs and channel delta', () => {
     const leftEarly = sim.teams.createChat({ members: [ALICE, BOB, CAROL], chatType: 'group' });
     sim.teams.postChatMessage(ab.id, { from: ALICE, content: 'before' });
     sim.teams.removeMember(leftEarly.id, ALICE);
-    advance(MINUTE);
-    const start = sim.clock.now();
-    advance(MINUTE);
+    const start = mark();
     const inAb = sim.teams.postChatMessage(ab.id, { from: BOB, content: 'in ab' });
     sim.teams.postChatMessage(bc.id, { from: BOB, content: 'not alice' });
     const inLeft = sim.teams.postChatMessage(left.id, { from: CAROL, content: 'in left' });
     sim.teams.removeMember(left.id, ALICE, { initiator: CAROL });
     sim.teams.postChatMessage(leftEarly.id, { from: BOB, content: 'after alice left' });
     const extra = Array.from({ length: 4 }, (_, i) => sim.teams.postChatMessage(ab.id, { from: ALICE, content: `x${i}` }).id);
-    advance(MINUTE);
-    const end = sim.clock.now();
-    advance(MINUTE);
+    const end = mark();
     sim.teams.postChatMessage(ab.id, { from: ALICE, content: 'after' });
 
     const filter = `lastModifiedDateTime gt ${iso(start)} and lastModifiedDateTime lt ${iso(end)}`;
@@ -277,9 +280,7 @@ describe('export APIs and channel delta', () => {
     const team = sim.teams.createTeam({ displayName: 'Ops', channels: ['General', 'Alerts'] });
     const [general, alerts] = [...team.channels.keys()] as [string, string];
     const old = sim.teams.postChannelMessage(team.id, general, { from: ALICE, content: 'old' });
-    advance(MINUTE);
-    const start = sim.clock.now();
-    advance(MINUTE);
+    const start = mark();
     const reply = sim.teams.postChannelMessage(team.id, general, { from: BOB, content: 'reply', replyToId: old.id });
     const alert = sim.teams.postChannelMessage(team.id, alerts, { from: CAROL, content: 'alert' });
     advance(MINUTE);
@@ -294,9 +295,7 @@ describe('export APIs and channel delta', () => {
     const [channelId] = [...team.channels.keys()] as [string];
     const r1 = sim.teams.postChannelMessage(team.id, channelId, { from: ALICE, content: 'r1' });
     const r2 = sim.teams.postChannelMessage(team.id, channelId, { from: ALICE, content: 'r2' });
-    advance(MINUTE);
-    const x = sim.clock.now();
-    advance(MINUTE);
+    const x = mark();
     const reply = sim.teams.postChannelMessage(team.id, channelId, { from: BOB, content: 'reply to r1', replyToId: r1.id });
     const r3 = sim.teams.postChannelMessage(team.id, channelId, { from: CAROL, content: 'r3' });
 
