@@ -98,6 +98,9 @@ async function graphRoute(sim: GraphSimulator, req: Request, version: 'v1.0' | '
     if (!message || (message.deletedDateTime && nowMs - Date.parse(message.deletedDateTime) > DELETED_VISIBLE_MS)) throw notFound(`Message '${wanted}' was not found.`);
     return { status: 200, body: messageJson(message, users, tenant, { includeUnknownEnumMembers }) };
   };
+  // Tenant-wide listings a backfill walks (`$select` is accepted and ignored: the items are small).
+  if (head === 'users' && !id) return { status: 200, body: list([...users.values()].map((u) => ({ id: u.id, displayName: u.displayName })), `${base}/${version}/$metadata#users`) };
+  if (head === 'teams' && !id) return { status: 200, body: list([...sim.teams.teams.values()].map((t) => ({ id: t.id, displayName: t.displayName })), `${base}/${version}/$metadata#teams`) };
   if (head === 'users' && id && action === 'chats') {
     if (!users.has(id)) throw notFound(`User '${id}' was not found.`);
     const [fn, ...extra] = more;
