@@ -5,6 +5,8 @@ import type { Logger } from '../log.js';
 import { encodeJsonMessage } from '../queue/json-message.js';
 import { sendToQueue } from '../queue/storage-writes.js';
 import type { NotificationProcessor } from '../route/notification-processor.js';
+import { Pacer } from '../util/pacer.js';
+import { Semaphore } from '../util/semaphore.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { BACKFILL_PIECE_SCHEMA, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
@@ -30,6 +32,14 @@ export interface BackfillWorkerOptions {
   readonly now?: () => number;
 }
 
+/**
+ * Teams' limit on one chat or channel is one request per second per app; the margin covers the time
+ * between booking a slot and the request reaching Graph. A 429 that slips through is honoured anyway.
+ */
+const PER_CONTAINER_INTERVAL_MS = 1250;
+/** Route this many changes of a page at once. */
+const ROUTE_CONCURRENCY = 8;
+
 export type PieceOutcome = { readonly status: 'done'; readonly changes: number; readonly next: boolean } | { readonly status: 'throttled'; readonly retryAfterSeconds: number };
 
 const PAGE_SIZE = 50;
@@ -47,6 +57,7 @@ const pieceId = (scope: BackfillScope, next: string | undefined) =>
 export class BackfillWorker {
   readonly #o: BackfillWorkerOptions;
   readonly #now: () => number;
+  readonly #pacer = new Pacer(PER_CONTAINER_INTERVAL_MS);
 
   constructor(options: BackfillWorkerOptions) {
     this.#o = options;
@@ -80,6 +91,17 @@ export class BackfillWorker {
       await this.#finish(piece, id, logger, 0);
       return { status: 'done', changes: 0, next: false };
     }
+    const container = this.#containerOf(piece.scope);
+    if (container) {
+      // Pieces of one chat or channel (pages, retries) keep to its rate in this process; a long wait goes back on the queue.
+      const waitMs = this.#pacer.reserve(container);
+      if (waitMs > 5000) {
+        const retryAfterSeconds = Math.ceil(waitMs / 1000);
+        await sendToQueue(this.#o.queue, encodeJsonMessage(piece), { visibilityTimeoutSeconds: retryAfterSeconds });
+        return { status: 'throttled', retryAfterSeconds };
+      }
+      if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+    }
     let page: { value?: Record<string, unknown>[]; '@odata.nextLink'?: string } & Record<string, unknown>;
     try {
       page = await this.#o.graph.get(piece.next ?? this.#firstPage(piece, desired));
@@ -110,16 +132,23 @@ export class BackfillWorker {
       const record = await this.#o.records.get(desired.name);
       const window = { from: Date.parse(piece.from), to: Date.parse(piece.to) };
       const subscriptionId = record?.subscriptionId ?? `backfill:${desired.name}`;
-      for (const change of items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId))) {
-        if (!desired.changeTypes.includes(change.notification.changeType)) continue;
-        await this.#o.processor.routeReadBack(change.notification, change.resource, { occurrence: `backfill:${piece.gapId}`, owner: `backfill:${id}` }, logger);
-        changes++;
-      }
+      const wanted = items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId)).filter((c) => desired.changeTypes.includes(c.notification.changeType));
+      const slots = new Semaphore(ROUTE_CONCURRENCY);
+      const read = { occurrence: `backfill:${piece.gapId}`, owner: `backfill:${id}` };
+      await Promise.all(wanted.map((c) => slots.run(() => this.#o.processor.routeReadBack(c.notification, c.resource, read, logger))));
+      changes = wanted.length;
     }
     const next = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
     if (next) await this.#queue({ ...piece, next }, this.#o.pagePauseSeconds ?? 1);
     await this.#finish(piece, id, logger, changes);
     return { status: 'done', changes, next: next !== undefined };
+  }
+
+  /** The chat or channel a piece reads messages of, which Teams rate-limits on its own. */
+  #containerOf(scope: BackfillScope): string | undefined {
+    if (scope.kind === 'chatMessages') return `chat:${scope.chatId}`;
+    if (scope.kind === 'channelMessages') return `channel:${scope.teamId}/${scope.channelId}`;
+    return undefined;
   }
 
   /** The changes one listed item stands for: a chat, a message, or a delta's reply chain (root and replies). */

@@ -85,6 +85,10 @@ export class TableRoutedEventLog implements RoutedEventLog {
     if (this.#o.windowMs <= 0) return { queues: [...request.queues], ...NOTHING_TO_DO };
     const keys = this.#keys(request.eventId);
     const started = this.#o.now();
+    // Most events are new: try to insert the claim first, and read only when one exists (one round trip less).
+    const fresh: Entry = { ...keys, routedQueues: '', claimOwner: request.owner, claimedAt: this.#iso(started), updatedAt: this.#iso(started) };
+    const insertedEtag = await this.#write(fresh, undefined);
+    if (insertedEtag !== undefined) return this.#claim(fresh, insertedEtag, [...request.queues]);
     for (;;) {
       const existing = await this.#get(keys);
       const now = this.#o.now();
