@@ -4,6 +4,7 @@ import { createJsonLogger } from '../../shared/log.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
 import { createCertificateStore, createNotificationProcessor, createPoisonMover, createRoutedEventLog, createRoutedEventsPruner } from '../../shared/route/create-notification-processor.js';
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
+import { GraphResourceHydrator } from '../../shared/route/resource-hydrator.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 
 /**
@@ -13,12 +14,13 @@ import { createSubscriptionManager } from '../../shared/subscriptions/create-sub
 export const settings = readSettings(process.env);
 export const certificates = createCertificateStore(settings);
 export const notificationReceiver = createNotificationReceiver(settings);
-const routedEvents = createRoutedEventLog(settings);
-export const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents);
-export const pruneRoutedEvents = createRoutedEventsPruner(settings, routedEvents);
-export const poisonMover = createPoisonMover(settings);
 const log = createJsonLogger();
 export const subscriptions = createSubscriptionManager(settings, certificates, log);
+const routedEvents = createRoutedEventLog(settings);
+const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired);
+export const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents, hydrator);
+export const pruneRoutedEvents = createRoutedEventsPruner(settings, routedEvents);
+export const poisonMover = createPoisonMover(settings);
 export const backfill = createBackfill(settings, notificationProcessor, subscriptions);
 
 log.info('app.configured', {

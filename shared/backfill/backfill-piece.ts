@@ -39,7 +39,10 @@ const segment = (path: string, i: number) => decodeURIComponent(path.split('/')[
  * consumers with a resync event instead of being filled).
  */
 export function scopesOf(desired: DesiredSubscription): { scopes: BackfillScope[] } | { unsupported: string } {
-  const path = desired.resource.split('?', 1)[0] ?? '';
+  const [path = '', query = ''] = desired.resource.split('?', 2);
+  const narrowed = [...new URLSearchParams(query).keys()].find((k) => k === '$search' || k === '$filter');
+  // A listing cannot be narrowed the same way: reading it back would hand consumers more than they subscribed to.
+  if (narrowed) return { unsupported: `the read APIs cannot apply the subscription's ${narrowed}` };
   const parts = path.split('/');
   switch (desired.catalog.kind) {
     case 'chatMessage':

@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { DeadLetterQueue } from './dead-letter.js';
 import { pruneEventPayloads } from './event-payload-retention.js';
 import { PoisonMover } from './poison-mover.js';
+import type { ResourceHydrator } from './resource-hydrator.js';
 import { QueueEventPublisher } from './event-publisher.js';
 import { NotificationProcessor } from './notification-processor.js';
 import { TableRoutedEventLog } from './routed-event-log.js';
@@ -57,6 +58,7 @@ export function createNotificationProcessor(
   settings: Settings,
   certificates: CertificateStore = createCertificateStore(settings),
   routedLog: TableRoutedEventLog = createRoutedEventLog(settings),
+  hydrator?: ResourceHydrator,
 ): NotificationProcessor {
   // The host retries a failed message (and finally poisons it), so each storage call fails fast.
   const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: 30_000 };
@@ -69,5 +71,6 @@ export function createNotificationProcessor(
     routedLog,
     deadLetters: new DeadLetterQueue(queues.getQueueClient(settings.deadLetterQueue)),
     claimChecks: blobs.getContainerClient(settings.notificationsContainer),
+    ...(hydrator ? { hydrator } : {}),
   });
 }

@@ -8,6 +8,7 @@ import { isClaimCheck, QUEUED_NOTIFICATION_SCHEMA, type QueueMessageBody, type Q
 import { NestingTooDeepError } from '../util/canonical-json.js';
 import { originalMessageText, type DeadLetterQueue } from './dead-letter.js';
 import type { EventPublisher } from './event-publisher.js';
+import { HydrationFailedError, type ResourceHydrator } from './resource-hydrator.js';
 import type { RoutedEventLog } from './routed-event-log.js';
 import type { RoutingTable } from './routing-table.js';
 import { buildTeamsEvent, UnsupportedResourceError, type TeamsCloudEvent } from './teams-event.js';
@@ -35,6 +36,8 @@ export interface NotificationProcessorOptions {
   readonly deadLetters: DeadLetterQueue;
   /** Where claim-check blobs of the incoming queue live. */
   readonly claimChecks: ContainerClient;
+  /** Completes reference notifications of `hydrate` subscriptions with their resource. */
+  readonly hydrator?: ResourceHydrator;
 }
 
 export interface ProcessContext {
@@ -55,6 +58,7 @@ function permanentReason(e: unknown): string | undefined {
   if (e instanceof PermanentFailure) return e.reason;
   if (e instanceof UnsupportedResourceError) return 'unsupported_resource';
   if (e instanceof NestingTooDeepError) return 'malformed_message';
+  if (e instanceof HydrationFailedError) return 'hydration_failed';
   if (e instanceof SyntaxError || e instanceof URIError || e instanceof RangeError || e instanceof TypeError && !(e as { cause?: unknown }).cause) return 'unprocessable';
   return undefined;
 }
@@ -100,8 +104,15 @@ export class NotificationProcessor {
     if (!parsed.success) throw new PermanentFailure('malformed_message', `The queued notification is not a change notification: ${parsed.error.issues[0]?.message ?? ''}`);
     const notification: ChangeNotification = parsed.data;
 
-    const resource = notification.encryptedContent ? await this.#decrypt(notification) : undefined;
-    return this.#route(buildTeamsEvent(notification, resource, queued.receivedAt, messageId).event, messageId, logger);
+    let resource = notification.encryptedContent ? await this.#decrypt(notification) : undefined;
+    let change = notification;
+    if (!resource && this.#o.hydrator) {
+      const hydrated = await this.#o.hydrator.hydrate(notification);
+      // A resource gone by the time it is read was deleted: say so rather than pass on a stale reference.
+      if (hydrated === 'gone') change = { ...notification, changeType: 'deleted' };
+      else if (hydrated) resource = hydrated.resource;
+    }
+    return this.#route(buildTeamsEvent(change, resource, queued.receivedAt, messageId).event, messageId, logger);
   }
 
   /**

@@ -9,6 +9,8 @@ export interface DesiredSubscription {
   readonly resource: string;
   readonly changeTypes: readonly string[];
   readonly includeResourceData: boolean;
+  /** Complete each reference notification with a GET of its resource before routing (no resource data). */
+  readonly hydrate: boolean;
   readonly version: 'v1.0' | 'beta';
   readonly lifetimeMinutes: number;
   readonly catalog: CatalogResource;
@@ -20,6 +22,7 @@ const entrySchema = z.strictObject({
   resource: z.string().min(2),
   changeTypes: z.array(z.enum(['created', 'updated', 'deleted'])).min(1),
   includeResourceData: z.boolean().default(false),
+  hydrate: z.boolean().default(false),
   version: z.enum(['v1.0', 'beta']).default('v1.0'),
   lifetimeMinutes: z.number().int().positive().optional(),
   /** Subscribe without a licensing model on a metered resource (Graph's evaluation mode, capped). */
@@ -50,10 +53,11 @@ export function parseDesiredSubscriptions(json: unknown, source = 'the subscript
     if (entry.models.length > 0 && !check.model && !e.evaluationMode) {
       problems.push(`${at}: this resource is metered: add ?model=${entry.models.join(' or ?model=')}, or "evaluationMode": true (Graph then stops after about 500 messages a month)`);
     }
+    if (e.hydrate && e.includeResourceData) problems.push(`${at}: "hydrate" completes notifications without resource data; with "includeResourceData": true there is nothing to complete`);
     const lifetime = e.lifetimeMinutes ?? entry.maxMinutes;
     if (lifetime > entry.maxMinutes) problems.push(`${at}: lifetimeMinutes ${lifetime} is over the maximum of ${entry.maxMinutes}`);
     if (lifetime < 45) problems.push(`${at}: lifetimeMinutes must be at least 45 (Graph raises shorter ones to 45)`);
-    out.push({ name: e.name, resource: e.resource, changeTypes: [...e.changeTypes], includeResourceData: e.includeResourceData, version: e.version, lifetimeMinutes: lifetime, catalog: entry, ...(check.model ? { model: check.model } : {}) });
+    out.push({ name: e.name, resource: e.resource, changeTypes: [...e.changeTypes], includeResourceData: e.includeResourceData, hydrate: e.hydrate, version: e.version, lifetimeMinutes: lifetime, catalog: entry, ...(check.model ? { model: check.model } : {}) });
   });
   if (problems.length > 0) throw new Error(`${source} has ${problems.length} mistake(s):\n  - ${problems.join('\n  - ')}`);
   return out;

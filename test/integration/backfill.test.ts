@@ -10,6 +10,8 @@ import { createQueueServiceClient } from '../../shared/config/storage-clients.js
 import { createRecordingLogger } from '../../shared/log.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { createNotificationProcessor } from '../../shared/route/create-notification-processor.js';
+import { GraphResourceHydrator } from '../../shared/route/resource-hydrator.js';
+import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
@@ -47,7 +49,7 @@ afterEach(() => sim.close());
 function relay(subscriptions: unknown[]) {
   const file = join(dir, `${uniqueName('desired')}.json`);
   writeFileSync(file, JSON.stringify({ subscriptions }));
-  const queues = { chatMessage: uniqueName('chat-msgs'), channelMessage: uniqueName('chan-msgs'), chat: uniqueName('chats') };
+  const queues = { chatMessage: uniqueName('chat-msgs'), channelMessage: uniqueName('chan-msgs'), chat: uniqueName('chats'), chatMember: uniqueName('members') };
   const routes = join(dir, `${uniqueName('routes')}.json`);
   writeFileSync(routes, JSON.stringify({ defaultRoutes: false, routes: Object.entries(queues).map(([kind, q]) => ({ match: { kind }, queues: [q] })) }));
   const settings = readSettings(
@@ -72,14 +74,16 @@ function relay(subscriptions: unknown[]) {
   );
   const logger = createRecordingLogger();
   const manager = createSubscriptionManager(settings, certs, logger, { now: () => sim.clock.now() });
+  const processor = () => createNotificationProcessor(settings, certs, undefined, new GraphResourceHydrator(manager.graph, manager.records, manager.reconciler.desired));
   /** A fresh instance of the app's parts, as after a restart. */
-  const start = () => createBackfill(settings, createNotificationProcessor(settings, certs), manager, { now: () => sim.clock.now() });
+  const start = () => createBackfill(settings, processor(), manager, { now: () => sim.clock.now() });
   const service = createQueueServiceClient(settings.storage);
   const first = start();
   return {
     settings,
     logger,
     manager,
+    processor: processor(),
     backfill: first,
     start,
     /** Every event on the kind's queue, each taken once (kept invisible, not deleted: fast for thousands). */
@@ -215,6 +219,35 @@ describe('backfill', () => {
     // A 429 that slipped through (a loaded machine) was honoured: the piece went back for after Retry-After.
     expect(r.logger.lines.filter((l) => l.event === 'backfill.throttled')).toHaveLength(sim.reads.log.filter((e) => e.status === 429).length);
   }, 300_000);
+
+  it('hydrates reference notifications of a hydrate subscription: the full resource, or a deleted event when it is gone', async () => {
+    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
+    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const r = relay([
+      { name: 'hydrated', resource: `/chats/${chat.id}/messages`, changeTypes: ['created', 'updated', 'deleted'], hydrate: true },
+      { name: 'plain', resource: `/chats/${chat.id}/members`, changeTypes: ['created', 'deleted'] },
+    ]);
+    await r.manager.reconciler.reconcile();
+    const subscriptionOf = async (name: string) => (await r.manager.records.get(name))!.subscriptionId!;
+    const reference = (subscriptionId: string, resource: string, changeType = 'created'): QueuedNotification => ({
+      schema: QUEUED_NOTIFICATION_SCHEMA,
+      kind: 'change',
+      receivedAt: new Date().toISOString(),
+      notification: { subscriptionId, changeType, resource, resourceData: { id: 'x' }, tenantId: sim.tenantId } as never,
+    });
+    const posted = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Hydrate me' });
+    const hydrated = await subscriptionOf('hydrated');
+    await r.processor.process(reference(hydrated, `chats('${chat.id}')/messages('${posted.id}')`), { sourceQueue: 'in', logger: r.logger });
+    await r.processor.process(reference(hydrated, `chats('${chat.id}')/messages('404404')`, 'updated'), { sourceQueue: 'in', logger: r.logger });
+    const events = await r.events('chatMessage');
+    expect(events.find((e) => e.messageid === posted.id)).toMatchObject({ datamode: 'resource', changetype: 'created', data: { id: posted.id, body: { content: 'Hydrate me' } } });
+    expect(events.find((e) => e.messageid === '404404')).toMatchObject({ datamode: 'reference', changetype: 'deleted' });
+    // Another subscription's references are left as they are.
+    const member = [...chat.members.values()][0]!;
+    await r.processor.process(reference(await subscriptionOf('plain'), `chats('${chat.id}')/members('${member.id}')`), { sourceQueue: 'in', logger: r.logger });
+    expect((await r.events('chatMember'))[0]).toMatchObject({ datamode: 'reference', changetype: 'created' });
+  });
 
   it('announces a window it cannot read back (membership) with a resync event instead of pretending', async () => {
     const r = relay([{ name: 'members', resource: '/chats/getAllMembers?model=A', changeTypes: ['created', 'deleted'] }]);

@@ -143,8 +143,8 @@ export class TeamsDirectory {
     chat.members.set(member.id, member);
     this.#membershipsOf(userId).set(chat.id, { leftAtMs: null });
     if (recordEvent) {
-      chat.lastUpdatedDateTime = now;
-      this.#recordSystemEvent(chat, { kind: 'membersAdded', initiatorUserId: options.initiator ?? userId, userIds: [userId] });
+      // One instant for the change: the chat's lastUpdatedDateTime is the event message's createdDateTime.
+      chat.lastUpdatedDateTime = this.#recordSystemEvent(chat, { kind: 'membersAdded', initiatorUserId: options.initiator ?? userId, userIds: [userId] }).createdDateTime;
     }
     this.#emit({ kind: 'member', changeType: 'created', chat, member });
     return member;
@@ -157,8 +157,7 @@ export class TeamsDirectory {
     if (!member) throw notFound(`Member '${memberOrUserId}' is not in chat '${chatId}'.`);
     chat.members.delete(member.id);
     this.#membershipsOf(member.userId).set(chat.id, { leftAtMs: this.#nowMs() });
-    chat.lastUpdatedDateTime = this.#now();
-    this.#recordSystemEvent(chat, { kind: 'membersDeleted', initiatorUserId: options.initiator ?? member.userId, userIds: [member.userId] });
+    chat.lastUpdatedDateTime = this.#recordSystemEvent(chat, { kind: 'membersDeleted', initiatorUserId: options.initiator ?? member.userId, userIds: [member.userId] }).createdDateTime;
     this.#emit({ kind: 'member', changeType: 'deleted', chat, member });
     return member;
   }
