@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJsonMessage } from '../../shared/queue/json-message.js';
+import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
+import { freePort } from '../../tools/azurite/azurite-process.js';
+import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
+import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
+
+const ALICE = 'a11ce000-0000-4000-8000-000000000001';
+const BOB = 'b0b00000-0000-4000-8000-000000000002';
+const CAROL = 'ca201000-0000-4000-8000-000000000003';
+
+let azurite: AzuriteProcess;
+let sim: GraphSimulator;
+let dir: string;
+let env: Record<string, string>;
+let port: number;
+let host: HostProcess | undefined;
+
+beforeAll(async () => {
+  azurite = await startTestAzurite();
+  // Graph's four-hour retry horizon shrunk to about a second: it gives up on a stopped app at once.
+  sim = await startGraphSimulator({ delivery: { timeScale: 0.0001, requestTimeoutMs: 1000 } });
+  dir = mkdtempSync(join(tmpdir(), 'tcr-downtime-'));
+  const desired = join(dir, 'subscriptions.json');
+  writeFileSync(
+    desired,
+    JSON.stringify({
+      subscriptions: [
+        { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true },
+        { name: 'channel-messages', resource: '/teams/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true },
+        { name: 'members', resource: '/chats/getAllMembers?model=A', changeTypes: ['created', 'deleted'], includeResourceData: true },
+      ],
+    }),
+  );
+  port = await freePort();
+  env = {
+    AzureWebJobsStorage: azurite.connectionString,
+    SUBSCRIPTIONS_FILE: desired,
+    LOCAL_CERTIFICATE_DIR: join(dir, 'certs'),
+    GRAPH_BASE_URL: sim.baseUrl,
+    GRAPH_JWKS_URL: sim.jwksUrl,
+    GRAPH_AUTH_MODE: 'simulator',
+    GRAPH_APP_ID: sim.appId,
+    GRAPH_TENANT_IDS: sim.tenantId,
+    GRAPH_NOTIFICATION_URL: `http://127.0.0.1:${port}/api/notifications`,
+    GRAPH_LIFECYCLE_URL: `http://127.0.0.1:${port}/api/lifecycle`,
+    BACKFILL_AFTER_DOWNTIME_SECONDS: '2',
+    BACKFILL_MARGIN_MINUTES: '1',
+    'AzureWebJobs.reconcileSubscriptions.Disabled': 'false',
+  };
+});
+afterAll(async () => {
+  await host?.stop();
+  await sim?.close();
+  await azurite?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function eventsOn(queue: string, until: (events: TeamsCloudEvent[]) => boolean): Promise<TeamsCloudEvent[]> {
+  const q = queueService(azurite).getQueueClient(queue);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const items = (await q.exists()) ? (await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems : [];
+    const events = items.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText));
+    if (until(events) || Date.now() > deadline) return events;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('after the app was down', () => {
+  it('reads back what Graph gave up delivering, each change once with its full resource, and announces what it cannot read back', async () => {
+    host = await startHost(REPO_ROOT, env, port);
+    await host.waitFor((l) => l.event === 'subscriptions.reconciled', 60_000);
+    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
+    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
+    sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
+    const chat = sim.teams.createChat({ members: [ALICE, BOB], topic: 'Launch' });
+    const before = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Before the outage' });
+    const edited = sim.teams.postChatMessage(chat.id, { from: BOB, content: 'Draft' });
+    await eventsOn('teams-chat-messages', (e) => e.length >= 2);
+    await host.stop();
+    host = undefined;
+
+    // While the app is down: an edit, a new message, a member added, a channel post. Graph gives up on each.
+    const sent = sim.deliveries.log.length;
+    sim.teams.editChatMessage(chat.id, edited.id, 'Final');
+    const during = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'During the outage' });
+    sim.teams.addMember(chat.id, CAROL);
+    const team = sim.teams.createTeam({ displayName: 'Launch team', channels: ['General'] });
+    const channelId: string = [...team.channels.values()][0]!.id;
+    const post = sim.teams.postChannelMessage(team.id, channelId, { from: BOB, content: 'Launch at noon' });
+    await sim.deliveries.idle();
+    expect(sim.deliveries.log.slice(sent).filter((a) => a.droppedAfterRetries).length).toBeGreaterThan(0);
+    expect(sim.deliveries.log.slice(sent).some((a) => a.status === 202)).toBe(false);
+    await new Promise((r) => setTimeout(r, 2500)); // longer than BACKFILL_AFTER_DOWNTIME_SECONDS
+
+    host = await startHost(REPO_ROOT, env, port);
+    await host.waitFor((l) => l.event === 'backfill.downtime_detected', 60_000);
+    const chatEvents = await eventsOn('teams-chat-messages', (e) => e.length >= 5);
+    const channelEvents = await eventsOn('teams-channel-messages', (e) => e.length >= 1);
+
+    const summary = (events: TeamsCloudEvent[]) => events.map((e) => `${e.messageid} ${e.changetype}${e.backfilled ? ' backfilled' : ''}`).sort();
+    // Carol's addition is in the chat's history as a system event message: read back with the rest.
+    const system = chatEvents.filter((e) => (e.data as { messageType?: string }).messageType === 'systemEventMessage');
+    expect(system.map((e) => (e.data as { eventDetail: { members: { id: string }[] } }).eventDetail.members[0]?.id)).toEqual([CAROL]);
+    expect(summary(chatEvents.filter((e) => !system.includes(e)))).toEqual(
+      [`${before.id} created`, `${edited.id} created`, `${edited.id} updated backfilled`, `${during.id} created backfilled`].sort(),
+    );
+    expect(chatEvents.find((e) => e.messageid === during.id)?.data).toMatchObject({ body: { content: 'During the outage' }, from: { user: { id: ALICE } } });
+    expect(chatEvents.find((e) => e.messageid === edited.id && e.backfilled)?.data).toMatchObject({ body: { content: 'Final' } });
+    expect(summary(channelEvents)).toEqual([`${post.id} created backfilled`]);
+
+    // Memberships are not read back: the window is announced instead.
+    const resync = await eventsOn('teams-subscription-events', (e) => e.some((x) => x.type.endsWith('backfillIncomplete')));
+    expect(resync.find((e) => e.type.endsWith('backfillIncomplete'))).toMatchObject({ data: { name: 'members', gap: { from: expect.any(String), to: expect.any(String) } } });
+  });
+});
