@@ -4,7 +4,7 @@ import { isGraphRequestError, type GraphClient } from '../graph/graph-client.js'
 import type { Logger } from '../log.js';
 import { encodeJsonMessage } from '../queue/json-message.js';
 import { sendToQueue } from '../queue/storage-writes.js';
-import type { NotificationProcessor } from '../route/notification-processor.js';
+import { permanentReason, type NotificationProcessor } from '../route/notification-processor.js';
 import { Pacer } from '../util/pacer.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
@@ -135,8 +135,18 @@ export class BackfillWorker {
       const wanted = items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId)).filter((c) => desired.changeTypes.includes(c.notification.changeType));
       const slots = new Semaphore(ROUTE_CONCURRENCY);
       const read = { occurrence: `backfill:${piece.gapId}`, owner: `backfill:${id}` };
-      await Promise.all(wanted.map((c) => slots.run(() => this.#o.processor.routeReadBack(c.notification, c.resource, read, logger))));
-      changes = wanted.length;
+      const skipped: string[] = [];
+      const route = (c: ReadBackChange) =>
+        this.#o.processor.routeReadBack(c.notification, c.resource, read, logger).catch((e: unknown) => {
+          // An item no retry can route (no route for it, a resource we do not know) must not stall the gap.
+          const reason = permanentReason(e);
+          if (reason === undefined) throw e;
+          skipped.push(reason);
+          logger.warn('backfill.change_skipped', { gapId: piece.gapId, resource: c.notification.resource, reason });
+        });
+      await Promise.all(wanted.map((c) => slots.run(() => route(c))));
+      if (skipped.length > 0) await this.#o.gaps.update(piece.gapId, { note: `${skipped.length} change(s) read back could not be routed (${[...new Set(skipped)].join(', ')})` });
+      changes = wanted.length - skipped.length;
     }
     const next = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
     if (next) await this.#queue({ ...piece, next }, this.#o.pagePauseSeconds ?? 1);

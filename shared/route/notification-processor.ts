@@ -54,7 +54,7 @@ export interface ProcessContext {
  * Errors that no retry can mend because the input itself is bad (met by our own code, not by a service):
  * the message is dead-lettered at once instead of being retried into the poison queue.
  */
-function permanentReason(e: unknown): string | undefined {
+export function permanentReason(e: unknown): string | undefined {
   if (e instanceof PermanentFailure) return e.reason;
   if (e instanceof UnsupportedResourceError) return 'unsupported_resource';
   if (e instanceof NestingTooDeepError) return 'malformed_message';
