@@ -40,8 +40,9 @@ export function runHost(appDir: string, env: Record<string, string>, port = 0): 
   return { child, exit, output: () => ({ stdout, stderr }) };
 }
 
-export async function startHost(appDir: string, env: Record<string, string>): Promise<HostProcess> {
-  const { child, exit, output } = runHost(appDir, env, await freePort());
+/** `port`: a free one unless given (e.g. to put it into GRAPH_NOTIFICATION_URL beforehand). */
+export async function startHost(appDir: string, env: Record<string, string>, port?: number): Promise<HostProcess> {
+  const { child, exit, output } = runHost(appDir, env, port ?? (await freePort()));
   const lines: HostLine[] = [];
   const waiters = new Set<() => void>();
   let buffer = '';
