@@ -11,9 +11,8 @@ param environmentName string
 @description('Region of every resource.')
 param location string = resourceGroup().location
 
-@description('Tenants whose notifications are accepted, comma-separated (GRAPH_TENANT_IDS). Default: the tenant of this Azure subscription.')
-@minLength(1)
-param graphTenantIds string = tenant().tenantId
+@description('Tenants whose notifications are accepted, comma-separated (GRAPH_TENANT_IDS). Empty: the tenant of this Azure subscription.')
+param graphTenantIds string = ''
 
 @description('How the app gets Graph tokens: "managedidentity" (the user-assigned identity, granted Graph application permissions) or "clientsecret" (an Entra app registration).')
 @allowed(['managedidentity', 'clientsecret'])
@@ -174,7 +173,7 @@ var appSettings = union(
     AZURE_CLIENT_ID: identity.properties.clientId
     GRAPH_CLIENT_STATE: keyVaultReference(clientStateSecret.properties.secretUri)
     GRAPH_APP_ID: empty(graphAppId) ? identity.properties.clientId : graphAppId
-    GRAPH_TENANT_IDS: graphTenantIds
+    GRAPH_TENANT_IDS: empty(graphTenantIds) ? tenant().tenantId : graphTenantIds
     GRAPH_JWKS_URL: '${environment().authentication.loginEndpoint}common/discovery/v2.0/keys'
     GRAPH_BASE_URL: 'https://graph.microsoft.com'
     GRAPH_AUTH_MODE: graphAuthMode
