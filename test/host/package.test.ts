@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,6 +109,18 @@ describe('npm run package', () => {
       const reconciled = await host.waitFor((l) => l.event === 'subscriptions.reconciled', 60_000);
       const desired = (JSON.parse(readFileSync(join(unzipped, 'subscriptions.json'), 'utf8')) as { subscriptions: unknown[] }).subscriptions;
       expect(reconciled).toMatchObject({ created: desired.length, failed: 0, skipped: 0 });
+    });
+
+    it('runs the operator CLIs (subscriptions, replay) from built JavaScript with production dependencies only', () => {
+      // The package's node_modules has no devDependency (checked above): the CLIs' dist/tools beside it must do.
+      cpSync(join(REPO_ROOT, 'dist', 'tools'), join(unzipped, 'dist', 'tools'), { recursive: true });
+      const env = { ...process.env, AzureWebJobsStorage: azurite.connectionString, SUBSCRIPTIONS_FILE: '', GRAPH_NOTIFICATION_URL: `${host.url}/api/notifications?code=k`, GRAPH_LIFECYCLE_URL: `${host.url}/api/lifecycle?code=k` };
+      const check = spawnSync(process.execPath, ['dist/tools/subscriptions.js', 'check-endpoints', '--json'], { cwd: unzipped, env, encoding: 'utf8' });
+      expect(check.status, check.stderr).toBe(0);
+      expect((JSON.parse(check.stdout) as { ok: boolean }[]).map((r) => r.ok)).toEqual([true, true]);
+      const replay = spawnSync(process.execPath, ['dist/tools/replay.js', '--from', 'deadletter', '--dry-run', '--json'], { cwd: unzipped, env, encoding: 'utf8' });
+      expect(replay.status, replay.stderr).toBe(0);
+      expect(JSON.parse(replay.stdout)).toMatchObject({ from: 'deadletter', dryRun: true, moved: 0 });
     });
   });
 });
