@@ -79,11 +79,18 @@ async function inProcess(bits: number): Promise<string[]> {
     const processor = new NotificationProcessor({
       certificates: store,
       routes: new RoutingTable(),
-      publisher: { publish: async (event) => void published.push(event.id) },
+      publisher: {
+        publish: async (event, queues) => {
+          published.push(event.id);
+          return { published: queues, failed: [] };
+        },
+      },
       routedLog: {
-        claim: async (eventId) => (seen.has(eventId) ? 'duplicate' : 'claimed'),
-        complete: async (eventId) => void seen.add(eventId),
-        release: async () => undefined,
+        claim: async ({ eventId, queues }) => ({
+          queues: seen.has(eventId) ? [] : queues,
+          complete: async () => void seen.add(eventId),
+          release: async () => undefined,
+        }),
       },
       deadLetters: { send: async () => { throw new Error('unexpected dead letter'); }, name: 'none' } as unknown as DeadLetterQueue,
       claimChecks: undefined as never,

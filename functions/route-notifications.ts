@@ -7,6 +7,11 @@ app.storageQueue('routeNotifications', {
   queueName: settings.notificationsQueue,
   connection: 'AzureWebJobsStorage',
   handler: async (message, context) => {
-    await notificationProcessor.process(message, { sourceQueue: settings.notificationsQueue, logger: invocationLogger(context) });
+    const messageId = context.triggerMetadata?.id;
+    await notificationProcessor.process(message, {
+      sourceQueue: settings.notificationsQueue,
+      logger: invocationLogger(context),
+      ...(typeof messageId === 'string' ? { messageId } : {}),
+    });
   },
 });

@@ -68,6 +68,14 @@ param maximumInstanceCount int = 100
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
+@description('Time-to-live of downstream event messages in seconds; -1: they never expire (dead letters never do).')
+@minValue(-1)
+param eventTtlSeconds int = -1
+
+@description('Days event payload blobs (events over 64 KiB, decrypted content) are kept; 0: forever. Enforced by a storage lifecycle policy.')
+@minValue(0)
+param eventPayloadRetentionDays int = 30
+
 @description('An app setting that Functions resolves from Key Vault with the app\'s identity.')
 func keyVaultReference(secretUri string) string => '@Microsoft.KeyVault(SecretUri=${secretUri})'
 
@@ -126,6 +134,8 @@ module storage 'modules/storage.bicep' = {
       downstreamQueues
     )
     tables: map(items(tableNames), t => t.value)
+    eventPayloadContainer: containerNames.events
+    eventPayloadRetentionDays: eventPayloadRetentionDays
   }
 }
 
@@ -192,6 +202,8 @@ var appSettings = union(
     EVENTS_CONTAINER: containerNames.events
     DEDUP_TABLE: tableNames.dedup
     DEDUP_WINDOW_MINUTES: '1440'
+    EVENT_TTL_SECONDS: string(eventTtlSeconds)
+    EVENT_PAYLOAD_RETENTION_DAYS: string(eventPayloadRetentionDays)
     NOTIFICATIONS_MAX_BODY_BYTES: '16777216'
     RECEIVE_STORAGE_TIMEOUT_MS: '5000'
   },

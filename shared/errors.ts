@@ -41,3 +41,13 @@ export class BadRequestError extends RelayError {
     this.status = status;
   }
 }
+
+/**
+ * An accepted item could not be turned into a queue message (JSON.stringify threw: a cycle, a BigInt, a
+ * nesting deeper than the stack). Nothing of the batch was stored; not a storage failure, so not a 503.
+ */
+export class UnserializableNotificationError extends RelayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NOTIFICATION_UNSERIALIZABLE', message, options);
+  }
+}

@@ -4,6 +4,7 @@ import { readSettings, type Settings } from '../shared/config/settings.js';
 import { ConfigError } from '../shared/errors.js';
 import { createJsonLogger } from '../shared/log.js';
 import { createCertificateStore } from '../shared/route/create-notification-processor.js';
+import { describeClientStateUse } from '../shared/subscriptions/client-state-fingerprint.js';
 import { createSubscriptionManager } from '../shared/subscriptions/create-subscription-manager.js';
 import { checkEndpoints } from '../shared/subscriptions/endpoint-check.js';
 import { maskFunctionKeys } from '../shared/util/mask-function-key.js';
@@ -80,10 +81,11 @@ async function manage(command: string, settings: Settings): Promise<void> {
     const records = new Map((await manager.records.list()).map((r) => [r.name, r]));
     const rows = manager.reconciler.desired.map((d) => {
       const r = records.get(d.name);
-      return { name: d.name, resource: d.resource, subscription: r?.subscriptionId, expires: r?.expiresAt, lastRenewed: r?.lastRenewedAt, lastAction: r?.lastAction, lastError: r?.lastAction === 'failed' ? r.lastError : undefined };
+      const secret = manager.reconciler.clientStateOf(r);
+      return { name: d.name, resource: d.resource, subscription: r?.subscriptionId, expires: r?.expiresAt, clientState: secret && describeClientStateUse(secret), lastRenewed: r?.lastRenewedAt, lastAction: r?.lastAction, lastError: r?.lastAction === 'failed' ? r.lastError : undefined };
     });
-    out(rows, rows, ['name', 'resource', 'subscription', 'expires', 'lastRenewed', 'lastAction', 'lastError']);
-    if (rows.some((r) => r.lastError || !r.subscription)) process.exitCode = 1;
+    out(rows, rows, ['name', 'resource', 'subscription', 'expires', 'clientState', 'lastRenewed', 'lastAction', 'lastError']);
+    if (rows.some((r) => r.lastError || !r.subscription || r.clientState === describeClientStateUse('none'))) process.exitCode = 1;
   } else if (command === 'delete' && arg) {
     await manager.graph.deleteSubscription(arg);
     out({ deleted: arg }, [{ deleted: arg }], ['deleted']);

@@ -2,7 +2,7 @@ import { readSettings } from '../../shared/config/settings.js';
 import { describeStorage } from '../../shared/config/storage-connection.js';
 import { createJsonLogger } from '../../shared/log.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
-import { createCertificateStore, createNotificationProcessor, createRoutedEventLog } from '../../shared/route/create-notification-processor.js';
+import { createCertificateStore, createNotificationProcessor, createPoisonMover, createRoutedEventLog, createRoutedEventsPruner } from '../../shared/route/create-notification-processor.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 
 /**
@@ -12,8 +12,10 @@ import { createSubscriptionManager } from '../../shared/subscriptions/create-sub
 export const settings = readSettings(process.env);
 export const certificates = createCertificateStore(settings);
 export const notificationReceiver = createNotificationReceiver(settings);
-export const routedEvents = createRoutedEventLog(settings);
+const routedEvents = createRoutedEventLog(settings);
 export const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents);
+export const pruneRoutedEvents = createRoutedEventsPruner(settings, routedEvents);
+export const poisonMover = createPoisonMover(settings);
 const log = createJsonLogger();
 export const subscriptions = createSubscriptionManager(settings, certificates, log);
 

@@ -8,6 +8,10 @@ param containers array
 param queues array
 @description('Tables to create.')
 param tables array
+@description('The container of event payload blobs (decrypted content of events over 64 KiB).')
+param eventPayloadContainer string
+@description('Days a payload blob is kept after it was written; 0: forever.')
+param eventPayloadRetentionDays int
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   name: storageAccountName
@@ -61,6 +65,30 @@ resource storageTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2
     name: name
   }
 ]
+
+// Event payloads hold decrypted Teams content: deleted once past their retention. Claim-check blobs are
+// deleted by the app when their message is done (a dead-lettered one stays until it is replayed), and
+// queues have no lifecycle rules: the app's messages never expire, while the host's `-poison` copies expire
+// after the service's default of 7 days (see docs/events.md).
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-06-01' = if (eventPayloadRetentionDays > 0) {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          enabled: true
+          name: 'delete-event-payloads'
+          type: 'Lifecycle'
+          definition: {
+            filters: { blobTypes: ['blockBlob'], prefixMatch: ['${eventPayloadContainer}/'] }
+            actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: eventPayloadRetentionDays } } }
+          }
+        }
+      ]
+    }
+  }
+}
 
 output name string = storage.name
 output id string = storage.id

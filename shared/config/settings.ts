@@ -188,6 +188,18 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     description: 'Blob container for events over the 64 KiB queue limit (the message carries `dataref`).',
   },
   {
+    name: 'EVENT_TTL_SECONDS',
+    default: '-1',
+    description:
+      'Time-to-live of downstream event messages in seconds; `-1` (the default): they never expire. Dead letters and the app\'s other messages never expire.',
+  },
+  {
+    name: 'EVENT_PAYLOAD_RETENTION_DAYS',
+    default: '30',
+    description:
+      'Days an event payload blob (EVENTS_CONTAINER, events over 64 KiB) is kept before the daily prune timer (and, in Azure, the storage lifecycle policy) deletes it; `0`: kept forever. Consumers must read a `dataref` within this time.',
+  },
+  {
     name: 'DEDUP_TABLE',
     default: 'routedevents',
     description: 'Table that records routed event ids, to skip duplicates.',
@@ -231,6 +243,10 @@ export interface Settings {
   readonly eventsContainer: string;
   readonly dedupTable: string;
   readonly dedupWindowMinutes: number;
+  /** -1: downstream messages never expire. */
+  readonly eventTtlSeconds: number;
+  /** 0: payload blobs are kept forever. */
+  readonly eventPayloadRetentionDays: number;
   readonly graphAuth:
     | { readonly mode: 'managedidentity' | 'default' | 'simulator' }
     | { readonly mode: 'clientsecret'; readonly secret: string }
@@ -350,6 +366,12 @@ export function readSettings(env: Env): Settings {
   const maxBodyBytes = positiveInt('NOTIFICATIONS_MAX_BODY_BYTES', 1024, 100 * 1024 * 1024);
   const storageTimeoutMs = positiveInt('RECEIVE_STORAGE_TIMEOUT_MS', 100, 9000);
   const dedupWindowMinutes = positiveInt('DEDUP_WINDOW_MINUTES', 0, 60 * 24 * 30);
+  const eventTtlRaw = value('EVENT_TTL_SECONDS') ?? '';
+  const eventTtlSeconds = eventTtlRaw === '-1' ? -1 : Number(eventTtlRaw);
+  if (!/^(-1|[1-9]\d{0,9})$/.test(eventTtlRaw) || eventTtlSeconds > 2_147_483_647) {
+    problems.push(`EVENT_TTL_SECONDS must be -1 (never expire) or a whole number of seconds from 1 to 2147483647, not "${eventTtlRaw}".`);
+  }
+  const eventPayloadRetentionDays = positiveInt('EVENT_PAYLOAD_RETENTION_DAYS', 0, 36_500);
   const deadLetterQueue = queueName('DEAD_LETTER_QUEUE');
   const eventsContainer = value('EVENTS_CONTAINER') ?? '';
   if (!QUEUE_NAME.test(eventsContainer)) problems.push(`EVENTS_CONTAINER "${eventsContainer}" is not a valid container name.`);
@@ -425,6 +447,8 @@ export function readSettings(env: Env): Settings {
     eventsContainer,
     dedupTable,
     dedupWindowMinutes,
+    eventTtlSeconds,
+    eventPayloadRetentionDays,
     graphAuth,
     ...(azureClientId ? { azureClientId } : {}),
     notificationUrl,

@@ -102,6 +102,14 @@ export class GraphClient {
     await this.#send('POST', `${this.#o.baseUrl}/v1.0/subscriptions/${encodeURIComponent(id)}/reauthorize`);
   }
 
+  /**
+   * GETs a resource or a collection page: `pathOrUrl` is a path under the base URL with its version
+   * (`/v1.0/chats/…`) or an absolute `@odata.nextLink` Graph gave.
+   */
+  get<T>(pathOrUrl: string): Promise<T> {
+    return this.#send('GET', /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.#o.baseUrl}${pathOrUrl.startsWith('/') ? '' : '/'}${pathOrUrl}`) as Promise<T>;
+  }
+
   async #send(method: string, url: string, body?: unknown): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.#o.credential.getToken(this.#scope);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
-import { StorageUnavailableError } from '../errors.js';
+import { StorageUnavailableError, UnserializableNotificationError } from '../errors.js';
 import { Semaphore } from '../util/semaphore.js';
 import { encodeJsonMessage } from './json-message.js';
 import { sendToQueue, uploadJson } from './storage-writes.js';
@@ -13,7 +13,25 @@ import {
   type QueuedNotification,
 } from './queued-notification.js';
 
-/** The durable half of the receive path: stores accepted notifications or throws StorageUnavailableError. */
+interface EncodedNotification {
+  readonly item: QueuedNotification;
+  /** The queue message text. */
+  readonly text: string;
+}
+
+function encode(item: QueuedNotification): EncodedNotification {
+  try {
+    return { item, text: encodeJsonMessage(item) };
+  } catch (e) {
+    // Only the kind of failure (RangeError: too deep; TypeError: cycle or BigInt): V8's message quotes keys.
+    throw new UnserializableNotificationError(`A notification cannot be serialised (${(e as Error).name}).`);
+  }
+}
+
+/**
+ * The durable half of the receive path: stores accepted notifications, or throws StorageUnavailableError
+ * (storage failed) or UnserializableNotificationError (an item cannot be written at all; nothing stored).
+ */
 export interface NotificationStore {
   /** Resolves only once every item is durably stored. */
   storeAll(items: readonly QueuedNotification[]): Promise<void>;
@@ -56,6 +74,7 @@ export class StorageNotificationStore implements NotificationStore {
 
   async storeAll(items: readonly QueuedNotification[]): Promise<void> {
     if (items.length === 0) return;
+    const encoded = items.map(encode); // before any write: an item that cannot be serialised stores none
     const controller = new AbortController();
     setMaxListeners(0, controller.signal); // every concurrent send listens to the one deadline
     let timer: NodeJS.Timeout | undefined;
@@ -67,7 +86,7 @@ export class StorageNotificationStore implements NotificationStore {
     });
     try {
       await Promise.race([
-        Promise.all(items.map((item) => this.#slots.run(() => this.#storeOne(item, controller.signal), controller.signal))),
+        Promise.all(encoded.map((item) => this.#slots.run(() => this.#storeOne(item, controller.signal), controller.signal))),
         deadline,
       ]);
     } catch (e) {
@@ -79,10 +98,9 @@ export class StorageNotificationStore implements NotificationStore {
     }
   }
 
-  async #storeOne(item: QueuedNotification, abortSignal: AbortSignal): Promise<void> {
-    const text = encodeJsonMessage(item);
+  async #storeOne({ item, text }: EncodedNotification, abortSignal: AbortSignal): Promise<void> {
     if (text.length <= MAX_QUEUE_MESSAGE_CHARS) {
-      await sendToQueue(this.#queues[item.kind], text, abortSignal);
+      await sendToQueue(this.#queues[item.kind], text, { abortSignal });
       return;
     }
     const json = JSON.stringify(item);
@@ -96,7 +114,7 @@ export class StorageNotificationStore implements NotificationStore {
         receivedAt: item.receivedAt,
         claimCheck: { container: this.#container.containerName, blob, bytes: Buffer.byteLength(json) },
       }),
-      abortSignal,
+      { abortSignal },
     );
   }
 

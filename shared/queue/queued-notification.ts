@@ -14,7 +14,7 @@ export interface QueuedNotification {
   readonly kind: NotificationKind;
   /** When our endpoint accepted it (ISO 8601). */
   readonly receivedAt: string;
-  /** The Graph notification item, exactly as received (validation done). */
+  /** The Graph notification item as received (validation done), less its `clientState`. */
   readonly notification: NotificationItem;
 }
 

@@ -8,7 +8,8 @@ import { ValidationTokenVerifier } from './validation-tokens.js';
 
 /**
  * Wires the receive path with its real parts from validated settings: Azure Storage clients with bounded
- * retries, the remote JWKS (cached, refreshed on unknown key ids), the clientState secrets.
+ * retries, the remote JWKS (cached, refreshed on unknown key ids at most once per cooldown), the clientState
+ * secrets.
  */
 export function createNotificationReceiver(settings: Settings): NotificationReceiver {
   const retryOptions = {
@@ -25,13 +26,17 @@ export function createNotificationReceiver(settings: Settings): NotificationRece
     timeoutMs: settings.storageTimeoutMs,
   });
   const tenantIds = new Set(settings.tenantIds);
+  // jose refetches the key set on an unknown kid at most once per cooldown (forged kids cannot make it
+  // hammer the endpoint) and every cacheMaxAge (10 minutes) regardless.
+  const jwksCooldownMs = 30_000;
   return new NotificationReceiver({
     clientState: new ClientStateVerifier(settings.clientStates),
     tokens: new ValidationTokenVerifier({
       appId: settings.appId,
       tenantIds,
-      getKey: createRemoteJWKSet(settings.jwksUrl, { timeoutDuration: 3000, cooldownDuration: 30_000 }),
+      getKey: createRemoteJWKSet(settings.jwksUrl, { timeoutDuration: 3000, cooldownDuration: jwksCooldownMs }),
     }),
+    unknownKeyRetryAfterSeconds: jwksCooldownMs / 1000,
     store,
     tenantIds,
     maxBodyBytes: settings.maxBodyBytes,

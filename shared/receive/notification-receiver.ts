@@ -1,9 +1,10 @@
-import { BadRequestError, StorageUnavailableError } from '../errors.js';
+import { BadRequestError, StorageUnavailableError, UnserializableNotificationError } from '../errors.js';
 import { errorFields, type Logger } from '../log.js';
 import { isLifecycleNotification, type NotificationItem } from '../protocol/notification.js';
 import type { NotificationStore } from '../queue/notification-store.js';
 import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../queue/queued-notification.js';
 import type { ClientStateVerifier } from './client-state.js';
+import { RejectionLog } from './rejection-log.js';
 import { answerValidationHandshake } from './handshake.js';
 import { checkDeclaredLength, parseNotificationBody } from './parse-notification-body.js';
 import { problem, type ReceiveResponse } from './problem.js';
@@ -18,12 +19,6 @@ export interface ReceiveRequest {
   readBody(): Promise<Uint8Array>;
 }
 
-export type ItemRejection =
-  | 'tenant_not_allowed'
-  | 'client_state_mismatch'
-  | 'validation_token_missing'
-  | 'validation_token_invalid';
-
 export interface NotificationReceiverOptions {
   readonly clientState: ClientStateVerifier;
   readonly tokens: ValidationTokenVerifier;
@@ -33,12 +28,18 @@ export interface NotificationReceiverOptions {
   readonly now?: () => number;
   /** Seconds Graph is asked to wait before retrying after a 503. */
   readonly retryAfterSeconds?: number;
+  /**
+   * Seconds Graph is asked to wait after a 503 for a token signed by an unknown key: the JWKS refresh
+   * cooldown, after which the retry can fetch the key set again. Defaults to retryAfterSeconds.
+   */
+  readonly unknownKeyRetryAfterSeconds?: number;
 }
 
 /**
  * The receive path: handshake, parse, verify (clientState, tenant, validation tokens), then store each
  * accepted item as its own queue message. Answers 202 only once everything accepted is durable; 503 with
- * Retry-After when storage (or the token keys) cannot be reached; 4xx problem details for bad input.
+ * Retry-After when storage (or the token keys) cannot be reached, or a token's signing key is not (yet)
+ * known; 4xx problem details for bad input.
  * Forged items are answered 202 like the rest (so a forger learns nothing), logged as security events and
  * dropped.
  */
@@ -54,6 +55,10 @@ export class NotificationReceiver {
   /** `endpoint` names the receiving URL in logs; `logger` is the invocation's. */
   async receive(request: ReceiveRequest, endpoint: string, logger: Logger): Promise<ReceiveResponse> {
     if (request.validationToken !== null) return answerValidationHandshake(request.validationToken);
+    const refuse = (status: number, code: string, detail: string) => {
+      logger.warn('receive.bad_request', { endpoint, code, status, detail });
+      return problem(status, code, 'The notification request was refused', detail);
+    };
 
     let collection;
     try {
@@ -61,22 +66,14 @@ export class NotificationReceiver {
       collection = parseNotificationBody(await request.readBody(), request.contentType, this.#o.maxBodyBytes);
     } catch (e) {
       if (!(e instanceof BadRequestError)) throw e;
-      logger.warn('receive.bad_request', { endpoint, code: e.code, status: e.status, detail: e.message });
-      return problem(e.status, e.code, 'The notification request was refused', e.message);
+      return refuse(e.status, e.code, e.message);
     }
 
-    const rejections = new Map<string, { reason: ItemRejection; subscriptionId: string; tenantId: string; count: number }>();
-    const reject = (item: NotificationItem, reason: ItemRejection) => {
-      const key = `${reason}\u0000${item.subscriptionId}\u0000${item.tenantId}`;
-      const entry = rejections.get(key);
-      if (entry) entry.count++;
-      else rejections.set(key, { reason, subscriptionId: item.subscriptionId, tenantId: item.tenantId, count: 1 });
-    };
-
+    const rejections = new RejectionLog();
     const trusted: NotificationItem[] = [];
     for (const item of collection.value) {
-      if (!this.#o.tenantIds.has(item.tenantId.toLowerCase())) reject(item, 'tenant_not_allowed');
-      else if (!this.#o.clientState.matches(item.clientState)) reject(item, 'client_state_mismatch');
+      if (!this.#o.tenantIds.has(item.tenantId.toLowerCase())) rejections.rejectItem(item, 'tenant_not_allowed');
+      else if (!this.#o.clientState.matches(item.clientState)) rejections.rejectItem(item, 'client_state_mismatch');
       else trusted.push(item);
     }
 
@@ -85,12 +82,14 @@ export class NotificationReceiver {
       ? await this.#o.tokens.verifyAll(collection.validationTokens ?? [])
       : new Map<string, TokenVerdict>();
     const tenantsWithToken = new Set<string>();
-    let keysUnavailable = false;
+    let keysUnavailable = false; // the key set could not be fetched
+    let keyUnknown = false; // a kid not (yet) in the key set
     for (const verdict of verdicts.values()) {
       if (verdict.ok) tenantsWithToken.add(verdict.tenantId);
       else {
-        keysUnavailable ||= verdict.retryable;
-        logger.warn('security.validation_token_rejected', { endpoint, reason: verdict.reason });
+        keysUnavailable ||= verdict.retryable && verdict.reason === 'token_keys_unavailable';
+        keyUnknown ||= verdict.retryable && verdict.reason === 'token_unknown_key';
+        rejections.rejectToken(verdict.reason);
       }
     }
 
@@ -100,28 +99,40 @@ export class NotificationReceiver {
     for (const item of trusted) {
       const encrypted = !isLifecycleNotification(item) && item.encryptedContent !== undefined;
       if (encrypted && !tenantsWithToken.has(item.tenantId.toLowerCase())) {
-        if (keysUnavailable) waitingForKeys++;
-        else reject(item, verdicts.size === 0 ? 'validation_token_missing' : 'validation_token_invalid');
+        if (keysUnavailable || keyUnknown) waitingForKeys++;
+        else rejections.rejectItem(item, verdicts.size === 0 ? 'validation_token_missing' : 'validation_token_invalid');
         continue;
       }
+      // The clientState has done its work: it is a secret, so it stays out of queues and blobs.
+      const { clientState: _verified, ...notification } = item;
       accepted.push({
         schema: QUEUED_NOTIFICATION_SCHEMA,
         kind: isLifecycleNotification(item) ? 'lifecycle' : 'change',
         receivedAt,
-        notification: item,
+        notification,
       });
     }
 
-    if (waitingForKeys > 0) {
+    rejections.write(logger, endpoint);
+
+    if (waitingForKeys > 0 && keysUnavailable) {
       logger.error('receive.token_keys_unavailable', { endpoint, items: waitingForKeys });
       return this.#retryLater('ERR_TOKEN_KEYS_UNAVAILABLE', 'The keys that sign validation tokens could not be fetched.');
     }
-
-    for (const r of rejections.values()) logger.warn('security.notification_rejected', { endpoint, ...r });
+    if (waitingForKeys > 0) {
+      // Nothing is stored or discarded: Graph retries the whole batch, by when the key set may be refreshed.
+      logger.warn('receive.token_key_unknown', { endpoint, items: waitingForKeys });
+      return this.#retryLater(
+        'ERR_TOKEN_KEY_UNKNOWN',
+        'A validation token is signed by a key not (yet) in the published key set; retry later.',
+        this.#o.unknownKeyRetryAfterSeconds,
+      );
+    }
 
     try {
       await this.#o.store.storeAll(accepted);
     } catch (e) {
+      if (e instanceof UnserializableNotificationError) return refuse(400, e.code, e.message);
       if (!(e instanceof StorageUnavailableError)) throw e;
       logger.error('receive.storage_unavailable', { endpoint, items: accepted.length, ...errorFields(e) });
       return this.#retryLater(e.code, 'The notifications could not be stored; retry later.');
@@ -136,8 +147,7 @@ export class NotificationReceiver {
     return { status: 202, headers: {} };
   }
 
-  #retryLater(code: string, detail: string): ReceiveResponse {
-    const seconds = this.#o.retryAfterSeconds ?? 10;
+  #retryLater(code: string, detail: string, seconds = this.#o.retryAfterSeconds ?? 10): ReceiveResponse {
     return problem(503, code, 'Temporarily unable to accept notifications', detail, { 'retry-after': String(seconds) });
   }
 }

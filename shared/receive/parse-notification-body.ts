@@ -14,6 +14,26 @@ const envelopeSchema = z.looseObject({
 
 const MAX_REPORTED_ISSUES = 5;
 
+/**
+ * Deepest nesting of objects and arrays accepted, the body itself being level 1. JSON.parse takes any depth,
+ * but JSON.stringify (queueing) and the route's canonical JSON recurse and overflow the stack a few thousand
+ * levels down; Graph's notifications are a handful of levels deep.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether `json` nests objects or arrays deeper than `max`; iterative, so any depth is safe to measure. */
+function nestsDeeperThan(json: unknown, max: number): boolean {
+  const pending: [unknown, number][] = [[json, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, depth] = next;
+    if (depth > max) return true;
+    for (const child of Object.values(value as object)) {
+      if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 function isJsonMediaType(contentType: string | null): boolean {
   if (!contentType) return false;
   const media = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
@@ -39,7 +59,7 @@ export function checkDeclaredLength(contentLength: number | null, maxBytes: numb
 
 /**
  * Turns a notification POST body into a typed collection, or throws BadRequestError (400, 413 or 415)
- * whose message says what is wrong. Each item is checked against the change or lifecycle schema, chosen by
+ * whose message says what is wrong (JSON nested deeper than MAX_JSON_DEPTH included). Each item is checked against the change or lifecycle schema, chosen by
  * the presence of `lifecycleEvent`.
  */
 export function parseNotificationBody(body: Uint8Array, contentType: string | null, maxBytes: number): NotificationCollection {
@@ -60,6 +80,9 @@ export function parseNotificationBody(body: Uint8Array, contentType: string | nu
     // V8's message quotes part of the input; keep only the position so that no content reaches a log.
     const position = /position (\d+)/.exec((e as Error).message)?.[1];
     throw new BadRequestError('ERR_INVALID_JSON', 400, `The body is not valid JSON${position ? ` (error at position ${position})` : ''}.`);
+  }
+  if (typeof json === 'object' && json !== null && nestsDeeperThan(json, MAX_JSON_DEPTH)) {
+    throw new BadRequestError('ERR_JSON_TOO_DEEP', 400, `The body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`);
   }
   const envelope = envelopeSchema.safeParse(json);
   if (!envelope.success) {

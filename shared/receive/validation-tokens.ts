@@ -58,8 +58,11 @@ function rejectionFor(e: unknown): { reason: TokenRejection; retryable: boolean 
     case 'ERR_JOSE_NOT_SUPPORTED':
       return { reason: 'token_bad_algorithm', retryable: false };
     case 'ERR_JWKS_NO_MATCHING_KEY':
-    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
-      return { reason: 'token_unknown_key', retryable: false };
+      // Not in the key set even after the refresh the getKey allows (jose's createRemoteJWKSet refetches on an
+      // unknown kid at most once per cooldown): perhaps a key published since. Retryable: a 503 makes Graph
+      // try again, when the set may be refreshed; a forger's random kid earns a 503, never a fetch per request.
+      return { reason: 'token_unknown_key', retryable: true };
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS': // no kid, and none of the candidate keys verified it
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
       return { reason: 'token_bad_signature', retryable: false };
     case 'ERR_JWS_INVALID':

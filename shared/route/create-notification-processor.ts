@@ -6,6 +6,8 @@ import { createBlobServiceClient, createQueueServiceClient, createTableClient } 
 import type { Settings } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
 import { DeadLetterQueue } from './dead-letter.js';
+import { pruneEventPayloads } from './event-payload-retention.js';
+import { PoisonMover } from './poison-mover.js';
 import { QueueEventPublisher } from './event-publisher.js';
 import { NotificationProcessor } from './notification-processor.js';
 import { TableRoutedEventLog } from './routed-event-log.js';
@@ -36,6 +38,20 @@ export function createRoutedEventLog(settings: Settings): TableRoutedEventLog {
   return new TableRoutedEventLog(createTableClient(settings.storage, settings.dedupTable), { windowMs: settings.dedupWindowMinutes * 60_000 });
 }
 
+/** The daily clean-up: de-duplication records past their window and event payload blobs past their retention. */
+export function createRoutedEventsPruner(settings: Settings, routedLog: TableRoutedEventLog = createRoutedEventLog(settings)): () => Promise<{ dedupRecords: number; payloadBlobs: number }> {
+  const payloads = createBlobServiceClient(settings.storage).getContainerClient(settings.eventsContainer);
+  return async () => ({
+    dedupRecords: await routedLog.prune(),
+    payloadBlobs: await pruneEventPayloads(payloads, settings.eventPayloadRetentionDays),
+  });
+}
+
+/** Moves the host's poison messages into the dead-letter queue. */
+export function createPoisonMover(settings: Settings): PoisonMover {
+  return new PoisonMover(new DeadLetterQueue(createQueueServiceClient(settings.storage).getQueueClient(settings.deadLetterQueue)));
+}
+
 /** Wires the decrypt-and-route path with its real parts from validated settings. */
 export function createNotificationProcessor(
   settings: Settings,
@@ -49,7 +65,7 @@ export function createNotificationProcessor(
   return new NotificationProcessor({
     certificates,
     routes: createRoutingTable(settings),
-    publisher: new QueueEventPublisher(queues, blobs, settings.eventsContainer),
+    publisher: new QueueEventPublisher(queues, blobs, settings.eventsContainer, { timeToLiveSeconds: settings.eventTtlSeconds }),
     routedLog,
     deadLetters: new DeadLetterQueue(queues.getQueueClient(settings.deadLetterQueue)),
     claimChecks: blobs.getContainerClient(settings.notificationsContainer),

@@ -17,6 +17,14 @@ export interface DeadLetter {
   readonly originalMessage: string;
 }
 
+/**
+ * A queue message's text from the value a queue trigger handed over (the parsed JSON, or the text when it
+ * was not JSON), encoded back as the app writes messages, so a replay puts back what was there.
+ */
+export function originalMessageText(triggerValue: unknown): string {
+  return typeof triggerValue === 'string' ? Buffer.from(triggerValue, 'utf8').toString('base64') : encodeJsonMessage(triggerValue);
+}
+
 export class DeadLetterQueue {
   readonly #queue: QueueClient;
   constructor(queue: QueueClient) {

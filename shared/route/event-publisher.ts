@@ -2,12 +2,24 @@ import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import type { QueueServiceClient } from '@azure/storage-queue';
 import { encodeJsonMessage } from '../queue/json-message.js';
 import { MAX_QUEUE_MESSAGE_CHARS } from '../queue/queued-notification.js';
-import { sendToQueue, uploadJson } from '../queue/storage-writes.js';
+import { NEVER_EXPIRES, sendToQueue, uploadJson } from '../queue/storage-writes.js';
 import type { TeamsCloudEvent } from './teams-event.js';
+
+/** Per queue, whether it took the event. */
+export interface PublishResult {
+  readonly published: readonly string[];
+  readonly failed: readonly { readonly queue: string; readonly error: unknown }[];
+}
 
 /** Publishes events to downstream queues. */
 export interface EventPublisher {
-  publish(event: TeamsCloudEvent, queues: readonly string[]): Promise<void>;
+  /** Resolves with what each queue did; rejects only when no queue could be tried (the payload blob failed). */
+  publish(event: TeamsCloudEvent, queues: readonly string[]): Promise<PublishResult>;
+}
+
+export interface QueueEventPublisherOptions {
+  /** Time-to-live of downstream messages in seconds; -1 (the default): never expire. */
+  readonly timeToLiveSeconds?: number;
 }
 
 /**
@@ -18,19 +30,25 @@ export interface EventPublisher {
 export class QueueEventPublisher implements EventPublisher {
   readonly #queues: QueueServiceClient;
   readonly #container: ContainerClient;
+  readonly #ttl: number;
 
-  constructor(queues: QueueServiceClient, blobs: BlobServiceClient, container: string) {
+  constructor(queues: QueueServiceClient, blobs: BlobServiceClient, container: string, options: QueueEventPublisherOptions = {}) {
     this.#queues = queues;
     this.#container = blobs.getContainerClient(container);
+    this.#ttl = options.timeToLiveSeconds ?? NEVER_EXPIRES;
   }
 
-  async publish(event: TeamsCloudEvent, queues: readonly string[]): Promise<void> {
+  async publish(event: TeamsCloudEvent, queues: readonly string[]): Promise<PublishResult> {
     let text = encodeJsonMessage(event);
     if (text.length > MAX_QUEUE_MESSAGE_CHARS) {
       const url = await uploadJson(this.#container, `${event.time.slice(0, 10)}/${event.id}.json`, JSON.stringify(event));
       const { data: _data, ...withoutData } = event;
       text = encodeJsonMessage({ ...withoutData, dataref: url });
     }
-    await Promise.all(queues.map((q) => sendToQueue(this.#queues.getQueueClient(q), text)));
+    const settled = await Promise.allSettled(queues.map((q) => sendToQueue(this.#queues.getQueueClient(q), text, { timeToLiveSeconds: this.#ttl })));
+    return {
+      published: queues.filter((_, i) => settled[i]?.status === 'fulfilled'),
+      failed: settled.flatMap((s, i) => (s.status === 'rejected' ? [{ queue: queues[i] ?? '', error: s.reason as unknown }] : [])),
+    };
   }
 }

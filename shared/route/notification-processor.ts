@@ -1,15 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { CertificateStore } from '../certificates/certificate-store.js';
 import { decryptResourceData, DecryptionError } from '../certificates/decrypt-resource-data.js';
 import type { Logger } from '../log.js';
 import { changeNotificationSchema, type ChangeNotification } from '../protocol/notification.js';
-import { QUEUED_NOTIFICATION_SCHEMA, type QueueMessageBody, type QueuedNotification } from '../queue/queued-notification.js';
-import { encodeJsonMessage } from '../queue/json-message.js';
-import type { DeadLetterQueue } from './dead-letter.js';
+import { isClaimCheck, QUEUED_NOTIFICATION_SCHEMA, type QueueMessageBody, type QueuedNotification } from '../queue/queued-notification.js';
+import { NestingTooDeepError } from '../util/canonical-json.js';
+import { originalMessageText, type DeadLetterQueue } from './dead-letter.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { RoutedEventLog } from './routed-event-log.js';
 import type { RoutingTable } from './routing-table.js';
-import { buildTeamsEvent, UnsupportedResourceError } from './teams-event.js';
+import { buildTeamsEvent, UnsupportedResourceError, type TeamsCloudEvent } from './teams-event.js';
 
 /** A failure that no retry can mend: the message goes to the dead-letter queue at once. */
 export class PermanentFailure extends Error {
@@ -39,15 +40,33 @@ export interface NotificationProcessorOptions {
 export interface ProcessContext {
   readonly sourceQueue: string;
   readonly logger: Logger;
+  /**
+   * The incoming queue message's id: its retries take over their own de-duplication claim, and events
+   * without a version or Graph id get their id from it. Omitted: each call is its own delivery.
+   */
+  readonly messageId?: string;
+}
+
+/**
+ * Errors that no retry can mend because the input itself is bad (met by our own code, not by a service):
+ * the message is dead-lettered at once instead of being retried into the poison queue.
+ */
+function permanentReason(e: unknown): string | undefined {
+  if (e instanceof PermanentFailure) return e.reason;
+  if (e instanceof UnsupportedResourceError) return 'unsupported_resource';
+  if (e instanceof NestingTooDeepError) return 'malformed_message';
+  if (e instanceof SyntaxError || e instanceof URIError || e instanceof RangeError || e instanceof TypeError && !(e as { cause?: unknown }).cause) return 'unprocessable';
+  return undefined;
 }
 
 /**
  * The queue half of the data path: one queued notification in, one CloudEvent out on its routes.
- * Transient failures (storage, Key Vault) throw, so the host retries and finally poisons the message;
- * permanent ones (forged or undecryptable content, unknown certificate, unsupported resource, no route,
- * malformed message) go to the dead-letter queue with a reason, at once. Duplicates of an event routed
- * within the window are skipped: the id is claimed before publishing and marked routed only after every
- * queue took the event (a failed publish releases it), so two copies at once go out once and none is lost.
+ * Transient failures (storage, Key Vault) throw, so the host retries (and finally poisons) the message;
+ * failures no retry can mend (forged or undecryptable content, unknown certificate, unsupported resource,
+ * no route, malformed input) go to the dead-letter queue with a reason, at once. Duplicates are skipped per
+ * destination queue (see RoutedEventLog): an event id is claimed before publishing and recorded per queue
+ * that took it, so two copies at once go out once, a partial fan-out is completed on retry without
+ * repeating the queues that took it, and none is lost. A claim-check blob is deleted once its message is done.
  */
 export class NotificationProcessor {
   readonly #o: NotificationProcessorOptions;
@@ -58,19 +77,23 @@ export class NotificationProcessor {
 
   /** `message` is the queue trigger's value: the parsed JSON of the message (or its text if not JSON). */
   async process(message: unknown, context: ProcessContext): Promise<ProcessOutcome> {
+    let outcome: ProcessOutcome;
     try {
-      return await this.#process(message, context);
+      outcome = await this.#process(message, context);
     } catch (e) {
-      if (!(e instanceof PermanentFailure)) throw e;
-      // The trigger value is the parsed JSON (or the text when it was not JSON): encode it back as it was.
-      const originalMessage = typeof message === 'string' ? Buffer.from(message, 'utf8').toString('base64') : encodeJsonMessage(message);
-      await this.#o.deadLetters.send({ reason: e.reason, error: e.message, failedAt: new Date().toISOString(), sourceQueue: context.sourceQueue, originalMessage });
-      context.logger.warn('route.dead_lettered', { reason: e.reason, error: e.message, deadLetterQueue: this.#o.deadLetters.name });
-      return { status: 'dead-lettered', reason: e.reason };
+      const reason = permanentReason(e);
+      if (reason === undefined) throw e;
+      const error = e instanceof Error ? e.message : String(e);
+      const originalMessage = originalMessageText(message);
+      await this.#o.deadLetters.send({ reason, error, failedAt: new Date().toISOString(), sourceQueue: context.sourceQueue, originalMessage });
+      context.logger.warn('route.dead_lettered', { reason, error, deadLetterQueue: this.#o.deadLetters.name });
+      return { status: 'dead-lettered', reason };
     }
+    await this.#deleteClaimCheck(message, context.logger);
+    return outcome;
   }
 
-  async #process(message: unknown, { logger }: ProcessContext): Promise<ProcessOutcome> {
+  async #process(message: unknown, { logger, messageId = randomUUID() }: ProcessContext): Promise<ProcessOutcome> {
     const queued = await this.#resolve(message);
     if (queued.kind !== 'change') throw new PermanentFailure('unexpected_lifecycle', 'A lifecycle notification reached the change notification queue.');
     const parsed = changeNotificationSchema.safeParse(queued.notification);
@@ -78,14 +101,21 @@ export class NotificationProcessor {
     const notification: ChangeNotification = parsed.data;
 
     const resource = notification.encryptedContent ? await this.#decrypt(notification) : undefined;
-    let built;
-    try {
-      built = buildTeamsEvent(notification, resource, queued.receivedAt);
-    } catch (e) {
-      if (e instanceof UnsupportedResourceError) throw new PermanentFailure('unsupported_resource', e.message);
-      throw e;
-    }
-    const { event, versioned } = built;
+    return this.#route(buildTeamsEvent(notification, resource, queued.receivedAt, messageId).event, messageId, logger);
+  }
+
+  /**
+   * Routes a change read back from Graph (a backfill) as a notification of it would have been: the same
+   * event id scheme (so a late notification of the same change is a duplicate), marked `backfilled`.
+   * `deliveryId` names the read (the same on its retries); unversioned changes take their id from it.
+   * Throws UnsupportedResourceError for a resource that is not a Teams chat, member or message.
+   */
+  routeReadBack(notification: ChangeNotification, resource: Record<string, unknown>, deliveryId: string, logger: Logger): Promise<ProcessOutcome> {
+    const { event } = buildTeamsEvent(notification, resource, new Date().toISOString(), deliveryId);
+    return this.#route({ ...event, backfilled: true }, deliveryId, logger);
+  }
+
+  async #route(event: TeamsCloudEvent, messageId: string, logger: Logger): Promise<ProcessOutcome> {
     const fields = { eventId: event.id, type: event.type, subscriptionId: event.subscriptionid, tenantId: event.tenantid };
 
     const decision = this.#o.routes.route(event);
@@ -94,19 +124,37 @@ export class NotificationProcessor {
       logger.info('route.dropped_by_rule', { ...fields, rule: decision.rule });
       return { status: 'dropped', eventId: event.id, rule: decision.rule };
     }
-    if (versioned && (await this.#o.routedLog.claim(event.id)) === 'duplicate') {
+    const claim = await this.#o.routedLog.claim({ eventId: event.id, queues: decision.queues, owner: messageId });
+    if (claim.queues.length === 0) {
       logger.info('route.duplicate_skipped', fields);
       return { status: 'duplicate', eventId: event.id };
     }
+    let result;
     try {
-      await this.#o.publisher.publish(event, decision.queues);
+      result = await this.#o.publisher.publish(event, claim.queues);
     } catch (e) {
-      if (versioned) await this.#o.routedLog.release(event.id).catch(() => undefined);
+      await claim.release().catch(() => undefined);
       throw e;
     }
-    if (versioned) await this.#o.routedLog.complete(event.id);
-    logger.info('route.routed', { ...fields, queues: decision.queues, datamode: event.datamode });
-    return { status: 'routed', eventId: event.id, queues: decision.queues };
+    if (result.failed.length > 0) {
+      // Keep what went out, so the retry sends only to the queues that failed.
+      await (result.published.length > 0 ? claim.complete(result.published) : claim.release()).catch(() => undefined);
+      throw result.failed[0]?.error;
+    }
+    await claim.complete();
+    logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode });
+    return { status: 'routed', eventId: event.id, queues: claim.queues };
+  }
+
+  /** Claim-check blobs are only needed until their message is done (a dead letter keeps its blob for replay). */
+  async #deleteClaimCheck(message: unknown, logger: Logger): Promise<void> {
+    const body = message as QueueMessageBody;
+    if (!isClaimCheck(body)) return;
+    try {
+      await this.#o.claimChecks.getBlobClient(body.claimCheck.blob).deleteIfExists();
+    } catch (e) {
+      logger.warn('route.claim_check_not_deleted', { blob: body.claimCheck.blob, error: (e as Error).message });
+    }
   }
 
   async #resolve(message: unknown): Promise<QueuedNotification> {
@@ -114,7 +162,7 @@ export class NotificationProcessor {
     if (!body || typeof body !== 'object' || body.schema !== QUEUED_NOTIFICATION_SCHEMA) {
       throw new PermanentFailure('malformed_message', `The message is not a ${QUEUED_NOTIFICATION_SCHEMA} message.`);
     }
-    if (!('claimCheck' in body)) return body;
+    if (!isClaimCheck(body)) return body;
     try {
       const blob = await this.#o.claimChecks.getBlobClient(body.claimCheck.blob).downloadToBuffer();
       return JSON.parse(blob.toString('utf8')) as QueuedNotification;

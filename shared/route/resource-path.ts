@@ -28,7 +28,12 @@ function segments(resource: string): [string, string | undefined][] {
   }
   if (consumed === path.length && out.some(([, id]) => id !== undefined)) return out;
   // Slash form: name/id/name/id…
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return []; // an invalid percent-escape: not a resource we know
+  }
   const slash: [string, string | undefined][] = [];
   for (let i = 0; i < parts.length; i += 2) slash.push([parts[i]?.toLowerCase() ?? '', parts[i + 1]]);
   return slash;

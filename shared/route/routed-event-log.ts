@@ -1,40 +1,68 @@
 import { odata, RestError, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { RelayError } from '../errors.js';
 
-/**
- * Remembers which event ids were routed, to skip duplicates within a window. An id is claimed before it is
- * published (so two copies processed at once do not both go out), and marked routed only after every queue
- * took it; a failed publish releases the claim, so nothing is lost.
- */
-export interface RoutedEventLog {
-  /** `duplicate` when the event was routed within the window (or is being routed and then was). */
-  claim(eventId: string): Promise<'claimed' | 'duplicate'>;
-  complete(eventId: string): Promise<void>;
-  release(eventId: string): Promise<void>;
+/** What one copy of an event asks of the de-duplication log before it is published. */
+export interface ClaimRequest {
+  readonly eventId: string;
+  /** Where the routing table sends the event: de-duplication is per destination queue. */
+  readonly queues: readonly string[];
+  /** The incoming queue message: its own retries take over its claim instead of waiting for it. */
+  readonly owner: string;
 }
 
-export class EventInFlightError extends Error {
-  readonly code = 'ERR_EVENT_IN_FLIGHT';
+export interface Claim {
+  /** The queues that still need the event (none: a duplicate everywhere). */
+  readonly queues: readonly string[];
+  /** Records these queues as done (all of the claim's queues by default). */
+  complete(queues?: readonly string[]): Promise<void>;
+  /** Gives the claim up after a failure, so another copy need not wait for the lease. */
+  release(): Promise<void>;
+}
+
+/**
+ * Remembers which event went to which queue, to skip duplicates within a window. An event is claimed
+ * before it is published (two copies processed at once do not both go out) and recorded per queue only
+ * after that queue took it; a failure releases the claim, and the same message's retry takes its claim
+ * over, so nothing is lost, one storage blip costs one retry, and a partial fan-out is completed without
+ * repeating the queues that had the event.
+ */
+export interface RoutedEventLog {
+  claim(request: ClaimRequest): Promise<Claim>;
+}
+
+export class EventInFlightError extends RelayError {
+  constructor(message: string) {
+    super('ERR_EVENT_IN_FLIGHT', message);
+  }
 }
 
 interface Entry {
   partitionKey: string;
   rowKey: string;
-  state: 'routing' | 'routed';
+  /** Queues that took the event, comma-separated. */
+  routedQueues: string;
+  claimOwner: string;
+  claimedAt: string;
   updatedAt: string;
 }
 
 export interface TableRoutedEventLogOptions {
   readonly windowMs: number;
-  /** After this long a `routing` claim is taken as abandoned (its invocation died). */
+  /** After this long a claim is taken as abandoned (its invocation died). */
   readonly claimLeaseMs?: number;
-  /** How long to wait for another invocation routing the same event before giving up (retry later). */
+  /** How long to wait for another invocation routing the same key before giving up (retry later). */
   readonly maxWaitMs?: number;
   readonly now?: () => number;
 }
 
 const status = (e: unknown) => (e instanceof RestError ? e.statusCode : undefined);
+const split = (list: string | undefined) => (list ? list.split(',').filter(Boolean) : []);
+const NOTHING_TO_DO: Omit<Claim, 'queues'> = { complete: async () => undefined, release: async () => undefined };
 
-/** Table storage as the log: one entity per event id (partition = the id's first two characters). */
+/**
+ * Table storage as the log: one entity per event id (partition = its first two characters), updated with
+ * optimistic concurrency (ETags).
+ */
 export class TableRoutedEventLog implements RoutedEventLog {
   readonly #table: TableClient;
   readonly #o: Required<TableRoutedEventLogOptions>;
@@ -45,63 +73,102 @@ export class TableRoutedEventLog implements RoutedEventLog {
     this.#o = { claimLeaseMs: 60_000, maxWaitMs: 5_000, now: Date.now, ...options };
   }
 
-  #key(eventId: string) {
+  #keys(eventId: string) {
     return { partitionKey: eventId.slice(0, 2), rowKey: eventId };
   }
 
-  async claim(eventId: string): Promise<'claimed' | 'duplicate'> {
-    if (this.#o.windowMs <= 0) return 'claimed';
+  #iso(ms = this.#o.now()) {
+    return new Date(ms).toISOString();
+  }
+
+  async claim(request: ClaimRequest): Promise<Claim> {
+    if (this.#o.windowMs <= 0) return { queues: [...request.queues], ...NOTHING_TO_DO };
+    const keys = this.#keys(request.eventId);
     const started = this.#o.now();
     for (;;) {
-      const entry: Entry = { ...this.#key(eventId), state: 'routing', updatedAt: new Date(this.#o.now()).toISOString() };
+      const existing = await this.#get(keys);
+      const now = this.#o.now();
+      const live = existing !== undefined && now - Date.parse(existing.updatedAt) < this.#o.windowMs;
+      const routed = live ? split(existing.routedQueues) : [];
+      const queues = request.queues.filter((q) => !routed.includes(q));
+      if (queues.length === 0) return { queues, ...NOTHING_TO_DO };
+
+      const heldByOther =
+        existing !== undefined && existing.claimOwner !== '' && existing.claimOwner !== request.owner && now - Date.parse(existing.claimedAt) < this.#o.claimLeaseMs;
+      if (heldByOther) {
+        if (now - started > this.#o.maxWaitMs) throw new EventInFlightError(`Event ${request.eventId} is being routed by another invocation.`);
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      const entry: Entry = { ...keys, routedQueues: routed.join(','), claimOwner: request.owner, claimedAt: this.#iso(now), updatedAt: this.#iso(now) };
+      const etag = await this.#write(entry, existing?.etag);
+      if (etag === undefined) continue; // another copy wrote first: look again
+      return this.#claim(entry, etag, queues);
+    }
+  }
+
+  #claim(claimed: Entry, claimEtag: string, queues: readonly string[]): Claim {
+    let etag = claimEtag;
+    let entry = claimed;
+    // Writes the entry as `change` says; after a concurrent write, reads it again and retries.
+    const settle = async (change: (e: Entry) => Entry) => {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const next = change(entry);
+        const written = await this.#write(next, etag);
+        if (written !== undefined) {
+          etag = written;
+          entry = next;
+          return;
+        }
+        const current = await this.#get(entry);
+        if (!current) return;
+        ({ etag, ...entry } = current);
+      }
+    };
+    const mine = (e: Entry) => (e.claimOwner === claimed.claimOwner ? '' : e.claimOwner);
+    return {
+      queues,
+      complete: (done = queues) =>
+        settle((e) => ({ ...e, routedQueues: [...new Set([...split(e.routedQueues), ...done])].join(','), claimOwner: mine(e), updatedAt: this.#iso() })),
+      release: () => settle((e) => ({ ...e, claimOwner: mine(e) })),
+    };
+  }
+
+  async #get({ partitionKey, rowKey }: { partitionKey: string; rowKey: string }): Promise<(Entry & { etag: string }) | undefined> {
+    try {
+      const e = await this.#table.getEntity<Entry>(partitionKey, rowKey);
+      return { ...e, etag: e.etag } as Entry & { etag: string };
+    } catch (e) {
+      if (status(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** Inserts (no etag) or replaces (if-match etag). The new etag, or undefined when another write won. */
+  async #write(entry: Entry, etag: string | undefined): Promise<string | undefined> {
+    for (;;) {
       try {
-        await this.#table.createEntity(entry);
-        return 'claimed';
+        const r = etag === undefined ? await this.#table.createEntity(entry) : await this.#table.updateEntity(entry, 'Replace', { etag });
+        return r.etag ?? '';
       } catch (e) {
-        if (status(e) === 404 && !this.#tableReady) {
+        if (status(e) === 404 && etag === undefined && !this.#tableReady) {
           await this.#table.createTable();
           this.#tableReady = true;
           continue;
         }
-        if (status(e) !== 409) throw e;
-      }
-      let existing;
-      try {
-        existing = await this.#table.getEntity<Entry>(entry.partitionKey, entry.rowKey);
-      } catch (e) {
-        if (status(e) === 404) continue; // released meanwhile: claim again
+        if (status(e) === 409 || status(e) === 412 || status(e) === 404) return undefined;
         throw e;
       }
-      const age = this.#o.now() - Date.parse(existing.updatedAt);
-      const stale = existing.state === 'routed' ? age >= this.#o.windowMs : age >= this.#o.claimLeaseMs;
-      if (stale) {
-        try {
-          await this.#table.updateEntity(entry, 'Replace', { etag: existing.etag });
-          return 'claimed';
-        } catch (e) {
-          if (status(e) === 412 || status(e) === 404) continue;
-          throw e;
-        }
-      }
-      if (existing.state === 'routed') return 'duplicate';
-      if (this.#o.now() - started > this.#o.maxWaitMs) throw new EventInFlightError(`Event ${eventId} is being routed by another invocation.`);
-      await new Promise((r) => setTimeout(r, 100));
     }
   }
 
-  async complete(eventId: string): Promise<void> {
-    if (this.#o.windowMs <= 0) return;
-    await this.#table.upsertEntity<Entry>({ ...this.#key(eventId), state: 'routed', updatedAt: new Date(this.#o.now()).toISOString() }, 'Replace');
-  }
-
   /**
-   * Deletes records that no longer suppress anything: routed longer ago than the window, or claims older than
-   * the lease (their invocation died). Table storage has no TTL, so without this the table only grows.
-   * Returns how many were deleted.
+   * Deletes records that no longer suppress anything: last changed longer ago than the window (and the
+   * claim lease). Table storage has no TTL, so without this the table only grows. Returns how many.
    */
   async prune(): Promise<number> {
     if (this.#o.windowMs <= 0) return 0;
-    const cutoff = new Date(this.#o.now() - Math.max(this.#o.windowMs, this.#o.claimLeaseMs)).toISOString();
+    const cutoff = this.#iso(this.#o.now() - Math.max(this.#o.windowMs, this.#o.claimLeaseMs));
     const byPartition = new Map<string, TransactionAction[]>();
     try {
       for await (const e of this.#table.listEntities<Entry>({ queryOptions: { filter: odata`updatedAt lt ${cutoff}`, select: ['PartitionKey', 'RowKey'] } })) {
@@ -122,15 +189,5 @@ export class TableRoutedEventLog implements RoutedEventLog {
       }
     }
     return deleted;
-  }
-
-  async release(eventId: string): Promise<void> {
-    if (this.#o.windowMs <= 0) return;
-    const { partitionKey, rowKey } = this.#key(eventId);
-    try {
-      await this.#table.deleteEntity(partitionKey, rowKey);
-    } catch (e) {
-      if (status(e) !== 404) throw e;
-    }
   }
 }

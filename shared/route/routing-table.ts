@@ -60,7 +60,7 @@ export class RoutingTable {
     this.#defaults = defaultRoutes;
   }
 
-  route(event: TeamsCloudEvent): RouteDecision {
+  route(event: Pick<TeamsCloudEvent, 'kind' | 'changetype' | 'tenantid' | 'subscriptionid' | 'subject'>): RouteDecision {
     for (const [i, { rule, resource }] of this.#rules.entries()) {
       const m = rule.match;
       if (m.kind && !m.kind.includes(event.kind)) continue;

@@ -31,6 +31,8 @@ export interface TeamsCloudEvent {
   readonly memberid?: string;
   /** Graph's own notification id, when it sent one (not stable across redeliveries). */
   readonly graphnotificationid?: string;
+  /** True when the change was read back from Graph to fill a gap in its notifications, not notified. */
+  readonly backfilled?: boolean;
 }
 
 export const EVENT_TYPE_PREFIX = 'com.microsoft.graph.teams';
@@ -45,39 +47,36 @@ const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefin
 export interface BuiltEvent {
   readonly event: TeamsCloudEvent;
   /**
-   * Whether the id pins the resource's version (etag, lastModifiedDateTime or content), so that an equal
-   * id means the same change. Reference-only events carry no version: they are never skipped as duplicates.
+   * Whether the id pins a version that moves with every real change (a message's etag or
+   * lastModifiedDateTime), so that any copy of the change has the same id.
    */
   readonly versioned: boolean;
 }
 
 /**
- * Builds the event for one notification. `resource` is the decrypted resource data, if any. The id is
- * derived from the change itself: resource path, changeType and the resource's version (etag, else
- * lastModifiedDateTime/lastUpdatedDateTime, else a hash of the decrypted content); user-specific payloads
- * (viewpoint) also include their subscription, so each user's view is its own event.
+ * Builds the event for one notification. `resource` is the decrypted resource data, if any;
+ * `deliveryId` names the delivery (the incoming queue message, the same on each of its retries).
+ *
+ * The id never merges two real changes. A message's version (etag, else lastModifiedDateTime) moves with
+ * every change, so resource path + changeType + version is the id of every copy of the change. Chats and
+ * members carry no such version (a member has none; a chat's lastUpdatedDateTime is not always bumped), and
+ * reference-only notifications carry nothing but the path: two real changes can look the same (a member
+ * added, removed and added again), and no comparison of content can tell a redelivery from a repeat when
+ * notifications arrive out of order. Their id also includes the notification's own Graph id when it has
+ * one, else the delivery: a copy is then a duplicate, never a loss. User-specific payloads (viewpoint) are
+ * told apart by subscription, so each user's view is its own event.
  */
-export function buildTeamsEvent(notification: ChangeNotification, resource: Record<string, unknown> | undefined, receivedAt: string): BuiltEvent {
+export function buildTeamsEvent(notification: ChangeNotification, resource: Record<string, unknown> | undefined, receivedAt: string, deliveryId: string): BuiltEvent {
   const ids = parseResourcePath(notification.resource);
   if (!ids) throw new UnsupportedResourceError(`'${notification.resource}' is not a Teams chat, chat member or message resource.`);
   const changeType = notification.changeType.toLowerCase();
   const subject = notification.resource;
 
-  let version: string;
-  let versioned = true;
-  if (resource) {
-    version =
-      str(resource.etag) ??
-      str(resource['@odata.etag']) ??
-      str(resource.lastModifiedDateTime) ??
-      str(resource.lastUpdatedDateTime) ??
-      `sha256:${sha256(canonicalJson(resource))}`;
-    if (resource.viewpoint !== undefined) version += `|viewpoint:${notification.subscriptionId}:${sha256(canonicalJson(resource.viewpoint))}`;
-  } else {
-    version = `reference:${sha256(canonicalJson(notification.resourceData ?? {}))}`;
-    versioned = false;
-  }
-  const id = sha256(`${subject.toLowerCase()}\n${changeType}\n${version}`).slice(0, 40);
+  const version = resource ? (str(resource.etag) ?? str(resource['@odata.etag']) ?? str(resource.lastModifiedDateTime)) : undefined;
+  const viewpoint = resource?.viewpoint !== undefined ? `|viewpoint:${notification.subscriptionId}:${sha256(canonicalJson(resource?.viewpoint))}` : '';
+  const content = resource ? `sha256:${sha256(canonicalJson(resource))}` : `reference:${sha256(canonicalJson(notification.resourceData ?? {}))}`;
+  const occurrence = version ? '' : `\n${notification.id ? `graph:${notification.id}` : `delivery:${deliveryId}`}`;
+  const id = sha256(`${subject.toLowerCase()}\n${changeType}\n${version ?? content}${viewpoint}${occurrence}`).slice(0, 40);
 
   const time =
     (resource && (str(resource.lastModifiedDateTime) ?? str(resource.lastUpdatedDateTime) ?? str(resource.createdDateTime))) ?? receivedAt;
@@ -105,5 +104,5 @@ export function buildTeamsEvent(notification: ChangeNotification, resource: Reco
     ...(ids.memberId ? { memberid: ids.memberId } : {}),
     ...(notification.id ? { graphnotificationid: notification.id } : {}),
   };
-  return { event, versioned };
+  return { event, versioned: version !== undefined };
 }

@@ -6,8 +6,10 @@ import { GraphClient } from '../graph/graph-client.js';
 import { createGraphCredential } from '../graph/graph-credential.js';
 import type { Logger } from '../log.js';
 import { BlobLeaseLock } from './blob-lease-lock.js';
+import { ConfiguredClientStates } from './client-state-fingerprint.js';
 import { loadDesiredSubscriptions, type DesiredSubscription } from './desired-subscriptions.js';
 import { LifecycleProcessor } from './lifecycle-processor.js';
+import { ResyncEvents } from './resync-events.js';
 import { SubscriptionRecords } from './subscription-records.js';
 import { SubscriptionReconciler } from './subscription-reconciler.js';
 
@@ -32,6 +34,7 @@ export function readDesiredSubscriptions(settings: Settings): DesiredSubscriptio
 export function createSubscriptionManager(settings: Settings, certificates: CertificateStore, logger: Logger, options: { graph?: GraphClient; now?: () => number } = {}): SubscriptionManager {
   const client = options.graph ?? new GraphClient({ baseUrl: settings.graphBaseUrl.href, credential: createGraphCredential(settings) });
   const records = new SubscriptionRecords(createTableClient(settings.storage, settings.subscriptionsTable));
+  const resync = new ResyncEvents(createQueueServiceClient(settings.storage).getQueueClient(settings.subscriptionEventsQueue));
   const reconciler = new SubscriptionReconciler({
     graph: client,
     certificates,
@@ -40,7 +43,9 @@ export function createSubscriptionManager(settings: Settings, certificates: Cert
     desired: readDesiredSubscriptions(settings),
     notificationUrl: settings.notificationUrl,
     lifecycleUrl: settings.lifecycleUrl,
-    clientState: settings.clientStates[0] ?? '',
+    clientStates: new ConfiguredClientStates(settings.clientStates),
+    resync,
+    tenantId: settings.tenantIds[0] ?? '',
     renewWithinMinutes: settings.renewWithinMinutes,
     deleteUndesired: settings.deleteUndesiredSubscriptions,
     logger,
@@ -50,7 +55,7 @@ export function createSubscriptionManager(settings: Settings, certificates: Cert
     graph: client,
     records,
     reconciler,
-    events: createQueueServiceClient(settings.storage).getQueueClient(settings.subscriptionEventsQueue),
+    resync,
   });
   return { graph: client, records, reconciler, lifecycle };
 }

@@ -1,11 +1,8 @@
-import { createHash } from 'node:crypto';
-import type { QueueClient } from '@azure/storage-queue';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { Logger } from '../log.js';
 import { lifecycleNotificationSchema } from '../protocol/notification.js';
 import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../queue/queued-notification.js';
-import { encodeJsonMessage } from '../queue/json-message.js';
-import { sendToQueue } from '../queue/storage-writes.js';
+import type { ResyncEvents } from './resync-events.js';
 import type { SubscriptionRecords } from './subscription-records.js';
 import type { SubscriptionReconciler } from './subscription-reconciler.js';
 
@@ -18,7 +15,7 @@ export interface LifecycleProcessorOptions {
   readonly records: SubscriptionRecords;
   readonly reconciler: SubscriptionReconciler;
   /** Where resync events go (teams-subscription-events). */
-  readonly events: QueueClient;
+  readonly resync: ResyncEvents;
 }
 
 /**
@@ -64,42 +61,17 @@ export class LifecycleProcessor {
       case 'subscriptionRemoved': {
         const result = await this.#o.reconciler.reconcileOne(record.name);
         if (result.action === 'failed') throw new Error(`Recreating ${record.name} failed: ${result.error}`);
-        await this.#resync(item.lifecycleEvent, item.tenantId, record, item.subscriptionId, result.subscriptionId);
+        await this.#o.resync.publish({ reason: item.lifecycleEvent, tenantId: item.tenantId, record, subscriptionId: item.subscriptionId, ...(result.subscriptionId ? { newSubscriptionId: result.subscriptionId } : {}) });
         logger.info('lifecycle.recreated', { ...fields, newSubscriptionId: result.subscriptionId });
         return { status: 'recreated', subscriptionId: result.subscriptionId ?? item.subscriptionId };
       }
       case 'missed':
-        await this.#resync(item.lifecycleEvent, item.tenantId, record, item.subscriptionId);
+        await this.#o.resync.publish({ reason: item.lifecycleEvent, tenantId: item.tenantId, record, subscriptionId: item.subscriptionId });
         logger.info('lifecycle.resync_requested', fields);
         return { status: 'resync', subscriptionId: item.subscriptionId };
       default:
         logger.warn('lifecycle.unknown_event', fields);
         return { status: 'ignored', reason: 'unknown_event' };
     }
-  }
-
-  async #resync(lifecycleEvent: string, tenantId: string, record: { name: string; resource: string; changeTypes: string; lastRenewedAt?: string }, subscriptionId: string, newSubscriptionId?: string): Promise<void> {
-    const time = new Date().toISOString();
-    const event = {
-      specversion: '1.0',
-      id: createHash('sha256').update(`${subscriptionId}\n${lifecycleEvent}\n${time}`).digest('hex').slice(0, 40),
-      source: `/tenants/${tenantId}`,
-      type: `com.microsoft.graph.teams.subscription.${lifecycleEvent}`,
-      subject: record.resource,
-      time,
-      datacontenttype: 'application/json',
-      data: {
-        reason: lifecycleEvent,
-        name: record.name,
-        resource: record.resource,
-        changeTypes: record.changeTypes.split(','),
-        subscriptionId,
-        ...(newSubscriptionId && newSubscriptionId !== subscriptionId ? { newSubscriptionId } : {}),
-        ...(record.lastRenewedAt ? { lastRenewedAt: record.lastRenewedAt } : {}),
-      },
-      tenantid: tenantId,
-      subscriptionid: subscriptionId,
-    };
-    await sendToQueue(this.#o.events, encodeJsonMessage(event));
   }
 }

@@ -3,7 +3,9 @@ import type { GraphClient, GraphSubscription, NewSubscription } from '../graph/g
 import { isGraphRequestError } from '../graph/graph-client.js';
 import type { Logger } from '../log.js';
 import type { BlobLeaseLock } from './blob-lease-lock.js';
+import { describeClientStateUse, type ClientStateUse, type ConfiguredClientStates } from './client-state-fingerprint.js';
 import type { DesiredSubscription } from './desired-subscriptions.js';
+import type { ResyncEvents } from './resync-events.js';
 import type { SubscriptionRecord, SubscriptionRecords } from './subscription-records.js';
 
 export type EntryAction = 'created' | 'adopted' | 'renewed' | 'rotated' | 'recreated' | 'unchanged' | 'failed' | 'skipped';
@@ -29,13 +31,20 @@ export interface SubscriptionReconcilerOptions {
   readonly desired: readonly DesiredSubscription[];
   readonly notificationUrl: string;
   readonly lifecycleUrl: string;
-  readonly clientState: string;
+  /** GRAPH_CLIENT_STATE: every subscription is brought onto the first. */
+  readonly clientStates: ConfiguredClientStates;
+  /** Where a window without subscription is announced (SUBSCRIPTION_EVENTS_QUEUE). */
+  readonly resync: ResyncEvents;
+  /** The tenant the app's subscriptions live in (the source of resync events). */
+  readonly tenantId: string;
   /** Renew what expires within this many minutes (at most half a subscription's lifetime). */
   readonly renewWithinMinutes: number;
   readonly deleteUndesired: boolean;
   readonly now?: () => number;
   readonly logger: Logger;
 }
+
+type Certificate = Awaited<ReturnType<CertificateStore['current']>>;
 
 const MINUTE = 60_000;
 /** After a 403 (quota or permission), wait this long before asking Graph again, unless forced. */
@@ -54,8 +63,11 @@ const types = (changeType: string | readonly string[]) => (typeof changeType ===
 /**
  * Makes Graph hold exactly the desired subscriptions, alive: creates what is missing, adopts what exists
  * (409), renews what expires soon, PATCHes to a rotated certificate, recreates what PATCH cannot change
- * (licensing model, resource data, lifecycle URL) or what Graph lost (404), deletes undesired ones only when
- * allowed, and records each entry's state. Runs under a blob lease: two at once do not duplicate anything.
+ * (licensing model, resource data, lifecycle URL, a clientState other than the first configured) or what
+ * Graph lost (404), deletes undesired ones only when allowed, and records each entry's state. A recreation
+ * creates the new subscription before deleting the old; where Graph refuses two (409, 403) it deletes first,
+ * records the window without subscription as the entry's gap and announces it with a resync event. Runs
+ * under a blob lease: two at once do not duplicate anything.
  */
 export class SubscriptionReconciler {
   readonly #o: SubscriptionReconcilerOptions;
@@ -68,6 +80,12 @@ export class SubscriptionReconciler {
 
   get desired(): readonly DesiredSubscription[] {
     return this.#o.desired;
+  }
+
+  /** Which configured secret a recorded subscription uses, by position (never the value). */
+  clientStateOf(record: SubscriptionRecord | undefined): ClientStateUse | undefined {
+    if (!record?.subscriptionId) return undefined;
+    return this.#o.clientStates.useOf({ ...(record.clientStateFingerprint ? { fingerprint: record.clientStateFingerprint } : {}) });
   }
 
   reconcile(options: { force?: boolean } = {}): Promise<ReconcileReport> {
@@ -112,7 +130,7 @@ export class SubscriptionReconciler {
     if (!d || !record.subscriptionId) return this.reconcileOne(record.name);
     try {
       const updated = await this.#o.graph.updateSubscription(record.subscriptionId, { expirationDateTime: this.#target(d) });
-      return this.#save(d, 'renewed', updated, record);
+      return this.#save(d, 'renewed', updated, record, record.clientStateFingerprint);
     } catch (e) {
       if (isGraphRequestError(e, 404)) return this.reconcileOne(record.name);
       throw e;
@@ -136,11 +154,13 @@ export class SubscriptionReconciler {
 
   async #reconcileEntry(d: DesiredSubscription, ours: GraphSubscription[], force: boolean): Promise<EntryResult> {
     const record = await this.#o.records.get(d.name);
-    if (!force && record?.lastErrorStatus === 403 && record.lastErrorAt && this.#now() - Date.parse(record.lastErrorAt) < FORBIDDEN_BACKOFF_MS) {
+    // An open gap is ours to close: never held back.
+    const gapOpen = !!record?.gapFrom && !record.gapTo;
+    if (!force && !gapOpen && record?.lastErrorStatus === 403 && record.lastErrorAt && this.#now() - Date.parse(record.lastErrorAt) < FORBIDDEN_BACKOFF_MS) {
       return { name: d.name, action: 'skipped', error: record.lastError ?? 'forbidden' };
     }
     try {
-      const cert = d.includeResourceData ? await this.#o.certificates.current() : undefined;
+      const cert: Certificate | undefined = d.includeResourceData ? await this.#o.certificates.current() : undefined;
       const existing = ours.find((s) => s.id === record?.subscriptionId && this.#matches(s, d)) ?? ours.find((s) => this.#matches(s, d));
       if (!existing) return await this.#create(d, cert, record, 'created', ours);
 
@@ -148,12 +168,14 @@ export class SubscriptionReconciler {
         (existing.includeResourceData ?? false) !== d.includeResourceData ||
         existing.lifecycleNotificationUrl !== this.#o.lifecycleUrl ||
         modelOf(existing.resource) !== modelOf(d.resource);
-      if (needsRecreate) {
-        await this.#o.graph.deleteSubscription(existing.id).catch((e) => {
-          if (!isGraphRequestError(e, 404)) throw e;
-        });
-        ours.splice(ours.indexOf(existing), 1);
-        return await this.#create(d, cert, record, 'recreated', ours);
+      const use = this.#o.clientStates.useOf({
+        ...(existing.clientState !== undefined ? { clientState: existing.clientState } : {}),
+        ...(record?.subscriptionId === existing.id && record.clientStateFingerprint ? { fingerprint: record.clientStateFingerprint } : {}),
+      });
+      const onCurrentSecret = typeof use === 'object' && use.position === 1;
+      if (needsRecreate || !onCurrentSecret) {
+        const reason = needsRecreate ? 'unpatchable_change' : `client_state_${describeClientStateUse(use).split(' ')[0]}`;
+        return await this.#replace(d, existing, cert, record, ours, reason);
       }
       const patch: { encryptionCertificate?: string; encryptionCertificateId?: string; expirationDateTime?: string } = {};
       let action: EntryAction = 'unchanged';
@@ -168,59 +190,140 @@ export class SubscriptionReconciler {
         patch.expirationDateTime = this.#target(d);
         if (action === 'unchanged') action = 'renewed';
       }
-      if (action === 'unchanged') return this.#save(d, 'unchanged', existing, record);
+      const fingerprint = this.#o.clientStates.currentFingerprint;
+      if (action === 'unchanged') return this.#save(d, 'unchanged', existing, record, fingerprint);
       try {
-        return this.#save(d, action, await this.#o.graph.updateSubscription(existing.id, patch), record);
+        return this.#save(d, action, await this.#o.graph.updateSubscription(existing.id, patch), record, fingerprint);
       } catch (e) {
         if (!isGraphRequestError(e, 404)) throw e;
         ours.splice(ours.indexOf(existing), 1);
         return await this.#create(d, cert, record, 'recreated', ours);
       }
     } catch (e) {
-      const status = isGraphRequestError(e) ? e.status : undefined;
-      const message = (e as Error).message;
-      await this.#o.records.save({
-        ...(record ?? { name: d.name, resource: d.resource, changeTypes: d.changeTypes.join(',') }),
-        name: d.name,
-        lastAction: 'failed',
-        lastError: message,
-        ...(status !== undefined ? { lastErrorStatus: status } : {}),
-        lastErrorAt: new Date(this.#now()).toISOString(),
-        updatedAt: new Date(this.#now()).toISOString(),
-      });
-      return { name: d.name, action: 'failed', error: message, ...(record?.subscriptionId ? { subscriptionId: record.subscriptionId } : {}) };
+      return this.#fail(d, record, e);
     }
   }
 
-  async #create(d: DesiredSubscription, cert: Awaited<ReturnType<CertificateStore['current']>> | undefined, record: SubscriptionRecord | undefined, action: EntryAction, ours: GraphSubscription[]): Promise<EntryResult> {
-    const body: NewSubscription = {
+  /** Records the failure on the entry's latest record (which may point at nothing after a delete). */
+  async #fail(d: DesiredSubscription, record: SubscriptionRecord | undefined, e: unknown): Promise<EntryResult> {
+    const status = isGraphRequestError(e) ? e.status : undefined;
+    const message = (e as Error).message;
+    await this.#o.records.save({
+      ...(record ?? { name: d.name, resource: d.resource, changeTypes: d.changeTypes.join(',') }),
+      name: d.name,
+      lastAction: 'failed',
+      lastError: message,
+      ...(status !== undefined ? { lastErrorStatus: status } : {}),
+      lastErrorAt: new Date(this.#now()).toISOString(),
+      updatedAt: new Date(this.#now()).toISOString(),
+    });
+    return { name: d.name, action: 'failed', error: message, ...(record?.subscriptionId ? { subscriptionId: record.subscriptionId } : {}) };
+  }
+
+  /**
+   * Replaces `existing` with a new subscription (current clientState, certificate, lifecycle URL): create
+   * first where Graph allows two; where it refuses (409 same resource and changeType, 403 one per chat or
+   * quota), delete then create, with the gap recorded before the delete so that neither a crash nor a failed
+   * create loses it: the record then points at nothing and the next run creates the subscription.
+   */
+  async #replace(d: DesiredSubscription, existing: GraphSubscription, cert: Certificate | undefined, record: SubscriptionRecord | undefined, ours: GraphSubscription[], reason: string): Promise<EntryResult> {
+    this.#o.logger.info('subscriptions.replacing', { name: d.name, subscriptionId: existing.id, reason });
+    try {
+      const created = await this.#o.graph.createSubscription(this.#newSubscription(d, cert), d.version);
+      ours.push(created);
+      try {
+        await this.#delete(existing.id);
+        ours.splice(ours.indexOf(existing), 1);
+      } catch (e) {
+        // Two subscriptions deliver for now (duplicates, no loss); the old one is undesired from here on.
+        this.#o.logger.warn('subscriptions.delete_failed', { name: d.name, subscriptionId: existing.id, error: (e as Error).message });
+      }
+      return await this.#save(d, 'recreated', created, record, this.#o.clientStates.currentFingerprint);
+    } catch (e) {
+      if (!isGraphRequestError(e, 409) && !isGraphRequestError(e, 403)) throw e;
+    }
+    const now = new Date(this.#now()).toISOString();
+    // A gap still open (a create whose answer was lost, say) is widened, never forgotten.
+    const open = record?.gapFrom && !record.gapTo ? record : undefined;
+    const gap: SubscriptionRecord = {
+      name: d.name,
+      resource: d.resource,
+      changeTypes: d.changeTypes.join(','),
+      ...(record?.lastRenewedAt ? { lastRenewedAt: record.lastRenewedAt } : {}),
+      gapFrom: open?.gapFrom ?? now,
+      gapSubscriptionId: open?.gapSubscriptionId ?? existing.id,
+      lastAction: 'deleted',
+      updatedAt: now,
+    };
+    await this.#o.records.save(gap);
+    try {
+      await this.#delete(existing.id);
+      ours.splice(ours.indexOf(existing), 1);
+      const created = await this.#o.graph.createSubscription(this.#newSubscription(d, cert), d.version);
+      ours.push(created);
+      return await this.#save(d, 'recreated', created, gap, this.#o.clientStates.currentFingerprint);
+    } catch (e) {
+      return this.#fail(d, gap, e);
+    }
+  }
+
+  async #delete(id: string): Promise<void> {
+    await this.#o.graph.deleteSubscription(id).catch((e) => {
+      if (!isGraphRequestError(e, 404)) throw e;
+    });
+  }
+
+  #newSubscription(d: DesiredSubscription, cert: Certificate | undefined): NewSubscription {
+    return {
       resource: d.resource,
       changeType: d.changeTypes.join(','),
       notificationUrl: this.#o.notificationUrl,
       lifecycleNotificationUrl: this.#o.lifecycleUrl,
       expirationDateTime: this.#target(d),
-      clientState: this.#o.clientState,
+      clientState: this.#o.clientStates.current,
       includeResourceData: d.includeResourceData,
       latestSupportedTlsVersion: 'v1_2',
       ...(cert ? { encryptionCertificate: cert.certificateBase64, encryptionCertificateId: cert.id } : {}),
     };
+  }
+
+  async #create(d: DesiredSubscription, cert: Certificate | undefined, record: SubscriptionRecord | undefined, action: EntryAction, ours: GraphSubscription[]): Promise<EntryResult> {
     try {
-      const created = await this.#o.graph.createSubscription(body, d.version);
+      const created = await this.#o.graph.createSubscription(this.#newSubscription(d, cert), d.version);
       ours.push(created);
-      return this.#save(d, action, created, record);
+      return await this.#save(d, action, created, record, this.#o.clientStates.currentFingerprint);
     } catch (e) {
       if (!isGraphRequestError(e, 409)) throw e;
       // It exists already (another deployment or a lost record): adopt it.
       const found = (await this.#o.graph.listSubscriptions(d.version)).find((s) => this.#matches(s, d));
       if (!found) throw e;
       ours.push(found);
-      return this.#save(d, 'adopted', found, record);
+      // Its secret is known only if Graph says it; otherwise the next run brings it onto the current one.
+      const use = this.#o.clientStates.useOf({ clientState: found.clientState ?? null });
+      return await this.#save(d, 'adopted', found, record, typeof use === 'object' && use.position === 1 ? this.#o.clientStates.currentFingerprint : undefined);
     }
   }
 
-  async #save(d: DesiredSubscription, action: EntryAction, s: GraphSubscription, record: SubscriptionRecord | undefined): Promise<EntryResult> {
+  /**
+   * Records the entry's subscription. When the record had an open gap, this subscription closes it: the gap
+   * gets its end and a resync event names the window (published first: a duplicate event, never a lost one).
+   */
+  async #save(d: DesiredSubscription, action: EntryAction, s: GraphSubscription, record: SubscriptionRecord | undefined, fingerprint: string | undefined): Promise<EntryResult> {
     const now = new Date(this.#now()).toISOString();
     const renewed = action !== 'unchanged' && action !== 'adopted';
+    const gap = record?.gapFrom ? { gapFrom: record.gapFrom, gapTo: record.gapTo ?? now, ...(record.gapSubscriptionId ? { gapSubscriptionId: record.gapSubscriptionId } : {}) } : {};
+    if (record?.gapFrom && !record.gapTo) {
+      await this.#o.resync.publish({
+        reason: 'subscriptionRecreated',
+        tenantId: this.#o.tenantId,
+        record: { name: d.name, resource: d.resource, changeTypes: d.changeTypes.join(','), ...(record.lastRenewedAt ? { lastRenewedAt: record.lastRenewedAt } : {}) },
+        subscriptionId: record.gapSubscriptionId ?? s.id,
+        newSubscriptionId: s.id,
+        gap: { from: record.gapFrom, to: now },
+        time: now,
+      });
+      this.#o.logger.warn('subscriptions.gap', { name: d.name, from: record.gapFrom, to: now, subscriptionId: s.id });
+    }
     await this.#o.records.save({
       name: d.name,
       subscriptionId: s.id,
@@ -229,6 +332,8 @@ export class SubscriptionReconciler {
       expiresAt: s.expirationDateTime,
       ...(renewed ? { lastRenewedAt: now } : record?.lastRenewedAt ? { lastRenewedAt: record.lastRenewedAt } : {}),
       ...(s.encryptionCertificateId ? { certificateId: s.encryptionCertificateId } : {}),
+      ...(fingerprint ? { clientStateFingerprint: fingerprint } : {}),
+      ...gap,
       lastAction: action,
       updatedAt: now,
     });

@@ -9,6 +9,13 @@ export interface SubscriptionRecord {
   readonly expiresAt?: string;
   readonly lastRenewedAt?: string;
   readonly certificateId?: string;
+  /** Fingerprint (clientStateFingerprint) of the secret the subscription was created with; never the secret. */
+  readonly clientStateFingerprint?: string;
+  /** The last window in which this entry had no subscription because the app replaced it (open while no `gapTo`). */
+  readonly gapFrom?: string;
+  readonly gapTo?: string;
+  /** The subscription that was replaced when the gap opened. */
+  readonly gapSubscriptionId?: string;
   readonly lastAction?: string;
   readonly lastError?: string;
   readonly lastErrorStatus?: number;

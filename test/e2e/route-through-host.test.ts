@@ -150,11 +150,13 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
 });
 
 describe('when the certificate store cannot be read', () => {
-  it('retries the message, then moves it to <queue>-poison; replay brings it back', async () => {
+  it('retries the message, the host poisons it, the app moves it to the dead-letter queue; replay brings it back', async () => {
     const broken = join(dir, 'not-a-folder');
     writeFileSync(broken, 'a file where the certificate folder should be');
     const incoming = uniqueName('route-broken');
-    const host = await startHost(REPO_ROOT, appEnv({ NOTIFICATIONS_QUEUE: incoming, LIFECYCLE_QUEUE: `${incoming}-life`, LOCAL_CERTIFICATE_DIR: join(broken, 'certs') }));
+    const deadLetters = uniqueName('route-broken-dead');
+    const env = appEnv({ NOTIFICATIONS_QUEUE: incoming, LIFECYCLE_QUEUE: `${incoming}-life`, DEAD_LETTER_QUEUE: deadLetters });
+    const host = await startHost(REPO_ROOT, { ...env, LOCAL_CERTIFICATE_DIR: join(broken, 'certs') });
     try {
       const message = garbageNotification('2', 'relay-cert');
       const text = Buffer.from(JSON.stringify(message)).toString('base64');
@@ -164,11 +166,18 @@ describe('when the certificate store cannot be read', () => {
       await host.waitFor((l) => l.event === 'queue.message_poisoned' && l.queue === incoming);
       const failures = host.lines.filter((l) => l.event === 'invocation' && l.function === 'routeNotifications' && l.status === 'failed');
       expect(failures.map((f) => f.dequeueCount)).toEqual([1, 2, 3]);
-      const poison = (await service.getQueueClient(`${incoming}-poison`).peekMessages()).peekedMessageItems;
-      expect(poison.map((m) => m.messageText)).toEqual([text]);
+      // The host's poison copy would expire after 7 days: the app moves it to the dead-letter queue at once.
+      const letter = await waitFor('the poisoned message as a dead letter', async () => {
+        const q = service.getQueueClient(deadLetters);
+        const peeked = (await q.exists()) ? (await q.peekMessages()).peekedMessageItems : [];
+        return peeked[0] ? { letter: decodeJsonMessage<DeadLetter>(peeked[0].messageText), expiresOn: peeked[0].expiresOn } : undefined;
+      });
+      expect(letter.letter).toMatchObject({ reason: 'poisoned', sourceQueue: incoming, originalMessage: text });
+      expect(letter.expiresOn.getTime()).toBeGreaterThan(Date.now() + 365 * 24 * 3600_000);
+      await waitFor('the poison queue to be empty', async () => ((await service.getQueueClient(`${incoming}-poison`).peekMessages()).peekedMessageItems.length === 0 ? true : undefined));
 
       await host.stop();
-      const { stdout } = await run(process.execPath, [REPLAY, '--from', 'poison', '--json'], { cwd: dir, env: { ...process.env, ...appEnv({ NOTIFICATIONS_QUEUE: incoming }), CERTIFICATE_STORE: 'local' } });
+      const { stdout } = await run(process.execPath, [REPLAY, '--from', 'deadletter', '--json'], { cwd: dir, env: { ...process.env, ...env, CERTIFICATE_STORE: 'local' } });
       expect(JSON.parse(stdout)).toMatchObject({ moved: 1 });
       expect((await service.getQueueClient(incoming).peekMessages()).peekedMessageItems.map((m) => m.messageText)).toEqual([text]);
     } finally {

@@ -103,6 +103,23 @@ describe("npm start's whole loop: simulator, host, Azurite", () => {
     expect(channelMessages[0]).toMatchObject({ teamid: team.id, channelid: channel, messageid: post.id, data: { body: { content: 'Launch at noon' } } });
   });
 
+  it('keeps every real membership change: a member added, removed, added and removed again is 2 created + 2 deleted events', async () => {
+    const chat = await call('POST', '/chats', { members: [ALICE, BOB], topic: 'Churn', chatType: 'group' });
+    for (let round = 0; round < 2; round++) {
+      await call('POST', `/chats/${chat.id}/members`, { userId: CAROL });
+      await call('DELETE', `/chats/${chat.id}/members/${CAROL}`);
+    }
+    const deadline = Date.now() + 20_000;
+    let carol: TeamsCloudEvent[] = [];
+    while (Date.now() < deadline) {
+      carol = (await eventsOn('teams-chat-members', 32)).filter((e) => e.chatid === chat.id && (e.data as { userId?: string }).userId === CAROL);
+      if (carol.length >= 4) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(carol.map((e) => e.changetype).sort()).toEqual(['created', 'created', 'deleted', 'deleted']);
+    expect(new Set(carol.map((e) => e.id)).size).toBe(4);
+  });
+
   it('shows the subscriptions with the CLI: status table and --json, exit code 0', async () => {
     const status = await run(process.execPath, [CLI, 'status'], { cwd: dir, env: { ...process.env, ...env } });
     expect(status.stdout).toMatch(/^name\s+resource\s+subscription\s+expires/);

@@ -12,6 +12,8 @@ export interface TokenIssuer {
   readonly jwksUrl: string;
   /** Requests the JWKS endpoint has served. */
   readonly jwksRequests: number;
+  /** Publishes another key in the JWKS (a rotation); sign({ kid }) then signs with it. */
+  publishKey(kid: string): Promise<void>;
   sign(options?: SignOptions): Promise<string>;
   close(): Promise<void>;
 }
@@ -25,6 +27,7 @@ export interface SignOptions {
   /** Seconds from now. */
   expiresIn?: number;
   notBefore?: number;
+  /** The kid in the header; signs with the published key of that kid, if any. */
   kid?: string;
   /** Sign with this key instead of the published one. */
   privateKey?: CryptoKey;
@@ -32,12 +35,18 @@ export interface SignOptions {
 }
 
 export async function startTokenIssuer(defaults: { tenantId: string; audience: string }): Promise<TokenIssuer> {
-  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test-key-1', use: 'sig', alg: 'RS256' };
+  const published: JWK[] = [];
+  const privateKeys = new Map<string, CryptoKey>();
+  const publishKey = async (kid: string) => {
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    published.push({ ...(await exportJWK(pair.publicKey)), kid, use: 'sig', alg: 'RS256' });
+    privateKeys.set(kid, pair.privateKey);
+  };
+  await publishKey('test-key-1');
   let requests = 0;
   const server: Server = createServer((_req, res) => {
     requests++;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: published }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
@@ -47,6 +56,7 @@ export async function startTokenIssuer(defaults: { tenantId: string; audience: s
     get jwksRequests() {
       return requests;
     },
+    publishKey,
     async sign(o: SignOptions = {}) {
       const tenantId = o.tenantId ?? defaults.tenantId;
       const now = Math.floor(Date.now() / 1000);
@@ -60,14 +70,16 @@ export async function startTokenIssuer(defaults: { tenantId: string; audience: s
       if (o.appid !== null) claims.appid = o.appid ?? GRAPH_CHANGE_TRACKING_APP_ID;
       if (o.azp !== null && o.azp !== undefined) claims.azp = o.azp;
       for (const k of Object.keys(claims)) if (claims[k] === null) delete claims[k];
+      const kid = o.kid ?? 'test-key-1';
+      const signingKey = o.privateKey ?? privateKeys.get(kid) ?? (privateKeys.get('test-key-1') as CryptoKey);
       return new SignJWT(claims)
-        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: o.kid ?? 'test-key-1' })
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
         .setIssuer(issuer)
         .setAudience(o.audience ?? defaults.audience)
         .setIssuedAt(now - 60)
         .setNotBefore(now + (o.notBefore ?? -60))
         .setExpirationTime(now + (o.expiresIn ?? 3600))
-        .sign(o.privateKey ?? privateKey);
+        .sign(signingKey);
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

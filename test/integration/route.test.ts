@@ -1,98 +1,21 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
-import { readSettings } from '../../shared/config/settings.js';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
-import type { CertificateStore } from '../../shared/certificates/certificate-store.js';
 import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-certificate-store.js';
-import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
-import { createRecordingLogger } from '../../shared/log.js';
-import { createNotificationProcessor } from '../../shared/route/create-notification-processor.js';
 import { TableRoutedEventLog } from '../../shared/route/routed-event-log.js';
 import { createTableClient } from '../../shared/config/storage-clients.js';
-import type { DeadLetter } from '../../shared/route/dead-letter.js';
 import { replayMessages } from '../../shared/route/replay.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
-import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../../shared/queue/queued-notification.js';
-import { StorageNotificationStore } from '../../shared/queue/notification-store.js';
-import { encryptResourceData, parseEncryptionCertificate } from '../../tools/graph-simulator/encrypt-resource-data.js';
-import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { queueService, uniqueName } from '../helpers/azurite.js';
 import { createTestCertificate } from '../helpers/certificates.js';
 import { startFakeKeyVault } from '../helpers/fake-key-vault.js';
-import { testEnv, TENANT_A } from '../helpers/notifications.js';
+import { CHAT, chatMessage, useRouteHarness } from '../helpers/route-harness.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
-const CHAT = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
-let azurite: AzuriteProcess;
-let dir: string;
-let certs: LocalCertificateStore;
-
-beforeAll(async () => {
-  azurite = await startTestAzurite();
-  dir = mkdtempSync(join(tmpdir(), 'tcr-route-'));
-  certs = new LocalCertificateStore(join(dir, 'certs'));
-  await certs.current();
-});
-afterAll(async () => {
-  await azurite.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** A processor wired from settings, as in the app, with names unique to the test. */
-function setup(env: Record<string, string> = {}, connectionString = azurite.connectionString, store: CertificateStore = certs) {
-  const names = {
-    NOTIFICATIONS_QUEUE: uniqueName('in'),
-    DEAD_LETTER_QUEUE: uniqueName('dead'),
-    DEDUP_TABLE: `dedup${Math.random().toString(36).slice(2, 10)}`,
-    NOTIFICATIONS_CONTAINER: uniqueName('claims'),
-    EVENTS_CONTAINER: uniqueName('events'),
-  };
-  const settings = readSettings(testEnv({ AzureWebJobsStorage: connectionString, LOCAL_CERTIFICATE_DIR: join(dir, 'certs'), ...names, ...env }));
-  const processor = createNotificationProcessor(settings, store);
-  const logger = createRecordingLogger();
-  const service = queueService(azurite);
-  return {
-    settings,
-    logger,
-    process: (message: unknown) => processor.process(message, { sourceQueue: names.NOTIFICATIONS_QUEUE, logger }),
-    events: async (queue: string) => {
-      const q = service.getQueueClient(queue);
-      if (!(await q.exists())) return [];
-      const { receivedMessageItems } = await q.receiveMessages({ numberOfMessages: 32 });
-      return receivedMessageItems.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText));
-    },
-    deadLetters: async () => {
-      const q = service.getQueueClient(names.DEAD_LETTER_QUEUE);
-      if (!(await q.exists())) return [];
-      return (await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => decodeJsonMessage<DeadLetter>(m.messageText));
-    },
-  };
-}
-
-async function queuedMessage(payload: Record<string, unknown> | undefined, over: Record<string, unknown> = {}, certificate?: { base64: string; id: string }): Promise<QueuedNotification> {
-  const resource = `chats('${CHAT}')/messages('${String(payload?.id ?? '1')}')`;
-  const notification: Record<string, unknown> = {
-    subscriptionId: 'sub-1',
-    changeType: 'created',
-    clientState: 'x',
-    resource,
-    resourceData: { id: String(payload?.id ?? '1'), '@odata.type': '#Microsoft.Graph.chatMessage', '@odata.id': resource },
-    tenantId: TENANT_A,
-    ...over,
-  };
-  if (payload) {
-    const current: { base64: string; id: string } = certificate ?? (await certs.current().then((c) => ({ base64: c.certificateBase64, id: c.id })));
-    const cert = parseEncryptionCertificate(current.base64, current.id);
-    if (typeof cert === 'string') throw new Error(cert);
-    notification.encryptedContent = encryptResourceData(payload, cert);
-  }
-  return { schema: QUEUED_NOTIFICATION_SCHEMA, kind: 'change', receivedAt: new Date().toISOString(), notification: notification as never };
-}
-
-const message = (id: string, extra: Record<string, unknown> = {}) => ({ id, etag: id, lastModifiedDateTime: '2026-11-22T10:00:00Z', body: { contentType: 'text', content: `message ${id}` }, ...extra });
+const harness = useRouteHarness();
+const { setup, queuedMessage, writeRoutes } = harness;
+const message = chatMessage;
 
 describe('decrypt and route', () => {
   it('decrypts a queued notification and publishes its CloudEvent on teams-chat-messages, base64 JSON', async () => {
@@ -122,12 +45,12 @@ describe('decrypt and route', () => {
   });
 
   it('skips a duplicate within the window, but records an id only after routing succeeded', async () => {
-    const proxy = await startTcpProxy(azurite.ports.queue);
+    const proxy = await startTcpProxy(harness.azurite().ports.queue);
     try {
       const queue = uniqueName('dedup');
       const t = setup(
         { ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) },
-        azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port }),
+        azuriteConnectionString('127.0.0.1', { ...harness.azurite().ports, queue: proxy.port }),
       );
       const queued = await queuedMessage(message('300'));
       proxy.mode = 'refuse';
@@ -156,32 +79,22 @@ describe('decrypt and route', () => {
     const t = setup();
     let now = Date.parse('2026-01-01T00:00:00Z');
     const log = new TableRoutedEventLog(createTableClient(t.settings.storage, t.settings.dedupTable), { windowMs: 60 * 60_000, now: () => now });
-    for (let i = 0; i < 130; i++) {
-      await log.claim(`aa${i}`);
-      await log.complete(`aa${i}`);
-    }
-    await log.claim('bb-abandoned');
+    const change = (eventId: string) => ({ eventId, queues: ['q'], owner: 'test' });
+    for (let i = 0; i < 130; i++) await (await log.claim(change(`aa${i}`))).complete();
+    await log.claim(change('bb-abandoned'));
     now += 2 * 60 * 60_000;
-    await log.claim('cc-recent');
-    await log.complete('cc-recent');
+    await (await log.claim(change('cc-recent'))).complete();
     expect(await log.prune()).toBe(131);
-    expect(await log.claim('aa1')).toBe('claimed');
-    expect(await log.claim('cc-recent')).toBe('duplicate');
+    expect((await log.claim(change('aa1'))).queues).toEqual(['q']);
+    expect((await log.claim(change('cc-recent'))).queues).toEqual([]);
   });
 
   it('resolves incoming claim checks and sends events over 64 KiB with dataref to the full event', async () => {
     const queue = uniqueName('big');
     const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) });
     const big = await queuedMessage(message('400', { body: { contentType: 'text', content: 'x'.repeat(150 * 1024) } }));
-    const store = new StorageNotificationStore({
-      queueService: queueService(azurite),
-      blobService: BlobServiceClient.fromConnectionString(azurite.connectionString),
-      queues: { change: t.settings.notificationsQueue, lifecycle: uniqueName('life') },
-      container: t.settings.notificationsContainer,
-      timeoutMs: 5000,
-    });
-    await store.storeAll([big]);
-    const [incoming] = (await queueService(azurite).getQueueClient(t.settings.notificationsQueue).receiveMessages()).receivedMessageItems;
+    await t.storeIncoming([big]);
+    const [incoming] = (await queueService(harness.azurite()).getQueueClient(t.settings.notificationsQueue).receiveMessages()).receivedMessageItems;
     const claim = decodeJsonMessage<unknown>(incoming?.messageText ?? '');
     expect(claim).toHaveProperty('claimCheck');
 
@@ -190,7 +103,7 @@ describe('decrypt and route', () => {
     expect(event?.data).toBeUndefined();
     expect(event?.dataref).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\//);
     const blobName = decodeURIComponent(new URL(event?.dataref ?? '').pathname.split('/').slice(3).join('/'));
-    const full = JSON.parse((await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(t.settings.eventsContainer).getBlobClient(blobName).downloadToBuffer()).toString('utf8')) as TeamsCloudEvent;
+    const full = JSON.parse((await BlobServiceClient.fromConnectionString(harness.azurite().connectionString).getContainerClient(t.settings.eventsContainer).getBlobClient(blobName).downloadToBuffer()).toString('utf8')) as TeamsCloudEvent;
     expect(full.id).toBe(event?.id);
     expect((full.data as { body: { content: string } }).body.content).toHaveLength(150 * 1024);
   });
@@ -232,7 +145,7 @@ describe('failures', () => {
         clientOptions: { tlsOptions: { ca: vault.tlsCa }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
       });
       const queue = uniqueName('kv');
-      const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, azurite.connectionString, kv);
+      const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, harness.azurite().connectionString, kv);
       const queued = await queuedMessage(message('700'), {}, { base64: cert.base64, id: `graph-notifications/${version}` });
       vault.down = true;
       await expect(t.process(queued)).rejects.toMatchObject({ statusCode: 503 });
@@ -249,7 +162,7 @@ describe('failures', () => {
     const t = setup();
     const queued = await queuedMessage(undefined, { resource: "users('u')/events('e')" });
     await t.process(queued);
-    const service = queueService(azurite);
+    const service = queueService(harness.azurite());
     expect(await replayMessages(service, { kind: 'deadletter', queue: t.settings.deadLetterQueue }, { dryRun: true })).toEqual({ moved: 1, skipped: 0 });
     expect(await t.deadLetters()).toHaveLength(1);
     expect(await replayMessages(service, { kind: 'deadletter', queue: t.settings.deadLetterQueue })).toEqual({ moved: 1, skipped: 0 });
@@ -265,9 +178,3 @@ describe('failures', () => {
     expect(texts).toContain('cG9pc29uZWQ=');
   });
 });
-
-function writeRoutes(content: unknown): string {
-  const path = join(dir, `routes-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(path, JSON.stringify(content));
-  return path;
-}

@@ -9,7 +9,9 @@ import { readSettings } from '../../shared/config/settings.js';
 import { createRecordingLogger } from '../../shared/log.js';
 import { QUEUED_NOTIFICATION_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
+import { describeClientStateUse } from '../../shared/subscriptions/client-state-fingerprint.js';
 import { parseDesiredSubscriptions } from '../../shared/subscriptions/desired-subscriptions.js';
+import { GraphError } from '../../tools/graph-simulator/graph-error.js';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
 import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
@@ -220,6 +222,169 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     const [ra, rb] = await Promise.all([a.reconciler.reconcile(), b.reconciler.reconcile()]);
     expect(ours()).toHaveLength(13);
     expect([...ra.entries, ...rb.entries].filter((e) => e.action === 'created')).toHaveLength(13);
+  });
+});
+
+describe('clientState rotation', () => {
+  const OLD = 'rotation-old-secret-0123456789';
+  const NEW = 'rotation-new-secret-9876543210';
+  const TWO = { subscriptions: [
+    { name: 'all-chats', resource: '/chats', changeTypes: ['created', 'updated'] },
+    { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'], includeResourceData: true },
+  ] };
+  const resyncEvents = async (queue: string) => {
+    const q = queueService(azurite).getQueueClient(queue);
+    if (!(await q.exists())) return [];
+    return (await q.receiveMessages({ numberOfMessages: 32 })).receivedMessageItems.map((msg) => decodeJsonMessage<Record<string, any>>(msg.messageText));
+  };
+  /** Instances sharing one table, events queue and certificates, each with its own GRAPH_CLIENT_STATE. */
+  function instances(file: string) {
+    const shared = { SUBSCRIPTIONS_FILE: file, SUBSCRIPTIONS_TABLE: `subs${Math.random().toString(36).slice(2, 10)}`, SUBSCRIPTION_EVENTS_QUEUE: uniqueName('sub-events') };
+    const certDir = join(dir, uniqueName('certs'));
+    return (clientStates: string) => manager({ ...shared, GRAPH_CLIENT_STATE: clientStates }, certDir);
+  }
+
+  it('brings every subscription onto the first secret, recording a fingerprint and never the secret', async () => {
+    const instance = instances(writeFile(TWO));
+    const first = instance(OLD);
+    await first.reconciler.reconcile();
+    expect(ours().map((s) => s.clientState)).toEqual([OLD, OLD]);
+    const before = (await first.records.list()).map((r) => r.subscriptionId);
+
+    const rotating = instance(`${NEW},${OLD}`);
+    expect((await rotating.records.list()).map((r) => describeClientStateUse(rotating.reconciler.clientStateOf(r)!))).toEqual(['2 (previous)', '2 (previous)']);
+    const report = await rotating.reconciler.reconcile();
+    expect(report.entries.map((e) => e.action)).toEqual(['recreated', 'recreated']);
+    expect(ours().map((s) => s.clientState)).toEqual([NEW, NEW]);
+    expect(ours().map((s) => s.id).filter((id) => before.includes(id))).toEqual([]);
+    const records = await rotating.records.list();
+    expect(records.map((r) => r.subscriptionId).sort()).toEqual(ours().map((s) => s.id).sort());
+    expect(records.map((r) => describeClientStateUse(rotating.reconciler.clientStateOf(r)!))).toEqual(['1 (current)', '1 (current)']);
+    for (const r of records) {
+      expect(r.clientStateFingerprint).toMatch(/^v1\.[\w-]{16}$/);
+      expect(JSON.stringify(r)).not.toContain(NEW);
+      expect(JSON.stringify(r)).not.toContain(OLD);
+    }
+    expect(rotating.logger.lines.map((l) => JSON.stringify(l)).join('\n')).not.toMatch(new RegExp(`${NEW}|${OLD}`));
+    expect((await rotating.reconciler.reconcile()).entries.map((e) => e.action)).toEqual(['unchanged', 'unchanged']);
+
+    const done = instance(NEW);
+    expect((await done.reconciler.reconcile()).entries.map((e) => e.action)).toEqual(['unchanged', 'unchanged']);
+    expect(ours().map((s) => s.clientState)).toEqual([NEW, NEW]);
+    // A subscription on a secret no longer configured is an error for status, and is brought onto the current one.
+    const elsewhere = instance('some-other-secret-000000000000');
+    expect((await elsewhere.records.list()).map((r) => describeClientStateUse(elsewhere.reconciler.clientStateOf(r)!))).toEqual(['none of the configured', 'none of the configured']);
+  });
+
+  it('records the gap and emits a resync event naming it when Graph refused a second subscription (409: delete, then create)', async () => {
+    const instance = instances(writeFile(TWO));
+    const first = instance(OLD);
+    await first.reconciler.reconcile();
+    const old = new Map((await first.records.list()).map((r) => [r.name, r.subscriptionId]));
+    const rotating = instance(`${NEW},${OLD}`);
+    sim.clock.advance(60_000);
+    await rotating.reconciler.reconcile();
+
+    for (const r of await rotating.records.list()) {
+      expect(r.gapSubscriptionId).toBe(old.get(r.name));
+      expect(Date.parse(r.gapFrom!)).toBeLessThanOrEqual(Date.parse(r.gapTo!));
+      expect(Date.parse(r.gapFrom!)).toBeGreaterThanOrEqual(sim.clock.now() - 60_000);
+    }
+    const events = await resyncEvents(rotating.settings.subscriptionEventsQueue);
+    expect(events.map((e) => e.type)).toEqual(['com.microsoft.graph.teams.subscription.subscriptionRecreated', 'com.microsoft.graph.teams.subscription.subscriptionRecreated']);
+    const records = new Map((await rotating.records.list()).map((r) => [r.name, r]));
+    for (const e of events) {
+      const r = records.get(e.data.name)!;
+      expect(e).toMatchObject({ specversion: '1.0', source: `/tenants/${sim.tenantId}`, subject: r.resource, data: { reason: 'subscriptionRecreated', subscriptionId: old.get(r.name), newSubscriptionId: r.subscriptionId, resource: r.resource, gap: { from: r.gapFrom, to: r.gapTo } } });
+    }
+    expect(rotating.logger.lines.filter((l) => l.event === 'subscriptions.gap')).toHaveLength(2);
+  });
+
+  it('after a failed create that followed the delete, the record points at nothing with the gap open, and the next run fixes it', async () => {
+    const instance = instances(writeFile({ subscriptions: [TWO.subscriptions[0]] }));
+    await instance(OLD).reconciler.reconcile();
+    const oldId = ours()[0]!.id;
+    const rotating = instance(`${NEW},${OLD}`);
+    sink.failNextHandshakes(2);
+    const failed = await rotating.reconciler.reconcile();
+    expect(failed.entries[0]).toMatchObject({ action: 'failed', error: expect.stringMatching(/400 ValidationError/) });
+    expect(ours()).toEqual([]);
+    const open = (await rotating.records.get('all-chats'))!;
+    expect(open).toMatchObject({ lastAction: 'failed', gapSubscriptionId: oldId });
+    expect(open.subscriptionId).toBeUndefined();
+    expect(open.gapFrom).toEqual(expect.any(String));
+    expect(open.gapTo).toBeUndefined();
+    expect(rotating.reconciler.clientStateOf(open)).toBeUndefined();
+    expect(await resyncEvents(rotating.settings.subscriptionEventsQueue)).toEqual([]);
+
+    sim.clock.advance(15 * 60_000);
+    const next = await instance(`${NEW},${OLD}`).reconciler.reconcile();
+    expect(next.entries[0]?.action).toBe('created');
+    expect(ours().map((s) => s.clientState)).toEqual([NEW]);
+    const closed = (await rotating.records.get('all-chats'))!;
+    expect(closed).toMatchObject({ subscriptionId: ours()[0]!.id, gapFrom: open.gapFrom, gapSubscriptionId: oldId, lastAction: 'created' });
+    expect(Date.parse(closed.gapTo!) - Date.parse(closed.gapFrom!)).toBeGreaterThanOrEqual(15 * 60_000);
+    const events = await resyncEvents(rotating.settings.subscriptionEventsQueue);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ data: { subscriptionId: oldId, newSubscriptionId: closed.subscriptionId, gap: { from: closed.gapFrom, to: closed.gapTo } } });
+  });
+
+  it('widens a gap still open when a create whose answer was lost left an unknown subscription: the window is never forgotten', async () => {
+    const instance = instances(writeFile({ subscriptions: [TWO.subscriptions[0]] }));
+    await instance(OLD).reconciler.reconcile();
+    const oldId = ours()[0]!.id;
+    const rotating = instance(NEW);
+    sink.failNextHandshakes(2);
+    await rotating.reconciler.reconcile();
+    const open = (await rotating.records.get('all-chats'))!;
+    // Graph did create it, but the app never heard so.
+    const lost = await graphClient(sim.baseUrl).post('/v1.0/subscriptions', { resource: '/chats', changeType: 'created,updated', notificationUrl: sink.url, lifecycleNotificationUrl: rotating.settings.lifecycleUrl, expirationDateTime: inMinutes(120, sim.clock.now()), clientState: NEW });
+    expect(lost.status).toBe(201);
+    sim.clock.advance(60_000);
+    expect((await instance(NEW).reconciler.reconcile()).entries[0]?.action).toBe('recreated');
+    const closed = (await rotating.records.get('all-chats'))!;
+    expect(closed).toMatchObject({ gapFrom: open.gapFrom, gapSubscriptionId: oldId, subscriptionId: ours()[0]!.id });
+    const events = await resyncEvents(rotating.settings.subscriptionEventsQueue);
+    expect(events.map((e) => e.data.gap)).toEqual([{ from: open.gapFrom, to: closed.gapTo }]);
+  });
+
+  it('a failed create after the delete is not held back like a 403 quota answer: the gap is closed on the next run', async () => {
+    const instance = instances(writeFile({ subscriptions: [TWO.subscriptions[0]] }));
+    await instance(OLD).reconciler.reconcile();
+    const rotating = instance(NEW);
+    // Another app of the tenant takes the slot our deleted subscription frees: the create answers 403.
+    const create = sim.subscriptions.create.bind(sim.subscriptions);
+    let calls = 0;
+    sim.subscriptions.create = (caller, version, body) => (++calls === 2 ? Promise.reject(new GraphError(403, 'Forbidden', 'The subscription quota has been reached.')) : create(caller, version, body));
+    expect((await rotating.reconciler.reconcile()).entries[0]).toMatchObject({ action: 'failed', error: expect.stringMatching(/403/) });
+    expect((await rotating.reconciler.reconcile()).entries[0]?.action).toBe('created');
+    expect(ours().map((s) => s.clientState)).toEqual([NEW]);
+  });
+
+  it('brings a record from before fingerprints (legacy) onto the current secret: a recreation, never a guess', async () => {
+    const instance = instances(writeFile({ subscriptions: [TWO.subscriptions[0]] }));
+    const m = instance(NEW);
+    await m.reconciler.reconcile();
+    const { clientStateFingerprint: _dropped, ...legacy } = (await m.records.get('all-chats'))!;
+    await m.records.save(legacy);
+    expect(describeClientStateUse(m.reconciler.clientStateOf(legacy)!)).toBe('unknown');
+    const report = await instance(NEW).reconciler.reconcile();
+    expect(report.entries[0]?.action).toBe('recreated');
+    expect(ours().map((s) => s.clientState)).toEqual([NEW]);
+    expect((await m.records.get('all-chats'))?.clientStateFingerprint).toEqual(expect.any(String));
+  });
+
+  it('creates the replacement before deleting where Graph allows both (licensing model changed): no gap, no resync event', async () => {
+    const a = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'msgs', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'] }] }) });
+    await a.reconciler.reconcile();
+    const b = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'msgs', resource: '/chats/getAllMessages?model=B', changeTypes: ['created'] }] }), SUBSCRIPTIONS_TABLE: a.settings.subscriptionsTable, SUBSCRIPTION_EVENTS_QUEUE: a.settings.subscriptionEventsQueue });
+    const remove = sim.subscriptions.remove.bind(sim.subscriptions);
+    const aliveAtDelete: string[][] = [];
+    sim.subscriptions.remove = (id) => (aliveAtDelete.push(ours().map((s) => s.resource)), remove(id));
+    expect((await b.reconciler.reconcile()).entries[0]?.action).toBe('recreated');
+    expect(aliveAtDelete).toEqual([['/chats/getAllMessages?model=A', '/chats/getAllMessages?model=B']]);
+    expect((await b.records.get('msgs'))?.gapFrom).toBeUndefined();
+    expect(await resyncEvents(a.settings.subscriptionEventsQueue)).toEqual([]);
   });
 });
 

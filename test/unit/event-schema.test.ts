@@ -24,7 +24,7 @@ const cases: [string, string, Record<string, unknown> | undefined][] = [
 describe('docs/teams-event.schema.json', () => {
   it.each(cases)('accepts the event built for %s %s', (resource, changeType, data) => {
     const notification = changeNotificationSchema.parse({ id: 'n1', subscriptionId: 's', tenantId: 't', changeType, resource, resourceData: { id: 'x' } });
-    const { event } = buildTeamsEvent(notification, data, '2026-11-22T10:00:00.000Z');
+    const { event } = buildTeamsEvent(notification, data, '2026-11-22T10:00:00.000Z', 'delivery-1');
     expect(validate(event), JSON.stringify(validate.errors)).toBe(true);
     const { data: _d, ...withRef } = event;
     expect(validate({ ...withRef, dataref: 'https://account.blob.core.windows.net/teams-event-payloads/x.json' })).toBe(true);

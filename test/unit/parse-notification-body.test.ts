@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { thrown } from '../helpers/thrown.js';
 import { BadRequestError } from '../../shared/errors.js';
-import { checkDeclaredLength, parseNotificationBody } from '../../shared/receive/parse-notification-body.js';
+import { checkDeclaredLength, MAX_JSON_DEPTH, parseNotificationBody } from '../../shared/receive/parse-notification-body.js';
 import { changeNotification, lifecycleNotification } from '../helpers/notifications.js';
 
 const bytes = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
@@ -61,4 +61,25 @@ describe('parseNotificationBody', () => {
     expect(refusal(() => checkDeclaredLength(5_000_000, 1_000_000)).status).toBe(413);
     expect(() => checkDeclaredLength(null, 1_000_000)).not.toThrow();
   });
+
+  it('refuses JSON nested deeper than it can store with 400, objects or arrays', () => {
+    const nested = (depth: number, open: string, close: string) => open.repeat(depth) + '1' + close.repeat(depth);
+    const body = (resourceData: string) => {
+      const item = JSON.stringify(changeNotification({ resourceData: { deep: 0 } })).replace('{"deep":0}', resourceData);
+      return bytes(`{"value":[${item}]}`);
+    };
+    // JSON.parse takes any depth, but JSON.stringify (queueing) overflows the stack on this one.
+    const tooDeep = nested(10_000, '{"a":', '}');
+    expect(() => JSON.stringify(JSON.parse(tooDeep))).toThrow(RangeError);
+    for (const resourceData of [tooDeep, `{"a":${nested(10_000, '[', ']')}}`, nested(MAX_JSON_DEPTH - 2, '{"a":', '}')]) {
+      const e = refusal(() => parseNotificationBody(body(resourceData), JSON_TYPE, 1e6));
+      expect(e.status).toBe(400);
+      expect(e.code).toBe('ERR_JSON_TOO_DEEP');
+      expect(e.message).toContain(String(MAX_JSON_DEPTH));
+    }
+    // The body, `value` and the item are three levels; resourceData may fill the rest.
+    const deepest = nested(MAX_JSON_DEPTH - 3, '{"a":', '}');
+    expect(parseNotificationBody(body(deepest), JSON_TYPE, 1e6).value).toHaveLength(1);
+  });
 });
+

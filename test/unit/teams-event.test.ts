@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseResourcePath } from '../../shared/route/resource-path.js';
-import { buildTeamsEvent } from '../../shared/route/teams-event.js';
+import { buildTeamsEvent, UnsupportedResourceError } from '../../shared/route/teams-event.js';
 import { changeNotificationSchema } from '../../shared/protocol/notification.js';
 
 const CHAT = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
 const TEAM = 'fbe2bf47-16c8-47cf-b4a5-4b9b187c508b';
 const CHANNEL = '19:4a95f7d8db4c4e7fae857bcebe0623e6@thread.tacv2';
 const TENANT = '11111111-1111-4111-8111-111111111111';
+const DELIVERY = 'queue-message-1';
 const RECEIVED = '2026-11-22T10:00:00.000Z';
 
 const notification = (resource: string, changeType = 'created', extra: Record<string, unknown> = {}) =>
@@ -40,7 +41,7 @@ describe('buildTeamsEvent', () => {
     ['channelMessage', `teams('${TEAM}')/channels('${CHANNEL}')/messages('1612289765949')`, ['created', 'updated', 'deleted'], message],
   ] as const)('builds a CloudEvent for %s, every changeType, with and without resource data', (kind, resource, changeTypes, payload) => {
     for (const changeType of changeTypes) {
-      const withData = buildTeamsEvent(notification(resource, changeType.toUpperCase().slice(0, 1) + changeType.slice(1)), { ...payload }, RECEIVED);
+      const withData = buildTeamsEvent(notification(resource, changeType.toUpperCase().slice(0, 1) + changeType.slice(1)), { ...payload }, RECEIVED, DELIVERY);
       expect(withData.event).toMatchObject({
         specversion: '1.0',
         type: `com.microsoft.graph.teams.${kind}.${changeType}`,
@@ -55,42 +56,56 @@ describe('buildTeamsEvent', () => {
         datamode: 'resource',
       });
       expect(withData.event.id).toMatch(/^[0-9a-f]{40}$/);
-      expect(withData.versioned).toBe(true);
-      const reference = buildTeamsEvent(notification(resource, changeType), undefined, RECEIVED);
+      // Messages carry a version that moves with every change; chats and members do not.
+      expect(withData.versioned).toBe(kind === 'chatMessage' || kind === 'channelMessage');
+      const reference = buildTeamsEvent(notification(resource, changeType), undefined, RECEIVED, DELIVERY);
       expect(reference.event).toMatchObject({ datamode: 'reference', time: RECEIVED, data: { resource, id: 'x', '@odata.id': resource } });
       expect(reference.versioned).toBe(false);
     }
   });
 
   it('carries the ids of the resource path as extension attributes', () => {
-    const { event } = buildTeamsEvent(notification(`teams('${TEAM}')/channels('${CHANNEL}')/messages('2')/replies('3')`), { id: '3', etag: '3' }, RECEIVED);
+    const { event } = buildTeamsEvent(notification(`teams('${TEAM}')/channels('${CHANNEL}')/messages('2')/replies('3')`), { id: '3', etag: '3' }, RECEIVED, DELIVERY);
     expect(event).toMatchObject({ teamid: TEAM, channelid: CHANNEL, messageid: '3', parentmessageid: '2' });
-    const member = buildTeamsEvent(notification(`chats('${CHAT}')/members('M1')`, 'deleted'), { id: 'M1' }, RECEIVED).event;
+    const member = buildTeamsEvent(notification(`chats('${CHAT}')/members('M1')`, 'deleted'), { id: 'M1' }, RECEIVED, DELIVERY).event;
     expect(member).toMatchObject({ chatid: CHAT, memberid: 'M1' });
   });
 
-  it('derives a stable id from resource, changeType and version, not from Graph\'s notification id', () => {
+  it('derives a stable id of a versioned change from resource, changeType and version, not from Graph\'s notification id', () => {
     const r = `chats('${CHAT}')/messages('1')`;
-    const a = buildTeamsEvent(notification(r, 'updated', { id: 'graph-1' }), { id: '1', etag: 'e1' }, RECEIVED).event;
-    const b = buildTeamsEvent(notification(r, 'Updated', { id: 'graph-2', subscriptionId: 'sub-2' }), { id: '1', etag: 'e1' }, '2026-11-23T00:00:00Z').event;
+    const a = buildTeamsEvent(notification(r, 'updated', { id: 'graph-1' }), { id: '1', etag: 'e1' }, RECEIVED, 'delivery-1').event;
+    const b = buildTeamsEvent(notification(r, 'Updated', { id: 'graph-2', subscriptionId: 'sub-2' }), { id: '1', etag: 'e1' }, '2026-11-23T00:00:00Z', 'delivery-2').event;
     expect(a.id).toBe(b.id);
     expect(a.graphnotificationid).toBe('graph-1');
-    expect(buildTeamsEvent(notification(r, 'updated'), { id: '1', etag: 'e2' }, RECEIVED).event.id).not.toBe(a.id);
-    expect(buildTeamsEvent(notification(r, 'deleted'), { id: '1', etag: 'e1' }, RECEIVED).event.id).not.toBe(a.id);
-    const noVersion1 = buildTeamsEvent(notification(r), { id: '1', body: 'a' }, RECEIVED).event.id;
-    expect(buildTeamsEvent(notification(r), { body: 'a', id: '1' }, RECEIVED).event.id).toBe(noVersion1);
-    expect(buildTeamsEvent(notification(r), { id: '1', body: 'b' }, RECEIVED).event.id).not.toBe(noVersion1);
+    expect(buildTeamsEvent(notification(r, 'updated'), { id: '1', etag: 'e2' }, RECEIVED, DELIVERY).event.id).not.toBe(a.id);
+    expect(buildTeamsEvent(notification(r, 'deleted'), { id: '1', etag: 'e1' }, RECEIVED, DELIVERY).event.id).not.toBe(a.id);
+  });
+
+  it('never gives two deliveries of an unversioned change one id, unless Graph gave them one notification id', () => {
+    const r = `chats('${CHAT}')/members('M1')`;
+    const member = { id: 'M1', roles: ['owner'] };
+    const id = (delivery: string, extra: Record<string, unknown> = {}, payload: Record<string, unknown> = member) => buildTeamsEvent(notification(r, 'created', extra), payload, RECEIVED, delivery).event.id;
+    // The same member added twice (removed in between) is two changes that look alike: two ids.
+    expect(id('delivery-1')).not.toBe(id('delivery-2'));
+    // The same delivery retried (the same queue message) keeps its id, whatever the key order.
+    expect(id('delivery-1')).toBe(id('delivery-1', {}, { roles: ['owner'], id: 'M1' }));
+    // Graph's notification id, when present, names the notification across deliveries.
+    expect(id('delivery-1', { id: 'graph-7' })).toBe(id('delivery-2', { id: 'graph-7' }));
+    expect(id('delivery-1', { id: 'graph-7' })).not.toBe(id('delivery-1', { id: 'graph-8' }));
+    expect(id('delivery-1', { id: 'graph-7' })).not.toBe(id('delivery-1', { id: 'graph-7' }, { id: 'M1', roles: ['guest'] }));
   });
 
   it('passes user-specific payloads (viewpoint) through intact, one event per user view', () => {
     const chat = { id: CHAT, lastUpdatedDateTime: '2026-11-22T09:00:00Z', viewpoint: { isHidden: true, lastMessageReadDateTime: '2026-11-22T08:00:00Z' } };
-    const a = buildTeamsEvent(notification(`chats('${CHAT}')`, 'updated', { subscriptionId: 'alice-sub' }), chat, RECEIVED).event;
-    const b = buildTeamsEvent(notification(`chats('${CHAT}')`, 'updated', { subscriptionId: 'bob-sub' }), chat, RECEIVED).event;
+    const a = buildTeamsEvent(notification(`chats('${CHAT}')`, 'updated', { subscriptionId: 'alice-sub', id: 'g1' }), chat, RECEIVED, DELIVERY).event;
+    const b = buildTeamsEvent(notification(`chats('${CHAT}')`, 'updated', { subscriptionId: 'bob-sub', id: 'g1' }), chat, RECEIVED, DELIVERY).event;
     expect(a.data).toEqual(chat);
     expect(a.id).not.toBe(b.id);
   });
 
   it('refuses unsupported resources', () => {
-    expect(() => buildTeamsEvent(notification("users('u')/events('e')"), undefined, RECEIVED)).toThrow(/not a Teams/);
+    expect(() => buildTeamsEvent(notification("users('u')/events('e')"), undefined, RECEIVED, DELIVERY)).toThrow(/not a Teams/);
+    // An invalid percent-escape is an unsupported resource (dead-lettered), not a URIError retried to poison.
+    expect(() => buildTeamsEvent(notification('chats/19%E0%A4%A/messages/1'), undefined, RECEIVED, DELIVERY)).toThrow(UnsupportedResourceError);
   });
 });

@@ -142,3 +142,54 @@ describe('ValidationTokenVerifier', () => {
     expect(lookups).toBe(2);
   });
 });
+
+describe('ValidationTokenVerifier across a signing key rotation (remote JWKS over loopback)', () => {
+  /** Runs `test` with its own JWKS server (so that it can rotate keys and count fetches) and a verifier of it. */
+  const withOwnJwks = async (cooldownDuration: number, test: (jwks: TokenIssuer, v: ValidationTokenVerifier) => Promise<void>) => {
+    const jwks = await startTokenIssuer({ tenantId: TENANT_A, audience: APP_ID });
+    try {
+      const getKey = createRemoteJWKSet(new URL(jwks.jwksUrl), { cooldownDuration });
+      await test(jwks, new ValidationTokenVerifier({ appId: APP_ID, tenantIds: new Set([TENANT_A]), getKey }));
+    } finally {
+      await jwks.close();
+    }
+  };
+
+  it('accepts a token signed by a key published after the key set was fetched, fetching the set once more', () =>
+    withOwnJwks(0, async (jwks, v) => {
+      expect((await v.verify(await jwks.sign())).ok).toBe(true);
+      expect(jwks.jwksRequests).toBe(1);
+      await jwks.publishKey('rotated-key');
+      expect(await v.verify(await jwks.sign({ kid: 'rotated-key' }))).toMatchObject({ ok: true, tenantId: TENANT_A });
+      expect(jwks.jwksRequests).toBe(2);
+      expect((await v.verify(await jwks.sign({ kid: 'rotated-key' }))).ok).toBe(true);
+      expect(jwks.jwksRequests).toBe(2);
+    }));
+
+  it('calls a kid still unknown retryable (never a reason to discard), and fetches the set at most once per cooldown', () =>
+    withOwnJwks(3_600_000, async (jwks, v) => {
+      expect((await v.verify(await jwks.sign())).ok).toBe(true);
+      // Published after the fetch, within the cooldown: retryable, so the receiver answers 503 and Graph retries.
+      await jwks.publishKey('rotated-key');
+      expect(await v.verify(await jwks.sign({ kid: 'rotated-key' }))).toEqual({ ok: false, reason: 'token_unknown_key', retryable: true });
+      // A forger's random kids, one after another and all at once: no fetch at all within the cooldown.
+      const other = await generateKeyPair('RS256');
+      const forged = await Promise.all(Array.from({ length: 50 }, (_, i) => jwks.sign({ kid: `forged-${i}`, privateKey: other.privateKey })));
+      for (const token of forged.slice(0, 25)) expect(await v.verify(token)).toMatchObject({ reason: 'token_unknown_key', retryable: true });
+      const verdicts = await v.verifyAll(forged.slice(25));
+      expect([...verdicts.values()].every((x) => !x.ok && x.reason === 'token_unknown_key' && x.retryable)).toBe(true);
+      expect(jwks.jwksRequests).toBe(1);
+    }));
+
+  it('after the cooldown, a burst of unknown kids costs one fetch, and a kid absent from the new set stays retryable', () =>
+    withOwnJwks(200, async (jwks, v) => {
+      expect((await v.verify(await jwks.sign())).ok).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+      const other = await generateKeyPair('RS256');
+      const forged = await Promise.all(Array.from({ length: 50 }, (_, i) => jwks.sign({ kid: `forged-${i}`, privateKey: other.privateKey })));
+      const verdicts = await v.verifyAll(forged);
+      expect([...verdicts.values()].every((x) => !x.ok && x.reason === 'token_unknown_key' && x.retryable)).toBe(true);
+      expect(jwks.jwksRequests).toBe(2);
+    }));
+});
+

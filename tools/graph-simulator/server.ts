@@ -60,7 +60,7 @@ async function graphRoute(sim: GraphSimulator, req: Request, version: 'v1.0' | '
     }
     if (!id && req.method === 'POST') return { status: 201, body: subscriptionJson(await sim.subscriptions.create(caller, version, req.body), base) };
     if (!id && req.method === 'GET') {
-      return { status: 200, body: list(sim.subscriptions.list(caller).map((s) => subscriptionJson(s, base)), `${base}/${version}/$metadata#subscriptions`) };
+      return { status: 200, body: list(sim.subscriptions.list(caller).map((s) => subscriptionJson(s, base, 'list')), `${base}/${version}/$metadata#subscriptions`) };
     }
     if (id && !action && req.method === 'GET') return { status: 200, body: subscriptionJson(sim.subscriptions.get(caller, id), base) };
     if (id && !action && req.method === 'PATCH') return { status: 200, body: subscriptionJson(await sim.subscriptions.update(caller, id, req.body), base) };

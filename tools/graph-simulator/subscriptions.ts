@@ -254,15 +254,15 @@ export class SubscriptionService {
   }
 }
 
-/** A subscription as Graph answers it. */
-export function subscriptionJson(s: SimSubscription, baseUrl: string): Record<string, unknown> {
+/** A subscription as Graph answers it; a list answers `clientState: null` ("not returned for security purposes"). */
+export function subscriptionJson(s: SimSubscription, baseUrl: string, view: 'entity' | 'list' = 'entity'): Record<string, unknown> {
   return {
     '@odata.context': `${baseUrl}/${s.version}/$metadata#subscriptions/$entity`,
     id: s.id,
     resource: s.resource,
     applicationId: s.applicationId,
     changeType: s.changeTypes.join(','),
-    clientState: s.clientState,
+    clientState: view === 'list' ? null : s.clientState,
     notificationUrl: s.notificationUrl,
     notificationQueryOptions: null,
     lifecycleNotificationUrl: s.lifecycleNotificationUrl,

@@ -1,0 +1,19 @@
+import { app } from '@azure/functions';
+import { POISON_SUFFIX } from '../shared/route/poison-mover.js';
+import { invocationLogger } from './adapters/invocation-logger.js';
+import { poisonMover, settings } from './adapters/runtime.js';
+
+/** `<queue>-poison` → dead-letter queue (which never expires), for the incoming and the lifecycle queue. */
+for (const [name, sourceQueue] of [
+  ['deadLetterPoisonedNotifications', settings.notificationsQueue],
+  ['deadLetterPoisonedLifecycle', settings.lifecycleQueue],
+] as const) {
+  app.storageQueue(name, {
+    queueName: `${sourceQueue}${POISON_SUFFIX}`,
+    connection: 'AzureWebJobsStorage',
+    handler: async (message, context) => {
+      const dequeueCount = context.triggerMetadata?.dequeueCount;
+      await poisonMover.move(message, sourceQueue, invocationLogger(context), typeof dequeueCount === 'number' ? dequeueCount : undefined);
+    },
+  });
+}

@@ -1,0 +1,61 @@
+import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
+
+export const BACKFILL_PIECE_SCHEMA = 'teams-change-relay.backfill-piece.v1';
+
+/** Where one piece of a backfill reads from: one Graph listing, paged. */
+export type BackfillScope =
+  /** The subscription's whole scope: expanded into the pieces below (users, teams) when it is processed. */
+  | { readonly kind: 'plan' }
+  | { readonly kind: 'chatMessages'; readonly chatId: string }
+  | { readonly kind: 'userChatMessages'; readonly userId: string }
+  | { readonly kind: 'teamChannelMessages'; readonly teamId: string }
+  | { readonly kind: 'channelMessages'; readonly teamId: string; readonly channelId: string }
+  | { readonly kind: 'userChats'; readonly userId: string }
+  | { readonly kind: 'chat'; readonly chatId: string };
+
+/**
+ * One resumable piece of work on the backfill queue: a listing of one scope within a gap's window, from
+ * its first page or from the `@odata.nextLink` where the previous piece stopped. A crash or a timeout
+ * repeats at most one page; events are de-duplicated by id downstream of that.
+ */
+export interface BackfillPiece {
+  readonly schema: typeof BACKFILL_PIECE_SCHEMA;
+  readonly gapId: string;
+  /** The desired subscription's name. */
+  readonly name: string;
+  /** The window, already widened by the margin (ISO times). */
+  readonly from: string;
+  readonly to: string;
+  readonly scope: BackfillScope;
+  /** The next page to read, when the piece continues a listing. */
+  readonly next?: string;
+}
+
+const segment = (path: string, i: number) => decodeURIComponent(path.split('/')[i] ?? '');
+
+/**
+ * The scopes that cover a desired subscription's resource, or why none can (then the gap is reported to
+ * consumers with a resync event instead of being filled).
+ */
+export function scopesOf(desired: DesiredSubscription): { scopes: BackfillScope[] } | { unsupported: string } {
+  const path = desired.resource.split('?', 1)[0] ?? '';
+  const parts = path.split('/');
+  switch (desired.catalog.kind) {
+    case 'chatMessage':
+      if (/^\/chats\/[^/]+\/messages$/.test(path)) return { scopes: [{ kind: 'chatMessages', chatId: segment(path, 2) }] };
+      if (/^\/users\/[^/]+\/chats\/getAllMessages$/.test(path)) return { scopes: [{ kind: 'userChatMessages', userId: segment(path, 2) }] };
+      if (path === '/chats/getAllMessages') return { scopes: [{ kind: 'plan' }] };
+      return { unsupported: `no read API lists the messages of ${path}` };
+    case 'channelMessage':
+      if (/^\/teams\/[^/]+\/channels\/[^/]+\/messages$/.test(path)) return { scopes: [{ kind: 'channelMessages', teamId: segment(path, 2), channelId: segment(path, 4) }] };
+      if (path === '/teams/getAllMessages') return { scopes: [{ kind: 'plan' }] };
+      return { unsupported: `no read API lists the messages of ${path}` };
+    case 'chat':
+      if (path === '/chats') return { scopes: [{ kind: 'plan' }] };
+      if (/^\/chats\/[^/]+$/.test(path)) return { scopes: [{ kind: 'chat', chatId: segment(path, 2) }] };
+      if (/^\/users\/[^/]+\/chats$/.test(path)) return { scopes: [{ kind: 'userChats', userId: segment(path, 2) }] };
+      return { unsupported: `no read API lists the chats of ${path}` };
+    case 'chatMember':
+      return { unsupported: `membership changes of ${parts.slice(0, 3).join('/')} are not read back yet: consumers get a resync event for the window` };
+  }
+}

@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import type { QueueClient } from '@azure/storage-queue';
+import { isGraphRequestError, type GraphClient } from '../graph/graph-client.js';
+import type { Logger } from '../log.js';
+import { encodeJsonMessage } from '../queue/json-message.js';
+import { sendToQueue } from '../queue/storage-writes.js';
+import type { NotificationProcessor } from '../route/notification-processor.js';
+import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
+import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
+import { BACKFILL_PIECE_SCHEMA, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
+import type { Gap, GapLog } from './gap-log.js';
+import { changeFromChat, changeFromMessage, type ReadBackChange } from './read-back-change.js';
+
+export interface BackfillWorkerOptions {
+  readonly graph: GraphClient;
+  readonly gaps: GapLog;
+  readonly queue: QueueClient;
+  readonly processor: NotificationProcessor;
+  readonly records: SubscriptionRecords;
+  readonly desired: readonly DesiredSubscription[];
+  /** The tenant the app reads from (its Graph credential's). */
+  readonly tenantId: string;
+  /** Widening of each gap: before its start and after its end, in ms. */
+  readonly marginBeforeMs: number;
+  readonly marginAfterMs: number;
+  /** Teams allows one request per second per app on a given chat or channel: the pause between pages. */
+  readonly pagePauseSeconds?: number;
+  /** Publishes a resync event naming a window that could not be filled completely. */
+  readonly resync: (gap: Gap, note: string) => Promise<void>;
+  readonly now?: () => number;
+}
+
+export type PieceOutcome = { readonly status: 'done'; readonly changes: number; readonly next: boolean } | { readonly status: 'throttled'; readonly retryAfterSeconds: number };
+
+const PAGE_SIZE = 50;
+const enc = encodeURIComponent;
+const pieceId = (scope: BackfillScope, next: string | undefined) =>
+  createHash('sha256').update(`${JSON.stringify(scope)}\n${next ?? ''}`).digest('hex').slice(0, 40);
+
+/**
+ * Fills gaps from Graph's read APIs, one resumable piece at a time. Opening a gap records it and queues
+ * the pieces that cover its subscription (widened by the margins); each piece reads one page, routes every
+ * change in the window through the same path as notifications (same event ids, so a late notification of
+ * the same change is a duplicate), records and queues the next page as a new piece before it finishes, and
+ * marks the gap filled when its last piece is done. 429 answers put the piece back after Retry-After.
+ */
+export class BackfillWorker {
+  readonly #o: BackfillWorkerOptions;
+  readonly #now: () => number;
+
+  constructor(options: BackfillWorkerOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Records a gap and queues its first pieces; an already recorded gap is left alone. */
+  async openGap(gap: Pick<Gap, 'name' | 'from' | 'to' | 'reason'>, logger: Logger): Promise<Gap> {
+    const { gap: recorded, created } = await this.#o.gaps.open(gap, new Date(this.#now()));
+    if (!created) return recorded;
+    logger.warn('backfill.gap_opened', { gapId: recorded.id, name: gap.name, from: gap.from, to: gap.to, reason: gap.reason });
+    const desired = this.#o.desired.find((d) => d.name === gap.name);
+    const covered = desired ? scopesOf(desired) : { unsupported: 'not a desired subscription' };
+    if ('unsupported' in covered) {
+      await this.#o.gaps.update(recorded.id, { status: 'partial', note: covered.unsupported });
+      await this.#o.resync(recorded, covered.unsupported);
+      return { ...recorded, status: 'partial', note: covered.unsupported };
+    }
+    const from = new Date(Date.parse(gap.from) - this.#o.marginBeforeMs).toISOString();
+    const to = new Date(Date.parse(gap.to) + this.#o.marginAfterMs).toISOString();
+    for (const scope of covered.scopes) await this.#queue({ schema: BACKFILL_PIECE_SCHEMA, gapId: recorded.id, name: gap.name, from, to, scope });
+    await this.#o.gaps.update(recorded.id, { status: 'filling' });
+    return { ...recorded, status: 'filling' };
+  }
+
+  /** Processes one piece from the backfill queue. */
+  async process(piece: BackfillPiece, logger: Logger): Promise<PieceOutcome> {
+    const desired = this.#o.desired.find((d) => d.name === piece.name);
+    const id = pieceId(piece.scope, piece.next);
+    if (!desired) {
+      await this.#finish(piece, id, logger, 0);
+      return { status: 'done', changes: 0, next: false };
+    }
+    let page: { value?: Record<string, unknown>[]; '@odata.nextLink'?: string } & Record<string, unknown>;
+    try {
+      page = await this.#o.graph.get(piece.next ?? this.#firstPage(piece, desired));
+    } catch (e) {
+      if (isGraphRequestError(e, 429)) {
+        const retryAfterSeconds = Math.max(1, Math.ceil(e.retryAfterSeconds ?? 1));
+        await sendToQueue(this.#o.queue, encodeJsonMessage(piece), { visibilityTimeoutSeconds: retryAfterSeconds });
+        logger.info('backfill.throttled', { gapId: piece.gapId, scope: piece.scope.kind, retryAfterSeconds });
+        return { status: 'throttled', retryAfterSeconds };
+      }
+      if (isGraphRequestError(e, 404) || isGraphRequestError(e, 403)) {
+        // The chat, team or user is gone or out of reach: nothing more to read here; say so on the gap.
+        await this.#o.gaps.update(piece.gapId, { note: `${piece.scope.kind}: ${(e as Error).message}` });
+        await this.#finish(piece, id, logger, 0, true);
+        return { status: 'done', changes: 0, next: false };
+      }
+      throw e;
+    }
+
+    const items = Array.isArray(page.value) ? page.value : [page];
+    let changes = 0;
+    if (piece.scope.kind === 'plan') {
+      for (const item of items) {
+        const child = this.#childScope(desired, String(item.id ?? ''));
+        if (child) await this.#queue({ ...piece, scope: child, next: undefined } as BackfillPiece);
+      }
+    } else {
+      const record = await this.#o.records.get(desired.name);
+      const window = { from: Date.parse(piece.from), to: Date.parse(piece.to) };
+      const subscriptionId = record?.subscriptionId ?? `backfill:${desired.name}`;
+      for (const change of items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId))) {
+        if (!desired.changeTypes.includes(change.notification.changeType)) continue;
+        await this.#o.processor.routeReadBack(change.notification, change.resource, `backfill:${piece.gapId}`, logger);
+        changes++;
+      }
+    }
+    const next = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
+    if (next) await this.#queue({ ...piece, next }, this.#o.pagePauseSeconds ?? 1);
+    await this.#finish(piece, id, logger, changes);
+    return { status: 'done', changes, next: next !== undefined };
+  }
+
+  /** The changes one listed item stands for: a chat, a message, or a delta's reply chain (root and replies). */
+  #changes(scope: BackfillScope, item: Record<string, unknown>, window: { from: number; to: number }, subscriptionId: string): ReadBackChange[] {
+    if (scope.kind === 'userChats' || scope.kind === 'chat') return [changeFromChat(item, window, subscriptionId, this.#o.tenantId)].filter((c) => c !== undefined);
+    const replies = Array.isArray(item.replies) ? (item.replies as Record<string, unknown>[]) : [];
+    return [item, ...replies].map((m) => changeFromMessage(m, window, subscriptionId, this.#o.tenantId)).filter((c) => c !== undefined);
+  }
+
+  #firstPage(piece: BackfillPiece, desired: DesiredSubscription): string {
+    const window = `lastModifiedDateTime gt ${piece.from} and lastModifiedDateTime lt ${piece.to}`;
+    const model = desired.model ? `&model=${desired.model}` : '';
+    const s = piece.scope;
+    switch (s.kind) {
+      case 'plan':
+        return desired.catalog.kind === 'channelMessage' ? '/v1.0/teams?$select=id' : '/v1.0/users?$select=id';
+      case 'chatMessages':
+        return `/v1.0/chats/${enc(s.chatId)}/messages?$top=${PAGE_SIZE}&$orderby=lastModifiedDateTime desc&$filter=${enc(window)}`;
+      case 'userChatMessages':
+        return `/v1.0/users/${enc(s.userId)}/chats/getAllMessages?$top=${PAGE_SIZE}&$filter=${enc(window)}${model}`;
+      case 'teamChannelMessages':
+        return `/v1.0/teams/${enc(s.teamId)}/channels/getAllMessages?$top=${PAGE_SIZE}&$filter=${enc(window)}${model}`;
+      case 'channelMessages':
+        return `/v1.0/teams/${enc(s.teamId)}/channels/${enc(s.channelId)}/messages/delta?$filter=${enc(`lastModifiedDateTime gt ${piece.from}`)}`;
+      case 'userChats':
+        return `/v1.0/users/${enc(s.userId)}/chats?$top=${PAGE_SIZE}`;
+      case 'chat':
+        return `/v1.0/chats/${enc(s.chatId)}`;
+    }
+  }
+
+  #childScope(desired: DesiredSubscription, id: string): BackfillScope | undefined {
+    if (!id) return undefined;
+    switch (desired.catalog.kind) {
+      case 'chatMessage':
+        return { kind: 'userChatMessages', userId: id };
+      case 'channelMessage':
+        return { kind: 'teamChannelMessages', teamId: id };
+      case 'chat':
+        return { kind: 'userChats', userId: id };
+      default:
+        return undefined;
+    }
+  }
+
+  /** Records the piece (so its gap waits for it), then queues it; a piece already done is not queued again. */
+  async #queue(piece: BackfillPiece, delaySeconds = 0): Promise<void> {
+    if ((await this.#o.gaps.recordPiece(piece.gapId, pieceId(piece.scope, piece.next))) === 'done') return;
+    await sendToQueue(this.#o.queue, encodeJsonMessage(piece), { visibilityTimeoutSeconds: delaySeconds });
+  }
+
+  async #finish(piece: BackfillPiece, id: string, logger: Logger, changes: number, incomplete = false): Promise<void> {
+    const pending = await this.#o.gaps.finishPiece(piece.gapId, id);
+    const gap = await this.#o.gaps.get(piece.gapId);
+    if (!gap) return;
+    const found = (gap.changesFound ?? 0) + changes;
+    if (pending > 0) {
+      await this.#o.gaps.update(piece.gapId, { changesFound: found, piecesPending: pending });
+      return;
+    }
+    const partial = incomplete || gap.note !== undefined;
+    await this.#o.gaps.update(piece.gapId, { changesFound: found, piecesPending: 0, status: partial ? 'partial' : 'filled' });
+    logger.info('backfill.gap_closed', { gapId: piece.gapId, name: piece.name, status: partial ? 'partial' : 'filled', changesFound: found });
+    if (partial) await this.#o.resync({ ...gap, status: 'partial' }, gap.note ?? 'part of the window could not be read');
+  }
+}

@@ -1,0 +1,147 @@
+import { odata, RestError, type TableClient } from '@azure/data-tables';
+
+/** Why a window may hold changes Graph never delivered. */
+export type GapReason = 'downtime' | 'subscription_recreated' | 'storage_outage' | 'safety_net' | 'manual';
+
+/**
+ * A window `[from, to]` of one desired subscription during which notifications may have been lost, and how
+ * far filling it from Graph's read APIs has come.
+ */
+export interface Gap {
+  /** `<name>|<reason>|<from>`: the same window opened twice (two instances starting) is one gap. */
+  readonly id: string;
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: GapReason;
+  readonly status: 'open' | 'filling' | 'filled' | 'partial';
+  readonly openedAt: string;
+  /** Pieces of work queued and not yet done. */
+  readonly piecesPending?: number;
+  /** Changes found in the window and routed. */
+  readonly changesFound?: number;
+  /** Why the gap could not be filled completely (then a resync event names the window). */
+  readonly note?: string;
+}
+
+type Entity = Omit<Gap, 'id'> & { partitionKey: string; rowKey: string };
+
+const GAPS = 'gap';
+const HEARTBEAT = { partitionKey: 'heartbeat', rowKey: 'app' };
+const status = (e: unknown) => (e instanceof RestError ? e.statusCode : undefined);
+/** Row keys may not hold `/ \ # ?`: ISO times and names never do, but encode to be safe. */
+const rowKey = (id: string) => encodeURIComponent(id);
+const piecePartition = (gapId: string) => `piece|${rowKey(gapId)}`;
+
+/**
+ * Table storage: one entity per gap (partition `gap`) and the app's heartbeat (partition `heartbeat`), so a
+ * restart can tell how long the app was away.
+ */
+export class GapLog {
+  readonly #table: TableClient;
+  #ready = false;
+
+  constructor(table: TableClient) {
+    this.#table = table;
+  }
+
+  async #ensure(): Promise<void> {
+    if (this.#ready) return;
+    try {
+      await this.#table.createTable();
+    } catch (e) {
+      if (status(e) !== 409) throw e;
+    }
+    this.#ready = true;
+  }
+
+  /**
+   * Writes the heartbeat and returns the one it replaced (undefined on a first start), so that a caller at
+   * start-up can open a downtime gap from it.
+   */
+  async beat(now: Date): Promise<Date | undefined> {
+    await this.#ensure();
+    let previous: Date | undefined;
+    try {
+      const e = await this.#table.getEntity<{ at: string }>(HEARTBEAT.partitionKey, HEARTBEAT.rowKey);
+      previous = new Date(e.at);
+    } catch (e) {
+      if (status(e) !== 404) throw e;
+    }
+    if (!previous || previous.getTime() < now.getTime()) await this.#table.upsertEntity({ ...HEARTBEAT, at: now.toISOString() }, 'Replace');
+    return previous;
+  }
+
+  /** Records a gap; one already recorded under the same id is left as it is. Returns whether it is new. */
+  async open(gap: Pick<Gap, 'name' | 'from' | 'to' | 'reason'>, now: Date): Promise<{ gap: Gap; created: boolean }> {
+    await this.#ensure();
+    const id = `${gap.name}|${gap.reason}|${gap.from}`;
+    const entity: Entity = { partitionKey: GAPS, rowKey: rowKey(id), ...gap, status: 'open', openedAt: now.toISOString() };
+    try {
+      await this.#table.createEntity(entity);
+      return { gap: { id, ...gap, status: 'open', openedAt: entity.openedAt }, created: true };
+    } catch (e) {
+      if (status(e) !== 409) throw e;
+      return { gap: (await this.get(id))!, created: false };
+    }
+  }
+
+  async get(id: string): Promise<Gap | undefined> {
+    await this.#ensure();
+    try {
+      return fromEntity(await this.#table.getEntity<Entity>(GAPS, rowKey(id)));
+    } catch (e) {
+      if (status(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async list(filter: { name?: string; unfinished?: boolean } = {}): Promise<Gap[]> {
+    await this.#ensure();
+    const out: Gap[] = [];
+    for await (const e of this.#table.listEntities<Entity>({ queryOptions: { filter: odata`PartitionKey eq ${GAPS}` } })) {
+      const gap = fromEntity(e);
+      if (filter.name && gap.name !== filter.name) continue;
+      if (filter.unfinished && (gap.status === 'filled' || gap.status === 'partial')) continue;
+      out.push(gap);
+    }
+    return out.sort((a, b) => a.from.localeCompare(b.from));
+  }
+
+  /**
+   * Records a piece of a gap's work before it is queued: `new` the first time; `pending` when it was
+   * recorded before and is not done (its message may have been lost with a crash: queue it again);
+   * `done` when it finished. Piece ids are derived from what they read, so a repeated parent makes no new work.
+   */
+  async recordPiece(gapId: string, pieceId: string): Promise<'new' | 'pending' | 'done'> {
+    await this.#ensure();
+    try {
+      await this.#table.createEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, done: false });
+      return 'new';
+    } catch (e) {
+      if (status(e) !== 409) throw e;
+      const existing = await this.#table.getEntity<{ done: boolean }>(piecePartition(gapId), pieceId);
+      return existing.done ? 'done' : 'pending';
+    }
+  }
+
+  /** Marks a piece done; returns how many of the gap's pieces are not done. */
+  async finishPiece(gapId: string, pieceId: string): Promise<number> {
+    await this.#ensure();
+    await this.#table.upsertEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, done: true }, 'Merge');
+    let pending = 0;
+    for await (const _ of this.#table.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${piecePartition(gapId)} and done eq false`, select: ['RowKey'] } })) pending++;
+    return pending;
+  }
+
+  /** Merges fields into a gap (progress, status). */
+  async update(id: string, fields: Partial<Pick<Gap, 'status' | 'piecesPending' | 'changesFound' | 'note'>>): Promise<void> {
+    await this.#ensure();
+    await this.#table.updateEntity({ partitionKey: GAPS, rowKey: rowKey(id), ...fields }, 'Merge');
+  }
+}
+
+function fromEntity(e: Entity & { etag?: string; timestamp?: string }): Gap {
+  const { partitionKey: _p, rowKey: key, etag: _e, timestamp: _t, ...rest } = e;
+  return { id: decodeURIComponent(key), ...rest };
+}

@@ -1,0 +1,54 @@
+import type { ChangeNotification } from '../protocol/notification.js';
+
+/** A change read back from Graph, shaped as the notification Graph would have sent for it. */
+export interface ReadBackChange {
+  readonly notification: ChangeNotification;
+  readonly resource: Record<string, unknown>;
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const within = (t: string | undefined, from: number, to: number) => t !== undefined && Date.parse(t) >= from && Date.parse(t) <= to;
+
+/**
+ * The changeType a listing implies: soft-deleted → deleted; never modified since creation → created; else
+ * updated. (A message created and edited within the window is one `updated` event: its last state.)
+ */
+function changeTypeOf(resource: Record<string, unknown>, modifiedProperty: 'lastModifiedDateTime' | 'lastUpdatedDateTime'): 'created' | 'updated' | 'deleted' {
+  if (str(resource.deletedDateTime)) return 'deleted';
+  const created = str(resource.createdDateTime);
+  const modified = str(resource[modifiedProperty]);
+  return created !== undefined && (modified === undefined || Date.parse(modified) === Date.parse(created)) ? 'created' : 'updated';
+}
+
+function notificationFor(resourcePath: string, odataType: string, id: string, changeType: string, subscriptionId: string, tenantId: string): ChangeNotification {
+  return { subscriptionId, tenantId, changeType, resource: resourcePath, resourceData: { id, '@odata.type': odataType, '@odata.id': resourcePath } };
+}
+
+/**
+ * A chat or channel message from a listing (`/chats/{id}/messages`, `getAllMessages`, `messages/delta`),
+ * when it changed within `[from, to]` (ms). Listings are supersets (Graph's own filters are loose), so
+ * the window is checked again here.
+ */
+export function changeFromMessage(message: Record<string, unknown>, window: { from: number; to: number }, subscriptionId: string, tenantId: string): ReadBackChange | undefined {
+  const id = str(message.id);
+  if (!id || !within(str(message.lastModifiedDateTime) ?? str(message.createdDateTime), window.from, window.to)) return undefined;
+  const chatId = str(message.chatId);
+  const channel = message.channelIdentity as { teamId?: string; channelId?: string } | undefined;
+  const q = (v: string) => v.replace(/'/g, "''");
+  let path: string;
+  if (chatId) path = `chats('${q(chatId)}')/messages('${q(id)}')`;
+  else if (channel?.teamId && channel.channelId) {
+    const base = `teams('${q(channel.teamId)}')/channels('${q(channel.channelId)}')/messages`;
+    const parent = str(message.replyToId);
+    path = parent ? `${base}('${q(parent)}')/replies('${q(id)}')` : `${base}('${q(id)}')`;
+  } else return undefined;
+  return { notification: notificationFor(path, '#Microsoft.Graph.chatMessage', id, changeTypeOf(message, 'lastModifiedDateTime'), subscriptionId, tenantId), resource: message };
+}
+
+/** A chat from `/users/{id}/chats` or `/chats/{id}`, when it was created or changed within the window. */
+export function changeFromChat(chat: Record<string, unknown>, window: { from: number; to: number }, subscriptionId: string, tenantId: string): ReadBackChange | undefined {
+  const id = str(chat.id);
+  if (!id || !within(str(chat.lastUpdatedDateTime) ?? str(chat.createdDateTime), window.from, window.to)) return undefined;
+  const path = `chats('${id.replace(/'/g, "''")}')`;
+  return { notification: notificationFor(path, '#microsoft.graph.chat', id, changeTypeOf(chat, 'lastUpdatedDateTime'), subscriptionId, tenantId), resource: chat };
+}

@@ -1,0 +1,193 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { describe, expect, it } from 'vitest';
+import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
+import { decodeJsonMessage } from '../../shared/queue/json-message.js';
+import { pruneEventPayloads } from '../../shared/route/event-payload-retention.js';
+import { queueService, uniqueName } from '../helpers/azurite.js';
+import { CHAT, chatMessage, useRouteHarness } from '../helpers/route-harness.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
+
+const harness = useRouteHarness();
+const { setup, queuedMessage, writeRoutes } = harness;
+const onlyTo = (queue: string) => ({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) });
+const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
+
+/** A membership change as Graph sends it: an aadUserConversationMember has no etag and no timestamp. */
+function memberChange(changeType: 'created' | 'deleted', over: Record<string, unknown> = {}) {
+  const resource = `chats('${CHAT}')/members('MCMjMSMj')`;
+  const member = { '@odata.type': '#microsoft.graph.aadUserConversationMember', id: 'MCMjMSMj', userId: 'u-1', displayName: 'Adele', roles: ['owner'] };
+  return queuedMessage(member, { changeType, resource, resourceData: { id: 'MCMjMSMj', '@odata.type': '#microsoft.graph.aadUserConversationMember', '@odata.id': resource }, ...over });
+}
+
+describe('event identity: distinct changes are never merged', () => {
+  it('routes a member added, removed, added and removed again as 2 created + 2 deleted events, in whatever order they are processed', async () => {
+    const queue = uniqueName('members');
+    const t = setup(onlyTo(queue));
+    // Graph promises no order, and the queue function runs messages side by side: c1 d1 d2 c2 is as likely as c1 d1 c2 d2.
+    const changes = [await memberChange('created'), await memberChange('deleted'), await memberChange('deleted'), await memberChange('created')];
+    const outcomes = await Promise.all(changes.map((c, i) => t.process(c, `incoming-${i}`)));
+    expect(outcomes.map((o) => o.status)).toEqual(['routed', 'routed', 'routed', 'routed']);
+    const events = await t.events(queue);
+    expect(events.map((e) => e.changetype).sort()).toEqual(['created', 'created', 'deleted', 'deleted']);
+    expect(new Set(events.map((e) => e.id)).size).toBe(4);
+  });
+
+  it('skips a copy that Graph sent again under the same notification id', async () => {
+    const queue = uniqueName('graph-id');
+    const t = setup(onlyTo(queue));
+    const added = await memberChange('created', { id: 'graph-notification-1' });
+    expect(await t.process(added, 'incoming-1')).toMatchObject({ status: 'routed' });
+    expect(await t.process(added, 'incoming-2')).toMatchObject({ status: 'duplicate' });
+    expect(await t.events(queue)).toHaveLength(1);
+  });
+
+  it('gives distinct ids to distinct deliveries of a reference-only change when there is nothing to compare', async () => {
+    const queue = uniqueName('refs');
+    const t = setup(onlyTo(queue));
+    const edit = await queuedMessage(undefined, { changeType: 'updated', resource: `chats('${CHAT}')/messages('9')` });
+    await t.process(edit, 'edit-1');
+    await t.process(edit, 'edit-2');
+    const events = await t.events(queue);
+    expect(events).toHaveLength(2);
+    expect(events[0]?.id).not.toBe(events[1]?.id);
+  });
+
+  it('keeps the id of a change without version across retries of the same queue message', async () => {
+    const queue = uniqueName('retry-id');
+    const t = setup({ ...onlyTo(queue), DEDUP_WINDOW_MINUTES: '0' });
+    const added = await memberChange('created');
+    await t.process(added, 'same-message');
+    await t.process(added, 'same-message');
+    const [a, b] = await t.events(queue);
+    expect(a?.id).toBe(b?.id);
+  });
+});
+
+describe('de-duplication per destination', () => {
+  it('delivers a message seen by two subscriptions to the queue each routes to, and a third copy nowhere', async () => {
+    const [qa, qb] = [uniqueName('sub-a'), uniqueName('sub-b')];
+    const t = setup({
+      ROUTES_FILE: writeRoutes({ routes: [{ match: { subscriptionId: 'sub-a' }, queues: [qa] }, { match: { subscriptionId: 'sub-b' }, queues: [qb] }] }),
+    });
+    const payload = chatMessage('800');
+    expect(await t.process(await queuedMessage(payload, { subscriptionId: 'sub-a' }))).toMatchObject({ status: 'routed', queues: [qa] });
+    expect(await t.process(await queuedMessage(payload, { subscriptionId: 'sub-b' }))).toMatchObject({ status: 'routed', queues: [qb] });
+    expect(await t.process(await queuedMessage(payload, { subscriptionId: 'sub-a' }))).toMatchObject({ status: 'duplicate' });
+    const [a, b] = [await t.events(qa), await t.events(qb)];
+    expect(a.map((e) => e.messageid)).toEqual(['800']);
+    expect(b.map((e) => e.messageid)).toEqual(['800']);
+    expect(a[0]?.id).toBe(b[0]?.id);
+  });
+
+  it('delivers a message seen in two tenants to each tenant route', async () => {
+    const [qa, qb] = [uniqueName('tenant-a'), uniqueName('tenant-b')];
+    const [tenantA, tenantB] = ['11111111-1111-4111-8111-111111111111', '33333333-3333-4333-8333-333333333333'];
+    const t = setup({
+      GRAPH_TENANT_IDS: `${tenantA},${tenantB}`,
+      ROUTES_FILE: writeRoutes({ routes: [{ match: { tenantId: tenantA }, queues: [qa] }, { match: { tenantId: tenantB }, queues: [qb] }] }),
+    });
+    await t.process(await queuedMessage(chatMessage('810'), { tenantId: tenantA }));
+    await t.process(await queuedMessage(chatMessage('810'), { tenantId: tenantB }));
+    expect((await t.events(qa)).map((e) => e.tenantid)).toEqual([tenantA]);
+    expect((await t.events(qb)).map((e) => e.tenantid)).toEqual([tenantB]);
+  });
+});
+
+describe('lifetimes', () => {
+  const expiries = async (queue: string) =>
+    (await queueService(harness.azurite()).getQueueClient(queue).peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => m.expiresOn.getTime());
+
+  it('sends downstream events and dead letters that do not expire within a year', async () => {
+    const queue = uniqueName('ttl');
+    const t = setup(onlyTo(queue));
+    await t.process(await queuedMessage(chatMessage('900')));
+    await t.process(await queuedMessage(undefined, { resource: "users('u')/events('e')" }));
+    const [event] = await expiries(queue);
+    const [letter] = await expiries(t.settings.deadLetterQueue);
+    expect(event).toBeGreaterThan(Date.now() + YEAR_MS);
+    expect(letter).toBeGreaterThan(Date.now() + YEAR_MS);
+  });
+
+  it('sends downstream events with EVENT_TTL_SECONDS when it is set', async () => {
+    const queue = uniqueName('ttl-set');
+    const t = setup({ ...onlyTo(queue), EVENT_TTL_SECONDS: '3600' });
+    await t.process(await queuedMessage(chatMessage('901')));
+    const [event] = await expiries(queue);
+    expect(event).toBeGreaterThan(Date.now() + 30 * 60_000);
+    expect(event).toBeLessThan(Date.now() + 2 * 3600_000);
+  });
+
+  it('deletes a claim-check blob once its message is routed, and keeps it while its message is dead-lettered', async () => {
+    const queue = uniqueName('claims');
+    const t = setup({ ...onlyTo(queue), DEDUP_WINDOW_MINUTES: '0' });
+    const blobs = BlobServiceClient.fromConnectionString(harness.azurite().connectionString).getContainerClient(t.settings.notificationsContainer);
+    const big = (id: string, over: Record<string, unknown> = {}) => queuedMessage(chatMessage(id, { body: { contentType: 'text', content: 'x'.repeat(100 * 1024) } }), over);
+    await t.storeIncoming([await big('950'), await big('951', { resource: "users('u')/events('e')" })]);
+    const incoming = (await queueService(harness.azurite()).getQueueClient(t.settings.notificationsQueue).receiveMessages({ numberOfMessages: 2 })).receivedMessageItems;
+    const claims = incoming.map((m) => decodeJsonMessage<{ claimCheck: { blob: string } }>(m.messageText));
+    const names = async () => {
+      const out: string[] = [];
+      for await (const b of blobs.listBlobsFlat()) out.push(b.name);
+      return out.sort();
+    };
+    expect(await names()).toHaveLength(2);
+    const outcomes = await Promise.all(claims.map((c) => t.process(c)));
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['dead-lettered', 'routed']);
+    const deadLettered = claims[outcomes.findIndex((o) => o.status === 'dead-lettered')];
+    expect(await names()).toEqual([deadLettered?.claimCheck.blob]);
+  });
+
+  it('prunes event payload blobs past EVENT_PAYLOAD_RETENTION_DAYS, not before', async () => {
+    const queue = uniqueName('payloads');
+    const t = setup(onlyTo(queue));
+    await t.process(await queuedMessage(chatMessage('960', { body: { contentType: 'text', content: 'y'.repeat(100 * 1024) } })));
+    const [event] = await t.events(queue);
+    expect(event?.dataref).toBeDefined();
+    const container = BlobServiceClient.fromConnectionString(harness.azurite().connectionString).getContainerClient(t.settings.eventsContainer);
+    const day = 24 * 3600_000;
+    expect(await pruneEventPayloads(container, 30, Date.now() + 29 * day)).toBe(0);
+    expect(await pruneEventPayloads(container, 0, Date.now() + 3650 * day)).toBe(0);
+    expect(await pruneEventPayloads(container, 30, Date.now() + 31 * day)).toBe(1);
+    const left = [];
+    for await (const b of container.listBlobsFlat()) left.push(b.name);
+    expect(left).toEqual([]);
+  });
+});
+
+describe('retry budget', () => {
+  it('costs one retry when publishing fails and releasing the claim fails too', async () => {
+    const [queueProxy, tableProxy] = [await startTcpProxy(harness.azurite().ports.queue), await startTcpProxy(harness.azurite().ports.table)];
+    try {
+      const queue = uniqueName('budget');
+      const t = setup(onlyTo(queue), azuriteConnectionString('127.0.0.1', { ...harness.azurite().ports, queue: queueProxy.port, table: tableProxy.port }));
+      const queued = await queuedMessage(chatMessage('970'));
+      // Storage goes away the moment the event is sent: the send fails, and so does the claim's release.
+      queueProxy.onRequest(1, () => {
+        queueProxy.mode = 'refuse';
+        tableProxy.mode = 'refuse';
+      });
+      await expect(t.process(queued, 'incoming-1')).rejects.toThrow();
+      queueProxy.mode = 'pass';
+      tableProxy.mode = 'pass';
+      // The host's next attempt of the same message takes its own claim over instead of waiting for its lease.
+      expect(await t.process(queued, 'incoming-1')).toMatchObject({ status: 'routed' });
+      expect((await t.events(queue)).map((e) => e.messageid)).toEqual(['970']);
+    } finally {
+      await queueProxy.close();
+      await tableProxy.close();
+    }
+  });
+});
+
+describe('permanent failures are dead-lettered, never retried into poison', () => {
+  it('dead-letters a resource with an invalid percent-escape and deeply nested content', async () => {
+    const t = setup();
+    const badEscape = await queuedMessage(undefined, { resource: 'chats/19%E0%A4%A/messages/1' });
+    expect(await t.process(badEscape)).toMatchObject({ status: 'dead-lettered', reason: 'unsupported_resource' });
+    let deep: Record<string, unknown> = { leaf: true };
+    for (let i = 0; i < 3500; i++) deep = { a: deep };
+    const nested = await queuedMessage({ id: '990', nested: deep });
+    expect(await t.process(nested)).toMatchObject({ status: 'dead-lettered', reason: 'malformed_message' });
+    expect((await t.deadLetters()).map((d) => d.reason)).toEqual(['unsupported_resource', 'malformed_message']);
+  });
+});
