@@ -68,6 +68,10 @@ param maximumInstanceCount int = 100
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
+@description('Hours a daily safety net reads back from Graph for every desired subscription (24 to 48); 0: off.')
+@allowed([0, 24, 36, 48])
+param backfillSafetyNetHours int = 0
+
 @description('Time-to-live of downstream event messages in seconds; -1: they never expire (dead letters never do).')
 @minValue(-1)
 param eventTtlSeconds int = -1
@@ -93,6 +97,7 @@ var queueNames = {
   lifecycle: 'graph-lifecycle'
   deadLetter: 'graph-notifications-deadletter'
   subscriptionEvents: 'teams-subscription-events'
+  backfill: 'graph-backfill'
 }
 var downstreamQueues = ['teams-chats', 'teams-chat-members', 'teams-chat-messages', 'teams-channel-messages']
 var containerNames = {
@@ -103,6 +108,7 @@ var containerNames = {
 var tableNames = {
   dedup: 'routedevents'
   subscriptions: 'subscriptions'
+  backfill: 'backfill'
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
@@ -203,6 +209,11 @@ var appSettings = union(
     DEDUP_TABLE: tableNames.dedup
     DEDUP_WINDOW_MINUTES: '1440'
     EVENT_TTL_SECONDS: string(eventTtlSeconds)
+    BACKFILL_QUEUE: queueNames.backfill
+    BACKFILL_TABLE: tableNames.backfill
+    BACKFILL_AFTER_DOWNTIME_SECONDS: '600'
+    BACKFILL_MARGIN_MINUTES: '15'
+    BACKFILL_SAFETY_NET_HOURS: string(backfillSafetyNetHours)
     EVENT_PAYLOAD_RETENTION_DAYS: string(eventPayloadRetentionDays)
     NOTIFICATIONS_MAX_BODY_BYTES: '16777216'
     RECEIVE_STORAGE_TIMEOUT_MS: '5000'

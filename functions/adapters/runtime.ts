@@ -3,6 +3,7 @@ import { describeStorage } from '../../shared/config/storage-connection.js';
 import { createJsonLogger } from '../../shared/log.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
 import { createCertificateStore, createNotificationProcessor, createPoisonMover, createRoutedEventLog, createRoutedEventsPruner } from '../../shared/route/create-notification-processor.js';
+import { createBackfill } from '../../shared/backfill/create-backfill.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 
 /**
@@ -18,6 +19,7 @@ export const pruneRoutedEvents = createRoutedEventsPruner(settings, routedEvents
 export const poisonMover = createPoisonMover(settings);
 const log = createJsonLogger();
 export const subscriptions = createSubscriptionManager(settings, certificates, log);
+export const backfill = createBackfill(settings, notificationProcessor, subscriptions);
 
 log.info('app.configured', {
   environment: settings.environment,

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 
 export const BACKFILL_PIECE_SCHEMA = 'teams-change-relay.backfill-piece.v1';
@@ -58,4 +59,29 @@ export function scopesOf(desired: DesiredSubscription): { scopes: BackfillScope[
     case 'chatMember':
       return { unsupported: `membership changes of ${parts.slice(0, 3).join('/')} are not read back yet: consumers get a resync event for the window` };
   }
+}
+
+const id = z.string().min(1);
+const pieceSchema = z.strictObject({
+  schema: z.literal(BACKFILL_PIECE_SCHEMA),
+  gapId: id,
+  name: id,
+  from: z.iso.datetime(),
+  to: z.iso.datetime(),
+  next: z.url().optional(),
+  scope: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('plan') }),
+    z.strictObject({ kind: z.literal('chatMessages'), chatId: id }),
+    z.strictObject({ kind: z.literal('userChatMessages'), userId: id }),
+    z.strictObject({ kind: z.literal('teamChannelMessages'), teamId: id }),
+    z.strictObject({ kind: z.literal('channelMessages'), teamId: id, channelId: id }),
+    z.strictObject({ kind: z.literal('userChats'), userId: id }),
+    z.strictObject({ kind: z.literal('chat'), chatId: id }),
+  ]),
+});
+
+/** The piece a backfill queue message holds, or undefined when it is not one. */
+export function parseBackfillPiece(value: unknown): BackfillPiece | undefined {
+  const parsed = pieceSchema.safeParse(value);
+  return parsed.success ? (parsed.data as BackfillPiece) : undefined;
 }

@@ -112,7 +112,7 @@ export class BackfillWorker {
       const subscriptionId = record?.subscriptionId ?? `backfill:${desired.name}`;
       for (const change of items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId))) {
         if (!desired.changeTypes.includes(change.notification.changeType)) continue;
-        await this.#o.processor.routeReadBack(change.notification, change.resource, `backfill:${piece.gapId}`, logger);
+        await this.#o.processor.routeReadBack(change.notification, change.resource, { occurrence: `backfill:${piece.gapId}`, owner: `backfill:${id}` }, logger);
         changes++;
       }
     }

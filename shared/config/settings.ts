@@ -135,6 +135,31 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     description: 'NCRONTAB schedule of the reconciler timer (it also runs at start).',
   },
   {
+    name: 'BACKFILL_QUEUE',
+    default: 'graph-backfill',
+    description: 'Queue of resumable backfill pieces (one page of one Graph listing each) that fill gaps in the notifications.',
+  },
+  {
+    name: 'BACKFILL_TABLE',
+    default: 'backfill',
+    description: 'Table of gaps (windows that may have lost notifications), their progress, and the app\'s heartbeat.',
+  },
+  {
+    name: 'BACKFILL_AFTER_DOWNTIME_SECONDS',
+    default: '600',
+    description: 'A heartbeat older than this at start (or on any beat) opens a downtime gap for every desired subscription; 0: never.',
+  },
+  {
+    name: 'BACKFILL_MARGIN_MINUTES',
+    default: '15',
+    description: 'How far each gap is widened on both sides before it is read back from Graph (clock skew, Graph\'s own delays).',
+  },
+  {
+    name: 'BACKFILL_SAFETY_NET_HOURS',
+    default: '0',
+    description: 'When set (24 to 48), a daily timer reads back the last this-many hours of every desired subscription, whatever was detected; 0: off.',
+  },
+  {
     name: 'NOTIFICATIONS_QUEUE',
     default: 'graph-notifications',
     description: 'Queue that receives each accepted change notification.',
@@ -260,6 +285,15 @@ export interface Settings {
   readonly renewWithinMinutes: number;
   readonly deleteUndesiredSubscriptions: boolean;
   readonly reconcileSchedule: string;
+  readonly backfill: {
+    readonly queue: string;
+    readonly table: string;
+    /** 0: downtime opens no gap. */
+    readonly afterDowntimeSeconds: number;
+    readonly marginMinutes: number;
+    /** 0: no daily safety net. */
+    readonly safetyNetHours: number;
+  };
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -425,6 +459,17 @@ export function readSettings(env: Env): Settings {
   const reconcileSchedule = value('RECONCILE_SCHEDULE') ?? '';
   if (![5, 6].includes(reconcileSchedule.trim().split(/\s+/).length)) problems.push(`RECONCILE_SCHEDULE "${reconcileSchedule}" is not an NCRONTAB expression (6 fields: second minute hour day month day-of-week).`);
   const azureClientId = value('AZURE_CLIENT_ID');
+  const backfillTable = value('BACKFILL_TABLE') ?? '';
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(backfillTable)) problems.push(`BACKFILL_TABLE "${backfillTable}" is not a valid table name.`);
+  const safetyNetHours = positiveInt('BACKFILL_SAFETY_NET_HOURS', 0, 48);
+  if (safetyNetHours > 0 && safetyNetHours < 24) problems.push(`BACKFILL_SAFETY_NET_HOURS must be 0 (off) or from 24 to 48, not ${safetyNetHours}.`);
+  const backfill = {
+    queue: queueName('BACKFILL_QUEUE'),
+    table: backfillTable,
+    afterDowntimeSeconds: positiveInt('BACKFILL_AFTER_DOWNTIME_SECONDS', 0, 30 * 24 * 3600),
+    marginMinutes: positiveInt('BACKFILL_MARGIN_MINUTES', 0, 24 * 60),
+    safetyNetHours,
+  };
 
   if (problems.length > 0 || !storage || !jwksUrl || !graphBaseUrl || !certificates || !graphAuth) throw new ConfigError(problems);
 
@@ -459,5 +504,6 @@ export function readSettings(env: Env): Settings {
     renewWithinMinutes,
     deleteUndesiredSubscriptions: deleteUndesired === 'true',
     reconcileSchedule,
+    backfill,
   };
 }

@@ -107,16 +107,18 @@ export class GraphClient {
    * (`/v1.0/chats/…`) or an absolute `@odata.nextLink` Graph gave.
    */
   get<T>(pathOrUrl: string): Promise<T> {
-    return this.#send('GET', /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.#o.baseUrl}${pathOrUrl.startsWith('/') ? '' : '/'}${pathOrUrl}`) as Promise<T>;
+    const url = /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.#o.baseUrl}${pathOrUrl.startsWith('/') ? '' : '/'}${pathOrUrl}`;
+    // Without it, Teams reports newer enum values (a systemEventMessage's messageType) as unknownFutureValue.
+    return this.#send('GET', url, undefined, { prefer: 'include-unknown-enum-members' }) as Promise<T>;
   }
 
-  async #send(method: string, url: string, body?: unknown): Promise<unknown> {
+  async #send(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.#o.credential.getToken(this.#scope);
       if (!token) throw new GraphRequestError(401, 'NoToken', `No access token for ${this.#scope}.`);
       const res = await fetch(url, {
         method,
-        headers: { authorization: `Bearer ${token.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: { ...headers, authorization: `Bearer ${token.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         ...(body !== undefined ? { body: JSON.stringify(body) } : method === 'POST' ? { body: '' } : {}),
         signal: AbortSignal.timeout(this.#o.timeoutMs),
       });

@@ -107,12 +107,14 @@ export class NotificationProcessor {
   /**
    * Routes a change read back from Graph (a backfill) as a notification of it would have been: the same
    * event id scheme (so a late notification of the same change is a duplicate), marked `backfilled`.
-   * `deliveryId` names the read (the same on its retries); unversioned changes take their id from it.
-   * Throws UnsupportedResourceError for a resource that is not a Teams chat, member or message.
+   * `read.occurrence` names the read for unversioned changes (their id includes it: one backfill's
+   * repeated reads of a chat are one event); `read.owner` the unit of work that routes it (the same on its
+   * retries, so they take over its de-duplication claim). Throws UnsupportedResourceError for a resource
+   * that is not a Teams chat, member or message.
    */
-  routeReadBack(notification: ChangeNotification, resource: Record<string, unknown>, deliveryId: string, logger: Logger): Promise<ProcessOutcome> {
-    const { event } = buildTeamsEvent(notification, resource, new Date().toISOString(), deliveryId);
-    return this.#route({ ...event, backfilled: true }, deliveryId, logger);
+  routeReadBack(notification: ChangeNotification, resource: Record<string, unknown>, read: { occurrence: string; owner: string }, logger: Logger): Promise<ProcessOutcome> {
+    const { event } = buildTeamsEvent(notification, resource, new Date().toISOString(), read.occurrence);
+    return this.#route({ ...event, backfilled: true }, read.owner, logger);
   }
 
   async #route(event: TeamsCloudEvent, messageId: string, logger: Logger): Promise<ProcessOutcome> {

@@ -20,7 +20,8 @@ export interface LifecycleProcessorOptions {
 
 /**
  * Acts on lifecycle notifications: `reauthorizationRequired` → reauthorize (renew if that fails);
- * `subscriptionRemoved` → create the subscription again and emit a resync event; `missed` → emit a resync
+ * `subscriptionRemoved` → create the subscription again (the reconciler records, announces and leaves for
+ * the backfill the window without one); `missed` → emit a resync
  * event. Resync events are CloudEvents naming the subscription and resource, so consumers can re-read what
  * they missed. Unknown subscription ids are logged and dropped. (clientState was checked on receipt.)
  */
@@ -61,7 +62,8 @@ export class LifecycleProcessor {
       case 'subscriptionRemoved': {
         const result = await this.#o.reconciler.reconcileOne(record.name);
         if (result.action === 'failed') throw new Error(`Recreating ${record.name} failed: ${result.error}`);
-        await this.#o.resync.publish({ reason: item.lifecycleEvent, tenantId: item.tenantId, record, subscriptionId: item.subscriptionId, ...(result.subscriptionId ? { newSubscriptionId: result.subscriptionId } : {}) });
+        // The reconciler recorded the window without subscription, announced it (subscriptionRecreated) and
+        // left it for the backfill: nothing more to publish here.
         logger.info('lifecycle.recreated', { ...fields, newSubscriptionId: result.subscriptionId });
         return { status: 'recreated', subscriptionId: result.subscriptionId ?? item.subscriptionId };
       }

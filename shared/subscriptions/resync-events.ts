@@ -3,8 +3,11 @@ import type { QueueClient } from '@azure/storage-queue';
 import { encodeJsonMessage } from '../queue/json-message.js';
 import { sendToQueue } from '../queue/storage-writes.js';
 
-/** Why consumers should re-read a subscription's resource: a Graph lifecycle event, or our own recreation. */
-export type ResyncReason = 'subscriptionRemoved' | 'missed' | 'subscriptionRecreated';
+/**
+ * Why consumers should re-read a subscription's resource: a Graph lifecycle event, our own recreation, or
+ * a gap the backfill could not fill completely from Graph's read APIs.
+ */
+export type ResyncReason = 'subscriptionRemoved' | 'missed' | 'subscriptionRecreated' | 'backfillIncomplete';
 
 export interface ResyncNotice {
   readonly reason: ResyncReason;
@@ -15,12 +18,14 @@ export interface ResyncNotice {
   readonly newSubscriptionId?: string;
   /** A window in which no subscription existed, when known. */
   readonly gap?: { readonly from: string; readonly to: string };
+  /** What could not be done, in words (a backfill's limit). */
+  readonly note?: string;
   readonly time?: string;
 }
 
 /** The resync CloudEvent: names the subscription, its resource and, when known, the window to re-read. */
 export function resyncEvent(notice: ResyncNotice): Record<string, unknown> {
-  const { reason, tenantId, record, subscriptionId, newSubscriptionId, gap } = notice;
+  const { reason, tenantId, record, subscriptionId, newSubscriptionId, gap, note } = notice;
   const time = notice.time ?? new Date().toISOString();
   return {
     specversion: '1.0',
@@ -38,6 +43,7 @@ export function resyncEvent(notice: ResyncNotice): Record<string, unknown> {
       subscriptionId,
       ...(newSubscriptionId && newSubscriptionId !== subscriptionId ? { newSubscriptionId } : {}),
       ...(gap ? { gap: { from: gap.from, to: gap.to } } : {}),
+      ...(note ? { note } : {}),
       ...(record.lastRenewedAt ? { lastRenewedAt: record.lastRenewedAt } : {}),
     },
     tenantid: tenantId,

@@ -162,7 +162,7 @@ export class SubscriptionReconciler {
     try {
       const cert: Certificate | undefined = d.includeResourceData ? await this.#o.certificates.current() : undefined;
       const existing = ours.find((s) => s.id === record?.subscriptionId && this.#matches(s, d)) ?? ours.find((s) => this.#matches(s, d));
-      if (!existing) return await this.#create(d, cert, record, 'created', ours);
+      if (!existing) return await this.#create(d, cert, this.#lost(record), 'created', ours);
 
       const needsRecreate =
         (existing.includeResourceData ?? false) !== d.includeResourceData ||
@@ -197,11 +197,23 @@ export class SubscriptionReconciler {
       } catch (e) {
         if (!isGraphRequestError(e, 404)) throw e;
         ours.splice(ours.indexOf(existing), 1);
-        return await this.#create(d, cert, record, 'recreated', ours);
+        return await this.#create(d, cert, this.#lost(record), 'recreated', ours);
       }
     } catch (e) {
       return this.#fail(d, record, e);
     }
+  }
+
+  /**
+   * The record of an entry whose subscription Graph no longer has (removed, expired, deleted by someone):
+   * a gap opens when the app last saw it alive (its record's last update, or its expiry if earlier), so
+   * that the subscription created now closes it and the window is announced and read back.
+   */
+  #lost(record: SubscriptionRecord | undefined): SubscriptionRecord | undefined {
+    if (!record?.subscriptionId || (record.gapFrom && !record.gapTo)) return record;
+    const seen = Math.min(Date.parse(record.updatedAt), record.expiresAt ? Date.parse(record.expiresAt) : Number.POSITIVE_INFINITY);
+    const { gapTo: _closed, ...rest } = record;
+    return { ...rest, gapFrom: new Date(Number.isFinite(seen) ? seen : this.#now()).toISOString(), gapSubscriptionId: record.subscriptionId };
   }
 
   /** Records the failure on the entry's latest record (which may point at nothing after a delete). */

@@ -423,7 +423,7 @@ describe('lifecycle notifications', () => {
     expect((await m.records.get('all-chats'))?.subscriptionId).toBe((recreated as { subscriptionId: string }).subscriptionId);
   });
 
-  it('recreates on subscriptionRemoved and emits a resync event; emits one on missed', async () => {
+  it('recreates on subscriptionRemoved, announcing the window without subscription; emits a resync event on missed', async () => {
     const m = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'], includeResourceData: true }] }) });
     await m.reconciler.reconcile();
     const id = (await m.records.get('chat-messages'))!.subscriptionId!;
@@ -438,8 +438,12 @@ describe('lifecycle notifications', () => {
     const events = (await queueService(azurite).getQueueClient(m.settings.subscriptionEventsQueue).receiveMessages({ numberOfMessages: 32 })).receivedMessageItems.map(
       (msg) => decodeJsonMessage<Record<string, any>>(msg.messageText),
     );
-    expect(events.map((e) => e.type)).toEqual(['com.microsoft.graph.teams.subscription.subscriptionRemoved', 'com.microsoft.graph.teams.subscription.missed']);
+    expect(events.map((e) => e.type)).toEqual(['com.microsoft.graph.teams.subscription.subscriptionRecreated', 'com.microsoft.graph.teams.subscription.missed']);
     expect(events[0]).toMatchObject({ specversion: '1.0', subject: '/chats/getAllMessages?model=A', data: { name: 'chat-messages', subscriptionId: id, newSubscriptionId: newId, resource: '/chats/getAllMessages?model=A' } });
+    // The window runs from when the app last saw the old subscription alive to the new one's creation.
+    const { gap } = events[0]!.data as { gap: { from: string; to: string } };
+    expect(Date.parse(gap.from)).toBeLessThanOrEqual(Date.parse(gap.to));
+    expect(await m.records.get('chat-messages')).toMatchObject({ subscriptionId: newId, gapFrom: gap.from, gapTo: gap.to, gapSubscriptionId: id });
   });
 
   it('logs and drops notifications for unknown subscriptions', async () => {

@@ -16,13 +16,15 @@ export interface DeliveryAttempt {
   readonly subscriptionIds: readonly string[];
   /** The notification items of the batch, as POSTed. */
   readonly items: readonly Record<string, unknown>[];
-  /** The HTTP status, or 'timeout' / 'error' when there was none. */
-  readonly status: number | 'timeout' | 'error';
+  /** The HTTP status, 'timeout' / 'error' when there was none, or 'dropped' when never sent (`dropAll`). */
+  readonly status: number | 'timeout' | 'error' | 'dropped';
   readonly latencyMs: number;
   readonly duplicate: boolean;
   readonly at: string;
   /** Set on the last attempt of a batch that was given up. */
   readonly droppedAfterRetries?: boolean;
+  /** Set when Graph dropped the notifications without any attempt (`dropAll` was on when they arose). */
+  readonly dropped?: boolean;
 }
 
 export interface DeliveryOptions {
@@ -36,6 +38,12 @@ export interface DeliveryOptions {
   readonly duplicateRate: number;
   /** How long a POST may take before it counts as failed. */
   readonly requestTimeoutMs: number;
+  /**
+   * Graph drops every notification that arises while this is on (as it does for an endpoint it deems too
+   * slow): nothing is POSTed or retried, each is logged with `dropped: true`. Notifications already waiting
+   * or being retried are not affected.
+   */
+  readonly dropAll: boolean;
 }
 
 export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
@@ -44,9 +52,12 @@ export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
   timeScale: 1,
   duplicateRate: 0,
   requestTimeoutMs: 10_000,
+  dropAll: false,
 };
 
 const FIRST_RETRY_MS = 60_000;
+
+const subscriptionIdsOf = (items: readonly OutgoingNotification[]) => [...new Set(items.map((n) => String(n.item.subscriptionId)))];
 const RETRY_HORIZON_MS = 4 * 3600_000;
 
 /**
@@ -79,6 +90,22 @@ export class Deliverer {
 
   enqueue(url: string, items: readonly OutgoingNotification[]): void {
     if (this.#closed || items.length === 0) return;
+    if (this.options.dropAll) {
+      this.log.push({
+        batchId: randomUUID(),
+        url,
+        attempt: 0,
+        notifications: items.length,
+        subscriptionIds: subscriptionIdsOf(items),
+        items: items.map((n) => n.item),
+        status: 'dropped',
+        latencyMs: 0,
+        duplicate: false,
+        at: this.#clock.date().toISOString(),
+        dropped: true,
+      });
+      return;
+    }
     let buffer = this.#buffers.get(url);
     if (!buffer) {
       buffer = { items: [], timer: setTimeout(() => this.#flush(url), this.options.batchWindowMs) };
@@ -174,7 +201,7 @@ export class Deliverer {
       url,
       attempt,
       notifications: batch.length,
-      subscriptionIds: [...new Set(batch.map((n) => String(n.item.subscriptionId)))],
+      subscriptionIds: subscriptionIdsOf(batch),
       items: batch.map((n) => n.item),
       status,
       latencyMs,

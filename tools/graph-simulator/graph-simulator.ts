@@ -2,7 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { SimulatorClock } from './clock.js';
 import { Deliverer, type DeliveryOptions } from './delivery.js';
 import { notificationsFor } from './notification-router.js';
+import { ReadThrottle, type ReadLimits } from './read-throttle.js';
 import { createSimulatorServer, type SimulatorServer } from './server.js';
+import { PagingTokens } from './skip-token.js';
 import { SubscriptionService, type SimSubscription } from './subscriptions.js';
 import { TeamsDirectory } from './teams-directory.js';
 import { TokenSigner } from './token-signer.js';
@@ -21,6 +23,8 @@ export interface GraphSimulatorOptions {
   readonly appId?: string;
   readonly quotaPerTenant?: number;
   readonly delivery?: Partial<DeliveryOptions>;
+  /** Throttling of resource GETs (Teams' per-chat/channel and per-tenant limits). */
+  readonly reads?: Partial<ReadLimits>;
   readonly handshakeTimeoutMs?: number;
   /** How long before expiry `reauthorizationRequired` is sent (simulated minutes). */
   readonly reauthorizationNoticeMinutes?: number;
@@ -49,6 +53,10 @@ export class GraphSimulator {
   readonly clock = new SimulatorClock();
   readonly signer = new TokenSigner();
   readonly faults = new FaultInjector();
+  /** Throttling of message GETs and the export APIs, with a log of every read. */
+  readonly reads: ReadThrottle;
+  /** Signs and checks the read APIs' skip and delta tokens. */
+  readonly pagingTokens = new PagingTokens();
   readonly deliveries: Deliverer;
   readonly subscriptions: SubscriptionService;
   readonly teams: TeamsDirectory;
@@ -63,6 +71,7 @@ export class GraphSimulator {
     this.appId = options.appId ?? SIMULATOR_APP_ID;
     this.signer.issuerVersion = options.issuerVersion ?? 'v1';
     this.#reauthorizationNoticeMs = (options.reauthorizationNoticeMinutes ?? 15) * 60_000;
+    this.reads = new ReadThrottle(options.reads);
     this.deliveries = new Deliverer(this.clock, (appId, tenantId) => this.signer.validationToken(appId, tenantId, this.clock.now()), options.delivery);
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.subscriptions = new SubscriptionService({

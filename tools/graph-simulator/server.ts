@@ -4,8 +4,10 @@ import type { DeliveryOptions } from './delivery.js';
 import { GraphError, notFound } from './graph-error.js';
 import type { GraphSimulator, LifecycleEvent } from './graph-simulator.js';
 import { subscriptionJson, type Caller } from './subscriptions.js';
+import { channelMessagesDelta, DELETED_VISIBLE_MS, listChatMessages, listUserChats, teamChannelsGetAllMessages, userChatsGetAllMessages, type ReadRequestContext } from './read-api.js';
+import type { ReadKind, ReadLimits } from './read-throttle.js';
 import type { PostMessageInput } from './teams-directory.js';
-import { chatJson, memberJson, messageJson } from './teams-model.js';
+import { chatJson, memberJson, messageJson, type SimMessage } from './teams-model.js';
 
 export interface SimulatorServer {
   readonly url: string;
@@ -78,6 +80,36 @@ async function graphRoute(sim: GraphSimulator, req: Request, version: 'v1.0' | '
   if (req.method !== 'GET') throw new GraphError(405, 'BadRequest', 'The simulator serves only GET for resources.');
   const tenant = sim.tenantId;
   const users = sim.teams.users;
+  const includeUnknownEnumMembers = /(^|[,;\s])include-unknown-enum-members($|[,;\s])/i.test(String(req.headers.prefer ?? ''));
+  const nowMs = sim.clock.now();
+  const ctx: ReadRequestContext = {
+    teams: sim.teams,
+    tokens: sim.pagingTokens,
+    nowMs,
+    versionBase: `${base}/${version}`,
+    path: '/' + rest.join('/'),
+    query: req.query,
+    includeUnknownEnumMembers,
+  };
+  const admit = (kind: ReadKind, container: string | null) =>
+    sim.reads.admit({ appId: caller.appId, tenantId: caller.tenantId, kind, container, path: ctx.path });
+  /** A single message as GET returns it; a soft-deleted one only within the 21 days Graph keeps it readable. */
+  const single = (message: SimMessage | undefined, wanted: string | undefined): Answer => {
+    if (!message || (message.deletedDateTime && nowMs - Date.parse(message.deletedDateTime) > DELETED_VISIBLE_MS)) throw notFound(`Message '${wanted}' was not found.`);
+    return { status: 200, body: messageJson(message, users, tenant, { includeUnknownEnumMembers }) };
+  };
+  // Tenant-wide listings a backfill walks (`$select` is accepted and ignored: the items are small).
+  if (head === 'users' && !id) return { status: 200, body: list([...users.values()].map((u) => ({ id: u.id, displayName: u.displayName })), `${base}/${version}/$metadata#users`) };
+  if (head === 'teams' && !id) return { status: 200, body: list([...sim.teams.teams.values()].map((t) => ({ id: t.id, displayName: t.displayName })), `${base}/${version}/$metadata#teams`) };
+  if (head === 'users' && id && action === 'chats') {
+    if (!users.has(id)) throw notFound(`User '${id}' was not found.`);
+    const [fn, ...extra] = more;
+    if (!fn) return { status: 200, body: listUserChats(ctx, id) };
+    if (fn === 'getAllMessages' && extra.length === 0) {
+      admit('getAllMessages', null);
+      return { status: 200, body: userChatsGetAllMessages(ctx, id) };
+    }
+  }
   if (head === 'chats' && id) {
     const chat = sim.teams.chat(id);
     if (!action) return { status: 200, body: chatJson(chat, caller.userId) };
@@ -90,29 +122,37 @@ async function graphRoute(sim: GraphSimulator, req: Request, version: 'v1.0' | '
     }
     if (action === 'messages') {
       const [messageId] = more;
-      if (!messageId) {
-        const top = Math.min(50, Number(req.query.get('$top') ?? 50) || 50);
-        const messages = [...chat.messages.values()].sort((a, b) => b.lastModifiedDateTime.localeCompare(a.lastModifiedDateTime)).slice(0, top);
-        return { status: 200, body: list(messages.map((m) => messageJson(m, users, tenant)), `${base}/${version}/$metadata#chats('${id}')/messages`) };
-      }
-      const message = chat.messages.get(messageId);
-      if (!message) throw notFound(`Message '${messageId}' was not found.`);
-      return { status: 200, body: messageJson(message, users, tenant) };
+      admit('messages', chat.id);
+      if (!messageId) return { status: 200, body: listChatMessages(ctx, chat) };
+      return single(chat.messages.get(messageId), messageId);
     }
   }
   if (head === 'teams' && id && action === 'channels') {
     const [channelId, messages, messageId, replies, replyId] = more;
+    if (channelId === 'getAllMessages' && !messages) {
+      const team = sim.teams.teams.get(id);
+      if (!team) throw notFound(`Team '${id}' was not found.`);
+      admit('getAllMessages', null);
+      return { status: 200, body: teamChannelsGetAllMessages(ctx, team) };
+    }
     if (channelId && messages === 'messages') {
-      const { channel } = sim.teams.channel(id, channelId);
-      if (!messageId) return { status: 200, body: list([...channel.messages.values()].filter((m) => !m.replyToId).map((m) => messageJson(m, users, tenant)), `${base}/${version}/$metadata#messages`) };
+      const { team, channel } = sim.teams.channel(id, channelId);
+      admit('messages', `${id}/${channelId}`);
+      if (messageId === 'delta' && !replies) return { status: 200, body: channelMessagesDelta(ctx, team, channel) };
+      if (!messageId) {
+        const roots = [...channel.messages.values()].filter((m) => !m.replyToId && (!m.deletedDateTime || nowMs - Date.parse(m.deletedDateTime) <= DELETED_VISIBLE_MS));
+        return { status: 200, body: list(roots.map((m) => messageJson(m, users, tenant, { includeUnknownEnumMembers })), `${base}/${version}/$metadata#messages`) };
+      }
       const wanted = replies === 'replies' ? replyId : messageId;
-      const message = wanted ? channel.messages.get(wanted) : undefined;
-      if (!message) throw notFound(`Message '${wanted}' was not found.`);
-      return { status: 200, body: messageJson(message, users, tenant) };
+      return single(wanted ? channel.messages.get(wanted) : undefined, wanted);
     }
   }
   throw notFound(`Resource not found for the segment '${rest.join('/')}'.`);
 }
+
+/** The named fields of a driver body that have the given type. */
+const pick = (body: Record<string, unknown>, names: readonly string[], type: 'number' | 'boolean') =>
+  Object.fromEntries(names.filter((k) => typeof body[k] === type).map((k) => [k, body[k]]));
 
 const str = (body: Record<string, unknown>, name: string): string => {
   const v = body[name];
@@ -143,8 +183,9 @@ function driverRoute(sim: GraphSimulator, req: Request, rest: string[]): Answer 
   }
   if (a === 'chats' && id) {
     if (!sub && m === 'PATCH') return ok(chatJson(t.renameChat(id, str(b, 'topic'))));
-    if (sub === 'members' && m === 'POST') return ok(memberJson(t.addMember(id, str(b, 'userId')), t.users.get(str(b, 'userId')), t.tenantId), 201);
-    if (sub === 'members' && subId && m === 'DELETE') return ok(memberJson(t.removeMember(id, subId), undefined, t.tenantId));
+    const initiator = typeof b.initiatorId === 'string' ? { initiator: b.initiatorId } : {};
+    if (sub === 'members' && m === 'POST') return ok(memberJson(t.addMember(id, str(b, 'userId'), initiator), t.users.get(str(b, 'userId')), t.tenantId), 201);
+    if (sub === 'members' && subId && m === 'DELETE') return ok(memberJson(t.removeMember(id, subId, initiator), undefined, t.tenantId));
     if (sub === 'messages' && !subId && m === 'POST') return ok(messageJson(t.postChatMessage(id, message()), t.users, t.tenantId), 201);
     if (sub === 'messages' && subId && m === 'PATCH') return ok(messageJson(t.editChatMessage(id, subId, str(b, 'content')), t.users, t.tenantId));
     if (sub === 'messages' && subId && m === 'DELETE') return ok(messageJson(t.deleteChatMessage(id, subId), t.users, t.tenantId));
@@ -176,10 +217,19 @@ function driverRoute(sim: GraphSimulator, req: Request, rest: string[]): Answer 
   }
   if (a === 'deliveries' && m === 'GET') return ok({ value: sim.deliveries.log });
   if (a === 'delivery' && m === 'PATCH') {
-    const allowed: (keyof DeliveryOptions)[] = ['maxBatchSize', 'batchWindowMs', 'timeScale', 'duplicateRate', 'requestTimeoutMs'];
-    const changes = Object.fromEntries(allowed.filter((k) => typeof b[k] === 'number').map((k) => [k, b[k] as number]));
-    sim.deliveries.options = { ...sim.deliveries.options, ...changes };
+    const numbers: (keyof DeliveryOptions)[] = ['maxBatchSize', 'batchWindowMs', 'timeScale', 'duplicateRate', 'requestTimeoutMs'];
+    sim.deliveries.options = { ...sim.deliveries.options, ...pick(b, numbers, 'number'), ...pick(b, ['dropAll'], 'boolean') };
     return ok(sim.deliveries.options);
+  }
+  if (a === 'reads' && !id && m === 'PATCH') {
+    const numbers: (keyof ReadLimits)[] = ['windowMs', 'perChatOrChannel', 'perTenantMessageGets', 'perTenantGetAllMessages'];
+    sim.reads.options = { ...sim.reads.options, ...pick(b, numbers, 'number'), ...pick(b, ['enabled'], 'boolean') };
+    return ok(sim.reads.options);
+  }
+  if (a === 'reads' && !id && m === 'GET') return ok({ options: sim.reads.options, log: sim.reads.log });
+  if (a === 'reads' && id === 'log' && m === 'DELETE') {
+    sim.reads.reset();
+    return { status: 204 };
   }
   if (a === 'subscriptions' && !id && m === 'GET') {
     return ok({ value: sim.subscriptions.active().map((s) => subscriptionJson(s, sim.baseUrl)) });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SimulatorClock } from './clock.js';
 import { badRequest, notFound } from './graph-error.js';
+import { MessageIndex } from './message-index.js';
 import {
   memberId,
   newChannelId,
@@ -8,6 +9,7 @@ import {
   type SimChannel,
   type SimChat,
   type SimMember,
+  type SimMembershipEvent,
   type SimMessage,
   type SimTeam,
   type SimUser,
@@ -35,6 +37,11 @@ export interface PostMessageInput {
   readonly replyToId?: string;
 }
 
+/** A user's membership of a chat over time: when it ended (ms of simulated time), or null while it lasts. */
+export interface ChatMembershipSpan {
+  leftAtMs: number | null;
+}
+
 /**
  * Acts like Teams users: chats, members, messages in chats and channels, hiding a chat, installing an app.
  * Every change is passed to `emit`, which turns it into notifications.
@@ -43,10 +50,15 @@ export class TeamsDirectory {
   readonly users = new Map<string, SimUser>();
   readonly chats = new Map<string, SimChat>();
   readonly teams = new Map<string, SimTeam>();
+  /** Every message change, for the read APIs' windows and paging. */
+  readonly messageIndex = new MessageIndex();
+  /** Per user, the chats they are or were members of (for `/users/{id}/chats` and `getAllMessages`). */
+  readonly membershipsByUser = new Map<string, Map<string, ChatMembershipSpan>>();
   readonly #clock: SimulatorClock;
   readonly #emit: (event: ChangeEvent) => void;
   readonly tenantId: string;
   #lastMessageId = 0;
+  #lastNowMs = 0;
 
   constructor(tenantId: string, clock: SimulatorClock, emit: (event: ChangeEvent) => void) {
     this.tenantId = tenantId;
@@ -54,13 +66,19 @@ export class TeamsDirectory {
     this.#emit = emit;
   }
 
+  /** Simulated time that never goes back (the read index relies on it). */
+  #nowMs(): number {
+    this.#lastNowMs = Math.max(this.#lastNowMs, this.#clock.now());
+    return this.#lastNowMs;
+  }
+
   #now(): string {
-    return this.#clock.date().toISOString();
+    return new Date(this.#nowMs()).toISOString();
   }
 
   /** Message ids are millisecond timestamps, unique and increasing, as in Teams. */
   #messageId(): string {
-    this.#lastMessageId = Math.max(this.#lastMessageId + 1, this.#clock.now());
+    this.#lastMessageId = Math.max(this.#lastMessageId + 1, this.#nowMs());
     return String(this.#lastMessageId);
   }
 
@@ -98,7 +116,7 @@ export class TeamsDirectory {
     };
     this.chats.set(chat.id, chat);
     this.#emit({ kind: 'chat', changeType: 'created', chat });
-    for (const userId of input.members) this.addMember(chat.id, userId);
+    for (const userId of input.members) this.#addMember(chat, userId, {}, false);
     return chat;
   }
 
@@ -110,22 +128,67 @@ export class TeamsDirectory {
     return chat;
   }
 
-  addMember(chatId: string, userId: string, options: { roles?: string[] } = {}): SimMember {
-    const chat = this.chat(chatId);
+  /**
+   * Adds a member. Past the chat's creation this is a membership change: it bumps `lastUpdatedDateTime` and
+   * writes a `membersAdded` system event message (by `initiator`, default the user themselves).
+   */
+  addMember(chatId: string, userId: string, options: { roles?: string[]; initiator?: string } = {}): SimMember {
+    return this.#addMember(this.chat(chatId), userId, options, true);
+  }
+
+  #addMember(chat: SimChat, userId: string, options: { roles?: string[]; initiator?: string }, recordEvent: boolean): SimMember {
     if (!this.users.has(userId)) this.addUser({ id: userId, displayName: `User ${userId.slice(0, 8)}` });
-    const member: SimMember = { id: memberId(chat.id, userId, chat.tenantId), userId, roles: options.roles ?? ['owner'], addedDateTime: this.#now() };
+    const now = this.#now();
+    const member: SimMember = { id: memberId(chat.id, userId, chat.tenantId), userId, roles: options.roles ?? ['owner'], addedDateTime: now };
     chat.members.set(member.id, member);
+    this.#membershipsOf(userId).set(chat.id, { leftAtMs: null });
+    if (recordEvent) {
+      chat.lastUpdatedDateTime = now;
+      this.#recordSystemEvent(chat, { kind: 'membersAdded', initiatorUserId: options.initiator ?? userId, userIds: [userId] });
+    }
     this.#emit({ kind: 'member', changeType: 'created', chat, member });
     return member;
   }
 
-  removeMember(chatId: string, memberOrUserId: string): SimMember {
+  /** Removes a member: bumps `lastUpdatedDateTime` and writes a `membersDeleted` system event message. */
+  removeMember(chatId: string, memberOrUserId: string, options: { initiator?: string } = {}): SimMember {
     const chat = this.chat(chatId);
     const member = chat.members.get(memberOrUserId) ?? [...chat.members.values()].find((m) => m.userId === memberOrUserId);
     if (!member) throw notFound(`Member '${memberOrUserId}' is not in chat '${chatId}'.`);
     chat.members.delete(member.id);
+    this.#membershipsOf(member.userId).set(chat.id, { leftAtMs: this.#nowMs() });
+    chat.lastUpdatedDateTime = this.#now();
+    this.#recordSystemEvent(chat, { kind: 'membersDeleted', initiatorUserId: options.initiator ?? member.userId, userIds: [member.userId] });
     this.#emit({ kind: 'member', changeType: 'deleted', chat, member });
     return member;
+  }
+
+  #membershipsOf(userId: string): Map<string, ChatMembershipSpan> {
+    let spans = this.membershipsByUser.get(userId);
+    if (!spans) this.membershipsByUser.set(userId, (spans = new Map()));
+    return spans;
+  }
+
+  /** A system event message in the chat's history; not notified (see docs/graph-simulator.md). */
+  #recordSystemEvent(chat: SimChat, event: SimMembershipEvent): SimMessage {
+    const message: SimMessage = {
+      ...this.#newMessage({ from: event.initiatorUserId, content: '<systemEventMessage/>', contentType: 'html' }, { kind: 'chat', chatId: chat.id }),
+      fromUserId: null,
+      event,
+    };
+    this.#store(chat.messages, message);
+    return message;
+  }
+
+  /** Stores a new message and indexes its creation. */
+  #store(messages: Map<string, SimMessage>, message: SimMessage): void {
+    messages.set(message.id, message);
+    this.messageIndex.record(message, Date.parse(message.createdDateTime), true);
+  }
+
+  /** Indexes an edit or deletion (lastModifiedDateTime already set). */
+  #changed(message: SimMessage): void {
+    this.messageIndex.record(message, Date.parse(message.lastModifiedDateTime), false);
   }
 
   #newMessage(input: PostMessageInput, location: SimMessage['location']): SimMessage {
@@ -141,14 +204,14 @@ export class TeamsDirectory {
       body: { contentType: input.contentType ?? 'html', content: input.content },
       mentions: (input.mentions ?? []).map((userId, i) => ({ id: i, mentionText: this.users.get(userId)?.displayName ?? userId, userId })),
       location,
+      changeSeqs: [],
     };
   }
 
   postChatMessage(chatId: string, input: PostMessageInput): SimMessage {
     const chat = this.chat(chatId);
     const message = this.#newMessage(input, { kind: 'chat', chatId });
-    chat.messages.set(message.id, message);
-    chat.lastUpdatedDateTime = message.createdDateTime;
+    this.#store(chat.messages, message);
     this.#emit({ kind: 'chatMessage', changeType: 'created', chat, message });
     return message;
   }
@@ -164,6 +227,7 @@ export class TeamsDirectory {
     const { chat, message } = this.#chatMessage(chatId, messageId);
     message.body = { ...message.body, content };
     message.lastModifiedDateTime = message.lastEditedDateTime = this.#now();
+    this.#changed(message);
     this.#emit({ kind: 'chatMessage', changeType: 'updated', chat, message });
     return message;
   }
@@ -171,6 +235,7 @@ export class TeamsDirectory {
   deleteChatMessage(chatId: string, messageId: string): SimMessage {
     const { chat, message } = this.#chatMessage(chatId, messageId);
     message.lastModifiedDateTime = message.deletedDateTime = this.#now();
+    this.#changed(message);
     this.#emit({ kind: 'chatMessage', changeType: 'deleted', chat, message });
     return message;
   }
@@ -209,7 +274,7 @@ export class TeamsDirectory {
     const { team, channel } = this.channel(teamId, channelId);
     if (input.replyToId && !channel.messages.has(input.replyToId)) throw notFound(`Message '${input.replyToId}' was not found.`);
     const message = this.#newMessage(input, { kind: 'channel', teamId, channelId });
-    channel.messages.set(message.id, message);
+    this.#store(channel.messages, message);
     this.#emit({ kind: 'channelMessage', changeType: 'created', team, channel, message });
     return message;
   }
@@ -220,6 +285,7 @@ export class TeamsDirectory {
     if (!message) throw notFound(`Message '${messageId}' was not found.`);
     message.body = { ...message.body, content };
     message.lastModifiedDateTime = message.lastEditedDateTime = this.#now();
+    this.#changed(message);
     this.#emit({ kind: 'channelMessage', changeType: 'updated', team, channel, message });
     return message;
   }
@@ -229,6 +295,7 @@ export class TeamsDirectory {
     const message = channel.messages.get(messageId);
     if (!message) throw notFound(`Message '${messageId}' was not found.`);
     message.lastModifiedDateTime = message.deletedDateTime = this.#now();
+    this.#changed(message);
     this.#emit({ kind: 'channelMessage', changeType: 'deleted', team, channel, message });
     return message;
   }

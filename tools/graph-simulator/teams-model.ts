@@ -15,11 +15,23 @@ export interface SimMember {
   readonly addedDateTime: string;
 }
 
+/** A membership change recorded in the chat as a system event message. */
+export interface SimMembershipEvent {
+  readonly kind: 'membersAdded' | 'membersDeleted';
+  readonly initiatorUserId: string;
+  readonly userIds: readonly string[];
+}
+
 export interface SimMessage {
   readonly id: string;
   readonly replyToId: string | null;
-  readonly fromUserId: string;
+  /** The author; null for system event messages. */
+  readonly fromUserId: string | null;
   readonly createdDateTime: string;
+  /** Set on system event messages (membership history). */
+  readonly event?: SimMembershipEvent;
+  /** The sequence numbers of the message's changes in the read index, ascending (see message-index.ts). */
+  readonly changeSeqs: number[];
   lastModifiedDateTime: string;
   lastEditedDateTime: string | null;
   deletedDateTime: string | null;
@@ -99,13 +111,36 @@ export function memberJson(member: SimMember, user: SimUser | undefined, tenantI
   };
 }
 
-export function messageJson(message: SimMessage, users: ReadonlyMap<string, SimUser>, tenantId: string): Record<string, unknown> {
+const EVENT_DETAIL_TYPES = {
+  membersAdded: '#microsoft.graph.membersAddedEventMessageDetail',
+  membersDeleted: '#microsoft.graph.membersDeletedEventMessageDetail',
+} as const;
+
+function eventDetailJson(event: SimMembershipEvent, users: ReadonlyMap<string, SimUser>, tenantId: string): Record<string, unknown> {
+  return {
+    '@odata.type': EVENT_DETAIL_TYPES[event.kind],
+    ...(event.kind === 'membersAdded' ? { visibleHistoryStartDateTime: '0001-01-01T00:00:00Z' } : {}),
+    members: event.userIds.map((id) => ({ id, displayName: users.get(id)?.displayName ?? null, userIdentityType: 'aadUser', tenantId })),
+    initiator: { application: null, device: null, user: userIdentity(users.get(event.initiatorUserId), event.initiatorUserId, tenantId) },
+  };
+}
+
+export interface MessageJsonOptions {
+  /**
+   * `Prefer: include-unknown-enum-members` was sent: system event messages say `systemEventMessage`; without
+   * it Graph writes the evolvable enum's sentinel `unknownFutureValue`.
+   */
+  readonly includeUnknownEnumMembers?: boolean;
+}
+
+export function messageJson(message: SimMessage, users: ReadonlyMap<string, SimUser>, tenantId: string, options: MessageJsonOptions = {}): Record<string, unknown> {
   const loc = message.location;
+  const event = message.event;
   return {
     id: message.id,
     replyToId: message.replyToId,
     etag: String(Date.parse(message.lastModifiedDateTime)),
-    messageType: 'message',
+    messageType: event ? (options.includeUnknownEnumMembers ? 'systemEventMessage' : 'unknownFutureValue') : 'message',
     createdDateTime: message.createdDateTime,
     lastModifiedDateTime: message.lastModifiedDateTime,
     lastEditedDateTime: message.lastEditedDateTime,
@@ -118,8 +153,8 @@ export function messageJson(message: SimMessage, users: ReadonlyMap<string, SimU
     webUrl: null,
     channelIdentity: loc.kind === 'channel' ? { teamId: loc.teamId, channelId: loc.channelId } : null,
     policyViolation: null,
-    eventDetail: null,
-    from: { application: null, device: null, user: userIdentity(users.get(message.fromUserId), message.fromUserId, tenantId) },
+    eventDetail: event ? eventDetailJson(event, users, tenantId) : null,
+    from: message.fromUserId === null ? null : { application: null, device: null, user: userIdentity(users.get(message.fromUserId), message.fromUserId, tenantId) },
     body: message.deletedDateTime ? { contentType: 'text', content: '' } : message.body,
     attachments: [],
     mentions: message.mentions.map((m) => ({

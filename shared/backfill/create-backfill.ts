@@ -1,0 +1,54 @@
+import { createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
+import type { Settings } from '../config/settings.js';
+import { GraphClient } from '../graph/graph-client.js';
+import { createGraphCredential } from '../graph/graph-credential.js';
+import type { NotificationProcessor } from '../route/notification-processor.js';
+import type { SubscriptionManager } from '../subscriptions/create-subscription-manager.js';
+import { ResyncEvents } from '../subscriptions/resync-events.js';
+import { BackfillWorker } from './backfill-worker.js';
+import { GapDetector } from './gap-detector.js';
+import { GapLog } from './gap-log.js';
+
+export interface Backfill {
+  readonly gaps: GapLog;
+  readonly worker: BackfillWorker;
+  readonly detector: GapDetector;
+}
+
+/** Wires gap detection and backfill from validated settings, on the app's route and subscription parts. */
+export function createBackfill(settings: Settings, processor: NotificationProcessor, subscriptions: SubscriptionManager, options: { graph?: GraphClient; now?: () => number } = {}): Backfill {
+  const gaps = new GapLog(createTableClient(settings.storage, settings.backfill.table));
+  const queues = createQueueServiceClient(settings.storage);
+  // No retries inside a piece: a 429 puts the piece back on the queue for after Retry-After instead.
+  const graph = options.graph ?? new GraphClient({ baseUrl: settings.graphBaseUrl.href, credential: createGraphCredential(settings), maxRetries: 0 });
+  const resync = new ResyncEvents(queues.getQueueClient(settings.subscriptionEventsQueue));
+  const desired = subscriptions.reconciler.desired;
+  const margin = settings.backfill.marginMinutes * 60_000;
+  const worker = new BackfillWorker({
+    graph,
+    gaps,
+    queue: queues.getQueueClient(settings.backfill.queue),
+    processor,
+    records: subscriptions.records,
+    desired,
+    tenantId: settings.tenantIds[0] ?? '',
+    marginBeforeMs: margin,
+    marginAfterMs: margin,
+    resync: async (gap, note) => {
+      const d = desired.find((x) => x.name === gap.name);
+      const record = (await subscriptions.records.get(gap.name)) ?? { name: gap.name, resource: d?.resource ?? '', changeTypes: d?.changeTypes.join(',') ?? '', updatedAt: '' };
+      await resync.publish({ reason: 'backfillIncomplete', tenantId: settings.tenantIds[0] ?? '', record, subscriptionId: record.subscriptionId ?? '', gap: { from: gap.from, to: gap.to }, note });
+    },
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const detector = new GapDetector({
+    gaps,
+    worker,
+    desired,
+    records: subscriptions.records,
+    afterDowntimeSeconds: settings.backfill.afterDowntimeSeconds,
+    safetyNetHours: settings.backfill.safetyNetHours,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  return { gaps, worker, detector };
+}

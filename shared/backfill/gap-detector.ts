@@ -1,0 +1,70 @@
+import type { Logger } from '../log.js';
+import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
+import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
+import type { BackfillWorker } from './backfill-worker.js';
+import type { Gap, GapLog, GapReason } from './gap-log.js';
+
+export interface GapDetectorOptions {
+  readonly gaps: GapLog;
+  readonly worker: Pick<BackfillWorker, 'openGap'>;
+  readonly desired: readonly DesiredSubscription[];
+  /** Where the reconciler records the windows in which an entry had no subscription. */
+  readonly records: Pick<SubscriptionRecords, 'list'>;
+  /** A heartbeat older than this opens a downtime gap; 0: never. */
+  readonly afterDowntimeSeconds: number;
+  /** Hours the daily safety net reads back; 0: off. */
+  readonly safetyNetHours: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Notices the windows in which Graph's notifications may have been lost, since Teams never says so
+ * (no `missed` lifecycle event): the app's own downtime (a heartbeat in Table storage, written every minute,
+ * compared at each beat), the windows in which a desired subscription did not exist (recorded by the
+ * reconciler when it replaced or recreated one, picked up at each beat), a daily safety-net window for
+ * operators who want one, and windows an operator names. Each window becomes a gap per desired subscription, which the backfill worker fills.
+ */
+export class GapDetector {
+  readonly #o: GapDetectorOptions;
+  readonly #now: () => number;
+
+  constructor(options: GapDetectorOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Writes the heartbeat; when the previous one is older than the threshold, opens a downtime gap from it.
+   * Also opens a gap for each window without subscription the reconciler closed (already opened ones are
+   * left as they are).
+   */
+  async beat(logger: Logger): Promise<Gap[]> {
+    const now = new Date(this.#now());
+    const previous = await this.#o.gaps.beat(now);
+    const opened: Gap[] = [];
+    if (previous && this.#o.afterDowntimeSeconds > 0 && now.getTime() - previous.getTime() > this.#o.afterDowntimeSeconds * 1000) {
+      logger.warn('backfill.downtime_detected', { lastHeartbeat: previous.toISOString(), seconds: Math.round((now.getTime() - previous.getTime()) / 1000) });
+      opened.push(...(await this.open('downtime', previous, now, undefined, logger)));
+    }
+    for (const r of await this.#o.records.list()) {
+      if (!r.gapFrom || !r.gapTo || !this.#o.desired.some((d) => d.name === r.name)) continue;
+      opened.push(...(await this.open('subscription_recreated', new Date(r.gapFrom), new Date(r.gapTo), r.name, logger)));
+    }
+    return opened;
+  }
+
+  /** The daily safety net: the last `safetyNetHours` of every desired subscription. */
+  async safetyNet(logger: Logger): Promise<Gap[]> {
+    if (this.#o.safetyNetHours <= 0) return [];
+    const now = this.#now();
+    return this.open('safety_net', new Date(now - this.#o.safetyNetHours * 3600_000), new Date(now), undefined, logger);
+  }
+
+  /** Opens a gap `[from, to]` for one desired subscription (`name`) or all. */
+  async open(reason: GapReason, from: Date, to: Date, name: string | undefined, logger: Logger): Promise<Gap[]> {
+    const targets = this.#o.desired.filter((d) => name === undefined || d.name === name);
+    const out: Gap[] = [];
+    for (const d of targets) out.push(await this.#o.worker.openGap({ name: d.name, from: from.toISOString(), to: to.toISOString(), reason }, logger));
+    return out;
+  }
+}
