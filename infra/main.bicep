@@ -5,15 +5,14 @@ targetScope = 'resourceGroup'
 
 @minLength(1)
 @maxLength(32)
-@description('Names and tags derive from it (e.g. "relay-prod").')
+@description('Names and tags derive from it (e.g. "relay-prod"; azd: AZURE_ENV_NAME). Letters, digits and hyphens; upper case is lowered.')
 param environmentName string
 
 @description('Region of every resource.')
 param location string = resourceGroup().location
 
-@description('Tenants whose notifications are accepted (GRAPH_TENANT_IDS).')
-@minLength(1)
-param graphTenantIds array
+@description('Tenants whose notifications are accepted, comma-separated (GRAPH_TENANT_IDS). Empty: the tenant of this Azure subscription.')
+param graphTenantIds string = ''
 
 @description('How the app gets Graph tokens: "managedidentity" (the user-assigned identity, granted Graph application permissions) or "clientsecret" (an Entra app registration).')
 @allowed(['managedidentity', 'clientsecret'])
@@ -32,16 +31,14 @@ param graphClientSecret string = ''
 @maxLength(128)
 param graphClientState string
 
-@description('Value of the function host key "graph" that the notification URLs carry as ?code= (e.g. openssl rand -hex 32); keep it across deployments or subscriptions lose their URL.')
-@secure()
-@minLength(32)
-param notificationKey string
-
 @description('Name of the Key Vault certificate that encrypts notifications.')
 param keyVaultCertificateName string = 'graph-notifications'
 
-@description('Path, inside the deployed package, of the desired-subscriptions file. Empty: the app manages no subscription.')
+@description('Path, inside the deployed package, of the desired-subscriptions file (npm run package ships it as subscriptions.json).')
 param subscriptionsFile string = 'subscriptions.json'
+
+@description('false (first deployment): the app receives but manages no subscription. true once the notification and lifecycle URLs, with the function key, are in Key Vault (docs/deploy.md): the app then reads them and reconciles subscriptionsFile.')
+param manageSubscriptions bool = false
 
 @description('Path, inside the deployed package, of a routing file. Empty: default routes.')
 param routesFile string = ''
@@ -49,8 +46,19 @@ param routesFile string = ''
 @description('Let the reconciler delete subscriptions that the file no longer lists.')
 param deleteUndesiredSubscriptions bool = false
 
-@description('Object id of a person or pipeline that will create the certificate in Key Vault (Key Vault Certificates Officer). Empty: none.')
+@description('Object id of the person or pipeline that creates the certificate and stores the notification URLs in Key Vault (Key Vault Certificates Officer and Secrets Officer; azd: AZURE_PRINCIPAL_ID). Empty: none.')
 param deployerPrincipalId string = ''
+
+@description('What deployerPrincipalId is: a person (User) or a pipeline\'s service principal (ServicePrincipal); azd: AZURE_PRINCIPAL_TYPE.')
+@allowed(['User', 'ServicePrincipal'])
+param deployerPrincipalType string = 'User'
+
+@description('Key Vault name. Empty: derived from environmentName (the same on every deployment). A vault with purge protection stays reserved for 90 days after deletion: recover it (az keyvault recover) or name another here.')
+@maxLength(24)
+param keyVaultName string = ''
+
+@description('Purge protection on the vault (cannot be turned off once on). Off only for throwaway environments.')
+param keyVaultPurgeProtection bool = true
 
 @description('Most instances Flex Consumption may scale out to.')
 @minValue(40)
@@ -78,7 +86,10 @@ func keyVaultReference(secretUri string) string => '@Microsoft.KeyVault(SecretUr
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName, app: 'teams-change-relay' }
-var functionAppName = '${abbrs.functionApp}${environmentName}-${resourceToken}'
+// Resource names are lower case; storage account and vault names allow no hyphen or other punctuation.
+var envName = toLower(environmentName)
+var envAlphanumeric = replace(replace(replace(envName, '-', ''), '_', ''), '.', '')
+var functionAppName = '${abbrs.functionApp}${envName}-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(resourceToken, 16)}'
 
 var queueNames = {
@@ -101,7 +112,7 @@ var tableNames = {
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
-  name: '${abbrs.managedIdentity}${environmentName}-${resourceToken}'
+  name: '${abbrs.managedIdentity}${envName}-${resourceToken}'
   location: location
   tags: tags
 }
@@ -111,8 +122,8 @@ module monitoring 'modules/monitoring.bicep' = {
   params: {
     location: location
     tags: tags
-    logAnalyticsName: '${abbrs.logAnalytics}${environmentName}-${resourceToken}'
-    appInsightsName: '${abbrs.appInsights}${environmentName}-${resourceToken}'
+    logAnalyticsName: '${abbrs.logAnalytics}${envName}-${resourceToken}'
+    appInsightsName: '${abbrs.appInsights}${envName}-${resourceToken}'
   }
 }
 
@@ -121,7 +132,7 @@ module storage 'modules/storage.bicep' = {
   params: {
     location: location
     tags: tags
-    storageAccountName: take('${abbrs.storageAccount}${replace(environmentName, '-', '')}${resourceToken}', 24)
+    storageAccountName: '${abbrs.storageAccount}${take(envAlphanumeric, 24 - length(abbrs.storageAccount) - length(resourceToken))}${resourceToken}'
     containers: concat([deploymentContainerName], map(items(containerNames), c => c.value))
     queues: concat(
       map(items(queueNames), q => q.value),
@@ -134,11 +145,8 @@ module storage 'modules/storage.bicep' = {
   }
 }
 
-var appHost = '${functionAppName}.azurewebsites.net'
-var notificationUrl = 'https://${appHost}/api/notifications'
-var lifecycleUrl = 'https://${appHost}/api/lifecycle'
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
-  name: take('${abbrs.keyVault}${replace(environmentName, '-', '')}${resourceToken}', 24)
+  name: empty(keyVaultName) ? '${abbrs.keyVault}${take(envAlphanumeric, 24 - length(abbrs.keyVault) - length(resourceToken))}${resourceToken}' : keyVaultName
   location: location
   tags: tags
   properties: {
@@ -147,7 +155,7 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
-    enablePurgeProtection: true
+    enablePurgeProtection: keyVaultPurgeProtection ? true : null
     publicNetworkAccess: 'Enabled'
   }
 }
@@ -158,17 +166,10 @@ resource clientStateSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
   properties: { value: graphClientState, contentType: 'text/plain' }
 }
 
-resource notificationUrlSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
-  parent: vault
-  name: 'graph-notification-url'
-  properties: { value: '${notificationUrl}?code=${notificationKey}', contentType: 'text/plain' }
-}
-
-resource lifecycleUrlSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
-  parent: vault
-  name: 'graph-lifecycle-url'
-  properties: { value: '${lifecycleUrl}?code=${notificationKey}', contentType: 'text/plain' }
-}
+// The keyed notification and lifecycle URLs are secrets the operator stores after publishing and setting the
+// function key (docs/deploy.md); the template never writes them, so a redeployment keeps them.
+var notificationUrlSecretName = 'graph-notification-url'
+var lifecycleUrlSecretName = 'graph-lifecycle-url'
 
 resource clientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (graphAuthMode == 'clientsecret') {
   parent: vault
@@ -188,12 +189,10 @@ var appSettings = union(
     AZURE_CLIENT_ID: identity.properties.clientId
     GRAPH_CLIENT_STATE: keyVaultReference(clientStateSecret.properties.secretUri)
     GRAPH_APP_ID: empty(graphAppId) ? identity.properties.clientId : graphAppId
-    GRAPH_TENANT_IDS: join(graphTenantIds, ',')
+    GRAPH_TENANT_IDS: empty(graphTenantIds) ? tenant().tenantId : graphTenantIds
     GRAPH_JWKS_URL: '${environment().authentication.loginEndpoint}common/discovery/v2.0/keys'
     GRAPH_BASE_URL: 'https://graph.microsoft.com'
     GRAPH_AUTH_MODE: graphAuthMode
-    GRAPH_NOTIFICATION_URL: keyVaultReference(notificationUrlSecret.properties.secretUri)
-    GRAPH_LIFECYCLE_URL: keyVaultReference(lifecycleUrlSecret.properties.secretUri)
     SUBSCRIPTIONS_TABLE: tableNames.subscriptions
     SUBSCRIPTION_EVENTS_QUEUE: queueNames.subscriptionEvents
     RENEW_WITHIN_MINUTES: '1440'
@@ -219,7 +218,13 @@ var appSettings = union(
     NOTIFICATIONS_MAX_BODY_BYTES: '16777216'
     RECEIVE_STORAGE_TIMEOUT_MS: '5000'
   },
-  empty(subscriptionsFile) ? {} : { SUBSCRIPTIONS_FILE: subscriptionsFile },
+  manageSubscriptions
+    ? {
+        GRAPH_NOTIFICATION_URL: keyVaultReference('${vault.properties.vaultUri}secrets/${notificationUrlSecretName}')
+        GRAPH_LIFECYCLE_URL: keyVaultReference('${vault.properties.vaultUri}secrets/${lifecycleUrlSecretName}')
+        SUBSCRIPTIONS_FILE: subscriptionsFile
+      }
+    : {},
   empty(routesFile) ? {} : { ROUTES_FILE: routesFile },
   graphAuthMode == 'clientsecret' ? { GRAPH_CLIENT_SECRET: keyVaultReference(clientSecretSecret!.properties.secretUri) } : {}
 )
@@ -229,13 +234,12 @@ module functionApp 'modules/function-app.bicep' = {
   params: {
     location: location
     tags: tags
-    planName: '${abbrs.appServicePlan}${environmentName}-${resourceToken}'
+    planName: '${abbrs.appServicePlan}${envName}-${resourceToken}'
     functionAppName: functionAppName
     identityId: identity.id
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: deploymentContainerName
     appSettings: appSettings
-    notificationKey: notificationKey
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }
@@ -250,6 +254,7 @@ var roles = {
   keyVaultCertificateUser: 'db79e9a7-68ee-4b58-9aeb-b90e7c24fcba'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultCertificatesOfficer: 'a4417e6f-fecd-4de8-b567-7b0420556985'
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 }
 
 var appAssignments = [
@@ -271,18 +276,22 @@ module rbac 'modules/rbac.bicep' = {
       map(appAssignments, a => union(a, { principalId: identity.properties.principalId, principalType: 'ServicePrincipal' })),
       empty(deployerPrincipalId)
         ? []
-        : [{ scope: 'vault', roleDefinitionId: roles.keyVaultCertificatesOfficer, principalId: deployerPrincipalId, principalType: 'User' }]
+        : map([roles.keyVaultCertificatesOfficer, roles.keyVaultSecretsOfficer], role => { scope: 'vault', roleDefinitionId: role, principalId: deployerPrincipalId, principalType: deployerPrincipalType })
     )
   }
 }
 
 output FUNCTION_APP_NAME string = functionApp.outputs.name
 output FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
-@description('The notification URL without its key; Graph gets it with ?code= from Key Vault.')
-output NOTIFICATION_URL string = notificationUrl
-output LIFECYCLE_URL string = lifecycleUrl
+@description('The notification URL without its key; the keyed URL goes into Key Vault as NOTIFICATION_URL_SECRET.')
+output NOTIFICATION_URL string = 'https://${functionApp.outputs.defaultHostName}/api/notifications'
+output LIFECYCLE_URL string = 'https://${functionApp.outputs.defaultHostName}/api/lifecycle'
+output NOTIFICATION_URL_SECRET string = notificationUrlSecretName
+output LIFECYCLE_URL_SECRET string = lifecycleUrlSecretName
+output MANAGE_SUBSCRIPTIONS bool = manageSubscriptions
 output KEY_VAULT_URI string = vault.properties.vaultUri
 output KEY_VAULT_NAME string = vault.name
 output MANAGED_IDENTITY_CLIENT_ID string = identity.properties.clientId
 output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.properties.principalId
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_RESOURCE_GROUP string = resourceGroup().name

@@ -1,20 +1,26 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 
 /**
  * `npm run infra:check` (part of `npm test`): restores the real Bicep CLI from NuGet
  * (Azure.Bicep.CommandLine.linux-x64, through infra/tools/bicep-cli.csproj and the .NET SDK), then
  * `bicep build` and `bicep lint` on infra/main.bicep. Any error or warning fails. The compiled ARM template
- * goes to .local/infra/main.json, where a test checks what matters in it.
+ * goes to .local/infra/main.json (or `--out <dir>`), where a test checks what matters in it.
+ * The gate holds no rule that depends on today's date: `use-recent-api-versions` is off in bicepconfig.json, so
+ * the same commit passes on any day. `--api-versions` (`npm run infra:api-versions`) is the separate report of
+ * that rule: it lints a copy of infra/ with the rule on, prints what it finds and exits 0.
  */
 const BICEP_VERSION = '0.49.2';
 const root = resolve(process.cwd());
 const packages = join(root, '.local', 'nuget');
 /** BICEP_PATH uses a Bicep CLI you installed yourself (e.g. on macOS or Windows, where the NuGet package differs). */
 const bicep = process.env.BICEP_PATH ?? join(packages, 'azure.bicep.commandline.linux-x64', BICEP_VERSION, 'tools', 'bicep');
-const outDir = join(root, '.local', 'infra');
+const { values: flags } = parseArgs({ options: { out: { type: 'string', default: join(root, '.local', 'infra') }, 'api-versions': { type: 'boolean', default: false } } });
+const outDir = resolve(flags.out);
 
 function run(command: string, args: string[]): { status: number | null; output: string } {
   const r = spawnSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' } });
@@ -35,6 +41,22 @@ if (!existsSync(bicep) && !process.env.BICEP_PATH) {
 }
 if (!process.env.BICEP_PATH) chmodSync(bicep, 0o755);
 mkdirSync(outDir, { recursive: true });
+
+if (flags['api-versions']) {
+  const copy = mkdtempSync(join(tmpdir(), 'tcr-infra-'));
+  try {
+    cpSync(join(root, 'infra'), copy, { recursive: true, filter: (src) => !src.includes(`${join('infra', 'tools')}`) });
+    const config = JSON.parse(readFileSync(join(copy, 'bicepconfig.json'), 'utf8')) as { analyzers: { core: { rules: Record<string, { level: string }> } } };
+    config.analyzers.core.rules['use-recent-api-versions'] = { level: 'warning' };
+    writeFileSync(join(copy, 'bicepconfig.json'), JSON.stringify(config, null, 2));
+    const r = run(bicep, ['lint', join(copy, 'main.bicep')]);
+    const outdated = r.output.split('\n').filter((l) => l.includes('use-recent-api-versions')).map((l) => l.replace(copy, 'infra'));
+    process.stdout.write(outdated.length === 0 ? 'API versions: all recent\n' : `API versions to update (a report; npm test does not fail on it):\n${outdated.join('\n')}\n`);
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 
 let failed = false;
 for (const [label, args] of [

@@ -1,34 +1,40 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { readSettings } from '../shared/config/settings.js';
+import { readSettings, type Settings } from '../shared/config/settings.js';
 import { ConfigError } from '../shared/errors.js';
 import { createJsonLogger } from '../shared/log.js';
 import { createCertificateStore } from '../shared/route/create-notification-processor.js';
 import { describeClientStateUse } from '../shared/subscriptions/client-state-fingerprint.js';
 import { createSubscriptionManager } from '../shared/subscriptions/create-subscription-manager.js';
+import { checkEndpoints } from '../shared/subscriptions/endpoint-check.js';
+import { maskFunctionKeys } from '../shared/util/mask-function-key.js';
 import { loadAppSettings } from './local-host/app-settings.js';
 
 /**
- * `npm run subscriptions -- list | sync | status | delete <id>  [--json] [--force]`
+ * `npm run subscriptions -- list | sync | status | delete <id> | check-endpoints  [--json] [--force]`
  *   list     our subscriptions in Graph (those with our notification URL)
  *   sync     reconcile now (--force retries entries held back after a 403)
  *   status   each desired entry with its subscription, expiry, last renewal and last error
  *   delete   delete one subscription in Graph
- * Settings as the app reads them (local.settings.json, then the environment).
- * Exit codes: 0 ok, 1 an entry failed or Graph refused, 2 bad usage, 3 invalid configuration.
+ *   check-endpoints  Graph's validation handshake against GRAPH_NOTIFICATION_URL and GRAPH_LIFECYCLE_URL
+ * Settings as the app reads them (local.settings.json, then the environment). Every `code=` key it prints is masked.
+ * Exit codes: 0 ok, 1 an entry or endpoint failed or Graph refused, 2 bad usage, 3 invalid configuration.
  */
-const USAGE = 'usage: npm run subscriptions -- list | sync | status | delete <id>  [--json] [--force]';
+const USAGE = 'usage: npm run subscriptions -- list | sync | status | delete <id> | check-endpoints  [--json] [--force]';
+const COMMANDS = ['list', 'sync', 'status', 'delete', 'check-endpoints'];
+const print = (stream: NodeJS.WriteStream, text: string) => stream.write(maskFunctionKeys(text));
 let parsed;
 try {
   parsed = parseArgs({ allowPositionals: true, options: { json: { type: 'boolean', default: false }, force: { type: 'boolean', default: false }, app: { type: 'string', default: process.cwd() } } });
 } catch (e) {
-  process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+  print(process.stderr, `${(e as Error).message}\n${USAGE}\n`);
   process.exit(2);
 }
 const [command, arg] = parsed.positionals;
 const json = parsed.values.json;
-if (!['list', 'sync', 'status', 'delete'].includes(command ?? '') || (command === 'delete' && !arg)) {
-  process.stderr.write(`${USAGE}\n`);
+const force = parsed.values.force;
+if (!COMMANDS.includes(command ?? '') || (command === 'delete' && !arg)) {
+  print(process.stderr, `${USAGE}\n`);
   process.exit(2);
 }
 
@@ -38,16 +44,28 @@ function table(rows: Record<string, unknown>[], columns: string[]): string {
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
 }
-const out = (data: unknown, rows: Record<string, unknown>[], columns: string[]) => process.stdout.write(json ? JSON.stringify(data, null, 2) + '\n' : table(rows, columns));
+const out = (data: unknown, rows: Record<string, unknown>[], columns: string[]) => print(process.stdout, json ? JSON.stringify(data, null, 2) + '\n' : table(rows, columns));
 
 let settings;
 try {
   settings = readSettings(loadAppSettings(parsed.values.app, process.env));
 } catch (e) {
-  process.stderr.write(`${(e as Error).message}\n`);
+  print(process.stderr, `${(e as Error).message}\n`);
   process.exit(e instanceof ConfigError ? 3 : 1);
 }
 try {
+  if (command === 'check-endpoints') {
+    const urls = { GRAPH_NOTIFICATION_URL: settings.notificationUrl, GRAPH_LIFECYCLE_URL: settings.lifecycleUrl };
+    const results = await checkEndpoints(urls);
+    out(results, results.map((r) => ({ setting: r.name, url: r.url, result: r.ok ? 'ok' : r.failure, detail: r.detail })), ['setting', 'url', 'result', 'detail']);
+    if (results.some((r) => !r.ok)) process.exitCode = 1;
+  } else await manage(command ?? '', settings);
+} catch (e) {
+  print(process.stderr, `${command} failed: ${(e as Error).message}\n`);
+  process.exit(1);
+}
+
+async function manage(command: string, settings: Settings): Promise<void> {
   const quiet = createJsonLogger(() => undefined);
   const manager = createSubscriptionManager(settings, createCertificateStore(settings), quiet);
   if (command === 'list') {
@@ -56,7 +74,7 @@ try {
     const ours = [...new Map(all.filter((s) => s.notificationUrl === settings.notificationUrl).map((s) => [s.id, s])).values()];
     out(ours, ours.map((s) => ({ id: s.id, resource: s.resource, changeType: s.changeType, expires: s.expirationDateTime, resourceData: s.includeResourceData ? 'yes' : 'no' })), ['id', 'resource', 'changeType', 'expires', 'resourceData']);
   } else if (command === 'sync') {
-    const report = await manager.reconciler.reconcile({ force: parsed.values.force });
+    const report = await manager.reconciler.reconcile({ force });
     out(report, report.entries.map((e) => ({ name: e.name, action: e.action, subscription: e.subscriptionId, expires: e.expiresAt, error: e.error })), ['name', 'action', 'subscription', 'expires', 'error']);
     if (report.entries.some((e) => e.action === 'failed' || e.action === 'skipped')) process.exitCode = 1;
   } else if (command === 'status') {
@@ -72,7 +90,4 @@ try {
     await manager.graph.deleteSubscription(arg);
     out({ deleted: arg }, [{ deleted: arg }], ['deleted']);
   }
-} catch (e) {
-  process.stderr.write(`${command} failed: ${(e as Error).message}\n`);
-  process.exit(1);
 }

@@ -11,10 +11,6 @@ param appSettings object
 param maximumInstanceCount int
 param instanceMemoryMB int
 
-@description('Value of the host key the notification URLs carry (`?code=`), so Graph can call the function-level endpoints.')
-@secure()
-param notificationKey string
-
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
@@ -52,23 +48,12 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
           }
         }
       }
-      runtime: { name: 'node', version: '20' }
+      runtime: { name: 'node', version: '22' }
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
       }
     }
-  }
-}
-
-// The host key Graph's notification URLs carry. Bicep has no type definitions for host keys, though ARM
-// accepts the type; the resource is written as ARM documents it.
-#disable-next-line BCP081
-resource graphKey 'Microsoft.Web/sites/host/functionKeys@2024-04-01' = {
-  name: '${site.name}/default/graph'
-  properties: {
-    name: 'graph'
-    value: notificationKey
   }
 }
 

@@ -40,7 +40,7 @@ export function runHost(appDir: string, env: Record<string, string>, port = 0): 
   return { child, exit, output: () => ({ stdout, stderr }) };
 }
 
-/** Starts the host; `port` keeps a URL across restarts (as a deployed app keeps its own), else a free one. */
+/** Starts the host; `port` keeps a URL known beforehand or across restarts (as a deployed app keeps its own), else a free one. */
 export async function startHost(appDir: string, env: Record<string, string>, port?: number): Promise<HostProcess> {
   const { child, exit, output } = runHost(appDir, env, port ?? (await freePort()));
   const lines: HostLine[] = [];

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTING_DEFINITIONS } from '../../shared/config/settings.js';
 
@@ -18,14 +18,14 @@ function resources(t: Json): Json[] {
 const text = () => JSON.stringify(template());
 
 describe('infra/main.bicep compiled', () => {
-  it('puts the app on Flex Consumption, Node 20, with a user-assigned identity', () => {
+  it('puts the app on Flex Consumption, Node 22, with a user-assigned identity', () => {
     const all = resources(template());
     const plan = all.find((r) => r.type === 'Microsoft.Web/serverfarms');
     expect(plan?.sku).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
     const site = all.find((r) => r.type === 'Microsoft.Web/sites');
     expect(site?.kind).toBe('functionapp,linux');
     expect(site?.identity.type).toBe('UserAssigned');
-    expect(site?.properties.functionAppConfig.runtime).toEqual({ name: 'node', version: '20' });
+    expect(site?.properties.functionAppConfig.runtime).toEqual({ name: 'node', version: '22' });
     expect(site?.properties.functionAppConfig.deployment.storage.authentication.type).toBe('UserAssignedIdentity');
     expect(JSON.stringify(site)).not.toMatch(/FUNCTIONS_WORKER_RUNTIME|WEBSITE_RUN_FROM_PACKAGE|WEBSITE_CONTENT|linuxFxVersion|alwaysOn/);
   });
@@ -55,15 +55,49 @@ describe('infra/main.bicep compiled', () => {
     const all = resources(template());
     expect(all.find((r) => r.type === 'Microsoft.KeyVault/vaults')?.properties.enableRbacAuthorization).toBe(true);
     const secretNames = all.filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets').map((r) => String(r.name));
-    for (const name of ['graph-client-state', 'graph-notification-url', 'graph-lifecycle-url', 'graph-client-secret']) {
-      expect(secretNames.some((n) => n.includes(`'${name}'`)), name).toBe(true);
-    }
+    for (const name of ['graph-client-state', 'graph-client-secret']) expect(secretNames.some((n) => n.includes(`'${name}'`)), name).toBe(true);
     const t = text();
-    for (const s of ['GRAPH_CLIENT_STATE', 'GRAPH_NOTIFICATION_URL', 'GRAPH_LIFECYCLE_URL', 'GRAPH_CLIENT_SECRET']) {
+    for (const s of ['GRAPH_CLIENT_STATE', 'GRAPH_CLIENT_SECRET']) {
       expect(t).toMatch(new RegExp(`'${s}', __bicep\\.keyVaultReference\\(reference\\('\\w+'\\)\\.secretUri\\)`));
     }
     expect(t).toContain('@Microsoft.KeyVault(SecretUri=');
     expect(all.find((r) => r.type === 'Microsoft.Web/sites')?.properties.keyVaultReferenceIdentity).toBeDefined();
+  });
+
+  it('sets no function key: the keyed notification URLs are secrets the operator stores after publish, read once manageSubscriptions is on', () => {
+    const all = resources(template());
+    expect(all.filter((r) => /functionKeys|host\/keys|\/host\//i.test(String(r.type)))).toEqual([]);
+    const sources = ['main.bicep', ...readdirSync(new URL('../../infra/modules/', import.meta.url)).map((f) => `modules/${f}`)];
+    for (const f of sources) expect(readFileSync(new URL(`../../infra/${f}`, import.meta.url), 'utf8'), f).not.toMatch(/BCP081|functionKeys/);
+    const secretNames = all.filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets').map((r) => String(r.name));
+    expect(secretNames.filter((n) => /url/.test(n))).toEqual([]);
+    const t = text();
+    expect(t).toMatch(
+      /if\(parameters\('manageSubscriptions'\), createObject\('GRAPH_NOTIFICATION_URL', __bicep\.keyVaultReference\(format\('\{0\}secrets\/\{1\}', reference\('vault'\)\.vaultUri, variables\('notificationUrlSecretName'\)\)\), 'GRAPH_LIFECYCLE_URL', __bicep\.keyVaultReference\(format\('\{0\}secrets\/\{1\}', reference\('vault'\)\.vaultUri, variables\('lifecycleUrlSecretName'\)\)\), 'SUBSCRIPTIONS_FILE', parameters\('subscriptionsFile'\)\), createObject\(\)\)/,
+    );
+    expect(template().variables).toMatchObject({ notificationUrlSecretName: 'graph-notification-url', lifecycleUrlSecretName: 'graph-lifecycle-url' });
+    expect((template().parameters as Json).manageSubscriptions).toMatchObject({ type: 'bool', defaultValue: false });
+  });
+
+  it("takes the deployer's principal type as a parameter (a person or a pipeline)", () => {
+    const params = template().parameters as Json;
+    expect(params.deployerPrincipalType).toMatchObject({ type: 'string', defaultValue: 'User', allowedValues: ['User', 'ServicePrincipal'] });
+    expect(text()).toContain("'principalType', parameters('deployerPrincipalType')");
+    // The app's own identity stays a service principal; nothing else says 'User'.
+    expect(text().match(/'User'/g) ?? []).toEqual([]);
+  });
+
+  it('names resources from the lower-cased environment name; storage and vault names fit 24 characters without punctuation', () => {
+    const vars = template().variables as Json;
+    expect(vars.envName).toBe("[toLower(parameters('environmentName'))]");
+    expect(vars.envAlphanumeric).toBe("[replace(replace(replace(variables('envName'), '-', ''), '_', ''), '.', '')]");
+    for (const r of resources(template())) expect(JSON.stringify(r.name ?? ''), r.type).not.toContain("parameters('environmentName')");
+    const t = text();
+    expect(t).toContain("take(variables('envAlphanumeric'), sub(sub(24, length(variables('abbrs').storageAccount)), length(variables('resourceToken'))))");
+    expect(t).toContain("take(variables('envAlphanumeric'), sub(sub(24, length(variables('abbrs').keyVault)), length(variables('resourceToken'))))");
+    const vault = resources(template()).find((r) => r.type === 'Microsoft.KeyVault/vaults');
+    expect(vault?.name).toMatch(/^\[if\(empty\(parameters\('keyVaultName'\)\)/);
+    expect(vault?.properties.enablePurgeProtection).toBe("[if(parameters('keyVaultPurgeProtection'), true(), null())]");
   });
 
   it('assigns the data, monitoring and Key Vault roles in one place, by loop, with deterministic names', () => {
@@ -73,6 +107,8 @@ describe('infra/main.bicep compiled', () => {
     }
     const assignments = resources(template()).filter((r) => r.type === 'Microsoft.Authorization/roleAssignments');
     expect(assignments).toHaveLength(3);
+    expect(t).toContain('b86a8fe4-44ce-4948-aee5-eccb2c155cd7'); // Key Vault Secrets Officer: the deployer stores the keyed URLs
+    expect(t).toContain('a4417e6f-fecd-4de8-b567-7b0420556985'); // Key Vault Certificates Officer: the deployer creates the certificate
     for (const a of assignments) {
       expect(a.copy).toBeDefined();
       expect(a.name).toMatch(/^\[guid\(/);
@@ -87,10 +123,12 @@ describe('infra/main.bicep compiled', () => {
 
   it('outputs the app, its URLs and the vault, and no secret', () => {
     const outputs = template().outputs as Json;
-    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['FUNCTION_APP_NAME', 'FUNCTION_APP_URL', 'NOTIFICATION_URL', 'LIFECYCLE_URL', 'KEY_VAULT_URI']));
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(['FUNCTION_APP_NAME', 'FUNCTION_APP_URL', 'NOTIFICATION_URL', 'LIFECYCLE_URL', 'NOTIFICATION_URL_SECRET', 'LIFECYCLE_URL_SECRET', 'KEY_VAULT_URI', 'KEY_VAULT_NAME', 'MANAGED_IDENTITY_PRINCIPAL_ID', 'STORAGE_ACCOUNT_NAME', 'AZURE_RESOURCE_GROUP']),
+    );
     const params = template().parameters as Json;
     const secure = Object.keys(params).filter((p) => params[p].type === 'securestring');
-    expect(secure.sort()).toEqual(['graphClientSecret', 'graphClientState', 'notificationKey']);
+    expect(secure.sort()).toEqual(['graphClientSecret', 'graphClientState']);
     const values = JSON.stringify(Object.values(outputs).map((o: Json) => o.value));
     for (const p of secure) expect(values).not.toContain(p);
     expect(values).not.toMatch(/code=|listKeys|listSecrets|secretUri/i);

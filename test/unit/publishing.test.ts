@@ -3,19 +3,28 @@ import { describe, expect, it } from 'vitest';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
-describe('what func azure functionapp publish takes', () => {
+describe('what is published, and the scripts operators run', () => {
   const ignore = read('.funcignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  const pkg = JSON.parse(read('package.json')) as { main: string; dependencies: Record<string, string> };
+  const pkg = JSON.parse(read('package.json')) as { main: string; engines: { node: string }; scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> };
 
-  it("points package.json main at the built function files, which .funcignore keeps", () => {
+  it('anchors every .funcignore pattern (Core Tools matches a bare name at the top level only) and keeps what runs', () => {
+    for (const p of ignore) expect(p, p).toMatch(/^(\/|\*\*\/)/);
     expect(pkg.main).toBe('dist/functions/*.js');
-    for (const kept of ['dist/', 'dist/functions/', 'node_modules/', 'host.json', 'package.json', 'subscriptions.json']) {
-      expect(ignore.some((p) => p === kept || p === kept.replace(/\/$/, ''))).toBe(false);
+    for (const kept of ['dist', 'dist/functions', 'dist/shared', 'node_modules', 'host.json', 'package.json', 'subscriptions.json', 'routes.json']) {
+      expect(ignore.filter((p) => [`/${kept}`, `/${kept}/`].includes(p)), kept).toEqual([]);
     }
+    for (const left of ['**/*.ts', '**/*.map', '/local.settings.json', '/test/', '/tools/', '/dist/tools/', '/dist/bench/', '/infra/', '/.local/']) expect(ignore).toContain(left);
   });
 
-  it('leaves out sources, tests, local settings and tooling', () => {
-    for (const left of ['*.ts', 'local.settings.json', 'test/', 'tools/', 'dist/tools/', 'dist/bench/', 'infra/', '.local/']) expect(ignore).toContain(left);
+  it('runs the operator CLIs from built JavaScript: no tsc, no devDependency at run time', () => {
+    expect(pkg.scripts.subscriptions).toBe('node dist/tools/subscriptions.js');
+    expect(pkg.scripts.replay).toBe('node dist/tools/replay.js');
+    expect(pkg.scripts.package).toBe('npm run build --silent && node dist/tools/package-app.js');
+  });
+
+  it('targets Node 22, the runtime deployed', () => {
+    expect(pkg.engines.node).toBe('>=22.0.0');
+    expect(pkg.devDependencies['@types/node']).toMatch(/^\^22\./);
   });
 
   it('keeps every runtime dependency a production dependency', () => {

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/**
+ * `node dist/tools/azd-next-steps.js provisioned | deployed`: what azure.yaml's postprovision and postdeploy hooks
+ * print, the commands of docs/deploy.md still to run, filled in with the outputs azd put into the environment.
+ * It changes nothing. Exit codes: 0 printed, 2 bad usage.
+ */
+const stage = process.argv[2];
+if (stage !== 'provisioned' && stage !== 'deployed') {
+  process.stderr.write('usage: node dist/tools/azd-next-steps.js provisioned | deployed\n');
+  process.exit(2);
+}
+const env = (name: string) => process.env[name]?.trim() || `<${name}>`;
+const app = env('FUNCTION_APP_NAME');
+const group = env('AZURE_RESOURCE_GROUP');
+const vault = env('KEY_VAULT_NAME');
+const managing = (process.env.MANAGE_SUBSCRIPTIONS ?? '').toLowerCase() === 'true';
+
+const provisioned = [
+  'Next (docs/deploy.md, steps 4-5), once per environment:',
+  `  - Graph application permissions for the app's identity ${env('MANAGED_IDENTITY_PRINCIPAL_ID')} (or your app registration), admin consent.`,
+  `  - The encryption certificate: az keyvault certificate create --vault-name ${vault} -n graph-notifications -p @policy.json`,
+];
+const deployed = managing
+  ? [
+      'Deployed; the app manages the subscriptions of subscriptions.json. Check them:',
+      '  npm run subscriptions -- status   (settings as in docs/deploy.md, step 8)',
+    ]
+  : [
+      'Deployed. Before any subscription (docs/deploy.md, steps 7-8):',
+      `  az functionapp keys set -g ${group} -n ${app} --key-type functionKeys --key-name graph --key-value "$(openssl rand -hex 32)"`,
+      `  store ${env('NOTIFICATION_URL')}?code=<key> and ${env('LIFECYCLE_URL')}?code=<key> in ${vault} as graph-notification-url and graph-lifecycle-url`,
+      '  npm run subscriptions -- check-endpoints',
+      '  azd env set MANAGE_SUBSCRIPTIONS true && azd provision',
+    ];
+process.stdout.write(`${(stage === 'provisioned' ? provisioned : deployed).join('\n')}\n`);
