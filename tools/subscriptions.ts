@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { GapLog } from '../shared/backfill/gap-log.js';
+import { createTableClient } from '../shared/config/storage-clients.js';
 import { readSettings, type Settings } from '../shared/config/settings.js';
 import { ConfigError } from '../shared/errors.js';
 import { createJsonLogger } from '../shared/log.js';
@@ -14,7 +16,8 @@ import { loadAppSettings } from './local-host/app-settings.js';
  * `npm run subscriptions -- list | sync | status | delete <id> | check-endpoints  [--json] [--force]`
  *   list     our subscriptions in Graph (those with our notification URL)
  *   sync     reconcile now (--force retries entries held back after a 403)
- *   status   each desired entry with its subscription, expiry, last renewal and last error
+ *   status   each desired entry with its subscription, expiry, clientState, last renewal, last delivery,
+ *            gaps and backfill progress, last action and error
  *   delete   delete one subscription in Graph
  *   check-endpoints  Graph's validation handshake against GRAPH_NOTIFICATION_URL and GRAPH_LIFECYCLE_URL
  * Settings as the app reads them (local.settings.json, then the environment). Every `code=` key it prints is masked.
@@ -79,12 +82,29 @@ async function manage(command: string, settings: Settings): Promise<void> {
     if (report.entries.some((e) => e.action === 'failed' || e.action === 'skipped')) process.exitCode = 1;
   } else if (command === 'status') {
     const records = new Map((await manager.records.list()).map((r) => [r.name, r]));
+    const gapLog = new GapLog(createTableClient(settings.storage, settings.backfill.table));
+    const [gaps, deliveries] = await Promise.all([gapLog.list(), gapLog.lastDeliveries()]);
     const rows = manager.reconciler.desired.map((d) => {
       const r = records.get(d.name);
       const secret = manager.reconciler.clientStateOf(r);
-      return { name: d.name, resource: d.resource, subscription: r?.subscriptionId, expires: r?.expiresAt, clientState: secret && describeClientStateUse(secret), lastRenewed: r?.lastRenewedAt, lastAction: r?.lastAction, lastError: r?.lastAction === 'failed' ? r.lastError : undefined };
+      const own = gaps.filter((g) => g.name === d.name);
+      const open = own.filter((g) => g.status === 'open' || g.status === 'filling');
+      return {
+        name: d.name,
+        resource: d.resource,
+        subscription: r?.subscriptionId,
+        expires: r?.expiresAt,
+        clientState: secret && describeClientStateUse(secret),
+        lastRenewed: r?.lastRenewedAt,
+        lastDelivery: r?.subscriptionId ? deliveries.get(r.subscriptionId) : undefined,
+        gaps: own.length === 0 ? 'none' : `${open.length} open, ${own.filter((g) => g.status === 'filled').length} filled, ${own.filter((g) => g.status === 'partial').length} partial`,
+        backfill: open.length ? open.map((g) => `${g.from}→${g.to} ${g.status}, ${g.changesFound ?? 0} found, ${g.piecesPending ?? '?'} pieces left`).join('; ') : undefined,
+        lastAction: r?.lastAction,
+        lastError: r?.lastAction === 'failed' ? r.lastError : undefined,
+        gapList: own,
+      };
     });
-    out(rows, rows, ['name', 'resource', 'subscription', 'expires', 'clientState', 'lastRenewed', 'lastAction', 'lastError']);
+    out(rows, rows, ['name', 'resource', 'subscription', 'expires', 'clientState', 'lastRenewed', 'lastDelivery', 'gaps', 'backfill', 'lastAction', 'lastError']);
     if (rows.some((r) => r.lastError || !r.subscription || r.clientState === describeClientStateUse('none'))) process.exitCode = 1;
   } else if (command === 'delete' && arg) {
     await manager.graph.deleteSubscription(arg);

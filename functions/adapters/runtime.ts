@@ -4,6 +4,8 @@ import { createJsonLogger } from '../../shared/log.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
 import { createCertificateStore, createNotificationProcessor, createPoisonMover, createRoutedEventLog, createRoutedEventsPruner } from '../../shared/route/create-notification-processor.js';
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
+import { GapLog } from '../../shared/backfill/gap-log.js';
+import { createTableClient } from '../../shared/config/storage-clients.js';
 import { GraphResourceHydrator } from '../../shared/route/resource-hydrator.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 
@@ -18,7 +20,8 @@ const log = createJsonLogger();
 export const subscriptions = createSubscriptionManager(settings, certificates, log);
 const routedEvents = createRoutedEventLog(settings);
 const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired);
-export const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents, hydrator);
+const gaps = new GapLog(createTableClient(settings.storage, settings.backfill.table));
+export const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents, hydrator, gaps);
 export const pruneRoutedEvents = createRoutedEventsPruner(settings, routedEvents);
 export const poisonMover = createPoisonMover(settings);
 export const backfill = createBackfill(settings, notificationProcessor, subscriptions);

@@ -27,6 +27,9 @@ export interface Gap {
 type Entity = Omit<Gap, 'id'> & { partitionKey: string; rowKey: string };
 
 const GAPS = 'gap';
+const DELIVERIES = 'delivery';
+/** A subscription's last delivery is written at most this often per instance. */
+const DELIVERY_WRITE_INTERVAL_MS = 60_000;
 const HEARTBEAT = { partitionKey: 'heartbeat', rowKey: 'app' };
 const status = (e: unknown) => (e instanceof RestError ? e.statusCode : undefined);
 /** Row keys may not hold `/ \ # ?`: ISO times and names never do, but encode to be safe. */
@@ -40,6 +43,7 @@ const piecePartition = (gapId: string) => `piece|${rowKey(gapId)}`;
 export class GapLog {
   readonly #table: TableClient;
   #ready = false;
+  readonly #deliveryWritten = new Map<string, number>();
 
   constructor(table: TableClient) {
     this.#table = table;
@@ -70,6 +74,26 @@ export class GapLog {
     }
     if (!previous || previous.getTime() < now.getTime()) await this.#table.upsertEntity({ ...HEARTBEAT, at: now.toISOString() }, 'Replace');
     return previous;
+  }
+
+  /**
+   * Notes that a subscription delivered a notification (for status and for gap windows); written at most
+   * once a minute per subscription and instance, so the route path pays almost nothing for it.
+   */
+  async delivered(subscriptionId: string, at: Date): Promise<void> {
+    const last = this.#deliveryWritten.get(subscriptionId) ?? 0;
+    if (at.getTime() - last < DELIVERY_WRITE_INTERVAL_MS) return;
+    this.#deliveryWritten.set(subscriptionId, at.getTime());
+    await this.#ensure();
+    await this.#table.upsertEntity({ partitionKey: DELIVERIES, rowKey: rowKey(subscriptionId), at: at.toISOString() }, 'Replace');
+  }
+
+  /** The last delivery noted per subscription id. */
+  async lastDeliveries(): Promise<Map<string, string>> {
+    await this.#ensure();
+    const out = new Map<string, string>();
+    for await (const e of this.#table.listEntities<{ at: string }>({ queryOptions: { filter: odata`PartitionKey eq ${DELIVERIES}` } })) out.set(decodeURIComponent(e.rowKey ?? ''), e.at);
+    return out;
   }
 
   /** Records a gap; one already recorded under the same id is left as it is. Returns whether it is new. */

@@ -10,7 +10,7 @@ import { pruneEventPayloads } from './event-payload-retention.js';
 import { PoisonMover } from './poison-mover.js';
 import type { ResourceHydrator } from './resource-hydrator.js';
 import { QueueEventPublisher } from './event-publisher.js';
-import { NotificationProcessor } from './notification-processor.js';
+import { NotificationProcessor, type NotificationProcessorOptions } from './notification-processor.js';
 import { TableRoutedEventLog } from './routed-event-log.js';
 import { loadRoutingTable, RoutingTable } from './routing-table.js';
 
@@ -59,6 +59,7 @@ export function createNotificationProcessor(
   certificates: CertificateStore = createCertificateStore(settings),
   routedLog: TableRoutedEventLog = createRoutedEventLog(settings),
   hydrator?: ResourceHydrator,
+  deliveries?: NotificationProcessorOptions['deliveries'],
 ): NotificationProcessor {
   // The host retries a failed message (and finally poisons it), so each storage call fails fast.
   const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: 30_000 };
@@ -72,5 +73,6 @@ export function createNotificationProcessor(
     deadLetters: new DeadLetterQueue(queues.getQueueClient(settings.deadLetterQueue)),
     claimChecks: blobs.getContainerClient(settings.notificationsContainer),
     ...(hydrator ? { hydrator } : {}),
+    ...(deliveries ? { deliveries } : {}),
   });
 }

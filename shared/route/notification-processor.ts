@@ -38,6 +38,8 @@ export interface NotificationProcessorOptions {
   readonly claimChecks: ContainerClient;
   /** Completes reference notifications of `hydrate` subscriptions with their resource. */
   readonly hydrator?: ResourceHydrator;
+  /** Notes which subscription delivered when (status, gap windows); its failures are logged, never fatal. */
+  readonly deliveries?: { delivered(subscriptionId: string, at: Date): Promise<void> };
 }
 
 export interface ProcessContext {
@@ -103,6 +105,7 @@ export class NotificationProcessor {
     const parsed = changeNotificationSchema.safeParse(queued.notification);
     if (!parsed.success) throw new PermanentFailure('malformed_message', `The queued notification is not a change notification: ${parsed.error.issues[0]?.message ?? ''}`);
     const notification: ChangeNotification = parsed.data;
+    await this.#o.deliveries?.delivered(notification.subscriptionId, new Date(queued.receivedAt)).catch((e: Error) => logger.warn('route.delivery_not_noted', { error: e.message }));
 
     let resource = notification.encryptedContent ? await this.#decrypt(notification) : undefined;
     let change = notification;

@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
@@ -9,6 +12,7 @@ import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simu
 import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 
+const CLI = fileURLToPath(new URL('../../dist/tools/subscriptions.js', import.meta.url));
 const ALICE = 'a11ce000-0000-4000-8000-000000000001';
 const BOB = 'b0b00000-0000-4000-8000-000000000002';
 const CAROL = 'ca201000-0000-4000-8000-000000000003';
@@ -117,5 +121,20 @@ describe('after the app was down', () => {
     // Memberships are not read back: the window is announced instead.
     const resync = await eventsOn('teams-subscription-events', (e) => e.some((x) => x.type.endsWith('backfillIncomplete')));
     expect(resync.find((e) => e.type.endsWith('backfillIncomplete'))).toMatchObject({ data: { name: 'members', gap: { from: expect.any(String), to: expect.any(String) } } });
+
+    // The operator's view: per subscription, its last delivery, its gaps and how far their backfill came.
+    type Row = { name: string; lastDelivery?: string; gapList: { reason: string; status: string; changesFound?: number }[] };
+    const status = async () => {
+      const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'status', '--json'], { cwd: dir, env: { ...process.env, ...env } });
+      return new Map((JSON.parse(stdout) as Row[]).map((s) => [s.name, s]));
+    };
+    let byName = await status();
+    for (let i = 0; i < 60 && byName.get('chat-messages')?.gapList[0]?.status !== 'filled'; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      byName = await status();
+    }
+    expect(byName.get('chat-messages')?.lastDelivery).toEqual(expect.any(String));
+    expect(byName.get('chat-messages')?.gapList).toEqual([expect.objectContaining({ reason: 'downtime', status: 'filled' })]);
+    expect(byName.get('members')?.gapList).toEqual([expect.objectContaining({ reason: 'downtime', status: 'partial' })]);
   });
 });
