@@ -1,4 +1,5 @@
 import { odata, RestError, type TableClient } from '@azure/data-tables';
+import { tableOnce } from '../util/table-once.js';
 
 /** Why a window may hold changes Graph never delivered. */
 export type GapReason = 'downtime' | 'subscription_recreated' | 'storage_outage' | 'safety_net' | 'manual';
@@ -42,22 +43,15 @@ const piecePartition = (gapId: string) => `piece|${rowKey(gapId)}`;
  */
 export class GapLog {
   readonly #table: TableClient;
-  #ready = false;
+  readonly #ensure: () => Promise<void>;
   readonly #deliveryWritten = new Map<string, number>();
 
   constructor(table: TableClient) {
     this.#table = table;
+    this.#ensure = tableOnce(table);
   }
 
-  async #ensure(): Promise<void> {
-    if (this.#ready) return;
-    try {
-      await this.#table.createTable();
-    } catch (e) {
-      if (status(e) !== 409) throw e;
-    }
-    this.#ready = true;
-  }
+
 
   /**
    * Writes the heartbeat and returns the one it replaced (undefined on a first start), so that a caller at

@@ -1,4 +1,5 @@
 import { odata, RestError, type TableClient } from '@azure/data-tables';
+import { tableOnce } from '../util/table-once.js';
 
 /** What the app remembers of each desired subscription, so status survives restarts. */
 export interface SubscriptionRecord {
@@ -28,21 +29,14 @@ const PARTITION = 'desired';
 /** Table storage: one entity per desired entry (partition `desired`, row = its name). */
 export class SubscriptionRecords {
   readonly #table: TableClient;
-  #ready = false;
+  readonly #ensure: () => Promise<void>;
 
   constructor(table: TableClient) {
     this.#table = table;
+    this.#ensure = tableOnce(table);
   }
 
-  async #ensure(): Promise<void> {
-    if (this.#ready) return;
-    try {
-      await this.#table.createTable();
-    } catch (e) {
-      if (!(e instanceof RestError && e.statusCode === 409)) throw e;
-    }
-    this.#ready = true;
-  }
+
 
   async get(name: string): Promise<SubscriptionRecord | undefined> {
     await this.#ensure();
