@@ -2,13 +2,15 @@ import type { GraphClient } from '../graph/graph-client.js';
 import type { Logger } from '../log.js';
 import { lifecycleNotificationSchema } from '../protocol/notification.js';
 import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../queue/queued-notification.js';
+import { originalMessageText, type DeadLetterQueue } from '../route/dead-letter.js';
 import type { ResyncEvents } from './resync-events.js';
 import type { SubscriptionRecords } from './subscription-records.js';
 import type { SubscriptionReconciler } from './subscription-reconciler.js';
 
 export type LifecycleOutcome =
   | { readonly status: 'reauthorized' | 'renewed' | 'recreated' | 'resync'; readonly subscriptionId: string }
-  | { readonly status: 'ignored'; readonly reason: string };
+  | { readonly status: 'ignored'; readonly reason: string }
+  | { readonly status: 'dead-lettered'; readonly reason: string };
 
 export interface LifecycleProcessorOptions {
   readonly graph: GraphClient;
@@ -16,6 +18,10 @@ export interface LifecycleProcessorOptions {
   readonly reconciler: SubscriptionReconciler;
   /** Where resync events go (teams-subscription-events). */
   readonly resync: ResyncEvents;
+  /** Where a message that can never be acted on goes, with its reason (replayable after a fix). */
+  readonly deadLetters: DeadLetterQueue;
+  /** The lifecycle queue, named in dead letters so that replay puts them back there. */
+  readonly sourceQueue: string;
 }
 
 /**
@@ -23,7 +29,8 @@ export interface LifecycleProcessorOptions {
  * `subscriptionRemoved` → create the subscription again (the reconciler records, announces and leaves for
  * the backfill the window without one); `missed` → emit a resync
  * event. Resync events are CloudEvents naming the subscription and resource, so consumers can re-read what
- * they missed. Unknown subscription ids are logged and dropped. (clientState was checked on receipt.)
+ * they missed. Unknown subscription ids are logged and dropped (another app's subscription on our URL);
+ * a message that is not a lifecycle notification is dead-lettered. (clientState was checked on receipt.)
  */
 export class LifecycleProcessor {
   readonly #o: LifecycleProcessorOptions;
@@ -36,8 +43,10 @@ export class LifecycleProcessor {
     const body = message as QueuedNotification | undefined;
     const parsed = body?.schema === QUEUED_NOTIFICATION_SCHEMA ? lifecycleNotificationSchema.safeParse(body.notification) : undefined;
     if (!parsed?.success) {
-      logger.warn('lifecycle.malformed', {});
-      return { status: 'ignored', reason: 'malformed' };
+      const reason = 'malformed_message';
+      await this.#o.deadLetters.send({ reason, error: 'The message is not a queued lifecycle notification.', failedAt: new Date().toISOString(), sourceQueue: this.#o.sourceQueue, originalMessage: originalMessageText(message) });
+      logger.warn('lifecycle.dead_lettered', { reason, deadLetterQueue: this.#o.deadLetters.name });
+      return { status: 'dead-lettered', reason };
     }
     const item = parsed.data;
     const record = await this.#o.records.findBySubscriptionId(item.subscriptionId);

@@ -54,6 +54,7 @@ function manager(env: Record<string, string> = {}, certDir = join(dir, uniqueNam
       SUBSCRIPTIONS_FILE: EXAMPLE,
       SUBSCRIPTIONS_TABLE: `subs${Math.random().toString(36).slice(2, 10)}`,
       SUBSCRIPTION_EVENTS_QUEUE: uniqueName('sub-events'),
+      DEAD_LETTER_QUEUE: uniqueName('dead'),
       LOCAL_CERTIFICATE_DIR: certDir,
       ...env,
     }),
@@ -449,6 +450,10 @@ describe('lifecycle notifications', () => {
   it('logs and drops notifications for unknown subscriptions', async () => {
     const m = manager();
     expect(await m.lifecycle.process(lifecycle('not-ours', 'missed'), m.logger)).toEqual({ status: 'ignored', reason: 'unknown_subscription' });
+    // What is not a lifecycle notification at all can never be acted on: dead-lettered, not dropped.
+    expect(await m.lifecycle.process({ hello: 'world' }, m.logger)).toEqual({ status: 'dead-lettered', reason: 'malformed_message' });
+    const [letter] = (await queueService(azurite).getQueueClient(m.settings.deadLetterQueue).receiveMessages()).receivedMessageItems;
+    expect(decodeJsonMessage(letter?.messageText ?? '')).toMatchObject({ reason: 'malformed_message', sourceQueue: m.settings.lifecycleQueue });
     expect(m.logger.lines.find((l) => l.event === 'lifecycle.unknown_subscription')?.fields.subscriptionId).toBe('not-ours');
   });
 });
