@@ -7,6 +7,7 @@ import { GraphClient } from '../graph/graph-client.js';
 import { createGraphCredential } from '../graph/graph-credential.js';
 import type { Logger } from '../log.js';
 import { BlobLeaseLock } from './blob-lease-lock.js';
+import { checkEndpoints } from './endpoint-check.js';
 import { ConfiguredClientStates } from './client-state-fingerprint.js';
 import { loadDesiredSubscriptions, type DesiredSubscription } from './desired-subscriptions.js';
 import { LifecycleProcessor } from './lifecycle-processor.js';
@@ -49,6 +50,7 @@ export function createSubscriptionManager(settings: Settings, certificates: Cert
     tenantId: settings.tenantIds[0] ?? '',
     renewWithinMinutes: settings.renewWithinMinutes,
     deleteUndesired: settings.deleteUndesiredSubscriptions,
+    checkEndpoints: () => checkEndpoints({ GRAPH_NOTIFICATION_URL: settings.notificationUrl, GRAPH_LIFECYCLE_URL: settings.lifecycleUrl }),
     logger,
     ...(options.now ? { now: options.now } : {}),
   });

@@ -1,7 +1,9 @@
 import type { CertificateStore } from '../certificates/certificate-store.js';
 import type { GraphClient, GraphSubscription, NewSubscription } from '../graph/graph-client.js';
 import { isGraphRequestError } from '../graph/graph-client.js';
+import { RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { EndpointCheckResult } from './endpoint-check.js';
 import type { BlobLeaseLock } from './blob-lease-lock.js';
 import { describeClientStateUse, type ClientStateUse, type ConfiguredClientStates } from './client-state-fingerprint.js';
 import type { DesiredSubscription } from './desired-subscriptions.js';
@@ -40,6 +42,11 @@ export interface SubscriptionReconcilerOptions {
   /** Renew what expires within this many minutes (at most half a subscription's lifetime). */
   readonly renewWithinMinutes: number;
   readonly deleteUndesired: boolean;
+  /**
+   * Graph's validation handshake against our own URLs, run before an entry's subscription is created, so
+   * that a wrong key or an unreachable app is reported by name instead of as Graph's generic 400.
+   */
+  readonly checkEndpoints?: () => Promise<readonly EndpointCheckResult[]>;
   readonly now?: () => number;
   readonly logger: Logger;
 }
@@ -47,6 +54,13 @@ export interface SubscriptionReconcilerOptions {
 type Certificate = Awaited<ReturnType<CertificateStore['current']>>;
 
 const MINUTE = 60_000;
+
+/** Our notification or lifecycle URL would fail Graph's validation handshake: nothing is created. */
+export class EndpointCheckFailedError extends RelayError {
+  constructor(failed: readonly EndpointCheckResult[]) {
+    super('ERR_ENDPOINT_CHECK', `Graph's validation handshake would fail: ${failed.map((r) => `${r.name} ${r.url}: ${r.failure} (${r.detail})`).join('; ')}`);
+  }
+}
 /** After a 403 (quota or permission), wait this long before asking Graph again, unless forced. */
 const FORBIDDEN_BACKOFF_MS = 60 * MINUTE;
 /** The resource without its licensing model, which PATCH cannot change: a different model means recreate. */
@@ -72,6 +86,7 @@ const types = (changeType: string | readonly string[]) => (typeof changeType ===
 export class SubscriptionReconciler {
   readonly #o: SubscriptionReconcilerOptions;
   readonly #now: () => number;
+  #endpoints: { at: number; results: readonly EndpointCheckResult[] } | undefined;
 
   constructor(options: SubscriptionReconcilerOptions) {
     this.#o = options;
@@ -285,6 +300,20 @@ export class SubscriptionReconciler {
     });
   }
 
+  /**
+   * Creates an entry's subscription in Graph, once our endpoints passed the handshake check (at most once a
+   * minute). Replacements skip it: the subscription they replace shows the endpoints work, and a failed
+   * check must not stop a replacement half-way.
+   */
+  async #createInGraph(d: DesiredSubscription, cert: Certificate | undefined): Promise<GraphSubscription> {
+    if (this.#o.checkEndpoints) {
+      if (!this.#endpoints || this.#now() - this.#endpoints.at > MINUTE) this.#endpoints = { at: this.#now(), results: await this.#o.checkEndpoints() };
+      const failed = this.#endpoints.results.filter((r) => !r.ok);
+      if (failed.length > 0) throw new EndpointCheckFailedError(failed);
+    }
+    return this.#o.graph.createSubscription(this.#newSubscription(d, cert), d.version);
+  }
+
   #newSubscription(d: DesiredSubscription, cert: Certificate | undefined): NewSubscription {
     return {
       resource: d.resource,
@@ -301,7 +330,7 @@ export class SubscriptionReconciler {
 
   async #create(d: DesiredSubscription, cert: Certificate | undefined, record: SubscriptionRecord | undefined, action: EntryAction, ours: GraphSubscription[]): Promise<EntryResult> {
     try {
-      const created = await this.#o.graph.createSubscription(this.#newSubscription(d, cert), d.version);
+      const created = await this.#createInGraph(d, cert);
       ours.push(created);
       return await this.#save(d, action, created, record, this.#o.clientStates.currentFingerprint);
     } catch (e) {

@@ -13,6 +13,7 @@ import { describeClientStateUse } from '../../shared/subscriptions/client-state-
 import { parseDesiredSubscriptions } from '../../shared/subscriptions/desired-subscriptions.js';
 import { GraphError } from '../../tools/graph-simulator/graph-error.js';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { freePort } from '../../tools/azurite/azurite-process.js';
 import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { CLIENT_STATE, testEnv } from '../helpers/notifications.js';
@@ -97,6 +98,18 @@ describe('desired subscriptions file', () => {
 });
 
 describe('SubscriptionReconciler against the Graph simulator', () => {
+  it('checks our endpoints with Graph\'s handshake before creating, and names the URL and cause when one would fail', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}/api/notifications?code=do-not-print-me`;
+    const m = manager({ GRAPH_NOTIFICATION_URL: dead });
+    const report = await m.reconciler.reconcile();
+    expect(report.entries.every((e) => e.action === 'failed')).toBe(true);
+    expect(report.entries[0]?.error).toMatch(/GRAPH_NOTIFICATION_URL http:\/\/127\.0\.0\.1:\d+\/api\/notifications\?code=\*+: connection-refused/);
+    expect(JSON.stringify(report)).not.toContain('do-not-print-me');
+    expect(ours()).toEqual([]);
+    const [record] = await m.records.list();
+    expect(record).toMatchObject({ lastAction: 'failed', lastError: expect.stringMatching(/connection-refused/) });
+  });
+
   it('creates every desired subscription, records each, and changes nothing on the next run', async () => {
     const m = manager();
     const first = await m.reconciler.reconcile();
