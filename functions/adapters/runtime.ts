@@ -15,7 +15,10 @@ import { createSubscriptionManager } from '../../shared/subscriptions/create-sub
  */
 export const settings = readSettings(process.env);
 export const certificates = createCertificateStore(settings);
-export const notificationReceiver = createNotificationReceiver(settings);
+// A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
+export const notificationReceiver = createNotificationReceiver(settings, {
+  onStorageLoss: (from, to) => backfill.detector.open('storage_outage', from, to, undefined, log),
+});
 const log = createJsonLogger();
 export const subscriptions = createSubscriptionManager(settings, certificates, log);
 const routedEvents = createRoutedEventLog(settings);

@@ -22,7 +22,8 @@ export interface GapDetectorOptions {
  * (no `missed` lifecycle event): the app's own downtime (a heartbeat in Table storage, written every minute,
  * compared at each beat), the windows in which a desired subscription did not exist (recorded by the
  * reconciler when it replaced or recreated one, picked up at each beat), a daily safety-net window for
- * operators who want one, and windows an operator names. Each window becomes a gap per desired subscription, which the backfill worker fills.
+ * operators who want one, windows an operator names, and storage outages longer than Graph retries
+ * (reported by the receiver through `open`). Each window becomes a gap per desired subscription, which the backfill worker fills.
  */
 export class GapDetector {
   readonly #o: GapDetectorOptions;

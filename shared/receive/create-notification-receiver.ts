@@ -4,6 +4,7 @@ import type { Settings } from '../config/settings.js';
 import { StorageNotificationStore } from '../queue/notification-store.js';
 import { ClientStateVerifier } from './client-state.js';
 import { NotificationReceiver } from './notification-receiver.js';
+import { StorageOutageWatch } from './storage-outage-watch.js';
 import { ValidationTokenVerifier } from './validation-tokens.js';
 
 /**
@@ -11,7 +12,7 @@ import { ValidationTokenVerifier } from './validation-tokens.js';
  * retries, the remote JWKS (cached, refreshed on unknown key ids at most once per cooldown), the clientState
  * secrets.
  */
-export function createNotificationReceiver(settings: Settings): NotificationReceiver {
+export function createNotificationReceiver(settings: Settings, options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown> } = {}): NotificationReceiver {
   const retryOptions = {
     maxTries: 3,
     tryTimeoutInMs: settings.storageTimeoutMs,
@@ -40,5 +41,6 @@ export function createNotificationReceiver(settings: Settings): NotificationRece
     store,
     tenantIds,
     maxBodyBytes: settings.maxBodyBytes,
+    ...(options.onStorageLoss ? { outages: new StorageOutageWatch({ onLoss: options.onStorageLoss }) } : {}),
   });
 }

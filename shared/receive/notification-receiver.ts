@@ -5,6 +5,7 @@ import type { NotificationStore } from '../queue/notification-store.js';
 import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../queue/queued-notification.js';
 import type { ClientStateVerifier } from './client-state.js';
 import { RejectionLog } from './rejection-log.js';
+import type { StorageOutageWatch } from './storage-outage-watch.js';
 import { answerValidationHandshake } from './handshake.js';
 import { checkDeclaredLength, parseNotificationBody } from './parse-notification-body.js';
 import { problem, type ReceiveResponse } from './problem.js';
@@ -33,6 +34,8 @@ export interface NotificationReceiverOptions {
    * cooldown, after which the retry can fetch the key set again. Defaults to retryAfterSeconds.
    */
   readonly unknownKeyRetryAfterSeconds?: number;
+  /** Told of storage failures and of the first success after them, to report windows Graph gave up on. */
+  readonly outages?: StorageOutageWatch;
 }
 
 /**
@@ -134,8 +137,13 @@ export class NotificationReceiver {
     } catch (e) {
       if (e instanceof UnserializableNotificationError) return refuse(400, e.code, e.message);
       if (!(e instanceof StorageUnavailableError)) throw e;
+      this.#o.outages?.failed();
       logger.error('receive.storage_unavailable', { endpoint, items: accepted.length, ...errorFields(e) });
       return this.#retryLater(e.code, 'The notifications could not be stored; retry later.');
+    }
+    if (this.#o.outages?.inOutage) {
+      // The first success after an outage: a window Graph gave up on becomes a gap (never fails the request).
+      await this.#o.outages.succeeded().catch((e: Error) => logger.error('receive.outage_gap_not_opened', { error: e.message }));
     }
 
     logger.info('receive.accepted', {
