@@ -27,7 +27,7 @@ const gaps = new GapLog(createTableClient(settings.storage, settings.backfill.ta
 export const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents, hydrator, gaps);
 export const pruneRoutedEvents = createRoutedEventsPruner(settings, routedEvents);
 export const poisonMover = createPoisonMover(settings);
-export const backfill = createBackfill(settings, notificationProcessor, subscriptions);
+export const backfill = createBackfill(settings, notificationProcessor, subscriptions, { gaps });
 
 log.info('app.configured', {
   environment: settings.environment,

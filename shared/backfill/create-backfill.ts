@@ -16,8 +16,8 @@ export interface Backfill {
 }
 
 /** Wires gap detection and backfill from validated settings, on the app's route and subscription parts. */
-export function createBackfill(settings: Settings, processor: NotificationProcessor, subscriptions: SubscriptionManager, options: { graph?: GraphClient; now?: () => number } = {}): Backfill {
-  const gaps = new GapLog(createTableClient(settings.storage, settings.backfill.table));
+export function createBackfill(settings: Settings, processor: NotificationProcessor, subscriptions: SubscriptionManager, options: { graph?: GraphClient; gaps?: GapLog; now?: () => number } = {}): Backfill {
+  const gaps = options.gaps ?? new GapLog(createTableClient(settings.storage, settings.backfill.table));
   const queues = createQueueServiceClient(settings.storage);
   // No retries inside a piece: a 429 puts the piece back on the queue for after Retry-After instead.
   const graph = options.graph ?? new GraphClient({ baseUrl: settings.graphBaseUrl.href, credential: createGraphCredential(settings), maxRetries: 0 });
