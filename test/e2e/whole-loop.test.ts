@@ -109,10 +109,12 @@ describe("npm start's whole loop: simulator, host, Azurite", () => {
       await call('POST', `/chats/${chat.id}/members`, { userId: CAROL });
       await call('DELETE', `/chats/${chat.id}/members/${CAROL}`);
     }
+    const members = queueService(azurite).getQueueClient('teams-chat-members');
     const deadline = Date.now() + 20_000;
     let carol: TeamsCloudEvent[] = [];
     while (Date.now() < deadline) {
-      carol = (await eventsOn('teams-chat-members', 32)).filter((e) => e.chatid === chat.id && (e.data as { userId?: string }).userId === CAROL);
+      const peeked = (await members.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText));
+      carol = peeked.filter((e) => e.chatid === chat.id && (e.data as { userId?: string }).userId === CAROL);
       if (carol.length >= 4) break;
       await new Promise((r) => setTimeout(r, 200));
     }
