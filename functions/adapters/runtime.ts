@@ -5,6 +5,7 @@ import { createNotificationReceiver } from '../../shared/receive/create-notifica
 import { createCertificateStore, createNotificationProcessor, createPoisonMover, createRoutedEventLog, createRoutedEventsPruner } from '../../shared/route/create-notification-processor.js';
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
 import { GapLog } from '../../shared/backfill/gap-log.js';
+import { MembershipLog } from '../../shared/backfill/membership-log.js';
 import { createTableClient } from '../../shared/config/storage-clients.js';
 import { GraphResourceHydrator } from '../../shared/route/resource-hydrator.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
@@ -24,10 +25,11 @@ export const subscriptions = createSubscriptionManager(settings, certificates, l
 const routedEvents = createRoutedEventLog(settings);
 const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired);
 const gaps = new GapLog(createTableClient(settings.storage, settings.backfill.table));
-export const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents, hydrator, gaps);
+const memberships = new MembershipLog(createTableClient(settings.storage, settings.backfill.table));
+export const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents, hydrator, gaps, memberships);
 export const pruneRoutedEvents = createRoutedEventsPruner(settings, routedEvents);
 export const poisonMover = createPoisonMover(settings);
-export const backfill = createBackfill(settings, notificationProcessor, subscriptions, { gaps });
+export const backfill = createBackfill(settings, notificationProcessor, subscriptions, { gaps, memberships });
 
 log.info('app.configured', {
   environment: settings.environment,

@@ -12,7 +12,11 @@ export type BackfillScope =
   | { readonly kind: 'teamChannelMessages'; readonly teamId: string }
   | { readonly kind: 'channelMessages'; readonly teamId: string; readonly channelId: string }
   | { readonly kind: 'userChats'; readonly userId: string }
-  | { readonly kind: 'chat'; readonly chatId: string };
+  | { readonly kind: 'chat'; readonly chatId: string }
+  /** A user's chats changed in the window, each then diffed as `chatMembers`. */
+  | { readonly kind: 'userChatsMembership'; readonly userId: string }
+  /** A chat's members now, against the last known membership. */
+  | { readonly kind: 'chatMembers'; readonly chatId: string };
 
 /**
  * One resumable piece of work on the backfill queue: a listing of one scope within a gap's window, from
@@ -60,7 +64,9 @@ export function scopesOf(desired: DesiredSubscription): { scopes: BackfillScope[
       if (/^\/users\/[^/]+\/chats$/.test(path)) return { scopes: [{ kind: 'userChats', userId: segment(path, 2) }] };
       return { unsupported: `no read API lists the chats of ${path}` };
     case 'chatMember':
-      return { unsupported: `membership changes of ${parts.slice(0, 3).join('/')} are not read back yet: consumers get a resync event for the window` };
+      if (/^\/chats\/[^/]+\/members$/.test(path)) return { scopes: [{ kind: 'chatMembers', chatId: segment(path, 2) }] };
+      if (path === '/chats/getAllMembers') return { scopes: [{ kind: 'plan' }] };
+      return { unsupported: `no read API lists the chats of ${parts.slice(0, 5).join('/')}` };
   }
 }
 
@@ -80,6 +86,8 @@ const pieceSchema = z.strictObject({
     z.strictObject({ kind: z.literal('channelMessages'), teamId: id, channelId: id }),
     z.strictObject({ kind: z.literal('userChats'), userId: id }),
     z.strictObject({ kind: z.literal('chat'), chatId: id }),
+    z.strictObject({ kind: z.literal('userChatsMembership'), userId: id }),
+    z.strictObject({ kind: z.literal('chatMembers'), chatId: id }),
   ]),
 });
 

@@ -11,7 +11,8 @@ import type { DesiredSubscription } from '../subscriptions/desired-subscriptions
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { BACKFILL_PIECE_SCHEMA, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
 import type { Gap, GapLog } from './gap-log.js';
-import { changeFromChat, changeFromMessage, type ReadBackChange } from './read-back-change.js';
+import type { MembershipLog } from './membership-log.js';
+import { changeFromChat, changeFromMember, changeFromMessage, type ReadBackChange } from './read-back-change.js';
 
 export interface BackfillWorkerOptions {
   readonly graph: GraphClient;
@@ -27,6 +28,8 @@ export interface BackfillWorkerOptions {
   readonly marginAfterMs: number;
   /** Teams allows one request per second per app on a given chat or channel: the pause between pages. */
   readonly pagePauseSeconds?: number;
+  /** The last known membership of each chat, to tell who left during a gap. */
+  readonly memberships: MembershipLog;
   /** Publishes a resync event naming a window that could not be filled completely. */
   readonly resync: (gap: Gap, note: string) => Promise<void>;
   readonly now?: () => number;
@@ -122,17 +125,27 @@ export class BackfillWorker {
     }
 
     const items = Array.isArray(page.value) ? page.value : [page];
+    const window = { from: Date.parse(piece.from), to: Date.parse(piece.to) };
     let changes = 0;
     if (piece.scope.kind === 'plan') {
       for (const item of items) {
         const child = this.#childScope(desired, String(item.id ?? ''));
         if (child) await this.#queue({ ...piece, scope: child, next: undefined } as BackfillPiece);
       }
+    } else if (piece.scope.kind === 'userChatsMembership') {
+      // Chats whose membership may have changed in the window (lastUpdatedDateTime moves on member changes).
+      for (const chat of items) {
+        const updated = Date.parse(String(chat.lastUpdatedDateTime ?? chat.createdDateTime ?? ''));
+        if (typeof chat.id === 'string' && updated >= window.from && updated <= window.to) await this.#queue({ ...piece, scope: { kind: 'chatMembers', chatId: chat.id }, next: undefined });
+      }
     } else {
       const record = await this.#o.records.get(desired.name);
-      const window = { from: Date.parse(piece.from), to: Date.parse(piece.to) };
       const subscriptionId = record?.subscriptionId ?? `backfill:${desired.name}`;
-      const wanted = items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId)).filter((c) => desired.changeTypes.includes(c.notification.changeType));
+      const listed =
+        piece.scope.kind === 'chatMembers'
+          ? await this.#membershipChanges(piece.scope.chatId, items, subscriptionId)
+          : items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId));
+      const wanted = listed.filter((c) => desired.changeTypes.includes(c.notification.changeType));
       const slots = new Semaphore(ROUTE_CONCURRENCY);
       const read = { occurrence: `backfill:${piece.gapId}`, owner: `backfill:${id}` };
       const skipped: string[] = [];
@@ -154,9 +167,35 @@ export class BackfillWorker {
     return { status: 'done', changes, next: next !== undefined };
   }
 
-  /** The chat or channel a piece reads messages of, which Teams rate-limits on its own. */
+  /**
+   * A chat's members now against its last known membership: who is new (`created`, the listed resource)
+   * and who is gone (`deleted`, the remembered resource with its membership id). The memory is brought up
+   * to date. A member removed and added again inside one gap shows no change (documented).
+   */
+  async #membershipChanges(chatId: string, members: Record<string, unknown>[], subscriptionId: string): Promise<ReadBackChange[]> {
+    const known = await this.#o.memberships.known(chatId);
+    const out: ReadBackChange[] = [];
+    const listed = new Set<string>();
+    for (const m of members) {
+      const userId = typeof m.userId === 'string' ? m.userId : undefined;
+      const membershipId = typeof m.id === 'string' ? m.id : undefined;
+      if (!userId || !membershipId) continue;
+      listed.add(userId);
+      if (known.get(userId)?.present) continue;
+      out.push(changeFromMember(chatId, membershipId, m, 'created', subscriptionId, this.#o.tenantId));
+      await this.#o.memberships.remember(chatId, { userId, membershipId, resource: m, present: true });
+    }
+    for (const k of known.values()) {
+      if (!k.present || listed.has(k.userId)) continue;
+      out.push(changeFromMember(chatId, k.membershipId, k.resource, 'deleted', subscriptionId, this.#o.tenantId));
+      await this.#o.memberships.remember(chatId, { ...k, present: false });
+    }
+    return out;
+  }
+
+  /** The chat or channel a piece reads, which Teams rate-limits on its own. */
   #containerOf(scope: BackfillScope): string | undefined {
-    if (scope.kind === 'chatMessages') return `chat:${scope.chatId}`;
+    if (scope.kind === 'chatMessages' || scope.kind === 'chatMembers') return `chat:${scope.chatId}`;
     if (scope.kind === 'channelMessages') return `channel:${scope.teamId}/${scope.channelId}`;
     return undefined;
   }
@@ -187,6 +226,10 @@ export class BackfillWorker {
         return `/v1.0/users/${enc(s.userId)}/chats?$top=${PAGE_SIZE}`;
       case 'chat':
         return `/v1.0/chats/${enc(s.chatId)}`;
+      case 'userChatsMembership':
+        return `/v1.0/users/${enc(s.userId)}/chats?$top=${PAGE_SIZE}`;
+      case 'chatMembers':
+        return `/v1.0/chats/${enc(s.chatId)}/members`;
     }
   }
 
@@ -199,8 +242,8 @@ export class BackfillWorker {
         return { kind: 'teamChannelMessages', teamId: id };
       case 'chat':
         return { kind: 'userChats', userId: id };
-      default:
-        return undefined;
+      case 'chatMember':
+        return { kind: 'userChatsMembership', userId: id };
     }
   }
 

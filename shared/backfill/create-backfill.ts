@@ -8,6 +8,7 @@ import { ResyncEvents } from '../subscriptions/resync-events.js';
 import { BackfillWorker } from './backfill-worker.js';
 import { GapDetector } from './gap-detector.js';
 import { GapLog } from './gap-log.js';
+import { MembershipLog } from './membership-log.js';
 
 export interface Backfill {
   readonly gaps: GapLog;
@@ -16,8 +17,14 @@ export interface Backfill {
 }
 
 /** Wires gap detection and backfill from validated settings, on the app's route and subscription parts. */
-export function createBackfill(settings: Settings, processor: NotificationProcessor, subscriptions: SubscriptionManager, options: { graph?: GraphClient; gaps?: GapLog; now?: () => number } = {}): Backfill {
+export function createBackfill(
+  settings: Settings,
+  processor: NotificationProcessor,
+  subscriptions: SubscriptionManager,
+  options: { graph?: GraphClient; gaps?: GapLog; memberships?: MembershipLog; now?: () => number } = {},
+): Backfill {
   const gaps = options.gaps ?? new GapLog(createTableClient(settings.storage, settings.backfill.table));
+  const memberships = options.memberships ?? new MembershipLog(createTableClient(settings.storage, settings.backfill.table));
   const queues = createQueueServiceClient(settings.storage);
   // No retries inside a piece: a 429 puts the piece back on the queue for after Retry-After instead.
   const graph = options.graph ?? new GraphClient({ baseUrl: settings.graphBaseUrl.href, credential: createGraphCredential(settings), maxRetries: 0 });
@@ -34,6 +41,7 @@ export function createBackfill(settings: Settings, processor: NotificationProces
     tenantId: settings.tenantIds[0] ?? '',
     marginBeforeMs: margin,
     marginAfterMs: margin,
+    memberships,
     resync: async (gap, note) => {
       const d = desired.find((x) => x.name === gap.name);
       const record = (await subscriptions.records.get(gap.name)) ?? { name: gap.name, resource: d?.resource ?? '', changeTypes: d?.changeTypes.join(',') ?? '', updatedAt: '' };

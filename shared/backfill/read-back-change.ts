@@ -52,3 +52,10 @@ export function changeFromChat(chat: Record<string, unknown>, window: { from: nu
   const path = `chats('${id.replace(/'/g, "''")}')`;
   return { notification: notificationFor(path, '#microsoft.graph.chat', id, changeTypeOf(chat, 'lastUpdatedDateTime'), subscriptionId, tenantId), resource: chat };
 }
+
+/** A membership change found by comparing a chat's members with the last known membership. */
+export function changeFromMember(chatId: string, membershipId: string, member: Record<string, unknown>, changeType: 'created' | 'deleted', subscriptionId: string, tenantId: string): ReadBackChange {
+  const q = (v: string) => v.replace(/'/g, "''");
+  const path = `chats('${q(chatId)}')/members('${q(membershipId)}')`;
+  return { notification: notificationFor(path, '#microsoft.graph.aadUserConversationMember', membershipId, changeType, subscriptionId, tenantId), resource: member };
+}

@@ -60,6 +60,7 @@ export function createNotificationProcessor(
   routedLog: TableRoutedEventLog = createRoutedEventLog(settings),
   hydrator?: ResourceHydrator,
   deliveries?: NotificationProcessorOptions['deliveries'],
+  memberships?: NotificationProcessorOptions['memberships'],
 ): NotificationProcessor {
   // The host retries a failed message (and finally poisons it), so each storage call fails fast.
   const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: 30_000 };
@@ -74,5 +75,6 @@ export function createNotificationProcessor(
     claimChecks: blobs.getContainerClient(settings.notificationsContainer),
     ...(hydrator ? { hydrator } : {}),
     ...(deliveries ? { deliveries } : {}),
+    ...(memberships ? { memberships } : {}),
   });
 }

@@ -38,6 +38,8 @@ export interface NotificationProcessorOptions {
   readonly claimChecks: ContainerClient;
   /** Completes reference notifications of `hydrate` subscriptions with their resource. */
   readonly hydrator?: ResourceHydrator;
+  /** Remembers each chat's members from routed member events, for a later membership backfill. */
+  readonly memberships?: { remember(chatId: string, member: { userId: string; membershipId: string; resource: Record<string, unknown>; present: boolean }): Promise<void> };
   /** Notes which subscription delivered when (status, gap windows); its failures are logged, never fatal. */
   readonly deliveries?: { delivered(subscriptionId: string, at: Date): Promise<void> };
 }
@@ -158,8 +160,16 @@ export class NotificationProcessor {
       throw result.failed[0]?.error;
     }
     await claim.complete();
+    await this.#rememberMember(event, logger);
     logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode });
     return { status: 'routed', eventId: event.id, queues: claim.queues };
+  }
+
+  async #rememberMember(event: TeamsCloudEvent, logger: Logger): Promise<void> {
+    const data = event.data as Record<string, unknown> | undefined;
+    if (!this.#o.memberships || event.kind !== 'chatMember' || event.datamode !== 'resource' || !event.chatid || !event.memberid || typeof data?.userId !== 'string') return;
+    const member = { userId: data.userId, membershipId: event.memberid, resource: data, present: event.changetype !== 'deleted' };
+    await this.#o.memberships.remember(event.chatid, member).catch((e: Error) => logger.warn('route.member_not_remembered', { error: e.message }));
   }
 
   /** Claim-check blobs are only needed until their message is done (a dead letter keeps its blob for replay). */

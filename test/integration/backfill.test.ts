@@ -21,6 +21,8 @@ import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 
 const ALICE = 'a11ce000-0000-4000-8000-000000000001';
 const BOB = 'b0b00000-0000-4000-8000-000000000002';
+const CAROL = 'ca201000-0000-4000-8000-000000000003';
+const DAVE = 'da7e0000-0000-4000-8000-000000000004';
 
 let azurite: AzuriteProcess;
 let sink: WebhookSink;
@@ -249,11 +251,37 @@ describe('backfill', () => {
     expect((await r.events('chatMember'))[0]).toMatchObject({ datamode: 'reference', changetype: 'created' });
   });
 
-  it('announces a window it cannot read back (membership) with a resync event instead of pretending', async () => {
-    const r = relay([{ name: 'members', resource: '/chats/getAllMembers?model=A', changeTypes: ['created', 'deleted'] }]);
+  it('reads membership changes back by comparing each changed chat with its last known members', async () => {
+    for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob'], [CAROL, 'Carol'], [DAVE, 'Dave']] as const) sim.teams.addUser({ id, displayName });
+    const r = relay([{ name: 'members', resource: '/chats/getAllMembers?model=A', changeTypes: ['created', 'deleted'], includeResourceData: true }]);
+    const first = at();
+    sim.clock.advance(60_000);
+    const chat = sim.teams.createChat({ members: [ALICE, BOB, CAROL], topic: 'Membership' });
+    sim.clock.advance(60_000);
+    await r.backfill.detector.open('manual', first, at(), undefined, r.logger);
+    await r.drain();
+    const initial = await r.events('chatMember');
+    expect(initial.map((e) => `${(e.data as { userId: string }).userId} ${e.changetype}`).sort()).toEqual([`${ALICE} created`, `${BOB} created`, `${CAROL} created`].sort());
+
+    // Carol leaves and Dave joins while Graph's notifications are lost.
+    const from = at();
+    sim.clock.advance(60_000);
+    const carol = [...chat.members.values()].find((m) => m.userId === CAROL)!;
+    sim.teams.removeMember(chat.id, CAROL);
+    const dave = sim.teams.addMember(chat.id, DAVE);
+    sim.clock.advance(60_000);
+    await r.backfill.detector.open('manual', from, at(), undefined, r.logger);
+    await r.drain();
+    const changes = await r.events('chatMember');
+    expect(changes.map((e) => `${e.memberid} ${e.changetype} ${e.backfilled}`).sort()).toEqual([`${carol.id} deleted true`, `${dave.id} created true`].sort());
+    expect(changes.find((e) => e.changetype === 'deleted')?.data).toMatchObject({ userId: CAROL });
+  });
+
+  it('announces a window it cannot read back (a $search subscription) with a resync event instead of widening it', async () => {
+    const r = relay([{ name: 'searched', resource: "/chats/getAllMessages?model=A&$search=launch", changeTypes: ['created'], includeResourceData: true }]);
     const [gap] = await r.backfill.detector.open('manual', new Date(Date.now() - 3600_000), new Date(), undefined, r.logger);
-    expect(gap).toMatchObject({ status: 'partial', note: expect.stringMatching(/membership/) });
+    expect(gap).toMatchObject({ status: 'partial', note: expect.stringMatching(/\$search/) });
     const events = await drainQueue(createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.subscriptionEventsQueue));
-    expect(events.map((e) => (e.body as unknown as { type: string; data: { gap: unknown } }).type)).toEqual(['com.microsoft.graph.teams.subscription.backfillIncomplete']);
+    expect(events.map((e) => (e.body as unknown as { type: string }).type)).toEqual(['com.microsoft.graph.teams.subscription.backfillIncomplete']);
   });
 });
