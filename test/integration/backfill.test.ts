@@ -251,6 +251,30 @@ describe('backfill', () => {
     expect((await r.events('chatMember'))[0]).toMatchObject({ datamode: 'reference', changetype: 'created' });
   });
 
+  it('reads back what happened while a removed subscription did not exist, once the reconciler recreated it', async () => {
+    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
+    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
+    await r.manager.reconciler.reconcile();
+    const removedId = (await r.manager.records.get('chat-messages'))!.subscriptionId!;
+    sim.clock.advance(60_000);
+    sim.sendLifecycle(removedId, 'subscriptionRemoved'); // Graph removes it: nothing is delivered from here on
+    const unseen = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'While no subscription existed' });
+    sim.clock.advance(60_000);
+    const lifecycle = { schema: QUEUED_NOTIFICATION_SCHEMA, kind: 'lifecycle', receivedAt: new Date().toISOString(), notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' } };
+    expect(await r.manager.lifecycle.process(lifecycle, r.logger)).toMatchObject({ status: 'recreated' });
+
+    // The next heartbeat finds the window the reconciler recorded and reads it back.
+    const gaps = await r.backfill.detector.beat(r.logger);
+    expect(gaps.map((g) => [g.reason, g.name])).toEqual([['subscription_recreated', 'chat-messages']]);
+    await r.drain();
+    const events = await r.events('chatMessage');
+    expect(events.map((e) => `${e.messageid} ${e.changetype} ${e.backfilled}`)).toEqual([`${unseen.id} created true`]);
+    // Later beats leave the same window alone.
+    expect((await r.backfill.detector.beat(r.logger)).map((g) => g.status)).toEqual(['filled']);
+  });
+
   it('reads membership changes back by comparing each changed chat with its last known members', async () => {
     for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob'], [CAROL, 'Carol'], [DAVE, 'Dave']] as const) sim.teams.addUser({ id, displayName });
     const r = relay([{ name: 'members', resource: '/chats/getAllMembers?model=A', changeTypes: ['created', 'deleted'], includeResourceData: true }]);
