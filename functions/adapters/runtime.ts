@@ -8,6 +8,7 @@ import { GapLog } from '../../shared/backfill/gap-log.js';
 import { MembershipLog } from '../../shared/backfill/membership-log.js';
 import { createTableClient } from '../../shared/config/storage-clients.js';
 import { GraphResourceHydrator } from '../../shared/route/resource-hydrator.js';
+import { maskFunctionKeys } from '../../shared/util/mask-function-key.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 
 /**
@@ -43,7 +44,7 @@ log.info('app.configured', {
   graph: settings.graphBaseUrl.href,
   graphAuth: settings.graphAuth.mode,
   desiredSubscriptions: subscriptions.reconciler.desired.length,
-  notificationUrl: settings.notificationUrl.replace(/([?&]code=)[^&]+/, '$1***'),
+  notificationUrl: maskFunctionKeys(settings.notificationUrl),
   jwksUrl: settings.jwksUrl.href,
   tenants: settings.tenantIds.length,
   clientStateSecrets: settings.clientStates.length,

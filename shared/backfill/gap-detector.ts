@@ -2,7 +2,7 @@ import type { Logger } from '../log.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import type { BackfillWorker } from './backfill-worker.js';
-import type { Gap, GapLog, GapReason } from './gap-log.js';
+import { gapIdOf, type Gap, type GapLog, type GapReason } from './gap-log.js';
 
 export interface GapDetectorOptions {
   readonly gaps: GapLog;
@@ -36,8 +36,7 @@ export class GapDetector {
 
   /**
    * Writes the heartbeat; when the previous one is older than the threshold, opens a downtime gap from it.
-   * Also opens a gap for each window without subscription the reconciler closed (already opened ones are
-   * left as they are).
+   * Also opens a gap for each window without subscription the reconciler closed and no gap covers yet.
    */
   async beat(logger: Logger): Promise<Gap[]> {
     const now = new Date(this.#now());
@@ -47,9 +46,13 @@ export class GapDetector {
       logger.warn('backfill.downtime_detected', { lastHeartbeat: previous.toISOString(), seconds: Math.round((now.getTime() - previous.getTime()) / 1000) });
       opened.push(...(await this.open('downtime', previous, now, undefined, logger)));
     }
+    // Windows the reconciler recorded: only those not opened yet (one listing, not a write per old window).
+    const known = new Set((await this.#o.gaps.list()).map((g) => g.id));
     for (const r of await this.#o.records.list()) {
       if (!r.gapFrom || !r.gapTo || !this.#o.desired.some((d) => d.name === r.name)) continue;
-      opened.push(...(await this.open('subscription_recreated', new Date(r.gapFrom), new Date(r.gapTo), r.name, logger)));
+      const from = new Date(r.gapFrom);
+      if (known.has(gapIdOf({ name: r.name, reason: 'subscription_recreated', from: from.toISOString() }))) continue;
+      opened.push(...(await this.open('subscription_recreated', from, new Date(r.gapTo), r.name, logger)));
     }
     return opened;
   }

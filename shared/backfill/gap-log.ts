@@ -32,6 +32,9 @@ const DELIVERIES = 'delivery';
 /** A subscription's last delivery is written at most this often per instance. */
 const DELIVERY_WRITE_INTERVAL_MS = 60_000;
 const HEARTBEAT = { partitionKey: 'heartbeat', rowKey: 'app' };
+/** A gap's id: `<name>|<reason>|<from>`, so the same window opened twice is one gap. */
+export const gapIdOf = (gap: Pick<Gap, 'name' | 'reason' | 'from'>) => `${gap.name}|${gap.reason}|${gap.from}`;
+
 const status = (e: unknown) => (e instanceof RestError ? e.statusCode : undefined);
 /** Row keys may not hold `/ \ # ?`: ISO times and names never do, but encode to be safe. */
 const rowKey = (id: string) => encodeURIComponent(id);
@@ -93,7 +96,7 @@ export class GapLog {
   /** Records a gap; one already recorded under the same id is left as it is. Returns whether it is new. */
   async open(gap: Pick<Gap, 'name' | 'from' | 'to' | 'reason'>, now: Date): Promise<{ gap: Gap; created: boolean }> {
     await this.#ensure();
-    const id = `${gap.name}|${gap.reason}|${gap.from}`;
+    const id = gapIdOf(gap);
     const entity: Entity = { partitionKey: GAPS, rowKey: rowKey(id), ...gap, status: 'open', openedAt: now.toISOString() };
     try {
       await this.#table.createEntity(entity);

@@ -6,6 +6,8 @@ export interface ReadBackChange {
   readonly resource: Record<string, unknown>;
 }
 
+/** An id as an OData key literal in a resource path (`'` doubled). */
+const key = (id: string) => `'${id.replace(/'/g, "''")}'`;
 const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
 const within = (t: string | undefined, from: number, to: number) => t !== undefined && Date.parse(t) >= from && Date.parse(t) <= to;
 
@@ -34,13 +36,12 @@ export function changeFromMessage(message: Record<string, unknown>, window: { fr
   if (!id || !within(str(message.lastModifiedDateTime) ?? str(message.createdDateTime), window.from, window.to)) return undefined;
   const chatId = str(message.chatId);
   const channel = message.channelIdentity as { teamId?: string; channelId?: string } | undefined;
-  const q = (v: string) => v.replace(/'/g, "''");
   let path: string;
-  if (chatId) path = `chats('${q(chatId)}')/messages('${q(id)}')`;
+  if (chatId) path = `chats(${key(chatId)})/messages(${key(id)})`;
   else if (channel?.teamId && channel.channelId) {
-    const base = `teams('${q(channel.teamId)}')/channels('${q(channel.channelId)}')/messages`;
+    const base = `teams(${key(channel.teamId)})/channels(${key(channel.channelId)})/messages`;
     const parent = str(message.replyToId);
-    path = parent ? `${base}('${q(parent)}')/replies('${q(id)}')` : `${base}('${q(id)}')`;
+    path = parent ? `${base}(${key(parent)})/replies(${key(id)})` : `${base}(${key(id)})`;
   } else return undefined;
   return { notification: notificationFor(path, '#Microsoft.Graph.chatMessage', id, changeTypeOf(message, 'lastModifiedDateTime'), subscriptionId, tenantId), resource: message };
 }
@@ -49,13 +50,12 @@ export function changeFromMessage(message: Record<string, unknown>, window: { fr
 export function changeFromChat(chat: Record<string, unknown>, window: { from: number; to: number }, subscriptionId: string, tenantId: string): ReadBackChange | undefined {
   const id = str(chat.id);
   if (!id || !within(str(chat.lastUpdatedDateTime) ?? str(chat.createdDateTime), window.from, window.to)) return undefined;
-  const path = `chats('${id.replace(/'/g, "''")}')`;
+  const path = `chats(${key(id)})`;
   return { notification: notificationFor(path, '#microsoft.graph.chat', id, changeTypeOf(chat, 'lastUpdatedDateTime'), subscriptionId, tenantId), resource: chat };
 }
 
 /** A membership change found by comparing a chat's members with the last known membership. */
 export function changeFromMember(chatId: string, membershipId: string, member: Record<string, unknown>, changeType: 'created' | 'deleted', subscriptionId: string, tenantId: string): ReadBackChange {
-  const q = (v: string) => v.replace(/'/g, "''");
-  const path = `chats('${q(chatId)}')/members('${q(membershipId)}')`;
+  const path = `chats(${key(chatId)})/members(${key(membershipId)})`;
   return { notification: notificationFor(path, '#microsoft.graph.aadUserConversationMember', membershipId, changeType, subscriptionId, tenantId), resource: member };
 }

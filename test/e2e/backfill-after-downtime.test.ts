@@ -11,11 +11,9 @@ import { freePort } from '../../tools/azurite/azurite-process.js';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
 import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
+import { ALICE, BOB, CAROL } from '../helpers/users.js';
 
 const CLI = fileURLToPath(new URL('../../dist/tools/subscriptions.js', import.meta.url));
-const ALICE = 'a11ce000-0000-4000-8000-000000000001';
-const BOB = 'b0b00000-0000-4000-8000-000000000002';
-const CAROL = 'ca201000-0000-4000-8000-000000000003';
 
 let azurite: AzuriteProcess;
 let sim: GraphSimulator;

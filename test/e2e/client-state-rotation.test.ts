@@ -12,13 +12,12 @@ import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simu
 import { DRIVER_PREFIX } from '../../tools/graph-simulator/server.js';
 import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, runHost, type HostLine } from '../helpers/local-host-process.js';
+import { ALICE, BOB } from '../helpers/users.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../dist/tools/subscriptions.js', import.meta.url));
 const OLD = 'rotation-e2e-old-secret-00000000';
 const NEW = 'rotation-e2e-new-secret-11111111';
-const ALICE = 'a11ce000-0000-4000-8000-000000000001';
-const BOB = 'b0b00000-0000-4000-8000-000000000002';
 
 let azurite: AzuriteProcess;
 let sim: GraphSimulator;

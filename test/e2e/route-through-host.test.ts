@@ -14,11 +14,10 @@ import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simu
 import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
+import { ALICE, BOB } from '../helpers/users.js';
 
 const run = promisify(execFile);
 const REPLAY = fileURLToPath(new URL('../../dist/tools/replay.js', import.meta.url));
-const ALICE = 'a11ce000-0000-4000-8000-000000000001';
-const BOB = 'b0b00000-0000-4000-8000-000000000002';
 const SECRET = 'route-e2e-client-state';
 
 let azurite: AzuriteProcess;

@@ -8,9 +8,8 @@ import { createTestCertificate } from '../helpers/certificates.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { ALICE, BOB } from '../helpers/users.js';
 
-const ALICE = 'a11ce000-0000-4000-8000-000000000001';
-const BOB = 'b0b00000-0000-4000-8000-000000000002';
 const SECRET = 'e2e-client-state-secret';
 
 let azurite: AzuriteProcess;

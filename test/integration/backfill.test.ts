@@ -18,11 +18,8 @@ import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simu
 import { drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { testEnv } from '../helpers/notifications.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
+import { ALICE, BOB, CAROL, DAVE } from '../helpers/users.js';
 
-const ALICE = 'a11ce000-0000-4000-8000-000000000001';
-const BOB = 'b0b00000-0000-4000-8000-000000000002';
-const CAROL = 'ca201000-0000-4000-8000-000000000003';
-const DAVE = 'da7e0000-0000-4000-8000-000000000004';
 
 let azurite: AzuriteProcess;
 let sink: WebhookSink;
@@ -271,8 +268,9 @@ describe('backfill', () => {
     await r.drain();
     const events = await r.events('chatMessage');
     expect(events.map((e) => `${e.messageid} ${e.changetype} ${e.backfilled}`)).toEqual([`${unseen.id} created true`]);
-    // Later beats leave the same window alone.
-    expect((await r.backfill.detector.beat(r.logger)).map((g) => g.status)).toEqual(['filled']);
+    // Later beats leave the same window alone: no new gap, the filled one kept.
+    expect(await r.backfill.detector.beat(r.logger)).toEqual([]);
+    expect((await r.backfill.gaps.list()).map((g) => [g.reason, g.status])).toEqual([['subscription_recreated', 'filled']]);
   });
 
   it('reads membership changes back by comparing each changed chat with its last known members', async () => {

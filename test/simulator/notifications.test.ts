@@ -5,15 +5,13 @@ import { createTestCertificate, type TestCertificate } from '../helpers/certific
 import { bearerFor, graphClient, inMinutes } from '../helpers/graph-client.js';
 import { opensslDecrypt } from '../helpers/openssl.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
+import { ALICE, BOB, CAROL } from '../helpers/users.js';
 
 let sim: GraphSimulator;
 let sink: WebhookSink;
 let cert: TestCertificate;
 let graph: ReturnType<typeof graphClient>;
 
-const ALICE = 'a11ce000-0000-4000-8000-000000000001';
-const BOB = 'b0b00000-0000-4000-8000-000000000002';
-const CAROL = 'ca201000-0000-4000-8000-000000000003';
 
 beforeAll(async () => {
   cert = await createTestCertificate();

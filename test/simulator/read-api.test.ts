@@ -2,13 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
 import { graphClient, inMinutes, type GraphAnswer } from '../helpers/graph-client.js';
 import { startWebhookSink } from '../helpers/webhook-sink.js';
+import { ALICE, BOB, CAROL } from '../helpers/users.js';
 
 let sim: GraphSimulator;
 let graph: ReturnType<typeof graphClient>;
 
-const ALICE = 'a11ce000-0000-4000-8000-000000000001';
-const BOB = 'b0b00000-0000-4000-8000-000000000002';
-const CAROL = 'ca201000-0000-4000-8000-000000000003';
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
