@@ -51,3 +51,13 @@ export class UnserializableNotificationError extends RelayError {
     super('ERR_NOTIFICATION_UNSERIALIZABLE', message, options);
   }
 }
+
+/**
+ * A certificate is stored in a format the app does not read: Key Vault versions must use the PEM content
+ * type (`application/x-pem-file`), see docs/deploy.md. Permanent for the notifications it encrypted.
+ */
+export class CertificateFormatError extends RelayError {
+  constructor(message: string) {
+    super('ERR_CERTIFICATE_FORMAT', message);
+  }
+}

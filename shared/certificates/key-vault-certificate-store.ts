@@ -4,7 +4,8 @@ import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets'
 import { X509Certificate } from 'node:crypto';
 import type { CertificateStore, EncryptionCertificate } from './certificate-store.js';
 import type { DecryptionKey } from './decrypt-resource-data.js';
-import { parsePemBundle, parsePkcs12, thumbprintOf } from './pem.js';
+import { CertificateFormatError } from '../errors.js';
+import { parsePemBundle, thumbprintOf } from './pem.js';
 
 export interface KeyVaultCertificateStoreOptions {
   readonly vaultUrl: string;
@@ -19,12 +20,23 @@ export interface KeyVaultCertificateStoreOptions {
 }
 
 const isNotFound = (e: unknown) => (e as { statusCode?: number }).statusCode === 404;
+const PEM = 'application/x-pem-file';
+
+/** Key Vault's default content type is PKCS#12; the app reads PEM only (no PKCS#12 parser in production). */
+function refuseUnlessPem(contentType: string | undefined, what: string): void {
+  if ((contentType ?? PEM).toLowerCase() === PEM) return;
+  throw new CertificateFormatError(
+    `${what} has content type ${contentType}; the app reads ${PEM} only. Create the certificate with ` +
+      `secretProperties.contentType ${PEM} (docs/deploy.md) and let the subscriptions move to it.`,
+  );
+}
 
 /**
  * Certificates in Azure Key Vault. The `encryptionCertificateId` given to Graph is `<name>/<version>`, so a
  * notification names the exact version that encrypted it: any version still in the vault decrypts, before
  * and after a rotation. The public part comes from the certificate, the private key from the secret of the
- * same name and version (PEM or PKCS#12), parsed once per version.
+ * same name and version (PEM; a PKCS#12 version is refused with CertificateFormatError), parsed once per
+ * version.
  */
 export class KeyVaultCertificateStore implements CertificateStore {
   readonly #o: KeyVaultCertificateStoreOptions;
@@ -44,6 +56,7 @@ export class KeyVaultCertificateStore implements CertificateStore {
     if (this.#current && now - this.#current.at < (this.#o.currentTtlMs ?? 5 * 60_000)) return this.#current.value;
     const certificate = await this.#certificates.getCertificate(this.#o.certificateName);
     const version = certificate.properties.version;
+    refuseUnlessPem(certificate.policy?.contentType, `Key Vault certificate ${this.#o.certificateName}`);
     if (!certificate.cer || !version) throw new Error(`Key Vault certificate ${this.#o.certificateName} has no enabled version with a certificate.`);
     const der = Buffer.from(certificate.cer);
     const parsed = new X509Certificate(der);
@@ -78,8 +91,8 @@ export class KeyVaultCertificateStore implements CertificateStore {
       if (isNotFound(e)) return undefined;
       throw e;
     }
-    const value = secret.value ?? '';
-    const parsed = (secret.properties.contentType ?? '').toLowerCase().includes('pkcs12') ? parsePkcs12(Buffer.from(value, 'base64')) : parsePemBundle(value);
+    refuseUnlessPem(secret.properties.contentType, `Key Vault secret ${name}/${version}`);
+    const parsed = parsePemBundle(secret.value ?? '');
     return { certificateId, privateKey: parsed.privateKey, thumbprint: parsed.thumbprint };
   }
 }

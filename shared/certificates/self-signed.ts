@@ -2,7 +2,8 @@ import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { thumbprintOf, type ParsedCertificate } from './pem.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+/** Node's WebCrypto, given to each call instead of set as @peculiar/x509's global provider. */
+export const nodeWebCrypto = webcrypto as unknown as NonNullable<Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[1]>;
 
 export interface SelfSignedCertificate extends ParsedCertificate {
   /** Certificate then private key, PEM. */
@@ -23,7 +24,7 @@ export async function createSelfSignedCertificate(options: { subject?: string; b
     notAfter: new Date(now + (options.validDays ?? 365) * 86_400_000),
     keys,
     signingAlgorithm: alg,
-  });
+  }, nodeWebCrypto);
   const der = Buffer.from(generated.rawData);
   const keyDer = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const certificate = new X509Certificate(der);

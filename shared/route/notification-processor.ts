@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { CertificateStore } from '../certificates/certificate-store.js';
 import { decryptResourceData, DecryptionError } from '../certificates/decrypt-resource-data.js';
+import { CertificateFormatError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { changeNotificationSchema, type ChangeNotification } from '../protocol/notification.js';
 import { isClaimCheck, QUEUED_NOTIFICATION_SCHEMA, type QueueMessageBody, type QueuedNotification } from '../queue/queued-notification.js';
@@ -63,6 +64,7 @@ export function permanentReason(e: unknown): string | undefined {
   if (e instanceof UnsupportedResourceError) return 'unsupported_resource';
   if (e instanceof NestingTooDeepError) return 'malformed_message';
   if (e instanceof HydrationFailedError) return 'hydration_failed';
+  if (e instanceof CertificateFormatError) return 'certificate_format';
   if (e instanceof SyntaxError || e instanceof URIError || e instanceof RangeError || e instanceof TypeError && !(e as { cause?: unknown }).cause) return 'unprocessable';
   return undefined;
 }

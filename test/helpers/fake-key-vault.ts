@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import * as x509 from '@peculiar/x509';
-import '../../shared/certificates/self-signed.js';
+import { nodeWebCrypto } from '../../shared/certificates/self-signed.js';
 
 /**
  * Key Vault's REST protocol on loopback HTTPS, for the real @azure/keyvault-* clients: the 401 challenge
@@ -36,7 +36,7 @@ async function tlsCertificate(): Promise<{ cert: string; key: string }> {
     keys,
     signingAlgorithm: alg,
     extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }]), new x509.BasicConstraintsExtension(true)],
-  });
+  }, nodeWebCrypto);
   const key = createPrivateKey({ key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), format: 'der', type: 'pkcs8' });
   return { cert: cert.toString('pem'), key: key.export({ format: 'pem', type: 'pkcs8' }).toString() };
 }
@@ -80,6 +80,7 @@ export async function startFakeKeyVault(): Promise<FakeKeyVault> {
         x5t: Buffer.from(webcrypto.getRandomValues(new Uint8Array(20))).toString('base64url'),
         cer: entry.der.toString('base64'),
         attributes,
+        policy: { id: `${base}/certificates/${name}/policy`, secret_props: { contentType: entry.contentType }, attributes },
       });
     }
     return send(200, { value: entry.secret, contentType: entry.contentType, id: `${base}/secrets/${name}/${entry.version}`, kid: `${base}/keys/${name}/${entry.version}`, managed: true, attributes });

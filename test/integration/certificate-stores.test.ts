@@ -1,10 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptResourceData } from '../../shared/certificates/decrypt-resource-data.js';
+import { CertificateFormatError } from '../../shared/errors.js';
 import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-certificate-store.js';
+import { permanentReason } from '../../shared/route/notification-processor.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { encryptResourceData, parseEncryptionCertificate } from '../../tools/graph-simulator/encrypt-resource-data.js';
 import { createTestCertificate, type TestCertificate } from '../helpers/certificates.js';
@@ -62,10 +63,10 @@ describe('KeyVaultCertificateStore against a Key Vault that speaks its REST prot
   let v2: TestCertificate;
   let v1Version: string;
   let store: KeyVaultCertificateStore;
-  const storeFor = (v: FakeKeyVault) =>
+  const storeFor = (v: FakeKeyVault, certificateName = 'graph-notifications') =>
     new KeyVaultCertificateStore({
       vaultUrl: v.url,
-      certificateName: 'graph-notifications',
+      certificateName,
       credential: v.credential,
       clientOptions: { tlsOptions: { ca: v.tlsCa }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 1, retryDelayInMs: 10 } },
     });
@@ -88,8 +89,7 @@ describe('KeyVaultCertificateStore against a Key Vault that speaks its REST prot
 
   it('decrypts notifications for every version, before and after a rotation, parsing each key once', async () => {
     const before = encryptTo(v1.base64, `graph-notifications/${v1Version}`, { before: true });
-    const pfx = forge.asn1.toDer(forge.pkcs12.toPkcs12Asn1(forge.pki.privateKeyFromPem(v2.privateKeyPem), [forge.pki.certificateFromPem(v2.pem)], '', { algorithm: '3des' })).getBytes();
-    const v2Version = vault.addVersion('graph-notifications', { der: Buffer.from(v2.base64, 'base64'), secret: Buffer.from(pfx, 'binary').toString('base64'), contentType: 'application/x-pkcs12' });
+    const v2Version = vault.addVersion('graph-notifications', { der: Buffer.from(v2.base64, 'base64'), secret: v2.pem, contentType: 'application/x-pem-file' });
     const rotated = storeFor(vault);
     expect((await rotated.current()).id).toBe(`graph-notifications/${v2Version}`);
     const after = encryptTo(v2.base64, `graph-notifications/${v2Version}`, { after: true });
@@ -101,6 +101,18 @@ describe('KeyVaultCertificateStore against a Key Vault that speaks its REST prot
     const secretReads = vault.requests.filter((r) => r.path.startsWith('/secrets/')).length;
     for (let i = 0; i < 5; i++) expect(await rotated.decryptionKey(after.encryptionCertificateId)).toBe(k2);
     expect(vault.requests.filter((r) => r.path.startsWith('/secrets/')).length).toBe(secretReads);
+  });
+
+  it("refuses a PKCS#12 version (Key Vault's default content type) with ERR_CERTIFICATE_FORMAT, naming the fix", async () => {
+    const other = await createTestCertificate();
+    const pkcs12Version = vault.addVersion('pkcs12-certificate', { der: Buffer.from(other.base64, 'base64'), secret: 'TUlJ', contentType: 'application/x-pkcs12' });
+    const pkcs12Store = storeFor(vault, 'pkcs12-certificate');
+    const current = await pkcs12Store.current().then(() => undefined, (e: unknown) => e);
+    expect(current).toBeInstanceOf(CertificateFormatError);
+    expect(current).toMatchObject({ code: 'ERR_CERTIFICATE_FORMAT', message: expect.stringContaining('application/x-pem-file') });
+    const key = await pkcs12Store.decryptionKey(`pkcs12-certificate/${pkcs12Version}`).then(() => undefined, (e: unknown) => e);
+    expect(key).toMatchObject({ code: 'ERR_CERTIFICATE_FORMAT', message: expect.stringContaining(`pkcs12-certificate/${pkcs12Version}`) });
+    expect(permanentReason(key)).toBe('certificate_format');
   });
 
   it('resolves an unknown version or certificate to undefined (permanent)', async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { thrown } from '../helpers/thrown.js';
 import { decryptResourceData, DecryptionError, type DecryptionKey } from '../../shared/certificates/decrypt-resource-data.js';
-import { parsePkcs12 } from '../../shared/certificates/pem.js';
+import { parsePkcs12 } from '../helpers/pkcs12.js';
 import { encryptResourceData, parseEncryptionCertificate } from '../../tools/graph-simulator/encrypt-resource-data.js';
 import { createTestCertificate } from '../helpers/certificates.js';
 
