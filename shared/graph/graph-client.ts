@@ -1,25 +1,16 @@
 import type { TokenCredential } from '@azure/identity';
-import { RelayError } from '../errors.js';
+import {
+  createDefaultHttpClient,
+  createHttpHeaders,
+  createPipelineRequest,
+  type HttpClient,
+  type HttpMethods,
+  type Pipeline,
+} from '@azure/core-rest-pipeline';
+import { createGraphPipeline } from './graph-pipeline.js';
+import { graphErrorOf } from './graph-request-error.js';
 
-/** A Graph error answer, parsed: HTTP status, Graph's error code and the request id. */
-export class GraphRequestError extends RelayError {
-  readonly status: number;
-  readonly graphCode: string;
-  readonly requestId?: string;
-  readonly retryAfterSeconds?: number;
-
-  constructor(status: number, graphCode: string, message: string, requestId?: string, retryAfterSeconds?: number) {
-    super(`ERR_GRAPH_${status}`, `Graph answered ${status} ${graphCode}: ${message}${requestId ? ` (request-id ${requestId})` : ''}`);
-    this.status = status;
-    this.graphCode = graphCode;
-    if (requestId) this.requestId = requestId;
-    if (retryAfterSeconds !== undefined) this.retryAfterSeconds = retryAfterSeconds;
-  }
-}
-
-export function isGraphRequestError(e: unknown, status?: number): e is GraphRequestError {
-  return e instanceof GraphRequestError && (status === undefined || e.status === status);
-}
+export { GraphRequestError, isGraphRequestError } from './graph-request-error.js';
 
 /** A subscription as Graph returns it (the fields the app uses). */
 export interface GraphSubscription {
@@ -51,33 +42,43 @@ export interface NewSubscription {
 export interface GraphClientOptions {
   readonly baseUrl: string;
   readonly credential: TokenCredential;
-  /** Most retries of one call after 429/503/504. */
+  /** Most retries of one call (throttling, 5xx, network errors). */
   readonly maxRetries?: number;
-  /** Longest single wait honoured from Retry-After, in ms. */
+  /** Longest single wait honoured from Retry-After, in ms: a longer one fails the call at once. */
   readonly maxRetryDelayMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** First back-off of the jittered exponential retries (5xx, network errors), in ms. */
+  readonly retryDelayMs?: number;
   readonly timeoutMs?: number;
 }
 
-const RETRYABLE = new Set([429, 503, 504]);
-
 /**
- * A small typed client for the subscriptions API. Tokens from @azure/identity (scope `<base>/.default`),
- * retries on 429, 503 and 504 honouring Retry-After within a bound, Graph error bodies parsed into
- * GraphRequestError with Graph's code and request id.
+ * A small typed client for the subscriptions API and resource reads, on @azure/core-rest-pipeline (the Azure
+ * SDK's HTTP stack): tokens from @azure/identity (scope `<base>/.default`), throttling answered as Graph asks
+ * (429/503 with Retry-After, within a bound), jittered exponential retries on other 5xx, 408 and network
+ * errors (a POST only when it never reached Graph), and Graph's error bodies parsed into GraphRequestError
+ * with Graph's code and request id. Network failures surface as the pipeline's RestError.
  */
 export class GraphClient {
-  readonly #o: Required<Omit<GraphClientOptions, 'sleep'>> & { sleep: (ms: number) => Promise<void> };
-  readonly #scope: string;
+  readonly #baseUrl: string;
+  readonly #timeoutMs: number;
+  readonly #pipeline: Pipeline;
+  readonly #http: HttpClient = createDefaultHttpClient();
 
   constructor(options: GraphClientOptions) {
-    this.#o = { maxRetries: 3, maxRetryDelayMs: 30_000, timeoutMs: 30_000, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
-    this.#scope = `${new URL(this.#o.baseUrl).origin}/.default`;
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#pipeline = createGraphPipeline({
+      credential: options.credential,
+      scope: `${new URL(this.#baseUrl).origin}/.default`,
+      maxRetries: options.maxRetries ?? 3,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
+      retryDelayMs: options.retryDelayMs ?? 500,
+    });
   }
 
   async listSubscriptions(version: 'v1.0' | 'beta' = 'v1.0'): Promise<GraphSubscription[]> {
     const all: GraphSubscription[] = [];
-    let url: string | undefined = `${this.#o.baseUrl}/${version}/subscriptions`;
+    let url: string | undefined = `${this.#baseUrl}/${version}/subscriptions`;
     while (url) {
       const page = (await this.#send('GET', url)) as { value: GraphSubscription[]; '@odata.nextLink'?: string };
       all.push(...page.value);
@@ -87,19 +88,19 @@ export class GraphClient {
   }
 
   createSubscription(body: NewSubscription, version: 'v1.0' | 'beta' = 'v1.0'): Promise<GraphSubscription> {
-    return this.#send('POST', `${this.#o.baseUrl}/${version}/subscriptions`, body) as Promise<GraphSubscription>;
+    return this.#send('POST', `${this.#baseUrl}/${version}/subscriptions`, body) as Promise<GraphSubscription>;
   }
 
   updateSubscription(id: string, patch: Partial<Pick<NewSubscription, 'expirationDateTime' | 'notificationUrl' | 'encryptionCertificate' | 'encryptionCertificateId'>>): Promise<GraphSubscription> {
-    return this.#send('PATCH', `${this.#o.baseUrl}/v1.0/subscriptions/${encodeURIComponent(id)}`, patch) as Promise<GraphSubscription>;
+    return this.#send('PATCH', `${this.#baseUrl}/v1.0/subscriptions/${encodeURIComponent(id)}`, patch) as Promise<GraphSubscription>;
   }
 
   async deleteSubscription(id: string): Promise<void> {
-    await this.#send('DELETE', `${this.#o.baseUrl}/v1.0/subscriptions/${encodeURIComponent(id)}`);
+    await this.#send('DELETE', `${this.#baseUrl}/v1.0/subscriptions/${encodeURIComponent(id)}`);
   }
 
   async reauthorizeSubscription(id: string): Promise<void> {
-    await this.#send('POST', `${this.#o.baseUrl}/v1.0/subscriptions/${encodeURIComponent(id)}/reauthorize`);
+    await this.#send('POST', `${this.#baseUrl}/v1.0/subscriptions/${encodeURIComponent(id)}/reauthorize`);
   }
 
   /**
@@ -107,39 +108,26 @@ export class GraphClient {
    * (`/v1.0/chats/…`) or an absolute `@odata.nextLink` Graph gave.
    */
   get<T>(pathOrUrl: string): Promise<T> {
-    const url = /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.#o.baseUrl}${pathOrUrl.startsWith('/') ? '' : '/'}${pathOrUrl}`;
+    const url = /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.#baseUrl}${pathOrUrl.startsWith('/') ? '' : '/'}${pathOrUrl}`;
     // Without it, Teams reports newer enum values (a systemEventMessage's messageType) as unknownFutureValue.
     return this.#send('GET', url, undefined, { prefer: 'include-unknown-enum-members' }) as Promise<T>;
   }
 
-  async #send(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      const token = await this.#o.credential.getToken(this.#scope);
-      if (!token) throw new GraphRequestError(401, 'NoToken', `No access token for ${this.#scope}.`);
-      const res = await fetch(url, {
-        method,
-        headers: { ...headers, authorization: `Bearer ${token.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : method === 'POST' ? { body: '' } : {}),
-        signal: AbortSignal.timeout(this.#o.timeoutMs),
-      });
-      const text = await res.text();
-      if (res.ok) return text ? (JSON.parse(text) as unknown) : undefined;
-      const retryAfter = Number(res.headers.get('retry-after'));
-      const error = parseGraphError(res.status, text, res.headers.get('request-id') ?? undefined, Number.isFinite(retryAfter) ? retryAfter : undefined);
-      if (!RETRYABLE.has(res.status) || attempt >= this.#o.maxRetries) throw error;
-      const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : 500 * 2 ** attempt;
-      if (wait > this.#o.maxRetryDelayMs) throw error;
-      await this.#o.sleep(wait);
-    }
+  async #send(method: HttpMethods, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
+    const request = createPipelineRequest({
+      url,
+      method,
+      headers: createHttpHeaders({ ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }),
+      ...(body !== undefined ? { body: JSON.stringify(body) } : method === 'POST' ? { body: '' } : {}),
+      timeout: this.#timeoutMs,
+      // Plain http only to the local simulator on loopback; Graph itself is https.
+      allowInsecureConnection: isLoopbackHttp(url),
+    });
+    const res = await this.#pipeline.sendRequest(this.#http, request);
+    const text = res.bodyAsText ?? '';
+    if (res.status >= 200 && res.status < 300) return text ? (JSON.parse(text) as unknown) : undefined;
+    throw graphErrorOf(res);
   }
 }
 
-function parseGraphError(status: number, text: string, headerRequestId?: string, retryAfter?: number): GraphRequestError {
-  try {
-    const body = JSON.parse(text) as { error?: { code?: string; message?: string; innerError?: { 'request-id'?: string } } };
-    const e = body.error ?? {};
-    return new GraphRequestError(status, e.code ?? 'Unknown', e.message ?? text.slice(0, 200), e.innerError?.['request-id'] ?? headerRequestId, retryAfter);
-  } catch {
-    return new GraphRequestError(status, 'Unknown', text.slice(0, 200) || 'no body', headerRequestId, retryAfter);
-  }
-}
+const isLoopbackHttp = (url: string) => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//i.test(url);
