@@ -64,7 +64,7 @@ afterAll(async () => {
 
 async function eventsOn(queue: string, until: (events: TeamsCloudEvent[]) => boolean): Promise<TeamsCloudEvent[]> {
   const q = queueService(azurite).getQueueClient(queue);
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   for (;;) {
     const items = (await q.exists()) ? (await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems : [];
     const events = items.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText));

@@ -103,7 +103,7 @@ afterAll(async () => {
 
 async function eventsOn(queue: string, atLeast: number): Promise<TeamsCloudEvent[]> {
   const q = queueService(azurite).getQueueClient(queue);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     const items = (await q.exists()) ? (await q.peekMessages({ numberOfMessages: 32 })).peekedMessageItems : [];
     if (items.length >= atLeast || Date.now() > deadline) return items.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText));
