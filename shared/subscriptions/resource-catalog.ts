@@ -12,6 +12,10 @@ export interface CatalogResource {
   /** Licensing models the resource takes; `required` when evaluation mode must be chosen explicitly. */
   readonly models: readonly ('A' | 'B')[];
   readonly queryOptions: readonly string[];
+  /** Application permissions, any one of which lets the app subscribe (least privileged first). */
+  readonly permissions: readonly string[];
+  /** Messages: application-permission subscriptions also need Microsoft's approval for Teams' protected APIs. */
+  readonly protectedApi?: boolean;
   /** Needs a delegated (user) token, which this app (application permissions) does not have. */
   readonly userContextOnly?: boolean;
   readonly note?: string;
@@ -27,21 +31,26 @@ const r = (c: Omit<CatalogResource, 'maxMinutes' | 'betaOnly' | 'models' | 'quer
   ...c,
 });
 
+const CHATS = ['Chat.ReadBasic.All', 'Chat.Read.All', 'Chat.ReadWrite.All'];
+const INSTALLED = ['Chat.ReadBasic.WhereInstalled', 'Chat.Read.WhereInstalled', 'Chat.ReadWrite.WhereInstalled'];
+const MEMBERS = ['ChatMember.Read.All', 'ChatMember.ReadWrite.All', ...CHATS];
+const MESSAGES = ['Chat.Read.All', 'Chat.ReadWrite.All'];
+
 export const RESOURCE_CATALOG: readonly CatalogResource[] = [
-  r({ pattern: /^\/chats$/, kind: 'chat', changeTypes: ['created', 'updated'] }),
-  r({ pattern: new RegExp(`^/chats/${ID}$`), kind: 'chat', changeTypes: ['created', 'updated'], queryOptions: ['notifyOnUserSpecificProperties'] }),
-  r({ pattern: new RegExp(`^/users/${ID}/chats$`), kind: 'chat', changeTypes: ['created', 'updated'], betaOnly: true, queryOptions: ['notifyOnUserSpecificProperties'] }),
-  r({ pattern: /^\/me\/chats$/, kind: 'chat', changeTypes: ['created', 'updated'], betaOnly: true, userContextOnly: true }),
-  r({ pattern: new RegExp(`^/appCatalogs/teamsApps/${ID}/installedToChats$`), kind: 'chat', changeTypes: ['created', 'updated'], models: ['B'], note: 'resource-specific consent in each chat' }),
-  r({ pattern: /^\/chats\/getAllMembers$/, kind: 'chatMember', changeTypes: ['created', 'deleted'], models: ['A', 'B'] }),
-  r({ pattern: new RegExp(`^/chats/${ID}/members$`), kind: 'chatMember', changeTypes: ['created', 'deleted'] }),
-  r({ pattern: new RegExp(`^/appCatalogs/teamsApps/${ID}/installedToChats/getAllMembers$`), kind: 'chatMember', changeTypes: ['created', 'deleted', 'updated'], models: ['B'] }),
-  r({ pattern: /^\/teams\/getAllMessages$/, kind: 'channelMessage', changeTypes: ['created', 'updated', 'deleted'], models: ['A', 'B'], queryOptions: ['$search'] }),
-  r({ pattern: /^\/chats\/getAllMessages$/, kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], models: ['A', 'B'], queryOptions: ['$search'] }),
-  r({ pattern: new RegExp(`^/teams/${ID}/channels/${ID}/messages$`), kind: 'channelMessage', changeTypes: ['created', 'updated', 'deleted'], queryOptions: ['$search', '$filter'] }),
-  r({ pattern: new RegExp(`^/chats/${ID}/messages$`), kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], queryOptions: ['$search', '$filter'] }),
-  r({ pattern: new RegExp(`^/users/${ID}/chats/getAllMessages$`), kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], betaOnly: true, models: ['B'], queryOptions: ['$search'] }),
-  r({ pattern: new RegExp(`^/appCatalogs/teamsApps/${ID}/installedToChats/getAllMessages$`), kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], models: ['B'] }),
+  r({ pattern: /^\/chats$/, kind: 'chat', changeTypes: ['created', 'updated'], permissions: CHATS }),
+  r({ pattern: new RegExp(`^/chats/${ID}$`), kind: 'chat', changeTypes: ['created', 'updated'], queryOptions: ['notifyOnUserSpecificProperties'], permissions: ['ChatSettings.Read.Chat', 'Chat.Manage.Chat', ...CHATS] }),
+  r({ pattern: new RegExp(`^/users/${ID}/chats$`), kind: 'chat', changeTypes: ['created', 'updated'], betaOnly: true, queryOptions: ['notifyOnUserSpecificProperties'], permissions: CHATS }),
+  r({ pattern: /^\/me\/chats$/, kind: 'chat', changeTypes: ['created', 'updated'], betaOnly: true, userContextOnly: true, permissions: CHATS }),
+  r({ pattern: new RegExp(`^/appCatalogs/teamsApps/${ID}/installedToChats$`), kind: 'chat', changeTypes: ['created', 'updated'], models: ['B'], note: 'resource-specific consent in each chat', permissions: INSTALLED }),
+  r({ pattern: /^\/chats\/getAllMembers$/, kind: 'chatMember', changeTypes: ['created', 'deleted'], models: ['A', 'B'], permissions: MEMBERS }),
+  r({ pattern: new RegExp(`^/chats/${ID}/members$`), kind: 'chatMember', changeTypes: ['created', 'deleted'], permissions: ['ChatMember.Read.Chat', 'Chat.Manage.Chat', ...MEMBERS] }),
+  r({ pattern: new RegExp(`^/appCatalogs/teamsApps/${ID}/installedToChats/getAllMembers$`), kind: 'chatMember', changeTypes: ['created', 'deleted', 'updated'], models: ['B'], permissions: ['ChatMember.Read.WhereInstalled', 'ChatMember.ReadWrite.WhereInstalled', ...INSTALLED] }),
+  r({ pattern: /^\/teams\/getAllMessages$/, kind: 'channelMessage', changeTypes: ['created', 'updated', 'deleted'], models: ['A', 'B'], queryOptions: ['$search'], permissions: ['ChannelMessage.Read.All'], protectedApi: true }),
+  r({ pattern: /^\/chats\/getAllMessages$/, kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], models: ['A', 'B'], queryOptions: ['$search'], permissions: MESSAGES, protectedApi: true }),
+  r({ pattern: new RegExp(`^/teams/${ID}/channels/${ID}/messages$`), kind: 'channelMessage', changeTypes: ['created', 'updated', 'deleted'], queryOptions: ['$search', '$filter'], permissions: ['ChannelMessage.Read.Group', 'ChannelMessage.Read.All'], protectedApi: true }),
+  r({ pattern: new RegExp(`^/chats/${ID}/messages$`), kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], queryOptions: ['$search', '$filter'], permissions: ['ChatMessage.Read.Chat', ...MESSAGES], protectedApi: true }),
+  r({ pattern: new RegExp(`^/users/${ID}/chats/getAllMessages$`), kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], betaOnly: true, models: ['B'], queryOptions: ['$search'], permissions: MESSAGES, protectedApi: true }),
+  r({ pattern: new RegExp(`^/appCatalogs/teamsApps/${ID}/installedToChats/getAllMessages$`), kind: 'chatMessage', changeTypes: ['created', 'updated', 'deleted'], models: ['B'], permissions: ['Chat.Read.WhereInstalled', 'Chat.ReadWrite.WhereInstalled'], protectedApi: true }),
 ];
 
 export interface ResourceCheck {

@@ -4,6 +4,7 @@ import { isGraphRequestError } from '../graph/graph-client.js';
 import { RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { EndpointCheckResult } from './endpoint-check.js';
+import { describeAccessRefusal, isQuotaRefusal } from './graph-refusal.js';
 import type { BlobLeaseLock } from './blob-lease-lock.js';
 import { describeClientStateUse, type ClientStateUse, type ConfiguredClientStates } from './client-state-fingerprint.js';
 import type { DesiredSubscription } from './desired-subscriptions.js';
@@ -77,7 +78,7 @@ const types = (changeType: string | readonly string[]) => (typeof changeType ===
 /**
  * Makes Graph hold exactly the desired subscriptions, alive: creates what is missing, adopts what exists
  * (409), renews what expires soon, PATCHes to a rotated certificate, recreates what PATCH cannot change
- * (licensing model, resource data, lifecycle URL, a clientState other than the first configured) or what
+ * (changeTypes, licensing model, resource data, lifecycle URL, a clientState other than the first configured) or what
  * Graph lost (404), deletes undesired ones only when allowed, and records each entry's state. A recreation
  * creates the new subscription before deleting the old; where Graph refuses two (409, 403) it deletes first,
  * records the window without subscription as the entry's gap and announces it with a resync event. Runs
@@ -176,10 +177,12 @@ export class SubscriptionReconciler {
     }
     try {
       const cert: Certificate | undefined = d.includeResourceData ? await this.#o.certificates.current() : undefined;
-      const existing = ours.find((s) => s.id === record?.subscriptionId && this.#matches(s, d)) ?? ours.find((s) => this.#matches(s, d));
+      const existing = ours.find((s) => s.id === record?.subscriptionId && this.#matches(s, d)) ?? ours.find((s) => this.#matches(s, d)) ?? this.#edited(d, ours, record);
       if (!existing) return await this.#create(d, cert, this.#lost(record), 'created', ours);
 
+      const typesEdited = types(existing.changeType) !== types(d.changeTypes);
       const needsRecreate =
+        typesEdited ||
         (existing.includeResourceData ?? false) !== d.includeResourceData ||
         existing.lifecycleNotificationUrl !== this.#o.lifecycleUrl ||
         modelOf(existing.resource) !== modelOf(d.resource);
@@ -189,7 +192,7 @@ export class SubscriptionReconciler {
       });
       const onCurrentSecret = typeof use === 'object' && use.position === 1;
       if (needsRecreate || !onCurrentSecret) {
-        const reason = needsRecreate ? 'unpatchable_change' : `client_state_${describeClientStateUse(use).split(' ')[0]}`;
+        const reason = typesEdited ? 'change_types_edited' : needsRecreate ? 'unpatchable_change' : `client_state_${describeClientStateUse(use).split(' ')[0]}`;
         return await this.#replace(d, existing, cert, record, ours, reason);
       }
       const patch: { encryptionCertificate?: string; encryptionCertificateId?: string; expirationDateTime?: string } = {};
@@ -220,6 +223,17 @@ export class SubscriptionReconciler {
   }
 
   /**
+   * The subscription of an entry whose `changeTypes` were edited: ours on the same resource, with other
+   * changeTypes that no other desired entry asks for (its own subscription first). PATCH cannot change
+   * changeType, so it is replaced.
+   */
+  #edited(d: DesiredSubscription, ours: readonly GraphSubscription[], record: SubscriptionRecord | undefined): GraphSubscription | undefined {
+    const wantedElsewhere = (s: GraphSubscription) => this.#o.desired.some((o) => o !== d && this.#matches(s, o));
+    const candidates = ours.filter((s) => norm(s.resource) === norm(d.resource) && !wantedElsewhere(s));
+    return candidates.find((s) => s.id === record?.subscriptionId) ?? candidates[0];
+  }
+
+  /**
    * The record of an entry whose subscription Graph no longer has (removed, expired, deleted by someone):
    * a gap opens when the app last saw it alive (its record's last update, or its expiry if earlier), so
    * that the subscription created now closes it and the window is announced and read back.
@@ -234,7 +248,7 @@ export class SubscriptionReconciler {
   /** Records the failure on the entry's latest record (which may point at nothing after a delete). */
   async #fail(d: DesiredSubscription, record: SubscriptionRecord | undefined, e: unknown): Promise<EntryResult> {
     const status = isGraphRequestError(e) ? e.status : undefined;
-    const message = (e as Error).message;
+    const message = isGraphRequestError(e, 403) && !isQuotaRefusal(e) ? describeAccessRefusal(e, d.catalog) : (e as Error).message;
     await this.#o.records.save({
       ...(record ?? { name: d.name, resource: d.resource, changeTypes: d.changeTypes.join(',') }),
       name: d.name,
@@ -250,7 +264,7 @@ export class SubscriptionReconciler {
   /**
    * Replaces `existing` with a new subscription (current clientState, certificate, lifecycle URL): create
    * first where Graph allows two; where it refuses (409 same resource and changeType, 403 one per chat or
-   * quota), delete then create, with the gap recorded before the delete so that neither a crash nor a failed
+   * another quota; never a 403 for access, which the new one would meet too), delete then create, with the gap recorded before the delete so that neither a crash nor a failed
    * create loses it: the record then points at nothing and the next run creates the subscription.
    */
   async #replace(d: DesiredSubscription, existing: GraphSubscription, cert: Certificate | undefined, record: SubscriptionRecord | undefined, ours: GraphSubscription[], reason: string): Promise<EntryResult> {
@@ -267,7 +281,8 @@ export class SubscriptionReconciler {
       }
       return await this.#save(d, 'recreated', created, record, this.#o.clientStates.currentFingerprint);
     } catch (e) {
-      if (!isGraphRequestError(e, 409) && !isGraphRequestError(e, 403)) throw e;
+      // A refused access (permission, protected API, licensing) would refuse the new one too: keep the old.
+      if (!isGraphRequestError(e, 409) && !(isGraphRequestError(e, 403) && isQuotaRefusal(e))) throw e;
     }
     const now = new Date(this.#now()).toISOString();
     // A gap still open (a create whose answer was lost, say) is widened, never forgotten.

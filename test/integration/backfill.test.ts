@@ -45,7 +45,7 @@ beforeEach(async () => {
 afterEach(() => sim.close());
 
 /** The app's own wiring (route, subscriptions, backfill) against the simulator and Azurite, names unique per call. */
-function relay(subscriptions: unknown[]) {
+function relay(subscriptions: unknown[], env: Record<string, string> = {}) {
   const file = join(dir, `${uniqueName('desired')}.json`);
   writeFileSync(file, JSON.stringify({ subscriptions }));
   const queues = { chatMessage: uniqueName('chat-msgs'), channelMessage: uniqueName('chan-msgs'), chat: uniqueName('chats'), chatMember: uniqueName('members') };
@@ -69,6 +69,7 @@ function relay(subscriptions: unknown[]) {
       DEAD_LETTER_QUEUE: uniqueName('dead'),
       ROUTES_FILE: routes,
       LOCAL_CERTIFICATE_DIR: join(dir, 'certs'),
+      ...env,
     }),
   );
   const logger = createRecordingLogger();
@@ -273,6 +274,37 @@ describe('backfill', () => {
     // Later beats leave the same window alone: no new gap, the filled one kept.
     expect(await r.backfill.detector.beat(r.logger)).toEqual([]);
     expect((await r.backfill.gaps.list()).map((g) => [g.reason, g.status])).toEqual([['subscription_recreated', 'filled']]);
+  });
+
+  it('reads back what happened between the delete and the create when an edited changeTypes entry is replaced on a chat (one subscription per chat)', async () => {
+    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
+    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const entry = { name: 'one-chat', resource: `/chats/${chat.id}/messages`, includeResourceData: true };
+    const before = relay([{ ...entry, changeTypes: ['created'] }]);
+    await before.manager.reconciler.reconcile();
+    sim.clock.advance(60_000);
+    const after = relay([{ ...entry, changeTypes: ['created', 'updated', 'deleted'] }], { SUBSCRIPTIONS_TABLE: before.settings.subscriptionsTable });
+    // Someone writes while the old subscription is gone and the new one does not exist yet.
+    const remove = sim.subscriptions.remove.bind(sim.subscriptions);
+    let unseen: { id: string } | undefined;
+    sim.subscriptions.remove = (id) => {
+      const removed = remove(id);
+      sim.clock.advance(1000);
+      unseen = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Between delete and create' });
+      sim.clock.advance(1000);
+      return removed;
+    };
+    expect((await after.manager.reconciler.reconcile()).entries[0]?.action).toBe('recreated');
+    expect(sim.subscriptions.active().map((s) => s.changeTypes.join(','))).toEqual(['created,updated,deleted']);
+    await sim.deliveries.idle();
+    expect(sim.deliveries.log.flatMap((a) => a.items).some((i) => String(i.resource).includes(unseen!.id))).toBe(false);
+
+    const gaps = await after.backfill.detector.beat(after.logger);
+    expect(gaps.map((g) => [g.reason, g.name])).toEqual([['subscription_recreated', 'one-chat']]);
+    await after.drain();
+    const events = await after.events('chatMessage');
+    expect(events.map((e) => `${e.messageid} ${e.changetype} ${e.backfilled}`)).toEqual([`${unseen!.id} created true`]);
   });
 
   it('reads membership changes back by comparing each changed chat with its last known members', async () => {

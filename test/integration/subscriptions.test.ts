@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
@@ -20,6 +22,8 @@ import { CLIENT_STATE, testEnv } from '../helpers/notifications.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../subscriptions.example.json', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/tools/subscriptions.js', import.meta.url));
+const run = promisify(execFile);
 
 let azurite: AzuriteProcess;
 let sink: WebhookSink;
@@ -42,9 +46,8 @@ beforeEach(async () => {
 afterEach(() => sim.close());
 
 /** The production wiring against the simulator, Azurite and a local certificate store, names unique per call. */
-function manager(env: Record<string, string> = {}, certDir = join(dir, uniqueName('certs'))) {
-  const settings = readSettings(
-    testEnv({
+function manager(overrides: Record<string, string> = {}, certDir = join(dir, uniqueName('certs'))) {
+  const env = testEnv({
       AzureWebJobsStorage: azurite.connectionString,
       GRAPH_APP_ID: sim.appId,
       GRAPH_TENANT_IDS: sim.tenantId,
@@ -57,12 +60,12 @@ function manager(env: Record<string, string> = {}, certDir = join(dir, uniqueNam
       SUBSCRIPTION_EVENTS_QUEUE: uniqueName('sub-events'),
       DEAD_LETTER_QUEUE: uniqueName('dead'),
       LOCAL_CERTIFICATE_DIR: certDir,
-      ...env,
-    }),
-  );
+      ...overrides,
+  });
+  const settings = readSettings(env);
   const certificates = new LocalCertificateStore(certDir);
   const logger = createRecordingLogger();
-  return { settings, certificates, logger, ...createSubscriptionManager(settings, certificates, logger, { now: () => sim.clock.now() }) };
+  return { env, settings, certificates, logger, ...createSubscriptionManager(settings, certificates, logger, { now: () => sim.clock.now() }) };
 }
 const ours = () => sim.subscriptions.active().filter((s) => s.notificationUrl === sink.url);
 
@@ -184,13 +187,42 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     const report = await m.reconciler.reconcile();
     const failed = report.entries.filter((e) => e.action === 'failed');
     expect(failed).toHaveLength(10);
-    expect(failed[0]?.error).toMatch(/403 Forbidden: .*quota/);
+    expect(failed[0]?.error).toMatch(/403 ExtensionError: .*quota/);
     expect((await m.records.get(failed[0]!.name))).toMatchObject({ lastAction: 'failed', lastErrorStatus: 403 });
     const calls = sim.deliveries.log.length;
     const again = await m.reconciler.reconcile();
     expect(again.entries.filter((e) => e.action === 'skipped')).toHaveLength(10);
     expect(sim.deliveries.log.length).toBe(calls);
     expect(m.logger.lines.some((l) => l.event === 'subscriptions.entry_failed')).toBe(true);
+  });
+
+  it('names the missing application permission in the entry and in `status` when Graph refuses access (403), and keeps the old subscription on a replacement', async () => {
+    sim.grants.set(sim.appId, { permissions: ['Chat.ReadBasic.All'] });
+    const m = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [
+      { name: 'all-chats', resource: '/chats', changeTypes: ['created'] },
+      { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'], includeResourceData: true },
+    ] }) });
+    const report = await m.reconciler.reconcile();
+    expect(report.entries.map((e) => e.action)).toEqual(['created', 'failed']);
+    expect(report.entries[1]?.error).toMatch(/^missing application permission Chat\.Read\.All or Chat\.ReadWrite\.All \(Graph answered 403 ExtensionError/);
+    expect(await m.records.get('chat-messages')).toMatchObject({ lastAction: 'failed', lastErrorStatus: 403, lastError: expect.stringContaining('Chat.Read.All') });
+
+    const status = await run(process.execPath, [CLI, 'status', '--json'], { cwd: dir, env: { ...process.env, ...m.env } }).catch((e: { stdout: string; code: number }) => e);
+    expect((status as { code?: number }).code).toBe(1);
+    const rows = JSON.parse(status.stdout) as { name: string; lastError?: string }[];
+    expect(rows.find((r) => r.name === 'chat-messages')?.lastError).toMatch(/missing application permission Chat\.Read\.All or Chat\.ReadWrite\.All/);
+    expect(rows.find((r) => r.name === 'all-chats')?.lastError).toBeUndefined();
+
+    // Protected-API access and a licensing model are named too, and an edit refused for access never deletes.
+    sim.grants.set(sim.appId, { permissions: ['Chat.Read.All'], protectedApiAccess: false });
+    expect((await m.reconciler.reconcile({ force: true })).entries[1]?.error).toMatch(/^missing protected-API access/);
+    sim.grants.set(sim.appId, { protectedApiAccess: true, licensingModels: ['B'] });
+    expect((await m.reconciler.reconcile({ force: true })).entries[1]?.error).toMatch(/^licensing model A not enabled/);
+    const edited = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'all-chats', resource: '/chats/getAllMembers?model=A', changeTypes: ['created'] }, { name: 'chats', resource: '/chats', changeTypes: ['created', 'updated'] }] }), SUBSCRIPTIONS_TABLE: m.settings.subscriptionsTable });
+    sim.grants.set(sim.appId, { permissions: [] });
+    const before = ours().map((s) => s.id);
+    expect((await edited.reconciler.reconcile({ force: true })).entries.map((e) => e.action)).toEqual(['failed', 'failed']);
+    expect(ours().map((s) => s.id)).toEqual(before);
   });
 
   it('PATCHes subscriptions to a rotated certificate', async () => {
@@ -226,6 +258,50 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     expect(report.entries[0]?.action).toBe('recreated');
     expect(report.undesired).toEqual([]);
     expect(ours().map((s) => s.resource)).toEqual(['/chats/getAllMessages?model=B']);
+  });
+
+  it('replaces a per-chat subscription whose changeTypes were edited: delete, then create, the window in between recorded and announced; exactly one after', async () => {
+    const chat = '/chats/19:edited@thread.v2/messages';
+    const table = `subs${Math.random().toString(36).slice(2, 10)}`;
+    const events = uniqueName('sub-events');
+    const before = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'chat', resource: chat, changeTypes: ['created'] }] }), SUBSCRIPTIONS_TABLE: table, SUBSCRIPTION_EVENTS_QUEUE: events });
+    await before.reconciler.reconcile();
+    const oldId = ours()[0]!.id;
+    sim.clock.advance(60_000);
+
+    const after = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'chat', resource: chat, changeTypes: ['created', 'updated', 'deleted'] }] }), SUBSCRIPTIONS_TABLE: table, SUBSCRIPTION_EVENTS_QUEUE: events });
+    // What the app sees alive whenever Graph deletes one: Graph refuses a second subscription on the chat.
+    const remove = sim.subscriptions.remove.bind(sim.subscriptions);
+    const aliveAtDelete: number[] = [];
+    let deletedAt = 0;
+    sim.subscriptions.remove = (id) => (aliveAtDelete.push(ours().length), (deletedAt = sim.clock.now()), remove(id));
+    const report = await after.reconciler.reconcile();
+    expect(report.entries[0]).toMatchObject({ name: 'chat', action: 'recreated' });
+    expect(aliveAtDelete).toEqual([1]);
+    expect(ours().map((s) => [s.resource, s.changeTypes.join(',')])).toEqual([[chat, 'created,updated,deleted']]);
+    expect(after.logger.lines.find((l) => l.event === 'subscriptions.replacing')?.fields).toMatchObject({ reason: 'change_types_edited', subscriptionId: oldId });
+
+    const record = (await after.records.get('chat'))!;
+    expect(record).toMatchObject({ subscriptionId: ours()[0]!.id, changeTypes: 'created,updated,deleted', gapSubscriptionId: oldId, lastAction: 'recreated' });
+    expect(Date.parse(record.gapFrom!)).toBeLessThanOrEqual(deletedAt);
+    expect(Date.parse(record.gapTo!)).toBeGreaterThanOrEqual(deletedAt);
+    const [event, ...more] = (await queueService(azurite).getQueueClient(events).receiveMessages({ numberOfMessages: 32 })).receivedMessageItems.map((m) => decodeJsonMessage<Record<string, any>>(m.messageText));
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ type: 'com.microsoft.graph.teams.subscription.subscriptionRecreated', data: { name: 'chat', subscriptionId: oldId, newSubscriptionId: record.subscriptionId, gap: { from: record.gapFrom, to: record.gapTo } } });
+
+    // Runs after that change nothing: no second subscription every 15 minutes, no failure.
+    for (let i = 0; i < 2; i++) expect((await after.reconciler.reconcile()).entries[0]?.action).toBe('unchanged');
+    expect(ours()).toHaveLength(1);
+  });
+
+  it('replaces a tenant-wide subscription whose changeTypes were edited by creating first where Graph allows two: no gap', async () => {
+    const table = `subs${Math.random().toString(36).slice(2, 10)}`;
+    await manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'all-chats', resource: '/chats', changeTypes: ['created'] }] }), SUBSCRIPTIONS_TABLE: table }).reconciler.reconcile();
+    const after = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'all-chats', resource: '/chats', changeTypes: ['created', 'updated'] }] }), SUBSCRIPTIONS_TABLE: table });
+    expect((await after.reconciler.reconcile()).entries[0]?.action).toBe('recreated');
+    expect(ours().map((s) => s.changeTypes.join(','))).toEqual(['created,updated']);
+    expect((await after.records.get('all-chats'))?.gapFrom).toBeUndefined();
+    expect((await after.reconciler.reconcile()).entries[0]?.action).toBe('unchanged');
   });
 
   it('runs safely twice at once: no duplicate subscriptions', async () => {

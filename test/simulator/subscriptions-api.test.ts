@@ -121,11 +121,86 @@ describe('POST /subscriptions', () => {
     expect((await otherApp.post('/v1.0/subscriptions', subscription())).status).toBe(201);
   });
 
+  it('allows one subscription per app and chat or channel: another changeType on the same chat answers 403 with the Teams error shape', async () => {
+    expect((await graph.post('/v1.0/subscriptions', subscription({ changeType: 'created' }))).status).toBe(201);
+    const second = await graph.post('/v1.0/subscriptions', subscription({ changeType: 'created,updated' }));
+    expect(second.status).toBe(403);
+    expect(second.body.error).toMatchObject({ code: 'ExtensionError', innerError: { 'request-id': expect.any(String), date: expect.any(String) } });
+    expect(second.body.error.message).toMatch(/^Operation: Create; Exception: \[Status Code: Forbidden; Reason: The maximum number of subscriptions per application and chat or channel \(1\)/);
+    // The same chat with a $search is still that chat's messages.
+    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/19:abc@thread.v2/messages?$search="x"' }))).status).toBe(403);
+    // Its members and the chat itself are other resources; another chat, another channel, another app are free.
+    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/19:abc@thread.v2/members', changeType: 'created' }))).status).toBe(201);
+    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/19:abc@thread.v2', changeType: 'updated' }))).status).toBe(201);
+    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/19:other@thread.v2/messages' }))).status).toBe(201);
+    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/teams/t-1/channels/19:c@thread.tacv2/messages' }))).status).toBe(201);
+    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/teams/t-1/channels/19:c@thread.tacv2/messages', changeType: 'created' }))).status).toBe(403);
+    const otherApp = graphClient(sim.baseUrl, bearerFor({ appid: '99999999-9999-4999-8999-999999999999', tid: sim.tenantId }));
+    expect((await otherApp.post('/v1.0/subscriptions', subscription({ changeType: 'created,updated' }))).status).toBe(201);
+    // Once the first is deleted, the slot is free.
+    const mine = (await graph.get('/v1.0/subscriptions')).body.value.find((s: { resource: string; changeType: string }) => s.resource === '/chats/19:abc@thread.v2/messages');
+    expect((await graph.delete(`/v1.0/subscriptions/${mine.id}`)).status).toBe(204);
+    expect((await graph.post('/v1.0/subscriptions', subscription({ changeType: 'created,updated' }))).status).toBe(201);
+  });
+
+  it("allows 10 subscriptions per user for the resources tracking all of a user's chats", async () => {
+    const user = '5f1c0000-0000-4000-8000-000000000001';
+    const apps = Array.from({ length: 11 }, (_, i) => graphClient(sim.baseUrl, bearerFor({ appid: `99999999-9999-4999-8999-9999999999${String(i).padStart(2, '0')}`, tid: sim.tenantId })));
+    for (const app of apps.slice(0, 10)) expect((await app.post('/beta/subscriptions', subscription({ resource: `/users/${user}/chats/getAllMessages?model=B`, changeType: 'created' }))).status).toBe(201);
+    const over = await apps[10]!.post('/beta/subscriptions', subscription({ resource: `/users/${user}/chats/getAllMessages?model=B`, changeType: 'created' }));
+    expect(over.status).toBe(403);
+    expect(over.body.error.message).toMatch(/maximum number of subscriptions per user \(10\)/);
+    // Chats (not messages) of the same user, and another user, have their own quota.
+    expect((await apps[10]!.post('/beta/subscriptions', subscription({ resource: `/users/${user}/chats`, changeType: 'created' }))).status).toBe(201);
+    expect((await apps[10]!.post('/beta/subscriptions', subscription({ resource: '/users/5f1c0000-0000-4000-8000-000000000002/chats/getAllMessages?model=B', changeType: 'created' }))).status).toBe(201);
+  });
+
   it('answers 403 once the tenant quota is reached', async () => {
     for (let i = 0; i < 20; i++) expect((await graph.post('/v1.0/subscriptions', subscription({ resource: `/chats/19:c${i}@thread.v2/messages` }))).status).toBe(201);
     const over = await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/19:one-more@thread.v2/messages' }));
     expect(over.status).toBe(403);
-    expect(over.body.error.message).toMatch(/quota/);
+    expect(over.body.error).toMatchObject({ code: 'ExtensionError', message: expect.stringMatching(/quota of 20/) });
+  });
+});
+
+describe('permissions and licensing of the calling app', () => {
+  const grants = (body: Record<string, unknown>) => fetch(`${sim.baseUrl}/_simulator/apps/${sim.appId}/grants`, { method: 'PATCH', body: JSON.stringify(body) });
+
+  it('refuses creation with 403 and the Teams error shape, naming the permissions, when no application permission of the resource is granted', async () => {
+    const set = await grants({ permissions: ['ChannelMessage.Read.All'] });
+    expect(await set.json()).toMatchObject({ permissions: ['ChannelMessage.Read.All'], protectedApiAccess: true, licensingModels: ['A', 'B'] });
+    const refused = await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/getAllMessages?model=A' }));
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({ code: 'ExtensionError', innerError: { 'request-id': expect.any(String) } });
+    expect(refused.body.error.message).toBe("Operation: Create; Exception: [Status Code: Forbidden; Reason: Required permissions to access all chat messages subscription one of ('Chat.Read.All,Chat.ReadWrite.All') is missing.]");
+    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/getAllMembers?model=A', changeType: 'created' }))).body.error.message).toMatch(/ChatMember\.Read\.All/);
+    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/teams/getAllMessages?model=A' }))).status).toBe(201);
+    await grants({ permissions: ['Chat.ReadWrite.All'] });
+    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/getAllMessages?model=A' }))).status).toBe(201);
+    // A delegated (user) caller is not an application-permission subscription.
+    const user = graphClient(sim.baseUrl, bearerFor({ appid: sim.appId, tid: sim.tenantId, scp: 'Chat.Read', oid: '5f1c0000-0000-4000-8000-000000000001' }));
+    expect((await user.post('/v1.0/subscriptions', subscription({ resource: '/chats/19:user@thread.v2' , changeType: 'updated' }))).status).toBe(201);
+  });
+
+  it('requires protected-API access for message subscriptions and the licensing model the resource names', async () => {
+    await grants({ protectedApiAccess: false, licensingModels: ['B'] });
+    const messages = await graph.post('/v1.0/subscriptions', subscription());
+    expect(messages.status).toBe(403);
+    expect(messages.body.error.message).toMatch(/not approved for protected APIs/);
+    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats', changeType: 'created' }))).status).toBe(201);
+    const modelA = await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/getAllMembers?model=A', changeType: 'created' }));
+    expect(modelA.status).toBe(403);
+    expect(modelA.body.error.message).toMatch(/Licensing model 'A' is not enabled/);
+    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/getAllMembers?model=B', changeType: 'created' }))).status).toBe(201);
+  });
+
+  it('refuses renewal and reauthorization once a permission is revoked', async () => {
+    const created = (await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats', changeType: 'created' }))).body;
+    await grants({ permissions: [] });
+    const reauthorize = await graph.post(`/v1.0/subscriptions/${created.id}/reauthorize`);
+    expect(reauthorize.status).toBe(403);
+    expect(reauthorize.body.error.message).toMatch(/^Operation: Reauthorize; .*Chat\.ReadBasic\.All/);
+    expect((await graph.patch(`/v1.0/subscriptions/${created.id}`, { expirationDateTime: inMinutes(200) })).status).toBe(403);
   });
 });
 

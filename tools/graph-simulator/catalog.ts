@@ -16,6 +16,8 @@ export interface CatalogEntry {
   readonly models: readonly ('A' | 'B')[];
   /** Query options the resource accepts besides `model`. */
   readonly options: readonly ('notifyOnUserSpecificProperties' | '$search' | '$filter')[];
+  /** Application permissions, any one of which lets an app subscribe (least privileged first). */
+  readonly permissions: readonly string[];
 }
 
 const ID = "(?!getAll)[^/()']+";
@@ -29,24 +31,32 @@ const entry = (e: Omit<CatalogEntry, 'maxMinutes' | 'betaOnly' | 'models' | 'opt
   ...e,
 });
 
+// Application permissions per resource, from Graph's change-notification pages for chats, chat members and
+// messages (resource-specific consent permissions such as Chat.Manage.Chat count as ordinary grants here).
+const CHATS = ['Chat.ReadBasic.All', 'Chat.Read.All', 'Chat.ReadWrite.All'];
+const ONE_CHAT = ['ChatSettings.Read.Chat', 'ChatSettings.ReadWrite.Chat', 'Chat.Manage.Chat', ...CHATS];
+const INSTALLED = ['Chat.ReadBasic.WhereInstalled', 'Chat.Read.WhereInstalled', 'Chat.ReadWrite.WhereInstalled'];
+const MEMBERS = ['ChatMember.Read.All', 'ChatMember.ReadWrite.All', ...CHATS];
+const CHAT_MESSAGES = ['Chat.Read.All', 'Chat.ReadWrite.All'];
+
 const CHAT = ['created', 'updated'];
 const MEMBER = ['created', 'deleted'];
 const MESSAGE = ['created', 'updated', 'deleted'];
 
 export const CATALOG: readonly CatalogEntry[] = [
-  entry({ name: 'all chats', pattern: /^\/chats$/, kind: 'chat', changeTypes: CHAT }),
-  entry({ name: 'one chat', pattern: new RegExp(`^/chats/(?<chatId>${ID})$`), kind: 'chat', changeTypes: CHAT, options: ['notifyOnUserSpecificProperties'] }),
-  entry({ name: "a user's chats", pattern: new RegExp(`^/(?:users/(?<userId>${ID})|me)/chats$`), kind: 'chat', changeTypes: CHAT, betaOnly: true, options: ['notifyOnUserSpecificProperties'] }),
-  entry({ name: 'chats with the app installed', pattern: new RegExp(`^/appCatalogs/teamsApps/(?<appId>${ID})/installedToChats$`), kind: 'chat', changeTypes: CHAT, models: ['B'] }),
-  entry({ name: 'all chat members', pattern: /^\/chats\/getAllMembers$/, kind: 'member', changeTypes: MEMBER, models: ['A', 'B'] }),
-  entry({ name: 'members of one chat', pattern: new RegExp(`^/chats/(?<chatId>${ID})/members$`), kind: 'member', changeTypes: MEMBER }),
-  entry({ name: 'members of chats with the app installed', pattern: new RegExp(`^/appCatalogs/teamsApps/(?<appId>${ID})/installedToChats/getAllMembers$`), kind: 'member', changeTypes: ['created', 'deleted', 'updated'], models: ['B'] }),
-  entry({ name: 'all channel messages', pattern: /^\/teams\/getAllMessages$/, kind: 'channelMessage', changeTypes: MESSAGE, models: ['A', 'B'], options: ['$search'] }),
-  entry({ name: 'all chat messages', pattern: /^\/chats\/getAllMessages$/, kind: 'chatMessage', changeTypes: MESSAGE, models: ['A', 'B'], options: ['$search'] }),
-  entry({ name: 'messages of one channel', pattern: new RegExp(`^/teams/(?<teamId>${ID})/channels/(?<channelId>${ID})/messages$`), kind: 'channelMessage', changeTypes: MESSAGE, options: ['$search', '$filter'] }),
-  entry({ name: 'messages of one chat', pattern: new RegExp(`^/chats/(?<chatId>${ID})/messages$`), kind: 'chatMessage', changeTypes: MESSAGE, options: ['$search', '$filter'] }),
-  entry({ name: "messages of a user's chats", pattern: new RegExp(`^/users/(?<userId>${ID})/chats/getAllMessages$`), kind: 'chatMessage', changeTypes: MESSAGE, betaOnly: true, models: ['B'], options: ['$search'] }),
-  entry({ name: 'messages of chats with the app installed', pattern: new RegExp(`^/appCatalogs/teamsApps/(?<appId>${ID})/installedToChats/getAllMessages$`), kind: 'chatMessage', changeTypes: MESSAGE, models: ['B'] }),
+  entry({ name: 'all chats', pattern: /^\/chats$/, kind: 'chat', changeTypes: CHAT, permissions: CHATS }),
+  entry({ name: 'one chat', pattern: new RegExp(`^/chats/(?<chatId>${ID})$`), kind: 'chat', changeTypes: CHAT, options: ['notifyOnUserSpecificProperties'], permissions: ONE_CHAT }),
+  entry({ name: "a user's chats", pattern: new RegExp(`^/(?:users/(?<userId>${ID})|me)/chats$`), kind: 'chat', changeTypes: CHAT, betaOnly: true, options: ['notifyOnUserSpecificProperties'], permissions: CHATS }),
+  entry({ name: 'chats with the app installed', pattern: new RegExp(`^/appCatalogs/teamsApps/(?<appId>${ID})/installedToChats$`), kind: 'chat', changeTypes: CHAT, models: ['B'], permissions: INSTALLED }),
+  entry({ name: 'all chat members', pattern: /^\/chats\/getAllMembers$/, kind: 'member', changeTypes: MEMBER, models: ['A', 'B'], permissions: MEMBERS }),
+  entry({ name: 'members of one chat', pattern: new RegExp(`^/chats/(?<chatId>${ID})/members$`), kind: 'member', changeTypes: MEMBER, permissions: ['ChatMember.Read.Chat', 'Chat.Manage.Chat', ...MEMBERS] }),
+  entry({ name: 'members of chats with the app installed', pattern: new RegExp(`^/appCatalogs/teamsApps/(?<appId>${ID})/installedToChats/getAllMembers$`), kind: 'member', changeTypes: ['created', 'deleted', 'updated'], models: ['B'], permissions: ['ChatMember.Read.WhereInstalled', 'ChatMember.ReadWrite.WhereInstalled', ...INSTALLED] }),
+  entry({ name: 'all channel messages', pattern: /^\/teams\/getAllMessages$/, kind: 'channelMessage', changeTypes: MESSAGE, models: ['A', 'B'], options: ['$search'], permissions: ['ChannelMessage.Read.All'] }),
+  entry({ name: 'all chat messages', pattern: /^\/chats\/getAllMessages$/, kind: 'chatMessage', changeTypes: MESSAGE, models: ['A', 'B'], options: ['$search'], permissions: CHAT_MESSAGES }),
+  entry({ name: 'messages of one channel', pattern: new RegExp(`^/teams/(?<teamId>${ID})/channels/(?<channelId>${ID})/messages$`), kind: 'channelMessage', changeTypes: MESSAGE, options: ['$search', '$filter'], permissions: ['ChannelMessage.Read.Group', 'ChannelMessage.Read.All'] }),
+  entry({ name: 'messages of one chat', pattern: new RegExp(`^/chats/(?<chatId>${ID})/messages$`), kind: 'chatMessage', changeTypes: MESSAGE, options: ['$search', '$filter'], permissions: ['ChatMessage.Read.Chat', ...CHAT_MESSAGES] }),
+  entry({ name: "messages of a user's chats", pattern: new RegExp(`^/users/(?<userId>${ID})/chats/getAllMessages$`), kind: 'chatMessage', changeTypes: MESSAGE, betaOnly: true, models: ['B'], options: ['$search'], permissions: CHAT_MESSAGES }),
+  entry({ name: 'messages of chats with the app installed', pattern: new RegExp(`^/appCatalogs/teamsApps/(?<appId>${ID})/installedToChats/getAllMessages$`), kind: 'chatMessage', changeTypes: MESSAGE, models: ['B'], permissions: ['Chat.Read.WhereInstalled', 'Chat.ReadWrite.WhereInstalled'] }),
 ];
 
 export interface ParsedResource {

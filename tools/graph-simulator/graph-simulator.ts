@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { AppGrants, type AppGrant } from './app-grants.js';
 import { SimulatorClock } from './clock.js';
 import { Deliverer, type DeliveryOptions } from './delivery.js';
 import { notificationsFor } from './notification-router.js';
@@ -22,6 +23,8 @@ export interface GraphSimulatorOptions {
   /** The app id of callers whose bearer token names none. */
   readonly appId?: string;
   readonly quotaPerTenant?: number;
+  /** Most subscriptions tracking one user's chats or chat messages (Teams: 10). */
+  readonly quotaPerUser?: number;
   readonly delivery?: Partial<DeliveryOptions>;
   /** Throttling of resource GETs (Teams' per-chat/channel and per-tenant limits). */
   readonly reads?: Partial<ReadLimits>;
@@ -29,6 +32,10 @@ export interface GraphSimulatorOptions {
   /** How long before expiry `reauthorizationRequired` is sent (simulated minutes). */
   readonly reauthorizationNoticeMinutes?: number;
   readonly issuerVersion?: 'v1' | 'v2';
+  /** What calling apps are granted (permissions, protected-API access, licensing models); unnamed apps get `defaultGrant`. */
+  readonly grants?: Readonly<Record<string, Partial<AppGrant>>>;
+  /** The grant of apps not named in `grants` (default: everything, FULL_GRANT). */
+  readonly defaultGrant?: AppGrant;
 }
 
 export type LifecycleEvent = 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed';
@@ -53,6 +60,8 @@ export class GraphSimulator {
   readonly clock = new SimulatorClock();
   readonly signer = new TokenSigner();
   readonly faults = new FaultInjector();
+  /** What each calling app is granted; see app-grants.ts. */
+  readonly grants: AppGrants;
   /** Throttling of message GETs and the export APIs, with a log of every read. */
   readonly reads: ReadThrottle;
   /** Signs and checks the read APIs' skip and delta tokens. */
@@ -74,10 +83,13 @@ export class GraphSimulator {
     this.reads = new ReadThrottle(options.reads);
     this.deliveries = new Deliverer(this.clock, (appId, tenantId) => this.signer.validationToken(appId, tenantId, this.clock.now()), options.delivery);
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    this.grants = new AppGrants(options.defaultGrant, options.grants);
     this.subscriptions = new SubscriptionService({
       clock: this.clock,
       handshake: (url) => performValidationHandshake(url, handshakeTimeoutMs),
+      checkAccess: (caller, parsed, operation) => this.grants.check(caller, parsed, operation),
       quotaPerTenant: options.quotaPerTenant ?? 10_000,
+      ...(options.quotaPerUser !== undefined ? { quotaPerUser: options.quotaPerUser } : {}),
     });
     this.teams = new TeamsDirectory(this.tenantId, this.clock, (event) => {
       for (const [url, items] of notificationsFor(event, this.subscriptions.active(), this.teams.users)) this.deliveries.enqueue(url, items);

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AppGrant } from './app-grants.js';
 import type { DeliveryOptions } from './delivery.js';
 import { GraphError, notFound } from './graph-error.js';
 import type { GraphSimulator, LifecycleEvent } from './graph-simulator.js';
@@ -206,6 +207,17 @@ function driverRoute(sim: GraphSimulator, req: Request, rest: string[]): Answer 
     if (!['reauthorizationRequired', 'subscriptionRemoved', 'missed'].includes(event)) throw new GraphError(400, 'BadRequest', `Unknown lifecycleEvent '${event}'.`);
     if (!sim.sendLifecycle(id, event)) throw notFound(`Subscription '${id}' does not exist.`);
     return { status: 202 };
+  }
+  if (a === 'apps' && id && sub === 'grants' && !subId) {
+    if (m === 'GET') return ok(sim.grants.of(id));
+    if (m === 'PATCH') {
+      const grant: Partial<AppGrant> = {
+        ...(Array.isArray(b.permissions) ? { permissions: (b.permissions as unknown[]).map(String) } : {}),
+        ...(typeof b.protectedApiAccess === 'boolean' ? { protectedApiAccess: b.protectedApiAccess } : {}),
+        ...(Array.isArray(b.licensingModels) ? { licensingModels: (b.licensingModels as unknown[]).filter((x): x is 'A' | 'B' => x === 'A' || x === 'B') } : {}),
+      };
+      return ok(sim.grants.set(id, grant));
+    }
   }
   if (a === 'faults' && m === 'POST') {
     sim.faults.failNext(Number(b.count ?? 1), b.status === 503 ? 503 : 429, Number(b.retryAfterSeconds ?? 1));

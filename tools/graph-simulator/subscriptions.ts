@@ -3,6 +3,7 @@ import { parseResource, type ParsedResource } from './catalog.js';
 import type { SimulatorClock } from './clock.js';
 import { parseEncryptionCertificate, type SubscriptionCertificate } from './encrypt-resource-data.js';
 import { badRequest, GraphError, notFound } from './graph-error.js';
+import { checkQuotas } from './subscription-quotas.js';
 
 /** Who calls the subscriptions API, read from the bearer token. */
 export interface Caller {
@@ -49,6 +50,10 @@ export interface SubscriptionServiceOptions {
   readonly handshake: (url: string) => Promise<string | null>;
   /** Most subscriptions one tenant may hold (Teams shares one quota). */
   readonly quotaPerTenant: number;
+  /** Most subscriptions tracking one user's chats or chat messages (default 10). */
+  readonly quotaPerUser?: number;
+  /** Throws Graph's 403 when the caller may not hold a subscription on the resource (permissions, licensing). */
+  readonly checkAccess?: (caller: Caller, parsed: ParsedResource, operation: 'Create' | 'Update' | 'Reauthorize') => void;
   /** Called when a subscription is removed (deleted or expired). */
   readonly onRemoved?: (subscription: SimSubscription) => void;
 }
@@ -101,6 +106,8 @@ export class SubscriptionService {
       }
     }
 
+    this.#o.checkAccess?.(caller, parsed, 'Create');
+
     const notificationUrl = asString(body, 'notificationUrl');
     if (!notificationUrl) throw badRequest("Property 'notificationUrl' is required.", 'InvalidRequest');
     asUrl(notificationUrl, 'notificationUrl');
@@ -134,9 +141,7 @@ export class SubscriptionService {
     if (mine.some((s) => s.resource.toLowerCase() === resource.toLowerCase() && sameTypes(s))) {
       throw new GraphError(409, 'Conflict', `A subscription for resource '${resource}' and changeType '${changeType}' already exists for this application.`);
     }
-    if (this.active().filter((s) => s.tenantId === caller.tenantId).length >= this.#o.quotaPerTenant) {
-      throw new GraphError(403, 'Forbidden', `The subscription quota of ${this.#o.quotaPerTenant} for Teams resources in this tenant has been reached.`);
-    }
+    checkQuotas({ parsed, applicationId: caller.appId, tenantId: caller.tenantId, ...(userId ? { userId } : {}) }, this.active(), { perTenant: this.#o.quotaPerTenant, perUser: this.#o.quotaPerUser ?? 10 });
 
     await this.#handshakes([notificationUrl, lifecycleNotificationUrl]);
 
@@ -177,6 +182,7 @@ export class SubscriptionService {
     for (const key of Object.keys(body)) {
       if (!PATCHABLE.has(key)) throw badRequest(`Property '${key}' cannot be updated: delete the subscription and create it again.`, 'InvalidRequest');
     }
+    this.#o.checkAccess?.(caller, s.parsed, 'Update');
     const lifecycle = asString(body, 'lifecycleNotificationUrl');
     if (lifecycle !== undefined && lifecycle !== s.lifecycleNotificationUrl) {
       throw badRequest('lifecycleNotificationUrl cannot be added or changed on an existing subscription: delete it and create it again.', 'InvalidRequest');
@@ -210,6 +216,7 @@ export class SubscriptionService {
 
   async reauthorize(caller: Caller, id: string): Promise<void> {
     const s = this.get(caller, id);
+    this.#o.checkAccess?.(caller, s.parsed, 'Reauthorize');
     await this.#handshakes([s.notificationUrl]);
   }
 
