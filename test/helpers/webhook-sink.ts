@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
  */
 export interface WebhookSink {
   readonly url: string;
-  readonly posts: { query: URLSearchParams; contentType: string | undefined; body: string }[];
+  readonly posts: { path: string; query: URLSearchParams; contentType: string | undefined; body: string }[];
   handshake: 'echo' | 'wrong' | 'error' | { delayMs: number };
   /** The next `n` handshakes answer a wrong token, whatever `handshake` says. */
   failNextHandshakes(n: number): void;
@@ -29,7 +29,7 @@ export async function startWebhookSink(): Promise<WebhookSink> {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://sink');
       const body = Buffer.concat(chunks).toString('utf8');
-      posts.push({ query: url.searchParams, contentType: req.headers['content-type'], body });
+      posts.push({ path: url.pathname, query: url.searchParams, contentType: req.headers['content-type'], body });
       const token = url.searchParams.get('validationToken');
       if (token !== null) {
         const h = state.failures > 0 ? (state.failures--, 'wrong') : state.handshake;

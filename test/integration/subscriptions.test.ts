@@ -130,6 +130,10 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
   });
 
   it('renews before expiry as time moves on', async () => {
+    // Days pass in one step with nobody answering reauthorizationRequired (no lifecycle handling here): Graph
+    // would have removed the subscriptions, so removal is off for this test of renewal.
+    await sim.close();
+    sim = await startGraphSimulator({ quotaPerTenant: 100, authorization: { removeAfterMinutes: null } });
     const m = manager();
     await m.reconciler.reconcile();
     const before = new Map(ours().map((s) => [s.id, s.expirationMs]));
@@ -534,6 +538,29 @@ describe('lifecycle notifications', () => {
     const { gap } = events[0]!.data as { gap: { from: string; to: string } };
     expect(Date.parse(gap.from)).toBeLessThanOrEqual(Date.parse(gap.to));
     expect(await m.records.get('chat-messages')).toMatchObject({ subscriptionId: newId, gapFrom: gap.from, gapTo: gap.to, gapSubscriptionId: id });
+  });
+
+  it("reauthorizes a subscription paused as the app's token lapsed, and Graph then delivers what it held", async () => {
+    sim.teams.addUser({ id: '5f1c0000-0000-4000-8000-00000000000a', displayName: 'Alice' });
+    sim.teams.addUser({ id: '5f1c0000-0000-4000-8000-00000000000b', displayName: 'Bob' });
+    const chat = sim.teams.createChat({ members: ['5f1c0000-0000-4000-8000-00000000000a', '5f1c0000-0000-4000-8000-00000000000b'] });
+    const m = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'chat', resource: `/chats/${chat.id}/messages`, changeTypes: ['created'] }] }) });
+    await m.reconciler.reconcile();
+    const id = (await m.records.get('chat'))!.subscriptionId!;
+    const seen = sink.posts.length;
+    const posted = () => sink.posts.slice(seen).filter((p) => !p.query.has('validationToken')).flatMap((p) => (JSON.parse(p.body) as { value: Record<string, unknown>[] }).value.map((n) => ({ path: p.path, n })));
+
+    sim.clock.advance(61 * 60_000); // the app's token (one hour) lapsed with nobody answering
+    const held = sim.teams.postChatMessage(chat.id, { from: '5f1c0000-0000-4000-8000-00000000000a', content: 'while paused' });
+    await sim.deliveries.idle();
+    const asked = posted();
+    expect(asked.map((p) => [p.path, p.n.lifecycleEvent])).toEqual([['/api/lifecycle', 'reauthorizationRequired']]);
+
+    // The app's lifecycle handling, as the lifecycle queue hands it the notification the receiver queued.
+    const queued = { schema: QUEUED_NOTIFICATION_SCHEMA, kind: 'lifecycle', receivedAt: new Date().toISOString(), notification: asked[0]!.n };
+    expect(await m.lifecycle.process(queued, m.logger)).toEqual({ status: 'reauthorized', subscriptionId: id });
+    await sim.deliveries.idle();
+    expect(posted().filter((p) => p.n.changeType).map((p) => [p.path, p.n.subscriptionId, p.n.resource])).toEqual([['/api/notifications', id, `chats('${chat.id}')/messages('${held.id}')`]]);
   });
 
   it('logs and drops notifications for unknown subscriptions', async () => {

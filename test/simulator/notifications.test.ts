@@ -259,6 +259,71 @@ describe('delivery', () => {
   });
 });
 
+describe('reauthorization as the caller\'s token lapses', () => {
+  const tokenFor = (minutes: number) => graphClient(sim.baseUrl, bearerFor({ appid: sim.appId, tid: sim.tenantId, exp: Math.floor(Date.now() / 1000) + minutes * 60 }));
+  const lifecycleEvents = () => sink.notifications().flatMap((b) => b.value).filter((n) => n.lifecycleEvent).map((n) => n.lifecycleEvent);
+  const changes = () => sink.notifications().flatMap((b) => b.value).filter((n) => n.changeType);
+
+  it('asks again and again while unanswered, holds notifications once the token lapsed, and delivers them on reauthorize', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const s = await subscribe(`/chats/${chat.id}/messages`, 'created', {}, 'v1.0', tokenFor(20));
+    sim.clock.advance(5 * 60_000);
+    await sim.deliveries.idle();
+    expect(lifecycleEvents()).toEqual([]);
+    sim.clock.advance(6 * 60_000); // 9 minutes left
+    await sim.deliveries.idle();
+    expect(lifecycleEvents()).toEqual(['reauthorizationRequired']);
+    sim.clock.advance(10 * 60_000); // lapsed a minute ago: paused
+    await sim.deliveries.idle();
+    expect(lifecycleEvents()).toEqual(['reauthorizationRequired', 'reauthorizationRequired']);
+    const held = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'while paused' });
+    await sim.deliveries.idle();
+    expect(changes()).toEqual([]);
+    expect(sim.subscriptions.find(s.id)?.held).toHaveLength(1);
+
+    expect((await tokenFor(60).post(`/v1.0/subscriptions/${s.id}/reauthorize`)).status).toBe(204);
+    const [delivered] = await sink.waitForNotifications(3).then(() => changes());
+    expect(delivered).toMatchObject({ subscriptionId: s.id, changeType: 'created', resource: `chats('${chat.id}')/messages('${held.id}')` });
+    sim.teams.postChatMessage(chat.id, { from: BOB, content: 'after' });
+    await sim.deliveries.idle();
+    expect(changes()).toHaveLength(2);
+    // Answered: no more asking until the new token nears its end.
+    sim.clock.advance(30 * 60_000);
+    await sim.deliveries.idle();
+    expect(lifecycleEvents()).toHaveLength(2);
+  });
+
+  it('a renewal (PATCH) also answers it; left unanswered, the subscription is removed with subscriptionRemoved and what it held is lost', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const renewed = await subscribe(`/chats/${chat.id}/messages`, 'created', {}, 'v1.0', tokenFor(15));
+    const ignored = await subscribe(`/chats/${chat.id}/members`, 'created', {}, 'v1.0', tokenFor(15));
+    sim.clock.advance(16 * 60_000);
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'held' });
+    expect((await tokenFor(60).patch(`/v1.0/subscriptions/${renewed.id}`, { expirationDateTime: inMinutes(180, sim.clock.now()) })).status).toBe(200);
+    await sim.deliveries.idle();
+    expect(changes().map((n) => n.subscriptionId)).toEqual([renewed.id]);
+
+    sim.teams.addMember(chat.id, CAROL);
+    sim.clock.advance(60 * 60_000);
+    await sim.deliveries.idle();
+    const removed = sink.notifications().flatMap((b) => b.value).filter((n) => n.lifecycleEvent === 'subscriptionRemoved');
+    expect(removed.map((n) => n.subscriptionId)).toEqual([ignored.id]);
+    expect((await graph.get(`/v1.0/subscriptions/${ignored.id}`)).status).toBe(404);
+    expect(changes().map((n) => n.subscriptionId)).toEqual([renewed.id]);
+  });
+
+  it('sends lifecycle notifications only to lifecycleNotificationUrl: none for a subscription without one', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const s = await subscribe(`/chats/${chat.id}/messages`, 'created', { lifecycleNotificationUrl: undefined, expirationDateTime: inMinutes(50) });
+    const lifecycled = await subscribe(`/chats/${chat.id}/members`, 'created', { lifecycleNotificationUrl: sink.url.replace('notifications', 'lifecycle') });
+    sim.sendLifecycle(s.id, 'missed');
+    sim.sendLifecycle(lifecycled.id, 'missed');
+    await sim.deliveries.idle();
+    const posts = sink.posts.filter((p) => !p.query.has('validationToken'));
+    expect(posts.map((p) => [p.path, (JSON.parse(p.body) as { value: { subscriptionId: string }[] }).value[0]?.subscriptionId])).toEqual([['/api/lifecycle', lifecycled.id]]);
+  });
+});
+
 describe('lifecycle notifications', () => {
   it('sends reauthorizationRequired, missed and subscriptionRemoved on demand; a removed subscription stops delivering', async () => {
     const chat = sim.teams.createChat({ members: [ALICE, BOB] });
@@ -276,7 +341,9 @@ describe('lifecycle notifications', () => {
 
   it('sends reauthorizationRequired by itself as expiry nears, once, and stops delivering after expiry', async () => {
     const chat = sim.teams.createChat({ members: [ALICE, BOB] });
-    const s = await subscribe(`/chats/${chat.id}/messages`, 'created');
+    // A token that outlives the subscription: only the expiry asks for reauthorization here.
+    const longToken = graphClient(sim.baseUrl, bearerFor({ appid: sim.appId, tid: sim.tenantId, exp: Math.floor(Date.now() / 1000) + 6 * 3600 }));
+    const s = await subscribe(`/chats/${chat.id}/messages`, 'created', {}, 'v1.0', longToken);
     sim.clock.advance(170 * 60_000);
     sim.clock.advance(60_000);
     const [n] = await sink.waitForNotifications(1);

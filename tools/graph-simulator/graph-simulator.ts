@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { AppGrants, type AppGrant } from './app-grants.js';
+import { authorizationDue, DEFAULT_AUTHORIZATION_RULES, isPaused, type AuthorizationRules } from './authorization.js';
 import { SimulatorClock } from './clock.js';
 import { Deliverer, type DeliveryOptions } from './delivery.js';
 import { notificationsFor } from './notification-router.js';
@@ -31,6 +32,8 @@ export interface GraphSimulatorOptions {
   readonly handshakeTimeoutMs?: number;
   /** How long before expiry `reauthorizationRequired` is sent (simulated minutes). */
   readonly reauthorizationNoticeMinutes?: number;
+  /** Reauthorization as the caller's access token lapses: notices, paused delivery, removal (authorization.ts). */
+  readonly authorization?: Partial<AuthorizationRules>;
   readonly issuerVersion?: 'v1' | 'v2';
   /** What calling apps are granted (permissions, protected-API access, licensing models); unnamed apps get `defaultGrant`. */
   readonly grants?: Readonly<Record<string, Partial<AppGrant>>>;
@@ -72,6 +75,7 @@ export class GraphSimulator {
   readonly tenantId: string;
   readonly appId: string;
   readonly #reauthorizationNoticeMs: number;
+  readonly authorization: AuthorizationRules;
   #server: SimulatorServer | undefined;
   #tick: NodeJS.Timeout | undefined;
 
@@ -80,6 +84,7 @@ export class GraphSimulator {
     this.appId = options.appId ?? SIMULATOR_APP_ID;
     this.signer.issuerVersion = options.issuerVersion ?? 'v1';
     this.#reauthorizationNoticeMs = (options.reauthorizationNoticeMinutes ?? 15) * 60_000;
+    this.authorization = { ...DEFAULT_AUTHORIZATION_RULES, ...options.authorization };
     this.reads = new ReadThrottle(options.reads);
     this.deliveries = new Deliverer(this.clock, (appId, tenantId) => this.signer.validationToken(appId, tenantId, this.clock.now()), options.delivery);
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
@@ -88,11 +93,18 @@ export class GraphSimulator {
       clock: this.clock,
       handshake: (url) => performValidationHandshake(url, handshakeTimeoutMs),
       checkAccess: (caller, parsed, operation) => this.grants.check(caller, parsed, operation),
+      defaultTokenLifetimeMs: this.authorization.defaultTokenMinutes * 60_000,
+      onAuthorized: (s) => this.deliveries.enqueue(s.notificationUrl, s.held.splice(0)),
       quotaPerTenant: options.quotaPerTenant ?? 10_000,
       ...(options.quotaPerUser !== undefined ? { quotaPerUser: options.quotaPerUser } : {}),
     });
     this.teams = new TeamsDirectory(this.tenantId, this.clock, (event) => {
-      for (const [url, items] of notificationsFor(event, this.subscriptions.active(), this.teams.users)) this.deliveries.enqueue(url, items);
+      const now = this.clock.now();
+      const subscriptions = this.subscriptions.active();
+      const delivering = subscriptions.filter((s) => !isPaused(s, now));
+      for (const [url, items] of notificationsFor(event, delivering, this.teams.users)) this.deliveries.enqueue(url, items);
+      // Paused (authorization lapsed): held until a reauthorization or renewal releases them.
+      for (const s of subscriptions.filter((x) => isPaused(x, now))) for (const items of notificationsFor(event, [s], this.teams.users).values()) s.held.push(...items);
     });
     this.clock.onAdvance(() => this.#checkExpiry());
   }
@@ -113,11 +125,15 @@ export class GraphSimulator {
     return this;
   }
 
-  /** Sends a lifecycle notification for a subscription; `subscriptionRemoved` also removes it. */
+  /**
+   * Sends a lifecycle notification for a subscription, to its lifecycleNotificationUrl only (a subscription
+   * created without one gets none, as in Graph); `subscriptionRemoved` also removes it.
+   */
   sendLifecycle(subscriptionId: string, lifecycleEvent: LifecycleEvent): SimSubscription | undefined {
     const s = this.subscriptions.find(subscriptionId);
     if (!s) return undefined;
     if (lifecycleEvent === 'subscriptionRemoved') this.subscriptions.remove(s.id);
+    if (!s.lifecycleNotificationUrl) return s;
     const item: Record<string, unknown> = {
       subscriptionId: s.id,
       subscriptionExpirationDateTime: new Date(s.expirationMs).toISOString(),
@@ -125,7 +141,7 @@ export class GraphSimulator {
       ...(s.clientState !== null ? { clientState: s.clientState } : {}),
       lifecycleEvent,
     };
-    this.deliveries.enqueue(s.lifecycleNotificationUrl ?? s.notificationUrl, [{ item }]);
+    this.deliveries.enqueue(s.lifecycleNotificationUrl, [{ item }]);
     return s;
   }
 
@@ -151,14 +167,22 @@ export class GraphSimulator {
     return this.deliveries.sendRaw(s.notificationUrl, { value: [item], validationTokens: [token] });
   }
 
-  /** reauthorizationRequired shortly before expiry (once per expiration), and expired subscriptions removed. */
+  /**
+   * reauthorizationRequired shortly before expiry (once per expiration) and, repeatedly, as the caller's token
+   * nears its end; removal of what stayed unauthorized too long; expired subscriptions removed.
+   */
   #checkExpiry(): void {
     const now = this.clock.now();
     for (const s of this.subscriptions.active()) {
-      if (s.expirationMs - now <= this.#reauthorizationNoticeMs && s.reauthorizationNoticeFor !== s.expirationMs) {
-        s.reauthorizationNoticeFor = s.expirationMs;
-        this.sendLifecycle(s.id, 'reauthorizationRequired');
+      const due = authorizationDue(s, now, this.authorization);
+      if (due === 'remove') {
+        this.sendLifecycle(s.id, 'subscriptionRemoved');
+        continue;
       }
+      const expiring = s.expirationMs - now <= this.#reauthorizationNoticeMs && s.reauthorizationNoticeFor !== s.expirationMs;
+      if (expiring) s.reauthorizationNoticeFor = s.expirationMs;
+      if (due === 'notice') s.reauthorizationRequestedAtMs = now;
+      if (expiring || due === 'notice') this.sendLifecycle(s.id, 'reauthorizationRequired');
     }
   }
 

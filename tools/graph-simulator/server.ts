@@ -42,7 +42,9 @@ function callerOf(sim: GraphSimulator, authorization: string | undefined): Calle
   }
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   const userId = claims.scp ? str(claims.oid) : undefined;
-  return { appId: str(claims.appid) ?? str(claims.azp) ?? sim.appId, tenantId: str(claims.tid) ?? sim.tenantId, ...(userId ? { userId } : {}) };
+  // The token's remaining life (real time, as Entra issued it) decides how long a subscription stays authorized.
+  const tokenLifetimeMs = typeof claims.exp === 'number' ? Math.max(0, claims.exp * 1000 - Date.now()) : undefined;
+  return { appId: str(claims.appid) ?? str(claims.azp) ?? sim.appId, tenantId: str(claims.tid) ?? sim.tenantId, ...(userId ? { userId } : {}), ...(tokenLifetimeMs !== undefined ? { tokenLifetimeMs } : {}) };
 }
 
 const list = <T>(value: T[], context: string) => ({ '@odata.context': context, value });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SubscriptionAuthorization } from './authorization.js';
 import { parseResource, type ParsedResource } from './catalog.js';
 import type { SimulatorClock } from './clock.js';
 import { parseEncryptionCertificate, type SubscriptionCertificate } from './encrypt-resource-data.js';
@@ -11,9 +12,11 @@ export interface Caller {
   readonly tenantId: string;
   /** Present for delegated (user) tokens. */
   readonly userId?: string;
+  /** How long the bearer token is still valid (from its `exp`), when it says. */
+  readonly tokenLifetimeMs?: number;
 }
 
-export interface SimSubscription {
+export interface SimSubscription extends SubscriptionAuthorization {
   readonly id: string;
   readonly resource: string;
   readonly parsed: ParsedResource;
@@ -54,6 +57,10 @@ export interface SubscriptionServiceOptions {
   readonly quotaPerUser?: number;
   /** Throws Graph's 403 when the caller may not hold a subscription on the resource (permissions, licensing). */
   readonly checkAccess?: (caller: Caller, parsed: ParsedResource, operation: 'Create' | 'Update' | 'Reauthorize') => void;
+  /** How long an authorization lasts when the caller's token does not say (ms). */
+  readonly defaultTokenLifetimeMs?: number;
+  /** Called when a renewal or reauthorization renewed a subscription's authorization (releases held notifications). */
+  readonly onAuthorized?: (subscription: SimSubscription) => void;
   /** Called when a subscription is removed (deleted or expired). */
   readonly onRemoved?: (subscription: SimSubscription) => void;
 }
@@ -162,6 +169,8 @@ export class SubscriptionService {
       ...(certificate ? { certificate } : {}),
       encryptionCertificate,
       encryptionCertificateId,
+      authorizedUntilMs: this.#authorizedUntil(caller),
+      held: [],
     };
     this.#subscriptions.set(subscription.id, subscription);
     return subscription;
@@ -211,6 +220,7 @@ export class SubscriptionService {
       s.encryptionCertificate = cert;
       s.encryptionCertificateId = certId;
     }
+    this.#authorize(s, caller);
     return s;
   }
 
@@ -218,6 +228,18 @@ export class SubscriptionService {
     const s = this.get(caller, id);
     this.#o.checkAccess?.(caller, s.parsed, 'Reauthorize');
     await this.#handshakes([s.notificationUrl]);
+    this.#authorize(s, caller);
+  }
+
+  #authorizedUntil(caller: Caller): number {
+    return this.#o.clock.now() + (caller.tokenLifetimeMs ?? this.#o.defaultTokenLifetimeMs ?? 60 * MINUTE);
+  }
+
+  /** A renewal or reauthorization: authorized for as long as the caller's token lasts, delivery resumed. */
+  #authorize(s: SimSubscription, caller: Caller): void {
+    s.authorizedUntilMs = this.#authorizedUntil(caller);
+    delete s.reauthorizationRequestedAtMs;
+    this.#o.onAuthorized?.(s);
   }
 
   delete(caller: Caller, id: string): void {
