@@ -38,10 +38,17 @@ export interface ValidationTokenVerifierOptions {
 const V1_ISSUER = /^https:\/\/sts\.windows\.net\/([0-9a-f-]{36})\/$/i;
 const V2_ISSUER = /^https:\/\/login\.microsoftonline\.com\/([0-9a-f-]{36})\/v2\.0$/i;
 
-function tenantFromIssuer(iss: unknown): string | undefined {
+/** The token's tenant and version, from its issuer: `sts.windows.net` issues v1 tokens, `login.microsoftonline.com/…/v2.0` v2. */
+function issuerOf(iss: unknown): { tenantId: string; version: 'v1' | 'v2' } | undefined {
   if (typeof iss !== 'string') return undefined;
-  return (V1_ISSUER.exec(iss) ?? V2_ISSUER.exec(iss))?.[1]?.toLowerCase();
+  const v1 = V1_ISSUER.exec(iss)?.[1];
+  if (v1) return { tenantId: v1.toLowerCase(), version: 'v1' };
+  const v2 = V2_ISSUER.exec(iss)?.[1];
+  return v2 ? { tenantId: v2.toLowerCase(), version: 'v2' } : undefined;
 }
+
+/** The calling app's claim in each token version: v1 tokens carry `appid` (no `azp`), v2 tokens `azp` (no `appid`). */
+const CALLER_CLAIM = { v1: 'appid', v2: 'azp' } as const;
 
 function rejectionFor(e: unknown): { reason: TokenRejection; retryable: boolean } {
   const code = (e as { code?: string }).code;
@@ -77,7 +84,8 @@ function rejectionFor(e: unknown): { reason: TokenRejection; retryable: boolean 
 
 /**
  * Verifies the `validationTokens` Graph sends with resource data: RS256 signature by a published key,
- * lifetime, `aud` = our app, `appid`/`azp` = Microsoft Graph Change Tracking, a v1 or v2 issuer of the
+ * lifetime, `aud` = our app, the caller = Microsoft Graph Change Tracking in the claim of the token's version
+ * (v1 `appid`, v2 `azp`; the other claim is never looked at), a v1 or v2 issuer of the
  * token's tenant, and that tenant in the allow-list. Each distinct token is verified once; successes are
  * remembered until the token expires.
  */
@@ -125,14 +133,14 @@ export class ValidationTokenVerifier {
       return { ok: false, ...rejectionFor(e) };
     }
 
-    const caller = [payload.appid, payload.azp].map((v) => (typeof v === 'string' ? v.toLowerCase() : undefined));
-    if (!caller.includes(GRAPH_CHANGE_TRACKING_APP_ID)) return { ok: false, reason: 'token_wrong_app', retryable: false };
-
-    const tenantId = tenantFromIssuer(payload.iss);
+    const issuer = issuerOf(payload.iss);
     const tid = typeof payload.tid === 'string' ? payload.tid.toLowerCase() : undefined;
-    if (!tenantId || (tid !== undefined && tid !== tenantId)) {
+    if (!issuer || (tid !== undefined && tid !== issuer.tenantId)) {
       return { ok: false, reason: 'token_wrong_issuer', retryable: false };
     }
+    const caller = payload[CALLER_CLAIM[issuer.version]];
+    if (typeof caller !== 'string' || caller.toLowerCase() !== GRAPH_CHANGE_TRACKING_APP_ID) return { ok: false, reason: 'token_wrong_app', retryable: false };
+    const { tenantId } = issuer;
     if (!this.#options.tenantIds.has(tenantId)) return { ok: false, reason: 'token_tenant_not_allowed', retryable: false };
 
     const expiresAtMs = (payload.exp as number) * 1000;

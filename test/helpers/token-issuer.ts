@@ -5,8 +5,8 @@ import { GRAPH_CHANGE_TRACKING_APP_ID } from '../../shared/protocol/notification
 
 /**
  * Plays Microsoft identity platform for tests: an RSA key pair whose public half is served as a JWKS over
- * loopback HTTP, and validationTokens signed like Graph's (RS256, kid, v1 issuer, aud = app, appid/azp =
- * Graph Change Tracking, one hour).
+ * loopback HTTP, and validationTokens signed like Graph's (RS256, kid, v1 issuer with `appid` or v2 issuer with
+ * `azp` = Graph Change Tracking, aud = app, one hour).
  */
 export interface TokenIssuer {
   readonly jwksUrl: string;
@@ -66,9 +66,13 @@ export async function startTokenIssuer(defaults: { tenantId: string; audience: s
           : o.issuer === 'v2'
             ? `https://login.microsoftonline.com/${tenantId}/v2.0`
             : o.issuer;
-      const claims: Record<string, unknown> = { tid: o.tid === undefined ? tenantId : o.tid };
-      if (o.appid !== null) claims.appid = o.appid ?? GRAPH_CHANGE_TRACKING_APP_ID;
-      if (o.azp !== null && o.azp !== undefined) claims.azp = o.azp;
+      // A v1 token names the calling app in `appid`, a v2 token in `azp`: each carries only its own.
+      const v2 = o.issuer === 'v2';
+      const claims: Record<string, unknown> = { tid: o.tid === undefined ? tenantId : o.tid, ver: v2 ? '2.0' : '1.0' };
+      const appid = o.appid === undefined ? (v2 ? undefined : GRAPH_CHANGE_TRACKING_APP_ID) : o.appid;
+      const azp = o.azp === undefined ? (v2 ? GRAPH_CHANGE_TRACKING_APP_ID : undefined) : o.azp;
+      if (appid) claims.appid = appid;
+      if (azp) claims.azp = azp;
       for (const k of Object.keys(claims)) if (claims[k] === null) delete claims[k];
       const kid = o.kid ?? 'test-key-1';
       const signingKey = o.privateKey ?? privateKeys.get(kid) ?? (privateKeys.get('test-key-1') as CryptoKey);

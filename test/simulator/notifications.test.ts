@@ -84,7 +84,8 @@ describe('change notifications', () => {
     expect((a?.encryptedContent as { dataKey: string }).dataKey).not.toBe((b?.encryptedContent as { dataKey: string }).dataKey);
   });
 
-  it('signs validationTokens that verify with jose against its JWKS: aud, appid/azp, issuer, one hour', async () => {
+  it('signs validationTokens that verify with jose against its JWKS: aud, appid (v1), issuer, one hour', async () => {
+    sim.signer.issuerVersion = 'v1';
     const chat = sim.teams.createChat({ members: [ALICE, BOB] });
     await subscribe(`/chats/${chat.id}/messages`, 'created', withData());
     sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'hi' });
@@ -97,7 +98,8 @@ describe('change notifications', () => {
       algorithms: ['RS256'],
     });
     expect(protectedHeader.kid).toBe(sim.signer.kid);
-    expect(payload).toMatchObject({ appid: '0bf30f3b-4a52-48df-9a82-234910c4a086', azp: '0bf30f3b-4a52-48df-9a82-234910c4a086', tid: sim.tenantId });
+    expect(payload).toMatchObject({ appid: '0bf30f3b-4a52-48df-9a82-234910c4a086', tid: sim.tenantId, ver: '1.0' });
+    expect(payload.azp).toBeUndefined();
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(3600);
   });
 
@@ -105,7 +107,19 @@ describe('change notifications', () => {
     sim.signer.issuerVersion = 'v2';
     const token = await sim.signer.validationToken(sim.appId, sim.tenantId, Date.now());
     const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(sim.jwksUrl)), { issuer: `https://login.microsoftonline.com/${sim.tenantId}/v2.0` });
-    expect(payload.aud).toBe(sim.appId);
+    expect(payload).toMatchObject({ aud: sim.appId, azp: '0bf30f3b-4a52-48df-9a82-234910c4a086', ver: '2.0' });
+    expect(payload.appid).toBeUndefined();
+  });
+
+  it('mixes both versions in one run by default', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created', withData());
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'one' });
+    await sink.waitForNotifications(1);
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'two' });
+    await sink.waitForNotifications(2);
+    const claims = sink.notifications().map((b) => JSON.parse(Buffer.from(b.validationTokens![0]!.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>);
+    expect(claims.map((c) => [c.ver, typeof c.appid, typeof c.azp])).toEqual([['1.0', 'string', 'undefined'], ['2.0', 'undefined', 'string']]);
   });
 
   it('sends only references and no tokens without resource data', async () => {
@@ -245,6 +259,7 @@ describe('delivery', () => {
     sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'twice' });
     const [a, b] = await sink.waitForNotifications(2);
     expect(a).toEqual(b);
+    await sim.deliveries.idle(); // the second attempt is logged once its answer is in
     expect(sim.deliveries.log.map((x) => x.duplicate)).toEqual([false, true]);
   });
 

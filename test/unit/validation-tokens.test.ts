@@ -33,8 +33,14 @@ describe('ValidationTokenVerifier', () => {
     expect(await verifier.verify(await issuer.sign({ issuer: 'v2', tenantId: TENANT_B }))).toMatchObject({ ok: true, tenantId: TENANT_B });
   });
 
-  it('accepts azp in place of appid', async () => {
-    expect((await verifier.verify(await issuer.sign({ appid: null, azp: '0bf30f3b-4a52-48df-9a82-234910c4a086' }))).ok).toBe(true);
+  it('reads the caller from the claim of the token\'s version: appid in v1, azp in v2', async () => {
+    const GCT = '0bf30f3b-4a52-48df-9a82-234910c4a086';
+    expect(await verifier.verify(await issuer.sign({ issuer: 'v1' }))).toMatchObject({ ok: true });
+    expect(await verifier.verify(await issuer.sign({ issuer: 'v2' }))).toMatchObject({ ok: true });
+    // A v1 token without appid, or a v2 token without azp, is refused whatever the other claim says.
+    expect(rejected(await verifier.verify(await issuer.sign({ issuer: 'v1', appid: null, azp: GCT })))).toBe('token_wrong_app');
+    expect(rejected(await verifier.verify(await issuer.sign({ issuer: 'v2', azp: null, appid: GCT })))).toBe('token_wrong_app');
+    expect(rejected(await verifier.verify(await issuer.sign({ issuer: 'v2', azp: '99999999-9999-4999-8999-999999999999' })))).toBe('token_wrong_app');
   });
 
   it('refuses an expired token', async () => {

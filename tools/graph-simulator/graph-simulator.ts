@@ -34,7 +34,8 @@ export interface GraphSimulatorOptions {
   readonly reauthorizationNoticeMinutes?: number;
   /** Reauthorization as the caller's access token lapses: notices, paused delivery, removal (authorization.ts). */
   readonly authorization?: Partial<AuthorizationRules>;
-  readonly issuerVersion?: 'v1' | 'v2';
+  /** Validation token versions: v1 (`appid`), v2 (`azp`), or `mixed` (the default: alternating). */
+  readonly issuerVersion?: 'v1' | 'v2' | 'mixed';
   /** What calling apps are granted (permissions, protected-API access, licensing models); unnamed apps get `defaultGrant`. */
   readonly grants?: Readonly<Record<string, Partial<AppGrant>>>;
   /** The grant of apps not named in `grants` (default: everything, FULL_GRANT). */
@@ -82,7 +83,7 @@ export class GraphSimulator {
   constructor(options: GraphSimulatorOptions = {}) {
     this.tenantId = options.tenantId ?? SIMULATOR_TENANT_ID;
     this.appId = options.appId ?? SIMULATOR_APP_ID;
-    this.signer.issuerVersion = options.issuerVersion ?? 'v1';
+    this.signer.issuerVersion = options.issuerVersion ?? 'mixed';
     this.#reauthorizationNoticeMs = (options.reauthorizationNoticeMinutes ?? 15) * 60_000;
     this.authorization = { ...DEFAULT_AUTHORIZATION_RULES, ...options.authorization };
     this.reads = new ReadThrottle(options.reads);

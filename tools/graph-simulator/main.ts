@@ -6,7 +6,7 @@ import { startGraphSimulator } from './graph-simulator.js';
 /**
  * `npm run simulator`: the Graph simulator on its own. The first line printed is its Graph base URL, the
  * second its JWKS URL. Options: --port (default 0, any free port), --host, --time-scale (retry delays),
- * --batch-size, --duplicate-rate, --issuer v1|v2.
+ * --batch-size, --duplicate-rate, --issuer v1|v2|mixed (default mixed).
  */
 const { values } = parseArgs({
   options: {
@@ -15,14 +15,14 @@ const { values } = parseArgs({
     'time-scale': { type: 'string', default: '1' },
     'batch-size': { type: 'string', default: '10' },
     'duplicate-rate': { type: 'string', default: '0' },
-    issuer: { type: 'string', default: 'v1' },
+    issuer: { type: 'string', default: 'mixed' },
   },
 });
 
 const sim = await startGraphSimulator({
   host: values.host,
   port: Number(values.port),
-  issuerVersion: values.issuer === 'v2' ? 'v2' : 'v1',
+  issuerVersion: values.issuer === 'v1' || values.issuer === 'v2' ? values.issuer : 'mixed',
   delivery: { timeScale: Number(values['time-scale']), maxBatchSize: Number(values['batch-size']), duplicateRate: Number(values['duplicate-rate']) },
 });
 process.stdout.write(`${sim.baseUrl}\n${sim.jwksUrl}\n`);

@@ -11,7 +11,9 @@ export class TokenSigner {
   readonly kid = `sim-${randomUUID().slice(0, 8)}`;
   readonly #privateKey: KeyObject;
   readonly #publicKey: KeyObject;
-  issuerVersion: 'v1' | 'v2' = 'v1';
+  /** Which token version it issues: v1, v2, or `mixed` (each token the other version than the one before). */
+  issuerVersion: 'v1' | 'v2' | 'mixed' = 'mixed';
+  #issued = 0;
 
   constructor() {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -23,16 +25,27 @@ export class TokenSigner {
     return { keys: [{ ...(await exportJWK(this.#publicKey)), kid: this.kid, use: 'sig', alg: 'RS256', kty: 'RSA' }] };
   }
 
-  issuer(tenantId: string): string {
-    return this.issuerVersion === 'v1' ? `https://sts.windows.net/${tenantId}/` : `https://login.microsoftonline.com/${tenantId}/v2.0`;
+  issuer(tenantId: string, version: 'v1' | 'v2'): string {
+    return version === 'v1' ? `https://sts.windows.net/${tenantId}/` : `https://login.microsoftonline.com/${tenantId}/v2.0`;
   }
 
-  /** A validation token for the app that created a subscription, in its tenant; valid one hour. */
+  #nextVersion(): 'v1' | 'v2' {
+    if (this.issuerVersion !== 'mixed') return this.issuerVersion;
+    return this.#issued++ % 2 === 0 ? 'v1' : 'v2';
+  }
+
+  /**
+   * A validation token for the app that created a subscription, in its tenant; valid one hour. As Microsoft
+   * identity platform issues them: a v1 token names the caller (Graph Change Tracking) in `appid` and has no
+   * `azp`; a v2 token the other way round.
+   */
   async validationToken(appId: string, tenantId: string, nowMs: number, overrides: { privateKey?: KeyObject } = {}): Promise<string> {
     const now = Math.floor(nowMs / 1000);
-    return new SignJWT({ appid: GRAPH_CHANGE_TRACKING_APP_ID, azp: GRAPH_CHANGE_TRACKING_APP_ID, tid: tenantId, ver: this.issuerVersion === 'v1' ? '1.0' : '2.0', aio: randomUUID() })
+    const version = this.#nextVersion();
+    const caller = version === 'v1' ? { appid: GRAPH_CHANGE_TRACKING_APP_ID, appidacr: '2' } : { azp: GRAPH_CHANGE_TRACKING_APP_ID, azpacr: '2' };
+    return new SignJWT({ ...caller, tid: tenantId, ver: version === 'v1' ? '1.0' : '2.0', aio: randomUUID() })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid })
-      .setIssuer(this.issuer(tenantId))
+      .setIssuer(this.issuer(tenantId, version))
       .setAudience(appId)
       .setIssuedAt(now)
       .setNotBefore(now)
