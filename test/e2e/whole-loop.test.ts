@@ -82,7 +82,8 @@ describe("npm start's whole loop: simulator, host, Azurite", () => {
 
     const chats = await eventsOn('teams-chats', 1);
     const members = await eventsOn('teams-chat-members', 4);
-    const chatMessages = await eventsOn('teams-chat-messages', 3);
+    // Carol's addition and removal are also system event messages in the chat, notified as new messages.
+    const chatMessages = await eventsOn('teams-chat-messages', 5);
     const channelMessages = await eventsOn('teams-channel-messages', 1);
 
     expect(chats.map((e) => e.type)).toContain('com.microsoft.graph.teams.chat.created');
@@ -95,7 +96,12 @@ describe("npm start's whole loop: simulator, host, Azurite", () => {
     ]);
     expect(members.find((e) => e.changetype === 'deleted')?.data).toMatchObject({ userId: CAROL });
     // No ordering is promised: find each change by its type.
-    expect(chatMessages.map((e) => e.changetype).sort()).toEqual(['created', 'deleted', 'updated']);
+    expect(chatMessages.filter((e) => e.messageid === message.id).map((e) => e.changetype).sort()).toEqual(['created', 'deleted', 'updated']);
+    const system = chatMessages.filter((e) => e.messageid !== message.id);
+    expect(system.map((e) => `${e.changetype} ${(e.data as { eventDetail: { '@odata.type': string } }).eventDetail['@odata.type']}`).sort()).toEqual([
+      'created #microsoft.graph.membersAddedEventMessageDetail',
+      'created #microsoft.graph.membersDeletedEventMessageDetail',
+    ]);
     expect(chatMessages.find((e) => e.changetype === 'updated')?.data).toMatchObject({ id: message.id, body: { content: 'Ship it!' } });
     expect(chatMessages.find((e) => e.changetype === 'deleted')?.data).toMatchObject({ id: message.id, deletedDateTime: expect.any(String) });
     expect(channelMessages[0]).toMatchObject({ teamid: team.id, channelid: channel, messageid: post.id, data: { body: { content: 'Launch at noon' } } });

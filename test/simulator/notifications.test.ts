@@ -151,14 +151,14 @@ describe('change notifications', () => {
     const root = sim.teams.postChannelMessage(team.id, channel?.id ?? '', { from: BOB, content: 'root' });
     const reply = sim.teams.postChannelMessage(team.id, channel?.id ?? '', { from: ALICE, content: 'reply', replyToId: root.id });
 
-    const items = await sink.waitForNotifications(11);
+    const items = await sink.waitForNotifications(12);
     const seen = items.map((n) => `${n.changeType} ${n.resource}`);
     expect(seen).toEqual(
       expect.arrayContaining([
-        `created chats('${chat.id}')`,
-        `updated chats('${chat.id}')`,
-        `created chats('${chat.id}')/members('${carol?.id}')`,
-        `deleted chats('${chat.id}')/members('${carol?.id}')`,
+        `Created chats('${chat.id}')`,
+        `Updated chats('${chat.id}')`,
+        `Created chats('${chat.id}')/members('${carol?.id}')`,
+        `Deleted chats('${chat.id}')/members('${carol?.id}')`,
         `created chats('${chat.id}')/messages('${msg.id}')`,
         `updated chats('${chat.id}')/messages('${msg.id}')`,
         `deleted chats('${chat.id}')/messages('${msg.id}')`,
@@ -167,7 +167,8 @@ describe('change notifications', () => {
       ]),
     );
     await sim.deliveries.idle();
-    expect(sink.notifications().flatMap((b) => b.value)).toHaveLength(2 + 4 + 3 + 2);
+    // Carol's removal is also a system event message in the chat (membersDeleted), notified as a new message.
+    expect(sink.notifications().flatMap((b) => b.value)).toHaveLength(2 + 4 + 3 + 1 + 2);
     const types = new Set(items.map((n) => (n.resourceData as Record<string, string>)['@odata.type']));
     expect(types).toEqual(new Set(['#microsoft.graph.chat', '#microsoft.graph.aadUserConversationMember', '#Microsoft.Graph.chatMessage']));
   });
@@ -201,14 +202,69 @@ describe('change notifications', () => {
     const toCarol = sim.teams.postChatMessage(carolsChat.id, { from: ALICE, content: 'for carol' });
     sim.teams.hideChat(bobsChat.id, ALICE); // Alice's view: not Bob's subscription
     sim.teams.hideChat(bobsChat.id, BOB);
-    const items = await sink.waitForNotifications(3);
+    await sink.waitForNotifications(4);
     await sim.deliveries.idle();
     const all = sink.notifications().flatMap((b) => b.value);
-    expect(all).toHaveLength(3);
+    expect(all).toHaveLength(4);
     expect(all.filter((n) => n.resource === `chats('${bobsChat.id}')/messages('${toBob.id}')`)).toHaveLength(1);
     expect(all.filter((n) => n.resource === `chats('${carolsChat.id}')/messages('${toCarol.id}')`)).toHaveLength(1);
-    const hidden = items.find((n) => n.resource === `chats('${bobsChat.id}')`);
-    expect(decrypt(hidden as Record<string, unknown>)).toMatchObject({ id: bobsChat.id, viewpoint: { isHidden: true } });
+    // A user-specific change comes as two payloads: the viewpoint subset, and the whole chat as Bob sees it.
+    const hidden = all.filter((n) => n.resource === `chats('${bobsChat.id}')`).map((n) => decrypt(n));
+    expect(hidden).toEqual([{ id: bobsChat.id, '@odata.type': '#microsoft.graph.chat', viewpoint: { isHidden: true, lastMessageReadDateTime: expect.any(String) } }, expect.objectContaining({ id: bobsChat.id, topic: null, viewpoint: { isHidden: true, lastMessageReadDateTime: expect.any(String) }, members: expect.any(Array) })]);
+  });
+});
+
+describe('payloads as Graph sends them', () => {
+  it('capitalises changeType for chats and members, writes subscriptionExpirationDateTime with an offset and seven fractional digits', async () => {
+    const chatSub = await subscribe('/chats', 'created,updated');
+    await subscribe('/chats/getAllMembers?model=A', 'created,deleted');
+    await subscribe('/chats/getAllMessages?model=A', 'created');
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'hi' });
+    await sink.waitForNotifications(4);
+    await sim.deliveries.idle();
+    const all = sink.notifications().flatMap((b) => b.value);
+    expect(all.map((n) => n.changeType).sort()).toEqual(['Created', 'Created', 'Created', 'created']);
+    const chatItem = all.find((n) => n.subscriptionId === chatSub.id)!;
+    expect(chatItem.subscriptionExpirationDateTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}-08:00$/);
+    expect(Date.parse(String(chatItem.subscriptionExpirationDateTime))).toBe(sim.subscriptions.find(chatSub.id)!.expirationMs);
+  });
+
+  it("writes membership ids in Graph's format, roles ['Owner'], and chats with members and lastMessagePreview", async () => {
+    await subscribe('/chats', 'created,updated', withData());
+    await subscribe('/chats/getAllMembers?model=A', 'created,deleted', withData());
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    sim.teams.postChatMessage(chat.id, { from: BOB, content: 'latest' });
+    sim.teams.renameChat(chat.id, 'Named');
+    await sink.waitForNotifications(4);
+    await sim.deliveries.idle();
+    const all = sink.notifications().flatMap((b) => b.value);
+    const member = all.find((n) => String(n.resource).includes('/members('))!;
+    const memberId = /members\('([^']+)'\)/.exec(String(member.resource))![1]!;
+    expect(memberId).toMatch(/^MCMjMiMj[A-Za-z0-9+/]+={0,2}$/);
+    expect(Buffer.from(memberId, 'base64').toString()).toMatch(new RegExp(`^0##2##${sim.tenantId}##${chat.id.replace(/[.]/g, '\\.')}##(${ALICE}|${BOB})$`));
+    expect(decrypt(member)).toMatchObject({ id: memberId, roles: ['Owner'], '@odata.type': '#microsoft.graph.aadUserConversationMember' });
+    const renamed = decrypt(all.find((n) => n.changeType === 'Updated')!);
+    expect(renamed).toMatchObject({ topic: 'Named', members: [expect.objectContaining({ roles: ['Owner'] }), expect.objectContaining({ roles: ['Owner'] })], lastMessagePreview: { body: { content: 'latest' }, from: { user: { id: BOB } }, isDeleted: false } });
+    // The membership id is what a GET of the member answers to (URL-encoded, as it may hold '/').
+    expect((await graph.get(`/v1.0/chats/${encodeURIComponent(chat.id)}/members/${encodeURIComponent(memberId)}`)).body).toMatchObject({ id: memberId });
+  });
+
+  it('posts a membership change also as a system event message, and notifies a reaction as updated', async () => {
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created,updated', withData());
+    const msg = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'hello' });
+    sim.teams.addMember(chat.id, CAROL, { initiator: ALICE });
+    sim.clock.advance(1000);
+    const res = await fetch(`${sim.baseUrl}/_simulator/chats/${encodeURIComponent(chat.id)}/messages/${msg.id}/reactions`, { method: 'POST', body: JSON.stringify({ userId: BOB, reactionType: 'like' }) });
+    expect(res.status).toBe(201);
+    await sink.waitForNotifications(3);
+    await sim.deliveries.idle();
+    const [created, system, reacted] = sink.notifications().flatMap((b) => b.value).map((n) => ({ changeType: n.changeType, payload: decrypt(n) }));
+    expect(created).toMatchObject({ changeType: 'created', payload: { id: msg.id, reactions: [] } });
+    expect(system).toMatchObject({ changeType: 'created', payload: { from: null, eventDetail: { '@odata.type': '#microsoft.graph.membersAddedEventMessageDetail', members: [{ id: CAROL }] } } });
+    expect(reacted).toMatchObject({ changeType: 'updated', payload: { id: msg.id, reactions: [{ reactionType: 'like', user: { user: { id: BOB } } }] } });
+    expect(Date.parse(String(reacted!.payload.lastModifiedDateTime))).toBeGreaterThan(Date.parse(String(created!.payload.lastModifiedDateTime)));
   });
 });
 
@@ -324,7 +380,8 @@ describe('reauthorization as the caller\'s token lapses', () => {
     const removed = sink.notifications().flatMap((b) => b.value).filter((n) => n.lifecycleEvent === 'subscriptionRemoved');
     expect(removed.map((n) => n.subscriptionId)).toEqual([ignored.id]);
     expect((await graph.get(`/v1.0/subscriptions/${ignored.id}`)).status).toBe(404);
-    expect(changes().map((n) => n.subscriptionId)).toEqual([renewed.id]);
+    // Carol's addition reached the renewed subscription (its system event message), never the removed one.
+    expect(new Set(changes().map((n) => n.subscriptionId))).toEqual(new Set([renewed.id]));
   });
 
   it('sends lifecycle notifications only to lifecycleNotificationUrl: none for a subscription without one', async () => {

@@ -9,6 +9,7 @@ import { createSimulatorServer, type SimulatorServer } from './server.js';
 import { PagingTokens } from './skip-token.js';
 import { SubscriptionService, type SimSubscription } from './subscriptions.js';
 import { TeamsDirectory } from './teams-directory.js';
+import { graphDateTime } from './teams-model.js';
 import { TokenSigner } from './token-signer.js';
 import { performValidationHandshake } from './validation-handshake.js';
 
@@ -137,7 +138,7 @@ export class GraphSimulator {
     if (!s.lifecycleNotificationUrl) return s;
     const item: Record<string, unknown> = {
       subscriptionId: s.id,
-      subscriptionExpirationDateTime: new Date(s.expirationMs).toISOString(),
+      subscriptionExpirationDateTime: graphDateTime(s.expirationMs),
       tenantId: s.tenantId,
       ...(s.clientState !== null ? { clientState: s.clientState } : {}),
       lifecycleEvent,

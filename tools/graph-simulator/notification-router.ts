@@ -2,7 +2,7 @@ import type { OutgoingNotification } from './delivery.js';
 import { encryptResourceData } from './encrypt-resource-data.js';
 import type { SimSubscription } from './subscriptions.js';
 import type { ChangeEvent } from './teams-directory.js';
-import { chatJson, memberJson, messageJson, plainText, type SimChat, type SimUser } from './teams-model.js';
+import { chatNotificationJson, graphDateTime, memberJson, messageJson, plainText, type SimChat, type SimUser } from './teams-model.js';
 
 const isMember = (chat: SimChat, userId: string | undefined) => !!userId && [...chat.members.values()].some((m) => m.userId === userId);
 
@@ -63,7 +63,7 @@ export function resourceOf(event: ChangeEvent): { resource: string; odataType: s
 export function payloadOf(event: ChangeEvent, users: ReadonlyMap<string, SimUser>, viewer?: string): Record<string, unknown> {
   switch (event.kind) {
     case 'chat':
-      return chatJson(event.chat, viewer);
+      return chatNotificationJson(event.chat, users, viewer);
     case 'member':
       return memberJson(event.member, users.get(event.member.userId), event.chat.tenantId);
     case 'chatMessage':
@@ -73,29 +73,43 @@ export function payloadOf(event: ChangeEvent, users: ReadonlyMap<string, SimUser
   }
 }
 
-/** One notification per matching subscription, grouped by the URL it goes to. */
+/**
+ * The changeType as Graph writes it: capitalised (`Created`) for chats and chat members, as in Graph's chat
+ * and membership notification examples; lower case for messages.
+ */
+const changeTypeOf = (event: ChangeEvent) => (event.kind === 'chat' || event.kind === 'member' ? event.changeType[0]!.toUpperCase() + event.changeType.slice(1) : event.changeType);
+
+/**
+ * One notification per matching subscription, grouped by the URL it goes to. A user-specific chat subscription
+ * (`notifyOnUserSpecificProperties=true`) with resource data gets two: one whose payload is only the
+ * user-specific subset (`id`, `viewpoint`) and one with the whole chat as that user sees it.
+ * `subscriptionExpirationDateTime` is written with an offset and seven fractional digits, as Graph does.
+ */
 export function notificationsFor(event: ChangeEvent, subscriptions: readonly SimSubscription[], users: ReadonlyMap<string, SimUser>): Map<string, OutgoingNotification[]> {
   const byUrl = new Map<string, OutgoingNotification[]>();
   const { resource, odataType, id } = resourceOf(event);
   for (const s of subscriptions) {
     if (!matches(s, event)) continue;
-    const item: Record<string, unknown> = {
+    const item = (): Record<string, unknown> => ({
       subscriptionId: s.id,
-      changeType: event.changeType,
+      changeType: changeTypeOf(event),
       ...(s.clientState !== null ? { clientState: s.clientState } : {}),
-      subscriptionExpirationDateTime: new Date(s.expirationMs).toISOString(),
+      subscriptionExpirationDateTime: graphDateTime(s.expirationMs),
       resource,
       resourceData: { id, '@odata.type': odataType, '@odata.id': resource },
       tenantId: s.tenantId,
-    };
-    let outgoing: OutgoingNotification = { item };
+    });
+    const outgoing: OutgoingNotification[] = [];
     if (s.includeResourceData && s.certificate) {
       const viewer = s.parsed.notifyOnUserSpecificProperties ? s.userId : undefined;
-      item.encryptedContent = encryptResourceData(payloadOf(event, users, viewer), s.certificate);
-      outgoing = { item, tokenFor: { appId: s.applicationId, tenantId: s.tenantId } };
+      const payload = payloadOf(event, users, viewer);
+      const payloads = viewer && event.kind === 'chat' ? [{ id: payload.id, '@odata.type': odataType, viewpoint: payload.viewpoint }, payload] : [payload];
+      for (const p of payloads) outgoing.push({ item: { ...item(), encryptedContent: encryptResourceData(p, s.certificate) }, tokenFor: { appId: s.applicationId, tenantId: s.tenantId } });
+    } else {
+      outgoing.push({ item: item() });
     }
     const list = byUrl.get(s.notificationUrl) ?? [];
-    list.push(outgoing);
+    list.push(...outgoing);
     byUrl.set(s.notificationUrl, list);
   }
   return byUrl;

@@ -192,6 +192,9 @@ function driverRoute(sim: GraphSimulator, req: Request, rest: string[]): Answer 
     if (sub === 'messages' && !subId && m === 'POST') return ok(messageJson(t.postChatMessage(id, message()), t.users, t.tenantId), 201);
     if (sub === 'messages' && subId && m === 'PATCH') return ok(messageJson(t.editChatMessage(id, subId, str(b, 'content')), t.users, t.tenantId));
     if (sub === 'messages' && subId && m === 'DELETE') return ok(messageJson(t.deleteChatMessage(id, subId), t.users, t.tenantId));
+    if (sub === 'messages' && subId && x === 'reactions' && m === 'POST') {
+      return ok(messageJson(t.reactToChatMessage(id, subId, str(b, 'userId'), typeof b.reactionType === 'string' ? b.reactionType : 'like'), t.users, t.tenantId), 201);
+    }
     if (sub === 'hide' && m === 'POST') return ok(chatJson(t.hideChat(id, str(b, 'userId')), str(b, 'userId')));
     if (sub === 'installedApps' && m === 'POST') return ok(chatJson(t.installApp(id, str(b, 'appId'))), 201);
   }

@@ -139,7 +139,7 @@ export class TeamsDirectory {
   #addMember(chat: SimChat, userId: string, options: { roles?: string[]; initiator?: string }, recordEvent: boolean): SimMember {
     if (!this.users.has(userId)) this.addUser({ id: userId, displayName: `User ${userId.slice(0, 8)}` });
     const now = this.#now();
-    const member: SimMember = { id: memberId(chat.id, userId, chat.tenantId), userId, roles: options.roles ?? ['owner'], addedDateTime: now };
+    const member: SimMember = { id: memberId(chat.id, userId, chat.tenantId), userId, roles: options.roles ?? ['Owner'], addedDateTime: now };
     chat.members.set(member.id, member);
     this.#membershipsOf(userId).set(chat.id, { leftAtMs: null });
     if (recordEvent) {
@@ -168,7 +168,7 @@ export class TeamsDirectory {
     return spans;
   }
 
-  /** A system event message in the chat's history; not notified (see docs/graph-simulator.md). */
+  /** A system event message in the chat's history, notified to message subscriptions like any new message. */
   #recordSystemEvent(chat: SimChat, event: SimMembershipEvent): SimMessage {
     const message: SimMessage = {
       ...this.#newMessage({ from: event.initiatorUserId, content: '<systemEventMessage/>', contentType: 'html' }, { kind: 'chat', chatId: chat.id }),
@@ -176,6 +176,7 @@ export class TeamsDirectory {
       event,
     };
     this.#store(chat.messages, message);
+    this.#emit({ kind: 'chatMessage', changeType: 'created', chat, message });
     return message;
   }
 
@@ -203,6 +204,7 @@ export class TeamsDirectory {
       body: { contentType: input.contentType ?? 'html', content: input.content },
       mentions: (input.mentions ?? []).map((userId, i) => ({ id: i, mentionText: this.users.get(userId)?.displayName ?? userId, userId })),
       location,
+      reactions: [],
       changeSeqs: [],
     };
   }
@@ -226,6 +228,17 @@ export class TeamsDirectory {
     const { chat, message } = this.#chatMessage(chatId, messageId);
     message.body = { ...message.body, content };
     message.lastModifiedDateTime = message.lastEditedDateTime = this.#now();
+    this.#changed(message);
+    this.#emit({ kind: 'chatMessage', changeType: 'updated', chat, message });
+    return message;
+  }
+
+  /** A reaction to a chat message: Graph notifies it as the message `updated` (lastModifiedDateTime moves). */
+  reactToChatMessage(chatId: string, messageId: string, userId: string, reactionType = 'like'): SimMessage {
+    const { chat, message } = this.#chatMessage(chatId, messageId);
+    const now = this.#now();
+    message.reactions.push({ reactionType, userId, createdDateTime: now });
+    message.lastModifiedDateTime = now;
     this.#changed(message);
     this.#emit({ kind: 'chatMessage', changeType: 'updated', chat, message });
     return message;

@@ -37,6 +37,8 @@ export interface SimMessage {
   deletedDateTime: string | null;
   body: { contentType: 'text' | 'html'; content: string };
   mentions: { id: number; mentionText: string; userId: string }[];
+  /** Reactions, as `chatMessageReaction` entries; adding one changes the message (`updated`, lastModifiedDateTime). */
+  readonly reactions: { reactionType: string; userId: string; createdDateTime: string }[];
   readonly location: { kind: 'chat'; chatId: string } | { kind: 'channel'; teamId: string; channelId: string };
 }
 
@@ -68,8 +70,22 @@ export interface SimTeam {
 
 export const newChatId = () => `19:${randomBytes(16).toString('hex')}@thread.v2`;
 export const newChannelId = () => `19:${randomBytes(16).toString('hex')}@thread.tacv2`;
-export const memberId = (chatId: string, userId: string, tenantId: string) =>
-  Buffer.from(`1#${tenantId}#${chatId}#${userId}`).toString('base64').replace(/=+$/, '');
+/**
+ * A chat membership id as Graph writes them (`MCMjMiMj…`): standard base64, padding kept, of
+ * `0##2##{tenantId}##{chatId}##{userId}`. It can hold `+`, `/` and `=`, which a client must keep as they are.
+ */
+export const memberId = (chatId: string, userId: string, tenantId: string) => Buffer.from(`0##2##${tenantId}##${chatId}##${userId}`).toString('base64');
+
+/**
+ * A date-time as Graph writes some of them in notifications: seven fractional digits and a UTC offset
+ * (`2026-11-23T00:42:18.1230000-08:00`), the same instant as `ms`.
+ */
+export function graphDateTime(ms: number, offsetMinutes = -8 * 60): string {
+  const local = new Date(ms + offsetMinutes * 60_000).toISOString(); // the wall clock at that offset, as if UTC
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMinutes);
+  return `${local.slice(0, 23)}0000${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
 
 export function userIdentity(user: SimUser | undefined, userId: string, tenantId: string): Record<string, unknown> {
   return {
@@ -162,7 +178,30 @@ export function messageJson(message: SimMessage, users: ReadonlyMap<string, SimU
       mentionText: m.mentionText,
       mentioned: { application: null, device: null, conversation: null, tag: null, user: userIdentity(users.get(m.userId), m.userId, tenantId) },
     })),
-    reactions: [],
+    reactions: message.reactions.map((r) => ({ reactionType: r.reactionType, displayName: null, createdDateTime: r.createdDateTime, user: { application: null, device: null, user: userIdentity(users.get(r.userId), r.userId, tenantId) } })),
+  };
+}
+
+/**
+ * A chat as a notification with resource data carries it: the GET shape plus `members` and the
+ * `lastMessagePreview` (as Graph's chat notification examples show).
+ */
+export function chatNotificationJson(chat: SimChat, users: ReadonlyMap<string, SimUser>, viewer?: string): Record<string, unknown> {
+  const last = [...chat.messages.values()].filter((m) => !m.replyToId).at(-1);
+  return {
+    ...chatJson(chat, viewer),
+    members: [...chat.members.values()].map((m) => memberJson(m, users.get(m.userId), chat.tenantId)),
+    lastMessagePreview: last
+      ? {
+          id: last.id,
+          createdDateTime: last.createdDateTime,
+          isDeleted: last.deletedDateTime !== null,
+          messageType: last.event ? 'systemEventMessage' : 'message',
+          eventDetail: null,
+          body: last.deletedDateTime ? { contentType: 'text', content: '' } : last.body,
+          from: last.fromUserId === null ? null : { application: null, device: null, user: userIdentity(users.get(last.fromUserId), last.fromUserId, chat.tenantId) },
+        }
+      : null,
   };
 }
 
