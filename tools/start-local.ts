@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startGraphSimulator, type GraphSimulator } from './graph-simulator/graph-simulator.js';
+import { LOCAL_SIMULATOR_OPTIONS } from './graph-simulator/local-defaults.js';
 import { DRIVER_PREFIX } from './graph-simulator/server.js';
 import { startLocalHost } from './local-host/local-host.js';
 
@@ -31,7 +32,7 @@ try {
     defaults.GRAPH_LIFECYCLE_URL = `http://127.0.0.1:${port}/api/lifecycle`;
   }
   if ((process.env.LOCAL_GRAPH_SIMULATOR ?? 'true').toLowerCase() !== 'false') {
-    simulator = await startGraphSimulator({ port: Number(values['simulator-port']), delivery: { timeScale: 0.01 } });
+    simulator = await startGraphSimulator({ ...LOCAL_SIMULATOR_OPTIONS, port: Number(values['simulator-port']) });
     defaults.GRAPH_BASE_URL = simulator.baseUrl;
     defaults.GRAPH_JWKS_URL = simulator.jwksUrl;
     process.stdout.write(

@@ -41,7 +41,12 @@ beforeAll(async () => {
   env.GRAPH_BASE_URL = (host.lines.find((l) => l.event === 'simulator.started') as { url: string }).url;
   env.GRAPH_NOTIFICATION_URL = `${host.url}/api/notifications`;
   env.GRAPH_LIFECYCLE_URL = `${host.url}/api/lifecycle`;
+  // What npm start runs the simulator with; then exact counts for the tests below (member events carry no
+  // version, so Graph's duplicates are duplicate events), and no slow-endpoint drops on a loaded machine.
+  startDelivery = await call('PATCH', '/delivery', {});
+  await call('PATCH', '/delivery', { duplicateRate: 0, slowEndpoint: { enabled: false } });
 });
+let startDelivery: Record<string, any>;
 afterAll(async () => {
   await host?.stop();
   await azurite?.stop();
@@ -105,6 +110,24 @@ describe("npm start's whole loop: simulator, host, Azurite", () => {
     expect(chatMessages.find((e) => e.changetype === 'updated')?.data).toMatchObject({ id: message.id, body: { content: 'Ship it!' } });
     expect(chatMessages.find((e) => e.changetype === 'deleted')?.data).toMatchObject({ id: message.id, deletedDateTime: expect.any(String) });
     expect(channelMessages[0]).toMatchObject({ teamid: team.id, channelid: channel, messageid: post.id, data: { body: { content: 'Launch at noon' } } });
+  });
+
+  it("runs Graph's duplicates and slow-endpoint rule under npm start, and de-duplication keeps one event per message change", async () => {
+    expect(startDelivery).toMatchObject({ duplicateRate: 0.02, slowEndpoint: { enabled: true, thresholdMs: 3000 } });
+    await host.waitFor((l) => l.event === 'subscriptions.reconciled');
+    await call('PATCH', '/delivery', { duplicateRate: 1 }); // every batch twice
+    const chat = await call('POST', '/chats', { members: [ALICE, BOB], topic: 'Twice', chatType: 'group' });
+    const message = await call('POST', `/chats/${chat.id}/messages`, { from: ALICE, content: 'once' });
+    await call('PATCH', `/chats/${chat.id}/messages/${message.id}`, { content: 'once, edited' });
+    await call('PATCH', '/delivery', { duplicateRate: 0 });
+    const log = async () => (await call('GET', '/deliveries')).value as { duplicate: boolean; status: number; items: { resource: string }[] }[];
+    const deadline = Date.now() + 20_000;
+    while ((await log()).filter((a) => a.duplicate && a.status === 202 && a.items.some((i) => i.resource.includes(message.id))).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // Every copy was accepted and queued; once the incoming queue is drained, each has been routed (or dropped).
+    const incoming = queueService(azurite).getQueueClient('graph-notifications');
+    while (Date.now() < deadline && (await incoming.getProperties()).approximateMessagesCount !== 0) await new Promise((r) => setTimeout(r, 100));
+    const events = (await eventsOn('teams-chat-messages', 2)).filter((e) => e.messageid === message.id);
+    expect(events.map((e) => e.changetype).sort()).toEqual(['created', 'updated']);
   });
 
   it('keeps every real membership change: a member added, removed, added and removed again is 2 created + 2 deleted events', async () => {

@@ -308,6 +308,37 @@ describe('delivery', () => {
     expect(log.slice(1).every((a) => a.status === 500)).toBe(true);
   });
 
+  it('drops new notifications for an endpoint whose answers were too often slow (over 15 %), logging why', async () => {
+    const res = await fetch(`${sim.baseUrl}/_simulator/delivery`, { method: 'PATCH', body: JSON.stringify({ slowEndpoint: { enabled: true, thresholdMs: 300, minAnswers: 4 } }) });
+    expect(await res.json()).toMatchObject({ slowEndpoint: { enabled: true, thresholdMs: 300, minAnswers: 4, dropShare: 0.15 } });
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created');
+    for (let i = 0; i < 4; i++) {
+      sink.answers.push({ status: 202, delayMs: 800 }); // slower than the threshold, whatever the machine
+      sim.teams.postChatMessage(chat.id, { from: ALICE, content: `slow ${i}` });
+      await sim.deliveries.idle();
+    }
+    expect(sim.deliveries.slowShare(sink.url)).toBe(1);
+    const dropped = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'never delivered' });
+    await sim.deliveries.idle();
+    expect(sink.notifications().flatMap((b) => b.value)).toHaveLength(4);
+    expect(sim.deliveries.log.at(-1)).toMatchObject({ status: 'dropped', dropped: true, droppedBecause: 'slowEndpoint', attempt: 0, items: [expect.objectContaining({ resource: `chats('${chat.id}')/messages('${dropped.id}')` })] });
+  });
+
+  it('delays new notifications for an endpoint past the delay share, and delivers them after the delay', async () => {
+    // Any slow answer at all delays (delayShare 0), and nothing is dropped (dropShare 1).
+    sim.deliveries.options = { ...sim.deliveries.options, slowEndpoint: { ...sim.deliveries.options.slowEndpoint, enabled: true, thresholdMs: 300, minAnswers: 1, delayShare: 0, dropShare: 1, delayMs: 200_000 } };
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created');
+    sink.answers.push({ status: 202, delayMs: 800 });
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'slow' });
+    await sim.deliveries.idle();
+    const later = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'delayed' });
+    await sim.deliveries.idle(); // waits out the delay (200 s × the test's time scale)
+    const last = sim.deliveries.log.at(-1)!;
+    expect(last).toMatchObject({ status: 202, delayedMs: 200_000 * sim.deliveries.options.timeScale, items: [expect.objectContaining({ resource: `chats('${chat.id}')/messages('${later.id}')` })] });
+  });
+
   it('delivers some batches twice when told to', async () => {
     const chat = sim.teams.createChat({ members: [ALICE, BOB] });
     await subscribe(`/chats/${chat.id}/messages`, 'created');

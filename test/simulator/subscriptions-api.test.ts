@@ -87,6 +87,19 @@ describe('POST /subscriptions', () => {
     }
   });
 
+  it('requires https, except on loopback', async () => {
+    for (const url of ['http://relay.example.com/api/notifications', 'http://10.0.0.4/api/notifications', 'ftp://127.0.0.1/x']) {
+      const res = await graph.post('/v1.0/subscriptions', subscription({ notificationUrl: url }));
+      expect(res.status, url).toBe(400);
+      expect(res.body.error.message).toMatch(/only https URLs are supported/);
+    }
+    expect((await graph.post('/v1.0/subscriptions', subscription({ lifecycleNotificationUrl: 'http://relay.example.com/api/lifecycle' }))).body.error.message).toMatch(/Invalid lifecycleNotificationUrl/);
+    // https passes the check and goes on to the handshake (nothing listens there: Graph's ValidationError).
+    const https = await graph.post('/v1.0/subscriptions', subscription({ notificationUrl: 'https://127.0.0.1:9/api/notifications' }));
+    expect(https.body.error.code).toBe('ValidationError');
+    expect((await graph.post('/v1.0/subscriptions', subscription({ notificationUrl: sink.url.replace('127.0.0.1', 'localhost') }))).status).toBe(201);
+  });
+
   it("requires lifecycleNotificationUrl past one hour, with Microsoft's message", async () => {
     const res = await graph.post('/v1.0/subscriptions', subscription({ lifecycleNotificationUrl: undefined, expirationDateTime: inMinutes(61) }));
     expect(res.status).toBe(400);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SimulatorClock } from './clock.js';
+import { DEFAULT_SLOW_ENDPOINT_RULES, EndpointHealth, type SlowEndpointRules } from './slow-endpoint.js';
 
 /** One notification waiting to be POSTed, with what its batch's validation tokens need. */
 export interface OutgoingNotification {
@@ -23,8 +24,12 @@ export interface DeliveryAttempt {
   readonly at: string;
   /** Set on the last attempt of a batch that was given up. */
   readonly droppedAfterRetries?: boolean;
-  /** Set when Graph dropped the notifications without any attempt (`dropAll` was on when they arose). */
+  /** Set when Graph dropped the notifications without any attempt (`dropAll` was on, or the endpoint was too slow). */
   readonly dropped?: boolean;
+  /** Why they were dropped: `dropAll`, or `slowEndpoint` (over 15 % slow answers). */
+  readonly droppedBecause?: 'dropAll' | 'slowEndpoint';
+  /** Set on attempts whose notifications were held back first because the endpoint was slow (over 10 %). */
+  readonly delayedMs?: number;
 }
 
 export interface DeliveryOptions {
@@ -44,7 +49,12 @@ export interface DeliveryOptions {
    * or being retried are not affected.
    */
   readonly dropAll: boolean;
+  /** Graph's slow-endpoint rule (slow-endpoint.ts): over 10 % slow answers delays, over 15 % drops. */
+  readonly slowEndpoint: SlowEndpointRules;
 }
+
+/** Delivery options as given: any subset, the slow-endpoint rule's too. */
+export type DeliveryOptionsInput = Partial<Omit<DeliveryOptions, 'slowEndpoint'>> & { readonly slowEndpoint?: Partial<SlowEndpointRules> };
 
 export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
   maxBatchSize: 10,
@@ -53,6 +63,7 @@ export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
   duplicateRate: 0,
   requestTimeoutMs: 10_000,
   dropAll: false,
+  slowEndpoint: DEFAULT_SLOW_ENDPOINT_RULES,
 };
 
 const FIRST_RETRY_MS = 60_000;
@@ -63,7 +74,8 @@ const RETRY_HORIZON_MS = 4 * 3600_000;
 /**
  * Delivers notifications like Graph: batched per URL, POSTed as `{ value, validationTokens? }`, retried
  * with exponential back-off on a non-2xx answer, a timeout or a connection failure until the retry horizon
- * passes, sometimes delivered twice, and every attempt written to a log tests can read.
+ * passes, sometimes delivered twice, delayed or dropped for an endpoint too often slow, and every attempt
+ * written to a log tests can read.
  */
 export class Deliverer {
   options: DeliveryOptions;
@@ -73,14 +85,45 @@ export class Deliverer {
   readonly #buffers = new Map<string, { items: OutgoingNotification[]; timer: NodeJS.Timeout }>();
   readonly #work = new Set<Promise<void>>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #health = new Map<string, EndpointHealth>();
+  /** Notifications held back by the slow-endpoint rule, with how long. */
+  readonly #delayed = new WeakMap<OutgoingNotification, number>();
   #forcedDuplicates = 0;
   #closed = false;
   readonly #idleWaiters = new Set<() => void>();
 
-  constructor(clock: SimulatorClock, tokens: (appId: string, tenantId: string) => Promise<string>, options: Partial<DeliveryOptions> = {}) {
+  constructor(clock: SimulatorClock, tokens: (appId: string, tenantId: string) => Promise<string>, options: DeliveryOptionsInput = {}) {
     this.#clock = clock;
     this.#tokens = tokens;
-    this.options = { ...DEFAULT_DELIVERY_OPTIONS, ...options };
+    this.options = { ...DEFAULT_DELIVERY_OPTIONS, ...options, slowEndpoint: { ...DEFAULT_SLOW_ENDPOINT_RULES, ...options.slowEndpoint } };
+  }
+
+  /** The share of slow answers from a URL in the rule's window (undefined while too few answers). */
+  slowShare(url: string): number | undefined {
+    return this.#health.get(url)?.slowShare(this.#clock.now(), this.options.slowEndpoint);
+  }
+
+  #healthOf(url: string): EndpointHealth {
+    let health = this.#health.get(url);
+    if (!health) this.#health.set(url, (health = new EndpointHealth()));
+    return health;
+  }
+
+  #logDropped(url: string, items: readonly OutgoingNotification[], because: 'dropAll' | 'slowEndpoint'): void {
+    this.log.push({
+      batchId: randomUUID(),
+      url,
+      attempt: 0,
+      notifications: items.length,
+      subscriptionIds: subscriptionIdsOf(items),
+      items: items.map((n) => n.item),
+      status: 'dropped',
+      latencyMs: 0,
+      duplicate: false,
+      at: this.#clock.date().toISOString(),
+      dropped: true,
+      droppedBecause: because,
+    });
   }
 
   /** The next `n` successful batches are delivered twice. */
@@ -90,22 +133,25 @@ export class Deliverer {
 
   enqueue(url: string, items: readonly OutgoingNotification[]): void {
     if (this.#closed || items.length === 0) return;
-    if (this.options.dropAll) {
-      this.log.push({
-        batchId: randomUUID(),
-        url,
-        attempt: 0,
-        notifications: items.length,
-        subscriptionIds: subscriptionIdsOf(items),
-        items: items.map((n) => n.item),
-        status: 'dropped',
-        latencyMs: 0,
-        duplicate: false,
-        at: this.#clock.date().toISOString(),
-        dropped: true,
-      });
+    if (this.options.dropAll) return this.#logDropped(url, items, 'dropAll');
+    const verdict = this.#healthOf(url).verdict(this.#clock.now(), this.options.slowEndpoint);
+    if (verdict === 'drop') return this.#logDropped(url, items, 'slowEndpoint');
+    if (verdict === 'delay') {
+      const delayMs = this.options.slowEndpoint.delayMs * this.options.timeScale;
+      for (const n of items) this.#delayed.set(n, delayMs);
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        this.#buffer(url, items);
+        this.#notifyIdle();
+      }, delayMs);
+      this.#timers.add(timer);
       return;
     }
+    this.#buffer(url, items);
+  }
+
+  #buffer(url: string, items: readonly OutgoingNotification[]): void {
+    if (this.#closed) return;
     let buffer = this.#buffers.get(url);
     if (!buffer) {
       buffer = { items: [], timer: setTimeout(() => this.#flush(url), this.options.batchWindowMs) };
@@ -192,7 +238,9 @@ export class Deliverer {
   async #attempt(url: string, batch: readonly OutgoingNotification[], batchId: string, attempt: number, firstAt: number, duplicate = false): Promise<void> {
     if (this.#closed) return;
     const { status, latencyMs } = await this.#post(url, await this.#body(batch));
+    this.#healthOf(url).record(this.#clock.now(), latencyMs, status === 'timeout', this.options.slowEndpoint);
     const ok = typeof status === 'number' && status >= 200 && status < 300;
+    const delayedMs = Math.max(0, ...batch.map((n) => this.#delayed.get(n) ?? 0));
     const scale = this.options.timeScale;
     const delay = FIRST_RETRY_MS * 2 ** (attempt - 1) * scale;
     const giveUp = !ok && this.#clock.now() + delay - firstAt > RETRY_HORIZON_MS * scale;
@@ -208,6 +256,7 @@ export class Deliverer {
       duplicate,
       at: this.#clock.date().toISOString(),
       ...(giveUp ? { droppedAfterRetries: true } : {}),
+      ...(delayedMs > 0 ? { delayedMs } : {}),
     });
     if (ok) {
       if (!duplicate && (this.#forcedDuplicates > 0 || Math.random() < this.options.duplicateRate)) {

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { AppGrants, type AppGrant } from './app-grants.js';
 import { authorizationDue, DEFAULT_AUTHORIZATION_RULES, isPaused, type AuthorizationRules } from './authorization.js';
 import { SimulatorClock } from './clock.js';
-import { Deliverer, type DeliveryOptions } from './delivery.js';
+import { Deliverer, type DeliveryOptionsInput } from './delivery.js';
 import { notificationsFor } from './notification-router.js';
 import { ReadThrottle, type ReadLimits } from './read-throttle.js';
 import { createSimulatorServer, type SimulatorServer } from './server.js';
@@ -27,7 +27,7 @@ export interface GraphSimulatorOptions {
   readonly quotaPerTenant?: number;
   /** Most subscriptions tracking one user's chats or chat messages (Teams: 10). */
   readonly quotaPerUser?: number;
-  readonly delivery?: Partial<DeliveryOptions>;
+  readonly delivery?: DeliveryOptionsInput;
   /** Throttling of resource GETs (Teams' per-chat/channel and per-tenant limits). */
   readonly reads?: Partial<ReadLimits>;
   readonly handshakeTimeoutMs?: number;

@@ -235,7 +235,9 @@ function driverRoute(sim: GraphSimulator, req: Request, rest: string[]): Answer 
   if (a === 'deliveries' && m === 'GET') return ok({ value: sim.deliveries.log });
   if (a === 'delivery' && m === 'PATCH') {
     const numbers: (keyof DeliveryOptions)[] = ['maxBatchSize', 'batchWindowMs', 'timeScale', 'duplicateRate', 'requestTimeoutMs'];
-    sim.deliveries.options = { ...sim.deliveries.options, ...pick(b, numbers, 'number'), ...pick(b, ['dropAll'], 'boolean') };
+    const slow = typeof b.slowEndpoint === 'object' && b.slowEndpoint !== null ? (b.slowEndpoint as Record<string, unknown>) : {};
+    const slowEndpoint = { ...sim.deliveries.options.slowEndpoint, ...pick(slow, ['thresholdMs', 'windowMs', 'delayShare', 'dropShare', 'minAnswers', 'delayMs', 'dropForMs'], 'number'), ...pick(slow, ['enabled'], 'boolean') };
+    sim.deliveries.options = { ...sim.deliveries.options, ...pick(b, numbers, 'number'), ...pick(b, ['dropAll'], 'boolean'), slowEndpoint };
     return ok(sim.deliveries.options);
   }
   if (a === 'reads' && !id && m === 'PATCH') {

@@ -72,14 +72,18 @@ function asString(body: Record<string, unknown>, name: string): string | undefin
   return v;
 }
 
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/** An absolute URL Graph would call: https, or plain http on loopback only (a local run; never real Graph). */
 function asUrl(value: string, name: string): string {
+  let url: URL;
   try {
-    const url = new URL(value);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error();
-    return value;
+    url = new URL(value);
   } catch {
     throw badRequest(`Property '${name}' must be an absolute https URL.`, 'InvalidRequest');
   }
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname))) return value;
+  throw badRequest(`Invalid ${name} '${value}': only https URLs are supported (the simulator also takes http on loopback).`, 'InvalidRequest');
 }
 
 /** The subscriptions API's rules, as Graph applies them to Teams resources. */
