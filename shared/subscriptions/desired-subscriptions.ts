@@ -41,6 +41,8 @@ export function parseDesiredSubscriptions(json: unknown, source = 'the subscript
   const problems: string[] = [];
   const out: DesiredSubscription[] = [];
   const names = new Set<string>();
+  /** Graph holds one subscription per app and chat or channel: which entry took each. */
+  const containers = new Map<string, string>();
   parsed.data.subscriptions.forEach((e, i) => {
     const at = `subscriptions[${i}] (${e.name})`;
     if (names.has(e.name)) problems.push(`${at}: the name is used twice`);
@@ -57,10 +59,21 @@ export function parseDesiredSubscriptions(json: unknown, source = 'the subscript
     const lifetime = e.lifetimeMinutes ?? entry.maxMinutes;
     if (lifetime > entry.maxMinutes) problems.push(`${at}: lifetimeMinutes ${lifetime} is over the maximum of ${entry.maxMinutes}`);
     if (lifetime < 45) problems.push(`${at}: lifetimeMinutes must be at least 45 (Graph raises shorter ones to 45)`);
+    const container = containerOf(e.resource, entry);
+    const taken = container && containers.get(container);
+    if (taken) problems.push(`${at}: Graph allows one subscription per app and chat or channel, and ${taken} already subscribes to the same ${entry.kind === 'chat' ? 'chat' : entry.kind === 'chatMember' ? "chat's members" : "chat's or channel's messages"}: merge the two entries`);
+    else if (container) containers.set(container, e.name);
     out.push({ name: e.name, resource: e.resource, changeTypes: [...e.changeTypes], includeResourceData: e.includeResourceData, hydrate: e.hydrate, version: e.version, lifetimeMinutes: lifetime, catalog: entry, ...(check.model ? { model: check.model } : {}) });
   });
   if (problems.length > 0) throw new Error(`${source} has ${problems.length} mistake(s):\n  - ${problems.join('\n  - ')}`);
   return out;
+}
+
+/** The one chat or channel (and resource kind) a resource is scoped to, if any: `/chats/{id}[/members|/messages]`, a channel's messages. */
+function containerOf(resource: string, entry: CatalogResource): string | undefined {
+  const path = (resource.split('?', 1)[0] ?? '').toLowerCase();
+  const scoped = /^\/chats\/(?!getallm)([^/]+)(?:\/(?:members|messages))?$/.exec(path)?.[1] ?? /^\/teams\/([^/]+\/channels\/[^/]+)\/messages$/.exec(path)?.[1];
+  return scoped ? `${entry.kind}:${scoped}` : undefined;
 }
 
 export function loadDesiredSubscriptions(path: string): DesiredSubscription[] {

@@ -97,6 +97,18 @@ describe('desired subscriptions file', () => {
     expect(bad).toThrow(/subscriptions\[5\] \(f\): .*not a Teams/);
     expect(bad).toThrow(/subscriptions\[6\] \(a\): the name is used twice/);
     expect(() => parseDesiredSubscriptions({ subscriptions: [{ name: 'g', resource: '/chats', changeTypes: ['created'], colour: 1 }] })).toThrow(/colour/);
+    // One subscription per app and chat or channel: two entries on one chat's messages cannot both exist in Graph.
+    const twice = () =>
+      parseDesiredSubscriptions({
+        subscriptions: [
+          { name: 'all', resource: '/chats/19:a@thread.v2/messages', changeTypes: ['created'] },
+          { name: 'budget', resource: '/chats/19:a@thread.v2/messages?$search="budget"', changeTypes: ['updated'] },
+          { name: 'members', resource: '/chats/19:a@thread.v2/members', changeTypes: ['created'] },
+          { name: 'chat', resource: '/chats/19:a@thread.v2', changeTypes: ['updated'] },
+          { name: 'other', resource: '/chats/19:b@thread.v2/messages', changeTypes: ['created'] },
+        ],
+      });
+    expect(twice).toThrow(/has 1 mistake\(s\):\n  - subscriptions\[1\] \(budget\): Graph allows one subscription per app and chat or channel, and all already subscribes to the same chat's or channel's messages/);
   });
 });
 
