@@ -288,8 +288,10 @@ describe('delivery', () => {
     const log = sim.deliveries.log;
     expect(log.map((a) => [a.attempt, a.status])).toEqual([[1, 503], [2, 500], [3, 202]]);
     expect(new Set(log.map((a) => a.batchId)).size).toBe(1);
-    const gaps = log.slice(1).map((a, i) => Date.parse(a.at) - Date.parse(log[i]?.at ?? ''));
-    expect(gaps[1]).toBeGreaterThan(gaps[0] ?? 0);
+    // Graph's back-off doubles: 1 minute, then 2 (× the time scale); read from the log, not from a clock.
+    const scale = sim.deliveries.options.timeScale;
+    expect(log.map((a) => a.retryInMs)).toEqual([60_000 * scale, 120_000 * scale, undefined]);
+    expect(Date.parse(log[2]!.at) - Date.parse(log[0]!.at)).toBeGreaterThanOrEqual(Math.floor(180_000 * scale));
   });
 
   it('counts a slow answer as a failure and gives up after the retry horizon', async () => {

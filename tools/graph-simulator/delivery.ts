@@ -30,6 +30,8 @@ export interface DeliveryAttempt {
   readonly droppedBecause?: 'dropAll' | 'slowEndpoint';
   /** Set on attempts whose notifications were held back first because the endpoint was slow (over 10 %). */
   readonly delayedMs?: number;
+  /** Set on a failed attempt that will be retried: how long until the retry (ms, time scale applied). */
+  readonly retryInMs?: number;
 }
 
 export interface DeliveryOptions {
@@ -257,6 +259,7 @@ export class Deliverer {
       at: this.#clock.date().toISOString(),
       ...(giveUp ? { droppedAfterRetries: true } : {}),
       ...(delayedMs > 0 ? { delayedMs } : {}),
+      ...(!ok && !giveUp && !duplicate ? { retryInMs: delay } : {}),
     });
     if (ok) {
       if (!duplicate && (this.#forcedDuplicates > 0 || Math.random() < this.options.duplicateRate)) {
