@@ -41,15 +41,20 @@ try {
   }
   const host = await startLocalHost({ appDir: resolve(values.app), port, defaultSettings: defaults });
   let signals = 0;
-  const shutdown = () => {
+  const shutdown = (exitCode: number) => {
     if (++signals > 1) process.exit(130);
     void host
       .stop()
       .then(() => simulator?.close())
-      .then(() => process.exit(0));
+      .then(() => process.exit(exitCode));
   };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', () => shutdown(0));
+  process.on('SIGTERM', () => shutdown(0));
+  // As in Azure, an unhandled exception in the host (a queue listener faulted by a storage 403) shuts it down.
+  void host.faulted.then((error) => {
+    process.stderr.write(`The host is shutting down: ${error.message}\n`);
+    shutdown(1);
+  });
 } catch (e) {
   await simulator?.close();
   process.stderr.write(`Could not start.\n${(e as Error).message}\n`);

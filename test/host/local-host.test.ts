@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, generateAccountSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../shared/config/storage-connection.js';
 import type { QueuedNotification } from '../../shared/queue/queued-notification.js';
 import { drainQueue, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, runHost, startHost, type HostProcess } from '../helpers/local-host-process.js';
@@ -194,6 +196,55 @@ describe('the local host', () => {
     expect(host.lines.map((l) => l.event)).toEqual(expect.arrayContaining(['host.stopping', 'host.stopped']));
     await expect(fetch(`${host.url}/fx/slow?ms=1`)).rejects.toThrow();
   });
+});
+
+describe('storage permission errors on queue polling', () => {
+  const queueEndpoint = () => `http://127.0.0.1:${azurite.ports.queue}/${AZURITE_ACCOUNT}`;
+  const wrongKey = () => azurite.connectionString.replace(AZURITE_KEY, Buffer.from('not the account key, but base64 of the right shape!!').toString('base64'));
+  /** An account SAS that may add messages but not process them: receiving answers 403. */
+  const addOnlySas = () => {
+    const sas = generateAccountSASQueryParameters(
+      {
+        permissions: AccountSASPermissions.parse('a'),
+        services: AccountSASServices.parse('q').toString(),
+        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      },
+      new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+    ).toString();
+    return `QueueEndpoint=${queueEndpoint()};SharedAccessSignature=${sas}`;
+  };
+
+  for (const [label, connection, expectedCode] of [
+    ['a wrong account key', wrongKey, /^Authori[sz]ation|^Authentication/],
+    ['a SAS without the process permission', addOnlySas, /^Authori[sz]ation/],
+  ] as const) {
+    it(`fault the listener and shut the host down (exit 1, host.unhandled_exception) with ${label}, instead of polling forever`, async () => {
+      const flaky = uniqueName('denied');
+      await queueService(azurite).getQueueClient(flaky).createIfNotExists();
+      const { exit, output } = runHost(FIXTURE_APP, {
+        AzureWebJobsStorage: connection(),
+        FLAKY_QUEUE: flaky,
+        DOOMED_QUEUE: uniqueName('denied'),
+        // Only the queue listeners: the timer's schedule status would meet the same 403 at start-up.
+        'AzureWebJobs.yearly.Disabled': 'true',
+      });
+      expect(await exit).toBe(1);
+      const lines = output()
+        .stdout.split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const fault = lines.find((l) => l.event === 'host.unhandled_exception');
+      expect(fault).toMatchObject({ level: 'error', message: 'An unhandled exception has occurred. Host is shutting down.', code: 'ERR_LISTENER_FAULTED', status: 403, operation: 'receive messages' });
+      expect(String(fault?.storageErrorCode)).toMatch(expectedCode);
+      expect(String(fault?.error)).toMatch(/Check the storage credentials/);
+      expect(lines.map((l) => l.event)).toEqual(expect.arrayContaining(['host.started', 'host.stopping', 'host.stopped']));
+      expect(lines.filter((l) => l.event === 'queue.poll_failed')).toEqual([]);
+      expect(output().stderr).toMatch(/The host is shutting down: The queue listener of function "(flaky|doomed)"/);
+      // Neither the key nor the SAS signature is written anywhere.
+      expect(output().stdout + output().stderr).not.toMatch(/sig=|AccountKey=/);
+    });
+  }
 });
 
 describe('npm start: simulator, host and app together', () => {

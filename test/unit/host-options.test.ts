@@ -18,7 +18,7 @@ afterEach(() => {
 
 describe('readHostOptions', () => {
   it('applies the Storage extension defaults, 2 s polling in Development', () => {
-    const o = readHostOptions(appWith({ 'host.json': { version: '2.0' } }));
+    const o = readHostOptions(appWith({ 'host.json': { version: '2.0' } }), { settings: { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' } });
     expect(o.routePrefix).toBe('api');
     expect(o.queues).toEqual({
       batchSize: 16,
@@ -28,7 +28,29 @@ describe('readHostOptions', () => {
       maxDequeueCount: 5,
       messageEncoding: 'base64',
     });
-    expect(readHostOptions(dir as string, { development: false }).queues.maxPollingIntervalMs).toBe(60_000);
+    expect(readHostOptions(dir as string).queues.maxPollingIntervalMs).toBe(60_000);
+    expect(readHostOptions(dir as string, { settings: { AZURE_FUNCTIONS_ENVIRONMENT: 'Production' } }).queues.maxPollingIntervalMs).toBe(60_000);
+    expect(readHostOptions(dir as string, { settings: { AZURE_FUNCTIONS_ENVIRONMENT: 'development' } }).queues.maxPollingIntervalMs).toBe(2000);
+  });
+
+  it('in Development, turns a maxPollingInterval equal to the one-minute default into 2 s, and keeps any other', () => {
+    const dev: { settings: Record<string, string> } = { settings: { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' } };
+    const polling = (value: unknown, options = dev) => readHostOptions(appWith({ 'host.json': { version: '2.0', extensions: { queues: { maxPollingInterval: value } } } }), options).queues.maxPollingIntervalMs;
+    expect(polling('00:01:00')).toBe(2000);
+    expect(polling('00:00:30')).toBe(30_000);
+    expect(polling('00:05:00')).toBe(300_000);
+    expect(polling('00:01:00', { settings: {} })).toBe(60_000);
+  });
+
+  it('refuses a maxPollingInterval under 100 ms, as the Storage extension does', () => {
+    appWith({ 'host.json': { version: '2.0', extensions: { queues: { maxPollingInterval: '00:00:00.050' } } } });
+    expect(() => readHostOptions(dir as string)).toThrow(/maxPollingInterval must not be less than 00:00:00.100/);
+  });
+
+  it("sets the app's own maxPollingInterval explicitly, so Azure polls an idle queue every 2 s as in Development", () => {
+    const app = readHostOptions(new URL('../../', import.meta.url).pathname);
+    expect(app.queues.maxPollingIntervalMs).toBe(2000);
+    expect(readHostOptions(new URL('../../', import.meta.url).pathname, { settings: { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' } }).queues.maxPollingIntervalMs).toBe(2000);
   });
 
   it('reads what host.json sets', () => {
@@ -59,9 +81,15 @@ describe('readHostOptions', () => {
     expect(() => readHostOptions(dir as string)).toThrow(/batchSize[\s\S]*messageEncoding[\s\S]*visibilityTimeout/);
   });
 
-  it('parses .NET time spans', () => {
+  it('parses .NET time spans as the configuration binder does', () => {
     expect(parseTimeSpanMs('00:00:00.500', 'x')).toBe(500);
     expect(parseTimeSpanMs('1.02:03:04', 'x')).toBe(((24 + 2) * 3600 + 3 * 60 + 4) * 1000);
+    expect(parseTimeSpanMs('00:05', 'x')).toBe(5 * 60_000);
+    expect(parseTimeSpanMs('2', 'x')).toBe(2 * 86_400_000);
+    expect(parseTimeSpanMs(2, 'x')).toBe(2 * 86_400_000);
+    expect(parseTimeSpanMs('-1', 'x')).toBe(-86_400_000);
+    expect(() => parseTimeSpanMs('00:61:00', 'x')).toThrow(/time span/);
+    expect(() => parseTimeSpanMs('soon', 'x')).toThrow(/time span/);
   });
 });
 

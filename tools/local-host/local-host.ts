@@ -11,6 +11,7 @@ import { installCoreModule } from './install-core-module.js';
 import { loadFunctionApp } from './load-app.js';
 import { parseNcrontab } from './ncrontab.js';
 import { QueueListener } from './queue-listener.js';
+import { ListenerFaultError } from './storage-errors.js';
 import { TimerListener } from './timer-listener.js';
 
 export interface LocalHostOptions {
@@ -26,6 +27,11 @@ export interface LocalHostOptions {
 
 export interface LocalHost {
   readonly url: string;
+  /**
+   * Settles when the host must shut down on its own, as Azure's does on an unhandled exception (a queue
+   * listener faulted by a storage 403, say); it has logged `host.unhandled_exception` by then.
+   */
+  readonly faulted: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -50,7 +56,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const appDir = options.appDir;
   const settings = loadAppSettings(appDir, process.env, options.defaultSettings);
   Object.assign(process.env, settings);
-  const hostOptions = readHostOptions(appDir, { development: true, settings });
+  const hostOptions = readHostOptions(appDir, { settings });
 
   let azurite: AzuriteProcess | undefined;
   if (isDevelopmentStorage(settings.AzureWebJobsStorage)) {
@@ -93,6 +99,24 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       appHookData,
     });
 
+    let reportFault: (error: Error) => void = () => undefined;
+    const faulted = new Promise<Error>((resolve) => {
+      let reported = false;
+      reportFault = (error) => {
+        if (reported) return;
+        reported = true;
+        log.host('error', 'host.unhandled_exception', {
+          message: 'An unhandled exception has occurred. Host is shutting down.',
+          code: (error as { code?: string }).code,
+          error: error.message,
+          ...(error instanceof ListenerFaultError
+            ? { function: error.functionName, queue: error.queueName, operation: error.operation, status: error.failure.status, storageErrorCode: error.failure.code }
+            : {}),
+        });
+        resolve(error);
+      };
+    });
+
     const queueListeners: QueueListener[] = [];
     const timers: { name: string; listener: TimerListener }[] = [];
     const queueClients = new Map<string, ReturnType<typeof createQueueServiceClient>>();
@@ -116,6 +140,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             options: hostOptions.queues,
             log,
             appHookData,
+            onFault: (error) => reportFault(error),
           }),
         );
       } else if (type === 'timertrigger') {
@@ -144,7 +169,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       url,
       http: http.routes.map((r) => ({ function: r.name, methods: r.methods, url: url + r.path })),
       queues: queueListeners.map((q) => ({ function: q.functionName, queue: q.queueName })),
-      timers: timers.map((t) => ({ function: t.name, next: t.listener.nextOccurrence.toISOString() })),
+      timers: timers.map((t) => ({ function: t.name, next: t.listener.nextOccurrence?.toISOString() ?? null })),
       storage: azurite ? 'azurite (.local/azurite)' : isDevelopmentStorage(settings.AzureWebJobsStorage) ? 'azurite (already running)' : 'configured AzureWebJobsStorage',
     });
 
@@ -152,7 +177,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       `Functions host listening on ${url}`,
       ...http.routes.map((r) => `  ${r.name.padEnd(16)} ${r.methods.join(',').padEnd(8)} ${url}${r.path}`),
       ...queueListeners.map((q) => `  ${q.functionName.padEnd(16)} queue    ${q.queueName}`),
-      ...timers.map((t) => `  ${t.name.padEnd(16)} timer    next run ${t.listener.nextOccurrence.toISOString()}`),
+      ...timers.map((t) => `  ${t.name.padEnd(16)} timer    next run ${t.listener.nextOccurrence?.toISOString() ?? 'never'}`),
       `  storage: ${azurite ? `Azurite on 127.0.0.1:10000-10002, data in ${join(appDir, '.local', 'azurite')}` : 'AzureWebJobsStorage as configured'}`,
       '  logs: one JSON object per line on stdout; Ctrl+C to stop',
     ];
@@ -161,6 +186,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     let stopping: Promise<void> | undefined;
     return {
       url,
+      faulted,
       stop: () =>
         (stopping ??= (async () => {
           log.host('info', 'host.stopping', {});
