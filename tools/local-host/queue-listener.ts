@@ -28,6 +28,8 @@ export interface QueueListenerOptions {
   readonly onFault?: (error: ListenerFaultError) => void;
   /** The random source of the polling back-off's jitter. */
   readonly random?: () => number;
+  /** host.json functionTimeout: an invocation over it fails, and the message is released for a retry. */
+  readonly functionTimeoutMs?: number | undefined;
 }
 
 /** "2022-09-01T05:06:39+00:00", the form the host gives queue trigger times in. */
@@ -199,6 +201,7 @@ export class QueueListener {
       { inputData: [{ name: this.#o.triggerName, data: { string: body } }], triggerMetadata },
       this.#o.log,
       this.#o.appHookData,
+      this.#o.functionTimeoutMs,
     );
     clearInterval(renew);
     logInvocation(this.#o.log, name, 'queue', outcome, base);
