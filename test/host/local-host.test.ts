@@ -403,6 +403,18 @@ describe('storage permission errors on queue polling', () => {
   }
 });
 
+describe('storage permission errors on timer statuses', () => {
+  it('stop the host at start when a timer cannot read its schedule status, naming the cause', async () => {
+    const { exit, output } = runHost(FIXTURE_APP, {
+      AzureWebJobsStorage: azurite.connectionString.replace(AZURITE_KEY, Buffer.from('not the account key, but base64 of the right shape!!').toString('base64')),
+      AzureFunctionsJobHost__functions__0: 'yearly',
+    });
+    expect(await exit).toBe(1);
+    expect(output().stderr).toMatch(/A timer could not read its schedule status from host storage: storage answered 403/);
+    expect(output().stdout).not.toMatch(/yearly\.ran/);
+  });
+});
+
 describe('npm start: simulator, host and app together', () => {
   it('starts the Graph simulator, points the app at it, and a simulated chat message reaches the incoming queue', async () => {
     const queue = uniqueName('start-notif');

@@ -12,7 +12,7 @@ import { loadFunctionApp } from './load-app.js';
 import { parseTimerSchedule } from './timer-schedule.js';
 import { BlobScheduleMonitor, HOSTS_CONTAINER, hostId } from './schedule-monitor.js';
 import { QueueListener } from './queue-listener.js';
-import { ListenerFaultError } from './storage-errors.js';
+import { ListenerFaultError, storageFailure } from './storage-errors.js';
 import { TimerListener } from './timer-listener.js';
 
 export interface LocalHostOptions {
@@ -188,7 +188,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       for (const t of timers) await t.listener.start();
     } catch (e) {
       await Promise.all([http.close(), ...queueListeners.map((q) => q.stop()), ...timers.map((t) => t.listener.stop())]);
-      throw new Error(`A timer could not read its schedule status from host storage: ${(e as Error).message.split('\n')[0]}`);
+      const f = storageFailure(e);
+      const cause = f.status ? `storage answered ${f.status}${f.code ? ` ${f.code}` : ''}${f.message ? ` (${f.message})` : ''}` : f.message;
+      throw new Error(`A timer could not read its schedule status from host storage: ${cause}. Check AzureWebJobsStorage (its key or SAS, or the identity's Storage Blob Data Owner role).`);
     }
 
     log.host('info', 'host.started', {
