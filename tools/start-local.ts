@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { startGraphSimulator, type GraphSimulator } from './graph-simulator/graph-simulator.js';
 import { LOCAL_SIMULATOR_OPTIONS } from './graph-simulator/local-defaults.js';
 import { DRIVER_PREFIX } from './graph-simulator/server.js';
-import { startLocalHost } from './local-host/local-host.js';
+import { startLocalHost, type LocalHost } from './local-host/local-host.js';
 
 /**
  * `npm start`: the whole stack on one laptop. The Graph simulator (unless LOCAL_GRAPH_SIMULATOR=false),
@@ -23,6 +23,24 @@ const { values } = parseArgs({
 });
 
 let simulator: GraphSimulator | undefined;
+let host: LocalHost | undefined;
+// Signal handlers first: a signal that arrives while the host starts stops it once started, rather than
+// killing the process half-way (the host may already run start-up timers before it reports host.started).
+let signals = 0;
+let stopWhenStarted: number | undefined;
+const shutdown = (exitCode: number) => {
+  if (++signals > 1) process.exit(130);
+  if (!host) {
+    stopWhenStarted = exitCode;
+    return;
+  }
+  void host
+    .stop()
+    .then(() => simulator?.close())
+    .then(() => process.exit(exitCode));
+};
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
 try {
   const defaults: Record<string, string> = {};
   const port = Number(values.port);
@@ -40,17 +58,16 @@ try {
     );
     process.stderr.write(`Graph simulator on ${simulator.baseUrl} (driver API ${simulator.baseUrl}${DRIVER_PREFIX}); LOCAL_GRAPH_SIMULATOR=false to use real Graph\n`);
   }
-  const host = await startLocalHost({ appDir: resolve(values.app), port, defaultSettings: defaults });
-  let signals = 0;
-  const shutdown = () => {
-    if (++signals > 1) process.exit(130);
-    void host
-      .stop()
-      .then(() => simulator?.close())
-      .then(() => process.exit(0));
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  host = await startLocalHost({ appDir: resolve(values.app), port, defaultSettings: defaults });
+  if (stopWhenStarted !== undefined) {
+    signals = 0;
+    shutdown(stopWhenStarted);
+  }
+  // As in Azure, an unhandled exception in the host (a queue listener faulted by a storage 403) shuts it down.
+  void host.faulted.then((error) => {
+    process.stderr.write(`The host is shutting down: ${error.message}\n`);
+    shutdown(1);
+  });
 } catch (e) {
   await simulator?.close();
   process.stderr.write(`Could not start.\n${(e as Error).message}\n`);

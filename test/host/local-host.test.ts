@@ -2,7 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, generateAccountSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../shared/config/storage-connection.js';
 import type { QueuedNotification } from '../../shared/queue/queued-notification.js';
 import { drainQueue, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, runHost, startHost, type HostProcess } from '../helpers/local-host-process.js';
@@ -161,13 +164,17 @@ describe('the local host', () => {
     it('runs a timer with runOnStartup once at start', async () => {
       const ran = await host.waitFor((l) => l.event === 'yearly.ran');
       expect(ran).toMatchObject({ isPastDue: false, hasSchedule: true });
-      expect(host.lines.find((l) => l.event === 'invocation' && l.function === 'yearly')).toMatchObject({ trigger: 'timer', status: 'succeeded' });
+      expect(host.lines.find((l) => l.event === 'invocation' && l.function === 'yearly')).toMatchObject({ trigger: 'timer', status: 'succeeded', reason: 'RunOnStartup' });
       const started = host.lines.find((l) => l.event === 'host.started');
       expect(started?.queues).toEqual([
         { function: 'flaky', queue: flaky },
         { function: 'doomed', queue: doomed },
       ]);
-      expect(started?.timers).toEqual([{ function: 'yearly', next: expect.stringMatching(/-01-01T00:00:00\.000Z$/) }]);
+      expect(started?.timers).toEqual([
+        { function: 'yearly', next: expect.stringMatching(/-01-01T00:00:00\.000Z$/), scheduleMonitor: true },
+        { function: 'hourly', next: expect.stringMatching(/:00:00\.000Z$/), scheduleMonitor: true },
+        { function: 'unmonitored', next: expect.stringMatching(/-01-01T00:00:00\.000Z$/), scheduleMonitor: false },
+      ]);
     });
 
     it('routes HTTP under the host.json route prefix with route parameters, query, headers and body', async () => {
@@ -193,6 +200,218 @@ describe('the local host', () => {
     expect(await exitCode).toBe(0);
     expect(host.lines.map((l) => l.event)).toEqual(expect.arrayContaining(['host.stopping', 'host.stopped']));
     await expect(fetch(`${host.url}/fx/slow?ms=1`)).rejects.toThrow();
+  });
+});
+
+describe('host.json and app settings the host honours', () => {
+  it('loads only the host.json functions list, disables by AzureWebJobs_<name>_Disabled and any-case dotted names, filters by logging.logLevel, and fails invocations over functionTimeout', async () => {
+    const flaky = uniqueName('timeout');
+    const host = await startHost(FIXTURE_APP, {
+      AzureWebJobsStorage: azurite.connectionString,
+      FLAKY_QUEUE: flaky,
+      // As app settings give a list to the host: one setting per item.
+      AzureFunctionsJobHost__functions__0: 'echo',
+      AzureFunctionsJobHost__functions__1: 'SLOW',
+      AzureFunctionsJobHost__functions__2: 'yearly',
+      AzureFunctionsJobHost__functions__3: 'unmonitored',
+      AzureFunctionsJobHost__functions__4: 'flaky',
+      AzureWebJobs_yearly_Disabled: 'true',
+      'azurewebjobs.UNMONITORED.disabled': 'TRUE',
+      AzureFunctionsJobHost__functionTimeout: '00:00:01',
+      'AzureFunctionsJobHost__logging__logLevel__Function.echo': 'None',
+    });
+    try {
+      const started = host.lines.find((l) => l.event === 'host.started');
+      expect((started?.http as { function: string }[]).map((h) => h.function).sort()).toEqual(['echo', 'slow']);
+      expect(started?.queues).toEqual([{ function: 'flaky', queue: flaky }]);
+      expect(started?.timers).toEqual([]);
+      expect(host.lines.filter((l) => l.event === 'host.function_not_in_functions_list').map((l) => l.function).sort()).toEqual(['doomed', 'hourly']);
+      expect(host.lines.filter((l) => l.event === 'host.function_disabled').map((l) => l.function).sort()).toEqual(['unmonitored', 'yearly']);
+
+      // logging.logLevel Function.echo = None: echo's invocation line is not written.
+      expect((await fetch(`${host.url}/fx/echo/1`)).status).toBe(201);
+      // functionTimeout: an HTTP invocation over it answers 500 and fails as in the host.
+      const slow = await fetch(`${host.url}/fx/slow?ms=4000`);
+      expect(slow.status).toBe(500);
+      const failed = await host.waitFor((l) => l.event === 'invocation' && l.function === 'slow');
+      expect(failed).toMatchObject({ status: 'failed', httpStatus: 500, error: 'Timeout value of 00:00:01 was exceeded by function: Functions.slow' });
+      expect(host.lines.find((l) => l.event === 'function.timeout' && l.function === 'slow')).toMatchObject({ level: 'error', message: expect.stringMatching(/^Timeout value of 00:00:01 exceeded by function 'slow' \(Id: '.+'\)\. Initiating cancellation\.$/) });
+      expect(host.lines.filter((l) => l.event === 'invocation' && l.function === 'echo')).toEqual([]);
+
+      // A queue invocation over it fails and its message is released for another attempt.
+      const queue = queueService(azurite).getQueueClient(flaky);
+      await queue.createIfNotExists();
+      await queue.sendMessage(Buffer.from(JSON.stringify({ order: 7, sleepMs: 4000 })).toString('base64'));
+      await host.waitFor((l) => l.event === 'invocation' && l.function === 'flaky' && l.status === 'succeeded', 60_000);
+      const invocations = host.lines.filter((l) => l.event === 'invocation' && l.function === 'flaky');
+      expect(invocations[0]).toMatchObject({ status: 'failed', dequeueCount: 1, error: 'Timeout value of 00:00:01 was exceeded by function: Functions.flaky' });
+      expect(invocations.map((i) => i.dequeueCount)).toEqual([1, 2, 3]);
+      expect((await queue.peekMessages()).peekedMessageItems).toHaveLength(0);
+    } finally {
+      expect(await host.stop()).toBe(0);
+    }
+  });
+
+  it('announces the host.json settings that apply only in Azure, such as Application Insights sampling', async () => {
+    const host = await startHost(FIXTURE_APP, {
+      AzureWebJobsStorage: azurite.connectionString,
+      FLAKY_QUEUE: uniqueName('f'),
+      DOOMED_QUEUE: uniqueName('d'),
+      AzureFunctionsJobHost__logging__applicationInsights__samplingSettings__isEnabled: 'true',
+    });
+    try {
+      const note = host.lines.find((l) => l.event === 'host.json_not_applied' && String(l.setting).startsWith('logging.applicationInsights'));
+      expect(note).toMatchObject({ level: 'info', setting: 'logging.applicationInsights', why: expect.stringMatching(/sampling.*none sampled/) });
+    } finally {
+      expect(await host.stop()).toBe(0);
+    }
+  });
+
+  it('refuses to start on a host.json setting the Azure host honours and the local host does not, naming it', async () => {
+    for (const [setting, value, expected] of [
+      ['AzureFunctionsJobHost__retry__strategy', 'fixedDelay', /host\.json sets retry, which the Azure host honours and the local host does not/],
+      ['AzureFunctionsJobHost__extensions__http__customHeaders__X-Frame-Options', 'DENY', /extensions\.http\.customHeaders/],
+      ['AzureFunctionsJobHost__functionTimout', '00:10:00', /functionTimout.*a typo/],
+      ['AzureFunctionsJobHost__functionTimeout', '00:00:00.500', /functionTimeout must be at least 00:00:01/],
+      ['WEBSITE_TIME_ZONE', 'W. Europe Standard Time', /WEBSITE_TIME_ZONE.*UTC/],
+    ] as const) {
+      const { exit, output } = runHost(FIXTURE_APP, { AzureWebJobsStorage: azurite.connectionString, FLAKY_QUEUE: 'f', DOOMED_QUEUE: 'd', [setting]: value });
+      expect(await exit).toBe(1);
+      expect(output().stderr).toMatch(expected);
+    }
+  });
+});
+
+describe('timers as the timer extension runs them', () => {
+  const HOUR = 3_600_000;
+  /** How the host writes a date in a status blob. */
+  const hostDate = (ms: number) => new Date(ms).toISOString().replace('.000Z', '+00:00');
+  const statusBlob = (hostIdValue: string, fn: string) =>
+    BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('azure-webjobs-hosts').getBlockBlobClient(`timers/${hostIdValue}/Host.Functions.${fn}/status`);
+  const readStatus = async (hostIdValue: string, fn: string) => JSON.parse((await statusBlob(hostIdValue, fn).downloadToBuffer()).toString('utf8')) as Record<string, string>;
+
+  it('runs a timer that missed an occurrence while the app was down at once, isPastDue, and records Last/Next in azure-webjobs-hosts', async () => {
+    const hid = uniqueName('hid').slice(0, 32);
+    const thisHour = Math.floor(Date.now() / HOUR) * HOUR;
+    // The hourly timer last ran three hours ago; its next run, two hours ago, never happened.
+    const seeded = { Last: hostDate(thisHour - 3 * HOUR), Next: hostDate(thisHour - 2 * HOUR), LastUpdated: hostDate(thisHour - 3 * HOUR) };
+    await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('azure-webjobs-hosts').createIfNotExists();
+    const body = JSON.stringify(seeded);
+    await statusBlob(hid, 'hourly').upload(body, body.length);
+
+    const before = Date.now();
+    const host = await startHost(FIXTURE_APP, { AzureWebJobsStorage: azurite.connectionString, AzureFunctionsWebHost__hostid: hid, FLAKY_QUEUE: uniqueName('f'), DOOMED_QUEUE: uniqueName('d') });
+    try {
+      const hourly = await host.waitFor((l) => l.event === 'hourly.ran');
+      expect(hourly).toMatchObject({ isPastDue: true, scheduleStatus: { last: seeded.Last, next: seeded.Next, lastUpdated: seeded.LastUpdated } });
+      expect(host.lines.find((l) => l.event === 'timer.past_due')).toMatchObject({ function: 'hourly', originalSchedule: new Date(thisHour - 2 * HOUR).toISOString() });
+      const invocation = await host.waitFor((l) => l.event === 'invocation' && l.function === 'hourly');
+      expect(invocation).toMatchObject({ status: 'succeeded', reason: 'IsPastDue' });
+
+      // After the run: Last is when it ran, Next the following hour, written where the host keeps it.
+      let status = await readStatus(hid, 'hourly');
+      for (let i = 0; i < 200 && status.Last === seeded.Last; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        status = await readStatus(hid, 'hourly');
+      }
+      const last = Date.parse(status.Last as string);
+      expect(last).toBeGreaterThanOrEqual(before - 1000);
+      expect(Date.parse(status.Next as string)).toBe(Math.floor(last / HOUR) * HOUR + HOUR);
+      expect(status.LastUpdated).toBe(status.Last);
+      expect(status.Next).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00:00\+00:00$/);
+
+      // A first start with no status: runOnStartup runs with Last and LastUpdated "never", Next the next occurrence.
+      const yearly = await host.waitFor((l) => l.event === 'yearly.ran');
+      const nextNewYear = `${new Date().getUTCFullYear() + 1}-01-01T00:00:00+00:00`;
+      expect(yearly).toMatchObject({ isPastDue: false, scheduleStatus: { last: '0001-01-01T00:00:00+00:00', next: nextNewYear, lastUpdated: '0001-01-01T00:00:00+00:00' } });
+      // Without the monitor: scheduleStatus null, and no status blob.
+      expect(await host.waitFor((l) => l.event === 'unmonitored.ran')).toMatchObject({ isPastDue: false, scheduleStatus: null });
+      expect(await statusBlob(hid, 'unmonitored').exists()).toBe(false);
+      let yearlyStatus = await readStatus(hid, 'yearly');
+      for (let i = 0; i < 200 && yearlyStatus.Last?.startsWith('0001'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        yearlyStatus = await readStatus(hid, 'yearly');
+      }
+      expect(yearlyStatus).toMatchObject({ Next: nextNewYear });
+      expect(Date.parse(yearlyStatus.Last as string)).toBeGreaterThanOrEqual(before - 1000);
+    } finally {
+      expect(await host.stop()).toBe(0);
+    }
+
+    // Started again at once, nothing is past due: the hourly timer does not run at start.
+    const recordedNext = Date.parse((await readStatus(hid, 'hourly')).Next as string);
+    const again = await startHost(FIXTURE_APP, { AzureWebJobsStorage: azurite.connectionString, AzureFunctionsWebHost__hostid: hid, FLAKY_QUEUE: uniqueName('f'), DOOMED_QUEUE: uniqueName('d') });
+    try {
+      await again.waitFor((l) => l.event === 'yearly.ran');
+      await again.waitFor((l) => l.event === 'unmonitored.ran');
+      // (Unless the hour turned meanwhile, when the run at its start is rightly past due.)
+      if (Date.now() < recordedNext) expect(again.lines.filter((l) => l.event === 'hourly.ran' || l.event === 'timer.past_due')).toEqual([]);
+    } finally {
+      expect(await again.stop()).toBe(0);
+    }
+  });
+});
+
+describe('storage permission errors on queue polling', () => {
+  const queueEndpoint = () => `http://127.0.0.1:${azurite.ports.queue}/${AZURITE_ACCOUNT}`;
+  const wrongKey = () => azurite.connectionString.replace(AZURITE_KEY, Buffer.from('not the account key, but base64 of the right shape!!').toString('base64'));
+  /** An account SAS that may add messages but not process them: receiving answers 403. */
+  const addOnlySas = () => {
+    const sas = generateAccountSASQueryParameters(
+      {
+        permissions: AccountSASPermissions.parse('a'),
+        services: AccountSASServices.parse('q').toString(),
+        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      },
+      new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+    ).toString();
+    return `QueueEndpoint=${queueEndpoint()};SharedAccessSignature=${sas}`;
+  };
+
+  for (const [label, connection, expectedCode] of [
+    ['a wrong account key', wrongKey, /^Authori[sz]ation|^Authentication/],
+    ['a SAS without the process permission', addOnlySas, /^Authori[sz]ation/],
+  ] as const) {
+    it(`fault the listener and shut the host down (exit 1, host.unhandled_exception) with ${label}, instead of polling forever`, async () => {
+      const flaky = uniqueName('denied');
+      await queueService(azurite).getQueueClient(flaky).createIfNotExists();
+      const { exit, output } = runHost(FIXTURE_APP, {
+        AzureWebJobsStorage: connection(),
+        FLAKY_QUEUE: flaky,
+        DOOMED_QUEUE: uniqueName('denied'),
+        // Only the queue listeners: the timers' schedule status would meet the same 403 at start-up.
+        AzureWebJobs_yearly_Disabled: 'true',
+        AzureWebJobs_hourly_Disabled: 'true',
+        AzureWebJobs_unmonitored_Disabled: 'true',
+      });
+      expect(await exit).toBe(1);
+      const lines = output()
+        .stdout.split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const fault = lines.find((l) => l.event === 'host.unhandled_exception');
+      expect(fault).toMatchObject({ level: 'error', message: 'An unhandled exception has occurred. Host is shutting down.', code: 'ERR_LISTENER_FAULTED', status: 403, operation: 'receive messages' });
+      expect(String(fault?.storageErrorCode)).toMatch(expectedCode);
+      expect(String(fault?.error)).toMatch(/Check the storage credentials/);
+      expect(lines.map((l) => l.event)).toEqual(expect.arrayContaining(['host.started', 'host.stopping', 'host.stopped']));
+      expect(lines.filter((l) => l.event === 'queue.poll_failed')).toEqual([]);
+      expect(output().stderr).toMatch(/The host is shutting down: The queue listener of function "(flaky|doomed)"/);
+      // Neither the key nor the SAS signature is written anywhere.
+      expect(output().stdout + output().stderr).not.toMatch(/sig=|AccountKey=/);
+    });
+  }
+});
+
+describe('storage permission errors on timer statuses', () => {
+  it('stop the host at start when a timer cannot read its schedule status, naming the cause', async () => {
+    const { exit, output } = runHost(FIXTURE_APP, {
+      AzureWebJobsStorage: azurite.connectionString.replace(AZURITE_KEY, Buffer.from('not the account key, but base64 of the right shape!!').toString('base64')),
+      AzureFunctionsJobHost__functions__0: 'yearly',
+    });
+    expect(await exit).toBe(1);
+    expect(output().stderr).toMatch(/A timer could not read its schedule status from host storage: storage answered 403/);
+    expect(output().stdout).not.toMatch(/yearly\.ran/);
   });
 });
 

@@ -31,3 +31,13 @@ export function loadAppSettings(appDir: string, env: NodeJS.ProcessEnv, defaults
   merged.AZURE_FUNCTIONS_ENVIRONMENT = 'Development';
   return merged;
 }
+
+/**
+ * Whether an app setting turns a function off, as the host reads it: `AzureWebJobs.<name>.Disabled` or, since
+ * Linux shells and /bin/sh cannot carry a dot in an environment variable name, `AzureWebJobs_<name>_Disabled`;
+ * the name without regard to case (app settings are case-insensitive), the value "true" or "1" (any case).
+ */
+export function isFunctionDisabled(settings: Record<string, string | undefined>, functionName: string): boolean {
+  const names = new Set([`azurewebjobs.${functionName}.disabled`, `azurewebjobs_${functionName}_disabled`].map((n) => n.toLowerCase()));
+  return Object.entries(settings).some(([key, value]) => names.has(key.toLowerCase()) && /^(true|1)$/i.test(value ?? ''));
+}

@@ -21,6 +21,8 @@ export interface HttpListenerOptions {
   readonly port: number;
   readonly maxBodyBytes: number;
   readonly appHookData: Record<string, unknown>;
+  /** host.json functionTimeout; an invocation over it answers 500. */
+  readonly functionTimeoutMs?: number | undefined;
 }
 
 /**
@@ -134,6 +136,7 @@ export class HttpListener {
       { inputData: [{ name: route.triggerName, data: { http } }] },
       this.#o.log,
       this.#o.appHookData,
+      this.#o.functionTimeoutMs,
     );
     if (!outcome.ok) {
       logInvocation(this.#o.log, name, 'http', outcome, { method, path: url.pathname, httpStatus: 500 });

@@ -11,9 +11,29 @@ export type InvocationOutcome =
   | { readonly ok: true; readonly invocationId: string; readonly response: InvocationResponse; readonly durationMs: number }
   | { readonly ok: false; readonly invocationId: string; readonly error: Error; readonly durationMs: number };
 
+/** An invocation ran past host.json's functionTimeout. */
+export class FunctionTimeoutError extends Error {
+  readonly code = 'ERR_FUNCTION_TIMEOUT';
+}
+
+/** A duration as .NET prints a TimeSpan: "00:00:01", "00:00:00.5000000", "1.00:00:00". */
+export function formatTimeSpan(ms: number): string {
+  const totalSeconds = Math.floor(ms / 1000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const days = Math.floor(totalSeconds / 86_400);
+  const clock = `${two(Math.floor(totalSeconds / 3600) % 24)}:${two(Math.floor(totalSeconds / 60) % 60)}:${two(totalSeconds % 60)}`;
+  const fraction = ms % 1000 ? `.${String(Math.round((ms % 1000) * 10_000)).padStart(7, '0')}` : '';
+  return `${days ? `${days}.` : ''}${clock}${fraction}`;
+}
+
 /**
  * Runs one invocation the way the Node.js worker does: the library's invocation model converts the inputs,
  * preInvocation hooks run, the handler runs, postInvocation hooks run, the model converts the result.
+ * With `timeoutMs` (host.json functionTimeout), an invocation still running then fails as in the host, with
+ * "Timeout value of … was exceeded by function: Functions.<name>", and an error line saying so. The Azure
+ * host then restarts the Node.js worker process, which ends the handler (and fails every other invocation
+ * in that worker); the local host runs the app in its own process and cannot end it: the handler runs on,
+ * its result ignored.
  */
 export async function invokeFunction(
   registry: FunctionRegistry,
@@ -21,9 +41,42 @@ export async function invokeFunction(
   input: InvocationInput,
   log: HostLog,
   appHookData: Record<string, unknown>,
+  timeoutMs?: number,
 ): Promise<InvocationOutcome> {
   const invocationId = randomUUID();
   const started = performance.now();
+  const run = runInvocation(registry, registration, input, log, appHookData, invocationId, started);
+  if (timeoutMs === undefined) return run;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<InvocationOutcome>((resolve) => {
+    timer = setTimeout(() => {
+      const name = registration.metadata.name;
+      const limit = formatTimeSpan(timeoutMs);
+      log.host('error', 'function.timeout', {
+        function: name,
+        invocationId,
+        message: `Timeout value of ${limit} exceeded by function '${name}' (Id: '${invocationId}'). Initiating cancellation.`,
+        note: 'In Azure the host now restarts the Node.js worker process, failing its other invocations too; the local host cannot end the handler, which runs on with its result ignored.',
+      });
+      resolve({ ok: false, invocationId, error: new FunctionTimeoutError(`Timeout value of ${limit} was exceeded by function: Functions.${name}`), durationMs: performance.now() - started });
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([run, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runInvocation(
+  registry: FunctionRegistry,
+  registration: Registration,
+  input: InvocationInput,
+  log: HostLog,
+  appHookData: Record<string, unknown>,
+  invocationId: string,
+  started: number,
+): Promise<InvocationOutcome> {
   const name = registration.metadata.name;
   const model = registry.programmingModel;
   try {

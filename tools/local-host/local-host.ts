@@ -1,16 +1,18 @@
 import { join } from 'node:path';
 import { isDevelopmentStorage, parseStorageConnection } from '../../shared/config/storage-connection.js';
-import { createQueueServiceClient } from '../../shared/config/storage-clients.js';
+import { createBlobServiceClient, createQueueServiceClient } from '../../shared/config/storage-clients.js';
 import { isPortOpen, startAzurite, type AzuriteProcess } from '../azurite/azurite-process.js';
-import { loadAppSettings } from './app-settings.js';
+import { isFunctionDisabled, loadAppSettings } from './app-settings.js';
 import { FunctionRegistry, triggerOf } from './core-api.js';
 import { createHostLog, type HostLog } from './host-log.js';
 import { readHostOptions } from './host-options.js';
 import { HttpListener } from './http-listener.js';
 import { installCoreModule } from './install-core-module.js';
 import { loadFunctionApp } from './load-app.js';
-import { parseNcrontab } from './ncrontab.js';
+import { parseTimerSchedule } from './timer-schedule.js';
+import { BlobScheduleMonitor, HOSTS_CONTAINER, hostId } from './schedule-monitor.js';
 import { QueueListener } from './queue-listener.js';
+import { ListenerFaultError, storageFailure } from './storage-errors.js';
 import { TimerListener } from './timer-listener.js';
 
 export interface LocalHostOptions {
@@ -26,6 +28,11 @@ export interface LocalHostOptions {
 
 export interface LocalHost {
   readonly url: string;
+  /**
+   * Settles when the host must shut down on its own, as Azure's does on an unhandled exception (a queue
+   * listener faulted by a storage 403, say); it has logged `host.unhandled_exception` by then.
+   */
+  readonly faulted: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -46,11 +53,15 @@ function resolveSettingExpressions(value: string, settings: Record<string, strin
  * AzureWebJobsStorage is UseDevelopmentStorage=true and nothing listens on its ports yet.
  */
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
-  const log = options.log ?? createHostLog();
   const appDir = options.appDir;
   const settings = loadAppSettings(appDir, process.env, options.defaultSettings);
   Object.assign(process.env, settings);
-  const hostOptions = readHostOptions(appDir, { development: true, settings });
+  const hostOptions = readHostOptions(appDir, { settings });
+  if (settings.WEBSITE_TIME_ZONE) {
+    throw new Error('WEBSITE_TIME_ZONE is set, but Flex Consumption does not support it: timers run in UTC there, and so they do in the local host. Remove it and write schedules in UTC.');
+  }
+  const log = options.log ?? createHostLog(undefined, hostOptions.logLevels);
+  for (const n of hostOptions.notes) log.host('info', 'host.json_not_applied', { setting: n.setting, why: n.why });
 
   let azurite: AzuriteProcess | undefined;
   if (isDevelopmentStorage(settings.AzureWebJobsStorage)) {
@@ -74,12 +85,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     for (const hook of registry.hooks.appStart) await hook({ hookData: {}, appHookData, functionAppDirectory: appDir });
 
     const maxBodyBytes = Number(settings.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT ?? DEFAULT_BODY_LIMIT) || DEFAULT_BODY_LIMIT;
-    // As in Azure, `AzureWebJobs.<function>.Disabled=true` turns a function off.
-    const disabled = (name: string) => /^(true|1)$/i.test(settings[`AzureWebJobs.${name}.Disabled`] ?? '');
+    // As in Azure: host.json `functions` loads only the functions it names; `AzureWebJobs.<function>.Disabled`
+    // (or `AzureWebJobs_<function>_Disabled`) set to true turns one off.
+    const allowed = hostOptions.functions?.map((f) => f.toLowerCase());
     for (const r of [...registry.registrations]) {
-      if (disabled(r.metadata.name)) {
+      const name = r.metadata.name;
+      const excluded = allowed !== undefined && !allowed.includes(name.toLowerCase());
+      if (excluded || isFunctionDisabled(settings, name)) {
         registry.registrations.splice(registry.registrations.indexOf(r), 1);
-        log.host('info', 'host.function_disabled', { function: r.metadata.name });
+        log.host('info', excluded ? 'host.function_not_in_functions_list' : 'host.function_disabled', { function: name });
       }
     }
 
@@ -91,10 +105,37 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       port: options.port ?? 7071,
       maxBodyBytes,
       appHookData,
+      functionTimeoutMs: hostOptions.functionTimeoutMs,
+    });
+
+    let reportFault: (error: Error) => void = () => undefined;
+    const faulted = new Promise<Error>((resolve) => {
+      let reported = false;
+      reportFault = (error) => {
+        if (reported) return;
+        reported = true;
+        log.host('error', 'host.unhandled_exception', {
+          message: 'An unhandled exception has occurred. Host is shutting down.',
+          code: (error as { code?: string }).code,
+          error: error.message,
+          ...(error instanceof ListenerFaultError
+            ? { function: error.functionName, queue: error.queueName, operation: error.operation, status: error.failure.status, storageErrorCode: error.failure.code }
+            : {}),
+        });
+        resolve(error);
+      };
     });
 
     const queueListeners: QueueListener[] = [];
     const timers: { name: string; listener: TimerListener }[] = [];
+    // Timer statuses live in the host's storage; made only when there is a timer.
+    let monitor: BlobScheduleMonitor | undefined;
+    const scheduleMonitor = () =>
+      (monitor ??= new BlobScheduleMonitor(
+        createBlobServiceClient(parseStorageConnection(settings, settings.AzureWebJobsStorage)).getContainerClient(HOSTS_CONTAINER),
+        hostId(settings, appDir),
+        (timerName, error) => log.host('error', 'timer.status_update_failed', { timer: timerName, error: error.message.split('\n')[0] }),
+      ));
     const queueClients = new Map<string, ReturnType<typeof createQueueServiceClient>>();
     for (const registration of registry.registrations) {
       const [triggerName, binding] = triggerOf(registration.metadata);
@@ -116,6 +157,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             options: hostOptions.queues,
             log,
             appHookData,
+            onFault: (error) => reportFault(error),
+            functionTimeoutMs: hostOptions.functionTimeoutMs,
           }),
         );
       } else if (type === 'timertrigger') {
@@ -125,10 +168,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             registry,
             registration,
             triggerName,
-            schedule: parseNcrontab(resolveSettingExpressions(String(binding.schedule), settings)),
+            schedule: parseTimerSchedule(resolveSettingExpressions(String(binding.schedule), settings)),
             runOnStartup: binding.runOnStartup === true,
+            useMonitor: binding.useMonitor !== false,
+            monitor: scheduleMonitor(),
             log,
             appHookData,
+            functionTimeoutMs: hostOptions.functionTimeoutMs,
           }),
         });
       } else if (type !== 'httptrigger') {
@@ -138,13 +184,20 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
     const url = await http.listen();
     for (const q of queueListeners) q.start();
-    for (const t of timers) t.listener.start();
+    try {
+      for (const t of timers) await t.listener.start();
+    } catch (e) {
+      await Promise.all([http.close(), ...queueListeners.map((q) => q.stop()), ...timers.map((t) => t.listener.stop())]);
+      const f = storageFailure(e);
+      const cause = f.status ? `storage answered ${f.status}${f.code ? ` ${f.code}` : ''}${f.message ? ` (${f.message})` : ''}` : f.message;
+      throw new Error(`A timer could not read its schedule status from host storage: ${cause}. Check AzureWebJobsStorage (its key or SAS, or the identity's Storage Blob Data Owner role).`);
+    }
 
     log.host('info', 'host.started', {
       url,
       http: http.routes.map((r) => ({ function: r.name, methods: r.methods, url: url + r.path })),
       queues: queueListeners.map((q) => ({ function: q.functionName, queue: q.queueName })),
-      timers: timers.map((t) => ({ function: t.name, next: t.listener.nextOccurrence.toISOString() })),
+      timers: timers.map((t) => ({ function: t.name, next: t.listener.nextOccurrence.toISOString(), scheduleMonitor: t.listener.monitorOn })),
       storage: azurite ? 'azurite (.local/azurite)' : isDevelopmentStorage(settings.AzureWebJobsStorage) ? 'azurite (already running)' : 'configured AzureWebJobsStorage',
     });
 
@@ -161,6 +214,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     let stopping: Promise<void> | undefined;
     return {
       url,
+      faulted,
       stop: () =>
         (stopping ??= (async () => {
           log.host('info', 'host.stopping', {});

@@ -3,10 +3,11 @@ import type { FunctionRegistry, Registration, TypedData } from './core-api.js';
 import type { HostLog } from './host-log.js';
 import type { QueueOptions } from './host-options.js';
 import { invokeFunction, logInvocation } from './invoke-function.js';
+import { PollingBackoff } from './polling-backoff.js';
+import { classifyCompletionFailure, classifyPollFailure, ListenerFaultError, storageFailure } from './storage-errors.js';
 
 /** The lease the host takes on a message while its function runs, renewed at half of it. */
 const LEASE_SECONDS = 600;
-const MIN_POLL_MS = 100;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export interface QueueListenerOptions {
@@ -20,6 +21,15 @@ export interface QueueListenerOptions {
   readonly appHookData: Record<string, unknown>;
   /** Lease length in seconds; the host's is 10 minutes. */
   readonly leaseSeconds?: number;
+  /**
+   * Called once when a storage call fails in a way the host does not tolerate (a 403, say): the listener has
+   * stopped fetching, and the host shuts down, as Azure's does.
+   */
+  readonly onFault?: (error: ListenerFaultError) => void;
+  /** The random source of the polling back-off's jitter. */
+  readonly random?: () => number;
+  /** host.json functionTimeout: an invocation over it fails, and the message is released for a retry. */
+  readonly functionTimeoutMs?: number | undefined;
 }
 
 /** "2022-09-01T05:06:39+00:00", the form the host gives queue trigger times in. */
@@ -29,10 +39,11 @@ function hostTime(d: Date | undefined): string | undefined {
 
 /**
  * One queue trigger, with the Storage extension's semantics: randomized exponential back-off polling
- * (100 ms to maxPollingInterval), batches of batchSize fetched while no more than newBatchThreshold
+ * (100 ms to maxPollingInterval, see PollingBackoff), batches of batchSize fetched while no more than newBatchThreshold
  * messages are in flight, a renewed lease while the function runs, delete on success, visibilityTimeout
  * on failure, and `<queue>-poison` after maxDequeueCount attempts (or at once for a body that is not
- * base64 when messageEncoding is base64).
+ * base64 when messageEncoding is base64). A storage failure the host does not tolerate (see storage-errors.ts)
+ * stops the listener and reports it through `onFault`.
  */
 export class QueueListener {
   readonly #o: QueueListenerOptions;
@@ -40,6 +51,7 @@ export class QueueListener {
   readonly #poisonName: string | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   #stopping = false;
+  #faulted = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #poisonReady = false;
@@ -74,26 +86,35 @@ export class QueueListener {
 
   async #run(): Promise<void> {
     const { batchSize, newBatchThreshold, maxPollingIntervalMs } = this.#o.options;
-    let delay = MIN_POLL_MS;
+    const backoff = new PollingBackoff(maxPollingIntervalMs, this.#o.random);
+    let foundSinceLastWait = false;
     while (!this.#stopping) {
-      if (this.#inFlight.size > newBatchThreshold) {
+      // As the host: after a batch, fetch the next one only once no more than newBatchThreshold are in flight.
+      while (this.#inFlight.size > newBatchThreshold && !this.#stopping) {
         await Promise.race([...this.#inFlight, this.#sleep(maxPollingIntervalMs)]);
-        continue;
       }
+      if (this.#stopping) break;
       let messages: DequeuedMessageItem[] = [];
       try {
         const response = await this.#queue.receiveMessages({ numberOfMessages: batchSize, visibilityTimeout: this.#o.leaseSeconds ?? LEASE_SECONDS });
         messages = response.receivedMessageItems;
+        this.#warnedMissing = false;
       } catch (e) {
-        if ((e as { code?: string }).code === 'QueueNotFound') {
+        const failure = storageFailure(e);
+        const kind = classifyPollFailure(failure);
+        if (kind === 'fatal') {
+          this.#fault('receive messages', failure);
+          break;
+        }
+        if (kind === 'queue-missing') {
           if (!this.#warnedMissing) this.#o.log.host('info', 'queue.waiting_for_queue', { queue: this.#o.queueName });
           this.#warnedMissing = true;
         } else {
-          this.#o.log.host('warn', 'queue.poll_failed', { queue: this.#o.queueName, error: (e as Error).message });
+          this.#o.log.host('warn', 'queue.poll_failed', { queue: this.#o.queueName, status: failure.status, code: failure.code, error: failure.message });
         }
       }
       if (messages.length > 0) {
-        delay = MIN_POLL_MS;
+        foundSinceLastWait = true;
         for (const message of messages) {
           const p: Promise<void> = this.#process(message)
             .catch((e: Error) => this.#o.log.host('error', 'queue.process_failed', { queue: this.#o.queueName, messageId: message.messageId, error: e.message }))
@@ -102,10 +123,26 @@ export class QueueListener {
         }
         continue;
       }
-      const jitter = 0.8 + Math.random() * 0.4;
-      await this.#sleep(Math.round(delay * jitter));
-      delay = Math.min(delay * 2, maxPollingIntervalMs);
+      await this.#sleep(backoff.next(foundSinceLastWait));
+      foundSinceLastWait = false;
     }
+  }
+
+  /** Stops fetching and tells the host, once. */
+  #fault(operation: string, failure: ReturnType<typeof storageFailure>): void {
+    if (this.#faulted) return;
+    this.#faulted = true;
+    this.#stopping = true;
+    this.#wake?.();
+    this.#o.onFault?.(new ListenerFaultError(this.functionName, this.#o.queueName, operation, failure));
+  }
+
+  /** A failed delete, release, renewal or poison copy: ignored, logged, or a fault, as the host treats it. */
+  #completionFailed(operation: string, e: unknown, fields: Record<string, unknown>): void {
+    const failure = storageFailure(e);
+    const kind = classifyCompletionFailure(failure);
+    if (kind === 'fatal') this.#fault(operation, failure);
+    else if (kind === 'transient') this.#o.log.host('warn', 'queue.complete_failed', { ...fields, operation, status: failure.status, code: failure.code, error: failure.message });
   }
 
   #sleep(ms: number): Promise<void> {
@@ -145,7 +182,7 @@ export class QueueListener {
       this.#queue
         .updateMessage(message.messageId, popReceipt, undefined, this.#o.leaseSeconds ?? LEASE_SECONDS)
         .then((r) => (popReceipt = r.popReceipt ?? popReceipt))
-        .catch((e: Error) => this.#o.log.host('warn', 'queue.lease_renewal_failed', { ...base, error: e.message }));
+        .catch((e: unknown) => this.#completionFailed('renew the message lease', e, base));
     }, leaseMs / 2);
 
     const json = (v: unknown): TypedData => ({ json: JSON.stringify(v) });
@@ -164,6 +201,7 @@ export class QueueListener {
       { inputData: [{ name: this.#o.triggerName, data: { string: body } }], triggerMetadata },
       this.#o.log,
       this.#o.appHookData,
+      this.#o.functionTimeoutMs,
     );
     clearInterval(renew);
     logInvocation(this.#o.log, name, 'queue', outcome, base);
@@ -173,11 +211,12 @@ export class QueueListener {
         await this.#queue.deleteMessage(message.messageId, popReceipt);
       } else if (message.dequeueCount >= maxDequeueCount) {
         await this.#toPoison({ ...message, popReceipt }, `failed ${message.dequeueCount} times`);
+        return;
       } else {
         await this.#queue.updateMessage(message.messageId, popReceipt, undefined, Math.round(visibilityTimeoutMs / 1000));
       }
     } catch (e) {
-      this.#o.log.host('warn', 'queue.complete_failed', { ...base, error: (e as Error).message });
+      this.#completionFailed(outcome.ok ? 'delete the message' : 'release the message', e, base);
     }
   }
 
@@ -189,12 +228,22 @@ export class QueueListener {
       return;
     }
     const poison = this.#o.queueService.getQueueClient(this.#poisonName);
-    if (!this.#poisonReady) {
-      await poison.createIfNotExists();
-      this.#poisonReady = true;
+    try {
+      if (!this.#poisonReady) {
+        await poison.createIfNotExists();
+        this.#poisonReady = true;
+      }
+      await poison.sendMessage(message.messageText);
+    } catch (e) {
+      this.#completionFailed('copy the message to the poison queue', e, fields);
+      return;
     }
-    await poison.sendMessage(message.messageText);
-    await this.#queue.deleteMessage(message.messageId, message.popReceipt);
+    try {
+      await this.#queue.deleteMessage(message.messageId, message.popReceipt);
+    } catch (e) {
+      this.#completionFailed('delete the poisoned message', e, fields);
+      return;
+    }
     this.#o.log.host('warn', 'queue.message_poisoned', { ...fields, poisonQueue: this.#poisonName });
   }
 }
