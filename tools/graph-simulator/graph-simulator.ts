@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { ChangeLog } from './change-log.js';
 import { SimulatorClock } from './clock.js';
 import { Deliverer, type DeliveryOptions } from './delivery.js';
 import { notificationsFor } from './notification-router.js';
@@ -60,6 +61,8 @@ export class GraphSimulator {
   readonly deliveries: Deliverer;
   readonly subscriptions: SubscriptionService;
   readonly teams: TeamsDirectory;
+  /** Every change the simulated Teams made (resource path and version), notified or not. */
+  readonly changes = new ChangeLog(() => this.clock.now());
   readonly tenantId: string;
   readonly appId: string;
   readonly #reauthorizationNoticeMs: number;
@@ -80,6 +83,7 @@ export class GraphSimulator {
       quotaPerTenant: options.quotaPerTenant ?? 10_000,
     });
     this.teams = new TeamsDirectory(this.tenantId, this.clock, (event) => {
+      this.changes.record(event);
       for (const [url, items] of notificationsFor(event, this.subscriptions.active(), this.teams.users)) this.deliveries.enqueue(url, items);
     });
     this.clock.onAdvance(() => this.#checkExpiry());

@@ -94,6 +94,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     });
 
     const queueListeners: QueueListener[] = [];
+    // The 10-minute lease a crashed host leaves on its messages, shortened only where a harness compresses time (chaos run).
+    const leaseSeconds = Number(process.env.LOCAL_HOST_QUEUE_LEASE_SECONDS) || undefined;
     const timers: { name: string; listener: TimerListener }[] = [];
     const queueClients = new Map<string, ReturnType<typeof createQueueServiceClient>>();
     for (const registration of registry.registrations) {
@@ -116,6 +118,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             options: hostOptions.queues,
             log,
             appHookData,
+            ...(leaseSeconds ? { leaseSeconds } : {}),
           }),
         );
       } else if (type === 'timertrigger') {
