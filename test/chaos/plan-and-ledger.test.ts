@@ -66,10 +66,12 @@ describe('the ledger', () => {
     const changes = [change(M, 'created', '100', 100), change(M, 'updated', '200', 200)];
     const events = [event(M, 'updated', '200', 300, true)];
     expect(compareLedger({ changes, events, deadLettered: [], gaps: [] })).toMatchObject({ delivered: 1, lost: 1, lostSamples: [changes[0]] });
-    expect(compareLedger({ changes, events, deadLettered: [], gaps: [{ fromMs: 50, toMs: 150 }] })).toMatchObject({ delivered: 1, superseded: 1, lost: 0 });
+    expect(compareLedger({ changes, events, deadLettered: [], gaps: [{ kinds: ['chatMessage'], fromMs: 50, toMs: 150 }] })).toMatchObject({ delivered: 1, superseded: 1, lost: 0 });
+    // A gap of another subscription does not excuse it.
+    expect(compareLedger({ changes, events, deadLettered: [], gaps: [{ kinds: ['member'], fromMs: 50, toMs: 150 }] })).toMatchObject({ lost: 1 });
     expect(compareLedger({ changes, events, deadLettered: [{ subject: M, changeType: 'created', kind: 'chatMessage', version: '100' }], gaps: [] })).toMatchObject({ deadLettered: 1, lost: 0 });
     // The last state of a resource is never superseded.
-    expect(compareLedger({ changes, events: [event(M, 'created', '100', 100)], deadLettered: [], gaps: [{ fromMs: 0, toMs: 1000 }] })).toMatchObject({ lost: 1 });
+    expect(compareLedger({ changes, events: [event(M, 'created', '100', 100)], deadLettered: [], gaps: [{ kinds: ['chatMessage'], fromMs: 0, toMs: 1000 }] })).toMatchObject({ lost: 1 });
   });
 
   it('matches membership changes (no version) in time order to distinct events received after each', () => {

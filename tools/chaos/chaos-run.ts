@@ -51,19 +51,30 @@ export interface ChaosReport extends Omit<LedgerResult, 'lostSamples'> {
 
 const LIFETIME_MINUTES = 45;
 /**
- * Graph's retry delays × this: its four hours of retries last about 86 s. The app writes its heartbeat
- * every minute, so only a downtime past a minute can be told from a heartbeat's normal age; Graph must keep
- * retrying at least that long (as its real four hours outlast the default ten-minute threshold).
+ * Graph's retry delays × this (Graph's real four hours of retries shrink to about five minutes). Graph then
+ * keeps retrying a failing endpoint for about two and a half minutes before it gives up
+ * (graphGivesUpAfterMs): longer than any outage a fault causes on this machine (an Azurite restart can take
+ * half a minute under load), as Graph's real four hours are, except a long host downtime, which the app
+ * must then notice (its heartbeat is written every minute, so a downtime counts from 70 s).
  */
-const GRAPH_TIME_SCALE = 0.006;
+const GRAPH_TIME_SCALE = 0.02;
 const DOWNTIME_THRESHOLD_SECONDS = 70;
-const GRAPH_RETRY_WINDOW_MS = 4 * 3600_000 * GRAPH_TIME_SCALE;
+const GRAPH_GIVES_UP_AFTER_MS = graphGivesUpAfterMs(GRAPH_TIME_SCALE);
+
+/** When Graph (tools/graph-simulator/delivery.ts) makes its last attempt: retries after 1, 2, 4… minutes × scale, none past 4 hours × scale. */
+export function graphGivesUpAfterMs(scale: number): number {
+  let at = 0;
+  for (let delay = 60_000 * scale; at + delay <= 4 * 3600_000 * scale; delay *= 2) at += delay;
+  return at;
+}
 const DESIRED = [
   { name: 'chats', resource: '/chats', changeTypes: ['created', 'updated'], includeResourceData: true, lifetimeMinutes: LIFETIME_MINUTES },
   { name: 'members', resource: '/chats/getAllMembers?model=A', changeTypes: ['created', 'deleted'], includeResourceData: true, lifetimeMinutes: LIFETIME_MINUTES },
   { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true, lifetimeMinutes: LIFETIME_MINUTES },
   { name: 'channel-messages', resource: '/teams/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true, lifetimeMinutes: LIFETIME_MINUTES },
 ];
+/** The simulator's change kinds each desired subscription carries. */
+const KINDS_OF: Record<string, string[]> = { chats: ['chat'], members: ['member'], 'chat-messages': ['chatMessage'], 'channel-messages': ['channelMessage'] };
 const EVENT_QUEUES = ['teams-chats', 'teams-chat-members', 'teams-chat-messages', 'teams-channel-messages'];
 const DEAD_LETTER_QUEUES = ['graph-notifications-deadletter', 'graph-notifications-poison', 'graph-lifecycle-poison'];
 const WORK_QUEUES = ['graph-notifications', 'graph-lifecycle', 'graph-backfill', 'graph-notifications-poison', 'graph-lifecycle-poison', 'graph-backfill-poison'];
@@ -95,7 +106,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     rate: o.rate ?? 4,
     subscriptions: DESIRED.length,
     lifetimeMinutes: LIFETIME_MINUTES,
-    longDowntimeMs: GRAPH_RETRY_WINDOW_MS + 2000,
+    longDowntimeMs: GRAPH_GIVES_UP_AFTER_MS + 20_000,
     ...(o.faultKinds ? { faultKinds: o.faultKinds } : {}) });
   const work = mkdtempSync(join(tmpdir(), 'tcr-chaos-'));
   const certDir = join(work, 'certificates');
@@ -162,6 +173,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       log,
       certDir,
       hostBack: Promise.resolve(),
+      activityGate: Promise.resolve(),
+      deliveriesIdle: async () => (await control(sim)).deliveriesIdle,
       restartAzurite: async (downMs: number) => {
         await azurite?.stop();
         azurite = undefined;
@@ -172,6 +185,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const activity = (async () => {
       for (const op of plan.activity) {
         await sleep(t0 + op.at - Date.now());
+        await env.activityGate;
         await perform(driver, ids, op);
         // Two changes of one resource never share a millisecond (the version is a timestamp).
         await sleep(2);
@@ -208,7 +222,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       changes,
       events,
       deadLettered: dead,
-      gaps: gaps.map((g) => ({ fromMs: Date.parse(g.from) - BACKFILL_MARGIN_MINUTES * 60_000, toMs: Date.parse(g.to) + BACKFILL_MARGIN_MINUTES * 60_000 })),
+      // A change whose notification Graph was still retrying when a gap began may be given up inside it.
+      gaps: gaps.map((g) => ({ kinds: KINDS_OF[g.name] ?? [], fromMs: Date.parse(g.from) - GRAPH_GIVES_UP_AFTER_MS, toMs: Date.parse(g.to) + 5000 })),
     });
     if (ledger.lost > 0 || !converged) {
       writeFileSync(join(work, 'host-tail.log'), host.recent.join('\n'));
@@ -324,6 +339,9 @@ async function perform(driver: Driver, ids: Ids, op: ActivityOp): Promise<void> 
 interface FaultEnv {
   /** Settles when the host is back from a long downtime that runs in the background. */
   hostBack: Promise<void>;
+  /** The activity waits for this before each operation. */
+  activityGate: Promise<void>;
+  deliveriesIdle(): Promise<boolean>;
   readonly driver: Driver;
   readonly host: HostProcess;
   readonly certDir: string;
@@ -389,9 +407,19 @@ async function inject(env: FaultEnv, fault: Fault): Promise<boolean> {
       }
       return true;
     }
-    case 'clockAdvance':
-      await driver.call('POST', '/clock/advance', { minutes: fault.minutes });
+    case 'clockAdvance': {
+      // Graph measures its retry window on the simulated clock: a jump while a delivery waits for a retry
+      // would count as half an hour of failed retries and drop it. Jump when nothing is pending.
+      let open = () => {};
+      env.activityGate = new Promise<void>((resolve) => (open = resolve));
+      try {
+        await waitUntil(() => env.deliveriesIdle(), 300_000, 'Graph to have no delivery pending').catch(() => {});
+        await driver.call('POST', '/clock/advance', { minutes: fault.minutes });
+      } finally {
+        open();
+      }
       return true;
+    }
     case 'subscriptionRemoved': {
       const wanted = DESIRED[fault.subscription]!.resource;
       const s = (await activeSubscriptions(driver)).find((x) => x.resource === wanted);

@@ -14,6 +14,8 @@ export interface FoundEvent {
 
 /** A window the app itself recorded as a gap (BACKFILL_TABLE), widened by its margin, in wall-clock ms. */
 export interface GapWindow {
+  /** The change kinds of the gap's subscription (`chat`, `member`, `chatMessage`, `channelMessage`). */
+  readonly kinds: readonly string[];
   readonly fromMs: number;
   readonly toMs: number;
 }
@@ -57,7 +59,7 @@ export function compareLedger(input: {
   readonly deadLettered: readonly Omit<FoundEvent, 'timeMs' | 'backfilled'>[];
   readonly gaps: readonly GapWindow[];
 }): LedgerResult {
-  const inGap = (ms: number) => input.gaps.some((g) => ms >= g.fromMs && ms <= g.toMs);
+  const inGap = (c: RecordedChange) => input.gaps.some((g) => g.kinds.includes(c.kind) && c.wallMs >= g.fromMs && c.wallMs <= g.toMs);
   const covered = input.changes.filter((c) => c.userSpecificFor === undefined);
   const excluded = input.changes.length - covered.length;
 
@@ -88,7 +90,7 @@ export function compareLedger(input: {
   const lost: RecordedChange[] = [];
   const matchedKeys = new Set<string>();
   const settleMissing = (c: RecordedChange, supersededHere: boolean) => {
-    if (supersededHere && inGap(c.wallMs)) superseded++;
+    if (supersededHere && inGap(c)) superseded++;
     else if (deadKeys.has(keyOf(c.resource, c.changeType, c.version)) || (c.version === null && deadLoose.has(keyOf(c.resource, c.changeType, null)))) deadLettered++;
     else lost.push(c);
   };
@@ -114,7 +116,6 @@ export function compareLedger(input: {
 
   // Members carry no version: each change is matched, in time order, to a distinct event of the same
   // membership and changeType that the app received or read back after it.
-  let memberEventsUsed = 0;
   for (const [resource, changes] of members) {
     const events = [...(memberEvents.get(resource) ?? [])].sort((a, b) => a.timeMs - b.timeMs);
     const finalType = lower(changes.reduce((a, b) => (b.seq > a.seq ? b : a)).changeType);
@@ -133,7 +134,6 @@ export function compareLedger(input: {
           delivered++;
         } else settleMissing(c, stateConsistent);
       }
-      memberEventsUsed += pool.length;
       duplicates += Math.max(0, pool.length - matched);
     }
   }
@@ -144,7 +144,6 @@ export function compareLedger(input: {
   for (const e of input.events) {
     if (e.version === null ? !memberResources.has(lower(e.subject)) : !ledgerKeys.has(keyOf(e.subject, e.changeType, e.version))) unmatchedEvents++;
   }
-  void memberEventsUsed;
   return {
     changes: covered.length,
     delivered,

@@ -230,9 +230,9 @@ function planFaults(r: Prng, o: PlanOptions): Fault[] {
 function makeFault(r: Prng, kind: FaultKind, at: number, o: PlanOptions): Fault {
   switch (kind) {
     case 'hostKill': {
-      // Short: Graph's retries bridge it. Long (runs of 100 s or more): past Graph's sped-up retry window, so
-      // only the backfill of the downtime gap can bring those changes.
-      const long = r.chance(0.4) && o.seconds >= 100;
+      // Short: Graph's retries bridge it. Long (runs of 5 minutes or more): past Graph's sped-up retry
+      // window, so only the backfill of the downtime gap can bring those changes.
+      const long = r.chance(0.3) && o.seconds >= 300;
       return { at, kind, downMs: long ? r.int(o.longDowntimeMs, o.longDowntimeMs + 15_000) : r.int(200, 3000) };
     }
     case 'hostKillMidBackfill':
