@@ -82,15 +82,17 @@ const CHANNELS = 4;
 function nominalMs(f: Fault): number {
   switch (f.kind) {
     case 'hostKill':
-      // A long downtime runs in the background: faults that leave the host alone go on meanwhile.
-      return f.downMs > 10_000 ? 5000 : f.downMs + 5000;
+      // A long downtime runs in the background: faults that leave the host alone go on meanwhile. A host
+      // start takes 5–10 s on a loaded machine.
+      return f.downMs > 10_000 ? 5000 : f.downMs + 10_000;
     case 'hostKillMidBackfill':
-      return f.afterGapMs + 45_000;
+      return f.afterGapMs + 60_000;
     case 'azuriteRestart':
-      return f.downMs + 2000;
+      return f.downMs + 10_000;
+    case 'certUnreadable':
+      return f.forMs + 10_000;
     case 'slowEndpoint':
     case 'duplicateDelivery':
-    case 'certUnreadable':
       return f.forMs;
     default:
       return 1000;
