@@ -5,13 +5,13 @@ import { runChaos, type ChaosReport } from './chaos-run.js';
 import { FAULT_KINDS, type FaultKind } from './plan.js';
 
 /**
- * `npm run chaos -- [--seconds 120] [--seed N] [--rate 4] [--faults a,b] [--quiet-cap 600] [--keep] [--json]`:
+ * `npm run chaos -- [--seconds 120] [--seed N] [--rate 4] [--faults a,b] [--quiet-cap 600] [--skip-late-faults] [--keep] [--json]`:
  * the whole pipeline under seeded activity and faults, then the ledger (docs/reliability.md). The last line
  * printed is one JSON object. Exit code: 0 nothing lost; 1 changes lost; 2 bad usage; 3 the app did not
  * catch up within the quiet period's cap (nothing lost so far).
  */
 function usage(message: string): never {
-  process.stderr.write(`${message}\nUsage: npm run chaos -- [--seconds N] [--seed N] [--rate N] [--faults ${FAULT_KINDS.join(',')}] [--quiet-cap N] [--keep] [--json]\n`);
+  process.stderr.write(`${message}\nUsage: npm run chaos -- [--seconds N] [--seed N] [--rate N] [--faults ${FAULT_KINDS.join(',')}] [--quiet-cap N] [--skip-late-faults] [--keep] [--json]\n`);
   process.exit(2);
 }
 
@@ -26,6 +26,7 @@ try {
       'quiet-cap': { type: 'string', default: '600' },
       'plant-loss-every': { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'skip-late-faults': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   }));
@@ -56,6 +57,7 @@ try {
     rate,
     quietCapSeconds: int('quiet-cap', values['quiet-cap'], 10)!,
     keep: values.keep,
+    skipLateFaults: values['skip-late-faults'],
     ...(faultKinds ? { faultKinds: faultKinds as FaultKind[] } : {}),
     ...(plantLossEvery ? { plantLossEvery } : {}),
     log: (line) => process.stderr.write(`chaos: ${line}\n`),
