@@ -45,6 +45,7 @@ export interface LedgerResult {
 }
 
 const lower = (s: string) => s.toLowerCase();
+const append = <T>(map: Map<string, T[]>, key: string, item: T) => void (map.get(key) ?? map.set(key, []).get(key)!).push(item);
 const keyOf = (resource: string, changeType: string, version: string | null) => `${lower(resource)}\n${lower(changeType)}\n${version ?? ''}`;
 /** Later version: message etags are epoch ms, chat versions ISO times. */
 const later = (a: string, b: string) => (/^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) > Number(b) : a > b);
@@ -69,16 +70,12 @@ export function compareLedger(input: {
   const memberEvents = new Map<string, FoundEvent[]>();
   for (const e of input.events) {
     if (e.version === null) {
-      const list = memberEvents.get(lower(e.subject)) ?? [];
-      list.push(e);
-      memberEvents.set(lower(e.subject), list);
+      append(memberEvents, lower(e.subject), e);
       continue;
     }
     const k = keyOf(e.subject, e.changeType, e.version);
     eventsByKey.set(k, (eventsByKey.get(k) ?? 0) + 1);
-    const versions = versionsByResource.get(lower(e.subject)) ?? [];
-    versions.push(e.version);
-    versionsByResource.set(lower(e.subject), versions);
+    append(versionsByResource, lower(e.subject), e.version);
   }
   const deadKeys = new Set(input.deadLettered.map((d) => keyOf(d.subject, d.changeType, d.version)));
   const deadLoose = new Set(input.deadLettered.map((d) => keyOf(d.subject, d.changeType, null)));
@@ -98,9 +95,7 @@ export function compareLedger(input: {
   const members = new Map<string, RecordedChange[]>();
   for (const c of covered) {
     if (c.version === null) {
-      const list = members.get(lower(c.resource)) ?? [];
-      list.push(c);
-      members.set(lower(c.resource), list);
+      append(members, lower(c.resource), c);
       continue;
     }
     const k = keyOf(c.resource, c.changeType, c.version);
