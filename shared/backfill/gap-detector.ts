@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
-import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
+import { closedGapWindows, type SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import type { BackfillWorker } from './backfill-worker.js';
 import { gapIdOf, type Gap, type GapLog, type GapReason } from './gap-log.js';
 
@@ -58,10 +58,12 @@ export class GapDetector {
       if (g.status === 'open' && now.getTime() - Date.parse(g.openedAt) > STALE_OPEN_MS) await this.#o.worker.resumeGap(g, logger);
     }
     for (const r of await this.#o.records.list()) {
-      if (!r.gapFrom || !r.gapTo || !this.#o.desired.some((d) => d.name === r.name)) continue;
-      const from = new Date(r.gapFrom);
-      if (known.has(gapIdOf({ name: r.name, reason: 'subscription_recreated', from: from.toISOString() }))) continue;
-      opened.push(...(await this.open('subscription_recreated', from, new Date(r.gapTo), r.name, logger)));
+      if (!this.#o.desired.some((d) => d.name === r.name)) continue;
+      for (const w of closedGapWindows(r)) {
+        const from = new Date(w.from);
+        if (known.has(gapIdOf({ name: r.name, reason: 'subscription_recreated', from: from.toISOString() }))) continue;
+        opened.push(...(await this.open('subscription_recreated', from, new Date(w.to), r.name, logger)));
+      }
     }
     return opened;
   }

@@ -273,6 +273,30 @@ describe('backfill', () => {
     expect((await r.backfill.gaps.list()).map((g) => [g.reason, g.status])).toEqual([['subscription_recreated', 'filled']]);
   });
 
+  it('reads back both windows when one subscription is removed twice before the next heartbeat', async () => {
+    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
+    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
+    await r.manager.reconciler.reconcile();
+    const unseen: string[] = [];
+    for (const round of [1, 2]) {
+      const removedId = (await r.manager.records.get('chat-messages'))!.subscriptionId!;
+      sim.clock.advance(60_000);
+      sim.sendLifecycle(removedId, 'subscriptionRemoved');
+      unseen.push(sim.teams.postChatMessage(chat.id, { from: ALICE, content: `While no subscription existed, ${round}` }).id);
+      sim.clock.advance(60_000);
+      const lifecycle = { schema: QUEUED_NOTIFICATION_SCHEMA, kind: 'lifecycle', receivedAt: new Date().toISOString(), notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' } };
+      expect(await r.manager.lifecycle.process(lifecycle, r.logger)).toMatchObject({ status: 'recreated' });
+      sim.clock.advance(5 * 60_000); // the two windows are far apart: one gap each
+    }
+    // One heartbeat after both: each window is a gap, and each message is read back.
+    expect((await r.backfill.detector.beat(r.logger)).map((g) => g.reason)).toEqual(['subscription_recreated', 'subscription_recreated']);
+    await r.drain();
+    const read = (await r.events('chatMessage')).map((e) => `${e.messageid} ${e.changetype} ${e.backfilled}`);
+    expect([...new Set(read)].sort()).toEqual(unseen.map((id) => `${id} created true`).sort());
+  });
+
   it('resumes a gap whose opener died between recording it and queueing its pieces, at a heartbeat a minute later', async () => {
     sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
     sim.teams.addUser({ id: BOB, displayName: 'Bob' });

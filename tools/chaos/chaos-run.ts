@@ -10,7 +10,7 @@ import { LocalCertificateStore } from '../../shared/certificates/local-certifica
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import type { QueueMessageBody } from '../../shared/queue/queued-notification.js';
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
-import { SubscriptionRecords } from '../../shared/subscriptions/subscription-records.js';
+import { closedGapWindows, SubscriptionRecords } from '../../shared/subscriptions/subscription-records.js';
 import { freePort, startAzurite, type AzuriteProcess, type AzuritePorts } from '../azurite/azurite-process.js';
 import type { RecordedChange } from '../graph-simulator/change-log.js';
 import { compareLedger, type FoundEvent, type LedgerResult } from './ledger.js';
@@ -509,7 +509,9 @@ async function notQuietBecause(q: { driver: Driver; sim: SimulatorProcess; stora
   const known = new Set(gaps.map((g) => g.id));
   for (const r of await new SubscriptionRecords(q.storage.subscriptionsTable).list()) {
     if (r.gapFrom && !r.gapTo) return `${r.name}: window without subscription still open`;
-    if (r.gapFrom && r.gapTo && !known.has(gapIdOf({ name: r.name, reason: 'subscription_recreated', from: new Date(r.gapFrom).toISOString() }))) return `${r.name}: recreation window not yet a gap`;
+    for (const w of closedGapWindows(r)) {
+      if (!known.has(gapIdOf({ name: r.name, reason: 'subscription_recreated', from: new Date(w.from).toISOString() }))) return `${r.name}: recreation window not yet a gap`;
+    }
   }
   const unfilled = gaps.filter((g) => g.status === 'open' || g.status === 'filling');
   if (unfilled.length) return `${unfilled.length} gap(s) filling`;
