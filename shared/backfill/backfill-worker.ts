@@ -72,6 +72,21 @@ export class BackfillWorker {
     const { gap: recorded, created } = await this.#o.gaps.open(gap, new Date(this.#now()));
     if (!created) return recorded;
     logger.warn('backfill.gap_opened', { gapId: recorded.id, name: gap.name, from: gap.from, to: gap.to, reason: gap.reason });
+    return this.#start(recorded);
+  }
+
+  /**
+   * Queues the first pieces of a gap that is still `open`: its opener died between recording it and
+   * queueing them (nothing else would ever fill it). Pieces are idempotent: one queued twice is read twice,
+   * its changes reach each queue once.
+   */
+  async resumeGap(gap: Gap, logger: Logger): Promise<Gap> {
+    logger.warn('backfill.gap_resumed', { gapId: gap.id, name: gap.name, from: gap.from, to: gap.to, reason: gap.reason, openedAt: gap.openedAt });
+    return this.#start(gap);
+  }
+
+  async #start(recorded: Gap): Promise<Gap> {
+    const gap = recorded;
     const desired = this.#o.desired.find((d) => d.name === gap.name);
     const covered = desired ? scopesOf(desired) : { unsupported: 'not a desired subscription' };
     if ('unsupported' in covered) {

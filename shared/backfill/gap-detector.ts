@@ -1,12 +1,12 @@
 import type { Logger } from '../log.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
-import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
+import { closedGapWindows, type SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import type { BackfillWorker } from './backfill-worker.js';
 import { gapIdOf, type Gap, type GapLog, type GapReason } from './gap-log.js';
 
 export interface GapDetectorOptions {
   readonly gaps: GapLog;
-  readonly worker: Pick<BackfillWorker, 'openGap'>;
+  readonly worker: Pick<BackfillWorker, 'openGap' | 'resumeGap'>;
   readonly desired: readonly DesiredSubscription[];
   /** Where the reconciler records the windows in which an entry had no subscription. */
   readonly records: Pick<SubscriptionRecords, 'list'>;
@@ -17,13 +17,17 @@ export interface GapDetectorOptions {
   readonly now?: () => number;
 }
 
+/** An opener queues a gap's first pieces within seconds; a gap still `open` after this lost its opener. */
+const STALE_OPEN_MS = 60_000;
+
 /**
  * Notices the windows in which Graph's notifications may have been lost, since Teams never says so
  * (no `missed` lifecycle event): the app's own downtime (a heartbeat in Table storage, written every minute,
  * compared at each beat), the windows in which a desired subscription did not exist (recorded by the
  * reconciler when it replaced or recreated one, picked up at each beat), a daily safety-net window for
  * operators who want one, windows an operator names, and storage outages longer than Graph retries
- * (reported by the receiver through `open`). Each window becomes a gap per desired subscription, which the backfill worker fills.
+ * (reported by the receiver through `open`). Each window becomes a gap per desired subscription, which the backfill worker fills;
+ * a gap whose opener died before queueing its first pieces is resumed at a later beat.
  */
 export class GapDetector {
   readonly #o: GapDetectorOptions;
@@ -47,12 +51,19 @@ export class GapDetector {
       opened.push(...(await this.open('downtime', previous, now, undefined, logger)));
     }
     // Windows the reconciler recorded: only those not opened yet (one listing, not a write per old window).
-    const known = new Set((await this.#o.gaps.list()).map((g) => g.id));
+    const recorded = await this.#o.gaps.list();
+    const known = new Set(recorded.map((g) => g.id));
+    // A gap still `open` a while after it was recorded lost its opener before its pieces were queued.
+    for (const g of recorded) {
+      if (g.status === 'open' && now.getTime() - Date.parse(g.openedAt) > STALE_OPEN_MS) await this.#o.worker.resumeGap(g, logger);
+    }
     for (const r of await this.#o.records.list()) {
-      if (!r.gapFrom || !r.gapTo || !this.#o.desired.some((d) => d.name === r.name)) continue;
-      const from = new Date(r.gapFrom);
-      if (known.has(gapIdOf({ name: r.name, reason: 'subscription_recreated', from: from.toISOString() }))) continue;
-      opened.push(...(await this.open('subscription_recreated', from, new Date(r.gapTo), r.name, logger)));
+      if (!this.#o.desired.some((d) => d.name === r.name)) continue;
+      for (const w of closedGapWindows(r)) {
+        const from = new Date(w.from);
+        if (known.has(gapIdOf({ name: r.name, reason: 'subscription_recreated', from: from.toISOString() }))) continue;
+        opened.push(...(await this.open('subscription_recreated', from, new Date(w.to), r.name, logger)));
+      }
     }
     return opened;
   }

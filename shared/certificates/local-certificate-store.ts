@@ -10,7 +10,7 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /**
  * Certificates in a local folder, one `<certificate id>.pem` each (certificate and private key). The
  * newest (latest notBefore) is the current one; a self-signed RSA-2048 certificate is created when the
- * folder has none. Each file is parsed once.
+ * folder has none. Each file is parsed once it was read; a failed read is tried again next time.
  */
 export class LocalCertificateStore implements CertificateStore {
   readonly #folder: string;
@@ -69,10 +69,10 @@ export class LocalCertificateStore implements CertificateStore {
       entry = readFile(join(this.#folder, `${id}.pem`), 'utf8').then(
         (pem) => parsePemBundle(pem),
         (e: NodeJS.ErrnoException) => {
-          if (e.code === 'ENOENT') {
-            this.#parsed.delete(id);
-            return undefined;
-          }
+          // Nothing failed is remembered: a missing file may be written later, and an unreadable folder
+          // (a transient failure the caller retries) may be readable again at the next attempt.
+          this.#parsed.delete(id);
+          if (e.code === 'ENOENT') return undefined;
           throw e;
         },
       );

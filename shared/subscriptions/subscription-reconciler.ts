@@ -9,7 +9,7 @@ import type { BlobLeaseLock } from './blob-lease-lock.js';
 import { describeClientStateUse, type ClientStateUse, type ConfiguredClientStates } from './client-state-fingerprint.js';
 import type { DesiredSubscription } from './desired-subscriptions.js';
 import type { ResyncEvents } from './resync-events.js';
-import type { SubscriptionRecord, SubscriptionRecords } from './subscription-records.js';
+import { carriedGapWindows, type SubscriptionRecord, type SubscriptionRecords } from './subscription-records.js';
 
 export type EntryAction = 'created' | 'adopted' | 'renewed' | 'rotated' | 'recreated' | 'unchanged' | 'failed' | 'skipped';
 
@@ -242,7 +242,7 @@ export class SubscriptionReconciler {
     if (!record?.subscriptionId || (record.gapFrom && !record.gapTo)) return record;
     const seen = Math.min(Date.parse(record.updatedAt), record.expiresAt ? Date.parse(record.expiresAt) : Number.POSITIVE_INFINITY);
     const { gapTo: _closed, ...rest } = record;
-    return { ...rest, gapFrom: new Date(Number.isFinite(seen) ? seen : this.#now()).toISOString(), gapSubscriptionId: record.subscriptionId };
+    return { ...rest, ...carriedGapWindows(record), gapFrom: new Date(Number.isFinite(seen) ? seen : this.#now()).toISOString(), gapSubscriptionId: record.subscriptionId };
   }
 
   /** Records the failure on the entry's latest record (which may point at nothing after a delete). */
@@ -292,6 +292,7 @@ export class SubscriptionReconciler {
       resource: d.resource,
       changeTypes: d.changeTypes.join(','),
       ...(record?.lastRenewedAt ? { lastRenewedAt: record.lastRenewedAt } : {}),
+      ...carriedGapWindows(record),
       gapFrom: open?.gapFrom ?? now,
       gapSubscriptionId: open?.gapSubscriptionId ?? existing.id,
       lastAction: 'deleted',
@@ -367,7 +368,10 @@ export class SubscriptionReconciler {
   async #save(d: DesiredSubscription, action: EntryAction, s: GraphSubscription, record: SubscriptionRecord | undefined, fingerprint: string | undefined): Promise<EntryResult> {
     const now = new Date(this.#now()).toISOString();
     const renewed = action !== 'unchanged' && action !== 'adopted';
-    const gap = record?.gapFrom ? { gapFrom: record.gapFrom, gapTo: record.gapTo ?? now, ...(record.gapSubscriptionId ? { gapSubscriptionId: record.gapSubscriptionId } : {}) } : {};
+    const gap = {
+      ...(record?.earlierGaps ? { earlierGaps: record.earlierGaps } : {}),
+      ...(record?.gapFrom ? { gapFrom: record.gapFrom, gapTo: record.gapTo ?? now, ...(record.gapSubscriptionId ? { gapSubscriptionId: record.gapSubscriptionId } : {}) } : {}),
+    };
     if (record?.gapFrom && !record.gapTo) {
       await this.#o.resync.publish({
         reason: 'subscriptionRecreated',

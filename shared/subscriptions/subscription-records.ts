@@ -15,6 +15,11 @@ export interface SubscriptionRecord {
   /** The last window in which this entry had no subscription because the app replaced it (open while no `gapTo`). */
   readonly gapFrom?: string;
   readonly gapTo?: string;
+  /**
+   * Earlier closed windows (JSON `[{from, to}]`, the newest 20), kept when the next window starts so that a
+   * window the gap detector has not picked up yet is not forgotten (two recreations within one heartbeat).
+   */
+  readonly earlierGaps?: string;
   /** The subscription that was replaced when the gap opened. */
   readonly gapSubscriptionId?: string;
   readonly lastAction?: string;
@@ -25,6 +30,33 @@ export interface SubscriptionRecord {
 }
 
 const PARTITION = 'desired';
+const KEPT_WINDOWS = 20;
+
+export interface GapWindow {
+  readonly from: string;
+  readonly to: string;
+}
+
+function earlierGapsOf(r: SubscriptionRecord | undefined): GapWindow[] {
+  if (!r?.earlierGaps) return [];
+  try {
+    const parsed = JSON.parse(r.earlierGaps) as unknown;
+    return Array.isArray(parsed) ? parsed.filter((w): w is GapWindow => typeof w?.from === 'string' && typeof w?.to === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Every closed window without subscription a record remembers: the earlier ones and the last. */
+export function closedGapWindows(r: SubscriptionRecord): GapWindow[] {
+  return [...earlierGapsOf(r), ...(r.gapFrom && r.gapTo ? [{ from: r.gapFrom, to: r.gapTo }] : [])];
+}
+
+/** The `earlierGaps` of a record whose next window starts now: the remembered ones and its last closed one. */
+export function carriedGapWindows(r: SubscriptionRecord | undefined): Pick<SubscriptionRecord, 'earlierGaps'> {
+  const windows = r ? closedGapWindows(r).slice(-KEPT_WINDOWS) : [];
+  return windows.length ? { earlierGaps: JSON.stringify(windows) } : {};
+}
 
 /** Table storage: one entity per desired entry (partition `desired`, row = its name). */
 export class SubscriptionRecords {

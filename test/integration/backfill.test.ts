@@ -307,6 +307,51 @@ describe('backfill', () => {
     expect(events.map((e) => `${e.messageid} ${e.changetype} ${e.backfilled}`)).toEqual([`${unseen!.id} created true`]);
   });
 
+  it('reads back both windows when one subscription is removed twice before the next heartbeat', async () => {
+    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
+    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
+    await r.manager.reconciler.reconcile();
+    const unseen: string[] = [];
+    for (const round of [1, 2]) {
+      const removedId = (await r.manager.records.get('chat-messages'))!.subscriptionId!;
+      sim.clock.advance(60_000);
+      sim.sendLifecycle(removedId, 'subscriptionRemoved');
+      unseen.push(sim.teams.postChatMessage(chat.id, { from: ALICE, content: `While no subscription existed, ${round}` }).id);
+      sim.clock.advance(60_000);
+      const lifecycle = { schema: QUEUED_NOTIFICATION_SCHEMA, kind: 'lifecycle', receivedAt: new Date().toISOString(), notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' } };
+      expect(await r.manager.lifecycle.process(lifecycle, r.logger)).toMatchObject({ status: 'recreated' });
+      sim.clock.advance(5 * 60_000); // the two windows are far apart: one gap each
+    }
+    // One heartbeat after both: each window is a gap, and each message is read back.
+    expect((await r.backfill.detector.beat(r.logger)).map((g) => g.reason)).toEqual(['subscription_recreated', 'subscription_recreated']);
+    await r.drain();
+    const read = (await r.events('chatMessage')).map((e) => `${e.messageid} ${e.changetype} ${e.backfilled}`);
+    expect([...new Set(read)].sort()).toEqual(unseen.map((id) => `${id} created true`).sort());
+  });
+
+  it('resumes a gap whose opener died between recording it and queueing its pieces, at a heartbeat a minute later', async () => {
+    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
+    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
+    await r.manager.reconciler.reconcile();
+    const from = sim.clock.date().toISOString();
+    const unseen = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Never delivered' });
+    sim.clock.advance(1000);
+    // The host was killed right after the gap was recorded: no piece was ever queued.
+    await r.backfill.gaps.open({ name: 'chat-messages', reason: 'downtime', from, to: sim.clock.date().toISOString() }, sim.clock.date());
+    expect(await r.backfill.detector.beat(r.logger)).toEqual([]);
+    expect((await r.backfill.gaps.list()).map((g) => g.status)).toEqual(['open']); // its opener may still be at work
+    sim.clock.advance(61_000);
+    await r.backfill.detector.beat(r.logger);
+    expect(r.logger.lines.map((l) => l.event)).toContain('backfill.gap_resumed');
+    await r.drain();
+    expect((await r.events('chatMessage')).map((e) => `${e.messageid} ${e.changetype} ${e.backfilled}`)).toEqual([`${unseen.id} created true`]);
+    expect((await r.backfill.gaps.list()).map((g) => g.status)).toEqual(['filled']);
+  });
+
   it('reads membership changes back by comparing each changed chat with its last known members', async () => {
     for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob'], [CAROL, 'Carol'], [DAVE, 'Dave']] as const) sim.teams.addUser({ id, displayName });
     const r = relay([{ name: 'members', resource: '/chats/getAllMembers?model=A', changeTypes: ['created', 'deleted'], includeResourceData: true }]);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,20 @@ describe('LocalCertificateStore', () => {
     expect(await fresh.decryptionKey(first.id)).toBe(k1);
     expect(await fresh.decryptionKey('unknown-id')).toBeUndefined();
     expect(await fresh.decryptionKey('../escape')).toBeUndefined();
+  });
+
+  it('recovers once an unreadable folder is readable again: a failed read is not remembered', async () => {
+    const folder = join(dir, 'flaky');
+    const current = await new LocalCertificateStore(folder).current();
+    const encrypted = encryptTo(current.certificateBase64, current.id, { n: 3 });
+    const store = new LocalCertificateStore(folder);
+    renameSync(folder, `${folder}.away`);
+    writeFileSync(folder, 'not a folder');
+    await expect(store.decryptionKey(current.id)).rejects.toMatchObject({ code: 'ENOTDIR' });
+    rmSync(folder);
+    renameSync(`${folder}.away`, folder);
+    const key = await store.decryptionKey(current.id);
+    expect(decryptResourceData(encrypted, key!)).toEqual({ n: 3 });
   });
 });
 

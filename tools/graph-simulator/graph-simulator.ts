@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { AppGrants, type AppGrant } from './app-grants.js';
 import { authorizationDue, DEFAULT_AUTHORIZATION_RULES, isPaused, type AuthorizationRules } from './authorization.js';
+import { ChangeLog } from './change-log.js';
 import { SimulatorClock } from './clock.js';
 import { Deliverer, type DeliveryOptionsInput } from './delivery.js';
 import { notificationsFor } from './notification-router.js';
@@ -74,6 +75,8 @@ export class GraphSimulator {
   readonly deliveries: Deliverer;
   readonly subscriptions: SubscriptionService;
   readonly teams: TeamsDirectory;
+  /** Every change the simulated Teams made (resource path and version), notified or not. */
+  readonly changes = new ChangeLog(() => this.clock.now());
   readonly tenantId: string;
   readonly appId: string;
   readonly #reauthorizationNoticeMs: number;
@@ -107,6 +110,8 @@ export class GraphSimulator {
       for (const [url, items] of notificationsFor(event, delivering, this.teams.users)) this.deliveries.enqueue(url, items);
       // Paused (authorization lapsed): held until a reauthorization or renewal releases them.
       for (const s of subscriptions.filter((x) => isPaused(x, now))) for (const items of notificationsFor(event, [s], this.teams.users).values()) s.held.push(...items);
+      this.changes.record(event);
+      for (const [url, items] of notificationsFor(event, this.subscriptions.active(), this.teams.users)) this.deliveries.enqueue(url, items);
     });
     this.clock.onAdvance(() => this.#checkExpiry());
   }

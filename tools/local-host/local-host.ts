@@ -127,6 +127,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     });
 
     const queueListeners: QueueListener[] = [];
+    // The 10-minute lease a crashed host leaves on its messages, shortened only where a harness compresses time (chaos run).
+    const leaseSeconds = Number(process.env.LOCAL_HOST_QUEUE_LEASE_SECONDS) || undefined;
     const timers: { name: string; listener: TimerListener }[] = [];
     // Timer statuses live in the host's storage; made only when there is a timer.
     let monitor: BlobScheduleMonitor | undefined;
@@ -159,6 +161,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             appHookData,
             onFault: (error) => reportFault(error),
             functionTimeoutMs: hostOptions.functionTimeoutMs,
+            ...(leaseSeconds ? { leaseSeconds } : {}),
           }),
         );
       } else if (type === 'timertrigger') {

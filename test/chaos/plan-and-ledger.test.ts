@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordedChange } from '../../tools/graph-simulator/change-log.js';
+import { compareLedger, type FoundEvent } from '../../tools/chaos/ledger.js';
+import { FAULT_KINDS, planChaos } from '../../tools/chaos/plan.js';
+
+const options = { seconds: 120, rate: 4, subscriptions: 4, lifetimeMinutes: 45, longDowntimeMs: 88_000 };
+
+describe('the chaos schedule', () => {
+  it('is the same for the same seed and differs for another', () => {
+    const a = planChaos({ ...options, seed: 42 });
+    expect(planChaos({ ...options, seed: 42 })).toEqual(a);
+    expect(planChaos({ ...options, seed: 43 }).activity).not.toEqual(a.activity);
+  });
+
+  it('holds enough activity and at least four fault kinds in two minutes, whatever the seed', () => {
+    for (let seed = 0; seed < 30; seed++) {
+      const plan = planChaos({ ...options, seed });
+      expect(plan.activity.length).toBeGreaterThan(300);
+      expect(new Set(plan.faults.map((f) => f.kind)).size).toBeGreaterThanOrEqual(4);
+    }
+  });
+
+  it('can hold every fault kind in two minutes (seed 1), the clock moving once, faults within the run', () => {
+    const plan = planChaos({ ...options, seed: 1 });
+    expect(plan.activity.length).toBeGreaterThan(300);
+    expect(new Set(plan.faults.map((f) => f.kind))).toEqual(new Set(FAULT_KINDS));
+    expect(plan.faults.filter((f) => f.kind === 'clockAdvance')).toHaveLength(1);
+    expect(Math.max(...plan.faults.map((f) => f.at))).toBeLessThan(120_000);
+  });
+
+  it('only refers to chats and messages that exist and are not deleted', () => {
+    const plan = planChaos({ ...options, seed: 5, seconds: 300 });
+    const chats = new Set<number>();
+    const deleted = new Set<string>();
+    for (const op of plan.activity) {
+      if (op.op === 'createChat') chats.add(op.chat);
+      else if ('chat' in op) expect(chats.has(op.chat)).toBe(true);
+      if (op.op === 'editChatMessage' || op.op === 'editChannelMessage') expect(deleted.has(`${op.op.slice(4)}${op.message}`)).toBe(false);
+      if (op.op === 'deleteChatMessage' || op.op === 'deleteChannelMessage') {
+        expect(deleted.has(`${op.op.slice(6)}${op.message}`)).toBe(false);
+        deleted.add(`${op.op.slice(6)}${op.message}`);
+      }
+    }
+  });
+});
+
+let seq = 0;
+const change = (resource: string, changeType: string, version: string | null, wallMs: number, extra: Partial<RecordedChange> = {}): RecordedChange => ({
+  seq: ++seq,
+  kind: resource.includes('/members(') ? 'member' : resource.includes('/messages(') ? 'chatMessage' : 'chat',
+  changeType,
+  resource,
+  version,
+  at: new Date(wallMs).toISOString(),
+  wallMs,
+  ...extra,
+});
+const event = (subject: string, changeType: string, version: string | null, timeMs: number, backfilled = false): FoundEvent => ({ subject, changeType, kind: 'x', version, timeMs, backfilled });
+const M = "chats('19:a@thread.v2')/messages('1')";
+const MEMBER = "chats('19:a@thread.v2')/members('m1')";
+
+describe('the ledger', () => {
+  it('finds each message change by resource, changeType and version, and counts extra copies', () => {
+    const r = compareLedger({
+      changes: [change(M, 'created', '100', 100), change(M, 'updated', '200', 200)],
+      events: [event(M, 'created', '100', 100), event(M, 'created', '100', 100), event(M, 'updated', '200', 200)],
+      deadLettered: [],
+      gaps: [],
+    });
+    expect(r).toMatchObject({ changes: 2, delivered: 2, lost: 0, duplicates: 1, superseded: 0 });
+  });
+
+  it('counts a missing change as lost, unless it was dead-lettered, or superseded inside a gap the app recorded', () => {
+    const changes = [change(M, 'created', '100', 100), change(M, 'updated', '200', 200)];
+    const events = [event(M, 'updated', '200', 300, true)];
+    expect(compareLedger({ changes, events, deadLettered: [], gaps: [] })).toMatchObject({ delivered: 1, lost: 1, lostSamples: [changes[0]] });
+    expect(compareLedger({ changes, events, deadLettered: [], gaps: [{ kinds: ['chatMessage'], fromMs: 50, toMs: 150 }] })).toMatchObject({ delivered: 1, superseded: 1, lost: 0 });
+    // A gap of another subscription does not excuse it.
+    expect(compareLedger({ changes, events, deadLettered: [], gaps: [{ kinds: ['member'], fromMs: 50, toMs: 150 }] })).toMatchObject({ lost: 1 });
+    expect(compareLedger({ changes, events, deadLettered: [{ subject: M, changeType: 'created', kind: 'chatMessage', version: '100' }], gaps: [] })).toMatchObject({ deadLettered: 1, lost: 0 });
+    // The last state of a resource is never superseded.
+    expect(compareLedger({ changes, events: [event(M, 'created', '100', 100)], deadLettered: [], gaps: [{ kinds: ['chatMessage'], fromMs: 0, toMs: 1000 }] })).toMatchObject({ lost: 1 });
+  });
+
+  it('matches membership changes (no version) in time order to distinct events received after each', () => {
+    const changes = [change(MEMBER, 'created', null, 100), change(MEMBER, 'deleted', null, 200), change(MEMBER, 'created', null, 300)];
+    expect(compareLedger({ changes, events: [event(MEMBER, 'created', null, 110), event(MEMBER, 'deleted', null, 210), event(MEMBER, 'created', null, 310)], deadLettered: [], gaps: [] })).toMatchObject({
+      delivered: 3,
+      lost: 0,
+    });
+    // The second addition's copy arrived before it happened: it is the first one's duplicate, the second is lost.
+    expect(compareLedger({ changes, events: [event(MEMBER, 'created', null, 110), event(MEMBER, 'created', null, 120), event(MEMBER, 'deleted', null, 210)], deadLettered: [], gaps: [] })).toMatchObject({
+      delivered: 2,
+      lost: 1,
+      duplicates: 1,
+    });
+  });
+
+  it('leaves out a user hiding a chat (only user-specific subscriptions see it)', () => {
+    const r = compareLedger({ changes: [change("chats('19:a@thread.v2')", 'updated', '2026', 1, { userSpecificFor: 'u' })], events: [], deadLettered: [], gaps: [] });
+    expect(r).toMatchObject({ changes: 0, excluded: 1, lost: 0 });
+  });
+});

@@ -1,0 +1,153 @@
+import type { RecordedChange } from '../graph-simulator/change-log.js';
+
+/** An event found on a downstream queue, reduced to what the ledger compares. */
+export interface FoundEvent {
+  readonly subject: string;
+  readonly changeType: string;
+  readonly kind: string;
+  /** Message `etag`, chat `lastUpdatedDateTime`; null for members (and for reference-only events). */
+  readonly version: string | null;
+  /** The event's `time` (for a member: when the app received the notification or read it back), ms. */
+  readonly timeMs: number;
+  readonly backfilled: boolean;
+}
+
+/** A window the app itself recorded as a gap (BACKFILL_TABLE), widened by its margin, in wall-clock ms. */
+export interface GapWindow {
+  /** The change kinds of the gap's subscription (`chat`, `member`, `chatMessage`, `channelMessage`). */
+  readonly kinds: readonly string[];
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+export interface LedgerResult {
+  /** Changes the ledger holds the app to (every change except a user's hiding of a chat). */
+  readonly changes: number;
+  /** Changes found downstream exactly (resource, changeType, version; members: see docs/reliability.md). */
+  readonly delivered: number;
+  /**
+   * Changes not found themselves, made inside a window the app recorded as a gap, whose resource's later
+   * state was delivered: Graph's read APIs return only a resource's last state (docs/backfill.md).
+   */
+  readonly superseded: number;
+  /** Changes not delivered but found on the dead-letter (or a poison) queue. */
+  readonly deadLettered: number;
+  /** Changes neither delivered, superseded nor dead-lettered. */
+  readonly lost: number;
+  /** Extra copies: events downstream beyond one per change they match. */
+  readonly duplicates: number;
+  /** Changes the desired subscriptions do not cover (a user hiding a chat: user-specific subscriptions only). */
+  readonly excluded: number;
+  /** Downstream events that match no change of the simulator (e.g. system event messages read back). */
+  readonly unmatchedEvents: number;
+  /** The first lost changes, for a report. */
+  readonly lostSamples: readonly RecordedChange[];
+}
+
+const lower = (s: string) => s.toLowerCase();
+const append = <T>(map: Map<string, T[]>, key: string, item: T) => void (map.get(key) ?? map.set(key, []).get(key)!).push(item);
+const keyOf = (resource: string, changeType: string, version: string | null) => `${lower(resource)}\n${lower(changeType)}\n${version ?? ''}`;
+/** Later version: message etags are epoch ms, chat versions ISO times. */
+const later = (a: string, b: string) => (/^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) > Number(b) : a > b);
+
+/**
+ * Compares the simulator's record of every change with what the app put downstream (and on the
+ * dead-letter queue). Pure: the rules are those of docs/reliability.md.
+ */
+export function compareLedger(input: {
+  readonly changes: readonly RecordedChange[];
+  readonly events: readonly FoundEvent[];
+  readonly deadLettered: readonly Omit<FoundEvent, 'timeMs' | 'backfilled'>[];
+  readonly gaps: readonly GapWindow[];
+}): LedgerResult {
+  const inGap = (c: RecordedChange) => input.gaps.some((g) => g.kinds.includes(c.kind) && c.wallMs >= g.fromMs && c.wallMs <= g.toMs);
+  const covered = input.changes.filter((c) => c.userSpecificFor === undefined);
+  const excluded = input.changes.length - covered.length;
+
+  // Versioned resources (messages, chats): exact keys.
+  const eventsByKey = new Map<string, number>();
+  const versionsByResource = new Map<string, string[]>();
+  const memberEvents = new Map<string, FoundEvent[]>();
+  for (const e of input.events) {
+    if (e.version === null) {
+      append(memberEvents, lower(e.subject), e);
+      continue;
+    }
+    const k = keyOf(e.subject, e.changeType, e.version);
+    eventsByKey.set(k, (eventsByKey.get(k) ?? 0) + 1);
+    append(versionsByResource, lower(e.subject), e.version);
+  }
+  const deadKeys = new Set(input.deadLettered.map((d) => keyOf(d.subject, d.changeType, d.version)));
+  const deadLoose = new Set(input.deadLettered.map((d) => keyOf(d.subject, d.changeType, null)));
+
+  let delivered = 0;
+  let superseded = 0;
+  let deadLettered = 0;
+  let duplicates = 0;
+  const lost: RecordedChange[] = [];
+  const matchedKeys = new Set<string>();
+  const settleMissing = (c: RecordedChange, supersededHere: boolean) => {
+    if (supersededHere && inGap(c)) superseded++;
+    else if (deadKeys.has(keyOf(c.resource, c.changeType, c.version)) || (c.version === null && deadLoose.has(keyOf(c.resource, c.changeType, null)))) deadLettered++;
+    else lost.push(c);
+  };
+
+  const members = new Map<string, RecordedChange[]>();
+  for (const c of covered) {
+    if (c.version === null) {
+      append(members, lower(c.resource), c);
+      continue;
+    }
+    const k = keyOf(c.resource, c.changeType, c.version);
+    if (eventsByKey.has(k)) {
+      delivered++;
+      if (!matchedKeys.has(k)) duplicates += (eventsByKey.get(k) ?? 1) - 1;
+      matchedKeys.add(k);
+      continue;
+    }
+    const newer = (versionsByResource.get(lower(c.resource)) ?? []).some((v) => later(v, c.version as string));
+    settleMissing(c, newer);
+  }
+
+  // Members carry no version: each change is matched, in time order, to a distinct event of the same
+  // membership and changeType that the app received or read back after it.
+  for (const [resource, changes] of members) {
+    const events = [...(memberEvents.get(resource) ?? [])].sort((a, b) => a.timeMs - b.timeMs);
+    const finalType = lower(changes.reduce((a, b) => (b.seq > a.seq ? b : a)).changeType);
+    const lastEvent = events[events.length - 1];
+    const stateConsistent = lastEvent !== undefined && lower(lastEvent.changeType) === finalType;
+    for (const type of new Set(changes.map((c) => lower(c.changeType)))) {
+      const pool = events.filter((e) => lower(e.changeType) === type);
+      let next = 0;
+      const ofType = changes.filter((c) => lower(c.changeType) === type).sort((a, b) => a.wallMs - b.wallMs || a.seq - b.seq);
+      let matched = 0;
+      for (const c of ofType) {
+        while (next < pool.length && pool[next]!.timeMs < c.wallMs) next++;
+        if (next < pool.length) {
+          next++;
+          matched++;
+          delivered++;
+        } else settleMissing(c, stateConsistent);
+      }
+      duplicates += Math.max(0, pool.length - matched);
+    }
+  }
+
+  const ledgerKeys = new Set(covered.filter((c) => c.version !== null).map((c) => keyOf(c.resource, c.changeType, c.version)));
+  const memberResources = new Set(members.keys());
+  let unmatchedEvents = 0;
+  for (const e of input.events) {
+    if (e.version === null ? !memberResources.has(lower(e.subject)) : !ledgerKeys.has(keyOf(e.subject, e.changeType, e.version))) unmatchedEvents++;
+  }
+  return {
+    changes: covered.length,
+    delivered,
+    superseded,
+    deadLettered,
+    lost: lost.length,
+    duplicates,
+    excluded,
+    unmatchedEvents,
+    lostSamples: lost.slice(0, 20),
+  };
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+import { randomInt } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { runChaos, type ChaosReport } from './chaos-run.js';
+import { FAULT_KINDS, type FaultKind } from './plan.js';
+
+/**
+ * `npm run chaos -- [--seconds 120] [--seed N] [--rate 4] [--faults a,b] [--quiet-cap 600] [--skip-late-faults] [--keep] [--json]`:
+ * the whole pipeline under seeded activity and faults, then the ledger (docs/reliability.md). The last line
+ * printed is one JSON object. Exit code: 0 nothing lost; 1 changes lost; 2 bad usage; 3 the app did not
+ * catch up within the quiet period's cap (nothing lost so far).
+ */
+function usage(message: string): never {
+  process.stderr.write(`${message}\nUsage: npm run chaos -- [--seconds N] [--seed N] [--rate N] [--faults ${FAULT_KINDS.join(',')}] [--quiet-cap N] [--skip-late-faults] [--keep] [--json]\n`);
+  process.exit(2);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '120' },
+      seed: { type: 'string' },
+      rate: { type: 'string', default: '4' },
+      faults: { type: 'string' },
+      'quiet-cap': { type: 'string', default: '600' },
+      'plant-loss-every': { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'skip-late-faults': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  }));
+} catch (e) {
+  usage((e as Error).message);
+}
+const int = (name: string, v: string | undefined, min: number): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) usage(`--${name} must be an integer ≥ ${min}.`);
+  return n;
+};
+const seconds = int('seconds', values.seconds, 10)!;
+const seed = int('seed', values.seed, 0) ?? randomInt(2 ** 31);
+const rate = Number(values.rate);
+if (!(rate > 0 && rate <= 50)) usage('--rate must be a number of operations per second in (0, 50].');
+const faultKinds = values.faults?.split(',').map((s) => s.trim()).filter(Boolean);
+const unknown = faultKinds?.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+if (unknown?.length) usage(`Unknown fault kind(s): ${unknown.join(', ')}.`);
+const plantLossEvery = int('plant-loss-every', values['plant-loss-every'], 1);
+
+process.stderr.write(`chaos: seed ${seed} (replay with --seed ${seed} --seconds ${seconds})\n`);
+let report: ChaosReport;
+try {
+  report = await runChaos({
+    seconds,
+    seed,
+    rate,
+    quietCapSeconds: int('quiet-cap', values['quiet-cap'], 10)!,
+    keep: values.keep,
+    skipLateFaults: values['skip-late-faults'],
+    ...(faultKinds ? { faultKinds: faultKinds as FaultKind[] } : {}),
+    ...(plantLossEvery ? { plantLossEvery } : {}),
+    log: (line) => process.stderr.write(`chaos: ${line}\n`),
+  });
+} catch (e) {
+  process.stderr.write(`chaos: the run failed (seed ${seed}): ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+}
+
+if (!values.json) {
+  const faults = Object.entries(report.faults).map(([k, n]) => `${k} ×${n}`).join(', ') || 'none';
+  const lines = [
+    `Chaos run, seed ${report.seed}, ${report.seconds} s of activity (${report.wallSeconds} s in all, quiet period ${report.quietSeconds} s${report.converged ? '' : ', did NOT converge'})`,
+    `  changes made by Graph:     ${report.changes} (and ${report.excluded} user-specific, not covered)`,
+    `  delivered downstream:      ${report.delivered}`,
+    `  superseded in a gap:       ${report.superseded} (a later state of the resource was read back)`,
+    `  dead-lettered:             ${report.deadLettered}`,
+    `  LOST:                      ${report.lost}`,
+    `  duplicate copies:          ${report.duplicates}; events matching no change: ${report.unmatchedEvents}`,
+    `  faults:                    ${faults}${report.faultsSkipped ? ` (${report.faultsSkipped} skipped)` : ''}; host started ${report.hostStarts} times; ${report.gaps} gaps`,
+    ...report.lostSamples.map((c) => `  lost: ${c.changeType} ${c.resource} version ${c.version ?? '-'} at ${c.at}`),
+    ...(report.workDir ? [`  run folder kept: ${report.workDir}`] : []),
+    report.lost > 0 ? `Replay: npm run chaos -- --seed ${report.seed} --seconds ${report.seconds}` : '',
+  ];
+  process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
+}
+const { lostSamples, workDir, ...summary } = report;
+process.stdout.write(JSON.stringify({ ...summary, ...(lostSamples.length ? { lostSamples } : {}), ...(workDir ? { workDir } : {}) }) + '\n');
+process.exit(report.lost > 0 ? 1 : report.converged ? 0 : 3);

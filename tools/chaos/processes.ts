@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const START_LOCAL = fileURLToPath(new URL('../start-local.js', import.meta.url));
+const SIMULATOR = fileURLToPath(new URL('./simulator-process.js', import.meta.url));
+
+export type HostLine = Record<string, unknown> & { event?: string };
+
+/** A child process's JSON lines, with waiters; only the last few are kept (a long run logs a lot). */
+class LineWatch {
+  readonly recent: string[] = [];
+  readonly #waiters = new Set<(line: HostLine | null) => void>();
+
+  attach(child: ChildProcess, onLine?: (line: HostLine) => void): void {
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      this.recent.push(text);
+      if (this.recent.length > 200) this.recent.shift();
+      let line: HostLine;
+      try {
+        line = JSON.parse(text) as HostLine;
+      } catch {
+        line = { event: 'text', text };
+      }
+      onLine?.(line);
+      for (const w of this.#waiters) w(line);
+    });
+    child.once('exit', () => {
+      for (const w of this.#waiters) w(null);
+    });
+  }
+
+  next(predicate: (line: HostLine) => boolean, timeoutMs: number, what: string): Promise<HostLine> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+      const waiter = (line: HostLine | null) => {
+        if (line === null) done(new Error(`the process exited while waiting for ${what}:\n${this.recent.slice(-20).join('\n')}`));
+        else if (predicate(line)) done(line);
+      };
+      const done = (result: HostLine | Error) => {
+        clearTimeout(timer);
+        this.#waiters.delete(waiter);
+        if (result instanceof Error) reject(result);
+        else resolve(result);
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+}
+
+/** The simulator in its own process (tools/chaos/simulator-process.ts). */
+export interface SimulatorProcess {
+  readonly baseUrl: string;
+  readonly jwksUrl: string;
+  readonly controlUrl: string;
+  readonly driverUrl: string;
+  readonly tenantId: string;
+  readonly appId: string;
+  stop(): Promise<void>;
+}
+
+export async function startSimulatorProcess(env: Record<string, string> = {}): Promise<SimulatorProcess> {
+  const child = spawn(process.execPath, [SIMULATOR], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const watch = new LineWatch();
+  const first = watch.next((l) => typeof l.baseUrl === 'string', 30_000, 'the simulator to start');
+  watch.attach(child);
+  const info = (await first) as unknown as Omit<SimulatorProcess, 'stop' | 'driverUrl'>;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    ...info,
+    driverUrl: `${info.baseUrl}/_simulator`,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/**
+ * The app under the local Functions host (`npm start`'s entry point without the simulator) as a child
+ * process on a fixed port, so Graph's notification URL stays the same across restarts.
+ */
+export class HostProcess {
+  readonly #env: Record<string, string>;
+  readonly #port: number;
+  readonly #onLine: (line: HostLine) => void;
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #watch = new LineWatch();
+  /** When the current process started (ms), and how many times one was started. */
+  startedAt = 0;
+  starts = 0;
+
+  readonly #log: WriteStream;
+
+  /** `logFile` gets every line of every host process of the run. */
+  constructor(env: Record<string, string>, port: number, logFile: string, onLine: (line: HostLine) => void) {
+    this.#env = env;
+    this.#port = port;
+    this.#onLine = onLine;
+    this.#log = createWriteStream(logFile, { flags: 'a' });
+  }
+
+  get running(): boolean {
+    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  get recent(): readonly string[] {
+    return this.#watch.recent;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, [START_LOCAL, '--app', REPO_ROOT, '--port', String(this.#port), '--simulator-port', '0'], {
+      env: { ...process.env, ...this.#env, LOCAL_GRAPH_SIMULATOR: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(this.#log, { end: false });
+    child.stderr?.pipe(this.#log, { end: false });
+    this.#child = child;
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.#watch = new LineWatch();
+    const started = this.#watch.next((l) => l.event === 'host.started', 120_000, 'host.started');
+    this.#watch.attach(child, this.#onLine);
+    this.startedAt = Date.now();
+    this.starts++;
+    await started;
+  }
+
+  /** Waits for a line of the current process. */
+  waitFor(predicate: (line: HostLine) => boolean, timeoutMs: number, what: string): Promise<HostLine> {
+    return this.#watch.next(predicate, timeoutMs, what);
+  }
+
+  /** SIGKILL, as a crash or a scale-in would: nothing in flight finishes. */
+  async kill(): Promise<void> {
+    if (this.running) this.#child?.kill('SIGKILL');
+    await this.#exited;
+  }
+
+  async stop(): Promise<void> {
+    if (this.running) this.#child?.kill('SIGTERM');
+    await this.#exited;
+  }
+}
