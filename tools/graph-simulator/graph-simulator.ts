@@ -111,7 +111,6 @@ export class GraphSimulator {
       // Paused (authorization lapsed): held until a reauthorization or renewal releases them.
       for (const s of subscriptions.filter((x) => isPaused(x, now))) for (const items of notificationsFor(event, [s], this.teams.users).values()) s.held.push(...items);
       this.changes.record(event);
-      for (const [url, items] of notificationsFor(event, this.subscriptions.active(), this.teams.users)) this.deliveries.enqueue(url, items);
     });
     this.clock.onAdvance(() => this.#checkExpiry());
   }
