@@ -188,7 +188,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     const url = await http.listen();
     for (const q of queueListeners) q.start();
     try {
-      for (const t of timers) await t.listener.start();
+      // Side by side, as the host starts its listeners.
+      await Promise.all(timers.map((t) => t.listener.start()));
     } catch (e) {
       await Promise.all([http.close(), ...queueListeners.map((q) => q.stop()), ...timers.map((t) => t.listener.stop())]);
       const f = storageFailure(e);

@@ -74,7 +74,6 @@ export class BlobScheduleMonitor implements ScheduleMonitor {
   readonly #container: ContainerClient;
   readonly #hostId: string;
   readonly #onWriteFailed: (timerName: string, error: Error) => void;
-  #containerReady = false;
 
   constructor(container: ContainerClient, hostIdValue: string, onWriteFailed: (timerName: string, error: Error) => void) {
     this.#container = container;
@@ -109,12 +108,16 @@ export class BlobScheduleMonitor implements ScheduleMonitor {
 
   async updateStatus(timerName: string, status: ScheduleStatus): Promise<void> {
     const body = JSON.stringify({ Last: hostDate(status.last), Next: hostDate(status.next), LastUpdated: hostDate(status.lastUpdated) });
+    const blob = this.#container.getBlockBlobClient(this.blobName(timerName));
     try {
-      if (!this.#containerReady) {
+      try {
+        await blob.upload(body, Buffer.byteLength(body));
+      } catch (e) {
+        // The container is created on first need (one request less on every other write).
+        if ((e as { statusCode?: number }).statusCode !== 404) throw e;
         await this.#container.createIfNotExists();
-        this.#containerReady = true;
+        await blob.upload(body, Buffer.byteLength(body));
       }
-      await this.#container.getBlockBlobClient(this.blobName(timerName)).upload(body, Buffer.byteLength(body));
     } catch (e) {
       this.#onWriteFailed(timerName, e as Error);
     }
