@@ -26,8 +26,9 @@ export function createBackfill(
   const gaps = options.gaps ?? new GapLog(createTableClient(settings.storage, settings.backfill.table));
   const memberships = options.memberships ?? new MembershipLog(createTableClient(settings.storage, settings.backfill.table));
   const queues = createQueueServiceClient(settings.storage);
-  // No retries inside a piece: a 429 puts the piece back on the queue for after Retry-After instead.
-  const graph = options.graph ?? new GraphClient({ baseUrl: settings.graphBaseUrl.href, credential: createGraphCredential(settings), maxRetries: 0 });
+  // No waiting inside a piece: a 429 puts the piece back on the queue for after Retry-After instead; a reset
+  // connection (a keep-alive socket the server closed) or a 5xx is resent at once, twice at most.
+  const graph = options.graph ?? new GraphClient({ baseUrl: settings.graphBaseUrl.href, credential: createGraphCredential(settings), maxRetries: 2, maxRetryDelayMs: 0 });
   const resync = new ResyncEvents(queues.getQueueClient(settings.subscriptionEventsQueue));
   const desired = subscriptions.reconciler.desired;
   const margin = settings.backfill.marginMinutes * 60_000;
