@@ -85,20 +85,19 @@ export class BackfillWorker {
     return this.#start(gap);
   }
 
-  async #start(recorded: Gap): Promise<Gap> {
-    const gap = recorded;
+  async #start(gap: Gap): Promise<Gap> {
     const desired = this.#o.desired.find((d) => d.name === gap.name);
     const covered = desired ? scopesOf(desired) : { unsupported: 'not a desired subscription' };
     if ('unsupported' in covered) {
-      await this.#o.gaps.update(recorded.id, { status: 'partial', note: covered.unsupported });
-      await this.#o.resync(recorded, covered.unsupported);
-      return { ...recorded, status: 'partial', note: covered.unsupported };
+      await this.#o.gaps.update(gap.id, { status: 'partial', note: covered.unsupported });
+      await this.#o.resync(gap, covered.unsupported);
+      return { ...gap, status: 'partial', note: covered.unsupported };
     }
     const from = new Date(Date.parse(gap.from) - this.#o.marginBeforeMs).toISOString();
     const to = new Date(Date.parse(gap.to) + this.#o.marginAfterMs).toISOString();
-    for (const scope of covered.scopes) await this.#queue({ schema: BACKFILL_PIECE_SCHEMA, gapId: recorded.id, name: gap.name, from, to, scope });
-    await this.#o.gaps.update(recorded.id, { status: 'filling' });
-    return { ...recorded, status: 'filling' };
+    for (const scope of covered.scopes) await this.#queue({ schema: BACKFILL_PIECE_SCHEMA, gapId: gap.id, name: gap.name, from, to, scope });
+    await this.#o.gaps.update(gap.id, { status: 'filling' });
+    return { ...gap, status: 'filling' };
   }
 
   /** Processes one piece from the backfill queue. */

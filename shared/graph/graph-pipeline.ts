@@ -10,7 +10,7 @@ import {
   type RetryModifiers,
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
-import { GraphRequestError } from './graph-request-error.js';
+import { GraphRequestError, retryAfterMsOf } from './graph-request-error.js';
 
 export interface GraphPipelineOptions {
   readonly credential: TokenCredential;
@@ -62,13 +62,9 @@ export function graphBackoffStrategy(baseMs: number, capMs: number, random: () =
   };
 }
 
-/** Retry-After of a throttling answer (seconds or an HTTP date) in ms; undefined when absent or not throttling. */
+/** Retry-After of a throttling answer (429, 503) in ms; undefined when absent or not throttling. */
 function retryAfterMs(status: number | undefined, header: string | undefined): number | undefined {
-  if ((status !== 429 && status !== 503) || !header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(header);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+  return status === 429 || status === 503 ? retryAfterMsOf(header) : undefined;
 }
 
 /**

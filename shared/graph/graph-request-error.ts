@@ -23,8 +23,17 @@ export function isGraphRequestError(e: unknown, status?: number): e is GraphRequ
 
 /** A Graph error answer as GraphRequestError (Retry-After in seconds kept for callers that pace themselves). */
 export function graphErrorOf(res: PipelineResponse): GraphRequestError {
-  const retryAfter = Number(res.headers.get('retry-after'));
-  return parseGraphError(res.status, res.bodyAsText ?? '', res.headers.get('request-id') ?? undefined, Number.isFinite(retryAfter) && res.headers.has('retry-after') ? retryAfter : undefined);
+  const retryAfter = retryAfterMsOf(res.headers.get('retry-after'));
+  return parseGraphError(res.status, res.bodyAsText ?? '', res.headers.get('request-id') ?? undefined, retryAfter === undefined ? undefined : retryAfter / 1000);
+}
+
+/** A Retry-After header (seconds or an HTTP date) in ms; undefined when absent or unreadable. */
+export function retryAfterMsOf(header: string | undefined): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
 function parseGraphError(status: number, text: string, headerRequestId?: string, retryAfter?: number): GraphRequestError {

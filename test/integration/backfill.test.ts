@@ -148,6 +148,15 @@ function relay(subscriptions: unknown[], env: Record<string, string> = {}) {
 }
 
 const at = () => new Date(sim.clock.now());
+const addAliceAndBob = () => {
+  sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
+  sim.teams.addUser({ id: BOB, displayName: 'Bob' });
+};
+/** Alice and Bob, and a chat of the two. */
+const aliceAndBobChat = () => {
+  addAliceAndBob();
+  return sim.teams.createChat({ members: [ALICE, BOB] });
+};
 
 describe('backfill', () => {
   it('reads back what Graph never delivered, each change once with its full resource, and nothing again on a second pass', async () => {
@@ -156,8 +165,7 @@ describe('backfill', () => {
       { name: 'channel-messages', resource: '/teams/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true },
     ]);
     await r.manager.reconciler.reconcile();
-    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
-    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
+    addAliceAndBob();
     sim.deliveries.options = { ...sim.deliveries.options, dropAll: true };
     const from = at();
     sim.clock.advance(60_000);
@@ -198,8 +206,7 @@ describe('backfill', () => {
 
   it('reads back 10,000 messages across 100 chats, one request per second per chat, resuming after crashes, each message exactly once', async () => {
     sim.reads.options = { ...sim.reads.options, perTenantMessageGets: 10_000 };
-    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
-    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
+    addAliceAndBob();
     const from = at();
     sim.clock.advance(60_000);
     const chats = Array.from({ length: 100 }, (_, i) => sim.teams.createChat({ members: [ALICE, BOB], topic: `chat ${i}` }));
@@ -223,9 +230,7 @@ describe('backfill', () => {
   }, 900_000);
 
   it('hydrates reference notifications of a hydrate subscription: the full resource, or a deleted event when it is gone', async () => {
-    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
-    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
-    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const chat = aliceAndBobChat();
     const r = relay([
       { name: 'hydrated', resource: `/chats/${chat.id}/messages`, changeTypes: ['created', 'updated', 'deleted'], hydrate: true },
       { name: 'plain', resource: `/chats/${chat.id}/members`, changeTypes: ['created', 'deleted'] },
@@ -252,9 +257,7 @@ describe('backfill', () => {
   });
 
   it('reads back what happened while a removed subscription did not exist, once the reconciler recreated it', async () => {
-    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
-    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
-    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const chat = aliceAndBobChat();
     const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
     await r.manager.reconciler.reconcile();
     const removedId = (await r.manager.records.get('chat-messages'))!.subscriptionId!;
@@ -277,9 +280,7 @@ describe('backfill', () => {
   });
 
   it('reads back what happened between the delete and the create when an edited changeTypes entry is replaced on a chat (one subscription per chat)', async () => {
-    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
-    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
-    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const chat = aliceAndBobChat();
     const entry = { name: 'one-chat', resource: `/chats/${chat.id}/messages`, includeResourceData: true };
     const before = relay([{ ...entry, changeTypes: ['created'] }]);
     await before.manager.reconciler.reconcile();
@@ -308,9 +309,7 @@ describe('backfill', () => {
   });
 
   it('reads back both windows when one subscription is removed twice before the next heartbeat', async () => {
-    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
-    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
-    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const chat = aliceAndBobChat();
     const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
     await r.manager.reconciler.reconcile();
     const unseen: string[] = [];
@@ -332,9 +331,7 @@ describe('backfill', () => {
   });
 
   it('resumes a gap whose opener died between recording it and queueing its pieces, at a heartbeat a minute later', async () => {
-    sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
-    sim.teams.addUser({ id: BOB, displayName: 'Bob' });
-    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const chat = aliceAndBobChat();
     const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
     await r.manager.reconciler.reconcile();
     const from = sim.clock.date().toISOString();
