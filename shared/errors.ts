@@ -1,3 +1,5 @@
+import { isRestError } from '@azure/core-rest-pipeline';
+
 /**
  * Typed errors with a stable `code`. Tests and callers branch on `code`, never on message text.
  */
@@ -60,4 +62,34 @@ export class CertificateFormatError extends RelayError {
   constructor(message: string) {
     super('ERR_CERTIFICATE_FORMAT', message);
   }
+}
+
+/**
+ * A definition the operator wrote is wrong: the routing or subscriptions file, a storage connection setting.
+ * The message names each mistake; start-up turns it into a ConfigError line.
+ */
+export class InvalidDefinitionError extends RelayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_DEFINITION', message, options);
+  }
+}
+
+/** No certificate to decrypt with or subscribe under: none in the store, or a PEM without its certificate or key. */
+export class CertificateUnavailableError extends RelayError {
+  constructor(message: string) {
+    super('ERR_CERTIFICATE_UNAVAILABLE', message);
+  }
+}
+
+/**
+ * The HTTP status of an Azure SDK error (storage queues, blobs and tables, Key Vault: the SDK's `RestError`),
+ * or undefined for any other error and for a request that got no answer.
+ */
+export function restStatus(e: unknown): number | undefined {
+  return isRestError(e) ? e.statusCode : undefined;
+}
+
+/** The service's error code of an Azure SDK error (storage: `x-ms-error-code`, such as `QueueNotFound`). */
+export function restErrorCode(e: unknown): string | undefined {
+  return isRestError(e) ? e.code : undefined;
 }

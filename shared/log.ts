@@ -1,3 +1,5 @@
+import { restStatus } from './errors.js';
+
 /**
  * Structured logging seam. Every line is an event name plus fields; never pass secrets, tokens or
  * notification contents as fields.
@@ -41,7 +43,7 @@ export function createRecordingLogger(): Logger & { lines: RecordedLine[] } {
 export function errorFields(e: unknown): LogFields {
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
-    const status = (e as { statusCode?: unknown }).statusCode;
+    const status = restStatus(e);
     return { error: e.message, ...(code !== undefined ? { code } : {}), ...(status !== undefined ? { statusCode: status } : {}) };
   }
   return { error: String(e) };

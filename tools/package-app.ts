@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDesiredSubscriptions } from '../shared/subscriptions/desired-subscriptions.js';
 import { loadRoutingTable } from '../shared/route/routing-table.js';
-import { packageContents } from './package/package-contents.js';
+import { PackageError, packageContents } from './package/package-contents.js';
 import { writeZip } from './package/write-zip.js';
 
 /**
@@ -28,7 +28,7 @@ try {
 try {
   const subscriptionsFile = values.subscriptions === 'none' ? null : resolve(values.subscriptions);
   if (subscriptionsFile && !existsSync(subscriptionsFile)) {
-    throw new Error(`${values.subscriptions} not found: copy subscriptions.example.json to subscriptions.json and edit it (or --subscriptions none to ship none; then deploy with subscriptionsFile='')`);
+    throw new PackageError(`${values.subscriptions} not found: copy subscriptions.example.json to subscriptions.json and edit it (or --subscriptions none to ship none; then deploy with subscriptionsFile='')`);
   }
   if (subscriptionsFile) loadDesiredSubscriptions(subscriptionsFile);
   const routesFile = values.routes === 'none' ? null : values.routes ? resolve(values.routes) : existsSync('routes.json') ? resolve('routes.json') : null;

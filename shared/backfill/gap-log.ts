@@ -1,4 +1,5 @@
-import { odata, RestError, type TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
+import { restStatus } from '../errors.js';
 import { tableOnce } from '../util/table-once.js';
 
 /** Why a window may hold changes Graph never delivered. */
@@ -35,7 +36,6 @@ const HEARTBEAT = { partitionKey: 'heartbeat', rowKey: 'app' };
 /** A gap's id: `<name>|<reason>|<from>`, so the same window opened twice is one gap. */
 export const gapIdOf = (gap: Pick<Gap, 'name' | 'reason' | 'from'>) => `${gap.name}|${gap.reason}|${gap.from}`;
 
-const status = (e: unknown) => (e instanceof RestError ? e.statusCode : undefined);
 /** Row keys may not hold `/ \ # ?`: ISO times and names never do, but encode to be safe. */
 const rowKey = (id: string) => encodeURIComponent(id);
 const piecePartition = (gapId: string) => `piece|${rowKey(gapId)}`;
@@ -67,7 +67,7 @@ export class GapLog {
       const e = await this.#table.getEntity<{ at: string }>(HEARTBEAT.partitionKey, HEARTBEAT.rowKey);
       previous = new Date(e.at);
     } catch (e) {
-      if (status(e) !== 404) throw e;
+      if (restStatus(e) !== 404) throw e;
     }
     if (!previous || previous.getTime() < now.getTime()) await this.#table.upsertEntity({ ...HEARTBEAT, at: now.toISOString() }, 'Replace');
     return previous;
@@ -102,7 +102,7 @@ export class GapLog {
       await this.#table.createEntity(entity);
       return { gap: { id, ...gap, status: 'open', openedAt: entity.openedAt }, created: true };
     } catch (e) {
-      if (status(e) !== 409) throw e;
+      if (restStatus(e) !== 409) throw e;
       return { gap: (await this.get(id))!, created: false };
     }
   }
@@ -112,7 +112,7 @@ export class GapLog {
     try {
       return fromEntity(await this.#table.getEntity<Entity>(GAPS, rowKey(id)));
     } catch (e) {
-      if (status(e) === 404) return undefined;
+      if (restStatus(e) === 404) return undefined;
       throw e;
     }
   }
@@ -140,7 +140,7 @@ export class GapLog {
       await this.#table.createEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, done: false });
       return 'new';
     } catch (e) {
-      if (status(e) !== 409) throw e;
+      if (restStatus(e) !== 409) throw e;
       const existing = await this.#table.getEntity<{ done: boolean }>(piecePartition(gapId), pieceId);
       return existing.done ? 'done' : 'pending';
     }

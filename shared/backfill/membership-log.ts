@@ -1,4 +1,5 @@
-import { odata, RestError, type TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
+import { restStatus } from '../errors.js';
 import { tableOnce } from '../util/table-once.js';
 
 /** A chat member as the app last saw it: the conversationMember resource, by user. */
@@ -42,7 +43,7 @@ export class MembershipLog {
         out.set(e.rowKey, { userId: e.rowKey, membershipId: e.membershipId, resource: JSON.parse(e.resource) as Record<string, unknown>, present: e.present });
       }
     } catch (e) {
-      if (!(e instanceof RestError && e.statusCode === 404)) throw e;
+      if (restStatus(e) !== 404) throw e;
     }
     return out;
   }

@@ -4,7 +4,7 @@ import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets'
 import { X509Certificate } from 'node:crypto';
 import type { CertificateStore, EncryptionCertificate } from './certificate-store.js';
 import type { DecryptionKey } from './decrypt-resource-data.js';
-import { CertificateFormatError } from '../errors.js';
+import { CertificateFormatError, CertificateUnavailableError, restStatus } from '../errors.js';
 import { parsePemBundle, thumbprintOf } from './pem.js';
 
 export interface KeyVaultCertificateStoreOptions {
@@ -19,7 +19,7 @@ export interface KeyVaultCertificateStoreOptions {
   readonly now?: () => number;
 }
 
-const isNotFound = (e: unknown) => (e as { statusCode?: number }).statusCode === 404;
+const isNotFound = (e: unknown) => restStatus(e) === 404;
 const PEM = 'application/x-pem-file';
 
 /** Key Vault's default content type is PKCS#12; the app reads PEM only (no PKCS#12 parser in production). */
@@ -57,7 +57,7 @@ export class KeyVaultCertificateStore implements CertificateStore {
     const certificate = await this.#certificates.getCertificate(this.#o.certificateName);
     const version = certificate.properties.version;
     refuseUnlessPem(certificate.policy?.contentType, `Key Vault certificate ${this.#o.certificateName}`);
-    if (!certificate.cer || !version) throw new Error(`Key Vault certificate ${this.#o.certificateName} has no enabled version with a certificate.`);
+    if (!certificate.cer || !version) throw new CertificateUnavailableError(`Key Vault certificate ${this.#o.certificateName} has no enabled version with a certificate.`);
     const der = Buffer.from(certificate.cer);
     const parsed = new X509Certificate(der);
     const value: EncryptionCertificate = {

@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CertificateUnavailableError } from '../errors.js';
 import type { CertificateStore, EncryptionCertificate } from './certificate-store.js';
 import type { DecryptionKey } from './decrypt-resource-data.js';
 import { parsePemBundle, type ParsedCertificate } from './pem.js';
@@ -29,7 +30,7 @@ export class LocalCertificateStore implements CertificateStore {
     const newest = all
       .filter((c): c is { id: string; parsed: ParsedCertificate } => c.parsed !== undefined)
       .sort((a, b) => Date.parse(b.parsed.certificate.validFrom) - Date.parse(a.parsed.certificate.validFrom) || b.id.localeCompare(a.id))[0];
-    if (!newest) throw new Error(`No usable certificate in ${this.#folder}.`);
+    if (!newest) throw new CertificateUnavailableError(`No usable certificate in ${this.#folder}.`);
     return describe(newest.id, newest.parsed);
   }
 

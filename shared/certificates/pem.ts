@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { CertificateUnavailableError } from '../errors.js';
 
 /** A certificate and its private key, parsed once. */
 export interface ParsedCertificate {
@@ -22,7 +23,7 @@ export function parsePemBundle(pem: string): ParsedCertificate {
     if (label === 'CERTIFICATE' && !certificate) certificate = new X509Certificate(block);
     else if (label?.endsWith('PRIVATE KEY') && !privateKey) privateKey = createPrivateKey(block);
   }
-  if (!certificate) throw new Error('The PEM holds no certificate.');
-  if (!privateKey) throw new Error('The PEM holds no private key.');
+  if (!certificate) throw new CertificateUnavailableError('The PEM holds no certificate.');
+  if (!privateKey) throw new CertificateUnavailableError('The PEM holds no private key.');
   return { certificate, privateKey, thumbprint: thumbprintOf(certificate) };
 }

@@ -1,3 +1,5 @@
+import { InvalidDefinitionError } from '../errors.js';
+
 /**
  * How we reach Azure Storage: a connection string (Azurite included) or an identity-based connection
  * described by `AzureWebJobsStorage__*` settings, as the Functions host itself reads them.
@@ -48,7 +50,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Parses `AzureWebJobsStorage` (given as `value`, after defaults) or, when it is unset, the identity-based
- * `AzureWebJobsStorage__*` settings. Throws an Error whose message names the setting at fault.
+ * `AzureWebJobsStorage__*` settings. Throws an InvalidDefinitionError whose message names the setting at fault.
  */
 export function parseStorageConnection(env: Env, value: string | undefined, settingName = 'AzureWebJobsStorage'): StorageConnection {
   if (value) {
@@ -59,7 +61,7 @@ export function parseStorageConnection(env: Env, value: string | undefined, sett
     const hasAccount = parts.has('accountname') && parts.has('accountkey');
     const hasSas = parts.has('sharedaccesssignature') && (parts.has('queueendpoint') || parts.has('accountname'));
     if (!hasAccount && !hasSas) {
-      throw new Error(
+      throw new InvalidDefinitionError(
         `${settingName} is not a usable connection string: it needs AccountName and AccountKey (or a SharedAccessSignature with endpoints), or UseDevelopmentStorage=true.`,
       );
     }
@@ -73,7 +75,7 @@ export function parseStorageConnection(env: Env, value: string | undefined, sett
   const blobServiceUri = get('blobServiceUri') ?? (accountName && `https://${accountName}.blob.core.windows.net`);
   const tableServiceUri = get('tableServiceUri') ?? (accountName && `https://${accountName}.table.core.windows.net`);
   if (!queueServiceUri || !blobServiceUri || !tableServiceUri) {
-    throw new Error(
+    throw new InvalidDefinitionError(
       `${settingName} is missing: set a connection string, or ${prefix}queueServiceUri, ${prefix}blobServiceUri and ${prefix}tableServiceUri (or ${prefix}accountName) for an identity-based connection.`,
     );
   }
@@ -82,7 +84,7 @@ export function parseStorageConnection(env: Env, value: string | undefined, sett
     ['blobServiceUri', blobServiceUri],
     ['tableServiceUri', tableServiceUri],
   ] as const) {
-    if (!/^https?:\/\/[^/]+/.test(uri)) throw new Error(`${prefix}${name} is not a URL: "${uri}".`);
+    if (!/^https?:\/\/[^/]+/.test(uri)) throw new InvalidDefinitionError(`${prefix}${name} is not a URL: "${uri}".`);
   }
   const credential = get('credential')?.toLowerCase() === 'managedidentity' ? 'managedidentity' : 'default';
   const clientId = get('clientId');

@@ -1,11 +1,11 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
+import { restErrorCode, restStatus } from '../errors.js';
 
 /** Azure Storage's time-to-live for a message that never expires (the service default is 7 days). */
 export const NEVER_EXPIRES = -1;
 
-const isNotFound = (e: unknown, code: string) =>
-  (e as { statusCode?: number }).statusCode === 404 && (e as { code?: string }).code === code;
+const isNotFound = (e: unknown, code: string) => restStatus(e) === 404 && restErrorCode(e) === code;
 
 /**
  * Sends a message, creating the queue on the first 404 (one create, one retry): the hot path pays for no

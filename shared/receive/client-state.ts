@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ConfigError } from '../errors.js';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -11,7 +12,7 @@ export class ClientStateVerifier {
   readonly #secretDigests: readonly Buffer[];
 
   constructor(secrets: readonly string[]) {
-    if (secrets.length === 0) throw new Error('ClientStateVerifier needs at least one secret');
+    if (secrets.length === 0) throw new ConfigError(['ClientStateVerifier needs at least one secret (GRAPH_CLIENT_STATE).']);
     this.#secretDigests = secrets.map(digest);
   }
 

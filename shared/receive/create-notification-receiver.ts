@@ -1,8 +1,8 @@
-import { createRemoteJWKSet } from 'jose';
 import { createBlobServiceClient, createQueueServiceClient } from '../config/storage-clients.js';
 import type { Settings } from '../config/settings.js';
 import { StorageNotificationStore } from '../queue/notification-store.js';
 import { ClientStateVerifier } from './client-state.js';
+import { remoteKeySet } from './remote-key-set.js';
 import { NotificationReceiver } from './notification-receiver.js';
 import { StorageOutageWatch } from './storage-outage-watch.js';
 import { ValidationTokenVerifier } from './validation-tokens.js';
@@ -35,7 +35,7 @@ export function createNotificationReceiver(settings: Settings, options: { onStor
     tokens: new ValidationTokenVerifier({
       appId: settings.appId,
       tenantIds,
-      getKey: createRemoteJWKSet(settings.jwksUrl, { timeoutDuration: 3000, cooldownDuration: jwksCooldownMs }),
+      getKey: remoteKeySet(settings.jwksUrl, { timeoutMs: 3000, cooldownMs: jwksCooldownMs }),
     }),
     unknownKeyRetryAfterSeconds: jwksCooldownMs / 1000,
     store,

@@ -1,5 +1,6 @@
-import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { GRAPH_CHANGE_TRACKING_APP_ID } from '../protocol/notification.js';
+import { KeySetUnreachableError } from './remote-key-set.js';
 
 /**
  * Why a validation token was refused. Stable strings: they appear in security logs and tests.
@@ -50,36 +51,49 @@ function issuerOf(iss: unknown): { tenantId: string; version: 'v1' | 'v2' } | un
 /** The calling app's claim in each token version: v1 tokens carry `appid` (no `azp`), v2 tokens `azp` (no `appid`). */
 const CALLER_CLAIM = { v1: 'appid', v2: 'azp' } as const;
 
-function rejectionFor(e: unknown): { reason: TokenRejection; retryable: boolean } {
-  const code = (e as { code?: string }).code;
-  switch (code) {
-    case 'ERR_JWT_EXPIRED':
-      return { reason: 'token_expired', retryable: false };
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
-      const claim = (e as { claim?: string }).claim;
-      if (claim === 'nbf' || claim === 'iat') return { reason: 'token_not_yet_valid', retryable: false };
-      if (claim === 'aud') return { reason: 'token_wrong_audience', retryable: false };
-      return { reason: 'token_malformed', retryable: false };
-    }
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
-    case 'ERR_JOSE_NOT_SUPPORTED':
-      return { reason: 'token_bad_algorithm', retryable: false };
-    case 'ERR_JWKS_NO_MATCHING_KEY':
-      // Not in the key set even after the refresh the getKey allows (jose's createRemoteJWKSet refetches on an
-      // unknown kid at most once per cooldown): perhaps a key published since. Retryable: a 503 makes Graph
-      // try again, when the set may be refreshed; a forger's random kid earns a 503, never a fetch per request.
-      return { reason: 'token_unknown_key', retryable: true };
-    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS': // no kid, and none of the candidate keys verified it
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return { reason: 'token_bad_signature', retryable: false };
-    case 'ERR_JWS_INVALID':
-    case 'ERR_JWT_INVALID':
-    case 'ERR_JWK_INVALID':
-      return { reason: 'token_malformed', retryable: false };
-    default:
-      // The keys could not be fetched (timeout, network, bad JWKS document): not the sender's fault.
-      return { reason: 'token_keys_unavailable', retryable: true };
+type Rejection = { readonly reason: TokenRejection; readonly retryable: boolean };
+const refused = (reason: TokenRejection): Rejection => ({ reason, retryable: false });
+const retryLater = (reason: TokenRejection): Rejection => ({ reason, retryable: true });
+
+/**
+ * What each of jose's error codes means for a validation token. Codes not listed here (JWE's, for one) cannot
+ * come from verifying a JWS and are unexpected.
+ */
+const JOSE_REJECTIONS: Readonly<Record<string, Rejection>> = {
+  ERR_JWT_EXPIRED: refused('token_expired'),
+  ERR_JOSE_ALG_NOT_ALLOWED: refused('token_bad_algorithm'),
+  ERR_JOSE_NOT_SUPPORTED: refused('token_bad_algorithm'),
+  // Not in the key set even after the refresh the getKey allows (jose's createRemoteJWKSet refetches on an
+  // unknown kid at most once per cooldown): perhaps a key published since. Retryable: a 503 makes Graph
+  // try again, when the set may be refreshed; a forger's random kid earns a 503, never a fetch per request.
+  ERR_JWKS_NO_MATCHING_KEY: retryLater('token_unknown_key'),
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: refused('token_bad_signature'), // no kid, and none of the candidate keys verified it
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: refused('token_bad_signature'),
+  ERR_JWS_INVALID: refused('token_malformed'),
+  ERR_JWT_INVALID: refused('token_malformed'),
+  ERR_JWK_INVALID: refused('token_malformed'),
+  // The keys could not be fetched: a timeout, an answer other than 200 or not JSON (jose's generic error,
+  // thrown only by the remote key set), a document that is no key set. Not the sender's fault.
+  ERR_JWKS_TIMEOUT: retryLater('token_keys_unavailable'),
+  ERR_JOSE_GENERIC: retryLater('token_keys_unavailable'),
+  ERR_JWKS_INVALID: retryLater('token_keys_unavailable'),
+};
+
+/**
+ * The rejection for a failure of jwtVerify; any other error (a bug, a getKey that fails in a way not listed)
+ * is rethrown, never taken for unavailable keys.
+ */
+export function tokenRejectionFor(e: unknown): Rejection {
+  if (e instanceof errors.JWTClaimValidationFailed) {
+    if (e.claim === 'nbf' || e.claim === 'iat') return refused('token_not_yet_valid');
+    if (e.claim === 'aud') return refused('token_wrong_audience');
+    return refused('token_malformed');
   }
+  const known = e instanceof errors.JOSEError ? JOSE_REJECTIONS[e.code] : undefined;
+  if (known) return known;
+  // The key set's endpoint gave no answer (see remoteKeySet).
+  if (e instanceof KeySetUnreachableError) return retryLater('token_keys_unavailable');
+  throw e;
 }
 
 /**
@@ -130,7 +144,7 @@ export class ValidationTokenVerifier {
         requiredClaims: ['exp', 'iss'],
       }));
     } catch (e) {
-      return { ok: false, ...rejectionFor(e) };
+      return { ok: false, ...tokenRejectionFor(e) };
     }
 
     const issuer = issuerOf(payload.iss);

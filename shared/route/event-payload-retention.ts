@@ -1,4 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
+import { restStatus } from '../errors.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -17,13 +18,13 @@ export async function pruneEventPayloads(container: ContainerClient, retentionDa
       if ((await container.deleteBlob(blob.name, { deleteSnapshots: 'include' }).then(() => true, notFound)) === true) deleted++;
     }
   } catch (e) {
-    if ((e as { statusCode?: number }).statusCode === 404) return deleted; // no container yet
+    if (restStatus(e) === 404) return deleted; // no container yet
     throw e;
   }
   return deleted;
 }
 
 const notFound = (e: unknown) => {
-  if ((e as { statusCode?: number }).statusCode === 404) return false;
+  if (restStatus(e) === 404) return false;
   throw e;
 };

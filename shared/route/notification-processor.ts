@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { CertificateStore } from '../certificates/certificate-store.js';
 import { decryptResourceData, DecryptionError } from '../certificates/decrypt-resource-data.js';
-import { CertificateFormatError } from '../errors.js';
+import { CertificateFormatError, RelayError, restStatus } from '../errors.js';
 import type { Logger } from '../log.js';
 import { changeNotificationSchema, type ChangeNotification } from '../protocol/notification.js';
 import { isClaimCheck, QUEUED_NOTIFICATION_SCHEMA, type QueueMessageBody, type QueuedNotification } from '../queue/queued-notification.js';
@@ -15,10 +15,11 @@ import type { RoutingTable } from './routing-table.js';
 import { buildTeamsEvent, UnsupportedResourceError, type TeamsCloudEvent } from './teams-event.js';
 
 /** A failure that no retry can mend: the message goes to the dead-letter queue at once. */
-export class PermanentFailure extends Error {
+export class PermanentFailure extends RelayError {
+  /** The dead letter's reason (stable: operators and replay filter on it). */
   readonly reason: string;
   constructor(reason: string, message: string) {
-    super(message);
+    super('ERR_PERMANENT_FAILURE', message);
     this.reason = reason;
   }
 }
@@ -195,7 +196,7 @@ export class NotificationProcessor {
       const blob = await this.#o.claimChecks.getBlobClient(body.claimCheck.blob).downloadToBuffer();
       return JSON.parse(blob.toString('utf8')) as QueuedNotification;
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) throw new PermanentFailure('claim_check_missing', `Claim-check blob ${body.claimCheck.blob} does not exist.`);
+      if (restStatus(e) === 404) throw new PermanentFailure('claim_check_missing', `Claim-check blob ${body.claimCheck.blob} does not exist.`);
       if (e instanceof SyntaxError) throw new PermanentFailure('malformed_message', `Claim-check blob ${body.claimCheck.blob} is not JSON.`);
       throw e;
     }

@@ -1,3 +1,4 @@
+import { RelayError } from '../errors.js';
 import { isGraphRequestError, type GraphClient } from '../graph/graph-client.js';
 import type { ChangeNotification } from '../protocol/notification.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
@@ -13,8 +14,10 @@ export interface ResourceHydrator {
   hydrate(notification: ChangeNotification): Promise<Hydrated | undefined>;
 }
 
-export class HydrationFailedError extends Error {
-  readonly code = 'ERR_HYDRATION_FAILED';
+export class HydrationFailedError extends RelayError {
+  constructor(message: string) {
+    super('ERR_HYDRATION_FAILED', message);
+  }
 }
 
 /** How long the map from subscription id to desired entry is trusted before it is read again on a miss. */

@@ -1,5 +1,5 @@
-import { odata, RestError, type TableClient, type TransactionAction } from '@azure/data-tables';
-import { RelayError } from '../errors.js';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { RelayError, restStatus } from '../errors.js';
 
 /** What one copy of an event asks of the de-duplication log before it is published. */
 export interface ClaimRequest {
@@ -55,7 +55,6 @@ export interface TableRoutedEventLogOptions {
   readonly now?: () => number;
 }
 
-const status = (e: unknown) => (e instanceof RestError ? e.statusCode : undefined);
 const split = (list: string | undefined) => (list ? list.split(',').filter(Boolean) : []);
 const NOTHING_TO_DO: Omit<Claim, 'queues'> = { complete: async () => undefined, release: async () => undefined };
 
@@ -143,7 +142,7 @@ export class TableRoutedEventLog implements RoutedEventLog {
       const e = await this.#table.getEntity<Entry>(partitionKey, rowKey);
       return { ...e, etag: e.etag } as Entry & { etag: string };
     } catch (e) {
-      if (status(e) === 404) return undefined;
+      if (restStatus(e) === 404) return undefined;
       throw e;
     }
   }
@@ -155,12 +154,12 @@ export class TableRoutedEventLog implements RoutedEventLog {
         const r = etag === undefined ? await this.#table.createEntity(entry) : await this.#table.updateEntity(entry, 'Replace', { etag });
         return r.etag ?? '';
       } catch (e) {
-        if (status(e) === 404 && etag === undefined && !this.#tableReady) {
+        if (restStatus(e) === 404 && etag === undefined && !this.#tableReady) {
           await this.#table.createTable();
           this.#tableReady = true;
           continue;
         }
-        if (status(e) === 409 || status(e) === 412 || status(e) === 404) return undefined;
+        if (restStatus(e) === 409 || restStatus(e) === 412 || restStatus(e) === 404) return undefined;
         throw e;
       }
     }
@@ -181,7 +180,7 @@ export class TableRoutedEventLog implements RoutedEventLog {
         byPartition.set(e.partitionKey, list);
       }
     } catch (e) {
-      if (status(e) === 404) return 0;
+      if (restStatus(e) === 404) return 0;
       throw e;
     }
     let deleted = 0;

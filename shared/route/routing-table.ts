@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { InvalidDefinitionError } from '../errors.js';
 import type { ResourceKind } from './resource-path.js';
 import type { TeamsCloudEvent } from './teams-event.js';
 
@@ -79,18 +80,18 @@ export class RoutingTable {
   }
 }
 
-/** Reads and validates a routing file; throws an Error whose message names each mistake. */
+/** Reads and validates a routing file; throws an InvalidDefinitionError whose message names each mistake. */
 export function loadRoutingTable(path: string): RoutingTable {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`ROUTES_FILE ${path} could not be read as JSON: ${(e as Error).message}`);
+    throw new InvalidDefinitionError(`ROUTES_FILE ${path} could not be read as JSON: ${(e as Error).message}`);
   }
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(file)'}: ${i.message}`);
-    throw new Error(`ROUTES_FILE ${path} is invalid: ${problems.join('; ')}`);
+    throw new InvalidDefinitionError(`ROUTES_FILE ${path} is invalid: ${problems.join('; ')}`);
   }
   return new RoutingTable(parsed.data.routes, parsed.data.defaultRoutes);
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { RelayError } from '../errors.js';
 import type { ChangeNotification } from '../protocol/notification.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { parseResourcePath, type ResourceKind } from './resource-path.js';
@@ -37,8 +38,10 @@ export interface TeamsCloudEvent {
 
 export const EVENT_TYPE_PREFIX = 'com.microsoft.graph.teams';
 
-export class UnsupportedResourceError extends Error {
-  readonly code = 'ERR_UNSUPPORTED_RESOURCE';
+export class UnsupportedResourceError extends RelayError {
+  constructor(message: string) {
+    super('ERR_UNSUPPORTED_RESOURCE', message);
+  }
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

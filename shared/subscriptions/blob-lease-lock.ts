@@ -1,5 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { RelayError } from '../errors.js';
+import { RelayError, restStatus } from '../errors.js';
 
 export class LockTimeoutError extends RelayError {
   constructor(message: string) {
@@ -32,7 +32,7 @@ export class BlobLeaseLock {
     try {
       await this.#container.getBlockBlobClient(this.#name).upload('', 0, { conditions: { ifNoneMatch: '*' } });
     } catch (e) {
-      const status = (e as { statusCode?: number }).statusCode;
+      const status = restStatus(e);
       if (status !== 409 && status !== 412) throw e;
     }
     this.#ready = true;
@@ -47,7 +47,7 @@ export class BlobLeaseLock {
         await lease.acquireLease(this.#leaseSeconds);
         break;
       } catch (e) {
-        if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+        if (restStatus(e) !== 409) throw e;
         if (Date.now() - started > this.#waitMs) throw new LockTimeoutError(`Another reconciler has held ${this.#name} for over ${this.#waitMs} ms.`);
         await new Promise((r) => setTimeout(r, 250));
       }

@@ -1,4 +1,5 @@
 import { createHash, scryptSync, timingSafeEqual } from 'node:crypto';
+import { ConfigError } from '../errors.js';
 
 /** Which configured secret a subscription uses: its 1-based position in GRAPH_CLIENT_STATE, or why not known. */
 export type ClientStateUse = { readonly position: number } | 'unknown' | 'none';
@@ -46,7 +47,7 @@ export class ConfiguredClientStates {
   #currentFingerprint: string | undefined;
 
   constructor(secrets: readonly string[]) {
-    if (secrets.length === 0) throw new Error('ConfiguredClientStates needs at least one secret');
+    if (secrets.length === 0) throw new ConfigError(['ConfiguredClientStates needs at least one secret (GRAPH_CLIENT_STATE).']);
     this.#secrets = secrets;
   }
 

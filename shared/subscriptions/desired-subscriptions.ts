@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { InvalidDefinitionError } from '../errors.js';
 import { checkResource, type CatalogResource } from './resource-catalog.js';
 
 /** One subscription the app should hold in Graph. */
@@ -31,12 +32,12 @@ const entrySchema = z.strictObject({
 
 const fileSchema = z.strictObject({ $schema: z.string().optional(), subscriptions: z.array(entrySchema) });
 
-/** Parses and checks a desired-subscriptions document; throws an Error naming every mistake. */
+/** Parses and checks a desired-subscriptions document; throws an InvalidDefinitionError naming every mistake. */
 export function parseDesiredSubscriptions(json: unknown, source = 'the subscriptions file'): DesiredSubscription[] {
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(file)'}: ${i.message}`);
-    throw new Error(`${source} is invalid: ${problems.join('; ')}`);
+    throw new InvalidDefinitionError(`${source} is invalid: ${problems.join('; ')}`);
   }
   const problems: string[] = [];
   const out: DesiredSubscription[] = [];
@@ -65,7 +66,7 @@ export function parseDesiredSubscriptions(json: unknown, source = 'the subscript
     else if (container) containers.set(container, e.name);
     out.push({ name: e.name, resource: e.resource, changeTypes: [...e.changeTypes], includeResourceData: e.includeResourceData, hydrate: e.hydrate, version: e.version, lifetimeMinutes: lifetime, catalog: entry, ...(check.model ? { model: check.model } : {}) });
   });
-  if (problems.length > 0) throw new Error(`${source} has ${problems.length} mistake(s):\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0) throw new InvalidDefinitionError(`${source} has ${problems.length} mistake(s):\n  - ${problems.join('\n  - ')}`);
   return out;
 }
 
@@ -81,7 +82,7 @@ export function loadDesiredSubscriptions(path: string): DesiredSubscription[] {
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`SUBSCRIPTIONS_FILE ${path} could not be read as JSON: ${(e as Error).message}`);
+    throw new InvalidDefinitionError(`SUBSCRIPTIONS_FILE ${path} could not be read as JSON: ${(e as Error).message}`);
   }
   return parseDesiredSubscriptions(json, `SUBSCRIPTIONS_FILE ${path}`);
 }

@@ -1,3 +1,4 @@
+import { RelayError } from '../errors.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { Logger } from '../log.js';
 import { lifecycleNotificationSchema } from '../protocol/notification.js';
@@ -22,6 +23,13 @@ export interface LifecycleProcessorOptions {
   readonly deadLetters: DeadLetterQueue;
   /** The lifecycle queue, named in dead letters so that replay puts them back there. */
   readonly sourceQueue: string;
+}
+
+/** Renewing or recreating a subscription failed: transient, the host retries the lifecycle message. */
+export class SubscriptionRepairError extends RelayError {
+  constructor(message: string) {
+    super('ERR_SUBSCRIPTION_REPAIR_FAILED', message);
+  }
 }
 
 /**
@@ -64,13 +72,13 @@ export class LifecycleProcessor {
         } catch (e) {
           logger.warn('lifecycle.reauthorize_failed', { ...fields, error: (e as Error).message });
           const result = await this.#o.reconciler.renew(record);
-          if (result.action === 'failed') throw new Error(`Renewal of ${record.name} failed: ${result.error}`);
+          if (result.action === 'failed') throw new SubscriptionRepairError(`Renewal of ${record.name} failed: ${result.error}`);
           return { status: result.action === 'renewed' ? 'renewed' : 'recreated', subscriptionId: result.subscriptionId ?? item.subscriptionId };
         }
       }
       case 'subscriptionRemoved': {
         const result = await this.#o.reconciler.reconcileOne(record.name);
-        if (result.action === 'failed') throw new Error(`Recreating ${record.name} failed: ${result.error}`);
+        if (result.action === 'failed') throw new SubscriptionRepairError(`Recreating ${record.name} failed: ${result.error}`);
         // The reconciler recorded the window without subscription, announced it (subscriptionRecreated) and
         // left it for the backfill: nothing more to publish here.
         logger.info('lifecycle.recreated', { ...fields, newSubscriptionId: result.subscriptionId });

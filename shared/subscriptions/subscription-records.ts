@@ -1,4 +1,5 @@
-import { odata, RestError, type TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
+import { restStatus } from '../errors.js';
 import { tableOnce } from '../util/table-once.js';
 
 /** What the app remembers of each desired subscription, so status survives restarts. */
@@ -75,7 +76,7 @@ export class SubscriptionRecords {
     try {
       return fromEntity(await this.#table.getEntity<Record<string, unknown>>(PARTITION, name));
     } catch (e) {
-      if (e instanceof RestError && e.statusCode === 404) return undefined;
+      if (restStatus(e) === 404) return undefined;
       throw e;
     }
   }

@@ -1,4 +1,5 @@
-import { RestError, type TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
+import { restStatus } from '../errors.js';
 
 /**
  * A function that creates the table on its first call (an existing one is fine) and does nothing after,
@@ -8,7 +9,7 @@ export function tableOnce(table: TableClient): () => Promise<void> {
   let ready: Promise<void> | undefined;
   return () =>
     (ready ??= table.createTable().catch((e: unknown) => {
-      if (e instanceof RestError && e.statusCode === 409) return;
+      if (restStatus(e) === 409) return;
       ready = undefined; // try again next time
       throw e;
     }));

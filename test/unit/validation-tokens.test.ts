@@ -1,7 +1,10 @@
-import { createRemoteJWKSet, generateKeyPair, SignJWT, exportSPKI, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors, generateKeyPair, SignJWT, exportSPKI, type JWTVerifyGetKey } from 'jose';
 import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ValidationTokenVerifier, type TokenVerdict } from '../../shared/receive/validation-tokens.js';
+import { KeySetUnreachableError, remoteKeySet } from '../../shared/receive/remote-key-set.js';
+import { tokenRejectionFor, ValidationTokenVerifier, type TokenVerdict } from '../../shared/receive/validation-tokens.js';
 import { APP_ID, TENANT_A, TENANT_B, TENANT_OTHER } from '../helpers/notifications.js';
 import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
 
@@ -110,10 +113,20 @@ describe('ValidationTokenVerifier', () => {
     const offline = new ValidationTokenVerifier({
       appId: APP_ID,
       tenantIds: new Set([TENANT_A]),
-      getKey: createRemoteJWKSet(new URL('http://127.0.0.1:9/keys'), { timeoutDuration: 1000 }),
+      getKey: remoteKeySet(new URL('http://127.0.0.1:9/keys'), { timeoutMs: 1000, cooldownMs: 30_000 }),
     });
     const verdict = await offline.verify(await issuer.sign());
     expect(verdict).toEqual({ ok: false, reason: 'token_keys_unavailable', retryable: true });
+  });
+
+  it('rethrows an error that is not a known token failure instead of calling the keys unavailable', async () => {
+    const bug = new Error('a bug in the key resolver');
+    const broken = new ValidationTokenVerifier({ appId: APP_ID, tenantIds: new Set([TENANT_A]), getKey: () => Promise.reject(bug) });
+    await expect(broken.verify(await issuer.sign())).rejects.toBe(bug);
+    // A plain createRemoteJWKSet against a closed port fails with fetch's untyped TypeError: not taken for
+    // unavailable keys either (production wires remoteKeySet, which names that failure).
+    const untyped = new ValidationTokenVerifier({ appId: APP_ID, tenantIds: new Set([TENANT_A]), getKey: createRemoteJWKSet(new URL('http://127.0.0.1:9/keys')) });
+    await expect(untyped.verify(await issuer.sign())).rejects.toBeInstanceOf(TypeError);
   });
 
   it('verifies each distinct token of a batch once and remembers successes until they expire', async () => {
@@ -199,3 +212,59 @@ describe('ValidationTokenVerifier across a signing key rotation (remote JWKS ove
     }));
 });
 
+
+describe('tokenRejectionFor: each of jose\'s failures and the rejection it means', () => {
+  const payload = {};
+  const cases: [string, unknown, string, boolean][] = [
+    ['expired', new errors.JWTExpired('exp', payload, 'exp', 'check_failed'), 'token_expired', false],
+    ['nbf in the future', new errors.JWTClaimValidationFailed('nbf', payload, 'nbf', 'check_failed'), 'token_not_yet_valid', false],
+    ['iat in the future', new errors.JWTClaimValidationFailed('iat', payload, 'iat', 'check_failed'), 'token_not_yet_valid', false],
+    ['another audience', new errors.JWTClaimValidationFailed('aud', payload, 'aud', 'check_failed'), 'token_wrong_audience', false],
+    ['a required claim missing', new errors.JWTClaimValidationFailed('iss', payload, 'iss', 'missing'), 'token_malformed', false],
+    ['an algorithm not allowed', new errors.JOSEAlgNotAllowed(), 'token_bad_algorithm', false],
+    ['an algorithm not supported', new errors.JOSENotSupported(), 'token_bad_algorithm', false],
+    ['a bad signature', new errors.JWSSignatureVerificationFailed(), 'token_bad_signature', false],
+    ['no kid, no candidate key verifies', new errors.JWKSMultipleMatchingKeys(), 'token_bad_signature', false],
+    ['a kid not in the key set', new errors.JWKSNoMatchingKey(), 'token_unknown_key', true],
+    ['a malformed JWS', new errors.JWSInvalid(), 'token_malformed', false],
+    ['a malformed JWT', new errors.JWTInvalid(), 'token_malformed', false],
+    ['a malformed JWK', new errors.JWKInvalid(), 'token_malformed', false],
+    ['a key set fetch that timed out', new errors.JWKSTimeout(), 'token_keys_unavailable', true],
+    ['a key set answer other than 200 or not JSON', new errors.JOSEError('Expected 200 OK'), 'token_keys_unavailable', true],
+    ['a document that is no key set', new errors.JWKSInvalid(), 'token_keys_unavailable', true],
+    ['a key set endpoint that gave no answer', new KeySetUnreachableError('http://127.0.0.1:9/keys', { cause: new TypeError('fetch failed') }), 'token_keys_unavailable', true],
+  ];
+  it.each(cases)('%s', (_what, error, reason, retryable) => {
+    expect(tokenRejectionFor(error)).toEqual({ reason, retryable });
+  });
+
+  it('rethrows anything else: a JWE failure, a TypeError, a plain Error', () => {
+    for (const e of [new errors.JWEDecryptionFailed(), new errors.JWEInvalid(), new TypeError('fetch failed'), new Error('bug')]) {
+      expect(() => tokenRejectionFor(e)).toThrow(e);
+    }
+  });
+});
+
+describe('ValidationTokenVerifier with a key set endpoint that misbehaves (loopback HTTP)', () => {
+  /** A key set endpoint that answers every request with `answer`; undefined: accepts and never answers. */
+  const withEndpoint = async (answer: { status: number; body: string } | undefined, test: (url: URL) => Promise<void>) => {
+    const server: Server = createServer((_req, res) => {
+      if (answer) res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await test(new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/keys`));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  };
+  const verdictFrom = async (url: URL) =>
+    new ValidationTokenVerifier({ appId: APP_ID, tenantIds: new Set([TENANT_A]), getKey: remoteKeySet(url, { timeoutMs: 500, cooldownMs: 30_000 }) }).verify(await issuer.sign());
+  const unavailable = { ok: false, reason: 'token_keys_unavailable', retryable: true };
+
+  it('a 500 answer: keys unavailable', () => withEndpoint({ status: 500, body: '{}' }, async (url) => expect(await verdictFrom(url)).toEqual(unavailable)));
+  it('an answer that is not JSON: keys unavailable', () => withEndpoint({ status: 200, body: '<html>' }, async (url) => expect(await verdictFrom(url)).toEqual(unavailable)));
+  it('JSON that is no key set: keys unavailable', () => withEndpoint({ status: 200, body: '{"keys":1}' }, async (url) => expect(await verdictFrom(url)).toEqual(unavailable)));
+  it('no answer within the fetch timeout: keys unavailable', () => withEndpoint(undefined, async (url) => expect(await verdictFrom(url)).toEqual(unavailable)));
+});

@@ -4,6 +4,14 @@ import { createRequire } from 'node:module';
 import { createServer, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
+import { RelayError } from '../../shared/errors.js';
+
+/** Azurite exited or did not listen during start-up; the message holds its output. */
+export class AzuriteStartError extends RelayError {
+  constructor(message: string) {
+    super('ERR_AZURITE_START', message);
+  }
+}
 
 export interface AzuritePorts {
   readonly blob: number;
@@ -93,12 +101,12 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   for (;;) {
-    if (hasExited) throw new Error(`Azurite exited during start-up:\n${output}`);
+    if (hasExited) throw new AzuriteStartError(`Azurite exited during start-up:\n${output}`);
     const open = await Promise.all([ports.blob, ports.queue, ports.table].map((p) => isPortOpen(p, host)));
     if (open.every(Boolean)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`Azurite did not start within ${options.startTimeoutMs ?? 30_000} ms:\n${output}`);
+      throw new AzuriteStartError(`Azurite did not start within ${options.startTimeoutMs ?? 30_000} ms:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

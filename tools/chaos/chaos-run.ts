@@ -10,6 +10,7 @@ import { LocalCertificateStore } from '../../shared/certificates/local-certifica
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import type { QueueMessageBody } from '../../shared/queue/queued-notification.js';
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
+import { ChaosStepError } from './chaos-error.js';
 import { closedGapWindows, SubscriptionRecords } from '../../shared/subscriptions/subscription-records.js';
 import { freePort, startAzurite, type AzuriteProcess, type AzuritePorts } from '../azurite/azurite-process.js';
 import type { RecordedChange } from '../graph-simulator/change-log.js';
@@ -90,7 +91,7 @@ class Driver {
   async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    if (res.status >= 300) throw new ChaosStepError(`${method} ${path}: ${res.status} ${text}`);
     return (text ? JSON.parse(text) : {}) as T;
   }
 }
@@ -274,7 +275,7 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what:
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new ChaosStepError(`timed out waiting for ${what}`);
     await sleep(500);
   }
 }

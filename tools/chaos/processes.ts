@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ChaosStepError } from './chaos-error.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const START_LOCAL = fileURLToPath(new URL('../start-local.js', import.meta.url));
@@ -34,9 +35,9 @@ class LineWatch {
 
   next(predicate: (line: HostLine) => boolean, timeoutMs: number, what: string): Promise<HostLine> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+      const timer = setTimeout(() => done(new ChaosStepError(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
       const waiter = (line: HostLine | null) => {
-        if (line === null) done(new Error(`the process exited while waiting for ${what}:\n${this.recent.slice(-20).join('\n')}`));
+        if (line === null) done(new ChaosStepError(`the process exited while waiting for ${what}:\n${this.recent.slice(-20).join('\n')}`));
         else if (predicate(line)) done(line);
       };
       const done = (result: HostLine | Error) => {

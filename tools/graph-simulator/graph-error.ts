@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { RelayError } from '../../shared/errors.js';
 
 /** An error answered with Graph's error body: `{"error":{"code","message","innerError":{...}}}`. */
-export class GraphError extends Error {
+export class GraphError extends RelayError {
   readonly status: number;
   readonly graphCode: string;
   readonly headers: Record<string, string>;
 
   constructor(status: number, graphCode: string, message: string, headers: Record<string, string> = {}) {
-    super(message);
+    super(`ERR_GRAPH_${status}`, message);
     this.status = status;
     this.graphCode = graphCode;
     this.headers = headers;
@@ -22,6 +23,13 @@ export class GraphError extends Error {
         innerError: { date: now.toISOString().slice(0, 19), 'request-id': requestId, 'client-request-id': requestId },
       },
     });
+  }
+}
+
+/** The simulator's own API used wrongly (not listening yet, a subscription id it does not hold). */
+export class SimulatorUsageError extends RelayError {
+  constructor(message: string) {
+    super('ERR_SIMULATOR_USAGE', message);
   }
 }
 

@@ -4,6 +4,7 @@ import { authorizationDue, DEFAULT_AUTHORIZATION_RULES, isPaused, type Authoriza
 import { ChangeLog } from './change-log.js';
 import { SimulatorClock } from './clock.js';
 import { Deliverer, type DeliveryOptionsInput } from './delivery.js';
+import { SimulatorUsageError } from './graph-error.js';
 import { notificationsFor } from './notification-router.js';
 import { ReadThrottle, type ReadLimits } from './read-throttle.js';
 import { createSimulatorServer, type SimulatorServer } from './server.js';
@@ -116,7 +117,7 @@ export class GraphSimulator {
   }
 
   get baseUrl(): string {
-    if (!this.#server) throw new Error('The simulator is not listening.');
+    if (!this.#server) throw new SimulatorUsageError('The simulator is not listening.');
     return this.#server.url;
   }
 
@@ -157,7 +158,7 @@ export class GraphSimulator {
    */
   async sendForged(subscriptionId: string, forgery: 'clientState' | 'tokenKey'): Promise<number | 'timeout' | 'error'> {
     const s = this.subscriptions.find(subscriptionId);
-    if (!s) throw new Error(`No subscription ${subscriptionId}`);
+    if (!s) throw new SimulatorUsageError(`No subscription ${subscriptionId}`);
     const item: Record<string, unknown> = {
       subscriptionId: s.id,
       changeType: 'created',

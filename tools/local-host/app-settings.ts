@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HostConfigError } from './host-errors.js';
 
 /**
  * The app settings a local run sees, as with Core Tools: `Values` of local.settings.json when present,
@@ -15,12 +16,12 @@ export function loadAppSettings(appDir: string, env: NodeJS.ProcessEnv, defaults
     try {
       json = JSON.parse(readFileSync(path, 'utf8'));
     } catch (e) {
-      throw new Error(`local.settings.json is not valid JSON: ${(e as Error).message}`);
+      throw new HostConfigError(`local.settings.json is not valid JSON: ${(e as Error).message}`);
     }
     const raw = (json as { Values?: unknown }).Values ?? {};
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('local.settings.json: "Values" must be an object.');
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new HostConfigError('local.settings.json: "Values" must be an object.');
     const bad = Object.entries(raw).filter(([, v]) => typeof v !== 'string').map(([k]) => k);
-    if (bad.length > 0) throw new Error(`local.settings.json: Values must be strings; not so for ${bad.join(', ')}.`);
+    if (bad.length > 0) throw new HostConfigError(`local.settings.json: Values must be strings; not so for ${bad.join(', ')}.`);
     values = raw as Record<string, string>;
   }
   // An empty value means "not set": the default (or the app's own default) applies.

@@ -1,3 +1,5 @@
+import { HostConfigError } from './host-errors.js';
+
 /**
  * Our implementation of `@azure/functions-core`, the module the real Node.js worker injects. The
  * `@azure/functions` library calls it to register functions and hooks and to hand over its programming
@@ -117,11 +119,11 @@ export class FunctionRegistry {
 
   #registerFunction(metadata: FunctionMetadata, callback: FunctionCallback): Disposable {
     if (this.#locked) {
-      throw new Error('A function can be registered only during app startup.');
+      throw new HostConfigError('A function can be registered only during app startup.');
     }
     const functionId = metadata.functionId ?? metadata.name;
     if (this.registrations.some((r) => r.metadata.functionId === functionId)) {
-      throw new Error(`A function with the id "${functionId}" has already been registered.`);
+      throw new HostConfigError(`A function with the id "${functionId}" has already been registered.`);
     }
     const registration: Registration = { metadata: { ...metadata, functionId }, callback };
     this.registrations.push(registration);
@@ -135,6 +137,6 @@ export class FunctionRegistry {
 /** The binding that triggers a function (type ends in "Trigger"). */
 export function triggerOf(metadata: FunctionMetadata): [name: string, binding: BindingInfo] {
   const entry = Object.entries(metadata.bindings).find(([, b]) => b.type.toLowerCase().endsWith('trigger'));
-  if (!entry) throw new Error(`Function "${metadata.name}" has no trigger binding.`);
+  if (!entry) throw new HostConfigError(`Function "${metadata.name}" has no trigger binding.`);
   return entry;
 }

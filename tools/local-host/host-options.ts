@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { APP_INSIGHTS_NOTE, reviewHostJson } from './host-json-policy.js';
 import { LogLevels } from './log-levels.js';
 import { DEFAULT_MAX_POLLING_INTERVAL_MS, DEVELOPMENT_MAX_POLLING_INTERVAL_MS, MIN_POLLING_INTERVAL_MS } from './polling-backoff.js';
+import { HostConfigError } from './host-errors.js';
 
 /** The host.json options the local host honours, with the real host's defaults. */
 export interface HostOptions {
@@ -49,7 +50,7 @@ export function parseTimeSpanMs(value: unknown, setting: string): number {
       return (sign ? -1 : 1) * (((Number(d) * 24 + Number(h)) * 60 + Number(min)) * 60_000 + Number(s) * 1000 + ms);
     }
   }
-  throw new Error(`host.json ${setting}: "${String(value)}" is not a time span such as "00:00:10".`);
+  throw new HostConfigError(`host.json ${setting}: "${String(value)}" is not a time span such as "00:00:10".`);
 }
 
 /** The host's IHostEnvironment.IsDevelopment(): AZURE_FUNCTIONS_ENVIRONMENT is "Development" (any case). */
@@ -103,7 +104,7 @@ export function readHostOptions(appDir: string, { settings = {} as Record<string
   applySettingOverrides(json, settings);
   const version = pick(json, 'version');
   if (version !== undefined && version !== '2.0') {
-    throw new Error(`host.json version must be "2.0", not "${String(version)}".`);
+    throw new HostConfigError(`host.json version must be "2.0", not "${String(version)}".`);
   }
   const review = reviewHostJson(json);
   const problems: string[] = [...review.refusals];
@@ -161,7 +162,7 @@ export function readHostOptions(appDir: string, { settings = {} as Record<string
 
   const routePrefixValue = pick(http, 'routePrefix');
   const routePrefix = typeof routePrefixValue === 'string' ? routePrefixValue.replace(/^\/+|\/+$/g, '') : 'api';
-  if (problems.length > 0) throw new Error(`host.json is invalid:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0) throw new HostConfigError(`host.json is invalid:\n  - ${problems.join('\n  - ')}`);
   const notes = [...review.notes];
   if (pick(pick(json, 'logging'), 'applicationInsights') === undefined) {
     notes.push({ setting: 'logging.applicationInsights (not set)', why: APP_INSIGHTS_NOTE });

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { RelayError } from '../../shared/errors.js';
+import { HostConfigError } from './host-errors.js';
 import type { CoreInvocationContext, FunctionRegistry, InvocationResponse, Registration, TypedData } from './core-api.js';
 import type { HostLog } from './host-log.js';
 
@@ -12,8 +14,10 @@ export type InvocationOutcome =
   | { readonly ok: false; readonly invocationId: string; readonly error: Error; readonly durationMs: number };
 
 /** An invocation ran past host.json's functionTimeout. */
-export class FunctionTimeoutError extends Error {
-  readonly code = 'ERR_FUNCTION_TIMEOUT';
+export class FunctionTimeoutError extends RelayError {
+  constructor(message: string) {
+    super('ERR_FUNCTION_TIMEOUT', message);
+  }
 }
 
 /** A duration as .NET prints a TimeSpan: "00:00:01", "00:00:00.5000000", "1.00:00:00". */
@@ -80,7 +84,7 @@ async function runInvocation(
   const name = registration.metadata.name;
   const model = registry.programmingModel;
   try {
-    if (!model) throw new Error('No programming model was registered: is @azure/functions v4 loaded by the app?');
+    if (!model) throw new HostConfigError('No programming model was registered: is @azure/functions v4 loaded by the app?');
     const coreCtx: CoreInvocationContext = {
       invocationId,
       request: { inputData: input.inputData, ...(input.triggerMetadata ? { triggerMetadata: input.triggerMetadata } : {}) },

@@ -14,6 +14,7 @@ import { BlobScheduleMonitor, HOSTS_CONTAINER, hostId } from './schedule-monitor
 import { QueueListener } from './queue-listener.js';
 import { ListenerFaultError, storageFailure } from './storage-errors.js';
 import { TimerListener } from './timer-listener.js';
+import { HostConfigError, HostStorageError } from './host-errors.js';
 
 export interface LocalHostOptions {
   readonly appDir: string;
@@ -42,7 +43,7 @@ const DEFAULT_BODY_LIMIT = 100 * 1024 * 1024;
 function resolveSettingExpressions(value: string, settings: Record<string, string>): string {
   return value.replace(/%([^%]+)%/g, (_, name: string) => {
     const v = settings[name];
-    if (v === undefined) throw new Error(`The binding expression %${name}% names an app setting that is not set.`);
+    if (v === undefined) throw new HostConfigError(`The binding expression %${name}% names an app setting that is not set.`);
     return v;
   });
 }
@@ -58,7 +59,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   Object.assign(process.env, settings);
   const hostOptions = readHostOptions(appDir, { settings });
   if (settings.WEBSITE_TIME_ZONE) {
-    throw new Error('WEBSITE_TIME_ZONE is set, but Flex Consumption does not support it: timers run in UTC there, and so they do in the local host. Remove it and write schedules in UTC.');
+    throw new HostConfigError('WEBSITE_TIME_ZONE is set, but Flex Consumption does not support it: timers run in UTC there, and so they do in the local host. Remove it and write schedules in UTC.');
   }
   const log = options.log ?? createHostLog(undefined, hostOptions.logLevels);
   for (const n of hostOptions.notes) log.host('info', 'host.json_not_applied', { setting: n.setting, why: n.why });
@@ -194,7 +195,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       await Promise.all([http.close(), ...queueListeners.map((q) => q.stop()), ...timers.map((t) => t.listener.stop())]);
       const f = storageFailure(e);
       const cause = f.status ? `storage answered ${f.status}${f.code ? ` ${f.code}` : ''}${f.message ? ` (${f.message})` : ''}` : f.message;
-      throw new Error(`A timer could not read its schedule status from host storage: ${cause}. Check AzureWebJobsStorage (its key or SAS, or the identity's Storage Blob Data Owner role).`);
+      throw new HostStorageError(`A timer could not read its schedule status from host storage: ${cause}. Check AzureWebJobsStorage (its key or SAS, or the identity's Storage Blob Data Owner role).`);
     }
 
     log.host('info', 'host.started', {

@@ -1,3 +1,5 @@
+import { RelayError } from '../../shared/errors.js';
+
 /**
  * NCRONTAB schedules as the Functions timer trigger reads them (the NCrontab library under the timer
  * extension): six fields `{second} {minute} {hour} {day} {month} {day-of-week}` separated by spaces, or five
@@ -22,8 +24,10 @@ export interface CronSchedule {
   readonly onlySecondsRestricted: boolean;
 }
 
-export class CronExpressionError extends Error {
-  readonly code = 'ERR_NCRONTAB';
+export class CronExpressionError extends RelayError {
+  constructor(message: string) {
+    super('ERR_NCRONTAB', message);
+  }
 }
 
 interface FieldSpec {

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import type { ContainerClient } from '@azure/storage-blob';
+import { restStatus } from '../../shared/errors.js';
+import { HostStorageError } from './host-errors.js';
 import type { CronSchedule } from './ncrontab.js';
 
 /**
@@ -90,19 +92,19 @@ export class BlobScheduleMonitor implements ScheduleMonitor {
     try {
       text = (await this.#container.getBlockBlobClient(this.blobName(timerName)).downloadToBuffer()).toString('utf8');
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      if (restStatus(e) === 404) return undefined;
       throw e;
     }
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(text) as Record<string, unknown>;
     } catch {
-      throw new Error(`The timer status blob ${HOSTS_CONTAINER}/${this.blobName(timerName)} is not JSON.`);
+      throw new HostStorageError(`The timer status blob ${HOSTS_CONTAINER}/${this.blobName(timerName)} is not JSON.`);
     }
     const last = parseHostDate(json.Last);
     const next = parseHostDate(json.Next);
     const lastUpdated = parseHostDate(json.LastUpdated);
-    if (!last || !next || !lastUpdated) throw new Error(`The timer status blob ${HOSTS_CONTAINER}/${this.blobName(timerName)} lacks Last, Next or LastUpdated.`);
+    if (!last || !next || !lastUpdated) throw new HostStorageError(`The timer status blob ${HOSTS_CONTAINER}/${this.blobName(timerName)} lacks Last, Next or LastUpdated.`);
     return { last, next, lastUpdated };
   }
 
@@ -114,7 +116,7 @@ export class BlobScheduleMonitor implements ScheduleMonitor {
         await blob.upload(body, Buffer.byteLength(body));
       } catch (e) {
         // The container is created on first need (one request less on every other write).
-        if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+        if (restStatus(e) !== 404) throw e;
         await this.#container.createIfNotExists();
         await blob.upload(body, Buffer.byteLength(body));
       }

@@ -1,3 +1,6 @@
+import { isRestError } from '@azure/core-rest-pipeline';
+import { RelayError, restErrorCode, restStatus } from '../../shared/errors.js';
+
 /**
  * How the Storage extension's queue listener treats a failed storage call. Polling: a missing queue
  * (404 QueueNotFound), a queue being deleted or disabled (409) and server errors (5xx) are logged and
@@ -21,11 +24,12 @@ export interface StorageFailure {
 }
 
 export function storageFailure(e: unknown): StorageFailure {
-  const err = e as { statusCode?: unknown; code?: unknown; message?: unknown; details?: { errorCode?: unknown } };
-  const status = typeof err?.statusCode === 'number' && err.statusCode > 0 ? err.statusCode : undefined;
-  const detailCode = typeof err?.details?.errorCode === 'string' ? err.details.errorCode : undefined;
-  const code = detailCode ?? (typeof err?.code === 'string' ? err.code : undefined);
-  const message = typeof err?.message === 'string' ? err.message.split('\n')[0] ?? '' : String(e);
+  const statusCode = restStatus(e);
+  const status = statusCode !== undefined && statusCode > 0 ? statusCode : undefined;
+  const details = isRestError(e) ? (e.details as { errorCode?: unknown } | undefined) : undefined;
+  const detailCode = typeof details?.errorCode === 'string' ? details.errorCode : undefined;
+  const code = detailCode ?? restErrorCode(e) ?? (e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined);
+  const message = e instanceof Error ? e.message.split('\n')[0] ?? '' : String(e);
   return { status, code, message };
 }
 
@@ -54,8 +58,7 @@ export function classifyCompletionFailure(f: StorageFailure): CompletionFailureK
 }
 
 /** A storage failure the host does not tolerate: the listener stops and the host shuts down. */
-export class ListenerFaultError extends Error {
-  readonly code = 'ERR_LISTENER_FAULTED';
+export class ListenerFaultError extends RelayError {
   constructor(
     readonly functionName: string,
     readonly queueName: string,
@@ -63,6 +66,7 @@ export class ListenerFaultError extends Error {
     readonly failure: StorageFailure,
   ) {
     super(
+      'ERR_LISTENER_FAULTED',
       `The queue listener of function "${functionName}" (queue "${queueName}") faulted: ${operation} answered ` +
         `${failure.status ?? 'nothing'}${failure.code ? ` ${failure.code}` : ''} (${failure.message}).` +
         (failure.status === 403 || failure.status === 401

@@ -1,5 +1,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
+import { RelayError } from '../../shared/errors.js';
+
+/** The app cannot be packaged as it is (not built, node_modules not as the lock file says, a file missing). */
+export class PackageError extends RelayError {
+  constructor(message: string) {
+    super('ERR_PACKAGE', message);
+  }
+}
 
 /** One file of the deployment package: where it is now, and its path inside the package. */
 export interface PackageFile {
@@ -46,7 +54,7 @@ export function productionPackages(root: string): string[] {
   const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages?: Record<string, { dev?: boolean; optional?: boolean }> };
   const packages = Object.entries(lock.packages ?? {}).filter(([path, meta]) => path.startsWith('node_modules/') && !meta.dev);
   const missing = packages.filter(([path, meta]) => !meta.optional && !existsSync(join(root, path))).map(([path]) => path);
-  if (missing.length > 0) throw new Error(`node_modules does not match package-lock.json (run npm ci): missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+  if (missing.length > 0) throw new PackageError(`node_modules does not match package-lock.json (run npm ci): missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
   return packages.map(([path]) => path).filter((path) => existsSync(join(root, path)));
 }
 
@@ -61,7 +69,7 @@ export function packageContents(options: PackageContentsOptions): PackageFile[] 
   for (const name of ROOT_FILES) add(join(root, name));
   for (const folder of BUILT_FOLDERS) {
     const dir = join(root, folder);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${folder} is missing: run npm run build first`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new PackageError(`${folder} is missing: run npm run build first`);
     for (const file of filesUnder(dir, (name) => !name.endsWith('.js'))) add(file);
   }
   for (const pkg of productionPackages(root)) for (const file of filesUnder(join(root, pkg), (name) => NOT_RUN.test(name))) add(file);
