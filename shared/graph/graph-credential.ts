@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential, type AccessToken, type TokenCredential } from '@azure/identity';
-import type { Settings } from '../config/settings.js';
+import type { CertificateSettings, GraphSettings, ReceiveSettings } from '../config/settings.js';
 
 /**
  * For the local Graph simulator: an unsigned JWT naming our app and tenant, which the simulator reads as
@@ -17,7 +17,7 @@ export function simulatorCredential(appId: string, tenantId: string): TokenCrede
 }
 
 /** The credential for Graph, per GRAPH_AUTH_MODE. */
-export function createGraphCredential(settings: Settings): TokenCredential {
+export function createGraphCredential(settings: GraphSettings & Pick<ReceiveSettings, 'appId' | 'tenantIds'> & Pick<CertificateSettings, 'azureClientId'>): TokenCredential {
   const auth = settings.graphAuth;
   const tenantId = settings.tenantIds[0] ?? '';
   switch (auth.mode) {

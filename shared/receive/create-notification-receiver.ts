@@ -1,5 +1,5 @@
 import { createBlobServiceClient, createQueueServiceClient } from '../config/storage-clients.js';
-import type { Settings } from '../config/settings.js';
+import type { ReceiveSettings, StorageSettings } from '../config/settings.js';
 import { StorageNotificationStore } from '../queue/notification-store.js';
 import { ClientStateVerifier } from './client-state.js';
 import { remoteKeySet } from './remote-key-set.js';
@@ -12,7 +12,7 @@ import { ValidationTokenVerifier } from './validation-tokens.js';
  * retries, the remote JWKS (cached, refreshed on unknown key ids at most once per cooldown), the clientState
  * secrets.
  */
-export function createNotificationReceiver(settings: Settings, options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown> } = {}): NotificationReceiver {
+export function createNotificationReceiver(settings: StorageSettings & ReceiveSettings, options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown> } = {}): NotificationReceiver {
   const retryOptions = {
     maxTries: 3,
     tryTimeoutInMs: settings.storageTimeoutMs,

@@ -3,7 +3,7 @@ import type { CertificateStore } from '../certificates/certificate-store.js';
 import { KeyVaultCertificateStore } from '../certificates/key-vault-certificate-store.js';
 import { LocalCertificateStore } from '../certificates/local-certificate-store.js';
 import { createBlobServiceClient, createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
-import type { Settings } from '../config/settings.js';
+import type { CertificateSettings, RouteSettings, Settings, StorageSettings } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
 import { DeadLetterQueue } from './dead-letter.js';
 import { pruneEventPayloads } from './event-payload-retention.js';
@@ -14,7 +14,7 @@ import { NotificationProcessor, type NotificationProcessorOptions } from './noti
 import { TableRoutedEventLog } from './routed-event-log.js';
 import { loadRoutingTable, RoutingTable } from './routing-table.js';
 
-export function createCertificateStore(settings: Settings): CertificateStore {
+export function createCertificateStore(settings: CertificateSettings): CertificateStore {
   const c = settings.certificates;
   if (c.kind === 'local') return new LocalCertificateStore(c.folder);
   return new KeyVaultCertificateStore({
@@ -25,7 +25,7 @@ export function createCertificateStore(settings: Settings): CertificateStore {
 }
 
 /** Reads the routing file once; a bad one stops start-up with a message naming each mistake. */
-export function createRoutingTable(settings: Settings): RoutingTable {
+export function createRoutingTable(settings: Pick<RouteSettings, 'routesFile'>): RoutingTable {
   if (!settings.routesFile) return new RoutingTable();
   try {
     return loadRoutingTable(settings.routesFile);
@@ -35,12 +35,12 @@ export function createRoutingTable(settings: Settings): RoutingTable {
 }
 
 /** The de-duplication log in Table storage. */
-export function createRoutedEventLog(settings: Settings): TableRoutedEventLog {
+export function createRoutedEventLog(settings: StorageSettings & RouteSettings): TableRoutedEventLog {
   return new TableRoutedEventLog(createTableClient(settings.storage, settings.dedupTable), { windowMs: settings.dedupWindowMinutes * 60_000 });
 }
 
 /** The daily clean-up: de-duplication records past their window and event payload blobs past their retention. */
-export function createRoutedEventsPruner(settings: Settings, routedLog: TableRoutedEventLog = createRoutedEventLog(settings)): () => Promise<{ dedupRecords: number; payloadBlobs: number }> {
+export function createRoutedEventsPruner(settings: StorageSettings & RouteSettings, routedLog: TableRoutedEventLog = createRoutedEventLog(settings)): () => Promise<{ dedupRecords: number; payloadBlobs: number }> {
   const payloads = createBlobServiceClient(settings.storage).getContainerClient(settings.eventsContainer);
   return async () => ({
     dedupRecords: await routedLog.prune(),
@@ -49,7 +49,7 @@ export function createRoutedEventsPruner(settings: Settings, routedLog: TableRou
 }
 
 /** Moves the host's poison messages into the dead-letter queue. */
-export function createPoisonMover(settings: Settings): PoisonMover {
+export function createPoisonMover(settings: StorageSettings & RouteSettings): PoisonMover {
   return new PoisonMover(new DeadLetterQueue(createQueueServiceClient(settings.storage).getQueueClient(settings.deadLetterQueue)));
 }
 

@@ -1,6 +1,6 @@
 import type { CertificateStore } from '../certificates/certificate-store.js';
 import { createBlobServiceClient, createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
-import type { Settings } from '../config/settings.js';
+import type { Settings, SubscriptionSettings } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
 import { DeadLetterQueue } from '../route/dead-letter.js';
 import { GraphClient } from '../graph/graph-client.js';
@@ -23,7 +23,7 @@ export interface SubscriptionManager {
 }
 
 /** Reads the desired-subscriptions file once; a bad one stops start-up with each mistake named. */
-export function readDesiredSubscriptions(settings: Settings): DesiredSubscription[] {
+export function readDesiredSubscriptions(settings: Pick<SubscriptionSettings, 'subscriptionsFile'>): DesiredSubscription[] {
   if (!settings.subscriptionsFile) return [];
   try {
     return loadDesiredSubscriptions(settings.subscriptionsFile);

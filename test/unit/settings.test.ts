@@ -3,6 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { thrown } from '../helpers/thrown.js';
 import { ConfigError } from '../../shared/errors.js';
 import { MICROSOFT_JWKS_URL, readSettings, SETTING_DEFINITIONS } from '../../shared/config/settings.js';
+import { readArea } from '../../shared/config/settings/define.js';
+import { backfillSettings } from '../../shared/config/settings/backfill.js';
+import { certificateSettings } from '../../shared/config/settings/certificates.js';
+import { routeSettings } from '../../shared/config/settings/route.js';
+import { containerName, queueName, tableName } from '../../shared/config/settings/validators.js';
 
 const configError = (env: Record<string, string>) => thrown(ConfigError, () => readSettings(env));
 
@@ -69,6 +74,53 @@ describe('readSettings', () => {
   it('refuses the same queue for notifications and lifecycle', () => {
     const e = configError({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', LIFECYCLE_QUEUE: 'graph-notifications' });
     expect(e.problems).toEqual([expect.stringContaining('LIFECYCLE_QUEUE')]);
+  });
+});
+
+describe('settings by area', () => {
+  const DEV = { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' };
+
+  it('each area reads only its own settings into its slice', () => {
+    expect(readArea(routeSettings, { ...DEV, ROUTES_FILE: 'routes.json', EVENT_TTL_SECONDS: '60' })).toEqual({
+      ok: true,
+      slice: { routesFile: 'routes.json', deadLetterQueue: 'graph-notifications-deadletter', eventsContainer: 'teams-event-payloads', eventTtlSeconds: 60, eventPayloadRetentionDays: 30, dedupTable: 'routedevents', dedupWindowMinutes: 1440 },
+    });
+    expect(readArea(certificateSettings, { CERTIFICATE_STORE: 'local', LOCAL_CERTIFICATE_DIR: 'certs' })).toEqual({ ok: true, slice: { certificates: { kind: 'local', folder: 'certs' } } });
+  });
+
+  it('names each bad setting of an area in one line, rules across settings included', () => {
+    const read = readArea(backfillSettings, { BACKFILL_QUEUE: 'Backfill', BACKFILL_SAFETY_NET_HOURS: '12', BACKFILL_MARGIN_MINUTES: '-1' });
+    expect(read).toEqual({
+      ok: false,
+      problems: [
+        'BACKFILL_QUEUE "Backfill" is not a valid queue name (3-63 lowercase letters, digits and single hyphens).',
+        'BACKFILL_MARGIN_MINUTES must be a whole number from 0 to 1440, not "-1".',
+        'BACKFILL_SAFETY_NET_HOURS must be 0 (off) or from 24 to 48, not 12.',
+      ],
+    });
+    expect(readArea(certificateSettings, {})).toEqual({
+      ok: false,
+      problems: ['KEY_VAULT_URL is missing: CERTIFICATE_STORE is keyvault, so name the vault (https://<vault>.vault.azure.net).'],
+    });
+  });
+
+  it('every queue, container and table name is checked by the same validators', () => {
+    const problem = (schema: ReturnType<typeof queueName>, value: string) => schema.safeParse(value).error?.issues.map((i) => i.message);
+    expect(problem(queueName('Q'), 'ok-queue')).toBeUndefined();
+    expect(problem(queueName('Q'), 'two--hyphens')).toEqual(['Q "two--hyphens" is not a valid queue name (3-63 lowercase letters, digits and single hyphens).']);
+    expect(problem(containerName('C'), 'ab')).toEqual(['C "ab" is not a valid container name (3-63 lowercase letters, digits and single hyphens).']);
+    expect(problem(tableName('T'), 'routedevents')).toBeUndefined();
+    expect(problem(tableName('T'), 'routed-events')).toEqual(['T "routed-events" is not a valid table name (3-63 letters and digits, starting with a letter).']);
+    const e = configError({ ...DEV, DEAD_LETTER_QUEUE: 'DL', SUBSCRIPTION_EVENTS_QUEUE: 'x', EVENTS_CONTAINER: 'E', SUBSCRIPTIONS_TABLE: '1', BACKFILL_TABLE: 'b-f', DEDUP_TABLE: '_' });
+    for (const name of ['DEAD_LETTER_QUEUE', 'SUBSCRIPTION_EVENTS_QUEUE', 'EVENTS_CONTAINER', 'SUBSCRIPTIONS_TABLE', 'BACKFILL_TABLE', 'DEDUP_TABLE']) {
+      expect(e.problems.filter((p) => p.startsWith(`${name} `))).toHaveLength(1);
+    }
+    expect(e.problems).toHaveLength(6);
+  });
+
+  it('defines each setting once', () => {
+    const names = SETTING_DEFINITIONS.map((d) => d.name);
+    expect(new Set(names).size).toBe(names.length);
   });
 });
 

@@ -1,0 +1,94 @@
+import { settingsArea } from './define.js';
+import { containerName, GUID, httpsUrl, list, queueName, rule, SettingProblem, wholeNumber } from './validators.js';
+
+export const MICROSOFT_JWKS_URL = 'https://login.microsoftonline.com/common/discovery/v2.0/keys';
+/** The tenant and app the local Graph simulator uses unless told otherwise. */
+export const LOCAL_TENANT_ID = '11111111-1111-4111-8111-111111111111';
+export const LOCAL_APP_ID = '22222222-2222-4222-8222-222222222222';
+export const LOCAL_CLIENT_STATE = 'local-dev-client-state-change-me';
+
+export interface ReceiveSettings {
+  readonly clientStates: readonly string[];
+  /** Lower case. */
+  readonly appId: string;
+  /** Lower case. */
+  readonly tenantIds: readonly string[];
+  readonly jwksUrl: URL;
+  readonly notificationsQueue: string;
+  readonly lifecycleQueue: string;
+  readonly notificationsContainer: string;
+  readonly maxBodyBytes: number;
+  readonly storageTimeoutMs: number;
+}
+
+const RECEIVE_SETTINGS = {
+  GRAPH_CLIENT_STATE: {
+    localDefault: LOCAL_CLIENT_STATE,
+    description:
+      'The clientState secret given to Graph with each subscription (at most 128 characters). Several, comma-separated, during a rotation: any of them is accepted.',
+    read: rule((v: string, name: string) => {
+      const secrets = list(v);
+      if (secrets.length === 0) return new SettingProblem(`${name} is missing: set the clientState secret (or several, comma-separated).`);
+      const long = secrets.flatMap((s, i) => (s.length > 128 ? [`${name}: secret #${i + 1} is longer than Graph's 128 characters.`] : []));
+      return long.length > 0 ? new SettingProblem(...long) : secrets;
+    }),
+  },
+  GRAPH_APP_ID: {
+    localDefault: LOCAL_APP_ID,
+    description: 'Application (client) id of our Entra app: the `aud` that validation tokens must carry.',
+    read: rule((v: string, name: string) => {
+      if (!v) return new SettingProblem(`${name} is missing: set the application (client) id of the Entra app.`);
+      return GUID.test(v) ? v.toLowerCase() : new SettingProblem(`${name} must be a GUID (the application id).`);
+    }),
+  },
+  GRAPH_TENANT_IDS: {
+    localDefault: LOCAL_TENANT_ID,
+    description: 'Allow-list of tenant ids (comma-separated). Notifications from any other tenant are discarded.',
+    read: rule((v: string, name: string) => {
+      const ids = list(v).map((t) => t.toLowerCase());
+      if (ids.length === 0) return new SettingProblem(`${name} is missing: list the tenant ids whose notifications are accepted.`);
+      const bad = ids.filter((t) => !GUID.test(t)).map((t) => `${name}: "${t}" is not a tenant id (GUID).`);
+      return bad.length > 0 ? new SettingProblem(...bad) : ids;
+    }),
+  },
+  GRAPH_JWKS_URL: {
+    default: MICROSOFT_JWKS_URL,
+    description: 'Where the keys that sign validation tokens are published (https; http only on loopback).',
+    read: httpsUrl,
+  },
+  NOTIFICATIONS_QUEUE: { default: 'graph-notifications', description: 'Queue that receives each accepted change notification.', read: queueName },
+  LIFECYCLE_QUEUE: { default: 'graph-lifecycle', description: 'Queue that receives each accepted lifecycle notification.', read: queueName },
+  NOTIFICATIONS_CONTAINER: {
+    default: 'graph-notification-payloads',
+    description: 'Blob container for notifications too large for a queue message (claim check).',
+    read: containerName,
+  },
+  NOTIFICATIONS_MAX_BODY_BYTES: {
+    default: '16777216',
+    description: 'Largest notification request body accepted, in bytes (larger: 413).',
+    read: wholeNumber(1024, 100 * 1024 * 1024),
+  },
+  RECEIVE_STORAGE_TIMEOUT_MS: {
+    default: '5000',
+    description: 'Longest time a request may spend storing its batch (retries included) before it answers 503 with Retry-After.',
+    read: wholeNumber(100, 9000),
+  },
+};
+
+/** Receiving notifications: who may send them, how they are verified, where they are queued. */
+export const receiveSettings = settingsArea(RECEIVE_SETTINGS, {
+    check: (v, report) => {
+    if (typeof v.NOTIFICATIONS_QUEUE === 'string' && v.NOTIFICATIONS_QUEUE === v.LIFECYCLE_QUEUE) report('NOTIFICATIONS_QUEUE and LIFECYCLE_QUEUE must name different queues.');
+  },
+  slice: (v): ReceiveSettings => ({
+    clientStates: v.GRAPH_CLIENT_STATE,
+    appId: v.GRAPH_APP_ID,
+    tenantIds: v.GRAPH_TENANT_IDS,
+    jwksUrl: v.GRAPH_JWKS_URL,
+    notificationsQueue: v.NOTIFICATIONS_QUEUE,
+    lifecycleQueue: v.LIFECYCLE_QUEUE,
+    notificationsContainer: v.NOTIFICATIONS_CONTAINER,
+    maxBodyBytes: v.NOTIFICATIONS_MAX_BODY_BYTES,
+    storageTimeoutMs: v.RECEIVE_STORAGE_TIMEOUT_MS,
+  }),
+});
