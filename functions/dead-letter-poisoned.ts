@@ -1,19 +1,24 @@
-import { app } from '@azure/functions';
+import { app, type InvocationContext } from '@azure/functions';
 import { POISON_SUFFIX } from '../shared/route/poison-mover.js';
 import { invocationLogger } from './adapters/invocation-logger.js';
-import { poisonMover, settings } from './adapters/runtime.js';
+import { appSettings, runtime } from './adapters/runtime.js';
 
-/** `<queue>-poison` → dead-letter queue (which never expires), for the incoming and the lifecycle queue. */
+/** `<queue>-poison` → dead-letter queue (which never expires), for the queue the message was poisoned on. */
+export function deadLetterPoisoned(sourceQueue: string): (message: unknown, context: InvocationContext) => Promise<void> {
+  return async (message, context) => {
+    const dequeueCount = context.triggerMetadata?.dequeueCount;
+    await runtime().poisonMover.move(message, sourceQueue, invocationLogger(context), typeof dequeueCount === 'number' ? dequeueCount : undefined);
+  };
+}
+
+/** For the incoming and the lifecycle queue. */
 for (const [name, sourceQueue] of [
-  ['deadLetterPoisonedNotifications', settings.notificationsQueue],
-  ['deadLetterPoisonedLifecycle', settings.lifecycleQueue],
+  ['deadLetterPoisonedNotifications', appSettings().notificationsQueue],
+  ['deadLetterPoisonedLifecycle', appSettings().lifecycleQueue],
 ] as const) {
   app.storageQueue(name, {
     queueName: `${sourceQueue}${POISON_SUFFIX}`,
     connection: 'AzureWebJobsStorage',
-    handler: async (message, context) => {
-      const dequeueCount = context.triggerMetadata?.dequeueCount;
-      await poisonMover.move(message, sourceQueue, invocationLogger(context), typeof dequeueCount === 'number' ? dequeueCount : undefined);
-    },
+    handler: deadLetterPoisoned(sourceQueue),
   });
 }

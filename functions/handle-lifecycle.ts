@@ -1,12 +1,14 @@
-import { app } from '@azure/functions';
+import { app, type InvocationContext } from '@azure/functions';
 import { invocationLogger } from './adapters/invocation-logger.js';
-import { settings, subscriptions } from './adapters/runtime.js';
+import { appSettings, runtime } from './adapters/runtime.js';
 
 /** Lifecycle queue → reauthorize, recreate, or ask consumers to resync. */
+export async function handleLifecycle(message: unknown, context: InvocationContext): Promise<void> {
+  await runtime().subscriptions.lifecycle.process(message, invocationLogger(context));
+}
+
 app.storageQueue('handleLifecycle', {
-  queueName: settings.lifecycleQueue,
+  queueName: appSettings().lifecycleQueue,
   connection: 'AzureWebJobsStorage',
-  handler: async (message, context) => {
-    await subscriptions.lifecycle.process(message, invocationLogger(context));
-  },
+  handler: handleLifecycle,
 });

@@ -1,12 +1,15 @@
 import { app } from '@azure/functions';
-import { settings, subscriptions } from './adapters/runtime.js';
+import { appSettings, runtime } from './adapters/runtime.js';
 
 /** Keeps Graph's subscriptions as the desired-subscriptions file says: on schedule, and once at start. */
+export async function reconcileSubscriptions(): Promise<void> {
+  const { subscriptions } = runtime();
+  if (subscriptions.reconciler.desired.length === 0) return;
+  await subscriptions.reconciler.reconcile();
+}
+
 app.timer('reconcileSubscriptions', {
-  schedule: settings.reconcileSchedule,
+  schedule: appSettings().reconcileSchedule,
   runOnStartup: true,
-  handler: async () => {
-    if (subscriptions.reconciler.desired.length === 0) return;
-    await subscriptions.reconciler.reconcile();
-  },
+  handler: reconcileSubscriptions,
 });

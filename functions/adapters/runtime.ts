@@ -1,4 +1,5 @@
-import { readSettings } from '../../shared/config/settings.js';
+import { app } from '@azure/functions';
+import { readSettings, type Settings } from '../../shared/config/settings.js';
 import { describeStorage } from '../../shared/config/storage-connection.js';
 import { createJsonLogger } from '../../shared/log.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
@@ -11,49 +12,82 @@ import { GraphResourceHydrator } from '../../shared/route/resource-hydrator.js';
 import { maskFunctionKeys } from '../../shared/util/mask-function-key.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 
-/**
- * The composition root of the function app: settings (and the routing file) are read and validated once,
- * when the host loads the function files; a bad setting stops start-up with a message naming it.
- */
-export const settings = readSettings(process.env);
-export const certificates = createCertificateStore(settings);
-// A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
-export const notificationReceiver = createNotificationReceiver(settings, {
-  onStorageLoss: (from, to) => backfill.detector.open('storage_outage', from, to, undefined, log),
-});
-const log = createJsonLogger();
-export const subscriptions = createSubscriptionManager(settings, certificates, log);
-const routedEvents = createRoutedEventLog(settings);
-const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired);
-const gaps = new GapLog(createTableClient(settings.storage, settings.backfill.table));
-const memberships = new MembershipLog(createTableClient(settings.storage, settings.backfill.table));
-export const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents, hydrator, gaps, memberships);
-export const pruneRoutedEvents = createRoutedEventsPruner(settings, routedEvents);
-export const poisonMover = createPoisonMover(settings);
-export const backfill = createBackfill(settings, notificationProcessor, subscriptions, { gaps, memberships });
-
-log.info('app.configured', {
-  environment: settings.environment,
-  storage: describeStorage(settings.storage),
-  notificationsQueue: settings.notificationsQueue,
-  lifecycleQueue: settings.lifecycleQueue,
-  deadLetterQueue: settings.deadLetterQueue,
-  claimCheckContainer: settings.notificationsContainer,
-  certificateStore: settings.certificates.kind === 'keyvault' ? `${settings.certificates.vaultUrl} (${settings.certificates.certificateName})` : settings.certificates.folder,
-  routesFile: settings.routesFile ?? null,
-  graph: settings.graphBaseUrl.href,
-  graphAuth: settings.graphAuth.mode,
-  desiredSubscriptions: subscriptions.reconciler.desired.length,
-  notificationUrl: maskFunctionKeys(settings.notificationUrl),
-  jwksUrl: settings.jwksUrl.href,
-  tenants: settings.tenantIds.length,
-  clientStateSecrets: settings.clientStates.length,
-});
-
-if (settings.certificates.kind === 'local') {
-  // The local store creates its self-signed certificate on first start, so subscriptions can use it at once.
-  certificates.current().then(
-    (c) => log.info('certificates.current', { id: c.id, thumbprint: c.thumbprint, notAfter: c.notAfter.toISOString() }),
-    (e: Error) => log.error('certificates.unavailable', { error: e.message }),
-  );
+/** `make`'s result, made on the first call and kept (a call that throws keeps nothing, so the next one tries again). */
+function memoised<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }
+
+/**
+ * The app's settings, read from the environment and validated once, on first use: a bad setting stops
+ * start-up with a message naming it. Queue and timer registrations need their queue names and schedules, so
+ * their function files read it when the host loads them; the HTTP function files do not.
+ */
+export const appSettings = memoised((): Settings => readSettings(process.env));
+
+/**
+ * The composition root of the function app, built on first use (and at host start, below): importing a
+ * function file builds nothing, so its handler can be called in a test with the parts a test environment names.
+ */
+export const runtime = memoised(() => compose(appSettings()));
+
+export type Runtime = ReturnType<typeof compose>;
+
+function compose(settings: Settings) {
+  const log = createJsonLogger();
+  const certificates = createCertificateStore(settings);
+  const subscriptions = createSubscriptionManager(settings, certificates, log);
+  const routedEvents = createRoutedEventLog(settings);
+  const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired);
+  const gaps = new GapLog(createTableClient(settings.storage, settings.backfill.table));
+  const memberships = new MembershipLog(createTableClient(settings.storage, settings.backfill.table));
+  const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents, hydrator, gaps, memberships);
+  const backfill = createBackfill(settings, notificationProcessor, subscriptions, { gaps, memberships });
+  // A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
+  const notificationReceiver = createNotificationReceiver(settings, {
+    onStorageLoss: (from, to) => backfill.detector.open('storage_outage', from, to, undefined, log),
+  });
+
+  log.info('app.configured', {
+    environment: settings.environment,
+    storage: describeStorage(settings.storage),
+    notificationsQueue: settings.notificationsQueue,
+    lifecycleQueue: settings.lifecycleQueue,
+    deadLetterQueue: settings.deadLetterQueue,
+    claimCheckContainer: settings.notificationsContainer,
+    certificateStore: settings.certificates.kind === 'keyvault' ? `${settings.certificates.vaultUrl} (${settings.certificates.certificateName})` : settings.certificates.folder,
+    routesFile: settings.routesFile ?? null,
+    graph: settings.graphBaseUrl.href,
+    graphAuth: settings.graphAuth.mode,
+    desiredSubscriptions: subscriptions.reconciler.desired.length,
+    notificationUrl: maskFunctionKeys(settings.notificationUrl),
+    jwksUrl: settings.jwksUrl.href,
+    tenants: settings.tenantIds.length,
+    clientStateSecrets: settings.clientStates.length,
+  });
+
+  if (settings.certificates.kind === 'local') {
+    // The local store creates its self-signed certificate on first start, so subscriptions can use it at once.
+    certificates.current().then(
+      (c) => log.info('certificates.current', { id: c.id, thumbprint: c.thumbprint, notAfter: c.notAfter.toISOString() }),
+      (e: Error) => log.error('certificates.unavailable', { error: e.message }),
+    );
+  }
+
+  return {
+    settings,
+    certificates,
+    notificationReceiver,
+    subscriptions,
+    notificationProcessor,
+    pruneRoutedEvents: createRoutedEventsPruner(settings, routedEvents),
+    poisonMover: createPoisonMover(settings),
+    backfill,
+  };
+}
+
+// In the host, the whole app is composed at start, as before: a bad setting, routing file or subscriptions
+// file stops start-up, and the first request pays for nothing. (Outside a host the library skips the hook.)
+app.hook.appStart(() => {
+  runtime();
+});

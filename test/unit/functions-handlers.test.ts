@@ -1,0 +1,130 @@
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// Imported before the environment names anything: importing an HTTP function file builds nothing and reads
+// no setting (readSettings would throw here, with no clientState, app id or storage set).
+import { receiveLifecycle } from '../../functions/receive-lifecycle.js';
+import { receiveNotifications } from '../../functions/receive-notifications.js';
+import type { QueuedNotification } from '../../shared/queue/queued-notification.js';
+import type { DeadLetter } from '../../shared/route/dead-letter.js';
+import { drainQueue, startTestAzurite, tempDir, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { changeNotification, lifecycleNotification, testEnv } from '../helpers/notifications.js';
+
+let azurite: AzuriteProcess;
+let certificates: ReturnType<typeof tempDir>;
+const names = { change: uniqueName('notif'), lifecycle: uniqueName('life'), deadLetter: uniqueName('dead'), container: uniqueName('blobs') };
+let queues: QueueServiceClient;
+
+beforeAll(async () => {
+  azurite = await startTestAzurite();
+  certificates = tempDir();
+  queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
+  // The environment the host would give the app, with this test's Azurite and names: the handlers compose the
+  // app from it on their first call.
+  Object.assign(
+    process.env,
+    testEnv({
+      AzureWebJobsStorage: azurite.connectionString,
+      NOTIFICATIONS_QUEUE: names.change,
+      LIFECYCLE_QUEUE: names.lifecycle,
+      DEAD_LETTER_QUEUE: names.deadLetter,
+      NOTIFICATIONS_CONTAINER: names.container,
+      LOCAL_CERTIFICATE_DIR: certificates.path,
+    }),
+  );
+});
+afterAll(async () => {
+  await azurite?.stop();
+  certificates?.remove();
+});
+
+/** The event name of an invocation log line: a JSON line's `event`, or the line itself. */
+function eventOf(line: unknown): string {
+  if (typeof line !== 'string') return String(line);
+  try {
+    const parsed = JSON.parse(line) as { event?: unknown };
+    return typeof parsed.event === 'string' ? parsed.event : line;
+  } catch {
+    return line;
+  }
+}
+
+/** An invocation context whose log events the test can read. */
+function context(functionName: string, triggerMetadata: Record<string, unknown> = {}) {
+  const events: string[] = [];
+  const ctx = new InvocationContext({
+    invocationId: uniqueName('invocation'),
+    functionName,
+    triggerMetadata,
+    logHandler: (_level, ...args) => events.push(eventOf(args[0])),
+  });
+  return { ctx, events: () => events };
+}
+
+const post = (path: string, body: unknown, query: Record<string, string> = {}) =>
+  new HttpRequest({
+    method: 'POST',
+    url: `http://127.0.0.1:7071/api/${path}`,
+    query,
+    headers: { 'content-type': 'application/json' },
+    body: { string: typeof body === 'string' ? body : JSON.stringify(body) },
+  });
+
+describe('receiveNotifications (HTTP)', () => {
+  it('answers the validation handshake with the token as text/plain', async () => {
+    const { ctx } = context('notifications');
+    const res = await receiveNotifications(post('notifications', '', { validationToken: 'Validation: reachability <&>' }), ctx);
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('Validation: reachability <&>');
+  });
+
+  it('queues a change notification and answers 202, logging through the invocation context', async () => {
+    const notification = changeNotification();
+    const { ctx, events } = context('notifications');
+    const res = await receiveNotifications(post('notifications', { value: [notification] }), ctx);
+    expect(res.status).toBe(202);
+    const queued = (await drainQueue(queues.getQueueClient(names.change))).map((m) => m.body as QueuedNotification);
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ kind: 'change', notification: { id: notification.id } });
+    expect(events()).toContain('receive.accepted');
+  });
+
+  it('refuses a body that is not JSON with 400', async () => {
+    const { ctx, events } = context('notifications');
+    const res = await receiveNotifications(post('notifications', '{not json'), ctx);
+    expect(res.status).toBe(400);
+    expect(events()).toContain('receive.bad_request');
+  });
+});
+
+describe('receiveLifecycle (HTTP)', () => {
+  it('queues a lifecycle notification on the lifecycle queue and answers 202', async () => {
+    const notification = lifecycleNotification({ lifecycleEvent: 'missed' });
+    const { ctx } = context('lifecycle');
+    const res = await receiveLifecycle(post('lifecycle', { value: [notification] }), ctx);
+    expect(res.status).toBe(202);
+    const queued = (await drainQueue(queues.getQueueClient(names.lifecycle))).map((m) => m.body as QueuedNotification);
+    expect(queued).toEqual([expect.objectContaining({ kind: 'lifecycle', notification: expect.objectContaining({ subscriptionId: notification.subscriptionId, lifecycleEvent: 'missed' }) })]);
+  });
+});
+
+describe('queue handlers', () => {
+  const deadLetters = async () => (await drainQueue(queues.getQueueClient(names.deadLetter))).map((m) => m.body as unknown as DeadLetter);
+
+  it('routeNotifications dead-letters a message that is not a queued notification, naming its queue', async () => {
+    // A queue function file reads its queue name when imported, so it is imported once the environment is set.
+    const { routeNotifications } = await import('../../functions/route-notifications.js');
+    const { ctx, events } = context('routeNotifications', { id: uniqueName('message'), dequeueCount: 1 });
+    await routeNotifications({ hello: 'world' }, ctx);
+    expect(await deadLetters()).toEqual([expect.objectContaining({ reason: 'malformed_message', sourceQueue: names.change })]);
+    expect(events().some((e) => e.includes('dead_letter'))).toBe(true);
+  });
+
+  it('handleLifecycle dead-letters a message that is not a lifecycle notification', async () => {
+    const { handleLifecycle } = await import('../../functions/handle-lifecycle.js');
+    const { ctx, events } = context('handleLifecycle');
+    await handleLifecycle({ schema: 'something-else' }, ctx);
+    expect(await deadLetters()).toEqual([expect.objectContaining({ reason: 'malformed_message', sourceQueue: names.lifecycle })]);
+    expect(events()).toContain('lifecycle.dead_lettered');
+  });
+});
