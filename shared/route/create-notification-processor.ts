@@ -3,7 +3,7 @@ import type { CertificateStore } from '../certificates/certificate-store.js';
 import { KeyVaultCertificateStore } from '../certificates/key-vault-certificate-store.js';
 import { LocalCertificateStore } from '../certificates/local-certificate-store.js';
 import { createBlobServiceClient, createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
-import type { CertificateSettings, RouteSettings, Settings, StorageSettings } from '../config/settings.js';
+import type { CertificateSettings, ReceiveSettings, RouteSettings, StorageSettings } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
 import { DeadLetterQueue } from './dead-letter.js';
 import { pruneEventPayloads } from './event-payload-retention.js';
@@ -55,7 +55,7 @@ export function createPoisonMover(settings: StorageSettings & RouteSettings): Po
 
 /** Wires the decrypt-and-route path with its real parts from validated settings. */
 export function createNotificationProcessor(
-  settings: Settings,
+  settings: StorageSettings & Pick<ReceiveSettings, 'notificationsContainer'> & RouteSettings & CertificateSettings,
   certificates: CertificateStore = createCertificateStore(settings),
   routedLog: TableRoutedEventLog = createRoutedEventLog(settings),
   hydrator?: ResourceHydrator,
