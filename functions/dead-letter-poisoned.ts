@@ -1,7 +1,6 @@
 import { app } from '@azure/functions';
 import { POISON_SUFFIX } from '../shared/route/poison-mover.js';
-import { invocationLogger } from './adapters/invocation-logger.js';
-import { poisonMover, settings } from './adapters/runtime.js';
+import { poisonMover, settings, withInvocationLog } from './adapters/runtime.js';
 
 /** `<queue>-poison` → dead-letter queue (which never expires), for the incoming and the lifecycle queue. */
 for (const [name, sourceQueue] of [
@@ -11,9 +10,9 @@ for (const [name, sourceQueue] of [
   app.storageQueue(name, {
     queueName: `${sourceQueue}${POISON_SUFFIX}`,
     connection: 'AzureWebJobsStorage',
-    handler: async (message, context) => {
+    handler: (message, context) => {
       const dequeueCount = context.triggerMetadata?.dequeueCount;
-      await poisonMover.move(message, sourceQueue, invocationLogger(context), typeof dequeueCount === 'number' ? dequeueCount : undefined);
+      return withInvocationLog(context, (logger) => poisonMover.move(message, sourceQueue, logger, typeof dequeueCount === 'number' ? dequeueCount : undefined));
     },
   });
 }

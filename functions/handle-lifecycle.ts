@@ -1,12 +1,10 @@
 import { app } from '@azure/functions';
-import { invocationLogger } from './adapters/invocation-logger.js';
-import { settings, subscriptions } from './adapters/runtime.js';
+import { settings, subscriptions, withInvocationLog } from './adapters/runtime.js';
 
 /** Lifecycle queue → reauthorize, recreate, or ask consumers to resync. */
 app.storageQueue('handleLifecycle', {
   queueName: settings.lifecycleQueue,
   connection: 'AzureWebJobsStorage',
-  handler: async (message, context) => {
-    await subscriptions.lifecycle.process(message, invocationLogger(context));
-  },
+  // The reconciler's lines (a renewal or recreation the event asks for) go to this invocation's log too.
+  handler: (message, context) => withInvocationLog(context, (logger) => subscriptions.lifecycle.process(message, logger)),
 });

@@ -1,11 +1,11 @@
 import { app } from '@azure/functions';
 import { receiveOverHttp } from './adapters/http-receive.js';
-import { notificationReceiver } from './adapters/runtime.js';
+import { notificationReceiver, withInvocationLog } from './adapters/runtime.js';
 
 /** notificationUrl: Graph's change notifications (and the validation handshake). */
 app.http('notifications', {
   methods: ['POST'],
   authLevel: 'function',
   route: 'notifications',
-  handler: (request, context) => receiveOverHttp(notificationReceiver, 'notifications', request, context),
+  handler: (request, context) => withInvocationLog(context, (logger) => receiveOverHttp(notificationReceiver, 'notifications', request, logger)),
 });

@@ -1,6 +1,5 @@
 import { app } from '@azure/functions';
-import { invocationLogger } from './adapters/invocation-logger.js';
-import { pruneRoutedEvents } from './adapters/runtime.js';
+import { pruneRoutedEvents, withInvocationLog } from './adapters/runtime.js';
 
 /**
  * Daily: delete de-duplication records older than the window (Table storage has no TTL) and event payload
@@ -8,7 +7,5 @@ import { pruneRoutedEvents } from './adapters/runtime.js';
  */
 app.timer('pruneRoutedEvents', {
   schedule: '0 30 3 * * *',
-  handler: async (_timer, context) => {
-    invocationLogger(context).info('dedup.pruned', await pruneRoutedEvents());
-  },
+  handler: (_timer, context) => withInvocationLog(context, async (logger) => logger.info('dedup.pruned', await pruneRoutedEvents())),
 });

@@ -1,6 +1,12 @@
 import { readSettings } from '../../shared/config/settings.js';
 import { describeStorage } from '../../shared/config/storage-connection.js';
-import { createJsonLogger } from '../../shared/log.js';
+import type { InvocationContext } from '@azure/functions';
+import { createJsonLogger, createScopedLogger, type Logger } from '../../shared/log.js';
+import { fanOut, type Metrics } from '../../shared/metrics/metrics.js';
+import { createOtelMetrics } from '../../shared/metrics/otel-metrics.js';
+import { createStatusReader, createTableMetrics } from '../../shared/status/create-status.js';
+import { invocationLogger } from './invocation-logger.js';
+import { startTelemetry } from './telemetry.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
 import { createCertificateStore, createNotificationProcessor, createPoisonMover, createRoutedEventLog, createRoutedEventsPruner } from '../../shared/route/create-notification-processor.js';
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
@@ -16,12 +22,28 @@ import { createSubscriptionManager } from '../../shared/subscriptions/create-sub
  * when the host loads the function files; a bad setting stops start-up with a message naming it.
  */
 export const settings = readSettings(process.env);
+// First, so that Azure Monitor's distro is in place before the clients it instruments are created.
+const structuredLogs = await startTelemetry(settings);
+const log = createScopedLogger(createJsonLogger());
+const tableMetrics = createTableMetrics(settings, { flushIntervalMs: settings.metrics.flushSeconds * 1000, logger: log });
+/** The relay's counters: in METRICS_TABLE, and as OpenTelemetry metrics when Application Insights is set. */
+export const metrics: Metrics = structuredLogs ? fanOut(tableMetrics, createOtelMetrics()) : tableMetrics;
+/** What `/api/status` shows (the same as `npm run status`). */
+export const readStatus = createStatusReader(settings, { metrics: tableMetrics });
+
+/**
+ * The invocation's logger (counting what it logs in `metrics`); `work` runs with it as the log of the parts
+ * built at start-up too (the reconciler, the gap detector), so their lines belong to the invocation.
+ */
+export function withInvocationLog<T>(context: InvocationContext, work: (logger: Logger) => Promise<T>): Promise<T> {
+  const logger = invocationLogger(context, metrics, structuredLogs);
+  return log.within(logger, () => work(logger));
+}
 export const certificates = createCertificateStore(settings);
 // A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
 export const notificationReceiver = createNotificationReceiver(settings, {
   onStorageLoss: (from, to) => backfill.detector.open('storage_outage', from, to, undefined, log),
 });
-const log = createJsonLogger();
 export const subscriptions = createSubscriptionManager(settings, certificates, log);
 const routedEvents = createRoutedEventLog(settings);
 const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired);

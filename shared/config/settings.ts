@@ -245,6 +245,25 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     description:
       'Longest time a request may spend storing its batch (retries included) before it answers 503 with Retry-After.',
   },
+  {
+    name: 'METRICS_TABLE',
+    default: 'metrics',
+    description: 'Table of the relay\'s counters (accepted, rejected, routed, duplicates, dead letters, backfilled), one entity per hour and instance, read by `npm run status` and /api/status.',
+  },
+  {
+    name: 'METRICS_FLUSH_SECONDS',
+    default: '60',
+    localDefault: '10',
+    description: 'How often each instance writes its counters to METRICS_TABLE (one storage operation per write); counts of the last interval are lost if the instance dies.',
+  },
+  {
+    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
+    description: 'Application Insights: when set, the counters are also OpenTelemetry metrics and invocation logs are structured log records, sent through Azure Monitor\'s OpenTelemetry distro.',
+  },
+  {
+    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+    description: '`ClientId=<client id>;Authorization=AAD`: the app sends telemetry with that managed identity (Entra authentication, as infra/ sets up) instead of the connection string\'s key.',
+  },
 ];
 
 export interface Settings {
@@ -293,6 +312,12 @@ export interface Settings {
     readonly marginMinutes: number;
     /** 0: no daily safety net. */
     readonly safetyNetHours: number;
+  };
+  readonly metrics: {
+    readonly table: string;
+    readonly flushSeconds: number;
+    /** Set: counters and logs also go to Application Insights. */
+    readonly appInsights?: { readonly connectionString: string; readonly managedIdentityClientId?: string };
   };
 }
 
@@ -471,6 +496,20 @@ export function readSettings(env: Env): Settings {
     safetyNetHours,
   };
 
+  const metricsTable = value('METRICS_TABLE') ?? '';
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(metricsTable)) problems.push(`METRICS_TABLE "${metricsTable}" is not a valid table name.`);
+  const flushSeconds = positiveInt('METRICS_FLUSH_SECONDS', 1, 3600);
+  const appInsightsConnection = value('APPLICATIONINSIGHTS_CONNECTION_STRING');
+  if (appInsightsConnection && !/(^|;)\s*(InstrumentationKey|ConnectionString)=/i.test(appInsightsConnection)) problems.push('APPLICATIONINSIGHTS_CONNECTION_STRING must be an Application Insights connection string (InstrumentationKey=…;IngestionEndpoint=…).');
+  const appInsightsAuth = value('APPLICATIONINSIGHTS_AUTHENTICATION_STRING');
+  const aadClientId = appInsightsAuth ? /(?:^|;)\s*ClientId=([^;]+)/i.exec(appInsightsAuth)?.[1]?.trim() : undefined;
+  if (appInsightsAuth && !/(^|;)\s*Authorization=AAD\s*(;|$)/i.test(appInsightsAuth)) problems.push('APPLICATIONINSIGHTS_AUTHENTICATION_STRING must read `Authorization=AAD` (with `ClientId=<client id>` for a user-assigned identity).');
+  const metrics: Settings['metrics'] = {
+    table: metricsTable,
+    flushSeconds,
+    ...(appInsightsConnection ? { appInsights: { connectionString: appInsightsConnection, ...(aadClientId ? { managedIdentityClientId: aadClientId } : {}) } } : {}),
+  };
+
   if (problems.length > 0 || !storage || !jwksUrl || !graphBaseUrl || !certificates || !graphAuth) throw new ConfigError(problems);
 
   return {
@@ -505,5 +544,6 @@ export function readSettings(env: Env): Settings {
     deleteUndesiredSubscriptions: deleteUndesired === 'true',
     reconcileSchedule,
     backfill,
+    metrics,
   };
 }
