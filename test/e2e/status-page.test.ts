@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeJsonMessage } from '../../shared/queue/json-message.js';
-import { QUEUED_NOTIFICATION_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { loadDesiredSubscriptions } from '../../shared/subscriptions/desired-subscriptions.js';
 import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
+import { queueUndecryptableNotification } from '../helpers/notifications.js';
 
 /** Debian's chromium (`apt-get install chromium`); CHROMIUM_PATH points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -89,22 +88,7 @@ describe('/api/status in a real browser', () => {
     const dead = () => page.locator('#dead-letters').innerText();
     expect(await dead()).not.toContain('unknown_certificate');
     // A queued notification encrypted to a certificate the app does not have: no retry can decrypt it.
-    const incoming = queueService(azurite).getQueueClient('graph-notifications');
-    await incoming.createIfNotExists();
-    await incoming.sendMessage(
-      encodeJsonMessage({
-        schema: QUEUED_NOTIFICATION_SCHEMA,
-        kind: 'change',
-        receivedAt: new Date().toISOString(),
-        notification: {
-          subscriptionId: '00000000-0000-4000-8000-00000000dead',
-          changeType: 'created',
-          resource: "chats('19:x@thread.v2')/messages('1')",
-          tenantId: '11111111-1111-4111-8111-111111111111',
-          encryptedContent: { data: 'AAAA', dataKey: 'AAAA', dataSignature: 'AAAA', encryptionCertificateId: 'no-such-certificate' },
-        },
-      }),
-    );
+    await queueUndecryptableNotification(queueService(azurite).getQueueClient('graph-notifications'));
     await reloadUntil(async () => (await dead()).includes('unknown_certificate'), 'the dead letter');
     const row = page.locator('#dead-letters tbody tr', { hasText: 'unknown_certificate' });
     expect(await row.locator('td').allInnerTexts()).toEqual(['unknown_certificate', '1']);
