@@ -76,6 +76,9 @@ describe('/api/status in a real browser', () => {
       expect(queues).toContain(q);
     }
 
+    // The reconciler that created them logged through the timer's invocation.
+    expect(host.lines.find((l) => l.event === 'subscriptions.reconciled')).toMatchObject({ function: 'reconcileSubscriptions', invocationId: expect.any(String) });
+
     // Nothing loaded from elsewhere, and it reloads itself.
     expect(await page.locator('script, link, img, iframe, object, embed').count()).toBe(0);
     expect(await page.locator('meta[http-equiv="refresh"]').getAttribute('content')).toMatch(/^\d+$/);
