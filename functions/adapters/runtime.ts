@@ -1,6 +1,6 @@
 import { readSettings } from '../../shared/config/settings.js';
 import { describeStorage } from '../../shared/config/storage-connection.js';
-import type { InvocationContext } from '@azure/functions';
+import { app, type InvocationContext } from '@azure/functions';
 import { createJsonLogger, createScopedLogger, type Logger } from '../../shared/log.js';
 import { fanOut, type Metrics } from '../../shared/metrics/metrics.js';
 import { createOtelMetrics } from '../../shared/metrics/otel-metrics.js';
@@ -26,6 +26,8 @@ export const settings = readSettings(process.env);
 const structuredLogs = await startTelemetry(settings);
 const log = createScopedLogger(createJsonLogger());
 const tableMetrics = createTableMetrics(settings, { flushIntervalMs: settings.metrics.flushSeconds * 1000, logger: log });
+// What is counted since the last flush is written when the host stops the worker, too.
+app.hook.appTerminate(() => tableMetrics.close().catch((e: Error) => log.warn('metrics.not_written', { error: e.message })));
 /** The relay's counters: in METRICS_TABLE, and as OpenTelemetry metrics when Application Insights is set. */
 export const metrics: Metrics = structuredLogs ? fanOut(tableMetrics, createOtelMetrics()) : tableMetrics;
 /** What `/api/status` shows (the same as `npm run status`). */
