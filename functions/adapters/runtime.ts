@@ -1,6 +1,6 @@
+import { app, type InvocationContext } from '@azure/functions';
 import { readSettings } from '../../shared/config/settings.js';
 import { describeStorage } from '../../shared/config/storage-connection.js';
-import { app, type InvocationContext } from '@azure/functions';
 import { createJsonLogger, createScopedLogger, type Logger } from '../../shared/log.js';
 import { fanOut, type Metrics } from '../../shared/metrics/metrics.js';
 import { createOtelMetrics } from '../../shared/metrics/otel-metrics.js';
@@ -41,6 +41,7 @@ export function withInvocationLog<T>(context: InvocationContext, work: (logger: 
   const logger = invocationLogger(context, metrics, structuredLogs);
   return log.within(logger, () => work(logger));
 }
+
 export const certificates = createCertificateStore(settings);
 // A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
 export const notificationReceiver = createNotificationReceiver(settings, {

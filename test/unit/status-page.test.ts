@@ -4,7 +4,7 @@ import { countingLogger } from '../../shared/metrics/counting-logger.js';
 import { counterKey, type MetricName, type Metrics } from '../../shared/metrics/metrics.js';
 import { appQueues } from '../../shared/queue/app-queues.js';
 import { escapeHtml, renderStatusPage } from '../../shared/status/status-page.js';
-import type { StatusSnapshot } from '../../shared/status/status-snapshot.js';
+import { gatherStatus, type StatusSnapshot } from '../../shared/status/status-snapshot.js';
 
 const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   generatedAt: '2026-11-23T12:00:00.000Z',
@@ -94,5 +94,41 @@ describe('counting what is logged', () => {
     expect(m.kinds).toEqual(['chatMessage', 'chat']);
     expect(inner.lines.map((l) => l.event)).toHaveLength(10);
     expect(inner.lines[0]).toEqual({ level: 'info', event: 'receive.accepted', fields: { accepted: 3, rejected: 2 } });
+  });
+});
+
+describe('the status snapshot', () => {
+  it('joins the desired subscriptions with their records, counts queues and dead-letter reasons, and masks function keys in errors', async () => {
+    const s = await gatherStatus({
+      desired: [
+        { name: 'all-chats', resource: '/chats' },
+        { name: 'never-created', resource: '/chats/getAllMembers' },
+      ],
+      records: { list: async () => [{ name: 'all-chats', subscriptionId: 'sub-1', expiresAt: '2026-11-26T00:00:00Z', lastAction: 'failed', lastError: 'Graph refused https://relay.example/api/notifications?code=SECRETKEY', certificateId: 'cert-1', clientStateFingerprint: 'f' }] },
+      clientStateOf: (r) => (r.clientStateFingerprint === 'f' ? '1 (current)' : undefined),
+      deliveries: { lastDeliveries: async () => new Map([['sub-1', '2026-11-23T11:00:00Z']]) },
+      queues: [
+        { name: 'in', role: 'incoming' },
+        { name: 'dead', role: 'dead-letter' },
+        { name: 'in-poison', role: 'poison' },
+      ],
+      messageCount: async (name) => ({ in: 4, dead: 3 })[name],
+      peekDeadLetterReasons: async () => ['no_route', 'unknown_certificate', 'no_route'],
+      deadLetterQueue: 'dead',
+      metrics: { read: async (since) => ({ counters: { since: since.getTime() }, lastRouted: { chat: '2026-11-23T11:59:00Z' } }) },
+      now: () => new Date('2026-11-23T12:00:00Z'),
+    });
+    expect(s.subscriptions).toEqual([
+      { name: 'all-chats', resource: '/chats', subscriptionId: 'sub-1', expiresAt: '2026-11-26T00:00:00Z', lastRenewedAt: null, lastDeliveryAt: '2026-11-23T11:00:00Z', lastAction: 'failed', lastError: 'Graph refused https://relay.example/api/notifications?code=***', clientState: '1 (current)', certificateId: 'cert-1' },
+      { name: 'never-created', resource: '/chats/getAllMembers', subscriptionId: null, expiresAt: null, lastRenewedAt: null, lastDeliveryAt: null, lastAction: null, lastError: null, clientState: null, certificateId: null },
+    ]);
+    expect(s.queues).toEqual([
+      { name: 'in', role: 'incoming', approximateMessageCount: 4 },
+      { name: 'dead', role: 'dead-letter', approximateMessageCount: 3 },
+      { name: 'in-poison', role: 'poison', approximateMessageCount: null },
+    ]);
+    expect(s.deadLetters).toEqual({ queue: 'dead', waiting: 3, sampled: 3, byReason: { no_route: 2, unknown_certificate: 1 } });
+    expect(s.metrics).toEqual({ since: '2026-11-22T12:00:00.000Z', counters: { since: Date.parse('2026-11-22T12:00:00Z') } });
+    expect(s.lastRouted).toEqual({ chat: '2026-11-23T11:59:00Z' });
   });
 });
