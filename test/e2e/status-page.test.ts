@@ -1,8 +1,12 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StatusSnapshot } from '../../shared/status/status-snapshot.js';
 import { loadDesiredSubscriptions } from '../../shared/subscriptions/desired-subscriptions.js';
 import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
@@ -11,6 +15,7 @@ import { queueUndecryptableNotification } from '../helpers/notifications.js';
 /** Debian's chromium (`apt-get install chromium`); CHROMIUM_PATH points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PHONE = { width: 390, height: 844 };
+const STATUS_CLI = fileURLToPath(new URL('../../dist/tools/status.js', import.meta.url));
 
 let azurite: AzuriteProcess;
 let host: HostProcess;
@@ -101,5 +106,17 @@ describe('/api/status in a real browser', () => {
     await reloadUntil(async () => (await page.locator('#metrics').innerText()).includes('dead_letters.unknown_certificate'), 'the dead-letter counter');
     // The message's contents are not on the page.
     expect(await page.content()).not.toContain('no-such-certificate');
+  });
+
+  it('shows the same in `npm run status -- --json`: one object with every subscription and every queue with its count', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [STATUS_CLI, '--json', '--app', dir], { env: { ...process.env, AzureWebJobsStorage: azurite.connectionString, SUBSCRIPTIONS_FILE: join(REPO_ROOT, 'subscriptions.example.json') } });
+    const status = JSON.parse(stdout) as StatusSnapshot;
+    expect(status.subscriptions.length).toBeGreaterThanOrEqual(10);
+    expect(status.subscriptions.map((s) => s.name)).toEqual(await cellTexts('#subscriptions tbody tr td:nth-child(1)'));
+    for (const s of status.subscriptions) expect(s.subscriptionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(status.queues.map((q) => q.name)).toEqual(await cellTexts('#queues tbody tr td:nth-child(1)'));
+    expect(status.queues.find((q) => q.name === 'graph-notifications-deadletter')?.approximateMessageCount).toBe(1);
+    expect(status.deadLetters.byReason).toEqual({ unknown_certificate: 1 });
+    expect(status.metrics.counters['dead_letters.unknown_certificate']).toBe(1);
   });
 });
