@@ -1,13 +1,12 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { POISON_SUFFIX } from '../shared/route/poison-mover.js';
-import { invocationLogger } from './adapters/invocation-logger.js';
-import { appSettings, runtime } from './adapters/runtime.js';
+import { appSettings, runtime, withInvocationLog } from './adapters/runtime.js';
 
 /** `<queue>-poison` → dead-letter queue (which never expires), for the queue the message was poisoned on. */
 export function deadLetterPoisoned(sourceQueue: string): (message: unknown, context: InvocationContext) => Promise<void> {
-  return async (message, context) => {
+  return (message, context) => {
     const dequeueCount = context.triggerMetadata?.dequeueCount;
-    await runtime().poisonMover.move(message, sourceQueue, invocationLogger(context), typeof dequeueCount === 'number' ? dequeueCount : undefined);
+    return withInvocationLog(context, (logger) => runtime().poisonMover.move(message, sourceQueue, logger, typeof dequeueCount === 'number' ? dequeueCount : undefined));
   };
 }
 

@@ -1,10 +1,14 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { invocationLogger } from './adapters/invocation-logger.js';
-import { appSettings, runtime } from './adapters/runtime.js';
+import { appSettings, runtime, withInvocationLog } from './adapters/runtime.js';
 
-/** Lifecycle queue → reauthorize, recreate, or ask consumers to resync. */
-export async function handleLifecycle(message: unknown, context: InvocationContext): Promise<void> {
-  await runtime().subscriptions.lifecycle.process(message, invocationLogger(context));
+/**
+ * Lifecycle queue → reauthorize, recreate, or ask consumers to resync. The reconciler's lines (a renewal or
+ * recreation the event asks for) go to this invocation's log too.
+ */
+export function handleLifecycle(message: unknown, context: InvocationContext): Promise<void> {
+  return withInvocationLog(context, async (logger) => {
+    await runtime().subscriptions.lifecycle.process(message, logger);
+  });
 }
 
 app.storageQueue('handleLifecycle', {

@@ -1,10 +1,10 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { receiveOverHttp } from './adapters/http-receive.js';
-import { runtime } from './adapters/runtime.js';
+import { runtime, withInvocationLog } from './adapters/runtime.js';
 
 /** lifecycleNotificationUrl: reauthorizationRequired, subscriptionRemoved, missed (and the handshake). */
-export async function receiveLifecycle(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return receiveOverHttp(runtime().notificationReceiver, 'lifecycle', request, context);
+export function receiveLifecycle(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return withInvocationLog(context, (logger) => receiveOverHttp(runtime().notificationReceiver, 'lifecycle', request, logger));
 }
 
 app.http('lifecycle', {

@@ -1,11 +1,16 @@
-import { app } from '@azure/functions';
-import { appSettings, runtime } from './adapters/runtime.js';
+import { app, type InvocationContext, type Timer } from '@azure/functions';
+import { appSettings, runtime, withInvocationLog } from './adapters/runtime.js';
 
-/** Keeps Graph's subscriptions as the desired-subscriptions file says: on schedule, and once at start. */
-export async function reconcileSubscriptions(): Promise<void> {
-  const { subscriptions } = runtime();
-  if (subscriptions.reconciler.desired.length === 0) return;
-  await subscriptions.reconciler.reconcile();
+/**
+ * Keeps Graph's subscriptions as the desired-subscriptions file says: on schedule, and once at start. The
+ * reconciler logs through the scoped logger: inside this call, that is the invocation's log.
+ */
+export function reconcileSubscriptions(_timer: Timer, context: InvocationContext): Promise<void> {
+  return withInvocationLog(context, async () => {
+    const { subscriptions } = runtime();
+    if (subscriptions.reconciler.desired.length === 0) return;
+    await subscriptions.reconciler.reconcile();
+  });
 }
 
 app.timer('reconcileSubscriptions', {

@@ -109,6 +109,7 @@ var tableNames = {
   dedup: 'routedevents'
   subscriptions: 'subscriptions'
   backfill: 'backfill'
+  metrics: 'metrics'
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
@@ -217,6 +218,8 @@ var appSettings = union(
     EVENT_PAYLOAD_RETENTION_DAYS: string(eventPayloadRetentionDays)
     NOTIFICATIONS_MAX_BODY_BYTES: '16777216'
     RECEIVE_STORAGE_TIMEOUT_MS: '5000'
+    METRICS_TABLE: tableNames.metrics
+    METRICS_FLUSH_SECONDS: '60'
   },
   manageSubscriptions
     ? {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { restStatus } from './errors.js';
 
 /**
@@ -47,4 +48,20 @@ export function errorFields(e: unknown): LogFields {
     return { error: e.message, ...(code !== undefined ? { code } : {}), ...(status !== undefined ? { statusCode: status } : {}) };
   }
   return { error: String(e) };
+}
+
+/**
+ * A logger for parts built once at start-up (the reconciler, the backfill's gap detector) that writes to the
+ * logger of the work in progress when there is one (`within(logger, work)`, e.g. a function invocation's),
+ * and to `fallback` otherwise (start-up, work begun outside any invocation).
+ */
+export function createScopedLogger(fallback: Logger): Logger & { within<T>(logger: Logger, work: () => T): T } {
+  const scope = new AsyncLocalStorage<Logger>();
+  const current = () => scope.getStore() ?? fallback;
+  return {
+    info: (event, fields) => current().info(event, fields),
+    warn: (event, fields) => current().warn(event, fields),
+    error: (event, fields) => current().error(event, fields),
+    within: (logger, work) => scope.run(logger, work),
+  };
 }

@@ -11,6 +11,7 @@ import { createSubscriptionManager } from '../shared/subscriptions/create-subscr
 import { checkEndpoints } from '../shared/subscriptions/endpoint-check.js';
 import { maskFunctionKeys } from '../shared/util/mask-function-key.js';
 import { loadAppSettings } from './local-host/app-settings.js';
+import { textTable } from './text-table.js';
 
 /**
  * `npm run subscriptions -- list | sync | status | delete <id> | check-endpoints  [--json] [--force]`
@@ -41,13 +42,7 @@ if (!COMMANDS.includes(command ?? '') || (command === 'delete' && !arg)) {
   process.exit(2);
 }
 
-function table(rows: Record<string, unknown>[], columns: string[]): string {
-  const cells = rows.map((r) => columns.map((c) => (r[c] === undefined || r[c] === null ? '' : String(r[c]))));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]?.length ?? 0)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
-}
-const out = (data: unknown, rows: Record<string, unknown>[], columns: string[]) => print(process.stdout, json ? JSON.stringify(data, null, 2) + '\n' : table(rows, columns));
+const out = (data: unknown, rows: Record<string, unknown>[], columns: string[]) => print(process.stdout, json ? JSON.stringify(data, null, 2) + '\n' : textTable(rows, columns));
 
 let settings;
 try {

@@ -1,13 +1,13 @@
-import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import type { Logger } from '../../shared/log.js';
 import type { NotificationReceiver } from '../../shared/receive/notification-receiver.js';
-import { invocationLogger } from './invocation-logger.js';
 
 /** Adapts an HTTP trigger to the receiver: request in, receiver call, response out. */
 export async function receiveOverHttp(
   receiver: NotificationReceiver,
   endpoint: string,
   request: HttpRequest,
-  context: InvocationContext,
+  logger: Logger,
 ): Promise<HttpResponseInit> {
   const declared = request.headers.get('content-length');
   const response = await receiver.receive(
@@ -18,7 +18,7 @@ export async function receiveOverHttp(
       readBody: async () => new Uint8Array(await request.arrayBuffer()),
     },
     endpoint,
-    invocationLogger(context),
+    logger,
   );
   return { status: response.status, headers: { ...response.headers }, ...(response.body !== undefined ? { body: response.body } : {}) };
 }

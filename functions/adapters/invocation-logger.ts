@@ -1,12 +1,25 @@
 import type { InvocationContext } from '@azure/functions';
-import type { Logger, LogFields } from '../../shared/log.js';
+import { countingLogger } from '../../shared/metrics/counting-logger.js';
+import { noMetrics, type Metrics } from '../../shared/metrics/metrics.js';
+import type { Logger, LogFields, LogLevel } from '../../shared/log.js';
+import type { StructuredLogSink } from './telemetry.js';
 
-/** The invocation's own log, one JSON object per line, so the host correlates it with the invocation. */
-export function invocationLogger(context: InvocationContext): Logger {
-  const line = (event: string, fields?: LogFields) => JSON.stringify({ event, ...fields });
-  return {
-    info: (event, fields) => context.info(line(event, fields)),
-    warn: (event, fields) => context.warn(line(event, fields)),
-    error: (event, fields) => context.error(line(event, fields)),
+/**
+ * The invocation's own log, one JSON object per line, so the host correlates it with the invocation; each
+ * outcome it logs is counted in `metrics`. With a structured sink (Application Insights configured) each
+ * line also goes there as a log record with its fields as properties.
+ */
+export function invocationLogger(context: InvocationContext, metrics: Metrics = noMetrics, structured?: StructuredLogSink): Logger {
+  const line = (level: LogLevel, event: string, fields: LogFields = {}) => {
+    structured?.(level, event, fields, { functionName: context.functionName, invocationId: context.invocationId });
+    return JSON.stringify({ event, ...fields });
   };
+  return countingLogger(
+    {
+      info: (event, fields) => context.info(line('info', event, fields)),
+      warn: (event, fields) => context.warn(line('warn', event, fields)),
+      error: (event, fields) => context.error(line('error', event, fields)),
+    },
+    metrics,
+  );
 }

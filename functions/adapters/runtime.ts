@@ -1,7 +1,12 @@
-import { app } from '@azure/functions';
+import { app, type InvocationContext } from '@azure/functions';
 import { readSettings, type Settings } from '../../shared/config/settings.js';
 import { describeStorage } from '../../shared/config/storage-connection.js';
-import { createJsonLogger } from '../../shared/log.js';
+import { createJsonLogger, createScopedLogger, type Logger } from '../../shared/log.js';
+import { fanOut, type Metrics } from '../../shared/metrics/metrics.js';
+import { createOtelMetrics } from '../../shared/metrics/otel-metrics.js';
+import { createStatusReader, createTableMetrics } from '../../shared/status/create-status.js';
+import { invocationLogger } from './invocation-logger.js';
+import { declareWorkerTelemetry, startTelemetry } from './telemetry.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
 import { createCertificateStore, createNotificationProcessor, createPoisonMover, createRoutedEventLog, createRoutedEventsPruner } from '../../shared/route/create-notification-processor.js';
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
@@ -31,10 +36,30 @@ export const appSettings = memoised((): Settings => readSettings(process.env));
  */
 export const runtime = memoised(() => compose(appSettings()));
 
+/**
+ * Azure Monitor's distro when APPLICATIONINSIGHTS_CONNECTION_STRING is set (see telemetry.ts), started once,
+ * before the runtime is composed (at host start, below), so the clients it instruments are created after it.
+ */
+const telemetry = memoised(() => startTelemetry(appSettings()));
+
+/**
+ * The invocation's logger (counting what it logs in the runtime's metrics); `work` runs with it as the log of
+ * the parts built at start-up too (the reconciler, the gap detector), so their lines belong to the invocation.
+ */
+export async function withInvocationLog<T>(context: InvocationContext, work: (logger: Logger) => Promise<T>): Promise<T> {
+  const structuredLogs = await telemetry();
+  const { log, metrics } = runtime();
+  const logger = invocationLogger(context, metrics, structuredLogs);
+  return log.within(logger, () => work(logger));
+}
+
 export type Runtime = ReturnType<typeof compose>;
 
 function compose(settings: Settings) {
-  const log = createJsonLogger();
+  const log = createScopedLogger(createJsonLogger());
+  const tableMetrics = createTableMetrics(settings, { flushIntervalMs: settings.metrics.flushSeconds * 1000, logger: log });
+  /** The relay's counters: in METRICS_TABLE, and as OpenTelemetry metrics when Application Insights is set. */
+  const metrics: Metrics = settings.metrics.appInsights ? fanOut(tableMetrics, createOtelMetrics()) : tableMetrics;
   const certificates = createCertificateStore(settings);
   const subscriptions = createSubscriptionManager(settings, certificates, log);
   const routedEvents = createRoutedEventLog(settings);
@@ -76,6 +101,11 @@ function compose(settings: Settings) {
 
   return {
     settings,
+    log,
+    metrics,
+    tableMetrics,
+    /** What `/api/status` shows (the same as `npm run status`). */
+    readStatus: createStatusReader(settings, { metrics: tableMetrics }),
     certificates,
     notificationReceiver,
     subscriptions,
@@ -88,6 +118,15 @@ function compose(settings: Settings) {
 
 // In the host, the whole app is composed at start, as before: a bad setting, routing file or subscriptions
 // file stops start-up, and the first request pays for nothing. (Outside a host the library skips the hook.)
-app.hook.appStart(() => {
+declareWorkerTelemetry(process.env);
+
+app.hook.appStart(async () => {
+  await telemetry();
   runtime();
+});
+
+// What is counted since the last flush is written when the host stops the worker, too.
+app.hook.appTerminate(async () => {
+  const { tableMetrics, log } = runtime();
+  await tableMetrics.close().catch((e: Error) => log.warn('metrics.not_written', { error: e.message }));
 });

@@ -164,7 +164,7 @@ export class NotificationProcessor {
     }
     await claim.complete();
     await this.#rememberMember(event, logger);
-    logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode });
+    logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode, ...(event.backfilled ? { backfilled: true } : {}) });
     return { status: 'routed', eventId: event.id, queues: claim.queues };
   }
 

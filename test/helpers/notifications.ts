@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { QueueClient } from '@azure/storage-queue';
+import { encodeJsonMessage } from '../../shared/queue/json-message.js';
+import { QUEUED_NOTIFICATION_SCHEMA } from '../../shared/queue/queued-notification.js';
 
 export const TENANT_A = '11111111-1111-4111-8111-111111111111';
 export const TENANT_B = '33333333-3333-4333-8333-333333333333';
@@ -62,4 +65,26 @@ export function testEnv(overrides: Record<string, string>): Record<string, strin
     CERTIFICATE_STORE: 'local',
     ...overrides,
   };
+}
+
+/**
+ * Puts on an incoming queue a notification as the receive function queues it, encrypted to a certificate
+ * the app does not have: no retry can decrypt it, so the route function dead-letters it (`unknown_certificate`).
+ */
+export async function queueUndecryptableNotification(queue: QueueClient): Promise<void> {
+  await queue.createIfNotExists();
+  await queue.sendMessage(
+    encodeJsonMessage({
+      schema: QUEUED_NOTIFICATION_SCHEMA,
+      kind: 'change',
+      receivedAt: new Date().toISOString(),
+      notification: {
+        subscriptionId: '00000000-0000-4000-8000-00000000dead',
+        changeType: 'created',
+        resource: "chats('19:x@thread.v2')/messages('1')",
+        tenantId: TENANT_A,
+        encryptedContent: { data: 'AAAA', dataKey: 'AAAA', dataSignature: 'AAAA', encryptionCertificateId: 'no-such-certificate' },
+      },
+    }),
+  );
 }

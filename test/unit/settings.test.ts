@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { thrown } from '../helpers/thrown.js';
 import { ConfigError } from '../../shared/errors.js';
-import { MICROSOFT_JWKS_URL, readSettings, SETTING_DEFINITIONS } from '../../shared/config/settings.js';
+import { MICROSOFT_JWKS_URL, readSettings, SETTING_DEFINITIONS, settingValue } from '../../shared/config/settings.js';
 import { readArea } from '../../shared/config/settings/define.js';
 import { backfillSettings } from '../../shared/config/settings/backfill.js';
 import { certificateSettings } from '../../shared/config/settings/certificates.js';
@@ -121,6 +121,25 @@ describe('settings by area', () => {
   it('defines each setting once', () => {
     const names = SETTING_DEFINITIONS.map((d) => d.name);
     expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe('metrics and Application Insights settings', () => {
+  const dev = { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' };
+  it('keeps counters in the metrics table, written every 10 s locally and every minute in Azure; no Application Insights unless set', () => {
+    expect(readSettings(dev).metrics).toEqual({ table: 'metrics', flushSeconds: 10 });
+    expect(settingValue({}, 'METRICS_FLUSH_SECONDS')).toBe('60');
+  });
+
+  it('reads the connection string and the managed identity of the Entra authentication string', () => {
+    const s = readSettings({ ...dev, APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://example.invalid/', APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=abc;Authorization=AAD' });
+    expect(s.metrics.appInsights).toEqual({ connectionString: expect.stringContaining('InstrumentationKey='), managedIdentityClientId: 'abc' });
+  });
+
+  it('names each bad one', () => {
+    const e = configError({ ...dev, METRICS_TABLE: 'no-dashes', METRICS_FLUSH_SECONDS: '0', APPLICATIONINSIGHTS_CONNECTION_STRING: 'hello', APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=abc' });
+    expect(e.problems).toHaveLength(4);
+    for (const [i, name] of ['METRICS_TABLE', 'METRICS_FLUSH_SECONDS', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'].entries()) expect(e.problems[i]).toContain(name);
   });
 });
 

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { odata, type TableClient } from '@azure/data-tables';
+import type { Logger } from '../log.js';
+import { tableOnce } from '../util/table-once.js';
+import { counterKey, type MetricName, type MetricTotals, type Metrics } from './metrics.js';
+
+/** The hour a time falls in, as a partition key that sorts by time: `2026112313`. */
+export const hourBucket = (at: Date) => at.toISOString().slice(0, 13).replace(/[-T]/g, '');
+
+interface Bucket {
+  readonly hour: string;
+  readonly counters: Map<string, number>;
+  readonly lastRouted: Map<string, string>;
+  dirty: boolean;
+}
+
+interface MetricsEntity {
+  partitionKey: string;
+  rowKey: string;
+  counters: string;
+  lastRouted: string;
+}
+
+/**
+ * Counters in Table storage, one entity per hour and process (partition = hour bucket, row = this process's
+ * id) holding the process's totals for that hour as JSON. Counts are added in memory and written by one
+ * upsert per flush (every `flushIntervalMs`, and when the hour turns), never on the caller's path: the data
+ * path pays no storage operation for them. A process that dies loses at most its last interval's counts;
+ * counters are for operators, the queues are the record. `read` sums every process's entities.
+ */
+export class TableMetrics implements Metrics {
+  readonly #table: TableClient;
+  readonly #ensure: () => Promise<void>;
+  readonly #instance = randomUUID();
+  readonly #now: () => Date;
+  readonly #logger: Logger | undefined;
+  readonly #timer: NodeJS.Timeout | undefined;
+  #current: Bucket;
+  #previous: Bucket | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(table: TableClient, options: { flushIntervalMs?: number; now?: () => Date; logger?: Logger } = {}) {
+    this.#table = table;
+    this.#ensure = tableOnce(table);
+    this.#now = options.now ?? (() => new Date());
+    this.#logger = options.logger;
+    this.#current = this.#bucket(hourBucket(this.#now()));
+    if (options.flushIntervalMs) {
+      this.#timer = setInterval(() => void this.flush().catch((e: Error) => this.#logger?.warn('metrics.not_written', { error: e.message })), options.flushIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  add(counter: MetricName, label?: string, by = 1): void {
+    const b = this.#bucketNow();
+    const key = counterKey(counter, label);
+    b.counters.set(key, (b.counters.get(key) ?? 0) + by);
+    b.dirty = true;
+  }
+
+  routedAt(kind: string, at: Date): void {
+    const b = this.#bucketNow();
+    const iso = at.toISOString();
+    if ((b.lastRouted.get(kind) ?? '') < iso) b.lastRouted.set(kind, iso);
+    b.dirty = true;
+  }
+
+  /** Writes what changed since the last flush (one upsert per hour bucket touched). */
+  flush(): Promise<void> {
+    this.#bucketNow();
+    const run = this.#flushing.then(async () => {
+      for (const b of [this.#previous, this.#current]) {
+        if (!b?.dirty) continue;
+        b.dirty = false;
+        try {
+          await this.#ensure();
+          const entity: MetricsEntity = { partitionKey: b.hour, rowKey: this.#instance, counters: JSON.stringify(Object.fromEntries(b.counters)), lastRouted: JSON.stringify(Object.fromEntries(b.lastRouted)) };
+          await this.#table.upsertEntity(entity, 'Replace');
+        } catch (e) {
+          b.dirty = true;
+          throw e;
+        }
+      }
+      if (this.#previous && !this.#previous.dirty) this.#previous = undefined;
+    });
+    this.#flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Stops the timer and writes what is left. */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.flush();
+  }
+
+  /** Every process's counters since the hour of `since`, summed; the latest routed time per kind. */
+  async read(since: Date): Promise<MetricTotals> {
+    await this.#ensure();
+    const counters: Record<string, number> = {};
+    const lastRouted: Record<string, string> = {};
+    const entities = this.#table.listEntities<MetricsEntity>({ queryOptions: { filter: odata`PartitionKey ge ${hourBucket(since)}` } });
+    for await (const e of entities) {
+      for (const [k, v] of Object.entries(parseObject(e.counters))) if (typeof v === 'number') counters[k] = (counters[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(parseObject(e.lastRouted))) if (typeof v === 'string' && (lastRouted[k] ?? '') < v) lastRouted[k] = v;
+    }
+    return { counters, lastRouted };
+  }
+
+  #bucketNow(): Bucket {
+    const hour = hourBucket(this.#now());
+    if (hour !== this.#current.hour) {
+      if (this.#current.dirty) this.#previous = this.#current;
+      this.#current = this.#bucket(hour);
+    }
+    return this.#current;
+  }
+
+  #bucket(hour: string): Bucket {
+    return { hour, counters: new Map(), lastRouted: new Map(), dirty: false };
+  }
+}
+
+function parseObject(text: unknown): Record<string, unknown> {
+  try {
+    const v = JSON.parse(String(text)) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

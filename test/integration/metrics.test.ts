@@ -1,0 +1,69 @@
+import { TableClient } from '@azure/data-tables';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hourBucket, TableMetrics } from '../../shared/metrics/table-metrics.js';
+import { startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+
+let azurite: AzuriteProcess;
+beforeAll(async () => {
+  azurite = await startTestAzurite();
+});
+afterAll(() => azurite?.stop());
+
+/** A table client that counts the requests it sends. */
+function countedTable(name: string): { table: TableClient; requests: string[] } {
+  const requests: string[] = [];
+  const policy: PipelinePolicy = { name: 'count-requests', sendRequest: (req, next) => (requests.push(`${req.method} ${new URL(req.url).pathname}`), next(req)) };
+  const table = TableClient.fromConnectionString(azurite.connectionString, name, { allowInsecureConnection: true, additionalPolicies: [{ policy, position: 'perCall' }] });
+  return { table, requests };
+}
+
+describe('counters in Table storage', () => {
+  it('costs one write per flush however many counts were added, none when nothing changed', async () => {
+    const name = uniqueName('metrics').replace(/-/g, '');
+    const { table, requests } = countedTable(name);
+    const metrics = new TableMetrics(table);
+    for (let i = 0; i < 1000; i++) metrics.add('accepted');
+    metrics.add('rejected', 'client_state_mismatch', 3);
+    metrics.routedAt('chatMessage', new Date('2026-11-23T10:00:00Z'));
+    expect(requests).toEqual([]);
+    await metrics.flush();
+    const writes = requests.filter((r) => !r.endsWith('/Tables'));
+    expect(writes).toHaveLength(1);
+    await metrics.flush();
+    expect(requests.filter((r) => !r.endsWith('/Tables'))).toHaveLength(1);
+    expect(await metrics.read(new Date(Date.now() - 3_600_000))).toEqual({ counters: { accepted: 1000, 'rejected.client_state_mismatch': 3 }, lastRouted: { chatMessage: '2026-11-23T10:00:00.000Z' } });
+  });
+
+  it('sums every instance and every hour since the one asked for; a count in a new hour goes to that hour', async () => {
+    const name = uniqueName('metrics').replace(/-/g, '');
+    let now = new Date('2026-11-23T10:59:59Z');
+    const clock = () => now;
+    const a = new TableMetrics(countedTable(name).table, { now: clock });
+    const b = new TableMetrics(countedTable(name).table, { now: clock });
+    a.add('routed', 'chat');
+    b.add('routed', 'chat', 2);
+    b.routedAt('chat', new Date('2026-11-23T10:59:00Z'));
+    now = new Date('2026-11-23T11:00:01Z');
+    a.add('routed', 'chat');
+    a.add('dead_letters', 'no_route');
+    a.routedAt('chat', new Date('2026-11-23T11:00:01Z'));
+    await Promise.all([a.flush(), b.flush()]);
+    expect(await a.read(new Date('2026-11-23T10:30:00Z'))).toEqual({ counters: { 'routed.chat': 4, 'dead_letters.no_route': 1 }, lastRouted: { chat: '2026-11-23T11:00:01.000Z' } });
+    expect(await a.read(new Date('2026-11-23T11:00:00Z'))).toEqual({ counters: { 'routed.chat': 1, 'dead_letters.no_route': 1 }, lastRouted: { chat: '2026-11-23T11:00:01.000Z' } });
+    expect(hourBucket(now)).toBe('2026112311');
+  });
+
+  it('keeps the counts of a flush that failed for the next one', async () => {
+    let fail = true;
+    const faults: PipelinePolicy = { name: 'fail-once', sendRequest: (req, next) => (fail && req.method === 'PUT' ? Promise.reject(new Error('connection reset')) : next(req)) };
+    const table = TableClient.fromConnectionString(azurite.connectionString, uniqueName('metrics').replace(/-/g, ''), { allowInsecureConnection: true, retryOptions: { maxRetries: 0 }, additionalPolicies: [{ policy: faults, position: 'perCall' }] });
+    const metrics = new TableMetrics(table);
+    metrics.add('duplicates');
+    await expect(metrics.flush()).rejects.toThrow('connection reset');
+    fail = false;
+    metrics.add('duplicates');
+    await metrics.flush();
+    expect((await metrics.read(new Date(Date.now() - 3_600_000))).counters).toEqual({ duplicates: 2 });
+  });
+});

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { readSettings } from '../shared/config/settings.js';
+import { ConfigError } from '../shared/errors.js';
+import { createStatusReader } from '../shared/status/create-status.js';
+import type { StatusSnapshot } from '../shared/status/status-snapshot.js';
+import { maskFunctionKeys } from '../shared/util/mask-function-key.js';
+import { loadAppSettings } from './local-host/app-settings.js';
+import { textTable } from './text-table.js';
+
+/**
+ * `npm run status [-- --json] [--app <folder>]`: the relay's health at a glance, read from its storage:
+ * every desired subscription, every queue the app owns with its approximate message count, the dead letters
+ * waiting by reason, the last routed event per kind and the counters of the last 24 hours. The same content
+ * as `/api/status`. `--json` prints one object. Settings as the app reads them (local.settings.json, then
+ * the environment). Exit codes: 0 ok, 1 storage unreachable, 2 bad usage, 3 invalid configuration.
+ */
+const USAGE = 'usage: npm run status [-- --json] [--app <folder>]';
+let parsed;
+try {
+  parsed = parseArgs({ options: { json: { type: 'boolean', default: false }, app: { type: 'string', default: process.cwd() } } });
+} catch (e) {
+  process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+let settings;
+try {
+  settings = readSettings(loadAppSettings(parsed.values.app, process.env));
+} catch (e) {
+  process.stderr.write(`${(e as Error).message}\n`);
+  process.exit(e instanceof ConfigError ? 3 : 1);
+}
+
+let snapshot: StatusSnapshot;
+try {
+  snapshot = await createStatusReader(settings)();
+} catch (e) {
+  process.stderr.write(`status failed: ${(e as Error).message}\n`);
+  process.exit(1);
+}
+process.stdout.write(maskFunctionKeys(parsed.values.json ? JSON.stringify(snapshot, null, 2) + '\n' : describe(snapshot)));
+
+function describe(s: StatusSnapshot): string {
+  const pairs = (o: Readonly<Record<string, unknown>>, key: string, value: string) => Object.entries(o).map(([k, v]) => ({ [key]: k, [value]: v }));
+  const table = (rows: readonly Record<string, unknown>[], columns: readonly string[]) => (rows.length ? textTable(rows, columns) : '(none)\n');
+  return [
+    `Status at ${s.generatedAt}\n`,
+    `\nSubscriptions (${s.subscriptions.length})\n`,
+    table(s.subscriptions as unknown as Record<string, unknown>[], ['name', 'resource', 'subscriptionId', 'expiresAt', 'lastRenewedAt', 'lastDeliveryAt', 'clientState', 'certificateId', 'lastAction', 'lastError']),
+    `\nQueues\n`,
+    table(s.queues.map((q) => ({ ...q, approximateMessageCount: q.approximateMessageCount ?? 'not created' })), ['name', 'role', 'approximateMessageCount']),
+    `\nDead letters waiting in ${s.deadLetters.queue}: ${s.deadLetters.waiting ?? 0} (reasons of the first ${s.deadLetters.sampled})\n`,
+    table(pairs(s.deadLetters.byReason, 'reason', 'count'), ['reason', 'count']),
+    `\nLast routed event per kind\n`,
+    table(pairs(s.lastRouted, 'kind', 'at'), ['kind', 'at']),
+    `\nCounters since ${s.metrics.since}\n`,
+    table(pairs(s.metrics.counters, 'counter', 'count'), ['counter', 'count']),
+  ].join('');
+}
