@@ -162,7 +162,7 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
   {
     name: 'NOTIFICATIONS_QUEUE',
     default: 'graph-notifications',
-    description: 'Queue that receives each accepted change notification.',
+    description: 'Queue that receives the accepted change notifications, one message per Graph request.',
   },
   {
     name: 'LIFECYCLE_QUEUE',

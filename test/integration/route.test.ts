@@ -1,6 +1,7 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
+import { QUEUED_BATCH_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-certificate-store.js';
 import { TableRoutedEventLog } from '../../shared/route/routed-event-log.js';
@@ -16,6 +17,20 @@ import { startTcpProxy } from '../helpers/tcp-proxy.js';
 const harness = useRouteHarness();
 const { setup, queuedMessage, writeRoutes } = harness;
 const message = chatMessage;
+
+/** The fake Key Vault with one certificate version, and a certificate store reading it (no SDK retries). */
+async function startKeyVaultStore() {
+  const vault = await startFakeKeyVault();
+  const cert = await createTestCertificate();
+  const version = vault.addVersion('graph-notifications', { der: Buffer.from(cert.base64, 'base64'), secret: cert.pem, contentType: 'application/x-pem-file' });
+  const kv = new KeyVaultCertificateStore({
+    vaultUrl: vault.url,
+    certificateName: 'graph-notifications',
+    credential: vault.credential,
+    clientOptions: { tlsOptions: { ca: vault.tlsCa }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
+  });
+  return { vault, cert, version, kv };
+}
 
 describe('decrypt and route', () => {
   it('decrypts a queued notification and publishes its CloudEvent on teams-chat-messages, base64 JSON', async () => {
@@ -98,7 +113,7 @@ describe('decrypt and route', () => {
     const claim = decodeJsonMessage<unknown>(incoming?.messageText ?? '');
     expect(claim).toHaveProperty('claimCheck');
 
-    expect(await t.process(claim)).toMatchObject({ status: 'routed' });
+    expect(await t.process(claim)).toMatchObject({ status: 'batch', items: [{ status: 'routed' }] });
     const [event] = await t.events(queue);
     expect(event?.data).toBeUndefined();
     expect(event?.dataref).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\//);
@@ -134,16 +149,8 @@ describe('failures', () => {
   });
 
   it('throws while Key Vault is down (so the host retries) and routes once it is back', async () => {
-    const vault = await startFakeKeyVault();
+    const { vault, cert, version, kv } = await startKeyVaultStore();
     try {
-      const cert = await createTestCertificate();
-      const version = vault.addVersion('graph-notifications', { der: Buffer.from(cert.base64, 'base64'), secret: cert.pem, contentType: 'application/x-pem-file' });
-      const kv = new KeyVaultCertificateStore({
-        vaultUrl: vault.url,
-        certificateName: 'graph-notifications',
-        credential: vault.credential,
-        clientOptions: { tlsOptions: { ca: vault.tlsCa }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
-      });
       const queue = uniqueName('kv');
       const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, harness.azurite().connectionString, kv);
       const queued = await queuedMessage(message('700'), {}, { base64: cert.base64, id: `graph-notifications/${version}` });
@@ -153,6 +160,39 @@ describe('failures', () => {
       vault.down = false;
       expect(await t.process(queued)).toMatchObject({ status: 'routed' });
       expect((await t.events(queue))[0]?.data).toEqual(message('700'));
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('retries a batch whose one item failed for now, and routes the others once', async () => {
+    const { vault, cert, version, kv } = await startKeyVaultStore();
+    try {
+      const queue = uniqueName('batch');
+      const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, harness.azurite().connectionString, kv);
+      const reference = await queuedMessage(undefined, { resource: `chats('${CHAT}')/messages('710')` });
+      const encrypted = await queuedMessage(message('711'), {}, { base64: cert.base64, id: `graph-notifications/${version}` });
+      const unroutable = await queuedMessage(undefined, { resource: "users('u')/events('e')" });
+      const batch = { schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt: reference.receivedAt, items: [reference, encrypted, unroutable].map((q) => q.notification) };
+
+      vault.down = true; // the encrypted item cannot be decrypted for now: the whole message is retried
+      await expect(t.process(batch, 'incoming-batch')).rejects.toMatchObject({ statusCode: 503 });
+      vault.down = false;
+      expect(await t.process(batch, 'incoming-batch')).toEqual({
+        status: 'batch',
+        items: [
+          { status: 'duplicate', eventId: expect.any(String) },
+          { status: 'routed', eventId: expect.any(String), queues: [queue] },
+          { status: 'dead-lettered', reason: 'unsupported_resource' },
+        ],
+      });
+      const events = await t.events(queue);
+      expect(events.map((e) => e.datamode).sort()).toEqual(['reference', 'resource']);
+      expect(events.find((e) => e.datamode === 'resource')?.data).toEqual(message('711'));
+      // The bad item alone, dead-lettered on each attempt (a duplicate dead letter routes once on replay).
+      const letters = await t.deadLetters();
+      expect(letters.length).toBeGreaterThanOrEqual(1);
+      for (const letter of letters) expect(decodeJsonMessage(letter.originalMessage)).toEqual(unroutable);
     } finally {
       await vault.close();
     }
