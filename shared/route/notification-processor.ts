@@ -47,8 +47,8 @@ export type ProcessOutcome =
 /** What became of one item of a queued batch. */
 export type ItemOutcome = Exclude<ProcessOutcome, { status: 'batch' }>;
 
-/** Items of one batch routed at once (their storage calls overlap; decryption is synchronous anyway). */
-const ITEMS_IN_FLIGHT = 16;
+/** Items of one batch routed at once: their storage calls overlap, and their de-duplication writes share transactions. */
+const ITEMS_IN_FLIGHT = 64;
 
 export interface NotificationProcessorOptions {
   readonly certificates: CertificateStore;

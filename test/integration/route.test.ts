@@ -5,6 +5,7 @@ import { QUEUED_BATCH_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-certificate-store.js';
 import { TableRoutedEventLog } from '../../shared/route/routed-event-log.js';
+import { TableWriteBatcher } from '../../shared/route/table-write-batcher.js';
 import { createTableClient } from '../../shared/config/storage-clients.js';
 import { replayMessages } from '../../shared/route/replay.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
@@ -88,6 +89,29 @@ describe('decrypt and route', () => {
     const outcomes = await Promise.all([t.process(queued), t.process(queued), t.process(queued)]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['duplicate', 'duplicate', 'routed']);
     expect(await t.events(queue)).toHaveLength(1);
+  });
+
+  it('writes de-duplication records together, each with its own answer, when one of them conflicts', async () => {
+    const t = setup();
+    const table = createTableClient(t.settings.storage, t.settings.dedupTable);
+    const writes = new TableWriteBatcher(table);
+    const row = (rowKey: string, n: number) => ({ partitionKey: 'a', rowKey, n });
+    // The table does not exist yet: created once, then every write answered.
+    expect(await writes.write(row('a1', 1), undefined)).toEqual(expect.any(String));
+    // One group of the same partition: a1 exists, so the transaction fails and each write is tried alone.
+    const [again, fresh, twice1, twice2] = await Promise.all([writes.write(row('a1', 2), undefined), writes.write(row('a2', 1), undefined), writes.write(row('a3', 1), undefined), writes.write(row('a3', 2), undefined)]);
+    expect(again).toBeUndefined();
+    expect(fresh).toEqual(expect.any(String));
+    expect([twice1, twice2].filter((e) => e === undefined)).toHaveLength(1); // one row written twice: one wins
+    // Replaces in one transaction, each conditional on its own etag; a stale etag loses alone.
+    const [replaced, stale] = await Promise.all([writes.write(row('a2', 2), fresh), writes.write(row('a1', 3), fresh)]);
+    expect(replaced).toEqual(expect.any(String));
+    expect(stale).toBeUndefined();
+    const n = async (rowKey: string) => (await table.getEntity<{ n: number }>('a', rowKey)).n;
+    expect([await n('a1'), await n('a2')]).toEqual([1, 2]);
+    // Many writes of one partition at once go out as transactions and all land.
+    const many = await Promise.all(Array.from({ length: 150 }, (_, i) => writes.write(row(`m${i}`, i), undefined)));
+    expect(many.every((e) => typeof e === 'string' && e.length > 0)).toBe(true);
   });
 
   it('prunes de-duplication records older than the window, keeping the recent ones', async () => {
@@ -192,7 +216,7 @@ describe('failures', () => {
       // The bad item alone, dead-lettered on each attempt (a duplicate dead letter routes once on replay).
       const letters = await t.deadLetters();
       expect(letters.length).toBeGreaterThanOrEqual(1);
-      for (const letter of letters) expect(decodeJsonMessage(letter.originalMessage)).toEqual(unroutable);
+      for (const letter of letters) expect(decodeJsonMessage(letter.originalMessage)).toEqual({ ...unroutable, receivedAt: batch.receivedAt });
     } finally {
       await vault.close();
     }
