@@ -1,13 +1,14 @@
 import { app } from '@azure/functions';
+import { notificationQueueNames } from '../shared/queue/notification-queues.js';
 import { POISON_SUFFIX } from '../shared/route/poison-mover.js';
 import { invocationLogger } from './adapters/invocation-logger.js';
 import { poisonMover, settings } from './adapters/runtime.js';
 
-/** `<queue>-poison` → dead-letter queue (which never expires), for the incoming and the lifecycle queue. */
+/** `<queue>-poison` → dead-letter queue (which never expires), for each incoming queue and the lifecycle queue. */
 for (const [name, sourceQueue] of [
-  ['deadLetterPoisonedNotifications', settings.notificationsQueue],
-  ['deadLetterPoisonedLifecycle', settings.lifecycleQueue],
-] as const) {
+  ...notificationQueueNames(settings).map((queue, i) => [i === 0 ? 'deadLetterPoisonedNotifications' : `deadLetterPoisonedNotifications${i}`, queue] as const),
+  ['deadLetterPoisonedLifecycle', settings.lifecycleQueue] as const,
+]) {
   app.storageQueue(name, {
     queueName: `${sourceQueue}${POISON_SUFFIX}`,
     connection: 'AzureWebJobsStorage',

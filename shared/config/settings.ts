@@ -165,6 +165,11 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     description: 'Queue that receives the accepted change notifications, one message per Graph request.',
   },
   {
+    name: 'NOTIFICATIONS_QUEUE_PARTITIONS',
+    default: '1',
+    description: 'How many incoming queues change notifications are spread over (1 to 32), each with its own queue trigger so that each scales out: `NOTIFICATIONS_QUEUE`, then `NOTIFICATIONS_QUEUE-1` … (docs/scale.md). Lowering it strands what is left on the queues dropped: drain them first.',
+  },
+  {
     name: 'LIFECYCLE_QUEUE',
     default: 'graph-lifecycle',
     description: 'Queue that receives each accepted lifecycle notification.',
@@ -256,6 +261,8 @@ export interface Settings {
   readonly jwksUrl: URL;
   readonly graphBaseUrl: URL;
   readonly notificationsQueue: string;
+  /** How many incoming queues change notifications are spread over; see notificationQueueNames. */
+  readonly notificationsQueuePartitions: number;
   readonly lifecycleQueue: string;
   readonly notificationsContainer: string;
   readonly maxBodyBytes: number;
@@ -398,6 +405,12 @@ export function readSettings(env: Env): Settings {
     return n;
   };
   const maxBodyBytes = positiveInt('NOTIFICATIONS_MAX_BODY_BYTES', 1024, 100 * 1024 * 1024);
+  const notificationsQueuePartitions = positiveInt('NOTIFICATIONS_QUEUE_PARTITIONS', 1, 32);
+  // The last partition's poison queue is the longest name the app derives from NOTIFICATIONS_QUEUE.
+  const longest = `${notificationsQueue}-${notificationsQueuePartitions - 1}-poison`;
+  if (notificationsQueuePartitions > 1 && longest.length > 63) {
+    problems.push(`NOTIFICATIONS_QUEUE "${notificationsQueue}" is too long for ${notificationsQueuePartitions} partitions: "${longest}" would exceed 63 characters.`);
+  }
   const storageTimeoutMs = positiveInt('RECEIVE_STORAGE_TIMEOUT_MS', 100, 9000);
   const dedupWindowMinutes = positiveInt('DEDUP_WINDOW_MINUTES', 0, 60 * 24 * 30);
   const eventTtlRaw = value('EVENT_TTL_SECONDS') ?? '';
@@ -482,6 +495,7 @@ export function readSettings(env: Env): Settings {
     jwksUrl,
     graphBaseUrl,
     notificationsQueue,
+    notificationsQueuePartitions,
     lifecycleQueue,
     notificationsContainer,
     maxBodyBytes,

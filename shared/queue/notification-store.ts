@@ -58,7 +58,8 @@ export interface NotificationStore {
 export interface StorageNotificationStoreOptions {
   readonly queueService: QueueServiceClient;
   readonly blobService: BlobServiceClient;
-  readonly queues: Readonly<Record<NotificationKind, string>>;
+  /** Change notifications: one queue, or the partitions (see notificationQueueNames) taken in turn. */
+  readonly queues: { readonly change: string | readonly string[]; readonly lifecycle: string };
   readonly container: string;
   /** Upper bound for one storeAll, retries included. */
   readonly timeoutMs: number;
@@ -75,16 +76,18 @@ export interface StorageNotificationStoreOptions {
  * receive path never pays for existence checks.
  */
 export class StorageNotificationStore implements NotificationStore {
-  readonly #queues: Record<NotificationKind, QueueClient>;
+  readonly #changeQueues: readonly QueueClient[];
+  readonly #lifecycleQueue: QueueClient;
+  #nextPartition = 0;
   readonly #container: ContainerClient;
   readonly #timeoutMs: number;
   readonly #slots: Semaphore;
 
   constructor(options: StorageNotificationStoreOptions) {
-    this.#queues = {
-      change: options.queueService.getQueueClient(options.queues.change),
-      lifecycle: options.queueService.getQueueClient(options.queues.lifecycle),
-    };
+    const change = typeof options.queues.change === 'string' ? [options.queues.change] : options.queues.change;
+    if (change.length === 0) throw new RangeError('At least one change notification queue is needed.');
+    this.#changeQueues = change.map((name) => options.queueService.getQueueClient(name));
+    this.#lifecycleQueue = options.queueService.getQueueClient(options.queues.lifecycle);
     this.#container = options.blobService.getContainerClient(options.container);
     this.#timeoutMs = options.timeoutMs;
     this.#slots = new Semaphore(options.concurrency ?? 64);
@@ -116,9 +119,17 @@ export class StorageNotificationStore implements NotificationStore {
     }
   }
 
+  /** The queue for a message: lifecycle's, or the next change partition in turn (they fill evenly). */
+  #queueFor(kind: NotificationKind): QueueClient {
+    if (kind === 'lifecycle') return this.#lifecycleQueue;
+    this.#nextPartition = (this.#nextPartition + 1) % this.#changeQueues.length;
+    return this.#changeQueues[this.#nextPartition]!;
+  }
+
   async #storeOne({ kind, receivedAt, body, text }: EncodedMessage, abortSignal: AbortSignal): Promise<void> {
+    const queue = this.#queueFor(kind);
     if (text.length <= MAX_QUEUE_MESSAGE_CHARS) {
-      await sendToQueue(this.#queues[kind], text, { abortSignal });
+      await sendToQueue(queue, text, { abortSignal });
       return;
     }
     // The blob first, then the message pointing at it: a message never points at a missing blob.
@@ -132,6 +143,6 @@ export class StorageNotificationStore implements NotificationStore {
       ...(body.schema === QUEUED_BATCH_SCHEMA ? { count: body.items.length } : {}),
       claimCheck: { container: this.#container.containerName, blob, bytes: Buffer.byteLength(json) },
     };
-    await sendToQueue(this.#queues[kind], encodeJsonMessage(ref), { abortSignal });
+    await sendToQueue(queue, encodeJsonMessage(ref), { abortSignal });
   }
 }

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet } from 'jose';
 import { createBlobServiceClient, createQueueServiceClient } from '../config/storage-clients.js';
 import type { Settings } from '../config/settings.js';
+import { notificationQueueNames } from '../queue/notification-queues.js';
 import { StorageNotificationStore } from '../queue/notification-store.js';
 import { ClientStateVerifier } from './client-state.js';
 import { NotificationReceiver } from './notification-receiver.js';
@@ -22,7 +23,7 @@ export function createNotificationReceiver(settings: Settings, options: { onStor
   const store = new StorageNotificationStore({
     queueService: createQueueServiceClient(settings.storage, { retryOptions }),
     blobService: createBlobServiceClient(settings.storage, { retryOptions }),
-    queues: { change: settings.notificationsQueue, lifecycle: settings.lifecycleQueue },
+    queues: { change: notificationQueueNames(settings), lifecycle: settings.lifecycleQueue },
     container: settings.notificationsContainer,
     timeoutMs: settings.storageTimeoutMs,
   });

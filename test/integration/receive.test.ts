@@ -277,6 +277,17 @@ describe('queued messages', () => {
     ]);
   });
 
+  it('spreads requests over NOTIFICATIONS_QUEUE_PARTITIONS queues in turn, one message each', async () => {
+    const r = receiver({ NOTIFICATIONS_QUEUE_PARTITIONS: '3' });
+    const sent = Array.from({ length: 6 }, () => changeNotification());
+    for (const item of sent) expect((await r.post({ value: [item] })).status).toBe(202);
+    const service = QueueServiceClient.fromConnectionString(azurite.connectionString);
+    const partitions = [r.queues.change.name, `${r.queues.change.name}-1`, `${r.queues.change.name}-2`].map((name) => service.getQueueClient(name));
+    const perQueue = await Promise.all(partitions.map((q) => notificationsOf(q)));
+    expect(perQueue.map((items) => items.length)).toEqual([2, 2, 2]);
+    expect(new Set(perQueue.flat().map((n) => n.id))).toEqual(new Set(sent.map((i) => i.id)));
+  });
+
   it('keeps no clientState in what it queues, once it has been checked', async () => {
     const r = receiver({ GRAPH_CLIENT_STATE: `${CLIENT_STATE},${OLD_CLIENT_STATE}` });
     const big = encryptedNotification({ clientState: OLD_CLIENT_STATE });
