@@ -163,12 +163,20 @@ async function endToEnd(total: number): Promise<string> {
     // The bench's own progress checks go straight to Azurite: they are not the app's operations.
     const downstream = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient('teams-chat-messages');
     counter.reset();
+    let retried = 0;
     const started = performance.now();
     await Promise.all(
       Array.from({ length: 8 }, async (_, worker) => {
         for (let b = worker; b < batches.length; b += 8) {
-          const res = await fetch(`${url}/api/notifications`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batches[b] });
-          if (res.status !== 202) throw new Error(`expected 202, got ${res.status}`);
+          // A 503 (storage too slow on a loaded machine) is retried as Graph would, sooner, and counted.
+          for (;;) {
+            const res = await fetch(`${url}/api/notifications`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batches[b] });
+            await res.arrayBuffer();
+            if (res.status === 202) break;
+            if (res.status !== 503) throw new Error(`expected 202, got ${res.status}`);
+            retried++;
+            await new Promise((r) => setTimeout(r, 200));
+          }
         }
       }),
     );
@@ -201,10 +209,11 @@ async function endToEnd(total: number): Promise<string> {
       rawSendsPerSecond32: rawPerSecond,
       storageOpsPerEvent: appOps / total,
       storageOpsByKind: byKind,
+      endToEndRequestsRetried: retried,
     });
     return `storage operations during the run (${(appOps / total).toFixed(2)} per event): ${JSON.stringify(byKind)}\n` +
       `raw sendMessage through the same counter, 32 callers: ${rawPerSecond.toFixed(0)}/s\n` +
-      `end to end, HTTP → incoming queue → decrypt and route → teams-chat-messages (RSA-2048, batches of 50, 8 senders): ${total} notifications in ${seconds.toFixed(1)} s = ${(total / seconds).toFixed(0)}/s (all accepted after ${(accepted / 1000).toFixed(1)} s)`;
+      `end to end, HTTP → incoming queue → decrypt and route → teams-chat-messages (RSA-2048, batches of 50, 8 senders): ${total} notifications in ${seconds.toFixed(1)} s = ${(total / seconds).toFixed(0)}/s (all accepted after ${(accepted / 1000).toFixed(1)} s, ${retried} requests answered 503 and sent again)`;
   } finally {
     await host.stop();
     await sim.close();
