@@ -135,7 +135,12 @@ export class NotificationProcessor {
       // Each item its own delivery id (and claim owner), the same on every retry of this message.
       const settled = await Promise.allSettled(
         items.map((item, i) =>
-          slots.run(() => this.#processItem(item, `${messageId}#${i}`, context.logger).catch(async (e: unknown) => this.#deadLetter(e, await this.#itemMessageText(item), context))),
+          slots.run(() =>
+            this.#processItem(item, `${messageId}#${i}`, context.logger).catch(async (e: unknown) => {
+              if (permanentReason(e) === undefined) throw e; // transient: no dead letter (nor its blob)
+              return this.#deadLetter(e, await this.#itemMessageText(item), context);
+            }),
+          ),
         ),
       );
       const transient = settled.find((r) => r.status === 'rejected');
