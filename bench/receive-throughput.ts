@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite } from '../tools/azurite/azurite-process.js';
+import { recordFigures } from './figures.js';
 import { startHostProcess } from './host-process.js';
 import { encodeJsonMessage } from '../shared/queue/json-message.js';
 import { QUEUED_NOTIFICATION_SCHEMA } from '../shared/queue/queued-notification.js';
@@ -127,6 +128,18 @@ async function main(): Promise<void> {
     );
   }
   console.log(`\nanswers other than 202 during the run: ${refused}`);
+  const receive = (batch: number, c: number) => results.find((r) => r.label === `receive, batch ${batch}` && r.concurrency === c);
+  const share = (r: Result | undefined, c: number) => (r && raw(c) ? rate(r) / rate(raw(c)!) : null);
+  recordFigures(
+    {
+      receiveBatch1VsRaw: share(receive(1, 1), 1),
+      receiveBatch50VsRaw: share(receive(50, 32), 32),
+      receiveBatch1P50Ms: percentile(receive(1, 1)?.latencies ?? [], 50),
+      rawSendP50Ms: percentile(raw(1)?.latencies ?? [], 50),
+      receiveRefused: refused,
+    },
+    true,
+  );
   console.log('\n"vs raw sends": notifications accepted per second through HTTP + the function, as a share of');
   console.log('@azure/storage-queue sendMessage calls per second into the same Azurite at the same concurrency.');
 }

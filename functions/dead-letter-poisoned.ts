@@ -1,4 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
+import { notificationQueueNames } from '../shared/queue/notification-queues.js';
 import { POISON_SUFFIX } from '../shared/route/poison-mover.js';
 import { appSettings, runtime, withInvocationLog } from './adapters/runtime.js';
 
@@ -10,11 +11,11 @@ export function deadLetterPoisoned(sourceQueue: string): (message: unknown, cont
   };
 }
 
-/** For the incoming and the lifecycle queue. */
+/** For each incoming queue (partition) and the lifecycle queue. */
 for (const [name, sourceQueue] of [
-  ['deadLetterPoisonedNotifications', appSettings().notificationsQueue],
-  ['deadLetterPoisonedLifecycle', appSettings().lifecycleQueue],
-] as const) {
+  ...notificationQueueNames(appSettings()).map((queue, i) => [i === 0 ? 'deadLetterPoisonedNotifications' : `deadLetterPoisonedNotifications${i}`, queue] as const),
+  ['deadLetterPoisonedLifecycle', appSettings().lifecycleQueue] as const,
+]) {
   app.storageQueue(name, {
     queueName: `${sourceQueue}${POISON_SUFFIX}`,
     connection: 'AzureWebJobsStorage',

@@ -72,6 +72,11 @@ param instanceMemoryMB int = 2048
 @allowed([0, 24, 36, 48])
 param backfillSafetyNetHours int = 0
 
+@description('Incoming queues change notifications are spread over, each with its own trigger (NOTIFICATIONS_QUEUE_PARTITIONS, docs/scale.md).')
+@minValue(1)
+@maxValue(32)
+param notificationQueuePartitions int = 1
+
 @description('Time-to-live of downstream event messages in seconds; -1: they never expire (dead letters never do).')
 @minValue(-1)
 param eventTtlSeconds int = -1
@@ -99,6 +104,8 @@ var queueNames = {
   subscriptionEvents: 'teams-subscription-events'
   backfill: 'graph-backfill'
 }
+// Partition 0 keeps the plain name; the others are graph-notifications-1 … (shared/queue/notification-queues.ts).
+var extraNotificationQueues = [for i in range(1, notificationQueuePartitions - 1): '${queueNames.notifications}-${i}']
 var downstreamQueues = ['teams-chats', 'teams-chat-members', 'teams-chat-messages', 'teams-channel-messages']
 var containerNames = {
   claimChecks: 'graph-notification-payloads'
@@ -138,6 +145,8 @@ module storage 'modules/storage.bicep' = {
     queues: concat(
       map(items(queueNames), q => q.value),
       map(items(queueNames), q => '${q.value}-poison'),
+      extraNotificationQueues,
+      map(extraNotificationQueues, q => '${q}-poison'),
       downstreamQueues
     )
     tables: map(items(tableNames), t => t.value)
@@ -200,6 +209,7 @@ var appSettings = union(
     DELETE_UNDESIRED_SUBSCRIPTIONS: string(deleteUndesiredSubscriptions)
     RECONCILE_SCHEDULE: '0 */15 * * * *'
     NOTIFICATIONS_QUEUE: queueNames.notifications
+    NOTIFICATIONS_QUEUE_PARTITIONS: string(notificationQueuePartitions)
     LIFECYCLE_QUEUE: queueNames.lifecycle
     NOTIFICATIONS_CONTAINER: containerNames.claimChecks
     CERTIFICATE_STORE: 'keyvault'

@@ -1,6 +1,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { readSettings, type Settings } from '../../shared/config/settings.js';
 import { describeStorage } from '../../shared/config/storage-connection.js';
+import { notificationQueueNames } from '../../shared/queue/notification-queues.js';
 import { createJsonLogger, createScopedLogger, type Logger } from '../../shared/log.js';
 import { fanOut, type Metrics } from '../../shared/metrics/metrics.js';
 import { createOtelMetrics } from '../../shared/metrics/otel-metrics.js';
@@ -76,7 +77,7 @@ function compose(settings: Settings) {
   log.info('app.configured', {
     environment: settings.environment,
     storage: describeStorage(settings.storage),
-    notificationsQueue: settings.notificationsQueue,
+    notificationsQueues: notificationQueueNames(settings),
     lifecycleQueue: settings.lifecycleQueue,
     deadLetterQueue: settings.deadLetterQueue,
     claimCheckContainer: settings.notificationsContainer,

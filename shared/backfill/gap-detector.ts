@@ -32,6 +32,8 @@ const STALE_OPEN_MS = 60_000;
 export class GapDetector {
   readonly #o: GapDetectorOptions;
   readonly #now: () => number;
+  /** The heartbeat this detector wrote last: found again at the next beat, the app was up in between. */
+  #lastBeat: number | undefined;
 
   constructor(options: GapDetectorOptions) {
     this.#o = options;
@@ -45,8 +47,10 @@ export class GapDetector {
   async beat(logger: Logger): Promise<Gap[]> {
     const now = new Date(this.#now());
     const previous = await this.#o.gaps.beat(now);
+    const ownBeat = previous?.getTime() === this.#lastBeat; // a threshold under the beat interval is no downtime
+    this.#lastBeat = now.getTime();
     const opened: Gap[] = [];
-    if (previous && this.#o.afterDowntimeSeconds > 0 && now.getTime() - previous.getTime() > this.#o.afterDowntimeSeconds * 1000) {
+    if (previous && !ownBeat && this.#o.afterDowntimeSeconds > 0 && now.getTime() - previous.getTime() > this.#o.afterDowntimeSeconds * 1000) {
       logger.warn('backfill.downtime_detected', { lastHeartbeat: previous.toISOString(), seconds: Math.round((now.getTime() - previous.getTime()) / 1000) });
       opened.push(...(await this.open('downtime', previous, now, undefined, logger)));
     }

@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import { POISON_SUFFIX } from '../route/poison-mover.js';
+import { notificationQueueNames } from './notification-queues.js';
 
 /** What a queue is for, on the status page and in `npm run status`. */
 export type QueueRole = 'incoming' | 'lifecycle' | 'downstream' | 'subscription-events' | 'dead-letter' | 'backfill' | 'poison';
@@ -10,24 +11,16 @@ export interface AppQueue {
 }
 
 /**
- * The queues Graph's change notifications are stored on, each read by the route function. The one place
- * that lists them: a change that spreads the incoming queue over several queues extends this.
- */
-export function incomingQueueNames(settings: Pick<Settings, 'notificationsQueue'>): string[] {
-  return [settings.notificationsQueue];
-}
-
-/**
  * Every queue the app owns: the incoming and lifecycle queues, the downstream queues the routes send to,
  * the resync events, the dead letters, the backfill pieces, and the host's `<queue>-poison` of each
  * queue-triggered function (what the host moves there after the last failed attempt).
  */
 export function appQueues(
-  settings: Pick<Settings, 'notificationsQueue' | 'lifecycleQueue' | 'deadLetterQueue' | 'subscriptionEventsQueue'> & { readonly backfill: Pick<Settings['backfill'], 'queue'> },
+  settings: Pick<Settings, 'notificationsQueue' | 'notificationsQueuePartitions' | 'lifecycleQueue' | 'deadLetterQueue' | 'subscriptionEventsQueue'> & { readonly backfill: Pick<Settings['backfill'], 'queue'> },
   downstream: readonly string[],
 ): AppQueue[] {
   const triggered: AppQueue[] = [
-    ...incomingQueueNames(settings).map((name) => ({ name, role: 'incoming' as const })),
+    ...notificationQueueNames(settings).map((name) => ({ name, role: 'incoming' as const })),
     { name: settings.lifecycleQueue, role: 'lifecycle' },
     { name: settings.backfill.queue, role: 'backfill' },
   ];

@@ -8,24 +8,42 @@ import { encodeJsonMessage } from './json-message.js';
 import { sendToQueue, uploadJson } from './storage-writes.js';
 import {
   MAX_QUEUE_MESSAGE_CHARS,
-  QUEUED_NOTIFICATION_SCHEMA,
+  QUEUED_BATCH_SCHEMA,
   type NotificationKind,
+  type QueuedBatch,
+  type QueuedClaimCheck,
   type QueuedNotification,
 } from './queued-notification.js';
 
-interface EncodedNotification {
-  readonly item: QueuedNotification;
+/** One queue message to write: its body (the claim-check blob's content when over the limit) and text. */
+interface EncodedMessage {
+  readonly kind: NotificationKind;
+  readonly receivedAt: string;
+  readonly body: QueuedNotification | QueuedBatch;
   /** The queue message text. */
   readonly text: string;
 }
 
-function encode(item: QueuedNotification): EncodedNotification {
+function encode(body: QueuedNotification | QueuedBatch): EncodedMessage {
   try {
-    return { item, text: encodeJsonMessage(item) };
+    return { kind: body.kind, receivedAt: body.receivedAt, body, text: encodeJsonMessage(body) };
   } catch (e) {
     // Only the kind of failure (RangeError: too deep; TypeError: cycle or BigInt): V8's message quotes keys.
     throw new UnserializableNotificationError(`A notification cannot be serialised (${(e as Error).name}).`);
   }
+}
+
+/**
+ * The messages for one request's accepted items: the change notifications as ONE v2 message (one durable
+ * write per Graph request); lifecycle notifications, which are rare, one v1 message each as before.
+ */
+function messagesFor(items: readonly QueuedNotification[]): EncodedMessage[] {
+  const changes = items.filter((i) => i.kind === 'change');
+  const messages = items.filter((i) => i.kind !== 'change').map(encode);
+  if (changes.length > 0) {
+    messages.unshift(encode({ schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt: changes[0]!.receivedAt, items: changes.map((i) => i.notification) }));
+  }
+  return messages;
 }
 
 /**
@@ -40,7 +58,8 @@ export interface NotificationStore {
 export interface StorageNotificationStoreOptions {
   readonly queueService: QueueServiceClient;
   readonly blobService: BlobServiceClient;
-  readonly queues: Readonly<Record<NotificationKind, string>>;
+  /** Change notifications: one queue, or the partitions (see notificationQueueNames) taken in turn. */
+  readonly queues: { readonly change: string | readonly string[]; readonly lifecycle: string };
   readonly container: string;
   /** Upper bound for one storeAll, retries included. */
   readonly timeoutMs: number;
@@ -57,16 +76,18 @@ export interface StorageNotificationStoreOptions {
  * receive path never pays for existence checks.
  */
 export class StorageNotificationStore implements NotificationStore {
-  readonly #queues: Record<NotificationKind, QueueClient>;
+  readonly #changeQueues: readonly QueueClient[];
+  readonly #lifecycleQueue: QueueClient;
+  #nextPartition = 0;
   readonly #container: ContainerClient;
   readonly #timeoutMs: number;
   readonly #slots: Semaphore;
 
   constructor(options: StorageNotificationStoreOptions) {
-    this.#queues = {
-      change: options.queueService.getQueueClient(options.queues.change),
-      lifecycle: options.queueService.getQueueClient(options.queues.lifecycle),
-    };
+    const change = typeof options.queues.change === 'string' ? [options.queues.change] : options.queues.change;
+    if (change.length === 0) throw new RangeError('At least one change notification queue is needed.');
+    this.#changeQueues = change.map((name) => options.queueService.getQueueClient(name));
+    this.#lifecycleQueue = options.queueService.getQueueClient(options.queues.lifecycle);
     this.#container = options.blobService.getContainerClient(options.container);
     this.#timeoutMs = options.timeoutMs;
     this.#slots = new Semaphore(options.concurrency ?? 64);
@@ -74,7 +95,7 @@ export class StorageNotificationStore implements NotificationStore {
 
   async storeAll(items: readonly QueuedNotification[]): Promise<void> {
     if (items.length === 0) return;
-    const encoded = items.map(encode); // before any write: an item that cannot be serialised stores none
+    const encoded = messagesFor(items); // before any write: an item that cannot be serialised stores none
     const controller = new AbortController();
     setMaxListeners(0, controller.signal); // every concurrent send listens to the one deadline
     let timer: NodeJS.Timeout | undefined;
@@ -86,7 +107,7 @@ export class StorageNotificationStore implements NotificationStore {
     });
     try {
       await Promise.race([
-        Promise.all(encoded.map((item) => this.#slots.run(() => this.#storeOne(item, controller.signal), controller.signal))),
+        Promise.all(encoded.map((message) => this.#slots.run(() => this.#storeOne(message, controller.signal), controller.signal))),
         deadline,
       ]);
     } catch (e) {
@@ -98,24 +119,30 @@ export class StorageNotificationStore implements NotificationStore {
     }
   }
 
-  async #storeOne({ item, text }: EncodedNotification, abortSignal: AbortSignal): Promise<void> {
-    if (text.length <= MAX_QUEUE_MESSAGE_CHARS) {
-      await sendToQueue(this.#queues[item.kind], text, { abortSignal });
-      return;
-    }
-    const json = JSON.stringify(item);
-    const blob = `${item.receivedAt.slice(0, 10)}/${randomUUID()}.json`;
-    await uploadJson(this.#container, blob, json, abortSignal);
-    await sendToQueue(
-      this.#queues[item.kind],
-      encodeJsonMessage({
-        schema: QUEUED_NOTIFICATION_SCHEMA,
-        kind: item.kind,
-        receivedAt: item.receivedAt,
-        claimCheck: { container: this.#container.containerName, blob, bytes: Buffer.byteLength(json) },
-      }),
-      { abortSignal },
-    );
+  /** The queue for a message: lifecycle's, or the next change partition in turn (they fill evenly). */
+  #queueFor(kind: NotificationKind): QueueClient {
+    if (kind === 'lifecycle') return this.#lifecycleQueue;
+    this.#nextPartition = (this.#nextPartition + 1) % this.#changeQueues.length;
+    return this.#changeQueues[this.#nextPartition]!;
   }
 
+  async #storeOne({ kind, receivedAt, body, text }: EncodedMessage, abortSignal: AbortSignal): Promise<void> {
+    const queue = this.#queueFor(kind);
+    if (text.length <= MAX_QUEUE_MESSAGE_CHARS) {
+      await sendToQueue(queue, text, { abortSignal });
+      return;
+    }
+    // The blob first, then the message pointing at it: a message never points at a missing blob.
+    const json = JSON.stringify(body);
+    const blob = `${receivedAt.slice(0, 10)}/${randomUUID()}.json`;
+    await uploadJson(this.#container, blob, json, abortSignal);
+    const ref: QueuedClaimCheck = {
+      schema: body.schema,
+      kind,
+      receivedAt,
+      ...(body.schema === QUEUED_BATCH_SCHEMA ? { count: body.items.length } : {}),
+      claimCheck: { container: this.#container.containerName, blob, bytes: Buffer.byteLength(json) },
+    };
+    await sendToQueue(queue, encodeJsonMessage(ref), { abortSignal });
+  }
 }

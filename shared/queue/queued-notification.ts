@@ -1,11 +1,16 @@
 import type { NotificationItem } from '../protocol/notification.js';
 
 /**
- * What the receive functions put on the incoming queues: one message per accepted notification.
- * The queue message text is base64 of the UTF-8 JSON of one of these, which is what a Functions queue
- * trigger expects by default (host.json `messageEncoding: base64`). See docs/queue-messages.md.
+ * What the receive functions put on the incoming queues. The queue message text is base64 of the UTF-8
+ * JSON of one of these, which is what a Functions queue trigger expects by default (host.json
+ * `messageEncoding: base64`). See docs/queue-messages.md.
+ *
+ * - v2 (change notifications): one message per Graph request, holding every accepted item.
+ * - v1: one message per item. Lifecycle notifications are still written so (they are rare); change
+ *   messages written before an upgrade are read as before.
  */
 export const QUEUED_NOTIFICATION_SCHEMA = 'teams-change-relay.queued-notification.v1';
+export const QUEUED_BATCH_SCHEMA = 'teams-change-relay.queued-notifications.v2';
 
 export type NotificationKind = 'change' | 'lifecycle';
 
@@ -18,18 +23,49 @@ export interface QueuedNotification {
   readonly notification: NotificationItem;
 }
 
-/** Stands in the queue for a notification too large for a queue message; the blob holds the QueuedNotification. */
-export interface QueuedClaimCheck {
-  readonly schema: typeof QUEUED_NOTIFICATION_SCHEMA;
+/** The accepted items of one Graph request, in the order Graph sent them. */
+export interface QueuedBatch {
+  readonly schema: typeof QUEUED_BATCH_SCHEMA;
   readonly kind: NotificationKind;
   readonly receivedAt: string;
-  readonly claimCheck: { readonly container: string; readonly blob: string; readonly bytes: number };
+  readonly items: readonly NotificationItem[];
 }
 
-export type QueueMessageBody = QueuedNotification | QueuedClaimCheck;
+interface ClaimCheckRef {
+  readonly container: string;
+  readonly blob: string;
+  readonly bytes: number;
+}
+
+/**
+ * Stands in the queue for a message too large for the queue; the blob holds the QueuedNotification (v1)
+ * or the QueuedBatch (v2) whole.
+ */
+export interface QueuedClaimCheck {
+  readonly schema: typeof QUEUED_NOTIFICATION_SCHEMA | typeof QUEUED_BATCH_SCHEMA;
+  readonly kind: NotificationKind;
+  readonly receivedAt: string;
+  /** v2 only: how many items the blob holds. */
+  readonly count?: number;
+  readonly claimCheck: ClaimCheckRef;
+}
+
+export type QueueMessageBody = QueuedNotification | QueuedBatch | QueuedClaimCheck;
 
 export function isClaimCheck(body: QueueMessageBody): body is QueuedClaimCheck {
   return 'claimCheck' in body;
+}
+
+export function isQueueMessageBody(value: unknown): value is QueueMessageBody {
+  const schema = (value as { schema?: unknown } | null)?.schema;
+  return typeof value === 'object' && value !== null && (schema === QUEUED_NOTIFICATION_SCHEMA || schema === QUEUED_BATCH_SCHEMA);
+}
+
+/** The items of a message (its claim-check blob already read) as v1 notifications, one per item. */
+export function unpackQueued(body: QueuedNotification | QueuedBatch): QueuedNotification[] {
+  if (body.schema === QUEUED_NOTIFICATION_SCHEMA) return [body];
+  if (!Array.isArray(body.items)) throw new TypeError('A queued batch without items.');
+  return body.items.map((notification) => ({ schema: QUEUED_NOTIFICATION_SCHEMA, kind: body.kind, receivedAt: body.receivedAt, notification }));
 }
 
 /** Azure Storage's limit for one message, counted on the text we send (after base64). */

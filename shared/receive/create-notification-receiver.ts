@@ -1,5 +1,6 @@
 import { createBlobServiceClient, createQueueServiceClient } from '../config/storage-clients.js';
 import type { ReceiveSettings, StorageSettings } from '../config/settings.js';
+import { notificationQueueNames } from '../queue/notification-queues.js';
 import { StorageNotificationStore } from '../queue/notification-store.js';
 import { ClientStateVerifier } from './client-state.js';
 import { remoteKeySet } from './remote-key-set.js';
@@ -22,7 +23,7 @@ export function createNotificationReceiver(settings: StorageSettings & ReceiveSe
   const store = new StorageNotificationStore({
     queueService: createQueueServiceClient(settings.storage, { retryOptions }),
     blobService: createBlobServiceClient(settings.storage, { retryOptions }),
-    queues: { change: settings.notificationsQueue, lifecycle: settings.lifecycleQueue },
+    queues: { change: notificationQueueNames(settings), lifecycle: settings.lifecycleQueue },
     container: settings.notificationsContainer,
     timeoutMs: settings.storageTimeoutMs,
   });

@@ -39,8 +39,8 @@ export interface NotificationReceiverOptions {
 }
 
 /**
- * The receive path: handshake, parse, verify (clientState, tenant, validation tokens), then store each
- * accepted item as its own queue message. Answers 202 only once everything accepted is durable; 503 with
+ * The receive path: handshake, parse, verify (clientState, tenant, validation tokens), then store the
+ * accepted change notifications of the request as one queue message (one durable write per request). Answers 202 only once everything accepted is durable; 503 with
  * Retry-After when storage (or the token keys) cannot be reached, or a token's signing key is not (yet)
  * known; 4xx problem details for bad input.
  * Forged items are answered 202 like the rest (so a forger learns nothing), logged as security events and

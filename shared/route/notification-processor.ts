@@ -5,8 +5,21 @@ import { decryptResourceData, DecryptionError } from '../certificates/decrypt-re
 import { CertificateFormatError, RelayError, restStatus } from '../errors.js';
 import type { Logger } from '../log.js';
 import { changeNotificationSchema, type ChangeNotification } from '../protocol/notification.js';
-import { isClaimCheck, QUEUED_NOTIFICATION_SCHEMA, type QueueMessageBody, type QueuedNotification } from '../queue/queued-notification.js';
+import { encodeJsonMessage } from '../queue/json-message.js';
+import {
+  isClaimCheck,
+  isQueueMessageBody,
+  MAX_QUEUE_MESSAGE_CHARS,
+  QUEUED_BATCH_SCHEMA,
+  QUEUED_NOTIFICATION_SCHEMA,
+  unpackQueued,
+  type QueuedBatch,
+  type QueuedClaimCheck,
+  type QueuedNotification,
+} from '../queue/queued-notification.js';
+import { uploadJson } from '../queue/storage-writes.js';
 import { NestingTooDeepError } from '../util/canonical-json.js';
+import { Semaphore } from '../util/semaphore.js';
 import { originalMessageText, type DeadLetterQueue } from './dead-letter.js';
 import type { EventPublisher } from './event-publisher.js';
 import { HydrationFailedError, type ResourceHydrator } from './resource-hydrator.js';
@@ -28,7 +41,15 @@ export type ProcessOutcome =
   | { readonly status: 'routed'; readonly eventId: string; readonly queues: readonly string[] }
   | { readonly status: 'duplicate'; readonly eventId: string }
   | { readonly status: 'dropped'; readonly eventId: string; readonly rule: number }
-  | { readonly status: 'dead-lettered'; readonly reason: string };
+  | { readonly status: 'dead-lettered'; readonly reason: string }
+  /** A v2 message: one outcome per item, in order. */
+  | { readonly status: 'batch'; readonly items: readonly ItemOutcome[] };
+
+/** What became of one item of a queued batch. */
+export type ItemOutcome = Exclude<ProcessOutcome, { status: 'batch' }>;
+
+/** Items of one batch routed at once: their storage calls overlap, and their de-duplication writes share transactions. */
+const ITEMS_IN_FLIGHT = 64;
 
 export interface NotificationProcessorOptions {
   readonly certificates: CertificateStore;
@@ -86,26 +107,73 @@ export class NotificationProcessor {
     this.#o = options;
   }
 
-  /** `message` is the queue trigger's value: the parsed JSON of the message (or its text if not JSON). */
+  /**
+   * `message` is the queue trigger's value: the parsed JSON of the message (or its text if not JSON). A v1
+   * message holds one notification; a v2 message the accepted items of one Graph request, routed each on
+   * its own: an item that can never succeed is dead-lettered alone (as a v1 message, replayable), and a
+   * transient failure of any item throws once every item has settled, so the host retries the message and
+   * the de-duplication log keeps the items already routed from going out twice. The claim-check blob is
+   * deleted only once every item is routed or dead-lettered.
+   */
   async process(message: unknown, context: ProcessContext): Promise<ProcessOutcome> {
-    let outcome: ProcessOutcome;
+    let resolved;
     try {
-      outcome = await this.#process(message, context);
+      resolved = await this.#resolve(message);
     } catch (e) {
-      const reason = permanentReason(e);
-      if (reason === undefined) throw e;
-      const error = e instanceof Error ? e.message : String(e);
-      const originalMessage = originalMessageText(message);
-      await this.#o.deadLetters.send({ reason, error, failedAt: new Date().toISOString(), sourceQueue: context.sourceQueue, originalMessage });
-      context.logger.warn('route.dead_lettered', { reason, error, deadLetterQueue: this.#o.deadLetters.name });
-      return { status: 'dead-lettered', reason };
+      return this.#deadLetter(e, originalMessageText(message), context);
+    }
+    const messageId = context.messageId ?? randomUUID();
+    let outcome: ProcessOutcome;
+    if (resolved.schema === QUEUED_NOTIFICATION_SCHEMA) {
+      try {
+        outcome = await this.#processItem(resolved, messageId, context.logger);
+      } catch (e) {
+        return this.#deadLetter(e, originalMessageText(message), context);
+      }
+    } else {
+      const items = unpackQueued(resolved);
+      const slots = new Semaphore(ITEMS_IN_FLIGHT);
+      // Each item its own delivery id (and claim owner), the same on every retry of this message.
+      const settled = await Promise.allSettled(
+        items.map((item, i) =>
+          slots.run(() =>
+            this.#processItem(item, `${messageId}#${i}`, context.logger).catch(async (e: unknown) => {
+              if (permanentReason(e) === undefined) throw e; // transient: no dead letter (nor its blob)
+              return this.#deadLetter(e, await this.#itemMessageText(item), context);
+            }),
+          ),
+        ),
+      );
+      const transient = settled.find((r) => r.status === 'rejected');
+      if (transient) throw transient.reason;
+      outcome = { status: 'batch', items: settled.map((r) => (r as PromiseFulfilledResult<ItemOutcome>).value) };
     }
     await this.#deleteClaimCheck(message, context.logger);
     return outcome;
   }
 
-  async #process(message: unknown, { logger, messageId = randomUUID() }: ProcessContext): Promise<ProcessOutcome> {
-    const queued = await this.#resolve(message);
+  /** Dead-letters what `e` says no retry can mend (`text`: the message to replay); rethrows anything else. */
+  async #deadLetter(e: unknown, originalMessage: string, context: ProcessContext): Promise<ItemOutcome> {
+    const reason = permanentReason(e);
+    if (reason === undefined) throw e;
+    const error = e instanceof Error ? e.message : String(e);
+    await this.#o.deadLetters.send({ reason, error, failedAt: new Date().toISOString(), sourceQueue: context.sourceQueue, originalMessage });
+    context.logger.warn('route.dead_lettered', { reason, error, deadLetterQueue: this.#o.deadLetters.name });
+    return { status: 'dead-lettered', reason };
+  }
+
+  /** One item of a batch as a v1 message of its own (a claim check of its own when too large for a message). */
+  async #itemMessageText(item: QueuedNotification): Promise<string> {
+    const text = encodeJsonMessage(item);
+    if (text.length <= MAX_QUEUE_MESSAGE_CHARS) return text;
+    const json = JSON.stringify(item);
+    const blob = `${item.receivedAt.slice(0, 10)}/${randomUUID()}.json`;
+    await uploadJson(this.#o.claimChecks, blob, json);
+    const ref: QueuedClaimCheck = { schema: QUEUED_NOTIFICATION_SCHEMA, kind: item.kind, receivedAt: item.receivedAt, claimCheck: { container: this.#o.claimChecks.containerName, blob, bytes: Buffer.byteLength(json) } };
+    return encodeJsonMessage(ref);
+  }
+
+  async #processItem(queued: QueuedNotification, messageId: string, logger: Logger): Promise<ItemOutcome> {
     if (queued.kind !== 'change') throw new PermanentFailure('unexpected_lifecycle', 'A lifecycle notification reached the change notification queue.');
     const parsed = changeNotificationSchema.safeParse(queued.notification);
     if (!parsed.success) throw new PermanentFailure('malformed_message', `The queued notification is not a change notification: ${parsed.error.issues[0]?.message ?? ''}`);
@@ -131,12 +199,12 @@ export class NotificationProcessor {
    * retries, so they take over its de-duplication claim). Throws UnsupportedResourceError for a resource
    * that is not a Teams chat, member or message.
    */
-  routeReadBack(notification: ChangeNotification, resource: Record<string, unknown>, read: { occurrence: string; owner: string }, logger: Logger): Promise<ProcessOutcome> {
+  routeReadBack(notification: ChangeNotification, resource: Record<string, unknown>, read: { occurrence: string; owner: string }, logger: Logger): Promise<ItemOutcome> {
     const { event } = buildTeamsEvent(notification, resource, new Date().toISOString(), read.occurrence);
     return this.#route({ ...event, backfilled: true }, read.owner, logger);
   }
 
-  async #route(event: TeamsCloudEvent, messageId: string, logger: Logger): Promise<ProcessOutcome> {
+  async #route(event: TeamsCloudEvent, messageId: string, logger: Logger): Promise<ItemOutcome> {
     const fields = { eventId: event.id, type: event.type, subscriptionId: event.subscriptionid, tenantId: event.tenantid };
 
     const decision = this.#o.routes.route(event);
@@ -177,29 +245,33 @@ export class NotificationProcessor {
 
   /** Claim-check blobs are only needed until their message is done (a dead letter keeps its blob for replay). */
   async #deleteClaimCheck(message: unknown, logger: Logger): Promise<void> {
-    const body = message as QueueMessageBody;
-    if (!isClaimCheck(body)) return;
+    if (!isQueueMessageBody(message) || !isClaimCheck(message)) return;
     try {
-      await this.#o.claimChecks.getBlobClient(body.claimCheck.blob).deleteIfExists();
+      await this.#o.claimChecks.getBlobClient(message.claimCheck.blob).deleteIfExists();
     } catch (e) {
-      logger.warn('route.claim_check_not_deleted', { blob: body.claimCheck.blob, error: (e as Error).message });
+      logger.warn('route.claim_check_not_deleted', { blob: message.claimCheck.blob, error: (e as Error).message });
     }
   }
 
-  async #resolve(message: unknown): Promise<QueuedNotification> {
-    const body = message as QueueMessageBody | undefined;
-    if (!body || typeof body !== 'object' || body.schema !== QUEUED_NOTIFICATION_SCHEMA) {
-      throw new PermanentFailure('malformed_message', `The message is not a ${QUEUED_NOTIFICATION_SCHEMA} message.`);
+  /** The message's content, its claim-check blob read: one notification (v1) or one request's items (v2). */
+  async #resolve(message: unknown): Promise<QueuedNotification | QueuedBatch> {
+    if (!isQueueMessageBody(message)) {
+      throw new PermanentFailure('malformed_message', `The message is not a ${QUEUED_NOTIFICATION_SCHEMA} or ${QUEUED_BATCH_SCHEMA} message.`);
     }
-    if (!isClaimCheck(body)) return body;
-    try {
-      const blob = await this.#o.claimChecks.getBlobClient(body.claimCheck.blob).downloadToBuffer();
-      return JSON.parse(blob.toString('utf8')) as QueuedNotification;
-    } catch (e) {
-      if (restStatus(e) === 404) throw new PermanentFailure('claim_check_missing', `Claim-check blob ${body.claimCheck.blob} does not exist.`);
-      if (e instanceof SyntaxError) throw new PermanentFailure('malformed_message', `Claim-check blob ${body.claimCheck.blob} is not JSON.`);
-      throw e;
+    let body: QueuedNotification | QueuedBatch;
+    if (!isClaimCheck(message)) body = message;
+    else {
+      try {
+        const blob = await this.#o.claimChecks.getBlobClient(message.claimCheck.blob).downloadToBuffer();
+        body = JSON.parse(blob.toString('utf8')) as QueuedNotification | QueuedBatch;
+      } catch (e) {
+        if (restStatus(e) === 404) throw new PermanentFailure('claim_check_missing', `Claim-check blob ${message.claimCheck.blob} does not exist.`);
+        if (e instanceof SyntaxError) throw new PermanentFailure('malformed_message', `Claim-check blob ${message.claimCheck.blob} is not JSON.`);
+        throw e;
+      }
     }
+    if (body.schema === QUEUED_BATCH_SCHEMA && !Array.isArray(body.items)) throw new PermanentFailure('malformed_message', 'A queued batch without items.');
+    return body;
   }
 
   async #decrypt(notification: ChangeNotification): Promise<Record<string, unknown>> {

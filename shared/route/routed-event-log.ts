@@ -1,5 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { RelayError, restStatus } from '../errors.js';
+import { TableWriteBatcher } from './table-write-batcher.js';
 
 /** What one copy of an event asks of the de-duplication log before it is published. */
 export interface ClaimRequest {
@@ -59,21 +60,24 @@ const split = (list: string | undefined) => (list ? list.split(',').filter(Boole
 const NOTHING_TO_DO: Omit<Claim, 'queues'> = { complete: async () => undefined, release: async () => undefined };
 
 /**
- * Table storage as the log: one entity per event id (partition = its first two characters), updated with
- * optimistic concurrency (ETags).
+ * Table storage as the log: one entity per event id (partition = its first hex digit, so that writes of
+ * concurrent events share 16 partitions and go out as one transaction per partition, see
+ * TableWriteBatcher), updated with optimistic concurrency (ETags). A new event costs two writes (the claim,
+ * the completion), each shared with the other events written at the same time.
  */
 export class TableRoutedEventLog implements RoutedEventLog {
   readonly #table: TableClient;
   readonly #o: Required<TableRoutedEventLogOptions>;
-  #tableReady = false;
+  readonly #writes: TableWriteBatcher;
 
   constructor(table: TableClient, options: TableRoutedEventLogOptions) {
     this.#table = table;
     this.#o = { claimLeaseMs: 60_000, maxWaitMs: 5_000, now: Date.now, ...options };
+    this.#writes = new TableWriteBatcher(table);
   }
 
   #keys(eventId: string) {
-    return { partitionKey: eventId.slice(0, 2), rowKey: eventId };
+    return { partitionKey: eventId.slice(0, 1), rowKey: eventId };
   }
 
   #iso(ms = this.#o.now()) {
@@ -148,21 +152,8 @@ export class TableRoutedEventLog implements RoutedEventLog {
   }
 
   /** Inserts (no etag) or replaces (if-match etag). The new etag, or undefined when another write won. */
-  async #write(entry: Entry, etag: string | undefined): Promise<string | undefined> {
-    for (;;) {
-      try {
-        const r = etag === undefined ? await this.#table.createEntity(entry) : await this.#table.updateEntity(entry, 'Replace', { etag });
-        return r.etag ?? '';
-      } catch (e) {
-        if (restStatus(e) === 404 && etag === undefined && !this.#tableReady) {
-          await this.#table.createTable();
-          this.#tableReady = true;
-          continue;
-        }
-        if (restStatus(e) === 409 || restStatus(e) === 412 || restStatus(e) === 404) return undefined;
-        throw e;
-      }
-    }
+  #write(entry: Entry, etag: string | undefined): Promise<string | undefined> {
+    return this.#writes.write({ ...entry }, etag);
   }
 
   /**

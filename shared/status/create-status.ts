@@ -10,13 +10,13 @@ import { ConfiguredClientStates, describeClientStateUse } from '../subscriptions
 import { readDesiredSubscriptions } from '../subscriptions/create-subscription-manager.js';
 import { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { gatherStatus, type StatusSnapshot } from './status-snapshot.js';
+import { restStatus as status } from '../errors.js';
 
 /** The metrics table of these settings (the app writes it; status reads it). */
 export function createTableMetrics(settings: Settings, options: ConstructorParameters<typeof TableMetrics>[1] = {}): TableMetrics {
   return new TableMetrics(createTableClient(settings.storage, settings.metrics.table), options);
 }
 
-const status = (e: unknown) => (e as { statusCode?: number }).statusCode;
 
 async function messageCount(queues: QueueServiceClient, name: string): Promise<number | undefined> {
   try {

@@ -78,7 +78,8 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
   beforeAll(async () => {
     const routes = join(dir, 'routes.json');
     writeFileSync(routes, JSON.stringify({ routes: [{ match: { kind: 'chatMessage' }, queues: ['teams-chat-messages', archive] }] }));
-    host = await startHost(REPO_ROOT, appEnv({ NOTIFICATIONS_QUEUE: incoming, LIFECYCLE_QUEUE: `${incoming}-life`, DEAD_LETTER_QUEUE: deadLetters, LOCAL_CERTIFICATE_DIR: join(dir, 'certs'), ROUTES_FILE: routes }));
+    // Two incoming partitions: Graph's two copies land on different queues, routed by different triggers.
+    host = await startHost(REPO_ROOT, appEnv({ NOTIFICATIONS_QUEUE: incoming, NOTIFICATIONS_QUEUE_PARTITIONS: '2', LIFECYCLE_QUEUE: `${incoming}-life`, DEAD_LETTER_QUEUE: deadLetters, LOCAL_CERTIFICATE_DIR: join(dir, 'certs'), ROUTES_FILE: routes }));
   });
   afterAll(() => host?.stop());
 
@@ -114,6 +115,10 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
     });
     await host.waitFor((l) => l.event === 'route.duplicate_skipped');
     expect(events).toHaveLength(1);
+    // One copy through each partition's trigger, the duplicate skipped across partitions.
+    for (const name of ['routeNotifications', 'routeNotifications1']) {
+      await host.waitFor((l) => l.event === 'invocation' && l.function === name && l.status === 'succeeded');
+    }
     expect(events[0]).toMatchObject({
       type: 'com.microsoft.graph.teams.chatMessage.created',
       subject: `chats('${chat.id}')/messages('${posted.id}')`,

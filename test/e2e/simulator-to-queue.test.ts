@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../shared/util/canonical-json.js';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
-import type { QueuedNotification } from '../../shared/queue/queued-notification.js';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
-import { drainQueue, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { drainNotifications, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { createTestCertificate } from '../helpers/certificates.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
@@ -88,7 +87,7 @@ describe('Graph simulator → local host → Azurite', () => {
 
     // Queued as sent, less the clientState (checked on receipt, then not kept).
     const sent = log.filter((a) => a.status === 202).flatMap((a) => a.items).map(({ clientState: _, ...kept }) => canonicalJson(kept)).sort();
-    const queued = (await drainQueue(queueService(azurite).getQueueClient(queue))).map((m) => canonicalJson((m.body as QueuedNotification).notification)).sort();
+    const queued = (await drainNotifications(queueService(azurite).getQueueClient(queue))).map((q) => canonicalJson(q.notification)).sort();
     expect(queued).toEqual(sent);
     expect(queued.length).toBeGreaterThanOrEqual(7 + 1 + 2 * 2 + 1);
     expect(queued.some((q) => q.includes('forged'))).toBe(false);

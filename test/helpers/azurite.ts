@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { startAzurite, type AzuriteProcess, type StartAzuriteOptions } from '../../tools/azurite/azurite-process.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
-import type { QueueMessageBody } from '../../shared/queue/queued-notification.js';
+import { isClaimCheck, unpackQueued, type QueueMessageBody, type QueuedBatch, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 
 export { startAzurite, type AzuriteProcess };
 
@@ -37,6 +38,20 @@ export async function drainQueue(queue: QueueClient): Promise<{ text: string; bo
       await queue.deleteMessage(m.messageId, m.popReceipt);
     }
   }
+}
+
+/**
+ * Receives (and deletes) every message of an incoming queue and returns the notifications they hold, one
+ * per item (a v2 message holds a whole request's items), reading claim-check blobs from `claimChecks`.
+ */
+export async function drainNotifications(queue: QueueClient, claimChecks?: ContainerClient): Promise<QueuedNotification[]> {
+  const out: QueuedNotification[] = [];
+  for (const { body } of await drainQueue(queue)) {
+    if (!isClaimCheck(body)) out.push(...unpackQueued(body));
+    else if (!claimChecks) throw new Error(`Unexpected claim check ${body.claimCheck.blob}.`);
+    else out.push(...unpackQueued(JSON.parse((await claimChecks.getBlobClient(body.claimCheck.blob).downloadToBuffer()).toString('utf8')) as QueuedBatch));
+  }
+  return out;
 }
 
 export function queueService(azurite: { connectionString: string }): QueueServiceClient {

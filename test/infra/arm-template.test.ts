@@ -51,6 +51,18 @@ describe('infra/main.bicep compiled', () => {
     for (const type of ['Microsoft.Storage/storageAccounts/queueServices/queues', 'Microsoft.Storage/storageAccounts/blobServices/containers', 'Microsoft.Storage/storageAccounts/tableServices/tables']) expect(types).toContain(type);
   });
 
+  it('creates one incoming queue (and its poison queue) per NOTIFICATIONS_QUEUE_PARTITIONS, passing the count to the app', () => {
+    const t = template();
+    expect(t.parameters.notificationQueuePartitions).toMatchObject({ type: 'int', defaultValue: 1, minValue: 1, maxValue: 32 });
+    // Partition 0 is graph-notifications itself; the others are numbered from 1 (shared/queue/notification-queues.ts).
+    const extra = (t.variables.copy as Json[]).find((c) => c.name === 'extraNotificationQueues');
+    expect(extra?.count).toBe("[length(range(1, sub(parameters('notificationQueuePartitions'), 1)))]");
+    expect(extra?.input).toContain("format('{0}-{1}', variables('queueNames').notifications");
+    const s = text();
+    expect(s).toContain("variables('extraNotificationQueues')");
+    expect(s).toContain("'NOTIFICATIONS_QUEUE_PARTITIONS', string(parameters('notificationQueuePartitions'))");
+  });
+
   it('uses Key Vault in RBAC mode, with secrets as Key Vault references', () => {
     const all = resources(template());
     expect(all.find((r) => r.type === 'Microsoft.KeyVault/vaults')?.properties.enableRbacAuthorization).toBe(true);

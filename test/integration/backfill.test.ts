@@ -330,6 +330,19 @@ describe('backfill', () => {
     expect([...new Set(read)].sort()).toEqual(unseen.map((id) => `${id} created true`).sort());
   });
 
+  it('opens a downtime gap when the heartbeat it finds is stale and not its own, never between its own beats', async () => {
+    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }], { BACKFILL_AFTER_DOWNTIME_SECONDS: '2' });
+    await r.manager.reconciler.reconcile();
+    expect(await r.backfill.detector.beat(r.logger)).toEqual([]); // the first start: no heartbeat before
+    // The timer beats every minute, far more than the threshold: the app was up all along, no gap.
+    sim.clock.advance(60_000);
+    expect(await r.backfill.detector.beat(r.logger)).toEqual([]);
+    // A restart (a new process) finds the previous process's heartbeat 5 s old: that was downtime.
+    sim.clock.advance(5_000);
+    const gaps = await r.start().detector.beat(r.logger);
+    expect(gaps.map((g) => [g.reason, g.name])).toEqual([['downtime', 'chat-messages']]);
+  });
+
   it('resumes a gap whose opener died between recording it and queueing its pieces, at a heartbeat a minute later', async () => {
     const chat = aliceAndBobChat();
     const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);

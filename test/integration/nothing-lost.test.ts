@@ -117,24 +117,45 @@ describe('lifetimes', () => {
     expect(event).toBeLessThan(Date.now() + 2 * 3600_000);
   });
 
-  it('deletes a claim-check blob once its message is routed, and keeps it while its message is dead-lettered', async () => {
+  it('deletes a batch\'s claim-check blob once every item is routed or dead-lettered; a bad item is dead-lettered alone, replayable', async () => {
     const queue = uniqueName('claims');
     const t = setup({ ...onlyTo(queue), DEDUP_WINDOW_MINUTES: '0' });
     const blobs = BlobServiceClient.fromConnectionString(harness.azurite().connectionString).getContainerClient(t.settings.notificationsContainer);
     const big = (id: string, over: Record<string, unknown> = {}) => queuedMessage(chatMessage(id, { body: { contentType: 'text', content: 'x'.repeat(100 * 1024) } }), over);
-    await t.storeIncoming([await big('950'), await big('951', { resource: "users('u')/events('e')" })]);
+    const bad = await big('951', { resource: "users('u')/events('e')" });
+    await t.storeIncoming([await big('950'), bad]);
     const incoming = (await queueService(harness.azurite()).getQueueClient(t.settings.notificationsQueue).receiveMessages({ numberOfMessages: 2 })).receivedMessageItems;
-    const claims = incoming.map((m) => decodeJsonMessage<{ claimCheck: { blob: string } }>(m.messageText));
+    expect(incoming).toHaveLength(1);
+    const claim = decodeJsonMessage<{ claimCheck: { blob: string } }>(incoming[0]?.messageText ?? '');
     const names = async () => {
       const out: string[] = [];
       for await (const b of blobs.listBlobsFlat()) out.push(b.name);
       return out.sort();
     };
-    expect(await names()).toHaveLength(2);
-    const outcomes = await Promise.all(claims.map((c) => t.process(c)));
-    expect(outcomes.map((o) => o.status).sort()).toEqual(['dead-lettered', 'routed']);
-    const deadLettered = claims[outcomes.findIndex((o) => o.status === 'dead-lettered')];
-    expect(await names()).toEqual([deadLettered?.claimCheck.blob]);
+    expect(await names()).toEqual([claim.claimCheck.blob]);
+    expect(await t.process(claim)).toMatchObject({ status: 'batch', items: [{ status: 'routed' }, { status: 'dead-lettered', reason: 'unsupported_resource' }] });
+    expect((await t.events(queue)).map((e) => e.messageid)).toEqual(['950']);
+    // The bad item is too large for a message of its own: its dead letter points at a blob of its own.
+    const [letter] = await t.deadLetters();
+    const original = decodeJsonMessage<{ schema: string; claimCheck: { blob: string } }>(letter?.originalMessage ?? '');
+    expect(original.schema).toBe('teams-change-relay.queued-notification.v1');
+    expect(await names()).toEqual([original.claimCheck.blob]);
+    const kept = JSON.parse((await blobs.getBlobClient(original.claimCheck.blob).downloadToBuffer()).toString('utf8')) as typeof bad;
+    expect(kept).toMatchObject({ schema: bad.schema, kind: 'change', notification: bad.notification });
+  });
+
+  it('still routes a v1 claim-check message queued before an upgrade, and deletes its blob', async () => {
+    const queue = uniqueName('v1');
+    const t = setup(onlyTo(queue));
+    const blobs = BlobServiceClient.fromConnectionString(harness.azurite().connectionString).getContainerClient(t.settings.notificationsContainer);
+    const old = await queuedMessage(chatMessage('955', { body: { contentType: 'text', content: 'z'.repeat(100 * 1024) } }));
+    await blobs.createIfNotExists();
+    const json = JSON.stringify(old);
+    await blobs.getBlockBlobClient('2026-11-22/old.json').upload(json, Buffer.byteLength(json));
+    const claim = { schema: old.schema, kind: 'change', receivedAt: old.receivedAt, claimCheck: { container: blobs.containerName, blob: '2026-11-22/old.json', bytes: Buffer.byteLength(json) } };
+    expect(await t.process(claim)).toMatchObject({ status: 'routed', queues: [queue] });
+    expect((await t.events(queue)).map((e) => e.messageid)).toEqual(['955']);
+    expect(await blobs.getBlobClient('2026-11-22/old.json').exists()).toBe(false);
   });
 
   it('prunes event payload blobs past EVENT_PAYLOAD_RETENTION_DAYS, not before', async () => {

@@ -1,11 +1,11 @@
 import { generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isClaimCheck, type QueuedClaimCheck, type QueuedNotification } from '../../shared/queue/queued-notification.js';
+import { isClaimCheck, type QueuedBatch, type QueuedClaimCheck, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { UnserializableNotificationError } from '../../shared/errors.js';
 import { StorageNotificationStore } from '../../shared/queue/notification-store.js';
-import { drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { drainNotifications, drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import {
   APP_ID,
   CLIENT_STATE,
@@ -32,8 +32,8 @@ afterAll(async () => {
 
 const receiver = (env: Record<string, string> = {}) => testReceiver(azurite.connectionString, issuer.jwksUrl, env);
 const withoutClientState = ({ clientState: _, ...rest }: Record<string, unknown>) => rest;
-const notificationsOf = async (queue: Parameters<typeof drainQueue>[0]) =>
-  (await drainQueue(queue)).map((m) => (m.body as QueuedNotification).notification as Record<string, unknown>);
+const notificationsOf = async (queue: Parameters<typeof drainQueue>[0], claimChecks?: Parameters<typeof drainNotifications>[1]) =>
+  (await drainNotifications(queue, claimChecks)).map((q) => q.notification as Record<string, unknown>);
 
 describe('validation handshake', () => {
   it('echoes the decoded token as text/plain and queues nothing', async () => {
@@ -253,24 +253,39 @@ describe('signing key rotation', () => {
 });
 
 describe('queued messages', () => {
-  it('puts each item in its own base64 JSON message, lifecycle items on the lifecycle queue', async () => {
+  it('puts the change items of a request in one base64 JSON message, lifecycle items on the lifecycle queue', async () => {
     const r = receiver();
     const change = changeNotification({ futureProperty: 'kept' });
+    const second = changeNotification();
     const lifecycle = lifecycleNotification();
-    const res = await r.post({ value: [change, lifecycle] });
+    const res = await r.post({ value: [change, lifecycle, second] });
     expect(res.status).toBe(202);
 
-    const [message] = await drainQueue(r.queues.change);
-    expect(message?.text).toMatch(/^[A-Za-z0-9+/]+=*$/);
-    const body = JSON.parse(Buffer.from(message?.text ?? '', 'base64').toString('utf8')) as QueuedNotification;
+    const messages = await drainQueue(r.queues.change);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]?.text).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    const body = JSON.parse(Buffer.from(messages[0]?.text ?? '', 'base64').toString('utf8')) as QueuedBatch;
     expect(body).toEqual({
-      schema: 'teams-change-relay.queued-notification.v1',
+      schema: 'teams-change-relay.queued-notifications.v2',
       kind: 'change',
       receivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      notification: withoutClientState(change),
+      items: [withoutClientState(change), withoutClientState(second)],
     });
     const life = await drainQueue(r.queues.lifecycle);
-    expect(life.map((m) => m.body)).toEqual([expect.objectContaining({ kind: 'lifecycle', notification: withoutClientState(lifecycle) })]);
+    expect(life.map((m) => m.body)).toEqual([
+      { schema: 'teams-change-relay.queued-notification.v1', kind: 'lifecycle', receivedAt: body.receivedAt, notification: withoutClientState(lifecycle) },
+    ]);
+  });
+
+  it('spreads requests over NOTIFICATIONS_QUEUE_PARTITIONS queues in turn, one message each', async () => {
+    const r = receiver({ NOTIFICATIONS_QUEUE_PARTITIONS: '3' });
+    const sent = Array.from({ length: 6 }, () => changeNotification());
+    for (const item of sent) expect((await r.post({ value: [item] })).status).toBe(202);
+    const service = QueueServiceClient.fromConnectionString(azurite.connectionString);
+    const partitions = [r.queues.change.name, `${r.queues.change.name}-1`, `${r.queues.change.name}-2`].map((name) => service.getQueueClient(name));
+    const perQueue = await Promise.all(partitions.map((q) => notificationsOf(q)));
+    expect(perQueue.map((items) => items.length)).toEqual([2, 2, 2]);
+    expect(new Set(perQueue.flat().map((n) => n.id))).toEqual(new Set(sent.map((i) => i.id)));
   });
 
   it('keeps no clientState in what it queues, once it has been checked', async () => {
@@ -284,7 +299,7 @@ describe('queued messages', () => {
     const texts = [...(await drainQueue(r.queues.change)), ...(await drainQueue(r.queues.lifecycle))].map((m) => Buffer.from(m.text, 'base64').toString('utf8'));
     const ref = texts.map((t) => JSON.parse(t) as QueuedClaimCheck).find(isClaimCheck) as QueuedClaimCheck;
     texts.push((await r.container.getBlobClient(ref.claimCheck.blob).downloadToBuffer()).toString('utf8'));
-    expect(texts).toHaveLength(4);
+    expect(texts).toHaveLength(3); // the change items' claim check, the lifecycle item, the blob
     for (const text of texts) {
       expect(text).not.toContain('clientState');
       expect(text).not.toContain(CLIENT_STATE);
@@ -292,21 +307,24 @@ describe('queued messages', () => {
     }
   });
 
-  it('sends an item too large for a queue message through a claim-check blob', async () => {
+  it('sends a batch too large for a queue message through a claim-check blob', async () => {
     const r = receiver();
     const big = encryptedNotification();
     (big.encryptedContent as Record<string, string>).data = Buffer.alloc(200 * 1024, 7).toString('base64');
-    const res = await r.post({ value: [big, changeNotification()], validationTokens: [await issuer.sign()] });
+    const second = changeNotification();
+    const res = await r.post({ value: [big, second], validationTokens: [await issuer.sign()] });
     expect(res.status).toBe(202);
 
     const messages = await drainQueue(r.queues.change);
-    expect(messages).toHaveLength(2);
-    const ref = messages.map((m) => m.body).find(isClaimCheck) as QueuedClaimCheck;
+    expect(messages).toHaveLength(1);
+    const ref = messages[0]?.body as QueuedClaimCheck;
+    expect(isClaimCheck(ref)).toBe(true);
+    expect(ref).toMatchObject({ schema: 'teams-change-relay.queued-notifications.v2', kind: 'change', count: 2 });
     expect(ref.claimCheck.container).toBe(r.container.containerName);
     const blob = await r.container.getBlobClient(ref.claimCheck.blob).downloadToBuffer();
     expect(blob.length).toBe(ref.claimCheck.bytes);
-    const stored = JSON.parse(blob.toString('utf8')) as QueuedNotification;
-    expect(stored.notification).toEqual(withoutClientState(big));
+    const stored = JSON.parse(blob.toString('utf8')) as QueuedBatch;
+    expect(stored.items).toEqual([withoutClientState(big), withoutClientState(second)]);
     expect(stored.kind).toBe('change');
   });
 
@@ -318,7 +336,7 @@ describe('queued messages', () => {
     let res = await r.post({ value: items });
     for (let attempt = 1; res.status === 503 && attempt < 5; attempt++) res = await r.post({ value: items });
     expect(res.status).toBe(202);
-    const queued = await notificationsOf(r.queues.change);
+    const queued = await notificationsOf(r.queues.change, r.container);
     expect(queued.length).toBeGreaterThanOrEqual(500);
     expect(new Set(queued.map((n) => n.id))).toEqual(new Set(items.map((i) => i.id)));
   });

@@ -1,9 +1,11 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
+import { QUEUED_BATCH_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-certificate-store.js';
 import { TableRoutedEventLog } from '../../shared/route/routed-event-log.js';
+import { TableWriteBatcher } from '../../shared/route/table-write-batcher.js';
 import { createTableClient } from '../../shared/config/storage-clients.js';
 import { replayMessages } from '../../shared/route/replay.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
@@ -16,6 +18,20 @@ import { startTcpProxy } from '../helpers/tcp-proxy.js';
 const harness = useRouteHarness();
 const { setup, queuedMessage, writeRoutes } = harness;
 const message = chatMessage;
+
+/** The fake Key Vault with one certificate version, and a certificate store reading it (no SDK retries). */
+async function startKeyVaultStore() {
+  const vault = await startFakeKeyVault();
+  const cert = await createTestCertificate();
+  const version = vault.addVersion('graph-notifications', { der: Buffer.from(cert.base64, 'base64'), secret: cert.pem, contentType: 'application/x-pem-file' });
+  const kv = new KeyVaultCertificateStore({
+    vaultUrl: vault.url,
+    certificateName: 'graph-notifications',
+    credential: vault.credential,
+    clientOptions: { tlsOptions: { ca: vault.tlsCa }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
+  });
+  return { vault, cert, version, kv };
+}
 
 describe('decrypt and route', () => {
   it('decrypts a queued notification and publishes its CloudEvent on teams-chat-messages, base64 JSON', async () => {
@@ -75,6 +91,29 @@ describe('decrypt and route', () => {
     expect(await t.events(queue)).toHaveLength(1);
   });
 
+  it('writes de-duplication records together, each with its own answer, when one of them conflicts', async () => {
+    const t = setup();
+    const table = createTableClient(t.settings.storage, t.settings.dedupTable);
+    const writes = new TableWriteBatcher(table);
+    const row = (rowKey: string, n: number) => ({ partitionKey: 'a', rowKey, n });
+    // The table does not exist yet: created once, then every write answered.
+    expect(await writes.write(row('a1', 1), undefined)).toEqual(expect.any(String));
+    // One group of the same partition: a1 exists, so the transaction fails and each write is tried alone.
+    const [again, fresh, twice1, twice2] = await Promise.all([writes.write(row('a1', 2), undefined), writes.write(row('a2', 1), undefined), writes.write(row('a3', 1), undefined), writes.write(row('a3', 2), undefined)]);
+    expect(again).toBeUndefined();
+    expect(fresh).toEqual(expect.any(String));
+    expect([twice1, twice2].filter((e) => e === undefined)).toHaveLength(1); // one row written twice: one wins
+    // Replaces in one transaction, each conditional on its own etag; a stale etag loses alone.
+    const [replaced, stale] = await Promise.all([writes.write(row('a2', 2), fresh), writes.write(row('a1', 3), fresh)]);
+    expect(replaced).toEqual(expect.any(String));
+    expect(stale).toBeUndefined();
+    const n = async (rowKey: string) => (await table.getEntity<{ n: number }>('a', rowKey)).n;
+    expect([await n('a1'), await n('a2')]).toEqual([1, 2]);
+    // Many writes of one partition at once go out as transactions and all land.
+    const many = await Promise.all(Array.from({ length: 150 }, (_, i) => writes.write(row(`m${i}`, i), undefined)));
+    expect(many.every((e) => typeof e === 'string' && e.length > 0)).toBe(true);
+  });
+
   it('prunes de-duplication records older than the window, keeping the recent ones', async () => {
     const t = setup();
     let now = Date.parse('2026-01-01T00:00:00Z');
@@ -98,7 +137,7 @@ describe('decrypt and route', () => {
     const claim = decodeJsonMessage<unknown>(incoming?.messageText ?? '');
     expect(claim).toHaveProperty('claimCheck');
 
-    expect(await t.process(claim)).toMatchObject({ status: 'routed' });
+    expect(await t.process(claim)).toMatchObject({ status: 'batch', items: [{ status: 'routed' }] });
     const [event] = await t.events(queue);
     expect(event?.data).toBeUndefined();
     expect(event?.dataref).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\//);
@@ -134,16 +173,8 @@ describe('failures', () => {
   });
 
   it('throws while Key Vault is down (so the host retries) and routes once it is back', async () => {
-    const vault = await startFakeKeyVault();
+    const { vault, cert, version, kv } = await startKeyVaultStore();
     try {
-      const cert = await createTestCertificate();
-      const version = vault.addVersion('graph-notifications', { der: Buffer.from(cert.base64, 'base64'), secret: cert.pem, contentType: 'application/x-pem-file' });
-      const kv = new KeyVaultCertificateStore({
-        vaultUrl: vault.url,
-        certificateName: 'graph-notifications',
-        credential: vault.credential,
-        clientOptions: { tlsOptions: { ca: vault.tlsCa }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
-      });
       const queue = uniqueName('kv');
       const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, harness.azurite().connectionString, kv);
       const queued = await queuedMessage(message('700'), {}, { base64: cert.base64, id: `graph-notifications/${version}` });
@@ -153,6 +184,39 @@ describe('failures', () => {
       vault.down = false;
       expect(await t.process(queued)).toMatchObject({ status: 'routed' });
       expect((await t.events(queue))[0]?.data).toEqual(message('700'));
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('retries a batch whose one item failed for now, and routes the others once', async () => {
+    const { vault, cert, version, kv } = await startKeyVaultStore();
+    try {
+      const queue = uniqueName('batch');
+      const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, harness.azurite().connectionString, kv);
+      const reference = await queuedMessage(undefined, { resource: `chats('${CHAT}')/messages('710')` });
+      const encrypted = await queuedMessage(message('711'), {}, { base64: cert.base64, id: `graph-notifications/${version}` });
+      const unroutable = await queuedMessage(undefined, { resource: "users('u')/events('e')" });
+      const batch = { schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt: reference.receivedAt, items: [reference, encrypted, unroutable].map((q) => q.notification) };
+
+      vault.down = true; // the encrypted item cannot be decrypted for now: the whole message is retried
+      await expect(t.process(batch, 'incoming-batch')).rejects.toMatchObject({ statusCode: 503 });
+      vault.down = false;
+      expect(await t.process(batch, 'incoming-batch')).toEqual({
+        status: 'batch',
+        items: [
+          { status: 'duplicate', eventId: expect.any(String) },
+          { status: 'routed', eventId: expect.any(String), queues: [queue] },
+          { status: 'dead-lettered', reason: 'unsupported_resource' },
+        ],
+      });
+      const events = await t.events(queue);
+      expect(events.map((e) => e.datamode).sort()).toEqual(['reference', 'resource']);
+      expect(events.find((e) => e.datamode === 'resource')?.data).toEqual(message('711'));
+      // The bad item alone, dead-lettered on each attempt (a duplicate dead letter routes once on replay).
+      const letters = await t.deadLetters();
+      expect(letters.length).toBeGreaterThanOrEqual(1);
+      for (const letter of letters) expect(decodeJsonMessage(letter.originalMessage)).toEqual({ ...unroutable, receivedAt: batch.receivedAt });
     } finally {
       await vault.close();
     }

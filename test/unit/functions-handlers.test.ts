@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // no setting (readSettings would throw here, with no clientState, app id or storage set).
 import { receiveLifecycle } from '../../functions/receive-lifecycle.js';
 import { receiveNotifications } from '../../functions/receive-notifications.js';
-import type { QueuedNotification } from '../../shared/queue/queued-notification.js';
+import { QUEUED_BATCH_SCHEMA, type QueuedBatch, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
 import { drainQueue, startTestAzurite, tempDir, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { changeNotification, lifecycleNotification, testEnv } from '../helpers/notifications.js';
@@ -83,9 +83,10 @@ describe('receiveNotifications (HTTP)', () => {
     const { ctx, events } = context('notifications');
     const res = await receiveNotifications(post('notifications', { value: [notification] }), ctx);
     expect(res.status).toBe(202);
-    const queued = (await drainQueue(queues.getQueueClient(names.change))).map((m) => m.body as QueuedNotification);
+    // One message per Graph request: the request's accepted items together.
+    const queued = (await drainQueue(queues.getQueueClient(names.change))).map((m) => m.body as QueuedBatch);
     expect(queued).toHaveLength(1);
-    expect(queued[0]).toMatchObject({ kind: 'change', notification: { id: notification.id } });
+    expect(queued[0]).toMatchObject({ schema: QUEUED_BATCH_SCHEMA, kind: 'change', items: [{ id: notification.id }] });
     expect(events()).toContain('receive.accepted');
   });
 
@@ -115,7 +116,7 @@ describe('queue handlers', () => {
     // A queue function file reads its queue name when imported, so it is imported once the environment is set.
     const { routeNotifications } = await import('../../functions/route-notifications.js');
     const { ctx, events } = context('routeNotifications', { id: uniqueName('message'), dequeueCount: 1 });
-    await routeNotifications({ hello: 'world' }, ctx);
+    await routeNotifications(names.change)({ hello: 'world' }, ctx);
     expect(await deadLetters()).toEqual([expect.objectContaining({ reason: 'malformed_message', sourceQueue: names.change })]);
     expect(events().some((e) => e.includes('dead_letter'))).toBe(true);
   });

@@ -8,6 +8,7 @@ import { backfillSettings } from '../../shared/config/settings/backfill.js';
 import { certificateSettings } from '../../shared/config/settings/certificates.js';
 import { routeSettings } from '../../shared/config/settings/route.js';
 import { containerName, queueName, tableName } from '../../shared/config/settings/validators.js';
+import { notificationQueueNames } from '../../shared/queue/notification-queues.js';
 
 const configError = (env: Record<string, string>) => thrown(ConfigError, () => readSettings(env));
 
@@ -69,6 +70,17 @@ describe('readSettings', () => {
       credential: 'managedidentity',
       clientId: 'abc',
     });
+  });
+
+  it('spreads notifications over NOTIFICATIONS_QUEUE_PARTITIONS queues, the first keeping the plain name', () => {
+    expect(notificationQueueNames(readSettings({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development' }))).toEqual(['graph-notifications']);
+    expect(notificationQueueNames(readSettings({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', NOTIFICATIONS_QUEUE_PARTITIONS: '3' }))).toEqual(['graph-notifications', 'graph-notifications-1', 'graph-notifications-2']);
+    for (const bad of ['0', '33', 'two']) {
+      expect(configError({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', NOTIFICATIONS_QUEUE_PARTITIONS: bad }).problems).toEqual([expect.stringContaining('NOTIFICATIONS_QUEUE_PARTITIONS')]);
+    }
+    // The last partition's poison queue must still be a valid queue name.
+    const long = configError({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', NOTIFICATIONS_QUEUE: `q${'x'.repeat(54)}`, NOTIFICATIONS_QUEUE_PARTITIONS: '12' });
+    expect(long.problems).toEqual([expect.stringContaining('too long for 12 partitions')]);
   });
 
   it('refuses the same queue for notifications and lifecycle', () => {

@@ -40,7 +40,7 @@ describe('the status page', () => {
 });
 
 describe('the queues the app owns', () => {
-  const settings = { notificationsQueue: 'in', lifecycleQueue: 'life', deadLetterQueue: 'dead', subscriptionEventsQueue: 'events', backfill: { queue: 'fill' } };
+  const settings = { notificationsQueue: 'in', notificationsQueuePartitions: 1, lifecycleQueue: 'life', deadLetterQueue: 'dead', subscriptionEventsQueue: 'events', backfill: { queue: 'fill' } };
   it('lists each queue once, with a -poison queue for each queue a function is triggered by', () => {
     const queues = appQueues(settings, ['teams-chats', 'teams-chats', 'events']);
     expect(queues.map((q) => `${q.role}:${q.name}`)).toEqual([
@@ -54,6 +54,12 @@ describe('the queues the app owns', () => {
       'poison:life-poison',
       'poison:fill-poison',
     ]);
+  });
+
+  it('lists every partition of the incoming queue and its -poison queue', () => {
+    const names = appQueues({ ...settings, notificationsQueuePartitions: 3 }, []).map((q) => `${q.role}:${q.name}`);
+    expect(names.filter((n) => n.startsWith('incoming:'))).toEqual(['incoming:in', 'incoming:in-1', 'incoming:in-2']);
+    expect(names).toEqual(expect.arrayContaining(['poison:in-poison', 'poison:in-1-poison', 'poison:in-2-poison']));
   });
 });
 

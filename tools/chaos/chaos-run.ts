@@ -8,7 +8,7 @@ import { gapIdOf } from '../../shared/backfill/gap-log.js';
 import { decryptResourceData, type EncryptedResourceData } from '../../shared/certificates/decrypt-resource-data.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
-import type { QueueMessageBody } from '../../shared/queue/queued-notification.js';
+import { isClaimCheck, isQueueMessageBody, unpackQueued, type QueueMessageBody } from '../../shared/queue/queued-notification.js';
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
 import { ChaosStepError } from './chaos-error.js';
 import { closedGapWindows, SubscriptionRecords } from '../../shared/subscriptions/subscription-records.js';
@@ -571,21 +571,25 @@ async function readDeadLetters(queues: QueueServiceClient, certDir: string): Pro
       } catch {
         continue;
       }
-      if (!('notification' in body) || !body.notification.resource) continue;
-      const n = body.notification as { resource: string; changeType: string; encryptedContent?: EncryptedResourceData & { encryptionCertificateId: string } };
-      let version: string | null = null;
-      const kind = /\/members\(/i.test(n.resource) ? 'chatMember' : /\/messages\(|\/replies\(/i.test(n.resource) ? 'message' : 'chat';
-      if (n.encryptedContent) {
-        const key = await store.decryptionKey(n.encryptedContent.encryptionCertificateId).catch(() => undefined);
-        if (key) {
-          try {
-            version = versionOf(kind, decryptResourceData(n.encryptedContent, key) as Record<string, unknown>);
-          } catch {
-            version = null;
+      // A poisoned v2 message holds a whole Graph request: each of its items counts.
+      const items = isQueueMessageBody(body) && !isClaimCheck(body) ? unpackQueued(body) : [];
+      for (const item of items) {
+        if (!item.notification.resource) continue;
+        const n = item.notification as { resource: string; changeType: string; encryptedContent?: EncryptedResourceData & { encryptionCertificateId: string } };
+        let version: string | null = null;
+        const kind = /\/members\(/i.test(n.resource) ? 'chatMember' : /\/messages\(|\/replies\(/i.test(n.resource) ? 'message' : 'chat';
+        if (n.encryptedContent) {
+          const key = await store.decryptionKey(n.encryptedContent.encryptionCertificateId).catch(() => undefined);
+          if (key) {
+            try {
+              version = versionOf(kind, decryptResourceData(n.encryptedContent, key) as Record<string, unknown>);
+            } catch {
+              version = null;
+            }
           }
         }
+        out.push({ subject: n.resource, changeType: n.changeType, kind, version });
       }
-      out.push({ subject: n.resource, changeType: n.changeType, kind, version });
     }
   }
   return out;

@@ -15,6 +15,8 @@ export interface ReceiveSettings {
   readonly tenantIds: readonly string[];
   readonly jwksUrl: URL;
   readonly notificationsQueue: string;
+  /** How many incoming queues change notifications are spread over; see notificationQueueNames. */
+  readonly notificationsQueuePartitions: number;
   readonly lifecycleQueue: string;
   readonly notificationsContainer: string;
   readonly maxBodyBytes: number;
@@ -56,7 +58,17 @@ const RECEIVE_SETTINGS = {
     description: 'Where the keys that sign validation tokens are published (https; http only on loopback).',
     read: httpsUrl,
   },
-  NOTIFICATIONS_QUEUE: { default: 'graph-notifications', description: 'Queue that receives each accepted change notification.', read: queueName },
+  NOTIFICATIONS_QUEUE: {
+    default: 'graph-notifications',
+    description: 'Queue that receives the accepted change notifications, one message per Graph request.',
+    read: queueName,
+  },
+  NOTIFICATIONS_QUEUE_PARTITIONS: {
+    default: '1',
+    description:
+      'How many incoming queues change notifications are spread over (1 to 32), each with its own queue trigger so that each scales out: `NOTIFICATIONS_QUEUE`, then `NOTIFICATIONS_QUEUE-1` … (docs/scale.md). Lowering it strands what is left on the queues dropped: drain them first.',
+    read: wholeNumber(1, 32),
+  },
   LIFECYCLE_QUEUE: { default: 'graph-lifecycle', description: 'Queue that receives each accepted lifecycle notification.', read: queueName },
   NOTIFICATIONS_CONTAINER: {
     default: 'graph-notification-payloads',
@@ -79,6 +91,12 @@ const RECEIVE_SETTINGS = {
 export const receiveSettings = settingsArea(RECEIVE_SETTINGS, {
     check: (v, report) => {
     if (typeof v.NOTIFICATIONS_QUEUE === 'string' && v.NOTIFICATIONS_QUEUE === v.LIFECYCLE_QUEUE) report('NOTIFICATIONS_QUEUE and LIFECYCLE_QUEUE must name different queues.');
+    // The last partition's poison queue is the longest name the app derives from NOTIFICATIONS_QUEUE.
+    const partitions = v.NOTIFICATIONS_QUEUE_PARTITIONS;
+    const longest = `${v.NOTIFICATIONS_QUEUE}-${partitions - 1}-poison`;
+    if (typeof v.NOTIFICATIONS_QUEUE === 'string' && typeof partitions === 'number' && partitions > 1 && longest.length > 63) {
+      report(`NOTIFICATIONS_QUEUE "${v.NOTIFICATIONS_QUEUE}" is too long for ${partitions} partitions: "${longest}" would exceed 63 characters.`);
+    }
   },
   slice: (v): ReceiveSettings => ({
     clientStates: v.GRAPH_CLIENT_STATE,
@@ -86,6 +104,7 @@ export const receiveSettings = settingsArea(RECEIVE_SETTINGS, {
     tenantIds: v.GRAPH_TENANT_IDS,
     jwksUrl: v.GRAPH_JWKS_URL,
     notificationsQueue: v.NOTIFICATIONS_QUEUE,
+    notificationsQueuePartitions: v.NOTIFICATIONS_QUEUE_PARTITIONS,
     lifecycleQueue: v.LIFECYCLE_QUEUE,
     notificationsContainer: v.NOTIFICATIONS_CONTAINER,
     maxBodyBytes: v.NOTIFICATIONS_MAX_BODY_BYTES,
