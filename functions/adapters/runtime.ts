@@ -77,6 +77,7 @@ function compose(settings: Settings) {
   log.info('app.configured', {
     environment: settings.environment,
     storage: describeStorage(settings.storage),
+    notificationsQueue: settings.notificationsQueue,
     notificationsQueues: notificationQueueNames(settings),
     lifecycleQueue: settings.lifecycleQueue,
     deadLetterQueue: settings.deadLetterQueue,
