@@ -42,12 +42,12 @@ try {
 process.stdout.write(maskFunctionKeys(parsed.values.json ? JSON.stringify(snapshot, null, 2) + '\n' : describe(snapshot)));
 
 function describe(s: StatusSnapshot): string {
-  const pairs = (o: Readonly<Record<string, unknown>>, key: string, value: string) => Object.entries(o).map(([k, v]) => ({ [key]: k, [value]: v }));
-  const table = (rows: readonly Record<string, unknown>[], columns: readonly string[]) => (rows.length ? textTable(rows, columns) : '(none)\n');
+  const pairs = (o: Readonly<Record<string, string | number>>, key: string, value: string) => Object.entries(o).map(([k, v]) => ({ [key]: k, [value]: v }));
+  const table: typeof textTable = (rows, columns) => (rows.length ? textTable(rows, columns) : '(none)\n');
   return [
     `Status at ${s.generatedAt}\n`,
     `\nSubscriptions (${s.subscriptions.length})\n`,
-    table(s.subscriptions as unknown as Record<string, unknown>[], ['name', 'resource', 'subscriptionId', 'expiresAt', 'lastRenewedAt', 'lastDeliveryAt', 'clientState', 'certificateId', 'lastAction', 'lastError']),
+    table(s.subscriptions, ['name', 'resource', 'subscriptionId', 'expiresAt', 'lastRenewedAt', 'lastDeliveryAt', 'clientState', 'certificateId', 'lastAction', 'lastError']),
     `\nQueues\n`,
     table(s.queues.map((q) => ({ ...q, approximateMessageCount: q.approximateMessageCount ?? 'not created' })), ['name', 'role', 'approximateMessageCount']),
     `\nDead letters waiting in ${s.deadLetters.queue}: ${s.deadLetters.waiting ?? 0} (reasons of the first ${s.deadLetters.sampled})\n`,

@@ -11,7 +11,7 @@ import { createSubscriptionManager } from '../shared/subscriptions/create-subscr
 import { checkEndpoints } from '../shared/subscriptions/endpoint-check.js';
 import { maskFunctionKeys } from '../shared/util/mask-function-key.js';
 import { loadAppSettings } from './local-host/app-settings.js';
-import { textTable } from './text-table.js';
+import { textTable, type TextRow } from './text-table.js';
 
 /**
  * `npm run subscriptions -- list | sync | status | delete <id> | check-endpoints  [--json] [--force]`
@@ -42,7 +42,7 @@ if (!COMMANDS.includes(command ?? '') || (command === 'delete' && !arg)) {
   process.exit(2);
 }
 
-const out = (data: unknown, rows: Record<string, unknown>[], columns: string[]) => print(process.stdout, json ? JSON.stringify(data, null, 2) + '\n' : textTable(rows, columns));
+const out = <C extends string>(data: unknown, rows: readonly TextRow<NoInfer<C>>[], columns: readonly C[]) => print(process.stdout, json ? JSON.stringify(data, null, 2) + '\n' : textTable(rows, columns));
 
 let settings;
 try {

@@ -13,7 +13,7 @@ const SEVERITY: Record<LogLevel, SeverityNumber> = { info: SeverityNumber.INFO, 
 function attributeOf(value: unknown): string | number | boolean | string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
   return JSON.stringify(value);
 }
 

@@ -94,5 +94,5 @@ const pieceSchema = z.strictObject({
 /** The piece a backfill queue message holds, or undefined when it is not one. */
 export function parseBackfillPiece(value: unknown): BackfillPiece | undefined {
   const parsed = pieceSchema.safeParse(value);
-  return parsed.success ? (parsed.data as BackfillPiece) : undefined;
+  return parsed.success ? parsed.data : undefined;
 }

@@ -143,13 +143,14 @@ export class BackfillWorker {
     let changes = 0;
     if (piece.scope.kind === 'plan') {
       for (const item of items) {
-        const child = this.#childScope(desired, String(item.id ?? ''));
-        if (child) await this.#queue({ ...piece, scope: child, next: undefined } as BackfillPiece);
+        const child = this.#childScope(desired, typeof item.id === 'string' ? item.id : '');
+        if (child) await this.#queue({ ...piece, scope: child, next: undefined });
       }
     } else if (piece.scope.kind === 'userChatsMembership') {
       // Chats whose membership may have changed in the window (lastUpdatedDateTime moves on member changes).
       for (const chat of items) {
-        const updated = Date.parse(String(chat.lastUpdatedDateTime ?? chat.createdDateTime ?? ''));
+        const stamp = chat.lastUpdatedDateTime ?? chat.createdDateTime;
+        const updated = Date.parse(typeof stamp === 'string' ? stamp : '');
         if (typeof chat.id === 'string' && updated >= window.from && updated <= window.to) await this.#queue({ ...piece, scope: { kind: 'chatMembers', chatId: chat.id }, next: undefined });
       }
     } else {

@@ -3,7 +3,7 @@ import * as x509 from '@peculiar/x509';
 import { thumbprintOf, type ParsedCertificate } from './pem.js';
 
 /** Node's WebCrypto, given to each call instead of set as @peculiar/x509's global provider. */
-export const nodeWebCrypto = webcrypto as unknown as NonNullable<Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[1]>;
+export const nodeWebCrypto = webcrypto;
 
 export interface SelfSignedCertificate extends ParsedCertificate {
   /** Certificate then private key, PEM. */
@@ -15,7 +15,7 @@ const pemBlock = (label: string, der: Buffer) => `-----BEGIN ${label}-----\n${de
 /** Creates a self-signed RSA certificate (for Graph's encryptionCertificate) with @peculiar/x509. */
 export async function createSelfSignedCertificate(options: { subject?: string; bits?: number; validDays?: number } = {}): Promise<SelfSignedCertificate> {
   const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: options.bits ?? 2048 };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const now = Date.now();
   const generated = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: now.toString(16),

@@ -65,7 +65,7 @@ export function isQueueMessageBody(value: unknown): value is QueueMessageBody {
 export function unpackQueued(body: QueuedNotification | QueuedBatch): QueuedNotification[] {
   if (body.schema === QUEUED_NOTIFICATION_SCHEMA) return [body];
   if (!Array.isArray(body.items)) throw new TypeError('A queued batch without items.');
-  return body.items.map((notification) => ({ schema: QUEUED_NOTIFICATION_SCHEMA, kind: body.kind, receivedAt: body.receivedAt, notification }));
+  return body.items.map((notification: NotificationItem) => ({ schema: QUEUED_NOTIFICATION_SCHEMA, kind: body.kind, receivedAt: body.receivedAt, notification }));
 }
 
 /** Azure Storage's limit for one message, counted on the text we send (after base64). */

@@ -144,7 +144,7 @@ export class TableRoutedEventLog implements RoutedEventLog {
   async #get({ partitionKey, rowKey }: { partitionKey: string; rowKey: string }): Promise<(Entry & { etag: string }) | undefined> {
     try {
       const e = await this.#table.getEntity<Entry>(partitionKey, rowKey);
-      return { ...e, etag: e.etag } as Entry & { etag: string };
+      return { ...e, etag: e.etag };
     } catch (e) {
       if (restStatus(e) === 404) return undefined;
       throw e;

@@ -41,7 +41,7 @@ export class TableWriteBatcher {
   write(entity: TableEntity, etag: string | undefined): Promise<string | undefined> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ entity, etag, resolve, reject });
-      this.#timer ??= setTimeout(() => this.#flush(), this.#delayMs);
+      if (!this.#timer) this.#timer = setTimeout(() => this.#flush(), this.#delayMs);
     });
   }
 

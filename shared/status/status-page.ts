@@ -1,13 +1,16 @@
 import type { StatusSnapshot } from './status-snapshot.js';
 
+/** What a status page cell or attribute shows. */
+export type Cell = string | number | boolean | null | undefined;
+
 /** Text for HTML content and attribute values. */
-export function escapeHtml(value: unknown): string {
+export function escapeHtml(value: Cell): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const cell = (v: unknown) => `<td>${v === null || v === undefined || v === '' ? '<span class="none">—</span>' : escapeHtml(v)}</td>`;
+const cell = (v: Cell) => `<td>${v === null || v === undefined || v === '' ? '<span class="none">—</span>' : escapeHtml(v)}</td>`;
 
-function table(caption: string, id: string, columns: readonly string[], rows: readonly (readonly unknown[])[], empty: string): string {
+function table(caption: string, id: string, columns: readonly string[], rows: readonly (readonly Cell[])[], empty: string): string {
   if (rows.length === 0) return `<section id="${id}"><h2>${escapeHtml(caption)}</h2><p class="none">${escapeHtml(empty)}</p></section>`;
   const head = columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join('');
   const body = rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('\n');

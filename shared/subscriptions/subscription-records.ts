@@ -38,11 +38,13 @@ export interface GapWindow {
   readonly to: string;
 }
 
+const isGapWindow = (w: unknown): w is GapWindow => typeof w === 'object' && w !== null && 'from' in w && typeof w.from === 'string' && 'to' in w && typeof w.to === 'string';
+
 function earlierGapsOf(r: SubscriptionRecord | undefined): GapWindow[] {
   if (!r?.earlierGaps) return [];
   try {
     const parsed = JSON.parse(r.earlierGaps) as unknown;
-    return Array.isArray(parsed) ? parsed.filter((w): w is GapWindow => typeof w?.from === 'string' && typeof w?.to === 'string') : [];
+    return Array.isArray(parsed) ? parsed.filter(isGapWindow) : [];
   } catch {
     return [];
   }

@@ -38,6 +38,7 @@ export class Semaphore {
       const onAbort = () => {
         const i = this.#waiting.indexOf(waiter);
         if (i >= 0) this.#waiting.splice(i, 1);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort rejects with the signal's reason, whatever it is, as throwIfAborted() throws it
         reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -28,7 +28,7 @@ const TOKEN = `fake-kv-token-${randomBytes(8).toString('hex')}`;
 /** A self-signed TLS certificate for 127.0.0.1 (PEM certificate and key), for loopback HTTPS fakes. */
 export async function tlsCertificate(): Promise<{ cert: string; key: string }> {
   const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: 'CN=127.0.0.1',

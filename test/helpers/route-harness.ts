@@ -100,12 +100,13 @@ function routeHarness(azurite: () => AzuriteProcess, certs: () => LocalCertifica
 
   /** A queued change notification for `resource` (a chat message by default), encrypted when a payload is given. */
   async function queuedMessage(payload: Record<string, unknown> | undefined, over: Record<string, unknown> = {}, certificate?: { base64: string; id: string }): Promise<QueuedNotification> {
-    const resource = `chats('${CHAT}')/messages('${String(payload?.id ?? '1')}')`;
+    const id = typeof payload?.id === 'string' ? payload.id : '1';
+    const resource = `chats('${CHAT}')/messages('${id}')`;
     const notification: Record<string, unknown> = {
       subscriptionId: 'sub-1',
       changeType: 'created',
       resource,
-      resourceData: { id: String(payload?.id ?? '1'), '@odata.type': '#Microsoft.Graph.chatMessage', '@odata.id': resource },
+      resourceData: { id, '@odata.type': '#Microsoft.Graph.chatMessage', '@odata.id': resource },
       tenantId: TENANT_A,
       ...over,
     };

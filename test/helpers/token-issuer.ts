@@ -23,7 +23,8 @@ export interface SignOptions {
   audience?: string;
   appid?: string | null;
   azp?: string | null;
-  issuer?: 'v1' | 'v2' | string;
+  /** 'v1' (the default), 'v2' or an issuer URL. */
+  issuer?: string;
   /** Seconds from now. */
   expiresIn?: number;
   notBefore?: number;
@@ -75,7 +76,7 @@ export async function startTokenIssuer(defaults: { tenantId: string; audience: s
       if (azp) claims.azp = azp;
       for (const k of Object.keys(claims)) if (claims[k] === null) delete claims[k];
       const kid = o.kid ?? 'test-key-1';
-      const signingKey = o.privateKey ?? privateKeys.get(kid) ?? (privateKeys.get('test-key-1') as CryptoKey);
+      const signingKey = o.privateKey ?? privateKeys.get(kid) ?? privateKeys.get('test-key-1')!;
       return new SignJWT(claims)
         .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
         .setIssuer(issuer)

@@ -241,7 +241,7 @@ describe('backfill', () => {
       schema: QUEUED_NOTIFICATION_SCHEMA,
       kind: 'change',
       receivedAt: new Date().toISOString(),
-      notification: { subscriptionId, changeType, resource, resourceData: { id: 'x' }, tenantId: sim.tenantId } as never,
+      notification: { subscriptionId, changeType, resource, resourceData: { id: 'x' }, tenantId: sim.tenantId },
     });
     const posted = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Hydrate me' });
     const hydrated = await subscriptionOf('hydrated');

@@ -108,7 +108,7 @@ describe('desired subscriptions file', () => {
           { name: 'other', resource: '/chats/19:b@thread.v2/messages', changeTypes: ['created'] },
         ],
       });
-    expect(twice).toThrow(/has 1 mistake\(s\):\n  - subscriptions\[1\] \(budget\): Graph allows one subscription per app and chat or channel, and all already subscribes to the same chat's or channel's messages/);
+    expect(twice).toThrow(/has 1 mistake\(s\):\n {2}- subscriptions\[1\] \(budget\): Graph allows one subscription per app and chat or channel, and all already subscribes to the same chat's or channel's messages/);
   });
 });
 

@@ -152,7 +152,7 @@ describe('change notifications', () => {
     const reply = sim.teams.postChannelMessage(team.id, channel?.id ?? '', { from: ALICE, content: 'reply', replyToId: root.id });
 
     const items = await sink.waitForNotifications(12);
-    const seen = items.map((n) => `${n.changeType} ${n.resource}`);
+    const seen = items.map((n) => `${String(n.changeType)} ${String(n.resource)}`);
     expect(seen).toEqual(
       expect.arrayContaining([
         `Created chats('${chat.id}')`,

@@ -63,7 +63,7 @@ try {
     log: (line) => process.stderr.write(`chaos: ${line}\n`),
   });
 } catch (e) {
-  process.stderr.write(`chaos: the run failed (seed ${seed}): ${(e as Error).stack ?? e}\n`);
+  process.stderr.write(`chaos: the run failed (seed ${seed}): ${(e as Error).stack ?? String(e)}\n`);
   process.exit(1);
 }
 

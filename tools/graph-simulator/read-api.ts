@@ -2,7 +2,7 @@ import { badRequest } from './graph-error.js';
 import { containerKeyOf, isCurrentAt, type IndexEntry } from './message-index.js';
 import { parseFilter, parseTop, rejectOptions, timeWindow, type FilterClause, type TimeWindow } from './read-query.js';
 import type { PagingTokens } from './skip-token.js';
-import type { TeamsDirectory } from './teams-directory.js';
+import type { ChatMembershipSpan, TeamsDirectory } from './teams-directory.js';
 import { chatJson, messageJson, type SimChannel, type SimChat, type SimMessage, type SimTeam } from './teams-model.js';
 
 /**
@@ -167,7 +167,7 @@ function listExport(ctx: ReadRequestContext, inScope: (m: SimMessage, window: Ti
  * user's membership).
  */
 export function userChatsGetAllMessages(ctx: ReadRequestContext, userId: string): Body {
-  const spans = ctx.teams.membershipsByUser.get(userId) ?? new Map();
+  const spans = ctx.teams.membershipsByUser.get(userId) ?? new Map<string, ChatMembershipSpan>();
   return listExport(
     ctx,
     (m, window) => {
@@ -207,8 +207,8 @@ export function channelMessagesDelta(ctx: ReadRequestContext, team: SimTeam, cha
   else {
     let lo = 0;
     let gt: number | null = null;
-    let top = 0;
-    let replies = false;
+    let top: number;
+    let replies: boolean;
     if (delta !== null) ({ lo, top, replies } = ctx.tokens.read<DeltaState>(delta, scope, '$deltatoken'));
     else {
       rejectOptions(ctx.query, ['$orderby', '$select', '$search', '$skip', '$count'], 'messages/delta');
@@ -265,7 +265,7 @@ export function listUserChats(ctx: ReadRequestContext, userId: string): Body {
   const top = parseTop(ctx.query);
   const token = ctx.query.get('$skiptoken');
   const offset = token === null ? 0 : ctx.tokens.read<PageState>(token, scopeOf(ctx, '$skiptoken'), '$skiptoken').cur;
-  const spans = ctx.teams.membershipsByUser.get(userId) ?? new Map();
+  const spans = ctx.teams.membershipsByUser.get(userId) ?? new Map<string, ChatMembershipSpan>();
   const chats: SimChat[] = [];
   let position = 0;
   let next: number | undefined;

@@ -174,7 +174,7 @@ function driverRoute(sim: GraphSimulator, req: Request, rest: string[]): Answer 
     from: str(b, 'from'),
     content: str(b, 'content'),
     mentions,
-    ...(b.contentType === 'text' || b.contentType === 'html' ? { contentType: b.contentType as 'text' | 'html' } : {}),
+    ...(b.contentType === 'text' || b.contentType === 'html' ? { contentType: b.contentType } : {}),
     ...(typeof b.replyToId === 'string' ? { replyToId: b.replyToId } : {}),
   });
   const ok = (body: unknown, status = 200): Answer => ({ status, body });

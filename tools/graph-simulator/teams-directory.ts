@@ -164,7 +164,7 @@ export class TeamsDirectory {
 
   #membershipsOf(userId: string): Map<string, ChatMembershipSpan> {
     let spans = this.membershipsByUser.get(userId);
-    if (!spans) this.membershipsByUser.set(userId, (spans = new Map()));
+    if (!spans) this.membershipsByUser.set(userId, (spans = new Map<string, ChatMembershipSpan>()));
     return spans;
   }
 

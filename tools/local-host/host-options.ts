@@ -59,7 +59,7 @@ export function isDevelopment(settings: Record<string, string | undefined>): boo
 }
 
 /** A property of a host.json object, found without regard to case as the host's configuration does. */
-function pick(obj: unknown, key: string): any {
+function pick(obj: unknown, key: string): unknown {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return undefined;
   const k = Object.keys(obj).find((name) => name.toLowerCase() === key.toLowerCase());
   return k === undefined ? undefined : (obj as Record<string, unknown>)[k];
@@ -69,7 +69,7 @@ function pick(obj: unknown, key: string): any {
  * App settings named `AzureFunctionsJobHost__a__b__c` override host.json's `a.b.c`, as in Azure (without
  * regard to case). Values that look like numbers or booleans are read as such.
  */
-function applySettingOverrides(json: Record<string, any>, settings: Record<string, string>): void {
+function applySettingOverrides(json: Record<string, unknown>, settings: Record<string, string>): void {
   const prefix = 'azurefunctionsjobhost__';
   for (const [key, raw] of Object.entries(settings)) {
     if (!key.toLowerCase().startsWith(prefix)) continue;
@@ -79,7 +79,9 @@ function applySettingOverrides(json: Record<string, any>, settings: Record<strin
     let node = json;
     for (const part of path) {
       const existing = Object.keys(node).find((k) => k.toLowerCase() === part.toLowerCase()) ?? part;
-      node = node[existing] = typeof node[existing] === 'object' && node[existing] !== null ? node[existing] : {};
+      const child = node[existing];
+      const next = typeof child === 'object' && child !== null ? (child as Record<string, unknown>) : {};
+      node = node[existing] = next;
     }
     const target = Object.keys(node).find((k) => k.toLowerCase() === last.toLowerCase()) ?? last;
     node[target] = /^-?\d+$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
@@ -98,13 +100,13 @@ function applySettingOverrides(json: Record<string, any>, settings: Record<strin
  * - `functions`: an allow-list of function names;
  * - `logging.logLevel`.
  */
-export function readHostOptions(appDir: string, { settings = {} as Record<string, string>, development = isDevelopment(settings) } = {}): HostOptions {
+export function readHostOptions(appDir: string, { settings = {}, development = isDevelopment(settings) }: { settings?: Record<string, string>; development?: boolean } = {}): HostOptions {
   const path = join(appDir, 'host.json');
-  const json = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, any>) : {};
+  const json = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
   applySettingOverrides(json, settings);
   const version = pick(json, 'version');
   if (version !== undefined && version !== '2.0') {
-    throw new HostConfigError(`host.json version must be "2.0", not "${String(version)}".`);
+    throw new HostConfigError(`host.json version must be "2.0", not "${typeof version === 'string' ? version : JSON.stringify(version)}".`);
   }
   const review = reviewHostJson(json);
   const problems: string[] = [...review.refusals];
@@ -113,18 +115,19 @@ export function readHostOptions(appDir: string, { settings = {} as Record<string
   const q = pick(extensions, 'queues') ?? {};
   const int = (name: string, def: number, min: number, max: number) => {
     const v = pick(q, name) ?? def;
-    if (!Number.isInteger(v) || v < min || v > max) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
       problems.push(`extensions.queues.${name} must be a whole number from ${min} to ${max}.`);
       return def;
     }
-    return v as number;
+    return v;
   };
   const batchSize = int('batchSize', 16, 1, 32);
   const processorCount = process.env.WEBSITE_SKU === 'Dynamic' ? 1 : cpus().length;
   const newBatchThreshold = int('newBatchThreshold', Math.floor(batchSize / 2) * processorCount, 0, 100_000);
   const maxDequeueCount = int('maxDequeueCount', 5, 1, 100_000);
-  const encoding = pick(q, 'messageEncoding') ?? 'base64';
-  if (encoding !== 'base64' && encoding !== 'none') problems.push('extensions.queues.messageEncoding must be "base64" or "none".');
+  const encodingValue = pick(q, 'messageEncoding') ?? 'base64';
+  const encoding = encodingValue === 'none' ? 'none' : 'base64';
+  if (encodingValue !== 'base64' && encodingValue !== 'none') problems.push('extensions.queues.messageEncoding must be "base64" or "none".');
   let maxPollingIntervalMs = DEFAULT_MAX_POLLING_INTERVAL_MS;
   let visibilityTimeoutMs = 0;
   let functionTimeoutMs: number | undefined = DEFAULT_FUNCTION_TIMEOUT_MS;
@@ -150,7 +153,7 @@ export function readHostOptions(appDir: string, { settings = {} as Record<string
   if (functionsValue && typeof functionsValue === 'object' && !Array.isArray(functionsValue) && Object.keys(functionsValue).every((k) => /^\d+$/.test(k))) {
     functionsValue = Object.entries(functionsValue)
       .sort(([a], [b]) => Number(a) - Number(b))
-      .map(([, v]) => v);
+      .map(([, v]: [string, unknown]) => v);
   }
   let functions: string[] | undefined;
   if (functionsValue !== undefined && functionsValue !== null) {
@@ -172,7 +175,7 @@ export function readHostOptions(appDir: string, { settings = {} as Record<string
     queues: { batchSize, newBatchThreshold, maxPollingIntervalMs, visibilityTimeoutMs, maxDequeueCount, messageEncoding: encoding },
     functionTimeoutMs,
     functions,
-    logLevels: new LogLevels(logLevelValue && LogLevels.problems(logLevelValue).length === 0 ? logLevelValue : {}),
+    logLevels: new LogLevels(logLevelValue && LogLevels.problems(logLevelValue).length === 0 ? (logLevelValue as Record<string, string>) : {}),
     notes,
   };
 }

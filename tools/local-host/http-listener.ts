@@ -158,9 +158,9 @@ export class HttpListener {
   ): { statusCode?: string; headers?: Record<string, string>; body?: { bytes?: Uint8Array; string?: string } } | undefined {
     const bindings = registration.metadata.bindings;
     const ret = bindings.$return;
-    if (ret && ret.type.toLowerCase() === 'http' && response.returnValue?.http) return response.returnValue.http as never;
+    if (ret && ret.type.toLowerCase() === 'http' && response.returnValue?.http) return response.returnValue.http;
     for (const out of response.outputData ?? []) {
-      if (bindings[out.name]?.type.toLowerCase() === 'http' && out.data?.http) return out.data.http as never;
+      if (bindings[out.name]?.type.toLowerCase() === 'http' && out.data?.http) return out.data.http;
     }
     return undefined;
   }

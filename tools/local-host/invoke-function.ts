@@ -83,6 +83,7 @@ async function runInvocation(
 ): Promise<InvocationOutcome> {
   const name = registration.metadata.name;
   const model = registry.programmingModel;
+  const failed = (e: unknown): InvocationOutcome => ({ ok: false, invocationId, error: e instanceof Error ? e : new Error(String(e)), durationMs: performance.now() - started });
   try {
     if (!model) throw new HostConfigError('No programming model was registered: is @azure/functions v4 loaded by the app?');
     const coreCtx: CoreInvocationContext = {
@@ -116,13 +117,12 @@ async function runInvocation(
     const post: Record<string, unknown> = { invocationContext: context, inputs: pre.inputs, result, error, hookData: pre.hookData, appHookData };
     coreCtx.state = 'postInvocationHooks';
     for (const hook of registry.hooks.postInvocation) await hook(post);
-    if (post.error !== undefined && post.error !== null) throw post.error;
+    if (post.error !== undefined && post.error !== null) return failed(post.error);
 
     const response = await invocation.getResponse(context, post.result);
     return { ok: true, invocationId, response, durationMs: performance.now() - started };
   } catch (e) {
-    const error = e instanceof Error ? e : new Error(String(e));
-    return { ok: false, invocationId, error, durationMs: performance.now() - started };
+    return failed(e);
   }
 }
 

@@ -147,13 +147,12 @@ export class QueueListener {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(t);
-        if (self.#wake === done) self.#wake = undefined;
+        if (this.#wake === done) this.#wake = undefined;
         resolve();
-      }
+      };
+      const t = setTimeout(done, ms);
       this.#wake = done;
     });
   }

@@ -74,7 +74,7 @@ export function settingsArea<S extends Record<string, SettingSpec<unknown>>, T>(
     .object(shape)
     .superRefine((values, ctx) => options.check?.(values as Values<S>, reporter(ctx)), { when: always })
     .transform((values, ctx) => options.slice(values as Values<S>, reporter(ctx)));
-  return { definitions, schema: schema as unknown as z.ZodType<T, Record<string, RawValue>> };
+  return { definitions, schema };
 }
 
 /** Reads an area from the environment: its slice, or one problem line per bad setting. */
