@@ -94,7 +94,12 @@ async function inProcess(bits: number): Promise<string[]> {
           release: async () => undefined,
         }),
       },
-      deadLetters: { send: async () => { throw new Error('unexpected dead letter'); }, name: 'none' } as unknown as DeadLetterQueue,
+      deadLetters: {
+        send: async () => {
+          throw new Error('unexpected dead letter');
+        },
+        name: 'none',
+      } as unknown as DeadLetterQueue,
       claimChecks: undefined as never,
     });
     const logger = createRecordingLogger();
@@ -155,7 +160,15 @@ async function endToEnd(total: number): Promise<string> {
       const value = Array.from({ length: Math.min(50, total - i) }, (_, j) => {
         const n = i + j;
         const resource = `chats('${CHAT}')/messages('${1_700_000_000_000 + n}')`;
-        return { subscriptionId: 's', changeType: 'created', clientState: 'bench-secret', resource, resourceData: { id: String(n) }, tenantId: sim.tenantId, encryptedContent: encryptResourceData(chatMessage(n), cert) };
+        return {
+          subscriptionId: 's',
+          changeType: 'created',
+          clientState: 'bench-secret',
+          resource,
+          resourceData: { id: String(n) },
+          tenantId: sim.tenantId,
+          encryptedContent: encryptResourceData(chatMessage(n), cert),
+        };
       });
       batches.push(JSON.stringify({ value, validationTokens: [token] }));
     }
@@ -196,12 +209,14 @@ async function endToEnd(total: number): Promise<string> {
     const text = batches[0]!.slice(0, 1500);
     const rawStarted = performance.now();
     let sent = 0;
-    await Promise.all(Array.from({ length: 32 }, async () => {
-      while (sent < total) {
-        sent++;
-        await rawQueue.sendMessage(text);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (sent < total) {
+          sent++;
+          await rawQueue.sendMessage(text);
+        }
+      }),
+    );
     const rawPerSecond = total / ((performance.now() - rawStarted) / 1000);
     recordFigures({
       endToEndEventsPerSecond: total / seconds,
@@ -211,9 +226,11 @@ async function endToEnd(total: number): Promise<string> {
       storageOpsByKind: byKind,
       endToEndRequestsRetried: retried,
     });
-    return `storage operations during the run (${(appOps / total).toFixed(2)} per event): ${JSON.stringify(byKind)}\n` +
+    return (
+      `storage operations during the run (${(appOps / total).toFixed(2)} per event): ${JSON.stringify(byKind)}\n` +
       `raw sendMessage through the same counter, 32 callers: ${rawPerSecond.toFixed(0)}/s\n` +
-      `end to end, HTTP → incoming queue → decrypt and route → teams-chat-messages (RSA-2048, batches of 50, 8 senders): ${total} notifications in ${seconds.toFixed(1)} s = ${(total / seconds).toFixed(0)}/s (all accepted after ${(accepted / 1000).toFixed(1)} s, ${retried} requests answered 503 and sent again)`;
+      `end to end, HTTP → incoming queue → decrypt and route → teams-chat-messages (RSA-2048, batches of 50, 8 senders): ${total} notifications in ${seconds.toFixed(1)} s = ${(total / seconds).toFixed(0)}/s (all accepted after ${(accepted / 1000).toFixed(1)} s, ${retried} requests answered 503 and sent again)`
+    );
   } finally {
     await host.stop();
     await sim.close();

@@ -18,11 +18,7 @@ export class ConfigError extends RelayError {
   readonly problems: readonly string[];
 
   constructor(problems: readonly string[]) {
-    super(
-      'ERR_CONFIG',
-      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
-    );
+    super('ERR_CONFIG', `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` + problems.map((p) => `  - ${p}`).join('\n'));
     this.problems = problems;
   }
 }

@@ -16,12 +16,8 @@ export interface Logger {
 export type LogLevel = 'info' | 'warn' | 'error';
 
 /** A logger that writes one JSON object per line to the given sink (stdout by default). */
-export function createJsonLogger(
-  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
-  base: LogFields = {},
-): Logger {
-  const emit = (level: LogLevel, event: string, fields?: LogFields) =>
-    write(JSON.stringify({ time: new Date().toISOString(), level, event, ...base, ...fields }));
+export function createJsonLogger(write: (line: string) => void = (line) => process.stdout.write(line + '\n'), base: LogFields = {}): Logger {
+  const emit = (level: LogLevel, event: string, fields?: LogFields) => write(JSON.stringify({ time: new Date().toISOString(), level, event, ...base, ...fields }));
   return {
     info: (event, fields) => emit('info', event, fields),
     warn: (event, fields) => emit('warn', event, fields),
@@ -37,7 +33,10 @@ export interface RecordedLine {
 }
 export function createRecordingLogger(): Logger & { lines: RecordedLine[] } {
   const lines: RecordedLine[] = [];
-  const rec = (level: LogLevel) => (event: string, fields: LogFields = {}) => void lines.push({ level, event, fields });
+  const rec =
+    (level: LogLevel) =>
+    (event: string, fields: LogFields = {}) =>
+      void lines.push({ level, event, fields });
   return { lines, info: rec('info'), warn: rec('warn'), error: rec('error') };
 }
 

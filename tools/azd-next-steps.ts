@@ -21,10 +21,7 @@ const provisioned = [
   `  - The encryption certificate: az keyvault certificate create --vault-name ${vault} -n graph-notifications -p @policy.json`,
 ];
 const deployed = managing
-  ? [
-      'Deployed; the app manages the subscriptions of subscriptions.json. Check them:',
-      '  npm run subscriptions -- status   (settings as in docs/deploy.md, step 8)',
-    ]
+  ? ['Deployed; the app manages the subscriptions of subscriptions.json. Check them:', '  npm run subscriptions -- status   (settings as in docs/deploy.md, step 8)']
   : [
       'Deployed. Before any subscription (docs/deploy.md, steps 7-8):',
       `  az functionapp keys set -g ${group} -n ${app} --key-type functionKeys --key-name graph --key-value "$(openssl rand -hex 32)"`,

@@ -58,7 +58,11 @@ try {
   }
   if (values['dry-run']) {
     const plan = desired.map((d) => ({ name: d.name, resource: d.resource, from: since.toISOString(), to: until.toISOString(), reads: scopesOf(d) }));
-    process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : plan.map((p) => `${p.name}: ${'scopes' in p.reads ? p.reads.scopes.map((s) => s.kind).join(', ') : `cannot be read back (${p.reads.unsupported})`}`).join('\n') + '\n');
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify(plan, null, 2)}\n`
+        : plan.map((p) => `${p.name}: ${'scopes' in p.reads ? p.reads.scopes.map((s) => s.kind).join(', ') : `cannot be read back (${p.reads.unsupported})`}`).join('\n') + '\n',
+    );
   } else {
     const backfill = createBackfill(settings, createNotificationProcessor(settings, certificates), subscriptions);
     const gaps = await backfill.detector.open('manual', since, until, values.name, quiet);

@@ -50,7 +50,10 @@ if (flags['api-versions']) {
     config.analyzers.core.rules['use-recent-api-versions'] = { level: 'warning' };
     writeFileSync(join(copy, 'bicepconfig.json'), JSON.stringify(config, null, 2));
     const r = run(bicep, ['lint', join(copy, 'main.bicep')]);
-    const outdated = r.output.split('\n').filter((l) => l.includes('use-recent-api-versions')).map((l) => l.replace(copy, 'infra'));
+    const outdated = r.output
+      .split('\n')
+      .filter((l) => l.includes('use-recent-api-versions'))
+      .map((l) => l.replace(copy, 'infra'));
     process.stdout.write(outdated.length === 0 ? 'API versions: all recent\n' : `API versions to update (a report; npm test does not fail on it):\n${outdated.join('\n')}\n`);
   } finally {
     rmSync(copy, { recursive: true, force: true });

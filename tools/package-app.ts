@@ -28,7 +28,9 @@ try {
 try {
   const subscriptionsFile = values.subscriptions === 'none' ? null : resolve(values.subscriptions);
   if (subscriptionsFile && !existsSync(subscriptionsFile)) {
-    throw new PackageError(`${values.subscriptions} not found: copy subscriptions.example.json to subscriptions.json and edit it (or --subscriptions none to ship none; then deploy with subscriptionsFile='')`);
+    throw new PackageError(
+      `${values.subscriptions} not found: copy subscriptions.example.json to subscriptions.json and edit it (or --subscriptions none to ship none; then deploy with subscriptionsFile='')`,
+    );
   }
   if (subscriptionsFile) loadDesiredSubscriptions(subscriptionsFile);
   const routesFile = values.routes === 'none' ? null : values.routes ? resolve(values.routes) : existsSync('routes.json') ? resolve('routes.json') : null;
@@ -45,7 +47,10 @@ try {
   }
   const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   const zipPath = join(out, `teams-change-relay-${version}.zip`);
-  writeZip(files.map((f) => ({ source: join(staged, f.path), path: f.path })), zipPath);
+  writeZip(
+    files.map((f) => ({ source: join(staged, f.path), path: f.path })),
+    zipPath,
+  );
   process.stdout.write(`${files.length} files in ${staged}\n${zipPath}\n`);
 } catch (e) {
   process.stderr.write(`package failed: ${(e as Error).message}\n`);

@@ -16,7 +16,13 @@ const usage = 'usage: npm run replay -- --from deadletter|poison [--limit N] [--
 let values;
 try {
   ({ values } = parseArgs({
-    options: { from: { type: 'string' }, limit: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, app: { type: 'string', default: process.cwd() } },
+    options: {
+      from: { type: 'string' },
+      limit: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      app: { type: 'string', default: process.cwd() },
+    },
   }));
 } catch (e) {
   process.stderr.write(`${(e as Error).message}\n${usage}\n`);

@@ -54,7 +54,16 @@ try {
     defaults.GRAPH_BASE_URL = simulator.baseUrl;
     defaults.GRAPH_JWKS_URL = simulator.jwksUrl;
     process.stdout.write(
-      JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'simulator.started', url: simulator.baseUrl, jwksUrl: simulator.jwksUrl, driver: simulator.baseUrl + DRIVER_PREFIX, tenantId: simulator.tenantId, appId: simulator.appId }) + '\n',
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'info',
+        event: 'simulator.started',
+        url: simulator.baseUrl,
+        jwksUrl: simulator.jwksUrl,
+        driver: simulator.baseUrl + DRIVER_PREFIX,
+        tenantId: simulator.tenantId,
+        appId: simulator.appId,
+      }) + '\n',
     );
     process.stderr.write(`Graph simulator on ${simulator.baseUrl} (driver API ${simulator.baseUrl}${DRIVER_PREFIX}); LOCAL_GRAPH_SIMULATOR=false to use real Graph\n`);
   }

@@ -49,7 +49,10 @@ function describe(s: StatusSnapshot): string {
     `\nSubscriptions (${s.subscriptions.length})\n`,
     table(s.subscriptions, ['name', 'resource', 'subscriptionId', 'expiresAt', 'lastRenewedAt', 'lastDeliveryAt', 'clientState', 'certificateId', 'lastAction', 'lastError']),
     `\nQueues\n`,
-    table(s.queues.map((q) => ({ ...q, approximateMessageCount: q.approximateMessageCount ?? 'not created' })), ['name', 'role', 'approximateMessageCount']),
+    table(
+      s.queues.map((q) => ({ ...q, approximateMessageCount: q.approximateMessageCount ?? 'not created' })),
+      ['name', 'role', 'approximateMessageCount'],
+    ),
     `\nDead letters waiting in ${s.deadLetters.queue}: ${s.deadLetters.waiting ?? 0} (reasons of the first ${s.deadLetters.sampled})\n`,
     table(pairs(s.deadLetters.byReason, 'reason', 'count'), ['reason', 'count']),
     `\nLast routed event per kind\n`,

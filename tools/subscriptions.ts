@@ -42,7 +42,8 @@ if (!COMMANDS.includes(command ?? '') || (command === 'delete' && !arg)) {
   process.exit(2);
 }
 
-const out = <C extends string>(data: unknown, rows: readonly TextRow<NoInfer<C>>[], columns: readonly C[]) => print(process.stdout, json ? JSON.stringify(data, null, 2) + '\n' : textTable(rows, columns));
+const out = <C extends string>(data: unknown, rows: readonly TextRow<NoInfer<C>>[], columns: readonly C[]) =>
+  print(process.stdout, json ? JSON.stringify(data, null, 2) + '\n' : textTable(rows, columns));
 
 let settings;
 try {
@@ -55,7 +56,11 @@ try {
   if (command === 'check-endpoints') {
     const urls = { GRAPH_NOTIFICATION_URL: settings.notificationUrl, GRAPH_LIFECYCLE_URL: settings.lifecycleUrl };
     const results = await checkEndpoints(urls);
-    out(results, results.map((r) => ({ setting: r.name, url: r.url, result: r.ok ? 'ok' : r.failure, detail: r.detail })), ['setting', 'url', 'result', 'detail']);
+    out(
+      results,
+      results.map((r) => ({ setting: r.name, url: r.url, result: r.ok ? 'ok' : r.failure, detail: r.detail })),
+      ['setting', 'url', 'result', 'detail'],
+    );
     if (results.some((r) => !r.ok)) process.exitCode = 1;
   } else await manage(command ?? '', settings);
 } catch (e) {
@@ -70,10 +75,18 @@ async function manage(command: string, settings: Settings): Promise<void> {
     const versions = new Set(['v1.0' as const, ...manager.reconciler.desired.map((d) => d.version)]);
     const all = (await Promise.all([...versions].map((v) => manager.graph.listSubscriptions(v)))).flat();
     const ours = [...new Map(all.filter((s) => s.notificationUrl === settings.notificationUrl).map((s) => [s.id, s])).values()];
-    out(ours, ours.map((s) => ({ id: s.id, resource: s.resource, changeType: s.changeType, expires: s.expirationDateTime, resourceData: s.includeResourceData ? 'yes' : 'no' })), ['id', 'resource', 'changeType', 'expires', 'resourceData']);
+    out(
+      ours,
+      ours.map((s) => ({ id: s.id, resource: s.resource, changeType: s.changeType, expires: s.expirationDateTime, resourceData: s.includeResourceData ? 'yes' : 'no' })),
+      ['id', 'resource', 'changeType', 'expires', 'resourceData'],
+    );
   } else if (command === 'sync') {
     const report = await manager.reconciler.reconcile({ force });
-    out(report, report.entries.map((e) => ({ name: e.name, action: e.action, subscription: e.subscriptionId, expires: e.expiresAt, error: e.error })), ['name', 'action', 'subscription', 'expires', 'error']);
+    out(
+      report,
+      report.entries.map((e) => ({ name: e.name, action: e.action, subscription: e.subscriptionId, expires: e.expiresAt, error: e.error })),
+      ['name', 'action', 'subscription', 'expires', 'error'],
+    );
     if (report.entries.some((e) => e.action === 'failed' || e.action === 'skipped')) process.exitCode = 1;
   } else if (command === 'status') {
     const records = new Map((await manager.records.list()).map((r) => [r.name, r]));

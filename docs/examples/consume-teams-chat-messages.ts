@@ -23,9 +23,7 @@ app.storageQueue('archiveChatMessages', {
   connection: 'RelayStorage', // app setting (or RelayStorage__queueServiceUri for identity-based access)
   handler: async (event: TeamsEvent, context: InvocationContext) => {
     if (seen.has(event.id)) return; // same id = same change: safe to skip
-    const full: TeamsEvent = event.dataref
-      ? (JSON.parse((await new BlobClient(event.dataref, new DefaultAzureCredential()).downloadToBuffer()).toString('utf8')) as TeamsEvent)
-      : event;
+    const full: TeamsEvent = event.dataref ? (JSON.parse((await new BlobClient(event.dataref, new DefaultAzureCredential()).downloadToBuffer()).toString('utf8')) as TeamsEvent) : event;
     context.log(`${full.type} ${full.subject}`); // log ids, never message contents
     // … store full.data (the chatMessage as Graph returns it) keyed by full.id …
     seen.add(event.id);

@@ -3,12 +3,7 @@ import type { Logger } from '../../shared/log.js';
 import type { NotificationReceiver } from '../../shared/receive/notification-receiver.js';
 
 /** Adapts an HTTP trigger to the receiver: request in, receiver call, response out. */
-export async function receiveOverHttp(
-  receiver: NotificationReceiver,
-  endpoint: string,
-  request: HttpRequest,
-  logger: Logger,
-): Promise<HttpResponseInit> {
+export async function receiveOverHttp(receiver: NotificationReceiver, endpoint: string, request: HttpRequest, logger: Logger): Promise<HttpResponseInit> {
   const declared = request.headers.get('content-length');
   const response = await receiver.receive(
     {

@@ -48,7 +48,10 @@ export type PieceOutcome = { readonly status: 'done'; readonly changes: number; 
 const PAGE_SIZE = 50;
 const enc = encodeURIComponent;
 const pieceId = (scope: BackfillScope, next: string | undefined) =>
-  createHash('sha256').update(`${JSON.stringify(scope)}\n${next ?? ''}`).digest('hex').slice(0, 40);
+  createHash('sha256')
+    .update(`${JSON.stringify(scope)}\n${next ?? ''}`)
+    .digest('hex')
+    .slice(0, 40);
 
 /**
  * Fills gaps from Graph's read APIs, one resumable piece at a time. Opening a gap records it and queues

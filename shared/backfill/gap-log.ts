@@ -54,8 +54,6 @@ export class GapLog {
     this.#ensure = tableOnce(table);
   }
 
-
-
   /**
    * Writes the heartbeat and returns the one it replaced (undefined on a first start), so that a caller at
    * start-up can open a downtime gap from it.

@@ -42,10 +42,7 @@ export function decryptResourceData(content: EncryptedResourceData, key: Decrypt
   }
   let symmetricKey: Buffer;
   try {
-    symmetricKey = privateDecrypt(
-      { key: key.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' },
-      Buffer.from(content.dataKey, 'base64'),
-    );
+    symmetricKey = privateDecrypt({ key: key.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, Buffer.from(content.dataKey, 'base64'));
   } catch {
     throw new DecryptionError('key_unwrap_failed', `dataKey does not decrypt with certificate ${key.certificateId}.`);
   }

@@ -26,8 +26,7 @@ const PEM = 'application/x-pem-file';
 function refuseUnlessPem(contentType: string | undefined, what: string): void {
   if ((contentType ?? PEM).toLowerCase() === PEM) return;
   throw new CertificateFormatError(
-    `${what} has content type ${contentType}; the app reads ${PEM} only. Create the certificate with ` +
-      `secretProperties.contentType ${PEM} (docs/deploy.md) and let the subscriptions move to it.`,
+    `${what} has content type ${contentType}; the app reads ${PEM} only. Create the certificate with ` + `secretProperties.contentType ${PEM} (docs/deploy.md) and let the subscriptions move to it.`,
   );
 }
 

@@ -10,21 +10,28 @@ export interface SelfSignedCertificate extends ParsedCertificate {
   readonly pem: string;
 }
 
-const pemBlock = (label: string, der: Buffer) => `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)?.join('\n')}\n-----END ${label}-----\n`;
+const pemBlock = (label: string, der: Buffer) =>
+  `-----BEGIN ${label}-----\n${der
+    .toString('base64')
+    .match(/.{1,64}/g)
+    ?.join('\n')}\n-----END ${label}-----\n`;
 
 /** Creates a self-signed RSA certificate (for Graph's encryptionCertificate) with @peculiar/x509. */
 export async function createSelfSignedCertificate(options: { subject?: string; bits?: number; validDays?: number } = {}): Promise<SelfSignedCertificate> {
   const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: options.bits ?? 2048 };
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const now = Date.now();
-  const generated = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: now.toString(16),
-    name: options.subject ?? 'CN=teams-change-relay',
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + (options.validDays ?? 365) * 86_400_000),
-    keys,
-    signingAlgorithm: alg,
-  }, nodeWebCrypto);
+  const generated = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: now.toString(16),
+      name: options.subject ?? 'CN=teams-change-relay',
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + (options.validDays ?? 365) * 86_400_000),
+      keys,
+      signingAlgorithm: alg,
+    },
+    nodeWebCrypto,
+  );
   const der = Buffer.from(generated.rawData);
   const keyDer = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const certificate = new X509Certificate(der);

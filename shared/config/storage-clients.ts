@@ -12,15 +12,11 @@ export function tokenCredential(conn: Extract<StorageConnection, { kind: 'identi
 }
 
 export function createQueueServiceClient(conn: StorageConnection, options: QueuePipelineOptions = {}): QueueServiceClient {
-  return conn.kind === 'connectionString'
-    ? QueueServiceClient.fromConnectionString(conn.connectionString, options)
-    : new QueueServiceClient(conn.queueServiceUri, tokenCredential(conn), options);
+  return conn.kind === 'connectionString' ? QueueServiceClient.fromConnectionString(conn.connectionString, options) : new QueueServiceClient(conn.queueServiceUri, tokenCredential(conn), options);
 }
 
 export function createBlobServiceClient(conn: StorageConnection, options: BlobPipelineOptions = {}): BlobServiceClient {
-  return conn.kind === 'connectionString'
-    ? BlobServiceClient.fromConnectionString(conn.connectionString, options)
-    : new BlobServiceClient(conn.blobServiceUri, tokenCredential(conn), options);
+  return conn.kind === 'connectionString' ? BlobServiceClient.fromConnectionString(conn.connectionString, options) : new BlobServiceClient(conn.blobServiceUri, tokenCredential(conn), options);
 }
 
 export function createTableClient(conn: StorageConnection, table: string): TableClient {

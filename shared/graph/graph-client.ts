@@ -1,12 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import {
-  createDefaultHttpClient,
-  createHttpHeaders,
-  createPipelineRequest,
-  type HttpClient,
-  type HttpMethods,
-  type Pipeline,
-} from '@azure/core-rest-pipeline';
+import { createDefaultHttpClient, createHttpHeaders, createPipelineRequest, type HttpClient, type HttpMethods, type Pipeline } from '@azure/core-rest-pipeline';
 import { createGraphPipeline } from './graph-pipeline.js';
 import { graphErrorOf } from './graph-request-error.js';
 

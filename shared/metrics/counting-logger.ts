@@ -8,8 +8,7 @@ function kindOf(type: unknown): string | undefined {
   return type.slice(EVENT_TYPE_PREFIX.length + 1).split('.')[0];
 }
 
-const numbers = (value: unknown): [string, number][] =>
-  value && typeof value === 'object' ? Object.entries(value).filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] > 0) : [];
+const numbers = (value: unknown): [string, number][] => (value && typeof value === 'object' ? Object.entries(value).filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] > 0) : []);
 
 /**
  * Counts what the domain already logs: each log event that marks an outcome (`receive.accepted`,

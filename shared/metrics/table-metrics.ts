@@ -74,7 +74,12 @@ export class TableMetrics implements Metrics {
         b.dirty = false;
         try {
           await this.#ensure();
-          const entity: MetricsEntity = { partitionKey: b.hour, rowKey: this.#instance, counters: JSON.stringify(Object.fromEntries(b.counters)), lastRouted: JSON.stringify(Object.fromEntries(b.lastRouted)) };
+          const entity: MetricsEntity = {
+            partitionKey: b.hour,
+            rowKey: this.#instance,
+            counters: JSON.stringify(Object.fromEntries(b.counters)),
+            lastRouted: JSON.stringify(Object.fromEntries(b.lastRouted)),
+          };
           await this.#table.upsertEntity(entity, 'Replace');
         } catch (e) {
           b.dirty = true;

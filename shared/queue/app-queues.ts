@@ -16,7 +16,9 @@ export interface AppQueue {
  * queue-triggered function (what the host moves there after the last failed attempt).
  */
 export function appQueues(
-  settings: Pick<Settings, 'notificationsQueue' | 'notificationsQueuePartitions' | 'lifecycleQueue' | 'deadLetterQueue' | 'subscriptionEventsQueue'> & { readonly backfill: Pick<Settings['backfill'], 'queue'> },
+  settings: Pick<Settings, 'notificationsQueue' | 'notificationsQueuePartitions' | 'lifecycleQueue' | 'deadLetterQueue' | 'subscriptionEventsQueue'> & {
+    readonly backfill: Pick<Settings['backfill'], 'queue'>;
+  },
   downstream: readonly string[],
 ): AppQueue[] {
   const triggered: AppQueue[] = [

@@ -6,14 +6,7 @@ import { StorageUnavailableError, UnserializableNotificationError } from '../err
 import { Semaphore } from '../util/semaphore.js';
 import { encodeJsonMessage } from './json-message.js';
 import { sendToQueue, uploadJson } from './storage-writes.js';
-import {
-  MAX_QUEUE_MESSAGE_CHARS,
-  QUEUED_BATCH_SCHEMA,
-  type NotificationKind,
-  type QueuedBatch,
-  type QueuedClaimCheck,
-  type QueuedNotification,
-} from './queued-notification.js';
+import { MAX_QUEUE_MESSAGE_CHARS, QUEUED_BATCH_SCHEMA, type NotificationKind, type QueuedBatch, type QueuedClaimCheck, type QueuedNotification } from './queued-notification.js';
 
 /** One queue message to write: its body (the claim-check blob's content when over the limit) and text. */
 interface EncodedMessage {
@@ -106,10 +99,7 @@ export class StorageNotificationStore implements NotificationStore {
       }, this.#timeoutMs);
     });
     try {
-      await Promise.race([
-        Promise.all(encoded.map((message) => this.#slots.run(() => this.#storeOne(message, controller.signal), controller.signal))),
-        deadline,
-      ]);
+      await Promise.race([Promise.all(encoded.map((message) => this.#slots.run(() => this.#storeOne(message, controller.signal), controller.signal))), deadline]);
     } catch (e) {
       controller.abort();
       if (e instanceof StorageUnavailableError) throw e;

@@ -81,9 +81,7 @@ export class NotificationReceiver {
     }
 
     const needsToken = trusted.some((i) => !isLifecycleNotification(i) && i.encryptedContent !== undefined);
-    const verdicts = needsToken
-      ? await this.#o.tokens.verifyAll(collection.validationTokens ?? [])
-      : new Map<string, TokenVerdict>();
+    const verdicts = needsToken ? await this.#o.tokens.verifyAll(collection.validationTokens ?? []) : new Map<string, TokenVerdict>();
     const tenantsWithToken = new Set<string>();
     let keysUnavailable = false; // the key set could not be fetched
     let keyUnknown = false; // a kid not (yet) in the key set
@@ -125,11 +123,7 @@ export class NotificationReceiver {
     if (waitingForKeys > 0) {
       // Nothing is stored or discarded: Graph retries the whole batch, by when the key set may be refreshed.
       logger.warn('receive.token_key_unknown', { endpoint, items: waitingForKeys });
-      return this.#retryLater(
-        'ERR_TOKEN_KEY_UNKNOWN',
-        'A validation token is signed by a key not (yet) in the published key set; retry later.',
-        this.#o.unknownKeyRetryAfterSeconds,
-      );
+      return this.#retryLater('ERR_TOKEN_KEY_UNKNOWN', 'A validation token is signed by a key not (yet) in the published key set; retry later.', this.#o.unknownKeyRetryAfterSeconds);
     }
 
     try {

@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { BadRequestError } from '../errors.js';
-import {
-  changeNotificationSchema,
-  lifecycleNotificationSchema,
-  type NotificationCollection,
-  type NotificationItem,
-} from '../protocol/notification.js';
+import { changeNotificationSchema, lifecycleNotificationSchema, type NotificationCollection, type NotificationItem } from '../protocol/notification.js';
 
 const envelopeSchema = z.looseObject({
   value: z.array(z.unknown()).min(1, 'must hold at least one notification'),
@@ -42,9 +37,7 @@ function isJsonMediaType(contentType: string | null): boolean {
 
 function describe(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[]): string[] {
   return issues.map((issue) => {
-    const path = [...prefix, ...issue.path]
-      .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-      .join('');
+    const path = [...prefix, ...issue.path].map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
     const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
     return `${path || '(body)'}: ${missing ? 'is required' : issue.message}`;
   });
@@ -67,11 +60,7 @@ export function parseNotificationBody(body: Uint8Array, contentType: string | nu
     throw new BadRequestError('ERR_BODY_TOO_LARGE', 413, `The body is ${body.byteLength} bytes; the limit is ${maxBytes}.`);
   }
   if (!isJsonMediaType(contentType)) {
-    throw new BadRequestError(
-      'ERR_UNSUPPORTED_MEDIA_TYPE',
-      415,
-      `Notifications must be sent as application/json, not ${contentType ? `"${contentType}"` : 'without a Content-Type'}.`,
-    );
+    throw new BadRequestError('ERR_UNSUPPORTED_MEDIA_TYPE', 415, `Notifications must be sent as application/json, not ${contentType ? `"${contentType}"` : 'without a Content-Type'}.`);
   }
   let json: unknown;
   try {
@@ -86,11 +75,7 @@ export function parseNotificationBody(body: Uint8Array, contentType: string | nu
   }
   const envelope = envelopeSchema.safeParse(json);
   if (!envelope.success) {
-    throw new BadRequestError(
-      'ERR_INVALID_NOTIFICATION',
-      400,
-      'The body is not a notification collection: ' + describe(envelope.error.issues, []).slice(0, MAX_REPORTED_ISSUES).join('; '),
-    );
+    throw new BadRequestError('ERR_INVALID_NOTIFICATION', 400, 'The body is not a notification collection: ' + describe(envelope.error.issues, []).slice(0, MAX_REPORTED_ISSUES).join('; '));
   }
   const problems: string[] = [];
   const items: NotificationItem[] = [];
@@ -102,11 +87,7 @@ export function parseNotificationBody(body: Uint8Array, contentType: string | nu
   });
   if (problems.length > 0) {
     const more = problems.length > MAX_REPORTED_ISSUES ? ` (and ${problems.length - MAX_REPORTED_ISSUES} more)` : '';
-    throw new BadRequestError(
-      'ERR_INVALID_NOTIFICATION',
-      400,
-      'Some notifications are malformed: ' + problems.slice(0, MAX_REPORTED_ISSUES).join('; ') + more,
-    );
+    throw new BadRequestError('ERR_INVALID_NOTIFICATION', 400, 'Some notifications are malformed: ' + problems.slice(0, MAX_REPORTED_ISSUES).join('; ') + more);
   }
   return { ...envelope.data, value: items };
 }

@@ -18,9 +18,7 @@ export type TokenRejection =
   | 'token_tenant_not_allowed'
   | 'token_keys_unavailable';
 
-export type TokenVerdict =
-  | { readonly ok: true; readonly tenantId: string; readonly expiresAtMs: number }
-  | { readonly ok: false; readonly reason: TokenRejection; readonly retryable: boolean };
+export type TokenVerdict = { readonly ok: true; readonly tenantId: string; readonly expiresAtMs: number } | { readonly ok: false; readonly reason: TokenRejection; readonly retryable: boolean };
 
 export interface ValidationTokenVerifierOptions {
   /** Our application (client) id: the token's `aud`. */

@@ -40,7 +40,10 @@ export function createRoutedEventLog(settings: StorageSettings & RouteSettings):
 }
 
 /** The daily clean-up: de-duplication records past their window and event payload blobs past their retention. */
-export function createRoutedEventsPruner(settings: StorageSettings & RouteSettings, routedLog: TableRoutedEventLog = createRoutedEventLog(settings)): () => Promise<{ dedupRecords: number; payloadBlobs: number }> {
+export function createRoutedEventsPruner(
+  settings: StorageSettings & RouteSettings,
+  routedLog: TableRoutedEventLog = createRoutedEventLog(settings),
+): () => Promise<{ dedupRecords: number; payloadBlobs: number }> {
   const payloads = createBlobServiceClient(settings.storage).getContainerClient(settings.eventsContainer);
   return async () => ({
     dedupRecords: await routedLog.prune(),

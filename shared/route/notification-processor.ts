@@ -87,7 +87,7 @@ export function permanentReason(e: unknown): string | undefined {
   if (e instanceof NestingTooDeepError) return 'malformed_message';
   if (e instanceof HydrationFailedError) return 'hydration_failed';
   if (e instanceof CertificateFormatError) return 'certificate_format';
-  if (e instanceof SyntaxError || e instanceof URIError || e instanceof RangeError || e instanceof TypeError && !(e as { cause?: unknown }).cause) return 'unprocessable';
+  if (e instanceof SyntaxError || e instanceof URIError || e instanceof RangeError || (e instanceof TypeError && !(e as { cause?: unknown }).cause)) return 'unprocessable';
   return undefined;
 }
 
@@ -169,7 +169,12 @@ export class NotificationProcessor {
     const json = JSON.stringify(item);
     const blob = `${item.receivedAt.slice(0, 10)}/${randomUUID()}.json`;
     await uploadJson(this.#o.claimChecks, blob, json);
-    const ref: QueuedClaimCheck = { schema: QUEUED_NOTIFICATION_SCHEMA, kind: item.kind, receivedAt: item.receivedAt, claimCheck: { container: this.#o.claimChecks.containerName, blob, bytes: Buffer.byteLength(json) } };
+    const ref: QueuedClaimCheck = {
+      schema: QUEUED_NOTIFICATION_SCHEMA,
+      kind: item.kind,
+      receivedAt: item.receivedAt,
+      claimCheck: { container: this.#o.claimChecks.containerName, blob, bytes: Buffer.byteLength(json) },
+    };
     return encodeJsonMessage(ref);
   }
 

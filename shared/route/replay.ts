@@ -19,11 +19,7 @@ export interface ReplayOptions {
  * came from, or each poison message (`<queue>-poison`) to `<queue>`. A message is deleted only after its
  * copy was sent; one that cannot be read stays where it is.
  */
-export async function replayMessages(
-  service: QueueServiceClient,
-  from: { kind: 'deadletter'; queue: string } | { kind: 'poison'; queue: string },
-  options: ReplayOptions = {},
-): Promise<ReplayResult> {
+export async function replayMessages(service: QueueServiceClient, from: { kind: 'deadletter'; queue: string } | { kind: 'poison'; queue: string }, options: ReplayOptions = {}): Promise<ReplayResult> {
   const source = service.getQueueClient(from.kind === 'poison' ? `${from.queue}-poison` : from.queue);
   if (!(await source.exists())) return { moved: 0, skipped: 0 };
   const limit = options.limit ?? Number.POSITIVE_INFINITY;

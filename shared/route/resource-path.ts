@@ -17,7 +17,11 @@ export interface ResourceIds {
 }
 
 function segments(resource: string): [string, string | undefined][] {
-  const path = resource.replace(/^https?:\/\/[^/]+\/(?:v1\.0|beta)\//i, '').replace(/^\/+/, '').split('?')[0] ?? '';
+  const path =
+    resource
+      .replace(/^https?:\/\/[^/]+\/(?:v1\.0|beta)\//i, '')
+      .replace(/^\/+/, '')
+      .split('?')[0] ?? '';
   const out: [string, string | undefined][] = [];
   const paren = /([A-Za-z]+)(?:\('((?:[^']|'')*)'\))?\/?/gy;
   let m: RegExpExecArray | null;

@@ -100,8 +100,7 @@ export class TableRoutedEventLog implements RoutedEventLog {
       const queues = request.queues.filter((q) => !routed.includes(q));
       if (queues.length === 0) return { queues, ...NOTHING_TO_DO };
 
-      const heldByOther =
-        existing !== undefined && existing.claimOwner !== '' && existing.claimOwner !== request.owner && now - Date.parse(existing.claimedAt) < this.#o.claimLeaseMs;
+      const heldByOther = existing !== undefined && existing.claimOwner !== '' && existing.claimOwner !== request.owner && now - Date.parse(existing.claimedAt) < this.#o.claimLeaseMs;
       if (heldByOther) {
         if (now - started > this.#o.maxWaitMs) throw new EventInFlightError(`Event ${request.eventId} is being routed by another invocation.`);
         await new Promise((r) => setTimeout(r, 100));
@@ -135,8 +134,7 @@ export class TableRoutedEventLog implements RoutedEventLog {
     const mine = (e: Entry) => (e.claimOwner === claimed.claimOwner ? '' : e.claimOwner);
     return {
       queues,
-      complete: (done = queues) =>
-        settle((e) => ({ ...e, routedQueues: [...new Set([...split(e.routedQueues), ...done])].join(','), claimOwner: mine(e), updatedAt: this.#iso() })),
+      complete: (done = queues) => settle((e) => ({ ...e, routedQueues: [...new Set([...split(e.routedQueues), ...done])].join(','), claimOwner: mine(e), updatedAt: this.#iso() })),
       release: () => settle((e) => ({ ...e, claimOwner: mine(e) })),
     };
   }

@@ -39,13 +39,17 @@ const fileSchema = z.strictObject({
 export type RoutingRule = z.infer<typeof ruleSchema>;
 
 export type RouteDecision =
-  | { readonly action: 'send'; readonly queues: readonly string[]; readonly rule: number | 'default' }
-  | { readonly action: 'drop'; readonly rule: number }
-  | { readonly action: 'none' };
+  { readonly action: 'send'; readonly queues: readonly string[]; readonly rule: number | 'default' } | { readonly action: 'drop'; readonly rule: number } | { readonly action: 'none' };
 
 /** `*` matches any run of characters; everything else literally, case-insensitively. */
 function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
 }
 
 /**
@@ -90,7 +94,15 @@ export function loadRoutingTable(path: string): RoutingTable {
   }
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(file)'}: ${i.message}`);
+    const problems = parsed.error.issues.map(
+      (i) =>
+        `${
+          i.path
+            .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+            .join('')
+            .replace(/^\./, '') || '(file)'
+        }: ${i.message}`,
+    );
     throw new InvalidDefinitionError(`ROUTES_FILE ${path} is invalid: ${problems.join('; ')}`);
   }
   return new RoutingTable(parsed.data.routes, parsed.data.defaultRoutes);

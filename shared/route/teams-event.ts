@@ -81,8 +81,7 @@ export function buildTeamsEvent(notification: ChangeNotification, resource: Reco
   const occurrence = version ? '' : `\n${notification.id ? `graph:${notification.id}` : `delivery:${deliveryId}`}`;
   const id = sha256(`${subject.toLowerCase()}\n${changeType}\n${version ?? content}${viewpoint}${occurrence}`).slice(0, 40);
 
-  const time =
-    (resource && (str(resource.lastModifiedDateTime) ?? str(resource.lastUpdatedDateTime) ?? str(resource.createdDateTime))) ?? receivedAt;
+  const time = (resource && (str(resource.lastModifiedDateTime) ?? str(resource.lastUpdatedDateTime) ?? str(resource.createdDateTime))) ?? receivedAt;
   const data = resource ?? { resource: notification.resource, ...(notification.resourceData ?? {}) };
   const kindType = ids.kind;
   const event: TeamsCloudEvent = {

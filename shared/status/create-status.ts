@@ -17,7 +17,6 @@ export function createTableMetrics(settings: Settings, options: ConstructorParam
   return new TableMetrics(createTableClient(settings.storage, settings.metrics.table), options);
 }
 
-
 async function messageCount(queues: QueueServiceClient, name: string): Promise<number | undefined> {
   try {
     return (await queues.getQueueClient(name).getProperties()).approximateMessagesCount ?? 0;

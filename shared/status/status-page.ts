@@ -46,7 +46,13 @@ export function renderStatusPage(s: StatusSnapshot, refreshSeconds = 30): string
       s.subscriptions.map((x) => [x.name, x.resource, x.subscriptionId, x.expiresAt, x.lastRenewedAt, x.lastDeliveryAt, x.clientState, x.certificateId, x.lastAction, x.lastError]),
       'No desired subscription (SUBSCRIPTIONS_FILE is unset).',
     ),
-    table('Queues', 'queues', ['queue', 'role', 'messages'], s.queues.map((q) => [q.name, q.role, q.approximateMessageCount ?? 'not created']), 'No queue.'),
+    table(
+      'Queues',
+      'queues',
+      ['queue', 'role', 'messages'],
+      s.queues.map((q) => [q.name, q.role, q.approximateMessageCount ?? 'not created']),
+      'No queue.',
+    ),
     table(
       `Dead letters by reason (${s.deadLetters.queue}, first ${s.deadLetters.sampled} waiting)`,
       'dead-letters',

@@ -36,7 +36,15 @@ const fileSchema = z.strictObject({ $schema: z.string().optional(), subscription
 export function parseDesiredSubscriptions(json: unknown, source = 'the subscriptions file'): DesiredSubscription[] {
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(file)'}: ${i.message}`);
+    const problems = parsed.error.issues.map(
+      (i) =>
+        `${
+          i.path
+            .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+            .join('')
+            .replace(/^\./, '') || '(file)'
+        }: ${i.message}`,
+    );
     throw new InvalidDefinitionError(`${source} is invalid: ${problems.join('; ')}`);
   }
   const problems: string[] = [];
@@ -62,9 +70,22 @@ export function parseDesiredSubscriptions(json: unknown, source = 'the subscript
     if (lifetime < 45) problems.push(`${at}: lifetimeMinutes must be at least 45 (Graph raises shorter ones to 45)`);
     const container = containerOf(e.resource, entry);
     const taken = container && containers.get(container);
-    if (taken) problems.push(`${at}: Graph allows one subscription per app and chat or channel, and ${taken} already subscribes to the same ${entry.kind === 'chat' ? 'chat' : entry.kind === 'chatMember' ? "chat's members" : "chat's or channel's messages"}: merge the two entries`);
+    if (taken)
+      problems.push(
+        `${at}: Graph allows one subscription per app and chat or channel, and ${taken} already subscribes to the same ${entry.kind === 'chat' ? 'chat' : entry.kind === 'chatMember' ? "chat's members" : "chat's or channel's messages"}: merge the two entries`,
+      );
     else if (container) containers.set(container, e.name);
-    out.push({ name: e.name, resource: e.resource, changeTypes: [...e.changeTypes], includeResourceData: e.includeResourceData, hydrate: e.hydrate, version: e.version, lifetimeMinutes: lifetime, catalog: entry, ...(check.model ? { model: check.model } : {}) });
+    out.push({
+      name: e.name,
+      resource: e.resource,
+      changeTypes: [...e.changeTypes],
+      includeResourceData: e.includeResourceData,
+      hydrate: e.hydrate,
+      version: e.version,
+      lifetimeMinutes: lifetime,
+      catalog: entry,
+      ...(check.model ? { model: check.model } : {}),
+    });
   });
   if (problems.length > 0) throw new InvalidDefinitionError(`${source} has ${problems.length} mistake(s):\n  - ${problems.join('\n  - ')}`);
   return out;

@@ -17,7 +17,12 @@ export function isQuotaRefusal(e: GraphRequestError): boolean {
  * approval or a licensing model when Graph's message says so. Graph's own message follows.
  */
 export function describeAccessRefusal(e: GraphRequestError, resource: Pick<CatalogResource, 'permissions' | 'protectedApi'>): string {
-  const named = /one of \(\s*'([^']*)'\s*\)/i.exec(e.message)?.[1]?.split(',').map((p) => p.trim()).filter(Boolean) ?? [];
+  const named =
+    /one of \(\s*'([^']*)'\s*\)/i
+      .exec(e.message)?.[1]
+      ?.split(',')
+      .map((p) => p.trim())
+      .filter(Boolean) ?? [];
   const model = /licensing model '?([AB])'?/i.exec(e.message)?.[1];
   let lacks: string;
   if (named.length > 0) lacks = `missing application permission ${named.join(' or ')}`;

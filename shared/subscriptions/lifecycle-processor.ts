@@ -52,7 +52,13 @@ export class LifecycleProcessor {
     const parsed = body?.schema === QUEUED_NOTIFICATION_SCHEMA ? lifecycleNotificationSchema.safeParse(body.notification) : undefined;
     if (!parsed?.success) {
       const reason = 'malformed_message';
-      await this.#o.deadLetters.send({ reason, error: 'The message is not a queued lifecycle notification.', failedAt: new Date().toISOString(), sourceQueue: this.#o.sourceQueue, originalMessage: originalMessageText(message) });
+      await this.#o.deadLetters.send({
+        reason,
+        error: 'The message is not a queued lifecycle notification.',
+        failedAt: new Date().toISOString(),
+        sourceQueue: this.#o.sourceQueue,
+        originalMessage: originalMessageText(message),
+      });
       logger.warn('lifecycle.dead_lettered', { reason, deadLetterQueue: this.#o.deadLetters.name });
       return { status: 'dead-lettered', reason };
     }

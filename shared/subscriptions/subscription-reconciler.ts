@@ -69,11 +69,18 @@ const norm = (resource: string) => {
   const [path = '', query = ''] = decodeURIComponent(resource.replace(/^\/+/, '')).split('?', 2);
   const params = new URLSearchParams(query);
   params.delete('model');
-  const rest = [...params].map(([k, v]) => `${k}=${v}`).sort().join('&');
+  const rest = [...params]
+    .map(([k, v]) => `${k}=${v}`)
+    .sort()
+    .join('&');
   return `${path}${rest ? `?${rest}` : ''}`.toLowerCase();
 };
 const modelOf = (resource: string) => new URLSearchParams(resource.split('?', 2)[1] ?? '').get('model') ?? '';
-const types = (changeType: string | readonly string[]) => (typeof changeType === 'string' ? changeType.split(',') : [...changeType]).map((c) => c.trim().toLowerCase()).sort().join(',');
+const types = (changeType: string | readonly string[]) =>
+  (typeof changeType === 'string' ? changeType.split(',') : [...changeType])
+    .map((c) => c.trim().toLowerCase())
+    .sort()
+    .join(',');
 
 /**
  * Makes Graph hold exactly the desired subscriptions, alive: creates what is missing, adopts what exists
@@ -267,7 +274,14 @@ export class SubscriptionReconciler {
    * another quota; never a 403 for access, which the new one would meet too), delete then create, with the gap recorded before the delete so that neither a crash nor a failed
    * create loses it: the record then points at nothing and the next run creates the subscription.
    */
-  async #replace(d: DesiredSubscription, existing: GraphSubscription, cert: Certificate | undefined, record: SubscriptionRecord | undefined, ours: GraphSubscription[], reason: string): Promise<EntryResult> {
+  async #replace(
+    d: DesiredSubscription,
+    existing: GraphSubscription,
+    cert: Certificate | undefined,
+    record: SubscriptionRecord | undefined,
+    ours: GraphSubscription[],
+    reason: string,
+  ): Promise<EntryResult> {
     this.#o.logger.info('subscriptions.replacing', { name: d.name, subscriptionId: existing.id, reason });
     try {
       const created = await this.#o.graph.createSubscription(this.#newSubscription(d, cert), d.version);

@@ -71,8 +71,6 @@ export class SubscriptionRecords {
     this.#ensure = tableOnce(table);
   }
 
-
-
   async get(name: string): Promise<SubscriptionRecord | undefined> {
     await this.#ensure();
     try {
@@ -92,7 +90,8 @@ export class SubscriptionRecords {
 
   async findBySubscriptionId(subscriptionId: string): Promise<SubscriptionRecord | undefined> {
     await this.#ensure();
-    for await (const e of this.#table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and subscriptionId eq ${subscriptionId}` } })) return fromEntity(e);
+    for await (const e of this.#table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and subscriptionId eq ${subscriptionId}` } }))
+      return fromEntity(e);
     return undefined;
   }
 

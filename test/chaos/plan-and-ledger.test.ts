@@ -84,12 +84,16 @@ describe('the ledger', () => {
 
   it('matches membership changes (no version) in time order to distinct events received after each', () => {
     const changes = [change(MEMBER, 'created', null, 100), change(MEMBER, 'deleted', null, 200), change(MEMBER, 'created', null, 300)];
-    expect(compareLedger({ changes, events: [event(MEMBER, 'created', null, 110), event(MEMBER, 'deleted', null, 210), event(MEMBER, 'created', null, 310)], deadLettered: [], gaps: [] })).toMatchObject({
+    expect(
+      compareLedger({ changes, events: [event(MEMBER, 'created', null, 110), event(MEMBER, 'deleted', null, 210), event(MEMBER, 'created', null, 310)], deadLettered: [], gaps: [] }),
+    ).toMatchObject({
       delivered: 3,
       lost: 0,
     });
     // The second addition's copy arrived before it happened: it is the first one's duplicate, the second is lost.
-    expect(compareLedger({ changes, events: [event(MEMBER, 'created', null, 110), event(MEMBER, 'created', null, 120), event(MEMBER, 'deleted', null, 210)], deadLettered: [], gaps: [] })).toMatchObject({
+    expect(
+      compareLedger({ changes, events: [event(MEMBER, 'created', null, 110), event(MEMBER, 'created', null, 120), event(MEMBER, 'deleted', null, 210)], deadLettered: [], gaps: [] }),
+    ).toMatchObject({
       delivered: 2,
       lost: 1,
       duplicates: 1,

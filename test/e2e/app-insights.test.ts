@@ -46,11 +46,16 @@ async function waitForItem(what: string, match: (e: Envelope) => boolean, timeou
   }
 }
 
-describe('with APPLICATIONINSIGHTS_CONNECTION_STRING, through Azure Monitor\'s OpenTelemetry distro', () => {
+describe("with APPLICATIONINSIGHTS_CONNECTION_STRING, through Azure Monitor's OpenTelemetry distro", () => {
   it('sends each invocation log line with its fields as properties, and the counters as metrics', async () => {
     await queueUndecryptableNotification(queueService(azurite).getQueueClient('graph-notifications'));
     const line = await waitForItem('the dead-letter log record', (e) => e.data?.baseData?.message === 'route.dead_lettered');
-    expect(line.data?.baseData?.properties).toMatchObject({ event: 'route.dead_lettered', reason: 'unknown_certificate', 'faas.name': 'routeNotifications', deadLetterQueue: 'graph-notifications-deadletter' });
+    expect(line.data?.baseData?.properties).toMatchObject({
+      event: 'route.dead_lettered',
+      reason: 'unknown_certificate',
+      'faas.name': 'routeNotifications',
+      deadLetterQueue: 'graph-notifications-deadletter',
+    });
     expect(line.data?.baseData?.properties?.['faas.invocation_id']).toMatch(/^[0-9a-f-]{36}$/);
     const metric = await waitForItem('the dead-letter counter', (e) => e.data?.baseData?.metrics?.some((m) => m.name === 'relay.dead_letters') === true);
     expect(metric.data?.baseData?.properties).toEqual({ reason: 'unknown_certificate' });

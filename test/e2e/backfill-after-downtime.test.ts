@@ -120,7 +120,12 @@ describe('after the app was down', () => {
     const members = await eventsOn('teams-chat-members', (e) => e.some((x) => x.backfilled));
     const carol = [...chat.members.values()].find((m) => m.userId === CAROL)!;
     expect(members.filter((e) => e.backfilled).map((e) => `${e.memberid} ${e.changetype}`)).toEqual([`${carol.id} created`]);
-    expect(members.filter((e) => !e.backfilled).map((e) => (e.data as { userId: string }).userId).sort()).toEqual([ALICE, BOB].sort());
+    expect(
+      members
+        .filter((e) => !e.backfilled)
+        .map((e) => (e.data as { userId: string }).userId)
+        .sort(),
+    ).toEqual([ALICE, BOB].sort());
 
     // The operator's view: per subscription, its last delivery, its gaps and how far their backfill came.
     type Row = { name: string; lastDelivery?: string; gapList: { reason: string; status: string; changesFound?: number }[] };

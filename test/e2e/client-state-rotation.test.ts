@@ -137,7 +137,11 @@ describe('clientState rotation across restarts of the host: old → new,old → 
     const third = await startHostWith(NEW);
     try {
       expect(third.reconciled).toMatchObject({ unchanged: 2, failed: 0 });
-      for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob']]) await drive('POST', '/users', { id, displayName });
+      for (const [id, displayName] of [
+        [ALICE, 'Alice'],
+        [BOB, 'Bob'],
+      ])
+        await drive('POST', '/users', { id, displayName });
       const chat = await drive('POST', '/chats', { members: [ALICE, BOB], topic: 'After the rotation', chatType: 'group' });
       const message = await drive('POST', `/chats/${chat.id}/messages`, { from: ALICE, content: 'Still here?' });
 

@@ -79,7 +79,17 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
     const routes = join(dir, 'routes.json');
     writeFileSync(routes, JSON.stringify({ routes: [{ match: { kind: 'chatMessage' }, queues: ['teams-chat-messages', archive] }] }));
     // Two incoming partitions: Graph's two copies land on different queues, routed by different triggers.
-    host = await startHost(REPO_ROOT, appEnv({ NOTIFICATIONS_QUEUE: incoming, NOTIFICATIONS_QUEUE_PARTITIONS: '2', LIFECYCLE_QUEUE: `${incoming}-life`, DEAD_LETTER_QUEUE: deadLetters, LOCAL_CERTIFICATE_DIR: join(dir, 'certs'), ROUTES_FILE: routes }));
+    host = await startHost(
+      REPO_ROOT,
+      appEnv({
+        NOTIFICATIONS_QUEUE: incoming,
+        NOTIFICATIONS_QUEUE_PARTITIONS: '2',
+        LIFECYCLE_QUEUE: `${incoming}-life`,
+        DEAD_LETTER_QUEUE: deadLetters,
+        LOCAL_CERTIFICATE_DIR: join(dir, 'certs'),
+        ROUTES_FILE: routes,
+      }),
+    );
   });
   afterAll(() => host?.stop());
 
@@ -87,7 +97,11 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
     const current = await host.waitFor((l) => l.event === 'certificates.current');
     const cert = await new LocalCertificateStore(join(dir, 'certs')).current();
     expect(cert.id).toBe(current.id);
-    for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob']] as const) sim.teams.addUser({ id, displayName });
+    for (const [id, displayName] of [
+      [ALICE, 'Alice'],
+      [BOB, 'Bob'],
+    ] as const)
+      sim.teams.addUser({ id, displayName });
     const chat = sim.teams.createChat({ members: [ALICE, BOB] });
     const created = await graphClient(sim.baseUrl).post('/v1.0/subscriptions', {
       resource: `/chats/${chat.id}/messages`,
@@ -109,7 +123,10 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
 
     const service = queueService(azurite);
     const events = await waitFor('the event', async () => {
-      const peeked = await service.getQueueClient('teams-chat-messages').peekMessages({ numberOfMessages: 32 }).catch(() => undefined);
+      const peeked = await service
+        .getQueueClient('teams-chat-messages')
+        .peekMessages({ numberOfMessages: 32 })
+        .catch(() => undefined);
       const found = peeked?.peekedMessageItems.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText)).filter((e) => e.messageid === posted.id);
       return found?.length ? found : undefined;
     });

@@ -43,7 +43,11 @@ afterAll(async () => {
 
 describe('Graph simulator → local host → Azurite', () => {
   it('lands every notification on the incoming queue exactly as sent, and no forged one', async () => {
-    for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob']] as const) sim.teams.addUser({ id, displayName });
+    for (const [id, displayName] of [
+      [ALICE, 'Alice'],
+      [BOB, 'Bob'],
+    ] as const)
+      sim.teams.addUser({ id, displayName });
     const chat = sim.teams.createChat({ members: [ALICE, BOB] });
     const cert = await createTestCertificate();
     const graph = graphClient(sim.baseUrl);
@@ -58,7 +62,13 @@ describe('Graph simulator → local host → Azurite', () => {
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       return res.body as { id: string };
     };
-    const withData = await subscribe({ resource: `/chats/${chat.id}/messages`, changeType: 'created,updated,deleted', includeResourceData: true, encryptionCertificate: cert.base64, encryptionCertificateId: 'e2e-cert' });
+    const withData = await subscribe({
+      resource: `/chats/${chat.id}/messages`,
+      changeType: 'created,updated,deleted',
+      includeResourceData: true,
+      encryptionCertificate: cert.base64,
+      encryptionCertificateId: 'e2e-cert',
+    });
     await subscribe({ resource: '/chats', changeType: 'created,updated' });
 
     // batched
@@ -86,7 +96,11 @@ describe('Graph simulator → local host → Azurite', () => {
     expect(log.some((a) => a.notifications > 1)).toBe(true);
 
     // Queued as sent, less the clientState (checked on receipt, then not kept).
-    const sent = log.filter((a) => a.status === 202).flatMap((a) => a.items).map(({ clientState: _, ...kept }) => canonicalJson(kept)).sort();
+    const sent = log
+      .filter((a) => a.status === 202)
+      .flatMap((a) => a.items)
+      .map(({ clientState: _, ...kept }) => canonicalJson(kept))
+      .sort();
     const queued = (await drainNotifications(queueService(azurite).getQueueClient(queue))).map((q) => canonicalJson(q.notification)).sort();
     expect(queued).toEqual(sent);
     expect(queued.length).toBeGreaterThanOrEqual(7 + 1 + 2 * 2 + 1);

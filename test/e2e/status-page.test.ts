@@ -77,7 +77,19 @@ describe('/api/status in a real browser', () => {
     expect(new Set(await cellTexts('#subscriptions tbody tr td:nth-child(7)'))).toEqual(new Set(['1 (current)']));
 
     const queues = await cellTexts('#queues tbody tr td:nth-child(1)');
-    for (const q of ['graph-notifications', 'graph-lifecycle', 'graph-backfill', 'teams-chats', 'teams-chat-members', 'teams-chat-messages', 'teams-channel-messages', 'graph-notifications-deadletter', 'graph-notifications-poison', 'graph-lifecycle-poison', 'graph-backfill-poison']) {
+    for (const q of [
+      'graph-notifications',
+      'graph-lifecycle',
+      'graph-backfill',
+      'teams-chats',
+      'teams-chat-members',
+      'teams-chat-messages',
+      'teams-channel-messages',
+      'graph-notifications-deadletter',
+      'graph-notifications-poison',
+      'graph-lifecycle-poison',
+      'graph-backfill-poison',
+    ]) {
       expect(queues).toContain(q);
     }
 
@@ -109,7 +121,9 @@ describe('/api/status in a real browser', () => {
   });
 
   it('shows the same in `npm run status -- --json`: one object with every subscription and every queue with its count', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [STATUS_CLI, '--json', '--app', dir], { env: { ...process.env, AzureWebJobsStorage: azurite.connectionString, SUBSCRIPTIONS_FILE: join(REPO_ROOT, 'subscriptions.example.json') } });
+    const { stdout } = await promisify(execFile)(process.execPath, [STATUS_CLI, '--json', '--app', dir], {
+      env: { ...process.env, AzureWebJobsStorage: azurite.connectionString, SUBSCRIPTIONS_FILE: join(REPO_ROOT, 'subscriptions.example.json') },
+    });
     const status = JSON.parse(stdout) as StatusSnapshot;
     expect(status.subscriptions.length).toBeGreaterThanOrEqual(10);
     expect(status.subscriptions.map((s) => s.name)).toEqual(await cellTexts('#subscriptions tbody tr td:nth-child(1)'));

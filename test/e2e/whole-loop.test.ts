@@ -74,7 +74,12 @@ describe("npm start's whole loop: simulator, host, Azurite", () => {
     await host.waitFor((l) => l.event === 'subscriptions.reconciled');
     expect(host.lines.find((l) => l.event === 'subscriptions.reconciled')).toMatchObject({ created: 4, failed: 0 });
 
-    for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob'], [CAROL, 'Carol']]) await call('POST', '/users', { id, displayName });
+    for (const [id, displayName] of [
+      [ALICE, 'Alice'],
+      [BOB, 'Bob'],
+      [CAROL, 'Carol'],
+    ])
+      await call('POST', '/users', { id, displayName });
     const chat = await call('POST', '/chats', { members: [ALICE, BOB], topic: 'Launch', chatType: 'group' });
     await call('POST', `/chats/${chat.id}/members`, { userId: CAROL });
     await call('DELETE', `/chats/${chat.id}/members/${CAROL}`);
@@ -101,7 +106,12 @@ describe("npm start's whole loop: simulator, host, Azurite", () => {
     ]);
     expect(members.find((e) => e.changetype === 'deleted')?.data).toMatchObject({ userId: CAROL });
     // No ordering is promised: find each change by its type.
-    expect(chatMessages.filter((e) => e.messageid === message.id).map((e) => e.changetype).sort()).toEqual(['created', 'deleted', 'updated']);
+    expect(
+      chatMessages
+        .filter((e) => e.messageid === message.id)
+        .map((e) => e.changetype)
+        .sort(),
+    ).toEqual(['created', 'deleted', 'updated']);
     const system = chatMessages.filter((e) => e.messageid !== message.id);
     expect(system.map((e) => `${e.changetype} ${(e.data as { eventDetail: { '@odata.type': string } }).eventDetail['@odata.type']}`).sort()).toEqual([
       'created #microsoft.graph.membersAddedEventMessageDetail',
@@ -122,7 +132,8 @@ describe("npm start's whole loop: simulator, host, Azurite", () => {
     await call('PATCH', '/delivery', { duplicateRate: 0 });
     const log = async () => (await call('GET', '/deliveries')).value as { duplicate: boolean; status: number; items: { resource: string }[] }[];
     const deadline = Date.now() + 20_000;
-    while ((await log()).filter((a) => a.duplicate && a.status === 202 && a.items.some((i) => i.resource.includes(message.id))).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while ((await log()).filter((a) => a.duplicate && a.status === 202 && a.items.some((i) => i.resource.includes(message.id))).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     // Every copy was accepted and queued; once the incoming queue is drained, each has been routed (or dropped).
     const incoming = queueService(azurite).getQueueClient('graph-notifications');
     while (Date.now() < deadline && (await incoming.getProperties()).approximateMessagesCount !== 0) await new Promise((r) => setTimeout(r, 100));

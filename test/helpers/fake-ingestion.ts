@@ -30,7 +30,12 @@ export async function startFakeIngestion(): Promise<FakeIngestion> {
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       const text = (req.headers['content-encoding'] === 'gzip' || raw[0] === 0x1f ? gunzipSync(raw) : raw).toString('utf8');
-      const parsed = text.trim().startsWith('[') ? (JSON.parse(text) as Envelope[]) : text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Envelope);
+      const parsed = text.trim().startsWith('[')
+        ? (JSON.parse(text) as Envelope[])
+        : text
+            .split('\n')
+            .filter((l) => l.trim())
+            .map((l) => JSON.parse(l) as Envelope);
       if (req.url?.startsWith('/v2.1/track')) items.push(...parsed);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ itemsReceived: parsed.length, itemsAccepted: parsed.length, errors: [] }));
     });

@@ -47,7 +47,16 @@ export function useRouteHarness() {
     await azurite?.stop();
     if (folder) rmSync(folder, { recursive: true, force: true });
   });
-  return { ...routeHarness(() => azurite, () => store, () => folder), azurite: () => azurite, dir: () => folder, certs: () => store };
+  return {
+    ...routeHarness(
+      () => azurite,
+      () => store,
+      () => folder,
+    ),
+    azurite: () => azurite,
+    dir: () => folder,
+    certs: () => store,
+  };
 }
 
 function routeHarness(azurite: () => AzuriteProcess, certs: () => LocalCertificateStore, dir: () => string) {
@@ -73,8 +82,7 @@ function routeHarness(azurite: () => AzuriteProcess, certs: () => LocalCertifica
       settings,
       logger,
       /** `messageId` is the incoming queue message's id (the same for each retry of one message). */
-      process: (message: unknown, messageId?: string) =>
-        processor.process(message, { sourceQueue: names.NOTIFICATIONS_QUEUE, logger, ...(messageId ? { messageId } : {}) }),
+      process: (message: unknown, messageId?: string) => processor.process(message, { sourceQueue: names.NOTIFICATIONS_QUEUE, logger, ...(messageId ? { messageId } : {}) }),
       events: async (queue: string) => {
         const q = service.getQueueClient(queue);
         if (!(await q.exists())) return [];
@@ -111,7 +119,11 @@ function routeHarness(azurite: () => AzuriteProcess, certs: () => LocalCertifica
       ...over,
     };
     if (payload) {
-      const current: { base64: string; id: string } = certificate ?? (await certs().current().then((c) => ({ base64: c.certificateBase64, id: c.id })));
+      const current: { base64: string; id: string } =
+        certificate ??
+        (await certs()
+          .current()
+          .then((c) => ({ base64: c.certificateBase64, id: c.id })));
       const cert = parseEncryptionCertificate(current.base64, current.id);
       if (typeof cert === 'string') throw new Error(cert);
       notification.encryptedContent = encryptResourceData(payload, cert);

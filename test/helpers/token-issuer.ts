@@ -61,12 +61,7 @@ export async function startTokenIssuer(defaults: { tenantId: string; audience: s
     async sign(o: SignOptions = {}) {
       const tenantId = o.tenantId ?? defaults.tenantId;
       const now = Math.floor(Date.now() / 1000);
-      const issuer =
-        o.issuer === undefined || o.issuer === 'v1'
-          ? `https://sts.windows.net/${tenantId}/`
-          : o.issuer === 'v2'
-            ? `https://login.microsoftonline.com/${tenantId}/v2.0`
-            : o.issuer;
+      const issuer = o.issuer === undefined || o.issuer === 'v1' ? `https://sts.windows.net/${tenantId}/` : o.issuer === 'v2' ? `https://login.microsoftonline.com/${tenantId}/v2.0` : o.issuer;
       // A v1 token names the calling app in `appid`, a v2 token in `azp`: each carries only its own.
       const v2 = o.issuer === 'v2';
       const claims: Record<string, unknown> = { tid: o.tid === undefined ? tenantId : o.tid, ver: v2 ? '2.0' : '1.0' };

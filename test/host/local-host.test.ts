@@ -74,7 +74,12 @@ describe('the function app under the local host', () => {
     // The request's change notifications are one message; the lifecycle item is on its own queue.
     const change = await drainQueue(client.getQueueClient(queues.change));
     expect(change).toHaveLength(1);
-    expect(change.flatMap((m) => unpackQueued(m.body as QueuedBatch)).map((q) => q.notification.id).sort()).toEqual([items[0]?.id, items[1]?.id].sort());
+    expect(
+      change
+        .flatMap((m) => unpackQueued(m.body as QueuedBatch))
+        .map((q) => q.notification.id)
+        .sort(),
+    ).toEqual([items[0]?.id, items[1]?.id].sort());
     expect(await drainQueue(client.getQueueClient(queues.lifecycle))).toHaveLength(1);
     const invocation = await host.waitFor((l) => l.event === 'invocation' && l.httpStatus === 202);
     expect(invocation).toMatchObject({ function: 'notifications', trigger: 'http', status: 'succeeded', method: 'POST' });
@@ -105,7 +110,10 @@ describe('the local host', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tcr-bad-files-'));
     writeFileSync(join(dir, 'routes.json'), JSON.stringify({ routes: [{ match: { kind: 'meeting' }, queues: ['x1y'] }] }));
     writeFileSync(join(dir, 'subs.json'), JSON.stringify({ subscriptions: [{ name: 'a', resource: '/chats/getAllMessages', changeTypes: ['created'] }] }));
-    for (const [setting, expected] of [['ROUTES_FILE', /ROUTES_FILE .* is invalid: routes\[0\]\.match\.kind/], ['SUBSCRIPTIONS_FILE', /subscriptions\[0\] \(a\): this resource is metered/]] as const) {
+    for (const [setting, expected] of [
+      ['ROUTES_FILE', /ROUTES_FILE .* is invalid: routes\[0\]\.match\.kind/],
+      ['SUBSCRIPTIONS_FILE', /subscriptions\[0\] \(a\): this resource is metered/],
+    ] as const) {
       const { exit, output } = runHost(REPO_ROOT, { AzureWebJobsStorage: azurite.connectionString, [setting]: join(dir, setting === 'ROUTES_FILE' ? 'routes.json' : 'subs.json') });
       expect(await exit).toBe(1);
       expect(output().stderr).toMatch(expected);
@@ -227,8 +235,18 @@ describe('host.json and app settings the host honours', () => {
       expect((started?.http as { function: string }[]).map((h) => h.function).sort()).toEqual(['echo', 'slow']);
       expect(started?.queues).toEqual([{ function: 'flaky', queue: flaky }]);
       expect(started?.timers).toEqual([]);
-      expect(host.lines.filter((l) => l.event === 'host.function_not_in_functions_list').map((l) => l.function).sort()).toEqual(['doomed', 'hourly']);
-      expect(host.lines.filter((l) => l.event === 'host.function_disabled').map((l) => l.function).sort()).toEqual(['unmonitored', 'yearly']);
+      expect(
+        host.lines
+          .filter((l) => l.event === 'host.function_not_in_functions_list')
+          .map((l) => l.function)
+          .sort(),
+      ).toEqual(['doomed', 'hourly']);
+      expect(
+        host.lines
+          .filter((l) => l.event === 'host.function_disabled')
+          .map((l) => l.function)
+          .sort(),
+      ).toEqual(['unmonitored', 'yearly']);
 
       // logging.logLevel Function.echo = None: echo's invocation line is not written.
       expect((await fetch(`${host.url}/fx/echo/1`)).status).toBe(201);
@@ -237,7 +255,10 @@ describe('host.json and app settings the host honours', () => {
       expect(slow.status).toBe(500);
       const failed = await host.waitFor((l) => l.event === 'invocation' && l.function === 'slow');
       expect(failed).toMatchObject({ status: 'failed', httpStatus: 500, error: 'Timeout value of 00:00:01 was exceeded by function: Functions.slow' });
-      expect(host.lines.find((l) => l.event === 'function.timeout' && l.function === 'slow')).toMatchObject({ level: 'error', message: expect.stringMatching(/^Timeout value of 00:00:01 exceeded by function 'slow' \(Id: '.+'\)\. Initiating cancellation\.$/) });
+      expect(host.lines.find((l) => l.event === 'function.timeout' && l.function === 'slow')).toMatchObject({
+        level: 'error',
+        message: expect.stringMatching(/^Timeout value of 00:00:01 exceeded by function 'slow' \(Id: '.+'\)\. Initiating cancellation\.$/),
+      });
       expect(host.lines.filter((l) => l.event === 'invocation' && l.function === 'echo')).toEqual([]);
 
       // A queue invocation over it fails and its message is released for another attempt.

@@ -26,7 +26,10 @@ function filesUnder(dir: string): string[] {
 function registered(host: HostProcess): string[] {
   const started = host.lines.find((l) => l.event === 'host.started') as { http: { function: string }[]; queues: { function: string }[]; timers: { function: string }[] };
   const disabled = host.lines.filter((l) => l.event === 'host.function_disabled').map((l) => String(l.function));
-  return [...started.http, ...started.queues, ...started.timers].map((f) => f.function).concat(disabled).sort();
+  return [...started.http, ...started.queues, ...started.timers]
+    .map((f) => f.function)
+    .concat(disabled)
+    .sort();
 }
 
 describe('npm run package', () => {
@@ -60,7 +63,16 @@ describe('npm run package', () => {
     expect(new Set(entries.filter((e) => e.startsWith('dist/')).map((e) => e.split('/')[1]))).toEqual(new Set(['functions', 'shared']));
     const built = filesUnder(join(REPO_ROOT, 'dist', 'functions')).filter((f) => f.endsWith('.js'));
     expect(entries.filter((e) => e.startsWith('dist/functions/'))).toEqual(built.map((f) => `dist/functions/${f}`));
-    const installed = new Set(entries.filter((e) => e.startsWith('node_modules/')).map((e) => e.split('/').slice(1, e.startsWith('node_modules/@') ? 3 : 2).join('/')));
+    const installed = new Set(
+      entries
+        .filter((e) => e.startsWith('node_modules/'))
+        .map((e) =>
+          e
+            .split('/')
+            .slice(1, e.startsWith('node_modules/@') ? 3 : 2)
+            .join('/'),
+        ),
+    );
     for (const dep of Object.keys(pkg.dependencies)) expect(installed, dep).toContain(dep);
     // A devDependency that a production dependency also needs ships, as npm installs it with --omit=dev (the
     // Azure Monitor distro's instrumentations need @types/node and yaml); the others do not.
@@ -120,7 +132,13 @@ describe('npm run package', () => {
     it('runs the operator CLIs (subscriptions, replay) from built JavaScript with production dependencies only', () => {
       // The package's node_modules has no devDependency (checked above): the CLIs' dist/tools beside it must do.
       cpSync(join(REPO_ROOT, 'dist', 'tools'), join(unzipped, 'dist', 'tools'), { recursive: true });
-      const env = { ...process.env, AzureWebJobsStorage: azurite.connectionString, SUBSCRIPTIONS_FILE: '', GRAPH_NOTIFICATION_URL: `${host.url}/api/notifications?code=k`, GRAPH_LIFECYCLE_URL: `${host.url}/api/lifecycle?code=k` };
+      const env = {
+        ...process.env,
+        AzureWebJobsStorage: azurite.connectionString,
+        SUBSCRIPTIONS_FILE: '',
+        GRAPH_NOTIFICATION_URL: `${host.url}/api/notifications?code=k`,
+        GRAPH_LIFECYCLE_URL: `${host.url}/api/lifecycle?code=k`,
+      };
       const check = spawnSync(process.execPath, ['dist/tools/subscriptions.js', 'check-endpoints', '--json'], { cwd: unzipped, env, encoding: 'utf8' });
       expect(check.status, check.stderr).toBe(0);
       expect((JSON.parse(check.stdout) as { ok: boolean }[]).map((r) => r.ok)).toEqual([true, true]);

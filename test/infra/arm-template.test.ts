@@ -35,7 +35,13 @@ describe('infra/main.bicep compiled', () => {
     expect(storage?.properties.allowSharedKeyAccess).toBe(false);
     expect(storage?.properties.allowBlobPublicAccess).toBe(false);
     const t = text();
-    for (const s of ['AzureWebJobsStorage__credential', 'AzureWebJobsStorage__clientId', 'AzureWebJobsStorage__blobServiceUri', 'AzureWebJobsStorage__queueServiceUri', 'AzureWebJobsStorage__tableServiceUri']) {
+    for (const s of [
+      'AzureWebJobsStorage__credential',
+      'AzureWebJobsStorage__clientId',
+      'AzureWebJobsStorage__blobServiceUri',
+      'AzureWebJobsStorage__queueServiceUri',
+      'AzureWebJobsStorage__tableServiceUri',
+    ]) {
       expect(t).toContain(s);
     }
     expect(t).not.toMatch(/AccountKey=|listKeys\(/);
@@ -43,12 +49,31 @@ describe('infra/main.bicep compiled', () => {
 
   it("creates the app's queues, poison and dead-letter queues, containers and tables", () => {
     const t = text();
-    for (const name of ['graph-notifications', 'graph-lifecycle', 'graph-notifications-deadletter', 'teams-chats', 'teams-chat-members', 'teams-chat-messages', 'teams-channel-messages', 'teams-subscription-events', 'graph-notification-payloads', 'teams-event-payloads', 'teams-change-relay-locks', 'routedevents', 'subscriptions']) {
+    for (const name of [
+      'graph-notifications',
+      'graph-lifecycle',
+      'graph-notifications-deadletter',
+      'teams-chats',
+      'teams-chat-members',
+      'teams-chat-messages',
+      'teams-channel-messages',
+      'teams-subscription-events',
+      'graph-notification-payloads',
+      'teams-event-payloads',
+      'teams-change-relay-locks',
+      'routedevents',
+      'subscriptions',
+    ]) {
       expect(t).toContain(name);
     }
     expect(t).toContain('-poison');
     const types = new Set(resources(template()).map((r) => r.type));
-    for (const type of ['Microsoft.Storage/storageAccounts/queueServices/queues', 'Microsoft.Storage/storageAccounts/blobServices/containers', 'Microsoft.Storage/storageAccounts/tableServices/tables']) expect(types).toContain(type);
+    for (const type of [
+      'Microsoft.Storage/storageAccounts/queueServices/queues',
+      'Microsoft.Storage/storageAccounts/blobServices/containers',
+      'Microsoft.Storage/storageAccounts/tableServices/tables',
+    ])
+      expect(types).toContain(type);
   });
 
   it('creates one incoming queue (and its poison queue) per NOTIFICATIONS_QUEUE_PARTITIONS, passing the count to the app', () => {
@@ -67,7 +92,11 @@ describe('infra/main.bicep compiled', () => {
     const all = resources(template());
     expect(all.find((r) => r.type === 'Microsoft.KeyVault/vaults')?.properties.enableRbacAuthorization).toBe(true);
     const secretNames = all.filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets').map((r) => String(r.name));
-    for (const name of ['graph-client-state', 'graph-client-secret']) expect(secretNames.some((n) => n.includes(`'${name}'`)), name).toBe(true);
+    for (const name of ['graph-client-state', 'graph-client-secret'])
+      expect(
+        secretNames.some((n) => n.includes(`'${name}'`)),
+        name,
+      ).toBe(true);
     const t = text();
     for (const s of ['GRAPH_CLIENT_STATE', 'GRAPH_CLIENT_SECRET']) {
       expect(t).toMatch(new RegExp(`'${s}', __bicep\\.keyVaultReference\\(reference\\('\\w+'\\)\\.secretUri\\)`));
@@ -114,7 +143,14 @@ describe('infra/main.bicep compiled', () => {
 
   it('assigns the data, monitoring and Key Vault roles in one place, by loop, with deterministic names', () => {
     const t = text();
-    for (const role of ['b7e6dc6d-f1e8-4753-8033-0f276bb0955b', '974c5e8b-45b9-4653-ba55-5f855dd0fb88', '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', '3913510d-42f4-4e42-8a64-420c390055eb', 'db79e9a7-68ee-4b58-9aeb-b90e7c24fcba', '4633458b-17de-408a-b874-0445c86b69e6']) {
+    for (const role of [
+      'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+      '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+      '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+      '3913510d-42f4-4e42-8a64-420c390055eb',
+      'db79e9a7-68ee-4b58-9aeb-b90e7c24fcba',
+      '4633458b-17de-408a-b874-0445c86b69e6',
+    ]) {
       expect(t).toContain(role);
     }
     const assignments = resources(template()).filter((r) => r.type === 'Microsoft.Authorization/roleAssignments');
@@ -136,7 +172,19 @@ describe('infra/main.bicep compiled', () => {
   it('outputs the app, its URLs and the vault, and no secret', () => {
     const outputs = template().outputs as Json;
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['FUNCTION_APP_NAME', 'FUNCTION_APP_URL', 'NOTIFICATION_URL', 'LIFECYCLE_URL', 'NOTIFICATION_URL_SECRET', 'LIFECYCLE_URL_SECRET', 'KEY_VAULT_URI', 'KEY_VAULT_NAME', 'MANAGED_IDENTITY_PRINCIPAL_ID', 'STORAGE_ACCOUNT_NAME', 'AZURE_RESOURCE_GROUP']),
+      expect.arrayContaining([
+        'FUNCTION_APP_NAME',
+        'FUNCTION_APP_URL',
+        'NOTIFICATION_URL',
+        'LIFECYCLE_URL',
+        'NOTIFICATION_URL_SECRET',
+        'LIFECYCLE_URL_SECRET',
+        'KEY_VAULT_URI',
+        'KEY_VAULT_NAME',
+        'MANAGED_IDENTITY_PRINCIPAL_ID',
+        'STORAGE_ACCOUNT_NAME',
+        'AZURE_RESOURCE_GROUP',
+      ]),
     );
     const params = template().parameters as Json;
     const secure = Object.keys(params).filter((p) => params[p].type === 'securestring');

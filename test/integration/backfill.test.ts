@@ -20,7 +20,6 @@ import { testEnv } from '../helpers/notifications.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 import { ALICE, BOB, CAROL, DAVE } from '../helpers/users.js';
 
-
 let azurite: AzuriteProcess;
 let sink: WebhookSink;
 let dir: string;
@@ -265,7 +264,12 @@ describe('backfill', () => {
     sim.sendLifecycle(removedId, 'subscriptionRemoved'); // Graph removes it: nothing is delivered from here on
     const unseen = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'While no subscription existed' });
     sim.clock.advance(60_000);
-    const lifecycle = { schema: QUEUED_NOTIFICATION_SCHEMA, kind: 'lifecycle', receivedAt: new Date().toISOString(), notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' } };
+    const lifecycle = {
+      schema: QUEUED_NOTIFICATION_SCHEMA,
+      kind: 'lifecycle',
+      receivedAt: new Date().toISOString(),
+      notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' },
+    };
     expect(await r.manager.lifecycle.process(lifecycle, r.logger)).toMatchObject({ status: 'recreated' });
 
     // The next heartbeat finds the window the reconciler recorded and reads it back.
@@ -319,7 +323,12 @@ describe('backfill', () => {
       sim.sendLifecycle(removedId, 'subscriptionRemoved');
       unseen.push(sim.teams.postChatMessage(chat.id, { from: ALICE, content: `While no subscription existed, ${round}` }).id);
       sim.clock.advance(60_000);
-      const lifecycle = { schema: QUEUED_NOTIFICATION_SCHEMA, kind: 'lifecycle', receivedAt: new Date().toISOString(), notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' } };
+      const lifecycle = {
+        schema: QUEUED_NOTIFICATION_SCHEMA,
+        kind: 'lifecycle',
+        receivedAt: new Date().toISOString(),
+        notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' },
+      };
       expect(await r.manager.lifecycle.process(lifecycle, r.logger)).toMatchObject({ status: 'recreated' });
       sim.clock.advance(5 * 60_000); // the two windows are far apart: one gap each
     }
@@ -331,7 +340,9 @@ describe('backfill', () => {
   });
 
   it('opens a downtime gap when the heartbeat it finds is stale and not its own, never between its own beats', async () => {
-    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }], { BACKFILL_AFTER_DOWNTIME_SECONDS: '2' });
+    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }], {
+      BACKFILL_AFTER_DOWNTIME_SECONDS: '2',
+    });
     await r.manager.reconciler.reconcile();
     expect(await r.backfill.detector.beat(r.logger)).toEqual([]); // the first start: no heartbeat before
     // The timer beats every minute, far more than the threshold: the app was up all along, no gap.
@@ -363,7 +374,13 @@ describe('backfill', () => {
   });
 
   it('reads membership changes back by comparing each changed chat with its last known members', async () => {
-    for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob'], [CAROL, 'Carol'], [DAVE, 'Dave']] as const) sim.teams.addUser({ id, displayName });
+    for (const [id, displayName] of [
+      [ALICE, 'Alice'],
+      [BOB, 'Bob'],
+      [CAROL, 'Carol'],
+      [DAVE, 'Dave'],
+    ] as const)
+      sim.teams.addUser({ id, displayName });
     const r = relay([{ name: 'members', resource: '/chats/getAllMembers?model=A', changeTypes: ['created', 'deleted'], includeResourceData: true }]);
     const first = at();
     sim.clock.advance(60_000);
@@ -389,7 +406,7 @@ describe('backfill', () => {
   });
 
   it('announces a window it cannot read back (a $search subscription) with a resync event instead of widening it', async () => {
-    const r = relay([{ name: 'searched', resource: "/chats/getAllMessages?model=A&$search=launch", changeTypes: ['created'], includeResourceData: true }]);
+    const r = relay([{ name: 'searched', resource: '/chats/getAllMessages?model=A&$search=launch', changeTypes: ['created'], includeResourceData: true }]);
     const [gap] = await r.backfill.detector.open('manual', new Date(Date.now() - 3600_000), new Date(), undefined, r.logger);
     expect(gap).toMatchObject({ status: 'partial', note: expect.stringMatching(/\$search/) });
     const events = await drainQueue(createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.subscriptionEventsQueue));

@@ -121,10 +121,16 @@ describe('KeyVaultCertificateStore against a Key Vault that speaks its REST prot
     const other = await createTestCertificate();
     const pkcs12Version = vault.addVersion('pkcs12-certificate', { der: Buffer.from(other.base64, 'base64'), secret: 'TUlJ', contentType: 'application/x-pkcs12' });
     const pkcs12Store = storeFor(vault, 'pkcs12-certificate');
-    const current = await pkcs12Store.current().then(() => undefined, (e: unknown) => e);
+    const current = await pkcs12Store.current().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(current).toBeInstanceOf(CertificateFormatError);
     expect(current).toMatchObject({ code: 'ERR_CERTIFICATE_FORMAT', message: expect.stringContaining('application/x-pem-file') });
-    const key = await pkcs12Store.decryptionKey(`pkcs12-certificate/${pkcs12Version}`).then(() => undefined, (e: unknown) => e);
+    const key = await pkcs12Store.decryptionKey(`pkcs12-certificate/${pkcs12Version}`).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(key).toMatchObject({ code: 'ERR_CERTIFICATE_FORMAT', message: expect.stringContaining(`pkcs12-certificate/${pkcs12Version}`) });
     expect(permanentReason(key)).toBe('certificate_format');
   });

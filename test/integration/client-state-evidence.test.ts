@@ -32,7 +32,13 @@ describe('what tells the reconciler which clientState a subscription uses', () =
   });
 
   it('describes a position for people, never the value', () => {
-    expect([{ position: 1 }, { position: 2 }, { position: 3 }, 'unknown', 'none'].map((u) => describeClientStateUse(u as never))).toEqual(['1 (current)', '2 (previous)', '3', 'unknown', 'none of the configured']);
+    expect([{ position: 1 }, { position: 2 }, { position: 3 }, 'unknown', 'none'].map((u) => describeClientStateUse(u as never))).toEqual([
+      '1 (current)',
+      '2 (previous)',
+      '3',
+      'unknown',
+      'none of the configured',
+    ]);
   });
 });
 
@@ -50,7 +56,14 @@ describe('the simulator answers clientState as Graph documents it', () => {
 
   it('in the answer to POST and to GET of one subscription, but null in a list ("not returned for security purposes")', async () => {
     const graph = graphClient(sim.baseUrl);
-    const created = await graph.post('/v1.0/subscriptions', { resource: '/chats', changeType: 'created', notificationUrl: sink.url, lifecycleNotificationUrl: sink.url, expirationDateTime: inMinutes(120), clientState: 'the-secret-value' });
+    const created = await graph.post('/v1.0/subscriptions', {
+      resource: '/chats',
+      changeType: 'created',
+      notificationUrl: sink.url,
+      lifecycleNotificationUrl: sink.url,
+      expirationDateTime: inMinutes(120),
+      clientState: 'the-secret-value',
+    });
     expect(created).toMatchObject({ status: 201, body: { clientState: 'the-secret-value' } });
     expect((await graph.get(`/v1.0/subscriptions/${created.body.id}`)).body.clientState).toBe('the-secret-value');
     const listed = await graph.get('/v1.0/subscriptions');

@@ -24,11 +24,16 @@ afterAll(() => sink.close());
 beforeEach(async () => {
   // Small batches: several POSTs, each with its own validation token (v1 and v2 alternate).
   sim = await startGraphSimulator({ delivery: { timeScale: 0.0005, batchWindowMs: 5, maxBatchSize: 2 } });
-  for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob'], [CAROL, 'Carol']] as const) sim.teams.addUser({ id, displayName });
+  for (const [id, displayName] of [
+    [ALICE, 'Alice'],
+    [BOB, 'Bob'],
+    [CAROL, 'Carol'],
+  ] as const)
+    sim.teams.addUser({ id, displayName });
 });
 afterEach(() => sim.close());
 
-describe("the app receives and routes every payload variant Graph sends", () => {
+describe('the app receives and routes every payload variant Graph sends', () => {
   it('queues each, decrypts it, and routes it under the right kind and lower-case changeType', async () => {
     const cert = await certs().current();
     const graph = graphClient(sim.baseUrl);
@@ -90,7 +95,11 @@ describe("the app receives and routes every payload variant Graph sends", () => 
     expect(chats.every((e) => e.chatid === chat.id && e.datamode === 'resource')).toBe(true);
     // Bob's two payloads (the viewpoint subset and the whole chat) and the tenant-wide one are three events.
     expect(new Set(chats.map((e) => e.id)).size).toBe(3);
-    expect(chats.map((e) => e.data as Record<string, unknown>).find((d) => !d.viewpoint)).toMatchObject({ topic: 'Plans v2', members: expect.any(Array), lastMessagePreview: { id: expect.any(String) } });
+    expect(chats.map((e) => e.data as Record<string, unknown>).find((d) => !d.viewpoint)).toMatchObject({
+      topic: 'Plans v2',
+      members: expect.any(Array),
+      lastMessagePreview: { id: expect.any(String) },
+    });
     expect(chats.filter((e) => (e.data as Record<string, unknown>).viewpoint)).toHaveLength(2);
 
     const members = await events(queues.chatMember);

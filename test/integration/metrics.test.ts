@@ -32,7 +32,10 @@ describe('counters in Table storage', () => {
     expect(writes).toHaveLength(1);
     await metrics.flush();
     expect(requests.filter((r) => !r.endsWith('/Tables'))).toHaveLength(1);
-    expect(await metrics.read(new Date(Date.now() - 3_600_000))).toEqual({ counters: { accepted: 1000, 'rejected.client_state_mismatch': 3 }, lastRouted: { chatMessage: '2026-11-23T10:00:00.000Z' } });
+    expect(await metrics.read(new Date(Date.now() - 3_600_000))).toEqual({
+      counters: { accepted: 1000, 'rejected.client_state_mismatch': 3 },
+      lastRouted: { chatMessage: '2026-11-23T10:00:00.000Z' },
+    });
   });
 
   it('sums every instance and every hour since the one asked for; a count in a new hour goes to that hour', async () => {
@@ -57,7 +60,11 @@ describe('counters in Table storage', () => {
   it('keeps the counts of a flush that failed for the next one', async () => {
     let fail = true;
     const faults: PipelinePolicy = { name: 'fail-once', sendRequest: (req, next) => (fail && req.method === 'PUT' ? Promise.reject(new Error('connection reset')) : next(req)) };
-    const table = TableClient.fromConnectionString(azurite.connectionString, uniqueName('metrics').replace(/-/g, ''), { allowInsecureConnection: true, retryOptions: { maxRetries: 0 }, additionalPolicies: [{ policy: faults, position: 'perCall' }] });
+    const table = TableClient.fromConnectionString(azurite.connectionString, uniqueName('metrics').replace(/-/g, ''), {
+      allowInsecureConnection: true,
+      retryOptions: { maxRetries: 0 },
+      additionalPolicies: [{ policy: faults, position: 'perCall' }],
+    });
     const metrics = new TableMetrics(table);
     metrics.add('duplicates');
     await expect(metrics.flush()).rejects.toThrow('connection reset');

@@ -67,7 +67,12 @@ describe('de-duplication per destination', () => {
   it('delivers a message seen by two subscriptions to the queue each routes to, and a third copy nowhere', async () => {
     const [qa, qb] = [uniqueName('sub-a'), uniqueName('sub-b')];
     const t = setup({
-      ROUTES_FILE: writeRoutes({ routes: [{ match: { subscriptionId: 'sub-a' }, queues: [qa] }, { match: { subscriptionId: 'sub-b' }, queues: [qb] }] }),
+      ROUTES_FILE: writeRoutes({
+        routes: [
+          { match: { subscriptionId: 'sub-a' }, queues: [qa] },
+          { match: { subscriptionId: 'sub-b' }, queues: [qb] },
+        ],
+      }),
     });
     const payload = chatMessage('800');
     expect(await t.process(await queuedMessage(payload, { subscriptionId: 'sub-a' }))).toMatchObject({ status: 'routed', queues: [qa] });
@@ -84,7 +89,12 @@ describe('de-duplication per destination', () => {
     const [tenantA, tenantB] = ['11111111-1111-4111-8111-111111111111', '33333333-3333-4333-8333-333333333333'];
     const t = setup({
       GRAPH_TENANT_IDS: `${tenantA},${tenantB}`,
-      ROUTES_FILE: writeRoutes({ routes: [{ match: { tenantId: tenantA }, queues: [qa] }, { match: { tenantId: tenantB }, queues: [qb] }] }),
+      ROUTES_FILE: writeRoutes({
+        routes: [
+          { match: { tenantId: tenantA }, queues: [qa] },
+          { match: { tenantId: tenantB }, queues: [qb] },
+        ],
+      }),
     });
     await t.process(await queuedMessage(chatMessage('810'), { tenantId: tenantA }));
     await t.process(await queuedMessage(chatMessage('810'), { tenantId: tenantB }));
@@ -94,8 +104,7 @@ describe('de-duplication per destination', () => {
 });
 
 describe('lifetimes', () => {
-  const expiries = async (queue: string) =>
-    (await queueService(harness.azurite()).getQueueClient(queue).peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => m.expiresOn.getTime());
+  const expiries = async (queue: string) => (await queueService(harness.azurite()).getQueueClient(queue).peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => m.expiresOn.getTime());
 
   it('sends downstream events and dead letters that do not expire within a year', async () => {
     const queue = uniqueName('ttl');
@@ -117,7 +126,7 @@ describe('lifetimes', () => {
     expect(event).toBeLessThan(Date.now() + 2 * 3600_000);
   });
 
-  it('deletes a batch\'s claim-check blob once every item is routed or dead-lettered; a bad item is dead-lettered alone, replayable', async () => {
+  it("deletes a batch's claim-check blob once every item is routed or dead-lettered; a bad item is dead-lettered alone, replayable", async () => {
     const queue = uniqueName('claims');
     const t = setup({ ...onlyTo(queue), DEDUP_WINDOW_MINUTES: '0' });
     const blobs = BlobServiceClient.fromConnectionString(harness.azurite().connectionString).getContainerClient(t.settings.notificationsContainer);

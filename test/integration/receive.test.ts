@@ -6,17 +6,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { UnserializableNotificationError } from '../../shared/errors.js';
 import { StorageNotificationStore } from '../../shared/queue/notification-store.js';
 import { drainNotifications, drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
-import {
-  APP_ID,
-  CLIENT_STATE,
-  OLD_CLIENT_STATE,
-  TENANT_A,
-  TENANT_B,
-  TENANT_OTHER,
-  changeNotification,
-  encryptedNotification,
-  lifecycleNotification,
-} from '../helpers/notifications.js';
+import { APP_ID, CLIENT_STATE, OLD_CLIENT_STATE, TENANT_A, TENANT_B, TENANT_OTHER, changeNotification, encryptedNotification, lifecycleNotification } from '../helpers/notifications.js';
 import { testReceiver } from '../helpers/receiver.js';
 import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
 
@@ -146,10 +136,7 @@ describe('security log volume', () => {
   it('writes a bounded number of lines for thousands of distinct forged items and tokens, then one summary, and answers 202', async () => {
     const r = receiver();
     const genuine = encryptedNotification();
-    const forged = [
-      ...Array.from({ length: 3000 }, () => changeNotification({ clientState: 'guess' })),
-      ...Array.from({ length: 1000 }, () => changeNotification({ tenantId: TENANT_OTHER })),
-    ];
+    const forged = [...Array.from({ length: 3000 }, () => changeNotification({ clientState: 'guess' })), ...Array.from({ length: 1000 }, () => changeNotification({ tenantId: TENANT_OTHER }))];
     const badTokens = Array.from({ length: 2000 }, (_, i) => `not-a-token-${i}`);
     const res = await r.post({ value: [...forged, genuine], validationTokens: [...badTokens, await issuer.sign()] });
     expect(res.status).toBe(202);
@@ -272,9 +259,7 @@ describe('queued messages', () => {
       items: [withoutClientState(change), withoutClientState(second)],
     });
     const life = await drainQueue(r.queues.lifecycle);
-    expect(life.map((m) => m.body)).toEqual([
-      { schema: 'teams-change-relay.queued-notification.v1', kind: 'lifecycle', receivedAt: body.receivedAt, notification: withoutClientState(lifecycle) },
-    ]);
+    expect(life.map((m) => m.body)).toEqual([{ schema: 'teams-change-relay.queued-notification.v1', kind: 'lifecycle', receivedAt: body.receivedAt, notification: withoutClientState(lifecycle) }]);
   });
 
   it('spreads requests over NOTIFICATIONS_QUEUE_PARTITIONS queues in turn, one message each', async () => {

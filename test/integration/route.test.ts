@@ -64,10 +64,7 @@ describe('decrypt and route', () => {
     const proxy = await startTcpProxy(harness.azurite().ports.queue);
     try {
       const queue = uniqueName('dedup');
-      const t = setup(
-        { ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) },
-        azuriteConnectionString('127.0.0.1', { ...harness.azurite().ports, queue: proxy.port }),
-      );
+      const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, azuriteConnectionString('127.0.0.1', { ...harness.azurite().ports, queue: proxy.port }));
       const queued = await queuedMessage(message('300'));
       proxy.mode = 'refuse';
       await expect(t.process(queued)).rejects.toThrow();
@@ -99,7 +96,12 @@ describe('decrypt and route', () => {
     // The table does not exist yet: created once, then every write answered.
     expect(await writes.write(row('a1', 1), undefined)).toEqual(expect.any(String));
     // One group of the same partition: a1 exists, so the transaction fails and each write is tried alone.
-    const [again, fresh, twice1, twice2] = await Promise.all([writes.write(row('a1', 2), undefined), writes.write(row('a2', 1), undefined), writes.write(row('a3', 1), undefined), writes.write(row('a3', 2), undefined)]);
+    const [again, fresh, twice1, twice2] = await Promise.all([
+      writes.write(row('a1', 2), undefined),
+      writes.write(row('a2', 1), undefined),
+      writes.write(row('a3', 1), undefined),
+      writes.write(row('a3', 2), undefined),
+    ]);
     expect(again).toBeUndefined();
     expect(fresh).toEqual(expect.any(String));
     expect([twice1, twice2].filter((e) => e === undefined)).toHaveLength(1); // one row written twice: one wins
@@ -142,7 +144,9 @@ describe('decrypt and route', () => {
     expect(event?.data).toBeUndefined();
     expect(event?.dataref).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\//);
     const blobName = decodeURIComponent(new URL(event?.dataref ?? '').pathname.split('/').slice(3).join('/'));
-    const full = JSON.parse((await BlobServiceClient.fromConnectionString(harness.azurite().connectionString).getContainerClient(t.settings.eventsContainer).getBlobClient(blobName).downloadToBuffer()).toString('utf8')) as TeamsCloudEvent;
+    const full = JSON.parse(
+      (await BlobServiceClient.fromConnectionString(harness.azurite().connectionString).getContainerClient(t.settings.eventsContainer).getBlobClient(blobName).downloadToBuffer()).toString('utf8'),
+    ) as TeamsCloudEvent;
     expect(full.id).toBe(event?.id);
     expect((full.data as { body: { content: string } }).body.content).toHaveLength(150 * 1024);
   });
@@ -156,7 +160,12 @@ describe('failures', () => {
     content.dataSignature = Buffer.alloc(32, 1).toString('base64');
     expect(await t.process(queued)).toEqual({ status: 'dead-lettered', reason: 'signature_mismatch' });
     const [letter] = await t.deadLetters();
-    expect(letter).toMatchObject({ schema: 'teams-change-relay.dead-letter.v1', reason: 'signature_mismatch', sourceQueue: t.settings.notificationsQueue, error: expect.stringMatching(/dataSignature/) });
+    expect(letter).toMatchObject({
+      schema: 'teams-change-relay.dead-letter.v1',
+      reason: 'signature_mismatch',
+      sourceQueue: t.settings.notificationsQueue,
+      error: expect.stringMatching(/dataSignature/),
+    });
     expect(decodeJsonMessage(letter?.originalMessage ?? '')).toEqual(queued);
     expect(t.logger.lines.find((l) => l.event === 'route.dead_lettered')?.fields.reason).toBe('signature_mismatch');
   });

@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => issuer.close());
 
 describe('when storage fails', () => {
-  it('answers 503 when Azurite dies as the batch is stored, and after its restart Graph\'s retry stores every item', async () => {
+  it("answers 503 when Azurite dies as the batch is stored, and after its restart Graph's retry stores every item", async () => {
     const dir = tempDir();
     let azurite: AzuriteProcess = await startTestAzurite({ location: dir.path });
     const proxy: TcpProxy = await startTcpProxy(azurite.ports.queue);

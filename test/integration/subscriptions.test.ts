@@ -48,19 +48,19 @@ afterEach(() => sim.close());
 /** The production wiring against the simulator, Azurite and a local certificate store, names unique per call. */
 function manager(overrides: Record<string, string> = {}, certDir = join(dir, uniqueName('certs'))) {
   const env = testEnv({
-      AzureWebJobsStorage: azurite.connectionString,
-      GRAPH_APP_ID: sim.appId,
-      GRAPH_TENANT_IDS: sim.tenantId,
-      GRAPH_BASE_URL: sim.baseUrl,
-      GRAPH_AUTH_MODE: 'simulator',
-      GRAPH_NOTIFICATION_URL: sink.url,
-      GRAPH_LIFECYCLE_URL: sink.url.replace('notifications', 'lifecycle'),
-      SUBSCRIPTIONS_FILE: EXAMPLE,
-      SUBSCRIPTIONS_TABLE: `subs${Math.random().toString(36).slice(2, 10)}`,
-      SUBSCRIPTION_EVENTS_QUEUE: uniqueName('sub-events'),
-      DEAD_LETTER_QUEUE: uniqueName('dead'),
-      LOCAL_CERTIFICATE_DIR: certDir,
-      ...overrides,
+    AzureWebJobsStorage: azurite.connectionString,
+    GRAPH_APP_ID: sim.appId,
+    GRAPH_TENANT_IDS: sim.tenantId,
+    GRAPH_BASE_URL: sim.baseUrl,
+    GRAPH_AUTH_MODE: 'simulator',
+    GRAPH_NOTIFICATION_URL: sink.url,
+    GRAPH_LIFECYCLE_URL: sink.url.replace('notifications', 'lifecycle'),
+    SUBSCRIPTIONS_FILE: EXAMPLE,
+    SUBSCRIPTIONS_TABLE: `subs${Math.random().toString(36).slice(2, 10)}`,
+    SUBSCRIPTION_EVENTS_QUEUE: uniqueName('sub-events'),
+    DEAD_LETTER_QUEUE: uniqueName('dead'),
+    LOCAL_CERTIFICATE_DIR: certDir,
+    ...overrides,
   });
   const settings = readSettings(env);
   const certificates = new LocalCertificateStore(certDir);
@@ -108,12 +108,14 @@ describe('desired subscriptions file', () => {
           { name: 'other', resource: '/chats/19:b@thread.v2/messages', changeTypes: ['created'] },
         ],
       });
-    expect(twice).toThrow(/has 1 mistake\(s\):\n {2}- subscriptions\[1\] \(budget\): Graph allows one subscription per app and chat or channel, and all already subscribes to the same chat's or channel's messages/);
+    expect(twice).toThrow(
+      /has 1 mistake\(s\):\n {2}- subscriptions\[1\] \(budget\): Graph allows one subscription per app and chat or channel, and all already subscribes to the same chat's or channel's messages/,
+    );
   });
 });
 
 describe('SubscriptionReconciler against the Graph simulator', () => {
-  it('checks our endpoints with Graph\'s handshake before creating, and names the URL and cause when one would fail', async () => {
+  it("checks our endpoints with Graph's handshake before creating, and names the URL and cause when one would fail", async () => {
     const dead = `http://127.0.0.1:${await freePort()}/api/notifications?code=do-not-print-me`;
     const m = manager({ GRAPH_NOTIFICATION_URL: dead });
     const report = await m.reconciler.reconcile();
@@ -131,7 +133,11 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     expect(first.entries.map((e) => e.action)).toEqual(Array(13).fill('created'));
     expect(ours()).toHaveLength(13);
     const cert = await m.certificates.current();
-    expect(ours().filter((s) => s.includeResourceData).every((s) => s.encryptionCertificateId === cert.id)).toBe(true);
+    expect(
+      ours()
+        .filter((s) => s.includeResourceData)
+        .every((s) => s.encryptionCertificateId === cert.id),
+    ).toBe(true);
     expect(ours().every((s) => s.clientState === CLIENT_STATE && s.lifecycleNotificationUrl === m.settings.lifecycleUrl)).toBe(true);
     const records = await m.records.list();
     expect(records).toHaveLength(13);
@@ -204,7 +210,7 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     const failed = report.entries.filter((e) => e.action === 'failed');
     expect(failed).toHaveLength(10);
     expect(failed[0]?.error).toMatch(/403 ExtensionError: .*quota/);
-    expect((await m.records.get(failed[0]!.name))).toMatchObject({ lastAction: 'failed', lastErrorStatus: 403 });
+    expect(await m.records.get(failed[0]!.name)).toMatchObject({ lastAction: 'failed', lastErrorStatus: 403 });
     const calls = sim.deliveries.log.length;
     const again = await m.reconciler.reconcile();
     expect(again.entries.filter((e) => e.action === 'skipped')).toHaveLength(10);
@@ -214,10 +220,14 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
 
   it('names the missing application permission in the entry and in `status` when Graph refuses access (403), and keeps the old subscription on a replacement', async () => {
     sim.grants.set(sim.appId, { permissions: ['Chat.ReadBasic.All'] });
-    const m = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [
-      { name: 'all-chats', resource: '/chats', changeTypes: ['created'] },
-      { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'], includeResourceData: true },
-    ] }) });
+    const m = manager({
+      SUBSCRIPTIONS_FILE: writeFile({
+        subscriptions: [
+          { name: 'all-chats', resource: '/chats', changeTypes: ['created'] },
+          { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'], includeResourceData: true },
+        ],
+      }),
+    });
     const report = await m.reconciler.reconcile();
     expect(report.entries.map((e) => e.action)).toEqual(['created', 'failed']);
     expect(report.entries[1]?.error).toMatch(/^missing application permission Chat\.Read\.All or Chat\.ReadWrite\.All \(Graph answered 403 ExtensionError/);
@@ -234,7 +244,15 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     expect((await m.reconciler.reconcile({ force: true })).entries[1]?.error).toMatch(/^missing protected-API access/);
     sim.grants.set(sim.appId, { protectedApiAccess: true, licensingModels: ['B'] });
     expect((await m.reconciler.reconcile({ force: true })).entries[1]?.error).toMatch(/^licensing model A not enabled/);
-    const edited = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'all-chats', resource: '/chats/getAllMembers?model=A', changeTypes: ['created'] }, { name: 'chats', resource: '/chats', changeTypes: ['created', 'updated'] }] }), SUBSCRIPTIONS_TABLE: m.settings.subscriptionsTable });
+    const edited = manager({
+      SUBSCRIPTIONS_FILE: writeFile({
+        subscriptions: [
+          { name: 'all-chats', resource: '/chats/getAllMembers?model=A', changeTypes: ['created'] },
+          { name: 'chats', resource: '/chats', changeTypes: ['created', 'updated'] },
+        ],
+      }),
+      SUBSCRIPTIONS_TABLE: m.settings.subscriptionsTable,
+    });
     sim.grants.set(sim.appId, { permissions: [] });
     const before = ours().map((s) => s.id);
     expect((await edited.reconciler.reconcile({ force: true })).entries.map((e) => e.action)).toEqual(['failed', 'failed']);
@@ -269,7 +287,10 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
   it('recreates a subscription whose licensing model changed', async () => {
     const a = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'msgs', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'] }] }) });
     await a.reconciler.reconcile();
-    const b = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'msgs', resource: '/chats/getAllMessages?model=B', changeTypes: ['created'] }] }), SUBSCRIPTIONS_TABLE: a.settings.subscriptionsTable });
+    const b = manager({
+      SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'msgs', resource: '/chats/getAllMessages?model=B', changeTypes: ['created'] }] }),
+      SUBSCRIPTIONS_TABLE: a.settings.subscriptionsTable,
+    });
     const report = await b.reconciler.reconcile();
     expect(report.entries[0]?.action).toBe('recreated');
     expect(report.undesired).toEqual([]);
@@ -280,12 +301,20 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     const chat = '/chats/19:edited@thread.v2/messages';
     const table = `subs${Math.random().toString(36).slice(2, 10)}`;
     const events = uniqueName('sub-events');
-    const before = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'chat', resource: chat, changeTypes: ['created'] }] }), SUBSCRIPTIONS_TABLE: table, SUBSCRIPTION_EVENTS_QUEUE: events });
+    const before = manager({
+      SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'chat', resource: chat, changeTypes: ['created'] }] }),
+      SUBSCRIPTIONS_TABLE: table,
+      SUBSCRIPTION_EVENTS_QUEUE: events,
+    });
     await before.reconciler.reconcile();
     const oldId = ours()[0]!.id;
     sim.clock.advance(60_000);
 
-    const after = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'chat', resource: chat, changeTypes: ['created', 'updated', 'deleted'] }] }), SUBSCRIPTIONS_TABLE: table, SUBSCRIPTION_EVENTS_QUEUE: events });
+    const after = manager({
+      SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'chat', resource: chat, changeTypes: ['created', 'updated', 'deleted'] }] }),
+      SUBSCRIPTIONS_TABLE: table,
+      SUBSCRIPTION_EVENTS_QUEUE: events,
+    });
     // What the app sees alive whenever Graph deletes one: Graph refuses a second subscription on the chat.
     const remove = sim.subscriptions.remove.bind(sim.subscriptions);
     const aliveAtDelete: number[] = [];
@@ -301,9 +330,14 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     expect(record).toMatchObject({ subscriptionId: ours()[0]!.id, changeTypes: 'created,updated,deleted', gapSubscriptionId: oldId, lastAction: 'recreated' });
     expect(Date.parse(record.gapFrom!)).toBeLessThanOrEqual(deletedAt);
     expect(Date.parse(record.gapTo!)).toBeGreaterThanOrEqual(deletedAt);
-    const [event, ...more] = (await queueService(azurite).getQueueClient(events).receiveMessages({ numberOfMessages: 32 })).receivedMessageItems.map((m) => decodeJsonMessage<Record<string, any>>(m.messageText));
+    const [event, ...more] = (await queueService(azurite).getQueueClient(events).receiveMessages({ numberOfMessages: 32 })).receivedMessageItems.map((m) =>
+      decodeJsonMessage<Record<string, any>>(m.messageText),
+    );
     expect(more).toEqual([]);
-    expect(event).toMatchObject({ type: 'com.microsoft.graph.teams.subscription.subscriptionRecreated', data: { name: 'chat', subscriptionId: oldId, newSubscriptionId: record.subscriptionId, gap: { from: record.gapFrom, to: record.gapTo } } });
+    expect(event).toMatchObject({
+      type: 'com.microsoft.graph.teams.subscription.subscriptionRecreated',
+      data: { name: 'chat', subscriptionId: oldId, newSubscriptionId: record.subscriptionId, gap: { from: record.gapFrom, to: record.gapTo } },
+    });
 
     // Runs after that change nothing: no second subscription every 15 minutes, no failure.
     for (let i = 0; i < 2; i++) expect((await after.reconciler.reconcile()).entries[0]?.action).toBe('unchanged');
@@ -334,10 +368,12 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
 describe('clientState rotation', () => {
   const OLD = 'rotation-old-secret-0123456789';
   const NEW = 'rotation-new-secret-9876543210';
-  const TWO = { subscriptions: [
-    { name: 'all-chats', resource: '/chats', changeTypes: ['created', 'updated'] },
-    { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'], includeResourceData: true },
-  ] };
+  const TWO = {
+    subscriptions: [
+      { name: 'all-chats', resource: '/chats', changeTypes: ['created', 'updated'] },
+      { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'], includeResourceData: true },
+    ],
+  };
   const resyncEvents = async (queue: string) => {
     const q = queueService(azurite).getQueueClient(queue);
     if (!(await q.exists())) return [];
@@ -362,9 +398,17 @@ describe('clientState rotation', () => {
     const report = await rotating.reconciler.reconcile();
     expect(report.entries.map((e) => e.action)).toEqual(['recreated', 'recreated']);
     expect(ours().map((s) => s.clientState)).toEqual([NEW, NEW]);
-    expect(ours().map((s) => s.id).filter((id) => before.includes(id))).toEqual([]);
+    expect(
+      ours()
+        .map((s) => s.id)
+        .filter((id) => before.includes(id)),
+    ).toEqual([]);
     const records = await rotating.records.list();
-    expect(records.map((r) => r.subscriptionId).sort()).toEqual(ours().map((s) => s.id).sort());
+    expect(records.map((r) => r.subscriptionId).sort()).toEqual(
+      ours()
+        .map((s) => s.id)
+        .sort(),
+    );
     expect(records.map((r) => describeClientStateUse(rotating.reconciler.clientStateOf(r)!))).toEqual(['1 (current)', '1 (current)']);
     for (const r of records) {
       expect(r.clientStateFingerprint).toMatch(/^v1\.[\w-]{16}$/);
@@ -401,7 +445,12 @@ describe('clientState rotation', () => {
     const records = new Map((await rotating.records.list()).map((r) => [r.name, r]));
     for (const e of events) {
       const r = records.get(e.data.name)!;
-      expect(e).toMatchObject({ specversion: '1.0', source: `/tenants/${sim.tenantId}`, subject: r.resource, data: { reason: 'subscriptionRecreated', subscriptionId: old.get(r.name), newSubscriptionId: r.subscriptionId, resource: r.resource, gap: { from: r.gapFrom, to: r.gapTo } } });
+      expect(e).toMatchObject({
+        specversion: '1.0',
+        source: `/tenants/${sim.tenantId}`,
+        subject: r.resource,
+        data: { reason: 'subscriptionRecreated', subscriptionId: old.get(r.name), newSubscriptionId: r.subscriptionId, resource: r.resource, gap: { from: r.gapFrom, to: r.gapTo } },
+      });
     }
     expect(rotating.logger.lines.filter((l) => l.event === 'subscriptions.gap')).toHaveLength(2);
   });
@@ -444,7 +493,14 @@ describe('clientState rotation', () => {
     await rotating.reconciler.reconcile();
     const open = (await rotating.records.get('all-chats'))!;
     // Graph did create it, but the app never heard so.
-    const lost = await graphClient(sim.baseUrl).post('/v1.0/subscriptions', { resource: '/chats', changeType: 'created,updated', notificationUrl: sink.url, lifecycleNotificationUrl: rotating.settings.lifecycleUrl, expirationDateTime: inMinutes(120, sim.clock.now()), clientState: NEW });
+    const lost = await graphClient(sim.baseUrl).post('/v1.0/subscriptions', {
+      resource: '/chats',
+      changeType: 'created,updated',
+      notificationUrl: sink.url,
+      lifecycleNotificationUrl: rotating.settings.lifecycleUrl,
+      expirationDateTime: inMinutes(120, sim.clock.now()),
+      clientState: NEW,
+    });
     expect(lost.status).toBe(201);
     sim.clock.advance(60_000);
     expect((await instance(NEW).reconciler.reconcile()).entries[0]?.action).toBe('recreated');
@@ -461,7 +517,8 @@ describe('clientState rotation', () => {
     // Another app of the tenant takes the slot our deleted subscription frees: the create answers 403.
     const create = sim.subscriptions.create.bind(sim.subscriptions);
     let calls = 0;
-    sim.subscriptions.create = (caller, version, body) => (++calls === 2 ? Promise.reject(new GraphError(403, 'Forbidden', 'The subscription quota has been reached.')) : create(caller, version, body));
+    sim.subscriptions.create = (caller, version, body) =>
+      ++calls === 2 ? Promise.reject(new GraphError(403, 'Forbidden', 'The subscription quota has been reached.')) : create(caller, version, body);
     expect((await rotating.reconciler.reconcile()).entries[0]).toMatchObject({ action: 'failed', error: expect.stringMatching(/403/) });
     expect((await rotating.reconciler.reconcile()).entries[0]?.action).toBe('created');
     expect(ours().map((s) => s.clientState)).toEqual([NEW]);
@@ -483,7 +540,11 @@ describe('clientState rotation', () => {
   it('creates the replacement before deleting where Graph allows both (licensing model changed): no gap, no resync event', async () => {
     const a = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'msgs', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'] }] }) });
     await a.reconciler.reconcile();
-    const b = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'msgs', resource: '/chats/getAllMessages?model=B', changeTypes: ['created'] }] }), SUBSCRIPTIONS_TABLE: a.settings.subscriptionsTable, SUBSCRIPTION_EVENTS_QUEUE: a.settings.subscriptionEventsQueue });
+    const b = manager({
+      SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'msgs', resource: '/chats/getAllMessages?model=B', changeTypes: ['created'] }] }),
+      SUBSCRIPTIONS_TABLE: a.settings.subscriptionsTable,
+      SUBSCRIPTION_EVENTS_QUEUE: a.settings.subscriptionEventsQueue,
+    });
     const remove = sim.subscriptions.remove.bind(sim.subscriptions);
     const aliveAtDelete: string[][] = [];
     sim.subscriptions.remove = (id) => (aliveAtDelete.push(ours().map((s) => s.resource)), remove(id));
@@ -530,7 +591,9 @@ describe('lifecycle notifications', () => {
   });
 
   it('recreates on subscriptionRemoved, announcing the window without subscription; emits a resync event on missed', async () => {
-    const m = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'], includeResourceData: true }] }) });
+    const m = manager({
+      SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created'], includeResourceData: true }] }),
+    });
     await m.reconciler.reconcile();
     const id = (await m.records.get('chat-messages'))!.subscriptionId!;
     sim.sendLifecycle(id, 'subscriptionRemoved');
@@ -541,11 +604,15 @@ describe('lifecycle notifications', () => {
     expect(ours().map((s) => s.id)).toEqual([newId]);
     expect(await m.lifecycle.process(lifecycle(newId, 'missed'), m.logger)).toEqual({ status: 'resync', subscriptionId: newId });
 
-    const events = (await queueService(azurite).getQueueClient(m.settings.subscriptionEventsQueue).receiveMessages({ numberOfMessages: 32 })).receivedMessageItems.map(
-      (msg) => decodeJsonMessage<Record<string, any>>(msg.messageText),
+    const events = (await queueService(azurite).getQueueClient(m.settings.subscriptionEventsQueue).receiveMessages({ numberOfMessages: 32 })).receivedMessageItems.map((msg) =>
+      decodeJsonMessage<Record<string, any>>(msg.messageText),
     );
     expect(events.map((e) => e.type)).toEqual(['com.microsoft.graph.teams.subscription.subscriptionRecreated', 'com.microsoft.graph.teams.subscription.missed']);
-    expect(events[0]).toMatchObject({ specversion: '1.0', subject: '/chats/getAllMessages?model=A', data: { name: 'chat-messages', subscriptionId: id, newSubscriptionId: newId, resource: '/chats/getAllMessages?model=A' } });
+    expect(events[0]).toMatchObject({
+      specversion: '1.0',
+      subject: '/chats/getAllMessages?model=A',
+      data: { name: 'chat-messages', subscriptionId: id, newSubscriptionId: newId, resource: '/chats/getAllMessages?model=A' },
+    });
     // The window runs from when the app last saw the old subscription alive to the new one's creation.
     const { gap } = events[0]!.data as { gap: { from: string; to: string } };
     expect(Date.parse(gap.from)).toBeLessThanOrEqual(Date.parse(gap.to));
@@ -560,7 +627,11 @@ describe('lifecycle notifications', () => {
     await m.reconciler.reconcile();
     const id = (await m.records.get('chat'))!.subscriptionId!;
     const seen = sink.posts.length;
-    const posted = () => sink.posts.slice(seen).filter((p) => !p.query.has('validationToken')).flatMap((p) => (JSON.parse(p.body) as { value: Record<string, unknown>[] }).value.map((n) => ({ path: p.path, n })));
+    const posted = () =>
+      sink.posts
+        .slice(seen)
+        .filter((p) => !p.query.has('validationToken'))
+        .flatMap((p) => (JSON.parse(p.body) as { value: Record<string, unknown>[] }).value.map((n) => ({ path: p.path, n })));
 
     sim.clock.advance(61 * 60_000); // the app's token (one hour) lapsed with nobody answering
     const held = sim.teams.postChatMessage(chat.id, { from: '5f1c0000-0000-4000-8000-00000000000a', content: 'while paused' });
@@ -572,7 +643,11 @@ describe('lifecycle notifications', () => {
     const queued = { schema: QUEUED_NOTIFICATION_SCHEMA, kind: 'lifecycle', receivedAt: new Date().toISOString(), notification: asked[0]!.n };
     expect(await m.lifecycle.process(queued, m.logger)).toEqual({ status: 'reauthorized', subscriptionId: id });
     await sim.deliveries.idle();
-    expect(posted().filter((p) => p.n.changeType).map((p) => [p.path, p.n.subscriptionId, p.n.resource])).toEqual([['/api/notifications', id, `chats('${chat.id}')/messages('${held.id}')`]]);
+    expect(
+      posted()
+        .filter((p) => p.n.changeType)
+        .map((p) => [p.path, p.n.subscriptionId, p.n.resource]),
+    ).toEqual([['/api/notifications', id, `chats('${chat.id}')/messages('${held.id}')`]]);
   });
 
   it('logs and drops notifications for unknown subscriptions', async () => {

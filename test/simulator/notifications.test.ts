@@ -12,7 +12,6 @@ let sink: WebhookSink;
 let cert: TestCertificate;
 let graph: ReturnType<typeof graphClient>;
 
-
 beforeAll(async () => {
   cert = await createTestCertificate();
 });
@@ -20,7 +19,12 @@ beforeEach(async () => {
   sink = await startWebhookSink();
   sim = await startGraphSimulator({ delivery: { timeScale: 0.0005, batchWindowMs: 5 } });
   graph = graphClient(sim.baseUrl);
-  for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob'], [CAROL, 'Carol']] as const) sim.teams.addUser({ id, displayName });
+  for (const [id, displayName] of [
+    [ALICE, 'Alice'],
+    [BOB, 'Bob'],
+    [CAROL, 'Carol'],
+  ] as const)
+    sim.teams.addUser({ id, displayName });
 });
 afterEach(async () => {
   await sim.close();
@@ -119,7 +123,10 @@ describe('change notifications', () => {
     sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'two' });
     await sink.waitForNotifications(2);
     const claims = sink.notifications().map((b) => JSON.parse(Buffer.from(b.validationTokens![0]!.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>);
-    expect(claims.map((c) => [c.ver, typeof c.appid, typeof c.azp])).toEqual([['1.0', 'string', 'undefined'], ['2.0', 'undefined', 'string']]);
+    expect(claims.map((c) => [c.ver, typeof c.appid, typeof c.azp])).toEqual([
+      ['1.0', 'string', 'undefined'],
+      ['2.0', 'undefined', 'string'],
+    ]);
   });
 
   it('sends only references and no tokens without resource data', async () => {
@@ -185,7 +192,13 @@ describe('change notifications', () => {
     const budget = sim.teams.postChatMessage(chat.id, { from: ALICE, content: '<p>The <b>Budget</b> is ready</p>' });
     const items = await sink.waitForNotifications(2);
     await sim.deliveries.idle();
-    expect(sink.notifications().flatMap((b) => b.value).map((n) => (n.resourceData as { id: string }).id).sort()).toEqual([mentioned.id, budget.id].sort());
+    expect(
+      sink
+        .notifications()
+        .flatMap((b) => b.value)
+        .map((n) => (n.resourceData as { id: string }).id)
+        .sort(),
+    ).toEqual([mentioned.id, budget.id].sort());
     expect(items).toHaveLength(2);
   });
 
@@ -210,7 +223,10 @@ describe('change notifications', () => {
     expect(all.filter((n) => n.resource === `chats('${carolsChat.id}')/messages('${toCarol.id}')`)).toHaveLength(1);
     // A user-specific change comes as two payloads: the viewpoint subset, and the whole chat as Bob sees it.
     const hidden = all.filter((n) => n.resource === `chats('${bobsChat.id}')`).map((n) => decrypt(n));
-    expect(hidden).toEqual([{ id: bobsChat.id, '@odata.type': '#microsoft.graph.chat', viewpoint: { isHidden: true, lastMessageReadDateTime: expect.any(String) } }, expect.objectContaining({ id: bobsChat.id, topic: null, viewpoint: { isHidden: true, lastMessageReadDateTime: expect.any(String) }, members: expect.any(Array) })]);
+    expect(hidden).toEqual([
+      { id: bobsChat.id, '@odata.type': '#microsoft.graph.chat', viewpoint: { isHidden: true, lastMessageReadDateTime: expect.any(String) } },
+      expect.objectContaining({ id: bobsChat.id, topic: null, viewpoint: { isHidden: true, lastMessageReadDateTime: expect.any(String) }, members: expect.any(Array) }),
+    ]);
   });
 });
 
@@ -245,7 +261,11 @@ describe('payloads as Graph sends them', () => {
     expect(Buffer.from(memberId, 'base64').toString()).toMatch(new RegExp(`^0##2##${sim.tenantId}##${chat.id.replace(/[.]/g, '\\.')}##(${ALICE}|${BOB})$`));
     expect(decrypt(member)).toMatchObject({ id: memberId, roles: ['Owner'], '@odata.type': '#microsoft.graph.aadUserConversationMember' });
     const renamed = decrypt(all.find((n) => n.changeType === 'Updated')!);
-    expect(renamed).toMatchObject({ topic: 'Named', members: [expect.objectContaining({ roles: ['Owner'] }), expect.objectContaining({ roles: ['Owner'] })], lastMessagePreview: { body: { content: 'latest' }, from: { user: { id: BOB } }, isDeleted: false } });
+    expect(renamed).toMatchObject({
+      topic: 'Named',
+      members: [expect.objectContaining({ roles: ['Owner'] }), expect.objectContaining({ roles: ['Owner'] })],
+      lastMessagePreview: { body: { content: 'latest' }, from: { user: { id: BOB } }, isDeleted: false },
+    });
     // The membership id is what a GET of the member answers to (URL-encoded, as it may hold '/').
     expect((await graph.get(`/v1.0/chats/${encodeURIComponent(chat.id)}/members/${encodeURIComponent(memberId)}`)).body).toMatchObject({ id: memberId });
   });
@@ -256,11 +276,17 @@ describe('payloads as Graph sends them', () => {
     const msg = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'hello' });
     sim.teams.addMember(chat.id, CAROL, { initiator: ALICE });
     sim.clock.advance(1000);
-    const res = await fetch(`${sim.baseUrl}/_simulator/chats/${encodeURIComponent(chat.id)}/messages/${msg.id}/reactions`, { method: 'POST', body: JSON.stringify({ userId: BOB, reactionType: 'like' }) });
+    const res = await fetch(`${sim.baseUrl}/_simulator/chats/${encodeURIComponent(chat.id)}/messages/${msg.id}/reactions`, {
+      method: 'POST',
+      body: JSON.stringify({ userId: BOB, reactionType: 'like' }),
+    });
     expect(res.status).toBe(201);
     await sink.waitForNotifications(3);
     await sim.deliveries.idle();
-    const [created, system, reacted] = sink.notifications().flatMap((b) => b.value).map((n) => ({ changeType: n.changeType, payload: decrypt(n) }));
+    const [created, system, reacted] = sink
+      .notifications()
+      .flatMap((b) => b.value)
+      .map((n) => ({ changeType: n.changeType, payload: decrypt(n) }));
     expect(created).toMatchObject({ changeType: 'created', payload: { id: msg.id, reactions: [] } });
     expect(system).toMatchObject({ changeType: 'created', payload: { from: null, eventDetail: { '@odata.type': '#microsoft.graph.membersAddedEventMessageDetail', members: [{ id: CAROL }] } } });
     expect(reacted).toMatchObject({ changeType: 'updated', payload: { id: msg.id, reactions: [{ reactionType: 'like', user: { user: { id: BOB } } }] } });
@@ -286,7 +312,11 @@ describe('delivery', () => {
     await sink.waitForNotifications(3);
     await sim.deliveries.idle();
     const log = sim.deliveries.log;
-    expect(log.map((a) => [a.attempt, a.status])).toEqual([[1, 503], [2, 500], [3, 202]]);
+    expect(log.map((a) => [a.attempt, a.status])).toEqual([
+      [1, 503],
+      [2, 500],
+      [3, 202],
+    ]);
     expect(new Set(log.map((a) => a.batchId)).size).toBe(1);
     // Graph's back-off doubles: 1 minute, then 2 (× the time scale); read from the log, not from a clock.
     const scale = sim.deliveries.options.timeScale;
@@ -324,12 +354,21 @@ describe('delivery', () => {
     const dropped = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'never delivered' });
     await sim.deliveries.idle();
     expect(sink.notifications().flatMap((b) => b.value)).toHaveLength(4);
-    expect(sim.deliveries.log.at(-1)).toMatchObject({ status: 'dropped', dropped: true, droppedBecause: 'slowEndpoint', attempt: 0, items: [expect.objectContaining({ resource: `chats('${chat.id}')/messages('${dropped.id}')` })] });
+    expect(sim.deliveries.log.at(-1)).toMatchObject({
+      status: 'dropped',
+      dropped: true,
+      droppedBecause: 'slowEndpoint',
+      attempt: 0,
+      items: [expect.objectContaining({ resource: `chats('${chat.id}')/messages('${dropped.id}')` })],
+    });
   });
 
   it('delays new notifications for an endpoint past the delay share, and delivers them after the delay', async () => {
     // Any slow answer at all delays (delayShare 0), and nothing is dropped (dropShare 1).
-    sim.deliveries.options = { ...sim.deliveries.options, slowEndpoint: { ...sim.deliveries.options.slowEndpoint, enabled: true, thresholdMs: 300, minAnswers: 1, delayShare: 0, dropShare: 1, delayMs: 200_000 } };
+    sim.deliveries.options = {
+      ...sim.deliveries.options,
+      slowEndpoint: { ...sim.deliveries.options.slowEndpoint, enabled: true, thresholdMs: 300, minAnswers: 1, delayShare: 0, dropShare: 1, delayMs: 200_000 },
+    };
     const chat = sim.teams.createChat({ members: [ALICE, BOB] });
     await subscribe(`/chats/${chat.id}/messages`, 'created');
     sink.answers.push({ status: 202, delayMs: 800 });
@@ -363,10 +402,19 @@ describe('delivery', () => {
   });
 });
 
-describe('reauthorization as the caller\'s token lapses', () => {
+describe("reauthorization as the caller's token lapses", () => {
   const tokenFor = (minutes: number) => graphClient(sim.baseUrl, bearerFor({ appid: sim.appId, tid: sim.tenantId, exp: Math.floor(Date.now() / 1000) + minutes * 60 }));
-  const lifecycleEvents = () => sink.notifications().flatMap((b) => b.value).filter((n) => n.lifecycleEvent).map((n) => n.lifecycleEvent);
-  const changes = () => sink.notifications().flatMap((b) => b.value).filter((n) => n.changeType);
+  const lifecycleEvents = () =>
+    sink
+      .notifications()
+      .flatMap((b) => b.value)
+      .filter((n) => n.lifecycleEvent)
+      .map((n) => n.lifecycleEvent);
+  const changes = () =>
+    sink
+      .notifications()
+      .flatMap((b) => b.value)
+      .filter((n) => n.changeType);
 
   it('asks again and again while unanswered, holds notifications once the token lapsed, and delivers them on reauthorize', async () => {
     const chat = sim.teams.createChat({ members: [ALICE, BOB] });
@@ -410,7 +458,10 @@ describe('reauthorization as the caller\'s token lapses', () => {
     sim.teams.addMember(chat.id, CAROL);
     sim.clock.advance(60 * 60_000);
     await sim.deliveries.idle();
-    const removed = sink.notifications().flatMap((b) => b.value).filter((n) => n.lifecycleEvent === 'subscriptionRemoved');
+    const removed = sink
+      .notifications()
+      .flatMap((b) => b.value)
+      .filter((n) => n.lifecycleEvent === 'subscriptionRemoved');
     expect(removed.map((n) => n.subscriptionId)).toEqual([ignored.id]);
     expect((await graph.get(`/v1.0/subscriptions/${ignored.id}`)).status).toBe(404);
     // Carol's addition reached the renewed subscription (its system event message), never the removed one.

@@ -14,7 +14,12 @@ beforeEach(async () => {
   // Throttling off except in the tests of it: these tests are about query rules, not rates.
   sim = await startGraphSimulator({ reads: { enabled: false } });
   graph = graphClient(sim.baseUrl);
-  for (const [id, displayName] of [[ALICE, 'Alice'], [BOB, 'Bob'], [CAROL, 'Carol']] as const) sim.teams.addUser({ id, displayName });
+  for (const [id, displayName] of [
+    [ALICE, 'Alice'],
+    [BOB, 'Bob'],
+    [CAROL, 'Carol'],
+  ] as const)
+    sim.teams.addUser({ id, displayName });
 });
 afterEach(async () => {
   await sim.close();
@@ -61,7 +66,7 @@ function expectGraphError(answer: GraphAnswer, status: number, message?: RegExp)
 }
 
 describe('GET /chats/{id}/messages: query rules', () => {
-  it('accepts $top 1..50 and answers 400 past 50 with Graph\'s message', async () => {
+  it("accepts $top 1..50 and answers 400 past 50 with Graph's message", async () => {
     const chat = sim.teams.createChat({ members: [ALICE, BOB] });
     for (let i = 0; i < 3; i++) sim.teams.postChatMessage(chat.id, { from: ALICE, content: `m${i}` });
     const one = await get(`/v1.0/chats/${chat.id}/messages${q({ $top: 1 })}`);
@@ -274,7 +279,7 @@ describe('export APIs and channel delta', () => {
     expect((await get(`/v1.0/users/00000000-0000-4000-8000-00000000dead/chats/getAllMessages`)).status).toBe(404);
   });
 
-  it('teams/{t}/channels/getAllMessages returns every channel\'s messages and replies in the window', async () => {
+  it("teams/{t}/channels/getAllMessages returns every channel's messages and replies in the window", async () => {
     const team = sim.teams.createTeam({ displayName: 'Ops', channels: ['General', 'Alerts'] });
     const [general, alerts] = [...team.channels.keys()] as [string, string];
     const old = sim.teams.postChannelMessage(team.id, general, { from: ALICE, content: 'old' });
@@ -318,7 +323,7 @@ describe('export APIs and channel delta', () => {
     expectGraphError(await get(`${path}${q({ $top: 51 })}`), 400, /Top query/);
   });
 
-  it('/users/{id}/chats pages by $top ≤ 50 and lists only the user\'s chats', async () => {
+  it("/users/{id}/chats pages by $top ≤ 50 and lists only the user's chats", async () => {
     const mine = Array.from({ length: 55 }, () => sim.teams.createChat({ members: [ALICE, BOB] }).id);
     sim.teams.createChat({ members: [BOB, CAROL] });
     const { items, pages } = await collect(`/v1.0/users/${ALICE}/chats${q({ $top: 50 })}`);

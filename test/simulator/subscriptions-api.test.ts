@@ -26,7 +26,7 @@ const subscription = (overrides: Record<string, unknown> = {}) => ({
   changeType: 'created,updated,deleted',
   notificationUrl: sink.url,
   lifecycleNotificationUrl: sink.url.replace('notifications', 'lifecycle'),
-  resource: "/chats/19:abc@thread.v2/messages",
+  resource: '/chats/19:abc@thread.v2/messages',
   expirationDateTime: inMinutes(120),
   clientState: 'secret-state',
   ...overrides,
@@ -35,7 +35,7 @@ const subscription = (overrides: Record<string, unknown> = {}) => ({
 const RESOURCES: [string, 'v1.0' | 'beta', string][] = [
   ['/chats', 'v1.0', 'created,updated'],
   ['/chats/19:abc@thread.v2', 'v1.0', 'created,updated'],
-  ["/chats/19:abc@thread.v2?notifyOnUserSpecificProperties=true", 'v1.0', 'updated'],
+  ['/chats/19:abc@thread.v2?notifyOnUserSpecificProperties=true', 'v1.0', 'updated'],
   ['/users/5f1c0000-0000-4000-8000-000000000001/chats', 'beta', 'created,updated'],
   ['/appCatalogs/teamsApps/app-1/installedToChats?model=B', 'v1.0', 'created,updated'],
   ['/chats/getAllMembers?model=A', 'v1.0', 'created,deleted'],
@@ -93,7 +93,9 @@ describe('POST /subscriptions', () => {
       expect(res.status, url).toBe(400);
       expect(res.body.error.message).toMatch(/only https URLs are supported/);
     }
-    expect((await graph.post('/v1.0/subscriptions', subscription({ lifecycleNotificationUrl: 'http://relay.example.com/api/lifecycle' }))).body.error.message).toMatch(/Invalid lifecycleNotificationUrl/);
+    expect((await graph.post('/v1.0/subscriptions', subscription({ lifecycleNotificationUrl: 'http://relay.example.com/api/lifecycle' }))).body.error.message).toMatch(
+      /Invalid lifecycleNotificationUrl/,
+    );
     // https passes the check and goes on to the handshake (nothing listens there: Graph's ValidationError).
     const https = await graph.post('/v1.0/subscriptions', subscription({ notificationUrl: 'https://127.0.0.1:9/api/notifications' }));
     expect(https.body.error.code).toBe('ValidationError');
@@ -159,13 +161,16 @@ describe('POST /subscriptions', () => {
   it("allows 10 subscriptions per user for the resources tracking all of a user's chats", async () => {
     const user = '5f1c0000-0000-4000-8000-000000000001';
     const apps = Array.from({ length: 11 }, (_, i) => graphClient(sim.baseUrl, bearerFor({ appid: `99999999-9999-4999-8999-9999999999${String(i).padStart(2, '0')}`, tid: sim.tenantId })));
-    for (const app of apps.slice(0, 10)) expect((await app.post('/beta/subscriptions', subscription({ resource: `/users/${user}/chats/getAllMessages?model=B`, changeType: 'created' }))).status).toBe(201);
+    for (const app of apps.slice(0, 10))
+      expect((await app.post('/beta/subscriptions', subscription({ resource: `/users/${user}/chats/getAllMessages?model=B`, changeType: 'created' }))).status).toBe(201);
     const over = await apps[10]!.post('/beta/subscriptions', subscription({ resource: `/users/${user}/chats/getAllMessages?model=B`, changeType: 'created' }));
     expect(over.status).toBe(403);
     expect(over.body.error.message).toMatch(/maximum number of subscriptions per user \(10\)/);
     // Chats (not messages) of the same user, and another user, have their own quota.
     expect((await apps[10]!.post('/beta/subscriptions', subscription({ resource: `/users/${user}/chats`, changeType: 'created' }))).status).toBe(201);
-    expect((await apps[10]!.post('/beta/subscriptions', subscription({ resource: '/users/5f1c0000-0000-4000-8000-000000000002/chats/getAllMessages?model=B', changeType: 'created' }))).status).toBe(201);
+    expect((await apps[10]!.post('/beta/subscriptions', subscription({ resource: '/users/5f1c0000-0000-4000-8000-000000000002/chats/getAllMessages?model=B', changeType: 'created' }))).status).toBe(
+      201,
+    );
   });
 
   it('answers 403 once the tenant quota is reached', async () => {
@@ -185,14 +190,16 @@ describe('permissions and licensing of the calling app', () => {
     const refused = await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/getAllMessages?model=A' }));
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({ code: 'ExtensionError', innerError: { 'request-id': expect.any(String) } });
-    expect(refused.body.error.message).toBe("Operation: Create; Exception: [Status Code: Forbidden; Reason: Required permissions to access all chat messages subscription one of ('Chat.Read.All,Chat.ReadWrite.All') is missing.]");
+    expect(refused.body.error.message).toBe(
+      "Operation: Create; Exception: [Status Code: Forbidden; Reason: Required permissions to access all chat messages subscription one of ('Chat.Read.All,Chat.ReadWrite.All') is missing.]",
+    );
     expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/getAllMembers?model=A', changeType: 'created' }))).body.error.message).toMatch(/ChatMember\.Read\.All/);
     expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/teams/getAllMessages?model=A' }))).status).toBe(201);
     await grants({ permissions: ['Chat.ReadWrite.All'] });
     expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/getAllMessages?model=A' }))).status).toBe(201);
     // A delegated (user) caller is not an application-permission subscription.
     const user = graphClient(sim.baseUrl, bearerFor({ appid: sim.appId, tid: sim.tenantId, scp: 'Chat.Read', oid: '5f1c0000-0000-4000-8000-000000000001' }));
-    expect((await user.post('/v1.0/subscriptions', subscription({ resource: '/chats/19:user@thread.v2' , changeType: 'updated' }))).status).toBe(201);
+    expect((await user.post('/v1.0/subscriptions', subscription({ resource: '/chats/19:user@thread.v2', changeType: 'updated' }))).status).toBe(201);
   });
 
   it('requires protected-API access for message subscriptions and the licensing model the resource names', async () => {
@@ -245,7 +252,7 @@ describe('the validation handshake', () => {
 });
 
 describe('GET, PATCH, DELETE, reauthorize', () => {
-  it('lists and reads the caller app\'s subscriptions only', async () => {
+  it("lists and reads the caller app's subscriptions only", async () => {
     const created = (await graph.post('/v1.0/subscriptions', subscription())).body;
     expect((await graph.get('/v1.0/subscriptions')).body.value.map((s: { id: string }) => s.id)).toEqual([created.id]);
     expect((await graph.get(`/v1.0/subscriptions/${created.id}`)).body.id).toBe(created.id);
@@ -264,7 +271,8 @@ describe('GET, PATCH, DELETE, reauthorize', () => {
     expect(rotated.body.encryptionCertificateId).toBe('v2');
     expect((await graph.patch(`/v1.0/subscriptions/${created.id}`, { resource: '/chats' })).status).toBe(400);
     expect((await graph.patch(`/v1.0/subscriptions/${created.id}`, { encryptionCertificateId: 'v3' })).status).toBe(400);
-    const noLifecycle = (await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats', changeType: 'created', lifecycleNotificationUrl: undefined, expirationDateTime: inMinutes(50) }))).body;
+    const noLifecycle = (await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats', changeType: 'created', lifecycleNotificationUrl: undefined, expirationDateTime: inMinutes(50) })))
+      .body;
     const add = await graph.patch(`/v1.0/subscriptions/${noLifecycle.id}`, { lifecycleNotificationUrl: sink.url });
     expect(add.status).toBe(400);
     expect(add.body.error.message).toMatch(/delete it and create it again/);

@@ -28,7 +28,11 @@ describe('azure.yaml (Azure Developer CLI)', () => {
     expect(read('infra/modules/function-app.bicep')).toContain(`'azd-service-name': '${name}'`);
     expect(read('tools/package-app.ts')).toContain("default: join('.local', 'package')");
     // The root .funcignore must keep node_modules, or azd switches to a remote build.
-    expect(read('.funcignore').split('\n').map((l) => l.trim())).not.toContain('node_modules');
+    expect(
+      read('.funcignore')
+        .split('\n')
+        .map((l) => l.trim()),
+    ).not.toContain('node_modules');
   });
 
   it('runs npm run package before packaging, and prints the next steps after provision and deploy, on Linux/macOS and Windows', () => {
@@ -54,7 +58,14 @@ describe('azure.yaml (Azure Developer CLI)', () => {
   });
 
   it('the hooks print the commands still to run, filled in from the azd environment', () => {
-    const env = { ...process.env, FUNCTION_APP_NAME: 'func-relay-abc', AZURE_RESOURCE_GROUP: 'rg-relay', KEY_VAULT_NAME: 'kv-relayabc', NOTIFICATION_URL: 'https://func-relay-abc.azurewebsites.net/api/notifications', MANAGE_SUBSCRIPTIONS: 'false' };
+    const env = {
+      ...process.env,
+      FUNCTION_APP_NAME: 'func-relay-abc',
+      AZURE_RESOURCE_GROUP: 'rg-relay',
+      KEY_VAULT_NAME: 'kv-relayabc',
+      NOTIFICATION_URL: 'https://func-relay-abc.azurewebsites.net/api/notifications',
+      MANAGE_SUBSCRIPTIONS: 'false',
+    };
     const deployed = spawnSync(process.execPath, [NEXT_STEPS, 'deployed'], { env, encoding: 'utf8' });
     expect(deployed.status).toBe(0);
     expect(deployed.stdout).toContain('az functionapp keys set -g rg-relay -n func-relay-abc --key-type functionKeys --key-name graph');

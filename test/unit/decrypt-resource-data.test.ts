@@ -37,7 +37,7 @@ describe('decryptResourceData', () => {
     expect(failure(() => decryptResourceData({ ...vector.encryptedContent, dataSignature: 'AAAA' }, key)).code).toBe('ERR_DECRYPT_SIGNATURE_MISMATCH');
   });
 
-  it('refuses a notification whose thumbprint is not the key\'s', () => {
+  it("refuses a notification whose thumbprint is not the key's", () => {
     expect(failure(() => decryptResourceData({ ...vector.encryptedContent, encryptionCertificateThumbprint: 'AB'.repeat(20) }, key)).reason).toBe('thumbprint_mismatch');
   });
 

@@ -39,7 +39,7 @@ describe('one error model', () => {
 });
 
 describe('restStatus / restErrorCode', () => {
-  it('read the status and service code of the Azure SDK\'s RestError, whichever package threw it', () => {
+  it("read the status and service code of the Azure SDK's RestError, whichever package threw it", () => {
     const e = new RestError('The specified queue does not exist.', { statusCode: 404, code: 'QueueNotFound' });
     expect(restStatus(e)).toBe(404);
     expect(restErrorCode(e)).toBe('QueueNotFound');

@@ -36,7 +36,8 @@ describe('readHostOptions', () => {
 
   it('in Development, turns a maxPollingInterval equal to the one-minute default into 2 s, and keeps any other', () => {
     const dev: { settings: Record<string, string> } = { settings: { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' } };
-    const polling = (value: unknown, options = dev) => readHostOptions(appWith({ 'host.json': { version: '2.0', extensions: { queues: { maxPollingInterval: value } } } }), options).queues.maxPollingIntervalMs;
+    const polling = (value: unknown, options = dev) =>
+      readHostOptions(appWith({ 'host.json': { version: '2.0', extensions: { queues: { maxPollingInterval: value } } } }), options).queues.maxPollingIntervalMs;
     expect(polling('00:01:00')).toBe(2000);
     expect(polling('00:00:30')).toBe(30_000);
     expect(polling('00:05:00')).toBe(300_000);
@@ -59,7 +60,10 @@ describe('readHostOptions', () => {
       appWith({
         'host.json': {
           version: '2.0',
-          extensions: { http: { routePrefix: '/hooks/' }, queues: { batchSize: 4, newBatchThreshold: 2, maxDequeueCount: 2, visibilityTimeout: '00:00:30', maxPollingInterval: '00:00:05', messageEncoding: 'none' } },
+          extensions: {
+            http: { routePrefix: '/hooks/' },
+            queues: { batchSize: 4, newBatchThreshold: 2, maxDequeueCount: 2, visibilityTimeout: '00:00:30', maxPollingInterval: '00:00:05', messageEncoding: 'none' },
+          },
         },
       }),
     );
@@ -71,7 +75,13 @@ describe('readHostOptions', () => {
 
   it('lets AzureFunctionsJobHost__… app settings override host.json, as in Azure', () => {
     const app = appWith({ 'host.json': { version: '2.0', extensions: { queues: { maxDequeueCount: 5 } } } });
-    const o = readHostOptions(app, { settings: { AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2', AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01', AzureFunctionsJobHost__extensions__http__routePrefix: 'x' } });
+    const o = readHostOptions(app, {
+      settings: {
+        AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2',
+        AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
+        AzureFunctionsJobHost__extensions__http__routePrefix: 'x',
+      },
+    });
     expect(o.queues.maxDequeueCount).toBe(2);
     expect(o.queues.visibilityTimeoutMs).toBe(1000);
     expect(o.routePrefix).toBe('x');
@@ -129,7 +139,11 @@ describe('host.json settings beyond the queues', () => {
   });
 
   it('notes, without refusing, what applies only to Azure: Application Insights (sampling), bundles, file logging, health monitor', () => {
-    const o = read({ extensionBundle: { id: 'x', version: '[4.*, 5.0.0)' }, logging: { fileLoggingMode: 'always', applicationInsights: { samplingSettings: { isEnabled: true, excludedTypes: 'Request' } } }, healthMonitor: { enabled: true } });
+    const o = read({
+      extensionBundle: { id: 'x', version: '[4.*, 5.0.0)' },
+      logging: { fileLoggingMode: 'always', applicationInsights: { samplingSettings: { isEnabled: true, excludedTypes: 'Request' } } },
+      healthMonitor: { enabled: true },
+    });
     expect(o.notes.map((n) => n.setting).sort()).toEqual(['extensionBundle', 'healthMonitor', 'logging.applicationInsights', 'logging.fileLoggingMode']);
     expect(o.notes.find((n) => n.setting === 'logging.applicationInsights')?.why).toMatch(/sampling.*none sampled/);
     // Unset, Azure samples by default: said as well.

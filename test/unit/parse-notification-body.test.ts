@@ -29,9 +29,7 @@ describe('parseNotificationBody', () => {
     expect(refusal(() => parseNotificationBody(bytes({ items: [] }), JSON_TYPE, 1e6)).message).toMatch(/value: is required/);
     expect(refusal(() => parseNotificationBody(bytes({ value: [] }), JSON_TYPE, 1e6)).message).toMatch(/at least one/);
     expect(refusal(() => parseNotificationBody(bytes([1, 2]), JSON_TYPE, 1e6)).code).toBe('ERR_INVALID_NOTIFICATION');
-    const missing = refusal(() =>
-      parseNotificationBody(bytes({ value: [changeNotification(), changeNotification({ subscriptionId: undefined, resource: 42 })] }), JSON_TYPE, 1e6),
-    );
+    const missing = refusal(() => parseNotificationBody(bytes({ value: [changeNotification(), changeNotification({ subscriptionId: undefined, resource: 42 })] }), JSON_TYPE, 1e6));
     expect(missing.status).toBe(400);
     expect(missing.message).toContain('value[1].subscriptionId: is required');
     expect(missing.message).toContain('value[1].resource');
@@ -82,4 +80,3 @@ describe('parseNotificationBody', () => {
     expect(parseNotificationBody(body(deepest), JSON_TYPE, 1e6).value).toHaveLength(1);
   });
 });
-

@@ -6,14 +6,26 @@ import { describe, expect, it } from 'vitest';
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
 describe('what is published, and the scripts operators run', () => {
-  const ignore = read('.funcignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  const pkg = JSON.parse(read('package.json')) as { main: string; engines: { node: string }; scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const ignore = read('.funcignore')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const pkg = JSON.parse(read('package.json')) as {
+    main: string;
+    engines: { node: string };
+    scripts: Record<string, string>;
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
 
   it('anchors every .funcignore pattern (Core Tools matches a bare name at the top level only) and keeps what runs', () => {
     for (const p of ignore) expect(p, p).toMatch(/^(\/|\*\*\/)/);
     expect(pkg.main).toBe('dist/functions/*.js');
     for (const kept of ['dist', 'dist/functions', 'dist/shared', 'node_modules', 'host.json', 'package.json', 'subscriptions.json', 'routes.json']) {
-      expect(ignore.filter((p) => [`/${kept}`, `/${kept}/`].includes(p)), kept).toEqual([]);
+      expect(
+        ignore.filter((p) => [`/${kept}`, `/${kept}/`].includes(p)),
+        kept,
+      ).toEqual([]);
     }
     for (const left of ['**/*.ts', '**/*.map', '/local.settings.json', '/test/', '/tools/', '/dist/tools/', '/dist/bench/', '/infra/', '/.local/']) expect(ignore).toContain(left);
   });

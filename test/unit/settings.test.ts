@@ -52,9 +52,9 @@ describe('readSettings', () => {
     const s = readSettings({
       KEY_VAULT_URL: 'https://relay-kv.vault.azure.net/',
       AZURE_CLIENT_ID: 'uami-client-id',
-      'AzureWebJobsStorage__accountName': 'relaystore',
-      'AzureWebJobsStorage__credential': 'managedidentity',
-      'AzureWebJobsStorage__clientId': 'abc',
+      AzureWebJobsStorage__accountName: 'relaystore',
+      AzureWebJobsStorage__credential: 'managedidentity',
+      AzureWebJobsStorage__clientId: 'abc',
       GRAPH_CLIENT_STATE: 'new-secret, old-secret',
       GRAPH_APP_ID: '22222222-2222-4222-8222-222222222222',
       GRAPH_TENANT_IDS: '11111111-1111-4111-8111-111111111111,33333333-3333-4333-8333-333333333333',
@@ -74,7 +74,11 @@ describe('readSettings', () => {
 
   it('spreads notifications over NOTIFICATIONS_QUEUE_PARTITIONS queues, the first keeping the plain name', () => {
     expect(notificationQueueNames(readSettings({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development' }))).toEqual(['graph-notifications']);
-    expect(notificationQueueNames(readSettings({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', NOTIFICATIONS_QUEUE_PARTITIONS: '3' }))).toEqual(['graph-notifications', 'graph-notifications-1', 'graph-notifications-2']);
+    expect(notificationQueueNames(readSettings({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', NOTIFICATIONS_QUEUE_PARTITIONS: '3' }))).toEqual([
+      'graph-notifications',
+      'graph-notifications-1',
+      'graph-notifications-2',
+    ]);
     for (const bad of ['0', '33', 'two']) {
       expect(configError({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', NOTIFICATIONS_QUEUE_PARTITIONS: bad }).problems).toEqual([expect.stringContaining('NOTIFICATIONS_QUEUE_PARTITIONS')]);
     }
@@ -95,7 +99,15 @@ describe('settings by area', () => {
   it('each area reads only its own settings into its slice', () => {
     expect(readArea(routeSettings, { ...DEV, ROUTES_FILE: 'routes.json', EVENT_TTL_SECONDS: '60' })).toEqual({
       ok: true,
-      slice: { routesFile: 'routes.json', deadLetterQueue: 'graph-notifications-deadletter', eventsContainer: 'teams-event-payloads', eventTtlSeconds: 60, eventPayloadRetentionDays: 30, dedupTable: 'routedevents', dedupWindowMinutes: 1440 },
+      slice: {
+        routesFile: 'routes.json',
+        deadLetterQueue: 'graph-notifications-deadletter',
+        eventsContainer: 'teams-event-payloads',
+        eventTtlSeconds: 60,
+        eventPayloadRetentionDays: 30,
+        dedupTable: 'routedevents',
+        dedupWindowMinutes: 1440,
+      },
     });
     expect(readArea(certificateSettings, { CERTIFICATE_STORE: 'local', LOCAL_CERTIFICATE_DIR: 'certs' })).toEqual({ ok: true, slice: { certificates: { kind: 'local', folder: 'certs' } } });
   });
@@ -144,14 +156,25 @@ describe('metrics and Application Insights settings', () => {
   });
 
   it('reads the connection string and the managed identity of the Entra authentication string', () => {
-    const s = readSettings({ ...dev, APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://example.invalid/', APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=abc;Authorization=AAD' });
+    const s = readSettings({
+      ...dev,
+      APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://example.invalid/',
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=abc;Authorization=AAD',
+    });
     expect(s.metrics.appInsights).toEqual({ connectionString: expect.stringContaining('InstrumentationKey='), managedIdentityClientId: 'abc' });
   });
 
   it('names each bad one', () => {
-    const e = configError({ ...dev, METRICS_TABLE: 'no-dashes', METRICS_FLUSH_SECONDS: '0', APPLICATIONINSIGHTS_CONNECTION_STRING: 'hello', APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=abc' });
+    const e = configError({
+      ...dev,
+      METRICS_TABLE: 'no-dashes',
+      METRICS_FLUSH_SECONDS: '0',
+      APPLICATIONINSIGHTS_CONNECTION_STRING: 'hello',
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=abc',
+    });
     expect(e.problems).toHaveLength(4);
-    for (const [i, name] of ['METRICS_TABLE', 'METRICS_FLUSH_SECONDS', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'].entries()) expect(e.problems[i]).toContain(name);
+    for (const [i, name] of ['METRICS_TABLE', 'METRICS_FLUSH_SECONDS', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'].entries())
+      expect(e.problems[i]).toContain(name);
   });
 });
 

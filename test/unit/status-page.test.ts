@@ -20,7 +20,20 @@ describe('the status page', () => {
   it('escapes every value it shows', () => {
     const html = renderStatusPage(
       snapshot({
-        subscriptions: [{ name: '<script>alert(1)</script>', resource: `/chats?x="'&`, subscriptionId: null, expiresAt: null, lastRenewedAt: null, lastDeliveryAt: null, lastAction: 'failed', lastError: '<img src=x onerror=alert(1)>', clientState: null, certificateId: null }],
+        subscriptions: [
+          {
+            name: '<script>alert(1)</script>',
+            resource: `/chats?x="'&`,
+            subscriptionId: null,
+            expiresAt: null,
+            lastRenewedAt: null,
+            lastDeliveryAt: null,
+            lastAction: 'failed',
+            lastError: '<img src=x onerror=alert(1)>',
+            clientState: null,
+            certificateId: null,
+          },
+        ],
         deadLetters: { queue: 'dead', waiting: 1, sampled: 1, byReason: { '<b>': 1 } },
       }),
     );
@@ -110,7 +123,19 @@ describe('the status snapshot', () => {
         { name: 'all-chats', resource: '/chats' },
         { name: 'never-created', resource: '/chats/getAllMembers' },
       ],
-      records: { list: async () => [{ name: 'all-chats', subscriptionId: 'sub-1', expiresAt: '2026-11-26T00:00:00Z', lastAction: 'failed', lastError: 'Graph refused https://relay.example/api/notifications?code=SECRETKEY', certificateId: 'cert-1', clientStateFingerprint: 'f' }] },
+      records: {
+        list: async () => [
+          {
+            name: 'all-chats',
+            subscriptionId: 'sub-1',
+            expiresAt: '2026-11-26T00:00:00Z',
+            lastAction: 'failed',
+            lastError: 'Graph refused https://relay.example/api/notifications?code=SECRETKEY',
+            certificateId: 'cert-1',
+            clientStateFingerprint: 'f',
+          },
+        ],
+      },
       clientStateOf: (r) => (r.clientStateFingerprint === 'f' ? '1 (current)' : undefined),
       deliveries: { lastDeliveries: async () => new Map([['sub-1', '2026-11-23T11:00:00Z']]) },
       queues: [
@@ -125,8 +150,30 @@ describe('the status snapshot', () => {
       now: () => new Date('2026-11-23T12:00:00Z'),
     });
     expect(s.subscriptions).toEqual([
-      { name: 'all-chats', resource: '/chats', subscriptionId: 'sub-1', expiresAt: '2026-11-26T00:00:00Z', lastRenewedAt: null, lastDeliveryAt: '2026-11-23T11:00:00Z', lastAction: 'failed', lastError: 'Graph refused https://relay.example/api/notifications?code=***', clientState: '1 (current)', certificateId: 'cert-1' },
-      { name: 'never-created', resource: '/chats/getAllMembers', subscriptionId: null, expiresAt: null, lastRenewedAt: null, lastDeliveryAt: null, lastAction: null, lastError: null, clientState: null, certificateId: null },
+      {
+        name: 'all-chats',
+        resource: '/chats',
+        subscriptionId: 'sub-1',
+        expiresAt: '2026-11-26T00:00:00Z',
+        lastRenewedAt: null,
+        lastDeliveryAt: '2026-11-23T11:00:00Z',
+        lastAction: 'failed',
+        lastError: 'Graph refused https://relay.example/api/notifications?code=***',
+        clientState: '1 (current)',
+        certificateId: 'cert-1',
+      },
+      {
+        name: 'never-created',
+        resource: '/chats/getAllMembers',
+        subscriptionId: null,
+        expiresAt: null,
+        lastRenewedAt: null,
+        lastDeliveryAt: null,
+        lastAction: null,
+        lastError: null,
+        clientState: null,
+        certificateId: null,
+      },
     ]);
     expect(s.queues).toEqual([
       { name: 'in', role: 'incoming', approximateMessageCount: 4 },

@@ -11,7 +11,7 @@ function watch() {
 }
 
 describe('StorageOutageWatch', () => {
-  it('reports nothing for an outage Graph\'s four hours of retries cover', async () => {
+  it("reports nothing for an outage Graph's four hours of retries cover", async () => {
     const { w, losses, advance } = watch();
     w.failed();
     advance(3 * HOUR);

@@ -71,7 +71,7 @@ describe('buildTeamsEvent', () => {
     expect(member).toMatchObject({ chatid: CHAT, memberid: 'M1' });
   });
 
-  it('derives a stable id of a versioned change from resource, changeType and version, not from Graph\'s notification id', () => {
+  it("derives a stable id of a versioned change from resource, changeType and version, not from Graph's notification id", () => {
     const r = `chats('${CHAT}')/messages('1')`;
     const a = buildTeamsEvent(notification(r, 'updated', { id: 'graph-1' }), { id: '1', etag: 'e1' }, RECEIVED, 'delivery-1').event;
     const b = buildTeamsEvent(notification(r, 'Updated', { id: 'graph-2', subscriptionId: 'sub-2' }), { id: '1', etag: 'e1' }, '2026-11-23T00:00:00Z', 'delivery-2').event;
@@ -84,7 +84,8 @@ describe('buildTeamsEvent', () => {
   it('never gives two deliveries of an unversioned change one id, unless Graph gave them one notification id', () => {
     const r = `chats('${CHAT}')/members('M1')`;
     const member = { id: 'M1', roles: ['owner'] };
-    const id = (delivery: string, extra: Record<string, unknown> = {}, payload: Record<string, unknown> = member) => buildTeamsEvent(notification(r, 'created', extra), payload, RECEIVED, delivery).event.id;
+    const id = (delivery: string, extra: Record<string, unknown> = {}, payload: Record<string, unknown> = member) =>
+      buildTeamsEvent(notification(r, 'created', extra), payload, RECEIVED, delivery).event.id;
     // The same member added twice (removed in between) is two changes that look alike: two ids.
     expect(id('delivery-1')).not.toBe(id('delivery-2'));
     // The same delivery retried (the same queue message) keeps its id, whatever the key order.

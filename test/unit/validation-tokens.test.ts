@@ -36,7 +36,7 @@ describe('ValidationTokenVerifier', () => {
     expect(await verifier.verify(await issuer.sign({ issuer: 'v2', tenantId: TENANT_B }))).toMatchObject({ ok: true, tenantId: TENANT_B });
   });
 
-  it('reads the caller from the claim of the token\'s version: appid in v1, azp in v2', async () => {
+  it("reads the caller from the claim of the token's version: appid in v1, azp in v2", async () => {
     const GCT = '0bf30f3b-4a52-48df-9a82-234910c4a086';
     expect(await verifier.verify(await issuer.sign({ issuer: 'v1' }))).toMatchObject({ ok: true });
     expect(await verifier.verify(await issuer.sign({ issuer: 'v2' }))).toMatchObject({ ok: true });
@@ -212,8 +212,7 @@ describe('ValidationTokenVerifier across a signing key rotation (remote JWKS ove
     }));
 });
 
-
-describe('tokenRejectionFor: each of jose\'s failures and the rejection it means', () => {
+describe("tokenRejectionFor: each of jose's failures and the rejection it means", () => {
   const payload = {};
   const cases: [string, unknown, string, boolean][] = [
     ['expired', new errors.JWTExpired('exp', payload, 'exp', 'check_failed'), 'token_expired', false],

@@ -81,9 +81,18 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
     '--silent',
     '--skipApiVersionCheck',
     '--disableTelemetry',
-    '--blobHost', host, '--blobPort', String(ports.blob),
-    '--queueHost', host, '--queuePort', String(ports.queue),
-    '--tableHost', host, '--tablePort', String(ports.table),
+    '--blobHost',
+    host,
+    '--blobPort',
+    String(ports.blob),
+    '--queueHost',
+    host,
+    '--queuePort',
+    String(ports.queue),
+    '--tableHost',
+    host,
+    '--tablePort',
+    String(ports.table),
   ];
   if (options.location) {
     mkdirSync(options.location, { recursive: true });

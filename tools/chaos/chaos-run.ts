@@ -110,7 +110,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     subscriptions: DESIRED.length,
     lifetimeMinutes: LIFETIME_MINUTES,
     longDowntimeMs: GRAPH_GIVES_UP_AFTER_MS + 20_000,
-    ...(o.faultKinds ? { faultKinds: o.faultKinds } : {}) });
+    ...(o.faultKinds ? { faultKinds: o.faultKinds } : {}),
+  });
   const work = mkdtempSync(join(tmpdir(), 'tcr-chaos-'));
   const certDir = join(work, 'certificates');
   const azuriteDir = join(work, 'azurite');
@@ -379,7 +380,13 @@ async function inject(env: FaultEnv, fault: Fault): Promise<boolean> {
       // The recreation's window becomes a gap at the app's next heartbeat (each minute).
       const opened = host.waitFor((l) => l.event === 'backfill.gap_opened', 150_000, 'backfill.gap_opened');
       await driver.call('POST', `/subscriptions/${s.id}/lifecycle`, { lifecycleEvent: 'subscriptionRemoved' });
-      if (!(await opened.then(() => true, () => false))) return false;
+      if (
+        !(await opened.then(
+          () => true,
+          () => false,
+        ))
+      )
+        return false;
       await sleep(fault.afterGapMs);
       await host.kill();
       await sleep(500);

@@ -43,7 +43,10 @@ const seconds = int('seconds', values.seconds, 10)!;
 const seed = int('seed', values.seed, 0) ?? randomInt(2 ** 31);
 const rate = Number(values.rate);
 if (!(rate > 0 && rate <= 50)) usage('--rate must be a number of operations per second in (0, 50].');
-const faultKinds = values.faults?.split(',').map((s) => s.trim()).filter(Boolean);
+const faultKinds = values.faults
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = faultKinds?.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
 if (unknown?.length) usage(`Unknown fault kind(s): ${unknown.join(', ')}.`);
 const plantLossEvery = int('plant-loss-every', values['plant-loss-every'], 1);
@@ -68,7 +71,10 @@ try {
 }
 
 if (!values.json) {
-  const faults = Object.entries(report.faults).map(([k, n]) => `${k} ×${n}`).join(', ') || 'none';
+  const faults =
+    Object.entries(report.faults)
+      .map(([k, n]) => `${k} ×${n}`)
+      .join(', ') || 'none';
   const lines = [
     `Chaos run, seed ${report.seed}, ${report.seconds} s of activity (${report.wallSeconds} s in all, quiet period ${report.quietSeconds} s${report.converged ? '' : ', did NOT converge'})`,
     `  changes made by Graph:     ${report.changes} (and ${report.excluded} user-specific, not covered)`,

@@ -27,29 +27,30 @@ export const FAULT_KINDS = [
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export type Fault = { readonly at: number } & (
+export type Fault = { readonly at: number } &
   /** SIGKILL the host; restart it after `downMs` (past Graph's retry window when long). */
-  | { readonly kind: 'hostKill'; readonly downMs: number }
-  /**
-   * Graph removes desired subscription `subscription`; once the app recreated it and opened the gap, the
-   * host is killed `afterGapMs` into the backfill and restarted.
-   */
-  | { readonly kind: 'hostKillMidBackfill'; readonly subscription: number; readonly afterGapMs: number }
-  /** Stop Azurite for `downMs` and start it again on the same data. */
-  | { readonly kind: 'azuriteRestart'; readonly downMs: number }
-  /** The next `count` subscriptions API calls answer `status` with Retry-After. */
-  | { readonly kind: 'subscriptionsThrottle'; readonly count: number; readonly status: 429 | 503; readonly retryAfterSeconds: number }
-  /** Graph counts answers slower than `requestTimeoutMs` as failed (and retries them) for `forMs`. */
-  | { readonly kind: 'slowEndpoint'; readonly requestTimeoutMs: number; readonly forMs: number }
-  /** Graph delivers a share `rate` of successful batches twice for `forMs`. */
-  | { readonly kind: 'duplicateDelivery'; readonly rate: number; readonly forMs: number }
-  /** The certificate folder cannot be read for `forMs`; the host is restarted at its start so it has no key cached. */
-  | { readonly kind: 'certUnreadable'; readonly forMs: number }
-  /** The simulated clock jumps `minutes` ahead: subscriptions come close to expiry (reauthorizationRequired). */
-  | { readonly kind: 'clockAdvance'; readonly minutes: number }
-  /** Graph removes one desired subscription (by its index in the desired list) with a subscriptionRemoved lifecycle event. */
-  | { readonly kind: 'subscriptionRemoved'; readonly subscription: number }
-);
+  (
+    | { readonly kind: 'hostKill'; readonly downMs: number }
+    /**
+     * Graph removes desired subscription `subscription`; once the app recreated it and opened the gap, the
+     * host is killed `afterGapMs` into the backfill and restarted.
+     */
+    | { readonly kind: 'hostKillMidBackfill'; readonly subscription: number; readonly afterGapMs: number }
+    /** Stop Azurite for `downMs` and start it again on the same data. */
+    | { readonly kind: 'azuriteRestart'; readonly downMs: number }
+    /** The next `count` subscriptions API calls answer `status` with Retry-After. */
+    | { readonly kind: 'subscriptionsThrottle'; readonly count: number; readonly status: 429 | 503; readonly retryAfterSeconds: number }
+    /** Graph counts answers slower than `requestTimeoutMs` as failed (and retries them) for `forMs`. */
+    | { readonly kind: 'slowEndpoint'; readonly requestTimeoutMs: number; readonly forMs: number }
+    /** Graph delivers a share `rate` of successful batches twice for `forMs`. */
+    | { readonly kind: 'duplicateDelivery'; readonly rate: number; readonly forMs: number }
+    /** The certificate folder cannot be read for `forMs`; the host is restarted at its start so it has no key cached. */
+    | { readonly kind: 'certUnreadable'; readonly forMs: number }
+    /** The simulated clock jumps `minutes` ahead: subscriptions come close to expiry (reauthorizationRequired). */
+    | { readonly kind: 'clockAdvance'; readonly minutes: number }
+    /** Graph removes one desired subscription (by its index in the desired list) with a subscriptionRemoved lifecycle event. */
+    | { readonly kind: 'subscriptionRemoved'; readonly subscription: number }
+  );
 
 export interface ChaosPlan {
   readonly seed: number;
@@ -219,7 +220,7 @@ function planFaults(r: Prng, o: PlanOptions): Fault[] {
   for (const k of FAULT_KINDS) if (!kinds.includes(k)) weights[k] = 0;
   if (Object.values(weights).every((w) => w === 0) && firstRound.length === 0) return faults;
   const end = o.seconds * 1000 - 4000;
-  for (let at = 3000; at < end; ) {
+  for (let at = 3000; at < end;) {
     const kind: FaultKind | undefined = firstRound.shift() ?? (Object.values(weights).some((w) => w > 0) ? r.weighted(weights) : undefined);
     if (!kind) break;
     const fault = makeFault(r, kind, at, o);

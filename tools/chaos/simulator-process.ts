@@ -33,7 +33,9 @@ const control = createServer((req, res) => {
   res.writeHead(404).end();
 });
 await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
-process.stdout.write(JSON.stringify({ baseUrl: sim.baseUrl, jwksUrl: sim.jwksUrl, controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`, tenantId: sim.tenantId, appId: sim.appId }) + '\n');
+process.stdout.write(
+  JSON.stringify({ baseUrl: sim.baseUrl, jwksUrl: sim.jwksUrl, controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`, tenantId: sim.tenantId, appId: sim.appId }) + '\n',
+);
 const stop = () => void sim.close().then(() => process.exit(0));
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

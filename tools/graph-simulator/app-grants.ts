@@ -67,7 +67,11 @@ export class AppGrants {
       throw extensionError(403, `Application ${caller.appId} is not approved for protected APIs in Microsoft Teams (https://aka.ms/teamsgraph/requestaccess).`, operation);
     }
     if (parsed.model && !grant.licensingModels.includes(parsed.model)) {
-      throw extensionError(403, `Licensing model '${parsed.model}' is not enabled for application ${caller.appId}: ${parsed.model === 'A' ? 'model=A needs users with a supported license' : 'model=B needs an Azure subscription linked to the application for billing'}.`, operation);
+      throw extensionError(
+        403,
+        `Licensing model '${parsed.model}' is not enabled for application ${caller.appId}: ${parsed.model === 'A' ? 'model=A needs users with a supported license' : 'model=B needs an Azure subscription linked to the application for billing'}.`,
+        operation,
+      );
     }
   }
 }

@@ -84,8 +84,7 @@ export class OrderedLog {
 }
 
 /** Where a message lives: a chat id, or `teamId/channelId`. */
-export const containerKeyOf = (location: SimMessage['location']): string =>
-  location.kind === 'chat' ? location.chatId : `${location.teamId}/${location.channelId}`;
+export const containerKeyOf = (location: SimMessage['location']): string => (location.kind === 'chat' ? location.chatId : `${location.teamId}/${location.channelId}`);
 
 export class MessageIndex {
   #seq = 0;

@@ -70,14 +70,7 @@ function pageState(ctx: ReadRequestContext): PageState {
  * Takes up to `top` entries passing `keep`; when one more exists, a nextLink continues after the last one.
  * `positionOf` gives the paging position of an entry.
  */
-function page(
-  ctx: ReadRequestContext,
-  state: PageState,
-  entries: Iterable<IndexEntry>,
-  keep: (e: IndexEntry) => boolean,
-  top: number,
-  context: string,
-): Body {
+function page(ctx: ReadRequestContext, state: PageState, entries: Iterable<IndexEntry>, keep: (e: IndexEntry) => boolean, top: number, context: string): Body {
   const taken: IndexEntry[] = [];
   let more = false;
   for (const e of entries) {

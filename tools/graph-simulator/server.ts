@@ -44,7 +44,12 @@ function callerOf(sim: GraphSimulator, authorization: string | undefined): Calle
   const userId = claims.scp ? str(claims.oid) : undefined;
   // The token's remaining life (real time, as Entra issued it) decides how long a subscription stays authorized.
   const tokenLifetimeMs = typeof claims.exp === 'number' ? Math.max(0, claims.exp * 1000 - Date.now()) : undefined;
-  return { appId: str(claims.appid) ?? str(claims.azp) ?? sim.appId, tenantId: str(claims.tid) ?? sim.tenantId, ...(userId ? { userId } : {}), ...(tokenLifetimeMs !== undefined ? { tokenLifetimeMs } : {}) };
+  return {
+    appId: str(claims.appid) ?? str(claims.azp) ?? sim.appId,
+    tenantId: str(claims.tid) ?? sim.tenantId,
+    ...(userId ? { userId } : {}),
+    ...(tokenLifetimeMs !== undefined ? { tokenLifetimeMs } : {}),
+  };
 }
 
 const list = <T>(value: T[], context: string) => ({ '@odata.context': context, value });
@@ -58,14 +63,21 @@ async function graphRoute(sim: GraphSimulator, req: Request, version: 'v1.0' | '
   if (head === 'subscriptions') {
     const fault = sim.faults.take();
     if (fault) {
-      const error = fault.status === 429
-        ? new GraphError(429, 'TooManyRequests', 'Too many requests.', { 'retry-after': String(fault.retryAfterSeconds) })
-        : new GraphError(503, 'serviceNotAvailable', 'The service is temporarily unavailable.', { 'retry-after': String(fault.retryAfterSeconds) });
+      const error =
+        fault.status === 429
+          ? new GraphError(429, 'TooManyRequests', 'Too many requests.', { 'retry-after': String(fault.retryAfterSeconds) })
+          : new GraphError(503, 'serviceNotAvailable', 'The service is temporarily unavailable.', { 'retry-after': String(fault.retryAfterSeconds) });
       throw error;
     }
     if (!id && req.method === 'POST') return { status: 201, body: subscriptionJson(await sim.subscriptions.create(caller, version, req.body), base) };
     if (!id && req.method === 'GET') {
-      return { status: 200, body: list(sim.subscriptions.list(caller).map((s) => subscriptionJson(s, base, 'list')), `${base}/${version}/$metadata#subscriptions`) };
+      return {
+        status: 200,
+        body: list(
+          sim.subscriptions.list(caller).map((s) => subscriptionJson(s, base, 'list')),
+          `${base}/${version}/$metadata#subscriptions`,
+        ),
+      };
     }
     if (id && !action && req.method === 'GET') return { status: 200, body: subscriptionJson(sim.subscriptions.get(caller, id), base) };
     if (id && !action && req.method === 'PATCH') return { status: 200, body: subscriptionJson(await sim.subscriptions.update(caller, id, req.body), base) };
@@ -94,16 +106,29 @@ async function graphRoute(sim: GraphSimulator, req: Request, version: 'v1.0' | '
     query: req.query,
     includeUnknownEnumMembers,
   };
-  const admit = (kind: ReadKind, container: string | null) =>
-    sim.reads.admit({ appId: caller.appId, tenantId: caller.tenantId, kind, container, path: ctx.path });
+  const admit = (kind: ReadKind, container: string | null) => sim.reads.admit({ appId: caller.appId, tenantId: caller.tenantId, kind, container, path: ctx.path });
   /** A single message as GET returns it; a soft-deleted one only within the 21 days Graph keeps it readable. */
   const single = (message: SimMessage | undefined, wanted: string | undefined): Answer => {
     if (!message || (message.deletedDateTime && nowMs - Date.parse(message.deletedDateTime) > DELETED_VISIBLE_MS)) throw notFound(`Message '${wanted}' was not found.`);
     return { status: 200, body: messageJson(message, users, tenant, { includeUnknownEnumMembers }) };
   };
   // Tenant-wide listings a backfill walks (`$select` is accepted and ignored: the items are small).
-  if (head === 'users' && !id) return { status: 200, body: list([...users.values()].map((u) => ({ id: u.id, displayName: u.displayName })), `${base}/${version}/$metadata#users`) };
-  if (head === 'teams' && !id) return { status: 200, body: list([...sim.teams.teams.values()].map((t) => ({ id: t.id, displayName: t.displayName })), `${base}/${version}/$metadata#teams`) };
+  if (head === 'users' && !id)
+    return {
+      status: 200,
+      body: list(
+        [...users.values()].map((u) => ({ id: u.id, displayName: u.displayName })),
+        `${base}/${version}/$metadata#users`,
+      ),
+    };
+  if (head === 'teams' && !id)
+    return {
+      status: 200,
+      body: list(
+        [...sim.teams.teams.values()].map((t) => ({ id: t.id, displayName: t.displayName })),
+        `${base}/${version}/$metadata#teams`,
+      ),
+    };
   if (head === 'users' && id && action === 'chats') {
     if (!users.has(id)) throw notFound(`User '${id}' was not found.`);
     const [fn, ...extra] = more;
@@ -118,7 +143,14 @@ async function graphRoute(sim: GraphSimulator, req: Request, version: 'v1.0' | '
     if (!action) return { status: 200, body: chatJson(chat, caller.userId) };
     if (action === 'members') {
       const [memberId] = more;
-      if (!memberId) return { status: 200, body: list([...chat.members.values()].map((m) => memberJson(m, users.get(m.userId), tenant)), `${base}/${version}/$metadata#chats('${id}')/members`) };
+      if (!memberId)
+        return {
+          status: 200,
+          body: list(
+            [...chat.members.values()].map((m) => memberJson(m, users.get(m.userId), tenant)),
+            `${base}/${version}/$metadata#chats('${id}')/members`,
+          ),
+        };
       const member = chat.members.get(memberId);
       if (!member) throw notFound(`Member '${memberId}' was not found.`);
       return { status: 200, body: memberJson(member, users.get(member.userId), tenant) };
@@ -144,7 +176,13 @@ async function graphRoute(sim: GraphSimulator, req: Request, version: 'v1.0' | '
       if (messageId === 'delta' && !replies) return { status: 200, body: channelMessagesDelta(ctx, team, channel) };
       if (!messageId) {
         const roots = [...channel.messages.values()].filter((m) => !m.replyToId && (!m.deletedDateTime || nowMs - Date.parse(m.deletedDateTime) <= DELETED_VISIBLE_MS));
-        return { status: 200, body: list(roots.map((m) => messageJson(m, users, tenant, { includeUnknownEnumMembers })), `${base}/${version}/$metadata#messages`) };
+        return {
+          status: 200,
+          body: list(
+            roots.map((m) => messageJson(m, users, tenant, { includeUnknownEnumMembers })),
+            `${base}/${version}/$metadata#messages`,
+          ),
+        };
       }
       const wanted = replies === 'replies' ? replyId : messageId;
       return single(wanted ? channel.messages.get(wanted) : undefined, wanted);
@@ -154,8 +192,7 @@ async function graphRoute(sim: GraphSimulator, req: Request, version: 'v1.0' | '
 }
 
 /** The named fields of a driver body that have the given type. */
-const pick = (body: Record<string, unknown>, names: readonly string[], type: 'number' | 'boolean') =>
-  Object.fromEntries(names.filter((k) => typeof body[k] === type).map((k) => [k, body[k]]));
+const pick = (body: Record<string, unknown>, names: readonly string[], type: 'number' | 'boolean') => Object.fromEntries(names.filter((k) => typeof body[k] === type).map((k) => [k, body[k]]));
 
 const str = (body: Record<string, unknown>, name: string): string => {
   const v = body[name];
@@ -236,7 +273,11 @@ function driverRoute(sim: GraphSimulator, req: Request, rest: string[]): Answer 
   if (a === 'delivery' && m === 'PATCH') {
     const numbers: (keyof DeliveryOptions)[] = ['maxBatchSize', 'batchWindowMs', 'timeScale', 'duplicateRate', 'requestTimeoutMs'];
     const slow = typeof b.slowEndpoint === 'object' && b.slowEndpoint !== null ? (b.slowEndpoint as Record<string, unknown>) : {};
-    const slowEndpoint = { ...sim.deliveries.options.slowEndpoint, ...pick(slow, ['thresholdMs', 'windowMs', 'delayShare', 'dropShare', 'minAnswers', 'delayMs', 'dropForMs'], 'number'), ...pick(slow, ['enabled'], 'boolean') };
+    const slowEndpoint = {
+      ...sim.deliveries.options.slowEndpoint,
+      ...pick(slow, ['thresholdMs', 'windowMs', 'delayShare', 'dropShare', 'minAnswers', 'delayMs', 'dropForMs'], 'number'),
+      ...pick(slow, ['enabled'], 'boolean'),
+    };
     sim.deliveries.options = { ...sim.deliveries.options, ...pick(b, numbers, 'number'), ...pick(b, ['dropAll'], 'boolean'), slowEndpoint };
     return ok(sim.deliveries.options);
   }

@@ -44,7 +44,10 @@ export function checkQuotas(candidate: Omit<QuotaSubject, 'id'>, existing: reado
   if (container) {
     const taken = existing.find((s) => s.applicationId === candidate.applicationId && s.tenantId === candidate.tenantId && containerOf(s.parsed) === container);
     if (taken) {
-      throw extensionError(403, `The maximum number of subscriptions per application and chat or channel (1) has been reached: subscription '${taken.id}' already exists for this ${candidate.parsed.entry.kind === 'chat' ? 'chat' : candidate.parsed.entry.kind === 'member' ? "chat's members" : "chat's or channel's messages"}. Delete it before creating another.`);
+      throw extensionError(
+        403,
+        `The maximum number of subscriptions per application and chat or channel (1) has been reached: subscription '${taken.id}' already exists for this ${candidate.parsed.entry.kind === 'chat' ? 'chat' : candidate.parsed.entry.kind === 'member' ? "chat's members" : "chat's or channel's messages"}. Delete it before creating another.`,
+      );
     }
   }
   const user = trackedUser(candidate);

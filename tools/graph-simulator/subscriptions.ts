@@ -38,10 +38,8 @@ export interface SimSubscription extends SubscriptionAuthorization {
   reauthorizationNoticeFor?: number;
 }
 
-export const LIFECYCLE_REQUIRED_MESSAGE =
-  'lifecycleNotificationUrl is a required property for subscription creation on this resource when the expirationDateTime value is set to greater than 1 hour';
-export const HANDSHAKE_FAILED_MESSAGE =
-  'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.';
+export const LIFECYCLE_REQUIRED_MESSAGE = 'lifecycleNotificationUrl is a required property for subscription creation on this resource when the expirationDateTime value is set to greater than 1 hour';
+export const HANDSHAKE_FAILED_MESSAGE = 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.';
 
 const MINUTE = 60_000;
 const MIN_LIFETIME = 45 * MINUTE;
@@ -152,7 +150,10 @@ export class SubscriptionService {
     if (mine.some((s) => s.resource.toLowerCase() === resource.toLowerCase() && sameTypes(s))) {
       throw new GraphError(409, 'Conflict', `A subscription for resource '${resource}' and changeType '${changeType}' already exists for this application.`);
     }
-    checkQuotas({ parsed, applicationId: caller.appId, tenantId: caller.tenantId, ...(userId ? { userId } : {}) }, this.active(), { perTenant: this.#o.quotaPerTenant, perUser: this.#o.quotaPerUser ?? 10 });
+    checkQuotas({ parsed, applicationId: caller.appId, tenantId: caller.tenantId, ...(userId ? { userId } : {}) }, this.active(), {
+      perTenant: this.#o.quotaPerTenant,
+      perUser: this.#o.quotaPerUser ?? 10,
+    });
 
     await this.#handshakes([notificationUrl, lifecycleNotificationUrl]);
 

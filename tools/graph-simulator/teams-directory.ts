@@ -2,18 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SimulatorClock } from './clock.js';
 import { badRequest, notFound } from './graph-error.js';
 import { MessageIndex } from './message-index.js';
-import {
-  memberId,
-  newChannelId,
-  newChatId,
-  type SimChannel,
-  type SimChat,
-  type SimMember,
-  type SimMembershipEvent,
-  type SimMessage,
-  type SimTeam,
-  type SimUser,
-} from './teams-model.js';
+import { memberId, newChannelId, newChatId, type SimChannel, type SimChat, type SimMember, type SimMembershipEvent, type SimMessage, type SimTeam, type SimUser } from './teams-model.js';
 
 /** What changed, for the notification router. */
 export type ChangeEvent =

@@ -178,7 +178,12 @@ export function messageJson(message: SimMessage, users: ReadonlyMap<string, SimU
       mentionText: m.mentionText,
       mentioned: { application: null, device: null, conversation: null, tag: null, user: userIdentity(users.get(m.userId), m.userId, tenantId) },
     })),
-    reactions: message.reactions.map((r) => ({ reactionType: r.reactionType, displayName: null, createdDateTime: r.createdDateTime, user: { application: null, device: null, user: userIdentity(users.get(r.userId), r.userId, tenantId) } })),
+    reactions: message.reactions.map((r) => ({
+      reactionType: r.reactionType,
+      displayName: null,
+      createdDateTime: r.createdDateTime,
+      user: { application: null, device: null, user: userIdentity(users.get(r.userId), r.userId, tenantId) },
+    })),
   };
 }
 

@@ -20,7 +20,9 @@ export function loadAppSettings(appDir: string, env: NodeJS.ProcessEnv, defaults
     }
     const raw = (json as { Values?: unknown }).Values ?? {};
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new HostConfigError('local.settings.json: "Values" must be an object.');
-    const bad = Object.entries(raw).filter(([, v]) => typeof v !== 'string').map(([k]) => k);
+    const bad = Object.entries(raw)
+      .filter(([, v]) => typeof v !== 'string')
+      .map(([k]) => k);
     if (bad.length > 0) throw new HostConfigError(`local.settings.json: Values must be strings; not so for ${bad.join(', ')}.`);
     values = raw as Record<string, string>;
   }

@@ -28,12 +28,12 @@ const POLICY: Rule = {
       children: {
         loglevel: honoured,
         applicationinsights: note(APP_INSIGHTS_NOTE),
-        console: note('console options shape the Azure host\'s console output; the local host writes one JSON line per log to stdout.'),
-        fileloggingmode: note('file logs are written under the Azure host\'s log folder; the local host writes none.'),
+        console: note("console options shape the Azure host's console output; the local host writes one JSON line per log to stdout."),
+        fileloggingmode: note("file logs are written under the Azure host's log folder; the local host writes none."),
       },
       other: refuse('the local host knows no such logging setting.'),
     },
-    extensionbundle: note('the bundle picks the binding extensions\' versions in Azure; the local host implements the HTTP, storage queue and timer triggers itself.'),
+    extensionbundle: note("the bundle picks the binding extensions' versions in Azure; the local host implements the HTTP, storage queue and timer triggers itself."),
     extensions: {
       kind: 'section',
       children: {

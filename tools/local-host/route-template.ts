@@ -12,9 +12,15 @@ const CONSTRAINTS: Record<string, RegExp> = {
 };
 
 export function compileRoute(template: string): RouteMatcher {
-  const segments = template.replace(/^\/+|\/+$/g, '').split('/').filter((s) => s.length > 0);
+  const segments = template
+    .replace(/^\/+|\/+$/g, '')
+    .split('/')
+    .filter((s) => s.length > 0);
   return (path) => {
-    const parts = path.replace(/^\/+|\/+$/g, '').split('/').filter((s) => s.length > 0);
+    const parts = path
+      .replace(/^\/+|\/+$/g, '')
+      .split('/')
+      .filter((s) => s.length > 0);
     const params: Record<string, string> = {};
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i] as string;

@@ -29,7 +29,7 @@ export function storageFailure(e: unknown): StorageFailure {
   const details = isRestError(e) ? (e.details as { errorCode?: unknown } | undefined) : undefined;
   const detailCode = typeof details?.errorCode === 'string' ? details.errorCode : undefined;
   const code = detailCode ?? restErrorCode(e) ?? (e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined);
-  const message = e instanceof Error ? e.message.split('\n')[0] ?? '' : String(e);
+  const message = e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e);
   return { status, code, message };
 }
 
@@ -70,7 +70,7 @@ export class ListenerFaultError extends RelayError {
       `The queue listener of function "${functionName}" (queue "${queueName}") faulted: ${operation} answered ` +
         `${failure.status ?? 'nothing'}${failure.code ? ` ${failure.code}` : ''} (${failure.message}).` +
         (failure.status === 403 || failure.status === 401
-          ? ' Check the storage credentials: the account key or SAS of the connection, or the identity\'s roles (Storage Queue Data Contributor or Reader + Message Processor).'
+          ? " Check the storage credentials: the account key or SAS of the connection, or the identity's roles (Storage Queue Data Contributor or Reader + Message Processor)."
           : ''),
     );
   }

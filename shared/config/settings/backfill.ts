@@ -21,7 +21,7 @@ const BACKFILL_SETTINGS = {
   },
   BACKFILL_TABLE: {
     default: 'backfill',
-    description: 'Table of gaps (windows that may have lost notifications), their progress, and the app\'s heartbeat.',
+    description: "Table of gaps (windows that may have lost notifications), their progress, and the app's heartbeat.",
     read: tableName,
   },
   BACKFILL_AFTER_DOWNTIME_SECONDS: {
@@ -31,7 +31,7 @@ const BACKFILL_SETTINGS = {
   },
   BACKFILL_MARGIN_MINUTES: {
     default: '15',
-    description: 'How far each gap is widened on both sides before it is read back from Graph (clock skew, Graph\'s own delays).',
+    description: "How far each gap is widened on both sides before it is read back from Graph (clock skew, Graph's own delays).",
     read: wholeNumber(0, 24 * 60),
   },
   BACKFILL_SAFETY_NET_HOURS: {
@@ -43,7 +43,7 @@ const BACKFILL_SETTINGS = {
 
 /** Reading back from Graph what may have been missed (gaps, downtime, the daily safety net). */
 export const backfillSettings = settingsArea(BACKFILL_SETTINGS, {
-    slice: (v): BackfillSettings => ({
+  slice: (v): BackfillSettings => ({
     backfill: {
       queue: v.BACKFILL_QUEUE,
       table: v.BACKFILL_TABLE,

@@ -2,9 +2,7 @@ import { settingsArea } from './define.js';
 import { oneOf, optionalHttpsUrl, optionalText, rule, SettingProblem, text } from './validators.js';
 
 export interface CertificateSettings {
-  readonly certificates:
-    | { readonly kind: 'keyvault'; readonly vaultUrl: string; readonly certificateName: string; readonly clientId?: string }
-    | { readonly kind: 'local'; readonly folder: string };
+  readonly certificates: { readonly kind: 'keyvault'; readonly vaultUrl: string; readonly certificateName: string; readonly clientId?: string } | { readonly kind: 'local'; readonly folder: string };
   /** The user-assigned managed identity for Key Vault (and Graph with GRAPH_AUTH_MODE=managedidentity). */
   readonly azureClientId?: string;
 }
@@ -38,7 +36,7 @@ const CERTIFICATE_SETTINGS = {
 
 /** The certificates that encrypt notifications' resource data: Key Vault, or PEM files locally. */
 export const certificateSettings = settingsArea(CERTIFICATE_SETTINGS, {
-    check: (v, report) => {
+  check: (v, report) => {
     if (v.CERTIFICATE_STORE === 'keyvault' && v.KEY_VAULT_URL === undefined) {
       report('KEY_VAULT_URL is missing: CERTIFICATE_STORE is keyvault, so name the vault (https://<vault>.vault.azure.net).');
     }

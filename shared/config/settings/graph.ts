@@ -4,9 +4,7 @@ import { httpsUrl, oneOf, optionalText } from './validators.js';
 export interface GraphSettings {
   readonly graphBaseUrl: URL;
   readonly graphAuth:
-    | { readonly mode: 'managedidentity' | 'default' | 'simulator' }
-    | { readonly mode: 'clientsecret'; readonly secret: string }
-    | { readonly mode: 'certificate'; readonly certificatePath: string };
+    { readonly mode: 'managedidentity' | 'default' | 'simulator' } | { readonly mode: 'clientsecret'; readonly secret: string } | { readonly mode: 'certificate'; readonly certificatePath: string };
 }
 
 const AUTH_MODES = ['managedidentity', 'clientsecret', 'certificate', 'default', 'simulator'] as const;
@@ -36,7 +34,7 @@ const GRAPH_SETTINGS = {
 
 /** Calling Microsoft Graph (subscriptions, hydration, backfill): where it is and how the app gets its tokens. */
 export const graphSettings = settingsArea(GRAPH_SETTINGS, {
-    check: (v, report) => {
+  check: (v, report) => {
     if (v.GRAPH_AUTH_MODE === 'clientsecret' && !v.GRAPH_CLIENT_SECRET) report('GRAPH_CLIENT_SECRET is missing: GRAPH_AUTH_MODE is clientsecret.');
     if (v.GRAPH_AUTH_MODE === 'certificate' && !v.GRAPH_CLIENT_CERTIFICATE_PATH) report('GRAPH_CLIENT_CERTIFICATE_PATH is missing: GRAPH_AUTH_MODE is certificate.');
   },

@@ -13,8 +13,7 @@ export interface MetricsSettings {
 const METRICS_SETTINGS = {
   METRICS_TABLE: {
     default: 'metrics',
-    description:
-      "Table of the relay's counters (accepted, rejected, routed, duplicates, dead letters, backfilled), one entity per hour and instance, read by `npm run status` and /api/status.",
+    description: "Table of the relay's counters (accepted, rejected, routed, duplicates, dead letters, backfilled), one entity per hour and instance, read by `npm run status` and /api/status.",
     read: tableName,
   },
   METRICS_FLUSH_SECONDS: {
@@ -24,19 +23,17 @@ const METRICS_SETTINGS = {
     read: wholeNumber(1, 3600),
   },
   APPLICATIONINSIGHTS_CONNECTION_STRING: {
-    description:
-      "Application Insights: when set, the counters are also OpenTelemetry metrics and invocation logs are structured log records, sent through Azure Monitor's OpenTelemetry distro.",
+    description: "Application Insights: when set, the counters are also OpenTelemetry metrics and invocation logs are structured log records, sent through Azure Monitor's OpenTelemetry distro.",
     read: rule((v: string, name: string) =>
-      v === '' || /(^|;)\s*(InstrumentationKey|ConnectionString)=/i.test(v) ? v : new SettingProblem(`${name} must be an Application Insights connection string (InstrumentationKey=…;IngestionEndpoint=…).`),
+      v === '' || /(^|;)\s*(InstrumentationKey|ConnectionString)=/i.test(v)
+        ? v
+        : new SettingProblem(`${name} must be an Application Insights connection string (InstrumentationKey=…;IngestionEndpoint=…).`),
     ),
   },
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: {
-    description:
-      "`ClientId=<client id>;Authorization=AAD`: the app sends telemetry with that managed identity (Entra authentication, as infra/ sets up) instead of the connection string's key.",
+    description: "`ClientId=<client id>;Authorization=AAD`: the app sends telemetry with that managed identity (Entra authentication, as infra/ sets up) instead of the connection string's key.",
     read: rule((v: string, name: string) =>
-      v === '' || /(^|;)\s*Authorization=AAD\s*(;|$)/i.test(v)
-        ? v
-        : new SettingProblem(`${name} must read \`Authorization=AAD\` (with \`ClientId=<client id>\` for a user-assigned identity).`),
+      v === '' || /(^|;)\s*Authorization=AAD\s*(;|$)/i.test(v) ? v : new SettingProblem(`${name} must read \`Authorization=AAD\` (with \`ClientId=<client id>\` for a user-assigned identity).`),
     ),
   },
 };
@@ -49,9 +46,7 @@ export const metricsSettings = settingsArea(METRICS_SETTINGS, {
       metrics: {
         table: v.METRICS_TABLE,
         flushSeconds: v.METRICS_FLUSH_SECONDS,
-        ...(v.APPLICATIONINSIGHTS_CONNECTION_STRING
-          ? { appInsights: { connectionString: v.APPLICATIONINSIGHTS_CONNECTION_STRING, ...(clientId ? { managedIdentityClientId: clientId } : {}) } }
-          : {}),
+        ...(v.APPLICATIONINSIGHTS_CONNECTION_STRING ? { appInsights: { connectionString: v.APPLICATIONINSIGHTS_CONNECTION_STRING, ...(clientId ? { managedIdentityClientId: clientId } : {}) } } : {}),
       },
     };
   },

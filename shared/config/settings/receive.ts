@@ -26,8 +26,7 @@ export interface ReceiveSettings {
 const RECEIVE_SETTINGS = {
   GRAPH_CLIENT_STATE: {
     localDefault: LOCAL_CLIENT_STATE,
-    description:
-      'The clientState secret given to Graph with each subscription (at most 128 characters). Several, comma-separated, during a rotation: any of them is accepted.',
+    description: 'The clientState secret given to Graph with each subscription (at most 128 characters). Several, comma-separated, during a rotation: any of them is accepted.',
     read: rule((v: string, name: string) => {
       const secrets = list(v);
       if (secrets.length === 0) return new SettingProblem(`${name} is missing: set the clientState secret (or several, comma-separated).`);
@@ -89,7 +88,7 @@ const RECEIVE_SETTINGS = {
 
 /** Receiving notifications: who may send them, how they are verified, where they are queued. */
 export const receiveSettings = settingsArea(RECEIVE_SETTINGS, {
-    check: (v, report) => {
+  check: (v, report) => {
     if (typeof v.NOTIFICATIONS_QUEUE === 'string' && v.NOTIFICATIONS_QUEUE === v.LIFECYCLE_QUEUE) report('NOTIFICATIONS_QUEUE and LIFECYCLE_QUEUE must name different queues.');
     // The last partition's poison queue is the longest name the app derives from NOTIFICATIONS_QUEUE.
     const partitions = v.NOTIFICATIONS_QUEUE_PARTITIONS;

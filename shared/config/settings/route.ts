@@ -30,8 +30,7 @@ const ROUTE_SETTINGS = {
   },
   EVENT_TTL_SECONDS: {
     default: '-1',
-    description:
-      'Time-to-live of downstream event messages in seconds; `-1` (the default): they never expire. Dead letters and the app\'s other messages never expire.',
+    description: "Time-to-live of downstream event messages in seconds; `-1` (the default): they never expire. Dead letters and the app's other messages never expire.",
     read: rule((v: string, name: string) => {
       const seconds = v === '-1' ? -1 : Number(v);
       return /^(-1|[1-9]\d{0,9})$/.test(v) && seconds <= 2_147_483_647
@@ -55,7 +54,7 @@ const ROUTE_SETTINGS = {
 
 /** Routing queued notifications as events: routes, dead letters, large payloads, de-duplication. */
 export const routeSettings = settingsArea(ROUTE_SETTINGS, {
-    slice: (v): RouteSettings => ({
+  slice: (v): RouteSettings => ({
     ...(v.ROUTES_FILE ? { routesFile: v.ROUTES_FILE } : {}),
     deadLetterQueue: v.DEAD_LETTER_QUEUE,
     eventsContainer: v.EVENTS_CONTAINER,

@@ -33,7 +33,7 @@ const STORAGE_SETTINGS = {
 
 /** Azure Storage for the host and for the app's queues, blobs and tables. */
 export const storageSettings = settingsArea(STORAGE_SETTINGS, {
-    slice: (v, report): StorageSettings => {
+  slice: (v, report): StorageSettings => {
     try {
       return { storage: parseStorageConnection(v, v.AzureWebJobsStorage) };
     } catch (e) {

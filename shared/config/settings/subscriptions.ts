@@ -56,18 +56,19 @@ const SUBSCRIPTION_SETTINGS = {
     default: '0 */15 * * * *',
     description: 'NCRONTAB schedule of the reconciler timer (it also runs at start).',
     read: rule((v: string, name: string) =>
-      [5, 6].includes(v.trim().split(/\s+/).length)
-        ? v
-        : new SettingProblem(`${name} "${v}" is not an NCRONTAB expression (6 fields: second minute hour day month day-of-week).`),
+      [5, 6].includes(v.trim().split(/\s+/).length) ? v : new SettingProblem(`${name} "${v}" is not an NCRONTAB expression (6 fields: second minute hour day month day-of-week).`),
     ),
   },
 };
 
 /** The subscriptions the app keeps in Graph: which, where Graph sends to, how they are renewed. */
 export const subscriptionSettings = settingsArea(SUBSCRIPTION_SETTINGS, {
-    check: (v, report) => {
+  check: (v, report) => {
     if (!v.SUBSCRIPTIONS_FILE) return;
-    for (const [name, url] of [['GRAPH_NOTIFICATION_URL', v.GRAPH_NOTIFICATION_URL], ['GRAPH_LIFECYCLE_URL', v.GRAPH_LIFECYCLE_URL]] as const) {
+    for (const [name, url] of [
+      ['GRAPH_NOTIFICATION_URL', v.GRAPH_NOTIFICATION_URL],
+      ['GRAPH_LIFECYCLE_URL', v.GRAPH_LIFECYCLE_URL],
+    ] as const) {
       if (url === undefined) report(`${name} is missing: the app creates subscriptions (SUBSCRIPTIONS_FILE is set), so Graph needs this URL.`);
     }
   },
