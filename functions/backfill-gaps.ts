@@ -1,5 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { parseBackfillPiece } from '../shared/backfill/backfill-piece.js';
+import { POISON_SUFFIX } from '../shared/route/poison-mover.js';
 import { appSettings, runtime, withInvocationLog } from './adapters/runtime.js';
 
 /** Backfill queue → one page of one Graph listing, its changes routed, the next page queued. */
@@ -9,6 +10,20 @@ export function backfillGaps(message: unknown, context: InvocationContext): Prom
     const piece = parseBackfillPiece(message);
     if (!piece) logger.error('backfill.malformed_piece', { queue: settings.backfill.queue });
     else await backfill.worker.process(piece, logger);
+  });
+}
+
+/**
+ * `<backfill queue>-poison` → the piece queued again (a few times), then its gap closed as partial with a
+ * resync event: a gap must not wait for ever for a piece the host gave up on. What is not a piece goes to
+ * the dead-letter queue.
+ */
+export function backfillPoisoned(message: unknown, context: InvocationContext): Promise<void> {
+  const { backfill, poisonMover, settings } = runtime();
+  return withInvocationLog(context, async (logger) => {
+    const piece = parseBackfillPiece(message);
+    if (piece) await backfill.worker.recoverPoisoned(piece, logger);
+    else await poisonMover.move(message, settings.backfill.queue, logger, undefined);
   });
 }
 
@@ -30,6 +45,12 @@ app.storageQueue('backfillGaps', {
   queueName: appSettings().backfill.queue,
   connection: 'AzureWebJobsStorage',
   handler: backfillGaps,
+});
+
+app.storageQueue('backfillPoisoned', {
+  queueName: `${appSettings().backfill.queue}${POISON_SUFFIX}`,
+  connection: 'AzureWebJobsStorage',
+  handler: backfillPoisoned,
 });
 
 app.timer('detectGaps', {

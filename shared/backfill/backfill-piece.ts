@@ -34,6 +34,8 @@ export interface BackfillPiece {
   readonly scope: BackfillScope;
   /** The next page to read, when the piece continues a listing. */
   readonly next?: string;
+  /** How many times the piece came back from the host's poison queue and was queued again. */
+  readonly requeues?: number;
 }
 
 const segment = (path: string, i: number) => decodeURIComponent(path.split('/')[i] ?? '');
@@ -78,6 +80,7 @@ const pieceSchema = z.strictObject({
   from: z.iso.datetime(),
   to: z.iso.datetime(),
   next: z.url().optional(),
+  requeues: z.number().int().min(0).optional(),
   scope: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('plan') }),
     z.strictObject({ kind: z.literal('chatMessages'), chatId: id }),

@@ -46,7 +46,15 @@ const ROUTE_CONCURRENCY = 8;
 export type PieceOutcome = { readonly status: 'done'; readonly changes: number; readonly next: boolean } | { readonly status: 'throttled'; readonly retryAfterSeconds: number };
 
 const PAGE_SIZE = 50;
+/**
+ * A piece the host gave up on (its attempts ran out: crashes mid-piece, storage or Graph down) is queued
+ * again this many times, each a while later, before its gap is given up as partial.
+ */
+export const POISONED_PIECE_REQUEUES = 3;
+const POISONED_PIECE_DELAY_SECONDS = 60;
 const enc = encodeURIComponent;
+/** A piece's pages and children start with no requeue of their own. */
+const freshPiece = ({ requeues: _requeues, ...piece }: BackfillPiece): BackfillPiece => piece;
 const pieceId = (scope: BackfillScope, next: string | undefined) =>
   createHash('sha256')
     .update(`${JSON.stringify(scope)}\n${next ?? ''}`)
@@ -147,14 +155,14 @@ export class BackfillWorker {
     if (piece.scope.kind === 'plan') {
       for (const item of items) {
         const child = this.#childScope(desired, typeof item.id === 'string' ? item.id : '');
-        if (child) await this.#queue({ ...piece, scope: child, next: undefined });
+        if (child) await this.#queue({ ...freshPiece(piece), scope: child, next: undefined });
       }
     } else if (piece.scope.kind === 'userChatsMembership') {
       // Chats whose membership may have changed in the window (lastUpdatedDateTime moves on member changes).
       for (const chat of items) {
         const stamp = chat.lastUpdatedDateTime ?? chat.createdDateTime;
         const updated = Date.parse(typeof stamp === 'string' ? stamp : '');
-        if (typeof chat.id === 'string' && updated >= window.from && updated <= window.to) await this.#queue({ ...piece, scope: { kind: 'chatMembers', chatId: chat.id }, next: undefined });
+        if (typeof chat.id === 'string' && updated >= window.from && updated <= window.to) await this.#queue({ ...freshPiece(piece), scope: { kind: 'chatMembers', chatId: chat.id }, next: undefined });
       }
     } else {
       const record = await this.#o.records.get(desired.name);
@@ -180,9 +188,30 @@ export class BackfillWorker {
       changes = wanted.length - skipped.length;
     }
     const next = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
-    if (next) await this.#queue({ ...piece, next }, this.#o.pagePauseSeconds ?? 1);
+    if (next) await this.#queue({ ...freshPiece(piece), next }, this.#o.pagePauseSeconds ?? 1);
     await this.#finish(piece, id, logger, changes);
     return { status: 'done', changes, next: next !== undefined };
+  }
+
+  /**
+   * A piece from the host's poison queue: its gap would otherwise wait for it for ever. It is queued again
+   * (a minute later, with a fresh count of attempts) up to POISONED_PIECE_REQUEUES times; then the gap is
+   * closed as `partial` and consumers get a resync event for its window, as for any window that could not
+   * be read completely. A requeued piece already done is a duplicate read, never a loss.
+   */
+  async recoverPoisoned(piece: BackfillPiece, logger: Logger): Promise<'requeued' | 'abandoned'> {
+    const requeues = piece.requeues ?? 0;
+    const fields = { gapId: piece.gapId, name: piece.name, scope: piece.scope.kind, requeues };
+    if (requeues < POISONED_PIECE_REQUEUES) {
+      await sendToQueue(this.#o.queue, encodeJsonMessage({ ...piece, requeues: requeues + 1 }), { visibilityTimeoutSeconds: POISONED_PIECE_DELAY_SECONDS });
+      logger.warn('backfill.piece_requeued', fields);
+      return 'requeued';
+    }
+    const note = `a ${piece.scope.kind} piece failed ${requeues + 1} times over; its part of the window was not read`;
+    await this.#o.gaps.update(piece.gapId, { note });
+    await this.#finish(piece, pieceId(piece.scope, piece.next), logger, 0, true);
+    logger.error('backfill.piece_abandoned', fields);
+    return 'abandoned';
   }
 
   /**

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseBackfillPiece } from '../../shared/backfill/backfill-piece.js';
+import { POISONED_PIECE_REQUEUES } from '../../shared/backfill/backfill-worker.js';
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { readSettings } from '../../shared/config/settings.js';
@@ -403,6 +404,36 @@ describe('backfill', () => {
     const changes = await r.events('chatMember');
     expect(changes.map((e) => `${e.memberid} ${e.changetype} ${e.backfilled}`).sort()).toEqual([`${carol.id} deleted true`, `${dave.id} created true`].sort());
     expect(changes.find((e) => e.changetype === 'deleted')?.data).toMatchObject({ userId: CAROL });
+  });
+
+  it('queues a piece the host poisoned again, a few times, then closes its gap as partial with a resync event', async () => {
+    const chat = aliceAndBobChat();
+    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
+    await r.manager.reconciler.reconcile();
+    const from = sim.clock.date().toISOString();
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Never delivered' });
+    sim.clock.advance(1000);
+    await r.backfill.detector.open('manual', new Date(from), sim.clock.date(), undefined, r.logger);
+    const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.backfill.queue);
+    // The host gave up on the gap's first piece (its attempts ran out): it is on the poison queue, not here.
+    const [first] = (await drainQueue(queue)).map((m) => parseBackfillPiece(m.body));
+    expect(first).toBeDefined();
+
+    // Queued again, a minute later, with its count of requeues: a piece that then succeeds fills the gap.
+    expect(await r.backfill.worker.recoverPoisoned(first!, r.logger)).toBe('requeued');
+    const [again] = await queue.receiveMessages({ numberOfMessages: 32 }).then((x) => x.receivedMessageItems);
+    expect(again).toBeUndefined(); // invisible for a minute
+    await queue.clearMessages();
+    expect(await r.backfill.worker.recoverPoisoned({ ...first!, requeues: 1 }, r.logger)).toBe('requeued');
+    await queue.clearMessages();
+
+    // The last requeue: the gap is given up as partial (after its other pieces), consumers told to resync.
+    expect(await r.backfill.worker.recoverPoisoned({ ...first!, requeues: POISONED_PIECE_REQUEUES }, r.logger)).toBe('abandoned');
+    const [gap] = await r.backfill.gaps.list();
+    expect(gap).toMatchObject({ status: 'partial', note: expect.stringContaining('failed 4 times') });
+    const events = await drainQueue(createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.subscriptionEventsQueue));
+    expect(events.map((e) => (e.body as unknown as { type: string }).type)).toEqual(['com.microsoft.graph.teams.subscription.backfillIncomplete']);
+    expect(r.logger.lines.filter((l) => l.event === 'backfill.piece_requeued').map((l) => l.fields.requeues)).toEqual([0, 1]);
   });
 
   it('announces a window it cannot read back (a $search subscription) with a resync event instead of widening it', async () => {
