@@ -162,7 +162,8 @@ export class BackfillWorker {
       for (const chat of items) {
         const stamp = chat.lastUpdatedDateTime ?? chat.createdDateTime;
         const updated = Date.parse(typeof stamp === 'string' ? stamp : '');
-        if (typeof chat.id === 'string' && updated >= window.from && updated <= window.to) await this.#queue({ ...freshPiece(piece), scope: { kind: 'chatMembers', chatId: chat.id }, next: undefined });
+        if (typeof chat.id === 'string' && updated >= window.from && updated <= window.to)
+          await this.#queue({ ...freshPiece(piece), scope: { kind: 'chatMembers', chatId: chat.id }, next: undefined });
       }
     } else {
       const record = await this.#o.records.get(desired.name);
