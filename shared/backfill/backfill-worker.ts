@@ -168,10 +168,8 @@ export class BackfillWorker {
     } else {
       const record = await this.#o.records.get(desired.name);
       const subscriptionId = record?.subscriptionId ?? `backfill:${desired.name}`;
-      const listed =
-        piece.scope.kind === 'chatMembers'
-          ? await this.#membershipChanges(piece.scope.chatId, items, subscriptionId)
-          : items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId));
+      const membership = piece.scope.kind === 'chatMembers' ? await this.#membershipChanges(piece.scope.chatId, items, subscriptionId) : undefined;
+      const listed = membership ? membership.changes : items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId));
       const wanted = listed.filter((c) => desired.changeTypes.includes(c.notification.changeType));
       const slots = new Semaphore(ROUTE_CONCURRENCY);
       const read = { occurrence: `backfill:${piece.gapId}`, owner: `backfill:${id}` };
@@ -185,6 +183,8 @@ export class BackfillWorker {
           logger.warn('backfill.change_skipped', { gapId: piece.gapId, resource: c.notification.resource, reason });
         });
       await Promise.all(wanted.map((c) => slots.run(() => route(c))));
+      // Only now, with every change routed: remembered before, a crash in between would hide them from the retry.
+      await membership?.remember();
       if (skipped.length > 0) await this.#o.gaps.update(piece.gapId, { note: `${skipped.length} change(s) read back could not be routed (${[...new Set(skipped)].join(', ')})` });
       changes = wanted.length - skipped.length;
     }
@@ -218,11 +218,13 @@ export class BackfillWorker {
   /**
    * A chat's members now against its last known membership: who is new (`created`, the listed resource)
    * and who is gone (`deleted`, the remembered resource with its membership id). The memory is brought up
-   * to date. A member removed and added again inside one gap shows no change (documented).
+   * to date by `remember`, which the caller runs once the changes are routed. A member removed and added
+   * again inside one gap shows no change (documented).
    */
-  async #membershipChanges(chatId: string, members: Record<string, unknown>[], subscriptionId: string): Promise<ReadBackChange[]> {
+  async #membershipChanges(chatId: string, members: Record<string, unknown>[], subscriptionId: string): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
     const known = await this.#o.memberships.known(chatId);
     const out: ReadBackChange[] = [];
+    const updates: Parameters<MembershipLog['remember']>[1][] = [];
     const listed = new Set<string>();
     for (const m of members) {
       const userId = typeof m.userId === 'string' ? m.userId : undefined;
@@ -231,14 +233,17 @@ export class BackfillWorker {
       listed.add(userId);
       if (known.get(userId)?.present) continue;
       out.push(changeFromMember(chatId, membershipId, m, 'created', subscriptionId, this.#o.tenantId));
-      await this.#o.memberships.remember(chatId, { userId, membershipId, resource: m, present: true });
+      updates.push({ userId, membershipId, resource: m, present: true });
     }
     for (const k of known.values()) {
       if (!k.present || listed.has(k.userId)) continue;
       out.push(changeFromMember(chatId, k.membershipId, k.resource, 'deleted', subscriptionId, this.#o.tenantId));
-      await this.#o.memberships.remember(chatId, { ...k, present: false });
+      updates.push({ ...k, present: false });
     }
-    return out;
+    const remember = async () => {
+      for (const update of updates) await this.#o.memberships.remember(chatId, update);
+    };
+    return { changes: out, remember };
   }
 
   /** The chat or channel a piece reads, which Teams rate-limits on its own. */

@@ -406,6 +406,47 @@ describe('backfill', () => {
     expect(changes.find((e) => e.changetype === 'deleted')?.data).toMatchObject({ userId: CAROL });
   });
 
+  it("reads a chat's new members back again when the first attempt dies before routing them all", async () => {
+    const r = relay([{ name: 'members', resource: '/chats/getAllMembers?model=A', changeTypes: ['created', 'deleted'], includeResourceData: true }]);
+    const from = at();
+    sim.clock.advance(60_000);
+    const chat = aliceAndBobChat();
+    sim.clock.advance(60_000);
+    // The first change read back fails to route (storage went away, the host died): the piece fails.
+    let failures = 0;
+    const processor = r.processor;
+    const flaky = new Proxy(processor, {
+      get(target, property) {
+        if (property === 'routeReadBack')
+          return (...args: Parameters<typeof processor.routeReadBack>) => (failures++ === 0 ? Promise.reject(new Error('storage went away')) : target.routeReadBack(...args));
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const backfill = createBackfill(r.settings, flaky, r.manager, { now: () => sim.clock.now() });
+    await backfill.detector.open('manual', from, at(), undefined, r.logger);
+    // The host's way: a failed piece is released at once (visibilityTimeout 0) and tried again.
+    const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.backfill.queue);
+    let progressAt = Date.now();
+    while ((await backfill.gaps.list({ unfinished: true })).length > 0 && Date.now() - progressAt < 120_000) {
+      const { receivedMessageItems: batch } = await queue.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 60 });
+      if (batch.length === 0) await new Promise((resolve) => setTimeout(resolve, 250));
+      else progressAt = Date.now();
+      for (const m of batch) {
+        const piece = parseBackfillPiece(decodeJsonMessage(m.messageText));
+        if (!piece) throw new Error(`not a piece: ${m.messageText}`);
+        const done = await backfill.worker.process(piece, r.logger).then(
+          () => true,
+          () => false,
+        );
+        await (done ? queue.deleteMessage(m.messageId, m.popReceipt) : queue.updateMessage(m.messageId, m.popReceipt, undefined, 0));
+      }
+    }
+    expect(failures).toBeGreaterThan(1);
+    const members = (await r.events('chatMember')).filter((e) => e.chatid === chat.id);
+    expect(members.map((e) => `${(e.data as { userId: string }).userId} ${e.changetype}`).sort()).toEqual([`${ALICE} created`, `${BOB} created`].sort());
+  });
+
   it('queues a piece the host poisoned again, a few times, then closes its gap as partial with a resync event', async () => {
     const chat = aliceAndBobChat();
     const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
