@@ -41,19 +41,22 @@ export class GapDetector {
   }
 
   /**
-   * Writes the heartbeat; when the previous one is older than the threshold, opens a downtime gap from it.
+   * When the last heartbeat is older than the threshold, opens a downtime gap from it for every desired
+   * subscription, then writes the heartbeat (so a crash in between repeats the opening, never skips it).
    * Also opens a gap for each window without subscription the reconciler closed and no gap covers yet.
    */
   async beat(logger: Logger): Promise<Gap[]> {
     const now = new Date(this.#now());
-    const previous = await this.#o.gaps.beat(now);
+    const previous = await this.#o.gaps.lastHeartbeat();
     const ownBeat = previous?.getTime() === this.#lastBeat; // a threshold under the beat interval is no downtime
-    this.#lastBeat = now.getTime();
     const opened: Gap[] = [];
     if (previous && !ownBeat && this.#o.afterDowntimeSeconds > 0 && now.getTime() - previous.getTime() > this.#o.afterDowntimeSeconds * 1000) {
       logger.warn('backfill.downtime_detected', { lastHeartbeat: previous.toISOString(), seconds: Math.round((now.getTime() - previous.getTime()) / 1000) });
       opened.push(...(await this.open('downtime', previous, now, undefined, logger)));
     }
+    // Only once every downtime gap is recorded: written first, a crash in between would leave the rest unopened.
+    await this.#o.gaps.writeHeartbeat(now, previous);
+    this.#lastBeat = now.getTime();
     // Windows the reconciler recorded: only those not opened yet (one listing, not a write per old window).
     const recorded = await this.#o.gaps.list();
     const known = new Set(recorded.map((g) => g.id));

@@ -54,21 +54,21 @@ export class GapLog {
     this.#ensure = tableOnce(table);
   }
 
-  /**
-   * Writes the heartbeat and returns the one it replaced (undefined on a first start), so that a caller at
-   * start-up can open a downtime gap from it.
-   */
-  async beat(now: Date): Promise<Date | undefined> {
+  /** The last heartbeat written (undefined on a first start). */
+  async lastHeartbeat(): Promise<Date | undefined> {
     await this.#ensure();
-    let previous: Date | undefined;
     try {
       const e = await this.#table.getEntity<{ at: string }>(HEARTBEAT.partitionKey, HEARTBEAT.rowKey);
-      previous = new Date(e.at);
+      return new Date(e.at);
     } catch (e) {
       if (restStatus(e) !== 404) throw e;
+      return undefined;
     }
+  }
+
+  /** Writes the heartbeat (never back in time: `previous` is the one read before). */
+  async writeHeartbeat(now: Date, previous: Date | undefined): Promise<void> {
     if (!previous || previous.getTime() < now.getTime()) await this.#table.upsertEntity({ ...HEARTBEAT, at: now.toISOString() }, 'Replace');
-    return previous;
   }
 
   /**

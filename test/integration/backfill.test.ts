@@ -355,6 +355,28 @@ describe('backfill', () => {
     expect(gaps.map((g) => [g.reason, g.name])).toEqual([['downtime', 'chat-messages']]);
   });
 
+  it('opens every downtime gap even when the detector dies after opening some of them', async () => {
+    const desired = [
+      { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true },
+      { name: 'channel-messages', resource: '/teams/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true },
+    ];
+    const r = relay(desired, { BACKFILL_AFTER_DOWNTIME_SECONDS: '2' });
+    await r.manager.reconciler.reconcile();
+    await r.backfill.detector.beat(r.logger);
+    sim.clock.advance(5_000);
+    // The restarted process is killed after it opened the first subscription's downtime gap.
+    const restarted = r.start();
+    const openGap = restarted.worker.openGap.bind(restarted.worker);
+    let opened = 0;
+    restarted.worker.openGap = (gap, logger) => (opened++ === 0 ? openGap(gap, logger) : Promise.reject(new Error('killed')));
+    await expect(restarted.detector.beat(r.logger)).rejects.toThrow('killed');
+    // The next process still finds the old heartbeat, and opens the gap of each subscription.
+    sim.clock.advance(1_000);
+    await r.start().detector.beat(r.logger);
+    const downtime = (await r.backfill.gaps.list()).filter((g) => g.reason === 'downtime');
+    expect(downtime.map((g) => g.name).sort()).toEqual(['channel-messages', 'chat-messages']);
+  });
+
   it('resumes a gap whose opener died between recording it and queueing its pieces, at a heartbeat a minute later', async () => {
     const chat = aliceAndBobChat();
     const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
