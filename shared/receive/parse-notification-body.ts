@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BadRequestError } from '../errors.js';
+import { describeIssues } from '../util/describe-issues.js';
 import { changeNotificationSchema, lifecycleNotificationSchema, type NotificationCollection, type NotificationItem } from '../protocol/notification.js';
 
 const envelopeSchema = z.looseObject({
@@ -35,12 +36,9 @@ function isJsonMediaType(contentType: string | null): boolean {
   return media === 'application/json' || (media.startsWith('application/') && media.endsWith('+json'));
 }
 
+/** One line per issue, a missing field said as such: `value[1].subscriptionId: is required`. */
 function describe(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[]): string[] {
-  return issues.map((issue) => {
-    const path = [...prefix, ...issue.path].map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
-    const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
-    return `${path || '(body)'}: ${missing ? 'is required' : issue.message}`;
-  });
+  return describeIssues(issues, { whole: '(body)', prefix, missing: 'is required' });
 }
 
 /** Checks that the declared size is within the limit before anything is read. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InvalidDefinitionError } from '../errors.js';
+import { describeIssues } from '../util/describe-issues.js';
 import type { ResourceKind } from './resource-path.js';
 import type { TeamsCloudEvent } from './teams-event.js';
 
@@ -94,16 +95,7 @@ export function loadRoutingTable(path: string): RoutingTable {
   }
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (i) =>
-        `${
-          i.path
-            .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-            .join('')
-            .replace(/^\./, '') || '(file)'
-        }: ${i.message}`,
-    );
-    throw new InvalidDefinitionError(`ROUTES_FILE ${path} is invalid: ${problems.join('; ')}`);
+    throw new InvalidDefinitionError(`ROUTES_FILE ${path} is invalid: ${describeIssues(parsed.error.issues, { whole: '(file)' }).join('; ')}`);
   }
   return new RoutingTable(parsed.data.routes, parsed.data.defaultRoutes);
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InvalidDefinitionError } from '../errors.js';
+import { describeIssues } from '../util/describe-issues.js';
 import { checkResource, type CatalogResource } from './resource-catalog.js';
 
 /** One subscription the app should hold in Graph. */
@@ -36,16 +37,7 @@ const fileSchema = z.strictObject({ $schema: z.string().optional(), subscription
 export function parseDesiredSubscriptions(json: unknown, source = 'the subscriptions file'): DesiredSubscription[] {
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (i) =>
-        `${
-          i.path
-            .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-            .join('')
-            .replace(/^\./, '') || '(file)'
-        }: ${i.message}`,
-    );
-    throw new InvalidDefinitionError(`${source} is invalid: ${problems.join('; ')}`);
+    throw new InvalidDefinitionError(`${source} is invalid: ${describeIssues(parsed.error.issues, { whole: '(file)' }).join('; ')}`);
   }
   const problems: string[] = [];
   const out: DesiredSubscription[] = [];

@@ -97,6 +97,20 @@ describe('desired subscriptions file', () => {
     expect(bad).toThrow(/subscriptions\[5\] \(f\): .*not a Teams/);
     expect(bad).toThrow(/subscriptions\[6\] \(a\): the name is used twice/);
     expect(() => parseDesiredSubscriptions({ subscriptions: [{ name: 'g', resource: '/chats', changeTypes: ['created'], colour: 1 }] })).toThrow(/colour/);
+    expect(() =>
+      parseDesiredSubscriptions(
+        {
+          subscriptions: [
+            { name: 'g', resource: '/chats', changeTypes: ['created'] },
+            { name: 'h', changeTypes: [] },
+          ],
+        },
+        'SUBSCRIPTIONS_FILE s.json',
+      ),
+    ).toThrow(
+      'SUBSCRIPTIONS_FILE s.json is invalid: subscriptions[1].resource: Invalid input: expected string, received undefined; subscriptions[1].changeTypes: Too small: expected array to have >=1 items',
+    );
+    expect(() => parseDesiredSubscriptions([])).toThrow('the subscriptions file is invalid: (file): Invalid input: expected object, received array');
     // One subscription per app and chat or channel: two entries on one chat's messages cannot both exist in Graph.
     const twice = () =>
       parseDesiredSubscriptions({

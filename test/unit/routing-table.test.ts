@@ -81,5 +81,15 @@ describe('RoutingTable', () => {
     expect(bad).toThrow(/either "queues"/);
     expect(bad).toThrow(/colour/);
     expect(bad).toThrow(/extra/);
+    const path = file({
+      routes: [
+        { match: {}, queues: ['ok-queue'] },
+        { match: { kind: 'meeting' }, queues: ['ok-queue'] },
+      ],
+      extra: 1,
+    });
+    expect(() => loadRoutingTable(path)).toThrow(`ROUTES_FILE ${path} is invalid: routes[1].match.kind: Invalid input; (file): Unrecognized key: "extra"`);
+    const list = file([]);
+    expect(() => loadRoutingTable(list)).toThrow(`ROUTES_FILE ${list} is invalid: (file): Invalid input: expected object, received array`);
   });
 });
