@@ -100,6 +100,54 @@ describe('the ledger', () => {
     });
   });
 
+  describe('a member added and removed again inside one gap (no trace in the member lists)', () => {
+    const gap = { kinds: ['member'], fromMs: 50, toMs: 250 };
+    const pair = () => [change(MEMBER, 'created', null, 100), change(MEMBER, 'deleted', null, 200)];
+
+    it('is superseded when neither change reached downstream and the member is absent at the gap end', () => {
+      expect(compareLedger({ changes: pair(), events: [], deadLettered: [], gaps: [gap] })).toMatchObject({ superseded: 2, lost: 0 });
+      // No gap recorded, or a gap of another subscription: both lost.
+      expect(compareLedger({ changes: pair(), events: [], deadLettered: [], gaps: [] })).toMatchObject({ superseded: 0, lost: 2 });
+      expect(compareLedger({ changes: pair(), events: [], deadLettered: [], gaps: [{ ...gap, kinds: ['chat'] }] })).toMatchObject({ lost: 2 });
+    });
+
+    it('is lost when the removal falls after the gap, or each change in a gap of its own', () => {
+      const changes = [change(MEMBER, 'created', null, 100), change(MEMBER, 'deleted', null, 300)];
+      expect(compareLedger({ changes, events: [], deadLettered: [], gaps: [gap] })).toMatchObject({ superseded: 0, lost: 2 });
+      const apart = [
+        { kinds: ['member'], fromMs: 50, toMs: 150 },
+        { kinds: ['member'], fromMs: 250, toMs: 350 },
+      ];
+      expect(compareLedger({ changes, events: [], deadLettered: [], gaps: apart })).toMatchObject({ superseded: 0, lost: 2 });
+    });
+
+    it('is lost when the member is back by the end of the gap (a backfill lists them)', () => {
+      const changes = [...pair(), change(MEMBER, 'created', null, 240)];
+      expect(compareLedger({ changes, events: [], deadLettered: [], gaps: [gap] })).toMatchObject({ superseded: 0, lost: 3 });
+    });
+
+    it('excuses neither half when the addition reached downstream (the app knew the member and must report the removal)', () => {
+      expect(compareLedger({ changes: pair(), events: [event(MEMBER, 'created', null, 150)], deadLettered: [], gaps: [gap] })).toMatchObject({
+        delivered: 1,
+        superseded: 0,
+        lost: 1,
+      });
+    });
+
+    it('leaves the copies of a later addition and removal to those changes', () => {
+      // Added and removed again after the gap, both notified: the copies are theirs, not the vanished pair's.
+      const changes = [...pair(), change(MEMBER, 'created', null, 400), change(MEMBER, 'deleted', null, 500)];
+      const events = [event(MEMBER, 'created', null, 410), event(MEMBER, 'deleted', null, 510)];
+      expect(compareLedger({ changes, events, deadLettered: [], gaps: [gap] })).toMatchObject({ delivered: 2, superseded: 2, lost: 0, duplicates: 0 });
+      // Without the gap the same events stand for the first pair, as before: two changes lost.
+      expect(compareLedger({ changes, events, deadLettered: [], gaps: [] })).toMatchObject({ delivered: 2, lost: 2 });
+      // A copy that only the vanished addition can own (before the later one) still counts for it; its removal,
+      // not found, is superseded by the membership's later state (the last event, a removal, agrees with it).
+      const early = [event(MEMBER, 'created', null, 150), event(MEMBER, 'created', null, 410), event(MEMBER, 'deleted', null, 510)];
+      expect(compareLedger({ changes, events: early, deadLettered: [], gaps: [gap] })).toMatchObject({ delivered: 3, superseded: 1, lost: 0, duplicates: 0 });
+    });
+  });
+
   it('leaves out a user hiding a chat (only user-specific subscriptions see it)', () => {
     const r = compareLedger({ changes: [change("chats('19:a@thread.v2')", 'updated', '2026', 1, { userSpecificFor: 'u' })], events: [], deadLettered: [], gaps: [] });
     expect(r).toMatchObject({ changes: 0, excluded: 1, lost: 0 });

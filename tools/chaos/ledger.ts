@@ -27,7 +27,9 @@ export interface LedgerResult {
   readonly delivered: number;
   /**
    * Changes not found themselves, made inside a window the app recorded as a gap, whose resource's later
-   * state was delivered: Graph's read APIs return only a resource's last state (docs/backfill.md).
+   * state was delivered: Graph's read APIs return only a resource's last state (docs/backfill.md). Also a
+   * member added and removed again inside one gap, neither change found: the member lists before and after
+   * the gap are the same.
    */
   readonly superseded: number;
   /** Changes not delivered but found on the dead-letter (or a poison) queue. */
@@ -49,6 +51,51 @@ const append = <T>(map: Map<string, T[]>, key: string, item: T) => void (map.get
 const keyOf = (resource: string, changeType: string, version: string | null) => `${lower(resource)}\n${lower(changeType)}\n${version ?? ''}`;
 /** Later version: message etags are epoch ms, chat versions ISO times. */
 const later = (a: string, b: string) => (/^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) > Number(b) : a > b);
+
+const byTime = (a: RecordedChange, b: RecordedChange) => a.wallMs - b.wallMs || a.seq - b.seq;
+
+/** Whether each change can have an event of its own at or after it (the earliest free event each, which is optimal). */
+function allMatchable(changes: readonly RecordedChange[], times: readonly number[]): boolean {
+  let next = 0;
+  for (const c of [...changes].sort(byTime)) {
+    while (next < times.length && times[next]! < c.wallMs) next++;
+    if (next++ >= times.length) return false;
+  }
+  return true;
+}
+
+/**
+ * The changes of one membership and changeType that get an event (`times`, ascending): as many as can be, and
+ * of the ways to match that many, the one that leaves `spare` changes unmatched where it can. Events carry no
+ * identity, so a copy may stand for either of two additions; it goes to a change Graph could have told,
+ * before one of a pair Graph's read APIs cannot show. Without spare changes: each in time order, as early as
+ * it can be matched.
+ */
+function matchMembers(changes: readonly RecordedChange[], times: readonly number[], spare: ReadonlyMap<RecordedChange, RecordedChange>): Set<RecordedChange> {
+  const matched: RecordedChange[] = [];
+  const ordered = [...changes].sort((a, b) => Number(spare.has(a)) - Number(spare.has(b)) || byTime(a, b));
+  for (const c of ordered) if (allMatchable([...matched, c], times)) matched.push(c);
+  return new Set(matched);
+}
+
+/**
+ * Additions and removals of one membership that leave no trace in Graph's read APIs, each mapped to its
+ * partner: an addition and the removal right after it, both inside one gap of members that the app recorded,
+ * the member absent again at the gap's end (its last change up to then a removal). A backfill compares the
+ * members before and after the gap and sees the same: no one.
+ */
+function vanishedInGap(changes: readonly RecordedChange[], gaps: readonly GapWindow[]): Map<RecordedChange, RecordedChange> {
+  const ordered = [...changes].sort(byTime);
+  const absentAt = (ms: number) => lower(ordered.filter((c) => c.wallMs <= ms).at(-1)?.changeType ?? '') === 'deleted';
+  const pairs = new Map<RecordedChange, RecordedChange>();
+  ordered.forEach((add, i) => {
+    const removal = ordered[i + 1];
+    if (removal === undefined || lower(add.changeType) !== 'created' || lower(removal.changeType) !== 'deleted') return;
+    const inOneGap = gaps.some((g) => g.kinds.includes(add.kind) && add.wallMs >= g.fromMs && removal.wallMs <= g.toMs && absentAt(g.toMs));
+    if (inOneGap) pairs.set(add, removal).set(removal, add);
+  });
+  return pairs;
+}
 
 /**
  * Compares the simulator's record of every change with what the app put downstream (and on the
@@ -109,28 +156,29 @@ export function compareLedger(input: {
     settleMissing(c, newer);
   }
 
-  // Members carry no version: each change is matched, in time order, to a distinct event of the same
-  // membership and changeType that the app received or read back after it.
+  // Members carry no version: each change is matched to a distinct event of the same membership and
+  // changeType that the app received or read back after it.
   for (const [resource, changes] of members) {
     const events = [...(memberEvents.get(resource) ?? [])].sort((a, b) => a.timeMs - b.timeMs);
     const finalType = lower(changes.reduce((a, b) => (b.seq > a.seq ? b : a)).changeType);
     const lastEvent = events[events.length - 1];
     const stateConsistent = lastEvent !== undefined && lower(lastEvent.changeType) === finalType;
+    const vanished = vanishedInGap(changes, input.gaps);
+    const matched = new Set<RecordedChange>();
     for (const type of new Set(changes.map((c) => lower(c.changeType)))) {
-      const pool = events.filter((e) => lower(e.changeType) === type);
-      let next = 0;
-      const ofType = changes.filter((c) => lower(c.changeType) === type).sort((a, b) => a.wallMs - b.wallMs || a.seq - b.seq);
-      let matched = 0;
-      for (const c of ofType) {
-        while (next < pool.length && pool[next]!.timeMs < c.wallMs) next++;
-        if (next < pool.length) {
-          next++;
-          matched++;
-          delivered++;
-        } else settleMissing(c, stateConsistent);
-      }
-      duplicates += Math.max(0, pool.length - matched);
+      const pool = events.filter((e) => lower(e.changeType) === type).map((e) => e.timeMs);
+      const matchedOfType = matchMembers(
+        changes.filter((c) => lower(c.changeType) === type),
+        pool,
+        vanished,
+      );
+      for (const c of matchedOfType) matched.add(c);
+      duplicates += pool.length - matchedOfType.size;
     }
+    delivered += matched.size;
+    // A pair that vanished inside a gap is superseded only when neither of its changes reached downstream.
+    const bothMissing = (c: RecordedChange) => vanished.has(c) && !matched.has(vanished.get(c)!);
+    for (const c of [...changes].sort(byTime)) if (!matched.has(c)) settleMissing(c, stateConsistent || bothMissing(c));
   }
 
   const ledgerKeys = new Set(covered.filter((c) => c.version !== null).map((c) => keyOf(c.resource, c.changeType, c.version)));
