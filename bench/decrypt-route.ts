@@ -27,6 +27,7 @@ import { encryptResourceData, parseEncryptionCertificate } from '../tools/graph-
 import { startGraphSimulator } from '../tools/graph-simulator/graph-simulator.js';
 import { recordFigures } from './figures.js';
 import { startHostProcess } from './host-process.js';
+import { createHttpSender } from './http-sender.js';
 import { startStorageOpCounter } from './storage-op-counter.js';
 
 const BUDGET_MS = Number(process.env.BENCH_SCENARIO_MS ?? 5000);
@@ -48,21 +49,37 @@ function chatMessage(i: number): Record<string, unknown> {
   };
 }
 
-/** Runs `op` for the time budget (at least `min` times) and returns operations per second. */
-function rate(op: (i: number) => void, min = 20): { perSecond: number; count: number } {
-  for (let i = 0; i < 10; i++) op(i);
+/** Operations counted and the time they took, summed over rounds. */
+interface Tally {
+  count: number;
+  ms: number;
+}
+const perSecond = (t: Tally) => t.count / (t.ms / 1000);
+
+/** Runs `op` for `budgetMs` (at least `min` times) and adds what it did to `tally`. */
+async function measure(op: (i: number) => unknown, budgetMs: number, tally: Tally, min = 20): Promise<void> {
   const started = performance.now();
   let count = 0;
-  while (performance.now() - started < BUDGET_MS || count < min) op(count++);
-  return { perSecond: count / ((performance.now() - started) / 1000), count };
+  while (performance.now() - started < budgetMs || count < min) {
+    const pending = op(tally.count + count++);
+    if (pending instanceof Promise) await pending; // a synchronous operation is timed without an await
+  }
+  tally.count += count;
+  tally.ms += performance.now() - started;
 }
 
-async function rateAsync(op: (i: number) => Promise<unknown>, min = 20): Promise<{ perSecond: number; count: number }> {
-  for (let i = 0; i < 10; i++) await op(i);
-  const started = performance.now();
-  let count = 0;
-  while (performance.now() - started < BUDGET_MS || count < min) await op(count++);
-  return { perSecond: count / ((performance.now() - started) / 1000), count };
+/**
+ * Rates of several operations measured in turns (warm-up first, then ROUNDS rounds of each in turn, the
+ * budget split between them), so that a change of the machine's speed or load during the run (other work,
+ * CPU frequency) weighs on each of them alike, and ratios between them hold.
+ */
+async function compareRates<K extends string>(ops: Record<K, (i: number) => unknown>): Promise<Record<K, number>> {
+  const ROUNDS = 5;
+  const names = Object.keys(ops) as K[];
+  const tallies = Object.fromEntries(names.map((k) => [k, { count: 0, ms: 0 }])) as Record<K, Tally>;
+  for (const k of names) await measure(ops[k], Math.min(500, BUDGET_MS / 4), { count: 0, ms: 0 }); // warm-up: JIT, caches
+  for (let round = 0; round < ROUNDS; round++) for (const k of names) await measure(ops[k], BUDGET_MS / ROUNDS, tallies[k]);
+  return Object.fromEntries(names.map((k) => [k, perSecond(tallies[k])])) as Record<K, number>;
 }
 
 async function inProcess(bits: number): Promise<string[]> {
@@ -112,14 +129,19 @@ async function inProcess(bits: number): Promise<string[]> {
         notification: { subscriptionId: 's', changeType: 'created', resource, resourceData: { id: String(i) }, tenantId: 't', encryptedContent: pool[i % pool.length] } as never,
       };
     };
-    const routed = await rateAsync(async (i) => {
-      seen.clear();
-      logger.lines.length = 0;
-      await processor.process(queued(i), { sourceQueue: 'q', logger });
-    });
     const key = (await store.decryptionKey(id))!;
-    const raw = rate((i) => privateDecrypt({ key: key.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, Buffer.from(pool[i % pool.length]!.dataKey, 'base64')));
-    const sample = rate((i) => decryptResourceData(pool[i % pool.length]!, { certificateId: id, privateKey: createPrivateKey(readFileSync(pemPath, 'utf8')) }));
+    const rates = await compareRates({
+      routed: async (i) => {
+        seen.clear();
+        logger.lines.length = 0;
+        await processor.process(queued(i), { sourceQueue: 'q', logger });
+      },
+      raw: (i) => privateDecrypt({ key: key.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, Buffer.from(pool[i % pool.length]!.dataKey, 'base64')),
+      sample: (i) => decryptResourceData(pool[i % pool.length]!, { certificateId: id, privateKey: createPrivateKey(readFileSync(pemPath, 'utf8')) }),
+    });
+    const routed = { perSecond: rates.routed };
+    const raw = { perSecond: rates.raw };
+    const sample = { perSecond: rates.sample };
     if (bits === 2048) recordFigures({ decryptRouteVsRawRsa: routed.perSecond / raw.perSecond });
     return [
       `RSA-${bits}  decrypt-and-route ${routed.perSecond.toFixed(0).padStart(7)}/s   raw RSA-OAEP decrypt ${raw.perSecond.toFixed(0).padStart(7)}/s   ` +
@@ -150,7 +172,7 @@ async function endToEnd(total: number): Promise<string> {
     DEDUP_WINDOW_MINUTES: '60',
   });
   try {
-    const url = host.url;
+    const sender = createHttpSender(`${host.url}/api/notifications`);
     const current = await new LocalCertificateStore(join(dir, 'certs')).current();
     const cert = parseEncryptionCertificate(current.certificateBase64, current.id);
     if (typeof cert === 'string') throw new Error(cert);
@@ -183,10 +205,9 @@ async function endToEnd(total: number): Promise<string> {
         for (let b = worker; b < batches.length; b += 8) {
           // A 503 (storage too slow on a loaded machine) is retried as Graph would, sooner, and counted.
           for (;;) {
-            const res = await fetch(`${url}/api/notifications`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batches[b] });
-            await res.arrayBuffer();
-            if (res.status === 202) break;
-            if (res.status !== 503) throw new Error(`expected 202, got ${res.status}`);
+            const status = await sender.post(batches[b]!);
+            if (status === 202) break;
+            if (status !== 503) throw new Error(`expected 202, got ${status}`);
             retried++;
             await new Promise((r) => setTimeout(r, 200));
           }
@@ -201,6 +222,7 @@ async function endToEnd(total: number): Promise<string> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const seconds = (performance.now() - started) / 1000;
+    sender.close();
     const byKind = counter.counts();
     const appOps = counter.total();
     await host.stop();

@@ -14,6 +14,8 @@ export async function startHostProcess(env: Record<string, string>, options: { e
   const host = spawn(process.execPath, [...profile, START_LOCAL, '--app', REPO, '--port', '0'], {
     env: { ...process.env, LOCAL_GRAPH_SIMULATOR: 'false', 'AzureWebJobs.reconcileSubscriptions.Disabled': 'true', ...env },
     stdio: ['ignore', 'pipe', 'ignore'],
+    // The app's relative settings (SUBSCRIPTIONS_FILE, ROUTES_FILE) are read from the repository, as under npm start.
+    cwd: REPO,
   });
   const exited = new Promise((r) => host.once('exit', r));
   const url = await new Promise<string>((resolve, reject) => {

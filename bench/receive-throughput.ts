@@ -12,6 +12,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite } from '../tools/azurite/azurite-process.js';
 import { recordFigures } from './figures.js';
 import { startHostProcess } from './host-process.js';
+import { createHttpSender } from './http-sender.js';
 import { encodeJsonMessage } from '../shared/queue/json-message.js';
 import { QUEUED_NOTIFICATION_SCHEMA } from '../shared/queue/queued-notification.js';
 
@@ -82,8 +83,7 @@ async function main(): Promise<void> {
     },
     { echoErrors: Boolean(process.env.BENCH_HOST_LOG) },
   );
-  const url = host.url;
-  const endpoint = `${url}/api/notifications`;
+  const sender = createHttpSender(`${host.url}/api/notifications`);
 
   const results: Result[] = [];
   let refused = 0;
@@ -93,9 +93,7 @@ async function main(): Promise<void> {
       for (const concurrency of [1, 32]) {
         results.push(
           await run(`receive, batch ${batch}`, concurrency, batch, async () => {
-            const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-            await res.arrayBuffer();
-            if (res.status !== 202) refused++;
+            if ((await sender.post(body)) !== 202) refused++;
           }),
         );
       }
@@ -112,6 +110,7 @@ async function main(): Promise<void> {
       results.push(await run('raw sendMessage', concurrency, 1, async () => void (await queue.sendMessage(text))));
     }
   } finally {
+    sender.close();
     await host.stop();
     await azurite.stop();
   }

@@ -48,6 +48,12 @@ export type ProcessOutcome =
 /** What became of one item of a queued batch. */
 export type ItemOutcome = Exclude<ProcessOutcome, { status: 'batch' }>;
 
+/** An item's outcome, and for a published event what is still to be written once it is out (`#record`). */
+interface PublishedItem {
+  readonly outcome: ItemOutcome;
+  readonly record?: () => Promise<void>;
+}
+
 /** Items of one batch routed at once: their storage calls overlap, and their de-duplication writes share transactions. */
 const ITEMS_IN_FLIGHT = 64;
 
@@ -126,27 +132,38 @@ export class NotificationProcessor {
     let outcome: ProcessOutcome;
     if (resolved.schema === QUEUED_NOTIFICATION_SCHEMA) {
       try {
-        outcome = await this.#processItem(resolved, messageId, context.logger);
+        outcome = await this.#record(await this.#publishItem(resolved, messageId, context.logger));
       } catch (e) {
         return this.#deadLetter(e, originalMessageText(message), context);
       }
     } else {
       const items = unpackQueued(resolved);
       const slots = new Semaphore(ITEMS_IN_FLIGHT);
+      // A second copy of an event in the same batch is a duplicate of the first: its claim would wait for a
+      // record that is written only once the whole batch is out.
+      const inBatch = new Set<string>();
       // Each item its own delivery id (and claim owner), the same on every retry of this message.
-      const settled = await Promise.allSettled(
+      const published = await Promise.allSettled(
         items.map((item, i) =>
           slots.run(() =>
-            this.#processItem(item, `${messageId}#${i}`, context.logger).catch(async (e: unknown) => {
+            this.#publishItem(item, `${messageId}#${i}`, context.logger, inBatch).catch(async (e: unknown): Promise<PublishedItem> => {
               if (permanentReason(e) === undefined) throw e; // transient: no dead letter (nor its blob)
-              return this.#deadLetter(e, await this.#itemMessageText(item), context);
+              return { outcome: await this.#deadLetter(e, await this.#itemMessageText(item), context) };
             }),
           ),
         ),
       );
-      const transient = settled.find((r) => r.status === 'rejected');
+      // The de-duplication records of every item that went out are written together (they share the
+      // transactions of their partitions), also when another item failed: its retry then skips them.
+      const recorded = await Promise.allSettled(
+        published.map(async (r) => {
+          if (r.status === 'rejected') throw r.reason;
+          return this.#record(r.value);
+        }),
+      );
+      const transient = recorded.find((r) => r.status === 'rejected');
       if (transient) throw transient.reason;
-      outcome = { status: 'batch', items: settled.map((r) => (r as PromiseFulfilledResult<ItemOutcome>).value) };
+      outcome = { status: 'batch', items: recorded.map((r) => (r as PromiseFulfilledResult<ItemOutcome>).value) };
     }
     await this.#deleteClaimCheck(message, context.logger);
     return outcome;
@@ -178,7 +195,7 @@ export class NotificationProcessor {
     return encodeJsonMessage(ref);
   }
 
-  async #processItem(queued: QueuedNotification, messageId: string, logger: Logger): Promise<ItemOutcome> {
+  async #publishItem(queued: QueuedNotification, messageId: string, logger: Logger, inBatch?: Set<string>): Promise<PublishedItem> {
     if (queued.kind !== 'change') throw new PermanentFailure('unexpected_lifecycle', 'A lifecycle notification reached the change notification queue.');
     const parsed = changeNotificationSchema.safeParse(queued.notification);
     if (!parsed.success) throw new PermanentFailure('malformed_message', `The queued notification is not a change notification: ${parsed.error.issues[0]?.message ?? ''}`);
@@ -193,7 +210,7 @@ export class NotificationProcessor {
       if (hydrated === 'gone') change = { ...notification, changeType: 'deleted' };
       else if (hydrated) resource = hydrated.resource;
     }
-    return this.#route(buildTeamsEvent(change, resource, queued.receivedAt, messageId).event, messageId, logger);
+    return this.#publish(buildTeamsEvent(change, resource, queued.receivedAt, messageId).event, messageId, logger, inBatch);
   }
 
   /**
@@ -206,22 +223,37 @@ export class NotificationProcessor {
    */
   routeReadBack(notification: ChangeNotification, resource: Record<string, unknown>, read: { occurrence: string; owner: string }, logger: Logger): Promise<ItemOutcome> {
     const { event } = buildTeamsEvent(notification, resource, new Date().toISOString(), read.occurrence);
-    return this.#route({ ...event, backfilled: true }, read.owner, logger);
+    return this.#publish({ ...event, backfilled: true }, read.owner, logger).then((published) => this.#record(published));
   }
 
-  async #route(event: TeamsCloudEvent, messageId: string, logger: Logger): Promise<ItemOutcome> {
+  /** Writes what a published item still owes once it is out (its de-duplication record), then reports it. */
+  async #record(item: PublishedItem): Promise<ItemOutcome> {
+    await item.record?.();
+    return item.outcome;
+  }
+
+  /**
+   * Routes the event and publishes it on its queues; the returned `record` then writes that they took it
+   * (its de-duplication record, the chat's members) and logs it: a batch writes its items' records together.
+   */
+  async #publish(event: TeamsCloudEvent, messageId: string, logger: Logger, inBatch?: Set<string>): Promise<PublishedItem> {
     const fields = { eventId: event.id, type: event.type, subscriptionId: event.subscriptionid, tenantId: event.tenantid };
 
     const decision = this.#o.routes.route(event);
     if (decision.action === 'none') throw new PermanentFailure('no_route', `No route matches ${event.type} for ${event.subject} and default routes are off.`);
     if (decision.action === 'drop') {
       logger.info('route.dropped_by_rule', { ...fields, rule: decision.rule });
-      return { status: 'dropped', eventId: event.id, rule: decision.rule };
+      return { outcome: { status: 'dropped', eventId: event.id, rule: decision.rule } };
     }
+    if (inBatch?.has(event.id)) {
+      logger.info('route.duplicate_skipped', fields);
+      return { outcome: { status: 'duplicate', eventId: event.id } };
+    }
+    inBatch?.add(event.id);
     const claim = await this.#o.routedLog.claim({ eventId: event.id, queues: decision.queues, owner: messageId });
     if (claim.queues.length === 0) {
       logger.info('route.duplicate_skipped', fields);
-      return { status: 'duplicate', eventId: event.id };
+      return { outcome: { status: 'duplicate', eventId: event.id } };
     }
     let result;
     try {
@@ -235,10 +267,14 @@ export class NotificationProcessor {
       await (result.published.length > 0 ? claim.complete(result.published) : claim.release()).catch(() => undefined);
       throw result.failed[0]?.error;
     }
-    await claim.complete();
-    await this.#rememberMember(event, logger);
-    logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode, ...(event.backfilled ? { backfilled: true } : {}) });
-    return { status: 'routed', eventId: event.id, queues: claim.queues };
+    return {
+      outcome: { status: 'routed', eventId: event.id, queues: claim.queues },
+      record: async () => {
+        await claim.complete();
+        await this.#rememberMember(event, logger);
+        logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode, ...(event.backfilled ? { backfilled: true } : {}) });
+      },
+    };
   }
 
   async #rememberMember(event: TeamsCloudEvent, logger: Logger): Promise<void> {

@@ -15,6 +15,16 @@ export interface TableWriteBatcherOptions {
   readonly delayMs?: number;
 }
 
+/**
+ * Whether a failed transaction names the table as missing (a first write to a new table): not one row's
+ * conflict. Azure answers 404 TableNotFound; Azurite 404 with "The table specified does not exist".
+ */
+function isTableMissing(e: unknown): boolean {
+  if (status(e) !== 404) return false;
+  const code = (e as { code?: unknown }).code;
+  return code === 'TableNotFound' || /TableNotFound|table specified does not exist/i.test((e as Error).message ?? '');
+}
+
 /** Azure Table storage's limit for one entity group transaction. */
 const MAX_TRANSACTION = 100;
 
@@ -70,14 +80,24 @@ export class TableWriteBatcher {
     const actions: TransactionAction[] = group.map(({ entity, etag }) => (etag === undefined ? ['create', entity] : ['update', entity, 'Replace', { etag }]));
     let etags: (string | undefined)[];
     try {
-      const response = await this.#table.submitTransaction(actions);
-      etags = response.subResponses.map((r) => r.etag);
+      etags = await this.#submit(actions);
     } catch {
-      // A conflict on one row (or a missing table) fails the group: each write on its own tells which.
+      // A conflict on one row fails the group: each write on its own tells which.
       await Promise.all(group.map((w) => this.#single(w)));
       return;
     }
     group.forEach((w, i) => w.resolve(etags[i] ?? ''));
+  }
+
+  /** Sends one transaction; a missing table is created and the transaction sent again, still as one. */
+  async #submit(actions: TransactionAction[]): Promise<(string | undefined)[]> {
+    try {
+      return (await this.#table.submitTransaction(actions)).subResponses.map((r) => r.etag);
+    } catch (e) {
+      if (!isTableMissing(e)) throw e;
+      await this.#createTable();
+      return (await this.#table.submitTransaction(actions)).subResponses.map((r) => r.etag);
+    }
   }
 
   async #single(write: PendingWrite): Promise<void> {

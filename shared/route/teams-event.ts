@@ -77,9 +77,10 @@ export function buildTeamsEvent(notification: ChangeNotification, resource: Reco
 
   const version = resource ? (str(resource.etag) ?? str(resource['@odata.etag']) ?? str(resource.lastModifiedDateTime)) : undefined;
   const viewpoint = resource?.viewpoint !== undefined ? `|viewpoint:${notification.subscriptionId}:${sha256(canonicalJson(resource?.viewpoint))}` : '';
-  const content = resource ? `sha256:${sha256(canonicalJson(resource))}` : `reference:${sha256(canonicalJson(notification.resourceData ?? {}))}`;
+  // Without a version, the content names the change (hashed only then: a message's content is most of its cost).
+  const content = () => (resource ? `sha256:${sha256(canonicalJson(resource))}` : `reference:${sha256(canonicalJson(notification.resourceData ?? {}))}`);
   const occurrence = version ? '' : `\n${notification.id ? `graph:${notification.id}` : `delivery:${deliveryId}`}`;
-  const id = sha256(`${subject.toLowerCase()}\n${changeType}\n${version ?? content}${viewpoint}${occurrence}`).slice(0, 40);
+  const id = sha256(`${subject.toLowerCase()}\n${changeType}\n${version ?? content()}${viewpoint}${occurrence}`).slice(0, 40);
 
   const time = (resource && (str(resource.lastModifiedDateTime) ?? str(resource.lastUpdatedDateTime) ?? str(resource.createdDateTime))) ?? receivedAt;
   const data = resource ?? { resource: notification.resource, ...(notification.resourceData ?? {}) };

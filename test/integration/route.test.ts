@@ -1,5 +1,5 @@
 import { BlobServiceClient } from '@azure/storage-blob';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { QUEUED_BATCH_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
@@ -116,6 +116,22 @@ describe('decrypt and route', () => {
     expect(many.every((e) => typeof e === 'string' && e.length > 0)).toBe(true);
   });
 
+  it('sends a first transaction to a missing table again as one transaction once the table is created', async () => {
+    const t = setup();
+    const table = createTableClient(t.settings.storage, uniqueName('fresh').replace(/[^A-Za-z0-9]/g, ''));
+    const transactions = vi.spyOn(table, 'submitTransaction');
+    const singles = vi.spyOn(table, 'createEntity');
+    const writes = new TableWriteBatcher(table);
+    const etags = await Promise.all(Array.from({ length: 30 }, (_, i) => writes.write({ partitionKey: 'p', rowKey: `r${i}`, n: i }, undefined)));
+    expect(etags.every((e) => typeof e === 'string' && e.length > 0)).toBe(true);
+    // The first attempt fails for the missing table; the second carries all 30 writes: none is sent alone.
+    expect(transactions).toHaveBeenCalledTimes(2);
+    expect(singles).not.toHaveBeenCalled();
+    let stored = 0;
+    for await (const _ of table.listEntities()) stored++;
+    expect(stored).toBe(30);
+  });
+
   it('prunes de-duplication records older than the window, keeping the recent ones', async () => {
     const t = setup();
     let now = Date.parse('2026-01-01T00:00:00Z');
@@ -229,6 +245,20 @@ describe('failures', () => {
     } finally {
       await vault.close();
     }
+  });
+
+  it('routes two copies of one change in the same batch once, and records every routed item of the batch', async () => {
+    const queue = uniqueName('twice');
+    const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) });
+    const first = await queuedMessage(message('720'));
+    const other = await queuedMessage(message('721'));
+    const batch = { schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt: first.receivedAt, items: [first, other, first].map((q) => q.notification) };
+    const outcome = await t.process(batch, 'incoming-twice');
+    expect(outcome).toMatchObject({ status: 'batch', items: [{ status: 'routed' }, { status: 'routed' }, { status: 'duplicate' }] });
+    expect((await t.events(queue)).map((e) => e.messageid).sort()).toEqual(['720', '721']);
+    // Another delivery of the batch (a new message) finds both recorded: nothing goes out again.
+    expect(await t.process(batch, 'incoming-again')).toMatchObject({ items: [{ status: 'duplicate' }, { status: 'duplicate' }, { status: 'duplicate' }] });
+    expect(await t.events(queue)).toEqual([]); // `events` takes what it reads: nothing new arrived
   });
 
   it('replays dead letters to their source queue, and poison messages to their queue', async () => {
