@@ -230,6 +230,7 @@ var appSettings = union(
     RECEIVE_STORAGE_TIMEOUT_MS: '5000'
     METRICS_TABLE: tableNames.metrics
     METRICS_FLUSH_SECONDS: '60'
+    METRICS_RETENTION_DAYS: '30'
   },
   manageSubscriptions
     ? {

@@ -113,6 +113,8 @@ function compose(settings: Settings) {
     subscriptions,
     notificationProcessor,
     pruneRoutedEvents: createRoutedEventsPruner(settings, routedEvents),
+    /** Deletes the counters' hours past METRICS_RETENTION_DAYS; how many entities. */
+    pruneMetrics: () => tableMetrics.prune(settings.metrics.retentionDays),
     poisonMover: createPoisonMover(settings),
     backfill,
   };

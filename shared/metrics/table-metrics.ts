@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { Logger } from '../log.js';
+import { deleteEntities } from '../util/delete-entities.js';
 import { tableOnce } from '../util/table-once.js';
 import { counterKey, type MetricName, type MetricTotals, type Metrics } from './metrics.js';
 
 /** The hour a time falls in, as a partition key that sorts by time: `2026112313`. */
 export const hourBucket = (at: Date) => at.toISOString().slice(0, 13).replace(/[-T]/g, '');
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 interface Bucket {
   readonly hour: string;
@@ -26,7 +29,8 @@ interface MetricsEntity {
  * id) holding the process's totals for that hour as JSON. Counts are added in memory and written by one
  * upsert per flush (every `flushIntervalMs`, and when the hour turns), never on the caller's path: the data
  * path pays no storage operation for them. A process that dies loses at most its last interval's counts;
- * counters are for operators, the queues are the record. `read` sums every process's entities.
+ * counters are for operators, the queues are the record. `read` sums every process's entities; `prune`
+ * deletes the hours past the retention (Table storage has no TTL, and instances come and go).
  */
 export class TableMetrics implements Metrics {
   readonly #table: TableClient;
@@ -109,6 +113,16 @@ export class TableMetrics implements Metrics {
       for (const [k, v] of Object.entries(parseObject(e.lastRouted))) if (typeof v === 'string' && (lastRouted[k] ?? '') < v) lastRouted[k] = v;
     }
     return { counters, lastRouted };
+  }
+
+  /**
+   * Deletes every process's entities of the hours that ended `retentionDays` or more ago (the hour the
+   * cutoff falls in is kept, so `read` of a time within the retention sees all its hours). A missing
+   * table deletes nothing. Returns how many entities it deleted.
+   */
+  prune(retentionDays: number): Promise<number> {
+    const cutoff = hourBucket(new Date(this.#now().getTime() - retentionDays * DAY_MS));
+    return deleteEntities(this.#table, odata`PartitionKey lt ${cutoff}`);
   }
 
   #bucketNow(): Bucket {

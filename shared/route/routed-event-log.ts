@@ -1,5 +1,6 @@
-import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { RelayError, restStatus } from '../errors.js';
+import { deleteEntities } from '../util/delete-entities.js';
 import { TableWriteBatcher } from './table-write-batcher.js';
 
 /** What one copy of an event asks of the de-duplication log before it is published. */
@@ -161,25 +162,6 @@ export class TableRoutedEventLog implements RoutedEventLog {
   async prune(): Promise<number> {
     if (this.#o.windowMs <= 0) return 0;
     const cutoff = this.#iso(this.#o.now() - Math.max(this.#o.windowMs, this.#o.claimLeaseMs));
-    const byPartition = new Map<string, TransactionAction[]>();
-    try {
-      for await (const e of this.#table.listEntities<Entry>({ queryOptions: { filter: odata`updatedAt lt ${cutoff}`, select: ['PartitionKey', 'RowKey'] } })) {
-        const list = byPartition.get(e.partitionKey) ?? [];
-        list.push(['delete', { partitionKey: e.partitionKey, rowKey: e.rowKey }]);
-        byPartition.set(e.partitionKey, list);
-      }
-    } catch (e) {
-      if (restStatus(e) === 404) return 0;
-      throw e;
-    }
-    let deleted = 0;
-    for (const actions of byPartition.values()) {
-      for (let i = 0; i < actions.length; i += 100) {
-        const chunk = actions.slice(i, i + 100);
-        await this.#table.submitTransaction(chunk);
-        deleted += chunk.length;
-      }
-    }
-    return deleted;
+    return deleteEntities(this.#table, odata`updatedAt lt ${cutoff}`);
   }
 }

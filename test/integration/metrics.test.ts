@@ -2,6 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hourBucket, TableMetrics } from '../../shared/metrics/table-metrics.js';
+import { METRICS_WINDOW_HOURS } from '../../shared/status/status-snapshot.js';
 import { startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 
 let azurite: AzuriteProcess;
@@ -72,5 +73,57 @@ describe('counters in Table storage', () => {
     metrics.add('duplicates');
     await metrics.flush();
     expect((await metrics.read(new Date(Date.now() - 3_600_000))).counters).toEqual({ duplicates: 2 });
+  });
+
+  it('prunes the hours past the retention, every instance of them, and keeps the hours the status reads', async () => {
+    const name = uniqueName('metrics').replace(/-/g, '');
+    const { table, requests } = countedTable(name);
+    let now = new Date('2026-11-23T10:30:00Z');
+    const clock = () => now;
+    const write = async (at: string, instances: number) => {
+      now = new Date(at);
+      for (let i = 0; i < instances; i++) {
+        const m = new TableMetrics(table, { now: clock });
+        m.add('routed', 'chat');
+        await m.flush();
+      }
+    };
+    // 30 days and more ago: the hours to go, 120 instances in the oldest (more than one transaction's 100).
+    await write('2026-10-20T08:15:00Z', 120);
+    await write('2026-10-24T09:59:59Z', 2);
+    // Within 30 days: the hour the cutoff falls in, the next, and the last 24 hours.
+    await write('2026-10-24T10:00:00Z', 2);
+    await write('2026-10-24T11:10:00Z', 1);
+    await write('2026-11-22T10:00:00Z', 1);
+    await write('2026-11-22T11:00:00Z', 3);
+    await write('2026-11-23T10:05:00Z', 2);
+    now = new Date('2026-11-23T10:30:00Z');
+    const pruner = new TableMetrics(table, { now: clock });
+    const statusSince = new Date(now.getTime() - METRICS_WINDOW_HOURS * 3_600_000);
+    const before = await pruner.read(statusSince);
+    expect(before.counters).toEqual({ 'routed.chat': 6 });
+
+    requests.length = 0;
+    expect(await pruner.prune(30)).toBe(122);
+    // One transaction per partition and 100 entities: 100 + 20 in the oldest hour, 2 in the next.
+    expect(requests.filter((r) => r.endsWith('/$batch'))).toHaveLength(3);
+    const hours = new Map<string, number>();
+    for await (const e of table.listEntities<{ partitionKey: string }>()) hours.set(e.partitionKey, (hours.get(e.partitionKey) ?? 0) + 1);
+    expect(Object.fromEntries(hours)).toEqual({ '2026102410': 2, '2026102411': 1, '2026112210': 1, '2026112211': 3, '2026112310': 2 });
+    expect(await pruner.read(statusSince)).toEqual(before);
+    expect((await pruner.read(new Date('2026-10-01T00:00:00Z'))).counters).toEqual({ 'routed.chat': 9 });
+    expect(await pruner.prune(30)).toBe(0);
+
+    // The shortest retention, one day, keeps every hour the status reads (from the hour 24 hours ago on).
+    expect(await pruner.prune(1)).toBe(3);
+    expect(await pruner.read(statusSince)).toEqual(before);
+    expect((await pruner.read(new Date('2026-10-01T00:00:00Z'))).counters).toEqual({ 'routed.chat': 6 });
+  });
+
+  it('prunes nothing, and creates nothing, when the table does not exist', async () => {
+    const name = uniqueName('metrics').replace(/-/g, '');
+    const { table, requests } = countedTable(name);
+    expect(await new TableMetrics(table).prune(30)).toBe(0);
+    expect(requests.some((r) => r.startsWith('POST'))).toBe(false);
   });
 });

@@ -1,18 +1,21 @@
-import { HttpRequest, InvocationContext } from '@azure/functions';
+import { TableClient } from '@azure/data-tables';
+import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Imported before the environment names anything: importing an HTTP function file builds nothing and reads
 // no setting (readSettings would throw here, with no clientState, app id or storage set).
 import { receiveLifecycle } from '../../functions/receive-lifecycle.js';
 import { receiveNotifications } from '../../functions/receive-notifications.js';
+import { hourBucket } from '../../shared/metrics/table-metrics.js';
 import { QUEUED_BATCH_SCHEMA, type QueuedBatch, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
+import { tableOnce } from '../../shared/util/table-once.js';
 import { drainQueue, startTestAzurite, tempDir, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { changeNotification, lifecycleNotification, testEnv } from '../helpers/notifications.js';
 
 let azurite: AzuriteProcess;
 let certificates: ReturnType<typeof tempDir>;
-const names = { change: uniqueName('notif'), lifecycle: uniqueName('life'), deadLetter: uniqueName('dead'), container: uniqueName('blobs') };
+const names = { change: uniqueName('notif'), lifecycle: uniqueName('life'), deadLetter: uniqueName('dead'), container: uniqueName('blobs'), metrics: uniqueName('metrics').replace(/-/g, '') };
 let queues: QueueServiceClient;
 
 beforeAll(async () => {
@@ -30,6 +33,8 @@ beforeAll(async () => {
       DEAD_LETTER_QUEUE: names.deadLetter,
       NOTIFICATIONS_CONTAINER: names.container,
       LOCAL_CERTIFICATE_DIR: certificates.path,
+      METRICS_TABLE: names.metrics,
+      METRICS_RETENTION_DAYS: '30',
     }),
   );
 });
@@ -127,5 +132,25 @@ describe('queue handlers', () => {
     await handleLifecycle({ schema: 'something-else' }, ctx);
     expect(await deadLetters()).toEqual([expect.objectContaining({ reason: 'malformed_message', sourceQueue: names.lifecycle })]);
     expect(events()).toContain('lifecycle.dead_lettered');
+  });
+});
+
+describe('timer handlers', () => {
+  it('pruneRoutedEvents also deletes the counters past METRICS_RETENTION_DAYS, and logs both prunes', async () => {
+    const { pruneRoutedEvents } = await import('../../functions/prune-routed-events.js');
+    const table = TableClient.fromConnectionString(azurite.connectionString, names.metrics, { allowInsecureConnection: true });
+    await tableOnce(table)();
+    const day = 24 * 60 * 60 * 1000;
+    const row = (at: number, rowKey: string) => ({ partitionKey: hourBucket(new Date(at)), rowKey, counters: '{"accepted":1}', lastRouted: '{}' });
+    await table.createEntity(row(Date.now() - 31 * day, 'gone'));
+    await table.createEntity(row(Date.now() - 2 * day, 'kept'));
+    const { ctx, events } = context('pruneRoutedEvents');
+    const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+    await pruneRoutedEvents(timer, ctx);
+    expect(events()).toEqual(expect.arrayContaining(['dedup.pruned', 'metrics.pruned']));
+    const left: string[] = [];
+    for await (const e of table.listEntities<{ rowKey: string }>()) left.push(e.rowKey);
+    expect(left).toContain('kept');
+    expect(left).not.toContain('gone');
   });
 });

@@ -9,6 +9,7 @@ import { certificateSettings } from '../../shared/config/settings/certificates.j
 import { routeSettings } from '../../shared/config/settings/route.js';
 import { containerName, queueName, tableName } from '../../shared/config/settings/validators.js';
 import { notificationQueueNames } from '../../shared/queue/notification-queues.js';
+import { METRICS_WINDOW_HOURS } from '../../shared/status/status-snapshot.js';
 
 const configError = (env: Record<string, string>) => thrown(ConfigError, () => readSettings(env));
 
@@ -151,8 +152,24 @@ describe('settings by area', () => {
 describe('metrics and Application Insights settings', () => {
   const dev = { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' };
   it('keeps counters in the metrics table, written every 10 s locally and every minute in Azure; no Application Insights unless set', () => {
-    expect(readSettings(dev).metrics).toEqual({ table: 'metrics', flushSeconds: 10 });
+    expect(readSettings(dev).metrics).toEqual({ table: 'metrics', flushSeconds: 10, retentionDays: 30 });
     expect(settingValue({}, 'METRICS_FLUSH_SECONDS')).toBe('60');
+  });
+
+  it('keeps the counters 30 days unless told, and never less than the hours the status reads', () => {
+    expect(readSettings({ ...dev, METRICS_RETENTION_DAYS: '7' }).metrics.retentionDays).toBe(7);
+    expect(configError({ ...dev, METRICS_RETENTION_DAYS: '0' }).problems).toEqual(['METRICS_RETENTION_DAYS must be a whole number from 1 to 36500, not "0".']);
+    const accepted = (days: number) => {
+      try {
+        return readSettings({ ...dev, METRICS_RETENTION_DAYS: String(days) }).metrics.retentionDays === days;
+      } catch (e) {
+        if (e instanceof ConfigError) return false;
+        throw e;
+      }
+    };
+    const shortest = [0, 1, 2, 3, 4, 5, 6, 7].find(accepted);
+    expect(shortest).toBeDefined();
+    expect((shortest ?? 0) * 24).toBeGreaterThanOrEqual(METRICS_WINDOW_HOURS);
   });
 
   it('reads the connection string and the managed identity of the Entra authentication string', () => {
@@ -169,11 +186,12 @@ describe('metrics and Application Insights settings', () => {
       ...dev,
       METRICS_TABLE: 'no-dashes',
       METRICS_FLUSH_SECONDS: '0',
+      METRICS_RETENTION_DAYS: 'a month',
       APPLICATIONINSIGHTS_CONNECTION_STRING: 'hello',
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=abc',
     });
-    expect(e.problems).toHaveLength(4);
-    for (const [i, name] of ['METRICS_TABLE', 'METRICS_FLUSH_SECONDS', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'].entries())
+    expect(e.problems).toHaveLength(5);
+    for (const [i, name] of ['METRICS_TABLE', 'METRICS_FLUSH_SECONDS', 'METRICS_RETENTION_DAYS', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'].entries())
       expect(e.problems[i]).toContain(name);
   });
 });

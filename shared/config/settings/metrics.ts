@@ -5,6 +5,8 @@ export interface MetricsSettings {
   readonly metrics: {
     readonly table: string;
     readonly flushSeconds: number;
+    /** Days an hour's counters are kept in the table before the daily prune deletes them. */
+    readonly retentionDays: number;
     /** Set: counters and logs also go to Application Insights. */
     readonly appInsights?: { readonly connectionString: string; readonly managedIdentityClientId?: string };
   };
@@ -21,6 +23,12 @@ const METRICS_SETTINGS = {
     localDefault: '10',
     description: 'How often each instance writes its counters to METRICS_TABLE (one storage operation per write); counts of the last interval are lost if the instance dies.',
     read: wholeNumber(1, 3600),
+  },
+  METRICS_RETENTION_DAYS: {
+    default: '30',
+    description:
+      'Days the hourly counters are kept in METRICS_TABLE before the daily prune timer deletes them (Table storage has no TTL): at least 1, since `npm run status` and /api/status read the last 24 hours.',
+    read: wholeNumber(1, 36_500),
   },
   APPLICATIONINSIGHTS_CONNECTION_STRING: {
     description: "Application Insights: when set, the counters are also OpenTelemetry metrics and invocation logs are structured log records, sent through Azure Monitor's OpenTelemetry distro.",
@@ -46,6 +54,7 @@ export const metricsSettings = settingsArea(METRICS_SETTINGS, {
       metrics: {
         table: v.METRICS_TABLE,
         flushSeconds: v.METRICS_FLUSH_SECONDS,
+        retentionDays: v.METRICS_RETENTION_DAYS,
         ...(v.APPLICATIONINSIGHTS_CONNECTION_STRING ? { appInsights: { connectionString: v.APPLICATIONINSIGHTS_CONNECTION_STRING, ...(clientId ? { managedIdentityClientId: clientId } : {}) } } : {}),
       },
     };
