@@ -6,7 +6,9 @@
  * path, sends the same queue messages straight into the same Azurite with @azure/storage-queue at the same
  * concurrency. Each scenario runs for a bounded time and number of requests, then everything is stopped.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite } from '../tools/azurite/azurite-process.js';
@@ -66,6 +68,26 @@ async function run(label: string, concurrency: number, itemsPerOp: number, op: (
   return { label, concurrency, requests: latencies.length, items: latencies.length * itemsPerOp, seconds, latencies: latencies.sort((a, b) => a - b) };
 }
 
+/** bench/bare-relay.ts in a process of its own, and a sender for it. */
+async function startBareRelay(connectionString: string, queue: string): Promise<{ sender: ReturnType<typeof createHttpSender>; stop: () => void }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./bare-relay.js', import.meta.url)), connectionString, queue], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      const m = /listening (\S+)/.exec(d.toString());
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`the bare relay exited with ${code}`)));
+  });
+  const sender = createHttpSender(url);
+  return {
+    sender,
+    stop: () => {
+      sender.close();
+      child.kill('SIGTERM');
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const azurite = await startAzurite();
   const queueName = `bench-${Date.now()}`;
@@ -98,6 +120,14 @@ async function main(): Promise<void> {
         );
       }
     }
+    // The floor of any receive path here: one more process that stores the body and answers (bench/bare-relay.ts).
+    const relay = await startBareRelay(azurite.connectionString, `${queueName}-bare`);
+    try {
+      const body = JSON.stringify({ value: [notification()] });
+      results.push(await run('bare relay, batch 1', 1, 1, async () => void (await relay.sender.post(body))));
+    } finally {
+      relay.stop();
+    }
     const queue = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(`${queueName}-raw`);
     await queue.createIfNotExists();
     const text = encodeJsonMessage({
@@ -121,7 +151,7 @@ async function main(): Promise<void> {
   console.log('scenario                 senders  requests  notifications/s   p50 ms   p99 ms   vs raw sends');
   for (const r of results) {
     const ceiling = raw(r.concurrency);
-    const ratio = r.label.startsWith('receive') && ceiling ? `${((rate(r) / rate(ceiling)) * 100).toFixed(0)}%` : '';
+    const ratio = r.label !== 'raw sendMessage' && ceiling ? `${((rate(r) / rate(ceiling)) * 100).toFixed(0)}%` : '';
     console.log(
       `${r.label.padEnd(24)} ${String(r.concurrency).padStart(7)} ${String(r.requests).padStart(9)} ${rate(r).toFixed(0).padStart(16)} ${percentile(r.latencies, 50).toFixed(2).padStart(8)} ${percentile(r.latencies, 99).toFixed(2).padStart(8)} ${ratio.padStart(14)}`,
     );
@@ -133,6 +163,10 @@ async function main(): Promise<void> {
     {
       receiveBatch1VsRaw: share(receive(1, 1), 1),
       receiveBatch50VsRaw: share(receive(50, 32), 32),
+      receiveBatch1BareRelayVsRaw: share(
+        results.find((r) => r.label === 'bare relay, batch 1'),
+        1,
+      ),
       receiveBatch1P50Ms: percentile(receive(1, 1)?.latencies ?? [], 50),
       rawSendP50Ms: percentile(raw(1)?.latencies ?? [], 50),
       receiveRefused: refused,
