@@ -9,13 +9,14 @@ import { createStatusReader, createTableMetrics } from '../../shared/status/crea
 import { invocationLogger } from './invocation-logger.js';
 import { declareWorkerTelemetry, startTelemetry } from './telemetry.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
-import { createCertificateStore, createNotificationProcessor, createPoisonMover, createRoutedEventLog, createRoutedEventsPruner } from '../../shared/route/create-notification-processor.js';
+import { createCertificateStore, createNotificationProcessor, createPoisonMover, createRoutedEventLog, createRouteCleanups } from '../../shared/route/create-notification-processor.js';
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
 import { GapLog } from '../../shared/backfill/gap-log.js';
 import { MembershipLog } from '../../shared/backfill/membership-log.js';
 import { createTableClient } from '../../shared/config/storage-clients.js';
 import { GraphResourceHydrator } from '../../shared/route/resource-hydrator.js';
 import { maskFunctionKeys } from '../../shared/util/mask-function-key.js';
+import type { Cleanup } from '../../shared/util/run-cleanups.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 
 /** `make`'s result, made on the first call and kept (a call that throws keeps nothing, so the next one tries again). */
@@ -112,9 +113,11 @@ function compose(settings: Settings) {
     notificationReceiver,
     subscriptions,
     notificationProcessor,
-    pruneRoutedEvents: createRoutedEventsPruner(settings, routedEvents),
-    /** Deletes the counters' hours past METRICS_RETENTION_DAYS; how many entities. */
-    pruneMetrics: () => tableMetrics.prune(settings.metrics.retentionDays),
+    /** The daily timer's clean-ups, each run whatever became of the others (see runCleanups). */
+    cleanups: [
+      ...createRouteCleanups(settings, routedEvents),
+      { event: 'metrics.pruned', run: async () => ({ entities: await tableMetrics.prune(settings.metrics.retentionDays) }) },
+    ] satisfies Cleanup[],
     poisonMover: createPoisonMover(settings),
     backfill,
   };

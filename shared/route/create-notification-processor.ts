@@ -5,6 +5,7 @@ import { LocalCertificateStore } from '../certificates/local-certificate-store.j
 import { createBlobServiceClient, createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
 import type { CertificateSettings, ReceiveSettings, RouteSettings, StorageSettings } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
+import type { Cleanup } from '../util/run-cleanups.js';
 import { DeadLetterQueue } from './dead-letter.js';
 import { pruneEventPayloads } from './event-payload-retention.js';
 import { PoisonMover } from './poison-mover.js';
@@ -39,16 +40,13 @@ export function createRoutedEventLog(settings: StorageSettings & RouteSettings):
   return new TableRoutedEventLog(createTableClient(settings.storage, settings.dedupTable), { windowMs: settings.dedupWindowMinutes * 60_000 });
 }
 
-/** The daily clean-up: de-duplication records past their window and event payload blobs past their retention. */
-export function createRoutedEventsPruner(
-  settings: StorageSettings & RouteSettings,
-  routedLog: TableRoutedEventLog = createRoutedEventLog(settings),
-): () => Promise<{ dedupRecords: number; payloadBlobs: number }> {
+/** The route's daily clean-ups: de-duplication records past their window, event payload blobs past their retention. */
+export function createRouteCleanups(settings: StorageSettings & RouteSettings, routedLog: TableRoutedEventLog = createRoutedEventLog(settings)): Cleanup[] {
   const payloads = createBlobServiceClient(settings.storage).getContainerClient(settings.eventsContainer);
-  return async () => ({
-    dedupRecords: await routedLog.prune(),
-    payloadBlobs: await pruneEventPayloads(payloads, settings.eventPayloadRetentionDays),
-  });
+  return [
+    { event: 'dedup.pruned', run: async () => ({ dedupRecords: await routedLog.prune() }) },
+    { event: 'payloads.pruned', run: async () => ({ payloadBlobs: await pruneEventPayloads(payloads, settings.eventPayloadRetentionDays) }) },
+  ];
 }
 
 /** Moves the host's poison messages into the dead-letter queue. */
