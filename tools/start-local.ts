@@ -11,6 +11,7 @@ import { startLocalHost, type LocalHost } from './local-host/local-host.js';
  * then the local Functions host with the app, whose GRAPH_BASE_URL and GRAPH_JWKS_URL default to the
  * simulator (local.settings.json and environment variables still win). The host starts Azurite when
  * storage is UseDevelopmentStorage=true.
+ *   --app <folder>         the function app (default: the current folder); the app runs with it as its folder
  *   --port <n>             the Functions host (default 7071; 0: any free port)
  *   --simulator-port <n>   the Graph simulator (default 7072; 0: any free port)
  */
@@ -67,7 +68,13 @@ try {
     );
     process.stderr.write(`Graph simulator on ${simulator.baseUrl} (driver API ${simulator.baseUrl}${DRIVER_PREFIX}); LOCAL_GRAPH_SIMULATOR=false to use real Graph\n`);
   }
-  host = await startLocalHost({ appDir: resolve(values.app), port, defaultSettings: defaults });
+  // The app runs in its own folder, whichever folder this was started from: relative settings
+  // (SUBSCRIPTIONS_FILE=subscriptions.json as infra/ sets it, ROUTING_FILE, LOCAL_CERTIFICATE_DIR) resolve
+  // against it, as in Azure, where the host starts the worker in the function app's folder (and the Node
+  // worker moves to it again when a pre-warmed instance is given the app).
+  const appDir = resolve(values.app);
+  process.chdir(appDir);
+  host = await startLocalHost({ appDir, port, defaultSettings: defaults });
   if (stopWhenStarted !== undefined) {
     signals = 0;
     shutdown(stopWhenStarted);

@@ -31,6 +31,8 @@ export function runHost(appDir: string, env: Record<string, string>, port = 0): 
     // No subscription reconciling unless a test asks for it: without the simulator it would call real Graph.
     env: { ...process.env, LOCAL_GRAPH_SIMULATOR: 'false', LOCAL_CERTIFICATE_DIR: CERTIFICATE_DIR, 'AzureWebJobs.reconcileSubscriptions.Disabled': 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Not the app's folder: the host must run the app in its own folder, as Azure does, whatever it was started from.
+    cwd: tmpdir(),
   });
   let stdout = '';
   let stderr = '';

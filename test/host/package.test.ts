@@ -101,7 +101,8 @@ describe('npm run package', () => {
         AzureWebJobsStorage: azurite.connectionString,
         LOCAL_GRAPH_SIMULATOR: 'true',
         'AzureWebJobs.reconcileSubscriptions.Disabled': 'false',
-        SUBSCRIPTIONS_FILE: join(unzipped, 'subscriptions.json'),
+        // Relative, as infra/main.bicep sets it: the app's own folder is the worker's, in Azure and here.
+        SUBSCRIPTIONS_FILE: 'subscriptions.json',
         SUBSCRIPTIONS_TABLE: uniqueName('pkgsubs').replace(/-/g, ''),
       });
     });
