@@ -54,6 +54,15 @@ interface PublishedItem {
   readonly record?: () => Promise<void>;
 }
 
+/**
+ * The copies of events in one v2 message so far: for each event id, the queues an earlier copy in the
+ * message has claimed (a later copy claims only the others, under the same owner, see `#publish`).
+ */
+interface BatchCopies {
+  readonly messageId: string;
+  readonly claimed: Map<string, Set<string>>;
+}
+
 /** Items of one batch routed at once: their storage calls overlap, and their de-duplication writes share transactions. */
 const ITEMS_IN_FLIGHT = 64;
 
@@ -139,14 +148,14 @@ export class NotificationProcessor {
     } else {
       const items = unpackQueued(resolved);
       const slots = new Semaphore(ITEMS_IN_FLIGHT);
-      // A second copy of an event in the same batch is a duplicate of the first: its claim would wait for a
-      // record that is written only once the whole batch is out.
-      const inBatch = new Set<string>();
+      // Copies of one event in the same batch (two subscriptions' notifications of one change, or a
+      // redelivery): a later copy goes only to the queues no earlier copy has claimed.
+      const copies: BatchCopies = { messageId, claimed: new Map() };
       // Each item its own delivery id (and claim owner), the same on every retry of this message.
       const published = await Promise.allSettled(
         items.map((item, i) =>
           slots.run(() =>
-            this.#publishItem(item, `${messageId}#${i}`, context.logger, inBatch).catch(async (e: unknown): Promise<PublishedItem> => {
+            this.#publishItem(item, `${messageId}#${i}`, context.logger, copies).catch(async (e: unknown): Promise<PublishedItem> => {
               if (permanentReason(e) === undefined) throw e; // transient: no dead letter (nor its blob)
               return { outcome: await this.#deadLetter(e, await this.#itemMessageText(item), context) };
             }),
@@ -195,7 +204,7 @@ export class NotificationProcessor {
     return encodeJsonMessage(ref);
   }
 
-  async #publishItem(queued: QueuedNotification, messageId: string, logger: Logger, inBatch?: Set<string>): Promise<PublishedItem> {
+  async #publishItem(queued: QueuedNotification, messageId: string, logger: Logger, copies?: BatchCopies): Promise<PublishedItem> {
     if (queued.kind !== 'change') throw new PermanentFailure('unexpected_lifecycle', 'A lifecycle notification reached the change notification queue.');
     const parsed = changeNotificationSchema.safeParse(queued.notification);
     if (!parsed.success) throw new PermanentFailure('malformed_message', `The queued notification is not a change notification: ${parsed.error.issues[0]?.message ?? ''}`);
@@ -210,7 +219,7 @@ export class NotificationProcessor {
       if (hydrated === 'gone') change = { ...notification, changeType: 'deleted' };
       else if (hydrated) resource = hydrated.resource;
     }
-    return this.#publish(buildTeamsEvent(change, resource, queued.receivedAt, messageId).event, messageId, logger, inBatch);
+    return this.#publish(buildTeamsEvent(change, resource, queued.receivedAt, messageId).event, messageId, logger, copies);
   }
 
   /**
@@ -235,8 +244,12 @@ export class NotificationProcessor {
   /**
    * Routes the event and publishes it on its queues; the returned `record` then writes that they took it
    * (its de-duplication record, the chat's members) and logs it: a batch writes its items' records together.
+   * `owner` owns the de-duplication claim (its retries take it over). In a batch, the owner is the message
+   * and event id together, whichever copy gets there first on each attempt, and a copy claims only the
+   * queues that no earlier copy of the batch claimed: the earlier copy's claim is recorded only once the
+   * whole batch is out, and waiting for it would wait for itself.
    */
-  async #publish(event: TeamsCloudEvent, messageId: string, logger: Logger, inBatch?: Set<string>): Promise<PublishedItem> {
+  async #publish(event: TeamsCloudEvent, owner: string, logger: Logger, copies?: BatchCopies): Promise<PublishedItem> {
     const fields = { eventId: event.id, type: event.type, subscriptionId: event.subscriptionid, tenantId: event.tenantid };
 
     const decision = this.#o.routes.route(event);
@@ -245,12 +258,19 @@ export class NotificationProcessor {
       logger.info('route.dropped_by_rule', { ...fields, rule: decision.rule });
       return { outcome: { status: 'dropped', eventId: event.id, rule: decision.rule } };
     }
-    if (inBatch?.has(event.id)) {
-      logger.info('route.duplicate_skipped', fields);
-      return { outcome: { status: 'duplicate', eventId: event.id } };
+    let queues = decision.queues;
+    if (copies) {
+      const claimed = copies.claimed.get(event.id) ?? new Set<string>();
+      queues = queues.filter((q) => !claimed.has(q));
+      if (queues.length === 0) {
+        logger.info('route.duplicate_skipped', fields);
+        return { outcome: { status: 'duplicate', eventId: event.id } };
+      }
+      for (const q of queues) claimed.add(q);
+      copies.claimed.set(event.id, claimed);
+      owner = `${copies.messageId}@${event.id}`;
     }
-    inBatch?.add(event.id);
-    const claim = await this.#o.routedLog.claim({ eventId: event.id, queues: decision.queues, owner: messageId });
+    const claim = await this.#o.routedLog.claim({ eventId: event.id, queues, owner });
     if (claim.queues.length === 0) {
       logger.info('route.duplicate_skipped', fields);
       return { outcome: { status: 'duplicate', eventId: event.id } };

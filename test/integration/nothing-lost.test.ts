@@ -2,6 +2,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
+import { QUEUED_BATCH_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { pruneEventPayloads } from '../../shared/route/event-payload-retention.js';
 import { queueService, uniqueName } from '../helpers/azurite.js';
 import { CHAT, chatMessage, useRouteHarness } from '../helpers/route-harness.js';
@@ -64,16 +65,19 @@ describe('event identity: distinct changes are never merged', () => {
 });
 
 describe('de-duplication per destination', () => {
+  /** Routes by subscription: sub-a's events to `a`, sub-b's to `b` (and to `a` too when `bAlsoToA`). */
+  const bySubscription = (a: string, b: string, bAlsoToA = false) => ({
+    ROUTES_FILE: writeRoutes({
+      routes: [
+        { match: { subscriptionId: 'sub-a' }, queues: [a] },
+        { match: { subscriptionId: 'sub-b' }, queues: bAlsoToA ? [b, a] : [b] },
+      ],
+    }),
+  });
+
   it('delivers a message seen by two subscriptions to the queue each routes to, and a third copy nowhere', async () => {
     const [qa, qb] = [uniqueName('sub-a'), uniqueName('sub-b')];
-    const t = setup({
-      ROUTES_FILE: writeRoutes({
-        routes: [
-          { match: { subscriptionId: 'sub-a' }, queues: [qa] },
-          { match: { subscriptionId: 'sub-b' }, queues: [qb] },
-        ],
-      }),
-    });
+    const t = setup(bySubscription(qa, qb));
     const payload = chatMessage('800');
     expect(await t.process(await queuedMessage(payload, { subscriptionId: 'sub-a' }))).toMatchObject({ status: 'routed', queues: [qa] });
     expect(await t.process(await queuedMessage(payload, { subscriptionId: 'sub-b' }))).toMatchObject({ status: 'routed', queues: [qb] });
@@ -82,6 +86,26 @@ describe('de-duplication per destination', () => {
     expect(a.map((e) => e.messageid)).toEqual(['800']);
     expect(b.map((e) => e.messageid)).toEqual(['800']);
     expect(a[0]?.id).toBe(b[0]?.id);
+  });
+
+  it("delivers two subscriptions' copies of a message in one Graph request to the queues each routes to", async () => {
+    // One request may carry the notifications of several subscriptions: both copies have the same event id
+    // (the same message version), their routes do not.
+    const [qa, qb] = [uniqueName('batch-a'), uniqueName('batch-b')];
+    const t = setup(bySubscription(qa, qb, true));
+    const [a, b] = [await queuedMessage(chatMessage('805'), { subscriptionId: 'sub-a' }), await queuedMessage(chatMessage('805'), { subscriptionId: 'sub-b' })];
+    const request = { schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt: a.receivedAt, items: [a, b, a].map((q) => q.notification) };
+    expect(await t.process(request, 'one-request')).toMatchObject({
+      status: 'batch',
+      items: [{ status: 'routed', queues: [qa] }, { status: 'routed', queues: [qb] }, { status: 'duplicate' }],
+    });
+    expect((await t.events(qa)).map((e) => e.messageid)).toEqual(['805']);
+    expect((await t.events(qb)).map((e) => e.messageid)).toEqual(['805']);
+    // Its retry (the same message) and a redelivery (another) find every queue recorded.
+    for (const messageId of ['one-request', 'one-request-again']) {
+      expect(await t.process(request, messageId)).toMatchObject({ items: [{ status: 'duplicate' }, { status: 'duplicate' }, { status: 'duplicate' }] });
+    }
+    expect([...(await t.events(qa)), ...(await t.events(qb))]).toEqual([]);
   });
 
   it('delivers a message seen in two tenants to each tenant route', async () => {
