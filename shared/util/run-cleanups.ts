@@ -18,21 +18,22 @@ export class CleanupFailedError extends RelayError {
 }
 
 /**
- * Runs every clean-up in turn, each whatever became of the ones before it: they delete from different
- * stores, and one store's outage must not let the others grow. Each success is logged as its `event`, each
- * failure as `cleanup.failed`; then throws CleanupFailedError if any failed.
+ * Runs every clean-up at once, each whatever becomes of the others: they delete from different stores, and
+ * one store's outage (or a store that hangs) must not let the others grow. Each success is logged as its
+ * `event`, each failure as `cleanup.failed`; once all have settled, throws CleanupFailedError if any failed.
  */
 export async function runCleanups(cleanups: readonly Cleanup[], logger: Logger): Promise<void> {
-  const failed: string[] = [];
-  let firstError: unknown;
-  for (const cleanup of cleanups) {
-    try {
-      logger.info(cleanup.event, await cleanup.run());
-    } catch (e) {
-      if (failed.length === 0) firstError = e;
-      failed.push(cleanup.event);
-      logger.error('cleanup.failed', { cleanup: cleanup.event, ...errorFields(e) });
-    }
-  }
-  if (failed.length > 0) throw new CleanupFailedError(failed, firstError);
+  const settled = await Promise.allSettled(
+    cleanups.map(async (cleanup) => {
+      try {
+        logger.info(cleanup.event, await cleanup.run());
+      } catch (e) {
+        logger.error('cleanup.failed', { cleanup: cleanup.event, ...errorFields(e) });
+        throw e;
+      }
+    }),
+  );
+  const failed = cleanups.filter((_, i) => settled[i]?.status === 'rejected').map((c) => c.event);
+  const first = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (first) throw new CleanupFailedError(failed, first.reason);
 }

@@ -22,7 +22,7 @@ describe('runCleanups', () => {
     ]);
   });
 
-  it('runs the clean-ups after one that fails, logs the failure, then fails naming it', async () => {
+  it('runs the other clean-ups when one fails, logs the failure, then fails naming it', async () => {
     const ran: string[] = [];
     const logger = createRecordingLogger();
     const outage = Object.assign(new Error('The table service is unavailable.'), { code: 'ServiceUnavailable' });
@@ -34,11 +34,22 @@ describe('runCleanups', () => {
     expect(ran).toEqual(['payloads.pruned', 'metrics.pruned']);
     expect(error).toBeInstanceOf(CleanupFailedError);
     expect(error).toMatchObject({ code: 'ERR_CLEANUP_FAILED', failed: ['dedup.pruned'], cause: outage });
-    expect(logger.lines.map((l) => [l.level, l.event])).toEqual([
+    expect(logger.lines.map((l) => [l.level, l.event]).sort()).toEqual([
       ['error', 'cleanup.failed'],
-      ['info', 'payloads.pruned'],
       ['info', 'metrics.pruned'],
+      ['info', 'payloads.pruned'],
     ]);
-    expect(logger.lines[0]?.fields).toMatchObject({ cleanup: 'dedup.pruned', error: 'The table service is unavailable.', code: 'ServiceUnavailable' });
+    expect(logger.lines.find((l) => l.level === 'error')?.fields).toMatchObject({ cleanup: 'dedup.pruned', error: 'The table service is unavailable.', code: 'ServiceUnavailable' });
+  });
+
+  it('does not wait for a clean-up that hangs before running the others', async () => {
+    const ran: string[] = [];
+    let finishHanging: () => void = () => undefined;
+    const hanging: Cleanup = { event: 'payloads.pruned', run: () => new Promise((resolve) => (finishHanging = () => resolve({ payloadBlobs: 0 }))) };
+    const all = runCleanups([hanging, counting('metrics.pruned', ran)], createRecordingLogger());
+    await new Promise((r) => setImmediate(r));
+    expect(ran).toEqual(['metrics.pruned']);
+    finishHanging();
+    await all;
   });
 });
