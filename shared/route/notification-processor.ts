@@ -48,15 +48,9 @@ export type ProcessOutcome =
 /** What became of one item of a queued batch. */
 export type ItemOutcome = Exclude<ProcessOutcome, { status: 'batch' }>;
 
-/** An item's outcome, and for a published event what is still to be written once it is out (`#record`). */
-interface PublishedItem {
-  readonly outcome: ItemOutcome;
-  readonly record?: () => Promise<void>;
-}
-
 /**
  * The copies of events in one v2 message so far: for each event id, the queues an earlier copy in the
- * message has claimed (a later copy claims only the others, under the same owner, see `#publish`).
+ * message has claimed (a later copy claims only the others, under the same owner, see `#route`).
  */
 interface BatchCopies {
   readonly messageId: string;
@@ -141,7 +135,7 @@ export class NotificationProcessor {
     let outcome: ProcessOutcome;
     if (resolved.schema === QUEUED_NOTIFICATION_SCHEMA) {
       try {
-        outcome = await this.#record(await this.#publishItem(resolved, messageId, context.logger));
+        outcome = await this.#processItem(resolved, messageId, context.logger);
       } catch (e) {
         return this.#deadLetter(e, originalMessageText(message), context);
       }
@@ -151,28 +145,23 @@ export class NotificationProcessor {
       // Copies of one event in the same batch (two subscriptions' notifications of one change, or a
       // redelivery): a later copy goes only to the queues no earlier copy has claimed.
       const copies: BatchCopies = { messageId, claimed: new Map() };
-      // Each item its own delivery id (and claim owner), the same on every retry of this message.
-      const published = await Promise.allSettled(
+      // Each item its own delivery id, the same on every retry of this message. Each item's de-duplication
+      // record is written as soon as it is out (records written at the same time still share the transactions
+      // of their partitions): claims held until the whole batch is out made two messages carrying the same
+      // events wait for each other until both gave up, attempt after attempt, into the poison queue.
+      const settled = await Promise.allSettled(
         items.map((item, i) =>
           slots.run(() =>
-            this.#publishItem(item, `${messageId}#${i}`, context.logger, copies).catch(async (e: unknown): Promise<PublishedItem> => {
+            this.#processItem(item, `${messageId}#${i}`, context.logger, copies).catch(async (e: unknown): Promise<ItemOutcome> => {
               if (permanentReason(e) === undefined) throw e; // transient: no dead letter (nor its blob)
-              return { outcome: await this.#deadLetter(e, await this.#itemMessageText(item), context) };
+              return this.#deadLetter(e, await this.#itemMessageText(item), context);
             }),
           ),
         ),
       );
-      // The de-duplication records of every item that went out are written together (they share the
-      // transactions of their partitions), also when another item failed: its retry then skips them.
-      const recorded = await Promise.allSettled(
-        published.map(async (r) => {
-          if (r.status === 'rejected') throw r.reason;
-          return this.#record(r.value);
-        }),
-      );
-      const transient = recorded.find((r) => r.status === 'rejected');
+      const transient = settled.find((r) => r.status === 'rejected');
       if (transient) throw transient.reason;
-      outcome = { status: 'batch', items: recorded.map((r) => (r as PromiseFulfilledResult<ItemOutcome>).value) };
+      outcome = { status: 'batch', items: settled.map((r) => (r as PromiseFulfilledResult<ItemOutcome>).value) };
     }
     await this.#deleteClaimCheck(message, context.logger);
     return outcome;
@@ -204,7 +193,7 @@ export class NotificationProcessor {
     return encodeJsonMessage(ref);
   }
 
-  async #publishItem(queued: QueuedNotification, messageId: string, logger: Logger, copies?: BatchCopies): Promise<PublishedItem> {
+  async #processItem(queued: QueuedNotification, messageId: string, logger: Logger, copies?: BatchCopies): Promise<ItemOutcome> {
     if (queued.kind !== 'change') throw new PermanentFailure('unexpected_lifecycle', 'A lifecycle notification reached the change notification queue.');
     const parsed = changeNotificationSchema.safeParse(queued.notification);
     if (!parsed.success) throw new PermanentFailure('malformed_message', `The queued notification is not a change notification: ${parsed.error.issues[0]?.message ?? ''}`);
@@ -219,7 +208,7 @@ export class NotificationProcessor {
       if (hydrated === 'gone') change = { ...notification, changeType: 'deleted' };
       else if (hydrated) resource = hydrated.resource;
     }
-    return this.#publish(buildTeamsEvent(change, resource, queued.receivedAt, messageId).event, messageId, logger, copies);
+    return this.#route(buildTeamsEvent(change, resource, queued.receivedAt, messageId).event, messageId, logger, copies);
   }
 
   /**
@@ -232,31 +221,24 @@ export class NotificationProcessor {
    */
   routeReadBack(notification: ChangeNotification, resource: Record<string, unknown>, read: { occurrence: string; owner: string }, logger: Logger): Promise<ItemOutcome> {
     const { event } = buildTeamsEvent(notification, resource, new Date().toISOString(), read.occurrence);
-    return this.#publish({ ...event, backfilled: true }, read.owner, logger).then((published) => this.#record(published));
-  }
-
-  /** Writes what a published item still owes once it is out (its de-duplication record), then reports it. */
-  async #record(item: PublishedItem): Promise<ItemOutcome> {
-    await item.record?.();
-    return item.outcome;
+    return this.#route({ ...event, backfilled: true }, read.owner, logger);
   }
 
   /**
-   * Routes the event and publishes it on its queues; the returned `record` then writes that they took it
-   * (its de-duplication record, the chat's members) and logs it: a batch writes its items' records together.
-   * `owner` owns the de-duplication claim (its retries take it over). In a batch, the owner is the message
-   * and event id together, whichever copy gets there first on each attempt, and a copy claims only the
-   * queues that no earlier copy of the batch claimed: the earlier copy's claim is recorded only once the
-   * whole batch is out, and waiting for it would wait for itself.
+   * Routes the event, publishes it on its queues and then records that they took it (its de-duplication
+   * record, the chat's members) and logs it. `owner` owns the de-duplication claim (its retries take it
+   * over). In a batch, the owner is the message and event id together, whichever copy gets there first on
+   * each attempt, and a copy claims only the queues that no earlier copy of the batch claimed, so that two
+   * copies of one event in a request go out once to each queue.
    */
-  async #publish(event: TeamsCloudEvent, owner: string, logger: Logger, copies?: BatchCopies): Promise<PublishedItem> {
+  async #route(event: TeamsCloudEvent, owner: string, logger: Logger, copies?: BatchCopies): Promise<ItemOutcome> {
     const fields = { eventId: event.id, type: event.type, subscriptionId: event.subscriptionid, tenantId: event.tenantid };
 
     const decision = this.#o.routes.route(event);
     if (decision.action === 'none') throw new PermanentFailure('no_route', `No route matches ${event.type} for ${event.subject} and default routes are off.`);
     if (decision.action === 'drop') {
       logger.info('route.dropped_by_rule', { ...fields, rule: decision.rule });
-      return { outcome: { status: 'dropped', eventId: event.id, rule: decision.rule } };
+      return { status: 'dropped', eventId: event.id, rule: decision.rule };
     }
     let queues = decision.queues;
     if (copies) {
@@ -264,7 +246,7 @@ export class NotificationProcessor {
       queues = queues.filter((q) => !claimed.has(q));
       if (queues.length === 0) {
         logger.info('route.duplicate_skipped', fields);
-        return { outcome: { status: 'duplicate', eventId: event.id } };
+        return { status: 'duplicate', eventId: event.id };
       }
       for (const q of queues) claimed.add(q);
       copies.claimed.set(event.id, claimed);
@@ -273,7 +255,7 @@ export class NotificationProcessor {
     const claim = await this.#o.routedLog.claim({ eventId: event.id, queues, owner });
     if (claim.queues.length === 0) {
       logger.info('route.duplicate_skipped', fields);
-      return { outcome: { status: 'duplicate', eventId: event.id } };
+      return { status: 'duplicate', eventId: event.id };
     }
     let result;
     try {
@@ -287,14 +269,10 @@ export class NotificationProcessor {
       await (result.published.length > 0 ? claim.complete(result.published) : claim.release()).catch(() => undefined);
       throw result.failed[0]?.error;
     }
-    return {
-      outcome: { status: 'routed', eventId: event.id, queues: claim.queues },
-      record: async () => {
-        await claim.complete();
-        await this.#rememberMember(event, logger);
-        logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode, ...(event.backfilled ? { backfilled: true } : {}) });
-      },
-    };
+    await claim.complete();
+    await this.#rememberMember(event, logger);
+    logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode, ...(event.backfilled ? { backfilled: true } : {}) });
+    return { status: 'routed', eventId: event.id, queues: claim.queues };
   }
 
   async #rememberMember(event: TeamsCloudEvent, logger: Logger): Promise<void> {

@@ -4,7 +4,7 @@ import { azuriteConnectionString } from '../../shared/config/storage-connection.
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { QUEUED_BATCH_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { pruneEventPayloads } from '../../shared/route/event-payload-retention.js';
-import { queueService, uniqueName } from '../helpers/azurite.js';
+import { drainQueue, queueService, uniqueName } from '../helpers/azurite.js';
 import { CHAT, chatMessage, useRouteHarness } from '../helpers/route-harness.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -106,6 +106,24 @@ describe('de-duplication per destination', () => {
       expect(await t.process(request, messageId)).toMatchObject({ items: [{ status: 'duplicate' }, { status: 'duplicate' }, { status: 'duplicate' }] });
     }
     expect([...(await t.events(qa)), ...(await t.events(qb))]).toEqual([]);
+  });
+
+  it('routes two large Graph requests carrying the same changes in opposite order, at the same time, on their first attempt', async () => {
+    // Graph redelivers (and subscriptions overlap): two incoming messages share events. Each request is
+    // larger than the items routed at once, so each message's first items take the claims the other's last
+    // items need: a copy must wait only for the other's publish of that one event, never for the other's
+    // whole batch, or the two wait for each other until both give up, attempt after attempt, into poison.
+    const queue = uniqueName('overlap');
+    const t = setup(onlyTo(queue));
+    const items = await Promise.all(Array.from({ length: 160 }, (_, i) => queuedMessage(chatMessage(String(1000 + i)))));
+    const request = (order: typeof items) => ({ schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt: items[0]!.receivedAt, items: order.map((q) => q.notification) });
+    const [forward, backward] = [request(items), request([...items.slice(80), ...items.slice(0, 80)])];
+    const outcomes = await Promise.all([t.process(forward, 'forward'), t.process(backward, 'backward')]);
+    const statuses = outcomes.flatMap((o) => (o.status === 'batch' ? o.items.map((i) => i.status) : [o.status]));
+    expect(statuses.filter((s) => s === 'routed')).toHaveLength(160);
+    expect(statuses.filter((s) => s === 'duplicate')).toHaveLength(160);
+    const routed = await drainQueue(queueService(harness.azurite()).getQueueClient(queue));
+    expect(routed.map((m) => Number((m.body as { messageid?: string }).messageid)).sort((x, y) => x - y)).toEqual(items.map((_, i) => 1000 + i));
   });
 
   it('delivers a message seen in two tenants to each tenant route', async () => {
