@@ -8,9 +8,7 @@ import { runtime, withInvocationLog } from './adapters/runtime.js';
  * each whatever became of the others; the invocation fails if any of them did.
  */
 export function pruneRoutedEvents(_timer: Timer, context: InvocationContext): Promise<void> {
-  return withInvocationLog(context, async (logger) => {
-    await runCleanups(runtime().cleanups, logger);
-  });
+  return withInvocationLog(context, (logger) => runCleanups(runtime().cleanups, logger));
 }
 
 app.timer('pruneRoutedEvents', {

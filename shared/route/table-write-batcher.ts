@@ -1,5 +1,6 @@
 import { type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import { restStatus as status } from '../errors.js';
+import { MAX_TRANSACTION_ACTIONS } from '../util/delete-entities.js';
 import { tableOnce } from '../util/table-once.js';
 
 /** An insert (no etag) or a replace conditional on `etag`. */
@@ -24,9 +25,6 @@ function isTableMissing(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
   return code === 'TableNotFound' || /TableNotFound|table specified does not exist/i.test((e as Error).message ?? '');
 }
-
-/** Azure Table storage's limit for one entity group transaction. */
-const MAX_TRANSACTION = 100;
 
 /**
  * Conditional writes (insert if absent, replace if the etag still matches) gathered for a few milliseconds
@@ -64,7 +62,7 @@ export class TableWriteBatcher {
     const open = new Map<string, { group: PendingWrite[]; rows: Set<string> }>();
     for (const write of pending) {
       const current = open.get(write.entity.partitionKey);
-      if (current && current.group.length < MAX_TRANSACTION && !current.rows.has(write.entity.rowKey)) {
+      if (current && current.group.length < MAX_TRANSACTION_ACTIONS && !current.rows.has(write.entity.rowKey)) {
         current.group.push(write);
         current.rows.add(write.entity.rowKey);
         continue;

@@ -1,8 +1,8 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { restStatus } from '../errors.js';
 
-/** Table storage's limit on the actions of one entity group transaction. */
-const MAX_TRANSACTION_ACTIONS = 100;
+/** Table storage's limit on the actions of one entity group transaction (Azure's and Azurite's alike). */
+export const MAX_TRANSACTION_ACTIONS = 100;
 
 /**
  * Deletes every entity `filter` (an OData filter, built with `odata`) selects: one entity group transaction
