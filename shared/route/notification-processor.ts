@@ -17,6 +17,7 @@ import {
   type QueuedClaimCheck,
   type QueuedNotification,
 } from '../queue/queued-notification.js';
+import { readBlob } from '../queue/read-blob.js';
 import { uploadJson } from '../queue/storage-writes.js';
 import { NestingTooDeepError } from '../util/canonical-json.js';
 import { Semaphore } from '../util/semaphore.js';
@@ -301,7 +302,7 @@ export class NotificationProcessor {
     if (!isClaimCheck(message)) body = message;
     else {
       try {
-        const blob = await this.#o.claimChecks.getBlobClient(message.claimCheck.blob).downloadToBuffer();
+        const blob = await readBlob(this.#o.claimChecks.getBlobClient(message.claimCheck.blob));
         body = JSON.parse(blob.toString('utf8')) as QueuedNotification | QueuedBatch;
       } catch (e) {
         if (restStatus(e) === 404) throw new PermanentFailure('claim_check_missing', `Claim-check blob ${message.claimCheck.blob} does not exist.`);

@@ -6,6 +6,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, generateAccountSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../shared/config/storage-connection.js';
+import { readBlob } from '../../shared/queue/read-blob.js';
 import { unpackQueued, type QueuedBatch } from '../../shared/queue/queued-notification.js';
 import { drainQueue, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, runHost, startHost, type HostProcess } from '../helpers/local-host-process.js';
@@ -311,7 +312,7 @@ describe('timers as the timer extension runs them', () => {
   const hostDate = (ms: number) => new Date(ms).toISOString().replace('.000Z', '+00:00');
   const statusBlob = (hostIdValue: string, fn: string) =>
     BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('azure-webjobs-hosts').getBlockBlobClient(`timers/${hostIdValue}/Host.Functions.${fn}/status`);
-  const readStatus = async (hostIdValue: string, fn: string) => JSON.parse((await statusBlob(hostIdValue, fn).downloadToBuffer()).toString('utf8')) as Record<string, string>;
+  const readStatus = async (hostIdValue: string, fn: string) => JSON.parse((await readBlob(statusBlob(hostIdValue, fn))).toString('utf8')) as Record<string, string>;
 
   it('runs a timer that missed an occurrence while the app was down at once, isPastDue, and records Last/Next in azure-webjobs-hosts', async () => {
     const hid = uniqueName('hid').slice(0, 32);

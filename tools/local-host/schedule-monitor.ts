@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { ContainerClient } from '@azure/storage-blob';
 import { restStatus } from '../../shared/errors.js';
+import { readBlob } from '../../shared/queue/read-blob.js';
 import { HostStorageError } from './host-errors.js';
 import type { CronSchedule } from './ncrontab.js';
 
@@ -90,7 +91,7 @@ export class BlobScheduleMonitor implements ScheduleMonitor {
   async getStatus(timerName: string): Promise<ScheduleStatus | undefined> {
     let text: string;
     try {
-      text = (await this.#container.getBlockBlobClient(this.blobName(timerName)).downloadToBuffer()).toString('utf8');
+      text = (await readBlob(this.#container.getBlobClient(this.blobName(timerName)))).toString('utf8');
     } catch (e) {
       if (restStatus(e) === 404) return undefined;
       throw e;
