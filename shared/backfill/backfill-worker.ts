@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
+import { restStatus } from '../errors.js';
 import { isGraphRequestError, type GraphClient } from '../graph/graph-client.js';
 import type { Logger } from '../log.js';
-import { encodeJsonMessage } from '../queue/json-message.js';
+import { decodeJsonMessage, encodeJsonMessage } from '../queue/json-message.js';
 import { sendToQueue } from '../queue/storage-writes.js';
 import { permanentReason, type NotificationProcessor } from '../route/notification-processor.js';
 import { Pacer } from '../util/pacer.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
-import { BACKFILL_PIECE_SCHEMA, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
+import { BACKFILL_PIECE_SCHEMA, parseBackfillPiece, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
 import type { Gap, GapLog } from './gap-log.js';
 import type { MembershipLog } from './membership-log.js';
 import { changeFromChat, changeFromMember, changeFromMessage, type ReadBackChange } from './read-back-change.js';
@@ -53,6 +54,15 @@ const PAGE_SIZE = 50;
 export const POISONED_PIECE_REQUEUES = 3;
 const POISONED_PIECE_DELAY_SECONDS = 60;
 const enc = encodeURIComponent;
+/** How many messages a queue holds, visible or not (0 when it does not exist yet). */
+async function approximateMessages(queue: QueueClient): Promise<number> {
+  try {
+    return (await queue.getProperties()).approximateMessagesCount ?? 0;
+  } catch (e) {
+    if (restStatus(e) === 404) return 0;
+    throw e;
+  }
+}
 /** A piece's pages and children start with no requeue of their own. */
 const freshPiece = ({ requeues: _requeues, ...piece }: BackfillPiece): BackfillPiece => piece;
 const pieceId = (scope: BackfillScope, next: string | undefined) =>
@@ -107,8 +117,46 @@ export class BackfillWorker {
     const from = new Date(Date.parse(gap.from) - this.#o.marginBeforeMs).toISOString();
     const to = new Date(Date.parse(gap.to) + this.#o.marginAfterMs).toISOString();
     for (const scope of covered.scopes) await this.#queue({ schema: BACKFILL_PIECE_SCHEMA, gapId: gap.id, name: gap.name, from, to, scope });
-    await this.#o.gaps.update(gap.id, { status: 'filling' });
-    return { ...gap, status: 'filling' };
+    const progressAt = new Date(this.#now()).toISOString();
+    await this.#o.gaps.update(gap.id, { status: 'filling', progressAt });
+    return { ...gap, status: 'filling', progressAt };
+  }
+
+  /**
+   * Queues again the pieces of a `filling` gap that stood still (the detector's call): pieces are recorded
+   * before they are queued, so a piece not done whose message is gone (a queue's data lost with a storage
+   * restart, a host killed between the record and the send) would hold its gap open for ever. The backfill
+   * queue holding fewer messages than the gap has pieces left is the proof that some are gone; all its
+   * pending pieces are then queued again (which ones are gone cannot be told: one still queued is read
+   * twice, a duplicate, never a loss). A gap with none left is closed; a piece recorded without its
+   * message (before bodies were kept) cannot be queued again, and its gap ends `partial` with a resync event.
+   */
+  async requeueStalled(gap: Gap, logger: Logger): Promise<'requeued' | 'waiting' | 'closed'> {
+    const pending = await this.#o.gaps.pendingPieces(gap.id);
+    if (pending.length === 0) {
+      await this.#settle(gap.id, logger, 0, false);
+      return 'closed';
+    }
+    const queued = await approximateMessages(this.#o.queue);
+    if (queued >= pending.length) return 'waiting';
+    let requeued = 0;
+    const unknown: string[] = [];
+    for (const p of pending) {
+      const piece = p.body === undefined ? undefined : parseBackfillPiece(decodeJsonMessage(p.body));
+      if (!piece) unknown.push(p.pieceId);
+      else {
+        await sendToQueue(this.#o.queue, encodeJsonMessage(freshPiece(piece)));
+        requeued++;
+      }
+    }
+    logger.warn('backfill.gap_stalled', { gapId: gap.id, name: gap.name, piecesPending: pending.length, queueMessages: queued, requeued, unrecoverable: unknown.length });
+    await this.#o.gaps.update(gap.id, { progressAt: new Date(this.#now()).toISOString() });
+    if (unknown.length > 0) {
+      await this.#o.gaps.update(gap.id, { note: `${unknown.length} piece(s) were lost from the queue and cannot be queued again; their part of the window was not read` });
+      for (const id of unknown) await this.#o.gaps.finishPiece(gap.id, id);
+      await this.#settle(gap.id, logger, 0, true, requeued);
+    }
+    return requeued > 0 ? 'requeued' : 'closed';
   }
 
   /** Processes one piece from the backfill queue. */
@@ -302,22 +350,29 @@ export class BackfillWorker {
 
   /** Records the piece (so its gap waits for it), then queues it; a piece already done is not queued again. */
   async #queue(piece: BackfillPiece, delaySeconds = 0): Promise<void> {
-    if ((await this.#o.gaps.recordPiece(piece.gapId, pieceId(piece.scope, piece.next))) === 'done') return;
-    await sendToQueue(this.#o.queue, encodeJsonMessage(piece), { visibilityTimeoutSeconds: delaySeconds });
+    const body = encodeJsonMessage(piece);
+    if ((await this.#o.gaps.recordPiece(piece.gapId, pieceId(piece.scope, piece.next), body)) === 'done') return;
+    await sendToQueue(this.#o.queue, body, { visibilityTimeoutSeconds: delaySeconds });
   }
 
   async #finish(piece: BackfillPiece, id: string, logger: Logger, changes: number, incomplete = false): Promise<void> {
     const pending = await this.#o.gaps.finishPiece(piece.gapId, id);
-    const gap = await this.#o.gaps.get(piece.gapId);
+    await this.#settle(piece.gapId, logger, changes, incomplete, pending);
+  }
+
+  /** Adds a finished piece's changes to its gap, and closes the gap when no piece is left (`pending` 0). */
+  async #settle(gapId: string, logger: Logger, changes: number, incomplete: boolean, pending = 0): Promise<void> {
+    const gap = await this.#o.gaps.get(gapId);
     if (!gap) return;
     const found = (gap.changesFound ?? 0) + changes;
+    const progressAt = new Date(this.#now()).toISOString();
     if (pending > 0) {
-      await this.#o.gaps.update(piece.gapId, { changesFound: found, piecesPending: pending });
+      await this.#o.gaps.update(gapId, { changesFound: found, piecesPending: pending, progressAt });
       return;
     }
     const partial = incomplete || gap.note !== undefined;
-    await this.#o.gaps.update(piece.gapId, { changesFound: found, piecesPending: 0, status: partial ? 'partial' : 'filled' });
-    logger.info('backfill.gap_closed', { gapId: piece.gapId, name: piece.name, status: partial ? 'partial' : 'filled', changesFound: found });
+    await this.#o.gaps.update(gapId, { changesFound: found, piecesPending: 0, progressAt, status: partial ? 'partial' : 'filled' });
+    logger.info('backfill.gap_closed', { gapId, name: gap.name, status: partial ? 'partial' : 'filled', changesFound: found });
     if (partial) await this.#o.resync({ ...gap, status: 'partial' }, gap.note ?? 'part of the window could not be read');
   }
 }

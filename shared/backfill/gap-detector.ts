@@ -6,7 +6,7 @@ import { gapIdOf, type Gap, type GapLog, type GapReason } from './gap-log.js';
 
 export interface GapDetectorOptions {
   readonly gaps: GapLog;
-  readonly worker: Pick<BackfillWorker, 'openGap' | 'resumeGap'>;
+  readonly worker: Pick<BackfillWorker, 'openGap' | 'resumeGap' | 'requeueStalled'>;
   readonly desired: readonly DesiredSubscription[];
   /** Where the reconciler records the windows in which an entry had no subscription. */
   readonly records: Pick<SubscriptionRecords, 'list'>;
@@ -19,6 +19,11 @@ export interface GapDetectorOptions {
 
 /** An opener queues a gap's first pieces within seconds; a gap still `open` after this lost its opener. */
 const STALE_OPEN_MS = 60_000;
+/**
+ * A `filling` gap none of whose pieces finished for this long may have lost some (their messages gone):
+ * longer than a piece waits for Graph's Retry-After, a poisoned piece's requeue delay or the host's retries.
+ */
+export const STALLED_FILLING_MS = 10 * 60_000;
 
 /**
  * Notices the windows in which Graph's notifications may have been lost, since Teams never says so
@@ -27,7 +32,8 @@ const STALE_OPEN_MS = 60_000;
  * reconciler when it replaced or recreated one, picked up at each beat), a daily safety-net window for
  * operators who want one, windows an operator names, and storage outages longer than Graph retries
  * (reported by the receiver through `open`). Each window becomes a gap per desired subscription, which the backfill worker fills;
- * a gap whose opener died before queueing its first pieces is resumed at a later beat.
+ * a gap whose opener died before queueing its first pieces is resumed at a later beat, and one whose
+ * pieces' messages vanished is queued again.
  */
 export class GapDetector {
   readonly #o: GapDetectorOptions;
@@ -60,9 +66,11 @@ export class GapDetector {
     // Windows the reconciler recorded: only those not opened yet (one listing, not a write per old window).
     const recorded = await this.#o.gaps.list();
     const known = new Set(recorded.map((g) => g.id));
-    // A gap still `open` a while after it was recorded lost its opener before its pieces were queued.
+    // A gap still `open` a while after it was recorded lost its opener before its pieces were queued;
+    // one `filling` with no piece finished for a long while may have lost pieces' messages.
     for (const g of recorded) {
       if (g.status === 'open' && now.getTime() - Date.parse(g.openedAt) > STALE_OPEN_MS) await this.#o.worker.resumeGap(g, logger);
+      if (g.status === 'filling' && now.getTime() - Date.parse(g.progressAt ?? g.openedAt) > STALLED_FILLING_MS) await this.#o.worker.requeueStalled(g, logger);
     }
     for (const r of await this.#o.records.list()) {
       if (!this.#o.desired.some((d) => d.name === r.name)) continue;

@@ -24,6 +24,15 @@ export interface Gap {
   readonly changesFound?: number;
   /** Why the gap could not be filled completely (then a resync event names the window). */
   readonly note?: string;
+  /** When its pieces were last queued or one of them finished (ISO): how long a `filling` gap has stood still. */
+  readonly progressAt?: string;
+}
+
+/** A piece of a gap's work not done yet, as recorded before it was queued. */
+export interface PendingPiece {
+  readonly pieceId: string;
+  /** The queue message's body (undefined for a piece recorded before bodies were kept). */
+  readonly body?: string;
 }
 
 type Entity = Omit<Gap, 'id'> & { partitionKey: string; rowKey: string };
@@ -128,14 +137,16 @@ export class GapLog {
   }
 
   /**
-   * Records a piece of a gap's work before it is queued: `new` the first time; `pending` when it was
-   * recorded before and is not done (its message may have been lost with a crash: queue it again);
-   * `done` when it finished. Piece ids are derived from what they read, so a repeated parent makes no new work.
+   * Records a piece of a gap's work, with the message that carries it, before it is queued: `new` the first
+   * time; `pending` when it was recorded before and is not done (its message may have been lost with a
+   * crash: queue it again); `done` when it finished. Piece ids are derived from what they read, so a
+   * repeated parent makes no new work. The body is kept so that a piece whose message vanished (a queue's
+   * data lost, a send that never landed) can be queued again from here.
    */
-  async recordPiece(gapId: string, pieceId: string): Promise<'new' | 'pending' | 'done'> {
+  async recordPiece(gapId: string, pieceId: string, body: string): Promise<'new' | 'pending' | 'done'> {
     await this.#ensure();
     try {
-      await this.#table.createEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, done: false });
+      await this.#table.createEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, done: false, body });
       return 'new';
     } catch (e) {
       if (restStatus(e) !== 409) throw e;
@@ -153,8 +164,17 @@ export class GapLog {
     return pending;
   }
 
+  /** The pieces of a gap not done yet, with the messages that carry them. */
+  async pendingPieces(gapId: string): Promise<PendingPiece[]> {
+    await this.#ensure();
+    const out: PendingPiece[] = [];
+    const rows = this.#table.listEntities<{ body?: string }>({ queryOptions: { filter: odata`PartitionKey eq ${piecePartition(gapId)} and done eq false`, select: ['RowKey', 'body'] } });
+    for await (const e of rows) out.push({ pieceId: e.rowKey ?? '', ...(typeof e.body === 'string' && e.body ? { body: e.body } : {}) });
+    return out;
+  }
+
   /** Merges fields into a gap (progress, status). */
-  async update(id: string, fields: Partial<Pick<Gap, 'status' | 'piecesPending' | 'changesFound' | 'note'>>): Promise<void> {
+  async update(id: string, fields: Partial<Pick<Gap, 'status' | 'piecesPending' | 'changesFound' | 'note' | 'progressAt'>>): Promise<void> {
     await this.#ensure();
     await this.#table.updateEntity({ partitionKey: GAPS, rowKey: rowKey(id), ...fields }, 'Merge');
   }

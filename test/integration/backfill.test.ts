@@ -7,7 +7,7 @@ import { POISONED_PIECE_REQUEUES } from '../../shared/backfill/backfill-worker.j
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { readSettings } from '../../shared/config/settings.js';
-import { createQueueServiceClient } from '../../shared/config/storage-clients.js';
+import { createQueueServiceClient, createTableClient } from '../../shared/config/storage-clients.js';
 import { createRecordingLogger } from '../../shared/log.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { createNotificationProcessor } from '../../shared/route/create-notification-processor.js';
@@ -148,6 +148,17 @@ function relay(subscriptions: unknown[], env: Record<string, string> = {}) {
 }
 
 const at = () => new Date(sim.clock.now());
+const CHAT_MESSAGES = { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true };
+/** A relay subscribed to every chat message, and one message posted a second before now that Graph never delivered (`from`: just before it). */
+async function undeliveredChatMessage() {
+  const chat = aliceAndBobChat();
+  const r = relay([CHAT_MESSAGES]);
+  await r.manager.reconciler.reconcile();
+  const from = sim.clock.date().toISOString();
+  const unseen = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Never delivered' });
+  sim.clock.advance(1000);
+  return { r, from, unseen };
+}
 const addAliceAndBob = () => {
   sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
   sim.teams.addUser({ id: BOB, displayName: 'Bob' });
@@ -258,7 +269,7 @@ describe('backfill', () => {
 
   it('reads back what happened while a removed subscription did not exist, once the reconciler recreated it', async () => {
     const chat = aliceAndBobChat();
-    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
+    const r = relay([CHAT_MESSAGES]);
     await r.manager.reconciler.reconcile();
     const removedId = (await r.manager.records.get('chat-messages'))!.subscriptionId!;
     sim.clock.advance(60_000);
@@ -315,7 +326,7 @@ describe('backfill', () => {
 
   it('reads back both windows when one subscription is removed twice before the next heartbeat', async () => {
     const chat = aliceAndBobChat();
-    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
+    const r = relay([CHAT_MESSAGES]);
     await r.manager.reconciler.reconcile();
     const unseen: string[] = [];
     for (const round of [1, 2]) {
@@ -378,12 +389,7 @@ describe('backfill', () => {
   });
 
   it('resumes a gap whose opener died between recording it and queueing its pieces, at a heartbeat a minute later', async () => {
-    const chat = aliceAndBobChat();
-    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
-    await r.manager.reconciler.reconcile();
-    const from = sim.clock.date().toISOString();
-    const unseen = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Never delivered' });
-    sim.clock.advance(1000);
+    const { r, from, unseen } = await undeliveredChatMessage();
     // The host was killed right after the gap was recorded: no piece was ever queued.
     await r.backfill.gaps.open({ name: 'chat-messages', reason: 'downtime', from, to: sim.clock.date().toISOString() }, sim.clock.date());
     expect(await r.backfill.detector.beat(r.logger)).toEqual([]);
@@ -394,6 +400,58 @@ describe('backfill', () => {
     await r.drain();
     expect((await r.events('chatMessage')).map((e) => `${e.messageid} ${e.changetype} ${e.backfilled}`)).toEqual([`${unseen.id} created true`]);
     expect((await r.backfill.gaps.list()).map((g) => g.status)).toEqual(['filled']);
+  });
+
+  it("queues a filling gap's pieces again when their messages vanished (a storage restart lost the queue's data), only once the queue holds fewer than it waits for", async () => {
+    const { r, from, unseen } = await undeliveredChatMessage();
+    await r.backfill.detector.open('manual', new Date(from), sim.clock.date(), undefined, r.logger);
+    const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.backfill.queue);
+    const queued = (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => m.messageText);
+    expect(queued).toHaveLength(1);
+    const stalled = () => r.logger.lines.filter((l) => l.event === 'backfill.gap_stalled');
+
+    // Slow, not lost: its piece is still on the queue ten minutes on, and nothing is queued twice.
+    sim.clock.advance(11 * 60_000);
+    await r.backfill.detector.beat(r.logger);
+    expect(stalled()).toEqual([]);
+    expect((await queue.getProperties()).approximateMessagesCount).toBe(1);
+
+    // The queue's messages are gone; the gap still waits for its piece.
+    await queue.clearMessages();
+    sim.clock.advance(60_000);
+    await r.backfill.detector.beat(r.logger);
+    expect(stalled().map((l) => l.fields)).toMatchObject([{ piecesPending: 1, queueMessages: 0, requeued: 1, unrecoverable: 0 }]);
+    expect((await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => m.messageText)).toEqual(queued);
+    // Queued again, it counts as progress: the next beat does not queue it a second time.
+    sim.clock.advance(60_000);
+    await r.backfill.detector.beat(r.logger);
+    expect(stalled()).toHaveLength(1);
+
+    await r.drain();
+    expect((await r.events('chatMessage')).map((e) => `${e.messageid} ${e.changetype} ${e.backfilled}`)).toEqual([`${unseen.id} created true`]);
+    expect((await r.backfill.gaps.list()).map((g) => g.status)).toEqual(['filled']);
+  });
+
+  it('closes a stalled gap as partial, with a resync event, when a lost piece was recorded without its message (by an earlier version)', async () => {
+    const { r, from } = await undeliveredChatMessage();
+    const [gap] = await r.backfill.detector.open('manual', new Date(from), sim.clock.date(), undefined, r.logger);
+    // A piece row as versions before this one wrote it (id and done only), whose message is gone.
+    await createTableClient(r.settings.storage, r.settings.backfill.table).createEntity({
+      partitionKey: `piece|${encodeURIComponent(gap!.id)}`,
+      rowKey: 'recorded-by-an-earlier-version',
+      done: false,
+    });
+    // Every piece that was queued is worked off; the gap still waits for the lost one.
+    const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.backfill.queue);
+    for (let batch = await drainQueue(queue); batch.length > 0; batch = await drainQueue(queue)) {
+      for (const m of batch) await r.backfill.worker.process(parseBackfillPiece(m.body)!, r.logger);
+    }
+    expect(await r.backfill.gaps.list()).toMatchObject([{ status: 'filling', piecesPending: 1 }]);
+    sim.clock.advance(11 * 60_000);
+    await r.backfill.detector.beat(r.logger);
+    expect(await r.backfill.gaps.list()).toMatchObject([{ status: 'partial', piecesPending: 0, note: expect.stringContaining('cannot be queued again') }]);
+    const events = await drainQueue(createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.subscriptionEventsQueue));
+    expect(events.map((e) => (e.body as unknown as { type: string }).type)).toEqual(['com.microsoft.graph.teams.subscription.backfillIncomplete']);
   });
 
   it('reads membership changes back by comparing each changed chat with its last known members', async () => {
@@ -470,12 +528,7 @@ describe('backfill', () => {
   });
 
   it('queues a piece the host poisoned again, a few times, then closes its gap as partial with a resync event', async () => {
-    const chat = aliceAndBobChat();
-    const r = relay([{ name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
-    await r.manager.reconciler.reconcile();
-    const from = sim.clock.date().toISOString();
-    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Never delivered' });
-    sim.clock.advance(1000);
+    const { r, from } = await undeliveredChatMessage();
     await r.backfill.detector.open('manual', new Date(from), sim.clock.date(), undefined, r.logger);
     const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.backfill.queue);
     // The host gave up on the gap's first piece (its attempts ran out): it is on the poison queue, not here.
