@@ -3,7 +3,7 @@ import type { QueueClient } from '@azure/storage-queue';
 import { restStatus } from '../errors.js';
 import { isGraphRequestError, type GraphClient } from '../graph/graph-client.js';
 import type { Logger } from '../log.js';
-import { decodeJsonMessage, encodeJsonMessage } from '../queue/json-message.js';
+import { encodeJsonMessage } from '../queue/json-message.js';
 import { sendToQueue } from '../queue/storage-writes.js';
 import { permanentReason, type NotificationProcessor } from '../route/notification-processor.js';
 import { Pacer } from '../util/pacer.js';
@@ -54,6 +54,22 @@ const PAGE_SIZE = 50;
 export const POISONED_PIECE_REQUEUES = 3;
 const POISONED_PIECE_DELAY_SECONDS = 60;
 const enc = encodeURIComponent;
+/**
+ * A `filling` gap none of whose pieces finished for this long may have lost some (their messages gone):
+ * longer than a piece waits for Graph's Retry-After, a poisoned piece's requeue delay or the host's retries.
+ */
+export const STALLED_FILLING_MS = 10 * 60_000;
+/** A gap standing still this long has its pieces queued again whatever the queue's count says. */
+export const STALLED_FILLING_LONG_MS = 60 * 60_000;
+/** A recorded piece's JSON as a piece, or undefined (none kept, or not a piece). */
+function parsePieceJson(json: string | undefined): BackfillPiece | undefined {
+  if (json === undefined) return undefined;
+  try {
+    return parseBackfillPiece(JSON.parse(json));
+  } catch {
+    return undefined;
+  }
+}
 /** How many messages a queue holds, visible or not (0 when it does not exist yet). */
 async function approximateMessages(queue: QueueClient): Promise<number> {
   try {
@@ -123,40 +139,62 @@ export class BackfillWorker {
   }
 
   /**
-   * Queues again the pieces of a `filling` gap that stood still (the detector's call): pieces are recorded
-   * before they are queued, so a piece not done whose message is gone (a queue's data lost with a storage
-   * restart, a host killed between the record and the send) would hold its gap open for ever. The backfill
-   * queue holding fewer messages than the gap has pieces left is the proof that some are gone; all its
-   * pending pieces are then queued again (which ones are gone cannot be told: one still queued is read
-   * twice, a duplicate, never a loss). A gap with none left is closed; a piece recorded without its
-   * message (before bodies were kept) cannot be queued again, and its gap ends `partial` with a resync event.
+   * Queues again the pieces of `filling` gaps that stood still (the detector's call, with every gap still
+   * filling): pieces are recorded before they are queued, so a piece not done whose message is gone (a
+   * queue's data lost with a storage restart, a host killed between the record and the send) would hold
+   * its gap open for ever. A gap none of whose pieces finished for STALLED_FILLING_MS has every pending
+   * piece queued again when the backfill queue holds fewer messages than all filling gaps have pieces left
+   * (then some messages are surely gone), or in any case once it stood still for STALLED_FILLING_LONG_MS
+   * (a queue's count can be too high). Which pieces are gone cannot be told: one still queued is read
+   * twice, a duplicate, never a loss, and its copies queue no page or child twice. A gap with no piece
+   * left is closed; a piece recorded without its JSON (by an earlier version) cannot be queued again, and
+   * its gap ends `partial` with a resync event. One gap's failure is logged and does not stop the others.
    */
-  async requeueStalled(gap: Gap, logger: Logger): Promise<'requeued' | 'waiting' | 'closed'> {
-    const pending = await this.#o.gaps.pendingPieces(gap.id);
-    if (pending.length === 0) {
-      await this.#settle(gap.id, logger, 0, false);
-      return 'closed';
-    }
+  async requeueStalled(filling: readonly Gap[], logger: Logger): Promise<void> {
+    const now = this.#now();
+    const idleMs = (g: Gap) => now - Date.parse(g.progressAt ?? g.openedAt);
+    const stalled = filling.filter((g) => g.status === 'filling' && idleMs(g) > STALLED_FILLING_MS);
+    if (stalled.length === 0) return;
+    const pendingCounts = await Promise.all(filling.map((g) => this.#o.gaps.pendingPieces(g.id, { bodies: false }).then((p) => p.length)));
+    const waitedFor = pendingCounts.reduce((a, b) => a + b, 0);
     const queued = await approximateMessages(this.#o.queue);
-    if (queued >= pending.length) return 'waiting';
-    let requeued = 0;
-    const unknown: string[] = [];
-    for (const p of pending) {
-      const piece = p.body === undefined ? undefined : parseBackfillPiece(decodeJsonMessage(p.body));
-      if (!piece) unknown.push(p.pieceId);
-      else {
-        await sendToQueue(this.#o.queue, encodeJsonMessage(freshPiece(piece)));
-        requeued++;
+    for (const gap of stalled) {
+      try {
+        const reason = queued < waitedFor ? 'messages_missing' : idleMs(gap) > STALLED_FILLING_LONG_MS ? 'long_stall' : undefined;
+        await this.#requeueGap(gap, reason, { queued, waitedFor }, logger);
+      } catch (e) {
+        logger.error('backfill.stall_check_failed', { gapId: gap.id, error: (e as Error).message });
       }
     }
-    logger.warn('backfill.gap_stalled', { gapId: gap.id, name: gap.name, piecesPending: pending.length, queueMessages: queued, requeued, unrecoverable: unknown.length });
+  }
+
+  async #requeueGap(gap: Gap, reason: 'messages_missing' | 'long_stall' | undefined, counts: { queued: number; waitedFor: number }, logger: Logger): Promise<void> {
+    const pending = await this.#o.gaps.pendingPieces(gap.id);
+    if (pending.length === 0) return this.#settle(gap.id, logger, 0, false);
+    if (!reason) return;
+    // Progress first: a crash among the sends must not have the next beat send them all again at once.
     await this.#o.gaps.update(gap.id, { progressAt: new Date(this.#now()).toISOString() });
-    if (unknown.length > 0) {
-      await this.#o.gaps.update(gap.id, { note: `${unknown.length} piece(s) were lost from the queue and cannot be queued again; their part of the window was not read` });
-      for (const id of unknown) await this.#o.gaps.finishPiece(gap.id, id);
-      await this.#settle(gap.id, logger, 0, true, requeued);
+    const unknown: string[] = [];
+    for (const p of pending) {
+      const piece = parsePieceJson(p.json);
+      if (piece) await sendToQueue(this.#o.queue, encodeJsonMessage(freshPiece(piece)));
+      else unknown.push(p.pieceId);
     }
-    return requeued > 0 ? 'requeued' : 'closed';
+    logger.warn('backfill.gap_stalled', {
+      gapId: gap.id,
+      name: gap.name,
+      reason,
+      piecesPending: pending.length,
+      queueMessages: counts.queued,
+      piecesWaitedFor: counts.waitedFor,
+      requeued: pending.length - unknown.length,
+      unrecoverable: unknown.length,
+    });
+    if (unknown.length === 0) return;
+    await this.#o.gaps.update(gap.id, { note: `${unknown.length} piece(s) were lost from the queue and cannot be queued again; their part of the window was not read` });
+    let left = pending.length;
+    for (const id of unknown) left = await this.#o.gaps.finishPiece(gap.id, id);
+    await this.#settle(gap.id, logger, 0, true, left);
   }
 
   /** Processes one piece from the backfill queue. */
@@ -220,7 +258,8 @@ export class BackfillWorker {
       const listed = membership ? membership.changes : items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId));
       const wanted = listed.filter((c) => desired.changeTypes.includes(c.notification.changeType));
       const slots = new Semaphore(ROUTE_CONCURRENCY);
-      const read = { occurrence: `backfill:${piece.gapId}`, owner: `backfill:${id}` };
+      // The owner names the gap too: two gaps reading the same listing at once are two units of work.
+      const read = { occurrence: `backfill:${piece.gapId}`, owner: `backfill:${piece.gapId}/${id}` };
       const skipped: string[] = [];
       const route = (c: ReadBackChange) =>
         this.#o.processor.routeReadBack(c.notification, c.resource, read, logger).catch((e: unknown) => {
@@ -348,11 +387,17 @@ export class BackfillWorker {
     }
   }
 
-  /** Records the piece (so its gap waits for it), then queues it; a piece already done is not queued again. */
+  /**
+   * Records the piece (so its gap waits for it), then queues it and notes it sent; a piece already done or
+   * sent is not queued again (a repeated parent, or a requeued copy, makes no second copy of its pages and
+   * children: a message lost after its send is the stall check's to find).
+   */
   async #queue(piece: BackfillPiece, delaySeconds = 0): Promise<void> {
-    const body = encodeJsonMessage(piece);
-    if ((await this.#o.gaps.recordPiece(piece.gapId, pieceId(piece.scope, piece.next), body)) === 'done') return;
-    await sendToQueue(this.#o.queue, body, { visibilityTimeoutSeconds: delaySeconds });
+    const id = pieceId(piece.scope, piece.next);
+    const recorded = await this.#o.gaps.recordPiece(piece.gapId, id, JSON.stringify(piece));
+    if (recorded === 'done' || recorded === 'sent') return;
+    await sendToQueue(this.#o.queue, encodeJsonMessage(piece), { visibilityTimeoutSeconds: delaySeconds });
+    await this.#o.gaps.pieceSent(piece.gapId, id);
   }
 
   async #finish(piece: BackfillPiece, id: string, logger: Logger, changes: number, incomplete = false): Promise<void> {

@@ -19,11 +19,6 @@ export interface GapDetectorOptions {
 
 /** An opener queues a gap's first pieces within seconds; a gap still `open` after this lost its opener. */
 const STALE_OPEN_MS = 60_000;
-/**
- * A `filling` gap none of whose pieces finished for this long may have lost some (their messages gone):
- * longer than a piece waits for Graph's Retry-After, a poisoned piece's requeue delay or the host's retries.
- */
-export const STALLED_FILLING_MS = 10 * 60_000;
 
 /**
  * Notices the windows in which Graph's notifications may have been lost, since Teams never says so
@@ -66,11 +61,9 @@ export class GapDetector {
     // Windows the reconciler recorded: only those not opened yet (one listing, not a write per old window).
     const recorded = await this.#o.gaps.list();
     const known = new Set(recorded.map((g) => g.id));
-    // A gap still `open` a while after it was recorded lost its opener before its pieces were queued;
-    // one `filling` with no piece finished for a long while may have lost pieces' messages.
+    // A gap still `open` a while after it was recorded lost its opener before its pieces were queued.
     for (const g of recorded) {
       if (g.status === 'open' && now.getTime() - Date.parse(g.openedAt) > STALE_OPEN_MS) await this.#o.worker.resumeGap(g, logger);
-      if (g.status === 'filling' && now.getTime() - Date.parse(g.progressAt ?? g.openedAt) > STALLED_FILLING_MS) await this.#o.worker.requeueStalled(g, logger);
     }
     for (const r of await this.#o.records.list()) {
       if (!this.#o.desired.some((d) => d.name === r.name)) continue;
@@ -80,6 +73,12 @@ export class GapDetector {
         opened.push(...(await this.open('subscription_recreated', from, new Date(w.to), r.name, logger)));
       }
     }
+    // Last (a failure here must not keep windows from being opened): a gap `filling` with no piece finished
+    // for a long while may have lost pieces' messages.
+    await this.#o.worker.requeueStalled(
+      recorded.filter((g) => g.status === 'filling'),
+      logger,
+    );
     return opened;
   }
 

@@ -31,8 +31,15 @@ export interface Gap {
 /** A piece of a gap's work not done yet, as recorded before it was queued. */
 export interface PendingPiece {
   readonly pieceId: string;
-  /** The queue message's body (undefined for a piece recorded before bodies were kept). */
-  readonly body?: string;
+  /** The piece's JSON (undefined for a piece recorded by a version that kept none, or not asked for). */
+  readonly json?: string;
+}
+
+/** A piece's row: its JSON as UTF-8 bytes (a binary property holds 64 KiB, more than a queue message). */
+interface PieceRow {
+  readonly done: boolean;
+  readonly sent?: boolean;
+  readonly body?: Uint8Array;
 }
 
 type Entity = Omit<Gap, 'id'> & { partitionKey: string; rowKey: string };
@@ -137,39 +144,48 @@ export class GapLog {
   }
 
   /**
-   * Records a piece of a gap's work, with the message that carries it, before it is queued: `new` the first
-   * time; `pending` when it was recorded before and is not done (its message may have been lost with a
-   * crash: queue it again); `done` when it finished. Piece ids are derived from what they read, so a
-   * repeated parent makes no new work. The body is kept so that a piece whose message vanished (a queue's
-   * data lost, a send that never landed) can be queued again from here.
+   * Records a piece of a gap's work before it is queued, with the piece itself (its JSON), so that one whose
+   * message vanished (a queue's data lost, a send that never landed) can be queued again from here. Returns
+   * `new` the first time; `unsent` when it was recorded before but its message was never noted as sent (a
+   * crash in between: queue it); `sent` when it was (a repeated parent queues nothing twice); `done` when it
+   * finished. Piece ids are derived from what they read, so a repeated parent makes no new work.
    */
-  async recordPiece(gapId: string, pieceId: string, body: string): Promise<'new' | 'pending' | 'done'> {
+  async recordPiece(gapId: string, pieceId: string, json: string): Promise<'new' | 'unsent' | 'sent' | 'done'> {
     await this.#ensure();
+    const body = Buffer.from(json, 'utf8');
     try {
       await this.#table.createEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, done: false, body });
       return 'new';
     } catch (e) {
       if (restStatus(e) !== 409) throw e;
-      const existing = await this.#table.getEntity<{ done: boolean }>(piecePartition(gapId), pieceId);
-      return existing.done ? 'done' : 'pending';
+      const existing = await this.#table.getEntity<PieceRow>(piecePartition(gapId), pieceId);
+      if (existing.done) return 'done';
+      // A row from a version that kept no body gets one, so its piece can be queued again if need be.
+      if (!existing.body) await this.#table.updateEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, body }, 'Merge');
+      return existing.sent ? 'sent' : 'unsent';
     }
   }
 
-  /** Marks a piece done; returns how many of the gap's pieces are not done. */
-  async finishPiece(gapId: string, pieceId: string): Promise<number> {
-    await this.#ensure();
-    await this.#table.upsertEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, done: true }, 'Merge');
-    let pending = 0;
-    for await (const _ of this.#table.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${piecePartition(gapId)} and done eq false`, select: ['RowKey'] } })) pending++;
-    return pending;
+  /** Notes that a recorded piece's message was sent. */
+  async pieceSent(gapId: string, pieceId: string): Promise<void> {
+    await this.#table.updateEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, sent: true }, 'Merge');
   }
 
-  /** The pieces of a gap not done yet, with the messages that carry them. */
-  async pendingPieces(gapId: string): Promise<PendingPiece[]> {
+  /** Marks a piece done (its body dropped: only pieces not done are ever queued again); returns how many of the gap's pieces are not done. */
+  async finishPiece(gapId: string, pieceId: string): Promise<number> {
+    await this.#ensure();
+    await this.#table.upsertEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, done: true }, 'Replace');
+    return (await this.pendingPieces(gapId, { bodies: false })).length;
+  }
+
+  /** The pieces of a gap not done yet, with the JSON of each unless `bodies` is false. */
+  async pendingPieces(gapId: string, { bodies = true }: { bodies?: boolean } = {}): Promise<PendingPiece[]> {
     await this.#ensure();
     const out: PendingPiece[] = [];
-    const rows = this.#table.listEntities<{ body?: string }>({ queryOptions: { filter: odata`PartitionKey eq ${piecePartition(gapId)} and done eq false`, select: ['RowKey', 'body'] } });
-    for await (const e of rows) out.push({ pieceId: e.rowKey ?? '', ...(typeof e.body === 'string' && e.body ? { body: e.body } : {}) });
+    const select = bodies ? ['RowKey', 'body'] : ['RowKey'];
+    for await (const e of this.#table.listEntities<PieceRow>({ queryOptions: { filter: odata`PartitionKey eq ${piecePartition(gapId)} and done eq false`, select } })) {
+      out.push({ pieceId: e.rowKey ?? '', ...(e.body && e.body.length > 0 ? { json: Buffer.from(e.body).toString('utf8') } : {}) });
+    }
     return out;
   }
 

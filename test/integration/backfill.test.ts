@@ -420,7 +420,7 @@ describe('backfill', () => {
     await queue.clearMessages();
     sim.clock.advance(60_000);
     await r.backfill.detector.beat(r.logger);
-    expect(stalled().map((l) => l.fields)).toMatchObject([{ piecesPending: 1, queueMessages: 0, requeued: 1, unrecoverable: 0 }]);
+    expect(stalled().map((l) => l.fields)).toMatchObject([{ reason: 'messages_missing', piecesPending: 1, queueMessages: 0, piecesWaitedFor: 1, requeued: 1, unrecoverable: 0 }]);
     expect((await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => m.messageText)).toEqual(queued);
     // Queued again, it counts as progress: the next beat does not queue it a second time.
     sim.clock.advance(60_000);
@@ -429,6 +429,44 @@ describe('backfill', () => {
 
     await r.drain();
     expect((await r.events('chatMessage')).map((e) => `${e.messageid} ${e.changetype} ${e.backfilled}`)).toEqual([`${unseen.id} created true`]);
+    expect((await r.backfill.gaps.list()).map((g) => g.status)).toEqual(['filled']);
+  });
+
+  it("finds a gap's lost piece while another gap's pieces keep the queue busy, and queues only the stalled gap's", async () => {
+    const { r, from, unseen } = await undeliveredChatMessage();
+    const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.backfill.queue);
+    const [lost] = await r.backfill.detector.open('manual', new Date(from), sim.clock.date(), undefined, r.logger);
+    await queue.clearMessages();
+    sim.clock.advance(11 * 60_000);
+    // A second gap, just opened: its piece is on the queue, as a busy tenant's would be.
+    const [busy] = await r.backfill.detector.open('manual', new Date(sim.clock.now() - 60_000), sim.clock.date(), undefined, r.logger);
+    expect((await queue.getProperties()).approximateMessagesCount).toBe(1);
+    await r.backfill.detector.beat(r.logger);
+    const stalled = r.logger.lines.filter((l) => l.event === 'backfill.gap_stalled').map((l) => l.fields);
+    expect(stalled).toMatchObject([{ gapId: lost!.id, reason: 'messages_missing', queueMessages: 1, piecesWaitedFor: 2, requeued: 1 }]);
+    expect(stalled.map((f) => f.gapId)).not.toContain(busy!.id);
+    await r.drain();
+    expect((await r.events('chatMessage')).map((e) => e.messageid)).toEqual([unseen.id]);
+    expect((await r.backfill.gaps.list()).map((g) => g.status)).toEqual(['filled', 'filled']);
+  });
+
+  it('queues a gap that stood still for an hour again even while the queue seems to hold its pieces, and the copies queue no page or child twice', async () => {
+    const { r, from, unseen } = await undeliveredChatMessage();
+    const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.backfill.queue);
+    await r.backfill.detector.open('manual', new Date(from), sim.clock.date(), undefined, r.logger);
+    sim.clock.advance(61 * 60_000);
+    await r.backfill.detector.beat(r.logger);
+    expect(r.logger.lines.filter((l) => l.event === 'backfill.gap_stalled').map((l) => l.fields)).toMatchObject([{ reason: 'long_stall', queueMessages: 1, piecesWaitedFor: 1, requeued: 1 }]);
+    // Two copies of the gap's first piece (every user): the second queues none of the per-user pieces again.
+    const copies = await drainQueue(queue);
+    expect(copies).toHaveLength(2);
+    await r.backfill.worker.process(parseBackfillPiece(copies[0]!.body)!, r.logger);
+    const children = (await queue.getProperties()).approximateMessagesCount;
+    expect(children).toBeGreaterThan(0);
+    await r.backfill.worker.process(parseBackfillPiece(copies[1]!.body)!, r.logger);
+    expect((await queue.getProperties()).approximateMessagesCount).toBe(children);
+    await r.drain();
+    expect((await r.events('chatMessage')).map((e) => e.messageid)).toEqual([unseen.id]);
     expect((await r.backfill.gaps.list()).map((g) => g.status)).toEqual(['filled']);
   });
 
