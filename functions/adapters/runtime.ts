@@ -117,6 +117,7 @@ function compose(settings: Settings) {
     cleanups: [
       ...createRouteCleanups(settings, routedEvents),
       { event: 'metrics.pruned', run: async () => ({ entities: await tableMetrics.prune(settings.metrics.retentionDays) }) },
+      { event: 'backfill.pieces_pruned', run: async () => ({ pieceRows: await gaps.prunePieces(new Date()) }) },
     ] satisfies Cleanup[],
     poisonMover: createPoisonMover(settings),
     backfill,

@@ -1,5 +1,6 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { restStatus } from '../errors.js';
+import { deleteEntities } from '../util/delete-entities.js';
 import { tableOnce } from '../util/table-once.js';
 
 /** Why a window may hold changes Graph never delivered. */
@@ -26,7 +27,12 @@ export interface Gap {
   readonly note?: string;
   /** When its pieces were last queued or one of them finished (ISO): how long a `filling` gap has stood still. */
   readonly progressAt?: string;
+  /** Its piece rows were deleted (PIECE_RETENTION_DAYS after it closed). */
+  readonly piecesPruned?: boolean;
 }
+
+/** Days a closed gap keeps its piece rows (a late copy of one of its pieces then finds them done). */
+export const PIECE_RETENTION_DAYS = 7;
 
 /** A piece of a gap's work not done yet, as recorded before it was queued. */
 export interface PendingPiece {
@@ -187,6 +193,23 @@ export class GapLog {
       out.push({ pieceId: e.rowKey ?? '', ...(e.body && e.body.length > 0 ? { json: Buffer.from(e.body).toString('utf8') } : {}) });
     }
     return out;
+  }
+
+  /**
+   * Deletes the piece rows of gaps closed (filled or partial) more than `days` days before `now`: a large
+   * tenant's gap records thousands, which Table storage would keep for ever. The gap rows stay (the
+   * detector knows by them which windows it opened). Returns how many rows were deleted.
+   */
+  async prunePieces(now: Date, days = PIECE_RETENTION_DAYS): Promise<number> {
+    const cutoff = now.getTime() - days * 86_400_000;
+    let deleted = 0;
+    for (const gap of await this.list()) {
+      const closed = gap.status === 'filled' || gap.status === 'partial';
+      if (!closed || gap.piecesPruned || Date.parse(gap.progressAt ?? gap.openedAt) > cutoff) continue;
+      deleted += await deleteEntities(this.#table, odata`PartitionKey eq ${piecePartition(gap.id)}`);
+      await this.#table.updateEntity({ partitionKey: GAPS, rowKey: rowKey(gap.id), piecesPruned: true }, 'Merge');
+    }
+    return deleted;
   }
 
   /** Merges fields into a gap (progress, status). */

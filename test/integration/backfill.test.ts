@@ -492,6 +492,41 @@ describe('backfill', () => {
     expect(events.map((e) => (e.body as unknown as { type: string }).type)).toEqual(['com.microsoft.graph.teams.subscription.backfillIncomplete']);
   });
 
+  it('deletes the piece rows of gaps closed more than a week before, once, and keeps the gaps and the rest', async () => {
+    const { r, from } = await undeliveredChatMessage();
+    const table = createTableClient(r.settings.storage, r.settings.backfill.table);
+    /** Piece rows per gap id (partition `piece|<gap id>`). */
+    const pieceRows = async () => {
+      const byGap = new Map<string, number>();
+      for await (const e of table.listEntities<{ partitionKey: string }>({ queryOptions: { select: ['PartitionKey'] } })) {
+        if (!e.partitionKey.startsWith('piece|')) continue;
+        const gapId = decodeURIComponent(e.partitionKey.slice('piece|'.length));
+        byGap.set(gapId, (byGap.get(gapId) ?? 0) + 1);
+      }
+      return byGap;
+    };
+    const [old] = await r.backfill.detector.open('manual', new Date(from), sim.clock.date(), undefined, r.logger);
+    await r.drain();
+    sim.clock.advance(6 * 86_400_000);
+    const [recent] = await r.backfill.detector.open('manual', new Date(sim.clock.now() - 60_000), sim.clock.date(), undefined, r.logger);
+    await r.drain();
+    const before = await pieceRows();
+    expect(before.get(old!.id)).toBeGreaterThan(1); // the plan and a piece per user
+    expect(before.get(recent!.id)).toBe(before.get(old!.id));
+
+    sim.clock.advance(2 * 86_400_000); // the first gap closed 8 days ago, the second 2
+    expect(await r.backfill.gaps.prunePieces(sim.clock.date())).toBe(before.get(old!.id));
+    const after = await pieceRows();
+    expect(after.has(old!.id)).toBe(false);
+    expect(after.get(recent!.id)).toBe(before.get(recent!.id));
+    expect((await r.backfill.gaps.list()).map((g) => [g.id, g.status, g.piecesPruned])).toEqual([
+      [old!.id, 'filled', true],
+      [recent!.id, 'filled', undefined],
+    ]);
+    // Done once: the next day's run does not list the pruned gap's pieces again.
+    expect(await r.backfill.gaps.prunePieces(sim.clock.date())).toBe(0);
+  });
+
   it('reads membership changes back by comparing each changed chat with its last known members', async () => {
     for (const [id, displayName] of [
       [ALICE, 'Alice'],
