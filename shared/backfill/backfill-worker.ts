@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
-import { restStatus } from '../errors.js';
 import { isGraphRequestError, type GraphClient } from '../graph/graph-client.js';
 import type { Logger } from '../log.js';
 import { encodeJsonMessage } from '../queue/json-message.js';
+import { messageCount } from '../queue/message-count.js';
 import { sendToQueue } from '../queue/storage-writes.js';
 import { permanentReason, type NotificationProcessor } from '../route/notification-processor.js';
 import { Pacer } from '../util/pacer.js';
@@ -68,15 +68,6 @@ function parsePieceJson(json: string | undefined): BackfillPiece | undefined {
     return parseBackfillPiece(JSON.parse(json));
   } catch {
     return undefined;
-  }
-}
-/** How many messages a queue holds, visible or not (0 when it does not exist yet). */
-async function approximateMessages(queue: QueueClient): Promise<number> {
-  try {
-    return (await queue.getProperties()).approximateMessagesCount ?? 0;
-  } catch (e) {
-    if (restStatus(e) === 404) return 0;
-    throw e;
   }
 }
 /** A piece's pages and children start with no requeue of their own. */
@@ -157,7 +148,7 @@ export class BackfillWorker {
     if (stalled.length === 0) return;
     const pendingCounts = await Promise.all(filling.map((g) => this.#o.gaps.pendingPieces(g.id, { bodies: false }).then((p) => p.length)));
     const waitedFor = pendingCounts.reduce((a, b) => a + b, 0);
-    const queued = await approximateMessages(this.#o.queue);
+    const queued = (await messageCount(this.#o.queue)) ?? 0;
     for (const gap of stalled) {
       try {
         const reason = queued < waitedFor ? 'messages_missing' : idleMs(gap) > STALLED_FILLING_LONG_MS ? 'long_stall' : undefined;

@@ -5,6 +5,7 @@ import type { Settings } from '../config/settings.js';
 import { TableMetrics } from '../metrics/table-metrics.js';
 import { appQueues } from '../queue/app-queues.js';
 import { decodeJsonMessage } from '../queue/json-message.js';
+import { messageCount } from '../queue/message-count.js';
 import { createRoutingTable } from '../route/create-notification-processor.js';
 import { ConfiguredClientStates, describeClientStateUse } from '../subscriptions/client-state-fingerprint.js';
 import { readDesiredSubscriptions } from '../subscriptions/create-subscription-manager.js';
@@ -15,15 +16,6 @@ import { restStatus as status } from '../errors.js';
 /** The metrics table of these settings (the app writes it; status reads it). */
 export function createTableMetrics(settings: Settings, options: ConstructorParameters<typeof TableMetrics>[1] = {}): TableMetrics {
   return new TableMetrics(createTableClient(settings.storage, settings.metrics.table), options);
-}
-
-async function messageCount(queues: QueueServiceClient, name: string): Promise<number | undefined> {
-  try {
-    return (await queues.getQueueClient(name).getProperties()).approximateMessagesCount ?? 0;
-  } catch (e) {
-    if (status(e) === 404) return undefined;
-    throw e;
-  }
 }
 
 async function peekReasons(queues: QueueServiceClient, name: string): Promise<string[]> {
@@ -59,7 +51,7 @@ export function createStatusReader(settings: Settings, options: { metrics?: Pick
       clientStateOf: (r) => (r.subscriptionId ? describeClientStateUse(clientStates.useOf(r.clientStateFingerprint ? { fingerprint: r.clientStateFingerprint } : {})) : undefined),
       deliveries: gaps,
       queues: owned,
-      messageCount: (name) => messageCount(queues, name),
+      messageCount: (name) => messageCount(queues.getQueueClient(name)),
       peekDeadLetterReasons: () => peekReasons(queues, settings.deadLetterQueue),
       deadLetterQueue: settings.deadLetterQueue,
       metrics,
