@@ -52,11 +52,17 @@ export interface TableRoutedEventLogOptions {
   readonly windowMs: number;
   /** After this long a claim is taken as abandoned (its invocation died). */
   readonly claimLeaseMs?: number;
-  /** How long to wait for another invocation routing the same key before giving up (retry later). */
+  /**
+   * How long to wait for another invocation routing the same key before giving up (retry later). The
+   * default outlasts the lease: a claim whose invocation died is taken over by the wait, instead of
+   * failing attempt after attempt of a message carrying the same event into the poison queue.
+   */
   readonly maxWaitMs?: number;
   readonly now?: () => number;
 }
 
+/** The longest pause between two looks at a claim held by another invocation. */
+const MAX_WAIT_POLL_MS = 3_000;
 const split = (list: string | undefined) => (list ? list.split(',').filter(Boolean) : []);
 const NOTHING_TO_DO: Omit<Claim, 'queues'> = { complete: async () => undefined, release: async () => undefined };
 
@@ -73,7 +79,8 @@ export class TableRoutedEventLog implements RoutedEventLog {
 
   constructor(table: TableClient, options: TableRoutedEventLogOptions) {
     this.#table = table;
-    this.#o = { claimLeaseMs: 60_000, maxWaitMs: 5_000, now: Date.now, ...options };
+    const claimLeaseMs = options.claimLeaseMs ?? 60_000;
+    this.#o = { claimLeaseMs, maxWaitMs: claimLeaseMs + 5_000, now: Date.now, ...options };
     this.#writes = new TableWriteBatcher(table);
   }
 
@@ -89,6 +96,7 @@ export class TableRoutedEventLog implements RoutedEventLog {
     if (this.#o.windowMs <= 0) return { queues: [...request.queues], ...NOTHING_TO_DO };
     const keys = this.#keys(request.eventId);
     const started = this.#o.now();
+    let waits = 0;
     // Most events are new: try to insert the claim first, and read only when one exists (one round trip less).
     const fresh: Entry = { ...keys, routedQueues: '', claimOwner: request.owner, claimedAt: this.#iso(started), updatedAt: this.#iso(started) };
     const insertedEtag = await this.#write(fresh, undefined);
@@ -104,7 +112,10 @@ export class TableRoutedEventLog implements RoutedEventLog {
       const heldByOther = existing !== undefined && existing.claimOwner !== '' && existing.claimOwner !== request.owner && now - Date.parse(existing.claimedAt) < this.#o.claimLeaseMs;
       if (heldByOther) {
         if (now - started > this.#o.maxWaitMs) throw new EventInFlightError(`Event ${request.eventId} is being routed by another invocation.`);
-        await new Promise((r) => setTimeout(r, 100));
+        // A live holder is done within milliseconds; a dead one's claim lapses at the end of its lease:
+        // look again soon, then less and less often (a read each time), never past the lease's end.
+        const leaseLeftMs = Date.parse(existing.claimedAt) + this.#o.claimLeaseMs - now;
+        await new Promise((r) => setTimeout(r, Math.max(10, Math.min(100 * 2 ** waits++, MAX_WAIT_POLL_MS, leaseLeftMs + 10))));
         continue;
       }
       const entry: Entry = { ...keys, routedQueues: routed.join(','), claimOwner: request.owner, claimedAt: this.#iso(now), updatedAt: this.#iso(now) };

@@ -1,3 +1,5 @@
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it, vi } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
@@ -86,6 +88,22 @@ describe('decrypt and route', () => {
     const outcomes = await Promise.all([t.process(queued), t.process(queued), t.process(queued)]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['duplicate', 'duplicate', 'routed']);
     expect(await t.events(queue)).toHaveLength(1);
+  });
+
+  it("waits out a claim whose invocation died and takes it over when its lease ends, instead of failing the message's attempt, looking less and less often", async () => {
+    const t = setup();
+    const reads: string[] = [];
+    const policy: PipelinePolicy = { name: 'count-reads', sendRequest: (req, next) => (req.method === 'GET' && reads.push(req.url), next(req)) };
+    const table = TableClient.fromConnectionString(harness.azurite().connectionString, t.settings.dedupTable, { allowInsecureConnection: true, additionalPolicies: [{ policy, position: 'perCall' }] });
+    // A lease longer than the 5 s that an attempt used to wait: the attempt failed, and a message carrying
+    // the event lost attempt after attempt to a dead claim (a chaos soak: 9 messages into the poison queue).
+    const log = new TableRoutedEventLog(table, { windowMs: 60 * 60_000, claimLeaseMs: 6_000 });
+    await log.claim({ eventId: 'c0ffee-dead-claim', queues: ['q'], owner: 'an invocation that died' });
+    const claim = await log.claim({ eventId: 'c0ffee-dead-claim', queues: ['q'], owner: 'another message with the same event' });
+    expect(claim.queues).toEqual(['q']);
+    await claim.complete();
+    expect((await log.claim({ eventId: 'c0ffee-dead-claim', queues: ['q'], owner: 'a third' })).queues).toEqual([]);
+    expect(reads.length).toBeLessThan(15); // polling every 100 ms for 6 s would read 60 times
   });
 
   it('writes de-duplication records together, each with its own answer, when one of them conflicts', async () => {
