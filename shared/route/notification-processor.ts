@@ -255,6 +255,8 @@ export class NotificationProcessor {
     }
     const claim = await this.#o.routedLog.claim({ eventId: event.id, queues, owner });
     if (claim.queues.length === 0) {
+      // Out before, but the invocation that sent it may have died before it remembered the member.
+      await this.#rememberMember(event);
       logger.info('route.duplicate_skipped', fields);
       return { status: 'duplicate', eventId: event.id };
     }
@@ -271,16 +273,22 @@ export class NotificationProcessor {
       throw result.failed[0]?.error;
     }
     await claim.complete();
-    await this.#rememberMember(event, logger);
+    await this.#rememberMember(event);
     logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode, ...(event.backfilled ? { backfilled: true } : {}) });
     return { status: 'routed', eventId: event.id, queues: claim.queues };
   }
 
-  async #rememberMember(event: TeamsCloudEvent, logger: Logger): Promise<void> {
+  /**
+   * Brings the chat's known members (what a backfill compares a chat's members with) up to date with a
+   * member event that is out. A failure throws, so the message is retried and its retry (a duplicate by
+   * then) remembers it: a change left unremembered would hide the member's next change from a backfill
+   * (a member known as present, added again during a gap, shows no change).
+   */
+  async #rememberMember(event: TeamsCloudEvent): Promise<void> {
     const data = event.data as Record<string, unknown> | undefined;
     if (!this.#o.memberships || event.kind !== 'chatMember' || event.datamode !== 'resource' || !event.chatid || !event.memberid || typeof data?.userId !== 'string') return;
     const member = { userId: data.userId, membershipId: event.memberid, resource: data, present: event.changetype !== 'deleted' };
-    await this.#o.memberships.remember(event.chatid, member).catch((e: Error) => logger.warn('route.member_not_remembered', { error: e.message }));
+    await this.#o.memberships.remember(event.chatid, member);
   }
 
   /** Claim-check blobs are only needed until their message is done (a dead letter keeps its blob for replay). */

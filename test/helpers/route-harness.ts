@@ -12,6 +12,7 @@ import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../../share
 import { StorageNotificationStore } from '../../shared/queue/notification-store.js';
 import { createNotificationProcessor } from '../../shared/route/create-notification-processor.js';
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
+import type { NotificationProcessorOptions } from '../../shared/route/notification-processor.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { encryptResourceData, parseEncryptionCertificate } from '../../tools/graph-simulator/encrypt-resource-data.js';
 import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from './azurite.js';
@@ -66,7 +67,7 @@ function routeHarness(azurite: () => AzuriteProcess, certs: () => LocalCertifica
     return path;
   }
 
-  function setup(env: Record<string, string> = {}, connectionString = azurite().connectionString, store: CertificateStore = certs()) {
+  function setup(env: Record<string, string> = {}, connectionString = azurite().connectionString, store: CertificateStore = certs(), memberships?: NotificationProcessorOptions['memberships']) {
     const names = {
       NOTIFICATIONS_QUEUE: uniqueName('in'),
       DEAD_LETTER_QUEUE: uniqueName('dead'),
@@ -75,7 +76,7 @@ function routeHarness(azurite: () => AzuriteProcess, certs: () => LocalCertifica
       EVENTS_CONTAINER: uniqueName('events'),
     };
     const settings = readSettings(testEnv({ AzureWebJobsStorage: connectionString, LOCAL_CERTIFICATE_DIR: join(dir(), 'certs'), ...names, ...env }));
-    const processor = createNotificationProcessor(settings, store);
+    const processor = createNotificationProcessor(settings, store, undefined, undefined, undefined, memberships);
     const logger = createRecordingLogger();
     const service = queueService(azurite());
     return {

@@ -7,6 +7,7 @@ import { QUEUED_BATCH_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-certificate-store.js';
 import { TableRoutedEventLog } from '../../shared/route/routed-event-log.js';
+import { MembershipLog } from '../../shared/backfill/membership-log.js';
 import { TableWriteBatcher } from '../../shared/route/table-write-batcher.js';
 import { createTableClient } from '../../shared/config/storage-clients.js';
 import { replayMessages } from '../../shared/route/replay.js';
@@ -104,6 +105,31 @@ describe('decrypt and route', () => {
     await claim.complete();
     expect((await log.claim({ eventId: 'c0ffee-dead-claim', queues: ['q'], owner: 'a third' })).queues).toEqual([]);
     expect(reads.length).toBeLessThan(15); // polling every 100 ms for 6 s would read 60 times
+  });
+
+  it("remembers a member's change whose route was cut short once its event was out: the retry, a duplicate by then, remembers it", async () => {
+    // The chat's known members, as a backfill compares them; its first write fails (storage went away, the host died).
+    const known = new MembershipLog(TableClient.fromConnectionString(harness.azurite().connectionString, `members${Math.random().toString(36).slice(2, 10)}`, { allowInsecureConnection: true }));
+    let failNext = true;
+    const memberships = {
+      remember: (chatId: string, member: Parameters<MembershipLog['remember']>[1]) =>
+        failNext ? ((failNext = false), Promise.reject(new Error('storage went away'))) : known.remember(chatId, member),
+    };
+    const queue = uniqueName('members');
+    const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, undefined, undefined, memberships);
+    const carol = { id: 'm-carol', userId: 'c4a01000-0000-4000-8000-000000000003', displayName: 'Carol', roles: [] };
+    await known.remember(CHAT, { userId: carol.userId, membershipId: carol.id, resource: carol, present: true });
+    failNext = true;
+    const resource = `chats('${CHAT}')/members('${carol.id}')`;
+    const removed = await queuedMessage(carol, { changeType: 'deleted', resource, resourceData: { id: carol.id, '@odata.type': '#microsoft.graph.aadUserConversationMember', '@odata.id': resource } });
+
+    await expect(t.process(removed, 'message-1')).rejects.toThrow('storage went away');
+    expect((await t.events(queue)).map((e) => `${e.memberid} ${e.changetype}`)).toEqual([`${carol.id} deleted`]); // out before the failure
+    expect((await known.known(CHAT)).get(carol.userId)).toMatchObject({ present: true }); // not remembered yet
+
+    expect(await t.process(removed, 'message-1')).toMatchObject({ status: 'duplicate' });
+    // Remembered as gone: Carol added again during a later gap now shows as a change.
+    expect((await known.known(CHAT)).get(carol.userId)).toMatchObject({ present: false });
   });
 
   it('writes de-duplication records together, each with its own answer, when one of them conflicts', async () => {
