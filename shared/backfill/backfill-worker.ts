@@ -397,18 +397,31 @@ export class BackfillWorker {
   }
 
   /** Adds a finished piece's changes to its gap, and closes the gap when no piece is left (`pending` 0). */
+  /**
+   * Adds a finished piece's changes to its gap, and closes the gap when no piece is left (`pending` 0).
+   * Written only over the gap as read (etag), again after another finisher's write: pieces that finish at
+   * once all see none left, and one of them closes the gap (one `gap_closed`, one resync event), none
+   * of the counts lost. A closed gap stays closed (a late copy of a piece adds its count, nothing more).
+   */
   async #settle(gapId: string, logger: Logger, changes: number, incomplete: boolean, pending = 0): Promise<void> {
-    const gap = await this.#o.gaps.get(gapId);
-    if (!gap) return;
-    const found = (gap.changesFound ?? 0) + changes;
-    const progressAt = new Date(this.#now()).toISOString();
-    if (pending > 0) {
-      await this.#o.gaps.update(gapId, { changesFound: found, piecesPending: pending, progressAt });
+    for (;;) {
+      const current = await this.#o.gaps.getVersioned(gapId);
+      if (!current) return;
+      const { gap, etag } = current;
+      const closed = gap.status === 'filled' || gap.status === 'partial';
+      if (closed && changes === 0) return;
+      const found = (gap.changesFound ?? 0) + changes;
+      const progressAt = new Date(this.#now()).toISOString();
+      if (closed || pending > 0) {
+        // A piece that finished as another closed the gap still counts its changes.
+        if (await this.#o.gaps.update(gapId, closed ? { changesFound: found } : { changesFound: found, piecesPending: pending, progressAt }, etag)) return;
+        continue;
+      }
+      const partial = incomplete || gap.note !== undefined;
+      if (!(await this.#o.gaps.update(gapId, { changesFound: found, piecesPending: 0, progressAt, status: partial ? 'partial' : 'filled' }, etag))) continue;
+      logger.info('backfill.gap_closed', { gapId, name: gap.name, status: partial ? 'partial' : 'filled', changesFound: found });
+      if (partial) await this.#o.resync({ ...gap, status: 'partial' }, gap.note ?? 'part of the window could not be read');
       return;
     }
-    const partial = incomplete || gap.note !== undefined;
-    await this.#o.gaps.update(gapId, { changesFound: found, piecesPending: 0, progressAt, status: partial ? 'partial' : 'filled' });
-    logger.info('backfill.gap_closed', { gapId, name: gap.name, status: partial ? 'partial' : 'filled', changesFound: found });
-    if (partial) await this.#o.resync({ ...gap, status: 'partial' }, gap.note ?? 'part of the window could not be read');
   }
 }

@@ -128,9 +128,15 @@ export class GapLog {
   }
 
   async get(id: string): Promise<Gap | undefined> {
+    return (await this.getVersioned(id))?.gap;
+  }
+
+  /** A gap with its etag, for an update that must not overwrite another's (see `update`). */
+  async getVersioned(id: string): Promise<{ gap: Gap; etag: string } | undefined> {
     await this.#ensure();
     try {
-      return fromEntity(await this.#table.getEntity<Entity>(GAPS, rowKey(id)));
+      const e = await this.#table.getEntity<Entity>(GAPS, rowKey(id));
+      return { gap: fromEntity(e), etag: e.etag };
     } catch (e) {
       if (restStatus(e) === 404) return undefined;
       throw e;
@@ -213,9 +219,19 @@ export class GapLog {
   }
 
   /** Merges fields into a gap (progress, status). */
-  async update(id: string, fields: Partial<Pick<Gap, 'status' | 'piecesPending' | 'changesFound' | 'note' | 'progressAt'>>): Promise<void> {
+  /**
+   * Merges fields into a gap (progress, status); with `etag`, only if the gap is still as it was read.
+   * Returns false when another write came first (then nothing was written).
+   */
+  async update(id: string, fields: Partial<Pick<Gap, 'status' | 'piecesPending' | 'changesFound' | 'note' | 'progressAt'>>, etag?: string): Promise<boolean> {
     await this.#ensure();
-    await this.#table.updateEntity({ partitionKey: GAPS, rowKey: rowKey(id), ...fields }, 'Merge');
+    try {
+      await this.#table.updateEntity({ partitionKey: GAPS, rowKey: rowKey(id), ...fields }, 'Merge', etag ? { etag } : {});
+      return true;
+    } catch (e) {
+      if (etag && restStatus(e) === 412) return false;
+      throw e;
+    }
   }
 }
 

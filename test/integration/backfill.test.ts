@@ -492,6 +492,31 @@ describe('backfill', () => {
     expect(events.map((e) => (e.body as unknown as { type: string }).type)).toEqual(['com.microsoft.graph.teams.subscription.backfillIncomplete']);
   });
 
+  it('closes a gap once, with every change counted, when its pieces finish at the same moment', async () => {
+    const users = Array.from({ length: 8 }, (_, i) => `0000000${i}-0000-4000-8000-00000000000${i}`);
+    for (const id of users) sim.teams.addUser({ id, displayName: `User ${id.slice(0, 8)}` });
+    const r = relay([CHAT_MESSAGES]);
+    await r.manager.reconciler.reconcile();
+    const from = at();
+    // One chat of two people per user: the gap's first piece fans out into one piece per user, worked at once.
+    for (let i = 0; i < users.length; i++) {
+      const chat = sim.teams.createChat({ members: [users[i]!, users[(i + 1) % users.length]!] });
+      sim.teams.postChatMessage(chat.id, { from: users[i]!, content: `Never delivered ${i}` });
+    }
+    sim.clock.advance(1000);
+    await r.backfill.detector.open('manual', from, at(), undefined, r.logger);
+    const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.backfill.queue);
+    const [plan] = await drainQueue(queue);
+    await r.backfill.worker.process(parseBackfillPiece(plan!.body)!, r.logger);
+    const perUser = await drainQueue(queue);
+    expect(perUser.length).toBeGreaterThanOrEqual(users.length);
+    const outcomes = await Promise.all(perUser.map((m) => r.backfill.worker.process(parseBackfillPiece(m.body)!, r.logger)));
+    expect(r.logger.lines.filter((l) => l.event === 'backfill.gap_closed')).toHaveLength(1);
+    const counted = outcomes.reduce((sum, o) => sum + (o.status === 'done' ? o.changes : 0), 0);
+    expect(await r.backfill.gaps.list()).toMatchObject([{ status: 'filled', piecesPending: 0, changesFound: counted }]);
+    expect((await r.events('chatMessage')).filter((e) => e.changetype === 'created' && (e.data as { messageType?: string }).messageType === 'message')).toHaveLength(users.length);
+  });
+
   it('deletes the piece rows of gaps closed more than a week before, once, and keeps the gaps and the rest', async () => {
     const { r, from } = await undeliveredChatMessage();
     const table = createTableClient(r.settings.storage, r.settings.backfill.table);
