@@ -11,7 +11,7 @@ import { Semaphore } from '../util/semaphore.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { BACKFILL_PIECE_SCHEMA, parseBackfillPiece, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
-import type { Gap, GapLog } from './gap-log.js';
+import type { Gap, GapLog, PendingPiece } from './gap-log.js';
 import type { MembershipLog } from './membership-log.js';
 import { changeFromChat, changeFromMember, changeFromMessage, type ReadBackChange } from './read-back-change.js';
 
@@ -146,21 +146,21 @@ export class BackfillWorker {
     const idleMs = (g: Gap) => now - Date.parse(g.progressAt ?? g.openedAt);
     const stalled = filling.filter((g) => g.status === 'filling' && idleMs(g) > STALLED_FILLING_MS);
     if (stalled.length === 0) return;
-    const pendingCounts = await Promise.all(filling.map((g) => this.#o.gaps.pendingPieces(g.id, { bodies: false }).then((p) => p.length)));
-    const waitedFor = pendingCounts.reduce((a, b) => a + b, 0);
+    // Every filling gap's pieces left (a stalled gap's with the pieces themselves, to queue them again).
+    const pending = new Map(await Promise.all(filling.map(async (g) => [g.id, await this.#o.gaps.pendingPieces(g.id, { bodies: stalled.includes(g) })] as const)));
+    const waitedFor = [...pending.values()].reduce((sum, p) => sum + p.length, 0);
     const queued = (await messageCount(this.#o.queue)) ?? 0;
     for (const gap of stalled) {
       try {
         const reason = queued < waitedFor ? 'messages_missing' : idleMs(gap) > STALLED_FILLING_LONG_MS ? 'long_stall' : undefined;
-        await this.#requeueGap(gap, reason, { queued, waitedFor }, logger);
+        await this.#requeueGap(gap, pending.get(gap.id) ?? [], reason, { queued, waitedFor }, logger);
       } catch (e) {
         logger.error('backfill.stall_check_failed', { gapId: gap.id, error: (e as Error).message });
       }
     }
   }
 
-  async #requeueGap(gap: Gap, reason: 'messages_missing' | 'long_stall' | undefined, counts: { queued: number; waitedFor: number }, logger: Logger): Promise<void> {
-    const pending = await this.#o.gaps.pendingPieces(gap.id);
+  async #requeueGap(gap: Gap, pending: readonly PendingPiece[], reason: 'messages_missing' | 'long_stall' | undefined, counts: { queued: number; waitedFor: number }, logger: Logger): Promise<void> {
     if (pending.length === 0) return this.#settle(gap.id, logger, 0, false);
     if (!reason) return;
     // Progress first: a crash among the sends must not have the next beat send them all again at once.

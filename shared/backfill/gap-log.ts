@@ -218,7 +218,6 @@ export class GapLog {
     return deleted;
   }
 
-  /** Merges fields into a gap (progress, status). */
   /**
    * Merges fields into a gap (progress, status); with `etag`, only if the gap is still as it was read.
    * Returns false when another write came first (then nothing was written).
