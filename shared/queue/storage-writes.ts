@@ -7,11 +7,7 @@ export const NEVER_EXPIRES = -1;
 
 const isNotFound = (e: unknown, code: string) => restStatus(e) === 404 && restErrorCode(e) === code;
 
-/**
- * Sends a message, creating the queue on the first 404 (one create, one retry): the hot path pays for no
- * existence check. Messages the app writes never expire unless a time-to-live (seconds) is given: a
- * consumer outage longer than the service's 7-day default must not lose anything.
- */
+/** How `sendToQueue` sends. */
 export interface SendOptions {
   readonly abortSignal?: AbortSignal;
   /** Seconds; the default: never expire. */
@@ -20,15 +16,65 @@ export interface SendOptions {
   readonly visibilityTimeoutSeconds?: number;
 }
 
-export async function sendToQueue(queue: QueueClient, text: string, { abortSignal, timeToLiveSeconds = NEVER_EXPIRES, visibilityTimeoutSeconds }: SendOptions = {}): Promise<void> {
+/**
+ * Per queue URL, the first send of this process while it is in flight: the sends that come meanwhile wait for
+ * it, so a queue that does not exist yet (a first deployment, a storage account reset) costs one 404 and one
+ * create, not one of each for every send in flight at that moment (a batch's 64 items, 32 receiving requests).
+ */
+const firstSends = new Map<string, Promise<void>>();
+/** Queue URLs a send of this process reached: sends to them go at once. */
+const reached = new Set<string>();
+
+/**
+ * Sends a message, creating the queue on a 404 (one create, one retry): the hot path pays for no existence
+ * check. Messages the app writes never expire unless a time-to-live (seconds) is given: a consumer outage
+ * longer than the service's 7-day default must not lose anything.
+ */
+export async function sendToQueue(queue: QueueClient, text: string, options: SendOptions = {}): Promise<void> {
+  if (!reached.has(queue.url)) {
+    const first = firstSends.get(queue.url);
+    if (!first) {
+      const sending = sendCreatingQueue(queue, text, options);
+      firstSends.set(queue.url, sending);
+      try {
+        await sending;
+        reached.add(queue.url);
+        return;
+      } finally {
+        firstSends.delete(queue.url);
+      }
+    }
+    await settledOrAborted(first, options.abortSignal); // whatever became of it: this send goes on its own
+  }
+  await sendCreatingQueue(queue, text, options);
+}
+
+async function sendCreatingQueue(queue: QueueClient, text: string, { abortSignal, timeToLiveSeconds = NEVER_EXPIRES, visibilityTimeoutSeconds }: SendOptions): Promise<void> {
   const options = { abortSignal, messageTimeToLive: timeToLiveSeconds, ...(visibilityTimeoutSeconds ? { visibilityTimeout: visibilityTimeoutSeconds } : {}) };
   try {
     await queue.sendMessage(text, options);
   } catch (e) {
     if (!isNotFound(e, 'QueueNotFound')) throw e;
+    reached.delete(queue.url); // deleted since: the next sends wait for the one that creates it again
     await queue.createIfNotExists({ abortSignal });
     await queue.sendMessage(text, options);
   }
+}
+
+/** Resolves when `first` settles; rejects with the signal's reason if `signal` aborts first. */
+function settledOrAborted(first: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  const settled = first.then(
+    () => undefined,
+    () => undefined,
+  );
+  if (!signal) return settled;
+  signal.throwIfAborted();
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([settled, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /** Writes a JSON blob, creating the container on the first 404. Returns the blob's URL. */
