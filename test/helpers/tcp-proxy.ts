@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 export interface TcpProxy {
   readonly port: number;
   readonly requests: number;
+  /** Connections accepted so far. */
+  readonly connections: number;
   mode: 'pass' | 'hang' | 'refuse';
   onRequest(n: number, callback: () => void): void;
   close(): Promise<void>;
@@ -21,9 +23,11 @@ export async function startTcpProxy(targetPort: number, host = '127.0.0.1'): Pro
   const sockets = new Set<Socket>();
   const triggers = new Map<number, () => void>();
   let requests = 0;
+  let connections = 0;
   const state = { mode: 'pass' as 'pass' | 'hang' | 'refuse' };
 
   const server: Server = createServer((client) => {
+    connections++;
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     client.on('error', () => client.destroy());
@@ -58,6 +62,9 @@ export async function startTcpProxy(targetPort: number, host = '127.0.0.1'): Pro
     port: (server.address() as AddressInfo).port,
     get requests() {
       return requests;
+    },
+    get connections() {
+      return connections;
     },
     get mode() {
       return state.mode;
