@@ -143,15 +143,19 @@ export class GapLog {
     }
   }
 
-  async list(filter: { name?: string; unfinished?: boolean } = {}): Promise<Gap[]> {
+  /**
+   * The gaps recorded, oldest window first; filtered in the query, so that Table storage returns only what
+   * is asked for: one subscription's (`name`), those not closed yet (`unfinished`: `open` or `filling`),
+   * those opened for one `reason`.
+   */
+  async list(filter: { name?: string; unfinished?: boolean; reason?: GapReason } = {}): Promise<Gap[]> {
     await this.#ensure();
+    const clauses = [odata`PartitionKey eq ${GAPS}`];
+    if (filter.name) clauses.push(odata`name eq ${filter.name}`);
+    if (filter.unfinished) clauses.push(odata`(status eq ${'open'} or status eq ${'filling'})`);
+    if (filter.reason) clauses.push(odata`reason eq ${filter.reason}`);
     const out: Gap[] = [];
-    for await (const e of this.#table.listEntities<Entity>({ queryOptions: { filter: odata`PartitionKey eq ${GAPS}` } })) {
-      const gap = fromEntity(e);
-      if (filter.name && gap.name !== filter.name) continue;
-      if (filter.unfinished && (gap.status === 'filled' || gap.status === 'partial')) continue;
-      out.push(gap);
-    }
+    for await (const e of this.#table.listEntities<Entity>({ queryOptions: { filter: clauses.join(' and ') } })) out.push(fromEntity(e));
     return out.sort((a, b) => a.from.localeCompare(b.from));
   }
 

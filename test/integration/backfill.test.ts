@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TableClient } from '@azure/data-tables';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseBackfillPiece } from '../../shared/backfill/backfill-piece.js';
 import { POISONED_PIECE_REQUEUES } from '../../shared/backfill/backfill-worker.js';
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
+import { GapLog, type Gap } from '../../shared/backfill/gap-log.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { readSettings } from '../../shared/config/settings.js';
 import { createQueueServiceClient, createTableClient } from '../../shared/config/storage-clients.js';
@@ -163,6 +165,16 @@ const addAliceAndBob = () => {
   sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
   sim.teams.addUser({ id: BOB, displayName: 'Bob' });
 };
+/** `target` with some methods replaced; the others are bound to it (a class's private fields need their own `this`). */
+function withMethods<T extends object>(target: T, replaced: { [K in keyof T]?: T[K] }): T {
+  return new Proxy(target, {
+    get(t, property) {
+      if (Object.hasOwn(replaced, property)) return replaced[property as keyof T];
+      const value: unknown = Reflect.get(t, property, t);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+    },
+  });
+}
 /** Alice and Bob, and a chat of the two. */
 const aliceAndBobChat = () => {
   addAliceAndBob();
@@ -552,6 +564,45 @@ describe('backfill', () => {
     expect(await r.backfill.gaps.prunePieces(sim.clock.date())).toBe(0);
   });
 
+  it('lists only the gaps asked for, filtered by Table storage: those not closed, those of one reason, those of one subscription', async () => {
+    const r = relay([CHAT_MESSAGES]);
+    const table = createTableClient(r.settings.storage, r.settings.backfill.table);
+    /** Entities Table storage returned to the gap log's listings. */
+    let returned = 0;
+    const counted = withMethods(table, {
+      listEntities: async function* (...args: Parameters<TableClient['listEntities']>) {
+        for await (const e of table.listEntities(...args)) {
+          returned++;
+          yield e;
+        }
+      } as unknown as TableClient['listEntities'],
+    });
+    const gaps = new GapLog(counted);
+    const statuses = ['open', 'filling', 'filled', 'partial'] as const;
+    const reasons = ['manual', 'subscription_recreated', 'storage_outage', 'safety_net'] as const;
+    const all: Gap[] = [];
+    for (const [i, status] of statuses.entries()) {
+      for (const [j, reason] of reasons.entries()) {
+        const from = new Date(Date.UTC(2026, 0, 1, i, j)).toISOString();
+        const { gap } = await gaps.open({ name: (i + j) % 2 ? 'odd' : 'even', reason, from, to: new Date(Date.parse(from) + 60_000).toISOString() }, new Date());
+        if (status !== 'open') await gaps.update(gap.id, { status });
+        all.push({ ...gap, status });
+      }
+    }
+    const expectListed = async (filter: Parameters<GapLog['list']>[0], matches: (g: Gap) => boolean) => {
+      returned = 0;
+      const listed = await gaps.list(filter);
+      expect(listed.map((g) => g.id)).toEqual(all.filter(matches).map((g) => g.id));
+      expect(listed.map((g) => g.status)).toEqual(all.filter(matches).map((g) => g.status));
+      expect(returned).toBe(listed.length); // none left out after the query
+    };
+    await expectListed({}, () => true);
+    await expectListed({ unfinished: true }, (g) => g.status === 'open' || g.status === 'filling');
+    for (const reason of reasons) await expectListed({ reason }, (g) => g.reason === reason);
+    await expectListed({ name: 'odd' }, (g) => g.name === 'odd');
+    await expectListed({ unfinished: true, reason: 'subscription_recreated' }, (g) => g.status !== 'filled' && g.status !== 'partial' && g.reason === 'subscription_recreated');
+  });
+
   it('reads membership changes back by comparing each changed chat with its last known members', async () => {
     for (const [id, displayName] of [
       [ALICE, 'Alice'],
@@ -593,13 +644,8 @@ describe('backfill', () => {
     // The first change read back fails to route (storage went away, the host died): the piece fails.
     let failures = 0;
     const processor = r.processor;
-    const flaky = new Proxy(processor, {
-      get(target, property) {
-        if (property === 'routeReadBack')
-          return (...args: Parameters<typeof processor.routeReadBack>) => (failures++ === 0 ? Promise.reject(new Error('storage went away')) : target.routeReadBack(...args));
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
+    const flaky = withMethods(processor, {
+      routeReadBack: (...args) => (failures++ === 0 ? Promise.reject(new Error('storage went away')) : processor.routeReadBack(...args)),
     });
     const backfill = createBackfill(r.settings, flaky, r.manager, { now: () => sim.clock.now() });
     await backfill.detector.open('manual', from, at(), undefined, r.logger);
