@@ -84,6 +84,16 @@ export class GapDetector {
     return opened;
   }
 
+  /**
+   * Deletes the gaps closed more than GAP_RETENTION_DAYS ago (see GapLog.pruneGaps), except those whose
+   * window a subscription record still names, whatever its entry (one removed from the file may come back):
+   * `beat` would open such a window again.
+   */
+  async prune(): Promise<number> {
+    const keep = new Set((await this.#o.records.list()).flatMap((r) => recordedWindows(r).map((w) => w.gapId)));
+    return this.#o.gaps.pruneGaps(new Date(this.#now()), keep);
+  }
+
   /** The daily safety net: the last `safetyNetHours` of every desired subscription. */
   async safetyNet(logger: Logger): Promise<Gap[]> {
     if (this.#o.safetyNetHours <= 0) return [];

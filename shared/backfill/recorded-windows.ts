@@ -11,7 +11,8 @@ export interface RecordedWindow {
 
 /**
  * The windows a record names (see closedGapWindows), each with its gap's id: the detector opens a window whose
- * gap is not recorded (the chaos runner checks the same).
+ * gap is not recorded, and the gaps' pruning keeps the gap of every window still named, so that the detector
+ * never opens it again. One derivation for both, so that they cannot disagree.
  */
 export function recordedWindows(r: SubscriptionRecord): RecordedWindow[] {
   return closedGapWindows(r).map((w) => {

@@ -165,6 +165,37 @@ const addAliceAndBob = () => {
   sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
   sim.teams.addUser({ id: BOB, displayName: 'Bob' });
 };
+/**
+ * Graph removes the relay's subscription `name` a minute on (nothing is delivered from then on), `meanwhile`
+ * happens, and a minute later the relay gets the `subscriptionRemoved` lifecycle event and recreates it: the
+ * reconciler records the window between. Returns what `meanwhile` returned.
+ */
+async function removedAndRecreated<T>(r: ReturnType<typeof relay>, meanwhile: () => T, name = 'chat-messages'): Promise<T> {
+  const removedId = (await r.manager.records.get(name))!.subscriptionId!;
+  sim.clock.advance(60_000);
+  sim.sendLifecycle(removedId, 'subscriptionRemoved');
+  const happened = meanwhile();
+  sim.clock.advance(60_000);
+  const lifecycle = {
+    schema: QUEUED_NOTIFICATION_SCHEMA,
+    kind: 'lifecycle',
+    receivedAt: new Date().toISOString(),
+    notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' },
+  };
+  expect(await r.manager.lifecycle.process(lifecycle, r.logger)).toMatchObject({ status: 'recreated' });
+  return happened;
+}
+/** Piece rows per gap id (partition `piece|<gap id>`) in the relay's backfill table. */
+async function pieceRowsOf(r: ReturnType<typeof relay>): Promise<Map<string, number>> {
+  const byGap = new Map<string, number>();
+  const table = createTableClient(r.settings.storage, r.settings.backfill.table);
+  for await (const e of table.listEntities<{ partitionKey: string }>({ queryOptions: { select: ['PartitionKey'] } })) {
+    if (!e.partitionKey.startsWith('piece|')) continue;
+    const gapId = decodeURIComponent(e.partitionKey.slice('piece|'.length));
+    byGap.set(gapId, (byGap.get(gapId) ?? 0) + 1);
+  }
+  return byGap;
+}
 /** `target` with some methods replaced; the others are bound to it (a class's private fields need their own `this`). */
 function withMethods<T extends object>(target: T, replaced: { [K in keyof T]?: T[K] }): T {
   return new Proxy(target, {
@@ -283,18 +314,7 @@ describe('backfill', () => {
     const chat = aliceAndBobChat();
     const r = relay([CHAT_MESSAGES]);
     await r.manager.reconciler.reconcile();
-    const removedId = (await r.manager.records.get('chat-messages'))!.subscriptionId!;
-    sim.clock.advance(60_000);
-    sim.sendLifecycle(removedId, 'subscriptionRemoved'); // Graph removes it: nothing is delivered from here on
-    const unseen = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'While no subscription existed' });
-    sim.clock.advance(60_000);
-    const lifecycle = {
-      schema: QUEUED_NOTIFICATION_SCHEMA,
-      kind: 'lifecycle',
-      receivedAt: new Date().toISOString(),
-      notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' },
-    };
-    expect(await r.manager.lifecycle.process(lifecycle, r.logger)).toMatchObject({ status: 'recreated' });
+    const unseen = await removedAndRecreated(r, () => sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'While no subscription existed' }));
 
     // The next heartbeat finds the window the reconciler recorded and reads it back.
     const gaps = await r.backfill.detector.beat(r.logger);
@@ -342,18 +362,7 @@ describe('backfill', () => {
     await r.manager.reconciler.reconcile();
     const unseen: string[] = [];
     for (const round of [1, 2]) {
-      const removedId = (await r.manager.records.get('chat-messages'))!.subscriptionId!;
-      sim.clock.advance(60_000);
-      sim.sendLifecycle(removedId, 'subscriptionRemoved');
-      unseen.push(sim.teams.postChatMessage(chat.id, { from: ALICE, content: `While no subscription existed, ${round}` }).id);
-      sim.clock.advance(60_000);
-      const lifecycle = {
-        schema: QUEUED_NOTIFICATION_SCHEMA,
-        kind: 'lifecycle',
-        receivedAt: new Date().toISOString(),
-        notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' },
-      };
-      expect(await r.manager.lifecycle.process(lifecycle, r.logger)).toMatchObject({ status: 'recreated' });
+      unseen.push(await removedAndRecreated(r, () => sim.teams.postChatMessage(chat.id, { from: ALICE, content: `While no subscription existed, ${round}` }).id));
       sim.clock.advance(5 * 60_000); // the two windows are far apart: one gap each
     }
     // One heartbeat after both: each window is a gap, and each message is read back.
@@ -531,17 +540,7 @@ describe('backfill', () => {
 
   it('deletes the piece rows of gaps closed more than a week before, once, and keeps the gaps and the rest', async () => {
     const { r, from } = await undeliveredChatMessage();
-    const table = createTableClient(r.settings.storage, r.settings.backfill.table);
-    /** Piece rows per gap id (partition `piece|<gap id>`). */
-    const pieceRows = async () => {
-      const byGap = new Map<string, number>();
-      for await (const e of table.listEntities<{ partitionKey: string }>({ queryOptions: { select: ['PartitionKey'] } })) {
-        if (!e.partitionKey.startsWith('piece|')) continue;
-        const gapId = decodeURIComponent(e.partitionKey.slice('piece|'.length));
-        byGap.set(gapId, (byGap.get(gapId) ?? 0) + 1);
-      }
-      return byGap;
-    };
+    const pieceRows = () => pieceRowsOf(r);
     const [old] = await r.backfill.detector.open('manual', new Date(from), sim.clock.date(), undefined, r.logger);
     await r.drain();
     sim.clock.advance(6 * 86_400_000);
@@ -562,6 +561,74 @@ describe('backfill', () => {
     ]);
     // Done once: the next day's run does not list the pruned gap's pieces again.
     expect(await r.backfill.gaps.prunePieces(sim.clock.date())).toBe(0);
+  });
+
+  it('deletes the gaps closed more than 30 days before, with their piece rows, but not a gap whose window a subscription record still names, nor an unfinished one', async () => {
+    const chat = aliceAndBobChat();
+    const r = relay([CHAT_MESSAGES]);
+    await r.manager.reconciler.reconcile();
+    await removedAndRecreated(r, () => sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'While no subscription existed' }));
+    const [recreated] = await r.backfill.detector.beat(r.logger);
+    const [manual] = await r.backfill.detector.open('manual', new Date(sim.clock.now() - 60_000), sim.clock.date(), undefined, r.logger);
+    await r.drain();
+    sim.clock.advance(2 * 86_400_000);
+    const [recent] = await r.backfill.detector.open('manual', new Date(sim.clock.now() - 60_000), sim.clock.date(), undefined, r.logger);
+    await r.drain();
+    // Recorded 40 days ago, its opener died before queueing anything: still open.
+    const { gap: unfinished } = await r.backfill.gaps.open(
+      { name: 'chat-messages', reason: 'downtime', from: new Date(sim.clock.now() - 41 * 86_400_000).toISOString(), to: new Date(sim.clock.now() - 40 * 86_400_000).toISOString() },
+      new Date(sim.clock.now() - 40 * 86_400_000),
+    );
+    const before = await pieceRowsOf(r);
+    for (const gap of [recreated, manual, recent]) expect(before.get(gap!.id)).toBeGreaterThan(0);
+
+    sim.clock.advance(29 * 86_400_000); // the first two gaps closed 31 days ago, the third 29
+    expect(await r.backfill.detector.prune()).toBe(1);
+    expect((await r.backfill.gaps.list()).map((g) => [g.id, g.status])).toEqual([
+      [unfinished.id, 'open'],
+      [recreated!.id, 'filled'],
+      [recent!.id, 'filled'],
+    ]);
+    const after = await pieceRowsOf(r);
+    expect(after.has(manual!.id)).toBe(false);
+    expect([recreated, recent].map((g) => after.get(g!.id))).toEqual([recreated, recent].map((g) => before.get(g!.id)));
+    // The record still names the recreated gap's window: the heartbeat does not open it again.
+    expect(await r.backfill.detector.beat(r.logger)).toEqual([]);
+    expect(await r.backfill.detector.prune()).toBe(0);
+  });
+
+  it('deletes a subscription_recreated gap 30 days after it closed when no subscription record names its window', async () => {
+    const r = relay([CHAT_MESSAGES]);
+    await r.manager.reconciler.reconcile();
+    const window = { name: 'chat-messages', reason: 'subscription_recreated', from: new Date(sim.clock.now() - 60_000).toISOString(), to: sim.clock.date().toISOString() } as const;
+    const { gap } = await r.backfill.gaps.open(window, sim.clock.date());
+    await r.backfill.gaps.update(gap.id, { status: 'filled', progressAt: sim.clock.date().toISOString() });
+    sim.clock.advance(29 * 86_400_000);
+    expect(await r.backfill.detector.prune()).toBe(0);
+    sim.clock.advance(2 * 86_400_000);
+    expect(await r.backfill.detector.prune()).toBe(1);
+    expect(await r.backfill.gaps.list()).toEqual([]);
+  });
+
+  it('lets the daily prunes of pieces and of gaps run side by side: rows the other deleted first are left out, no failure', async () => {
+    const { r, from } = await undeliveredChatMessage();
+    const [gap] = await r.backfill.detector.open('manual', new Date(from), sim.clock.date(), undefined, r.logger);
+    await r.drain();
+    expect((await pieceRowsOf(r)).get(gap!.id)).toBeGreaterThan(1);
+    sim.clock.advance(31 * 86_400_000); // both prunes' first run: the gap closed 31 days ago, its pieces still there
+    // The pieces' prune has listed the gap's pieces when the gaps' prune deletes them, and the gap, first.
+    const table = createTableClient(r.settings.storage, r.settings.backfill.table);
+    let gapsPruned: number | undefined;
+    const overtaken = withMethods(table, {
+      submitTransaction: async (...args) => {
+        gapsPruned ??= await r.backfill.detector.prune();
+        return table.submitTransaction(...args);
+      },
+    });
+    expect(await new GapLog(overtaken).prunePieces(sim.clock.date())).toBe(0);
+    expect(gapsPruned).toBe(1);
+    expect(await pieceRowsOf(r)).toEqual(new Map());
+    expect(await r.backfill.gaps.list()).toEqual([]);
   });
 
   it('lists only the gaps asked for, filtered by Table storage: those not closed, those of one reason, those of one subscription', async () => {
