@@ -18,7 +18,8 @@ import { textTable, type TextRow } from './text-table.js';
  *   list     our subscriptions in Graph (those with our notification URL)
  *   sync     reconcile now (--force retries entries held back after a 403)
  *   status   each desired entry with its subscription, expiry, clientState, last renewal, last delivery,
- *            gaps and backfill progress, last action and error
+ *            gaps (those not closed, and those closed in the last 30 days) and backfill progress, last action
+ *            and error
  *   delete   delete one subscription in Graph
  *   check-endpoints  Graph's validation handshake against GRAPH_NOTIFICATION_URL and GRAPH_LIFECYCLE_URL
  * Settings as the app reads them (local.settings.json, then the environment). Every `code=` key it prints is masked.

@@ -118,6 +118,7 @@ function compose(settings: Settings) {
       ...createRouteCleanups(settings, routedEvents),
       { event: 'metrics.pruned', run: async () => ({ entities: await tableMetrics.prune(settings.metrics.retentionDays) }) },
       { event: 'backfill.pieces_pruned', run: async () => ({ pieceRows: await gaps.prunePieces(new Date()) }) },
+      { event: 'backfill.gaps_pruned', run: async () => ({ gapRows: await backfill.detector.prune() }) },
     ] satisfies Cleanup[],
     poisonMover: createPoisonMover(settings),
     backfill,

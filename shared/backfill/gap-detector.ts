@@ -1,8 +1,9 @@
 import type { Logger } from '../log.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
-import { closedGapWindows, type SubscriptionRecords } from '../subscriptions/subscription-records.js';
+import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import type { BackfillWorker } from './backfill-worker.js';
-import { gapIdOf, type Gap, type GapLog, type GapReason } from './gap-log.js';
+import type { Gap, GapLog, GapReason } from './gap-log.js';
+import { recordedWindows } from './recorded-windows.js';
 
 export interface GapDetectorOptions {
   readonly gaps: GapLog;
@@ -58,28 +59,39 @@ export class GapDetector {
     // Only once every downtime gap is recorded: written first, a crash in between would leave the rest unopened.
     await this.#o.gaps.writeHeartbeat(now, previous);
     this.#lastBeat = now.getTime();
-    // Windows the reconciler recorded: only those not opened yet (one listing, not a write per old window).
-    const recorded = await this.#o.gaps.list();
-    const known = new Set(recorded.map((g) => g.id));
+    // Windows the reconciler recorded: only those not opened yet (one listing of the gaps opened for such
+    // windows, not a write per old window); and the gaps not closed yet, for what follows. Closed gaps of other
+    // reasons are not listed: the heartbeat's reads stay as small as the work under way.
+    const [unfinished, recreated] = await Promise.all([this.#o.gaps.list({ unfinished: true }), this.#o.gaps.list({ reason: 'subscription_recreated' })]);
+    const known = new Set(recreated.map((g) => g.id));
     // A gap still `open` a while after it was recorded lost its opener before its pieces were queued.
-    for (const g of recorded) {
+    for (const g of unfinished) {
       if (g.status === 'open' && now.getTime() - Date.parse(g.openedAt) > STALE_OPEN_MS) await this.#o.worker.resumeGap(g, logger);
     }
     for (const r of await this.#o.records.list()) {
       if (!this.#o.desired.some((d) => d.name === r.name)) continue;
-      for (const w of closedGapWindows(r)) {
-        const from = new Date(w.from);
-        if (known.has(gapIdOf({ name: r.name, reason: 'subscription_recreated', from: from.toISOString() }))) continue;
-        opened.push(...(await this.open('subscription_recreated', from, new Date(w.to), r.name, logger)));
+      for (const w of recordedWindows(r)) {
+        if (known.has(w.gapId)) continue;
+        opened.push(...(await this.open('subscription_recreated', w.from, w.to, r.name, logger)));
       }
     }
     // Last (a failure here must not keep windows from being opened): a gap `filling` with no piece finished
     // for a long while may have lost pieces' messages.
     await this.#o.worker.requeueStalled(
-      recorded.filter((g) => g.status === 'filling'),
+      unfinished.filter((g) => g.status === 'filling'),
       logger,
     );
     return opened;
+  }
+
+  /**
+   * Deletes the gaps closed more than GAP_RETENTION_DAYS ago (see GapLog.pruneGaps), except those whose
+   * window a subscription record still names, whatever its entry (one removed from the file may come back):
+   * `beat` would open such a window again.
+   */
+  async prune(): Promise<number> {
+    const keep = new Set((await this.#o.records.list()).flatMap((r) => recordedWindows(r).map((w) => w.gapId)));
+    return this.#o.gaps.pruneGaps(new Date(this.#now()), keep);
   }
 
   /** The daily safety net: the last `safetyNetHours` of every desired subscription. */

@@ -27,12 +27,14 @@ export interface Gap {
   readonly note?: string;
   /** When its pieces were last queued or one of them finished (ISO): how long a `filling` gap has stood still. */
   readonly progressAt?: string;
-  /** Its piece rows were deleted (PIECE_RETENTION_DAYS after it closed). */
+  /** Its piece rows were deleted (PIECE_RETENTION_DAYS after it closed; the gap's row goes GAP_RETENTION_DAYS after). */
   readonly piecesPruned?: boolean;
 }
 
 /** Days a closed gap keeps its piece rows (a late copy of one of its pieces then finds them done). */
 export const PIECE_RETENTION_DAYS = 7;
+/** Days a closed gap's row is kept (see `pruneGaps`). */
+export const GAP_RETENTION_DAYS = 30;
 
 /** A piece of a gap's work not done yet, as recorded before it was queued. */
 export interface PendingPiece {
@@ -143,15 +145,19 @@ export class GapLog {
     }
   }
 
-  async list(filter: { name?: string; unfinished?: boolean } = {}): Promise<Gap[]> {
+  /**
+   * The gaps recorded (a closed one for GAP_RETENTION_DAYS, see `pruneGaps`), oldest window first; filtered
+   * in the query, so that Table storage returns only what is asked for: one subscription's (`name`), those
+   * not closed yet (`unfinished`: `open` or `filling`), those opened for one `reason`.
+   */
+  async list(filter: { name?: string; unfinished?: boolean; reason?: GapReason } = {}): Promise<Gap[]> {
     await this.#ensure();
+    const clauses = [odata`PartitionKey eq ${GAPS}`];
+    if (filter.name) clauses.push(odata`name eq ${filter.name}`);
+    if (filter.unfinished) clauses.push(odata`(status eq ${'open'} or status eq ${'filling'})`);
+    if (filter.reason) clauses.push(odata`reason eq ${filter.reason}`);
     const out: Gap[] = [];
-    for await (const e of this.#table.listEntities<Entity>({ queryOptions: { filter: odata`PartitionKey eq ${GAPS}` } })) {
-      const gap = fromEntity(e);
-      if (filter.name && gap.name !== filter.name) continue;
-      if (filter.unfinished && (gap.status === 'filled' || gap.status === 'partial')) continue;
-      out.push(gap);
-    }
+    for await (const e of this.#table.listEntities<Entity>({ queryOptions: { filter: clauses.join(' and ') } })) out.push(fromEntity(e));
     return out.sort((a, b) => a.from.localeCompare(b.from));
   }
 
@@ -203,19 +209,47 @@ export class GapLog {
 
   /**
    * Deletes the piece rows of gaps closed (filled or partial) more than `days` days before `now`: a large
-   * tenant's gap records thousands, which Table storage would keep for ever. The gap rows stay (the
-   * detector knows by them which windows it opened). Returns how many rows were deleted.
+   * tenant's gap records thousands, which Table storage would keep for ever. The gap rows stay (until
+   * `pruneGaps`). Returns how many rows were deleted.
    */
   async prunePieces(now: Date, days = PIECE_RETENTION_DAYS): Promise<number> {
-    const cutoff = now.getTime() - days * 86_400_000;
     let deleted = 0;
     for (const gap of await this.list()) {
-      const closed = gap.status === 'filled' || gap.status === 'partial';
-      if (!closed || gap.piecesPruned || Date.parse(gap.progressAt ?? gap.openedAt) > cutoff) continue;
-      deleted += await deleteEntities(this.#table, odata`PartitionKey eq ${piecePartition(gap.id)}`);
-      await this.#table.updateEntity({ partitionKey: GAPS, rowKey: rowKey(gap.id), piecesPruned: true }, 'Merge');
+      if (gap.piecesPruned || !closedBefore(gap, now, days)) continue;
+      deleted += await this.#deletePieces(gap.id);
+      try {
+        await this.#table.updateEntity({ partitionKey: GAPS, rowKey: rowKey(gap.id), piecesPruned: true }, 'Merge');
+      } catch (e) {
+        if (restStatus(e) !== 404) throw e; // pruneGaps, running beside this, deleted the gap meanwhile
+      }
     }
     return deleted;
+  }
+
+  /**
+   * Deletes the gaps closed (filled or partial) more than `days` days before `now`, with their piece rows
+   * if still there, except those in `keep`: the `subscription_recreated` gaps whose windows a subscription
+   * record still names (the detector would open those windows again without them; see `recordedWindows`).
+   * A gap not closed stays whatever its age. Returns how many gap rows were deleted.
+   */
+  async pruneGaps(now: Date, keep: ReadonlySet<string>, days = GAP_RETENTION_DAYS): Promise<number> {
+    let deleted = 0;
+    for (const gap of await this.list()) {
+      if (keep.has(gap.id) || !closedBefore(gap, now, days)) continue;
+      // Pieces first: a failure in between leaves the gap, and the next run deletes the rest.
+      await this.#deletePieces(gap.id);
+      try {
+        await this.#table.deleteEntity(GAPS, rowKey(gap.id));
+        deleted++;
+      } catch (e) {
+        if (restStatus(e) !== 404) throw e;
+      }
+    }
+    return deleted;
+  }
+
+  #deletePieces(gapId: string): Promise<number> {
+    return deleteEntities(this.#table, odata`PartitionKey eq ${piecePartition(gapId)}`);
   }
 
   /**
@@ -232,6 +266,12 @@ export class GapLog {
       throw e;
     }
   }
+}
+
+/** Whether a gap closed (filled or partial) more than `days` days before `now` (its last progress, or its opening for one without). */
+function closedBefore(gap: Gap, now: Date, days: number): boolean {
+  const closed = gap.status === 'filled' || gap.status === 'partial';
+  return closed && Date.parse(gap.progressAt ?? gap.openedAt) <= now.getTime() - days * 86_400_000;
 }
 
 function fromEntity(e: Entity & { etag?: string; timestamp?: string }): Gap {

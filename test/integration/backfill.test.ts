@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TableClient } from '@azure/data-tables';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseBackfillPiece } from '../../shared/backfill/backfill-piece.js';
 import { POISONED_PIECE_REQUEUES } from '../../shared/backfill/backfill-worker.js';
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
+import { GapLog, type Gap } from '../../shared/backfill/gap-log.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { readSettings } from '../../shared/config/settings.js';
 import { createQueueServiceClient, createTableClient } from '../../shared/config/storage-clients.js';
@@ -163,6 +165,47 @@ const addAliceAndBob = () => {
   sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
   sim.teams.addUser({ id: BOB, displayName: 'Bob' });
 };
+/**
+ * Graph removes the relay's subscription `name` a minute on (nothing is delivered from then on), `meanwhile`
+ * happens, and a minute later the relay gets the `subscriptionRemoved` lifecycle event and recreates it: the
+ * reconciler records the window between. Returns what `meanwhile` returned.
+ */
+async function removedAndRecreated<T>(r: ReturnType<typeof relay>, meanwhile: () => T, name = 'chat-messages'): Promise<T> {
+  const removedId = (await r.manager.records.get(name))!.subscriptionId!;
+  sim.clock.advance(60_000);
+  sim.sendLifecycle(removedId, 'subscriptionRemoved');
+  const happened = meanwhile();
+  sim.clock.advance(60_000);
+  const lifecycle = {
+    schema: QUEUED_NOTIFICATION_SCHEMA,
+    kind: 'lifecycle',
+    receivedAt: new Date().toISOString(),
+    notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' },
+  };
+  expect(await r.manager.lifecycle.process(lifecycle, r.logger)).toMatchObject({ status: 'recreated' });
+  return happened;
+}
+/** Piece rows per gap id (partition `piece|<gap id>`) in the relay's backfill table. */
+async function pieceRowsOf(r: ReturnType<typeof relay>): Promise<Map<string, number>> {
+  const byGap = new Map<string, number>();
+  const table = createTableClient(r.settings.storage, r.settings.backfill.table);
+  for await (const e of table.listEntities<{ partitionKey: string }>({ queryOptions: { select: ['PartitionKey'] } })) {
+    if (!e.partitionKey.startsWith('piece|')) continue;
+    const gapId = decodeURIComponent(e.partitionKey.slice('piece|'.length));
+    byGap.set(gapId, (byGap.get(gapId) ?? 0) + 1);
+  }
+  return byGap;
+}
+/** `target` with some methods replaced; the others are bound to it (a class's private fields need their own `this`). */
+function withMethods<T extends object>(target: T, replaced: { [K in keyof T]?: T[K] }): T {
+  return new Proxy(target, {
+    get(t, property) {
+      if (Object.hasOwn(replaced, property)) return replaced[property as keyof T];
+      const value: unknown = Reflect.get(t, property, t);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+    },
+  });
+}
 /** Alice and Bob, and a chat of the two. */
 const aliceAndBobChat = () => {
   addAliceAndBob();
@@ -271,18 +314,7 @@ describe('backfill', () => {
     const chat = aliceAndBobChat();
     const r = relay([CHAT_MESSAGES]);
     await r.manager.reconciler.reconcile();
-    const removedId = (await r.manager.records.get('chat-messages'))!.subscriptionId!;
-    sim.clock.advance(60_000);
-    sim.sendLifecycle(removedId, 'subscriptionRemoved'); // Graph removes it: nothing is delivered from here on
-    const unseen = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'While no subscription existed' });
-    sim.clock.advance(60_000);
-    const lifecycle = {
-      schema: QUEUED_NOTIFICATION_SCHEMA,
-      kind: 'lifecycle',
-      receivedAt: new Date().toISOString(),
-      notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' },
-    };
-    expect(await r.manager.lifecycle.process(lifecycle, r.logger)).toMatchObject({ status: 'recreated' });
+    const unseen = await removedAndRecreated(r, () => sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'While no subscription existed' }));
 
     // The next heartbeat finds the window the reconciler recorded and reads it back.
     const gaps = await r.backfill.detector.beat(r.logger);
@@ -330,18 +362,7 @@ describe('backfill', () => {
     await r.manager.reconciler.reconcile();
     const unseen: string[] = [];
     for (const round of [1, 2]) {
-      const removedId = (await r.manager.records.get('chat-messages'))!.subscriptionId!;
-      sim.clock.advance(60_000);
-      sim.sendLifecycle(removedId, 'subscriptionRemoved');
-      unseen.push(sim.teams.postChatMessage(chat.id, { from: ALICE, content: `While no subscription existed, ${round}` }).id);
-      sim.clock.advance(60_000);
-      const lifecycle = {
-        schema: QUEUED_NOTIFICATION_SCHEMA,
-        kind: 'lifecycle',
-        receivedAt: new Date().toISOString(),
-        notification: { subscriptionId: removedId, tenantId: sim.tenantId, lifecycleEvent: 'subscriptionRemoved' },
-      };
-      expect(await r.manager.lifecycle.process(lifecycle, r.logger)).toMatchObject({ status: 'recreated' });
+      unseen.push(await removedAndRecreated(r, () => sim.teams.postChatMessage(chat.id, { from: ALICE, content: `While no subscription existed, ${round}` }).id));
       sim.clock.advance(5 * 60_000); // the two windows are far apart: one gap each
     }
     // One heartbeat after both: each window is a gap, and each message is read back.
@@ -519,17 +540,7 @@ describe('backfill', () => {
 
   it('deletes the piece rows of gaps closed more than a week before, once, and keeps the gaps and the rest', async () => {
     const { r, from } = await undeliveredChatMessage();
-    const table = createTableClient(r.settings.storage, r.settings.backfill.table);
-    /** Piece rows per gap id (partition `piece|<gap id>`). */
-    const pieceRows = async () => {
-      const byGap = new Map<string, number>();
-      for await (const e of table.listEntities<{ partitionKey: string }>({ queryOptions: { select: ['PartitionKey'] } })) {
-        if (!e.partitionKey.startsWith('piece|')) continue;
-        const gapId = decodeURIComponent(e.partitionKey.slice('piece|'.length));
-        byGap.set(gapId, (byGap.get(gapId) ?? 0) + 1);
-      }
-      return byGap;
-    };
+    const pieceRows = () => pieceRowsOf(r);
     const [old] = await r.backfill.detector.open('manual', new Date(from), sim.clock.date(), undefined, r.logger);
     await r.drain();
     sim.clock.advance(6 * 86_400_000);
@@ -550,6 +561,113 @@ describe('backfill', () => {
     ]);
     // Done once: the next day's run does not list the pruned gap's pieces again.
     expect(await r.backfill.gaps.prunePieces(sim.clock.date())).toBe(0);
+  });
+
+  it('deletes the gaps closed more than 30 days before, with their piece rows, but not a gap whose window a subscription record still names, nor an unfinished one', async () => {
+    const chat = aliceAndBobChat();
+    const r = relay([CHAT_MESSAGES]);
+    await r.manager.reconciler.reconcile();
+    await removedAndRecreated(r, () => sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'While no subscription existed' }));
+    const [recreated] = await r.backfill.detector.beat(r.logger);
+    const [manual] = await r.backfill.detector.open('manual', new Date(sim.clock.now() - 60_000), sim.clock.date(), undefined, r.logger);
+    await r.drain();
+    sim.clock.advance(2 * 86_400_000);
+    const [recent] = await r.backfill.detector.open('manual', new Date(sim.clock.now() - 60_000), sim.clock.date(), undefined, r.logger);
+    await r.drain();
+    // Recorded 40 days ago, its opener died before queueing anything: still open.
+    const { gap: unfinished } = await r.backfill.gaps.open(
+      { name: 'chat-messages', reason: 'downtime', from: new Date(sim.clock.now() - 41 * 86_400_000).toISOString(), to: new Date(sim.clock.now() - 40 * 86_400_000).toISOString() },
+      new Date(sim.clock.now() - 40 * 86_400_000),
+    );
+    const before = await pieceRowsOf(r);
+    for (const gap of [recreated, manual, recent]) expect(before.get(gap!.id)).toBeGreaterThan(0);
+
+    sim.clock.advance(29 * 86_400_000); // the first two gaps closed 31 days ago, the third 29
+    expect(await r.backfill.detector.prune()).toBe(1);
+    expect((await r.backfill.gaps.list()).map((g) => [g.id, g.status])).toEqual([
+      [unfinished.id, 'open'],
+      [recreated!.id, 'filled'],
+      [recent!.id, 'filled'],
+    ]);
+    const after = await pieceRowsOf(r);
+    expect(after.has(manual!.id)).toBe(false);
+    expect([recreated, recent].map((g) => after.get(g!.id))).toEqual([recreated, recent].map((g) => before.get(g!.id)));
+    // The record still names the recreated gap's window: the heartbeat does not open it again.
+    expect(await r.backfill.detector.beat(r.logger)).toEqual([]);
+    expect(await r.backfill.detector.prune()).toBe(0);
+  });
+
+  it('deletes a subscription_recreated gap 30 days after it closed when no subscription record names its window', async () => {
+    const r = relay([CHAT_MESSAGES]);
+    await r.manager.reconciler.reconcile();
+    const window = { name: 'chat-messages', reason: 'subscription_recreated', from: new Date(sim.clock.now() - 60_000).toISOString(), to: sim.clock.date().toISOString() } as const;
+    const { gap } = await r.backfill.gaps.open(window, sim.clock.date());
+    await r.backfill.gaps.update(gap.id, { status: 'filled', progressAt: sim.clock.date().toISOString() });
+    sim.clock.advance(29 * 86_400_000);
+    expect(await r.backfill.detector.prune()).toBe(0);
+    sim.clock.advance(2 * 86_400_000);
+    expect(await r.backfill.detector.prune()).toBe(1);
+    expect(await r.backfill.gaps.list()).toEqual([]);
+  });
+
+  it('lets the daily prunes of pieces and of gaps run side by side: rows the other deleted first are left out, no failure', async () => {
+    const { r, from } = await undeliveredChatMessage();
+    const [gap] = await r.backfill.detector.open('manual', new Date(from), sim.clock.date(), undefined, r.logger);
+    await r.drain();
+    expect((await pieceRowsOf(r)).get(gap!.id)).toBeGreaterThan(1);
+    sim.clock.advance(31 * 86_400_000); // both prunes' first run: the gap closed 31 days ago, its pieces still there
+    // The pieces' prune has listed the gap's pieces when the gaps' prune deletes them, and the gap, first.
+    const table = createTableClient(r.settings.storage, r.settings.backfill.table);
+    let gapsPruned: number | undefined;
+    const overtaken = withMethods(table, {
+      submitTransaction: async (...args) => {
+        gapsPruned ??= await r.backfill.detector.prune();
+        return table.submitTransaction(...args);
+      },
+    });
+    expect(await new GapLog(overtaken).prunePieces(sim.clock.date())).toBe(0);
+    expect(gapsPruned).toBe(1);
+    expect(await pieceRowsOf(r)).toEqual(new Map());
+    expect(await r.backfill.gaps.list()).toEqual([]);
+  });
+
+  it('lists only the gaps asked for, filtered by Table storage: those not closed, those of one reason, those of one subscription', async () => {
+    const r = relay([CHAT_MESSAGES]);
+    const table = createTableClient(r.settings.storage, r.settings.backfill.table);
+    /** Entities Table storage returned to the gap log's listings. */
+    let returned = 0;
+    const counted = withMethods(table, {
+      listEntities: async function* (...args: Parameters<TableClient['listEntities']>) {
+        for await (const e of table.listEntities(...args)) {
+          returned++;
+          yield e;
+        }
+      } as unknown as TableClient['listEntities'],
+    });
+    const gaps = new GapLog(counted);
+    const statuses = ['open', 'filling', 'filled', 'partial'] as const;
+    const reasons = ['manual', 'subscription_recreated', 'storage_outage', 'safety_net'] as const;
+    const all: Gap[] = [];
+    for (const [i, status] of statuses.entries()) {
+      for (const [j, reason] of reasons.entries()) {
+        const from = new Date(Date.UTC(2026, 0, 1, i, j)).toISOString();
+        const { gap } = await gaps.open({ name: (i + j) % 2 ? 'odd' : 'even', reason, from, to: new Date(Date.parse(from) + 60_000).toISOString() }, new Date());
+        if (status !== 'open') await gaps.update(gap.id, { status });
+        all.push({ ...gap, status });
+      }
+    }
+    const expectListed = async (filter: Parameters<GapLog['list']>[0], matches: (g: Gap) => boolean) => {
+      returned = 0;
+      const listed = await gaps.list(filter);
+      expect(listed.map((g) => g.id)).toEqual(all.filter(matches).map((g) => g.id));
+      expect(listed.map((g) => g.status)).toEqual(all.filter(matches).map((g) => g.status));
+      expect(returned).toBe(listed.length); // none left out after the query
+    };
+    await expectListed({}, () => true);
+    await expectListed({ unfinished: true }, (g) => g.status === 'open' || g.status === 'filling');
+    for (const reason of reasons) await expectListed({ reason }, (g) => g.reason === reason);
+    await expectListed({ name: 'odd' }, (g) => g.name === 'odd');
+    await expectListed({ unfinished: true, reason: 'subscription_recreated' }, (g) => g.status !== 'filled' && g.status !== 'partial' && g.reason === 'subscription_recreated');
   });
 
   it('reads membership changes back by comparing each changed chat with its last known members', async () => {
@@ -593,13 +711,8 @@ describe('backfill', () => {
     // The first change read back fails to route (storage went away, the host died): the piece fails.
     let failures = 0;
     const processor = r.processor;
-    const flaky = new Proxy(processor, {
-      get(target, property) {
-        if (property === 'routeReadBack')
-          return (...args: Parameters<typeof processor.routeReadBack>) => (failures++ === 0 ? Promise.reject(new Error('storage went away')) : target.routeReadBack(...args));
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
+    const flaky = withMethods(processor, {
+      routeReadBack: (...args) => (failures++ === 0 ? Promise.reject(new Error('storage went away')) : processor.routeReadBack(...args)),
     });
     const backfill = createBackfill(r.settings, flaky, r.manager, { now: () => sim.clock.now() });
     await backfill.detector.open('manual', from, at(), undefined, r.logger);

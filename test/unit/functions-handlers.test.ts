@@ -147,7 +147,7 @@ describe('timer handlers', () => {
     const { ctx, events } = context('pruneRoutedEvents');
     const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
     await pruneRoutedEvents(timer, ctx);
-    expect(events()).toEqual(expect.arrayContaining(['dedup.pruned', 'payloads.pruned', 'metrics.pruned', 'backfill.pieces_pruned']));
+    expect(events()).toEqual(expect.arrayContaining(['dedup.pruned', 'payloads.pruned', 'metrics.pruned', 'backfill.pieces_pruned', 'backfill.gaps_pruned']));
     const left: string[] = [];
     for await (const e of table.listEntities<{ rowKey: string }>()) left.push(e.rowKey);
     expect(left).toContain('kept');

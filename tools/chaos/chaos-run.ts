@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { GapLog } from '../../shared/backfill/gap-log.js';
-import { gapIdOf } from '../../shared/backfill/gap-log.js';
+import { recordedWindows } from '../../shared/backfill/recorded-windows.js';
 import { decryptResourceData, type EncryptedResourceData } from '../../shared/certificates/decrypt-resource-data.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { isClaimCheck, isQueueMessageBody, unpackQueued, type QueueMessageBody } from '../../shared/queue/queued-notification.js';
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
 import { ChaosStepError } from './chaos-error.js';
-import { closedGapWindows, SubscriptionRecords } from '../../shared/subscriptions/subscription-records.js';
+import { SubscriptionRecords } from '../../shared/subscriptions/subscription-records.js';
 import { freePort, startAzurite, type AzuriteProcess, type AzuritePorts } from '../azurite/azurite-process.js';
 import type { RecordedChange } from '../graph-simulator/change-log.js';
 import { compareLedger, type FoundEvent, type LedgerResult } from './ledger.js';
@@ -517,9 +517,7 @@ async function notQuietBecause(q: { driver: Driver; sim: SimulatorProcess; stora
   const known = new Set(gaps.map((g) => g.id));
   for (const r of await new SubscriptionRecords(q.storage.subscriptionsTable).list()) {
     if (r.gapFrom && !r.gapTo) return `${r.name}: window without subscription still open`;
-    for (const w of closedGapWindows(r)) {
-      if (!known.has(gapIdOf({ name: r.name, reason: 'subscription_recreated', from: new Date(w.from).toISOString() }))) return `${r.name}: recreation window not yet a gap`;
-    }
+    for (const w of recordedWindows(r)) if (!known.has(w.gapId)) return `${r.name}: recreation window not yet a gap`;
   }
   const unfilled = gaps.filter((g) => g.status === 'open' || g.status === 'filling');
   if (unfilled.length) return `${unfilled.length} gap(s) filling`;
