@@ -24,6 +24,12 @@ export interface SendOptions {
 const firstSends = new Map<string, Promise<void>>();
 /** Queue URLs a send of this process reached: sends to them go at once. */
 const reached = new Set<string>();
+/**
+ * A send waits this long at most for the first one (a queue's create takes milliseconds), then goes on its
+ * own: a first send that storage keeps retrying must not hold the others (nor the publisher's slots they are
+ * in) for its whole retry budget before they start their own.
+ */
+export const FIRST_SEND_WAIT_MS = 5000;
 
 /**
  * Sends a message, creating the queue on a 404 (one create, one retry): the hot path pays for no existence
@@ -37,14 +43,12 @@ export async function sendToQueue(queue: QueueClient, text: string, options: Sen
       const sending = sendCreatingQueue(queue, text, options);
       firstSends.set(queue.url, sending);
       try {
-        await sending;
-        reached.add(queue.url);
-        return;
+        return await sending;
       } finally {
         firstSends.delete(queue.url);
       }
     }
-    await settledOrAborted(first, options.abortSignal); // whatever became of it: this send goes on its own
+    await waitForFirst(first, options.abortSignal); // whatever became of it: this send goes on its own
   }
   await sendCreatingQueue(queue, text, options);
 }
@@ -55,26 +59,31 @@ async function sendCreatingQueue(queue: QueueClient, text: string, { abortSignal
     await queue.sendMessage(text, options);
   } catch (e) {
     if (!isNotFound(e, 'QueueNotFound')) throw e;
-    reached.delete(queue.url); // deleted since: the next sends wait for the one that creates it again
+    reached.delete(queue.url); // deleted since: the sends that come next wait for one that creates it again
     await queue.createIfNotExists({ abortSignal });
     await queue.sendMessage(text, options);
   }
+  reached.add(queue.url);
 }
 
-/** Resolves when `first` settles; rejects with the signal's reason if `signal` aborts first. */
-function settledOrAborted(first: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  const settled = first.then(
-    () => undefined,
-    () => undefined,
-  );
-  if (!signal) return settled;
-  signal.throwIfAborted();
+/**
+ * Resolves when `first` settles or FIRST_SEND_WAIT_MS have passed, whichever comes first; rejects with the
+ * signal's reason if `signal` aborts before.
+ */
+function waitForFirst(first: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  signal?.throwIfAborted();
+  let timer: NodeJS.Timeout | undefined;
   let onAbort: () => void = () => undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
+  const waited = new Promise<void>((resolve, reject) => {
+    first.then(resolve, () => resolve());
+    timer = setTimeout(resolve, FIRST_SEND_WAIT_MS);
+    onAbort = () => reject(signal?.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
-  return Promise.race([settled, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+  return waited.finally(() => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  });
 }
 
 /** Writes a JSON blob, creating the container on the first 404. Returns the blob's URL. */

@@ -12,6 +12,8 @@ export interface TcpProxy {
   readonly requests: number;
   /** Connections accepted so far. */
   readonly connections: number;
+  /** The most connections open at once so far. */
+  readonly peakConnections: number;
   mode: 'pass' | 'hang' | 'refuse';
   onRequest(n: number, callback: () => void): void;
   close(): Promise<void>;
@@ -24,12 +26,18 @@ export async function startTcpProxy(targetPort: number, host = '127.0.0.1'): Pro
   const triggers = new Map<number, () => void>();
   let requests = 0;
   let connections = 0;
+  let open = 0;
+  let peakConnections = 0;
   const state = { mode: 'pass' as 'pass' | 'hang' | 'refuse' };
 
   const server: Server = createServer((client) => {
     connections++;
+    peakConnections = Math.max(peakConnections, ++open);
     sockets.add(client);
-    client.on('close', () => sockets.delete(client));
+    client.on('close', () => {
+      sockets.delete(client);
+      open--;
+    });
     client.on('error', () => client.destroy());
     if (state.mode === 'refuse') {
       client.destroy();
@@ -65,6 +73,9 @@ export async function startTcpProxy(targetPort: number, host = '127.0.0.1'): Pro
     },
     get connections() {
       return connections;
+    },
+    get peakConnections() {
+      return peakConnections;
     },
     get mode() {
       return state.mode;

@@ -1,7 +1,9 @@
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStorageOpCounter, type StorageOpCounter } from '../../bench/storage-op-counter.js';
-import { sendToQueue } from '../../shared/queue/storage-writes.js';
+import { FIRST_SEND_WAIT_MS, sendToQueue } from '../../shared/queue/storage-writes.js';
+import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 
 let azurite: AzuriteProcess;
@@ -44,6 +46,37 @@ describe('sendToQueue', () => {
     expect(await count()).toBe(9);
     // The first send after the delete met the 404 and created the queue again; the rest went straight in.
     expect(counts()).toEqual({ 'queue send': 20, 'queue PUT': 2, 'queue DELETE': 1 });
+  });
+
+  it('stops waiting for a first send that storage never answers after FIRST_SEND_WAIT_MS, and sends on its own', async () => {
+    const name = uniqueName('writes');
+    await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(name).create();
+    const proxy = await startTcpProxy(azurite.ports.queue);
+    try {
+      // No try timeout to speak of: the first send hangs until the test aborts it.
+      const through = azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port });
+      const queue = QueueServiceClient.fromConnectionString(through, { retryOptions: { tryTimeoutInMs: 600_000 } }).getQueueClient(name);
+      proxy.mode = 'hang'; // the first send's connection is accepted and never answered
+      const stop = new AbortController();
+      const first = sendToQueue(queue, 'first', { abortSignal: stop.signal }).then(
+        () => 'sent',
+        () => 'aborted',
+      );
+      while (proxy.connections === 0) await new Promise((r) => setTimeout(r, 10));
+      proxy.mode = 'pass';
+      const started = Date.now();
+      let firstSettled = false;
+      void first.then(() => (firstSettled = true));
+      await sendToQueue(queue, 'second');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(FIRST_SEND_WAIT_MS - 50);
+      expect(firstSettled).toBe(false); // it went on while the first still hung
+      const landed = await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(name).peekMessages({ numberOfMessages: 32 });
+      expect(landed.peekedMessageItems.map((m) => m.messageText)).toEqual(['second']);
+      stop.abort();
+      expect(await first).toBe('aborted');
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('gives up waiting for the first send when its own abort signal fires, with the signal’s reason', async () => {
