@@ -396,7 +396,6 @@ export class BackfillWorker {
     await this.#settle(piece.gapId, logger, changes, incomplete, pending);
   }
 
-  /** Adds a finished piece's changes to its gap, and closes the gap when no piece is left (`pending` 0). */
   /**
    * Adds a finished piece's changes to its gap, and closes the gap when no piece is left (`pending` 0).
    * Written only over the gap as read (etag), again after another finisher's write: pieces that finish at
