@@ -1,4 +1,5 @@
 import { isRestError } from '@azure/core-rest-pipeline';
+import { maskSecrets } from './util/mask-secrets.js';
 
 /**
  * Typed errors with a stable `code`. Tests and callers branch on `code`, never on message text.
@@ -6,8 +7,9 @@ import { isRestError } from '@azure/core-rest-pipeline';
 export class RelayError extends Error {
   readonly code: string;
 
+  /** The message is kept with every credential in a URL masked: errors are logged, stored and shown. */
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(maskSecrets(message), options);
     this.name = new.target.name;
     this.code = code;
   }

@@ -1,9 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { restStatus } from './errors.js';
+import { maskSecrets } from './util/mask-secrets.js';
 
 /**
  * Structured logging seam. Every line is an event name plus fields; never pass secrets, tokens or
- * notification contents as fields.
+ * notification contents as fields. Whatever slips through in a URL (a function key's `code=`, a SAS's
+ * `sig=`, quoted in a Graph refusal or a storage error) is masked by `logLine`, which every logger that
+ * writes a line out goes through.
  */
 export type LogFields = Readonly<Record<string, unknown>>;
 
@@ -15,9 +18,14 @@ export interface Logger {
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
+/** One log line: the JSON of `entry`, with every credential in a URL masked (see maskSecrets). */
+export function logLine(entry: LogFields): string {
+  return maskSecrets(JSON.stringify(entry));
+}
+
 /** A logger that writes one JSON object per line to the given sink (stdout by default). */
 export function createJsonLogger(write: (line: string) => void = (line) => process.stdout.write(line + '\n'), base: LogFields = {}): Logger {
-  const emit = (level: LogLevel, event: string, fields?: LogFields) => write(JSON.stringify({ time: new Date().toISOString(), level, event, ...base, ...fields }));
+  const emit = (level: LogLevel, event: string, fields?: LogFields) => write(logLine({ time: new Date().toISOString(), level, event, ...base, ...fields }));
   return {
     info: (event, fields) => emit('info', event, fields),
     warn: (event, fields) => emit('warn', event, fields),

@@ -4,7 +4,7 @@ import { readSettings } from '../shared/config/settings.js';
 import { ConfigError } from '../shared/errors.js';
 import { createStatusReader } from '../shared/status/create-status.js';
 import type { StatusSnapshot } from '../shared/status/status-snapshot.js';
-import { maskFunctionKeys } from '../shared/util/mask-function-key.js';
+import { maskSecrets } from '../shared/util/mask-secrets.js';
 import { loadAppSettings } from './local-host/app-settings.js';
 import { textTable } from './text-table.js';
 
@@ -39,7 +39,7 @@ try {
   process.stderr.write(`status failed: ${(e as Error).message}\n`);
   process.exit(1);
 }
-process.stdout.write(maskFunctionKeys(parsed.values.json ? JSON.stringify(snapshot, null, 2) + '\n' : describe(snapshot)));
+process.stdout.write(maskSecrets(parsed.values.json ? JSON.stringify(snapshot, null, 2) + '\n' : describe(snapshot)));
 
 function describe(s: StatusSnapshot): string {
   const pairs = (o: Readonly<Record<string, string | number>>, key: string, value: string) => Object.entries(o).map(([k, v]) => ({ [key]: k, [value]: v }));

@@ -9,7 +9,7 @@ import { createCertificateStore } from '../shared/route/create-notification-proc
 import { describeClientStateUse } from '../shared/subscriptions/client-state-fingerprint.js';
 import { createSubscriptionManager } from '../shared/subscriptions/create-subscription-manager.js';
 import { checkEndpoints } from '../shared/subscriptions/endpoint-check.js';
-import { maskFunctionKeys } from '../shared/util/mask-function-key.js';
+import { maskSecrets } from '../shared/util/mask-secrets.js';
 import { loadAppSettings } from './local-host/app-settings.js';
 import { textTable, type TextRow } from './text-table.js';
 
@@ -27,7 +27,7 @@ import { textTable, type TextRow } from './text-table.js';
  */
 const USAGE = 'usage: npm run subscriptions -- list | sync | status | delete <id> | check-endpoints  [--json] [--force]';
 const COMMANDS = ['list', 'sync', 'status', 'delete', 'check-endpoints'];
-const print = (stream: NodeJS.WriteStream, text: string) => stream.write(maskFunctionKeys(text));
+const print = (stream: NodeJS.WriteStream, text: string) => stream.write(maskSecrets(text));
 let parsed;
 try {
   parsed = parseArgs({ allowPositionals: true, options: { json: { type: 'boolean', default: false }, force: { type: 'boolean', default: false }, app: { type: 'string', default: process.cwd() } } });

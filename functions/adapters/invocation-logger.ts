@@ -1,7 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import { countingLogger } from '../../shared/metrics/counting-logger.js';
 import { noMetrics, type Metrics } from '../../shared/metrics/metrics.js';
-import type { Logger, LogFields, LogLevel } from '../../shared/log.js';
+import { logLine, type Logger, type LogFields, type LogLevel } from '../../shared/log.js';
 import type { StructuredLogSink } from './telemetry.js';
 
 /**
@@ -11,8 +11,12 @@ import type { StructuredLogSink } from './telemetry.js';
  */
 export function invocationLogger(context: InvocationContext, metrics: Metrics = noMetrics, structured?: StructuredLogSink): Logger {
   const line = (level: LogLevel, event: string, fields: LogFields = {}) => {
-    structured?.(level, event, fields, { functionName: context.functionName, invocationId: context.invocationId });
-    return JSON.stringify({ event, ...fields });
+    const text = logLine({ event, ...fields });
+    if (structured) {
+      const { event: _event, ...masked } = JSON.parse(text) as LogFields; // the fields as the line shows them: secrets masked
+      structured(level, event, masked, { functionName: context.functionName, invocationId: context.invocationId });
+    }
+    return text;
   };
   return countingLogger(
     {

@@ -15,7 +15,7 @@ import { GapLog } from '../../shared/backfill/gap-log.js';
 import { MembershipLog } from '../../shared/backfill/membership-log.js';
 import { createTableClient } from '../../shared/config/storage-clients.js';
 import { GraphResourceHydrator } from '../../shared/route/resource-hydrator.js';
-import { maskFunctionKeys } from '../../shared/util/mask-function-key.js';
+import { maskSecrets } from '../../shared/util/mask-secrets.js';
 import type { Cleanup } from '../../shared/util/run-cleanups.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 
@@ -88,7 +88,7 @@ function compose(settings: Settings) {
     graph: settings.graphBaseUrl.href,
     graphAuth: settings.graphAuth.mode,
     desiredSubscriptions: subscriptions.reconciler.desired.length,
-    notificationUrl: maskFunctionKeys(settings.notificationUrl),
+    notificationUrl: maskSecrets(settings.notificationUrl),
     jwksUrl: settings.jwksUrl.href,
     tenants: settings.tenantIds.length,
     clientStateSecrets: settings.clientStates.length,

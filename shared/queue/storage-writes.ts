@@ -86,7 +86,11 @@ function waitForFirst(first: Promise<void>, signal: AbortSignal | undefined): Pr
   });
 }
 
-/** Writes a JSON blob, creating the container on the first 404. Returns the blob's URL. */
+/**
+ * Writes a JSON blob, creating the container on the first 404. Returns the blob's URL without any query
+ * string: a client built from a SAS connection string carries the app's SAS in `blob.url`, and the URL is
+ * handed to others (an event's `dataref`), who read it with credentials of their own.
+ */
 export async function uploadJson(container: ContainerClient, name: string, json: string, abortSignal?: AbortSignal): Promise<string> {
   const blob = container.getBlockBlobClient(name);
   const upload = () => blob.upload(json, Buffer.byteLength(json), { abortSignal, blobHTTPHeaders: { blobContentType: 'application/json' } });
@@ -97,5 +101,11 @@ export async function uploadJson(container: ContainerClient, name: string, json:
     await container.createIfNotExists({ abortSignal });
     await upload();
   }
-  return blob.url;
+  return urlWithoutQuery(blob.url);
+}
+
+function urlWithoutQuery(url: string): string {
+  const bare = new URL(url);
+  bare.search = '';
+  return bare.toString();
 }

@@ -1,6 +1,6 @@
 import type { MetricTotals } from '../metrics/metrics.js';
 import type { AppQueue, QueueRole } from '../queue/app-queues.js';
-import { maskFunctionKeys } from '../util/mask-function-key.js';
+import { maskSecrets } from '../util/mask-secrets.js';
 
 /** One desired subscription as an operator sees it. Never a secret: the clientState is only its position. */
 export interface SubscriptionStatus {
@@ -90,7 +90,7 @@ export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
       lastDeliveryAt: (r?.subscriptionId && deliveries.get(r.subscriptionId)) || null,
       lastAction: r?.lastAction ?? null,
       // Graph's refusals can quote the notification URL, whose `code=` is a function key.
-      lastError: r?.lastAction === 'failed' && r.lastError ? maskFunctionKeys(r.lastError) : null,
+      lastError: r?.lastAction === 'failed' && r.lastError ? maskSecrets(r.lastError) : null,
       clientState: (r && s.clientStateOf(r)) ?? null,
       certificateId: r?.certificateId ?? null,
     };

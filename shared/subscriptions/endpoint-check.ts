@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { maskFunctionKeys } from '../util/mask-function-key.js';
+import { maskSecrets } from '../util/mask-secrets.js';
 
 /** Graph gives an endpoint 10 seconds to answer its validation handshake. */
 export const GRAPH_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -58,7 +58,7 @@ function networkFailure(e: unknown, timeoutMs: number): { failure: EndpointFailu
 /** Does Graph's validation handshake against one URL: POST `?validationToken=…`, text/plain, expects the token back. */
 export async function checkEndpoint(name: string, url: string, options: EndpointCheckOptions = {}): Promise<EndpointCheckResult> {
   const timeoutMs = options.timeoutMs ?? GRAPH_HANDSHAKE_TIMEOUT_MS;
-  const shown = maskFunctionKeys(url);
+  const shown = maskSecrets(url);
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -81,9 +81,9 @@ export async function checkEndpoint(name: string, url: string, options: Endpoint
   const base = { name, url: shown, status };
   if (status === 401 || status === 403) return { ...base, ok: false, failure: 'unauthorized', detail: `HTTP ${status}: the function key (code=) is wrong or missing` };
   if (status === 404) return { ...base, ok: false, failure: 'not-found', detail: 'HTTP 404: no function at this path (wrong URL, or the app is not published)' };
-  if (status !== 200) return { ...base, ok: false, failure: 'http-status', detail: `HTTP ${status}, expected 200: ${maskFunctionKeys(preview(body))}` };
+  if (status !== 200) return { ...base, ok: false, failure: 'http-status', detail: `HTTP ${status}, expected 200: ${maskSecrets(preview(body))}` };
   if (!/^text\/plain\b/i.test(contentType)) return { ...base, ok: false, failure: 'wrong-content-type', detail: `content-type ${contentType || '(none)'}, expected text/plain` };
-  if (body !== token) return { ...base, ok: false, failure: 'wrong-body', detail: `the body is not the validation token: ${maskFunctionKeys(preview(body))}` };
+  if (body !== token) return { ...base, ok: false, failure: 'wrong-body', detail: `the body is not the validation token: ${maskSecrets(preview(body))}` };
   return { ...base, ok: true, detail: 'HTTP 200 text/plain, token echoed' };
 }
 

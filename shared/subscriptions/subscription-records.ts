@@ -1,6 +1,7 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { restStatus } from '../errors.js';
 import { tableOnce } from '../util/table-once.js';
+import { maskSecrets } from '../util/mask-secrets.js';
 
 /** What the app remembers of each desired subscription, so status survives restarts. */
 export interface SubscriptionRecord {
@@ -100,6 +101,8 @@ export class SubscriptionRecords {
     const { name, ...fields } = record;
     const entity: Record<string, unknown> = { partitionKey: PARTITION, rowKey: name };
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) entity[k] = v;
+    // Graph's errors can quote our notification URL, function key and all; the status page shows what is stored.
+    if (typeof entity.lastError === 'string') entity.lastError = maskSecrets(entity.lastError);
     await this.#table.upsertEntity(entity as { partitionKey: string; rowKey: string }, 'Replace');
   }
 }

@@ -2,7 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
-import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  generateAccountSASQueryParameters,
+  QueueServiceClient,
+  StorageSharedKeyCredential,
+  type QueueClient,
+} from '@azure/storage-queue';
+import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../shared/config/storage-connection.js';
 import { startAzurite, type AzuriteProcess, type StartAzuriteOptions } from '../../tools/azurite/azurite-process.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { isClaimCheck, unpackQueued, type QueueMessageBody, type QueuedBatch, type QueuedNotification } from '../../shared/queue/queued-notification.js';
@@ -56,4 +65,28 @@ export async function drainNotifications(queue: QueueClient, claimChecks?: Conta
 
 export function queueService(azurite: { connectionString: string }): QueueServiceClient {
   return QueueServiceClient.fromConnectionString(azurite.connectionString);
+}
+
+/**
+ * A connection string that reaches this Azurite with an account SAS for an hour instead of the account key:
+ * `permissions` as in AccountSASPermissions.parse ('a': add only), `services` as in AccountSASServices.parse
+ * ('q', 'bqt'); only the endpoints of those services are named.
+ */
+export function azuriteSasConnectionString(azurite: AzuriteProcess, permissions: string, services: string): string {
+  const sas = generateAccountSASQueryParameters(
+    {
+      permissions: AccountSASPermissions.parse(permissions),
+      services: AccountSASServices.parse(services).toString(),
+      resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+      expiresOn: new Date(Date.now() + 3_600_000),
+    },
+    new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+  ).toString();
+  const endpoint = (port: number) => `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+  const endpoints = [
+    services.includes('b') ? `BlobEndpoint=${endpoint(azurite.ports.blob)}` : '',
+    services.includes('q') ? `QueueEndpoint=${endpoint(azurite.ports.queue)}` : '',
+    services.includes('t') ? `TableEndpoint=${endpoint(azurite.ports.table)}` : '',
+  ].filter(Boolean);
+  return [...endpoints, `SharedAccessSignature=${sas}`].join(';');
 }

@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, generateAccountSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../shared/config/storage-connection.js';
+import { AZURITE_KEY } from '../../shared/config/storage-connection.js';
 import { readBlob } from '../../shared/queue/read-blob.js';
 import { unpackQueued, type QueuedBatch } from '../../shared/queue/queued-notification.js';
-import { drainQueue, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { azuriteSasConnectionString, drainQueue, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, runHost, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { APP_ID, CLIENT_STATE, TENANT_A, changeNotification, lifecycleNotification } from '../helpers/notifications.js';
 
@@ -377,21 +376,9 @@ describe('timers as the timer extension runs them', () => {
 });
 
 describe('storage permission errors on queue polling', () => {
-  const queueEndpoint = () => `http://127.0.0.1:${azurite.ports.queue}/${AZURITE_ACCOUNT}`;
   const wrongKey = () => azurite.connectionString.replace(AZURITE_KEY, Buffer.from('not the account key, but base64 of the right shape!!').toString('base64'));
   /** An account SAS that may add messages but not process them: receiving answers 403. */
-  const addOnlySas = () => {
-    const sas = generateAccountSASQueryParameters(
-      {
-        permissions: AccountSASPermissions.parse('a'),
-        services: AccountSASServices.parse('q').toString(),
-        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
-        expiresOn: new Date(Date.now() + 3_600_000),
-      },
-      new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
-    ).toString();
-    return `QueueEndpoint=${queueEndpoint()};SharedAccessSignature=${sas}`;
-  };
+  const addOnlySas = () => azuriteSasConnectionString(azurite, 'a', 'q');
 
   for (const [label, connection, expectedCode] of [
     ['a wrong account key', wrongKey, /^Authori[sz]ation|^Authentication/],

@@ -12,7 +12,7 @@ import { TableWriteBatcher } from '../../shared/route/table-write-batcher.js';
 import { createTableClient } from '../../shared/config/storage-clients.js';
 import { replayMessages } from '../../shared/route/replay.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
-import { queueService, uniqueName } from '../helpers/azurite.js';
+import { azuriteSasConnectionString, queueService, uniqueName } from '../helpers/azurite.js';
 import { createTestCertificate } from '../helpers/certificates.js';
 import { startFakeKeyVault } from '../helpers/fake-key-vault.js';
 import { CHAT, chatMessage, useRouteHarness } from '../helpers/route-harness.js';
@@ -209,6 +209,23 @@ describe('decrypt and route', () => {
     ) as TeamsCloudEvent;
     expect(full.id).toBe(event?.id);
     expect((full.data as { body: { content: string } }).body.content).toHaveLength(150 * 1024);
+  });
+
+  it("publishes dataref without the app's SAS when storage is reached by a SAS connection string", async () => {
+    const sasConnection = azuriteSasConnectionString(harness.azurite(), 'rwdlacup', 'bqt');
+    const queue = uniqueName('big-sas');
+    const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, sasConnection);
+    expect(await t.process(await queuedMessage(message('410', { body: { contentType: 'text', content: 'y'.repeat(80 * 1024) } })))).toMatchObject({ status: 'routed' });
+    const [event] = await t.events(queue);
+    const dataref = new URL(event?.dataref ?? '');
+    expect(dataref.search).toBe('');
+    expect(event?.dataref).not.toMatch(/sig=/);
+    // A consumer reads it with its own credentials.
+    const blobName = decodeURIComponent(dataref.pathname.split('/').slice(3).join('/'));
+    const full = JSON.parse(
+      (await BlobServiceClient.fromConnectionString(harness.azurite().connectionString).getContainerClient(t.settings.eventsContainer).getBlobClient(blobName).downloadToBuffer()).toString('utf8'),
+    ) as TeamsCloudEvent;
+    expect(full.id).toBe(event?.id);
   });
 });
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { readSettings } from '../../shared/config/settings.js';
-import { createRecordingLogger } from '../../shared/log.js';
+import { createJsonLogger, createRecordingLogger } from '../../shared/log.js';
 import { QUEUED_NOTIFICATION_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 import { describeClientStateUse } from '../../shared/subscriptions/client-state-fingerprint.js';
@@ -662,6 +662,56 @@ describe('lifecycle notifications', () => {
         .filter((p) => p.n.changeType)
         .map((p) => [p.path, p.n.subscriptionId, p.n.resource]),
     ).toEqual([['/api/notifications', id, `chats('${chat.id}')/messages('${held.id}')`]]);
+  });
+
+  it("never writes a function key that Graph's refusal or the endpoint check quotes: not in a log line, a stored error or a thrown error", async () => {
+    const KEY = 'k3y0f7hef0nct10n000000000000secret';
+    const lines: string[] = [];
+    const keyed = { GRAPH_NOTIFICATION_URL: `${sink.url}?code=${KEY}`, GRAPH_LIFECYCLE_URL: `${sink.url.replace('notifications', 'lifecycle')}?code=${KEY}` };
+    const m = manager({ ...keyed, SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'all-chats', resource: '/chats', changeTypes: ['created'] }] }) });
+    const {
+      lifecycle: processor,
+      reconciler,
+      records,
+    } = createSubscriptionManager(
+      m.settings,
+      m.certificates,
+      createJsonLogger((line) => lines.push(line)),
+      { now: () => sim.clock.now() },
+    );
+    await reconciler.reconcile();
+    const id = (await records.get('all-chats'))!.subscriptionId!;
+    expect(sim.subscriptions.find(id)?.notificationUrl).toContain(KEY); // Graph was given the key
+
+    // Graph refuses the re-creation, quoting the URL it called (key and all); the app's own check of a minute
+    // ago passed, so Graph is asked.
+    sink.failNextHandshakes(20);
+    sim.subscriptions.remove(id);
+    const thrown = await processor
+      .process(
+        lifecycle(id, 'reauthorizationRequired'),
+        createJsonLogger((line) => lines.push(line)),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(thrown?.message).toMatch(/validation request failed.*code=\*\*\*/);
+    expect(thrown?.message).not.toContain(KEY);
+    // A new entry meets the app's own endpoint check, which fails against the same URLs.
+    const again = createSubscriptionManager(
+      readSettings({ ...m.env, ...keyed, SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'new-chats', resource: '/chats', changeTypes: ['updated'] }] }) }),
+      m.certificates,
+      createJsonLogger((line) => lines.push(line)),
+      { now: () => sim.clock.now() },
+    );
+    expect((await again.reconciler.reconcile()).entries.some((r) => r.action === 'failed')).toBe(true);
+
+    const stored = [(await records.get('all-chats'))?.lastError, (await again.records.get('new-chats'))?.lastError];
+    expect(stored.join(' ')).toMatch(/code=\*\*\*/);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.some((l) => l.includes('code=***'))).toBe(true);
+    for (const text of [...lines, ...stored]) expect(text).not.toContain(KEY);
   });
 
   it('logs and drops notifications for unknown subscriptions', async () => {

@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../tools/azurite/azurite-process.js';
 import { checkEndpoint, checkEndpoints, handshakeUrl } from '../../shared/subscriptions/endpoint-check.js';
-import { maskFunctionKeys } from '../../shared/util/mask-function-key.js';
+import { maskSecrets } from '../../shared/util/mask-secrets.js';
 import { startHandshakeServer, type HandshakeServer } from '../helpers/handshake-server.js';
+import { InvocationContext } from '@azure/functions';
+import { createJsonLogger } from '../../shared/log.js';
+import { GraphRequestError } from '../../shared/graph/graph-request-error.js';
+import { invocationLogger } from '../../functions/adapters/invocation-logger.js';
 
 describe("Graph's validation handshake, done against an endpoint (real HTTP over loopback)", () => {
   let server: HandshakeServer;
@@ -55,11 +59,48 @@ describe("Graph's validation handshake, done against an endpoint (real HTTP over
   });
 });
 
-describe('maskFunctionKeys', () => {
+describe('maskSecrets', () => {
   it('masks every code= value in URLs, tables and JSON, and nothing else', () => {
-    expect(maskFunctionKeys('https://a.example/api/notifications?code=abc123==&x=1')).toBe('https://a.example/api/notifications?code=***&x=1');
-    expect(maskFunctionKeys('{"u":"https://a/x?y=1&code=s3cr3t","v":"https://b/y?CODE=t"}')).toBe('{"u":"https://a/x?y=1&code=***","v":"https://b/y?CODE=***"}');
-    expect(maskFunctionKeys('a  https://a/x?code=k  b')).toBe('a  https://a/x?code=***  b');
-    expect(maskFunctionKeys('https://a/x?zipcode=1&encode=2')).toBe('https://a/x?zipcode=1&encode=2');
+    expect(maskSecrets('https://a.example/api/notifications?code=abc123==&x=1')).toBe('https://a.example/api/notifications?code=***&x=1');
+    expect(maskSecrets('{"u":"https://a/x?y=1&code=s3cr3t","v":"https://b/y?CODE=t"}')).toBe('{"u":"https://a/x?y=1&code=***","v":"https://b/y?CODE=***"}');
+    expect(maskSecrets('a  https://a/x?code=k  b')).toBe('a  https://a/x?code=***  b');
+    expect(maskSecrets('https://a/x?zipcode=1&encode=2')).toBe('https://a/x?zipcode=1&encode=2');
+  });
+
+  it("masks a storage SAS's sig= too, and leaves JSON escapes whole", () => {
+    expect(maskSecrets('https://acct.blob.core.windows.net/c/b.json?sv=2024-11-04&sig=AbC%2B%3D&se=2026')).toBe('https://acct.blob.core.windows.net/c/b.json?sv=2024-11-04&sig=***&se=2026');
+    expect(maskSecrets('https://a/x?designation=1')).toBe('https://a/x?designation=1');
+    const json = JSON.stringify({ error: 'Graph quoted "https://a/x?code=k3y\\" here' });
+    expect(JSON.parse(maskSecrets(json))).toEqual({ error: 'Graph quoted "https://a/x?code=***\\" here' });
+  });
+});
+
+describe('log lines and errors', () => {
+  const KEY = 'f3a9c0de5ecre7key0000000000000001';
+  const url = `https://relay.example/api/notifications?code=${KEY}`;
+
+  it('every line a JSON logger writes has its keys masked, whatever field carries them', () => {
+    const lines: string[] = [];
+    const logger = createJsonLogger((l) => lines.push(l), { app: 'x' });
+    logger.error('subscriptions.entry_failed', { error: `Graph answered 400 ValidationError: (${url}: the endpoint answered 404)`, nested: { urls: [url] } });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain(KEY);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ event: 'subscriptions.entry_failed', nested: { urls: ['https://relay.example/api/notifications?code=***'] } });
+  });
+
+  it("an invocation's log line and its structured copy (Application Insights) are masked", () => {
+    const context = new InvocationContext({ functionName: 'reconcileSubscriptions', invocationId: 'i-1' });
+    const written: string[] = [];
+    context.error = (...args: unknown[]) => void written.push(String(args[0]));
+    const structured: Record<string, unknown>[] = [];
+    invocationLogger(context, undefined, (_level, _event, fields) => void structured.push({ ...fields })).error('lifecycle.failed', { error: url });
+    expect(written.join('\n')).not.toContain(KEY);
+    expect(structured).toEqual([{ error: 'https://relay.example/api/notifications?code=***' }]);
+  });
+
+  it("our errors' messages are masked where they are made, so a host that logs a thrown error logs no key", () => {
+    const e = new GraphRequestError(400, 'ValidationError', `Subscription validation request failed. (${url}: no answer)`);
+    expect(e.message).toContain('code=***');
+    expect(e.message).not.toContain(KEY);
   });
 });

@@ -282,9 +282,11 @@ export class SubscriptionService {
   }
 
   async #handshakes(urls: (string | null)[]): Promise<void> {
-    const results = await Promise.all(urls.filter((u): u is string => !!u).map((u) => this.#o.handshake(u)));
-    const failure = results.find((r) => r !== null);
-    if (failure) throw badRequest(`${HANDSHAKE_FAILED_MESSAGE} (${failure})`, 'ValidationError');
+    const targets = urls.filter((u): u is string => !!u);
+    const results = await Promise.all(targets.map((u) => this.#o.handshake(u)));
+    const failed = results.findIndex((r) => r !== null);
+    // Graph's refusal quotes the URL it called, query string (a function key) and all.
+    if (failed >= 0) throw badRequest(`${HANDSHAKE_FAILED_MESSAGE} (${targets[failed]}: ${results[failed]})`, 'ValidationError');
   }
 }
 
