@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CertificateUnavailableError } from '../errors.js';
 import type { CertificateStore, EncryptionCertificate } from './certificate-store.js';
@@ -11,7 +12,9 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /**
  * Certificates in a local folder, one `<certificate id>.pem` each (certificate and private key). The
  * newest (latest notBefore) is the current one; a self-signed RSA-2048 certificate is created when the
- * folder has none. Each file is parsed once it was read; a failed read is tried again next time.
+ * folder has none. Each file is parsed once it was read; a failed read or parse is tried again next time.
+ * Several processes share the folder (the local host, the chaos run's hosts, the bench): a certificate is
+ * written to a temporary name and renamed into place, so no reader ever sees half a `.pem`.
  */
 export class LocalCertificateStore implements CertificateStore {
   readonly #folder: string;
@@ -50,7 +53,14 @@ export class LocalCertificateStore implements CertificateStore {
     await mkdir(this.#folder, { recursive: true });
     const created = await createSelfSignedCertificate({ subject: 'CN=teams-change-relay local' });
     const id = `relay-${new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 20)}-${created.thumbprint.slice(0, 6).toLowerCase()}`;
-    await writeFile(join(this.#folder, `${id}.pem`), created.pem, { mode: 0o600 });
+    const temporary = join(this.#folder, `.${id}.${randomUUID()}.tmp`);
+    try {
+      await writeFile(temporary, created.pem, { mode: 0o600 });
+      await rename(temporary, join(this.#folder, `${id}.pem`));
+    } catch (e) {
+      await rm(temporary, { force: true });
+      throw e;
+    }
     this.#parsed.set(id, Promise.resolve(created));
     return describe(id, created);
   }
@@ -67,16 +77,16 @@ export class LocalCertificateStore implements CertificateStore {
   #load(id: string): Promise<ParsedCertificate | undefined> {
     let entry = this.#parsed.get(id);
     if (!entry) {
-      entry = readFile(join(this.#folder, `${id}.pem`), 'utf8').then(
-        (pem) => parsePemBundle(pem),
-        (e: NodeJS.ErrnoException) => {
-          // Nothing failed is remembered: a missing file may be written later, and an unreadable folder
-          // (a transient failure the caller retries) may be readable again at the next attempt.
+      entry = readFile(join(this.#folder, `${id}.pem`), 'utf8')
+        .then((pem) => parsePemBundle(pem))
+        .catch((e: NodeJS.ErrnoException) => {
+          // Nothing failed is remembered: a missing file may be written later, an unreadable folder (a
+          // transient failure the caller retries) may be readable again at the next attempt, and a file
+          // that does not parse may be one that another tool is still writing.
           this.#parsed.delete(id);
           if (e.code === 'ENOENT') return undefined;
           throw e;
-        },
-      );
+        });
       this.#parsed.set(id, entry);
     }
     return entry;

@@ -69,6 +69,43 @@ describe('LocalCertificateStore', () => {
     const key = await store.decryptionKey(current.id);
     expect(decryptResourceData(encrypted, key!)).toEqual({ n: 3 });
   });
+
+  it('reads a certificate again that was half written when first read: a failed parse is not remembered', async () => {
+    const source = join(dir, 'whole');
+    const current = await new LocalCertificateStore(source).current();
+    const pem = readFileSync(join(source, `${current.id}.pem`), 'utf8');
+    const folder = join(dir, 'half-written');
+    const reader = new LocalCertificateStore(folder);
+    await reader.current().catch(() => undefined); // the folder is empty: it creates one of its own
+    writeFileSync(join(folder, `${current.id}.pem`), pem.slice(0, pem.length / 2)); // another process, mid-write
+    await expect(reader.decryptionKey(current.id)).rejects.toThrow();
+    writeFileSync(join(folder, `${current.id}.pem`), pem);
+    const key = await reader.decryptionKey(current.id);
+    expect(decryptResourceData(encryptTo(current.certificateBase64, current.id, { n: 4 }), key!)).toEqual({ n: 4 });
+  });
+
+  it('puts a new certificate in place whole: readers polling the folder while it rotates never meet half a file', async () => {
+    const folder = join(dir, 'rotating');
+    const store = new LocalCertificateStore(folder);
+    await store.current();
+    let rotating = true;
+    const seen: string[] = [];
+    const poll = (async () => {
+      while (rotating) {
+        for (const name of readdirSync(folder).filter((f) => f.endsWith('.pem'))) {
+          const text = readFileSync(join(folder, name), 'utf8');
+          if (!/-----END CERTIFICATE-----/.test(text) || !/-----END PRIVATE KEY-----/.test(text)) seen.push(name);
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    for (let i = 0; i < 8; i++) await store.rotate();
+    rotating = false;
+    await poll;
+    expect(seen).toEqual([]);
+    expect(readdirSync(folder).filter((f) => !f.endsWith('.pem'))).toEqual([]); // no temporary file left
+    expect(readdirSync(folder).filter((f) => f.endsWith('.pem')).length).toBeGreaterThanOrEqual(2);
+  });
 });
 
 describe('KeyVaultCertificateStore against a Key Vault that speaks its REST protocol', () => {
