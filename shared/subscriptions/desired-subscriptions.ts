@@ -27,8 +27,8 @@ const entrySchema = z.strictObject({
   hydrate: z.boolean().default(false),
   version: z.enum(['v1.0', 'beta']).default('v1.0'),
   lifetimeMinutes: z.number().int().positive().optional(),
-  /** Subscribe without a licensing model on a metered resource (Graph's evaluation mode, capped). */
-  evaluationMode: z.boolean().default(false),
+  /** Ignored, accepted so that older files still load: it allowed a resource without `model=` while Teams APIs were metered. */
+  evaluationMode: z.boolean().optional(),
 });
 
 const fileSchema = z.strictObject({ $schema: z.string().optional(), subscriptions: z.array(entrySchema) });
@@ -53,9 +53,6 @@ export function parseDesiredSubscriptions(json: unknown, source = 'the subscript
     const entry = check.entry;
     if (!entry) return;
     for (const c of e.changeTypes) if (!entry.changeTypes.includes(c)) problems.push(`${at}: changeType ${c} is not supported on this resource (${entry.changeTypes.join(', ')})`);
-    if (entry.models.length > 0 && !check.model && !e.evaluationMode) {
-      problems.push(`${at}: this resource is metered: add ?model=${entry.models.join(' or ?model=')}, or "evaluationMode": true (Graph then stops after about 500 messages a month)`);
-    }
     if (e.hydrate && e.includeResourceData) problems.push(`${at}: "hydrate" completes notifications without resource data; with "includeResourceData": true there is nothing to complete`);
     const lifetime = e.lifetimeMinutes ?? entry.maxMinutes;
     if (lifetime > entry.maxMinutes) problems.push(`${at}: lifetimeMinutes ${lifetime} is over the maximum of ${entry.maxMinutes}`);

@@ -4,7 +4,7 @@ import type { CatalogResource } from './resource-catalog.js';
 /**
  * Why Graph refused (403) to create a Teams subscription. Graph words a quota as a limit ("The maximum number
  * of subscriptions … has been reached", "quota"); anything else is a matter of access: an application
- * permission not granted, protected-API access not approved, a licensing model not enabled. Only a quota can
+ * permission not granted, protected-API access not approved. Only a quota can
  * be made room for by deleting one of our own subscriptions; an access refusal never is.
  */
 export function isQuotaRefusal(e: GraphRequestError): boolean {
@@ -14,7 +14,7 @@ export function isQuotaRefusal(e: GraphRequestError): boolean {
 /**
  * What an access refusal lacks, by name, for status and logs: the permissions Graph's message names ("…one of
  * ('Chat.Read.All,Chat.ReadWrite.All') is missing"), else those the catalog lists for the resource; protected-API
- * approval or a licensing model when Graph's message says so. Graph's own message follows.
+ * approval when Graph's message says so. Graph's own message follows.
  */
 export function describeAccessRefusal(e: GraphRequestError, resource: Pick<CatalogResource, 'permissions' | 'protectedApi'>): string {
   const named =
@@ -23,11 +23,9 @@ export function describeAccessRefusal(e: GraphRequestError, resource: Pick<Catal
       ?.split(',')
       .map((p) => p.trim())
       .filter(Boolean) ?? [];
-  const model = /licensing model '?([AB])'?/i.exec(e.message)?.[1];
   let lacks: string;
   if (named.length > 0) lacks = `missing application permission ${named.join(' or ')}`;
   else if (/protected api/i.test(e.message)) lacks = 'missing protected-API access for Teams messages (request it: https://aka.ms/teamsgraph/requestaccess)';
-  else if (model) lacks = `licensing model ${model} not enabled for the app`;
   else lacks = `access refused: needs application permission ${resource.permissions.join(' or ')}${resource.protectedApi ? ' and protected-API access' : ''}`;
   return `${lacks} (${e.message})`;
 }

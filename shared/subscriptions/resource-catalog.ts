@@ -9,7 +9,10 @@ export interface CatalogResource {
   /** Longest lifetime Graph allows, in minutes. */
   readonly maxMinutes: number;
   readonly betaOnly: boolean;
-  /** Licensing models the resource takes; `required` when evaluation mode must be chosen explicitly. */
+  /**
+   * Payment models Graph accepts in `model=` on this resource; empty: it takes none. Optional: since 25 August 2025
+   * the Teams APIs are no longer metered (docs/subscriptions.md), so no resource needs one.
+   */
   readonly models: readonly ('A' | 'B')[];
   readonly queryOptions: readonly string[];
   /** Application permissions, any one of which lets the app subscribe (least privileged first). */
@@ -135,8 +138,8 @@ export function checkResource(resource: string, version: 'v1.0' | 'beta'): Resou
   let model: 'A' | 'B' | undefined;
   for (const [key, value] of new URLSearchParams(query)) {
     if (key === 'model') {
-      if (value !== 'A' && value !== 'B') problems.push(`model=${value} is not a licensing model (A or B)`);
-      else if (!entry.models.includes(value)) problems.push(entry.models.length ? `"${path}" takes model=${entry.models.join(' or model=')} only` : `"${path}" takes no licensing model`);
+      if (value !== 'A' && value !== 'B') problems.push(`model=${value} is not a payment model (A or B)`);
+      else if (!entry.models.includes(value)) problems.push(entry.models.length ? `"${path}" takes model=${entry.models.join(' or model=')} only` : `"${path}" takes no payment model`);
       else model = value;
     } else if (key === 'notifyOnUserSpecificProperties') {
       if (!entry.queryOptions.includes(key)) problems.push(`"${path}" does not take notifyOnUserSpecificProperties`);

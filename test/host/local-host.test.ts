@@ -109,10 +109,10 @@ describe('the local host', () => {
   it('stops at start-up on an invalid routing or subscriptions file, naming the mistakes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tcr-bad-files-'));
     writeFileSync(join(dir, 'routes.json'), JSON.stringify({ routes: [{ match: { kind: 'meeting' }, queues: ['x1y'] }] }));
-    writeFileSync(join(dir, 'subs.json'), JSON.stringify({ subscriptions: [{ name: 'a', resource: '/chats/getAllMessages', changeTypes: ['created'] }] }));
+    writeFileSync(join(dir, 'subs.json'), JSON.stringify({ subscriptions: [{ name: 'a', resource: '/chats', changeTypes: ['deleted'] }] }));
     for (const [setting, expected] of [
       ['ROUTES_FILE', /ROUTES_FILE .* is invalid: routes\[0\]\.match\.kind/],
-      ['SUBSCRIPTIONS_FILE', /subscriptions\[0\] \(a\): this resource is metered/],
+      ['SUBSCRIPTIONS_FILE', /subscriptions\[0\] \(a\): changeType deleted is not supported/],
     ] as const) {
       const { exit, output } = runHost(REPO_ROOT, { AzureWebJobsStorage: azurite.connectionString, [setting]: join(dir, setting === 'ROUTES_FILE' ? 'routes.json' : 'subs.json') });
       expect(await exit).toBe(1);

@@ -89,7 +89,8 @@ describe('desired subscriptions file', () => {
           { name: 'a', resource: '/chats', changeTypes: ['created'] },
         ],
       });
-    expect(bad).toThrow(/subscriptions\[0\] \(a\): this resource is metered/);
+    // getAllMessages without model= is no mistake: the Teams APIs are not metered since 25 August 2025.
+    expect(bad).not.toThrow(/subscriptions\[0\]/);
     expect(bad).toThrow(/subscriptions\[1\] \(b\): .*beta/);
     expect(bad).toThrow(/subscriptions\[2\] \(c\): changeType deleted/);
     expect(bad).toThrow(/subscriptions\[3\] \(d\): lifetimeMinutes 5000/);
@@ -125,6 +126,40 @@ describe('desired subscriptions file', () => {
     expect(twice).toThrow(
       /has 1 mistake\(s\):\n {2}- subscriptions\[1\] \(budget\): Graph allows one subscription per app and chat or channel, and all already subscribes to the same chat's or channel's messages/,
     );
+  });
+
+  it('creates the once-metered resources without model= (Teams APIs unmetered since 25 August 2025), keeps model=A as given, and ignores an old "evaluationMode"', async () => {
+    const m = manager({
+      SUBSCRIPTIONS_FILE: writeFile({
+        subscriptions: [
+          { name: 'chat-messages', resource: '/chats/getAllMessages', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true },
+          { name: 'members', resource: '/chats/getAllMembers', changeTypes: ['created', 'deleted'], evaluationMode: true },
+          { name: 'app-chats', resource: '/appCatalogs/teamsApps/app-1/installedToChats', changeTypes: ['created'], evaluationMode: false },
+          { name: 'channel-messages', resource: '/teams/getAllMessages?model=A', changeTypes: ['created'] },
+        ],
+      }),
+    });
+    expect(m.reconciler.desired.map((d) => [d.name, d.model])).toEqual([
+      ['chat-messages', undefined],
+      ['members', undefined],
+      ['app-chats', undefined],
+      ['channel-messages', 'A'],
+    ]);
+    expect((await m.reconciler.reconcile()).entries.map((e) => e.action)).toEqual(['created', 'created', 'created', 'created']);
+    expect(
+      ours()
+        .map((s) => s.resource)
+        .sort(),
+    ).toEqual(['/appCatalogs/teamsApps/app-1/installedToChats', '/chats/getAllMembers', '/chats/getAllMessages', '/teams/getAllMessages?model=A']);
+
+    // Dropping model=A from an entry recreates its subscription without it (PATCH cannot change the model).
+    const dropped = manager({
+      SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'channel-messages', resource: '/teams/getAllMessages', changeTypes: ['created'] }] }),
+      SUBSCRIPTIONS_TABLE: m.settings.subscriptionsTable,
+      DELETE_UNDESIRED_SUBSCRIPTIONS: 'true',
+    });
+    expect((await dropped.reconciler.reconcile()).entries.map((e) => e.action)).toEqual(['recreated']);
+    expect(ours().map((s) => s.resource)).toEqual(['/teams/getAllMessages']);
   });
 });
 
@@ -253,11 +288,9 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     expect(rows.find((r) => r.name === 'chat-messages')?.lastError).toMatch(/missing application permission Chat\.Read\.All or Chat\.ReadWrite\.All/);
     expect(rows.find((r) => r.name === 'all-chats')?.lastError).toBeUndefined();
 
-    // Protected-API access and a licensing model are named too, and an edit refused for access never deletes.
+    // Protected-API access is named too, and an edit refused for access never deletes.
     sim.grants.set(sim.appId, { permissions: ['Chat.Read.All'], protectedApiAccess: false });
     expect((await m.reconciler.reconcile({ force: true })).entries[1]?.error).toMatch(/^missing protected-API access/);
-    sim.grants.set(sim.appId, { protectedApiAccess: true, licensingModels: ['B'] });
-    expect((await m.reconciler.reconcile({ force: true })).entries[1]?.error).toMatch(/^licensing model A not enabled/);
     const edited = manager({
       SUBSCRIPTIONS_FILE: writeFile({
         subscriptions: [

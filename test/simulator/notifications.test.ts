@@ -180,6 +180,18 @@ describe('change notifications', () => {
     expect(types).toEqual(new Set(['#microsoft.graph.chat', '#microsoft.graph.aadUserConversationMember', '#Microsoft.Graph.chatMessage']));
   });
 
+  it('notifies every message of a getAllMessages subscription without model=: no evaluation-mode cap (Teams APIs unmetered since 25 August 2025)', async () => {
+    const s = await subscribe('/chats/getAllMessages', 'created');
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    // More than the "about 500 messages a month" evaluation mode once allowed without a model.
+    const posted = Array.from({ length: 600 }, (_, i) => sim.teams.postChatMessage(chat.id, { from: i % 2 ? ALICE : BOB, content: `m${i}` }).id);
+    await sink.waitForNotifications(posted.length, 60_000);
+    await sim.deliveries.idle();
+    const all = sink.notifications().flatMap((b) => b.value);
+    expect(all.every((n) => n.subscriptionId === s.id)).toBe(true);
+    expect(all.map((n) => (n.resourceData as { id: string }).id).sort()).toEqual(posted.sort());
+  });
+
   it('honours $search and the mentions $filter', async () => {
     const team = sim.teams.createTeam({ displayName: 'Ops' });
     const channel = [...team.channels.values()][0]?.id ?? '';

@@ -47,6 +47,14 @@ const RESOURCES: [string, 'v1.0' | 'beta', string][] = [
   ['/chats/19:abc@thread.v2/messages?$search="budget"', 'v1.0', 'created,updated'],
   ['/users/5f1c0000-0000-4000-8000-000000000001/chats/getAllMessages?model=B', 'beta', 'created'],
   ['/appCatalogs/teamsApps/app-1/installedToChats/getAllMessages?model=B', 'v1.0', 'created,updated,deleted'],
+  // Since 25 August 2025 the Teams APIs are no longer metered: model= is optional on every resource that takes one.
+  ['/appCatalogs/teamsApps/app-1/installedToChats', 'v1.0', 'created,updated'],
+  ['/chats/getAllMembers', 'v1.0', 'created,deleted'],
+  ['/appCatalogs/teamsApps/app-1/installedToChats/getAllMembers', 'v1.0', 'created,deleted'],
+  ['/teams/getAllMessages', 'v1.0', 'created,updated,deleted'],
+  ['/chats/getAllMessages', 'v1.0', 'created,updated,deleted'],
+  ['/users/5f1c0000-0000-4000-8000-000000000001/chats/getAllMessages', 'beta', 'created'],
+  ['/appCatalogs/teamsApps/app-1/installedToChats/getAllMessages', 'v1.0', 'created,updated,deleted'],
 ];
 
 describe('POST /subscriptions', () => {
@@ -181,12 +189,12 @@ describe('POST /subscriptions', () => {
   });
 });
 
-describe('permissions and licensing of the calling app', () => {
+describe('permissions of the calling app', () => {
   const grants = (body: Record<string, unknown>) => fetch(`${sim.baseUrl}/_simulator/apps/${sim.appId}/grants`, { method: 'PATCH', body: JSON.stringify(body) });
 
   it('refuses creation with 403 and the Teams error shape, naming the permissions, when no application permission of the resource is granted', async () => {
     const set = await grants({ permissions: ['ChannelMessage.Read.All'] });
-    expect(await set.json()).toMatchObject({ permissions: ['ChannelMessage.Read.All'], protectedApiAccess: true, licensingModels: ['A', 'B'] });
+    expect(await set.json()).toEqual({ permissions: ['ChannelMessage.Read.All'], protectedApiAccess: true });
     const refused = await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/getAllMessages?model=A' }));
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({ code: 'ExtensionError', innerError: { 'request-id': expect.any(String) } });
@@ -202,16 +210,26 @@ describe('permissions and licensing of the calling app', () => {
     expect((await user.post('/v1.0/subscriptions', subscription({ resource: '/chats/19:user@thread.v2', changeType: 'updated' }))).status).toBe(201);
   });
 
-  it('requires protected-API access for message subscriptions and the licensing model the resource names', async () => {
-    await grants({ protectedApiAccess: false, licensingModels: ['B'] });
+  it('requires protected-API access for message subscriptions', async () => {
+    await grants({ protectedApiAccess: false });
     const messages = await graph.post('/v1.0/subscriptions', subscription());
     expect(messages.status).toBe(403);
     expect(messages.body.error.message).toMatch(/not approved for protected APIs/);
     expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats', changeType: 'created' }))).status).toBe(201);
-    const modelA = await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/getAllMembers?model=A', changeType: 'created' }));
-    expect(modelA.status).toBe(403);
-    expect(modelA.body.error.message).toMatch(/Licensing model 'A' is not enabled/);
-    expect((await graph.post('/v1.0/subscriptions', subscription({ resource: '/chats/getAllMembers?model=B', changeType: 'created' }))).status).toBe(201);
+  });
+
+  it('never refuses a model= for licensing or billing: the Teams APIs are no longer metered (since 25 August 2025)', async () => {
+    // An app with no billing set up (what a grant of `licensingModels: []` meant): every model, and none, is accepted.
+    expect((await grants({ licensingModels: [] })).status).toBe(200);
+    for (const [resource, changeType] of [
+      ['/chats/getAllMembers?model=A', 'created'],
+      ['/chats/getAllMessages?model=B', 'created'],
+      ['/teams/getAllMessages', 'created'],
+      ['/appCatalogs/teamsApps/app-1/installedToChats?model=B', 'created'],
+    ]) {
+      const res = await graph.post('/v1.0/subscriptions', subscription({ resource, changeType }));
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
   });
 
   it('refuses renewal and reauthorization once a permission is revoked', async () => {

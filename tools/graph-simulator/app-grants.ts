@@ -7,8 +7,6 @@ export interface AppGrant {
   readonly permissions: readonly string[];
   /** Microsoft approved the app for Teams' protected APIs (chatMessage subscriptions with application permissions). */
   readonly protectedApiAccess: boolean;
-  /** Licensing models the app may use: `A` (licensed users, security/compliance apps), `B` (an Azure subscription for billing). */
-  readonly licensingModels: readonly ('A' | 'B')[];
 }
 
 /** Every application permission the Teams catalog names. */
@@ -26,14 +24,15 @@ export const TEAMS_APPLICATION_PERMISSIONS = [
   'ChatMember.ReadWrite.WhereInstalled',
 ] as const;
 
-/** An app with every permission, protected-API access and both licensing models: the default. */
-export const FULL_GRANT: AppGrant = { permissions: TEAMS_APPLICATION_PERMISSIONS, protectedApiAccess: true, licensingModels: ['A', 'B'] };
+/** An app with every permission and protected-API access: the default. */
+export const FULL_GRANT: AppGrant = { permissions: TEAMS_APPLICATION_PERMISSIONS, protectedApiAccess: true };
 
 /**
  * The grants of each calling app (`sim.grants.set(appId, …)`, or `PATCH /_simulator/apps/{appId}/grants`).
  * Creation, renewal and reauthorization of an application-permission subscription are refused with 403 and
- * Graph's Teams error shape when the app lacks one of the resource's permissions, protected-API access for
- * messages, or the licensing model its `model=` names. Delegated (user) callers are not checked.
+ * Graph's Teams error shape when the app lacks one of the resource's permissions, or protected-API access for
+ * messages. A `model=` is never refused for billing: since 25 August 2025 the Teams APIs are no longer metered.
+ * Delegated (user) callers are not checked.
  */
 export class AppGrants {
   readonly #grants = new Map<string, AppGrant>();
@@ -65,13 +64,6 @@ export class AppGrants {
     }
     if ((entry.kind === 'chatMessage' || entry.kind === 'channelMessage') && !grant.protectedApiAccess) {
       throw extensionError(403, `Application ${caller.appId} is not approved for protected APIs in Microsoft Teams (https://aka.ms/teamsgraph/requestaccess).`, operation);
-    }
-    if (parsed.model && !grant.licensingModels.includes(parsed.model)) {
-      throw extensionError(
-        403,
-        `Licensing model '${parsed.model}' is not enabled for application ${caller.appId}: ${parsed.model === 'A' ? 'model=A needs users with a supported license' : 'model=B needs an Azure subscription linked to the application for billing'}.`,
-        operation,
-      );
     }
   }
 }

@@ -12,7 +12,7 @@ export interface CatalogEntry {
   readonly changeTypes: readonly string[];
   readonly maxMinutes: number;
   readonly betaOnly: boolean;
-  /** Licensing models accepted in `model=`; empty: the resource takes none. */
+  /** Payment models accepted in `model=`, never required (the Teams APIs are not metered since 25 August 2025); empty: the resource takes none. */
   readonly models: readonly ('A' | 'B')[];
   /** Query options the resource accepts besides `model`. */
   readonly options: readonly ('notifyOnUserSpecificProperties' | '$search' | '$filter')[];
@@ -155,7 +155,7 @@ export function parseResource(resource: string, version: 'v1.0' | 'beta'): Parse
     if (key === 'model') {
       if (value !== 'A' && value !== 'B') return `Invalid model '${value}': use model=A or model=B.`;
       if (!entry.models.includes(value)) {
-        return entry.models.length === 0 ? `Resource '${path}' does not take a licensing model.` : `Resource '${path}' supports only model=${entry.models.join(' or model=')}.`;
+        return entry.models.length === 0 ? `Resource '${path}' does not take a payment model.` : `Resource '${path}' supports only model=${entry.models.join(' or model=')}.`;
       }
       model = value;
     } else if (key === 'notifyOnUserSpecificProperties') {

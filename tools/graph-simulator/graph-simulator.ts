@@ -39,7 +39,7 @@ export interface GraphSimulatorOptions {
   readonly authorization?: Partial<AuthorizationRules>;
   /** Validation token versions: v1 (`appid`), v2 (`azp`), or `mixed` (the default: alternating). */
   readonly issuerVersion?: 'v1' | 'v2' | 'mixed';
-  /** What calling apps are granted (permissions, protected-API access, licensing models); unnamed apps get `defaultGrant`. */
+  /** What calling apps are granted (permissions, protected-API access); unnamed apps get `defaultGrant`. */
   readonly grants?: Readonly<Record<string, Partial<AppGrant>>>;
   /** The grant of apps not named in `grants` (default: everything, FULL_GRANT). */
   readonly defaultGrant?: AppGrant;

@@ -256,7 +256,6 @@ function driverRoute(sim: GraphSimulator, req: Request, rest: string[]): Answer 
       const grant: Partial<AppGrant> = {
         ...(Array.isArray(b.permissions) ? { permissions: (b.permissions as unknown[]).map(String) } : {}),
         ...(typeof b.protectedApiAccess === 'boolean' ? { protectedApiAccess: b.protectedApiAccess } : {}),
-        ...(Array.isArray(b.licensingModels) ? { licensingModels: (b.licensingModels as unknown[]).filter((x): x is 'A' | 'B' => x === 'A' || x === 'B') } : {}),
       };
       return ok(sim.grants.set(id, grant));
     }
