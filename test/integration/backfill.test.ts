@@ -283,6 +283,33 @@ describe('backfill', () => {
     expect(r.logger.lines.filter((l) => l.event === 'backfill.throttled')).toHaveLength(sim.reads.log.filter((e) => e.status === 429).length);
   }, 900_000);
 
+  it('reads every one of twelve pieces of one chat taken at once by one process, each in its turn: none is put back for ever', async () => {
+    const chat = aliceAndBobChat();
+    const from = at();
+    const unseen = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Read me back' });
+    sim.clock.advance(1000);
+    const r = relay([{ name: 'one-chat', resource: `/chats/${chat.id}/messages`, changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
+    await r.backfill.detector.open('manual', from, at(), undefined, r.logger);
+    // The gap's one piece and eleven copies of it (as the hourly requeue of a stalled gap adds): from the
+    // sixth on, a piece's turn is over 5 s away and it goes back on the queue, for when its turn comes.
+    const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.backfill.queue);
+    const [piece] = (await queue.peekMessages()).peekedMessageItems;
+    for (let i = 0; i < 11; i++) await queue.sendMessage(piece!.messageText);
+    const reads = () => sim.reads.log.filter((e) => e.container === chat.id && e.status === 200).length;
+    // The gap is filled by the first piece; the copies put back keep coming until each has run.
+    let progress = { reads: 0, at: Date.now() };
+    while ((await queue.getProperties()).approximateMessagesCount! > 0) {
+      await r.drain();
+      if (reads() > progress.reads) progress = { reads: reads(), at: Date.now() };
+      else if (Date.now() - progress.at > 120_000) throw new Error(`no piece of the chat ran for two minutes (${progress.reads} read)`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+
+    expect(reads()).toBe(12);
+    expect(sim.reads.maxObservedRate((e) => e.container === chat.id)).toBeLessThanOrEqual(1);
+    expect((await r.events('chatMessage')).map((e) => e.messageid)).toEqual([unseen.id]);
+  }, 300_000);
+
   it('hydrates reference notifications of a hydrate subscription: the full resource, or a deleted event when it is gone', async () => {
     const chat = aliceAndBobChat();
     const r = relay([
