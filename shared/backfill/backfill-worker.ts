@@ -41,6 +41,8 @@ export interface BackfillWorkerOptions {
  * between booking a slot and the request reaching Graph. A 429 that slips through is honoured anyway.
  */
 const PER_CONTAINER_INTERVAL_MS = 1250;
+/** A piece whose chat or channel has no free slot for longer than this goes back on the queue instead of waiting. */
+const MAX_PACED_WAIT_MS = 5000;
 /** Route this many changes of a page at once. */
 const ROUTE_CONCURRENCY = 8;
 
@@ -198,9 +200,10 @@ export class BackfillWorker {
     }
     const container = this.#containerOf(piece.scope);
     if (container) {
-      // Pieces of one chat or channel (pages, retries) keep to its rate in this process; a long wait goes back on the queue.
-      const waitMs = this.#pacer.reserve(container);
-      if (waitMs > 5000) {
+      // Pieces of one chat or channel (pages, retries) keep to its rate in this process; a long wait goes back
+      // on the queue for when the slot is free, without booking it (it would push back every later piece).
+      const waitMs = this.#pacer.reserve(container, MAX_PACED_WAIT_MS);
+      if (waitMs > MAX_PACED_WAIT_MS) {
         const retryAfterSeconds = Math.ceil(waitMs / 1000);
         await sendToQueue(this.#o.queue, encodeJsonMessage(piece), { visibilityTimeoutSeconds: retryAfterSeconds });
         return { status: 'throttled', retryAfterSeconds };

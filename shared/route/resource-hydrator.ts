@@ -3,7 +3,7 @@ import { isGraphRequestError, type GraphClient } from '../graph/graph-client.js'
 import type { ChangeNotification } from '../protocol/notification.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
-import { parseResourcePath } from './resource-path.js';
+import { parseResourcePath, type ResourceKind } from './resource-path.js';
 
 /** What a GET of a notified resource gave: the resource, or `gone` (404: it no longer exists). */
 export type Hydrated = { readonly resource: Record<string, unknown> } | 'gone';
@@ -20,8 +20,13 @@ export class HydrationFailedError extends RelayError {
   }
 }
 
-/** How long the map from subscription id to desired entry is trusted before it is read again on a miss. */
-const REFRESH_MS = 60_000;
+/**
+ * The least time between two reads of the subscription records started for unknown ids: a flood of ids
+ * that are not ours reads Table storage at most this often per instance.
+ */
+const MIN_REREAD_MS = 1000;
+/** Subscription ids remembered across reads (a replaced subscription's notifications arrive for a while). */
+const KNOWN_IDS = 10_000;
 const enc = encodeURIComponent;
 
 /** The Graph path that GETs a notified resource (its `resource`, in OData key form). */
@@ -44,27 +49,46 @@ export function graphPathOf(resource: string, version: 'v1.0' | 'beta'): string 
 }
 
 /**
+ * A notification's subscription is in no subscription record, even read again after it arrived: transient
+ * (not a dead-letter reason), so the message is retried, and after its last attempt poisoned and then
+ * dead-lettered. Routing it without its resource would silently downgrade a `hydrate` subscription's event.
+ */
+export class UnknownSubscriptionError extends RelayError {
+  constructor(message: string) {
+    super('ERR_UNKNOWN_SUBSCRIPTION', message);
+  }
+}
+
+/**
  * GETs the resource of each reference notification whose subscription is a desired entry with
- * `"hydrate": true`. Subscription ids are mapped to entries through the subscription records (read again
- * at most once a minute when an id is unknown). 429 and 5xx throw (the message is retried); other
- * refusals throw HydrationFailedError (the message is dead-lettered).
+ * `"hydrate": true`. Subscription ids are mapped to entries through the subscription records (their
+ * subscription, and the one last replaced); an id not known yet (a subscription just created, by a rotation
+ * say) has the records read again, once that read started after the id was met. A notification whose kind no
+ * `hydrate` entry covers needs no id. An id still unknown then is hydrated when every desired entry of its
+ * kind is a `hydrate` one (with one version), and otherwise throws UnknownSubscriptionError (retried).
+ * 429 and 5xx throw (the message is retried); other refusals throw HydrationFailedError (dead-lettered).
  */
 export class GraphResourceHydrator implements ResourceHydrator {
   readonly #graph: GraphClient;
   readonly #records: Pick<SubscriptionRecords, 'list'>;
-  readonly #hydrated: ReadonlyMap<string, DesiredSubscription>;
-  #byId = new Map<string, DesiredSubscription>();
-  #readAt = 0;
+  readonly #desired: readonly DesiredSubscription[];
+  /** Entry name by subscription id, from every read of the records (oldest first). */
+  readonly #nameOf = new Map<string, string>();
+  /** The read under way, if any. */
+  #reading: Promise<void> | undefined;
+  /** The read waiting to start (after the one under way): every id met meanwhile shares it. */
+  #queued: Promise<void> | undefined;
+  #lastReadAt = Number.NEGATIVE_INFINITY;
 
   constructor(graph: GraphClient, records: Pick<SubscriptionRecords, 'list'>, desired: readonly DesiredSubscription[]) {
     this.#graph = graph;
     this.#records = records;
-    this.#hydrated = new Map(desired.filter((d) => d.hydrate).map((d) => [d.name, d]));
+    this.#desired = desired;
   }
 
   async hydrate(notification: ChangeNotification): Promise<Hydrated | undefined> {
-    if (this.#hydrated.size === 0) return undefined;
-    const desired = await this.#entryOf(notification.subscriptionId);
+    const kind = parseResourcePath(notification.resource)?.kind;
+    const desired = kind && (await this.#entryOf(notification.subscriptionId, kind));
     if (!desired) return undefined;
     const path = graphPathOf(notification.resource, desired.version);
     if (!path) return undefined;
@@ -77,16 +101,60 @@ export class GraphResourceHydrator implements ResourceHydrator {
     }
   }
 
-  async #entryOf(subscriptionId: string): Promise<DesiredSubscription | undefined> {
-    if (!this.#byId.has(subscriptionId) && Date.now() - this.#readAt > REFRESH_MS) {
-      const byId = new Map<string, DesiredSubscription>();
-      for (const r of await this.#records.list()) {
-        const d = r.subscriptionId ? this.#hydrated.get(r.name) : undefined;
-        if (d && r.subscriptionId) byId.set(r.subscriptionId, d);
+  /**
+   * The `hydrate` entry whose subscription sent a notification of `kind`, undefined when it is another
+   * entry's; throws UnknownSubscriptionError when that takes the subscription and it is in no record.
+   */
+  async #entryOf(subscriptionId: string, kind: ResourceKind): Promise<DesiredSubscription | undefined> {
+    const ofKind = this.#desired.filter((d) => d.catalog.kind === kind);
+    if (!ofKind.some((d) => d.hydrate)) return undefined;
+    // Whichever of the app's subscriptions it came from, every entry of its kind wants it hydrated alike.
+    if (ofKind.every((d) => d.hydrate && d.version === ofKind[0]?.version)) return ofKind[0];
+    if (!this.#nameOf.has(subscriptionId)) await this.#readAfterNow();
+    const name = this.#nameOf.get(subscriptionId);
+    if (name === undefined) throw new UnknownSubscriptionError(`Subscription ${subscriptionId} is in no subscription record (created a moment ago, or deleted); the message is retried.`);
+    const d = this.#desired.find((e) => e.name === name);
+    return d?.hydrate ? d : undefined;
+  }
+
+  /**
+   * Resolves once a read of the records that started after this call has ended: at most one read at a
+   * time, at most one waiting (shared by every caller meanwhile), and MIN_REREAD_MS between their starts.
+   * A read that started before the call may have missed a record saved since, so it is waited out.
+   */
+  #readAfterNow(): Promise<void> {
+    if (this.#queued) return this.#queued;
+    const under = this.#reading;
+    const queued = (async () => {
+      await under?.catch(() => undefined);
+      const wait = this.#lastReadAt + MIN_REREAD_MS - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // From here on a newly met id needs a read after this one.
+      this.#queued = undefined;
+      this.#lastReadAt = Date.now();
+      const reading = this.#read();
+      this.#reading = reading;
+      try {
+        await reading;
+      } finally {
+        if (this.#reading === reading) this.#reading = undefined;
       }
-      this.#byId = byId;
-      this.#readAt = Date.now();
+    })();
+    this.#queued = queued;
+    return queued;
+  }
+
+  async #read(): Promise<void> {
+    for (const r of await this.#records.list()) {
+      for (const id of [r.subscriptionId, r.gapSubscriptionId]) {
+        if (!id) continue;
+        this.#nameOf.delete(id); // re-inserted as the newest
+        this.#nameOf.set(id, r.name);
+      }
     }
-    return this.#byId.get(subscriptionId);
+    for (const id of this.#nameOf.keys()) {
+      if (this.#nameOf.size <= KNOWN_IDS) break;
+      this.#nameOf.delete(id);
+    }
   }
 }

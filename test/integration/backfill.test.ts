@@ -13,7 +13,7 @@ import { createQueueServiceClient, createTableClient } from '../../shared/config
 import { createRecordingLogger } from '../../shared/log.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { createNotificationProcessor } from '../../shared/route/create-notification-processor.js';
-import { GraphResourceHydrator } from '../../shared/route/resource-hydrator.js';
+import { GraphResourceHydrator, UnknownSubscriptionError } from '../../shared/route/resource-hydrator.js';
 import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
@@ -161,6 +161,13 @@ async function undeliveredChatMessage() {
   sim.clock.advance(1000);
   return { r, from, unseen };
 }
+/** A queued reference notification (no resource data) of `subscriptionId`. */
+const reference = (subscriptionId: string, resource: string, changeType = 'created'): QueuedNotification => ({
+  schema: QUEUED_NOTIFICATION_SCHEMA,
+  kind: 'change',
+  receivedAt: new Date().toISOString(),
+  notification: { subscriptionId, changeType, resource, resourceData: { id: 'x' }, tenantId: sim.tenantId },
+});
 const addAliceAndBob = () => {
   sim.teams.addUser({ id: ALICE, displayName: 'Alice' });
   sim.teams.addUser({ id: BOB, displayName: 'Bob' });
@@ -283,6 +290,33 @@ describe('backfill', () => {
     expect(r.logger.lines.filter((l) => l.event === 'backfill.throttled')).toHaveLength(sim.reads.log.filter((e) => e.status === 429).length);
   }, 900_000);
 
+  it('reads every one of twelve pieces of one chat taken at once by one process, each in its turn: none is put back for ever', async () => {
+    const chat = aliceAndBobChat();
+    const from = at();
+    const unseen = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Read me back' });
+    sim.clock.advance(1000);
+    const r = relay([{ name: 'one-chat', resource: `/chats/${chat.id}/messages`, changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true }]);
+    await r.backfill.detector.open('manual', from, at(), undefined, r.logger);
+    // The gap's one piece and eleven copies of it (as the hourly requeue of a stalled gap adds): from the
+    // sixth on, a piece's turn is over 5 s away and it goes back on the queue, for when its turn comes.
+    const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.backfill.queue);
+    const [piece] = (await queue.peekMessages()).peekedMessageItems;
+    for (let i = 0; i < 11; i++) await queue.sendMessage(piece!.messageText);
+    const reads = () => sim.reads.log.filter((e) => e.container === chat.id && e.status === 200).length;
+    // The gap is filled by the first piece; the copies put back keep coming until each has run.
+    let progress = { reads: 0, at: Date.now() };
+    while ((await queue.getProperties()).approximateMessagesCount! > 0) {
+      await r.drain();
+      if (reads() > progress.reads) progress = { reads: reads(), at: Date.now() };
+      else if (Date.now() - progress.at > 120_000) throw new Error(`no piece of the chat ran for two minutes (${progress.reads} read)`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+
+    expect(reads()).toBe(12);
+    expect(sim.reads.maxObservedRate((e) => e.container === chat.id)).toBeLessThanOrEqual(1);
+    expect((await r.events('chatMessage')).map((e) => e.messageid)).toEqual([unseen.id]);
+  }, 300_000);
+
   it('hydrates reference notifications of a hydrate subscription: the full resource, or a deleted event when it is gone', async () => {
     const chat = aliceAndBobChat();
     const r = relay([
@@ -291,12 +325,6 @@ describe('backfill', () => {
     ]);
     await r.manager.reconciler.reconcile();
     const subscriptionOf = async (name: string) => (await r.manager.records.get(name))!.subscriptionId!;
-    const reference = (subscriptionId: string, resource: string, changeType = 'created'): QueuedNotification => ({
-      schema: QUEUED_NOTIFICATION_SCHEMA,
-      kind: 'change',
-      receivedAt: new Date().toISOString(),
-      notification: { subscriptionId, changeType, resource, resourceData: { id: 'x' }, tenantId: sim.tenantId },
-    });
     const posted = sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'Hydrate me' });
     const hydrated = await subscriptionOf('hydrated');
     await r.processor.process(reference(hydrated, `chats('${chat.id}')/messages('${posted.id}')`), { sourceQueue: 'in', logger: r.logger });
@@ -308,6 +336,80 @@ describe('backfill', () => {
     const member = [...chat.members.values()][0]!;
     await r.processor.process(reference(await subscriptionOf('plain'), `chats('${chat.id}')/members('${member.id}')`), { sourceQueue: 'in', logger: r.logger });
     expect((await r.events('chatMember'))[0]).toMatchObject({ datamode: 'reference', changetype: 'created' });
+  });
+
+  it('hydrates the events of a subscription created after the hydrator last read the records (a rotation), and retries, never routes, one in no record', async () => {
+    // Two entries of one kind, one hydrated: the subscription id alone says whether to hydrate.
+    const [hydratedChat, plainChat] = [aliceAndBobChat(), aliceAndBobChat()];
+    const r = relay([
+      { name: 'hydrated', resource: `/chats/${hydratedChat.id}/messages`, changeTypes: ['created', 'updated', 'deleted'], hydrate: true },
+      { name: 'plain', resource: `/chats/${plainChat.id}/messages`, changeTypes: ['created', 'updated', 'deleted'] },
+    ]);
+    await r.manager.reconciler.reconcile();
+    const subscriptionOf = async (name: string) => (await r.manager.records.get(name))!.subscriptionId!;
+    const process = (n: QueuedNotification) => r.processor.process(n, { sourceQueue: 'in', logger: r.logger });
+    const plain = sim.teams.postChatMessage(plainChat.id, { from: ALICE, content: 'Left a reference' });
+    await process(reference(await subscriptionOf('plain'), `chats('${plainChat.id}')/messages('${plain.id}')`));
+    // The hydrator has just read the records; the hydrated entry's subscription is replaced with a new one.
+    const replaced = await subscriptionOf('hydrated');
+    await removedAndRecreated(r, () => undefined, 'hydrated');
+    const recreated = await subscriptionOf('hydrated');
+    expect(recreated).not.toBe(replaced);
+    const [fresh, late] = [0, 1].map((i) => sim.teams.postChatMessage(hydratedChat.id, { from: ALICE, content: `Hydrate me ${i}` }));
+    await process(reference(recreated, `chats('${hydratedChat.id}')/messages('${fresh!.id}')`));
+    // The replaced subscription's last notifications, still arriving, are hydrated too.
+    await process(reference(replaced, `chats('${hydratedChat.id}')/messages('${late!.id}')`));
+    const events = await r.events('chatMessage');
+    expect(events.map((e) => [e.messageid, e.datamode]).sort()).toEqual(
+      [
+        [plain.id, 'reference'],
+        [fresh!.id, 'resource'],
+        [late!.id, 'resource'],
+      ].sort(),
+    );
+
+    // A subscription in no record (deleted, or not ours): retried by the host, never routed as a reference.
+    const unknown = sim.teams.postChatMessage(hydratedChat.id, { from: ALICE, content: 'Whose?' });
+    await expect(process(reference('5eed0000-0000-4000-8000-00000000dead', `chats('${hydratedChat.id}')/messages('${unknown.id}')`))).rejects.toBeInstanceOf(UnknownSubscriptionError);
+    expect(await r.events('chatMessage')).toEqual([]);
+    expect(await drainQueue(createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.deadLetterQueue))).toEqual([]);
+  });
+
+  it('reads the records again for a flood of unknown subscription ids at most once a second, one read at a time, each id retried', async () => {
+    const [hydratedChat, plainChat] = [aliceAndBobChat(), aliceAndBobChat()];
+    const r = relay([
+      { name: 'hydrated', resource: `/chats/${hydratedChat.id}/messages`, changeTypes: ['created'], hydrate: true },
+      { name: 'plain', resource: `/chats/${plainChat.id}/messages`, changeTypes: ['created'] },
+    ]);
+    await r.manager.reconciler.reconcile();
+    let reads = 0;
+    let reading = 0;
+    let overlapping = 0;
+    const records = {
+      list: async () => {
+        reads++;
+        overlapping = Math.max(overlapping, ++reading);
+        try {
+          return await r.manager.records.list();
+        } finally {
+          reading--;
+        }
+      },
+    };
+    const processor = createNotificationProcessor(r.settings, certs, undefined, new GraphResourceHydrator(r.manager.graph, records, r.manager.reconciler.desired));
+    const startedAt = Date.now();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) =>
+        processor.process(reference(`5eed0000-0000-4000-8000-${String(i).padStart(12, '0')}`, `chats('${hydratedChat.id}')/messages('${i + 1}')`), { sourceQueue: 'in', logger: r.logger }),
+      ),
+    );
+    const elapsedMs = Date.now() - startedAt;
+    expect(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof UnknownSubscriptionError)).toBe(true);
+    // Reads start at least a second apart, whatever the machine's speed.
+    expect(reads).toBeLessThanOrEqual(Math.floor(elapsedMs / 1000) + 1);
+    expect(reads).toBeLessThan(40);
+    expect(overlapping).toBe(1);
+    expect(await r.events('chatMessage')).toEqual([]);
   });
 
   it('reads back what happened while a removed subscription did not exist, once the reconciler recreated it', async () => {

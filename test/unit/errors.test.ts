@@ -3,7 +3,7 @@ import { RestError as TablesRestError } from '@azure/data-tables';
 import { describe, expect, it } from 'vitest';
 import { KeySetUnreachableError } from '../../shared/receive/remote-key-set.js';
 import { CertificateUnavailableError, InvalidDefinitionError, RelayError, restErrorCode, restStatus } from '../../shared/errors.js';
-import { HydrationFailedError } from '../../shared/route/resource-hydrator.js';
+import { HydrationFailedError, UnknownSubscriptionError } from '../../shared/route/resource-hydrator.js';
 import { PermanentFailure, permanentReason } from '../../shared/route/notification-processor.js';
 import { EventInFlightError } from '../../shared/route/routed-event-log.js';
 import { UnsupportedResourceError } from '../../shared/route/teams-event.js';
@@ -16,6 +16,7 @@ describe('one error model', () => {
       [new EventInFlightError('x'), 'ERR_EVENT_IN_FLIGHT'],
       [new UnsupportedResourceError('x'), 'ERR_UNSUPPORTED_RESOURCE'],
       [new HydrationFailedError('x'), 'ERR_HYDRATION_FAILED'],
+      [new UnknownSubscriptionError('x'), 'ERR_UNKNOWN_SUBSCRIPTION'],
       [new SubscriptionRepairError('x'), 'ERR_SUBSCRIPTION_REPAIR_FAILED'],
       [new InvalidDefinitionError('x'), 'ERR_INVALID_DEFINITION'],
       [new CertificateUnavailableError('x'), 'ERR_CERTIFICATE_UNAVAILABLE'],
@@ -35,6 +36,7 @@ describe('one error model', () => {
     // Transient: the host retries these.
     expect(permanentReason(new SubscriptionRepairError('x'))).toBeUndefined();
     expect(permanentReason(new CertificateUnavailableError('x'))).toBeUndefined();
+    expect(permanentReason(new UnknownSubscriptionError('x'))).toBeUndefined();
   });
 });
 
