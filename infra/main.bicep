@@ -110,6 +110,7 @@ var downstreamQueues = ['teams-chats', 'teams-chat-members', 'teams-chat-message
 var containerNames = {
   claimChecks: 'graph-notification-payloads'
   events: 'teams-event-payloads'
+  deadLetters: 'graph-notifications-deadletter'
   locks: 'teams-change-relay-locks'
 }
 var tableNames = {
@@ -216,6 +217,7 @@ var appSettings = union(
     KEY_VAULT_URL: vault.properties.vaultUri
     KEY_VAULT_CERTIFICATE_NAME: keyVaultCertificateName
     DEAD_LETTER_QUEUE: queueNames.deadLetter
+    DEAD_LETTER_CONTAINER: containerNames.deadLetters
     EVENTS_CONTAINER: containerNames.events
     DEDUP_TABLE: tableNames.dedup
     DEDUP_WINDOW_MINUTES: '1440'

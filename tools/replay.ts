@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { readSettings } from '../shared/config/settings.js';
-import { createQueueServiceClient } from '../shared/config/storage-clients.js';
+import { createBlobServiceClient, createQueueServiceClient } from '../shared/config/storage-clients.js';
 import { replayMessages } from '../shared/route/replay.js';
 import { notificationQueueNames } from '../shared/queue/notification-queues.js';
 import { loadAppSettings } from './local-host/app-settings.js';
@@ -40,14 +40,14 @@ if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
 
 try {
   const settings = readSettings(loadAppSettings(values.app, process.env));
-  const service = createQueueServiceClient(settings.storage);
+  const storage = { queues: createQueueServiceClient(settings.storage), blobs: createBlobServiceClient(settings.storage) };
   // Poison messages: from each incoming queue partition's poison queue back to that partition.
   const sources = values.from === 'poison' ? notificationQueueNames(settings).map((queue) => ({ kind: 'poison' as const, queue })) : [{ kind: 'deadletter' as const, queue: settings.deadLetterQueue }];
   const result = { moved: 0, skipped: 0 };
   for (const from of sources) {
     const left = limit === undefined ? undefined : limit - result.moved - result.skipped;
     if (left === 0) break;
-    const one = await replayMessages(service, from, { ...(left ? { limit: left } : {}), dryRun: values['dry-run'] });
+    const one = await replayMessages(storage, from, { ...(left ? { limit: left } : {}), dryRun: values['dry-run'] });
     result.moved += one.moved;
     result.skipped += one.skipped;
   }

@@ -49,9 +49,14 @@ export function createRouteCleanups(settings: StorageSettings & RouteSettings, r
   ];
 }
 
+/** The dead-letter queue, with its container for letters too large for a message. */
+export function createDeadLetterQueue(settings: StorageSettings & Pick<RouteSettings, 'deadLetterQueue' | 'deadLetterContainer'>): DeadLetterQueue {
+  return new DeadLetterQueue(createQueueServiceClient(settings.storage).getQueueClient(settings.deadLetterQueue), createBlobServiceClient(settings.storage), settings.deadLetterContainer);
+}
+
 /** Moves the host's poison messages into the dead-letter queue. */
 export function createPoisonMover(settings: StorageSettings & RouteSettings): PoisonMover {
-  return new PoisonMover(new DeadLetterQueue(createQueueServiceClient(settings.storage).getQueueClient(settings.deadLetterQueue)));
+  return new PoisonMover(createDeadLetterQueue(settings));
 }
 
 /** Wires the decrypt-and-route path with its real parts from validated settings. */
@@ -72,7 +77,7 @@ export function createNotificationProcessor(
     routes: createRoutingTable(settings),
     publisher: new QueueEventPublisher(queues, blobs, settings.eventsContainer, { timeToLiveSeconds: settings.eventTtlSeconds }),
     routedLog,
-    deadLetters: new DeadLetterQueue(queues.getQueueClient(settings.deadLetterQueue)),
+    deadLetters: new DeadLetterQueue(queues.getQueueClient(settings.deadLetterQueue), blobs, settings.deadLetterContainer),
     claimChecks: blobs.getContainerClient(settings.notificationsContainer),
     ...(hydrator ? { hydrator } : {}),
     ...(deliveries ? { deliveries } : {}),

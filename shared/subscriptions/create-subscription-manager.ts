@@ -2,7 +2,7 @@ import type { CertificateStore } from '../certificates/certificate-store.js';
 import { createBlobServiceClient, createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
 import type { Settings, SubscriptionSettings } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
-import { DeadLetterQueue } from '../route/dead-letter.js';
+import { createDeadLetterQueue } from '../route/create-notification-processor.js';
 import { GraphClient } from '../graph/graph-client.js';
 import { createGraphCredential } from '../graph/graph-credential.js';
 import type { Logger } from '../log.js';
@@ -59,7 +59,7 @@ export function createSubscriptionManager(settings: Settings, certificates: Cert
     records,
     reconciler,
     resync,
-    deadLetters: new DeadLetterQueue(createQueueServiceClient(settings.storage).getQueueClient(settings.deadLetterQueue)),
+    deadLetters: createDeadLetterQueue(settings),
     sourceQueue: settings.lifecycleQueue,
   });
   return { graph: client, records, reconciler, lifecycle };

@@ -1,8 +1,9 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
-import { decodeJsonMessage } from '../../shared/queue/json-message.js';
+import { decodeJsonMessage, encodeJsonMessage } from '../../shared/queue/json-message.js';
 import { QUEUED_BATCH_SCHEMA } from '../../shared/queue/queued-notification.js';
+import { readDeadLetter } from '../../shared/route/dead-letter.js';
 import { pruneEventPayloads } from '../../shared/route/event-payload-retention.js';
 import { drainQueue, queueService, uniqueName } from '../helpers/azurite.js';
 import { CHAT, chatMessage, useRouteHarness } from '../helpers/route-harness.js';
@@ -186,12 +187,16 @@ describe('lifetimes', () => {
     expect(await names()).toEqual([claim.claimCheck.blob]);
     expect(await t.process(claim)).toMatchObject({ status: 'batch', items: [{ status: 'routed' }, { status: 'dead-lettered', reason: 'unsupported_resource' }] });
     expect((await t.events(queue)).map((e) => e.messageid)).toEqual(['950']);
-    // The bad item is too large for a message of its own: its dead letter points at a blob of its own.
-    const [letter] = await t.deadLetters();
+    // The bad item is too large for a message of its own: its original is a claim check of its own, and the
+    // dead letter (too large for a message with its copy of that blob) is kept whole in a dead-letter blob.
+    const [stub] = await t.deadLetters();
+    expect(stub).toMatchObject({ reason: 'unsupported_resource', claimCheck: { container: t.settings.deadLetterContainer } });
+    const letter = (await readDeadLetter(BlobServiceClient.fromConnectionString(harness.azurite().connectionString), encodeJsonMessage(stub)))?.letter;
     const original = decodeJsonMessage<{ schema: string; claimCheck: { blob: string } }>(letter?.originalMessage ?? '');
     expect(original.schema).toBe('teams-change-relay.queued-notification.v1');
     expect(await names()).toEqual([original.claimCheck.blob]);
-    const kept = JSON.parse((await blobs.getBlobClient(original.claimCheck.blob).downloadToBuffer()).toString('utf8')) as typeof bad;
+    expect(letter?.referencedBlob?.blob).toBe(original.claimCheck.blob);
+    const kept = JSON.parse(letter?.referencedBlob?.content ?? '') as typeof bad;
     expect(kept).toMatchObject({ schema: bad.schema, kind: 'change', notification: bad.notification });
   });
 

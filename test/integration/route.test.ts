@@ -327,9 +327,10 @@ describe('failures', () => {
     const queued = await queuedMessage(undefined, { resource: "users('u')/events('e')" });
     await t.process(queued);
     const service = queueService(harness.azurite());
-    expect(await replayMessages(service, { kind: 'deadletter', queue: t.settings.deadLetterQueue }, { dryRun: true })).toEqual({ moved: 1, skipped: 0 });
+    const storage = { queues: service, blobs: BlobServiceClient.fromConnectionString(harness.azurite().connectionString) };
+    expect(await replayMessages(storage, { kind: 'deadletter', queue: t.settings.deadLetterQueue }, { dryRun: true })).toEqual({ moved: 1, skipped: 0 });
     expect(await t.deadLetters()).toHaveLength(1);
-    expect(await replayMessages(service, { kind: 'deadletter', queue: t.settings.deadLetterQueue })).toEqual({ moved: 1, skipped: 0 });
+    expect(await replayMessages(storage, { kind: 'deadletter', queue: t.settings.deadLetterQueue })).toEqual({ moved: 1, skipped: 0 });
     expect(await t.deadLetters()).toHaveLength(0);
     const [back] = (await service.getQueueClient(t.settings.notificationsQueue).receiveMessages()).receivedMessageItems;
     expect(decodeJsonMessage(back?.messageText ?? '')).toEqual(queued);
@@ -337,7 +338,7 @@ describe('failures', () => {
     const poison = service.getQueueClient(`${t.settings.notificationsQueue}-poison`);
     await poison.createIfNotExists();
     await poison.sendMessage('cG9pc29uZWQ=');
-    expect(await replayMessages(service, { kind: 'poison', queue: t.settings.notificationsQueue })).toEqual({ moved: 1, skipped: 0 });
+    expect(await replayMessages(storage, { kind: 'poison', queue: t.settings.notificationsQueue })).toEqual({ moved: 1, skipped: 0 });
     const texts = (await service.getQueueClient(t.settings.notificationsQueue).receiveMessages({ numberOfMessages: 32 })).receivedMessageItems.map((m) => m.messageText);
     expect(texts).toContain('cG9pc29uZWQ=');
   });

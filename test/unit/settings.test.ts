@@ -103,6 +103,7 @@ describe('settings by area', () => {
       slice: {
         routesFile: 'routes.json',
         deadLetterQueue: 'graph-notifications-deadletter',
+        deadLetterContainer: 'graph-notifications-deadletter',
         eventsContainer: 'teams-event-payloads',
         eventTtlSeconds: 60,
         eventPayloadRetentionDays: 30,

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { GapLog } from '../../shared/backfill/gap-log.js';
 import { recordedWindows } from '../../shared/backfill/recorded-windows.js';
@@ -9,7 +10,7 @@ import { decryptResourceData, type EncryptedResourceData } from '../../shared/ce
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { isClaimCheck, isQueueMessageBody, unpackQueued, type QueueMessageBody } from '../../shared/queue/queued-notification.js';
-import type { DeadLetter } from '../../shared/route/dead-letter.js';
+import { readDeadLetter } from '../../shared/route/dead-letter.js';
 import { ChaosStepError } from './chaos-error.js';
 import { SubscriptionRecords } from '../../shared/subscriptions/subscription-records.js';
 import { freePort, startAzurite, type AzuriteProcess, type AzuritePorts } from '../azurite/azurite-process.js';
@@ -227,7 +228,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     const { changes } = await control(sim);
     const events = await readEvents(storage.queues);
-    const dead = await readDeadLetters(storage.queues, certDir);
+    const dead = await readDeadLetters(storage.queues, storage.blobs, certDir);
     const gaps = await new GapLog(storage.backfillTable).list();
     const ledger = compareLedger({
       changes,
@@ -449,6 +450,7 @@ async function inject(env: FaultEnv, fault: Fault): Promise<boolean> {
 
 interface Storage {
   readonly queues: QueueServiceClient;
+  readonly blobs: BlobServiceClient;
   readonly backfillTable: TableClient;
   readonly subscriptionsTable: TableClient;
 }
@@ -457,6 +459,7 @@ function storageOf(connectionString: string): Storage {
   const opts = { allowInsecureConnection: true };
   return {
     queues: QueueServiceClient.fromConnectionString(connectionString),
+    blobs: BlobServiceClient.fromConnectionString(connectionString),
     backfillTable: TableClient.fromConnectionString(connectionString, 'backfill', opts),
     subscriptionsTable: TableClient.fromConnectionString(connectionString, 'subscriptions', opts),
   };
@@ -558,21 +561,16 @@ async function readAll(queues: QueueServiceClient, name: string): Promise<string
 }
 
 /** What the dead-letter and poison queues hold, decrypted with the run's certificates where possible. */
-async function readDeadLetters(queues: QueueServiceClient, certDir: string): Promise<Omit<FoundEvent, 'timeMs' | 'backfilled'>[]> {
+async function readDeadLetters(queues: QueueServiceClient, blobs: BlobServiceClient, certDir: string): Promise<Omit<FoundEvent, 'timeMs' | 'backfilled'>[]> {
   const store = new LocalCertificateStore(certDir);
   const out: Omit<FoundEvent, 'timeMs' | 'backfilled'>[] = [];
   for (const name of DEAD_LETTER_QUEUES) {
     for (const text of await readAll(queues, name)) {
-      let original = text;
-      try {
-        const letter = decodeJsonMessage<DeadLetter>(text);
-        if (letter.schema === 'teams-change-relay.dead-letter.v1') original = letter.originalMessage;
-      } catch {
-        continue;
-      }
+      // A dead letter's original (its own blob read when large; the copy of the blob a claim check refers to), or a poison message.
+      const letter = (await readDeadLetter(blobs, text))?.letter;
       let body: QueueMessageBody;
       try {
-        body = decodeJsonMessage<QueueMessageBody>(original);
+        body = letter?.referencedBlob ? (JSON.parse(letter.referencedBlob.content) as QueueMessageBody) : decodeJsonMessage<QueueMessageBody>(letter?.originalMessage ?? text);
       } catch {
         continue;
       }

@@ -4,6 +4,7 @@ import { containerName, optionalText, queueName, rule, SettingProblem, tableName
 export interface RouteSettings {
   readonly routesFile?: string;
   readonly deadLetterQueue: string;
+  readonly deadLetterContainer: string;
   readonly eventsContainer: string;
   /** -1: downstream messages never expire. */
   readonly eventTtlSeconds: number;
@@ -22,6 +23,12 @@ const ROUTE_SETTINGS = {
     default: 'graph-notifications-deadletter',
     description: 'Queue for messages that can never succeed (forged or undecryptable content, unknown certificate, no route), with a reason.',
     read: queueName,
+  },
+  DEAD_LETTER_CONTAINER: {
+    default: 'graph-notifications-deadletter',
+    description:
+      'Blob container for dead letters over the 64 KiB queue limit (the dead letter carries a `claimCheck` to its blob) and for the copies of the claim-check blobs that dead-lettered messages refer to. Kept as long as their dead letters: no lifecycle rule; replay deletes each blob once its original is back.',
+    read: containerName,
   },
   EVENTS_CONTAINER: {
     default: 'teams-event-payloads',
@@ -57,6 +64,7 @@ export const routeSettings = settingsArea(ROUTE_SETTINGS, {
   slice: (v): RouteSettings => ({
     ...(v.ROUTES_FILE ? { routesFile: v.ROUTES_FILE } : {}),
     deadLetterQueue: v.DEAD_LETTER_QUEUE,
+    deadLetterContainer: v.DEAD_LETTER_CONTAINER,
     eventsContainer: v.EVENTS_CONTAINER,
     eventTtlSeconds: v.EVENT_TTL_SECONDS,
     eventPayloadRetentionDays: v.EVENT_PAYLOAD_RETENTION_DAYS,
