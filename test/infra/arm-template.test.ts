@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTING_DEFINITIONS } from '../../shared/config/settings.js';
+import { MIN_CLAIM_CHECK_RETENTION_DAYS } from '../../shared/queue/claim-check-retention.js';
 
 /** The ARM template `npm run infra:check` compiled from infra/main.bicep with the real Bicep CLI. */
 const path = new URL('../../.local/infra/main.json', import.meta.url);
@@ -90,7 +91,8 @@ describe('infra/main.bicep compiled', () => {
 
   it('expires claim-check blobs with a lifecycle rule of CLAIM_CHECK_RETENTION_DAYS (at least 14), event payloads with theirs', () => {
     const t = template();
-    expect(t.parameters.claimCheckRetentionDays).toMatchObject({ type: 'int', defaultValue: 30, minValue: 14, maxValue: 36500 });
+    // The same least value as the app's setting: the rule must not delete what the app keeps.
+    expect(t.parameters.claimCheckRetentionDays).toMatchObject({ type: 'int', defaultValue: 30, minValue: MIN_CLAIM_CHECK_RETENTION_DAYS, maxValue: 36500 });
     const storage = resources(t).find((r) => r.type === 'Microsoft.Resources/deployments' && r.name === 'storage');
     expect(storage?.properties.parameters).toMatchObject({
       claimCheckContainer: { value: "[variables('containerNames').claimChecks]" },
