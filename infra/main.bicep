@@ -85,6 +85,11 @@ param eventTtlSeconds int = -1
 @minValue(0)
 param eventPayloadRetentionDays int = 30
 
+@description('Days claim-check blobs (notifications over 64 KiB) are kept: the route deletes each once its message is done, this rule those a failed send left. At least 14 (the poison copy\'s 7 days and a week of routing; docs/operations.md). Enforced by a storage lifecycle policy; the app\'s CLAIM_CHECK_RETENTION_DAYS.')
+@minValue(14)
+@maxValue(36500)
+param claimCheckRetentionDays int = 30
+
 @description('An app setting that Functions resolves from Key Vault with the app\'s identity.')
 func keyVaultReference(secretUri string) string => '@Microsoft.KeyVault(SecretUri=${secretUri})'
 
@@ -153,6 +158,8 @@ module storage 'modules/storage.bicep' = {
     tables: map(items(tableNames), t => t.value)
     eventPayloadContainer: containerNames.events
     eventPayloadRetentionDays: eventPayloadRetentionDays
+    claimCheckContainer: containerNames.claimChecks
+    claimCheckRetentionDays: claimCheckRetentionDays
   }
 }
 
@@ -213,6 +220,7 @@ var appSettings = union(
     NOTIFICATIONS_QUEUE_PARTITIONS: string(notificationQueuePartitions)
     LIFECYCLE_QUEUE: queueNames.lifecycle
     NOTIFICATIONS_CONTAINER: containerNames.claimChecks
+    CLAIM_CHECK_RETENTION_DAYS: string(claimCheckRetentionDays)
     CERTIFICATE_STORE: 'keyvault'
     KEY_VAULT_URL: vault.properties.vaultUri
     KEY_VAULT_CERTIFICATE_NAME: keyVaultCertificateName

@@ -12,6 +12,10 @@ param tables array
 param eventPayloadContainer string
 @description('Days a payload blob is kept after it was written; 0: forever.')
 param eventPayloadRetentionDays int
+@description('The container of claim-check blobs (notifications over 64 KiB).')
+param claimCheckContainer string
+@description('Days a claim-check blob is kept after it was written.')
+param claimCheckRetentionDays int
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   name: storageAccountName
@@ -67,25 +71,32 @@ resource storageTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2
 ]
 
 // Event payloads hold decrypted Teams content: deleted once past their retention. Claim-check blobs are
-// deleted by the app when their message is done (a dead-lettered one stays until it is replayed), and
-// queues have no lifecycle rules: the app's messages never expire, while the host's `-poison` copies expire
-// after the service's default of 7 days (see docs/events.md).
-resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-06-01' = if (eventPayloadRetentionDays > 0) {
+// deleted by the app when their message is done; a send that failed after its blob was written leaves one
+// nothing points at, so they are deleted too once older than the longest a message pointing at one can live
+// (the incoming message until routing takes it, the host's poison copy 7 days more; a dead letter keeps its
+// own copy in the dead-letter container: see shared/queue/claim-check-retention.ts). Queues have no
+// lifecycle rules: the app's messages never expire, while the host's `-poison` copies expire after the
+// service's default of 7 days (see docs/events.md).
+@description('A lifecycle rule that deletes the block blobs of `container` written more than `days` days ago.')
+func deleteAfter(name string, container string, days int) object => {
+  enabled: true
+  name: name
+  type: 'Lifecycle'
+  definition: {
+    filters: { blobTypes: ['blockBlob'], prefixMatch: ['${container}/'] }
+    actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: days } } }
+  }
+}
+
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-06-01' = {
   parent: storage
   name: 'default'
   properties: {
     policy: {
-      rules: [
-        {
-          enabled: true
-          name: 'delete-event-payloads'
-          type: 'Lifecycle'
-          definition: {
-            filters: { blobTypes: ['blockBlob'], prefixMatch: ['${eventPayloadContainer}/'] }
-            actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: eventPayloadRetentionDays } } }
-          }
-        }
-      ]
+      rules: concat(
+        [deleteAfter('delete-claim-checks', claimCheckContainer, claimCheckRetentionDays)],
+        eventPayloadRetentionDays > 0 ? [deleteAfter('delete-event-payloads', eventPayloadContainer, eventPayloadRetentionDays)] : []
+      )
     }
   }
 }

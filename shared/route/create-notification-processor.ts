@@ -5,6 +5,7 @@ import { LocalCertificateStore } from '../certificates/local-certificate-store.j
 import { createBlobServiceClient, createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
 import type { CertificateSettings, ReceiveSettings, RouteSettings, StorageSettings } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
+import { pruneClaimChecks } from '../queue/claim-check-retention.js';
 import type { Cleanup } from '../util/run-cleanups.js';
 import { DeadLetterQueue } from './dead-letter.js';
 import { pruneEventPayloads } from './event-payload-retention.js';
@@ -40,12 +41,22 @@ export function createRoutedEventLog(settings: StorageSettings & RouteSettings):
   return new TableRoutedEventLog(createTableClient(settings.storage, settings.dedupTable), { windowMs: settings.dedupWindowMinutes * 60_000 });
 }
 
-/** The route's daily clean-ups: de-duplication records past their window, event payload blobs past their retention. */
-export function createRouteCleanups(settings: StorageSettings & RouteSettings, routedLog: TableRoutedEventLog = createRoutedEventLog(settings)): Cleanup[] {
-  const payloads = createBlobServiceClient(settings.storage).getContainerClient(settings.eventsContainer);
+/**
+ * The route's daily clean-ups: de-duplication records past their window, event payload blobs and claim-check
+ * blobs past their retention (in Azure the lifecycle policy deletes both kinds of blob too; running these
+ * there as well costs a listing a day and keeps an account without the policy within the same bounds).
+ */
+export function createRouteCleanups(
+  settings: StorageSettings & RouteSettings & Pick<ReceiveSettings, 'notificationsContainer' | 'claimCheckRetentionDays'>,
+  routedLog: TableRoutedEventLog = createRoutedEventLog(settings),
+): Cleanup[] {
+  const blobs = createBlobServiceClient(settings.storage);
+  const payloads = blobs.getContainerClient(settings.eventsContainer);
+  const claimChecks = blobs.getContainerClient(settings.notificationsContainer);
   return [
     { event: 'dedup.pruned', run: async () => ({ dedupRecords: await routedLog.prune() }) },
     { event: 'payloads.pruned', run: async () => ({ payloadBlobs: await pruneEventPayloads(payloads, settings.eventPayloadRetentionDays) }) },
+    { event: 'claim_checks.pruned', run: async () => ({ claimCheckBlobs: await pruneClaimChecks(claimChecks, settings.claimCheckRetentionDays) }) },
   ];
 }
 

@@ -1,7 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { restStatus } from '../errors.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
+import { DAY_MS, deleteBlobsWrittenBefore } from '../util/delete-old-blobs.js';
 
 /**
  * Deletes event payload blobs (the `dataref` of events over 64 KiB: decrypted Teams content) last written
@@ -10,21 +8,5 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export async function pruneEventPayloads(container: ContainerClient, retentionDays: number, now = Date.now()): Promise<number> {
   if (retentionDays <= 0) return 0;
-  const cutoff = now - retentionDays * DAY_MS;
-  let deleted = 0;
-  try {
-    for await (const blob of container.listBlobsFlat()) {
-      if (blob.properties.lastModified.getTime() >= cutoff) continue;
-      if ((await container.deleteBlob(blob.name, { deleteSnapshots: 'include' }).then(() => true, notFound)) === true) deleted++;
-    }
-  } catch (e) {
-    if (restStatus(e) === 404) return deleted; // no container yet
-    throw e;
-  }
-  return deleted;
+  return deleteBlobsWrittenBefore(container, now - retentionDays * DAY_MS);
 }
-
-const notFound = (e: unknown) => {
-  if (restStatus(e) === 404) return false;
-  throw e;
-};

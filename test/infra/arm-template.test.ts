@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTING_DEFINITIONS } from '../../shared/config/settings.js';
+import { MIN_CLAIM_CHECK_RETENTION_DAYS } from '../../shared/queue/claim-check-retention.js';
 
 /** The ARM template `npm run infra:check` compiled from infra/main.bicep with the real Bicep CLI. */
 const path = new URL('../../.local/infra/main.json', import.meta.url);
@@ -86,6 +87,36 @@ describe('infra/main.bicep compiled', () => {
     const s = text();
     expect(s).toContain("variables('extraNotificationQueues')");
     expect(s).toContain("'NOTIFICATIONS_QUEUE_PARTITIONS', string(parameters('notificationQueuePartitions'))");
+  });
+
+  it('expires claim-check blobs with a lifecycle rule of CLAIM_CHECK_RETENTION_DAYS (at least 14), event payloads with theirs', () => {
+    const t = template();
+    // The same least value as the app's setting: the rule must not delete what the app keeps.
+    expect(t.parameters.claimCheckRetentionDays).toMatchObject({ type: 'int', defaultValue: 30, minValue: MIN_CLAIM_CHECK_RETENTION_DAYS, maxValue: 36500 });
+    const storage = resources(t).find((r) => r.type === 'Microsoft.Resources/deployments' && r.name === 'storage');
+    expect(storage?.properties.parameters).toMatchObject({
+      claimCheckContainer: { value: "[variables('containerNames').claimChecks]" },
+      claimCheckRetentionDays: { value: "[parameters('claimCheckRetentionDays')]" },
+    });
+    expect(t.variables.containerNames.claimChecks).toBe('graph-notification-payloads');
+    expect(text()).toContain("'CLAIM_CHECK_RETENTION_DAYS', string(parameters('claimCheckRetentionDays'))");
+    // The rule: block blobs under the container, deleted N days after they were last written.
+    const rule = storage?.properties.template.functions[0].members.deleteAfter;
+    expect(rule.output.value).toEqual({
+      enabled: true,
+      name: "[parameters('name')]",
+      type: 'Lifecycle',
+      definition: {
+        filters: { blobTypes: ['blockBlob'], prefixMatch: ["[format('{0}/', parameters('container'))]"] },
+        actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: "[parameters('days')]" } } },
+      },
+    });
+    const policy = resources(t).find((r) => r.type === 'Microsoft.Storage/storageAccounts/managementPolicies');
+    expect(policy?.condition).toBeUndefined(); // always deployed: the claim-check rule always applies
+    expect(policy?.properties.policy.rules).toBe(
+      "[concat(createArray(__bicep.deleteAfter('delete-claim-checks', parameters('claimCheckContainer'), parameters('claimCheckRetentionDays'))), " +
+        "if(greater(parameters('eventPayloadRetentionDays'), 0), createArray(__bicep.deleteAfter('delete-event-payloads', parameters('eventPayloadContainer'), parameters('eventPayloadRetentionDays'))), createArray()))]",
+    );
   });
 
   it('uses Key Vault in RBAC mode, with secrets as Key Vault references', () => {

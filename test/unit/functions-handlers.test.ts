@@ -136,7 +136,7 @@ describe('queue handlers', () => {
 });
 
 describe('timer handlers', () => {
-  it('pruneRoutedEvents also deletes the counters past METRICS_RETENTION_DAYS, and logs each clean-up', async () => {
+  it('pruneRoutedEvents also deletes the counters past METRICS_RETENTION_DAYS, and logs each clean-up (claim-check blobs included)', async () => {
     const { pruneRoutedEvents } = await import('../../functions/prune-routed-events.js');
     const table = TableClient.fromConnectionString(azurite.connectionString, names.metrics, { allowInsecureConnection: true });
     await tableOnce(table)();
@@ -147,7 +147,7 @@ describe('timer handlers', () => {
     const { ctx, events } = context('pruneRoutedEvents');
     const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
     await pruneRoutedEvents(timer, ctx);
-    expect(events()).toEqual(expect.arrayContaining(['dedup.pruned', 'payloads.pruned', 'metrics.pruned', 'backfill.pieces_pruned', 'backfill.gaps_pruned']));
+    expect(events()).toEqual(expect.arrayContaining(['dedup.pruned', 'payloads.pruned', 'claim_checks.pruned', 'metrics.pruned', 'backfill.pieces_pruned', 'backfill.gaps_pruned']));
     const left: string[] = [];
     for await (const e of table.listEntities<{ rowKey: string }>()) left.push(e.rowKey);
     expect(left).toContain('kept');

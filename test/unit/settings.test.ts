@@ -88,6 +88,14 @@ describe('readSettings', () => {
     expect(long.problems).toEqual([expect.stringContaining('too long for 12 partitions')]);
   });
 
+  it('keeps claim-check blobs 30 days unless told, never less than the poison copy’s 7 days and a week of routing', () => {
+    expect(readSettings({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development' }).claimCheckRetentionDays).toBe(30);
+    expect(readSettings({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', CLAIM_CHECK_RETENTION_DAYS: '14' }).claimCheckRetentionDays).toBe(14);
+    expect(configError({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', CLAIM_CHECK_RETENTION_DAYS: '13' }).problems).toEqual([
+      'CLAIM_CHECK_RETENTION_DAYS must be a whole number from 14 to 36500, not "13".',
+    ]);
+  });
+
   it('refuses the same queue for notifications and lifecycle', () => {
     const e = configError({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', LIFECYCLE_QUEUE: 'graph-notifications' });
     expect(e.problems).toEqual([expect.stringContaining('LIFECYCLE_QUEUE')]);

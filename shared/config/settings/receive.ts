@@ -1,3 +1,4 @@
+import { MIN_CLAIM_CHECK_RETENTION_DAYS } from '../../queue/claim-check-retention.js';
 import { settingsArea } from './define.js';
 import { containerName, GUID, httpsUrl, list, queueName, rule, SettingProblem, wholeNumber } from './validators.js';
 
@@ -19,6 +20,8 @@ export interface ReceiveSettings {
   readonly notificationsQueuePartitions: number;
   readonly lifecycleQueue: string;
   readonly notificationsContainer: string;
+  /** Days a claim-check blob is kept; at least MIN_CLAIM_CHECK_RETENTION_DAYS (see pruneClaimChecks). */
+  readonly claimCheckRetentionDays: number;
   readonly maxBodyBytes: number;
   readonly storageTimeoutMs: number;
 }
@@ -74,6 +77,11 @@ const RECEIVE_SETTINGS = {
     description: 'Blob container for notifications too large for a queue message (claim check).',
     read: containerName,
   },
+  CLAIM_CHECK_RETENTION_DAYS: {
+    default: '30',
+    description: `Days a claim-check blob (NOTIFICATIONS_CONTAINER) is kept before the daily prune timer (and, in Azure, the storage lifecycle policy) deletes it, from ${MIN_CLAIM_CHECK_RETENTION_DAYS}: the route deletes a blob once its message is done, this deletes those a failed send left behind. A message waiting longer than this less 7 days (the poison copy's lifetime) for routing, the app stopped, would find its blob gone: raise it before a longer stop.`,
+    read: wholeNumber(MIN_CLAIM_CHECK_RETENTION_DAYS, 36_500),
+  },
   NOTIFICATIONS_MAX_BODY_BYTES: {
     default: '16777216',
     description: 'Largest notification request body accepted, in bytes (larger: 413).',
@@ -106,6 +114,7 @@ export const receiveSettings = settingsArea(RECEIVE_SETTINGS, {
     notificationsQueuePartitions: v.NOTIFICATIONS_QUEUE_PARTITIONS,
     lifecycleQueue: v.LIFECYCLE_QUEUE,
     notificationsContainer: v.NOTIFICATIONS_CONTAINER,
+    claimCheckRetentionDays: v.CLAIM_CHECK_RETENTION_DAYS,
     maxBodyBytes: v.NOTIFICATIONS_MAX_BODY_BYTES,
     storageTimeoutMs: v.RECEIVE_STORAGE_TIMEOUT_MS,
   }),
