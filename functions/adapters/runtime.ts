@@ -2,6 +2,7 @@ import { app, type InvocationContext } from '@azure/functions';
 import { readSettings, type Settings } from '../../shared/config/settings.js';
 import { describeStorage } from '../../shared/config/storage-connection.js';
 import { notificationQueueNames } from '../../shared/queue/notification-queues.js';
+import type { QueuedGapRequest } from '../../shared/queue/queued-notification.js';
 import { createJsonLogger, createScopedLogger, type Logger } from '../../shared/log.js';
 import { fanOut, type Metrics } from '../../shared/metrics/metrics.js';
 import { createOtelMetrics } from '../../shared/metrics/otel-metrics.js';
@@ -68,7 +69,11 @@ function compose(settings: Settings) {
   const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired);
   const gaps = new GapLog(createTableClient(settings.storage, settings.backfill.table));
   const memberships = new MembershipLog(createTableClient(settings.storage, settings.backfill.table));
-  const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents, hydrator, gaps, memberships);
+  // The gaps a queued batch asks for (items refused for an expired validation token) are opened like the others.
+  const gapRequests = {
+    open: (g: QueuedGapRequest, logger: Logger) => backfill.detector.openForSubscription(g.reason, g.subscriptionId, new Date(g.from), new Date(g.to), logger),
+  };
+  const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents, hydrator, gaps, memberships, gapRequests);
   const backfill = createBackfill(settings, notificationProcessor, subscriptions, { gaps, memberships });
   // A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
   const notificationReceiver = createNotificationReceiver(settings, {

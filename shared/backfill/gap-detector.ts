@@ -26,8 +26,9 @@ const STALE_OPEN_MS = 60_000;
  * (no `missed` lifecycle event): the app's own downtime (a heartbeat in Table storage, written every minute,
  * compared at each beat), the windows in which a desired subscription did not exist (recorded by the
  * reconciler when it replaced or recreated one, picked up at each beat), a daily safety-net window for
- * operators who want one, windows an operator names, and storage outages longer than Graph retries
- * (reported by the receiver through `open`). Each window becomes a gap per desired subscription, which the backfill worker fills;
+ * operators who want one, windows an operator names, storage outages longer than Graph retries
+ * (reported by the receiver through `open`), and items refused for an expired validation token (asked for in
+ * their queue message, opened by the route through `openForSubscription`). Each window becomes a gap per desired subscription, which the backfill worker fills;
  * a gap whose opener died before queueing its first pieces is resumed at a later beat, and one whose
  * pieces' messages vanished is queued again.
  */
@@ -99,6 +100,17 @@ export class GapDetector {
     if (this.#o.safetyNetHours <= 0) return [];
     const now = this.#now();
     return this.open('safety_net', new Date(now - this.#o.safetyNetHours * 3600_000), new Date(now), undefined, logger);
+  }
+
+  /**
+   * Opens a gap `[from, to]` for the desired subscription whose Graph subscription is `subscriptionId` (its
+   * current one, or the one it last replaced), or for all of them when no record names it (replaced twice
+   * since, say): reading more back is a duplicate, never a loss.
+   */
+  async openForSubscription(reason: GapReason, subscriptionId: string, from: Date, to: Date, logger: Logger): Promise<Gap[]> {
+    const record = (await this.#o.records.list()).find((r) => (r.subscriptionId === subscriptionId || r.gapSubscriptionId === subscriptionId) && this.#o.desired.some((d) => d.name === r.name));
+    if (!record) logger.warn('backfill.subscription_unknown', { subscriptionId, reason, desired: this.#o.desired.length });
+    return this.open(reason, from, to, record?.name, logger);
   }
 
   /** Opens a gap `[from, to]` for one desired subscription (`name`) or all. */

@@ -4,7 +4,7 @@ import { deleteEntities } from '../util/delete-entities.js';
 import { tableOnce } from '../util/table-once.js';
 
 /** Why a window may hold changes Graph never delivered. */
-export type GapReason = 'downtime' | 'subscription_recreated' | 'storage_outage' | 'safety_net' | 'manual';
+export type GapReason = 'downtime' | 'subscription_recreated' | 'storage_outage' | 'safety_net' | 'manual' | 'validation_token_expired';
 
 /**
  * A window `[from, to]` of one desired subscription during which notifications may have been lost, and how

@@ -6,7 +6,7 @@ import { StorageUnavailableError, UnserializableNotificationError } from '../err
 import { Semaphore } from '../util/semaphore.js';
 import { encodeJsonMessage } from './json-message.js';
 import { sendToQueue, uploadJson } from './storage-writes.js';
-import { MAX_QUEUE_MESSAGE_CHARS, QUEUED_BATCH_SCHEMA, type NotificationKind, type QueuedBatch, type QueuedClaimCheck, type QueuedNotification } from './queued-notification.js';
+import { MAX_QUEUE_MESSAGE_CHARS, QUEUED_BATCH_SCHEMA, type NotificationKind, type QueuedBatch, type QueuedClaimCheck, type QueuedGapRequest, type QueuedNotification } from './queued-notification.js';
 
 /** One queue message to write: its body (the claim-check blob's content when over the limit) and text. */
 interface EncodedMessage {
@@ -27,14 +27,17 @@ function encode(body: QueuedNotification | QueuedBatch): EncodedMessage {
 }
 
 /**
- * The messages for one request's accepted items: the change notifications as ONE v2 message (one durable
- * write per Graph request); lifecycle notifications, which are rare, one v1 message each as before.
+ * The messages for one request's accepted items: the change notifications and the gaps asked for as ONE v2
+ * message (one durable write per Graph request); lifecycle notifications, which are rare, one v1 message each
+ * as before.
  */
-function messagesFor(items: readonly QueuedNotification[]): EncodedMessage[] {
+function messagesFor(items: readonly QueuedNotification[], gaps: readonly QueuedGapRequest[]): EncodedMessage[] {
   const changes = items.filter((i) => i.kind === 'change');
   const messages = items.filter((i) => i.kind !== 'change').map(encode);
-  if (changes.length > 0) {
-    messages.unshift(encode({ schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt: changes[0]!.receivedAt, items: changes.map((i) => i.notification) }));
+  if (changes.length > 0 || gaps.length > 0) {
+    // A gap's window ends when its request was received: the batch's time when it holds no item.
+    const receivedAt = changes[0]?.receivedAt ?? gaps[0]!.to;
+    messages.unshift(encode({ schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt, items: changes.map((i) => i.notification), ...(gaps.length > 0 ? { gaps } : {}) }));
   }
   return messages;
 }
@@ -44,8 +47,8 @@ function messagesFor(items: readonly QueuedNotification[]): EncodedMessage[] {
  * (storage failed) or UnserializableNotificationError (an item cannot be written at all; nothing stored).
  */
 export interface NotificationStore {
-  /** Resolves only once every item is durably stored. */
-  storeAll(items: readonly QueuedNotification[]): Promise<void>;
+  /** Resolves only once every item (and every gap asked for) is durably stored. */
+  storeAll(items: readonly QueuedNotification[], gaps?: readonly QueuedGapRequest[]): Promise<void>;
 }
 
 export interface StorageNotificationStoreOptions {
@@ -86,9 +89,9 @@ export class StorageNotificationStore implements NotificationStore {
     this.#slots = new Semaphore(options.concurrency ?? 64);
   }
 
-  async storeAll(items: readonly QueuedNotification[]): Promise<void> {
-    if (items.length === 0) return;
-    const encoded = messagesFor(items); // before any write: an item that cannot be serialised stores none
+  async storeAll(items: readonly QueuedNotification[], gaps: readonly QueuedGapRequest[] = []): Promise<void> {
+    if (items.length === 0 && gaps.length === 0) return;
+    const encoded = messagesFor(items, gaps); // before any write: an item that cannot be serialised stores none
     const controller = new AbortController();
     setMaxListeners(0, controller.signal); // every concurrent send listens to the one deadline
     let timer: NodeJS.Timeout | undefined;

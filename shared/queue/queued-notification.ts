@@ -23,12 +23,28 @@ export interface QueuedNotification {
   readonly notification: NotificationItem;
 }
 
-/** The accepted items of one Graph request, in the order Graph sent them. */
+/**
+ * A window to read back for one subscription, asked for by the receiver instead of items it refused: items whose
+ * clientState matched and whose tenant's validation token was Graph's but expired (docs/backfill.md). The
+ * route side opens the gap, so that the request stays one durable write.
+ */
+export interface QueuedGapRequest {
+  readonly reason: 'validation_token_expired';
+  readonly subscriptionId: string;
+  readonly tenantId: string;
+  /** ISO 8601 times. */
+  readonly from: string;
+  readonly to: string;
+}
+
+/** The accepted items of one Graph request, in the order Graph sent them, and the gaps it asks for. */
 export interface QueuedBatch {
   readonly schema: typeof QUEUED_BATCH_SCHEMA;
   readonly kind: NotificationKind;
   readonly receivedAt: string;
   readonly items: readonly NotificationItem[];
+  /** Absent when there are none (and in messages of earlier versions). */
+  readonly gaps?: readonly QueuedGapRequest[];
 }
 
 interface ClaimCheckRef {
@@ -66,6 +82,21 @@ export function unpackQueued(body: QueuedNotification | QueuedBatch): QueuedNoti
   if (body.schema === QUEUED_NOTIFICATION_SCHEMA) return [body];
   if (!Array.isArray(body.items)) throw new TypeError('A queued batch without items.');
   return body.items.map((notification: NotificationItem) => ({ schema: QUEUED_NOTIFICATION_SCHEMA, kind: body.kind, receivedAt: body.receivedAt, notification }));
+}
+
+const isIsoTime = (v: unknown) => typeof v === 'string' && !Number.isNaN(Date.parse(v));
+
+/** Whether a batch's `gaps` (absent, or gap requests as the receiver writes them) can be read. */
+export function hasReadableGaps(body: QueuedBatch): boolean {
+  const gaps: unknown = body.gaps;
+  if (gaps === undefined) return true;
+  return (
+    Array.isArray(gaps) &&
+    gaps.every(
+      (g: Partial<Record<keyof QueuedGapRequest, unknown>>) =>
+        g.reason === 'validation_token_expired' && typeof g.subscriptionId === 'string' && typeof g.tenantId === 'string' && isIsoTime(g.from) && isIsoTime(g.to),
+    )
+  );
 }
 
 /** Azure Storage's limit for one message, counted on the text we send (after base64). */

@@ -7,9 +7,10 @@ import type { ClientStateVerifier } from './client-state.js';
 import { RejectionLog } from './rejection-log.js';
 import type { StorageOutageWatch } from './storage-outage-watch.js';
 import { answerValidationHandshake } from './handshake.js';
+import { ExpiredTokenGaps } from './expired-token-gaps.js';
 import { checkDeclaredLength, parseNotificationBody } from './parse-notification-body.js';
 import { problem, type ReceiveResponse } from './problem.js';
-import type { TokenVerdict, ValidationTokenVerifier } from './validation-tokens.js';
+import type { ExpiredToken, TokenVerdict, ValidationTokenVerifier } from './validation-tokens.js';
 
 /** An HTTP request to notificationUrl or lifecycleNotificationUrl, as the receiver needs it. */
 export interface ReceiveRequest {
@@ -44,7 +45,8 @@ export interface NotificationReceiverOptions {
  * Retry-After when storage (or the token keys) cannot be reached, or a token's signing key is not (yet)
  * known; 4xx problem details for bad input.
  * Forged items are answered 202 like the rest (so a forger learns nothing), logged as security events and
- * dropped.
+ * dropped. Items whose clientState matches and whose tenant's only validation token is Graph's but expired
+ * are refused too, but not lost: the stored message asks for a backfill gap over their window instead.
  */
 export class NotificationReceiver {
   readonly #o: NotificationReceiverOptions;
@@ -83,6 +85,8 @@ export class NotificationReceiver {
     const needsToken = trusted.some((i) => !isLifecycleNotification(i) && i.encryptedContent !== undefined);
     const verdicts = needsToken ? await this.#o.tokens.verifyAll(collection.validationTokens ?? []) : new Map<string, TokenVerdict>();
     const tenantsWithToken = new Set<string>();
+    /** Per tenant, its genuine but expired token that became valid first (the widest window). */
+    const expiredTokens = new Map<string, ExpiredToken>();
     let keysUnavailable = false; // the key set could not be fetched
     let keyUnknown = false; // a kid not (yet) in the key set
     for (const verdict of verdicts.values()) {
@@ -90,18 +94,26 @@ export class NotificationReceiver {
       else {
         keysUnavailable ||= verdict.retryable && verdict.reason === 'token_keys_unavailable';
         keyUnknown ||= verdict.retryable && verdict.reason === 'token_unknown_key';
+        const earlier = verdict.expired && expiredTokens.get(verdict.expired.tenantId);
+        if (verdict.expired && !(earlier && earlier.validFromMs <= verdict.expired.validFromMs)) expiredTokens.set(verdict.expired.tenantId, verdict.expired);
         rejections.rejectToken(verdict.reason);
       }
     }
 
     const receivedAt = new Date(this.#now()).toISOString();
     const accepted: QueuedNotification[] = [];
+    const gaps = new ExpiredTokenGaps();
     let waitingForKeys = 0;
     for (const item of trusted) {
       const encrypted = !isLifecycleNotification(item) && item.encryptedContent !== undefined;
       if (encrypted && !tenantsWithToken.has(item.tenantId.toLowerCase())) {
+        const expired = expiredTokens.get(item.tenantId.toLowerCase());
         if (keysUnavailable || keyUnknown) waitingForKeys++;
-        else rejections.rejectItem(item, verdicts.size === 0 ? 'validation_token_missing' : 'validation_token_invalid');
+        else if (expired) {
+          // Never routed (its token is expired), but its change is read back from Graph instead.
+          rejections.rejectItem(item, 'validation_token_expired');
+          gaps.add(item, expired, receivedAt);
+        } else rejections.rejectItem(item, verdicts.size === 0 ? 'validation_token_missing' : 'validation_token_invalid');
         continue;
       }
       // The clientState has done its work: it is a secret, so it stays out of queues and blobs.
@@ -126,15 +138,17 @@ export class NotificationReceiver {
       return this.#retryLater('ERR_TOKEN_KEY_UNKNOWN', 'A validation token is signed by a key not (yet) in the published key set; retry later.', this.#o.unknownKeyRetryAfterSeconds);
     }
 
+    const gapRequests = gaps.requests;
     try {
-      await this.#o.store.storeAll(accepted);
+      await this.#o.store.storeAll(accepted, gapRequests);
     } catch (e) {
       if (e instanceof UnserializableNotificationError) return refuse(400, e.code, e.message);
       if (!(e instanceof StorageUnavailableError)) throw e;
       this.#o.outages?.failed();
-      logger.error('receive.storage_unavailable', { endpoint, items: accepted.length, ...errorFields(e) });
+      logger.error('receive.storage_unavailable', { endpoint, items: accepted.length, gaps: gapRequests.length, ...errorFields(e) });
       return this.#retryLater(e.code, 'The notifications could not be stored; retry later.');
     }
+    for (const { subscriptionId, tenantId, from, to } of gapRequests) logger.warn('receive.expired_token_gap', { endpoint, subscriptionId, tenantId, from, to });
     if (this.#o.outages?.inOutage) {
       // The first success after an outage: a window Graph gave up on becomes a gap (never fails the request).
       await this.#o.outages.succeeded().catch((e: Error) => logger.error('receive.outage_gap_not_opened', { error: e.message }));

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import type { TokenRejection } from './validation-tokens.js';
 
-export type ItemRejection = 'tenant_not_allowed' | 'client_state_mismatch' | 'validation_token_missing' | 'validation_token_invalid';
+export type ItemRejection = 'tenant_not_allowed' | 'client_state_mismatch' | 'validation_token_missing' | 'validation_token_invalid' | 'validation_token_expired';
 
 /** Detail lines of each kind written per request; the rest are only counted in the summary. */
 export const MAX_DETAIL_LINES = 10;

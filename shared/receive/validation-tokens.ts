@@ -1,4 +1,4 @@
-import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { GRAPH_CHANGE_TRACKING_APP_ID } from '../protocol/notification.js';
 import { KeySetUnreachableError } from './remote-key-set.js';
 
@@ -18,7 +18,23 @@ export type TokenRejection =
   | 'token_tenant_not_allowed'
   | 'token_keys_unavailable';
 
-export type TokenVerdict = { readonly ok: true; readonly tenantId: string; readonly expiresAtMs: number } | { readonly ok: false; readonly reason: TokenRejection; readonly retryable: boolean };
+/**
+ * A token that is Graph's in every respect (signature, audience, issuer, tenant, caller) but expired: what it
+ * says of when it was valid. Its items are refused all the same; the receiver opens a gap over their window.
+ */
+export interface ExpiredToken {
+  readonly tenantId: string;
+  /** The earliest of its `iat` and `nbf`; without either, its `exp` less MAX_TOKEN_LIFETIME_MS. */
+  readonly validFromMs: number;
+  readonly expiresAtMs: number;
+}
+
+export type TokenVerdict =
+  | { readonly ok: true; readonly tenantId: string; readonly expiresAtMs: number }
+  | { readonly ok: false; readonly reason: TokenRejection; readonly retryable: boolean; readonly expired?: ExpiredToken };
+
+/** The longest lifetime Entra gives an access token (a token lifetime policy allows 10 minutes to 1 day). */
+export const MAX_TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
 export interface ValidationTokenVerifierOptions {
   /** Our application (client) id: the token's `aud`. */
@@ -44,6 +60,12 @@ function issuerOf(iss: unknown): { tenantId: string; version: 'v1' | 'v2' } | un
   if (v1) return { tenantId: v1.toLowerCase(), version: 'v1' };
   const v2 = V2_ISSUER.exec(iss)?.[1];
   return v2 ? { tenantId: v2.toLowerCase(), version: 'v2' } : undefined;
+}
+
+/** When a verified token became valid: the earliest of its `iat` and `nbf`, else its `exp` less the longest lifetime. */
+function validFromOf(payload: JWTPayload, expiresAtMs: number): number {
+  const stamps = [payload.iat, payload.nbf].filter((t): t is number => typeof t === 'number').map((t) => t * 1000);
+  return Math.min(expiresAtMs, ...(stamps.length > 0 ? stamps : [expiresAtMs - MAX_TOKEN_LIFETIME_MS]));
 }
 
 /** The calling app's claim in each token version: v1 tokens carry `appid` (no `azp`), v2 tokens `azp` (no `appid`). */
@@ -99,7 +121,8 @@ export function tokenRejectionFor(e: unknown): Rejection {
  * lifetime, `aud` = our app, the caller = Microsoft Graph Change Tracking in the claim of the token's version
  * (v1 `appid`, v2 `azp`; the other claim is never looked at), a v1 or v2 issuer of the
  * token's tenant, and that tenant in the allow-list. Each distinct token is verified once; successes are
- * remembered until the token expires.
+ * remembered until the token expires. A token expired but right in every other respect is refused as
+ * `token_expired` with what it says of its validity (`expired`); one wrong in any other way never has that.
  */
 export class ValidationTokenVerifier {
   readonly #options: Required<Omit<ValidationTokenVerifierOptions, 'now'>> & { now: () => number };
@@ -134,11 +157,16 @@ export class ValidationTokenVerifier {
 
     let payload: JWTPayload;
     try {
+      // Everything but the expiry is verified as at a moment the token was still valid (now, or the last
+      // millisecond before its exp), so that an expired token is told apart from a forged one; its expiry is
+      // checked below, once it is known to be Graph's.
+      const exp = decodeJwt(token).exp;
+      const at = typeof exp === 'number' ? Math.min(now, exp * 1000 - 1) : now;
       ({ payload } = await jwtVerify(token, this.#options.getKey, {
         algorithms: ['RS256'],
         audience: this.#options.appId,
         clockTolerance: this.#options.clockToleranceSeconds,
-        currentDate: new Date(now),
+        currentDate: new Date(at),
         requiredClaims: ['exp', 'iss'],
       }));
     } catch (e) {
@@ -156,6 +184,9 @@ export class ValidationTokenVerifier {
     if (!this.#options.tenantIds.has(tenantId)) return { ok: false, reason: 'token_tenant_not_allowed', retryable: false };
 
     const expiresAtMs = (payload.exp as number) * 1000;
+    if (expiresAtMs + this.#options.clockToleranceSeconds * 1000 <= now) {
+      return { ok: false, reason: 'token_expired', retryable: false, expired: { tenantId, validFromMs: validFromOf(payload, expiresAtMs), expiresAtMs } };
+    }
     this.#remember(token, { tenantId, expiresAtMs });
     return { ok: true, tenantId, expiresAtMs };
   }

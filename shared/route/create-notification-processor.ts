@@ -78,6 +78,7 @@ export function createNotificationProcessor(
   hydrator?: ResourceHydrator,
   deliveries?: NotificationProcessorOptions['deliveries'],
   memberships?: NotificationProcessorOptions['memberships'],
+  gapRequests?: NotificationProcessorOptions['gapRequests'],
 ): NotificationProcessor {
   // The host retries a failed message (and finally poisons it), so each storage call fails fast.
   const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: 30_000 };
@@ -93,5 +94,6 @@ export function createNotificationProcessor(
     ...(hydrator ? { hydrator } : {}),
     ...(deliveries ? { deliveries } : {}),
     ...(memberships ? { memberships } : {}),
+    ...(gapRequests ? { gapRequests } : {}),
   });
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { changeNotificationSchema, type ChangeNotification } from '../protocol/notification.js';
 import { encodeJsonMessage } from '../queue/json-message.js';
 import {
+  hasReadableGaps,
   isClaimCheck,
   isQueueMessageBody,
   MAX_QUEUE_MESSAGE_CHARS,
@@ -15,6 +16,7 @@ import {
   unpackQueued,
   type QueuedBatch,
   type QueuedClaimCheck,
+  type QueuedGapRequest,
   type QueuedNotification,
 } from '../queue/queued-notification.js';
 import { readBlob } from '../queue/read-blob.js';
@@ -75,6 +77,8 @@ export interface NotificationProcessorOptions {
   readonly memberships?: { remember(chatId: string, member: { userId: string; membershipId: string; resource: Record<string, unknown>; present: boolean }): Promise<void> };
   /** Notes which subscription delivered when (status, gap windows); its failures are logged, never fatal. */
   readonly deliveries?: { delivered(subscriptionId: string, at: Date): Promise<void> };
+  /** Opens the backfill gaps a v2 message asks for (idempotent: a retried message opens none twice). */
+  readonly gapRequests?: { open(request: QueuedGapRequest, logger: Logger): Promise<unknown> };
 }
 
 export interface ProcessContext {
@@ -123,7 +127,8 @@ export class NotificationProcessor {
    * its own: an item that can never succeed is dead-lettered alone (as a v1 message, replayable), and a
    * transient failure of any item throws once every item has settled, so the host retries the message and
    * the de-duplication log keeps the items already routed from going out twice. The claim-check blob is
-   * deleted only once every item is routed or dead-lettered.
+   * deleted only once every item is routed or dead-lettered. The backfill gaps a v2 message asks for are
+   * opened before its items are routed.
    */
   async process(message: unknown, context: ProcessContext): Promise<ProcessOutcome> {
     let resolved;
@@ -141,6 +146,8 @@ export class NotificationProcessor {
         return this.#deadLetter(e, originalMessageText(message), context);
       }
     } else {
+      // The gaps first: a failure throws before any item is routed, and the host retries the whole message.
+      await this.#openGaps(resolved.gaps ?? [], context.logger);
       const items = unpackQueued(resolved);
       const slots = new Semaphore(ITEMS_IN_FLIGHT);
       // Copies of one event in the same batch (two subscriptions' notifications of one change, or a
@@ -166,6 +173,13 @@ export class NotificationProcessor {
     }
     await this.#deleteClaimCheck(message, context.logger);
     return outcome;
+  }
+
+  async #openGaps(gaps: readonly QueuedGapRequest[], logger: Logger): Promise<void> {
+    if (gaps.length === 0) return;
+    const opener = this.#o.gapRequests;
+    if (!opener) throw new Error('A queued batch asks for backfill gaps and this processor has no gap opener.');
+    for (const gap of gaps) await opener.open(gap, logger);
   }
 
   /** Dead-letters what `e` says no retry can mend (`text`: the message to replay); rethrows anything else. */
@@ -319,6 +333,7 @@ export class NotificationProcessor {
       }
     }
     if (body.schema === QUEUED_BATCH_SCHEMA && !Array.isArray(body.items)) throw new PermanentFailure('malformed_message', 'A queued batch without items.');
+    if (body.schema === QUEUED_BATCH_SCHEMA && !hasReadableGaps(body)) throw new PermanentFailure('malformed_message', 'A queued batch whose gaps are not gap requests.');
     return body;
   }
 

@@ -27,7 +27,10 @@ export interface SignOptions {
   issuer?: string;
   /** Seconds from now. */
   expiresIn?: number;
-  notBefore?: number;
+  /** Seconds from now; null: no `nbf`. */
+  notBefore?: number | null;
+  /** Seconds from now (the default -60); null: no `iat`. */
+  issuedAt?: number | null;
   /** The kid in the header; signs with the published key of that kid, if any. */
   kid?: string;
   /** Sign with this key instead of the published one. */
@@ -72,14 +75,14 @@ export async function startTokenIssuer(defaults: { tenantId: string; audience: s
       for (const k of Object.keys(claims)) if (claims[k] === null) delete claims[k];
       const kid = o.kid ?? 'test-key-1';
       const signingKey = o.privateKey ?? privateKeys.get(kid) ?? privateKeys.get('test-key-1')!;
-      return new SignJWT(claims)
+      const jwt = new SignJWT(claims)
         .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
         .setIssuer(issuer)
         .setAudience(o.audience ?? defaults.audience)
-        .setIssuedAt(now - 60)
-        .setNotBefore(now + (o.notBefore ?? -60))
-        .setExpirationTime(now + (o.expiresIn ?? 3600))
-        .sign(signingKey);
+        .setExpirationTime(now + (o.expiresIn ?? 3600));
+      if (o.issuedAt !== null) jwt.setIssuedAt(now + (o.issuedAt ?? -60));
+      if (o.notBefore !== null) jwt.setNotBefore(now + (o.notBefore ?? -60));
+      return jwt.sign(signingKey);
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

@@ -19,7 +19,9 @@ import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
 import { drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
-import { testEnv } from '../helpers/notifications.js';
+import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
+import { EXPIRED_TOKEN_GAP_MARGIN_MS } from '../../shared/receive/expired-token-gaps.js';
+import { encryptedNotification, testEnv } from '../helpers/notifications.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 import { ALICE, BOB, CAROL, DAVE } from '../helpers/users.js';
 
@@ -427,6 +429,47 @@ describe('backfill', () => {
     // Later beats leave the same window alone: no new gap, the filled one kept.
     expect(await r.backfill.detector.beat(r.logger)).toEqual([]);
     expect((await r.backfill.gaps.list()).map((g) => [g.reason, g.status])).toEqual([['subscription_recreated', 'filled']]);
+  });
+
+  it('opens one gap over the window of items refused for an expired validation token, however often Graph sends them, and routes none', async () => {
+    const r = relay([CHAT_MESSAGES, { ...CHAT_MESSAGES, name: 'more-chat-messages' }], { GRAPH_JWKS_URL: sim.jwksUrl, NOTIFICATIONS_QUEUE: uniqueName('notif') });
+    await r.manager.reconciler.reconcile();
+    const subscriptionId = (await r.manager.records.get('chat-messages'))!.subscriptionId!;
+    // The app's receive and route parts, wired as in the app: the route opens the gaps a queued batch asks for.
+    const receiver = createNotificationReceiver(r.settings);
+    const processor = createNotificationProcessor(r.settings, certs, undefined, undefined, undefined, undefined, {
+      open: (g, logger) => r.backfill.detector.openForSubscription(g.reason, g.subscriptionId, new Date(g.from), new Date(g.to), logger),
+    });
+    // Graph resends, after a long outage, a notification with the token it first sent: issued two hours ago.
+    const issuedAt = Date.now() - 2 * 3600_000;
+    const token = await sim.signer.validationToken(sim.appId, sim.tenantId, issuedAt);
+    const item = { ...encryptedNotification({ subscriptionId, tenantId: sim.tenantId }) };
+    const body = Buffer.from(JSON.stringify({ value: [item], validationTokens: [token] }));
+    const post = () => receiver.receive({ validationToken: null, contentType: 'application/json', contentLength: body.length, readBody: async () => body }, 'notifications', r.logger);
+    const received = new Date().toISOString();
+    expect((await post()).status).toBe(202);
+    expect((await post()).status).toBe(202); // Graph's retry of the same request
+    const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.notificationsQueue);
+    const messages = await drainQueue(queue);
+    expect(messages).toHaveLength(2);
+    for (const m of messages) expect(await processor.process(m.body, { sourceQueue: queue.name, logger: r.logger })).toEqual({ status: 'batch', items: [] });
+
+    const gaps = await r.backfill.gaps.list({ reason: 'validation_token_expired' });
+    expect(gaps.map((g) => [g.name, g.from])).toEqual([['chat-messages', new Date(Math.floor(issuedAt / 1000) * 1000 - EXPIRED_TOKEN_GAP_MARGIN_MS).toISOString()]]);
+    expect(Date.parse(gaps[0]!.to)).toBeGreaterThanOrEqual(Date.parse(received));
+    expect(r.logger.lines.filter((l) => l.event === 'backfill.gap_opened')).toHaveLength(1);
+    await r.drain();
+    expect(await r.events('chatMessage')).toEqual([]);
+  });
+
+  it('opens the gap of an expired token for every desired subscription when no record names its subscription', async () => {
+    const r = relay([CHAT_MESSAGES, { ...CHAT_MESSAGES, name: 'more-chat-messages' }]);
+    await r.manager.reconciler.reconcile();
+    const from = new Date(Date.now() - 3 * 3600_000);
+    const to = new Date();
+    const opened = await r.backfill.detector.openForSubscription('validation_token_expired', 'a-subscription-since-replaced', from, to, r.logger);
+    expect(opened.map((g) => [g.name, g.from, g.to]).sort()).toEqual(['chat-messages', 'more-chat-messages'].map((name) => [name, from.toISOString(), to.toISOString()]));
+    expect(r.logger.lines.find((l) => l.event === 'backfill.subscription_unknown')?.fields).toMatchObject({ subscriptionId: 'a-subscription-since-replaced' });
   });
 
   it('reads back what happened between the delete and the create when an edited changeTypes entry is replaced on a chat (one subscription per chat)', async () => {

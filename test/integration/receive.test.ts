@@ -1,10 +1,12 @@
-import { generateKeyPair } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { decodeJwt, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isClaimCheck, type QueuedBatch, type QueuedClaimCheck, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { UnserializableNotificationError } from '../../shared/errors.js';
 import { StorageNotificationStore } from '../../shared/queue/notification-store.js';
+import { EXPIRED_TOKEN_GAP_MARGIN_MS } from '../../shared/receive/expired-token-gaps.js';
 import { drainNotifications, drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { APP_ID, CLIENT_STATE, OLD_CLIENT_STATE, TENANT_A, TENANT_B, TENANT_OTHER, changeNotification, encryptedNotification, lifecycleNotification } from '../helpers/notifications.js';
 import { testReceiver } from '../helpers/receiver.js';
@@ -193,12 +195,69 @@ describe('validationTokens', () => {
 
   it('drops encrypted items whose only token is bad, logging why without the token', async () => {
     const r = receiver();
-    const token = await issuer.sign({ expiresIn: -3600 });
+    const token = await issuer.sign({ audience: '99999999-9999-4999-8999-999999999999' });
     const res = await r.post({ value: [encryptedNotification()], validationTokens: [token] });
     expect(res.status).toBe(202);
     expect(await drainQueue(r.queues.change)).toHaveLength(0);
-    expect(r.logger.lines.find((l) => l.event === 'security.validation_token_rejected')?.fields.reason).toBe('token_expired');
+    expect(r.logger.lines.find((l) => l.event === 'security.validation_token_rejected')?.fields.reason).toBe('token_wrong_audience');
     expect(JSON.stringify(r.logger.lines)).not.toContain(token.split('.')[2]);
+  });
+
+  it("refuses the items of a token that is Graph's but expired, and queues instead one gap request per subscription over their window", async () => {
+    const r = receiver();
+    // Graph resending after a long outage with the token it first sent: issued two hours ago, expired one hour ago.
+    const token = await issuer.sign({ issuedAt: -7200, notBefore: -7200, expiresIn: -3600 });
+    const [s1, s2] = [randomUUID(), randomUUID()];
+    const items = [encryptedNotification({ subscriptionId: s1 }), encryptedNotification({ subscriptionId: s1 }), encryptedNotification({ subscriptionId: s2 })];
+    const before = Date.now();
+    const res = await r.post({ value: items, validationTokens: [token] });
+    expect(res.status).toBe(202);
+    const messages = await drainQueue(r.queues.change);
+    expect(messages).toHaveLength(1);
+    const batch = messages[0]!.body as QueuedBatch;
+    expect(batch.items).toEqual([]); // none of the items goes further
+    const from = new Date(decodeJwt(token).iat! * 1000 - EXPIRED_TOKEN_GAP_MARGIN_MS).toISOString();
+    expect(batch.gaps).toEqual([s1, s2].map((subscriptionId) => ({ reason: 'validation_token_expired', subscriptionId, tenantId: TENANT_A, from, to: batch.receivedAt })));
+    expect(Date.parse(batch.receivedAt)).toBeGreaterThanOrEqual(before);
+    expect(r.logger.lines.filter((l) => l.event === 'receive.expired_token_gap').map((l) => l.fields.subscriptionId)).toEqual([s1, s2]);
+    expect(r.logger.lines.filter((l) => l.event === 'security.notification_rejected').map((l) => [l.fields.reason, l.fields.count])).toEqual([
+      ['validation_token_expired', 2],
+      ['validation_token_expired', 1],
+    ]);
+    expect(JSON.stringify(r.logger.lines)).not.toContain(token.split('.')[2]);
+  });
+
+  it('queues no gap request for an expired token wrong in any other way, nor for an item whose clientState does not match', async () => {
+    const r = receiver();
+    const expired = { issuedAt: -7200, notBefore: -7200, expiresIn: -3600 };
+    const other = await generateKeyPair('RS256');
+    const bad = await Promise.all([
+      issuer.sign({ ...expired, privateKey: other.privateKey }),
+      issuer.sign({ ...expired, audience: '99999999-9999-4999-8999-999999999999' }),
+      issuer.sign({ ...expired, tenantId: TENANT_OTHER }),
+      issuer.sign({ ...expired, appid: '99999999-9999-4999-8999-999999999999' }),
+    ]);
+    const genuine = await issuer.sign(expired);
+    const requests = [
+      ...bad.map((token) => ({ value: [encryptedNotification()], validationTokens: [token] })),
+      { value: [encryptedNotification({ tenantId: TENANT_OTHER })], validationTokens: [bad[2]] },
+      { value: [encryptedNotification({ clientState: 'not-the-secret' })], validationTokens: [genuine] },
+    ];
+    for (const body of requests) expect((await r.post(body)).status).toBe(202);
+    expect(await drainQueue(r.queues.change)).toEqual([]);
+    // The control: the same item with the genuine token asks for its gap.
+    const item = encryptedNotification();
+    expect((await r.post({ value: [item], validationTokens: [genuine] })).status).toBe(202);
+    expect((await drainQueue(r.queues.change)).map((m) => (m.body as QueuedBatch).gaps?.map((g) => g.subscriptionId))).toEqual([[item.subscriptionId]]);
+  });
+
+  it('routes the items of a valid token beside an expired one of the same tenant, asking for no gap', async () => {
+    const r = receiver();
+    const item = encryptedNotification();
+    const res = await r.post({ value: [item], validationTokens: [await issuer.sign({ issuedAt: -7200, notBefore: -7200, expiresIn: -3600 }), await issuer.sign()] });
+    expect(res.status).toBe(202);
+    const messages = await drainQueue(r.queues.change);
+    expect(messages.map((m) => [(m.body as QueuedBatch).items.map((i) => i.id), (m.body as QueuedBatch).gaps])).toEqual([[[item.id], undefined]]);
   });
 
   it('answers 503 rather than dropping genuine items when the signing keys cannot be fetched', async () => {

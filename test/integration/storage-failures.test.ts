@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
-import { drainNotifications, startTestAzurite, tempDir, type AzuriteProcess } from '../helpers/azurite.js';
-import { APP_ID, TENANT_A, changeNotification } from '../helpers/notifications.js';
+import type { QueuedBatch } from '../../shared/queue/queued-notification.js';
+import { drainNotifications, drainQueue, startTestAzurite, tempDir, type AzuriteProcess } from '../helpers/azurite.js';
+import { APP_ID, TENANT_A, changeNotification, encryptedNotification } from '../helpers/notifications.js';
 import { testReceiver } from '../helpers/receiver.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
@@ -47,6 +48,27 @@ describe('when storage fails', () => {
       await proxy.close();
       await azurite.stop();
       dir.remove();
+    }
+  });
+
+  it('answers 503 when the gap request for items of an expired token cannot be stored, and stores it on the retry', async () => {
+    const azurite = await startTestAzurite();
+    const proxy = await startTcpProxy(azurite.ports.queue);
+    try {
+      const connectionString = azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port });
+      const r = testReceiver(connectionString, issuer.jwksUrl, { RECEIVE_STORAGE_TIMEOUT_MS: '9000' });
+      const body = { value: [encryptedNotification()], validationTokens: [await issuer.sign({ issuedAt: -7200, notBefore: -7200, expiresIn: -3600 })] };
+      proxy.mode = 'refuse';
+      const failed = await r.post(body);
+      expect(failed.status).toBe(503);
+      expect(JSON.parse(failed.body ?? '{}')).toMatchObject({ code: 'ERR_STORAGE_UNAVAILABLE' });
+      expect(r.logger.lines.find((l) => l.event === 'receive.storage_unavailable')?.fields).toMatchObject({ items: 0, gaps: 1 });
+      proxy.mode = 'pass';
+      expect((await r.post(body)).status).toBe(202);
+      expect((await drainQueue(r.queues.change)).map((m) => (m.body as QueuedBatch).gaps?.length)).toEqual([1]);
+    } finally {
+      await proxy.close();
+      await azurite.stop();
     }
   });
 

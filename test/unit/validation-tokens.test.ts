@@ -1,10 +1,10 @@
-import { createRemoteJWKSet, errors, generateKeyPair, SignJWT, exportSPKI, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, decodeJwt, errors, generateKeyPair, SignJWT, exportSPKI, type JWTVerifyGetKey } from 'jose';
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeySetUnreachableError, remoteKeySet } from '../../shared/receive/remote-key-set.js';
-import { tokenRejectionFor, ValidationTokenVerifier, type TokenVerdict } from '../../shared/receive/validation-tokens.js';
+import { MAX_TOKEN_LIFETIME_MS, tokenRejectionFor, ValidationTokenVerifier, type TokenVerdict } from '../../shared/receive/validation-tokens.js';
 import { APP_ID, TENANT_A, TENANT_B, TENANT_OTHER } from '../helpers/notifications.js';
 import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
 
@@ -47,7 +47,42 @@ describe('ValidationTokenVerifier', () => {
   });
 
   it('refuses an expired token', async () => {
-    expect(rejected(await verifier.verify(await issuer.sign({ expiresIn: -300 })))).toBe('token_expired');
+    expect(rejected(await verifier.verify(await issuer.sign({ issuedAt: -3900, notBefore: -3900, expiresIn: -300 })))).toBe('token_expired');
+  });
+
+  it("refuses an expired token that is Graph's in every other respect, saying when it was valid", async () => {
+    for (const version of ['v1', 'v2']) {
+      // Graph's tokens live an hour: this one was issued two hours ago.
+      const token = await issuer.sign({ issuer: version, tenantId: TENANT_B, issuedAt: -7200, notBefore: -7300, expiresIn: -3600 });
+      const { nbf, exp } = decodeJwt(token);
+      expect(await verifier.verify(token)).toEqual({ ok: false, reason: 'token_expired', retryable: false, expired: { tenantId: TENANT_B, validFromMs: nbf! * 1000, expiresAtMs: exp! * 1000 } });
+    }
+  });
+
+  it('takes an expired token without iat or nbf to have been valid for the longest lifetime Entra gives', async () => {
+    const token = await issuer.sign({ issuedAt: null, notBefore: null, expiresIn: -3600 });
+    const exp = decodeJwt(token).exp! * 1000;
+    expect(await verifier.verify(token)).toMatchObject({ reason: 'token_expired', expired: { tenantId: TENANT_A, validFromMs: exp - MAX_TOKEN_LIFETIME_MS, expiresAtMs: exp } });
+  });
+
+  it('refuses an expired token wrong in any other respect for that, saying nothing of when it was valid', async () => {
+    const expired = { issuedAt: -7200, notBefore: -7200, expiresIn: -3600 };
+    const other = await generateKeyPair('RS256');
+    const cases: [Parameters<TokenIssuer['sign']>[0], string][] = [
+      [{ privateKey: other.privateKey }, 'token_bad_signature'],
+      [{ privateKey: other.privateKey, kid: 'unknown' }, 'token_unknown_key'],
+      [{ audience: '99999999-9999-4999-8999-999999999999' }, 'token_wrong_audience'],
+      [{ appid: '99999999-9999-4999-8999-999999999999' }, 'token_wrong_app'],
+      [{ issuer: `https://evil.example.com/${TENANT_A}/` }, 'token_wrong_issuer'],
+      [{ tenantId: TENANT_OTHER }, 'token_tenant_not_allowed'],
+      [{ notBefore: -3500 }, 'token_not_yet_valid'], // valid only after it expired
+    ];
+    for (const [options, reason] of cases) {
+      const verdict = await verifier.verify(await issuer.sign({ ...expired, ...options }));
+      expect({ options, reason: rejected(verdict), expired: 'expired' in verdict }).toEqual({ options, reason, expired: false });
+    }
+    // The control: the same token right in every other respect says when it was valid.
+    expect(await verifier.verify(await issuer.sign(expired))).toMatchObject({ reason: 'token_expired', expired: { tenantId: TENANT_A } });
   });
 
   it('tolerates a small clock skew', async () => {
