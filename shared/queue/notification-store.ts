@@ -44,8 +44,11 @@ function messagesFor(items: readonly QueuedNotification[]): EncodedMessage[] {
  * (storage failed) or UnserializableNotificationError (an item cannot be written at all; nothing stored).
  */
 export interface NotificationStore {
-  /** Resolves only once every item is durably stored. */
-  storeAll(items: readonly QueuedNotification[]): Promise<void>;
+  /**
+   * Resolves only once every item is durably stored. `timeoutMs`: a shorter bound for this call (what is left
+   * of the caller's deadline) than the store's own.
+   */
+  storeAll(items: readonly QueuedNotification[], timeoutMs?: number): Promise<void>;
 }
 
 export interface StorageNotificationStoreOptions {
@@ -86,8 +89,9 @@ export class StorageNotificationStore implements NotificationStore {
     this.#slots = new Semaphore(options.concurrency ?? 64);
   }
 
-  async storeAll(items: readonly QueuedNotification[]): Promise<void> {
+  async storeAll(items: readonly QueuedNotification[], timeoutMs = this.#timeoutMs): Promise<void> {
     if (items.length === 0) return;
+    const boundMs = Math.min(timeoutMs, this.#timeoutMs);
     const encoded = messagesFor(items); // before any write: an item that cannot be serialised stores none
     const controller = new AbortController();
     setMaxListeners(0, controller.signal); // every concurrent send listens to the one deadline
@@ -95,8 +99,8 @@ export class StorageNotificationStore implements NotificationStore {
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(new StorageUnavailableError(`Storage did not take the batch within ${this.#timeoutMs} ms.`));
-      }, this.#timeoutMs);
+        reject(new StorageUnavailableError(`Storage did not take the batch within ${boundMs} ms.`));
+      }, boundMs);
     });
     try {
       await Promise.race([Promise.all(encoded.map((message) => this.#slots.run(() => this.#storeOne(message, controller.signal), controller.signal))), deadline]);
