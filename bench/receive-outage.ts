@@ -21,6 +21,7 @@ import { readBlob } from '../shared/queue/read-blob.js';
 import { isClaimCheck, type QueueMessageBody, type QueuedBatch } from '../shared/queue/queued-notification.js';
 import { GRAPH_SLOW_ANSWER_MS } from '../shared/receive/answer-budget.js';
 import { startAzurite, type AzuriteProcess } from '../tools/azurite/azurite-process.js';
+import { chatMessageNotification } from './chat-message-notification.js';
 import { recordFigures } from './figures.js';
 import { startHostProcess } from './host-process.js';
 import { createHttpSender } from './http-sender.js';
@@ -30,19 +31,7 @@ const SECRET = 'bench-outage-client-state-0123';
 const SENDERS = 16;
 const PHASE_MS = Number(process.env.BENCH_OUTAGE_PHASE_MS ?? 4000);
 
-function notificationWithId(id: string): Record<string, unknown> {
-  const chat = '19:0c5cfdbb596f4d39b4d3d1e9b6c1f9ab@thread.v2';
-  return {
-    id,
-    subscriptionId: '5e2f3b7a-3c4d-4e5f-8a9b-0c1d2e3f4a5b',
-    subscriptionExpirationDateTime: new Date(Date.now() + 3_600_000).toISOString(),
-    changeType: 'created',
-    clientState: SECRET,
-    resource: `chats('${chat}')/messages('${id}')`,
-    resourceData: { id, '@odata.type': '#Microsoft.Graph.chatMessage', '@odata.id': `chats('${chat}')/messages('${id}')` },
-    tenantId: TENANT,
-  };
-}
+const notificationWithId = (id: string) => chatMessageNotification({ clientState: SECRET, tenantId: TENANT, id });
 
 const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
