@@ -52,6 +52,20 @@ describe("the answer budget: every answer before Graph's 2,900 ms mark", () => {
     }
   });
 
+  it('gives the store only what a late body left of the deadline: storage stalled, the answer still comes in time', async () => {
+    const queue: TcpProxy = await startTcpProxy(azurite.ports.queue);
+    try {
+      queue.mode = 'hang';
+      const r = testReceiver(azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: queue.port }), issuer.jwksUrl);
+      // 1,900 ms for the body, then the store's full 1,200 ms would end at 3.1 s: past Graph's mark.
+      const answer = await timed(r.post({ value: [changeNotification()] }, { bodyArrivesAfterMs: 1900 }));
+      expect(answer.status).toBe(503);
+      expect(answer.ms).toBeLessThan(GRAPH_SLOW_ANSWER_MS);
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('answers 503 in time while the key set endpoint stalls (a fresh instance meets its first validation token)', async () => {
     const keys: TcpProxy = await startTcpProxy(Number(new URL(issuer.jwksUrl).port));
     try {
