@@ -7,11 +7,11 @@
  * concurrency. Each scenario runs for a bounded time and number of requests, then everything is stopped.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite } from '../tools/azurite/azurite-process.js';
+import { chatMessageNotification } from './chat-message-notification.js';
 import { recordFigures } from './figures.js';
 import { startHostProcess } from './host-process.js';
 import { createHttpSender } from './http-sender.js';
@@ -24,19 +24,7 @@ const SECRET = 'bench-client-state-0123456789';
 const SCENARIO_MS = Number(process.env.BENCH_SCENARIO_MS ?? 5000);
 const MAX_REQUESTS = 20_000;
 
-function notification(): Record<string, unknown> {
-  const chat = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
-  const id = String(Date.now());
-  return {
-    subscriptionId: randomUUID(),
-    subscriptionExpirationDateTime: new Date(Date.now() + 3_600_000).toISOString(),
-    changeType: 'created',
-    clientState: SECRET,
-    resource: `chats('${chat}')/messages('${id}')`,
-    resourceData: { id, '@odata.type': '#Microsoft.Graph.chatMessage', '@odata.id': `chats('${chat}')/messages('${id}')` },
-    tenantId: TENANT,
-  };
-}
+const notification = () => chatMessageNotification({ clientState: SECRET, tenantId: TENANT });
 
 interface Result {
   readonly label: string;

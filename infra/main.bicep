@@ -90,6 +90,12 @@ param eventPayloadRetentionDays int = 30
 @maxValue(36500)
 param claimCheckRetentionDays int = 30
 
+@description('Only Microsoft Graph\'s published change-notification addresses (graph-notification-sources.json) and operatorCidrs may call the app. Access restrictions cover the whole site, not a path: /api/status too (docs/deploy.md).')
+param restrictToGraph bool = false
+
+@description('With restrictToGraph: comma-separated address ranges (CIDR, e.g. 203.0.113.0/24) of operators who open /api/status or run check-endpoints.')
+param operatorCidrs string = ''
+
 @description('An app setting that Functions resolves from Key Vault with the app\'s identity.')
 func keyVaultReference(secretUri string) string => '@Microsoft.KeyVault(SecretUri=${secretUri})'
 
@@ -101,6 +107,16 @@ var envName = toLower(environmentName)
 var envAlphanumeric = replace(replace(replace(envName, '-', ''), '_', ''), '.', '')
 var functionAppName = '${abbrs.functionApp}${envName}-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(resourceToken, 16)}'
+
+// Microsoft may change Graph's addresses without notice: a notification from a new one is refused (403), Graph
+// retries it for 4 hours and then drops it. Refresh graph-notification-sources.json as docs/deploy.md says.
+var graphNotificationSources = loadJsonContent('graph-notification-sources.json')
+var accessRestrictions = restrictToGraph
+  ? concat(
+      map(graphNotificationSources.publicCloud, ip => { name: 'graph-change-notifications', ipAddress: '${ip}/32', action: 'Allow', priority: 100 }),
+      map(filter(map(split(operatorCidrs, ','), c => trim(c)), c => !empty(c)), cidr => { name: 'operators', ipAddress: cidr, action: 'Allow', priority: 200 })
+    )
+  : []
 
 var queueNames = {
   notifications: 'graph-notifications'
@@ -237,7 +253,7 @@ var appSettings = union(
     BACKFILL_SAFETY_NET_HOURS: string(backfillSafetyNetHours)
     EVENT_PAYLOAD_RETENTION_DAYS: string(eventPayloadRetentionDays)
     NOTIFICATIONS_MAX_BODY_BYTES: '16777216'
-    RECEIVE_STORAGE_TIMEOUT_MS: '5000'
+    RECEIVE_STORAGE_TIMEOUT_MS: '1200'
     METRICS_TABLE: tableNames.metrics
     METRICS_FLUSH_SECONDS: '60'
     METRICS_RETENTION_DAYS: '30'
@@ -266,6 +282,7 @@ module functionApp 'modules/function-app.bicep' = {
     appSettings: appSettings
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    accessRestrictions: accessRestrictions
   }
   dependsOn: [rbac]
 }

@@ -10,6 +10,10 @@ param deploymentContainerName string
 param appSettings object
 param maximumInstanceCount int
 param instanceMemoryMB int
+@description('Allow rules for the site; any at all: everything else is denied. None: no restriction.')
+param accessRestrictions array = []
+
+var appSettingList = [for item in items(appSettings): { name: item.key, value: item.value }]
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -33,10 +37,16 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
-    siteConfig: {
-      minTlsVersion: '1.2'
-      appSettings: [for item in items(appSettings): { name: item.key, value: item.value }]
-    }
+    siteConfig: union(
+      {
+        minTlsVersion: '1.2'
+        appSettings: appSettingList
+      },
+      // The deployment (scm) site keeps its own, open rules: azd deploy and Kudu authenticate with Entra ID.
+      empty(accessRestrictions)
+        ? {}
+        : { ipSecurityRestrictions: accessRestrictions, ipSecurityRestrictionsDefaultAction: 'Deny', scmIpSecurityRestrictionsUseMain: false }
+    )
     functionAppConfig: {
       deployment: {
         storage: {

@@ -46,9 +46,19 @@ function messagesFor(items: readonly QueuedNotification[], gaps: readonly Queued
  * The durable half of the receive path: stores accepted notifications, or throws StorageUnavailableError
  * (storage failed) or UnserializableNotificationError (an item cannot be written at all; nothing stored).
  */
+export interface StoreOptions {
+  /** Backfill gaps to ask for, in the same message as the items (see QueuedGapRequest). */
+  readonly gaps?: readonly QueuedGapRequest[];
+  /** A bound for this call shorter than the store's own (what is left of the caller's deadline). */
+  readonly timeoutMs?: number;
+}
+
 export interface NotificationStore {
-  /** Resolves only once every item (and every gap asked for) is durably stored. */
-  storeAll(items: readonly QueuedNotification[], gaps?: readonly QueuedGapRequest[]): Promise<void>;
+  /**
+   * Resolves only once every item (and every gap asked for) is durably stored. `timeoutMs`: a shorter bound
+   * for this call (what is left of the caller's deadline) than the store's own.
+   */
+  storeAll(items: readonly QueuedNotification[], options?: StoreOptions): Promise<void>;
 }
 
 export interface StorageNotificationStoreOptions {
@@ -89,8 +99,9 @@ export class StorageNotificationStore implements NotificationStore {
     this.#slots = new Semaphore(options.concurrency ?? 64);
   }
 
-  async storeAll(items: readonly QueuedNotification[], gaps: readonly QueuedGapRequest[] = []): Promise<void> {
+  async storeAll(items: readonly QueuedNotification[], { gaps = [], timeoutMs = this.#timeoutMs }: StoreOptions = {}): Promise<void> {
     if (items.length === 0 && gaps.length === 0) return;
+    const boundMs = Math.min(timeoutMs, this.#timeoutMs);
     const encoded = messagesFor(items, gaps); // before any write: an item that cannot be serialised stores none
     const controller = new AbortController();
     setMaxListeners(0, controller.signal); // every concurrent send listens to the one deadline
@@ -98,8 +109,8 @@ export class StorageNotificationStore implements NotificationStore {
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(new StorageUnavailableError(`Storage did not take the batch within ${this.#timeoutMs} ms.`));
-      }, this.#timeoutMs);
+        reject(new StorageUnavailableError(`Storage did not take the batch within ${boundMs} ms.`));
+      }, boundMs);
     });
     try {
       await Promise.race([Promise.all(encoded.map((message) => this.#slots.run(() => this.#storeOne(message, controller.signal), controller.signal))), deadline]);

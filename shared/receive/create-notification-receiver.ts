@@ -3,6 +3,7 @@ import type { ReceiveSettings, StorageSettings } from '../config/settings.js';
 import { notificationQueueNames } from '../queue/notification-queues.js';
 import { StorageNotificationStore } from '../queue/notification-store.js';
 import { ClientStateVerifier } from './client-state.js';
+import { JWKS_FETCH_TIMEOUT_MS } from './answer-budget.js';
 import { remoteKeySet } from './remote-key-set.js';
 import { NotificationReceiver } from './notification-receiver.js';
 import { StorageOutageWatch } from './storage-outage-watch.js';
@@ -36,7 +37,7 @@ export function createNotificationReceiver(settings: StorageSettings & ReceiveSe
     tokens: new ValidationTokenVerifier({
       appId: settings.appId,
       tenantIds,
-      getKey: remoteKeySet(settings.jwksUrl, { timeoutMs: 3000, cooldownMs: jwksCooldownMs }),
+      getKey: remoteKeySet(settings.jwksUrl, { timeoutMs: JWKS_FETCH_TIMEOUT_MS, cooldownMs: jwksCooldownMs }),
     }),
     unknownKeyRetryAfterSeconds: jwksCooldownMs / 1000,
     store,

@@ -6,6 +6,7 @@ import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../queue/qu
 import type { ClientStateVerifier } from './client-state.js';
 import { RejectionLog } from './rejection-log.js';
 import type { StorageOutageWatch } from './storage-outage-watch.js';
+import { AnswerDeadline, RECEIVER_DEADLINE_MS } from './answer-budget.js';
 import { answerValidationHandshake } from './handshake.js';
 import { ExpiredTokenGaps } from './expired-token-gaps.js';
 import { checkDeclaredLength, parseNotificationBody } from './parse-notification-body.js';
@@ -37,6 +38,8 @@ export interface NotificationReceiverOptions {
   readonly unknownKeyRetryAfterSeconds?: number;
   /** Told of storage failures and of the first success after them, to report windows Graph gave up on. */
   readonly outages?: StorageOutageWatch;
+  /** The request's deadline (ms from its start): storing gets what is left of it (answer-budget.ts). */
+  readonly deadlineMs?: number;
 }
 
 /**
@@ -60,6 +63,7 @@ export class NotificationReceiver {
   /** `endpoint` names the receiving URL in logs; `logger` is the invocation's. */
   async receive(request: ReceiveRequest, endpoint: string, logger: Logger): Promise<ReceiveResponse> {
     if (request.validationToken !== null) return answerValidationHandshake(request.validationToken);
+    const deadline = new AnswerDeadline(this.#o.deadlineMs ?? RECEIVER_DEADLINE_MS);
     const refuse = (status: number, code: string, detail: string) => {
       logger.warn('receive.bad_request', { endpoint, code, status, detail });
       return problem(status, code, 'The notification request was refused', detail);
@@ -140,7 +144,8 @@ export class NotificationReceiver {
 
     const gapRequests = gaps.requests;
     try {
-      await this.#o.store.storeAll(accepted, gapRequests);
+      // What a slow body or key set fetch left of the deadline bounds the store: a late 202 counts as slow.
+      await this.#o.store.storeAll(accepted, { gaps: gapRequests, timeoutMs: deadline.remainingMs });
     } catch (e) {
       if (e instanceof UnserializableNotificationError) return refuse(400, e.code, e.message);
       if (!(e instanceof StorageUnavailableError)) throw e;
@@ -150,8 +155,9 @@ export class NotificationReceiver {
     }
     for (const { subscriptionId, tenantId, from, to } of gapRequests) logger.warn('receive.expired_token_gap', { endpoint, subscriptionId, tenantId, from, to });
     if (this.#o.outages?.inOutage) {
-      // The first success after an outage: a window Graph gave up on becomes a gap (never fails the request).
-      await this.#o.outages.succeeded().catch((e: Error) => logger.error('receive.outage_gap_not_opened', { error: e.message }));
+      // The first success after an outage: a window Graph gave up on becomes a gap (never fails the request,
+      // never holds the answer past the deadline: opening the gap goes on after it).
+      await deadline.waitFor(this.#o.outages.succeeded().catch((e: Error) => logger.error('receive.outage_gap_not_opened', { error: e.message })));
     }
 
     logger.info('receive.accepted', {

@@ -123,7 +123,7 @@ describe("npm start's whole loop: simulator, host, Azurite", () => {
   });
 
   it("runs Graph's duplicates and slow-endpoint rule under npm start, and de-duplication keeps one event per message change", async () => {
-    expect(startDelivery).toMatchObject({ duplicateRate: 0.02, slowEndpoint: { enabled: true, thresholdMs: 3000 } });
+    expect(startDelivery).toMatchObject({ duplicateRate: 0.02, slowEndpoint: { enabled: true, thresholdMs: 2900 } });
     await host.waitFor((l) => l.event === 'subscriptions.reconciled');
     await call('PATCH', '/delivery', { duplicateRate: 1 }); // every batch twice
     const chat = await call('POST', '/chats', { members: [ALICE, BOB], topic: 'Twice', chatType: 'group' });

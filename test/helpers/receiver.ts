@@ -8,7 +8,7 @@ import { testEnv } from './notifications.js';
 import { uniqueName } from './azurite.js';
 
 export interface TestReceiver {
-  post(body: unknown, options?: { contentType?: string | null; validationToken?: string; contentLength?: number }): Promise<ReceiveResponse>;
+  post(body: unknown, options?: { contentType?: string | null; validationToken?: string; contentLength?: number; bodyArrivesAfterMs?: number }): Promise<ReceiveResponse>;
   logger: ReturnType<typeof createRecordingLogger>;
   queues: { change: ReturnType<QueueServiceClient['getQueueClient']>; lifecycle: ReturnType<QueueServiceClient['getQueueClient']> };
   container: ReturnType<BlobServiceClient['getContainerClient']>;
@@ -44,7 +44,11 @@ export function testReceiver(connectionString: string, jwksUrl: string, env: Rec
           validationToken: options.validationToken ?? null,
           contentType: options.contentType === undefined ? 'application/json; charset=utf-8' : options.contentType,
           contentLength: options.contentLength ?? bytes.length,
-          readBody: async () => bytes,
+          // bodyArrivesAfterMs: a body that reaches the handler late (a slow sender or a busy host).
+          readBody: async () => {
+            if (options.bodyArrivesAfterMs) await new Promise((r) => setTimeout(r, options.bodyArrivesAfterMs));
+            return bytes;
+          },
         },
         'notifications',
         logger,

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTING_DEFINITIONS } from '../../shared/config/settings.js';
 import { MIN_CLAIM_CHECK_RETENTION_DAYS } from '../../shared/queue/claim-check-retention.js';
+import { evaluateArm, type ArmScope } from '../helpers/arm-expression.js';
 
 /** The ARM template `npm run infra:check` compiled from infra/main.bicep with the real Bicep CLI. */
 const path = new URL('../../.local/infra/main.json', import.meta.url);
@@ -223,5 +224,42 @@ describe('infra/main.bicep compiled', () => {
     const values = JSON.stringify(Object.values(outputs).map((o: Json) => o.value));
     for (const p of secure) expect(values).not.toContain(p);
     expect(values).not.toMatch(/code=|listKeys|listSecrets|secretUri/i);
+  });
+
+  describe('restrictToGraph: only Graph (and operators) may call the app', () => {
+    /** The site's siteConfig as deployed for these parameter values, the compiled expressions evaluated. */
+    function siteConfigFor(parameters: Record<string, unknown>): Json {
+      const t = template();
+      const main: ArmScope = { parameters, variable: (name) => evaluateArm(t.variables[name], main) };
+      const deployment = resources(t).find((r) => r.type === 'Microsoft.Resources/deployments' && r.name === 'function-app')!;
+      // Evaluated when read: only what siteConfig uses.
+      const moduleParameters = new Proxy({}, { get: (_, name: string) => evaluateArm((deployment.properties.parameters as Json)[name]?.value, main) });
+      const site = resources(deployment.properties.template).find((r) => r.type === 'Microsoft.Web/sites')!;
+      // appSettingList is a copy loop, not what is tested here.
+      const inModule: ArmScope = { parameters: moduleParameters, variable: (name) => (name === 'appSettingList' ? [] : evaluateArm(deployment.properties.template.variables[name], inModule)) };
+      return evaluateArm(site.properties.siteConfig, inModule) as Json;
+    }
+    const graphAddresses = (JSON.parse(readFileSync(new URL('../../infra/graph-notification-sources.json', import.meta.url), 'utf8')) as { publicCloud: string[] }).publicCloud;
+
+    it('is off by default, and off deploys no access restriction at all', () => {
+      const params = template().parameters as Json;
+      expect(params.restrictToGraph.defaultValue).toBe(false);
+      expect(params.operatorCidrs.defaultValue).toBe('');
+      const config = siteConfigFor({ restrictToGraph: false, operatorCidrs: '203.0.113.0/24' });
+      expect(config.minTlsVersion).toBe('1.2');
+      expect(Object.keys(config).sort()).toEqual(['appSettings', 'minTlsVersion']);
+    });
+
+    it("on, allows Graph's published addresses and the operators' ranges and denies everything else; the deployment site keeps its own rules", () => {
+      expect(graphAddresses.length).toBeGreaterThan(50);
+      const config = siteConfigFor({ restrictToGraph: true, operatorCidrs: '203.0.113.0/24, 198.51.100.7/32,' });
+      expect(config.ipSecurityRestrictionsDefaultAction).toBe('Deny');
+      expect(config.scmIpSecurityRestrictionsUseMain).toBe(false);
+      const rules = config.ipSecurityRestrictions as Json[];
+      expect(rules.every((r) => r.action === 'Allow')).toBe(true);
+      expect(rules.filter((r) => r.name === 'graph-change-notifications').map((r) => r.ipAddress)).toEqual(graphAddresses.map((a) => `${a}/32`));
+      expect(rules.filter((r) => r.name === 'operators').map((r) => r.ipAddress)).toEqual(['203.0.113.0/24', '198.51.100.7/32']);
+      expect(rules).toHaveLength(graphAddresses.length + 2);
+    });
   });
 });

@@ -9,6 +9,7 @@ import { certificateSettings } from '../../shared/config/settings/certificates.j
 import { routeSettings } from '../../shared/config/settings/route.js';
 import { containerName, queueName, tableName } from '../../shared/config/settings/validators.js';
 import { notificationQueueNames } from '../../shared/queue/notification-queues.js';
+import { HOST_ALLOWANCE_MS, JWKS_FETCH_TIMEOUT_MS, MAX_STORAGE_TIMEOUT_MS, RECEIVER_DEADLINE_MS, VERIFY_ALLOWANCE_MS } from '../../shared/receive/answer-budget.js';
 import { METRICS_WINDOW_HOURS } from '../../shared/status/status-snapshot.js';
 
 const configError = (env: Record<string, string>) => thrown(ConfigError, () => readSettings(env));
@@ -47,6 +48,23 @@ describe('readSettings', () => {
     for (const name of ['AzureWebJobsStorage', 'GRAPH_CLIENT_STATE', 'GRAPH_APP_ID', 'GRAPH_TENANT_IDS', 'GRAPH_JWKS_URL', 'NOTIFICATIONS_QUEUE', 'RECEIVE_STORAGE_TIMEOUT_MS']) {
       expect(e.problems.some((p) => p.includes(name))).toBe(true);
     }
+  });
+
+  it("refuses a RECEIVE_STORAGE_TIMEOUT_MS that cannot answer before Graph's 2,900 ms mark, saying why", () => {
+    const dev = { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' };
+    expect(readSettings(dev).storageTimeoutMs).toBe(MAX_STORAGE_TIMEOUT_MS);
+    expect(readSettings({ ...dev, RECEIVE_STORAGE_TIMEOUT_MS: String(MAX_STORAGE_TIMEOUT_MS) }).storageTimeoutMs).toBe(MAX_STORAGE_TIMEOUT_MS);
+    // The budget: a key set fetch, the checks and the longest store still end inside the receiver's deadline,
+    // and that with the host's part under 2,500 ms, 400 ms under Graph's mark.
+    expect(JWKS_FETCH_TIMEOUT_MS + VERIFY_ALLOWANCE_MS + MAX_STORAGE_TIMEOUT_MS).toBeLessThanOrEqual(RECEIVER_DEADLINE_MS);
+    expect(RECEIVER_DEADLINE_MS + HOST_ALLOWANCE_MS).toBeLessThanOrEqual(2500);
+    for (const late of [String(MAX_STORAGE_TIMEOUT_MS + 1), '5000', '9000']) {
+      const e = configError({ ...dev, RECEIVE_STORAGE_TIMEOUT_MS: late });
+      expect(e.problems).toHaveLength(1);
+      expect(e.problems[0]).toContain('RECEIVE_STORAGE_TIMEOUT_MS');
+      expect(e.problems[0]).toContain('2900 ms');
+    }
+    expect(configError({ ...dev, RECEIVE_STORAGE_TIMEOUT_MS: '99' }).problems[0]).toContain('RECEIVE_STORAGE_TIMEOUT_MS');
   });
 
   it('reads several clientState secrets and tenants, and identity-based storage', () => {

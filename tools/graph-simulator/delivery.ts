@@ -26,9 +26,9 @@ export interface DeliveryAttempt {
   readonly droppedAfterRetries?: boolean;
   /** Set when Graph dropped the notifications without any attempt (`dropAll` was on, or the endpoint was too slow). */
   readonly dropped?: boolean;
-  /** Why they were dropped: `dropAll`, or `slowEndpoint` (over 15 % slow answers). */
+  /** Why they were dropped: `dropAll`, or `slowEndpoint` (15 % slow answers or more). */
   readonly droppedBecause?: 'dropAll' | 'slowEndpoint';
-  /** Set on attempts whose notifications were held back first because the endpoint was slow (over 10 %). */
+  /** Set on attempts whose notifications were held back first because the endpoint was slow (10 % or more). */
   readonly delayedMs?: number;
   /** Set on a failed attempt that will be retried: how long until the retry (ms, time scale applied). */
   readonly retryInMs?: number;
@@ -43,7 +43,7 @@ export interface DeliveryOptions {
   readonly timeScale: number;
   /** Share of successful batches delivered a second time, as Graph sometimes does. */
   readonly duplicateRate: number;
-  /** How long a POST may take before it counts as failed. */
+  /** How long a POST may take before it counts as failed: Graph's HTTP client times out after 3 s. */
   readonly requestTimeoutMs: number;
   /**
    * Graph drops every notification that arises while this is on (as it does for an endpoint it deems too
@@ -51,7 +51,7 @@ export interface DeliveryOptions {
    * or being retried are not affected.
    */
   readonly dropAll: boolean;
-  /** Graph's slow-endpoint rule (slow-endpoint.ts): over 10 % slow answers delays, over 15 % drops. */
+  /** Graph's slow-endpoint rule (slow-endpoint.ts): from 10 % slow answers delays, from 15 % drops. */
   readonly slowEndpoint: SlowEndpointRules;
 }
 
@@ -63,7 +63,7 @@ export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
   batchWindowMs: 10,
   timeScale: 1,
   duplicateRate: 0,
-  requestTimeoutMs: 10_000,
+  requestTimeoutMs: 3000,
   dropAll: false,
   slowEndpoint: DEFAULT_SLOW_ENDPOINT_RULES,
 };
@@ -240,7 +240,7 @@ export class Deliverer {
   async #attempt(url: string, batch: readonly OutgoingNotification[], batchId: string, attempt: number, firstAt: number, duplicate = false): Promise<void> {
     if (this.#closed) return;
     const { status, latencyMs } = await this.#post(url, await this.#body(batch));
-    this.#healthOf(url).record(this.#clock.now(), latencyMs, status === 'timeout', this.options.slowEndpoint);
+    this.#healthOf(url).record(this.#clock.now(), latencyMs, status === 'timeout', this.options.slowEndpoint, batch.length);
     const ok = typeof status === 'number' && status >= 200 && status < 300;
     const delayedMs = Math.max(0, ...batch.map((n) => this.#delayed.get(n) ?? 0));
     const scale = this.options.timeScale;

@@ -274,7 +274,7 @@ function driverRoute(sim: GraphSimulator, req: Request, rest: string[]): Answer 
     const slow = typeof b.slowEndpoint === 'object' && b.slowEndpoint !== null ? (b.slowEndpoint as Record<string, unknown>) : {};
     const slowEndpoint = {
       ...sim.deliveries.options.slowEndpoint,
-      ...pick(slow, ['thresholdMs', 'windowMs', 'delayShare', 'dropShare', 'minAnswers', 'delayMs', 'dropForMs'], 'number'),
+      ...pick(slow, ['thresholdMs', 'windowMs', 'delayShare', 'dropShare', 'minNotifications', 'delayMs', 'dropForMs'], 'number'),
       ...pick(slow, ['enabled'], 'boolean'),
     };
     sim.deliveries.options = { ...sim.deliveries.options, ...pick(b, numbers, 'number'), ...pick(b, ['dropAll'], 'boolean'), slowEndpoint };

@@ -1,4 +1,5 @@
 import { MIN_CLAIM_CHECK_RETENTION_DAYS } from '../../queue/claim-check-retention.js';
+import { GRAPH_SLOW_ANSWER_MS, MAX_STORAGE_TIMEOUT_MS } from '../../receive/answer-budget.js';
 import { settingsArea } from './define.js';
 import { containerName, GUID, httpsUrl, list, queueName, rule, SettingProblem, wholeNumber } from './validators.js';
 
@@ -88,9 +89,14 @@ const RECEIVE_SETTINGS = {
     read: wholeNumber(1024, 100 * 1024 * 1024),
   },
   RECEIVE_STORAGE_TIMEOUT_MS: {
-    default: '5000',
-    description: 'Longest time a request may spend storing its batch (retries included) before it answers 503 with Retry-After.',
-    read: wholeNumber(100, 9000),
+    default: String(MAX_STORAGE_TIMEOUT_MS),
+    description: `Longest time a request may spend storing its batch (retries included) before it answers 503 with Retry-After; at most ${MAX_STORAGE_TIMEOUT_MS}, so that every answer comes before Graph's ${GRAPH_SLOW_ANSWER_MS} ms mark (docs/reliability.md).`,
+    // Any whole number parses, so that a value too long for Graph is refused with the reason, not just a range.
+    read: wholeNumber(100, Number.MAX_SAFE_INTEGER, (n, name) =>
+      n > MAX_STORAGE_TIMEOUT_MS
+        ? `${name} is ${n} ms, over ${MAX_STORAGE_TIMEOUT_MS}: with a key set fetch and the host's part, answers would come after Graph's ${GRAPH_SLOW_ANSWER_MS} ms mark, and Graph counts them as slow; past 15 % slow answers it drops the endpoint's notifications for good.`
+        : undefined,
+    ),
   },
 };
 
