@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -15,6 +16,7 @@ import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { queueService, uniqueName } from '../helpers/azurite.js';
 import { createTestCertificate } from '../helpers/certificates.js';
 import { startFakeKeyVault } from '../helpers/fake-key-vault.js';
+import { TENANT_A, TENANT_B } from '../helpers/notifications.js';
 import { CHAT, chatMessage, useRouteHarness } from '../helpers/route-harness.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -80,6 +82,30 @@ describe('decrypt and route', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it("routes one change seen by two tenants to one queue once for each tenant, each with an id of its own; the same tenant's copy once", async () => {
+    const queue = uniqueName('tenants');
+    const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) });
+    // A cross-tenant chat: each tenant's subscription is notified of the same change (same resource, changeType, version).
+    const copies = async (id: string) => [await queuedMessage(message(id)), await queuedMessage(message(id), { tenantId: TENANT_B, subscriptionId: 'sub-of-tenant-b' })] as const;
+    const [a, b] = await copies('360');
+    // The change's record as a version before the tenant was hashed into ids wrote it (id: resource path,
+    // changeType, version), as if routed just before an upgrade: it suppresses neither tenant's copy now.
+    const log = new TableRoutedEventLog(createTableClient(t.settings.storage, t.settings.dedupTable), { windowMs: 60 * 60_000 });
+    const oldId = createHash('sha256').update(`chats('${CHAT}')/messages('360')\ncreated\n360`.toLowerCase()).digest('hex').slice(0, 40);
+    await (await log.claim({ eventId: oldId, queues: [queue], owner: 'an earlier version' })).complete();
+    expect(await t.process(a, 'from-tenant-a')).toMatchObject({ status: 'routed' });
+    expect(await t.process(b, 'from-tenant-b')).toMatchObject({ status: 'routed' });
+    expect(await t.process(a, 'from-tenant-a-again')).toMatchObject({ status: 'duplicate' });
+    const events = await t.events(queue);
+    expect(events.map((e) => e.tenantid).sort()).toEqual([TENANT_A, TENANT_B]);
+    expect(new Set(events.map((e) => e.id)).size).toBe(2); // a consumer de-duplicating on `id` keeps both
+    // The same in one Graph request.
+    const [c, d] = await copies('361');
+    const batch = { schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt: c.receivedAt, items: [c, d, c].map((q) => q.notification) };
+    expect(await t.process(batch, 'both-tenants')).toMatchObject({ items: [{ status: 'routed' }, { status: 'routed' }, { status: 'duplicate' }] });
+    expect((await t.events(queue)).map((e) => e.tenantid).sort()).toEqual([TENANT_A, TENANT_B]);
   });
 
   it('routes two copies processed at the same moment once', async () => {
