@@ -79,8 +79,8 @@ export interface NotificationProcessorOptions {
   readonly claimChecks: ContainerClient;
   /** Completes reference notifications of `hydrate` subscriptions with their resource. */
   readonly hydrator?: ResourceHydrator;
-  /** Remembers each chat's members from routed member events, for a later membership backfill. */
-  readonly memberships?: { remember(chatId: string, member: { userId: string; membershipId: string; resource: Record<string, unknown>; present: boolean }): Promise<void> };
+  /** Remembers each chat's members from routed member events (per tenant), for a later membership backfill. */
+  readonly memberships?: { remember(tenantId: string, chatId: string, member: { userId: string; membershipId: string; resource: Record<string, unknown>; present: boolean }): Promise<void> };
   /** Notes which subscription delivered when (status, gap windows); its failures are logged, never fatal. */
   readonly deliveries?: { delivered(subscriptionId: string, at: Date): Promise<void> };
 }
@@ -314,7 +314,7 @@ export class NotificationProcessor {
     const data = event.data as Record<string, unknown> | undefined;
     if (!this.#o.memberships || event.kind !== 'chatMember' || event.datamode !== 'resource' || !event.chatid || !event.memberid || typeof data?.userId !== 'string') return;
     const member = { userId: data.userId, membershipId: event.memberid, resource: data, present: event.changetype !== 'deleted' };
-    await this.#o.memberships.remember(event.chatid, member);
+    await this.#o.memberships.remember(event.tenantid, event.chatid, member);
   }
 
   /** Claim-check blobs are only needed until their message is done (a dead letter keeps its blob for replay). */

@@ -138,24 +138,47 @@ describe('decrypt and route', () => {
     const known = new MembershipLog(TableClient.fromConnectionString(harness.azurite().connectionString, `members${Math.random().toString(36).slice(2, 10)}`, { allowInsecureConnection: true }));
     let failNext = true;
     const memberships = {
-      remember: (chatId: string, member: Parameters<MembershipLog['remember']>[1]) =>
-        failNext ? ((failNext = false), Promise.reject(new Error('storage went away'))) : known.remember(chatId, member),
+      remember: (tenantId: string, chatId: string, member: Parameters<MembershipLog['remember']>[2]) =>
+        failNext ? ((failNext = false), Promise.reject(new Error('storage went away'))) : known.remember(tenantId, chatId, member),
     };
     const queue = uniqueName('members');
     const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, undefined, undefined, memberships);
     const carol = { id: 'm-carol', userId: 'c4a01000-0000-4000-8000-000000000003', displayName: 'Carol', roles: [] };
-    await known.remember(CHAT, { userId: carol.userId, membershipId: carol.id, resource: carol, present: true });
+    await known.remember(TENANT_A, CHAT, { userId: carol.userId, membershipId: carol.id, resource: carol, present: true });
     failNext = true;
     const resource = `chats('${CHAT}')/members('${carol.id}')`;
     const removed = await queuedMessage(carol, { changeType: 'deleted', resource, resourceData: { id: carol.id, '@odata.type': '#microsoft.graph.aadUserConversationMember', '@odata.id': resource } });
 
     await expect(t.process(removed, 'message-1')).rejects.toThrow('storage went away');
     expect((await t.events(queue)).map((e) => `${e.memberid} ${e.changetype}`)).toEqual([`${carol.id} deleted`]); // out before the failure
-    expect((await known.known(CHAT)).get(carol.userId)).toMatchObject({ present: true }); // not remembered yet
+    expect((await known.known(TENANT_A, CHAT)).get(carol.userId)).toMatchObject({ present: true }); // not remembered yet
 
     expect(await t.process(removed, 'message-1')).toMatchObject({ status: 'duplicate' });
     // Remembered as gone: Carol added again during a later gap now shows as a change.
-    expect((await known.known(CHAT)).get(carol.userId)).toMatchObject({ present: false });
+    expect((await known.known(TENANT_A, CHAT)).get(carol.userId)).toMatchObject({ present: false });
+  });
+
+  it("remembers a chat's members per tenant (a cross-tenant chat), over what a version before the upgrade remembered for any tenant", async () => {
+    const table = TableClient.fromConnectionString(harness.azurite().connectionString, `members${Math.random().toString(36).slice(2, 10)}`, { allowInsecureConnection: true });
+    const known = new MembershipLog(table);
+    const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [uniqueName('members')] }] }) }, undefined, undefined, known);
+    const member = (name: string, userId: string) => ({ id: `m-${name}`, userId, displayName: name, roles: [] });
+    const [dave, erin] = [member('dave', 'd4e00000-0000-4000-8000-000000000004'), member('erin', 'e4100000-0000-4000-8000-000000000005')];
+    const change = (m: typeof dave, changeType: string, tenantId: string) => {
+      const resource = `chats('${CHAT}')/members('${m.id}')`;
+      return queuedMessage(m, { changeType, tenantId, resource, resourceData: { id: m.id, '@odata.type': '#microsoft.graph.aadUserConversationMember', '@odata.id': resource } });
+    };
+    // Remembered before the upgrade (chat only, whichever tenant's event it was): Dave and Erin present.
+    await table.createTable();
+    for (const m of [dave, erin]) await table.createEntity({ partitionKey: `member|${encodeURIComponent(CHAT)}`, rowKey: m.userId, membershipId: m.id, resource: JSON.stringify(m), present: true });
+    // Tenant B's subscription sees Dave leave; tenant A's notification of it is lost (A's backfill must see it).
+    await t.process(await change(dave, 'deleted', TENANT_B), 'from-tenant-b');
+    expect([...(await known.known(TENANT_A, CHAT)).values()].map((m) => `${String(m.resource.displayName)} ${m.present}`).sort()).toEqual(['dave true', 'erin true']);
+    expect((await known.known(TENANT_B, CHAT)).get(dave.userId)?.present).toBe(false);
+    // Tenant A's own record wins over the older one.
+    await t.process(await change(erin, 'deleted', TENANT_A.toUpperCase()), 'from-tenant-a');
+    expect((await known.known(TENANT_A, CHAT)).get(erin.userId)?.present).toBe(false);
+    expect((await known.known(TENANT_B, CHAT)).get(erin.userId)?.present).toBe(true);
   });
 
   it('writes de-duplication records together, each with its own answer, when one of them conflicts', async () => {
