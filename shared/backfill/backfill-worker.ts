@@ -303,9 +303,9 @@ export class BackfillWorker {
    * again inside one gap shows no change (documented).
    */
   async #membershipChanges(chatId: string, members: Record<string, unknown>[], subscriptionId: string): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
-    const known = await this.#o.memberships.known(chatId);
+    const known = await this.#o.memberships.known(this.#o.tenantId, chatId);
     const out: ReadBackChange[] = [];
-    const updates: Parameters<MembershipLog['remember']>[1][] = [];
+    const updates: Parameters<MembershipLog['remember']>[2][] = [];
     const listed = new Set<string>();
     for (const m of members) {
       const userId = typeof m.userId === 'string' ? m.userId : undefined;
@@ -322,7 +322,7 @@ export class BackfillWorker {
       updates.push({ ...k, present: false });
     }
     const remember = async () => {
-      for (const update of updates) await this.#o.memberships.remember(chatId, update);
+      for (const update of updates) await this.#o.memberships.remember(this.#o.tenantId, chatId, update);
     };
     return { changes: out, remember };
   }

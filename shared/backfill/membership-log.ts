@@ -19,12 +19,16 @@ interface Entity {
   present: boolean;
 }
 
-const partition = (chatId: string) => `member|${encodeURIComponent(chatId)}`;
+const partition = (tenantId: string, chatId: string) => `member|${encodeURIComponent(tenantId.toLowerCase())}|${encodeURIComponent(chatId)}`;
+/** Where versions before memberships were kept per tenant wrote them (`|` is encoded in a chat id: no clash). */
+const legacyPartition = (chatId: string) => `member|${encodeURIComponent(chatId)}`;
 
 /**
- * The last known membership of each chat (Table storage, partition per chat, row per user): what the app
- * routed as member events and what a backfill read. A removed member is in no Graph listing, so a
- * membership diff needs this memory to tell who left during a gap, and with which membership id.
+ * The last known membership of each chat as each tenant saw it (Table storage, partition per tenant and
+ * chat, row per user): what the app routed as member events of that tenant and what a backfill read. A
+ * removed member is in no Graph listing, so a membership diff needs this memory to tell who left during a
+ * gap, and with which membership id. Per tenant: in a cross-tenant chat, another tenant's member event
+ * remembered here would hide the change from this tenant's backfill (a loss for its consumers).
  */
 export class MembershipLog {
   readonly #table: TableClient;
@@ -35,22 +39,29 @@ export class MembershipLog {
     this.#ensure = tableOnce(table);
   }
 
-  async known(chatId: string): Promise<Map<string, KnownMember>> {
+  /**
+   * The tenant's members of the chat, over what a version before the upgrade remembered of it for any
+   * tenant (never written again): without that memory, a member who left during the first gap after the
+   * upgrade would go unnoticed; the tenant's own record of a member wins.
+   */
+  async known(tenantId: string, chatId: string): Promise<Map<string, KnownMember>> {
     await this.#ensure();
     const out = new Map<string, KnownMember>();
-    try {
-      for await (const e of this.#table.listEntities<Entity>({ queryOptions: { filter: odata`PartitionKey eq ${partition(chatId)}` } })) {
-        out.set(e.rowKey, { userId: e.rowKey, membershipId: e.membershipId, resource: JSON.parse(e.resource) as Record<string, unknown>, present: e.present });
+    for (const key of [legacyPartition(chatId), partition(tenantId, chatId)]) {
+      try {
+        for await (const e of this.#table.listEntities<Entity>({ queryOptions: { filter: odata`PartitionKey eq ${key}` } })) {
+          out.set(e.rowKey, { userId: e.rowKey, membershipId: e.membershipId, resource: JSON.parse(e.resource) as Record<string, unknown>, present: e.present });
+        }
+      } catch (e) {
+        if (restStatus(e) !== 404) throw e;
       }
-    } catch (e) {
-      if (restStatus(e) !== 404) throw e;
     }
     return out;
   }
 
-  async remember(chatId: string, member: KnownMember): Promise<void> {
+  async remember(tenantId: string, chatId: string, member: KnownMember): Promise<void> {
     await this.#ensure();
-    const entity: Entity = { partitionKey: partition(chatId), rowKey: member.userId, membershipId: member.membershipId, resource: JSON.stringify(member.resource), present: member.present };
+    const entity: Entity = { partitionKey: partition(tenantId, chatId), rowKey: member.userId, membershipId: member.membershipId, resource: JSON.stringify(member.resource), present: member.present };
     await this.#table.upsertEntity(entity, 'Replace');
   }
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { CertificateStore } from '../certificates/certificate-store.js';
 import { decryptResourceData, DecryptionError } from '../certificates/decrypt-resource-data.js';
@@ -60,6 +60,14 @@ interface BatchCopies {
   readonly claimed: Map<string, Set<string>>;
 }
 
+/**
+ * The de-duplication log's key for "this item of this incoming message was dead-lettered": a hash of the
+ * item's delivery id (the message id, and in a batch the item's place in it), so that it spreads over the
+ * log's 16 partitions as event ids do and never equals one. The message id, not the event id: a replay puts
+ * the dead letter's original back as a new message, which must route once the cause is fixed.
+ */
+const deadLetterKey = (delivery: string) => createHash('sha256').update(`dead-letter\n${delivery}`).digest('hex').slice(0, 40);
+
 /** Items of one batch routed at once: their storage calls overlap, and their de-duplication writes share transactions. */
 const ITEMS_IN_FLIGHT = 64;
 
@@ -73,8 +81,8 @@ export interface NotificationProcessorOptions {
   readonly claimChecks: ContainerClient;
   /** Completes reference notifications of `hydrate` subscriptions with their resource. */
   readonly hydrator?: ResourceHydrator;
-  /** Remembers each chat's members from routed member events, for a later membership backfill. */
-  readonly memberships?: { remember(chatId: string, member: { userId: string; membershipId: string; resource: Record<string, unknown>; present: boolean }): Promise<void> };
+  /** Remembers each chat's members from routed member events (per tenant), for a later membership backfill. */
+  readonly memberships?: { remember(tenantId: string, chatId: string, member: { userId: string; membershipId: string; resource: Record<string, unknown>; present: boolean }): Promise<void> };
   /** Notes which subscription delivered when (status, gap windows); its failures are logged, never fatal. */
   readonly deliveries?: { delivered(subscriptionId: string, at: Date): Promise<void> };
   /** Opens the backfill gaps a v2 message asks for (idempotent: a retried message opens none twice). */
@@ -135,7 +143,7 @@ export class NotificationProcessor {
     try {
       resolved = await this.#resolve(message);
     } catch (e) {
-      return this.#deadLetter(e, originalMessageText(message), context);
+      return this.#deadLetter(e, () => originalMessageText(message), context);
     }
     const messageId = context.messageId ?? randomUUID();
     let outcome: ProcessOutcome;
@@ -143,7 +151,7 @@ export class NotificationProcessor {
       try {
         outcome = await this.#processItem(resolved, messageId, context.logger);
       } catch (e) {
-        return this.#deadLetter(e, originalMessageText(message), context);
+        return this.#deadLetter(e, () => originalMessageText(message), context, messageId);
       }
     } else {
       // The gaps first: a failure throws before any item is routed, and the host retries the whole message.
@@ -156,13 +164,14 @@ export class NotificationProcessor {
       // Each item its own delivery id, the same on every retry of this message. Each item's de-duplication
       // record is written as soon as it is out (records written at the same time still share the transactions
       // of their partitions): claims held until the whole batch is out made two messages carrying the same
-      // events wait for each other until both gave up, attempt after attempt, into the poison queue.
+      // events wait for each other until both gave up, attempt after attempt, into the poison queue. An item
+      // dead-lettered is recorded too, so the retries that another item's transient failure causes skip it.
       const settled = await Promise.allSettled(
         items.map((item, i) =>
           slots.run(() =>
-            this.#processItem(item, `${messageId}#${i}`, context.logger, copies).catch(async (e: unknown): Promise<ItemOutcome> => {
+            this.#processItem(item, `${messageId}#${i}`, context.logger, copies).catch((e: unknown): Promise<ItemOutcome> => {
               if (permanentReason(e) === undefined) throw e; // transient: no dead letter (nor its blob)
-              return this.#deadLetter(e, await this.#itemMessageText(item), context);
+              return this.#deadLetter(e, () => this.#itemMessageText(item), context, `${messageId}#${i}`);
             }),
           ),
         ),
@@ -182,12 +191,29 @@ export class NotificationProcessor {
     for (const gap of gaps) await opener.open(gap, logger);
   }
 
-  /** Dead-letters what `e` says no retry can mend (`text`: the message to replay); rethrows anything else. */
-  async #deadLetter(e: unknown, originalMessage: string, context: ProcessContext): Promise<ItemOutcome> {
+  /**
+   * Dead-letters what `e` says no retry can mend (`originalMessage`: the message to replay, made only when
+   * sent); rethrows anything else. With `delivery` (the item's delivery id), once per item of an incoming
+   * message: claimed in the de-duplication log first and recorded once sent, as a routed event is, so the
+   * same message's retries (the host's, after another item of its batch failed for now) send no second
+   * letter (nor a second claim-check blob). A crash between sending and recording costs a duplicate letter.
+   */
+  async #deadLetter(e: unknown, originalMessage: () => string | Promise<string>, context: ProcessContext, delivery?: string): Promise<ItemOutcome> {
     const reason = permanentReason(e);
     if (reason === undefined) throw e;
     const error = e instanceof Error ? e.message : String(e);
-    await this.#o.deadLetters.send({ reason, error, failedAt: new Date().toISOString(), sourceQueue: context.sourceQueue, originalMessage });
+    const claim = delivery === undefined ? undefined : await this.#o.routedLog.claim({ eventId: deadLetterKey(delivery), queues: [this.#o.deadLetters.name], owner: delivery });
+    if (claim?.queues.length === 0) {
+      context.logger.info('route.dead_letter_skipped', { reason });
+      return { status: 'dead-lettered', reason };
+    }
+    try {
+      await this.#o.deadLetters.send({ reason, error, failedAt: new Date().toISOString(), sourceQueue: context.sourceQueue, originalMessage: await originalMessage() });
+    } catch (sendError) {
+      await claim?.release().catch(() => undefined);
+      throw sendError;
+    }
+    await claim?.complete();
     context.logger.warn('route.dead_lettered', { reason, error, deadLetterQueue: this.#o.deadLetters.name });
     return { status: 'dead-lettered', reason };
   }
@@ -302,7 +328,7 @@ export class NotificationProcessor {
     const data = event.data as Record<string, unknown> | undefined;
     if (!this.#o.memberships || event.kind !== 'chatMember' || event.datamode !== 'resource' || !event.chatid || !event.memberid || typeof data?.userId !== 'string') return;
     const member = { userId: data.userId, membershipId: event.memberid, resource: data, present: event.changetype !== 'deleted' };
-    await this.#o.memberships.remember(event.chatid, member);
+    await this.#o.memberships.remember(event.tenantid, event.chatid, member);
   }
 
   /** Claim-check blobs are only needed until their message is done (a dead letter keeps its blob for replay). */

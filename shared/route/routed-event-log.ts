@@ -5,6 +5,10 @@ import { TableWriteBatcher } from './table-write-batcher.js';
 
 /** What one copy of an event asks of the de-duplication log before it is published. */
 export interface ClaimRequest {
+  /**
+   * The event's id, which names its tenant (see buildTeamsEvent), so that de-duplication is per tenant; or,
+   * for a dead letter, a key naming the item of the incoming message that was dead-lettered.
+   */
   readonly eventId: string;
   /** Where the routing table sends the event: de-duplication is per destination queue. */
   readonly queues: readonly string[];
@@ -70,7 +74,9 @@ const NOTHING_TO_DO: Omit<Claim, 'queues'> = { complete: async () => undefined, 
  * Table storage as the log: one entity per event id (partition = its first hex digit, so that writes of
  * concurrent events share 16 partitions and go out as one transaction per partition, see
  * TableWriteBatcher), updated with optimistic concurrency (ETags). A new event costs two writes (the claim,
- * the completion), each shared with the other events written at the same time.
+ * the completion), each shared with the other events written at the same time. Records written before ids
+ * named their tenant have ids no event has now: they suppress nothing (a copy routed before the upgrade and
+ * delivered again after it goes out twice), and never another tenant's event.
  */
 export class TableRoutedEventLog implements RoutedEventLog {
   readonly #table: TableClient;

@@ -67,7 +67,9 @@ export interface BuiltEvent {
  * added, removed and added again), and no comparison of content can tell a redelivery from a repeat when
  * notifications arrive out of order. Their id also includes the notification's own Graph id when it has
  * one, else the delivery: a copy is then a duplicate, never a loss. User-specific payloads (viewpoint) are
- * told apart by subscription, so each user's view is its own event.
+ * told apart by subscription, so each user's view is its own event, and every id names its tenant: two
+ * tenants that both see a change (a cross-tenant chat) each get their own event, which neither the
+ * de-duplication log (keyed by the id) nor a consumer de-duplicating on `id` can take for the other's.
  */
 export function buildTeamsEvent(notification: ChangeNotification, resource: Record<string, unknown> | undefined, receivedAt: string, deliveryId: string): BuiltEvent {
   const ids = parseResourcePath(notification.resource);
@@ -80,7 +82,7 @@ export function buildTeamsEvent(notification: ChangeNotification, resource: Reco
   // Without a version, the content names the change (hashed only then: a message's content is most of its cost).
   const content = () => (resource ? `sha256:${sha256(canonicalJson(resource))}` : `reference:${sha256(canonicalJson(notification.resourceData ?? {}))}`);
   const occurrence = version ? '' : `\n${notification.id ? `graph:${notification.id}` : `delivery:${deliveryId}`}`;
-  const id = sha256(`${subject.toLowerCase()}\n${changeType}\n${version ?? content()}${viewpoint}${occurrence}`).slice(0, 40);
+  const id = sha256(`tenant:${notification.tenantId.toLowerCase()}\n${subject.toLowerCase()}\n${changeType}\n${version ?? content()}${viewpoint}${occurrence}`).slice(0, 40);
 
   const time = (resource && (str(resource.lastModifiedDateTime) ?? str(resource.lastUpdatedDateTime) ?? str(resource.createdDateTime))) ?? receivedAt;
   const data = resource ?? { resource: notification.resource, ...(notification.resourceData ?? {}) };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -15,6 +16,7 @@ import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { azuriteSasConnectionString, queueService, uniqueName } from '../helpers/azurite.js';
 import { createTestCertificate } from '../helpers/certificates.js';
 import { startFakeKeyVault } from '../helpers/fake-key-vault.js';
+import { TENANT_A, TENANT_B } from '../helpers/notifications.js';
 import { CHAT, chatMessage, useRouteHarness } from '../helpers/route-harness.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -82,6 +84,30 @@ describe('decrypt and route', () => {
     }
   });
 
+  it("routes one change seen by two tenants to one queue once for each tenant, each with an id of its own; the same tenant's copy once", async () => {
+    const queue = uniqueName('tenants');
+    const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) });
+    // A cross-tenant chat: each tenant's subscription is notified of the same change (same resource, changeType, version).
+    const copies = async (id: string) => [await queuedMessage(message(id)), await queuedMessage(message(id), { tenantId: TENANT_B, subscriptionId: 'sub-of-tenant-b' })] as const;
+    const [a, b] = await copies('360');
+    // The change's record as a version before the tenant was hashed into ids wrote it (id: resource path,
+    // changeType, version), as if routed just before an upgrade: it suppresses neither tenant's copy now.
+    const log = new TableRoutedEventLog(createTableClient(t.settings.storage, t.settings.dedupTable), { windowMs: 60 * 60_000 });
+    const oldId = createHash('sha256').update(`chats('${CHAT}')/messages('360')\ncreated\n360`.toLowerCase()).digest('hex').slice(0, 40);
+    await (await log.claim({ eventId: oldId, queues: [queue], owner: 'an earlier version' })).complete();
+    expect(await t.process(a, 'from-tenant-a')).toMatchObject({ status: 'routed' });
+    expect(await t.process(b, 'from-tenant-b')).toMatchObject({ status: 'routed' });
+    expect(await t.process(a, 'from-tenant-a-again')).toMatchObject({ status: 'duplicate' });
+    const events = await t.events(queue);
+    expect(events.map((e) => e.tenantid).sort()).toEqual([TENANT_A, TENANT_B]);
+    expect(new Set(events.map((e) => e.id)).size).toBe(2); // a consumer de-duplicating on `id` keeps both
+    // The same in one Graph request.
+    const [c, d] = await copies('361');
+    const batch = { schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt: c.receivedAt, items: [c, d, c].map((q) => q.notification) };
+    expect(await t.process(batch, 'both-tenants')).toMatchObject({ items: [{ status: 'routed' }, { status: 'routed' }, { status: 'duplicate' }] });
+    expect((await t.events(queue)).map((e) => e.tenantid).sort()).toEqual([TENANT_A, TENANT_B]);
+  });
+
   it('routes two copies processed at the same moment once', async () => {
     const queue = uniqueName('race');
     const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) });
@@ -112,24 +138,47 @@ describe('decrypt and route', () => {
     const known = new MembershipLog(TableClient.fromConnectionString(harness.azurite().connectionString, `members${Math.random().toString(36).slice(2, 10)}`, { allowInsecureConnection: true }));
     let failNext = true;
     const memberships = {
-      remember: (chatId: string, member: Parameters<MembershipLog['remember']>[1]) =>
-        failNext ? ((failNext = false), Promise.reject(new Error('storage went away'))) : known.remember(chatId, member),
+      remember: (tenantId: string, chatId: string, member: Parameters<MembershipLog['remember']>[2]) =>
+        failNext ? ((failNext = false), Promise.reject(new Error('storage went away'))) : known.remember(tenantId, chatId, member),
     };
     const queue = uniqueName('members');
     const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, undefined, undefined, memberships);
     const carol = { id: 'm-carol', userId: 'c4a01000-0000-4000-8000-000000000003', displayName: 'Carol', roles: [] };
-    await known.remember(CHAT, { userId: carol.userId, membershipId: carol.id, resource: carol, present: true });
+    await known.remember(TENANT_A, CHAT, { userId: carol.userId, membershipId: carol.id, resource: carol, present: true });
     failNext = true;
     const resource = `chats('${CHAT}')/members('${carol.id}')`;
     const removed = await queuedMessage(carol, { changeType: 'deleted', resource, resourceData: { id: carol.id, '@odata.type': '#microsoft.graph.aadUserConversationMember', '@odata.id': resource } });
 
     await expect(t.process(removed, 'message-1')).rejects.toThrow('storage went away');
     expect((await t.events(queue)).map((e) => `${e.memberid} ${e.changetype}`)).toEqual([`${carol.id} deleted`]); // out before the failure
-    expect((await known.known(CHAT)).get(carol.userId)).toMatchObject({ present: true }); // not remembered yet
+    expect((await known.known(TENANT_A, CHAT)).get(carol.userId)).toMatchObject({ present: true }); // not remembered yet
 
     expect(await t.process(removed, 'message-1')).toMatchObject({ status: 'duplicate' });
     // Remembered as gone: Carol added again during a later gap now shows as a change.
-    expect((await known.known(CHAT)).get(carol.userId)).toMatchObject({ present: false });
+    expect((await known.known(TENANT_A, CHAT)).get(carol.userId)).toMatchObject({ present: false });
+  });
+
+  it("remembers a chat's members per tenant (a cross-tenant chat), over what a version before the upgrade remembered for any tenant", async () => {
+    const table = TableClient.fromConnectionString(harness.azurite().connectionString, `members${Math.random().toString(36).slice(2, 10)}`, { allowInsecureConnection: true });
+    const known = new MembershipLog(table);
+    const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [uniqueName('members')] }] }) }, undefined, undefined, known);
+    const member = (name: string, userId: string) => ({ id: `m-${name}`, userId, displayName: name, roles: [] });
+    const [dave, erin] = [member('dave', 'd4e00000-0000-4000-8000-000000000004'), member('erin', 'e4100000-0000-4000-8000-000000000005')];
+    const change = (m: typeof dave, changeType: string, tenantId: string) => {
+      const resource = `chats('${CHAT}')/members('${m.id}')`;
+      return queuedMessage(m, { changeType, tenantId, resource, resourceData: { id: m.id, '@odata.type': '#microsoft.graph.aadUserConversationMember', '@odata.id': resource } });
+    };
+    // Remembered before the upgrade (chat only, whichever tenant's event it was): Dave and Erin present.
+    await table.createTable();
+    for (const m of [dave, erin]) await table.createEntity({ partitionKey: `member|${encodeURIComponent(CHAT)}`, rowKey: m.userId, membershipId: m.id, resource: JSON.stringify(m), present: true });
+    // Tenant B's subscription sees Dave leave; tenant A's notification of it is lost (A's backfill must see it).
+    await t.process(await change(dave, 'deleted', TENANT_B), 'from-tenant-b');
+    expect([...(await known.known(TENANT_A, CHAT)).values()].map((m) => `${String(m.resource.displayName)} ${m.present}`).sort()).toEqual(['dave true', 'erin true']);
+    expect((await known.known(TENANT_B, CHAT)).get(dave.userId)?.present).toBe(false);
+    // Tenant A's own record wins over the older one.
+    await t.process(await change(erin, 'deleted', TENANT_A.toUpperCase()), 'from-tenant-a');
+    expect((await known.known(TENANT_A, CHAT)).get(erin.userId)?.present).toBe(false);
+    expect((await known.known(TENANT_B, CHAT)).get(erin.userId)?.present).toBe(true);
   });
 
   it('writes de-duplication records together, each with its own answer, when one of them conflicts', async () => {
@@ -275,34 +324,57 @@ describe('failures', () => {
     }
   });
 
-  it('retries a batch whose one item failed for now, and routes the others once', async () => {
+  it("retries a batch whose one item failed for now: routes the others once and dead-letters its bad item once, however often the host retries; the letter's replay is dead-lettered once more, and routes once the cause is fixed", async () => {
     const { vault, cert, version, kv } = await startKeyVaultStore();
     try {
-      const queue = uniqueName('batch');
-      const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, harness.azurite().connectionString, kv);
-      const reference = await queuedMessage(undefined, { resource: `chats('${CHAT}')/messages('710')` });
-      const encrypted = await queuedMessage(message('711'), {}, { base64: cert.base64, id: `graph-notifications/${version}` });
-      const unroutable = await queuedMessage(undefined, { resource: "users('u')/events('e')" });
-      const batch = { schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt: reference.receivedAt, items: [reference, encrypted, unroutable].map((q) => q.notification) };
+      const queue = uniqueName('once');
+      const routes = (kind: string[]) => writeRoutes({ defaultRoutes: false, routes: [{ match: { kind }, queues: [queue] }] });
+      const t = setup({ ROUTES_FILE: routes(['chatMessage']) }, harness.azurite().connectionString, kv);
+      const reference = await queuedMessage(undefined, { resource: `chats('${CHAT}')/messages('730')` });
+      const encrypted = await queuedMessage(message('731'), {}, { base64: cert.base64, id: `graph-notifications/${version}` });
+      // A chat change with no route (fixable: the operator adds one), with a Graph id: its event id is the same on every delivery.
+      const chat = `chats('${CHAT}')`;
+      const unrouted = await queuedMessage(undefined, { id: 'graph-732', resource: chat, resourceData: { id: CHAT, '@odata.type': '#Microsoft.Graph.chat', '@odata.id': chat } });
+      const batch = { schema: QUEUED_BATCH_SCHEMA, kind: 'change', receivedAt: reference.receivedAt, items: [reference, encrypted, unrouted].map((q) => q.notification) };
 
-      vault.down = true; // the encrypted item cannot be decrypted for now: the whole message is retried
-      await expect(t.process(batch, 'incoming-batch')).rejects.toMatchObject({ statusCode: 503 });
+      vault.down = true; // the encrypted item fails for now: the host tries the message five times
+      for (let attempt = 1; attempt < 5; attempt++) await expect(t.process(batch, 'incoming-once')).rejects.toMatchObject({ statusCode: 503 });
       vault.down = false;
-      expect(await t.process(batch, 'incoming-batch')).toEqual({
-        status: 'batch',
-        items: [
-          { status: 'duplicate', eventId: expect.any(String) },
-          { status: 'routed', eventId: expect.any(String), queues: [queue] },
-          { status: 'dead-lettered', reason: 'unsupported_resource' },
-        ],
-      });
+      expect(await t.process(batch, 'incoming-once')).toMatchObject({ items: [{ status: 'duplicate' }, { status: 'routed' }, { status: 'dead-lettered', reason: 'no_route' }] });
       const events = await t.events(queue);
-      expect(events.map((e) => e.datamode).sort()).toEqual(['reference', 'resource']);
-      expect(events.find((e) => e.datamode === 'resource')?.data).toEqual(message('711'));
-      // The bad item alone, dead-lettered on each attempt (a duplicate dead letter routes once on replay).
+      expect(events.map((e) => `${e.messageid} ${e.datamode}`).sort()).toEqual(['730 reference', '731 resource']);
+      expect(events.find((e) => e.datamode === 'resource')?.data).toEqual(message('731'));
+      // The bad item alone, as a v1 message of its own, once: each retry found it settled.
       const letters = await t.deadLetters();
-      expect(letters.length).toBeGreaterThanOrEqual(1);
-      for (const letter of letters) expect(decodeJsonMessage(letter.originalMessage)).toEqual({ ...unroutable, receivedAt: batch.receivedAt });
+      expect(letters.map((l) => l.reason)).toEqual(['no_route']);
+      expect(decodeJsonMessage(letters[0]?.originalMessage ?? '')).toEqual({ ...unrouted, receivedAt: batch.receivedAt });
+
+      // A replay is a new message: dead-lettered once more (once, however often it is retried) while unfixed...
+      const service = queueService(harness.azurite());
+      const replayed = async () => {
+        expect(
+          await replayMessages({ queues: service, blobs: BlobServiceClient.fromConnectionString(harness.azurite().connectionString) }, { kind: 'deadletter', queue: t.settings.deadLetterQueue }),
+        ).toEqual({ moved: 1, skipped: 0 });
+        const [back] = (await service.getQueueClient(t.settings.notificationsQueue).receiveMessages()).receivedMessageItems;
+        return { message: decodeJsonMessage<unknown>(back?.messageText ?? ''), id: back?.messageId ?? '' };
+      };
+      const first = await replayed();
+      for (let attempt = 0; attempt < 2; attempt++) expect(await t.process(first.message, first.id)).toMatchObject({ status: 'dead-lettered', reason: 'no_route' });
+      expect((await t.deadLetters()).map((l) => l.reason)).toEqual(['no_route']);
+      // ...and routed once the route exists (same queues and de-duplication table, the routing file fixed).
+      const s = t.settings;
+      const names = {
+        NOTIFICATIONS_QUEUE: s.notificationsQueue,
+        DEAD_LETTER_QUEUE: s.deadLetterQueue,
+        DEDUP_TABLE: s.dedupTable,
+        NOTIFICATIONS_CONTAINER: s.notificationsContainer,
+        EVENTS_CONTAINER: s.eventsContainer,
+      };
+      const fixed = setup({ ...names, ROUTES_FILE: routes(['chatMessage', 'chat']) });
+      const second = await replayed();
+      expect(await fixed.process(second.message, second.id)).toMatchObject({ status: 'routed' });
+      expect((await t.events(queue)).map((e) => `${e.kind} ${e.graphnotificationid}`)).toEqual(['chat graph-732']);
+      expect(await t.deadLetters()).toEqual([]);
     } finally {
       await vault.close();
     }

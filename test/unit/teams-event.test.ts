@@ -81,6 +81,16 @@ describe('buildTeamsEvent', () => {
     expect(buildTeamsEvent(notification(r, 'deleted'), { id: '1', etag: 'e1' }, RECEIVED, DELIVERY).event.id).not.toBe(a.id);
   });
 
+  it("gives each tenant's copy of one change an id of its own (a cross-tenant chat), whatever the case of the tenant id", () => {
+    const r = `chats('${CHAT}')/messages('1')`;
+    const id = (tenantId: string, payload?: Record<string, unknown>) => buildTeamsEvent(notification(r, 'created', { tenantId, id: 'graph-1' }), payload, RECEIVED, DELIVERY).event.id;
+    const other = '33333333-3333-4333-8333-333333333333';
+    for (const payload of [{ id: '1', etag: 'e1' }, { id: '1' }, undefined]) {
+      expect(id(TENANT, payload)).not.toBe(id(other, payload));
+      expect(id(TENANT, payload)).toBe(id(TENANT.toUpperCase(), payload));
+    }
+  });
+
   it('never gives two deliveries of an unversioned change one id, unless Graph gave them one notification id', () => {
     const r = `chats('${CHAT}')/members('M1')`;
     const member = { id: 'M1', roles: ['owner'] };
