@@ -56,7 +56,7 @@ describe('when storage fails', () => {
     const proxy = await startTcpProxy(azurite.ports.queue);
     try {
       const connectionString = azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port });
-      const r = testReceiver(connectionString, issuer.jwksUrl, { RECEIVE_STORAGE_TIMEOUT_MS: '9000' });
+      const r = testReceiver(connectionString, issuer.jwksUrl);
       const body = { value: [encryptedNotification()], validationTokens: [await issuer.sign({ issuedAt: -7200, notBefore: -7200, expiresIn: -3600 })] };
       proxy.mode = 'refuse';
       const failed = await r.post(body);
