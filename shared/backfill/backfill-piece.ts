@@ -16,7 +16,11 @@ export type BackfillScope =
   /** A user's chats changed in the window, each then diffed as `chatMembers`. */
   | { readonly kind: 'userChatsMembership'; readonly userId: string }
   /** A chat's members now, against the last known membership. */
-  | { readonly kind: 'chatMembers'; readonly chatId: string };
+  | { readonly kind: 'chatMembers'; readonly chatId: string }
+  /** A chat's membership system event messages in the window; then its members (`chatMembers`). */
+  | { readonly kind: 'chatMembershipHistory'; readonly chatId: string }
+  /** The membership system event messages of a user's chats in the window; then its chats (`userChatsMembership`). */
+  | { readonly kind: 'userMembershipHistory'; readonly userId: string };
 
 /**
  * One resumable piece of work on the backfill queue: a listing of one scope within a gap's window, from
@@ -66,7 +70,7 @@ export function scopesOf(desired: DesiredSubscription): { scopes: BackfillScope[
       if (/^\/users\/[^/]+\/chats$/.test(path)) return { scopes: [{ kind: 'userChats', userId: segment(path, 2) }] };
       return { unsupported: `no read API lists the chats of ${path}` };
     case 'chatMember':
-      if (/^\/chats\/[^/]+\/members$/.test(path)) return { scopes: [{ kind: 'chatMembers', chatId: segment(path, 2) }] };
+      if (/^\/chats\/[^/]+\/members$/.test(path)) return { scopes: [{ kind: 'chatMembershipHistory', chatId: segment(path, 2) }] };
       if (path === '/chats/getAllMembers') return { scopes: [{ kind: 'plan' }] };
       return { unsupported: `no read API lists the chats of ${parts.slice(0, 5).join('/')}` };
   }
@@ -91,6 +95,8 @@ const pieceSchema = z.strictObject({
     z.strictObject({ kind: z.literal('chat'), chatId: id }),
     z.strictObject({ kind: z.literal('userChatsMembership'), userId: id }),
     z.strictObject({ kind: z.literal('chatMembers'), chatId: id }),
+    z.strictObject({ kind: z.literal('chatMembershipHistory'), chatId: id }),
+    z.strictObject({ kind: z.literal('userMembershipHistory'), userId: id }),
   ]),
 });
 

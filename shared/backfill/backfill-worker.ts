@@ -12,8 +12,9 @@ import type { DesiredSubscription } from '../subscriptions/desired-subscriptions
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { BACKFILL_PIECE_SCHEMA, parseBackfillPiece, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
 import type { Gap, GapLog, PendingPiece } from './gap-log.js';
-import type { MembershipLog } from './membership-log.js';
-import { changeFromChat, changeFromMember, changeFromMessage, type ReadBackChange } from './read-back-change.js';
+import { formedMembershipId, membershipChangesOf } from './membership-history.js';
+import type { KnownMember, MembershipLog } from './membership-log.js';
+import { changeFromChat, changeFromMember, changeFromMembershipHistory, changeFromMessage, type ReadBackChange } from './read-back-change.js';
 
 export interface BackfillWorkerOptions {
   readonly graph: GraphClient;
@@ -74,6 +75,12 @@ function parsePieceJson(json: string | undefined): BackfillPiece | undefined {
 }
 /** A piece's pages and children start with no requeue of their own. */
 const freshPiece = ({ requeues: _requeues, ...piece }: BackfillPiece): BackfillPiece => piece;
+/** A membership history piece is followed, once its listing is read, by the comparison of members it leads to. */
+function afterHistory(scope: BackfillScope): BackfillScope | undefined {
+  if (scope.kind === 'chatMembershipHistory') return { kind: 'chatMembers', chatId: scope.chatId };
+  if (scope.kind === 'userMembershipHistory') return { kind: 'userChatsMembership', userId: scope.userId };
+  return undefined;
+}
 const pieceId = (scope: BackfillScope, next: string | undefined) =>
   createHash('sha256')
     .update(`${JSON.stringify(scope)}\n${next ?? ''}`)
@@ -223,6 +230,9 @@ export class BackfillWorker {
       if (isGraphRequestError(e, 404) || isGraphRequestError(e, 403)) {
         // The chat, team or user is gone or out of reach: nothing more to read here; say so on the gap.
         await this.#o.gaps.update(piece.gapId, { note: `${piece.scope.kind}: ${(e as Error).message}` });
+        // A history the app may not read still leaves the comparison of members (the safety net).
+        const then = afterHistory(piece.scope);
+        if (then) await this.#queue({ ...freshPiece(piece), scope: then, next: undefined });
         await this.#finish(piece, id, logger, 0, true);
         return { status: 'done', changes: 0, next: false };
       }
@@ -248,7 +258,9 @@ export class BackfillWorker {
     } else {
       const record = await this.#o.records.get(desired.name);
       const subscriptionId = record?.subscriptionId ?? `backfill:${desired.name}`;
-      const membership = piece.scope.kind === 'chatMembers' ? await this.#membershipChanges(piece.scope.chatId, items, subscriptionId) : undefined;
+      const history = afterHistory(piece.scope) !== undefined;
+      const membership =
+        piece.scope.kind === 'chatMembers' ? await this.#membershipChanges(piece.scope.chatId, items, subscriptionId) : history ? await this.#historyChanges(items, window, subscriptionId) : undefined;
       const listed = membership ? membership.changes : items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId));
       const wanted = listed.filter((c) => desired.changeTypes.includes(c.notification.changeType));
       const slots = new Semaphore(ROUTE_CONCURRENCY);
@@ -263,14 +275,21 @@ export class BackfillWorker {
           skipped.push(reason);
           logger.warn('backfill.change_skipped', { gapId: piece.gapId, resource: c.notification.resource, reason });
         });
-      await Promise.all(wanted.map((c) => slots.run(() => route(c))));
+      // Membership history one change at a time, in the order the changes happened: a member's addition goes
+      // out (and is remembered) before their removal, so the chat's known members end in the last state.
+      if (history) for (const c of wanted) await route(c);
+      else await Promise.all(wanted.map((c) => slots.run(() => route(c))));
       // Only now, with every change routed: remembered before, a crash in between would hide them from the retry.
       await membership?.remember();
       if (skipped.length > 0) await this.#o.gaps.update(piece.gapId, { note: `${skipped.length} change(s) read back could not be routed (${[...new Set(skipped)].join(', ')})` });
       changes = wanted.length - skipped.length;
     }
     const next = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
+    const then = afterHistory(piece.scope);
     if (next) await this.#queue({ ...freshPiece(piece), next }, this.#o.pagePauseSeconds ?? 1);
+    // History first, then the members now: what history told is remembered by then, so the comparison (the
+    // safety net for what history cannot say) does not report it again.
+    else if (then) await this.#queue({ ...freshPiece(piece), scope: then, next: undefined });
     await this.#finish(piece, id, logger, changes);
     return { status: 'done', changes, next: next !== undefined };
   }
@@ -299,8 +318,8 @@ export class BackfillWorker {
   /**
    * A chat's members now against its last known membership: who is new (`created`, the listed resource)
    * and who is gone (`deleted`, the remembered resource with its membership id). The memory is brought up
-   * to date by `remember`, which the caller runs once the changes are routed. A member removed and added
-   * again inside one gap shows no change (documented).
+   * to date by `remember`, which the caller runs once the changes are routed. It runs after the chat's
+   * history was read (what history told is remembered by then): the safety net for what history cannot say.
    */
   async #membershipChanges(chatId: string, members: Record<string, unknown>[], subscriptionId: string): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
     const known = await this.#o.memberships.known(this.#o.tenantId, chatId);
@@ -318,7 +337,9 @@ export class BackfillWorker {
     }
     for (const k of known.values()) {
       if (!k.present || listed.has(k.userId)) continue;
-      out.push(changeFromMember(chatId, k.membershipId, k.resource, 'deleted', subscriptionId, this.#o.tenantId));
+      // When it went is unknown here: not the time of the change that was remembered (history's addition).
+      const { lastModifiedDateTime: _changedAt, ...resource } = k.resource;
+      out.push(changeFromMember(chatId, k.membershipId, resource, 'deleted', subscriptionId, this.#o.tenantId));
       updates.push({ ...k, present: false });
     }
     const remember = async () => {
@@ -327,9 +348,33 @@ export class BackfillWorker {
     return { changes: out, remember };
   }
 
+  /**
+   * The membership changes a page of a chat's history holds (system event messages in the window), oldest
+   * first, each with the member's remembered membership id or, for a member the app never saw, a formed one.
+   */
+  async #historyChanges(messages: Record<string, unknown>[], window: { from: number; to: number }, subscriptionId: string): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
+    const entries = messages.flatMap((m) => membershipChangesOf(m, window)).sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    const known = new Map<string, Map<string, KnownMember>>();
+    const changes: ReadBackChange[] = [];
+    const updates: [string, KnownMember][] = [];
+    for (const entry of entries) {
+      let members = known.get(entry.chatId);
+      if (!members) known.set(entry.chatId, (members = await this.#o.memberships.known(this.#o.tenantId, entry.chatId)));
+      const membershipId = members.get(entry.userId)?.membershipId ?? formedMembershipId(this.#o.tenantId, entry.chatId, entry.userId);
+      const change = changeFromMembershipHistory(entry, membershipId, subscriptionId, this.#o.tenantId);
+      changes.push(change);
+      updates.push([entry.chatId, { userId: entry.userId, membershipId, resource: change.resource, present: entry.changeType === 'created' }]);
+    }
+    // In time order; the log keeps a later history change over an earlier one remembered after it.
+    const remember = async () => {
+      for (const [chatId, member] of updates) await this.#o.memberships.remember(this.#o.tenantId, chatId, member);
+    };
+    return { changes, remember };
+  }
+
   /** The chat or channel a piece reads, which Teams rate-limits on its own. */
   #containerOf(scope: BackfillScope): string | undefined {
-    if (scope.kind === 'chatMessages' || scope.kind === 'chatMembers') return `chat:${scope.chatId}`;
+    if (scope.kind === 'chatMessages' || scope.kind === 'chatMembers' || scope.kind === 'chatMembershipHistory') return `chat:${scope.chatId}`;
     if (scope.kind === 'channelMessages') return `channel:${scope.teamId}/${scope.channelId}`;
     return undefined;
   }
@@ -349,6 +394,7 @@ export class BackfillWorker {
       case 'plan':
         return desired.catalog.kind === 'channelMessage' ? '/v1.0/teams?$select=id' : '/v1.0/users?$select=id';
       case 'chatMessages':
+      case 'chatMembershipHistory':
         return `/v1.0/chats/${enc(s.chatId)}/messages?$top=${PAGE_SIZE}&$orderby=lastModifiedDateTime desc&$filter=${enc(window)}`;
       case 'userChatMessages':
         return `/v1.0/users/${enc(s.userId)}/chats/getAllMessages?$top=${PAGE_SIZE}&$filter=${enc(window)}${model}`;
@@ -364,6 +410,9 @@ export class BackfillWorker {
         return `/v1.0/users/${enc(s.userId)}/chats?$top=${PAGE_SIZE}`;
       case 'chatMembers':
         return `/v1.0/chats/${enc(s.chatId)}/members`;
+      case 'userMembershipHistory':
+        // The export API filters system event messages itself: a user's whole membership history, few pages.
+        return `/v1.0/users/${enc(s.userId)}/chats/getAllMessages?$top=${PAGE_SIZE}&$filter=${enc(`${window} and messageType eq 'systemEventMessage'`)}${model}`;
     }
   }
 
@@ -377,7 +426,7 @@ export class BackfillWorker {
       case 'chat':
         return { kind: 'userChats', userId: id };
       case 'chatMember':
-        return { kind: 'userChatsMembership', userId: id };
+        return { kind: 'userMembershipHistory', userId: id };
     }
   }
 

@@ -17,6 +17,8 @@ interface Entity {
   membershipId: string;
   resource: string;
   present: boolean;
+  /** When the remembered change happened, when it was read from the chat's history (its `lastModifiedDateTime`). */
+  changedAt?: string;
 }
 
 const partition = (tenantId: string, chatId: string) => `member|${encodeURIComponent(tenantId.toLowerCase())}|${encodeURIComponent(chatId)}`;
@@ -59,9 +61,39 @@ export class MembershipLog {
     return out;
   }
 
+  /**
+   * Remembers a member's state. A change read from the chat's history carries its time, and one older than
+   * the history change remembered already is left out: gaps are filled in any order, and the first gap's
+   * addition read after the next gap's removal must not bring the member back. Read and written under the
+   * row's etag, so two such writes at once keep the later change. A change without a time (notified, or
+   * found by comparing members) is always remembered, and clears the time.
+   */
   async remember(tenantId: string, chatId: string, member: KnownMember): Promise<void> {
     await this.#ensure();
-    const entity: Entity = { partitionKey: partition(tenantId, chatId), rowKey: member.userId, membershipId: member.membershipId, resource: JSON.stringify(member.resource), present: member.present };
-    await this.#table.upsertEntity(entity, 'Replace');
+    const changedAt = typeof member.resource.lastModifiedDateTime === 'string' ? member.resource.lastModifiedDateTime : undefined;
+    const entity: Entity = {
+      partitionKey: partition(tenantId, chatId),
+      rowKey: member.userId,
+      membershipId: member.membershipId,
+      resource: JSON.stringify(member.resource),
+      present: member.present,
+      ...(changedAt ? { changedAt } : {}),
+    };
+    if (changedAt === undefined) return void (await this.#table.upsertEntity(entity, 'Replace'));
+    for (;;) {
+      const stored = await this.#table.getEntity<Entity>(entity.partitionKey, entity.rowKey).catch((e: unknown) => {
+        if (restStatus(e) === 404) return undefined;
+        throw e;
+      });
+      if (stored?.changedAt !== undefined && Date.parse(stored.changedAt) > Date.parse(changedAt)) return;
+      try {
+        if (stored) await this.#table.updateEntity(entity, 'Replace', { etag: stored.etag });
+        else await this.#table.createEntity(entity);
+        return;
+      } catch (e) {
+        // Another write came first (412 on update, 409 on create): read it again and decide again.
+        if (restStatus(e) !== 412 && restStatus(e) !== 409) throw e;
+      }
+    }
   }
 }

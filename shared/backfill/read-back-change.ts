@@ -1,4 +1,5 @@
 import type { ChangeNotification } from '../protocol/notification.js';
+import type { MembershipHistoryEntry } from './membership-history.js';
 
 /** A change read back from Graph, shaped as the notification Graph would have sent for it. */
 export interface ReadBackChange {
@@ -58,4 +59,23 @@ export function changeFromChat(chat: Record<string, unknown>, window: { from: nu
 export function changeFromMember(chatId: string, membershipId: string, member: Record<string, unknown>, changeType: 'created' | 'deleted', subscriptionId: string, tenantId: string): ReadBackChange {
   const path = `chats(${key(chatId)})/members(${key(membershipId)})`;
   return { notification: notificationFor(path, '#microsoft.graph.aadUserConversationMember', membershipId, changeType, subscriptionId, tenantId), resource: member };
+}
+
+/**
+ * A membership change read from a chat's history (a system event message): the member's resource as far as
+ * the history tells it (no roles, no email), with `lastModifiedDateTime` the change's own time, so the event's
+ * `time` is when the change happened and every read of the same change (two users' listings, two gaps) is one
+ * event id. `membershipId`: the remembered one, else formed (formedMembershipId).
+ */
+export function changeFromMembershipHistory(entry: MembershipHistoryEntry, membershipId: string, subscriptionId: string, tenantId: string): ReadBackChange {
+  const resource: Record<string, unknown> = {
+    '@odata.type': '#microsoft.graph.aadUserConversationMember',
+    id: membershipId,
+    displayName: entry.displayName,
+    userId: entry.userId,
+    tenantId: entry.tenantId ?? tenantId,
+    ...(entry.visibleHistoryStartDateTime ? { visibleHistoryStartDateTime: entry.visibleHistoryStartDateTime } : {}),
+    lastModifiedDateTime: entry.at,
+  };
+  return changeFromMember(entry.chatId, membershipId, resource, entry.changeType, subscriptionId, tenantId);
 }

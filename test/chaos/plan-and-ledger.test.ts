@@ -100,6 +100,30 @@ describe('the ledger', () => {
     });
   });
 
+  it("holds a membership change in the chat's history to its own event, read back at the history's time: never superseded, counted by kind", () => {
+    const gap = { kinds: ['member'], fromMs: 50, toMs: 250 };
+    // The system messages' times are taken a moment before the changes are logged.
+    const inHistory = () => [
+      { ...change(MEMBER, 'created', null, 100), historyAt: new Date(99).toISOString() },
+      { ...change(MEMBER, 'deleted', null, 200), historyAt: new Date(199).toISOString() },
+    ];
+    expect(compareLedger({ changes: inHistory(), events: [event(MEMBER, 'created', null, 99), event(MEMBER, 'deleted', null, 199)], deadLettered: [], gaps: [gap] })).toMatchObject({
+      delivered: 2,
+      lost: 0,
+      superseded: 0,
+    });
+    expect(compareLedger({ changes: inHistory(), events: [], deadLettered: [], gaps: [gap] })).toMatchObject({ superseded: 0, supersededByKind: {}, lost: 2 });
+    // A chat's first member leaves no system message: their pair is still superseded, and says so by kind.
+    const [first, removal] = inHistory();
+    const { historyAt: _none, ...untold } = first!;
+    expect(compareLedger({ changes: [untold, removal!], events: [event(MEMBER, 'deleted', null, 199)], deadLettered: [], gaps: [gap] })).toMatchObject({
+      delivered: 1,
+      superseded: 1,
+      supersededByKind: { member: 1 },
+      lost: 0,
+    });
+  });
+
   describe('a member added and removed again inside one gap (no trace in the member lists)', () => {
     const gap = { kinds: ['member'], fromMs: 50, toMs: 250 };
     const pair = () => [change(MEMBER, 'created', null, 100), change(MEMBER, 'deleted', null, 200)];

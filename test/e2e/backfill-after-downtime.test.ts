@@ -11,7 +11,7 @@ import { freePort } from '../../tools/azurite/azurite-process.js';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
 import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
-import { ALICE, BOB, CAROL } from '../helpers/users.js';
+import { ALICE, BOB, CAROL, DAVE } from '../helpers/users.js';
 
 const CLI = fileURLToPath(new URL('../../dist/tools/subscriptions.js', import.meta.url));
 
@@ -141,5 +141,60 @@ describe('after the app was down', () => {
     expect(byName.get('chat-messages')?.lastDelivery).toEqual(expect.any(String));
     expect(byName.get('chat-messages')?.gapList).toEqual([expect.objectContaining({ reason: 'downtime', status: 'filled' })]);
     expect(byName.get('members')?.gapList).toEqual([expect.objectContaining({ reason: 'downtime', status: expect.stringMatching(/filling|filled/) })]);
+  });
+
+  /** A chat of Alice and Bob whose two member events are out, and the host stopped: the app is down. */
+  async function chatThenDowntime(topic: string) {
+    host ??= await startHost(REPO_ROOT, env, port);
+    await host.waitFor((l) => l.event === 'subscriptions.reconciled', 60_000);
+    const chat = sim.teams.createChat({ members: [ALICE, BOB], topic });
+    await eventsOn('teams-chat-members', (e) => e.filter((x) => x.chatid === chat.id).length >= 2);
+    await host.stop();
+    host = undefined;
+    return chat;
+  }
+  /** Graph gives up on what it could not deliver, and the app stays down longer than BACKFILL_AFTER_DOWNTIME_SECONDS. */
+  async function graphGivesUp() {
+    await sim.deliveries.idle();
+    await new Promise((r) => setTimeout(r, 2500));
+  }
+  const daveIn = (chatId: string) => (e: TeamsCloudEvent) => e.chatid === chatId && (e.data as { userId?: string }).userId === DAVE;
+  /** Once the host logged `count` closed gaps of the members subscription. */
+  async function membersGapsClosed(count: number) {
+    for (let i = 0; i < 600 && host!.lines.filter((l) => l.event === 'backfill.gap_closed' && l.name === 'members').length < count; i++) await new Promise((r) => setTimeout(r, 200));
+  }
+
+  it("reads back a member added and removed while the app was down from the chat's history: both events, once each, in order", async () => {
+    sim.teams.addUser({ id: DAVE, displayName: 'Dave' });
+    const chat = await chatThenDowntime('Short stay');
+    sim.teams.addMember(chat.id, DAVE, { initiator: ALICE });
+    sim.teams.removeMember(chat.id, DAVE, { initiator: ALICE });
+    await graphGivesUp();
+
+    host = await startHost(REPO_ROOT, env, port);
+    await eventsOn('teams-chat-members', (e) => e.filter(daveIn(chat.id)).length >= 2);
+    await membersGapsClosed(1);
+    const dave = (await eventsOn('teams-chat-members', () => true)).filter(daveIn(chat.id));
+    expect(dave.map((e) => `${e.changetype} ${e.backfilled}`)).toEqual(['created true', 'deleted true']);
+    expect(Date.parse(dave[0]!.time)).toBeLessThan(Date.parse(dave[1]!.time));
+  });
+
+  it('reads back a member added in one downtime and removed in the next, the first gap filled only after the removal: both events, once each', async () => {
+    const chat = await chatThenDowntime('Two gaps');
+    sim.teams.addMember(chat.id, DAVE, { initiator: BOB });
+    await graphGivesUp();
+    // The first gap is opened and its pieces queued, but nothing reads them before the member is gone again.
+    host = await startHost(REPO_ROOT, { ...env, AzureWebJobs_backfillGaps_Disabled: 'true' }, port);
+    await host.waitFor((l) => l.event === 'backfill.gap_opened' && l.name === 'members', 60_000);
+    await host.stop();
+    host = undefined;
+    sim.teams.removeMember(chat.id, DAVE, { initiator: BOB });
+    await graphGivesUp();
+
+    host = await startHost(REPO_ROOT, env, port);
+    await eventsOn('teams-chat-members', (e) => e.filter(daveIn(chat.id)).length >= 2);
+    await membersGapsClosed(2);
+    const dave = (await eventsOn('teams-chat-members', () => true)).filter(daveIn(chat.id));
+    expect(dave.map((e) => `${e.changetype} ${e.backfilled}`).sort()).toEqual(['created true', 'deleted true']);
   });
 });

@@ -18,6 +18,7 @@ import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../../share
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { memberId } from '../../tools/graph-simulator/teams-model.js';
 import { drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
 import { EXPIRED_TOKEN_GAP_MARGIN_MS } from '../../shared/receive/expired-token-gaps.js';
@@ -85,6 +86,7 @@ function relay(subscriptions: unknown[], env: Record<string, string> = {}) {
   const first = start();
   return {
     settings,
+    queues,
     logger,
     manager,
     processor: processor(),
@@ -845,6 +847,79 @@ describe('backfill', () => {
     const changes = await r.events('chatMember');
     expect(changes.map((e) => `${e.memberid} ${e.changetype} ${e.backfilled}`).sort()).toEqual([`${carol.id} deleted true`, `${dave.id} created true`].sort());
     expect(changes.find((e) => e.changetype === 'deleted')?.data).toMatchObject({ userId: CAROL });
+  });
+
+  it("reads a member added and removed inside one gap back from the chat's history: both events in order, at their own times, once each however often the window is read", async () => {
+    addAliceAndBob();
+    sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
+    const r = relay([{ name: 'members', resource: '/chats/getAllMembers?model=A', changeTypes: ['created', 'deleted'], includeResourceData: true }]);
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const from = at();
+    sim.clock.advance(60_000);
+    // Carol is added and removed while Graph's notifications are lost: the members before and after are the same.
+    sim.teams.addMember(chat.id, CAROL, { initiator: ALICE });
+    const addedAt = chat.lastUpdatedDateTime;
+    sim.clock.advance(60_000);
+    sim.teams.removeMember(chat.id, CAROL, { initiator: BOB });
+    const removedAt = chat.lastUpdatedDateTime;
+    sim.clock.advance(60_000);
+    await r.backfill.detector.open('manual', from, at(), undefined, r.logger);
+    await r.drain();
+    // A second gap over the same changes (another reason, an overlap) reads them again: no new event.
+    await r.backfill.detector.open('manual', new Date(Date.parse(from.toISOString()) - 1000), at(), undefined, r.logger);
+    await r.drain();
+
+    const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.queues.chatMember);
+    const inQueueOrder = (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText));
+    const carol = inQueueOrder.filter((e) => (e.data as { userId: string }).userId === CAROL);
+    const carolMembership = memberId(chat.id, CAROL, sim.tenantId);
+    expect(carol.map((e) => `${e.changetype} ${e.time} ${e.backfilled}`)).toEqual([`created ${addedAt} true`, `deleted ${removedAt} true`]);
+    expect(carol.map((e) => e.memberid)).toEqual([carolMembership, carolMembership]);
+    expect(carol[0]?.data).toMatchObject({ userId: CAROL, displayName: 'Carol', tenantId: sim.tenantId, visibleHistoryStartDateTime: '0001-01-01T00:00:00Z' });
+    // Alice and Bob, whom the app never saw, from the comparison that follows the history (the safety net).
+    expect(
+      inQueueOrder
+        .filter((e) => e !== carol[0] && e !== carol[1])
+        .map((e) => `${(e.data as { userId: string }).userId} ${e.changetype}`)
+        .sort(),
+    ).toEqual([`${ALICE} created`, `${BOB} created`].sort());
+  });
+
+  it('reads a pair across two gaps back when the first gap is filled after the second, one subscription per chat: both events once, and the member stays gone', async () => {
+    addAliceAndBob();
+    sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const r = relay([{ name: 'members', resource: `/chats/${chat.id}/members`, changeTypes: ['created', 'deleted'], includeResourceData: true }], { BACKFILL_MARGIN_MINUTES: '0' });
+    await r.backfill.detector.open('manual', at(), new Date(sim.clock.now() + 1000), undefined, r.logger);
+    await r.drain();
+    expect((await r.events('chatMember')).map((e) => (e.data as { userId: string }).userId).sort()).toEqual([ALICE, BOB].sort());
+
+    // Carol is added inside a first gap and removed inside a second; the first gap's backfill runs last.
+    sim.clock.advance(60_000);
+    const first = { from: at(), to: new Date(0) };
+    sim.clock.advance(60_000);
+    sim.teams.addMember(chat.id, CAROL);
+    sim.clock.advance(60_000);
+    first.to = at();
+    sim.clock.advance(60_000);
+    const secondFrom = at();
+    sim.clock.advance(60_000);
+    sim.teams.removeMember(chat.id, CAROL);
+    sim.clock.advance(60_000);
+    await r.backfill.detector.open('manual', secondFrom, at(), undefined, r.logger);
+    await r.drain();
+    await r.backfill.detector.open('manual', first.from, first.to, undefined, r.logger);
+    await r.drain();
+    const events = await r.events('chatMember');
+    expect(events.map((e) => `${(e.data as { userId: string }).userId} ${e.changetype}`).sort()).toEqual([`${CAROL} created`, `${CAROL} deleted`].sort());
+
+    // The late addition did not bring Carol back in the app's memory: a later gap finds nothing to report.
+    sim.clock.advance(60_000);
+    const later = at();
+    sim.clock.advance(60_000);
+    await r.backfill.detector.open('manual', later, at(), undefined, r.logger);
+    await r.drain();
+    expect(await r.events('chatMember')).toEqual([]);
   });
 
   it("reads a chat's new members back again when the first attempt dies before routing them all", async () => {

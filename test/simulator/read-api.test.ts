@@ -223,6 +223,41 @@ describe('deleted messages and the membership history', () => {
       eventDetail: { members: [{ id: CAROL, displayName: 'Carol' }], initiator: { user: { id: ALICE, displayName: 'Alice' } } },
     });
     expect(removed).toMatchObject({ createdDateTime: removedAt, eventDetail: { members: [{ id: CAROL, displayName: 'Carol' }], initiator: { user: { id: CAROL } } } });
+    // The properties of Microsoft's "Members added" and "Members deleted" examples (learn.microsoft.com/graph/system-messages),
+    // which a backfill reads membership history from.
+    const documented = [
+      'id',
+      'replyToId',
+      'etag',
+      'messageType',
+      'createdDateTime',
+      'lastModifiedDateTime',
+      'lastEditedDateTime',
+      'deletedDateTime',
+      'subject',
+      'summary',
+      'chatId',
+      'importance',
+      'locale',
+      'webUrl',
+      'policyViolation',
+      'from',
+      'body',
+      'channelIdentity',
+      'onBehalfOf',
+      'attachments',
+      'mentions',
+      'reactions',
+      'eventDetail',
+    ];
+    for (const e of [add, removed]) {
+      expect(Object.keys(e!).sort()).toEqual([...documented].sort());
+      expect(e).toMatchObject({ chatId: chat.id, body: { contentType: 'html', content: '<systemEventMessage/>' }, etag: String(Date.parse(e!.createdDateTime)) });
+      expect(Object.keys(e!.eventDetail.initiator).sort()).toEqual(['application', 'device', 'user']);
+      expect(e!.eventDetail.members[0]).toMatchObject({ id: CAROL, userIdentityType: 'aadUser' });
+    }
+    expect(Object.keys(add!.eventDetail).sort()).toEqual(['@odata.type', 'initiator', 'members', 'visibleHistoryStartDateTime']);
+    expect(Object.keys(removed!.eventDetail).sort()).toEqual(['@odata.type', 'initiator', 'members']);
     // Without the Prefer header Graph writes the evolvable enum's sentinel.
     const plain = (await get(`/v1.0/chats/${chat.id}/messages`)).body.value as Record<string, any>[];
     expect(plain.filter((m) => m.messageType === 'unknownFutureValue')).toHaveLength(2);

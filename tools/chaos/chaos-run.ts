@@ -237,7 +237,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       // A change whose notification Graph was still retrying when a gap began may be given up inside it.
       gaps: gaps.map((g) => ({ kinds: KINDS_OF[g.name] ?? [], fromMs: Date.parse(g.from) - GRAPH_GIVES_UP_AFTER_MS, toMs: Date.parse(g.to) + 5000 })),
     });
-    if (ledger.lost > 0 || !converged) {
+    // With --keep always, so that anyone can recount the run (changes.json beside the Azurite data).
+    if (ledger.lost > 0 || !converged || o.keep === true) {
       writeFileSync(join(work, 'host-tail.log'), host.recent.join('\n'));
       writeFileSync(join(work, 'changes.json'), JSON.stringify(changes));
       writeFileSync(join(work, 'events.json'), JSON.stringify(events));
@@ -248,6 +249,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       changes: ledger.changes,
       delivered: ledger.delivered,
       superseded: ledger.superseded,
+      supersededByKind: ledger.supersededByKind,
       deadLettered: ledger.deadLettered,
       lost: ledger.lost,
       duplicates: ledger.duplicates,

@@ -32,6 +32,8 @@ export interface LedgerResult {
    * the gap are the same.
    */
   readonly superseded: number;
+  /** `superseded` by the kind of change (`chat`, `member`, `chatMessage`, `channelMessage`). */
+  readonly supersededByKind: Readonly<Record<string, number>>;
   /** Changes not delivered but found on the dead-letter (or a poison) queue. */
   readonly deadLettered: number;
   /** Changes neither delivered, superseded nor dead-lettered. */
@@ -54,11 +56,17 @@ const later = (a: string, b: string) => (/^\d+$/.test(a) && /^\d+$/.test(b) ? Nu
 
 const byTime = (a: RecordedChange, b: RecordedChange) => a.wallMs - b.wallMs || a.seq - b.seq;
 
+/**
+ * The earliest an event of the change can carry: when the app received or read it, or, read back from the
+ * chat's history, the history's time of it (the simulator's clock, taken a moment before the change was logged).
+ */
+const earliestEventMs = (c: RecordedChange) => (c.historyAt !== undefined ? Math.min(c.wallMs, Date.parse(c.historyAt)) : c.wallMs);
+
 /** Whether each change can have an event of its own at or after it (the earliest free event each, which is optimal). */
 function allMatchable(changes: readonly RecordedChange[], times: readonly number[]): boolean {
   let next = 0;
   for (const c of [...changes].sort(byTime)) {
-    while (next < times.length && times[next]! < c.wallMs) next++;
+    while (next < times.length && times[next]! < earliestEventMs(c)) next++;
     if (next++ >= times.length) return false;
   }
   return true;
@@ -91,6 +99,8 @@ function vanishedInGap(changes: readonly RecordedChange[], gaps: readonly GapWin
   ordered.forEach((add, i) => {
     const removal = ordered[i + 1];
     if (removal === undefined || lower(add.changeType) !== 'created' || lower(removal.changeType) !== 'deleted') return;
+    // A pair whose addition is in the chat's history is read back from it: never superseded.
+    if (add.historyAt !== undefined) return;
     const inOneGap = gaps.some((g) => g.kinds.includes(add.kind) && add.wallMs >= g.fromMs && removal.wallMs <= g.toMs && absentAt(g.toMs));
     if (inOneGap) pairs.set(add, removal).set(removal, add);
   });
@@ -129,13 +139,16 @@ export function compareLedger(input: {
 
   let delivered = 0;
   let superseded = 0;
+  const supersededByKind: Record<string, number> = {};
   let deadLettered = 0;
   let duplicates = 0;
   const lost: RecordedChange[] = [];
   const matchedKeys = new Set<string>();
   const settleMissing = (c: RecordedChange, supersededHere: boolean) => {
-    if (supersededHere && inGap(c)) superseded++;
-    else if (deadKeys.has(keyOf(c.resource, c.changeType, c.version)) || (c.version === null && deadLoose.has(keyOf(c.resource, c.changeType, null)))) deadLettered++;
+    if (supersededHere && inGap(c)) {
+      superseded++;
+      supersededByKind[c.kind] = (supersededByKind[c.kind] ?? 0) + 1;
+    } else if (deadKeys.has(keyOf(c.resource, c.changeType, c.version)) || (c.version === null && deadLoose.has(keyOf(c.resource, c.changeType, null)))) deadLettered++;
     else lost.push(c);
   };
 
@@ -178,7 +191,8 @@ export function compareLedger(input: {
     delivered += matched.size;
     // A pair that vanished inside a gap is superseded only when neither of its changes reached downstream.
     const bothMissing = (c: RecordedChange) => vanished.has(c) && !matched.has(vanished.get(c)!);
-    for (const c of [...changes].sort(byTime)) if (!matched.has(c)) settleMissing(c, stateConsistent || bothMissing(c));
+    // A change in the chat's history is read back itself: a later state does not stand for it.
+    for (const c of [...changes].sort(byTime)) if (!matched.has(c)) settleMissing(c, c.historyAt === undefined && (stateConsistent || bothMissing(c)));
   }
 
   const ledgerKeys = new Set(covered.filter((c) => c.version !== null).map((c) => keyOf(c.resource, c.changeType, c.version)));
@@ -191,6 +205,7 @@ export function compareLedger(input: {
     changes: covered.length,
     delivered,
     superseded,
+    supersededByKind,
     deadLettered,
     lost: lost.length,
     duplicates,

@@ -79,7 +79,13 @@ if (!values.json) {
     `Chaos run, seed ${report.seed}, ${report.seconds} s of activity (${report.wallSeconds} s in all, quiet period ${report.quietSeconds} s${report.converged ? '' : ', did NOT converge'})`,
     `  changes made by Graph:     ${report.changes} (and ${report.excluded} user-specific, not covered)`,
     `  delivered downstream:      ${report.delivered}`,
-    `  superseded in a gap:       ${report.superseded} (a later state of the resource was read back)`,
+    `  superseded in a gap:       ${report.superseded} (a later state of the resource was read back)${
+      report.superseded > 0
+        ? `: ${Object.entries(report.supersededByKind)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')}`
+        : ''
+    }`,
     `  dead-lettered:             ${report.deadLettered}`,
     `  LOST:                      ${report.lost}`,
     `  duplicate copies:          ${report.duplicates}; events matching no change: ${report.unmatchedEvents}`,

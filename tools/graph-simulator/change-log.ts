@@ -20,6 +20,11 @@ export interface RecordedChange {
   readonly wallMs: number;
   /** Set for a change of one user's view of a chat (hiding), notified only to that user's user-specific subscriptions. */
   readonly userSpecificFor?: string;
+  /**
+   * Set for a membership change that left a system event message in the chat's history (a backfill reads it
+   * back): that message's time, the `time` of the event read back (simulated, a moment before `at`).
+   */
+  readonly historyAt?: string;
 }
 
 const versionOf = (event: ChangeEvent): string | null => {
@@ -52,6 +57,7 @@ export class ChangeLog {
       at: new Date(this.#now()).toISOString(),
       wallMs: Date.now(),
       ...(event.kind === 'chat' && event.userSpecificFor !== undefined ? { userSpecificFor: event.userSpecificFor } : {}),
+      ...(event.kind === 'member' && event.historyAt !== undefined ? { historyAt: event.historyAt } : {}),
     });
   }
 }

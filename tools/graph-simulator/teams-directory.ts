@@ -7,7 +7,14 @@ import { memberId, newChannelId, newChatId, type SimChannel, type SimChat, type 
 /** What changed, for the notification router. */
 export type ChangeEvent =
   | { readonly kind: 'chat'; readonly changeType: 'created' | 'updated'; readonly chat: SimChat; readonly userSpecificFor?: string }
-  | { readonly kind: 'member'; readonly changeType: 'created' | 'deleted'; readonly chat: SimChat; readonly member: SimMember }
+  | {
+      readonly kind: 'member';
+      readonly changeType: 'created' | 'deleted';
+      readonly chat: SimChat;
+      readonly member: SimMember;
+      /** The time of the system event message the change left in the chat's history (every one but a chat's first members). */
+      readonly historyAt?: string;
+    }
   | { readonly kind: 'chatMessage'; readonly changeType: 'created' | 'updated' | 'deleted'; readonly chat: SimChat; readonly message: SimMessage }
   | {
       readonly kind: 'channelMessage';
@@ -135,7 +142,7 @@ export class TeamsDirectory {
       // One instant for the change: the chat's lastUpdatedDateTime is the event message's createdDateTime.
       chat.lastUpdatedDateTime = this.#recordSystemEvent(chat, { kind: 'membersAdded', initiatorUserId: options.initiator ?? userId, userIds: [userId] }).createdDateTime;
     }
-    this.#emit({ kind: 'member', changeType: 'created', chat, member });
+    this.#emit({ kind: 'member', changeType: 'created', chat, member, ...(recordEvent ? { historyAt: chat.lastUpdatedDateTime } : {}) });
     return member;
   }
 
@@ -147,7 +154,7 @@ export class TeamsDirectory {
     chat.members.delete(member.id);
     this.#membershipsOf(member.userId).set(chat.id, { leftAtMs: this.#nowMs() });
     chat.lastUpdatedDateTime = this.#recordSystemEvent(chat, { kind: 'membersDeleted', initiatorUserId: options.initiator ?? member.userId, userIds: [member.userId] }).createdDateTime;
-    this.#emit({ kind: 'member', changeType: 'deleted', chat, member });
+    this.#emit({ kind: 'member', changeType: 'deleted', chat, member, historyAt: chat.lastUpdatedDateTime });
     return member;
   }
 

@@ -168,6 +168,7 @@ export function messageJson(message: SimMessage, users: ReadonlyMap<string, SimU
     locale: 'en-us',
     webUrl: null,
     channelIdentity: loc.kind === 'channel' ? { teamId: loc.teamId, channelId: loc.channelId } : null,
+    onBehalfOf: null,
     policyViolation: null,
     eventDetail: event ? eventDetailJson(event, users, tenantId) : null,
     from: message.fromUserId === null ? null : { application: null, device: null, user: userIdentity(users.get(message.fromUserId), message.fromUserId, tenantId) },
