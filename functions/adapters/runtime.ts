@@ -1,6 +1,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { readSettings, type Settings } from '../../shared/config/settings.js';
 import { describeStorage } from '../../shared/config/storage-connection.js';
+import { storageTimeoutCapReason } from '../../shared/config/settings/receive.js';
 import { notificationQueueNames } from '../../shared/queue/notification-queues.js';
 import type { QueuedGapRequest } from '../../shared/queue/queued-notification.js';
 import { createJsonLogger, createScopedLogger, type Logger } from '../../shared/log.js';
@@ -98,6 +99,14 @@ function compose(settings: Settings) {
     tenants: settings.tenantIds.length,
     clientStateSecrets: settings.clientStates.length,
   });
+  if (settings.storageTimeoutConfiguredMs !== undefined) {
+    log.warn('app.setting_capped', {
+      setting: 'RECEIVE_STORAGE_TIMEOUT_MS',
+      configured: settings.storageTimeoutConfiguredMs,
+      used: settings.storageTimeoutMs,
+      reason: storageTimeoutCapReason(settings.storageTimeoutConfiguredMs),
+    });
+  }
 
   if (settings.certificates.kind === 'local') {
     // The local store creates its self-signed certificate on first start, so subscriptions can use it at once.

@@ -24,7 +24,10 @@ export interface ReceiveSettings {
   /** Days a claim-check blob is kept; at least MIN_CLAIM_CHECK_RETENTION_DAYS (see pruneClaimChecks). */
   readonly claimCheckRetentionDays: number;
   readonly maxBodyBytes: number;
+  /** RECEIVE_STORAGE_TIMEOUT_MS, at most MAX_STORAGE_TIMEOUT_MS. */
   readonly storageTimeoutMs: number;
+  /** RECEIVE_STORAGE_TIMEOUT_MS as configured when it was over the budget (and capped). */
+  readonly storageTimeoutConfiguredMs?: number;
 }
 
 const RECEIVE_SETTINGS = {
@@ -90,15 +93,18 @@ const RECEIVE_SETTINGS = {
   },
   RECEIVE_STORAGE_TIMEOUT_MS: {
     default: String(MAX_STORAGE_TIMEOUT_MS),
-    description: `Longest time a request may spend storing its batch (retries included) before it answers 503 with Retry-After; at most ${MAX_STORAGE_TIMEOUT_MS}, so that every answer comes before Graph's ${GRAPH_SLOW_ANSWER_MS} ms mark (docs/reliability.md).`,
-    // Any whole number parses, so that a value too long for Graph is refused with the reason, not just a range.
-    read: wholeNumber(100, Number.MAX_SAFE_INTEGER, (n, name) =>
-      n > MAX_STORAGE_TIMEOUT_MS
-        ? `${name} is ${n} ms, over ${MAX_STORAGE_TIMEOUT_MS}: with a key set fetch and the host's part, answers would come after Graph's ${GRAPH_SLOW_ANSWER_MS} ms mark, and Graph counts them as slow; past 15 % slow answers it drops the endpoint's notifications for good.`
-        : undefined,
-    ),
+    description: `Longest time a request may spend storing its batch (retries included) before it answers 503 with Retry-After; at most ${MAX_STORAGE_TIMEOUT_MS}, so that every answer comes before Graph's ${GRAPH_SLOW_ANSWER_MS} ms mark (docs/reliability.md). A larger value (earlier versions allowed 9,000 and deployed 5,000) is used as ${MAX_STORAGE_TIMEOUT_MS}, with a warning at start.`,
+    // A larger value is capped, not refused: an app setting left by an earlier version must not stop the app.
+    read: wholeNumber(100, Number.MAX_SAFE_INTEGER),
   },
 };
+
+/**
+ * Why a RECEIVE_STORAGE_TIMEOUT_MS over the budget is not used as it is (logged at start as a warning).
+ */
+export function storageTimeoutCapReason(configuredMs: number): string {
+  return `RECEIVE_STORAGE_TIMEOUT_MS is ${configuredMs} ms, over ${MAX_STORAGE_TIMEOUT_MS}: with a key set fetch and the host's part, answers would come after Graph's ${GRAPH_SLOW_ANSWER_MS} ms mark, and Graph counts them as slow (past 15 % slow answers it drops the endpoint's notifications for good); ${MAX_STORAGE_TIMEOUT_MS} ms is used. Set it to ${MAX_STORAGE_TIMEOUT_MS} or less.`;
+}
 
 /** Receiving notifications: who may send them, how they are verified, where they are queued. */
 export const receiveSettings = settingsArea(RECEIVE_SETTINGS, {
@@ -122,6 +128,7 @@ export const receiveSettings = settingsArea(RECEIVE_SETTINGS, {
     notificationsContainer: v.NOTIFICATIONS_CONTAINER,
     claimCheckRetentionDays: v.CLAIM_CHECK_RETENTION_DAYS,
     maxBodyBytes: v.NOTIFICATIONS_MAX_BODY_BYTES,
-    storageTimeoutMs: v.RECEIVE_STORAGE_TIMEOUT_MS,
+    storageTimeoutMs: Math.min(v.RECEIVE_STORAGE_TIMEOUT_MS, MAX_STORAGE_TIMEOUT_MS),
+    ...(v.RECEIVE_STORAGE_TIMEOUT_MS > MAX_STORAGE_TIMEOUT_MS ? { storageTimeoutConfiguredMs: v.RECEIVE_STORAGE_TIMEOUT_MS } : {}),
   }),
 });
