@@ -67,7 +67,7 @@ function compose(settings: Settings) {
   const certificates = createCertificateStore(settings);
   const subscriptions = createSubscriptionManager(settings, certificates, log);
   const routedEvents = createRoutedEventLog(settings);
-  const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired);
+  const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired, settings.tenantIds[0] ?? '');
   const gaps = new GapLog(createTableClient(settings.storage, settings.backfill.table));
   const memberships = new MembershipLog(createTableClient(settings.storage, settings.backfill.table));
   // The gaps a queued batch asks for (items refused for an expired validation token) are opened like the others.

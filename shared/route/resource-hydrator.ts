@@ -72,6 +72,7 @@ export class GraphResourceHydrator implements ResourceHydrator {
   readonly #graph: GraphClient;
   readonly #records: Pick<SubscriptionRecords, 'list'>;
   readonly #desired: readonly DesiredSubscription[];
+  readonly #tenant: string;
   /** Entry name by subscription id, from every read of the records (oldest first). */
   readonly #nameOf = new Map<string, string>();
   /** The read under way, if any. */
@@ -80,13 +81,20 @@ export class GraphResourceHydrator implements ResourceHydrator {
   #queued: Promise<void> | undefined;
   #lastReadAt = Number.NEGATIVE_INFINITY;
 
-  constructor(graph: GraphClient, records: Pick<SubscriptionRecords, 'list'>, desired: readonly DesiredSubscription[]) {
+  /**
+   * `graphTenantId`: the tenant the Graph client reads in (GRAPH_TENANT_IDS' first). Another tenant's
+   * notification (a cross-tenant chat seen by an allow-listed tenant's subscription) is never hydrated: the
+   * app's credential cannot read that tenant's resources, and a 404 there would be announced as a deletion.
+   */
+  constructor(graph: GraphClient, records: Pick<SubscriptionRecords, 'list'>, desired: readonly DesiredSubscription[], graphTenantId: string) {
     this.#graph = graph;
     this.#records = records;
     this.#desired = desired;
+    this.#tenant = graphTenantId.toLowerCase();
   }
 
   async hydrate(notification: ChangeNotification): Promise<Hydrated | undefined> {
+    if (notification.tenantId.toLowerCase() !== this.#tenant) return undefined;
     const kind = parseResourcePath(notification.resource)?.kind;
     const desired = kind && (await this.#entryOf(notification.subscriptionId, kind));
     if (!desired) return undefined;

@@ -79,7 +79,7 @@ function relay(subscriptions: unknown[], env: Record<string, string> = {}) {
   );
   const logger = createRecordingLogger();
   const manager = createSubscriptionManager(settings, certs, logger, { now: () => sim.clock.now() });
-  const processor = () => createNotificationProcessor(settings, certs, undefined, new GraphResourceHydrator(manager.graph, manager.records, manager.reconciler.desired));
+  const processor = () => createNotificationProcessor(settings, certs, undefined, new GraphResourceHydrator(manager.graph, manager.records, manager.reconciler.desired, sim.tenantId));
   /** A fresh instance of the app's parts, as after a restart. */
   const start = () => createBackfill(settings, processor(), manager, { now: () => sim.clock.now() });
   const service = createQueueServiceClient(settings.storage);
@@ -377,6 +377,11 @@ describe('backfill', () => {
     await expect(process(reference('5eed0000-0000-4000-8000-00000000dead', `chats('${hydratedChat.id}')/messages('${unknown.id}')`))).rejects.toBeInstanceOf(UnknownSubscriptionError);
     expect(await r.events('chatMessage')).toEqual([]);
     expect(await drainQueue(createQueueServiceClient(r.settings.storage).getQueueClient(r.settings.deadLetterQueue))).toEqual([]);
+
+    // Another tenant's notification (a cross-tenant chat): never read with this tenant's credential, routed as it came.
+    const foreign = { ...reference('5eed0000-0000-4000-8000-00000000f00d', `chats('${hydratedChat.id}')/messages('${unknown.id}')`) };
+    await process({ ...foreign, notification: { ...foreign.notification, tenantId: 'f0e1d2c3-0000-4000-8000-000000000002' } });
+    expect((await r.events('chatMessage')).map((e) => [e.messageid, e.datamode])).toEqual([[unknown.id, 'reference']]);
   });
 
   it('reads the records again for a flood of unknown subscription ids at most once a second, one read at a time, each id retried', async () => {
@@ -400,7 +405,7 @@ describe('backfill', () => {
         }
       },
     };
-    const processor = createNotificationProcessor(r.settings, certs, undefined, new GraphResourceHydrator(r.manager.graph, records, r.manager.reconciler.desired));
+    const processor = createNotificationProcessor(r.settings, certs, undefined, new GraphResourceHydrator(r.manager.graph, records, r.manager.reconciler.desired, sim.tenantId));
     const startedAt = Date.now();
     const outcomes = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) =>
