@@ -53,5 +53,27 @@ export function readSettings(env: Env): Settings {
     else problems.push(...read.problems);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.assign({ environment: env.AZURE_FUNCTIONS_ENVIRONMENT ?? 'Production' }, ...slices) as Settings;
+  const settings = Object.assign({ environment: env.AZURE_FUNCTIONS_ENVIRONMENT ?? 'Production' }, ...slices) as Settings;
+  problems.push(...sharedContainers(settings));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return settings;
+}
+
+/**
+ * The blob containers must differ: each is pruned by its own rule (claim checks after
+ * CLAIM_CHECK_RETENTION_DAYS, event payloads after EVENT_PAYLOAD_RETENTION_DAYS, dead letters never), so a
+ * container shared by two would lose what the longer-lived one keeps (a dead letter's blob, a payload
+ * consumers still read).
+ */
+function sharedContainers(settings: Settings): string[] {
+  const containers: [string, string][] = [
+    ['NOTIFICATIONS_CONTAINER', settings.notificationsContainer],
+    ['EVENTS_CONTAINER', settings.eventsContainer],
+    ['DEAD_LETTER_CONTAINER', settings.deadLetterContainer],
+  ];
+  return containers.flatMap(([name, value], i) =>
+    containers
+      .slice(i + 1)
+      .flatMap(([other, otherValue]) => (value === otherValue ? [`${name} and ${other} must name different blob containers (both are "${value}"): each has its own retention.`] : [])),
+  );
 }

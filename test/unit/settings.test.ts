@@ -68,6 +68,14 @@ describe('readSettings', () => {
     expect(configError({ ...dev, RECEIVE_STORAGE_TIMEOUT_MS: '99' }).problems[0]).toContain('RECEIVE_STORAGE_TIMEOUT_MS');
   });
 
+  it('refuses two blob containers of one name, naming both: each has its own retention', () => {
+    const dev = { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' };
+    const e = configError({ ...dev, DEAD_LETTER_CONTAINER: 'shared-blobs', NOTIFICATIONS_CONTAINER: 'shared-blobs' });
+    expect(e.problems).toEqual([expect.stringMatching(/NOTIFICATIONS_CONTAINER and DEAD_LETTER_CONTAINER must name different blob containers/)]);
+    expect(configError({ ...dev, EVENTS_CONTAINER: 'payloads', NOTIFICATIONS_CONTAINER: 'payloads' }).problems[0]).toContain('NOTIFICATIONS_CONTAINER and EVENTS_CONTAINER');
+    expect(() => readSettings(dev)).not.toThrow();
+  });
+
   it('reads several clientState secrets and tenants, and identity-based storage', () => {
     const s = readSettings({
       KEY_VAULT_URL: 'https://relay-kv.vault.azure.net/',
