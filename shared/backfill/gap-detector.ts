@@ -105,7 +105,8 @@ export class GapDetector {
   /**
    * Opens a gap `[from, to]` for the desired subscription whose Graph subscription is `subscriptionId` (its
    * current one, or the one it last replaced), or for all of them when no record names it (replaced twice
-   * since, say): reading more back is a duplicate, never a loss.
+   * since, say): reading more back is a duplicate, never a loss. The receiver bounds an expired token's window
+   * (expired-token-gaps.ts), so a replayed request costs at most one such gap per desired subscription.
    */
   async openForSubscription(reason: GapReason, subscriptionId: string, from: Date, to: Date, logger: Logger): Promise<Gap[]> {
     const record = (await this.#o.records.list()).find((r) => (r.subscriptionId === subscriptionId || r.gapSubscriptionId === subscriptionId) && this.#o.desired.some((d) => d.name === r.name));

@@ -12,8 +12,11 @@ export const EXPIRED_TOKEN_GAP_MARGIN_MS = 15 * 60_000;
  * The gaps one request asks for instead of its items whose only token was Graph's but expired: one per
  * subscription and token window, however many items. Graph attaches a token while it is valid, so such an
  * item was first sent before the token's `exp` (a resend after a long outage) and its change was made after
- * the token became valid less the margin: the window `[validFrom - margin, received]` covers it. The same
- * request sent again asks for the same `from`, which the gap log keeps as one gap.
+ * the token became valid less the margin: the window `[validFrom - margin, received]` covers it. The verifier
+ * keeps that window bounded: a token expired longer ago than Graph retries is no ExpiredToken, and `validFrom`
+ * is never before `exp` less a day, so no window starts before received less RESENT_TOKEN_MAX_EXPIRED_MS,
+ * MAX_TOKEN_LIFETIME_MS and the margin (28.5 hours). The same request sent again asks for the same `from`
+ * (it depends on the token alone), which the gap log keeps as one gap.
  */
 export class ExpiredTokenGaps {
   readonly #gaps = new Map<string, QueuedGapRequest>();

@@ -11,6 +11,7 @@ export type TokenRejection =
   | 'token_unknown_key'
   | 'token_bad_signature'
   | 'token_expired'
+  | 'token_expired_too_long'
   | 'token_not_yet_valid'
   | 'token_wrong_audience'
   | 'token_wrong_app'
@@ -19,12 +20,13 @@ export type TokenRejection =
   | 'token_keys_unavailable';
 
 /**
- * A token that is Graph's in every respect (signature, audience, issuer, tenant, caller) but expired: what it
- * says of when it was valid. Its items are refused all the same; the receiver opens a gap over their window.
+ * A token that is Graph's in every respect (signature, audience, issuer, tenant, caller) but expired, lately
+ * enough for a Graph retry to carry it: what it says of when it was valid. Its items are refused all the same;
+ * the receiver opens a gap over their window.
  */
 export interface ExpiredToken {
   readonly tenantId: string;
-  /** The earliest of its `iat` and `nbf`; without either, its `exp` less MAX_TOKEN_LIFETIME_MS. */
+  /** The earliest of its `iat` and `nbf`, but never before its `exp` less MAX_TOKEN_LIFETIME_MS. */
   readonly validFromMs: number;
   readonly expiresAtMs: number;
 }
@@ -35,6 +37,23 @@ export type TokenVerdict =
 
 /** The longest lifetime Entra gives an access token (a token lifetime policy allows 10 minutes to 1 day). */
 export const MAX_TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * How long Graph retries a notification its endpoint did not accept: "with exponential backoff for up to 4
+ * hours" (Microsoft Graph docs, concepts/change-notifications-delivery-webhooks.md). Graph attaches a token
+ * only while it is valid, so a genuine resend carries a token that expired at most this long before.
+ */
+export const GRAPH_RETRY_PERIOD_MS = 4 * 60 * 60 * 1000;
+
+/** Room for Graph's clock and ours to disagree when judging a resend by GRAPH_RETRY_PERIOD_MS. */
+export const RESEND_CLOCK_SKEW_MS = 15 * 60 * 1000;
+
+/**
+ * How long before it is received a genuine resend's token may have expired. A token expired longer ago is no
+ * Graph retry but a replayed request (or a clock far off): it is refused as `token_expired_too_long` and
+ * opens no gap, so an old request body cannot make the app read weeks back.
+ */
+export const RESENT_TOKEN_MAX_EXPIRED_MS = GRAPH_RETRY_PERIOD_MS + RESEND_CLOCK_SKEW_MS;
 
 export interface ValidationTokenVerifierOptions {
   /** Our application (client) id: the token's `aud`. */
@@ -62,10 +81,15 @@ function issuerOf(iss: unknown): { tenantId: string; version: 'v1' | 'v2' } | un
   return v2 ? { tenantId: v2.toLowerCase(), version: 'v2' } : undefined;
 }
 
-/** When a verified token became valid: the earliest of its `iat` and `nbf`, else its `exp` less the longest lifetime. */
+/**
+ * When a verified token became valid: the earliest of its `iat` and `nbf`, else its `exp` less the longest
+ * lifetime. Never earlier than that either: Entra issues no token that lives longer, so an older stamp would
+ * only widen the gap past anything a Graph retry could need.
+ */
 function validFromOf(payload: JWTPayload, expiresAtMs: number): number {
   const stamps = [payload.iat, payload.nbf].filter((t): t is number => typeof t === 'number').map((t) => t * 1000);
-  return Math.min(expiresAtMs, ...(stamps.length > 0 ? stamps : [expiresAtMs - MAX_TOKEN_LIFETIME_MS]));
+  const longest = expiresAtMs - MAX_TOKEN_LIFETIME_MS;
+  return stamps.length > 0 ? Math.max(longest, Math.min(expiresAtMs, ...stamps)) : longest;
 }
 
 /** The calling app's claim in each token version: v1 tokens carry `appid` (no `azp`), v2 tokens `azp` (no `appid`). */
@@ -122,7 +146,8 @@ export function tokenRejectionFor(e: unknown): Rejection {
  * (v1 `appid`, v2 `azp`; the other claim is never looked at), a v1 or v2 issuer of the
  * token's tenant, and that tenant in the allow-list. Each distinct token is verified once; successes are
  * remembered until the token expires. A token expired but right in every other respect is refused as
- * `token_expired` with what it says of its validity (`expired`); one wrong in any other way never has that.
+ * `token_expired` with what it says of its validity (`expired`), or as `token_expired_too_long` without it when
+ * it expired longer ago than a Graph retry allows; one wrong in any other way never has either.
  */
 export class ValidationTokenVerifier {
   readonly #options: Required<Omit<ValidationTokenVerifierOptions, 'now'>> & { now: () => number };
@@ -185,6 +210,7 @@ export class ValidationTokenVerifier {
 
     const expiresAtMs = (payload.exp as number) * 1000;
     if (expiresAtMs + this.#options.clockToleranceSeconds * 1000 <= now) {
+      if (expiresAtMs + RESENT_TOKEN_MAX_EXPIRED_MS <= now) return { ok: false, reason: 'token_expired_too_long', retryable: false };
       return { ok: false, reason: 'token_expired', retryable: false, expired: { tenantId, validFromMs: validFromOf(payload, expiresAtMs), expiresAtMs } };
     }
     this.#remember(token, { tenantId, expiresAtMs });

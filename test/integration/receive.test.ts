@@ -7,6 +7,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { UnserializableNotificationError } from '../../shared/errors.js';
 import { StorageNotificationStore } from '../../shared/queue/notification-store.js';
 import { EXPIRED_TOKEN_GAP_MARGIN_MS } from '../../shared/receive/expired-token-gaps.js';
+import { MAX_TOKEN_LIFETIME_MS, RESENT_TOKEN_MAX_EXPIRED_MS } from '../../shared/receive/validation-tokens.js';
 import { drainNotifications, drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { APP_ID, CLIENT_STATE, OLD_CLIENT_STATE, TENANT_A, TENANT_B, TENANT_OTHER, changeNotification, encryptedNotification, lifecycleNotification } from '../helpers/notifications.js';
 import { testReceiver } from '../helpers/receiver.js';
@@ -249,6 +250,27 @@ describe('validationTokens', () => {
     const item = encryptedNotification();
     expect((await r.post({ value: [item], validationTokens: [genuine] })).status).toBe(202);
     expect((await drainQueue(r.queues.change)).map((m) => (m.body as QueuedBatch).gaps?.map((g) => g.subscriptionId))).toEqual([[item.subscriptionId]]);
+  });
+
+  it('asks for no gap for a genuine token expired longer ago than Graph retries (a replayed request), and for one a Graph retry could carry, no wider a window than a retry could need', async () => {
+    const r = receiver();
+    // A request body kept and sent again: its token, Graph's in every respect, expired 5 hours ago.
+    const replayed = await issuer.sign({ issuedAt: -6 * 3600, notBefore: -6 * 3600, expiresIn: -5 * 3600 });
+    expect((await r.post({ value: [encryptedNotification()], validationTokens: [replayed] })).status).toBe(202);
+    expect(await drainQueue(r.queues.change)).toEqual([]);
+    expect(r.logger.lines.filter((l) => l.event.startsWith('security.') && l.event !== 'security.rejections_summary').map((l) => l.fields.reason)).toEqual([
+      'validation_token_invalid',
+      'token_expired_too_long',
+    ]);
+    // Expired an hour ago, a Graph retry: its gap is asked for, but from no earlier than the retry period, the
+    // longest token lifetime and the margin before receipt, whatever its iat and nbf say (here a month back).
+    const resent = await issuer.sign({ issuedAt: -30 * 86400, notBefore: -30 * 86400, expiresIn: -3600 });
+    expect((await r.post({ value: [encryptedNotification()], validationTokens: [resent] })).status).toBe(202);
+    const batch = (await drainQueue(r.queues.change))[0]!.body as QueuedBatch;
+    const earliest = Date.parse(batch.receivedAt) - RESENT_TOKEN_MAX_EXPIRED_MS - MAX_TOKEN_LIFETIME_MS - EXPIRED_TOKEN_GAP_MARGIN_MS;
+    expect(batch.gaps).toHaveLength(1);
+    expect(Date.parse(batch.gaps![0]!.from)).toBeGreaterThanOrEqual(earliest);
+    expect(batch.gaps![0]!.from).toBe(new Date(decodeJwt(resent).exp! * 1000 - MAX_TOKEN_LIFETIME_MS - EXPIRED_TOKEN_GAP_MARGIN_MS).toISOString());
   });
 
   it('routes the items of a valid token beside an expired one of the same tenant, asking for no gap', async () => {

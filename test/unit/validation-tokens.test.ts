@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeySetUnreachableError, remoteKeySet } from '../../shared/receive/remote-key-set.js';
-import { MAX_TOKEN_LIFETIME_MS, tokenRejectionFor, ValidationTokenVerifier, type TokenVerdict } from '../../shared/receive/validation-tokens.js';
+import { MAX_TOKEN_LIFETIME_MS, RESENT_TOKEN_MAX_EXPIRED_MS, tokenRejectionFor, ValidationTokenVerifier, type TokenVerdict } from '../../shared/receive/validation-tokens.js';
 import { APP_ID, TENANT_A, TENANT_B, TENANT_OTHER } from '../helpers/notifications.js';
 import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
 
@@ -63,6 +63,21 @@ describe('ValidationTokenVerifier', () => {
     const token = await issuer.sign({ issuedAt: null, notBefore: null, expiresIn: -3600 });
     const exp = decodeJwt(token).exp! * 1000;
     expect(await verifier.verify(token)).toMatchObject({ reason: 'token_expired', expired: { tenantId: TENANT_A, validFromMs: exp - MAX_TOKEN_LIFETIME_MS, expiresAtMs: exp } });
+  });
+
+  it("refuses a token expired longer ago than Graph retries as token_expired_too_long, saying nothing of when it was valid, however Graph's it is", async () => {
+    // Graph retries for at most 4 hours with the token it first sent: one expired 5 hours ago is a replay.
+    const verdict = await verifier.verify(await issuer.sign({ issuedAt: -6 * 3600, notBefore: -6 * 3600, expiresIn: -5 * 3600 }));
+    expect(verdict).toEqual({ ok: false, reason: 'token_expired_too_long', retryable: false });
+    // The bound, and the control: one expired 4 hours ago (within the clock skew allowed past it) is a resend.
+    expect(RESENT_TOKEN_MAX_EXPIRED_MS).toBe(4.25 * 3600_000);
+    expect(await verifier.verify(await issuer.sign({ issuedAt: -5 * 3600, notBefore: -5 * 3600, expiresIn: -4 * 3600 }))).toMatchObject({ reason: 'token_expired', expired: { tenantId: TENANT_A } });
+  });
+
+  it('takes an expired token to have been valid no earlier than its exp less the longest lifetime Entra gives, whatever its iat and nbf say', async () => {
+    const token = await issuer.sign({ issuedAt: -30 * 86400, notBefore: -30 * 86400, expiresIn: -3600 });
+    const exp = decodeJwt(token).exp! * 1000;
+    expect(await verifier.verify(token)).toMatchObject({ reason: 'token_expired', expired: { validFromMs: exp - MAX_TOKEN_LIFETIME_MS, expiresAtMs: exp } });
   });
 
   it('refuses an expired token wrong in any other respect for that, saying nothing of when it was valid', async () => {
