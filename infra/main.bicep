@@ -118,6 +118,11 @@ var accessRestrictions = restrictToGraph
     )
   : []
 
+// The reconciler's own handshake check before each creation calls the app's public URLs from the app's outbound
+// addresses, which the restriction denies (403): it would stop every creation. Graph's handshake on create, from
+// its published addresses, remains the check (docs/deploy.md step 11).
+var endpointCheckSettings = restrictToGraph ? { SUBSCRIPTIONS_CHECK_ENDPOINTS: 'false' } : {}
+
 var queueNames = {
   notifications: 'graph-notifications'
   lifecycle: 'graph-lifecycle'
@@ -265,6 +270,7 @@ var appSettings = union(
         SUBSCRIPTIONS_FILE: subscriptionsFile
       }
     : {},
+  endpointCheckSettings,
   empty(routesFile) ? {} : { ROUTES_FILE: routesFile },
   graphAuthMode == 'clientsecret' ? { GRAPH_CLIENT_SECRET: keyVaultReference(clientSecretSecret!.properties.secretUri) } : {}
 )

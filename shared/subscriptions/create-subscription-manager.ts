@@ -32,6 +32,10 @@ export function readDesiredSubscriptions(settings: Pick<SubscriptionSettings, 's
   }
 }
 
+/** Why the pre-create check is off: logged, so that an operator sees creations go to Graph unchecked. */
+const ENDPOINT_CHECK_OFF =
+  "SUBSCRIPTIONS_CHECK_ENDPOINTS=false (set with the Bicep's restrictToGraph, whose access restrictions refuse the app's own calls to its public URLs): Graph's validation handshake on create is the only check of GRAPH_NOTIFICATION_URL and GRAPH_LIFECYCLE_URL";
+
 /** Wires the subscription side (Graph client, records, lock, reconciler, lifecycle handling) from settings. */
 export function createSubscriptionManager(settings: Settings, certificates: CertificateStore, logger: Logger, options: { graph?: GraphClient; now?: () => number } = {}): SubscriptionManager {
   const client = options.graph ?? new GraphClient({ baseUrl: settings.graphBaseUrl.href, credential: createGraphCredential(settings) });
@@ -50,7 +54,9 @@ export function createSubscriptionManager(settings: Settings, certificates: Cert
     tenantId: settings.tenantIds[0] ?? '',
     renewWithinMinutes: settings.renewWithinMinutes,
     deleteUndesired: settings.deleteUndesiredSubscriptions,
-    checkEndpoints: () => checkEndpoints({ GRAPH_NOTIFICATION_URL: settings.notificationUrl, GRAPH_LIFECYCLE_URL: settings.lifecycleUrl }),
+    endpointCheck: settings.checkEndpointsBeforeCreate
+      ? { run: () => checkEndpoints({ GRAPH_NOTIFICATION_URL: settings.notificationUrl, GRAPH_LIFECYCLE_URL: settings.lifecycleUrl }) }
+      : { off: ENDPOINT_CHECK_OFF },
     logger,
     ...(options.now ? { now: options.now } : {}),
   });

@@ -45,9 +45,10 @@ export interface SubscriptionReconcilerOptions {
   readonly deleteUndesired: boolean;
   /**
    * Graph's validation handshake against our own URLs, run before an entry's subscription is created, so
-   * that a wrong key or an unreachable app is reported by name instead of as Graph's generic 400.
+   * that a wrong key or an unreachable app is reported by name instead of as Graph's generic 400; or why it
+   * is off (SUBSCRIPTIONS_CHECK_ENDPOINTS=false), logged once, at the first creation without it.
    */
-  readonly checkEndpoints?: () => Promise<readonly EndpointCheckResult[]>;
+  readonly endpointCheck?: { readonly run: () => Promise<readonly EndpointCheckResult[]> } | { readonly off: string };
   readonly now?: () => number;
   readonly logger: Logger;
 }
@@ -95,6 +96,7 @@ export class SubscriptionReconciler {
   readonly #o: SubscriptionReconcilerOptions;
   readonly #now: () => number;
   #endpoints: { at: number; results: readonly EndpointCheckResult[] } | undefined;
+  #endpointCheckOffLogged = false;
 
   constructor(options: SubscriptionReconcilerOptions) {
     this.#o = options;
@@ -336,10 +338,14 @@ export class SubscriptionReconciler {
    * check must not stop a replacement half-way.
    */
   async #createInGraph(d: DesiredSubscription, cert: Certificate | undefined): Promise<GraphSubscription> {
-    if (this.#o.checkEndpoints) {
-      if (!this.#endpoints || this.#now() - this.#endpoints.at > MINUTE) this.#endpoints = { at: this.#now(), results: await this.#o.checkEndpoints() };
+    const check = this.#o.endpointCheck;
+    if (check && 'run' in check) {
+      if (!this.#endpoints || this.#now() - this.#endpoints.at > MINUTE) this.#endpoints = { at: this.#now(), results: await check.run() };
       const failed = this.#endpoints.results.filter((r) => !r.ok);
       if (failed.length > 0) throw new EndpointCheckFailedError(failed);
+    } else if (check && !this.#endpointCheckOffLogged) {
+      this.#endpointCheckOffLogged = true;
+      this.#o.logger.info('subscriptions.endpoint_check_off', { reason: check.off });
     }
     return this.#o.graph.createSubscription(this.#newSubscription(d, cert), d.version);
   }

@@ -10,6 +10,8 @@ export interface WebhookSink {
   readonly url: string;
   readonly posts: { path: string; query: URLSearchParams; contentType: string | undefined; body: string }[];
   handshake: 'echo' | 'wrong' | 'error' | { delayMs: number };
+  /** Set: like App Service access restrictions, requests from any other address are answered 403. */
+  allowFrom: readonly string[] | undefined;
   /** The next `n` handshakes answer a wrong token, whatever `handshake` says. */
   failNextHandshakes(n: number): void;
   readonly answers: (number | { status: number; delayMs: number })[];
@@ -22,13 +24,17 @@ export interface WebhookSink {
 export async function startWebhookSink(): Promise<WebhookSink> {
   const posts: WebhookSink['posts'] = [];
   const answers: WebhookSink['answers'] = [];
-  const state: { handshake: WebhookSink['handshake']; failures: number } = { handshake: 'echo', failures: 0 };
+  const state: { handshake: WebhookSink['handshake']; failures: number; allowFrom: WebhookSink['allowFrom'] } = { handshake: 'echo', failures: 0, allowFrom: undefined };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://sink');
       const body = Buffer.concat(chunks).toString('utf8');
+      if (state.allowFrom && !state.allowFrom.includes(req.socket.remoteAddress ?? '')) {
+        res.writeHead(403).end();
+        return;
+      }
       posts.push({ path: url.pathname, query: url.searchParams, contentType: req.headers['content-type'], body });
       const token = url.searchParams.get('validationToken');
       if (token !== null) {
@@ -53,6 +59,12 @@ export async function startWebhookSink(): Promise<WebhookSink> {
     },
     set handshake(h) {
       state.handshake = h;
+    },
+    get allowFrom() {
+      return state.allowFrom;
+    },
+    set allowFrom(addresses) {
+      state.allowFrom = addresses;
     },
     answers,
     failNextHandshakes: (n) => void (state.failures += n),

@@ -261,5 +261,16 @@ describe('infra/main.bicep compiled', () => {
       expect(rules.filter((r) => r.name === 'operators').map((r) => r.ipAddress)).toEqual(['203.0.113.0/24', '198.51.100.7/32']);
       expect(rules).toHaveLength(graphAddresses.length + 2);
     });
+
+    it("on, and only then, turns the app's own pre-create endpoint check off: the restriction refuses the app's calls to itself", () => {
+      const t = template();
+      const scope = (restrictToGraph: boolean): ArmScope => ({ parameters: { restrictToGraph }, variable: (name) => evaluateArm(t.variables[name], scope(restrictToGraph)) });
+      expect(evaluateArm(t.variables.endpointCheckSettings, scope(true))).toEqual({ SUBSCRIPTIONS_CHECK_ENDPOINTS: 'false' });
+      expect(evaluateArm(t.variables.endpointCheckSettings, scope(false))).toEqual({});
+      // The app settings take it in, and nothing else sets it (the app's default is true).
+      const deployment = resources(t).find((r) => r.type === 'Microsoft.Resources/deployments' && r.name === 'function-app')!;
+      expect(deployment.properties.parameters.appSettings.value).toMatch(/^\[union\(.*, variables\('endpointCheckSettings'\), /);
+      expect(text().match(/SUBSCRIPTIONS_CHECK_ENDPOINTS/g)).toHaveLength(1);
+    });
   });
 });

@@ -176,6 +176,37 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     expect(record).toMatchObject({ lastAction: 'failed', lastError: expect.stringMatching(/connection-refused/) });
   });
 
+  it("with SUBSCRIPTIONS_CHECK_ENDPOINTS=false (the Bicep's restrictToGraph) creates though the app's own check is refused: Graph's handshake stays the check", async () => {
+    // The front end lets only Graph's address in, as restrictToGraph's access restrictions do: the app's own
+    // handshake, from its outbound address, gets 403.
+    const GRAPH_ADDRESS = '127.0.0.2';
+    await sim.close();
+    sim = await startGraphSimulator({ quotaPerTenant: 100, handshakeFrom: GRAPH_ADDRESS });
+    sink.allowFrom = [GRAPH_ADDRESS];
+    try {
+      const checked = await manager().reconciler.reconcile();
+      expect(checked.entries.every((e) => e.action === 'failed' && /GRAPH_NOTIFICATION_URL \S+: unauthorized/.test(e.error ?? ''))).toBe(true);
+      expect(ours()).toEqual([]);
+
+      const m = manager({ SUBSCRIPTIONS_CHECK_ENDPOINTS: 'false' });
+      const report = await m.reconciler.reconcile();
+      expect(report.entries.map((e) => e.action)).toEqual(Array(13).fill('created'));
+      expect(ours()).toHaveLength(13);
+      expect(m.logger.lines.filter((l) => l.event === 'subscriptions.endpoint_check_off')).toEqual([
+        expect.objectContaining({ level: 'info', fields: { reason: expect.stringContaining('restrictToGraph') } }),
+      ]);
+
+      // Graph's own handshake still refuses an endpoint it cannot reach: nothing is created then.
+      sink.allowFrom = ['127.0.0.3'];
+      sim.subscriptions.remove((await m.records.get('all-chats'))!.subscriptionId!);
+      const again = await m.reconciler.reconcile();
+      expect(again.entries.find((e) => e.name === 'all-chats')?.action).toBe('failed');
+      expect(ours()).toHaveLength(12);
+    } finally {
+      sink.allowFrom = undefined;
+    }
+  });
+
   it('creates every desired subscription, records each, and changes nothing on the next run', async () => {
     const m = manager();
     const first = await m.reconciler.reconcile();

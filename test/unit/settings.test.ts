@@ -123,6 +123,14 @@ describe('readSettings', () => {
     ]);
   });
 
+  it("checks our endpoints before creating a subscription unless SUBSCRIPTIONS_CHECK_ENDPOINTS is false (the Bicep's restrictToGraph sets it)", () => {
+    const dev = { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' };
+    expect(readSettings(dev).checkEndpointsBeforeCreate).toBe(true);
+    expect(readSettings({ ...dev, SUBSCRIPTIONS_CHECK_ENDPOINTS: 'False' }).checkEndpointsBeforeCreate).toBe(false);
+    expect(readSettings({ ...dev, SUBSCRIPTIONS_CHECK_ENDPOINTS: 'true' }).checkEndpointsBeforeCreate).toBe(true);
+    expect(configError({ ...dev, SUBSCRIPTIONS_CHECK_ENDPOINTS: 'no' }).problems).toEqual(['SUBSCRIPTIONS_CHECK_ENDPOINTS must be true or false.']);
+  });
+
   it('refuses the same queue for notifications and lifecycle', () => {
     const e = configError({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', LIFECYCLE_QUEUE: 'graph-notifications' });
     expect(e.problems).toEqual([expect.stringContaining('LIFECYCLE_QUEUE')]);

@@ -33,6 +33,8 @@ export interface GraphSimulatorOptions {
   /** Throttling of resource GETs (Teams' per-chat/channel and per-tenant limits). */
   readonly reads?: Partial<ReadLimits>;
   readonly handshakeTimeoutMs?: number;
+  /** The local address validation handshakes leave from (Graph's published addresses); unset: the system's choice. */
+  readonly handshakeFrom?: string;
   /** How long before expiry `reauthorizationRequired` is sent (simulated minutes). */
   readonly reauthorizationNoticeMinutes?: number;
   /** Reauthorization as the caller's access token lapses: notices, paused delivery, removal (authorization.ts). */
@@ -97,7 +99,7 @@ export class GraphSimulator {
     this.grants = new AppGrants(options.defaultGrant, options.grants);
     this.subscriptions = new SubscriptionService({
       clock: this.clock,
-      handshake: (url) => performValidationHandshake(url, handshakeTimeoutMs),
+      handshake: (url) => performValidationHandshake(url, handshakeTimeoutMs, options.handshakeFrom),
       checkAccess: (caller, parsed, operation) => this.grants.check(caller, parsed, operation),
       defaultTokenLifetimeMs: this.authorization.defaultTokenMinutes * 60_000,
       onAuthorized: (s) => this.deliveries.enqueue(s.notificationUrl, s.held.splice(0)),

@@ -1,5 +1,5 @@
 import { settingsArea } from './define.js';
-import { optionalHttpsUrl, optionalText, queueName, rule, SettingProblem, tableName, wholeNumber } from './validators.js';
+import { optionalHttpsUrl, optionalText, queueName, rule, SettingProblem, tableName, trueOrFalse, wholeNumber } from './validators.js';
 
 export interface SubscriptionSettings {
   /** The URLs given to Graph; '' when the app creates no subscription. */
@@ -10,6 +10,8 @@ export interface SubscriptionSettings {
   readonly subscriptionEventsQueue: string;
   readonly renewWithinMinutes: number;
   readonly deleteUndesiredSubscriptions: boolean;
+  /** Run Graph's handshake against our own URLs before creating a subscription (SUBSCRIPTIONS_CHECK_ENDPOINTS). */
+  readonly checkEndpointsBeforeCreate: boolean;
   readonly reconcileSchedule: string;
 }
 
@@ -47,10 +49,13 @@ const SUBSCRIPTION_SETTINGS = {
   DELETE_UNDESIRED_SUBSCRIPTIONS: {
     default: 'false',
     description: '`true` lets the reconciler delete subscriptions of ours (same notification URL) that the file no longer lists.',
-    read: rule((v: string, name: string) => {
-      const lower = v.toLowerCase();
-      return lower === 'true' || lower === 'false' ? lower === 'true' : new SettingProblem(`${name} must be true or false.`);
-    }),
+    read: trueOrFalse,
+  },
+  SUBSCRIPTIONS_CHECK_ENDPOINTS: {
+    default: 'true',
+    description:
+      "`false` skips the reconciler's own validation handshake against GRAPH_NOTIFICATION_URL and GRAPH_LIFECYCLE_URL before it creates a subscription (Graph's handshake on create still checks them). The Bicep sets it to `false` with `restrictToGraph`, whose access restrictions refuse the app's own calls (docs/deploy.md).",
+    read: trueOrFalse,
   },
   RECONCILE_SCHEDULE: {
     default: '0 */15 * * * *',
@@ -80,6 +85,7 @@ export const subscriptionSettings = settingsArea(SUBSCRIPTION_SETTINGS, {
     subscriptionEventsQueue: v.SUBSCRIPTION_EVENTS_QUEUE,
     renewWithinMinutes: v.RENEW_WITHIN_MINUTES,
     deleteUndesiredSubscriptions: v.DELETE_UNDESIRED_SUBSCRIPTIONS,
+    checkEndpointsBeforeCreate: v.SUBSCRIPTIONS_CHECK_ENDPOINTS,
     reconcileSchedule: v.RECONCILE_SCHEDULE,
   }),
 });

@@ -79,6 +79,12 @@ export const httpsUrl = rule(httpsUrlOf);
 /** An https URL when set; undefined when unset (its area says when it is required). */
 export const optionalHttpsUrl = rule((v: string, name: string) => (v === '' ? undefined : httpsUrlOf(v, name)));
 
+/** `true` or `false`, in any case. */
+export const trueOrFalse = rule((v: string, name: string) => {
+  const lower = v.toLowerCase();
+  return lower === 'true' || lower === 'false' ? lower === 'true' : new SettingProblem(`${name} must be true or false.`);
+});
+
 /** A comma-separated list, blanks dropped. */
 export function list(value: string): string[] {
   return value
