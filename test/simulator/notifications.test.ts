@@ -336,6 +336,20 @@ describe('delivery', () => {
     expect(Date.parse(log[2]!.at) - Date.parse(log[0]!.at)).toBeGreaterThanOrEqual(Math.floor(180_000 * scale));
   });
 
+  it("keeps retrying past the scaled horizon when given Graph's own (the chaos run: delays sped up, 4 hours kept)", async () => {
+    sim.deliveries.options = { ...sim.deliveries.options, timeScale: 0.00002, retryHorizonMs: 4 * 3600_000 };
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    await subscribe(`/chats/${chat.id}/messages`, 'created');
+    // Past the scaled horizon (4 h × 0.00002 = 288 ms: about 6 attempts), then accepted.
+    for (let i = 0; i < 9; i++) sink.answers.push(503);
+    sink.answers.push(202);
+    sim.teams.postChatMessage(chat.id, { from: ALICE, content: 'late but kept' });
+    await sim.deliveries.idle();
+    const log = sim.deliveries.log;
+    expect(log.map((a) => a.status)).toEqual([...Array(9).fill(503), 202]);
+    expect(log.some((a) => a.droppedAfterRetries)).toBe(false);
+  });
+
   it('counts a slow answer as a failure and gives up after the retry horizon', async () => {
     sim.deliveries.options = { ...sim.deliveries.options, requestTimeoutMs: 200, timeScale: 0.00002 };
     const chat = sim.teams.createChat({ members: [ALICE, BOB] });

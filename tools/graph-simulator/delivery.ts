@@ -41,6 +41,11 @@ export interface DeliveryOptions {
   readonly batchWindowMs: number;
   /** Multiplies Graph's retry delays (1 = real time: first retry after 1 minute, give up after 4 hours). */
   readonly timeScale: number;
+  /**
+   * How long Graph retries a notification before it gives up (simulated ms); default Graph's 4 hours times
+   * `timeScale`. A run that compresses the delays but keeps Graph's real 4 hours (the chaos run) sets it.
+   */
+  readonly retryHorizonMs?: number;
   /** Share of successful batches delivered a second time, as Graph sometimes does. */
   readonly duplicateRate: number;
   /** How long a POST may take before it counts as failed: Graph's HTTP client times out after 3 s. */
@@ -245,7 +250,7 @@ export class Deliverer {
     const delayedMs = Math.max(0, ...batch.map((n) => this.#delayed.get(n) ?? 0));
     const scale = this.options.timeScale;
     const delay = FIRST_RETRY_MS * 2 ** (attempt - 1) * scale;
-    const giveUp = !ok && this.#clock.now() + delay - firstAt > RETRY_HORIZON_MS * scale;
+    const giveUp = !ok && this.#clock.now() + delay - firstAt > (this.options.retryHorizonMs ?? RETRY_HORIZON_MS * scale);
     this.log.push({
       batchId,
       url,
