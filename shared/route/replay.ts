@@ -106,10 +106,10 @@ export async function replayMessages(storage: ReplayStorage, from: { kind: 'dead
  */
 async function serviceTime(queue: QueueClient): Promise<{ at: number; wait: number } | undefined> {
   try {
-    const { date } = await queue.getProperties();
-    // `date` is the whole second the answer was made in: a second after the answer, that second is over,
+    const ms = ((await queue.getProperties()).date ?? new Date()).getTime();
+    // The answer's `Date` is the whole second it was made in: a second after the answer, that second is over,
     // and every message inserted from then on is inserted after `at` (whether storage counts in seconds or ms).
-    return { at: (date ?? new Date()).getTime() - ((date ?? new Date()).getTime() % 1000) + 999, wait: 1000 };
+    return { at: ms - (ms % 1000) + 999, wait: 1000 };
   } catch (e) {
     if (restStatus(e) === 404) return undefined;
     throw e;
