@@ -104,9 +104,17 @@ export class BackfillWorker {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Records a gap and queues its first pieces; an already recorded gap is left alone. */
+  /**
+   * Records a gap and queues its first pieces; an already recorded gap (the same subscription, reason and
+   * start) is left alone. A downtime found again with a later end is the exception: the rest of its window,
+   * from the recorded end, is a gap of its own. A detector that died after opening some of a downtime's gaps,
+   * before writing its heartbeat, is followed by one that finds the same old heartbeat later, and the
+   * minutes between the two detections must be read back too. (Other reasons' ends say nothing new when
+   * repeated: an expired token's window is bounded by the token, and a replayed request must not widen it.)
+   */
   async openGap(gap: Pick<Gap, 'name' | 'from' | 'to' | 'reason'>, logger: Logger): Promise<Gap> {
     const { gap: recorded, created } = await this.#o.gaps.open(gap, new Date(this.#now()));
+    if (!created && gap.reason === 'downtime' && Date.parse(gap.to) > Date.parse(recorded.to)) return this.openGap({ ...gap, from: recorded.to }, logger);
     if (!created) return recorded;
     logger.warn('backfill.gap_opened', { gapId: recorded.id, name: gap.name, from: gap.from, to: gap.to, reason: gap.reason });
     return this.#start(recorded);

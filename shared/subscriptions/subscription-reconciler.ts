@@ -244,12 +244,13 @@ export class SubscriptionReconciler {
 
   /**
    * The record of an entry whose subscription Graph no longer has (removed, expired, deleted by someone):
-   * a gap opens when the app last saw it alive (its record's last update, or its expiry if earlier), so
-   * that the subscription created now closes it and the window is announced and read back.
+   * a gap opens when the app last saw it alive (`seenAt`, never moved by a failed run; a record from before
+   * it has its last update), or at its expiry if earlier, so that the subscription created now closes it and
+   * the window is announced and read back.
    */
   #lost(record: SubscriptionRecord | undefined): SubscriptionRecord | undefined {
     if (!record?.subscriptionId || (record.gapFrom && !record.gapTo)) return record;
-    const seen = Math.min(Date.parse(record.updatedAt), record.expiresAt ? Date.parse(record.expiresAt) : Number.POSITIVE_INFINITY);
+    const seen = Math.min(Date.parse(record.seenAt ?? record.updatedAt), record.expiresAt ? Date.parse(record.expiresAt) : Number.POSITIVE_INFINITY);
     const { gapTo: _closed, ...rest } = record;
     return { ...rest, ...carriedGapWindows(record), gapFrom: new Date(Number.isFinite(seen) ? seen : this.#now()).toISOString(), gapSubscriptionId: record.subscriptionId };
   }
@@ -415,6 +416,7 @@ export class SubscriptionReconciler {
       ...(fingerprint ? { clientStateFingerprint: fingerprint } : {}),
       ...gap,
       lastAction: action,
+      seenAt: now,
       updatedAt: now,
     });
     if (action !== 'unchanged') this.#o.logger.info(`subscriptions.${action}`, { name: d.name, subscriptionId: s.id, expiresAt: s.expirationDateTime });

@@ -28,6 +28,11 @@ export interface SubscriptionRecord {
   readonly lastError?: string;
   readonly lastErrorStatus?: number;
   readonly lastErrorAt?: string;
+  /**
+   * When Graph last showed the subscription alive (listed, created, renewed or adopted by a run). A failed
+   * run updates the record but not this: the window of a subscription Graph dropped starts here.
+   */
+  readonly seenAt?: string;
   readonly updatedAt: string;
 }
 

@@ -541,7 +541,7 @@ describe('backfill', () => {
     expect(gaps.map((g) => [g.reason, g.name])).toEqual([['downtime', 'chat-messages']]);
   });
 
-  it('opens every downtime gap even when the detector dies after opening some of them', async () => {
+  it('opens every downtime gap, each to the later detection, even when the detector dies after opening some of them', async () => {
     const desired = [
       { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true },
       { name: 'channel-messages', resource: '/teams/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true },
@@ -560,7 +560,21 @@ describe('backfill', () => {
     sim.clock.advance(1_000);
     await r.start().detector.beat(r.logger);
     const downtime = (await r.backfill.gaps.list()).filter((g) => g.reason === 'downtime');
-    expect(downtime.map((g) => g.name).sort()).toEqual(['channel-messages', 'chat-messages']);
+    // Each subscription's windows reach the later detection: the gap the killed process opened ends a second
+    // earlier, so the rest of its window is a gap of its own (nothing between the two detections goes unread).
+    const windows = (name: string) => downtime.filter((g) => g.name === name).map((g) => [g.from, g.to] as const);
+    const channel = windows('channel-messages');
+    expect(channel).toHaveLength(1);
+    const [heartbeat, secondDetection] = channel[0]!;
+    const chat = windows('chat-messages');
+    expect(chat).toHaveLength(2);
+    const firstDetection = chat[0]![1];
+    expect(chat).toEqual([
+      [heartbeat, firstDetection],
+      [firstDetection, secondDetection],
+    ]);
+    expect(Date.parse(secondDetection) - Date.parse(firstDetection)).toBeGreaterThanOrEqual(1_000);
+    expect(r.logger.lines.filter((l) => l.event === 'backfill.gap_opened').length).toBe(3);
   });
 
   it('resumes a gap whose opener died between recording it and queueing its pieces, at a heartbeat a minute later', async () => {

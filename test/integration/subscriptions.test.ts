@@ -257,6 +257,33 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     expect(ours()).toHaveLength(13);
   });
 
+  it('opens the window of a subscription Graph removed at the last run that saw it alive, however many runs failed in between', async () => {
+    const file = writeFile({ subscriptions: [{ name: 'all-chats', resource: '/chats', changeTypes: ['created', 'updated'], includeResourceData: true }] });
+    const table = `subs${Math.random().toString(36).slice(2, 10)}`;
+    const m = manager({ SUBSCRIPTIONS_FILE: file, SUBSCRIPTIONS_TABLE: table });
+    const runStarted = sim.clock.now();
+    await m.reconciler.reconcile();
+    const seenAlive = sim.clock.now();
+    sim.clock.advance(60_000);
+    const victim = (await m.records.get('all-chats'))!;
+    sim.subscriptions.remove(victim.subscriptionId!);
+    const removedAt = sim.clock.now();
+    // A process whose certificate folder cannot be read fails the entry: a run that saw nothing alive.
+    sim.clock.advance(60_000);
+    const unreadable = join(dir, uniqueName('not-a-folder'));
+    writeFileSync(unreadable, 'not a folder');
+    const failing = manager({ SUBSCRIPTIONS_FILE: file, SUBSCRIPTIONS_TABLE: table }, unreadable);
+    expect((await failing.reconciler.reconcile()).entries[0]).toMatchObject({ name: 'all-chats', action: 'failed' });
+    sim.clock.advance(60_000);
+    expect((await m.reconciler.reconcile()).entries[0]).toMatchObject({ name: 'all-chats', action: 'created' });
+    const record = (await m.records.get('all-chats'))!;
+    // The window starts with the run that last saw it alive: before the removal, not at the failed run.
+    expect(record.gapSubscriptionId).toBe(victim.subscriptionId);
+    expect(Date.parse(record.gapFrom!)).toBeGreaterThanOrEqual(runStarted);
+    expect(Date.parse(record.gapFrom!)).toBeLessThanOrEqual(seenAlive);
+    expect(Date.parse(record.gapFrom!)).toBeLessThan(removedAt);
+  });
+
   it('adopts a subscription Graph says already exists (409)', async () => {
     const m = manager({ SUBSCRIPTIONS_FILE: writeFile({ subscriptions: [{ name: 'all-chats', resource: '/chats', changeTypes: ['created', 'updated'] }] }) });
     const existing = await graphClient(sim.baseUrl).post('/v1.0/subscriptions', {

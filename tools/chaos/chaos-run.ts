@@ -15,6 +15,7 @@ import { ChaosStepError } from './chaos-error.js';
 import { SubscriptionRecords } from '../../shared/subscriptions/subscription-records.js';
 import { freePort, startAzurite, type AzuriteProcess, type AzuritePorts } from '../azurite/azurite-process.js';
 import type { RecordedChange } from '../graph-simulator/change-log.js';
+import type { DeliveryAttempt } from '../graph-simulator/delivery.js';
 import { compareLedger, type FoundEvent, type LedgerResult } from './ledger.js';
 import { startNotificationProxy } from './notification-proxy.js';
 import { planChaos, type ActivityOp, type ChaosPlan, type Fault, type FaultKind } from './plan.js';
@@ -243,6 +244,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       writeFileSync(join(work, 'changes.json'), JSON.stringify(changes));
       writeFileSync(join(work, 'events.json'), JSON.stringify(events));
       writeFileSync(join(work, 'gaps.json'), JSON.stringify(gaps));
+      writeFileSync(join(work, 'deliveries.json'), JSON.stringify(await deliveryLog(driver)));
     }
     keepDir ||= ledger.lost > 0 || !converged;
     return {
@@ -465,6 +467,15 @@ function storageOf(connectionString: string): Storage {
     backfillTable: TableClient.fromConnectionString(connectionString, 'backfill', opts),
     subscriptionsTable: TableClient.fromConnectionString(connectionString, 'subscriptions', opts),
   };
+}
+
+/**
+ * Graph's delivery attempts, one line each, with what each batch carried (change type and resource, no
+ * content): how a lost change's notification fared (given up, dropped, or answered 202).
+ */
+async function deliveryLog(driver: Driver): Promise<unknown[]> {
+  const { value } = await driver.call<{ value: (DeliveryAttempt & { items: { changeType?: string; resource?: string; lifecycleEvent?: string }[] })[] }>('GET', '/deliveries');
+  return value.map(({ items, ...attempt }) => ({ ...attempt, items: items.map((i) => [i.lifecycleEvent ?? i.changeType, i.resource]) }));
 }
 
 async function control(sim: SimulatorProcess): Promise<{ changes: RecordedChange[]; deliveriesIdle: boolean }> {
