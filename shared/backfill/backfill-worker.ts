@@ -12,7 +12,7 @@ import type { DesiredSubscription } from '../subscriptions/desired-subscriptions
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { BACKFILL_PIECE_SCHEMA, parseBackfillPiece, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
 import type { Gap, GapLog, PendingPiece } from './gap-log.js';
-import { formedMembershipId, membershipChangesOf } from './membership-history.js';
+import { firstMemberAddition, formedMembershipId, membershipChangesOf, removalsOfUnknownMembers, type MembershipHistoryEntry } from './membership-history.js';
 import type { KnownMember, MembershipLog } from './membership-log.js';
 import { changeFromChat, changeFromMember, changeFromMembershipHistory, changeFromMessage, type ReadBackChange } from './read-back-change.js';
 
@@ -256,11 +256,11 @@ export class BackfillWorker {
         if (child) await this.#queue({ ...freshPiece(piece), scope: child, next: undefined });
       }
     } else if (piece.scope.kind === 'userChatsMembership') {
-      // Chats whose membership may have changed in the window (lastUpdatedDateTime moves on member changes).
+      // Chats whose membership may have changed in the window: created in it (its first members came with it,
+      // and a later change moves lastUpdatedDateTime past the window) or updated in it (it moves on member changes).
+      const inWindow = (stamp: unknown) => typeof stamp === 'string' && Date.parse(stamp) >= window.from && Date.parse(stamp) <= window.to;
       for (const chat of items) {
-        const stamp = chat.lastUpdatedDateTime ?? chat.createdDateTime;
-        const updated = Date.parse(typeof stamp === 'string' ? stamp : '');
-        if (typeof chat.id === 'string' && updated >= window.from && updated <= window.to)
+        if (typeof chat.id === 'string' && (inWindow(chat.createdDateTime) || inWindow(chat.lastUpdatedDateTime ?? chat.createdDateTime)))
           await this.#queue({ ...freshPiece(piece), scope: { kind: 'chatMembers', chatId: chat.id }, next: undefined });
       }
     } else {
@@ -268,7 +268,11 @@ export class BackfillWorker {
       const subscriptionId = record?.subscriptionId ?? `backfill:${desired.name}`;
       const history = afterHistory(piece.scope) !== undefined;
       const membership =
-        piece.scope.kind === 'chatMembers' ? await this.#membershipChanges(piece.scope.chatId, items, subscriptionId) : history ? await this.#historyChanges(items, window, subscriptionId) : undefined;
+        piece.scope.kind === 'chatMembers'
+          ? await this.#membershipChanges(piece.scope.chatId, items, subscriptionId)
+          : history
+            ? await this.#historyChanges(items, window, desired.name, subscriptionId)
+            : undefined;
       const listed = membership ? membership.changes : items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId));
       const wanted = listed.filter((c) => desired.changeTypes.includes(c.notification.changeType));
       const slots = new Semaphore(ROUTE_CONCURRENCY);
@@ -359,15 +363,24 @@ export class BackfillWorker {
   /**
    * The membership changes a page of a chat's history holds (system event messages in the window), oldest
    * first, each with the member's remembered membership id or, for a member the app never saw, a formed one.
+   * A chat's first members leave no system message of their addition: the removal of one the app never knew,
+   * in a chat created inside a window recorded as a gap of this subscription, brings the addition it implies
+   * (at the chat's creation) before it, since no notification of that addition can have reached the app.
    */
-  async #historyChanges(messages: Record<string, unknown>[], window: { from: number; to: number }, subscriptionId: string): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
-    const entries = messages.flatMap((m) => membershipChangesOf(m, window)).sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  async #historyChanges(
+    messages: Record<string, unknown>[],
+    window: { from: number; to: number },
+    name: string,
+    subscriptionId: string,
+  ): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
+    const read = messages.flatMap((m) => membershipChangesOf(m, window));
     const known = new Map<string, Map<string, KnownMember>>();
+    for (const chatId of new Set(read.map((e) => e.chatId))) known.set(chatId, await this.#o.memberships.known(this.#o.tenantId, chatId));
+    const entries = [...read, ...(await this.#firstMemberAdditions(read, known, window, name))].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     const changes: ReadBackChange[] = [];
     const updates: [string, KnownMember][] = [];
     for (const entry of entries) {
-      let members = known.get(entry.chatId);
-      if (!members) known.set(entry.chatId, (members = await this.#o.memberships.known(this.#o.tenantId, entry.chatId)));
+      const members = known.get(entry.chatId)!;
       const membershipId = members.get(entry.userId)?.membershipId ?? formedMembershipId(this.#o.tenantId, entry.chatId, entry.userId);
       const change = changeFromMembershipHistory(entry, membershipId, subscriptionId, this.#o.tenantId);
       changes.push(change);
@@ -378,6 +391,42 @@ export class BackfillWorker {
       for (const [chatId, member] of updates) await this.#o.memberships.remember(this.#o.tenantId, chatId, member);
     };
     return { changes, remember };
+  }
+
+  /** The additions of first members whose removal the history shows (see #historyChanges); one chat read each. */
+  async #firstMemberAdditions(
+    entries: readonly MembershipHistoryEntry[],
+    known: ReadonlyMap<string, ReadonlyMap<string, KnownMember>>,
+    window: { from: number; to: number },
+    name: string,
+  ): Promise<MembershipHistoryEntry[]> {
+    const removals = removalsOfUnknownMembers(entries, (chatId, userId) => known.get(chatId)?.has(userId) === true);
+    if (removals.size === 0) return [];
+    // Every window of this subscription the app recorded as a gap, widened as its pieces read it.
+    const gaps = (await this.#o.gaps.list({ name })).map((g) => ({ from: Date.parse(g.from) - this.#o.marginBeforeMs, to: Date.parse(g.to) + this.#o.marginAfterMs }));
+    const inGap = (ms: number) => [window, ...gaps].some((w) => ms >= w.from && ms <= w.to);
+    const out: MembershipHistoryEntry[] = [];
+    for (const [chatId, chatRemovals] of removals) {
+      const createdAt = await this.#chatCreatedAt(chatId);
+      for (const removal of chatRemovals) {
+        const addition = firstMemberAddition(removal, createdAt, inGap);
+        if (addition) out.push(addition);
+      }
+    }
+    return out;
+  }
+
+  /** When a chat was created (ISO), or undefined when it is gone or out of reach; paced as the chat's other reads. */
+  async #chatCreatedAt(chatId: string): Promise<string | undefined> {
+    const waitMs = this.#pacer.reserve(`chat:${chatId}`);
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+    try {
+      const chat = await this.#o.graph.get<Record<string, unknown>>(`/v1.0/chats/${enc(chatId)}?$select=id,createdDateTime`);
+      return typeof chat.createdDateTime === 'string' ? chat.createdDateTime : undefined;
+    } catch (e) {
+      if (isGraphRequestError(e, 404) || isGraphRequestError(e, 403)) return undefined;
+      throw e;
+    }
   }
 
   /** The chat or channel a piece reads, which Teams rate-limits on its own. */

@@ -154,6 +154,28 @@ function relay(subscriptions: unknown[], env: Record<string, string> = {}) {
 }
 
 const at = () => new Date(sim.clock.now());
+const ALL_MEMBERS = { name: 'members', resource: '/chats/getAllMembers?model=A', changeTypes: ['created', 'deleted'], includeResourceData: true };
+const userOf = (e: TeamsCloudEvent) => (e.data as { userId: string }).userId;
+/** Each event as `<user> <changeType>`, sorted. */
+const whoChanged = (events: readonly TeamsCloudEvent[]) => events.map((e) => `${userOf(e)} ${e.changetype}`).sort();
+/**
+ * Reads the window from `from` to now back, then again as a second gap over the same changes (another
+ * reason, an overlap, a second earlier): the second read must bring no new event.
+ */
+async function readWindowTwice(r: ReturnType<typeof relay>, from: Date): Promise<void> {
+  await readBack(r, from);
+  await readBack(r, new Date(from.getTime() - 1000));
+}
+/** Opens a manual gap from `from` to `to` (now) and drains the backfill. */
+async function readBack(r: ReturnType<typeof relay>, from: Date, to = at()): Promise<void> {
+  await r.backfill.detector.open('manual', from, to, undefined, r.logger);
+  await r.drain();
+}
+/** The events on the chat member queue, oldest first (at most 32). */
+async function memberEventsInQueueOrder(r: ReturnType<typeof relay>): Promise<TeamsCloudEvent[]> {
+  const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.queues.chatMember);
+  return (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText));
+}
 const CHAT_MESSAGES = { name: 'chat-messages', resource: '/chats/getAllMessages?model=A', changeTypes: ['created', 'updated', 'deleted'], includeResourceData: true };
 /** A relay subscribed to every chat message, and one message posted a second before now that Graph never delivered (`from`: just before it). */
 async function undeliveredChatMessage() {
@@ -884,11 +906,7 @@ describe('backfill', () => {
     sim.teams.removeMember(chat.id, CAROL, { initiator: BOB });
     const removedAt = chat.lastUpdatedDateTime;
     sim.clock.advance(60_000);
-    await r.backfill.detector.open('manual', from, at(), undefined, r.logger);
-    await r.drain();
-    // A second gap over the same changes (another reason, an overlap) reads them again: no new event.
-    await r.backfill.detector.open('manual', new Date(Date.parse(from.toISOString()) - 1000), at(), undefined, r.logger);
-    await r.drain();
+    await readWindowTwice(r, from);
 
     const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.queues.chatMember);
     const inQueueOrder = (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => decodeJsonMessage<TeamsCloudEvent>(m.messageText));
@@ -941,6 +959,81 @@ describe('backfill', () => {
     await r.backfill.detector.open('manual', later, at(), undefined, r.logger);
     await r.drain();
     expect(await r.events('chatMember')).toEqual([]);
+  });
+
+  it("reads a chat's first member, added with it and removed inside one gap, back: the addition at the chat's creation, then the removal, once each", async () => {
+    addAliceAndBob();
+    sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
+    const r = relay([ALL_MEMBERS]);
+    const from = at();
+    sim.clock.advance(60_000);
+    // Carol comes with the chat (no system message of her addition) and leaves while notifications are lost.
+    const chat = sim.teams.createChat({ members: [ALICE, BOB, CAROL] });
+    sim.clock.advance(60_000);
+    sim.teams.removeMember(chat.id, CAROL, { initiator: BOB });
+    const removedAt = chat.lastUpdatedDateTime;
+    sim.clock.advance(60_000);
+    await readWindowTwice(r, from);
+
+    const events = await memberEventsInQueueOrder(r);
+    const carol = events.filter((e) => userOf(e) === CAROL);
+    expect(carol.map((e) => `${e.changetype} ${e.time} ${e.backfilled}`)).toEqual([`created ${chat.createdDateTime} true`, `deleted ${removedAt} true`]);
+    expect(new Set(carol.map((e) => e.memberid))).toEqual(new Set([memberId(chat.id, CAROL, sim.tenantId)]));
+    expect(carol[0]?.data).toMatchObject({ userId: CAROL, displayName: 'Carol' });
+    expect(whoChanged(events.filter((e) => !carol.includes(e)))).toEqual([`${ALICE} created`, `${BOB} created`].sort());
+  });
+
+  it('reads a first member back when the chat came in one gap and the member left in the next, the first gap read after the removal', async () => {
+    addAliceAndBob();
+    sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
+    const r = relay([ALL_MEMBERS], { BACKFILL_MARGIN_MINUTES: '0' });
+    const firstFrom = at();
+    sim.clock.advance(60_000);
+    const chat = sim.teams.createChat({ members: [ALICE, BOB, CAROL] });
+    sim.clock.advance(60_000);
+    const firstTo = at();
+    sim.clock.advance(120_000);
+    const secondFrom = at();
+    sim.clock.advance(60_000);
+    sim.teams.removeMember(chat.id, CAROL);
+    const removedAt = chat.lastUpdatedDateTime;
+    sim.clock.advance(60_000);
+    // Both gaps are read only now, the first one first: its members listing no longer holds Carol.
+    await readBack(r, firstFrom, firstTo);
+    await readBack(r, secondFrom);
+    const carol = (await r.events('chatMember')).filter((e) => userOf(e) === CAROL);
+    expect(carol.map((e) => `${e.changetype} ${e.time}`).sort()).toEqual([`created ${chat.createdDateTime}`, `deleted ${removedAt}`].sort());
+  });
+
+  it('compares the members of a chat created inside a gap even when it changed again after the gap', async () => {
+    addAliceAndBob();
+    const r = relay([ALL_MEMBERS], { BACKFILL_MARGIN_MINUTES: '0' });
+    const from = at();
+    sim.clock.advance(60_000);
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    sim.clock.advance(60_000);
+    const to = at();
+    sim.clock.advance(60_000);
+    // Renamed once the app hears again: the chat's lastUpdatedDateTime is past the gap now.
+    sim.teams.renameChat(chat.id, 'Later');
+    expect(Date.parse(chat.lastUpdatedDateTime)).toBeGreaterThan(to.getTime());
+    await readBack(r, from, to);
+    expect(whoChanged((await r.events('chatMember')).filter((e) => e.chatid === chat.id))).toEqual([`${ALICE} created`, `${BOB} created`].sort());
+  });
+
+  it('leaves the removal of a member the app never knew alone when the chat was made before any window the app missed', async () => {
+    addAliceAndBob();
+    sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
+    // The chat (with Carol) predates the relay's gaps: when Carol was added is not the app's to say.
+    const chat = sim.teams.createChat({ members: [ALICE, BOB, CAROL] });
+    sim.clock.advance(60_000);
+    const r = relay([ALL_MEMBERS], { BACKFILL_MARGIN_MINUTES: '0' });
+    const from = at();
+    sim.clock.advance(60_000);
+    sim.teams.removeMember(chat.id, CAROL);
+    sim.clock.advance(60_000);
+    await readBack(r, from);
+    expect((await r.events('chatMember')).filter((e) => userOf(e) === CAROL).map((e) => e.changetype)).toEqual(['deleted']);
   });
 
   it("reads a chat's new members back again when the first attempt dies before routing them all", async () => {
