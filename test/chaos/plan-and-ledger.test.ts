@@ -113,14 +113,23 @@ describe('the ledger', () => {
       superseded: 0,
     });
     expect(compareLedger({ changes: inHistory(), events: [], deadLettered: [], gaps: [gap] })).toMatchObject({ superseded: 0, supersededByKind: {}, lost: 2 });
-    // A chat's first member leaves no system message: their pair is still superseded, and says so by kind.
+    // A chat's first member leaves no system message of the addition, but the removal's tells it: held to account.
     const [first, removal] = inHistory();
     const { historyAt: _none, ...untold } = first!;
     expect(compareLedger({ changes: [untold, removal!], events: [event(MEMBER, 'deleted', null, 199)], deadLettered: [], gaps: [gap] })).toMatchObject({
       delivered: 1,
-      superseded: 1,
-      supersededByKind: { member: 1 },
+      superseded: 0,
+      lost: 1,
+    });
+    expect(compareLedger({ changes: [untold, removal!], events: [event(MEMBER, 'created', null, 150), event(MEMBER, 'deleted', null, 199)], deadLettered: [], gaps: [gap] })).toMatchObject({
+      delivered: 2,
       lost: 0,
+    });
+    // Added again later (in history too): that addition's event stands for one of the two additions only.
+    const readd = { ...change(MEMBER, 'created', null, 220), historyAt: new Date(219).toISOString() };
+    expect(compareLedger({ changes: [untold, removal!, readd], events: [event(MEMBER, 'deleted', null, 199), event(MEMBER, 'created', null, 219)], deadLettered: [], gaps: [gap] })).toMatchObject({
+      delivered: 2,
+      lost: 1,
     });
   });
 

@@ -99,12 +99,28 @@ function vanishedInGap(changes: readonly RecordedChange[], gaps: readonly GapWin
   ordered.forEach((add, i) => {
     const removal = ordered[i + 1];
     if (removal === undefined || lower(add.changeType) !== 'created' || lower(removal.changeType) !== 'deleted') return;
-    // A pair whose addition is in the chat's history is read back from it: never superseded.
-    if (add.historyAt !== undefined) return;
+    // A pair either of whose changes is in the chat's history is read back from it: never superseded.
+    if (add.historyAt !== undefined || removal.historyAt !== undefined) return;
     const inOneGap = gaps.some((g) => g.kinds.includes(add.kind) && add.wallMs >= g.fromMs && removal.wallMs <= g.toMs && absentAt(g.toMs));
     if (inOneGap) pairs.set(add, removal).set(removal, add);
   });
   return pairs;
+}
+
+/**
+ * The changes of one membership the chat's history tells: those with a system message of their own, and a
+ * chat's first member's addition (none of its own) when the membership's next change is a removal that has
+ * one: the backfill reads that addition back with the removal (at the chat's creation).
+ */
+function toldByHistory(changes: readonly RecordedChange[]): Set<RecordedChange> {
+  const ordered = [...changes].sort(byTime);
+  return new Set(
+    ordered.filter((c, i) => {
+      if (c.historyAt !== undefined) return true;
+      const next = ordered[i + 1];
+      return lower(c.changeType) === 'created' && next !== undefined && lower(next.changeType) === 'deleted' && next.historyAt !== undefined;
+    }),
+  );
 }
 
 /**
@@ -191,8 +207,9 @@ export function compareLedger(input: {
     delivered += matched.size;
     // A pair that vanished inside a gap is superseded only when neither of its changes reached downstream.
     const bothMissing = (c: RecordedChange) => vanished.has(c) && !matched.has(vanished.get(c)!);
-    // A change in the chat's history is read back itself: a later state does not stand for it.
-    for (const c of [...changes].sort(byTime)) if (!matched.has(c)) settleMissing(c, c.historyAt === undefined && (stateConsistent || bothMissing(c)));
+    // A change the chat's history tells is read back itself: a later state does not stand for it.
+    const told = toldByHistory(changes);
+    for (const c of [...changes].sort(byTime)) if (!matched.has(c)) settleMissing(c, !told.has(c) && (stateConsistent || bothMissing(c)));
   }
 
   const ledgerKeys = new Set(covered.filter((c) => c.version !== null).map((c) => keyOf(c.resource, c.changeType, c.version)));
