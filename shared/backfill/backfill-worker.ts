@@ -12,7 +12,8 @@ import type { DesiredSubscription } from '../subscriptions/desired-subscriptions
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { BACKFILL_PIECE_SCHEMA, parseBackfillPiece, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
 import type { Gap, GapLog, PendingPiece } from './gap-log.js';
-import { firstMemberAddition, formedMembershipId, membershipChangesOf, removalsOfUnknownMembers, type MembershipHistoryEntry } from './membership-history.js';
+import { FirstMembers } from './first-members.js';
+import { firstMemberAddition, formedMembershipId, membershipChangesOf } from './membership-history.js';
 import type { KnownMember, MembershipLog } from './membership-log.js';
 import { changeFromChat, changeFromMember, changeFromMembershipHistory, changeFromMessage, type ReadBackChange } from './read-back-change.js';
 
@@ -98,10 +99,18 @@ export class BackfillWorker {
   readonly #o: BackfillWorkerOptions;
   readonly #now: () => number;
   readonly #pacer = new Pacer(PER_CONTAINER_INTERVAL_MS);
+  readonly #firstMembers: FirstMembers;
 
   constructor(options: BackfillWorkerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#firstMembers = new FirstMembers({
+      read: (chatId, path) => this.#chatGet(chatId, path),
+      gaps: options.gaps,
+      marginBeforeMs: options.marginBeforeMs,
+      marginAfterMs: options.marginAfterMs,
+      now: this.#now,
+    });
   }
 
   /**
@@ -269,7 +278,7 @@ export class BackfillWorker {
       const history = afterHistory(piece.scope) !== undefined;
       const membership =
         piece.scope.kind === 'chatMembers'
-          ? await this.#membershipChanges(piece.scope.chatId, items, subscriptionId)
+          ? await this.#membershipChanges(piece.scope.chatId, items, window, desired.name, subscriptionId)
           : history
             ? await this.#historyChanges(items, window, desired.name, subscriptionId)
             : undefined;
@@ -332,20 +341,30 @@ export class BackfillWorker {
    * and who is gone (`deleted`, the remembered resource with its membership id). The memory is brought up
    * to date by `remember`, which the caller runs once the changes are routed. It runs after the chat's
    * history was read (what history told is remembered by then): the safety net for what history cannot say.
+   * A chat created inside a recorded gap also has its first members' additions read back at its creation
+   * (FirstMembers): those there from the start as they are listed, and those who left since from their removal.
    */
-  async #membershipChanges(chatId: string, members: Record<string, unknown>[], subscriptionId: string): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
+  async #membershipChanges(
+    chatId: string,
+    members: Record<string, unknown>[],
+    window: { from: number; to: number },
+    name: string,
+    subscriptionId: string,
+  ): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
     const known = await this.#o.memberships.known(this.#o.tenantId, chatId);
     const out: ReadBackChange[] = [];
     const updates: Parameters<MembershipLog['remember']>[2][] = [];
-    const listed = new Set<string>();
+    const listed = new Set(members.flatMap((m) => (typeof m.userId === 'string' && typeof m.id === 'string' ? [m.userId] : [])));
+    const first = await this.#firstMembers.ofChat(chatId, listed, window, name);
     for (const m of members) {
       const userId = typeof m.userId === 'string' ? m.userId : undefined;
       const membershipId = typeof m.id === 'string' ? m.id : undefined;
-      if (!userId || !membershipId) continue;
-      listed.add(userId);
-      if (known.get(userId)?.present) continue;
-      out.push(changeFromMember(chatId, membershipId, m, 'created', subscriptionId, this.#o.tenantId));
-      updates.push({ userId, membershipId, resource: m, present: true });
+      if (!userId || !membershipId || known.get(userId)?.present) continue;
+      // There since the chat's creation: added then, one event however often it is read.
+      const fromStart = first !== undefined && first.members.has(userId) && first.members.get(userId) === undefined;
+      const resource = fromStart ? { ...m, lastModifiedDateTime: first.createdAt } : m;
+      out.push(changeFromMember(chatId, membershipId, resource, 'created', subscriptionId, this.#o.tenantId));
+      updates.push({ userId, membershipId, resource, present: true });
     }
     for (const k of known.values()) {
       if (!k.present || listed.has(k.userId)) continue;
@@ -353,6 +372,12 @@ export class BackfillWorker {
       const { lastModifiedDateTime: _changedAt, ...resource } = k.resource;
       out.push(changeFromMember(chatId, k.membershipId, resource, 'deleted', subscriptionId, this.#o.tenantId));
       updates.push({ ...k, present: false });
+    }
+    // Gone since (their removal read back or notified on its own): the addition alone, not remembered (not their last state).
+    for (const removal of first?.members.values() ?? []) {
+      if (removal === undefined) continue;
+      const membershipId = known.get(removal.userId)?.membershipId ?? formedMembershipId(this.#o.tenantId, chatId, removal.userId);
+      out.push(changeFromMembershipHistory(firstMemberAddition(removal, first!.createdAt), membershipId, subscriptionId, this.#o.tenantId));
     }
     const remember = async () => {
       for (const update of updates) await this.#o.memberships.remember(this.#o.tenantId, chatId, update);
@@ -363,9 +388,10 @@ export class BackfillWorker {
   /**
    * The membership changes a page of a chat's history holds (system event messages in the window), oldest
    * first, each with the member's remembered membership id or, for a member the app never saw, a formed one.
-   * A chat's first members leave no system message of their addition: the removal of one the app never knew,
-   * in a chat created inside a window recorded as a gap of this subscription, brings the addition it implies
-   * (at the chat's creation) before it, since no notification of that addition can have reached the app.
+   * A chat's first members leave no system message of their addition: one whose earliest change since the
+   * chat's creation is a removal, in a chat created inside a window recorded as a gap of this subscription
+   * (no notification of that addition can have reached the app), has the addition it implies read back too,
+   * at the chat's creation.
    */
   async #historyChanges(
     messages: Record<string, unknown>[],
@@ -374,14 +400,13 @@ export class BackfillWorker {
     subscriptionId: string,
   ): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
     const read = messages.flatMap((m) => membershipChangesOf(m, window));
+    const entries = [...read, ...(await this.#firstMembers.additionsBefore(read, window, name))].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     const known = new Map<string, Map<string, KnownMember>>();
-    for (const chatId of new Set(read.map((e) => e.chatId))) known.set(chatId, await this.#o.memberships.known(this.#o.tenantId, chatId));
-    const entries = [...read, ...(await this.#firstMemberAdditions(read, known, window, name))].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    for (const chatId of new Set(entries.map((e) => e.chatId))) known.set(chatId, await this.#o.memberships.known(this.#o.tenantId, chatId));
     const changes: ReadBackChange[] = [];
     const updates: [string, KnownMember][] = [];
     for (const entry of entries) {
-      const members = known.get(entry.chatId)!;
-      const membershipId = members.get(entry.userId)?.membershipId ?? formedMembershipId(this.#o.tenantId, entry.chatId, entry.userId);
+      const membershipId = known.get(entry.chatId)?.get(entry.userId)?.membershipId ?? formedMembershipId(this.#o.tenantId, entry.chatId, entry.userId);
       const change = changeFromMembershipHistory(entry, membershipId, subscriptionId, this.#o.tenantId);
       changes.push(change);
       updates.push([entry.chatId, { userId: entry.userId, membershipId, resource: change.resource, present: entry.changeType === 'created' }]);
@@ -393,36 +418,12 @@ export class BackfillWorker {
     return { changes, remember };
   }
 
-  /** The additions of first members whose removal the history shows (see #historyChanges); one chat read each. */
-  async #firstMemberAdditions(
-    entries: readonly MembershipHistoryEntry[],
-    known: ReadonlyMap<string, ReadonlyMap<string, KnownMember>>,
-    window: { from: number; to: number },
-    name: string,
-  ): Promise<MembershipHistoryEntry[]> {
-    const removals = removalsOfUnknownMembers(entries, (chatId, userId) => known.get(chatId)?.has(userId) === true);
-    if (removals.size === 0) return [];
-    // Every window of this subscription the app recorded as a gap, widened as its pieces read it.
-    const gaps = (await this.#o.gaps.list({ name })).map((g) => ({ from: Date.parse(g.from) - this.#o.marginBeforeMs, to: Date.parse(g.to) + this.#o.marginAfterMs }));
-    const inGap = (ms: number) => [window, ...gaps].some((w) => ms >= w.from && ms <= w.to);
-    const out: MembershipHistoryEntry[] = [];
-    for (const [chatId, chatRemovals] of removals) {
-      const createdAt = await this.#chatCreatedAt(chatId);
-      for (const removal of chatRemovals) {
-        const addition = firstMemberAddition(removal, createdAt, inGap);
-        if (addition) out.push(addition);
-      }
-    }
-    return out;
-  }
-
-  /** When a chat was created (ISO), or undefined when it is gone or out of reach; paced as the chat's other reads. */
-  async #chatCreatedAt(chatId: string): Promise<string | undefined> {
+  /** A GET of one chat's resource, paced as the chat's other reads; undefined when it is gone or out of reach. */
+  async #chatGet(chatId: string, path: string): Promise<Record<string, unknown> | undefined> {
     const waitMs = this.#pacer.reserve(`chat:${chatId}`);
     if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
     try {
-      const chat = await this.#o.graph.get<Record<string, unknown>>(`/v1.0/chats/${enc(chatId)}?$select=id,createdDateTime`);
-      return typeof chat.createdDateTime === 'string' ? chat.createdDateTime : undefined;
+      return await this.#o.graph.get<Record<string, unknown>>(path);
     } catch (e) {
       if (isGraphRequestError(e, 404) || isGraphRequestError(e, 403)) return undefined;
       throw e;

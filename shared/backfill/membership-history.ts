@@ -69,38 +69,28 @@ export function membershipChangesOf(message: Record<string, unknown>, window: { 
  */
 export const formedMembershipId = (tenantId: string, chatId: string, userId: string) => Buffer.from(`0##2##${tenantId}##${chatId}##${userId}`).toString('base64');
 
-/**
- * The chats whose history's first word on a member is a removal, for members the app never knew
- * (`known(chatId, userId)` false): who they are, by chat, with that removal. Such a member came with the
- * chat (a chat's first members leave no system message of their addition) or was added before what the
- * history returns; `firstMemberAddition` tells which once the chat's creation time is known.
- */
-export function removalsOfUnknownMembers(entries: readonly MembershipHistoryEntry[], known: (chatId: string, userId: string) => boolean): Map<string, MembershipHistoryEntry[]> {
+/** Each member's earliest membership change among `entries`, by chat and user (`${chatId}\n${userId}`). */
+export function earliestChanges(entries: readonly MembershipHistoryEntry[]): Map<string, MembershipHistoryEntry> {
   const first = new Map<string, MembershipHistoryEntry>();
-  for (const e of [...entries].sort((a, b) => Date.parse(a.at) - Date.parse(b.at))) if (!first.has(`${e.chatId}\n${e.userId}`)) first.set(`${e.chatId}\n${e.userId}`, e);
-  const out = new Map<string, MembershipHistoryEntry[]>();
-  for (const e of first.values()) {
-    if (e.changeType !== 'deleted' || known(e.chatId, e.userId)) continue;
-    out.set(e.chatId, [...(out.get(e.chatId) ?? []), e]);
+  for (const e of entries) {
+    const key = `${e.chatId}\n${e.userId}`;
+    const seen = first.get(key);
+    if (!seen || Date.parse(e.at) < Date.parse(seen.at)) first.set(key, e);
   }
-  return out;
+  return first;
 }
 
 /**
- * The addition a first member's removal implies: the member came with the chat, so was added at its
- * creation (`chatCreatedAt`, ISO), when that came before the removal and inside a window the app recorded as
- * a gap (`inGap`), so that no notification of it can have reached the app. Otherwise none: a member of a
- * chat the app watched from its creation would be known, and one of an older chat may have been added
- * at any time before the history's reach (its removal goes out alone).
+ * The addition a first member's removal implies: a chat's first members come with it and leave no system
+ * message of their addition, so a member whose earliest change since the chat's creation is a removal was
+ * added at the creation (`chatCreatedAt`, ISO). The caller makes sure that the removal is that earliest change.
  */
-export function firstMemberAddition(removal: MembershipHistoryEntry, chatCreatedAt: string | undefined, inGap: (ms: number) => boolean): MembershipHistoryEntry | undefined {
-  const created = Date.parse(chatCreatedAt ?? '');
-  if (!(created <= Date.parse(removal.at)) || !inGap(created)) return undefined;
+export function firstMemberAddition(removal: MembershipHistoryEntry, chatCreatedAt: string): MembershipHistoryEntry {
   return {
     chatId: removal.chatId,
     userId: removal.userId,
     changeType: 'created',
-    at: new Date(created).toISOString(),
+    at: new Date(Date.parse(chatCreatedAt)).toISOString(),
     displayName: removal.displayName,
     ...(removal.tenantId ? { tenantId: removal.tenantId } : {}),
   };

@@ -7,6 +7,7 @@ import { parseBackfillPiece } from '../../shared/backfill/backfill-piece.js';
 import { POISONED_PIECE_REQUEUES } from '../../shared/backfill/backfill-worker.js';
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
 import { GapLog, type Gap } from '../../shared/backfill/gap-log.js';
+import { MembershipLog } from '../../shared/backfill/membership-log.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { readSettings } from '../../shared/config/settings.js';
 import { createQueueServiceClient, createTableClient } from '../../shared/config/storage-clients.js';
@@ -170,6 +171,20 @@ async function readWindowTwice(r: ReturnType<typeof relay>, from: Date): Promise
 async function readBack(r: ReturnType<typeof relay>, from: Date, to = at()): Promise<void> {
   await r.backfill.detector.open('manual', from, to, undefined, r.logger);
   await r.drain();
+}
+/**
+ * A relay on every chat's members (no margin) and a chat of Alice, Bob and Carol created inside the window
+ * `[from, to]`, a minute from each end, that no notification covered.
+ */
+function chatCreatedInAGap() {
+  addAliceAndBob();
+  sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
+  const r = relay([ALL_MEMBERS], { BACKFILL_MARGIN_MINUTES: '0' });
+  const from = at();
+  sim.clock.advance(60_000);
+  const chat = sim.teams.createChat({ members: [ALICE, BOB, CAROL] });
+  sim.clock.advance(60_000);
+  return { r, chat, from, to: at() };
 }
 /** The events on the chat member queue, oldest first (at most 32). */
 async function memberEventsInQueueOrder(r: ReturnType<typeof relay>): Promise<TeamsCloudEvent[]> {
@@ -983,15 +998,70 @@ describe('backfill', () => {
     expect(whoChanged(events.filter((e) => !carol.includes(e)))).toEqual([`${ALICE} created`, `${BOB} created`].sort());
   });
 
-  it('reads a first member back when the chat came in one gap and the member left in the next, the first gap read after the removal', async () => {
+  it("reads a first member's addition back even when the removal was notified (and remembered) before the gap was read", async () => {
     addAliceAndBob();
     sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
-    const r = relay([ALL_MEMBERS], { BACKFILL_MARGIN_MINUTES: '0' });
-    const firstFrom = at();
+    const r = relay([ALL_MEMBERS]);
+    const from = at();
     sim.clock.advance(60_000);
     const chat = sim.teams.createChat({ members: [ALICE, BOB, CAROL] });
     sim.clock.advance(60_000);
-    const firstTo = at();
+    sim.teams.removeMember(chat.id, CAROL);
+    sim.clock.advance(60_000);
+    // The removal's notification got through after the host came back: the app remembers Carol as gone.
+    const carolMembership = memberId(chat.id, CAROL, sim.tenantId);
+    await new MembershipLog(createTableClient(r.settings.storage, r.settings.backfill.table)).remember(sim.tenantId, chat.id, {
+      userId: CAROL,
+      membershipId: carolMembership,
+      resource: { id: carolMembership, userId: CAROL },
+      present: false,
+    });
+    await readBack(r, from);
+    const carol = (await r.events('chatMember')).filter((e) => userOf(e) === CAROL);
+    expect(carol.map((e) => `${e.changetype} ${e.time}`)).toContain(`created ${chat.createdDateTime}`);
+  });
+
+  it("does not take a member added after the chat's creation for a first member when the history's pages split the addition from the removal", async () => {
+    addAliceAndBob();
+    sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
+    sim.teams.addUser({ id: DAVE, displayName: 'Dave' });
+    const r = relay([ALL_MEMBERS]);
+    const from = at();
+    sim.clock.advance(60_000);
+    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    sim.clock.advance(1000);
+    sim.teams.addMember(chat.id, CAROL);
+    const addedAt = chat.lastUpdatedDateTime;
+    // More system messages than a page holds between Carol's addition and her removal (newest pages first).
+    for (let i = 0; i < 30; i++) {
+      sim.clock.advance(1000);
+      sim.teams.addMember(chat.id, DAVE);
+      sim.clock.advance(1000);
+      sim.teams.removeMember(chat.id, DAVE);
+    }
+    sim.clock.advance(1000);
+    sim.teams.removeMember(chat.id, CAROL);
+    const removedAt = chat.lastUpdatedDateTime;
+    sim.clock.advance(60_000);
+    await readBack(r, from);
+    const carol = (await r.events('chatMember')).filter((e) => userOf(e) === CAROL);
+    expect(carol.map((e) => `${e.changetype} ${e.time}`).sort()).toEqual([`created ${addedAt}`, `deleted ${removedAt}`].sort());
+  });
+
+  it('reads the first members of a chat created inside a gap back at its creation, one who left after the gap too', async () => {
+    const { r, chat, from, to } = chatCreatedInAGap();
+    // Carol leaves once the app hears again (her removal notified, outside any gap): no history read shows it.
+    sim.clock.advance(60_000);
+    sim.teams.removeMember(chat.id, CAROL);
+    sim.clock.advance(60_000);
+    await readBack(r, from, to);
+    await readBack(r, new Date(from.getTime() - 1000), to);
+    const events = (await r.events('chatMember')).filter((e) => e.chatid === chat.id);
+    expect(events.map((e) => `${userOf(e)} ${e.changetype} ${e.time}`).sort()).toEqual([ALICE, BOB, CAROL].map((u) => `${u} created ${chat.createdDateTime}`).sort());
+  });
+
+  it('reads a first member back when the chat came in one gap and the member left in the next, the first gap read after the removal', async () => {
+    const { r, chat, from: firstFrom, to: firstTo } = chatCreatedInAGap();
     sim.clock.advance(120_000);
     const secondFrom = at();
     sim.clock.advance(60_000);
