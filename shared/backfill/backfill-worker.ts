@@ -12,7 +12,7 @@ import type { DesiredSubscription } from '../subscriptions/desired-subscriptions
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { BACKFILL_PIECE_SCHEMA, parseBackfillPiece, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
 import type { Gap, GapLog, PendingPiece } from './gap-log.js';
-import { FirstMembers } from './first-members.js';
+import { additionTold, FirstMembers } from './first-members.js';
 import { firstMemberAddition, formedMembershipId, membershipChangesOf } from './membership-history.js';
 import type { KnownMember, MembershipLog } from './membership-log.js';
 import { changeFromChat, changeFromMember, changeFromMembershipHistory, changeFromMessage, type ReadBackChange } from './read-back-change.js';
@@ -238,12 +238,7 @@ export class BackfillWorker {
     try {
       page = await this.#o.graph.get(piece.next ?? this.#firstPage(piece, desired));
     } catch (e) {
-      if (isGraphRequestError(e, 429)) {
-        const retryAfterSeconds = Math.max(1, Math.ceil(e.retryAfterSeconds ?? 1));
-        await sendToQueue(this.#o.queue, encodeJsonMessage(piece), { visibilityTimeoutSeconds: retryAfterSeconds });
-        logger.info('backfill.throttled', { gapId: piece.gapId, scope: piece.scope.kind, retryAfterSeconds });
-        return { status: 'throttled', retryAfterSeconds };
-      }
+      if (isGraphRequestError(e, 429)) return this.#throttled(piece, e.retryAfterSeconds, logger);
       if (isGraphRequestError(e, 404) || isGraphRequestError(e, 403)) {
         // The chat, team or user is gone or out of reach: nothing more to read here; say so on the gap.
         await this.#o.gaps.update(piece.gapId, { note: `${piece.scope.kind}: ${(e as Error).message}` });
@@ -276,12 +271,19 @@ export class BackfillWorker {
       const record = await this.#o.records.get(desired.name);
       const subscriptionId = record?.subscriptionId ?? `backfill:${desired.name}`;
       const history = afterHistory(piece.scope) !== undefined;
-      const membership =
-        piece.scope.kind === 'chatMembers'
-          ? await this.#membershipChanges(piece.scope.chatId, items, window, desired.name, subscriptionId)
-          : history
-            ? await this.#historyChanges(items, window, desired.name, subscriptionId)
-            : undefined;
+      let membership: { changes: ReadBackChange[]; remember: () => Promise<void> } | undefined;
+      try {
+        membership =
+          piece.scope.kind === 'chatMembers'
+            ? await this.#membershipChanges(piece.scope.chatId, items, desired, subscriptionId)
+            : history
+              ? await this.#historyChanges(items, window, desired, subscriptionId)
+              : undefined;
+      } catch (e) {
+        // A chat read for its first members was throttled: the whole page again, after Retry-After.
+        if (isGraphRequestError(e, 429)) return this.#throttled(piece, e.retryAfterSeconds, logger);
+        throw e;
+      }
       const listed = membership ? membership.changes : items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId));
       const wanted = listed.filter((c) => desired.changeTypes.includes(c.notification.changeType));
       const slots = new Semaphore(ROUTE_CONCURRENCY);
@@ -313,6 +315,14 @@ export class BackfillWorker {
     else if (then) await this.#queue({ ...freshPiece(piece), scope: then, next: undefined });
     await this.#finish(piece, id, logger, changes);
     return { status: 'done', changes, next: next !== undefined };
+  }
+
+  /** Puts a piece Graph throttled back on the queue for after its Retry-After (at least a second). */
+  async #throttled(piece: BackfillPiece, retryAfter: number | undefined, logger: Logger): Promise<PieceOutcome> {
+    const retryAfterSeconds = Math.max(1, Math.ceil(retryAfter ?? 1));
+    await sendToQueue(this.#o.queue, encodeJsonMessage(piece), { visibilityTimeoutSeconds: retryAfterSeconds });
+    logger.info('backfill.throttled', { gapId: piece.gapId, scope: piece.scope.kind, retryAfterSeconds });
+    return { status: 'throttled', retryAfterSeconds };
   }
 
   /**
@@ -347,15 +357,14 @@ export class BackfillWorker {
   async #membershipChanges(
     chatId: string,
     members: Record<string, unknown>[],
-    window: { from: number; to: number },
-    name: string,
+    desired: DesiredSubscription,
     subscriptionId: string,
   ): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
     const known = await this.#o.memberships.known(this.#o.tenantId, chatId);
     const out: ReadBackChange[] = [];
     const updates: Parameters<MembershipLog['remember']>[2][] = [];
     const listed = new Set(members.flatMap((m) => (typeof m.userId === 'string' && typeof m.id === 'string' ? [m.userId] : [])));
-    const first = await this.#firstMembers.ofChat(chatId, listed, window, name);
+    const first = desired.changeTypes.includes('created') ? await this.#firstMembers.ofChat(chatId, listed, desired.name) : undefined;
     for (const m of members) {
       const userId = typeof m.userId === 'string' ? m.userId : undefined;
       const membershipId = typeof m.id === 'string' ? m.id : undefined;
@@ -375,7 +384,7 @@ export class BackfillWorker {
     }
     // Gone since (their removal read back or notified on its own): the addition alone, not remembered (not their last state).
     for (const removal of first?.members.values() ?? []) {
-      if (removal === undefined) continue;
+      if (removal === undefined || additionTold(known.get(removal.userId), first!.createdAt)) continue;
       const membershipId = known.get(removal.userId)?.membershipId ?? formedMembershipId(this.#o.tenantId, chatId, removal.userId);
       out.push(changeFromMembershipHistory(firstMemberAddition(removal, first!.createdAt), membershipId, subscriptionId, this.#o.tenantId));
     }
@@ -396,13 +405,14 @@ export class BackfillWorker {
   async #historyChanges(
     messages: Record<string, unknown>[],
     window: { from: number; to: number },
-    name: string,
+    desired: DesiredSubscription,
     subscriptionId: string,
   ): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
     const read = messages.flatMap((m) => membershipChangesOf(m, window));
-    const entries = [...read, ...(await this.#firstMembers.additionsBefore(read, window, name))].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     const known = new Map<string, Map<string, KnownMember>>();
-    for (const chatId of new Set(entries.map((e) => e.chatId))) known.set(chatId, await this.#o.memberships.known(this.#o.tenantId, chatId));
+    for (const chatId of new Set(read.map((e) => e.chatId))) known.set(chatId, await this.#o.memberships.known(this.#o.tenantId, chatId));
+    const inferred = desired.changeTypes.includes('created') ? await this.#firstMembers.additionsBefore(read, desired.name, (chatId) => known.get(chatId)) : [];
+    const entries = [...read, ...inferred].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     const changes: ReadBackChange[] = [];
     const updates: [string, KnownMember][] = [];
     for (const entry of entries) {
@@ -418,14 +428,14 @@ export class BackfillWorker {
     return { changes, remember };
   }
 
-  /** A GET of one chat's resource, paced as the chat's other reads; undefined when it is gone or out of reach. */
+  /** A GET of one chat's resource, paced as the chat's other reads (a ChatRead: undefined on 404, 403 or 400). */
   async #chatGet(chatId: string, path: string): Promise<Record<string, unknown> | undefined> {
     const waitMs = this.#pacer.reserve(`chat:${chatId}`);
     if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
     try {
       return await this.#o.graph.get<Record<string, unknown>>(path);
     } catch (e) {
-      if (isGraphRequestError(e, 404) || isGraphRequestError(e, 403)) return undefined;
+      if (isGraphRequestError(e, 404) || isGraphRequestError(e, 403) || isGraphRequestError(e, 400)) return undefined;
       throw e;
     }
   }

@@ -66,7 +66,8 @@ export class MembershipLog {
    * the history change remembered already is left out: gaps are filled in any order, and the first gap's
    * addition read after the next gap's removal must not bring the member back. Read and written under the
    * row's etag, so two such writes at once keep the later change. A change without a time (notified, or
-   * found by comparing members) is always remembered, and clears the time.
+   * found by comparing members, but for a chat's first member, whose time is the chat's creation) is always
+   * remembered, and clears the time.
    */
   async remember(tenantId: string, chatId: string, member: KnownMember): Promise<void> {
     await this.#ensure();

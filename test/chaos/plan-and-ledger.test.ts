@@ -125,6 +125,11 @@ describe('the ledger', () => {
       delivered: 2,
       lost: 0,
     });
+    // Read back at the chat's creation, logged a moment before the member's addition: it still counts for it.
+    const chatCreated = change("chats('19:a@thread.v2')", 'created', new Date(99).toISOString(), 99);
+    const atCreation = [event("chats('19:a@thread.v2')", 'created', new Date(99).toISOString(), 99), event(MEMBER, 'created', null, 99), event(MEMBER, 'deleted', null, 199)];
+    expect(compareLedger({ changes: [chatCreated, untold, removal!], events: atCreation, deadLettered: [], gaps: [gap] })).toMatchObject({ delivered: 3, lost: 0, duplicates: 0 });
+    expect(compareLedger({ changes: [untold, removal!], events: atCreation.slice(1), deadLettered: [], gaps: [gap] })).toMatchObject({ delivered: 1, lost: 1 });
     // Added again later (in history too): that addition's event stands for one of the two additions only.
     const readd = { ...change(MEMBER, 'created', null, 220), historyAt: new Date(219).toISOString() };
     expect(compareLedger({ changes: [untold, removal!, readd], events: [event(MEMBER, 'deleted', null, 199), event(MEMBER, 'created', null, 219)], deadLettered: [], gaps: [gap] })).toMatchObject({

@@ -1060,6 +1060,33 @@ describe('backfill', () => {
     expect(events.map((e) => `${userOf(e)} ${e.changetype} ${e.time}`).sort()).toEqual([ALICE, BOB, CAROL].map((u) => `${u} created ${chat.createdDateTime}`).sort());
   });
 
+  it("puts a piece back for after Retry-After when the read of a chat's first members is throttled, and reads them back then", async () => {
+    addAliceAndBob();
+    sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
+    const from = at();
+    sim.clock.advance(60_000);
+    const chat = sim.teams.createChat({ members: [ALICE, BOB, CAROL] });
+    sim.clock.advance(60_000);
+    sim.teams.removeMember(chat.id, CAROL);
+    const removedAt = chat.lastUpdatedDateTime;
+    sim.clock.advance(60_000);
+    const r = relay([{ name: 'members', resource: `/chats/${chat.id}/members`, changeTypes: ['created', 'deleted'], includeResourceData: true }]);
+    // One read of the chat's messages per 4 s until Graph has refused one: the first members' read, right after the history's.
+    const limits = sim.reads.options;
+    sim.reads.options = { ...limits, windowMs: 4000 };
+    const relax = setInterval(() => {
+      if (sim.reads.log.some((e) => e.status === 429)) sim.reads.options = limits;
+    }, 20);
+    try {
+      await readBack(r, from);
+    } finally {
+      clearInterval(relax);
+    }
+    expect(r.logger.lines.filter((l) => l.event === 'backfill.throttled').length).toBeGreaterThan(0);
+    const carol = (await r.events('chatMember')).filter((e) => userOf(e) === CAROL);
+    expect(carol.map((e) => `${e.changetype} ${e.time}`).sort()).toEqual([`created ${chat.createdDateTime}`, `deleted ${removedAt}`].sort());
+  });
+
   it('reads a first member back when the chat came in one gap and the member left in the next, the first gap read after the removal', async () => {
     const { r, chat, from: firstFrom, to: firstTo } = chatCreatedInAGap();
     sim.clock.advance(120_000);

@@ -58,12 +58,20 @@ const byTime = (a: RecordedChange, b: RecordedChange) => a.wallMs - b.wallMs || 
 
 /**
  * The earliest an event of the change can carry: when the app received or read it, or, read back from the
- * chat's history, the history's time of it (the simulator's clock, taken a moment before the change was logged).
+ * chat's history, the history's time of it (the simulator's clock, taken a moment before the change was
+ * logged); a chat's first member's addition, read back at the chat's creation, that creation (`chatCreatedMs`).
  */
-const earliestEventMs = (c: RecordedChange) => (c.historyAt !== undefined ? Math.min(c.wallMs, Date.parse(c.historyAt)) : c.wallMs);
+type EarliestEventMs = (c: RecordedChange) => number;
+const earliestEventMsOf =
+  (chatCreatedMs: ReadonlyMap<string, number>): EarliestEventMs =>
+  (c) => {
+    if (c.historyAt !== undefined) return Math.min(c.wallMs, Date.parse(c.historyAt));
+    const created = lower(c.changeType) === 'created' ? chatCreatedMs.get(lower(c.resource.split('/')[0] ?? '')) : undefined;
+    return created !== undefined ? Math.min(c.wallMs, created) : c.wallMs;
+  };
 
 /** Whether each change can have an event of its own at or after it (the earliest free event each, which is optimal). */
-function allMatchable(changes: readonly RecordedChange[], times: readonly number[]): boolean {
+function allMatchable(changes: readonly RecordedChange[], times: readonly number[], earliestEventMs: EarliestEventMs): boolean {
   let next = 0;
   for (const c of [...changes].sort(byTime)) {
     while (next < times.length && times[next]! < earliestEventMs(c)) next++;
@@ -79,10 +87,10 @@ function allMatchable(changes: readonly RecordedChange[], times: readonly number
  * before one of a pair Graph's read APIs cannot show. Without spare changes: each in time order, as early as
  * it can be matched.
  */
-function matchMembers(changes: readonly RecordedChange[], times: readonly number[], spare: ReadonlyMap<RecordedChange, RecordedChange>): Set<RecordedChange> {
+function matchMembers(changes: readonly RecordedChange[], times: readonly number[], spare: ReadonlyMap<RecordedChange, RecordedChange>, earliestEventMs: EarliestEventMs): Set<RecordedChange> {
   const matched: RecordedChange[] = [];
   const ordered = [...changes].sort((a, b) => Number(spare.has(a)) - Number(spare.has(b)) || byTime(a, b));
-  for (const c of ordered) if (allMatchable([...matched, c], times)) matched.push(c);
+  for (const c of ordered) if (allMatchable([...matched, c], times, earliestEventMs)) matched.push(c);
   return new Set(matched);
 }
 
@@ -187,6 +195,8 @@ export function compareLedger(input: {
 
   // Members carry no version: each change is matched to a distinct event of the same membership and
   // changeType that the app received or read back after it.
+  const chatCreatedMs = new Map(covered.filter((c) => c.kind === 'chat' && lower(c.changeType) === 'created').map((c) => [lower(c.resource), Date.parse(c.version ?? c.at)]));
+  const earliestEventMs = earliestEventMsOf(chatCreatedMs);
   for (const [resource, changes] of members) {
     const events = [...(memberEvents.get(resource) ?? [])].sort((a, b) => a.timeMs - b.timeMs);
     const finalType = lower(changes.reduce((a, b) => (b.seq > a.seq ? b : a)).changeType);
@@ -200,6 +210,7 @@ export function compareLedger(input: {
         changes.filter((c) => lower(c.changeType) === type),
         pool,
         vanished,
+        earliestEventMs,
       );
       for (const c of matchedOfType) matched.add(c);
       duplicates += pool.length - matchedOfType.size;
