@@ -186,6 +186,24 @@ function chatCreatedInAGap() {
   sim.clock.advance(60_000);
   return { r, chat, from, to: at() };
 }
+/**
+ * A relay on every chat's members and a chat of Alice, Bob and Carol created after `from`; Carol (a first
+ * member: no system message of her addition) leaves at `removedAt`, a minute before now, all while
+ * notifications are lost.
+ */
+function firstMemberGoneInAGap() {
+  addAliceAndBob();
+  sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
+  const r = relay([ALL_MEMBERS]);
+  const from = at();
+  sim.clock.advance(60_000);
+  const chat = sim.teams.createChat({ members: [ALICE, BOB, CAROL] });
+  sim.clock.advance(60_000);
+  sim.teams.removeMember(chat.id, CAROL, { initiator: BOB });
+  const removedAt = chat.lastUpdatedDateTime;
+  sim.clock.advance(60_000);
+  return { r, chat, from, removedAt };
+}
 /** The events on the chat member queue, oldest first (at most 32). */
 async function memberEventsInQueueOrder(r: ReturnType<typeof relay>): Promise<TeamsCloudEvent[]> {
   const queue = createQueueServiceClient(r.settings.storage).getQueueClient(r.queues.chatMember);
@@ -977,17 +995,7 @@ describe('backfill', () => {
   });
 
   it("reads a chat's first member, added with it and removed inside one gap, back: the addition at the chat's creation, then the removal, once each", async () => {
-    addAliceAndBob();
-    sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
-    const r = relay([ALL_MEMBERS]);
-    const from = at();
-    sim.clock.advance(60_000);
-    // Carol comes with the chat (no system message of her addition) and leaves while notifications are lost.
-    const chat = sim.teams.createChat({ members: [ALICE, BOB, CAROL] });
-    sim.clock.advance(60_000);
-    sim.teams.removeMember(chat.id, CAROL, { initiator: BOB });
-    const removedAt = chat.lastUpdatedDateTime;
-    sim.clock.advance(60_000);
+    const { r, chat, from, removedAt } = firstMemberGoneInAGap();
     await readWindowTwice(r, from);
 
     const events = await memberEventsInQueueOrder(r);
@@ -999,15 +1007,7 @@ describe('backfill', () => {
   });
 
   it("reads a first member's addition back even when the removal was notified (and remembered) before the gap was read", async () => {
-    addAliceAndBob();
-    sim.teams.addUser({ id: CAROL, displayName: 'Carol' });
-    const r = relay([ALL_MEMBERS]);
-    const from = at();
-    sim.clock.advance(60_000);
-    const chat = sim.teams.createChat({ members: [ALICE, BOB, CAROL] });
-    sim.clock.advance(60_000);
-    sim.teams.removeMember(chat.id, CAROL);
-    sim.clock.advance(60_000);
+    const { r, chat, from } = firstMemberGoneInAGap();
     // The removal's notification got through after the host came back: the app remembers Carol as gone.
     const carolMembership = memberId(chat.id, CAROL, sim.tenantId);
     await new MembershipLog(createTableClient(r.settings.storage, r.settings.backfill.table)).remember(sim.tenantId, chat.id, {
