@@ -6,6 +6,7 @@ import { encodeJsonMessage } from '../queue/json-message.js';
 import { messageCount } from '../queue/message-count.js';
 import { sendToQueue } from '../queue/storage-writes.js';
 import { permanentReason, type NotificationProcessor } from '../route/notification-processor.js';
+import { KeyedLock } from '../util/keyed-lock.js';
 import { Pacer } from '../util/pacer.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
@@ -82,6 +83,12 @@ function afterHistory(scope: BackfillScope): BackfillScope | undefined {
   if (scope.kind === 'userMembershipHistory') return { kind: 'userChatsMembership', userId: scope.userId };
   return undefined;
 }
+/** The chats whose membership a page of a piece's listing tells (none for other pieces): a chat's members, or the chats of a page of history. */
+function membershipChatsOf(scope: BackfillScope, items: readonly Record<string, unknown>[]): string[] {
+  if (scope.kind === 'chatMembers') return [scope.chatId];
+  if (afterHistory(scope) === undefined) return [];
+  return items.flatMap((m) => (typeof m.chatId === 'string' ? [m.chatId] : []));
+}
 const pieceId = (scope: BackfillScope, next: string | undefined) =>
   createHash('sha256')
     .update(`${JSON.stringify(scope)}\n${next ?? ''}`)
@@ -100,6 +107,8 @@ export class BackfillWorker {
   readonly #now: () => number;
   readonly #pacer = new Pacer(PER_CONTAINER_INTERVAL_MS);
   readonly #firstMembers: FirstMembers;
+  /** Each chat's membership, one piece at a time (see process). */
+  readonly #memberships = new KeyedLock();
 
   constructor(options: BackfillWorkerOptions) {
     this.#o = options;
@@ -268,44 +277,12 @@ export class BackfillWorker {
           await this.#queue({ ...freshPiece(piece), scope: { kind: 'chatMembers', chatId: chat.id }, next: undefined });
       }
     } else {
-      const record = await this.#o.records.get(desired.name);
-      const subscriptionId = record?.subscriptionId ?? `backfill:${desired.name}`;
-      const history = afterHistory(piece.scope) !== undefined;
-      let membership: { changes: ReadBackChange[]; remember: () => Promise<void> } | undefined;
-      try {
-        membership =
-          piece.scope.kind === 'chatMembers'
-            ? await this.#membershipChanges(piece.scope.chatId, items, desired, subscriptionId)
-            : history
-              ? await this.#historyChanges(items, window, desired, subscriptionId)
-              : undefined;
-      } catch (e) {
-        // A chat read for its first members was throttled: the whole page again, after Retry-After.
-        if (isGraphRequestError(e, 429)) return this.#throttled(piece, e.retryAfterSeconds, logger);
-        throw e;
-      }
-      const listed = membership ? membership.changes : items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId));
-      const wanted = listed.filter((c) => desired.changeTypes.includes(c.notification.changeType));
-      const slots = new Semaphore(ROUTE_CONCURRENCY);
-      // The owner names the gap too: two gaps reading the same listing at once are two units of work.
-      const read = { occurrence: `backfill:${piece.gapId}`, owner: `backfill:${piece.gapId}/${id}` };
-      const skipped: string[] = [];
-      const route = (c: ReadBackChange) =>
-        this.#o.processor.routeReadBack(c.notification, c.resource, read, logger).catch((e: unknown) => {
-          // An item no retry can route (no route for it, a resource we do not know) must not stall the gap.
-          const reason = permanentReason(e);
-          if (reason === undefined) throw e;
-          skipped.push(reason);
-          logger.warn('backfill.change_skipped', { gapId: piece.gapId, resource: c.notification.resource, reason });
-        });
-      // Membership history one change at a time, in the order the changes happened: a member's addition goes
-      // out (and is remembered) before their removal, so the chat's known members end in the last state.
-      if (history) for (const c of wanted) await route(c);
-      else await Promise.all(wanted.map((c) => slots.run(() => route(c))));
-      // Only now, with every change routed: remembered before, a crash in between would hide them from the retry.
-      await membership?.remember();
-      if (skipped.length > 0) await this.#o.gaps.update(piece.gapId, { note: `${skipped.length} change(s) read back could not be routed (${[...new Set(skipped)].join(', ')})` });
-      changes = wanted.length - skipped.length;
+      // A chat's membership is read, routed and remembered by one piece at a time in this process: two pieces
+      // of one chat at once (two users' listings queue its comparison; a history page and a comparison) would
+      // both compare with the memory as it was before either, and could tell the same member twice.
+      const outcome = await this.#memberships.run(membershipChatsOf(piece.scope, items), () => this.#routeChanges(piece, id, items, window, desired, logger));
+      if (typeof outcome !== 'number') return outcome;
+      changes = outcome;
     }
     const next = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
     const then = afterHistory(piece.scope);
@@ -315,6 +292,58 @@ export class BackfillWorker {
     else if (then) await this.#queue({ ...freshPiece(piece), scope: then, next: undefined });
     await this.#finish(piece, id, logger, changes);
     return { status: 'done', changes, next: next !== undefined };
+  }
+
+  /**
+   * Routes the changes a page of a piece's listing holds (for a chat's members or membership history, the
+   * membership changes it tells): how many were routed, or the outcome of the piece put back (throttled).
+   */
+  async #routeChanges(
+    piece: BackfillPiece,
+    id: string,
+    items: Record<string, unknown>[],
+    window: { from: number; to: number },
+    desired: DesiredSubscription,
+    logger: Logger,
+  ): Promise<PieceOutcome | number> {
+    const record = await this.#o.records.get(desired.name);
+    const subscriptionId = record?.subscriptionId ?? `backfill:${desired.name}`;
+    const history = afterHistory(piece.scope) !== undefined;
+    let membership: { changes: ReadBackChange[]; remember: () => Promise<void> } | undefined;
+    try {
+      membership =
+        piece.scope.kind === 'chatMembers'
+          ? await this.#membershipChanges(piece.scope.chatId, items, desired, subscriptionId)
+          : history
+            ? await this.#historyChanges(items, window, desired, subscriptionId)
+            : undefined;
+    } catch (e) {
+      // A chat read for its first members was throttled: the whole page again, after Retry-After.
+      if (isGraphRequestError(e, 429)) return this.#throttled(piece, e.retryAfterSeconds, logger);
+      throw e;
+    }
+    const listed = membership ? membership.changes : items.flatMap((item) => this.#changes(piece.scope, item, window, subscriptionId));
+    const wanted = listed.filter((c) => desired.changeTypes.includes(c.notification.changeType));
+    const slots = new Semaphore(ROUTE_CONCURRENCY);
+    // The owner names the gap too: two gaps reading the same listing at once are two units of work.
+    const read = { occurrence: `backfill:${piece.gapId}`, owner: `backfill:${piece.gapId}/${id}` };
+    const skipped: string[] = [];
+    const route = (c: ReadBackChange) =>
+      this.#o.processor.routeReadBack(c.notification, c.resource, read, logger).catch((e: unknown) => {
+        // An item no retry can route (no route for it, a resource we do not know) must not stall the gap.
+        const reason = permanentReason(e);
+        if (reason === undefined) throw e;
+        skipped.push(reason);
+        logger.warn('backfill.change_skipped', { gapId: piece.gapId, resource: c.notification.resource, reason });
+      });
+    // Membership history one change at a time, in the order the changes happened: a member's addition goes
+    // out (and is remembered) before their removal, so the chat's known members end in the last state.
+    if (history) for (const c of wanted) await route(c);
+    else await Promise.all(wanted.map((c) => slots.run(() => route(c))));
+    // Only now, with every change routed: remembered before, a crash in between would hide them from the retry.
+    await membership?.remember();
+    if (skipped.length > 0) await this.#o.gaps.update(piece.gapId, { note: `${skipped.length} change(s) read back could not be routed (${[...new Set(skipped)].join(', ')})` });
+    return wanted.length - skipped.length;
   }
 
   /** Puts a piece Graph throttled back on the queue for after its Retry-After (at least a second). */
