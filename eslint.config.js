@@ -1,4 +1,4 @@
-// Lint: typescript-eslint's type-aware recommended rules over the app, its tools, benchmarks and tests.
+// Lint: typescript-eslint's type-aware recommended rules over the app, its operator CLIs, build scripts and development harness, benchmarks and tests.
 // Formatting is Prettier's (`prettier --check` in `npm run lint`), so no stylistic rules here.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';

@@ -1,8 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two tiers. `unit` (`npm run test:unit`): pure code, no Azurite, no child process, no server, no real sleep
+ * (test/unit/tier.test.ts keeps it so); the rest starts the local services it needs (Azurite, the simulator,
+ * the local host, Chromium). `npm test` runs both.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Generous caps: waits inside the tests end as soon as their condition holds; a loaded machine is slow.
     testTimeout: 180_000,
     hookTimeout: 180_000,
@@ -10,5 +14,9 @@ export default defineConfig({
     maxWorkers: 2,
     // The JSON report lets .ci/run print a plain 'N passed, N failed' closing line.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'] } },
+    ],
   },
 });

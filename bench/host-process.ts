@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const START_LOCAL = fileURLToPath(new URL('../tools/start-local.js', import.meta.url));
+const START_LOCAL = fileURLToPath(new URL('../dev/start-local.js', import.meta.url));
 
 /**
  * `npm start`'s entry point running the real app as a child process on a free port, for benchmarks: no

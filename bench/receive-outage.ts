@@ -20,7 +20,7 @@ import { decodeJsonMessage } from '../shared/queue/json-message.js';
 import { readBlob } from '../shared/queue/read-blob.js';
 import { isClaimCheck, type QueueMessageBody, type QueuedBatch } from '../shared/queue/queued-notification.js';
 import { GRAPH_SLOW_ANSWER_MS } from '../shared/receive/answer-budget.js';
-import { startAzurite, type AzuriteProcess } from '../tools/azurite/azurite-process.js';
+import { startAzurite, type AzuriteProcess } from '../dev/azurite/azurite-process.js';
 import { chatMessageNotification } from './chat-message-notification.js';
 import { recordFigures } from './figures.js';
 import { startHostProcess } from './host-process.js';

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { startAzurite } from '../tools/azurite/azurite-process.js';
+import { startAzurite } from '../dev/azurite/azurite-process.js';
 import { chatMessageNotification } from './chat-message-notification.js';
 import { recordFigures } from './figures.js';
 import { startHostProcess } from './host-process.js';

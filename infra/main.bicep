@@ -132,7 +132,9 @@ var queueNames = {
 }
 // Partition 0 keeps the plain name; the others are graph-notifications-1 … (shared/queue/notification-queues.ts).
 var extraNotificationQueues = [for i in range(1, notificationQueuePartitions - 1): '${queueNames.notifications}-${i}']
-var downstreamQueues = ['teams-chats', 'teams-chat-members', 'teams-chat-messages', 'teams-channel-messages']
+// The default queue of each Teams kind, written from shared/kinds/teams-kinds.ts (npm run kinds:write).
+var teamsKinds = loadJsonContent('teams-kinds.json')
+var downstreamQueues = map(items(teamsKinds.defaultQueues), kind => kind.value)
 var containerNames = {
   claimChecks: 'graph-notification-payloads'
   events: 'teams-event-payloads'

@@ -3,6 +3,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import type { CertificateStore } from '../certificates/certificate-store.js';
 import { decryptResourceData, DecryptionError } from '../certificates/decrypt-resource-data.js';
 import { CertificateFormatError, RelayError, restStatus } from '../errors.js';
+import { kindNamed } from '../kinds/teams-kinds.js';
 import type { Logger } from '../log.js';
 import { changeNotificationSchema, type ChangeNotification } from '../protocol/notification.js';
 import { encodeJsonMessage } from '../queue/json-message.js';
@@ -326,7 +327,7 @@ export class NotificationProcessor {
    */
   async #rememberMember(event: TeamsCloudEvent): Promise<void> {
     const data = event.data as Record<string, unknown> | undefined;
-    if (!this.#o.memberships || event.kind !== 'chatMember' || event.datamode !== 'resource' || !event.chatid || !event.memberid || typeof data?.userId !== 'string') return;
+    if (!this.#o.memberships || !kindNamed(event.kind).membership || event.datamode !== 'resource' || !event.chatid || !event.memberid || typeof data?.userId !== 'string') return;
     const member = { userId: data.userId, membershipId: event.memberid, resource: data, present: event.changetype !== 'deleted' };
     await this.#o.memberships.remember(event.tenantid, event.chatid, member);
   }

@@ -3,6 +3,7 @@ import { isGraphRequestError, type GraphClient } from '../graph/graph-client.js'
 import type { ChangeNotification } from '../protocol/notification.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
+import { kindNamed } from '../kinds/teams-kinds.js';
 import { parseResourcePath, type ResourceKind } from './resource-path.js';
 
 /** What a GET of a notified resource gave: the resource, or `gone` (404: it no longer exists). */
@@ -27,25 +28,12 @@ export class HydrationFailedError extends RelayError {
 const MIN_REREAD_MS = 1000;
 /** Subscription ids remembered across reads (a replaced subscription's notifications arrive for a while). */
 const KNOWN_IDS = 10_000;
-const enc = encodeURIComponent;
 
 /** The Graph path that GETs a notified resource (its `resource`, in OData key form). */
 export function graphPathOf(resource: string, version: 'v1.0' | 'beta'): string | undefined {
   const ids = parseResourcePath(resource);
   if (!ids) return undefined;
-  const base = `/${version}`;
-  switch (ids.kind) {
-    case 'chat':
-      return `${base}/chats/${enc(ids.chatId!)}`;
-    case 'chatMember':
-      return `${base}/chats/${enc(ids.chatId!)}/members/${enc(ids.memberId!)}`;
-    case 'chatMessage':
-      return `${base}/chats/${enc(ids.chatId!)}/messages/${enc(ids.messageId!)}`;
-    case 'channelMessage': {
-      const channel = `${base}/teams/${enc(ids.teamId!)}/channels/${enc(ids.channelId!)}/messages`;
-      return ids.parentMessageId ? `${channel}/${enc(ids.parentMessageId)}/replies/${enc(ids.messageId!)}` : `${channel}/${enc(ids.messageId!)}`;
-    }
-  }
+  return kindNamed(ids.kind).readPath(ids, version);
 }
 
 /**

@@ -1,21 +1,12 @@
+import type { ResourceIds } from '../kinds/teams-kinds.js';
+
+export type { ResourceIds, ResourceKind } from '../kinds/teams-kinds.js';
+
 /**
  * The ids in a notification's `resource`, such as `chats('19:…@thread.v2')/messages('1612289765949')`,
  * `chats('…')/members('MCMj…')`, `teams('…')/channels('19:…@thread.tacv2')/messages('…')/replies('…')`
  * (segment names compared case-insensitively; the `/chats/{id}/messages/{id}` form is read too).
  */
-export type ResourceKind = 'chat' | 'chatMember' | 'chatMessage' | 'channelMessage';
-
-export interface ResourceIds {
-  readonly kind: ResourceKind;
-  readonly chatId?: string;
-  readonly teamId?: string;
-  readonly channelId?: string;
-  readonly messageId?: string;
-  /** For a reply: the message it replies to. */
-  readonly parentMessageId?: string;
-  readonly memberId?: string;
-}
-
 function segments(resource: string): [string, string | undefined][] {
   const path =
     resource

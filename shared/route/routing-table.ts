@@ -2,16 +2,11 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InvalidDefinitionError } from '../errors.js';
 import { describeIssues } from '../util/describe-issues.js';
-import type { ResourceKind } from './resource-path.js';
+import { DEFAULT_QUEUES, KIND_NAMES, type ResourceKind } from '../kinds/teams-kinds.js';
 import type { TeamsCloudEvent } from './teams-event.js';
 
 /** The queue each kind of event goes to when no rule says otherwise. */
-export const DEFAULT_ROUTES: Readonly<Record<ResourceKind, string>> = {
-  chat: 'teams-chats',
-  chatMember: 'teams-chat-members',
-  chatMessage: 'teams-chat-messages',
-  channelMessage: 'teams-channel-messages',
-};
+export const DEFAULT_ROUTES: Readonly<Record<ResourceKind, string>> = DEFAULT_QUEUES;
 
 const QUEUE = z.string().regex(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lowercase letters, digits, single hyphens)');
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.infer<T>[]);
@@ -20,7 +15,7 @@ const ruleSchema = z
   .strictObject({
     match: z
       .strictObject({
-        kind: oneOrMany(z.enum(['chat', 'chatMember', 'chatMessage', 'channelMessage'])).optional(),
+        kind: oneOrMany(z.enum(KIND_NAMES)).optional(),
         changeType: oneOrMany(z.enum(['created', 'updated', 'deleted'])).optional(),
         tenantId: oneOrMany(z.string().min(1)).optional(),
         subscriptionId: oneOrMany(z.string().min(1)).optional(),
@@ -87,15 +82,26 @@ export class RoutingTable {
 
 /** Reads and validates a routing file; throws an InvalidDefinitionError whose message names each mistake. */
 export function loadRoutingTable(path: string): RoutingTable {
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new InvalidDefinitionError(`ROUTES_FILE ${path} could not be read as JSON: ${(e as Error).message}`);
   }
+  return parseRoutingTable(text, path);
+}
+
+/** Validates a routing file's text (`source` names it in messages); throws an InvalidDefinitionError naming each mistake. */
+export function parseRoutingTable(text: string, source: string): RoutingTable {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InvalidDefinitionError(`ROUTES_FILE ${source} could not be read as JSON: ${(e as Error).message}`);
+  }
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
-    throw new InvalidDefinitionError(`ROUTES_FILE ${path} is invalid: ${describeIssues(parsed.error.issues, { whole: '(file)' }).join('; ')}`);
+    throw new InvalidDefinitionError(`ROUTES_FILE ${source} is invalid: ${describeIssues(parsed.error.issues, { whole: '(file)' }).join('; ')}`);
   }
   return new RoutingTable(parsed.data.routes, parsed.data.defaultRoutes);
 }

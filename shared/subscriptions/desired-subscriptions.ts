@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InvalidDefinitionError } from '../errors.js';
+import { kindNamed } from '../kinds/teams-kinds.js';
 import { describeIssues } from '../util/describe-issues.js';
 import { checkResource, type CatalogResource } from './resource-catalog.js';
 
@@ -59,10 +60,7 @@ export function parseDesiredSubscriptions(json: unknown, source = 'the subscript
     if (lifetime < 45) problems.push(`${at}: lifetimeMinutes must be at least 45 (Graph raises shorter ones to 45)`);
     const container = containerOf(e.resource, entry);
     const taken = container && containers.get(container);
-    if (taken)
-      problems.push(
-        `${at}: Graph allows one subscription per app and chat or channel, and ${taken} already subscribes to the same ${entry.kind === 'chat' ? 'chat' : entry.kind === 'chatMember' ? "chat's members" : "chat's or channel's messages"}: merge the two entries`,
-      );
+    if (taken) problems.push(`${at}: Graph allows one subscription per app and chat or channel, and ${taken} already subscribes to the same ${kindNamed(entry.kind).noun}: merge the two entries`);
     else if (container) containers.set(container, e.name);
     out.push({
       name: e.name,

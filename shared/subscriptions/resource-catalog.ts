@@ -1,10 +1,11 @@
+import type { ResourceKind } from '../kinds/teams-kinds.js';
 /**
  * The Teams resources the app can subscribe to, with Graph's rules for each (from graph-protocol.md).
  * One table: the desired-subscriptions file is checked against it, and lifetimes come from it.
  */
 export interface CatalogResource {
   readonly pattern: RegExp;
-  readonly kind: 'chat' | 'chatMember' | 'chatMessage' | 'channelMessage';
+  readonly kind: ResourceKind;
   readonly changeTypes: readonly string[];
   /** Longest lifetime Graph allows, in minutes. */
   readonly maxMinutes: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FAULT_KINDS } from '../../tools/chaos/plan.js';
+import { FAULT_KINDS } from '../../dev/chaos/plan.js';
 import { runChaosCli } from '../helpers/chaos-cli.js';
 
 /** Fixed, so that a failure replays: `npm run chaos -- --seed <seed> --seconds <seconds>`. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordedChange } from '../../tools/graph-simulator/change-log.js';
-import { compareLedger, type FoundEvent } from '../../tools/chaos/ledger.js';
-import { FAULT_KINDS, planChaos } from '../../tools/chaos/plan.js';
+import type { RecordedChange } from '../../dev/graph-simulator/change-log.js';
+import { compareLedger, type FoundEvent } from '../../dev/chaos/ledger.js';
+import { FAULT_KINDS, planChaos } from '../../dev/chaos/plan.js';
 
 const options = { seconds: 120, rate: 4, subscriptions: 4, lifetimeMinutes: 45, longDowntimeMs: 88_000 };
 

@@ -7,13 +7,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
-import { freePort } from '../../tools/azurite/azurite-process.js';
-import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { freePort } from '../../dev/azurite/azurite-process.js';
+import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
 import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { ALICE, BOB, CAROL, DAVE } from '../helpers/users.js';
 
-const CLI = fileURLToPath(new URL('../../dist/tools/subscriptions.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/subscriptions.js', import.meta.url));
 
 let azurite: AzuriteProcess;
 let sim: GraphSimulator;

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../tools/azurite/azurite-process.js';
+import { freePort } from '../../dev/azurite/azurite-process.js';
 import { startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { startHandshakeServer, type HandshakeServer } from '../helpers/handshake-server.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../dist/tools/subscriptions.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/subscriptions.js', import.meta.url));
 const KEY = 'f3a9c0de5ecre7key0000000000000001';
 
 let azurite: AzuriteProcess;

@@ -7,15 +7,15 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
-import { freePort } from '../../tools/azurite/azurite-process.js';
-import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
-import { DRIVER_PREFIX } from '../../tools/graph-simulator/server.js';
+import { freePort } from '../../dev/azurite/azurite-process.js';
+import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
+import { DRIVER_PREFIX } from '../../dev/graph-simulator/server.js';
 import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, runHost, type HostLine } from '../helpers/local-host-process.js';
 import { ALICE, BOB } from '../helpers/users.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../dist/tools/subscriptions.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/subscriptions.js', import.meta.url));
 const OLD = 'rotation-e2e-old-secret-00000000';
 const NEW = 'rotation-e2e-new-secret-11111111';
 

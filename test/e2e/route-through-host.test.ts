@@ -10,14 +10,14 @@ import { LocalCertificateStore } from '../../shared/certificates/local-certifica
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { QUEUED_NOTIFICATION_SCHEMA } from '../../shared/queue/queued-notification.js';
-import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
 import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { ALICE, BOB } from '../helpers/users.js';
 
 const run = promisify(execFile);
-const REPLAY = fileURLToPath(new URL('../../dist/tools/replay.js', import.meta.url));
+const REPLAY = fileURLToPath(new URL('../../dist/cli/replay.js', import.meta.url));
 const SECRET = 'route-e2e-client-state';
 
 let azurite: AzuriteProcess;

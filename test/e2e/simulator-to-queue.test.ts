@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../shared/util/canonical-json.js';
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
-import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
 import { drainNotifications, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { createTestCertificate } from '../helpers/certificates.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';

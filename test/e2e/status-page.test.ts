@@ -15,7 +15,7 @@ import { queueUndecryptableNotification } from '../helpers/notifications.js';
 /** Debian's chromium (`apt-get install chromium`); CHROMIUM_PATH points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PHONE = { width: 390, height: 844 };
-const STATUS_CLI = fileURLToPath(new URL('../../dist/tools/status.js', import.meta.url));
+const STATUS_CLI = fileURLToPath(new URL('../../dist/cli/status.js', import.meta.url));
 
 let azurite: AzuriteProcess;
 let host: HostProcess;

@@ -12,7 +12,7 @@ import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-pr
 import { ALICE, BOB, CAROL } from '../helpers/users.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../dist/tools/subscriptions.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/subscriptions.js', import.meta.url));
 
 let azurite: AzuriteProcess;
 let host: HostProcess;

@@ -12,7 +12,7 @@ import {
   type QueueClient,
 } from '@azure/storage-queue';
 import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../shared/config/storage-connection.js';
-import { startAzurite, type AzuriteProcess, type StartAzuriteOptions } from '../../tools/azurite/azurite-process.js';
+import { startAzurite, type AzuriteProcess, type StartAzuriteOptions } from '../../dev/azurite/azurite-process.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { isClaimCheck, unpackQueued, type QueueMessageBody, type QueuedBatch, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 

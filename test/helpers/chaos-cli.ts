@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const CHAOS = fileURLToPath(new URL('../../dist/tools/chaos/main.js', import.meta.url));
+const CHAOS = fileURLToPath(new URL('../../dist/dev/chaos/main.js', import.meta.url));
 
 /** Runs `npm run chaos` (the built CLI) and resolves with its exit code, its stdout's last line parsed, and its stderr. */
 export function runChaosCli(args: string[]): Promise<{ code: number | null; report: Record<string, any>; stdout: string; stderr: string }> {

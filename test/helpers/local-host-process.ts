@@ -3,10 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../tools/azurite/azurite-process.js';
+import { freePort } from '../../dev/azurite/azurite-process.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const START_LOCAL = fileURLToPath(new URL('../../dist/tools/start-local.js', import.meta.url));
+const START_LOCAL = fileURLToPath(new URL('../../dist/dev/start-local.js', import.meta.url));
 
 /** Certificates the app under test creates go here, not into the repo's .local/. */
 const CERTIFICATE_DIR = join(mkdtempSync(join(tmpdir(), 'tcr-host-certs-')), 'certificates');
@@ -14,7 +14,7 @@ const CERTIFICATE_DIR = join(mkdtempSync(join(tmpdir(), 'tcr-host-certs-')), 'ce
 export type HostLine = Record<string, unknown> & { event?: string };
 
 /**
- * `npm start`'s entry point (the built dist/tools/start-local.js) as a child process, on free ports. The Graph
+ * `npm start`'s entry point (the built dist/dev/start-local.js) as a child process, on free ports. The Graph
  * simulator is off unless the env given sets LOCAL_GRAPH_SIMULATOR=true.
  */
 export interface HostProcess {

@@ -14,7 +14,7 @@ import { createNotificationProcessor } from '../../shared/route/create-notificat
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
 import type { NotificationProcessorOptions } from '../../shared/route/notification-processor.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
-import { encryptResourceData, parseEncryptionCertificate } from '../../tools/graph-simulator/encrypt-resource-data.js';
+import { encryptResourceData, parseEncryptionCertificate } from '../../dev/graph-simulator/encrypt-resource-data.js';
 import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from './azurite.js';
 import { testEnv, TENANT_A } from './notifications.js';
 

@@ -465,7 +465,11 @@ describe('npm start: simulator, host and app together', () => {
         messages = await drainQueue(client);
         if (messages.length === 0) await new Promise((r) => setTimeout(r, 50));
       }
-      expect(messages.flatMap((m) => unpackQueued(m.body as QueuedBatch)).map((q) => q.notification.resource)).toEqual([`chats('${chat.body.id}')/messages('${posted.body.id}')`]);
+      // npm start's simulator delivers a share of batches twice (LOCAL_SIMULATOR_OPTIONS): the route function
+      // de-duplicates, so the incoming queue may hold the notification twice, and nothing else.
+      const queued = messages.flatMap((m) => unpackQueued(m.body as QueuedBatch)).map((q) => q.notification.resource);
+      expect(queued.length).toBeGreaterThan(0);
+      expect(new Set(queued)).toEqual(new Set([`chats('${chat.body.id}')/messages('${posted.body.id}')`]));
     } finally {
       expect(await host.stop()).toBe(0);
     }

@@ -9,7 +9,7 @@ import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-pr
 import { unzipInto } from '../helpers/unzip.js';
 
 /** The built tool behind `npm run package` (the script builds first; npm test has built already). */
-const PACKAGE_APP = fileURLToPath(new URL('../../dist/tools/package-app.js', import.meta.url));
+const PACKAGE_APP = fileURLToPath(new URL('../../dist/scripts/package-app.js', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
 
 function packageApp(args: string[]) {
@@ -132,7 +132,7 @@ describe('npm run package', () => {
 
     it('runs the operator CLIs (subscriptions, replay) from built JavaScript with production dependencies only', () => {
       // The package's node_modules has no devDependency (checked above): the CLIs' dist/tools beside it must do.
-      cpSync(join(REPO_ROOT, 'dist', 'tools'), join(unzipped, 'dist', 'tools'), { recursive: true });
+      cpSync(join(REPO_ROOT, 'dist', 'cli'), join(unzipped, 'dist', 'cli'), { recursive: true });
       const env = {
         ...process.env,
         AzureWebJobsStorage: azurite.connectionString,
@@ -140,10 +140,10 @@ describe('npm run package', () => {
         GRAPH_NOTIFICATION_URL: `${host.url}/api/notifications?code=k`,
         GRAPH_LIFECYCLE_URL: `${host.url}/api/lifecycle?code=k`,
       };
-      const check = spawnSync(process.execPath, ['dist/tools/subscriptions.js', 'check-endpoints', '--json'], { cwd: unzipped, env, encoding: 'utf8' });
+      const check = spawnSync(process.execPath, ['dist/cli/subscriptions.js', 'check-endpoints', '--json'], { cwd: unzipped, env, encoding: 'utf8' });
       expect(check.status, check.stderr).toBe(0);
       expect((JSON.parse(check.stdout) as { ok: boolean }[]).map((r) => r.ok)).toEqual([true, true]);
-      const replay = spawnSync(process.execPath, ['dist/tools/replay.js', '--from', 'deadletter', '--dry-run', '--json'], { cwd: unzipped, env, encoding: 'utf8' });
+      const replay = spawnSync(process.execPath, ['dist/cli/replay.js', '--from', 'deadletter', '--dry-run', '--json'], { cwd: unzipped, env, encoding: 'utf8' });
       expect(replay.status, replay.stderr).toBe(0);
       expect(JSON.parse(replay.stdout)).toMatchObject({ from: 'deadletter', dryRun: true, moved: 0 });
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PollingBackoff } from '../../tools/local-host/polling-backoff.js';
+import { PollingBackoff } from '../../dev/local-host/polling-backoff.js';
 
 describe("PollingBackoff (the Storage extension's randomized exponential back-off)", () => {
   it('starts at 100 ms, then adds 100 ms × 2^(k-1) × a factor in [0.8, 1.2) until maxPollingInterval, then stays there', () => {

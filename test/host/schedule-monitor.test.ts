@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseNcrontab } from '../../tools/local-host/ncrontab.js';
-import { checkPastDue, hostDate, NEVER, type ScheduleMonitor, type ScheduleStatus } from '../../tools/local-host/schedule-monitor.js';
-import { monitorIsOn } from '../../tools/local-host/timer-listener.js';
-import { parseTimerSchedule } from '../../tools/local-host/timer-schedule.js';
+import { parseNcrontab } from '../../dev/local-host/ncrontab.js';
+import { checkPastDue, hostDate, NEVER, type ScheduleMonitor, type ScheduleStatus } from '../../dev/local-host/schedule-monitor.js';
+import { monitorIsOn } from '../../dev/local-host/timer-listener.js';
+import { parseTimerSchedule } from '../../dev/local-host/timer-schedule.js';
 
 /** Statuses in memory, recording every write. */
 class MemoryMonitor implements ScheduleMonitor {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SETTING_DEFINITIONS } from '../../shared/config/settings.js';
 import { MIN_CLAIM_CHECK_RETENTION_DAYS } from '../../shared/queue/claim-check-retention.js';
 import { evaluateArm, type ArmScope } from '../helpers/arm-expression.js';
+import { DEFAULT_QUEUES } from '../../shared/kinds/teams-kinds.js';
 
 /** The ARM template `npm run infra:check` compiled from infra/main.bicep with the real Bicep CLI. */
 const path = new URL('../../.local/infra/main.json', import.meta.url);
@@ -55,10 +56,7 @@ describe('infra/main.bicep compiled', () => {
       'graph-notifications',
       'graph-lifecycle',
       'graph-notifications-deadletter',
-      'teams-chats',
-      'teams-chat-members',
-      'teams-chat-messages',
-      'teams-channel-messages',
+      ...Object.values(DEFAULT_QUEUES),
       'teams-subscription-events',
       'graph-notification-payloads',
       'teams-event-payloads',

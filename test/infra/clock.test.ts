@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
  * `npm test` must pass on any day with the same commit. libfaketime (Debian's faketime package, which .ci/run
  * installs) runs the Bicep check with the clock two years ahead, Bicep CLI included (it inherits LD_PRELOAD).
  */
-const INFRA_CHECK = fileURLToPath(new URL('../../dist/tools/infra-check.js', import.meta.url));
+const INFRA_CHECK = fileURLToPath(new URL('../../dist/scripts/infra-check.js', import.meta.url));
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TWO_YEARS_AHEAD = '+730d';
 

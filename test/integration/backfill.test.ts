@@ -19,8 +19,8 @@ import { GraphResourceHydrator, UnknownSubscriptionError } from '../../shared/ro
 import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
-import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
-import { memberId } from '../../tools/graph-simulator/teams-model.js';
+import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
+import { memberId } from '../../dev/graph-simulator/teams-model.js';
 import { drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
 import { EXPIRED_TOKEN_GAP_MARGIN_MS } from '../../shared/receive/expired-token-gaps.js';

@@ -7,7 +7,7 @@ import { CertificateFormatError } from '../../shared/errors.js';
 import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-certificate-store.js';
 import { permanentReason } from '../../shared/route/notification-processor.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
-import { encryptResourceData, parseEncryptionCertificate } from '../../tools/graph-simulator/encrypt-resource-data.js';
+import { encryptResourceData, parseEncryptionCertificate } from '../../dev/graph-simulator/encrypt-resource-data.js';
 import { createTestCertificate, type TestCertificate } from '../helpers/certificates.js';
 import { startFakeKeyVault, type FakeKeyVault } from '../helpers/fake-key-vault.js';
 

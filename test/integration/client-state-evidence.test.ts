@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientStateFingerprint, ConfiguredClientStates, describeClientStateUse } from '../../shared/subscriptions/client-state-fingerprint.js';
-import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
-import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
 import { queueService, uniqueName } from '../helpers/azurite.js';
 import { bearerFor, graphClient, inMinutes } from '../helpers/graph-client.js';
 import { CLIENT_STATE } from '../helpers/notifications.js';

@@ -13,16 +13,16 @@ import { QUEUED_NOTIFICATION_SCHEMA } from '../../shared/queue/queued-notificati
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 import { describeClientStateUse } from '../../shared/subscriptions/client-state-fingerprint.js';
 import { parseDesiredSubscriptions } from '../../shared/subscriptions/desired-subscriptions.js';
-import { GraphError } from '../../tools/graph-simulator/graph-error.js';
-import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
-import { freePort } from '../../tools/azurite/azurite-process.js';
+import { GraphError } from '../../dev/graph-simulator/graph-error.js';
+import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
+import { freePort } from '../../dev/azurite/azurite-process.js';
 import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { CLIENT_STATE, testEnv } from '../helpers/notifications.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../subscriptions.example.json', import.meta.url));
-const CLI = fileURLToPath(new URL('../../dist/tools/subscriptions.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/subscriptions.js', import.meta.url));
 const run = promisify(execFile);
 
 let azurite: AzuriteProcess;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const MAIN = fileURLToPath(new URL('../../dist/tools/graph-simulator/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../dist/dev/graph-simulator/main.js', import.meta.url));
 
 describe('npm run simulator', () => {
   it('prints its Graph base URL, then its JWKS URL, serves both, and stops on SIGTERM', async () => {

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
 import { createTestCertificate, type TestCertificate } from '../helpers/certificates.js';
 import { bearerFor, graphClient, inMinutes } from '../helpers/graph-client.js';
 import { opensslDecrypt } from '../helpers/openssl.js';

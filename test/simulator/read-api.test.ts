@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
+import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
 import { graphClient, inMinutes, type GraphAnswer } from '../helpers/graph-client.js';
 import { startWebhookSink } from '../helpers/webhook-sink.js';
 import { ALICE, BOB, CAROL } from '../helpers/users.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DELIVERY_OPTIONS } from '../../tools/graph-simulator/delivery.js';
-import { DEFAULT_SLOW_ENDPOINT_RULES, EndpointHealth } from '../../tools/graph-simulator/slow-endpoint.js';
+import { DEFAULT_DELIVERY_OPTIONS } from '../../dev/graph-simulator/delivery.js';
+import { DEFAULT_SLOW_ENDPOINT_RULES, EndpointHealth } from '../../dev/graph-simulator/slow-endpoint.js';
 
 const rules = { ...DEFAULT_SLOW_ENDPOINT_RULES, enabled: true };
 const MINUTE = 60_000;

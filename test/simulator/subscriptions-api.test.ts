@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator/graph-simulator.js';
-import { LIFECYCLE_REQUIRED_MESSAGE } from '../../tools/graph-simulator/subscriptions.js';
+import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
+import { LIFECYCLE_REQUIRED_MESSAGE } from '../../dev/graph-simulator/subscriptions.js';
 import { createTestCertificate, type TestCertificate } from '../helpers/certificates.js';
 import { bearerFor, graphClient, inMinutes } from '../helpers/graph-client.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';

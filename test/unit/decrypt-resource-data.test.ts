@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { thrown } from '../helpers/thrown.js';
 import { decryptResourceData, DecryptionError, type DecryptionKey } from '../../shared/certificates/decrypt-resource-data.js';
 import { parsePkcs12 } from '../helpers/pkcs12.js';
-import { encryptResourceData, parseEncryptionCertificate } from '../../tools/graph-simulator/encrypt-resource-data.js';
+import { encryptResourceData, parseEncryptionCertificate } from '../../dev/graph-simulator/encrypt-resource-data.js';
 import { createTestCertificate } from '../helpers/certificates.js';
 
 const vector = JSON.parse(readFileSync(new URL('../fixtures/graph-encrypted-chatmessage.json', import.meta.url), 'utf8')) as {

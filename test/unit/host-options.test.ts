@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isFunctionDisabled, loadAppSettings } from '../../tools/local-host/app-settings.js';
-import { DEFAULT_FUNCTION_TIMEOUT_MS, parseTimeSpanMs, readHostOptions } from '../../tools/local-host/host-options.js';
-import { LogLevels } from '../../tools/local-host/log-levels.js';
+import { isFunctionDisabled, loadAppSettings } from '../../dev/local-host/app-settings.js';
+import { DEFAULT_FUNCTION_TIMEOUT_MS, parseTimeSpanMs, readHostOptions } from '../../dev/local-host/host-options.js';
+import { LogLevels } from '../../dev/local-host/log-levels.js';
 
 let dir: string | undefined;
 const appWith = (files: Record<string, unknown>) => {

@@ -34,7 +34,7 @@ describe('nothing generated or local is linted', () => {
 
   it('while the code we write is linted', async () => {
     const eslint = new ESLint({ cwd: ROOT });
-    for (const path of ['functions/status.ts', 'shared/log.ts', 'tools/package-app.ts', 'test/unit/lint-scope.test.ts', 'eslint.config.js'])
+    for (const path of ['functions/status.ts', 'shared/log.ts', 'scripts/package-app.ts', 'test/unit/lint-scope.test.ts', 'eslint.config.js'])
       expect({ path, ignored: await eslint.isPathIgnored(path) }).toEqual({ path, ignored: false });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseNcrontab } from '../../tools/local-host/ncrontab.js';
+import { parseNcrontab } from '../../dev/local-host/ncrontab.js';
 
 const at = (iso: string) => new Date(iso);
 const next = (expr: string, after: string) => parseNcrontab(expr).next(at(after))?.toISOString();

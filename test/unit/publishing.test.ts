@@ -27,13 +27,14 @@ describe('what is published, and the scripts operators run', () => {
         kept,
       ).toEqual([]);
     }
-    for (const left of ['**/*.ts', '**/*.map', '/local.settings.json', '/test/', '/tools/', '/dist/tools/', '/dist/bench/', '/infra/', '/.local/']) expect(ignore).toContain(left);
+    for (const left of ['**/*.ts', '**/*.map', '/local.settings.json', '/test/', '/cli/', '/scripts/', '/dev/', '/dist/cli/', '/dist/scripts/', '/dist/dev/', '/dist/bench/', '/infra/', '/.local/'])
+      expect(ignore).toContain(left);
   });
 
   it('runs the operator CLIs from built JavaScript: no tsc, no devDependency at run time', () => {
-    expect(pkg.scripts.subscriptions).toBe('node dist/tools/subscriptions.js');
-    expect(pkg.scripts.replay).toBe('node dist/tools/replay.js');
-    expect(pkg.scripts.package).toBe('npm run build --silent && node dist/tools/package-app.js');
+    expect(pkg.scripts.subscriptions).toBe('node dist/cli/subscriptions.js');
+    expect(pkg.scripts.replay).toBe('node dist/cli/replay.js');
+    expect(pkg.scripts.package).toBe('npm run build --silent && node dist/scripts/package-app.js');
   });
 
   it('targets Node 22, the runtime deployed', () => {

@@ -1,11 +1,8 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { readSettings } from '../shared/config/settings.js';
-import { ConfigError } from '../shared/errors.js';
 import { createStatusReader } from '../shared/status/create-status.js';
 import type { StatusSnapshot } from '../shared/status/status-snapshot.js';
 import { maskSecrets } from '../shared/util/mask-secrets.js';
-import { loadAppSettings } from './local-host/app-settings.js';
+import { EXIT, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
 import { textTable } from './text-table.js';
 
 /**
@@ -13,31 +10,18 @@ import { textTable } from './text-table.js';
  * every desired subscription, every queue the app owns with its approximate message count, the dead letters
  * waiting by reason, the last routed event per kind and the counters of the last 24 hours. The same content
  * as `/api/status`. `--json` prints one object. Settings as the app reads them (local.settings.json, then
- * the environment). Exit codes: 0 ok, 1 storage unreachable, 2 bad usage, 3 invalid configuration.
+ * the environment; see cli-settings.ts). Exit codes: 0 ok, 1 storage unreachable, 2 bad usage, 3 invalid configuration.
  */
 const USAGE = 'usage: npm run status [-- --json] [--app <folder>]';
-let parsed;
-try {
-  parsed = parseArgs({ options: { json: { type: 'boolean', default: false }, app: { type: 'string', default: process.cwd() } } });
-} catch (e) {
-  process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-let settings;
-try {
-  settings = readSettings(loadAppSettings(parsed.values.app, process.env));
-} catch (e) {
-  process.stderr.write(`${(e as Error).message}\n`);
-  process.exit(e instanceof ConfigError ? 3 : 1);
-}
+const parsed = parseCliArgs(USAGE, { json: { type: 'boolean', default: false } });
+const settings = loadCliSettings('status', parsed.values.app);
 
 let snapshot: StatusSnapshot;
 try {
   snapshot = await createStatusReader(settings)();
 } catch (e) {
-  process.stderr.write(`status failed: ${(e as Error).message}\n`);
-  process.exit(1);
+  printError(`status failed: ${(e as Error).message}`);
+  process.exit(EXIT.failed);
 }
 process.stdout.write(maskSecrets(parsed.values.json ? JSON.stringify(snapshot, null, 2) + '\n' : describe(snapshot)));
 

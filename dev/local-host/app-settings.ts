@@ -1,34 +1,23 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mergeAppSettings, readLocalSettingsValues } from '../../cli/local-settings-file.js';
+import { ConfigError } from '../../shared/errors.js';
 import { HostConfigError } from './host-errors.js';
 
 /**
  * The app settings a local run sees, as with Core Tools: `Values` of local.settings.json when present,
  * overridden by environment variables (as app settings are environment variables in Azure), with
- * `AZURE_FUNCTIONS_ENVIRONMENT=Development` and `AzureWebJobsStorage=UseDevelopmentStorage=true` unless set.
+ * `AZURE_FUNCTIONS_ENVIRONMENT=Development` always (Core Tools' rule: it cannot be overridden locally) and
+ * `AzureWebJobsStorage=UseDevelopmentStorage=true` unless storage is set. Operator CLIs never use this loader:
+ * they must not fall back on local defaults when pointed at Azure (see cli/cli-settings.ts).
  * `defaults` (from the tool that starts the host, such as the Graph simulator's URLs) yield to both.
  */
 export function loadAppSettings(appDir: string, env: NodeJS.ProcessEnv, defaults: Record<string, string> = {}): Record<string, string> {
-  const path = join(appDir, 'local.settings.json');
-  let values: Record<string, string> = {};
-  if (existsSync(path)) {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (e) {
-      throw new HostConfigError(`local.settings.json is not valid JSON: ${(e as Error).message}`);
-    }
-    const raw = (json as { Values?: unknown }).Values ?? {};
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new HostConfigError('local.settings.json: "Values" must be an object.');
-    const bad = Object.entries(raw)
-      .filter(([, v]) => typeof v !== 'string')
-      .map(([k]) => k);
-    if (bad.length > 0) throw new HostConfigError(`local.settings.json: Values must be strings; not so for ${bad.join(', ')}.`);
-    values = raw as Record<string, string>;
+  let values: Record<string, string>;
+  try {
+    values = readLocalSettingsValues(appDir);
+  } catch (e) {
+    throw new HostConfigError(e instanceof ConfigError ? e.problems.join(' ') : (e as Error).message);
   }
-  // An empty value means "not set": the default (or the app's own default) applies.
-  const merged: Record<string, string> = { ...defaults };
-  for (const source of [values, env]) for (const [k, v] of Object.entries(source)) if (v !== undefined && (v !== '' || !(k in defaults))) merged[k] = v;
+  const merged = mergeAppSettings(values, env, defaults);
   const identityBased = Object.entries(merged).some(([k, v]) => k.startsWith('AzureWebJobsStorage__') && v.trim() !== '');
   if (!merged.AzureWebJobsStorage?.trim() && !identityBased) merged.AzureWebJobsStorage = 'UseDevelopmentStorage=true';
   merged.AZURE_FUNCTIONS_ENVIRONMENT = 'Development';

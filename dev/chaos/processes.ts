@@ -51,7 +51,7 @@ class LineWatch {
   }
 }
 
-/** The simulator in its own process (tools/chaos/simulator-process.ts). */
+/** The simulator in its own process (dev/chaos/simulator-process.ts). */
 export interface SimulatorProcess {
   readonly baseUrl: string;
   readonly jwksUrl: string;

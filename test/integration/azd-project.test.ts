@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-const NEXT_STEPS = fileURLToPath(new URL('../../dist/tools/azd-next-steps.js', import.meta.url));
+const NEXT_STEPS = fileURLToPath(new URL('../../dist/scripts/azd-next-steps.js', import.meta.url));
 
 type Hook = { shell: string; run: string };
 type AzureYaml = {
@@ -26,7 +26,7 @@ describe('azure.yaml (Azure Developer CLI)', () => {
     expect(service).toMatchObject({ project: '.', language: 'ts', host: 'function', dist: '.local/package/app', remoteBuild: false });
     // azd finds the app by this tag; the service name must match it.
     expect(read('infra/modules/function-app.bicep')).toContain(`'azd-service-name': '${name}'`);
-    expect(read('tools/package-app.ts')).toContain("default: join('.local', 'package')");
+    expect(read('scripts/package-app.ts')).toContain("default: join('.local', 'package')");
     // The root .funcignore must keep node_modules, or azd switches to a remote build.
     expect(
       read('.funcignore')
@@ -38,9 +38,9 @@ describe('azure.yaml (Azure Developer CLI)', () => {
   it('runs npm run package before packaging, and prints the next steps after provision and deploy, on Linux/macOS and Windows', () => {
     const service = services[0]?.[1];
     for (const hook of [service?.hooks.prepackage?.posix, service?.hooks.prepackage?.windows]) expect(hook?.run).toBe('npm run package');
-    expect(project.hooks.postprovision?.posix.run).toContain('node dist/tools/azd-next-steps.js provisioned');
-    expect(project.hooks.postprovision?.windows.run).toContain('node dist/tools/azd-next-steps.js provisioned');
-    expect(project.hooks.postdeploy?.posix.run).toBe('node dist/tools/azd-next-steps.js deployed');
+    expect(project.hooks.postprovision?.posix.run).toContain('node dist/scripts/azd-next-steps.js provisioned');
+    expect(project.hooks.postprovision?.windows.run).toContain('node dist/scripts/azd-next-steps.js provisioned');
+    expect(project.hooks.postdeploy?.posix.run).toBe('node dist/scripts/azd-next-steps.js deployed');
     expect(project.hooks.postdeploy?.windows.shell).toBe('pwsh');
   });
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
- * `node dist/tools/azd-next-steps.js provisioned | deployed`: what azure.yaml's postprovision and postdeploy hooks
+ * `node dist/scripts/azd-next-steps.js provisioned | deployed`: what azure.yaml's postprovision and postdeploy hooks
  * print, the commands of docs/deploy.md still to run, filled in with the outputs azd put into the environment.
  * It changes nothing. Exit codes: 0 printed, 2 bad usage.
  */
 const stage = process.argv[2];
 if (stage !== 'provisioned' && stage !== 'deployed') {
-  process.stderr.write('usage: node dist/tools/azd-next-steps.js provisioned | deployed\n');
+  process.stderr.write('usage: node dist/scripts/azd-next-steps.js provisioned | deployed\n');
   process.exit(2);
 }
 const env = (name: string) => process.env[name]?.trim() || `<${name}>`;

@@ -66,7 +66,7 @@ const GRAPH_TIME_SCALE = 0.02;
 const DOWNTIME_THRESHOLD_SECONDS = 70;
 const GRAPH_GIVES_UP_AFTER_MS = graphGivesUpAfterMs(GRAPH_TIME_SCALE);
 
-/** When Graph (tools/graph-simulator/delivery.ts) makes its last attempt: retries after 1, 2, 4… minutes × scale, none past 4 hours × scale. */
+/** When Graph (dev/graph-simulator/delivery.ts) makes its last attempt: retries after 1, 2, 4… minutes × scale, none past 4 hours × scale. */
 export function graphGivesUpAfterMs(scale: number): number {
   let at = 0;
   for (let delay = 60_000 * scale; at + delay <= 4 * 3600_000 * scale; delay *= 2) at += delay;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../tools/azurite/azurite-process.js';
+import { freePort } from '../../dev/azurite/azurite-process.js';
 import { checkEndpoint, checkEndpoints, handshakeUrl } from '../../shared/subscriptions/endpoint-check.js';
 import { maskSecrets } from '../../shared/util/mask-secrets.js';
 import { startHandshakeServer, type HandshakeServer } from '../helpers/handshake-server.js';

@@ -1,45 +1,28 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { readSettings } from '../shared/config/settings.js';
 import { createBlobServiceClient, createQueueServiceClient } from '../shared/config/storage-clients.js';
 import { replayMessages } from '../shared/route/replay.js';
 import { notificationQueueNames } from '../shared/queue/notification-queues.js';
-import { loadAppSettings } from './local-host/app-settings.js';
+import { EXIT, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
 
 /**
  * `npm run replay -- --from deadletter|poison [--limit N] [--dry-run] [--json]`
  * Moves dead-lettered messages back to the queue they came from, or poison messages of the incoming queue
- * back to it, after a fix. Settings as the app reads them (local.settings.json, then the environment).
- * Exit codes: 0 done, 1 failed, 2 bad usage.
+ * back to it, after a fix. Settings as the app reads them (local.settings.json, then the environment; see
+ * cli-settings.ts). Exit codes: 0 done, 1 failed, 2 bad usage, 3 invalid configuration.
  */
 const usage = 'usage: npm run replay -- --from deadletter|poison [--limit N] [--dry-run] [--json]';
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      from: { type: 'string' },
-      limit: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      app: { type: 'string', default: process.cwd() },
-    },
-  }));
-} catch (e) {
-  process.stderr.write(`${(e as Error).message}\n${usage}\n`);
-  process.exit(2);
-}
-if (values.from !== 'deadletter' && values.from !== 'poison') {
-  process.stderr.write(`--from must be deadletter or poison\n${usage}\n`);
-  process.exit(2);
-}
+const { values } = parseCliArgs(usage, {
+  from: { type: 'string' },
+  limit: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+});
+if (values.from !== 'deadletter' && values.from !== 'poison') exitWithUsage(usage, '--from must be deadletter or poison');
 const limit = values.limit === undefined ? undefined : Number(values.limit);
-if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-  process.stderr.write(`--limit must be a positive whole number\n${usage}\n`);
-  process.exit(2);
-}
+if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) exitWithUsage(usage, '--limit must be a positive whole number');
+const settings = loadCliSettings('replay', values.app);
 
 try {
-  const settings = readSettings(loadAppSettings(values.app, process.env));
   const storage = { queues: createQueueServiceClient(settings.storage), blobs: createBlobServiceClient(settings.storage) };
   // Poison messages: from each incoming queue partition's poison queue back to that partition.
   const sources = values.from === 'poison' ? notificationQueueNames(settings).map((queue) => ({ kind: 'poison' as const, queue })) : [{ kind: 'deadletter' as const, queue: settings.deadLetterQueue }];
@@ -54,6 +37,6 @@ try {
   if (values.json) process.stdout.write(JSON.stringify({ from: values.from, dryRun: values['dry-run'], ...result }) + '\n');
   else process.stdout.write(`${values['dry-run'] ? 'would move' : 'moved'} ${result.moved} message(s) from ${values.from}${result.skipped ? `; ${result.skipped} unreadable left in place` : ''}\n`);
 } catch (e) {
-  process.stderr.write(`replay failed: ${(e as Error).message}\n`);
-  process.exit(1);
+  printError(`replay failed: ${(e as Error).message}`);
+  process.exit(EXIT.failed);
 }

@@ -69,7 +69,7 @@ try {
     process.stderr.write(`Graph simulator on ${simulator.baseUrl} (driver API ${simulator.baseUrl}${DRIVER_PREFIX}); LOCAL_GRAPH_SIMULATOR=false to use real Graph\n`);
   }
   // The app runs in its own folder, whichever folder this was started from: relative settings
-  // (SUBSCRIPTIONS_FILE=subscriptions.json as infra/ sets it, ROUTING_FILE, LOCAL_CERTIFICATE_DIR) resolve
+  // (SUBSCRIPTIONS_FILE=subscriptions.json as infra/ sets it, ROUTES_FILE, LOCAL_CERTIFICATE_DIR) resolve
   // against it, as in Azure, where the host starts the worker in the function app's folder (and the Node
   // worker moves to it again when a pre-warmed instance is given the app).
   const appDir = resolve(values.app);

@@ -1,16 +1,14 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { GapLog } from '../shared/backfill/gap-log.js';
 import { createTableClient } from '../shared/config/storage-clients.js';
-import { readSettings, type Settings } from '../shared/config/settings.js';
-import { ConfigError } from '../shared/errors.js';
+import type { Settings } from '../shared/config/settings.js';
 import { createJsonLogger } from '../shared/log.js';
 import { createCertificateStore } from '../shared/route/create-notification-processor.js';
 import { describeClientStateUse } from '../shared/subscriptions/client-state-fingerprint.js';
 import { createSubscriptionManager } from '../shared/subscriptions/create-subscription-manager.js';
 import { checkEndpoints } from '../shared/subscriptions/endpoint-check.js';
 import { maskSecrets } from '../shared/util/mask-secrets.js';
-import { loadAppSettings } from './local-host/app-settings.js';
+import { EXIT, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
 import { textTable, type TextRow } from './text-table.js';
 
 /**
@@ -22,37 +20,22 @@ import { textTable, type TextRow } from './text-table.js';
  *            and error
  *   delete   delete one subscription in Graph
  *   check-endpoints  Graph's validation handshake against GRAPH_NOTIFICATION_URL and GRAPH_LIFECYCLE_URL
- * Settings as the app reads them (local.settings.json, then the environment). Every `code=` key it prints is masked.
+ * Settings as the app reads them (local.settings.json, then the environment; see cli-settings.ts). Every `code=` key it prints is masked.
  * Exit codes: 0 ok, 1 an entry or endpoint failed or Graph refused, 2 bad usage, 3 invalid configuration.
  */
 const USAGE = 'usage: npm run subscriptions -- list | sync | status | delete <id> | check-endpoints  [--json] [--force]';
 const COMMANDS = ['list', 'sync', 'status', 'delete', 'check-endpoints'];
 const print = (stream: NodeJS.WriteStream, text: string) => stream.write(maskSecrets(text));
-let parsed;
-try {
-  parsed = parseArgs({ allowPositionals: true, options: { json: { type: 'boolean', default: false }, force: { type: 'boolean', default: false }, app: { type: 'string', default: process.cwd() } } });
-} catch (e) {
-  print(process.stderr, `${(e as Error).message}\n${USAGE}\n`);
-  process.exit(2);
-}
+const parsed = parseCliArgs(USAGE, { json: { type: 'boolean', default: false }, force: { type: 'boolean', default: false } }, true);
 const [command, arg] = parsed.positionals;
 const json = parsed.values.json;
 const force = parsed.values.force;
-if (!COMMANDS.includes(command ?? '') || (command === 'delete' && !arg)) {
-  print(process.stderr, `${USAGE}\n`);
-  process.exit(2);
-}
+if (!COMMANDS.includes(command ?? '') || (command === 'delete' && !arg)) exitWithUsage(USAGE);
 
 const out = <C extends string>(data: unknown, rows: readonly TextRow<NoInfer<C>>[], columns: readonly C[]) =>
   print(process.stdout, json ? JSON.stringify(data, null, 2) + '\n' : textTable(rows, columns));
 
-let settings;
-try {
-  settings = readSettings(loadAppSettings(parsed.values.app, process.env));
-} catch (e) {
-  print(process.stderr, `${(e as Error).message}\n`);
-  process.exit(e instanceof ConfigError ? 3 : 1);
-}
+const settings = loadCliSettings('subscriptions', parsed.values.app);
 try {
   if (command === 'check-endpoints') {
     const urls = { GRAPH_NOTIFICATION_URL: settings.notificationUrl, GRAPH_LIFECYCLE_URL: settings.lifecycleUrl };
@@ -65,8 +48,8 @@ try {
     if (results.some((r) => !r.ok)) process.exitCode = 1;
   } else await manage(command ?? '', settings);
 } catch (e) {
-  print(process.stderr, `${command} failed: ${(e as Error).message}\n`);
-  process.exit(1);
+  printError(`${command} failed: ${(e as Error).message}`);
+  process.exit(EXIT.failed);
 }
 
 async function manage(command: string, settings: Settings): Promise<void> {

@@ -1,0 +1,81 @@
+import { readSettings, type Settings } from '../shared/config/settings.js';
+import { describeStorage, isDevelopmentStorage } from '../shared/config/storage-connection.js';
+import { ConfigError } from '../shared/errors.js';
+import { mergeAppSettings, readLocalSettingsValues } from './local-settings-file.js';
+
+/** Where `npm start` serves the Graph simulator (dev/start-local.ts, `--simulator-port`). */
+export const LOCAL_SIMULATOR_URL = 'http://127.0.0.1:7072';
+
+/** The settings an operator CLI runs with, and what it talks to. */
+export interface CliSettings {
+  readonly settings: Settings;
+  /** Development (local defaults) or the environment the settings name (Production when they point at Azure). */
+  readonly environment: string;
+  /** Why that environment: `AZURE_FUNCTIONS_ENVIRONMENT`, or the settings that point at Azure, or none. */
+  readonly because: string;
+  /** One line: the environment, the storage endpoint and the Graph the CLI talks to (no secret). */
+  readonly target: string;
+}
+
+const isLoopback = (url: string) => {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname.toLowerCase());
+  } catch {
+    return false;
+  }
+};
+/** A storage connection string that reaches Azurite: UseDevelopmentStorage, or every endpoint on this machine. */
+const isLocalStorage = (cs: string) => {
+  if (isDevelopmentStorage(cs)) return true;
+  const endpoints = [...cs.matchAll(/(?:^|;)\s*\w+Endpoint\s*=\s*([^;]+)/gi)].map((m) => m[1]!.trim());
+  return endpoints.length > 0 && endpoints.every(isLoopback);
+};
+
+/**
+ * The settings among `values` that point at Azure rather than at this machine: a storage account (a
+ * connection string whose endpoints are not local, any identity-based `AzureWebJobsStorage__*`), Graph
+ * (a base URL not local; with none, an authentication other than the simulator's), a Key Vault not local.
+ * Local fakes (Azurite, the simulator, a Key Vault fake on this machine) point nowhere.
+ */
+export function settingsPointingAtAzure(values: Readonly<Record<string, string | undefined>>): string[] {
+  const set = (name: string) => values[name]?.trim() || undefined;
+  const out: string[] = [];
+  const storage = set('AzureWebJobsStorage');
+  if (storage && !isLocalStorage(storage)) out.push('AzureWebJobsStorage');
+  out.push(...Object.keys(values).filter((k) => k.startsWith('AzureWebJobsStorage__') && set(k) !== undefined));
+  const graph = set('GRAPH_BASE_URL');
+  if (graph && !isLoopback(graph)) out.push('GRAPH_BASE_URL');
+  // Without a base URL, Graph is Microsoft's: any authentication but the simulator's is meant for it.
+  const auth = set('GRAPH_AUTH_MODE');
+  if (!graph && auth && auth.toLowerCase() !== 'simulator') out.push('GRAPH_AUTH_MODE');
+  const vault = set('KEY_VAULT_URL');
+  if (vault && !isLoopback(vault)) out.push('KEY_VAULT_URL');
+  return out;
+}
+
+/**
+ * The settings an operator CLI (status, subscriptions, replay, backfill) reads: local.settings.json in
+ * `appDir`, then the environment, as the app reads them, in an environment the CLI decides itself, never the
+ * local host's forced Development. `AZURE_FUNCTIONS_ENVIRONMENT` when set; else Production as soon as one
+ * setting points at Azure, so that a missing setting fails naming it instead of silently meaning Azurite, the
+ * simulator or the local certificate folder; else Development, whose local defaults are what `npm start`
+ * runs (Azurite, the simulator on its default port), so the CLIs work after it with no set-up.
+ */
+export function readCliSettings(appDir: string, env: NodeJS.ProcessEnv): CliSettings {
+  const values = mergeAppSettings(readLocalSettingsValues(appDir), env);
+  const explicit = values.AZURE_FUNCTIONS_ENVIRONMENT?.trim();
+  const azure = settingsPointingAtAzure(values);
+  const environment = explicit || (azure.length > 0 ? 'Production' : 'Development');
+  const because = explicit ? 'AZURE_FUNCTIONS_ENVIRONMENT' : azure.length > 0 ? `${azure.join(', ')} point${azure.length === 1 ? 's' : ''} at Azure` : 'no setting points at Azure';
+  const development = environment.toLowerCase() === 'development';
+  const local = development && !values.GRAPH_BASE_URL?.trim() && (values.GRAPH_AUTH_MODE?.trim() || 'simulator').toLowerCase() === 'simulator' ? { GRAPH_BASE_URL: LOCAL_SIMULATOR_URL } : {};
+  let settings: Settings;
+  try {
+    settings = readSettings({ ...values, ...local, AZURE_FUNCTIONS_ENVIRONMENT: environment });
+  } catch (e) {
+    if (!(e instanceof ConfigError) || development) throw e;
+    throw new ConfigError([...e.problems, `(${environment}, as ${because}: no local default applies; set AZURE_FUNCTIONS_ENVIRONMENT=Development to use Azurite and the Graph simulator)`]);
+  }
+  const graph = `${settings.graphBaseUrl.origin} (${settings.graphAuth.mode})`;
+  return { settings, environment, because, target: `${environment} (${because}) · storage ${describeStorage(settings.storage)} · Graph ${graph}` };
+}
