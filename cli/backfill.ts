@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 import { scopesOf } from '../shared/backfill/backfill-piece.js';
-import { createBackfill } from '../shared/backfill/create-backfill.js';
+import { createApp } from '../shared/app/create-app.js';
 import { createJsonLogger } from '../shared/log.js';
-import { createCertificateStore, createNotificationProcessor } from '../shared/route/create-notification-processor.js';
-import { createSubscriptionManager } from '../shared/subscriptions/create-subscription-manager.js';
 import { EXIT, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
 
 /**
@@ -29,8 +27,7 @@ if (!since || Number.isNaN(since.getTime()) || Number.isNaN(until.getTime()) || 
 const settings = loadCliSettings('backfill', values.app);
 try {
   const quiet = createJsonLogger(() => undefined);
-  const certificates = createCertificateStore(settings);
-  const subscriptions = createSubscriptionManager(settings, certificates, quiet);
+  const { subscriptions, backfill } = createApp(settings, { logger: quiet });
   const desired = subscriptions.reconciler.desired.filter((d) => values.name === undefined || d.name === values.name);
   if (desired.length === 0) {
     exitWithUsage(USAGE, values.name ? `no desired subscription is named ${values.name}` : 'SUBSCRIPTIONS_FILE lists no subscription');
@@ -43,7 +40,6 @@ try {
         : plan.map((p) => `${p.name}: ${'scopes' in p.reads ? p.reads.scopes.map((s) => s.kind).join(', ') : `cannot be read back (${p.reads.unsupported})`}`).join('\n') + '\n',
     );
   } else {
-    const backfill = createBackfill(settings, createNotificationProcessor(settings, certificates), subscriptions);
     const gaps = await backfill.detector.open('manual', since, until, values.name, quiet);
     process.stdout.write(values.json ? `${JSON.stringify(gaps, null, 2)}\n` : gaps.map((g) => `${g.name}: gap ${g.from} → ${g.to} ${g.status}${g.note ? ` (${g.note})` : ''}`).join('\n') + '\n');
   }

@@ -1,11 +1,8 @@
 #!/usr/bin/env node
-import { GapLog } from '../shared/backfill/gap-log.js';
-import { createTableClient } from '../shared/config/storage-clients.js';
+import { createApp } from '../shared/app/create-app.js';
 import type { Settings } from '../shared/config/settings.js';
 import { createJsonLogger } from '../shared/log.js';
-import { createCertificateStore } from '../shared/route/create-notification-processor.js';
 import { describeClientStateUse } from '../shared/subscriptions/client-state-fingerprint.js';
-import { createSubscriptionManager } from '../shared/subscriptions/create-subscription-manager.js';
 import { checkEndpoints } from '../shared/subscriptions/endpoint-check.js';
 import { maskSecrets } from '../shared/util/mask-secrets.js';
 import { EXIT, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
@@ -54,7 +51,8 @@ try {
 
 async function manage(command: string, settings: Settings): Promise<void> {
   const quiet = createJsonLogger(() => undefined);
-  const manager = createSubscriptionManager(settings, createCertificateStore(settings), quiet);
+  const app = createApp(settings, { logger: quiet });
+  const manager = app.subscriptions;
   if (command === 'list') {
     const versions = new Set(['v1.0' as const, ...manager.reconciler.desired.map((d) => d.version)]);
     const all = (await Promise.all([...versions].map((v) => manager.graph.listSubscriptions(v)))).flat();
@@ -74,7 +72,7 @@ async function manage(command: string, settings: Settings): Promise<void> {
     if (report.entries.some((e) => e.action === 'failed' || e.action === 'skipped')) process.exitCode = 1;
   } else if (command === 'status') {
     const records = new Map((await manager.records.list()).map((r) => [r.name, r]));
-    const gapLog = new GapLog(createTableClient(settings.storage, settings.backfill.table));
+    const gapLog = app.gaps;
     const [gaps, deliveries] = await Promise.all([gapLog.list(), gapLog.lastDeliveries()]);
     const rows = manager.reconciler.desired.map((d) => {
       const r = records.get(d.name);

@@ -1,25 +1,18 @@
 import { app, type InvocationContext } from '@azure/functions';
+import { createApp } from '../../shared/app/create-app.js';
 import { readSettings, type Settings } from '../../shared/config/settings.js';
 import { describeStorage } from '../../shared/config/storage-connection.js';
 import { storageTimeoutCapReason } from '../../shared/config/settings/receive.js';
 import { notificationQueueNames } from '../../shared/queue/notification-queues.js';
-import type { QueuedGapRequest } from '../../shared/queue/queued-notification.js';
 import { createJsonLogger, createScopedLogger, type Logger } from '../../shared/log.js';
 import { fanOut, type Metrics } from '../../shared/metrics/metrics.js';
 import { createOtelMetrics } from '../../shared/metrics/otel-metrics.js';
 import { createStatusReader, createTableMetrics } from '../../shared/status/create-status.js';
 import { invocationLogger } from './invocation-logger.js';
 import { declareWorkerTelemetry, startTelemetry } from './telemetry.js';
-import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
-import { createCertificateStore, createNotificationProcessor, createPoisonMover, createRoutedEventLog, createRouteCleanups } from '../../shared/route/create-notification-processor.js';
-import { createBackfill } from '../../shared/backfill/create-backfill.js';
-import { GapLog } from '../../shared/backfill/gap-log.js';
-import { MembershipLog } from '../../shared/backfill/membership-log.js';
-import { createTableClient } from '../../shared/config/storage-clients.js';
-import { GraphResourceHydrator } from '../../shared/route/resource-hydrator.js';
+import { createPoisonMover, createRouteCleanups } from '../../shared/route/create-notification-processor.js';
 import { maskSecrets } from '../../shared/util/mask-secrets.js';
 import type { Cleanup } from '../../shared/util/run-cleanups.js';
-import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 
 /** `make`'s result, made on the first call and kept (a call that throws keeps nothing, so the next one tries again). */
 function memoised<T>(make: () => T): () => T {
@@ -64,22 +57,7 @@ function compose(settings: Settings) {
   const tableMetrics = createTableMetrics(settings, { flushIntervalMs: settings.metrics.flushSeconds * 1000, logger: log });
   /** The relay's counters: in METRICS_TABLE, and as OpenTelemetry metrics when Application Insights is set. */
   const metrics: Metrics = settings.metrics.appInsights ? fanOut(tableMetrics, createOtelMetrics()) : tableMetrics;
-  const certificates = createCertificateStore(settings);
-  const subscriptions = createSubscriptionManager(settings, certificates, log);
-  const routedEvents = createRoutedEventLog(settings);
-  const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired, settings.tenantIds[0] ?? '');
-  const gaps = new GapLog(createTableClient(settings.storage, settings.backfill.table));
-  const memberships = new MembershipLog(createTableClient(settings.storage, settings.backfill.table));
-  // The gaps a queued batch asks for (items refused for an expired validation token) are opened like the others.
-  const gapRequests = {
-    open: (g: QueuedGapRequest, logger: Logger) => backfill.detector.openForSubscription(g.reason, g.subscriptionId, new Date(g.from), new Date(g.to), logger),
-  };
-  const notificationProcessor = createNotificationProcessor(settings, certificates, routedEvents, hydrator, gaps, memberships, gapRequests);
-  const backfill = createBackfill(settings, notificationProcessor, subscriptions, { gaps, memberships });
-  // A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
-  const notificationReceiver = createNotificationReceiver(settings, {
-    onStorageLoss: (from, to) => backfill.detector.open('storage_outage', from, to, undefined, log),
-  });
+  const { certificates, subscriptions, routedEvents, gaps, notificationProcessor, backfill, notificationReceiver } = createApp(settings, { logger: log });
 
   log.info('app.configured', {
     environment: settings.environment,

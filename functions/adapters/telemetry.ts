@@ -18,13 +18,6 @@ function attributeOf(value: unknown): string | number | boolean | string[] | und
 }
 
 /**
- * Azure Monitor's OpenTelemetry distro, when APPLICATIONINSIGHTS_CONNECTION_STRING is set (with the managed
- * identity of APPLICATIONINSIGHTS_AUTHENTICATION_STRING when given): the global meter provider then exports
- * the relay's counters, and the returned sink sends each invocation log line as a log record whose fields
- * are attributes (customDimensions in Application Insights), not a JSON string. Unset: nothing is loaded and
- * undefined is returned.
- */
-/**
  * Tells the host that the worker sends its own telemetry (`WorkerOpenTelemetryEnabled`, as Microsoft's
  * Functions instrumentation does), so that it does not send the same lines again. The host takes setup
  * options only while the app's files load, so this runs then, when Application Insights is configured.
@@ -33,6 +26,13 @@ export function declareWorkerTelemetry(env: Readonly<Record<string, string | und
   if (env.APPLICATIONINSIGHTS_CONNECTION_STRING?.trim()) app.setup({ capabilities: { WorkerOpenTelemetryEnabled: true } });
 }
 
+/**
+ * Azure Monitor's OpenTelemetry distro, when APPLICATIONINSIGHTS_CONNECTION_STRING is set (with the managed
+ * identity of APPLICATIONINSIGHTS_AUTHENTICATION_STRING when given): the global meter provider then exports
+ * the relay's counters, and the returned sink sends each invocation log line as a log record whose fields
+ * are attributes (customDimensions in Application Insights), not a JSON string. Unset: nothing is loaded and
+ * undefined is returned.
+ */
 export async function startTelemetry(settings: Settings): Promise<StructuredLogSink | undefined> {
   const ai = settings.metrics.appInsights;
   if (!ai) return undefined;

@@ -13,10 +13,10 @@ import type { DesiredSubscription } from '../subscriptions/desired-subscriptions
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { BACKFILL_PIECE_SCHEMA, parseBackfillPiece, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
 import type { Gap, GapLog, PendingPiece } from './gap-log.js';
-import { additionTold, FirstMembers } from './first-members.js';
-import { firstMemberAddition, formedMembershipId, membershipChangesOf } from './membership-history.js';
-import type { KnownMember, MembershipLog } from './membership-log.js';
-import { changeFromChat, changeFromMember, changeFromMembershipHistory, changeFromMessage, type ReadBackChange } from './read-back-change.js';
+import { FirstMembers } from './first-members.js';
+import type { MembershipLog } from './membership-log.js';
+import { MembershipReadBack, type MembershipChanges } from './membership-read-back.js';
+import { changeFromChat, changeFromMessage, type ReadBackChange } from './read-back-change.js';
 
 export interface BackfillWorkerOptions {
   readonly graph: GraphClient;
@@ -106,20 +106,21 @@ export class BackfillWorker {
   readonly #o: BackfillWorkerOptions;
   readonly #now: () => number;
   readonly #pacer = new Pacer(PER_CONTAINER_INTERVAL_MS);
-  readonly #firstMembers: FirstMembers;
+  readonly #membershipReadBack: MembershipReadBack;
   /** Each chat's membership, one piece at a time (see process). */
   readonly #memberships = new KeyedLock();
 
   constructor(options: BackfillWorkerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#firstMembers = new FirstMembers({
+    const firstMembers = new FirstMembers({
       read: (chatId, path) => this.#chatGet(chatId, path),
       gaps: options.gaps,
       marginBeforeMs: options.marginBeforeMs,
       marginAfterMs: options.marginAfterMs,
       now: this.#now,
     });
+    this.#membershipReadBack = new MembershipReadBack({ memberships: options.memberships, firstMembers, tenantId: options.tenantId });
   }
 
   /**
@@ -309,13 +310,13 @@ export class BackfillWorker {
     const record = await this.#o.records.get(desired.name);
     const subscriptionId = record?.subscriptionId ?? `backfill:${desired.name}`;
     const history = afterHistory(piece.scope) !== undefined;
-    let membership: { changes: ReadBackChange[]; remember: () => Promise<void> } | undefined;
+    let membership: MembershipChanges | undefined;
     try {
       membership =
         piece.scope.kind === 'chatMembers'
-          ? await this.#membershipChanges(piece.scope.chatId, items, desired, subscriptionId)
+          ? await this.#membershipReadBack.ofMembers(piece.scope.chatId, items, desired, subscriptionId)
           : history
-            ? await this.#historyChanges(items, window, desired, subscriptionId)
+            ? await this.#membershipReadBack.ofHistory(items, window, desired, subscriptionId)
             : undefined;
     } catch (e) {
       // A chat read for its first members was throttled: the whole page again, after Retry-After.
@@ -373,88 +374,6 @@ export class BackfillWorker {
     await this.#finish(piece, pieceId(piece.scope, piece.next), logger, 0, true);
     logger.error('backfill.piece_abandoned', fields);
     return 'abandoned';
-  }
-
-  /**
-   * A chat's members now against its last known membership: who is new (`created`, the listed resource)
-   * and who is gone (`deleted`, the remembered resource with its membership id). The memory is brought up
-   * to date by `remember`, which the caller runs once the changes are routed. It runs after the chat's
-   * history was read (what history told is remembered by then): the safety net for what history cannot say.
-   * A chat created inside a recorded gap also has its first members' additions read back at its creation
-   * (FirstMembers): those there from the start as they are listed, and those who left since from their removal.
-   */
-  async #membershipChanges(
-    chatId: string,
-    members: Record<string, unknown>[],
-    desired: DesiredSubscription,
-    subscriptionId: string,
-  ): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
-    const known = await this.#o.memberships.known(this.#o.tenantId, chatId);
-    const out: ReadBackChange[] = [];
-    const updates: Parameters<MembershipLog['remember']>[2][] = [];
-    const listed = new Set(members.flatMap((m) => (typeof m.userId === 'string' && typeof m.id === 'string' ? [m.userId] : [])));
-    const first = desired.changeTypes.includes('created') ? await this.#firstMembers.ofChat(chatId, listed, desired.name) : undefined;
-    for (const m of members) {
-      const userId = typeof m.userId === 'string' ? m.userId : undefined;
-      const membershipId = typeof m.id === 'string' ? m.id : undefined;
-      if (!userId || !membershipId || known.get(userId)?.present) continue;
-      // There since the chat's creation: added then, one event however often it is read.
-      const fromStart = first !== undefined && first.members.has(userId) && first.members.get(userId) === undefined;
-      const resource = fromStart ? { ...m, lastModifiedDateTime: first.createdAt } : m;
-      out.push(changeFromMember(chatId, membershipId, resource, 'created', subscriptionId, this.#o.tenantId));
-      updates.push({ userId, membershipId, resource, present: true });
-    }
-    for (const k of known.values()) {
-      if (!k.present || listed.has(k.userId)) continue;
-      // When it went is unknown here: not the time of the change that was remembered (history's addition).
-      const { lastModifiedDateTime: _changedAt, ...resource } = k.resource;
-      out.push(changeFromMember(chatId, k.membershipId, resource, 'deleted', subscriptionId, this.#o.tenantId));
-      updates.push({ ...k, present: false });
-    }
-    // Gone since (their removal read back or notified on its own): the addition alone, not remembered (not their last state).
-    for (const removal of first?.members.values() ?? []) {
-      if (removal === undefined || additionTold(known.get(removal.userId), first!.createdAt)) continue;
-      const membershipId = known.get(removal.userId)?.membershipId ?? formedMembershipId(this.#o.tenantId, chatId, removal.userId);
-      out.push(changeFromMembershipHistory(firstMemberAddition(removal, first!.createdAt), membershipId, subscriptionId, this.#o.tenantId));
-    }
-    const remember = async () => {
-      for (const update of updates) await this.#o.memberships.remember(this.#o.tenantId, chatId, update);
-    };
-    return { changes: out, remember };
-  }
-
-  /**
-   * The membership changes a page of a chat's history holds (system event messages in the window), oldest
-   * first, each with the member's remembered membership id or, for a member the app never saw, a formed one.
-   * A chat's first members leave no system message of their addition: one whose earliest change since the
-   * chat's creation is a removal, in a chat created inside a window recorded as a gap of this subscription
-   * (no notification of that addition can have reached the app), has the addition it implies read back too,
-   * at the chat's creation.
-   */
-  async #historyChanges(
-    messages: Record<string, unknown>[],
-    window: { from: number; to: number },
-    desired: DesiredSubscription,
-    subscriptionId: string,
-  ): Promise<{ changes: ReadBackChange[]; remember: () => Promise<void> }> {
-    const read = messages.flatMap((m) => membershipChangesOf(m, window));
-    const known = new Map<string, Map<string, KnownMember>>();
-    for (const chatId of new Set(read.map((e) => e.chatId))) known.set(chatId, await this.#o.memberships.known(this.#o.tenantId, chatId));
-    const inferred = desired.changeTypes.includes('created') ? await this.#firstMembers.additionsBefore(read, desired.name, (chatId) => known.get(chatId)) : [];
-    const entries = [...read, ...inferred].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-    const changes: ReadBackChange[] = [];
-    const updates: [string, KnownMember][] = [];
-    for (const entry of entries) {
-      const membershipId = known.get(entry.chatId)?.get(entry.userId)?.membershipId ?? formedMembershipId(this.#o.tenantId, entry.chatId, entry.userId);
-      const change = changeFromMembershipHistory(entry, membershipId, subscriptionId, this.#o.tenantId);
-      changes.push(change);
-      updates.push([entry.chatId, { userId: entry.userId, membershipId, resource: change.resource, present: entry.changeType === 'created' }]);
-    }
-    // In time order; the log keeps a later history change over an earlier one remembered after it.
-    const remember = async () => {
-      for (const [chatId, member] of updates) await this.#o.memberships.remember(this.#o.tenantId, chatId, member);
-    };
-    return { changes, remember };
   }
 
   /** A GET of one chat's resource, paced as the chat's other reads (a ChatRead: undefined on 404, 403 or 400). */

@@ -71,24 +71,31 @@ export function createPoisonMover(settings: StorageSettings & RouteSettings): Po
 }
 
 /** Wires the decrypt-and-route path with its real parts from validated settings. */
+/** What a notification processor is built with besides its settings; each part left out is built from them (or left out). */
+export interface NotificationProcessorParts {
+  readonly certificates?: CertificateStore;
+  readonly routedLog?: TableRoutedEventLog;
+  readonly hydrator?: ResourceHydrator;
+  /** Where each subscription's last delivery is recorded (the gap log). */
+  readonly deliveries?: NotificationProcessorOptions['deliveries'];
+  readonly memberships?: NotificationProcessorOptions['memberships'];
+  readonly gapRequests?: NotificationProcessorOptions['gapRequests'];
+}
+
 export function createNotificationProcessor(
   settings: StorageSettings & Pick<ReceiveSettings, 'notificationsContainer'> & RouteSettings & CertificateSettings,
-  certificates: CertificateStore = createCertificateStore(settings),
-  routedLog: TableRoutedEventLog = createRoutedEventLog(settings),
-  hydrator?: ResourceHydrator,
-  deliveries?: NotificationProcessorOptions['deliveries'],
-  memberships?: NotificationProcessorOptions['memberships'],
-  gapRequests?: NotificationProcessorOptions['gapRequests'],
+  parts: NotificationProcessorParts = {},
 ): NotificationProcessor {
+  const { hydrator, deliveries, memberships, gapRequests } = parts;
   // The host retries a failed message (and finally poisons it), so each storage call fails fast.
   const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: 30_000 };
   const queues = createQueueServiceClient(settings.storage, { retryOptions });
   const blobs = createBlobServiceClient(settings.storage, { retryOptions });
   return new NotificationProcessor({
-    certificates,
+    certificates: parts.certificates ?? createCertificateStore(settings),
     routes: createRoutingTable(settings),
     publisher: new QueueEventPublisher(queues, blobs, settings.eventsContainer, { timeToLiveSeconds: settings.eventTtlSeconds }),
-    routedLog,
+    routedLog: parts.routedLog ?? createRoutedEventLog(settings),
     deadLetters: new DeadLetterQueue(queues.getQueueClient(settings.deadLetterQueue), blobs, settings.deadLetterContainer),
     claimChecks: blobs.getContainerClient(settings.notificationsContainer),
     ...(hydrator ? { hydrator } : {}),

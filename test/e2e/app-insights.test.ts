@@ -6,6 +6,7 @@ import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/
 import { startFakeIngestion, type Envelope, type FakeIngestion } from '../helpers/fake-ingestion.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { queueUndecryptableNotification } from '../helpers/notifications.js';
+import { eventually } from '../helpers/eventually.js';
 
 let azurite: AzuriteProcess;
 let ingestion: FakeIngestion;
@@ -36,15 +37,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function waitForItem(what: string, match: (e: Envelope) => boolean, timeoutMs = 120_000): Promise<Envelope> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = ingestion.items.find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; received: ${ingestion.items.map((i) => i.name).join(', ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitForItem = (what: string, match: (e: Envelope) => boolean): Promise<Envelope> =>
+  eventually(
+    () => ingestion.items.find(match),
+    () => `${what}; received: ${ingestion.items.map((i) => i.name).join(', ')}`,
+    { timeoutMs: 120_000, intervalMs: 100 },
+  );
 
 describe("with APPLICATIONINSIGHTS_CONNECTION_STRING, through Azure Monitor's OpenTelemetry distro", () => {
   it('sends each invocation log line with its fields as properties, and the counters as metrics', async () => {

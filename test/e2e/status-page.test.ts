@@ -11,6 +11,7 @@ import { loadDesiredSubscriptions } from '../../shared/subscriptions/desired-sub
 import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { queueUndecryptableNotification } from '../helpers/notifications.js';
+import { eventually } from '../helpers/eventually.js';
 
 /** Debian's chromium (`apt-get install chromium`); CHROMIUM_PATH points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -48,14 +49,15 @@ afterAll(async () => {
 });
 
 /** Loads the page again until `check` passes (the page shows storage as it is when loaded). */
-async function reloadUntil(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await page.goto(`${host.url}/api/status`);
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the status page to show ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+async function reloadUntil(check: () => Promise<boolean>, what: string): Promise<void> {
+  await eventually(
+    async () => {
+      await page.goto(`${host.url}/api/status`);
+      return check();
+    },
+    `the status page to show ${what}`,
+    { intervalMs: 200 },
+  );
 }
 
 const cellTexts = (selector: string) => page.locator(selector).allInnerTexts();

@@ -76,7 +76,7 @@ function routeHarness(azurite: () => AzuriteProcess, certs: () => LocalCertifica
       EVENTS_CONTAINER: uniqueName('events'),
     };
     const settings = readSettings(testEnv({ AzureWebJobsStorage: connectionString, LOCAL_CERTIFICATE_DIR: join(dir(), 'certs'), ...names, ...env }));
-    const processor = createNotificationProcessor(settings, store, undefined, undefined, undefined, memberships);
+    const processor = createNotificationProcessor(settings, { certificates: store, memberships });
     const logger = createRecordingLogger();
     const service = queueService(azurite());
     return {

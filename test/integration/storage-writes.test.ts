@@ -5,6 +5,7 @@ import { FIRST_SEND_WAIT_MS, sendToQueue } from '../../shared/queue/storage-writ
 import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { eventually } from '../helpers/eventually.js';
 
 let azurite: AzuriteProcess;
 beforeAll(async () => {
@@ -62,7 +63,7 @@ describe('sendToQueue', () => {
         () => 'sent',
         () => 'aborted',
       );
-      while (proxy.connections === 0) await new Promise((r) => setTimeout(r, 10));
+      await eventually(() => proxy.connections > 0, 'the first send to reach the proxy', { intervalMs: 10 });
       proxy.mode = 'pass';
       const started = Date.now();
       let firstSettled = false;

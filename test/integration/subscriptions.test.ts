@@ -20,6 +20,7 @@ import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from 
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { CLIENT_STATE, testEnv } from '../helpers/notifications.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
+import { nonEmpty } from '../helpers/non-empty.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../subscriptions.example.json', import.meta.url));
 const CLI = fileURLToPath(new URL('../../dist/cli/subscriptions.js', import.meta.url));
@@ -168,7 +169,7 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     const dead = `http://127.0.0.1:${await freePort()}/api/notifications?code=do-not-print-me`;
     const m = manager({ GRAPH_NOTIFICATION_URL: dead });
     const report = await m.reconciler.reconcile();
-    expect(report.entries.every((e) => e.action === 'failed')).toBe(true);
+    expect(nonEmpty(report.entries).every((e) => e.action === 'failed')).toBe(true);
     expect(report.entries[0]?.error).toMatch(/GRAPH_NOTIFICATION_URL http:\/\/127\.0\.0\.1:\d+\/api\/notifications\?code=\*+: connection-refused/);
     expect(JSON.stringify(report)).not.toContain('do-not-print-me');
     expect(ours()).toEqual([]);
@@ -185,7 +186,7 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     sink.allowFrom = [GRAPH_ADDRESS];
     try {
       const checked = await manager().reconciler.reconcile();
-      expect(checked.entries.every((e) => e.action === 'failed' && /GRAPH_NOTIFICATION_URL \S+: unauthorized/.test(e.error ?? ''))).toBe(true);
+      expect(nonEmpty(checked.entries).every((e) => e.action === 'failed' && /GRAPH_NOTIFICATION_URL \S+: unauthorized/.test(e.error ?? ''))).toBe(true);
       expect(ours()).toEqual([]);
 
       const m = manager({ SUBSCRIPTIONS_CHECK_ENDPOINTS: 'false' });
@@ -218,10 +219,10 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
         .filter((s) => s.includeResourceData)
         .every((s) => s.encryptionCertificateId === cert.id),
     ).toBe(true);
-    expect(ours().every((s) => s.clientState === CLIENT_STATE && s.lifecycleNotificationUrl === m.settings.lifecycleUrl)).toBe(true);
+    expect(nonEmpty(ours()).every((s) => s.clientState === CLIENT_STATE && s.lifecycleNotificationUrl === m.settings.lifecycleUrl)).toBe(true);
     const records = await m.records.list();
     expect(records).toHaveLength(13);
-    expect(records.every((r) => r.subscriptionId && r.expiresAt && !r.lastError)).toBe(true);
+    expect(nonEmpty(records).every((r) => r.subscriptionId && r.expiresAt && !r.lastError)).toBe(true);
     const second = await m.reconciler.reconcile();
     expect(second.entries.map((e) => e.action)).toEqual(Array(13).fill('unchanged'));
     expect(ours()).toHaveLength(13);
@@ -241,7 +242,7 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     for (const s of ours()) if (before.has(s.id)) expect(s.expirationMs).toBeGreaterThan(before.get(s.id)!);
     // channel-mentions lives only 1,440 minutes: it had expired, so it was created again.
     expect(report.entries.find((e) => e.name === 'channel-mentions')?.action).toBe('created');
-    expect((await m.records.list()).every((r) => r.lastRenewedAt)).toBe(true);
+    expect(nonEmpty(await m.records.list()).every((r) => r.lastRenewedAt)).toBe(true);
   });
 
   it('recreates a subscription deleted in Graph', async () => {
@@ -371,7 +372,7 @@ describe('SubscriptionReconciler against the Graph simulator', () => {
     const report = await m.reconciler.reconcile();
     const withData = ours().filter((s) => s.includeResourceData);
     expect(report.entries.filter((e) => e.action === 'rotated')).toHaveLength(withData.length);
-    expect(withData.every((s) => s.encryptionCertificateId === rotated.id)).toBe(true);
+    expect(nonEmpty(withData).every((s) => s.encryptionCertificateId === rotated.id)).toBe(true);
   });
 
   it('recreates what PATCH cannot change, and deletes undesired subscriptions only when allowed', async () => {

@@ -6,6 +6,7 @@ import { bearerFor, graphClient, inMinutes } from '../helpers/graph-client.js';
 import { opensslDecrypt } from '../helpers/openssl.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 import { ALICE, BOB, CAROL } from '../helpers/users.js';
+import { nonEmpty } from '../helpers/non-empty.js';
 
 let sim: GraphSimulator;
 let sink: WebhookSink;
@@ -188,7 +189,7 @@ describe('change notifications', () => {
     await sink.waitForNotifications(posted.length, 60_000);
     await sim.deliveries.idle();
     const all = sink.notifications().flatMap((b) => b.value);
-    expect(all.every((n) => n.subscriptionId === s.id)).toBe(true);
+    expect(nonEmpty(all).every((n) => n.subscriptionId === s.id)).toBe(true);
     expect(all.map((n) => (n.resourceData as { id: string }).id).sort()).toEqual(posted.sort());
   });
 
@@ -363,7 +364,7 @@ describe('delivery', () => {
     expect(log.at(-1)).toMatchObject({ droppedAfterRetries: true });
     // How many retries fit in the (sped-up) horizon depends on the machine's speed; that it retries does not.
     expect(log.length).toBeGreaterThan(1);
-    expect(log.slice(1).every((a) => a.status === 500)).toBe(true);
+    expect(nonEmpty(log.slice(1)).every((a) => a.status === 500)).toBe(true);
   });
 
   it('drops new notifications for an endpoint whose answers were too often slow (15 % or more), logging why', async () => {

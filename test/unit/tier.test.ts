@@ -1,8 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const UNIT = fileURLToPath(new URL('./', import.meta.url));
+const TESTS = fileURLToPath(new URL('../', import.meta.url));
+const testFiles = (dir: string): string[] =>
+  readdirSync(dir).flatMap((name) => (statSync(`${dir}${name}`).isDirectory() ? testFiles(`${dir}${name}/`) : name.endsWith('.ts') ? [`${dir}${name}`] : []));
 
 /** What belongs to the tiers after the unit one: each starts a service, a process, a server or waits on the clock. */
 const NOT_UNIT: readonly [what: string, pattern: RegExp][] = [
@@ -22,5 +25,15 @@ describe('the unit tier', () => {
       return NOT_UNIT.filter(([, pattern]) => pattern.test(text)).map(([what]) => `${f}: ${what}`);
     });
     expect(found).toEqual([]);
+  });
+
+  it('(every tier) checks that a list is not empty before it asserts that every item of it passes: [].every(…) is true', () => {
+    const files = testFiles(TESTS).filter((f) => !f.includes('/fixtures/'));
+    const bare = files.flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (/expect\((?!nonEmpty\()[^;]*?\.every\(/.test(line) && !line.includes('nonEmpty(') ? [`${f.slice(TESTS.length)}:${i + 1}`] : [])),
+    );
+    expect(bare).toEqual([]);
   });
 });

@@ -1,0 +1,55 @@
+import { createBackfill, type Backfill } from '../backfill/create-backfill.js';
+import { GapLog } from '../backfill/gap-log.js';
+import { MembershipLog } from '../backfill/membership-log.js';
+import type { CertificateStore } from '../certificates/certificate-store.js';
+import type { Settings } from '../config/settings.js';
+import { createTableClient } from '../config/storage-clients.js';
+import type { GraphClient } from '../graph/graph-client.js';
+import type { Logger } from '../log.js';
+import type { QueuedGapRequest } from '../queue/queued-notification.js';
+import { createNotificationReceiver } from '../receive/create-notification-receiver.js';
+import { createCertificateStore, createNotificationProcessor, createRoutedEventLog } from '../route/create-notification-processor.js';
+import { GraphResourceHydrator } from '../route/resource-hydrator.js';
+import { createSubscriptionManager } from '../subscriptions/create-subscription-manager.js';
+
+/** What the app is built with besides its settings: each part left out is built from the settings. */
+export interface AppOptions {
+  /** The log of the parts that log outside an invocation (the reconciler, the storage-loss gaps). */
+  readonly logger: Logger;
+  readonly certificates?: CertificateStore;
+  /** Graph for subscriptions and the backfill (by default one client each, with their own retry rules). */
+  readonly graph?: GraphClient;
+  /** The clock of subscriptions and gaps (tests move it with the simulator's). */
+  readonly now?: () => number;
+}
+
+/**
+ * The app from its settings: the one composition root. The function app (functions/adapters/runtime.ts) and
+ * the operator CLIs build it here, so each part is made one way, with one Table client per table, and
+ * tests give parts (a clock, certificates, Graph) through `options` instead of wiring the app by hand.
+ */
+export function createApp(settings: Settings, options: AppOptions) {
+  const { logger } = options;
+  const certificates = options.certificates ?? createCertificateStore(settings);
+  const clocked = options.now ? { now: options.now } : {};
+  const subscriptions = createSubscriptionManager(settings, certificates, logger, { ...clocked, ...(options.graph ? { graph: options.graph } : {}) });
+  const routedEvents = createRoutedEventLog(settings);
+  const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired, settings.tenantIds[0] ?? '');
+  // Gaps, deliveries and memberships share BACKFILL_TABLE: one client for it.
+  const backfillTable = createTableClient(settings.storage, settings.backfill.table);
+  const gaps = new GapLog(backfillTable);
+  const memberships = new MembershipLog(backfillTable);
+  // The gaps a queued batch asks for (items refused for an expired validation token) are opened like the others.
+  const gapRequests = {
+    open: (g: QueuedGapRequest, log: Logger) => backfill.detector.openForSubscription(g.reason, g.subscriptionId, new Date(g.from), new Date(g.to), log),
+  };
+  const notificationProcessor = createNotificationProcessor(settings, { certificates, routedLog: routedEvents, hydrator, deliveries: gaps, memberships, gapRequests });
+  const backfill: Backfill = createBackfill(settings, notificationProcessor, subscriptions, { gaps, memberships, ...clocked, ...(options.graph ? { graph: options.graph } : {}) });
+  // A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
+  const notificationReceiver = createNotificationReceiver(settings, {
+    onStorageLoss: (from, to) => backfill.detector.open('storage_outage', from, to, undefined, logger),
+  });
+  return { settings, certificates, subscriptions, routedEvents, gaps, memberships, notificationProcessor, backfill, notificationReceiver };
+}
+
+export type App = ReturnType<typeof createApp>;
