@@ -2,7 +2,7 @@
 import { scopesOf } from '../shared/backfill/backfill-piece.js';
 import { createApp } from '../shared/app/create-app.js';
 import { createJsonLogger } from '../shared/log.js';
-import { EXIT, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
+import { exitCodeOf, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
 
 /**
  * `npm run backfill -- --since <ISO time> [--until <ISO time>] [--name <subscription>] [--dry-run] [--json]`
@@ -45,5 +45,5 @@ try {
   }
 } catch (e) {
   printError(`backfill failed: ${(e as Error).message}`);
-  process.exit(EXIT.failed);
+  process.exit(exitCodeOf(e));
 }

@@ -1,11 +1,14 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Settings } from '../shared/config/settings.js';
-import { ConfigError } from '../shared/errors.js';
+import { ConfigError, InvalidDefinitionError } from '../shared/errors.js';
 import { maskSecrets } from '../shared/util/mask-secrets.js';
 import { readCliSettings } from './cli-settings.js';
 
 /** The exit codes every operator CLI uses. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, config: 3 } as const;
+
+/** The exit code of a failure: 3 for a setting or a file the settings name (routes, subscriptions) found wrong, else 1. */
+export const exitCodeOf = (e: unknown): number => (e instanceof ConfigError || e instanceof InvalidDefinitionError ? EXIT.config : EXIT.failed);
 
 /** Writes to stderr with every `code=` key masked. */
 export const printError = (text: string) => process.stderr.write(maskSecrets(text.endsWith('\n') ? text : `${text}\n`));
@@ -39,6 +42,6 @@ export function loadCliSettings(name: string, appDir: string): Settings {
     return settings;
   } catch (e) {
     printError((e as Error).message);
-    return process.exit(e instanceof ConfigError ? EXIT.config : EXIT.failed);
+    return process.exit(exitCodeOf(e));
   }
 }

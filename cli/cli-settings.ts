@@ -50,6 +50,8 @@ export function settingsPointingAtAzure(values: Readonly<Record<string, string |
   if (!graph && auth && auth.toLowerCase() !== 'simulator') out.push('GRAPH_AUTH_MODE');
   const vault = set('KEY_VAULT_URL');
   if (vault && !isLoopback(vault)) out.push('KEY_VAULT_URL');
+  // Credentials only Entra ID takes.
+  out.push(...['GRAPH_CLIENT_SECRET', 'GRAPH_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_ID'].filter((name) => set(name) !== undefined));
   return out;
 }
 
@@ -69,12 +71,25 @@ export function readCliSettings(appDir: string, env: NodeJS.ProcessEnv): CliSett
   const because = explicit ? 'AZURE_FUNCTIONS_ENVIRONMENT' : azure.length > 0 ? `${azure.join(', ')} point${azure.length === 1 ? 's' : ''} at Azure` : 'no setting points at Azure';
   const development = environment.toLowerCase() === 'development';
   const local = development && !values.GRAPH_BASE_URL?.trim() && (values.GRAPH_AUTH_MODE?.trim() || 'simulator').toLowerCase() === 'simulator' ? { GRAPH_BASE_URL: LOCAL_SIMULATOR_URL } : {};
+  const hint = `(${environment}, as ${because}: no local default applies; set AZURE_FUNCTIONS_ENVIRONMENT=Development to use Azurite and the Graph simulator)`;
   let settings: Settings;
   try {
     settings = readSettings({ ...values, ...local, AZURE_FUNCTIONS_ENVIRONMENT: environment });
   } catch (e) {
     if (!(e instanceof ConfigError) || development) throw e;
-    throw new ConfigError([...e.problems, `(${environment}, as ${because}: no local default applies; set AZURE_FUNCTIONS_ENVIRONMENT=Development to use Azurite and the Graph simulator)`]);
+    throw new ConfigError([...e.problems, hint]);
+  }
+  // A local value left beside Azure settings (local.settings.json copied from the example) would still mean Azurite or the simulator.
+  if (!development) {
+    const local = [
+      ...(settings.storage.kind === 'connectionString' && isLocalStorage(settings.storage.connectionString)
+        ? ['AzureWebJobsStorage points at Azurite: unset it (or set the account) to reach Azure storage.']
+        : []),
+      ...(settings.graphAuth.mode === 'simulator'
+        ? ['GRAPH_AUTH_MODE is simulator: only the local simulator takes its tokens (managedidentity, clientsecret, certificate or default reach Entra ID).']
+        : []),
+    ];
+    if (local.length > 0) throw new ConfigError([...local, hint]);
   }
   const graph = `${settings.graphBaseUrl.origin} (${settings.graphAuth.mode})`;
   return { settings, environment, because, target: `${environment} (${because}) · storage ${describeStorage(settings.storage)} · Graph ${graph}` };

@@ -2,7 +2,7 @@
 import { createBlobServiceClient, createQueueServiceClient } from '../shared/config/storage-clients.js';
 import { replayMessages } from '../shared/route/replay.js';
 import { notificationQueueNames } from '../shared/queue/notification-queues.js';
-import { EXIT, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
+import { exitCodeOf, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
 
 /**
  * `npm run replay -- --from deadletter|poison [--limit N] [--dry-run] [--json]`
@@ -38,5 +38,5 @@ try {
   else process.stdout.write(`${values['dry-run'] ? 'would move' : 'moved'} ${result.moved} message(s) from ${values.from}${result.skipped ? `; ${result.skipped} unreadable left in place` : ''}\n`);
 } catch (e) {
   printError(`replay failed: ${(e as Error).message}`);
-  process.exit(EXIT.failed);
+  process.exit(exitCodeOf(e));
 }

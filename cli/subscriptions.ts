@@ -5,7 +5,7 @@ import { createJsonLogger } from '../shared/log.js';
 import { describeClientStateUse } from '../shared/subscriptions/client-state-fingerprint.js';
 import { checkEndpoints } from '../shared/subscriptions/endpoint-check.js';
 import { maskSecrets } from '../shared/util/mask-secrets.js';
-import { EXIT, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
+import { exitCodeOf, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
 import { textTable, type TextRow } from './text-table.js';
 
 /**
@@ -46,7 +46,7 @@ try {
   } else await manage(command ?? '', settings);
 } catch (e) {
   printError(`${command} failed: ${(e as Error).message}`);
-  process.exit(EXIT.failed);
+  process.exit(exitCodeOf(e));
 }
 
 async function manage(command: string, settings: Settings): Promise<void> {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { infraKinds } from '../shared/kinds/teams-kinds.js';
 
@@ -9,7 +10,8 @@ import { infraKinds } from '../shared/kinds/teams-kinds.js';
  * import TypeScript, and the package ships only JavaScript: the JSON is derived, the table is the source
  * (test/unit/kind-registry.test.ts fails while they differ).
  */
-export const INFRA_KINDS_FILE = fileURLToPath(new URL('../../infra/teams-kinds.json', import.meta.url));
+/** Where Bicep reads it, from the repository's root (npm runs scripts there). */
+export const INFRA_KINDS_FILE = join(process.cwd(), 'infra', 'teams-kinds.json');
 export const infraKindsJson = () => `${JSON.stringify(infraKinds(), null, 2)}\n`;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -4,7 +4,6 @@ import { MembershipLog } from '../backfill/membership-log.js';
 import type { CertificateStore } from '../certificates/certificate-store.js';
 import type { Settings } from '../config/settings.js';
 import { createTableClient } from '../config/storage-clients.js';
-import type { GraphClient } from '../graph/graph-client.js';
 import type { Logger } from '../log.js';
 import type { QueuedGapRequest } from '../queue/queued-notification.js';
 import { createNotificationReceiver } from '../receive/create-notification-receiver.js';
@@ -17,8 +16,6 @@ export interface AppOptions {
   /** The log of the parts that log outside an invocation (the reconciler, the storage-loss gaps). */
   readonly logger: Logger;
   readonly certificates?: CertificateStore;
-  /** Graph for subscriptions and the backfill (by default one client each, with their own retry rules). */
-  readonly graph?: GraphClient;
   /** The clock of subscriptions and gaps (tests move it with the simulator's). */
   readonly now?: () => number;
 }
@@ -26,13 +23,13 @@ export interface AppOptions {
 /**
  * The app from its settings: the one composition root. The function app (functions/adapters/runtime.ts) and
  * the operator CLIs build it here, so each part is made one way, with one Table client per table, and
- * tests give parts (a clock, certificates, Graph) through `options` instead of wiring the app by hand.
+ * tests give parts (a clock, certificates) through `options` instead of wiring the app by hand.
  */
 export function createApp(settings: Settings, options: AppOptions) {
   const { logger } = options;
   const certificates = options.certificates ?? createCertificateStore(settings);
   const clocked = options.now ? { now: options.now } : {};
-  const subscriptions = createSubscriptionManager(settings, certificates, logger, { ...clocked, ...(options.graph ? { graph: options.graph } : {}) });
+  const subscriptions = createSubscriptionManager(settings, certificates, logger, clocked);
   const routedEvents = createRoutedEventLog(settings);
   const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired, settings.tenantIds[0] ?? '');
   // Gaps, deliveries and memberships share BACKFILL_TABLE: one client for it.
@@ -44,7 +41,7 @@ export function createApp(settings: Settings, options: AppOptions) {
     open: (g: QueuedGapRequest, log: Logger) => backfill.detector.openForSubscription(g.reason, g.subscriptionId, new Date(g.from), new Date(g.to), log),
   };
   const notificationProcessor = createNotificationProcessor(settings, { certificates, routedLog: routedEvents, hydrator, deliveries: gaps, memberships, gapRequests });
-  const backfill: Backfill = createBackfill(settings, notificationProcessor, subscriptions, { gaps, memberships, ...clocked, ...(options.graph ? { graph: options.graph } : {}) });
+  const backfill: Backfill = createBackfill(settings, notificationProcessor, subscriptions, { gaps, memberships, ...clocked });
   // A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
   const notificationReceiver = createNotificationReceiver(settings, {
     onStorageLoss: (from, to) => backfill.detector.open('storage_outage', from, to, undefined, logger),

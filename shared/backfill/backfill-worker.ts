@@ -83,9 +83,8 @@ function afterHistory(scope: BackfillScope): BackfillScope | undefined {
   if (scope.kind === 'userMembershipHistory') return { kind: 'userChatsMembership', userId: scope.userId };
   return undefined;
 }
-/** The chats whose membership a page of a piece's listing tells (none for other pieces): a chat's members, or the chats of a page of history. */
-function membershipChatsOf(scope: BackfillScope, items: readonly Record<string, unknown>[]): string[] {
-  if (scope.kind === 'chatMembers') return [scope.chatId];
+/** The chats a page of membership history names (none for other pieces; a chat's members piece holds its chat from the start). */
+function historyChatsOf(scope: BackfillScope, items: readonly Record<string, unknown>[]): string[] {
   if (afterHistory(scope) === undefined) return [];
   return items.flatMap((m) => (typeof m.chatId === 'string' ? [m.chatId] : []));
 }
@@ -232,6 +231,13 @@ export class BackfillWorker {
       await this.#finish(piece, id, logger, 0);
       return { status: 'done', changes: 0, next: false };
     }
+    // A chat's members are read (the GET too: an older listing must not be compared after a newer one),
+    // routed and remembered by one piece at a time in this process; a history page takes its chats once read.
+    return this.#memberships.run(piece.scope.kind === 'chatMembers' ? [piece.scope.chatId] : [], () => this.#read(piece, desired, id, logger));
+  }
+
+  /** Reads one page of a piece, routes its changes and queues what follows it. */
+  async #read(piece: BackfillPiece, desired: DesiredSubscription, id: string, logger: Logger): Promise<PieceOutcome> {
     const container = this.#containerOf(piece.scope);
     if (container) {
       // Pieces of one chat or channel (pages, retries) keep to its rate in this process; a long wait goes back
@@ -281,7 +287,7 @@ export class BackfillWorker {
       // A chat's membership is read, routed and remembered by one piece at a time in this process: two pieces
       // of one chat at once (two users' listings queue its comparison; a history page and a comparison) would
       // both compare with the memory as it was before either, and could tell the same member twice.
-      const outcome = await this.#memberships.run(membershipChatsOf(piece.scope, items), () => this.#routeChanges(piece, id, items, window, desired, logger));
+      const outcome = await this.#memberships.run(historyChatsOf(piece.scope, items), () => this.#routeChanges(piece, id, items, window, desired, logger));
       if (typeof outcome !== 'number') return outcome;
       changes = outcome;
     }

@@ -131,7 +131,7 @@ describe('npm run package', () => {
     });
 
     it('runs the operator CLIs (subscriptions, replay) from built JavaScript with production dependencies only', () => {
-      // The package's node_modules has no devDependency (checked above): the CLIs' dist/tools beside it must do.
+      // The package's node_modules has no devDependency (checked above): the CLIs' dist/cli beside it must do.
       cpSync(join(REPO_ROOT, 'dist', 'cli'), join(unzipped, 'dist', 'cli'), { recursive: true });
       const env = {
         ...process.env,

@@ -52,7 +52,7 @@ describe('operator CLI settings', () => {
     );
     expect(environment).toBe('Production');
     expect(target).toBe(
-      'Production (AzureWebJobsStorage, GRAPH_AUTH_MODE, KEY_VAULT_URL point at Azure) · storage https://relaystore.queue.core.windows.net · Graph https://graph.microsoft.com (clientsecret)',
+      'Production (AzureWebJobsStorage, GRAPH_AUTH_MODE, KEY_VAULT_URL, GRAPH_CLIENT_SECRET point at Azure) · storage https://relaystore.queue.core.windows.net · Graph https://graph.microsoft.com (clientsecret)',
     );
     for (const secret of ['c2VjcmV0LWtleQ==', 'the-client-secret', AZURE_APP.GRAPH_CLIENT_STATE, 'code=k']) expect(target).not.toContain(secret);
   });
@@ -90,5 +90,13 @@ describe('operator CLI settings', () => {
     const dir = appDir();
     writeFileSync(join(dir, 'local.settings.json'), JSON.stringify({ Values: { GRAPH_APP_ID: 42 } }));
     expect(thrown(ConfigError, () => readCliSettings(dir, {})).problems).toEqual(['local.settings.json: Values must be strings; not so for GRAPH_APP_ID.']);
+  });
+  it('refuses, in Production, a local value left beside the Azure settings (Azurite storage, simulator tokens) instead of using it', () => {
+    const dir = appDir({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', GRAPH_AUTH_MODE: 'simulator', ...AZURE_APP });
+    const problems = thrown(ConfigError, () => readCliSettings(dir, { AzureWebJobsStorage__accountName: 'relaystore' })).problems.join('\n');
+    expect(problems).toContain('AzureWebJobsStorage points at Azurite');
+    expect(problems).toContain('GRAPH_AUTH_MODE is simulator');
+    expect(settingsPointingAtAzure({ GRAPH_CLIENT_SECRET: 's' })).toEqual(['GRAPH_CLIENT_SECRET']);
+    expect(settingsPointingAtAzure({ AZURE_CLIENT_ID: 'id', GRAPH_CLIENT_CERTIFICATE_PATH: '/c.pem' })).toEqual(['GRAPH_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_ID']);
   });
 });

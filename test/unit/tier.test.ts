@@ -12,13 +12,15 @@ const NOT_UNIT: readonly [what: string, pattern: RegExp][] = [
   ['Azurite', /helpers\/azurite|dev\/azurite|startTestAzurite/],
   ['a child process', /node:child_process|helpers\/local-host-process|helpers\/chaos-cli/],
   ['a server', /createServer\(|\.listen\(|startGraphSimulator|helpers\/(webhook-sink|fake-key-vault|handshake-server|tcp-proxy|receiver)/],
-  ['a real sleep', /setTimeout\(\s*(r|resolve)\s*,\s*[1-9]/],
+  ['a real sleep', /setTimeout\(\s*(r|resolve)\s*,|node:timers\/promises|helpers\/eventually/],
   ['a browser', /playwright|chromium/i],
 ];
 
 describe('the unit tier', () => {
   it('holds no test that needs Azurite, a child process, a server, a browser or a real sleep (those go to test/integration and after)', () => {
-    const files = readdirSync(UNIT).filter((f) => f.endsWith('.ts') && f !== 'tier.test.ts');
+    const files = testFiles(UNIT)
+      .map((f) => f.slice(UNIT.length))
+      .filter((f) => f !== 'tier.test.ts');
     expect(files.length).toBeGreaterThan(10);
     const found = files.flatMap((f) => {
       const text = readFileSync(`${UNIT}${f}`, 'utf8');
