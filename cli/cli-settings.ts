@@ -1,5 +1,5 @@
 import { readSettings, type Settings } from '../shared/config/settings.js';
-import { describeStorage, isDevelopmentStorage } from '../shared/config/storage-connection.js';
+import { connectionStringParts, describeStorage, isDevelopmentStorage } from '../shared/config/storage-connection.js';
 import { ConfigError } from '../shared/errors.js';
 import { mergeAppSettings, readLocalSettingsValues } from './local-settings-file.js';
 
@@ -27,7 +27,7 @@ const isLoopback = (url: string) => {
 /** A storage connection string that reaches Azurite: UseDevelopmentStorage, or every endpoint on this machine. */
 const isLocalStorage = (cs: string) => {
   if (isDevelopmentStorage(cs)) return true;
-  const endpoints = [...cs.matchAll(/(?:^|;)\s*\w+Endpoint\s*=\s*([^;]+)/gi)].map((m) => m[1]!.trim());
+  const endpoints = [...connectionStringParts(cs)].flatMap(([key, value]) => (key.endsWith('endpoint') ? [value] : []));
   return endpoints.length > 0 && endpoints.every(isLoopback);
 };
 

@@ -30,7 +30,8 @@ export function azuriteConnectionString(host = '127.0.0.1', ports = { blob: 1000
   ].join(';');
 }
 
-function connectionStringParts(cs: string): Map<string, string> {
+/** A connection string's `key=value` parts, keys lower-cased. */
+export function connectionStringParts(cs: string): Map<string, string> {
   const parts = new Map<string, string>();
   for (const segment of cs.split(';')) {
     const eq = segment.indexOf('=');

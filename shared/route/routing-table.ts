@@ -2,11 +2,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InvalidDefinitionError } from '../errors.js';
 import { describeIssues } from '../util/describe-issues.js';
-import { DEFAULT_QUEUES, KIND_NAMES, type ResourceKind } from '../kinds/teams-kinds.js';
+import { DEFAULT_QUEUES, KIND_NAMES } from '../kinds/teams-kinds.js';
 import type { TeamsCloudEvent } from './teams-event.js';
-
-/** The queue each kind of event goes to when no rule says otherwise. */
-export const DEFAULT_ROUTES: Readonly<Record<ResourceKind, string>> = DEFAULT_QUEUES;
 
 const QUEUE = z.string().regex(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lowercase letters, digits, single hyphens)');
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.infer<T>[]);
@@ -71,12 +68,12 @@ export class RoutingTable {
       if (resource && !resource.test(event.subject)) continue;
       return rule.drop ? { action: 'drop', rule: i } : { action: 'send', queues: rule.queues ?? [], rule: i };
     }
-    return this.#defaults ? { action: 'send', queues: [DEFAULT_ROUTES[event.kind]], rule: 'default' } : { action: 'none' };
+    return this.#defaults ? { action: 'send', queues: [DEFAULT_QUEUES[event.kind]], rule: 'default' } : { action: 'none' };
   }
 
   /** Every queue a route can send to. */
   get queues(): string[] {
-    return [...new Set([...(this.#defaults ? Object.values(DEFAULT_ROUTES) : []), ...this.#rules.flatMap((r) => r.rule.queues ?? [])])];
+    return [...new Set([...(this.#defaults ? Object.values(DEFAULT_QUEUES) : []), ...this.#rules.flatMap((r) => r.rule.queues ?? [])])];
   }
 }
 
