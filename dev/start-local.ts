@@ -5,6 +5,7 @@ import { startGraphSimulator, type GraphSimulator } from './graph-simulator/grap
 import { LOCAL_SIMULATOR_OPTIONS } from './graph-simulator/local-defaults.js';
 import { DRIVER_PREFIX } from './graph-simulator/server.js';
 import { startLocalHost, type LocalHost } from './local-host/local-host.js';
+import { triggerSettingDefaults } from '../shared/config/trigger-settings.js';
 
 /**
  * `npm start`: the whole stack on one laptop. The Graph simulator (unless LOCAL_GRAPH_SIMULATOR=false),
@@ -43,7 +44,9 @@ const shutdown = (exitCode: number) => {
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 try {
-  const defaults: Record<string, string> = {};
+  // The host resolves the triggers' %SETTING% expressions itself and knows no app defaults: as infra/ does in
+  // Azure, the app's defaults are given for those nothing else sets, so `npm start` needs no set-up.
+  const defaults: Record<string, string> = { ...triggerSettingDefaults() };
   const port = Number(values.port);
   if (port !== 0) {
     // The URLs the app gives Graph for its subscriptions follow the port the host listens on.

@@ -1,7 +1,7 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { parseBackfillPiece } from '../shared/backfill/backfill-piece.js';
-import { POISON_SUFFIX } from '../shared/route/poison-mover.js';
-import { appSettings, runtime, withInvocationLog } from './adapters/runtime.js';
+import { runtime, withInvocationLog } from './adapters/runtime.js';
+import { BACKFILL_POISON_QUEUE, BACKFILL_QUEUE } from './adapters/trigger-bindings.js';
 
 /** Backfill queue → one page of one Graph listing, its changes routed, the next page queued. */
 export function backfillGaps(message: unknown, context: InvocationContext): Promise<void> {
@@ -42,13 +42,13 @@ export function backfillSafetyNet(_timer: Timer, context: InvocationContext): Pr
 }
 
 app.storageQueue('backfillGaps', {
-  queueName: appSettings().backfill.queue,
+  queueName: BACKFILL_QUEUE,
   connection: 'AzureWebJobsStorage',
   handler: backfillGaps,
 });
 
 app.storageQueue('backfillPoisoned', {
-  queueName: `${appSettings().backfill.queue}${POISON_SUFFIX}`,
+  queueName: BACKFILL_POISON_QUEUE,
   connection: 'AzureWebJobsStorage',
   handler: backfillPoisoned,
 });

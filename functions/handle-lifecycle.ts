@@ -1,5 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { appSettings, runtime, withInvocationLog } from './adapters/runtime.js';
+import { runtime, withInvocationLog } from './adapters/runtime.js';
+import { LIFECYCLE_QUEUE } from './adapters/trigger-bindings.js';
 
 /**
  * Lifecycle queue → reauthorize, recreate, or ask consumers to resync. The reconciler's lines (a renewal or
@@ -12,7 +13,7 @@ export function handleLifecycle(message: unknown, context: InvocationContext): P
 }
 
 app.storageQueue('handleLifecycle', {
-  queueName: appSettings().lifecycleQueue,
+  queueName: LIFECYCLE_QUEUE,
   connection: 'AzureWebJobsStorage',
   handler: handleLifecycle,
 });

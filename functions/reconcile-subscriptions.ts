@@ -1,5 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { appSettings, runtime, withInvocationLog } from './adapters/runtime.js';
+import { runtime, withInvocationLog } from './adapters/runtime.js';
+import { RECONCILE_SCHEDULE } from './adapters/trigger-bindings.js';
 
 /**
  * Keeps Graph's subscriptions as the desired-subscriptions file says: on schedule, and once at start. The
@@ -14,7 +15,7 @@ export function reconcileSubscriptions(_timer: Timer, context: InvocationContext
 }
 
 app.timer('reconcileSubscriptions', {
-  schedule: appSettings().reconcileSchedule,
+  schedule: RECONCILE_SCHEDULE,
   runOnStartup: true,
   handler: reconcileSubscriptions,
 });

@@ -1,14 +1,16 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { notificationQueueNames } from '../shared/queue/notification-queues.js';
-import { appSettings, runtime, withInvocationLog } from './adapters/runtime.js';
+import { runtime, withInvocationLog } from './adapters/runtime.js';
+import { notificationQueueBindings } from './adapters/trigger-bindings.js';
 
-/** Incoming queue `sourceQueue` → decrypt → CloudEvent on its downstream queues (dead-letter for what can never succeed). */
-export function routeNotifications(sourceQueue: string): (message: unknown, context: InvocationContext) => Promise<void> {
+/** Incoming queue partition `partition` → decrypt → CloudEvent on its downstream queues (dead-letter for what can never succeed). */
+export function routeNotifications(partition: number): (message: unknown, context: InvocationContext) => Promise<void> {
   return (message, context) => {
     const messageId = context.triggerMetadata?.id;
     return withInvocationLog(context, async (logger) => {
-      await runtime().notificationProcessor.process(message, {
-        sourceQueue,
+      const { notificationProcessor, settings } = runtime();
+      await notificationProcessor.process(message, {
+        sourceQueue: notificationQueueNames(settings)[partition]!,
         logger,
         ...(typeof messageId === 'string' ? { messageId } : {}),
       });
@@ -17,10 +19,10 @@ export function routeNotifications(sourceQueue: string): (message: unknown, cont
 }
 
 /** One trigger per incoming queue partition (routeNotifications, routeNotifications1, …), so each scales out. */
-notificationQueueNames(appSettings()).forEach((queueName, i) => {
+notificationQueueBindings().forEach((queueName, i) => {
   app.storageQueue(i === 0 ? 'routeNotifications' : `routeNotifications${i}`, {
     queueName,
     connection: 'AzureWebJobsStorage',
-    handler: routeNotifications(queueName),
+    handler: routeNotifications(i),
   });
 });

@@ -21,11 +21,11 @@ function memoised<T>(make: () => T): () => T {
 }
 
 /**
- * The app's settings, read from the environment and validated once, on first use: a bad setting stops
- * start-up with a message naming it. Queue and timer registrations need their queue names and schedules, so
- * their function files read it when the host loads them; the HTTP function files do not.
+ * The app's settings, read from the environment and validated once, at host start (below) or on first use: a
+ * bad setting stops start-up with a message naming it. No function file reads them when the host loads it:
+ * queue names and schedules are binding expressions the host resolves (trigger-bindings.ts).
  */
-export const appSettings = memoised((): Settings => readSettings(process.env));
+const appSettings = memoised((): Settings => readSettings(process.env));
 
 /**
  * The composition root of the function app, built on first use (and at host start, below): importing a

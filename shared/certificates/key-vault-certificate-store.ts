@@ -38,29 +38,29 @@ function refuseUnlessPem(contentType: string | undefined, what: string): void {
  * version.
  */
 export class KeyVaultCertificateStore implements CertificateStore {
-  readonly #o: KeyVaultCertificateStoreOptions;
+  readonly #options: KeyVaultCertificateStoreOptions;
   readonly #certificates: CertificateClient;
   readonly #secrets: SecretClient;
   readonly #keys = new Map<string, Promise<DecryptionKey | undefined>>();
   #current: { value: EncryptionCertificate; at: number } | undefined;
 
   constructor(options: KeyVaultCertificateStoreOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#certificates = new CertificateClient(options.vaultUrl, options.credential, options.clientOptions);
     this.#secrets = new SecretClient(options.vaultUrl, options.credential, options.clientOptions);
   }
 
   async current(): Promise<EncryptionCertificate> {
-    const now = (this.#o.now ?? Date.now)();
-    if (this.#current && now - this.#current.at < (this.#o.currentTtlMs ?? 5 * 60_000)) return this.#current.value;
-    const certificate = await this.#certificates.getCertificate(this.#o.certificateName);
+    const now = (this.#options.now ?? Date.now)();
+    if (this.#current && now - this.#current.at < (this.#options.currentTtlMs ?? 5 * 60_000)) return this.#current.value;
+    const certificate = await this.#certificates.getCertificate(this.#options.certificateName);
     const version = certificate.properties.version;
-    refuseUnlessPem(certificate.policy?.contentType, `Key Vault certificate ${this.#o.certificateName}`);
-    if (!certificate.cer || !version) throw new CertificateUnavailableError(`Key Vault certificate ${this.#o.certificateName} has no enabled version with a certificate.`);
+    refuseUnlessPem(certificate.policy?.contentType, `Key Vault certificate ${this.#options.certificateName}`);
+    if (!certificate.cer || !version) throw new CertificateUnavailableError(`Key Vault certificate ${this.#options.certificateName} has no enabled version with a certificate.`);
     const der = Buffer.from(certificate.cer);
     const parsed = new X509Certificate(der);
     const value: EncryptionCertificate = {
-      id: `${this.#o.certificateName}/${version}`,
+      id: `${this.#options.certificateName}/${version}`,
       certificateBase64: der.toString('base64'),
       thumbprint: thumbprintOf(parsed),
       notAfter: new Date(parsed.validTo),
@@ -82,7 +82,7 @@ export class KeyVaultCertificateStore implements CertificateStore {
 
   async #load(certificateId: string): Promise<DecryptionKey | undefined> {
     const [name, version, ...rest] = certificateId.split('/');
-    if (name !== this.#o.certificateName || !version || rest.length > 0 || !/^[0-9a-zA-Z]{1,64}$/.test(version)) return undefined;
+    if (name !== this.#options.certificateName || !version || rest.length > 0 || !/^[0-9a-zA-Z]{1,64}$/.test(version)) return undefined;
     let secret;
     try {
       secret = await this.#secrets.getSecret(name, { version });

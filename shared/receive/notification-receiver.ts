@@ -52,18 +52,18 @@ export interface NotificationReceiverOptions {
  * are refused too, but not lost: the stored message asks for a backfill gap over their window instead.
  */
 export class NotificationReceiver {
-  readonly #o: NotificationReceiverOptions;
+  readonly #options: NotificationReceiverOptions;
   readonly #now: () => number;
 
   constructor(options: NotificationReceiverOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#now = options.now ?? Date.now;
   }
 
   /** `endpoint` names the receiving URL in logs; `logger` is the invocation's. */
   async receive(request: ReceiveRequest, endpoint: string, logger: Logger): Promise<ReceiveResponse> {
     if (request.validationToken !== null) return answerValidationHandshake(request.validationToken);
-    const deadline = new AnswerDeadline(this.#o.deadlineMs ?? RECEIVER_DEADLINE_MS);
+    const deadline = new AnswerDeadline(this.#options.deadlineMs ?? RECEIVER_DEADLINE_MS);
     const refuse = (status: number, code: string, detail: string) => {
       logger.warn('receive.bad_request', { endpoint, code, status, detail });
       return problem(status, code, 'The notification request was refused', detail);
@@ -71,8 +71,8 @@ export class NotificationReceiver {
 
     let collection;
     try {
-      checkDeclaredLength(request.contentLength, this.#o.maxBodyBytes);
-      collection = parseNotificationBody(await request.readBody(), request.contentType, this.#o.maxBodyBytes);
+      checkDeclaredLength(request.contentLength, this.#options.maxBodyBytes);
+      collection = parseNotificationBody(await request.readBody(), request.contentType, this.#options.maxBodyBytes);
     } catch (e) {
       if (!(e instanceof BadRequestError)) throw e;
       return refuse(e.status, e.code, e.message);
@@ -81,13 +81,13 @@ export class NotificationReceiver {
     const rejections = new RejectionLog();
     const trusted: NotificationItem[] = [];
     for (const item of collection.value) {
-      if (!this.#o.tenantIds.has(item.tenantId.toLowerCase())) rejections.rejectItem(item, 'tenant_not_allowed');
-      else if (!this.#o.clientState.matches(item.clientState)) rejections.rejectItem(item, 'client_state_mismatch');
+      if (!this.#options.tenantIds.has(item.tenantId.toLowerCase())) rejections.rejectItem(item, 'tenant_not_allowed');
+      else if (!this.#options.clientState.matches(item.clientState)) rejections.rejectItem(item, 'client_state_mismatch');
       else trusted.push(item);
     }
 
     const needsToken = trusted.some((i) => !isLifecycleNotification(i) && i.encryptedContent !== undefined);
-    const verdicts = needsToken ? await this.#o.tokens.verifyAll(collection.validationTokens ?? []) : new Map<string, TokenVerdict>();
+    const verdicts = needsToken ? await this.#options.tokens.verifyAll(collection.validationTokens ?? []) : new Map<string, TokenVerdict>();
     const tenantsWithToken = new Set<string>();
     /** Per tenant, its genuine but expired token that became valid first (the widest window). */
     const expiredTokens = new Map<string, ExpiredToken>();
@@ -139,25 +139,25 @@ export class NotificationReceiver {
     if (waitingForKeys > 0) {
       // Nothing is stored or discarded: Graph retries the whole batch, by when the key set may be refreshed.
       logger.warn('receive.token_key_unknown', { endpoint, items: waitingForKeys });
-      return this.#retryLater('ERR_TOKEN_KEY_UNKNOWN', 'A validation token is signed by a key not (yet) in the published key set; retry later.', this.#o.unknownKeyRetryAfterSeconds);
+      return this.#retryLater('ERR_TOKEN_KEY_UNKNOWN', 'A validation token is signed by a key not (yet) in the published key set; retry later.', this.#options.unknownKeyRetryAfterSeconds);
     }
 
     const gapRequests = gaps.requests;
     try {
       // What a slow body or key set fetch left of the deadline bounds the store: a late 202 counts as slow.
-      await this.#o.store.storeAll(accepted, { gaps: gapRequests, timeoutMs: deadline.remainingMs });
+      await this.#options.store.storeAll(accepted, { gaps: gapRequests, timeoutMs: deadline.remainingMs });
     } catch (e) {
       if (e instanceof UnserializableNotificationError) return refuse(400, e.code, e.message);
       if (!(e instanceof StorageUnavailableError)) throw e;
-      this.#o.outages?.failed();
+      this.#options.outages?.failed();
       logger.error('receive.storage_unavailable', { endpoint, items: accepted.length, gaps: gapRequests.length, ...errorFields(e) });
       return this.#retryLater(e.code, 'The notifications could not be stored; retry later.');
     }
     for (const { subscriptionId, tenantId, from, to } of gapRequests) logger.warn('receive.expired_token_gap', { endpoint, subscriptionId, tenantId, from, to });
-    if (this.#o.outages?.inOutage) {
+    if (this.#options.outages?.inOutage) {
       // The first success after an outage: a window Graph gave up on becomes a gap (never fails the request,
       // never holds the answer past the deadline: opening the gap goes on after it).
-      await deadline.waitFor(this.#o.outages.succeeded().catch((e: Error) => logger.error('receive.outage_gap_not_opened', { error: e.message })));
+      await deadline.waitFor(this.#options.outages.succeeded().catch((e: Error) => logger.error('receive.outage_gap_not_opened', { error: e.message })));
     }
 
     logger.info('receive.accepted', {
@@ -169,7 +169,7 @@ export class NotificationReceiver {
     return { status: 202, headers: {} };
   }
 
-  #retryLater(code: string, detail: string, seconds = this.#o.retryAfterSeconds ?? 10): ReceiveResponse {
+  #retryLater(code: string, detail: string, seconds = this.#options.retryAfterSeconds ?? 10): ReceiveResponse {
     return problem(503, code, 'Temporarily unable to accept notifications', detail, { 'retry-after': String(seconds) });
   }
 }

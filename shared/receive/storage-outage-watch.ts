@@ -16,12 +16,12 @@ export interface StorageOutageWatchOptions {
  * instance that did not see the outage reports nothing (the heartbeat still covers an app that was down).
  */
 export class StorageOutageWatch {
-  readonly #o: StorageOutageWatchOptions;
+  readonly #options: StorageOutageWatchOptions;
   readonly #now: () => number;
   #since: number | undefined;
 
   constructor(options: StorageOutageWatchOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#now = options.now ?? Date.now;
   }
 
@@ -38,7 +38,7 @@ export class StorageOutageWatch {
     if (this.#since === undefined) return;
     const from = this.#since;
     this.#since = undefined;
-    const lostUntil = this.#now() - (this.#o.retryHorizonMs ?? GRAPH_RETRY_HORIZON_MS);
-    if (lostUntil > from) await this.#o.onLoss(new Date(from), new Date(lostUntil));
+    const lostUntil = this.#now() - (this.#options.retryHorizonMs ?? GRAPH_RETRY_HORIZON_MS);
+    if (lostUntil > from) await this.#options.onLoss(new Date(from), new Date(lostUntil));
   }
 }

@@ -93,6 +93,21 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
   });
   afterAll(() => host?.stop());
 
+  it('binds each queue trigger to the queue its setting names (the host resolves %SETTING%; npm start gives the defaults)', async () => {
+    const started = await host.waitFor((l) => l.event === 'host.started');
+    expect(started.queues).toEqual(
+      expect.arrayContaining([
+        { function: 'routeNotifications', queue: incoming },
+        { function: 'routeNotifications1', queue: `${incoming}-1` },
+        { function: 'handleLifecycle', queue: `${incoming}-life` },
+        { function: 'deadLetterPoisonedNotifications1', queue: `${incoming}-1-poison` },
+        { function: 'deadLetterPoisonedLifecycle', queue: `${incoming}-life-poison` },
+        { function: 'backfillGaps', queue: 'graph-backfill' },
+        { function: 'backfillPoisoned', queue: 'graph-backfill-poison' },
+      ]),
+    );
+  });
+
   it('delivers a message posted in a simulated chat, decrypted, to teams-chat-messages and the fan-out queue, once despite a duplicate', async () => {
     const current = await host.waitFor((l) => l.event === 'certificates.current');
     const cert = await new LocalCertificateStore(join(dir, 'certs')).current();

@@ -5,6 +5,7 @@ import { MIN_CLAIM_CHECK_RETENTION_DAYS } from '../../shared/queue/claim-check-r
 import { evaluateArm, type ArmScope } from '../helpers/arm-expression.js';
 import { DEFAULT_QUEUES } from '../../shared/kinds/teams-kinds.js';
 import { nonEmpty } from '../helpers/non-empty.js';
+import { TRIGGER_SETTINGS } from '../../shared/config/trigger-settings.js';
 
 /** The ARM template `npm run infra:check` compiled from infra/main.bicep with the real Bicep CLI. */
 const path = new URL('../../.local/infra/main.json', import.meta.url);
@@ -75,6 +76,11 @@ describe('infra/main.bicep compiled', () => {
       'Microsoft.Storage/storageAccounts/tableServices/tables',
     ])
       expect(types).toContain(type);
+  });
+
+  it('sets each app setting the host resolves for a trigger (%SETTING% in a queue name or schedule): the host knows no app default', () => {
+    const s = text();
+    for (const name of TRIGGER_SETTINGS) expect(s).toMatch(new RegExp(`'${name}', (variables\\('queueNames'\\)\\.\\w+|'[^']+')`));
   });
 
   it('creates one incoming queue (and its poison queue) per NOTIFICATIONS_QUEUE_PARTITIONS, passing the count to the app', () => {

@@ -2,10 +2,13 @@ import { TableClient } from '@azure/data-tables';
 import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// Imported before the environment names anything: importing an HTTP function file builds nothing and reads
-// no setting (readSettings would throw here, with no clientState, app id or storage set).
+// Imported before the environment names anything: importing a function file builds nothing and reads no
+// setting but the partition count (readSettings would throw here, with no clientState, app id or storage set).
+import { handleLifecycle } from '../../functions/handle-lifecycle.js';
+import { pruneExpiredData } from '../../functions/prune-expired-data.js';
 import { receiveLifecycle } from '../../functions/receive-lifecycle.js';
 import { receiveNotifications } from '../../functions/receive-notifications.js';
+import { routeNotifications } from '../../functions/route-notifications.js';
 import { hourBucket } from '../../shared/metrics/table-metrics.js';
 import { QUEUED_BATCH_SCHEMA, type QueuedBatch, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
@@ -118,16 +121,13 @@ describe('queue handlers', () => {
   const deadLetters = async () => (await drainQueue(queues.getQueueClient(names.deadLetter))).map((m) => m.body as unknown as DeadLetter);
 
   it('routeNotifications dead-letters a message that is not a queued notification, naming its queue', async () => {
-    // A queue function file reads its queue name when imported, so it is imported once the environment is set.
-    const { routeNotifications } = await import('../../functions/route-notifications.js');
     const { ctx, events } = context('routeNotifications', { id: uniqueName('message'), dequeueCount: 1 });
-    await routeNotifications(names.change)({ hello: 'world' }, ctx);
+    await routeNotifications(0)({ hello: 'world' }, ctx);
     expect(await deadLetters()).toEqual([expect.objectContaining({ reason: 'malformed_message', sourceQueue: names.change })]);
     expect(events().some((e) => e.includes('dead_letter'))).toBe(true);
   });
 
   it('handleLifecycle dead-letters a message that is not a lifecycle notification', async () => {
-    const { handleLifecycle } = await import('../../functions/handle-lifecycle.js');
     const { ctx, events } = context('handleLifecycle');
     await handleLifecycle({ schema: 'something-else' }, ctx);
     expect(await deadLetters()).toEqual([expect.objectContaining({ reason: 'malformed_message', sourceQueue: names.lifecycle })]);
@@ -136,17 +136,16 @@ describe('queue handlers', () => {
 });
 
 describe('timer handlers', () => {
-  it('pruneRoutedEvents also deletes the counters past METRICS_RETENTION_DAYS, and logs each clean-up (claim-check blobs included)', async () => {
-    const { pruneRoutedEvents } = await import('../../functions/prune-routed-events.js');
+  it('pruneExpiredData also deletes the counters past METRICS_RETENTION_DAYS, and logs each clean-up (claim-check blobs included)', async () => {
     const table = TableClient.fromConnectionString(azurite.connectionString, names.metrics, { allowInsecureConnection: true });
     await tableOnce(table)();
     const day = 24 * 60 * 60 * 1000;
     const row = (at: number, rowKey: string) => ({ partitionKey: hourBucket(new Date(at)), rowKey, counters: '{"accepted":1}', lastRouted: '{}' });
     await table.createEntity(row(Date.now() - 31 * day, 'gone'));
     await table.createEntity(row(Date.now() - 2 * day, 'kept'));
-    const { ctx, events } = context('pruneRoutedEvents');
+    const { ctx, events } = context('pruneExpiredData');
     const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
-    await pruneRoutedEvents(timer, ctx);
+    await pruneExpiredData(timer, ctx);
     expect(events()).toEqual(expect.arrayContaining(['dedup.pruned', 'payloads.pruned', 'claim_checks.pruned', 'metrics.pruned', 'backfill.pieces_pruned', 'backfill.gaps_pruned']));
     const left: string[] = [];
     for await (const e of table.listEntities<{ rowKey: string }>()) left.push(e.rowKey);

@@ -7,7 +7,9 @@ import { readArea } from '../../shared/config/settings/define.js';
 import { backfillSettings } from '../../shared/config/settings/backfill.js';
 import { certificateSettings } from '../../shared/config/settings/certificates.js';
 import { routeSettings } from '../../shared/config/settings/route.js';
-import { storageTimeoutCapReason } from '../../shared/config/settings/receive.js';
+import { readNotificationPartitions, storageTimeoutCapReason } from '../../shared/config/settings/receive.js';
+import { bindingExpression, TRIGGER_SETTINGS, triggerSettingDefaults } from '../../shared/config/trigger-settings.js';
+import { nonEmpty } from '../helpers/non-empty.js';
 import { containerName, queueName, tableName } from '../../shared/config/settings/validators.js';
 import { notificationQueueNames } from '../../shared/queue/notification-queues.js';
 import { HOST_ALLOWANCE_MS, JWKS_FETCH_TIMEOUT_MS, MAX_STORAGE_TIMEOUT_MS, RECEIVER_DEADLINE_MS, VERIFY_ALLOWANCE_MS } from '../../shared/receive/answer-budget.js';
@@ -255,5 +257,28 @@ describe('documentation of settings', () => {
   it('local.settings.json.example lists every setting the app reads', () => {
     const documented = SETTING_DEFINITIONS.map((d) => d.name);
     for (const name of documented) expect(Object.keys(example.Values)).toContain(name);
+  });
+
+  it('local.settings.json.example sets each setting the host resolves for a trigger, to the app default (Core Tools has no other)', () => {
+    expect(nonEmpty(Object.entries(triggerSettingDefaults())).every(([name, value]) => value !== '' && example.Values[name] === value)).toBe(true);
+  });
+});
+
+describe('settings read when the host loads the function files', () => {
+  it('are the trigger settings as %SETTING% binding expressions, with their defaults for a local run', () => {
+    expect(TRIGGER_SETTINGS.map(bindingExpression)).toEqual(['%NOTIFICATIONS_QUEUE%', '%LIFECYCLE_QUEUE%', '%BACKFILL_QUEUE%', '%RECONCILE_SCHEDULE%']);
+    expect(triggerSettingDefaults()).toEqual({
+      NOTIFICATIONS_QUEUE: 'graph-notifications',
+      LIFECYCLE_QUEUE: 'graph-lifecycle',
+      BACKFILL_QUEUE: 'graph-backfill',
+      RECONCILE_SCHEDULE: '0 */15 * * * *',
+    });
+  });
+
+  it('and the partition count alone, checked as readSettings checks it', () => {
+    expect(readNotificationPartitions({})).toBe(1);
+    expect(readNotificationPartitions({ NOTIFICATIONS_QUEUE_PARTITIONS: ' 4 ' })).toBe(4);
+    expect(() => readNotificationPartitions({ NOTIFICATIONS_QUEUE_PARTITIONS: '33' })).toThrow(ConfigError);
+    expect(() => readNotificationPartitions({ NOTIFICATIONS_QUEUE_PARTITIONS: 'two' })).toThrow(/NOTIFICATIONS_QUEUE_PARTITIONS/);
   });
 });

@@ -1,6 +1,7 @@
 import { MIN_CLAIM_CHECK_RETENTION_DAYS } from '../../queue/claim-check-retention.js';
 import { GRAPH_SLOW_ANSWER_MS, MAX_STORAGE_TIMEOUT_MS } from '../../receive/answer-budget.js';
-import { settingsArea } from './define.js';
+import { ConfigError } from '../../errors.js';
+import { settingsArea, valueOf, type Env } from './define.js';
 import { containerName, GUID, httpsUrl, list, queueName, rule, SettingProblem, wholeNumber } from './validators.js';
 
 export const MICROSOFT_JWKS_URL = 'https://login.microsoftonline.com/common/discovery/v2.0/keys';
@@ -132,3 +133,16 @@ export const receiveSettings = settingsArea(RECEIVE_SETTINGS, {
     ...(v.RECEIVE_STORAGE_TIMEOUT_MS > MAX_STORAGE_TIMEOUT_MS ? { storageTimeoutConfiguredMs: v.RECEIVE_STORAGE_TIMEOUT_MS } : {}),
   }),
 });
+
+/**
+ * NOTIFICATIONS_QUEUE_PARTITIONS alone, as the function files read it when the host loads them: it is how many
+ * queue functions to register, a count no `%SETTING%` binding expression can give (functions/adapters/trigger-bindings.ts).
+ * Throws a ConfigError naming it when it is not a whole number from 1 to 32.
+ */
+export function readNotificationPartitions(env: Env): number {
+  const name = 'NOTIFICATIONS_QUEUE_PARTITIONS';
+  const definition = receiveSettings.definitions.find((d) => d.name === name);
+  const parsed = RECEIVE_SETTINGS[name].read(name).safeParse(definition ? valueOf(env, definition) : undefined);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message));
+  return parsed.data;
+}
