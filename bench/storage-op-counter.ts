@@ -37,7 +37,7 @@ export interface StorageOpCounter {
  * every storage operation of every process (the app's SDK clients and the host's queue polling alike), as
  * Azure Storage would bill and throttle them.
  */
-export async function startStorageOpCounter(azurite: { ports: Record<Service, number> }): Promise<StorageOpCounter> {
+export async function startStorageOpCounter(azurite: { ports: Record<Service, number>; account?: string }): Promise<StorageOpCounter> {
   let counts = new Map<string, number>();
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
@@ -66,7 +66,7 @@ export async function startStorageOpCounter(azurite: { ports: Record<Service, nu
     servers.push(server);
   }
   return {
-    connectionString: azuriteConnectionString('127.0.0.1', ports),
+    connectionString: azuriteConnectionString('127.0.0.1', ports, azurite.account),
     counts: () => Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
     total: (filter = () => true) => [...counts].filter(([k]) => filter(k)).reduce((n, [, c]) => n + c, 0),
     reset: () => {

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
-import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
+import { AZURITE_ACCOUNT, AZURITE_KEY, azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { RelayError } from '../../shared/errors.js';
 
 /** Azurite exited or did not listen during start-up; the message holds its output. */
@@ -26,10 +26,14 @@ export interface StartAzuriteOptions {
   readonly ports?: AzuritePorts;
   readonly host?: string;
   readonly startTimeoutMs?: number;
+  /** More storage accounts beside the well-known one, each under the well-known key (an empty storage each). */
+  readonly accounts?: readonly string[];
 }
 
 export interface AzuriteProcess {
   readonly ports: AzuritePorts;
+  /** The storage account `connectionString` names. */
+  readonly account: string;
   readonly connectionString: string;
   readonly pid: number | undefined;
   /** Stops Azurite and waits for it to exit. */
@@ -100,7 +104,9 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
   } else {
     args.push('--inMemoryPersistence');
   }
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // AZURITE_ACCOUNTS replaces Azurite's accounts, so the well-known one is named in it too.
+  const accounts = options.accounts?.length ? { AZURITE_ACCOUNTS: [AZURITE_ACCOUNT, ...options.accounts].map((name) => `${name}:${AZURITE_KEY}`).join(';') } : {};
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...accounts } });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
@@ -128,6 +134,7 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
   return {
     ports,
     pid: child.pid,
+    account: AZURITE_ACCOUNT,
     connectionString: azuriteConnectionString(host, ports),
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),

@@ -19,14 +19,15 @@ export type StorageConnection =
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
 export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
-export function azuriteConnectionString(host = '127.0.0.1', ports = { blob: 10000, queue: 10001, table: 10002 }): string {
+/** Azurite's connection string; `account`: another account that Azurite was started with, under the well-known key. */
+export function azuriteConnectionString(host = '127.0.0.1', ports = { blob: 10000, queue: 10001, table: 10002 }, account = AZURITE_ACCOUNT): string {
   return [
     'DefaultEndpointsProtocol=http',
-    `AccountName=${AZURITE_ACCOUNT}`,
+    `AccountName=${account}`,
     `AccountKey=${AZURITE_KEY}`,
-    `BlobEndpoint=http://${host}:${ports.blob}/${AZURITE_ACCOUNT}`,
-    `QueueEndpoint=http://${host}:${ports.queue}/${AZURITE_ACCOUNT}`,
-    `TableEndpoint=http://${host}:${ports.table}/${AZURITE_ACCOUNT}`,
+    `BlobEndpoint=http://${host}:${ports.blob}/${account}`,
+    `QueueEndpoint=http://${host}:${ports.queue}/${account}`,
+    `TableEndpoint=http://${host}:${ports.table}/${account}`,
   ].join(';');
 }
 

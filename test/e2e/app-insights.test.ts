@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
+import { queueService, testAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { startFakeIngestion, type Envelope, type FakeIngestion } from '../helpers/fake-ingestion.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { queueUndecryptableNotification } from '../helpers/notifications.js';
@@ -15,7 +15,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tcr-app-insights-'));
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   ingestion = await startFakeIngestion();
   const ca = join(dir, 'ingestion-ca.pem');
   writeFileSync(ca, ingestion.tlsCa);

@@ -9,7 +9,7 @@ import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { freePort } from '../../dev/azurite/azurite-process.js';
 import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
-import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
+import { queueService, testAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { ALICE, BOB, CAROL, DAVE } from '../helpers/users.js';
 
@@ -23,7 +23,7 @@ let port: number;
 let host: HostProcess | undefined;
 
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   // Graph's four-hour retry horizon shrunk to about a second: it gives up on a stopped app at once.
   sim = await startGraphSimulator({ delivery: { timeScale: 0.0001, requestTimeoutMs: 1000 } });
   dir = mkdtempSync(join(tmpdir(), 'tcr-downtime-'));

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/azurite/azurite-process.js';
-import { startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
+import { testAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { startHandshakeServer, type HandshakeServer } from '../helpers/handshake-server.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 
@@ -18,7 +18,7 @@ let azurite: AzuriteProcess;
 let host: HostProcess;
 let keyEnforcing: HandshakeServer;
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   host = await startHost(REPO_ROOT, { AzureWebJobsStorage: azurite.connectionString });
   keyEnforcing = await startHandshakeServer();
 });

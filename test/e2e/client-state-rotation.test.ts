@@ -10,7 +10,7 @@ import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { freePort } from '../../dev/azurite/azurite-process.js';
 import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
 import { DRIVER_PREFIX } from '../../dev/graph-simulator/server.js';
-import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
+import { queueService, testAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, runHost, type HostLine } from '../helpers/local-host-process.js';
 import { ALICE, BOB } from '../helpers/users.js';
 
@@ -66,7 +66,7 @@ async function startHostWith(clientStates: string) {
 const ours = () => sim.subscriptions.active().filter((s) => s.notificationUrl === env.GRAPH_NOTIFICATION_URL);
 
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   sim = await startGraphSimulator({ delivery: { timeScale: 0.01 } });
   dir = mkdtempSync(join(tmpdir(), 'tcr-rotation-'));
   const desired = join(dir, 'subscriptions.json');

@@ -11,7 +11,7 @@ import type { DeadLetter } from '../../shared/route/dead-letter.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { QUEUED_NOTIFICATION_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
-import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { queueService, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { ALICE, BOB } from '../helpers/users.js';
@@ -24,7 +24,7 @@ let azurite: AzuriteProcess;
 let sim: GraphSimulator;
 let dir: string;
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   sim = await startGraphSimulator({ delivery: { timeScale: 0.0002, batchWindowMs: 5 } });
   dir = mkdtempSync(join(tmpdir(), 'tcr-route-e2e-'));
 });

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../shared/util/canonical-json.js';
-import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
-import { drainNotifications, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { azuriteVia, drainNotifications, queueService, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { createTestCertificate } from '../helpers/certificates.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
@@ -18,11 +17,11 @@ let host: HostProcess;
 const queue = uniqueName('e2e-notif');
 
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   proxy = await startTcpProxy(azurite.ports.queue);
   sim = await startGraphSimulator({ delivery: { timeScale: 0.0002, batchWindowMs: 20, maxBatchSize: 5 } });
   host = await startHost(REPO_ROOT, {
-    AzureWebJobsStorage: azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port }),
+    AzureWebJobsStorage: azuriteVia(azurite, { queue: proxy.port }),
     GRAPH_CLIENT_STATE: SECRET,
     GRAPH_APP_ID: sim.appId,
     GRAPH_TENANT_IDS: sim.tenantId,

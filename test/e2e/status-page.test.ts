@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../../shared/status/status-snapshot.js';
 import { loadDesiredSubscriptions } from '../../shared/subscriptions/desired-subscriptions.js';
-import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
+import { queueService, testAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { queueUndecryptableNotification } from '../helpers/notifications.js';
 import { eventually } from '../helpers/eventually.js';
@@ -26,7 +26,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tcr-status-page-'));
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   // npm start's set-up: the Graph simulator, the desired subscriptions of subscriptions.example.json.
   host = await startHost(REPO_ROOT, {
     AzureWebJobsStorage: azurite.connectionString,

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
-import { queueService, startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
+import { queueService, testAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { ALICE, BOB, CAROL } from '../helpers/users.js';
 
@@ -21,7 +21,7 @@ let driver: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   dir = mkdtempSync(join(tmpdir(), 'tcr-loop-'));
   const desired = join(dir, 'subscriptions.json');
   writeFileSync(

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
@@ -11,8 +11,9 @@ import {
   StorageSharedKeyCredential,
   type QueueClient,
 } from '@azure/storage-queue';
-import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../shared/config/storage-connection.js';
-import { startAzurite, type AzuriteProcess, type StartAzuriteOptions } from '../../dev/azurite/azurite-process.js';
+import { inject } from 'vitest';
+import { AZURITE_KEY, azuriteConnectionString } from '../../shared/config/storage-connection.js';
+import { startAzurite, type AzuritePorts, type AzuriteProcess, type StartAzuriteOptions } from '../../dev/azurite/azurite-process.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { isClaimCheck, unpackQueued, type QueueMessageBody, type QueuedBatch, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 
@@ -24,8 +25,39 @@ export function tempDir(prefix = 'tcr-'): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
+/** An Azurite of this file's own, for a test that stops, kills or restarts it. Otherwise use testAzurite(). */
 export async function startTestAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteProcess> {
   return startAzurite(options);
+}
+
+/**
+ * A storage account of this file's own on the run's Azurite (test/setup/azurite.global.ts): empty, as a fresh
+ * Azurite would be. `stop()` leaves the run's Azurite running; `kill()` is refused (use startTestAzurite).
+ */
+export async function testAzurite(): Promise<AzuriteProcess> {
+  const { ports, accounts, claims } = inject('testAzurite');
+  const account = accounts.find((name) => {
+    try {
+      mkdirSync(join(claims, name));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!account) throw new Error(`All ${accounts.length} storage accounts of the run's Azurite are taken: add accounts in test/setup/azurite.global.ts.`);
+  return {
+    ports,
+    account,
+    pid: undefined,
+    connectionString: azuriteConnectionString('127.0.0.1', ports, account),
+    stop: async () => {},
+    kill: () => Promise.reject(new Error("The run's Azurite is shared: a test that kills Azurite starts its own (startTestAzurite).")),
+  };
+}
+
+/** The connection string of `azurite`'s account with some services reached on other ports (a TCP proxy's). */
+export function azuriteVia(azurite: Pick<AzuriteProcess, 'ports' | 'account'>, ports: Partial<AzuritePorts>): string {
+  return azuriteConnectionString('127.0.0.1', { ...azurite.ports, ...ports }, azurite.account);
 }
 
 let counter = 0;
@@ -80,9 +112,9 @@ export function azuriteSasConnectionString(azurite: AzuriteProcess, permissions:
       resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
       expiresOn: new Date(Date.now() + 3_600_000),
     },
-    new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+    new StorageSharedKeyCredential(azurite.account, AZURITE_KEY),
   ).toString();
-  const endpoint = (port: number) => `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+  const endpoint = (port: number) => `http://127.0.0.1:${port}/${azurite.account}`;
   const endpoints = [
     services.includes('b') ? `BlobEndpoint=${endpoint(azurite.ports.blob)}` : '',
     services.includes('q') ? `QueueEndpoint=${endpoint(azurite.ports.queue)}` : '',

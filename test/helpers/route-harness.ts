@@ -15,7 +15,7 @@ import type { DeadLetter } from '../../shared/route/dead-letter.js';
 import type { NotificationProcessorOptions } from '../../shared/route/notification-processor.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { encryptResourceData, parseEncryptionCertificate } from '../../dev/graph-simulator/encrypt-resource-data.js';
-import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from './azurite.js';
+import { queueService, testAzurite, uniqueName, type AzuriteProcess } from './azurite.js';
 import { testEnv, TENANT_A } from './notifications.js';
 
 export const CHAT = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
@@ -39,7 +39,7 @@ export function useRouteHarness() {
   let folder: string;
   let store: LocalCertificateStore;
   beforeAll(async () => {
-    azurite = await startTestAzurite();
+    azurite = await testAzurite();
     folder = mkdtempSync(join(tmpdir(), 'tcr-route-'));
     store = new LocalCertificateStore(join(folder, 'certs'));
     await store.current();

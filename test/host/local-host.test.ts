@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AZURITE_KEY } from '../../shared/config/storage-connection.js';
 import { readBlob } from '../../shared/queue/read-blob.js';
 import { unpackQueued, type QueuedBatch } from '../../shared/queue/queued-notification.js';
-import { azuriteSasConnectionString, drainQueue, queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { azuriteSasConnectionString, drainQueue, queueService, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, runHost, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { APP_ID, CLIENT_STATE, TENANT_A, changeNotification, lifecycleNotification } from '../helpers/notifications.js';
 
@@ -15,7 +15,7 @@ const FIXTURE_APP = fileURLToPath(new URL('../fixtures/host-app/', import.meta.u
 
 let azurite: AzuriteProcess;
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
 });
 afterAll(() => azurite?.stop());
 

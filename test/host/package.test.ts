@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { unzipInto } from '../helpers/unzip.js';
 
@@ -96,7 +96,7 @@ describe('npm run package', () => {
     let azurite: AzuriteProcess;
     let host: HostProcess;
     beforeAll(async () => {
-      azurite = await startTestAzurite();
+      azurite = await testAzurite();
       host = await startHost(unzipped, {
         AzureWebJobsStorage: azurite.connectionString,
         LOCAL_GRAPH_SIMULATOR: 'true',

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { GRAPH_SLOW_ANSWER_MS } from '../../shared/receive/answer-budget.js';
-import { startTestAzurite, type AzuriteProcess } from '../helpers/azurite.js';
+import { azuriteVia, testAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { APP_ID, TENANT_A, changeNotification, encryptedNotification } from '../helpers/notifications.js';
 import { testReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -17,7 +16,7 @@ let issuer: TokenIssuer;
 let azurite: AzuriteProcess;
 beforeAll(async () => {
   issuer = await startTokenIssuer({ tenantId: TENANT_A, audience: APP_ID });
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
 });
 afterAll(async () => {
   await issuer.close();
@@ -38,7 +37,7 @@ describe("the answer budget: every answer before Graph's 2,900 ms mark", () => {
       // Stalled from the first connection: a kept-alive one opened before would still pass.
       queue.mode = 'hang';
       blob.mode = 'hang';
-      const r: TestReceiver = testReceiver(azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: queue.port, blob: blob.port }), issuer.jwksUrl);
+      const r: TestReceiver = testReceiver(azuriteVia(azurite, { queue: queue.port, blob: blob.port }), issuer.jwksUrl);
       const large = Array.from({ length: 300 }, () => changeNotification()); // over 64 KiB: a claim-check blob first
       const answers = await Promise.all([
         ...Array.from({ length: 8 }, () => timed(r.post({ value: [changeNotification(), changeNotification()] }))),
@@ -56,7 +55,7 @@ describe("the answer budget: every answer before Graph's 2,900 ms mark", () => {
     const queue: TcpProxy = await startTcpProxy(azurite.ports.queue);
     try {
       queue.mode = 'hang';
-      const r = testReceiver(azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: queue.port }), issuer.jwksUrl);
+      const r = testReceiver(azuriteVia(azurite, { queue: queue.port }), issuer.jwksUrl);
       // 1,900 ms for the body, then the store's full 1,200 ms would end at 3.1 s: past Graph's mark.
       const answer = await timed(r.post({ value: [changeNotification()] }, { bodyArrivesAfterMs: 1900 }));
       expect(answer.status).toBe(503);
@@ -72,7 +71,7 @@ describe("the answer budget: every answer before Graph's 2,900 ms mark", () => {
       keys.mode = 'hang';
       const jwksUrl = new URL(issuer.jwksUrl);
       jwksUrl.port = String(keys.port);
-      const r = testReceiver(azuriteConnectionString('127.0.0.1', azurite.ports), jwksUrl.href);
+      const r = testReceiver(azuriteVia(azurite, {}), jwksUrl.href);
       const answer = await timed(r.post({ value: [encryptedNotification()], validationTokens: [await issuer.sign()] }));
       expect(answer.status).toBe(503);
       expect(answer.ms).toBeLessThan(GRAPH_SLOW_ANSWER_MS);

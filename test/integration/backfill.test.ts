@@ -21,7 +21,7 @@ import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
 import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
 import { memberId } from '../../dev/graph-simulator/teams-model.js';
-import { drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { drainQueue, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
 import { EXPIRED_TOKEN_GAP_MARGIN_MS } from '../../shared/receive/expired-token-gaps.js';
 import { encryptedNotification, testEnv } from '../helpers/notifications.js';
@@ -34,7 +34,7 @@ let sink: WebhookSink;
 let dir: string;
 let certs: LocalCertificateStore;
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   sink = await startWebhookSink();
   dir = mkdtempSync(join(tmpdir(), 'tcr-backfill-'));
   certs = new LocalCertificateStore(join(dir, 'certs'));

@@ -1,12 +1,11 @@
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { StorageUnavailableError } from '../../shared/errors.js';
 import { MIN_CLAIM_CHECK_RETENTION_DAYS, POISON_COPY_DAYS, pruneClaimChecks } from '../../shared/queue/claim-check-retention.js';
 import { StorageNotificationStore } from '../../shared/queue/notification-store.js';
 import type { QueuedNotification } from '../../shared/queue/queued-notification.js';
-import { drainNotifications, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { drainNotifications, azuriteVia, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { changeNotification } from '../helpers/notifications.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -15,7 +14,7 @@ const DAY = 24 * 60 * 60 * 1000;
 let azurite: AzuriteProcess;
 let blobs: BlobServiceClient;
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
 });
 afterAll(() => azurite?.stop());
@@ -45,7 +44,7 @@ describe('claim-check blobs (NOTIFICATIONS_CONTAINER)', () => {
     try {
       // Queue storage down, blob storage up: the blob is written, its message never is (the request is answered 503).
       proxy.mode = 'refuse';
-      const queues = QueueServiceClient.fromConnectionString(azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port }));
+      const queues = QueueServiceClient.fromConnectionString(azuriteVia(azurite, { queue: proxy.port }));
       await expect(store(queues, names, 1000).storeAll([large()])).rejects.toBeInstanceOf(StorageUnavailableError);
     } finally {
       await proxy.close();

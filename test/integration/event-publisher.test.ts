@@ -1,15 +1,14 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { PUBLISHES_IN_FLIGHT, QueueEventPublisher } from '../../shared/route/event-publisher.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
-import { startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { azuriteVia, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 let azurite: AzuriteProcess;
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
 });
 afterAll(() => azurite?.stop());
 
@@ -36,7 +35,7 @@ describe('QueueEventPublisher', () => {
   it('keeps a bounded number of sends in flight, so a burst of events reuses its connections instead of opening one per send', async () => {
     const proxy = await startTcpProxy(azurite.ports.queue);
     try {
-      const queues = QueueServiceClient.fromConnectionString(azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port }));
+      const queues = QueueServiceClient.fromConnectionString(azuriteVia(azurite, { queue: proxy.port }));
       const publisher = new QueueEventPublisher(queues, BlobServiceClient.fromConnectionString(azurite.connectionString), uniqueName('events'));
       const queue = uniqueName('burst');
       // A route's burst: several messages' items at once, each event to its queue.

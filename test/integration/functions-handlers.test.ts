@@ -13,7 +13,7 @@ import { hourBucket } from '../../shared/metrics/table-metrics.js';
 import { QUEUED_BATCH_SCHEMA, type QueuedBatch, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 import type { DeadLetter } from '../../shared/route/dead-letter.js';
 import { tableOnce } from '../../shared/util/table-once.js';
-import { drainQueue, startTestAzurite, tempDir, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { drainQueue, testAzurite, tempDir, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { changeNotification, lifecycleNotification, testEnv } from '../helpers/notifications.js';
 
 let azurite: AzuriteProcess;
@@ -22,7 +22,7 @@ const names = { change: uniqueName('notif'), lifecycle: uniqueName('life'), dead
 let queues: QueueServiceClient;
 
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   certificates = tempDir();
   queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
   // The environment the host would give the app, with this test's Azurite and names: the handlers compose the

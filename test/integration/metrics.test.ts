@@ -3,11 +3,11 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hourBucket, TableMetrics } from '../../shared/metrics/table-metrics.js';
 import { METRICS_WINDOW_HOURS } from '../../shared/status/status-snapshot.js';
-import { startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 
 let azurite: AzuriteProcess;
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
 });
 afterAll(() => azurite?.stop());
 

@@ -1,11 +1,10 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
-import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { decodeJsonMessage, encodeJsonMessage } from '../../shared/queue/json-message.js';
 import { QUEUED_BATCH_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { readDeadLetter } from '../../shared/route/dead-letter.js';
 import { pruneEventPayloads } from '../../shared/route/event-payload-retention.js';
-import { drainQueue, queueService, uniqueName } from '../helpers/azurite.js';
+import { azuriteVia, drainQueue, queueService, uniqueName } from '../helpers/azurite.js';
 import { CHAT, chatMessage, useRouteHarness } from '../helpers/route-harness.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -236,7 +235,7 @@ describe('retry budget', () => {
     const [queueProxy, tableProxy] = [await startTcpProxy(harness.azurite().ports.queue), await startTcpProxy(harness.azurite().ports.table)];
     try {
       const queue = uniqueName('budget');
-      const t = setup(onlyTo(queue), azuriteConnectionString('127.0.0.1', { ...harness.azurite().ports, queue: queueProxy.port, table: tableProxy.port }));
+      const t = setup(onlyTo(queue), azuriteVia(harness.azurite(), { queue: queueProxy.port, table: tableProxy.port }));
       const queued = await queuedMessage(chatMessage('970'));
       // Storage goes away the moment the event is sent: the send fails, and so does the claim's release.
       queueProxy.onRequest(1, () => {

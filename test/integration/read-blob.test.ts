@@ -2,11 +2,11 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { BlobClient, BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBlob } from '../../shared/queue/read-blob.js';
-import { startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 
 let azurite: AzuriteProcess;
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
 });
 afterAll(() => azurite?.stop());
 

@@ -8,7 +8,7 @@ import { UnserializableNotificationError } from '../../shared/errors.js';
 import { StorageNotificationStore } from '../../shared/queue/notification-store.js';
 import { EXPIRED_TOKEN_GAP_MARGIN_MS } from '../../shared/receive/expired-token-gaps.js';
 import { MAX_TOKEN_LIFETIME_MS, RESENT_TOKEN_MAX_EXPIRED_MS } from '../../shared/receive/validation-tokens.js';
-import { drainNotifications, drainQueue, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { drainNotifications, drainQueue, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { APP_ID, CLIENT_STATE, OLD_CLIENT_STATE, TENANT_A, TENANT_B, TENANT_OTHER, changeNotification, encryptedNotification, lifecycleNotification } from '../helpers/notifications.js';
 import { testReceiver } from '../helpers/receiver.js';
 import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
@@ -17,7 +17,7 @@ let azurite: AzuriteProcess;
 let issuer: TokenIssuer;
 
 beforeAll(async () => {
-  [azurite, issuer] = await Promise.all([startTestAzurite(), startTokenIssuer({ tenantId: TENANT_A, audience: APP_ID })]);
+  [azurite, issuer] = await Promise.all([testAzurite(), startTokenIssuer({ tenantId: TENANT_A, audience: APP_ID })]);
 });
 afterAll(async () => {
   await Promise.all([azurite?.stop(), issuer?.close()]);

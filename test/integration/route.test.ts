@@ -5,7 +5,6 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it, vi } from 'vitest';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { QUEUED_BATCH_SCHEMA } from '../../shared/queue/queued-notification.js';
-import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-certificate-store.js';
 import { TableRoutedEventLog } from '../../shared/route/routed-event-log.js';
 import { MembershipLog } from '../../shared/backfill/membership-log.js';
@@ -13,7 +12,7 @@ import { TableWriteBatcher } from '../../shared/route/table-write-batcher.js';
 import { createTableClient } from '../../shared/config/storage-clients.js';
 import { replayMessages } from '../../shared/route/replay.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
-import { azuriteSasConnectionString, queueService, uniqueName } from '../helpers/azurite.js';
+import { azuriteVia, azuriteSasConnectionString, queueService, uniqueName } from '../helpers/azurite.js';
 import { createTestCertificate } from '../helpers/certificates.js';
 import { startFakeKeyVault } from '../helpers/fake-key-vault.js';
 import { TENANT_A, TENANT_B } from '../helpers/notifications.js';
@@ -70,7 +69,7 @@ describe('decrypt and route', () => {
     const proxy = await startTcpProxy(harness.azurite().ports.queue);
     try {
       const queue = uniqueName('dedup');
-      const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, azuriteConnectionString('127.0.0.1', { ...harness.azurite().ports, queue: proxy.port }));
+      const t = setup({ ROUTES_FILE: writeRoutes({ routes: [{ match: {}, queues: [queue] }] }) }, azuriteVia(harness.azurite(), { queue: proxy.port }));
       const queued = await queuedMessage(message('300'));
       proxy.mode = 'refuse';
       await expect(t.process(queued)).rejects.toThrow();
@@ -252,7 +251,7 @@ describe('decrypt and route', () => {
     expect(await t.process(claim)).toMatchObject({ status: 'batch', items: [{ status: 'routed' }] });
     const [event] = await t.events(queue);
     expect(event?.data).toBeUndefined();
-    expect(event?.dataref).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\//);
+    expect(event?.dataref).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/${harness.azurite().account}/`));
     const blobName = decodeURIComponent(new URL(event?.dataref ?? '').pathname.split('/').slice(3).join('/'));
     const full = JSON.parse(
       (await BlobServiceClient.fromConnectionString(harness.azurite().connectionString).getContainerClient(t.settings.eventsContainer).getBlobClient(blobName).downloadToBuffer()).toString('utf8'),

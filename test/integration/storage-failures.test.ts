@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import type { QueuedBatch } from '../../shared/queue/queued-notification.js';
-import { drainNotifications, drainQueue, startTestAzurite, tempDir, type AzuriteProcess } from '../helpers/azurite.js';
+import { drainNotifications, drainQueue, startTestAzurite, azuriteVia, testAzurite, tempDir, type AzuriteProcess } from '../helpers/azurite.js';
 import { APP_ID, TENANT_A, changeNotification, encryptedNotification } from '../helpers/notifications.js';
 import { testReceiver } from '../helpers/receiver.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -19,7 +18,7 @@ describe('when storage fails', () => {
     let azurite: AzuriteProcess = await startTestAzurite({ location: dir.path });
     const proxy: TcpProxy = await startTcpProxy(azurite.ports.queue);
     try {
-      const connectionString = azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port });
+      const connectionString = azuriteVia(azurite, { queue: proxy.port });
       // The default bound, the longest the app allows: this test is about what is stored, not how fast (Graph's
       // retries below stand in for a loaded machine's 503s).
       const r = testReceiver(connectionString, issuer.jwksUrl);
@@ -52,10 +51,10 @@ describe('when storage fails', () => {
   });
 
   it('answers 503 when the gap request for items of an expired token cannot be stored, and stores it on the retry', async () => {
-    const azurite = await startTestAzurite();
+    const azurite = await testAzurite();
     const proxy = await startTcpProxy(azurite.ports.queue);
     try {
-      const connectionString = azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port });
+      const connectionString = azuriteVia(azurite, { queue: proxy.port });
       const r = testReceiver(connectionString, issuer.jwksUrl);
       const body = { value: [encryptedNotification()], validationTokens: [await issuer.sign({ issuedAt: -7200, notBefore: -7200, expiresIn: -3600 })] };
       proxy.mode = 'refuse';
@@ -73,11 +72,11 @@ describe('when storage fails', () => {
   });
 
   it('answers 503 within its bound while storage hangs', async () => {
-    const azurite = await startTestAzurite();
+    const azurite = await testAzurite();
     const proxy = await startTcpProxy(azurite.ports.queue);
     try {
       proxy.mode = 'hang';
-      const connectionString = azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port });
+      const connectionString = azuriteVia(azurite, { queue: proxy.port });
       const r = testReceiver(connectionString, issuer.jwksUrl, { RECEIVE_STORAGE_TIMEOUT_MS: '500' });
       const res = await r.post({ value: [changeNotification(), changeNotification()] });
       expect(res.status).toBe(503);

@@ -2,14 +2,13 @@ import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStorageOpCounter, type StorageOpCounter } from '../../bench/storage-op-counter.js';
 import { FIRST_SEND_WAIT_MS, sendToQueue } from '../../shared/queue/storage-writes.js';
-import { azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
-import { startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { azuriteVia, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { eventually } from '../helpers/eventually.js';
 
 let azurite: AzuriteProcess;
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
 });
 afterAll(() => azurite?.stop());
 
@@ -55,7 +54,7 @@ describe('sendToQueue', () => {
     const proxy = await startTcpProxy(azurite.ports.queue);
     try {
       // No try timeout to speak of: the first send hangs until the test aborts it.
-      const through = azuriteConnectionString('127.0.0.1', { ...azurite.ports, queue: proxy.port });
+      const through = azuriteVia(azurite, { queue: proxy.port });
       const queue = QueueServiceClient.fromConnectionString(through, { retryOptions: { tryTimeoutInMs: 600_000 } }).getQueueClient(name);
       proxy.mode = 'hang'; // the first send's connection is accepted and never answered
       const stop = new AbortController();

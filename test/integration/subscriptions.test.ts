@@ -16,7 +16,7 @@ import { parseDesiredSubscriptions } from '../../shared/subscriptions/desired-su
 import { GraphError } from '../../dev/graph-simulator/graph-error.js';
 import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
 import { freePort } from '../../dev/azurite/azurite-process.js';
-import { queueService, startTestAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { queueService, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { CLIENT_STATE, testEnv } from '../helpers/notifications.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
@@ -30,7 +30,7 @@ let azurite: AzuriteProcess;
 let sink: WebhookSink;
 let dir: string;
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await testAzurite();
   sink = await startWebhookSink();
   dir = mkdtempSync(join(tmpdir(), 'tcr-subs-'));
 });
