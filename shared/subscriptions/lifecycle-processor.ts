@@ -41,10 +41,20 @@ export class SubscriptionRepairError extends RelayError {
  * a message that is not a lifecycle notification is dead-lettered. (clientState was checked on receipt.)
  */
 export class LifecycleProcessor {
-  readonly #o: LifecycleProcessorOptions;
+  readonly #graph: GraphClient;
+  readonly #records: SubscriptionRecords;
+  readonly #reconciler: SubscriptionReconciler;
+  readonly #resync: ResyncEvents;
+  readonly #deadLetters: DeadLetterQueue;
+  readonly #sourceQueue: string;
 
   constructor(options: LifecycleProcessorOptions) {
-    this.#o = options;
+    this.#graph = options.graph;
+    this.#records = options.records;
+    this.#reconciler = options.reconciler;
+    this.#resync = options.resync;
+    this.#deadLetters = options.deadLetters;
+    this.#sourceQueue = options.sourceQueue;
   }
 
   async process(message: unknown, logger: Logger): Promise<LifecycleOutcome> {
@@ -52,18 +62,18 @@ export class LifecycleProcessor {
     const parsed = body?.schema === QUEUED_NOTIFICATION_SCHEMA ? lifecycleNotificationSchema.safeParse(body.notification) : undefined;
     if (!parsed?.success) {
       const reason = 'malformed_message';
-      await this.#o.deadLetters.send({
+      await this.#deadLetters.send({
         reason,
         error: 'The message is not a queued lifecycle notification.',
         failedAt: new Date().toISOString(),
-        sourceQueue: this.#o.sourceQueue,
+        sourceQueue: this.#sourceQueue,
         originalMessage: originalMessageText(message),
       });
-      logger.warn('lifecycle.dead_lettered', { reason, deadLetterQueue: this.#o.deadLetters.name });
+      logger.warn('lifecycle.dead_lettered', { reason, deadLetterQueue: this.#deadLetters.name });
       return { status: 'dead-lettered', reason };
     }
     const item = parsed.data;
-    const record = await this.#o.records.findBySubscriptionId(item.subscriptionId);
+    const record = await this.#records.findBySubscriptionId(item.subscriptionId);
     if (!record) {
       logger.warn('lifecycle.unknown_subscription', { subscriptionId: item.subscriptionId, tenantId: item.tenantId, lifecycleEvent: item.lifecycleEvent });
       return { status: 'ignored', reason: 'unknown_subscription' };
@@ -72,18 +82,18 @@ export class LifecycleProcessor {
     switch (item.lifecycleEvent) {
       case 'reauthorizationRequired': {
         try {
-          await this.#o.graph.reauthorizeSubscription(item.subscriptionId);
+          await this.#graph.reauthorizeSubscription(item.subscriptionId);
           logger.info('lifecycle.reauthorized', fields);
           return { status: 'reauthorized', subscriptionId: item.subscriptionId };
         } catch (e) {
           logger.warn('lifecycle.reauthorize_failed', { ...fields, error: (e as Error).message });
-          const result = await this.#o.reconciler.renew(record);
+          const result = await this.#reconciler.renew(record);
           if (result.action === 'failed') throw new SubscriptionRepairError(`Renewal of ${record.name} failed: ${result.error}`);
           return { status: result.action === 'renewed' ? 'renewed' : 'recreated', subscriptionId: result.subscriptionId ?? item.subscriptionId };
         }
       }
       case 'subscriptionRemoved': {
-        const result = await this.#o.reconciler.reconcileOne(record.name);
+        const result = await this.#reconciler.reconcileOne(record.name);
         if (result.action === 'failed') throw new SubscriptionRepairError(`Recreating ${record.name} failed: ${result.error}`);
         // The reconciler recorded the window without subscription, announced it (subscriptionRecreated) and
         // left it for the backfill: nothing more to publish here.
@@ -91,7 +101,7 @@ export class LifecycleProcessor {
         return { status: 'recreated', subscriptionId: result.subscriptionId ?? item.subscriptionId };
       }
       case 'missed':
-        await this.#o.resync.publish({ reason: item.lifecycleEvent, tenantId: item.tenantId, record, subscriptionId: item.subscriptionId });
+        await this.#resync.publish({ reason: item.lifecycleEvent, tenantId: item.tenantId, record, subscriptionId: item.subscriptionId });
         logger.info('lifecycle.resync_requested', fields);
         return { status: 'resync', subscriptionId: item.subscriptionId };
       default:
