@@ -1,6 +1,5 @@
 import type { CertificateStore } from '../certificates/certificate-store.js';
-import { decryptResourceData, DecryptionError } from '../certificates/decrypt-resource-data.js';
-import type { EncryptedContent } from '../protocol/notification.js';
+import { decryptResourceData, DecryptionError, type EncryptedResourceData } from '../certificates/decrypt-resource-data.js';
 import { PermanentFailure } from './dead-letter-reason.js';
 
 /**
@@ -9,7 +8,10 @@ import { PermanentFailure } from './dead-letter-reason.js';
  * content that does not decrypt or is no JSON object (DecryptionError). A store that cannot answer for now
  * throws as it is (transient).
  */
-export async function decryptNotification(content: EncryptedContent, certificates: CertificateStore): Promise<Record<string, unknown>> {
+export async function decryptNotification(
+  content: EncryptedResourceData & { readonly encryptionCertificateId: string },
+  certificates: Pick<CertificateStore, 'decryptionKey'>,
+): Promise<Record<string, unknown>> {
   const key = await certificates.decryptionKey(content.encryptionCertificateId);
   if (!key) throw new PermanentFailure('unknown_certificate', `No certificate '${content.encryptionCertificateId}' in the store.`);
   const resource = decryptResourceData(content, key);

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { changeNotificationSchema, type ChangeNotification } from '../protocol/notification.js';
 import { isClaimCheck, isQueueMessageBody, QUEUED_NOTIFICATION_SCHEMA, unpackQueued, type QueuedGapRequest, type QueuedNotification } from '../queue/queued-notification.js';
 import { Semaphore } from '../util/semaphore.js';
+import { BatchCopies } from './batch-copies.js';
 import { originalMessageText, type DeadLetterQueue } from './dead-letter.js';
 import { PermanentFailure, type DeadLetterReason } from './dead-letter-reason.js';
 import { decryptNotification } from './decrypt-notification.js';
@@ -28,15 +29,6 @@ export type ProcessOutcome =
 
 /** What became of one item of a queued batch. */
 export type ItemOutcome = Exclude<ProcessOutcome, { status: 'batch' }>;
-
-/**
- * The copies of events in one v2 message so far: for each event id, the queues an earlier copy in the
- * message has claimed (a later copy claims only the others, under the same owner, see `#route`).
- */
-interface BatchCopies {
-  readonly messageId: string;
-  readonly claimed: Map<string, Set<string>>;
-}
 
 /**
  * The de-duplication log's key for "this item of this incoming message was dead-lettered": a hash of the
@@ -153,9 +145,8 @@ export class NotificationProcessor {
       await this.#openGaps(resolved.gaps ?? [], context.logger);
       const items = unpackQueued(resolved);
       const slots = new Semaphore(ITEMS_IN_FLIGHT);
-      // Copies of one event in the same batch (two subscriptions' notifications of one change, or a
-      // redelivery): a later copy goes only to the queues no earlier copy has claimed.
-      const copies: BatchCopies = { messageId, claimed: new Map() };
+      // Copies of one event in the same batch: a later copy goes only to the queues no earlier copy has claimed.
+      const copies = new BatchCopies(messageId);
       // Each item its own delivery id, the same on every retry of this message. Each item's de-duplication
       // record is written as soon as it is out (records written at the same time still share the transactions
       // of their partitions): claims held until the whole batch is out made two messages carrying the same
@@ -262,15 +253,12 @@ export class NotificationProcessor {
     }
     let queues = decision.queues;
     if (copies) {
-      const claimed = copies.claimed.get(event.id) ?? new Set<string>();
-      queues = queues.filter((q) => !claimed.has(q));
+      queues = copies.claim(event.id, queues);
       if (queues.length === 0) {
         logger.info('route.duplicate_skipped', fields);
         return { status: 'duplicate', eventId: event.id };
       }
-      for (const q of queues) claimed.add(q);
-      copies.claimed.set(event.id, claimed);
-      owner = `${copies.messageId}@${event.id}`;
+      owner = copies.owner(event.id);
     }
     const claim = await this.#routedLog.claim({ eventId: event.id, queues, owner });
     if (claim.queues.length === 0) {
