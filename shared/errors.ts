@@ -1,4 +1,5 @@
 import { isRestError } from '@azure/core-rest-pipeline';
+import type { DeadLetterReason } from './route/dead-letter-reason.js';
 import { maskSecrets } from './util/mask-secrets.js';
 
 /**
@@ -6,12 +7,18 @@ import { maskSecrets } from './util/mask-secrets.js';
  */
 export class RelayError extends Error {
   readonly code: string;
+  /**
+   * Set by the errors no retry can mend (the input itself is bad): the dead letter's reason. Such a message
+   * is dead-lettered at once instead of being retried into the poison queue; without it an error is transient.
+   */
+  declare readonly permanentReason?: DeadLetterReason;
 
   /** The message is kept with every credential in a URL masked: errors are logged, stored and shown. */
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: string, message: string, options?: { cause?: unknown; permanentReason?: DeadLetterReason }) {
     super(maskSecrets(message), options);
     this.name = new.target.name;
     this.code = code;
+    if (options?.permanentReason !== undefined) this.permanentReason = options.permanentReason;
   }
 }
 
@@ -58,7 +65,7 @@ export class UnserializableNotificationError extends RelayError {
  */
 export class CertificateFormatError extends RelayError {
   constructor(message: string) {
-    super('ERR_CERTIFICATE_FORMAT', message);
+    super('ERR_CERTIFICATE_FORMAT', message, { permanentReason: 'certificate_format' });
   }
 }
 

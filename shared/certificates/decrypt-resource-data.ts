@@ -23,7 +23,7 @@ export type DecryptionFailure = 'thumbprint_mismatch' | 'key_unwrap_failed' | 's
 export class DecryptionError extends RelayError {
   readonly reason: DecryptionFailure;
   constructor(reason: DecryptionFailure, message: string) {
-    super(`ERR_DECRYPT_${reason.toUpperCase()}`, message);
+    super(`ERR_DECRYPT_${reason.toUpperCase()}`, message, { permanentReason: reason });
     this.reason = reason;
   }
 }

@@ -6,14 +6,15 @@ import { decodeJsonMessage, encodeJsonMessage } from '../queue/json-message.js';
 import { isClaimCheck, isQueueMessageBody, MAX_QUEUE_MESSAGE_CHARS } from '../queue/queued-notification.js';
 import { readBlob } from '../queue/read-blob.js';
 import { sendToQueue, uploadJson } from '../queue/storage-writes.js';
+import type { DeadLetterReason } from './dead-letter-reason.js';
 
 export const DEAD_LETTER_SCHEMA = 'teams-change-relay.dead-letter.v1';
 
 /** A message that can never succeed as it is, kept with why, for a person to fix and replay. */
 export interface DeadLetter {
   readonly schema: typeof DEAD_LETTER_SCHEMA;
-  /** Stable reason code, e.g. `signature_mismatch`, `unknown_certificate`, `no_route`. */
-  readonly reason: string;
+  /** Why (stable: operators and replay filter on it), e.g. `signature_mismatch`, `unknown_certificate`, `no_route`. */
+  readonly reason: DeadLetterReason;
   readonly error: string;
   readonly failedAt: string;
   /** The queue the original message came from, where replay puts it back. */

@@ -1,65 +1,34 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { CertificateStore } from '../certificates/certificate-store.js';
-import { decryptResourceData, DecryptionError } from '../certificates/decrypt-resource-data.js';
-import { CertificateFormatError, RelayError, restStatus } from '../errors.js';
+import { RelayError } from '../errors.js';
 import { kindNamed } from '../kinds/teams-kinds.js';
 import type { Logger } from '../log.js';
 import { changeNotificationSchema, type ChangeNotification } from '../protocol/notification.js';
-import { encodeJsonMessage } from '../queue/json-message.js';
-import {
-  hasReadableGaps,
-  isClaimCheck,
-  isQueueMessageBody,
-  MAX_QUEUE_MESSAGE_CHARS,
-  QUEUED_BATCH_SCHEMA,
-  QUEUED_NOTIFICATION_SCHEMA,
-  unpackQueued,
-  type QueuedBatch,
-  type QueuedClaimCheck,
-  type QueuedGapRequest,
-  type QueuedNotification,
-} from '../queue/queued-notification.js';
-import { readBlob } from '../queue/read-blob.js';
-import { uploadJson } from '../queue/storage-writes.js';
-import { NestingTooDeepError } from '../util/canonical-json.js';
+import { isClaimCheck, isQueueMessageBody, QUEUED_NOTIFICATION_SCHEMA, unpackQueued, type QueuedGapRequest, type QueuedNotification } from '../queue/queued-notification.js';
 import { Semaphore } from '../util/semaphore.js';
+import { BatchCopies } from './batch-copies.js';
 import { originalMessageText, type DeadLetterQueue } from './dead-letter.js';
+import { PermanentFailure, type DeadLetterReason } from './dead-letter-reason.js';
+import { decryptNotification } from './decrypt-notification.js';
 import type { EventPublisher } from './event-publisher.js';
-import { HydrationFailedError, type ResourceHydrator } from './resource-hydrator.js';
+import { itemMessageText } from './item-message.js';
+import type { ResourceHydrator } from './resource-hydrator.js';
+import { resolveQueued } from './resolve-queued.js';
 import type { RoutedEventLog } from './routed-event-log.js';
 import type { RoutingTable } from './routing-table.js';
-import { buildTeamsEvent, UnsupportedResourceError, type TeamsCloudEvent } from './teams-event.js';
-
-/** A failure that no retry can mend: the message goes to the dead-letter queue at once. */
-export class PermanentFailure extends RelayError {
-  /** The dead letter's reason (stable: operators and replay filter on it). */
-  readonly reason: string;
-  constructor(reason: string, message: string) {
-    super('ERR_PERMANENT_FAILURE', message);
-    this.reason = reason;
-  }
-}
+import { buildTeamsEvent, type TeamsCloudEvent } from './teams-event.js';
 
 export type ProcessOutcome =
   | { readonly status: 'routed'; readonly eventId: string; readonly queues: readonly string[] }
   | { readonly status: 'duplicate'; readonly eventId: string }
   | { readonly status: 'dropped'; readonly eventId: string; readonly rule: number }
-  | { readonly status: 'dead-lettered'; readonly reason: string }
+  | { readonly status: 'dead-lettered'; readonly reason: DeadLetterReason }
   /** A v2 message: one outcome per item, in order. */
   | { readonly status: 'batch'; readonly items: readonly ItemOutcome[] };
 
 /** What became of one item of a queued batch. */
 export type ItemOutcome = Exclude<ProcessOutcome, { status: 'batch' }>;
-
-/**
- * The copies of events in one v2 message so far: for each event id, the queues an earlier copy in the
- * message has claimed (a later copy claims only the others, under the same owner, see `#route`).
- */
-interface BatchCopies {
-  readonly messageId: string;
-  readonly claimed: Map<string, Set<string>>;
-}
 
 /**
  * The de-duplication log's key for "this item of this incoming message was dead-lettered": a hash of the
@@ -101,15 +70,14 @@ export interface ProcessContext {
 }
 
 /**
- * Errors that no retry can mend because the input itself is bad (met by our own code, not by a service):
- * the message is dead-lettered at once instead of being retried into the poison queue.
+ * The dead letter's reason when no retry can mend `e` because the input itself is bad (met by our own code,
+ * not by a service): the message is dead-lettered at once instead of being retried into the poison queue.
+ * A RelayError says so itself (its `permanentReason`); of the builtin errors, those our code throws on input
+ * it cannot handle are `unprocessable` (a TypeError with a cause, as fetch's `fetch failed`, is the network's:
+ * transient). Undefined: transient.
  */
-export function permanentReason(e: unknown): string | undefined {
-  if (e instanceof PermanentFailure) return e.reason;
-  if (e instanceof UnsupportedResourceError) return 'unsupported_resource';
-  if (e instanceof NestingTooDeepError) return 'malformed_message';
-  if (e instanceof HydrationFailedError) return 'hydration_failed';
-  if (e instanceof CertificateFormatError) return 'certificate_format';
+export function permanentReason(e: unknown): DeadLetterReason | undefined {
+  if (e instanceof RelayError) return e.permanentReason;
   if (e instanceof SyntaxError || e instanceof URIError || e instanceof RangeError || (e instanceof TypeError && !(e as { cause?: unknown }).cause)) return 'unprocessable';
   return undefined;
 }
@@ -124,10 +92,28 @@ export function permanentReason(e: unknown): string | undefined {
  * repeating the queues that took it, and none is lost. A claim-check blob is deleted once its message is done.
  */
 export class NotificationProcessor {
-  readonly #o: NotificationProcessorOptions;
+  readonly #certificates: CertificateStore;
+  readonly #routes: RoutingTable;
+  readonly #publisher: EventPublisher;
+  readonly #routedLog: RoutedEventLog;
+  readonly #deadLetters: DeadLetterQueue;
+  readonly #claimChecks: ContainerClient;
+  readonly #hydrator: NotificationProcessorOptions['hydrator'];
+  readonly #memberships: NotificationProcessorOptions['memberships'];
+  readonly #deliveries: NotificationProcessorOptions['deliveries'];
+  readonly #gapRequests: NotificationProcessorOptions['gapRequests'];
 
   constructor(options: NotificationProcessorOptions) {
-    this.#o = options;
+    this.#certificates = options.certificates;
+    this.#routes = options.routes;
+    this.#publisher = options.publisher;
+    this.#routedLog = options.routedLog;
+    this.#deadLetters = options.deadLetters;
+    this.#claimChecks = options.claimChecks;
+    this.#hydrator = options.hydrator;
+    this.#memberships = options.memberships;
+    this.#deliveries = options.deliveries;
+    this.#gapRequests = options.gapRequests;
   }
 
   /**
@@ -142,7 +128,7 @@ export class NotificationProcessor {
   async process(message: unknown, context: ProcessContext): Promise<ProcessOutcome> {
     let resolved;
     try {
-      resolved = await this.#resolve(message);
+      resolved = await resolveQueued(message, this.#claimChecks);
     } catch (e) {
       return this.#deadLetter(e, () => originalMessageText(message), context);
     }
@@ -159,9 +145,8 @@ export class NotificationProcessor {
       await this.#openGaps(resolved.gaps ?? [], context.logger);
       const items = unpackQueued(resolved);
       const slots = new Semaphore(ITEMS_IN_FLIGHT);
-      // Copies of one event in the same batch (two subscriptions' notifications of one change, or a
-      // redelivery): a later copy goes only to the queues no earlier copy has claimed.
-      const copies: BatchCopies = { messageId, claimed: new Map() };
+      // Copies of one event in the same batch: a later copy goes only to the queues no earlier copy has claimed.
+      const copies = new BatchCopies(messageId);
       // Each item its own delivery id, the same on every retry of this message. Each item's de-duplication
       // record is written as soon as it is out (records written at the same time still share the transactions
       // of their partitions): claims held until the whole batch is out made two messages carrying the same
@@ -172,7 +157,7 @@ export class NotificationProcessor {
           slots.run(() =>
             this.#processItem(item, `${messageId}#${i}`, context.logger, copies).catch((e: unknown): Promise<ItemOutcome> => {
               if (permanentReason(e) === undefined) throw e; // transient: no dead letter (nor its blob)
-              return this.#deadLetter(e, () => this.#itemMessageText(item), context, `${messageId}#${i}`);
+              return this.#deadLetter(e, () => itemMessageText(item, this.#claimChecks), context, `${messageId}#${i}`);
             }),
           ),
         ),
@@ -187,7 +172,7 @@ export class NotificationProcessor {
 
   async #openGaps(gaps: readonly QueuedGapRequest[], logger: Logger): Promise<void> {
     if (gaps.length === 0) return;
-    const opener = this.#o.gapRequests;
+    const opener = this.#gapRequests;
     if (!opener) throw new Error('A queued batch asks for backfill gaps and this processor has no gap opener.');
     for (const gap of gaps) await opener.open(gap, logger);
   }
@@ -203,36 +188,20 @@ export class NotificationProcessor {
     const reason = permanentReason(e);
     if (reason === undefined) throw e;
     const error = e instanceof Error ? e.message : String(e);
-    const claim = delivery === undefined ? undefined : await this.#o.routedLog.claim({ eventId: deadLetterKey(delivery), queues: [this.#o.deadLetters.name], owner: delivery });
+    const claim = delivery === undefined ? undefined : await this.#routedLog.claim({ eventId: deadLetterKey(delivery), queues: [this.#deadLetters.name], owner: delivery });
     if (claim?.queues.length === 0) {
       context.logger.info('route.dead_letter_skipped', { reason });
       return { status: 'dead-lettered', reason };
     }
     try {
-      await this.#o.deadLetters.send({ reason, error, failedAt: new Date().toISOString(), sourceQueue: context.sourceQueue, originalMessage: await originalMessage() });
+      await this.#deadLetters.send({ reason, error, failedAt: new Date().toISOString(), sourceQueue: context.sourceQueue, originalMessage: await originalMessage() });
     } catch (sendError) {
       await claim?.release().catch(() => undefined);
       throw sendError;
     }
     await claim?.complete();
-    context.logger.warn('route.dead_lettered', { reason, error, deadLetterQueue: this.#o.deadLetters.name });
+    context.logger.warn('route.dead_lettered', { reason, error, deadLetterQueue: this.#deadLetters.name });
     return { status: 'dead-lettered', reason };
-  }
-
-  /** One item of a batch as a v1 message of its own (a claim check of its own when too large for a message). */
-  async #itemMessageText(item: QueuedNotification): Promise<string> {
-    const text = encodeJsonMessage(item);
-    if (text.length <= MAX_QUEUE_MESSAGE_CHARS) return text;
-    const json = JSON.stringify(item);
-    const blob = `${item.receivedAt.slice(0, 10)}/${randomUUID()}.json`;
-    await uploadJson(this.#o.claimChecks, blob, json);
-    const ref: QueuedClaimCheck = {
-      schema: QUEUED_NOTIFICATION_SCHEMA,
-      kind: item.kind,
-      receivedAt: item.receivedAt,
-      claimCheck: { container: this.#o.claimChecks.containerName, blob, bytes: Buffer.byteLength(json) },
-    };
-    return encodeJsonMessage(ref);
   }
 
   async #processItem(queued: QueuedNotification, messageId: string, logger: Logger, copies?: BatchCopies): Promise<ItemOutcome> {
@@ -240,12 +209,12 @@ export class NotificationProcessor {
     const parsed = changeNotificationSchema.safeParse(queued.notification);
     if (!parsed.success) throw new PermanentFailure('malformed_message', `The queued notification is not a change notification: ${parsed.error.issues[0]?.message ?? ''}`);
     const notification: ChangeNotification = parsed.data;
-    await this.#o.deliveries?.delivered(notification.subscriptionId, new Date(queued.receivedAt)).catch((e: Error) => logger.warn('route.delivery_not_noted', { error: e.message }));
+    await this.#deliveries?.delivered(notification.subscriptionId, new Date(queued.receivedAt)).catch((e: Error) => logger.warn('route.delivery_not_noted', { error: e.message }));
 
-    let resource = notification.encryptedContent ? await this.#decrypt(notification) : undefined;
+    let resource = notification.encryptedContent ? await decryptNotification(notification.encryptedContent, this.#certificates) : undefined;
     let change = notification;
-    if (!resource && this.#o.hydrator) {
-      const hydrated = await this.#o.hydrator.hydrate(notification);
+    if (!resource && this.#hydrator) {
+      const hydrated = await this.#hydrator.hydrate(notification);
       // A resource gone by the time it is read was deleted: say so rather than pass on a stale reference.
       if (hydrated === 'gone') change = { ...notification, changeType: 'deleted' };
       else if (hydrated) resource = hydrated.resource;
@@ -276,7 +245,7 @@ export class NotificationProcessor {
   async #route(event: TeamsCloudEvent, owner: string, logger: Logger, copies?: BatchCopies): Promise<ItemOutcome> {
     const fields = { eventId: event.id, type: event.type, subscriptionId: event.subscriptionid, tenantId: event.tenantid };
 
-    const decision = this.#o.routes.route(event);
+    const decision = this.#routes.route(event);
     if (decision.action === 'none') throw new PermanentFailure('no_route', `No route matches ${event.type} for ${event.subject} and default routes are off.`);
     if (decision.action === 'drop') {
       logger.info('route.dropped_by_rule', { ...fields, rule: decision.rule });
@@ -284,17 +253,14 @@ export class NotificationProcessor {
     }
     let queues = decision.queues;
     if (copies) {
-      const claimed = copies.claimed.get(event.id) ?? new Set<string>();
-      queues = queues.filter((q) => !claimed.has(q));
+      queues = copies.claim(event.id, queues);
       if (queues.length === 0) {
         logger.info('route.duplicate_skipped', fields);
         return { status: 'duplicate', eventId: event.id };
       }
-      for (const q of queues) claimed.add(q);
-      copies.claimed.set(event.id, claimed);
-      owner = `${copies.messageId}@${event.id}`;
+      owner = copies.owner(event.id);
     }
-    const claim = await this.#o.routedLog.claim({ eventId: event.id, queues, owner });
+    const claim = await this.#routedLog.claim({ eventId: event.id, queues, owner });
     if (claim.queues.length === 0) {
       // Out before, but the invocation that sent it may have died before it remembered the member.
       await this.#rememberMember(event);
@@ -303,7 +269,7 @@ export class NotificationProcessor {
     }
     let result;
     try {
-      result = await this.#o.publisher.publish(event, claim.queues);
+      result = await this.#publisher.publish(event, claim.queues);
     } catch (e) {
       await claim.release().catch(() => undefined);
       throw e;
@@ -327,54 +293,18 @@ export class NotificationProcessor {
    */
   async #rememberMember(event: TeamsCloudEvent): Promise<void> {
     const data = event.data as Record<string, unknown> | undefined;
-    if (!this.#o.memberships || !kindNamed(event.kind).membership || event.datamode !== 'resource' || !event.chatid || !event.memberid || typeof data?.userId !== 'string') return;
+    if (!this.#memberships || !kindNamed(event.kind).membership || event.datamode !== 'resource' || !event.chatid || !event.memberid || typeof data?.userId !== 'string') return;
     const member = { userId: data.userId, membershipId: event.memberid, resource: data, present: event.changetype !== 'deleted' };
-    await this.#o.memberships.remember(event.tenantid, event.chatid, member);
+    await this.#memberships.remember(event.tenantid, event.chatid, member);
   }
 
   /** Claim-check blobs are only needed until their message is done (a dead letter keeps its blob for replay). */
   async #deleteClaimCheck(message: unknown, logger: Logger): Promise<void> {
     if (!isQueueMessageBody(message) || !isClaimCheck(message)) return;
     try {
-      await this.#o.claimChecks.getBlobClient(message.claimCheck.blob).deleteIfExists();
+      await this.#claimChecks.getBlobClient(message.claimCheck.blob).deleteIfExists();
     } catch (e) {
       logger.warn('route.claim_check_not_deleted', { blob: message.claimCheck.blob, error: (e as Error).message });
-    }
-  }
-
-  /** The message's content, its claim-check blob read: one notification (v1) or one request's items (v2). */
-  async #resolve(message: unknown): Promise<QueuedNotification | QueuedBatch> {
-    if (!isQueueMessageBody(message)) {
-      throw new PermanentFailure('malformed_message', `The message is not a ${QUEUED_NOTIFICATION_SCHEMA} or ${QUEUED_BATCH_SCHEMA} message.`);
-    }
-    let body: QueuedNotification | QueuedBatch;
-    if (!isClaimCheck(message)) body = message;
-    else {
-      try {
-        const blob = await readBlob(this.#o.claimChecks.getBlobClient(message.claimCheck.blob));
-        body = JSON.parse(blob.toString('utf8')) as QueuedNotification | QueuedBatch;
-      } catch (e) {
-        if (restStatus(e) === 404) throw new PermanentFailure('claim_check_missing', `Claim-check blob ${message.claimCheck.blob} does not exist.`);
-        if (e instanceof SyntaxError) throw new PermanentFailure('malformed_message', `Claim-check blob ${message.claimCheck.blob} is not JSON.`);
-        throw e;
-      }
-    }
-    if (body.schema === QUEUED_BATCH_SCHEMA && !Array.isArray(body.items)) throw new PermanentFailure('malformed_message', 'A queued batch without items.');
-    if (body.schema === QUEUED_BATCH_SCHEMA && !hasReadableGaps(body)) throw new PermanentFailure('malformed_message', 'A queued batch whose gaps are not gap requests.');
-    return body;
-  }
-
-  async #decrypt(notification: ChangeNotification): Promise<Record<string, unknown>> {
-    const content = notification.encryptedContent!;
-    const key = await this.#o.certificates.decryptionKey(content.encryptionCertificateId);
-    if (!key) throw new PermanentFailure('unknown_certificate', `No certificate '${content.encryptionCertificateId}' in the store.`);
-    try {
-      const resource = decryptResourceData(content, key);
-      if (!resource || typeof resource !== 'object' || Array.isArray(resource)) throw new DecryptionError('content_undecryptable', 'The decrypted content is not a JSON object.');
-      return resource as Record<string, unknown>;
-    } catch (e) {
-      if (e instanceof DecryptionError) throw new PermanentFailure(e.reason, e.message);
-      throw e;
     }
   }
 }

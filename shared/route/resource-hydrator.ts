@@ -17,7 +17,7 @@ export interface ResourceHydrator {
 
 export class HydrationFailedError extends RelayError {
   constructor(message: string) {
-    super('ERR_HYDRATION_FAILED', message);
+    super('ERR_HYDRATION_FAILED', message, { permanentReason: 'hydration_failed' });
   }
 }
 

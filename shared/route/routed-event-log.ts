@@ -80,13 +80,18 @@ const NOTHING_TO_DO: Omit<Claim, 'queues'> = { complete: async () => undefined, 
  */
 export class TableRoutedEventLog implements RoutedEventLog {
   readonly #table: TableClient;
-  readonly #o: Required<TableRoutedEventLogOptions>;
+  readonly #windowMs: number;
+  readonly #claimLeaseMs: number;
+  readonly #maxWaitMs: number;
+  readonly #now: () => number;
   readonly #writes: TableWriteBatcher;
 
   constructor(table: TableClient, options: TableRoutedEventLogOptions) {
     this.#table = table;
-    const claimLeaseMs = options.claimLeaseMs ?? 60_000;
-    this.#o = { claimLeaseMs, maxWaitMs: claimLeaseMs + 5_000, now: Date.now, ...options };
+    this.#windowMs = options.windowMs;
+    this.#claimLeaseMs = options.claimLeaseMs ?? 60_000;
+    this.#maxWaitMs = options.maxWaitMs ?? this.#claimLeaseMs + 5_000;
+    this.#now = options.now ?? Date.now;
     this.#writes = new TableWriteBatcher(table);
   }
 
@@ -94,14 +99,14 @@ export class TableRoutedEventLog implements RoutedEventLog {
     return { partitionKey: eventId.slice(0, 1), rowKey: eventId };
   }
 
-  #iso(ms = this.#o.now()) {
+  #iso(ms = this.#now()) {
     return new Date(ms).toISOString();
   }
 
   async claim(request: ClaimRequest): Promise<Claim> {
-    if (this.#o.windowMs <= 0) return { queues: [...request.queues], ...NOTHING_TO_DO };
+    if (this.#windowMs <= 0) return { queues: [...request.queues], ...NOTHING_TO_DO };
     const keys = this.#keys(request.eventId);
-    const started = this.#o.now();
+    const started = this.#now();
     let waits = 0;
     // Most events are new: try to insert the claim first, and read only when one exists (one round trip less).
     const fresh: Entry = { ...keys, routedQueues: '', claimOwner: request.owner, claimedAt: this.#iso(started), updatedAt: this.#iso(started) };
@@ -109,18 +114,18 @@ export class TableRoutedEventLog implements RoutedEventLog {
     if (insertedEtag !== undefined) return this.#claim(fresh, insertedEtag, [...request.queues]);
     for (;;) {
       const existing = await this.#get(keys);
-      const now = this.#o.now();
-      const live = existing !== undefined && now - Date.parse(existing.updatedAt) < this.#o.windowMs;
+      const now = this.#now();
+      const live = existing !== undefined && now - Date.parse(existing.updatedAt) < this.#windowMs;
       const routed = live ? split(existing.routedQueues) : [];
       const queues = request.queues.filter((q) => !routed.includes(q));
       if (queues.length === 0) return { queues, ...NOTHING_TO_DO };
 
-      const heldByOther = existing !== undefined && existing.claimOwner !== '' && existing.claimOwner !== request.owner && now - Date.parse(existing.claimedAt) < this.#o.claimLeaseMs;
+      const heldByOther = existing !== undefined && existing.claimOwner !== '' && existing.claimOwner !== request.owner && now - Date.parse(existing.claimedAt) < this.#claimLeaseMs;
       if (heldByOther) {
-        if (now - started > this.#o.maxWaitMs) throw new EventInFlightError(`Event ${request.eventId} is being routed by another invocation.`);
+        if (now - started > this.#maxWaitMs) throw new EventInFlightError(`Event ${request.eventId} is being routed by another invocation.`);
         // A live holder is done within milliseconds; a dead one's claim lapses at the end of its lease:
         // look again soon, then less and less often (a read each time), never past the lease's end.
-        const leaseLeftMs = Date.parse(existing.claimedAt) + this.#o.claimLeaseMs - now;
+        const leaseLeftMs = Date.parse(existing.claimedAt) + this.#claimLeaseMs - now;
         await new Promise((r) => setTimeout(r, Math.max(10, Math.min(100 * 2 ** waits++, MAX_WAIT_POLL_MS, leaseLeftMs + 10))));
         continue;
       }
@@ -177,8 +182,8 @@ export class TableRoutedEventLog implements RoutedEventLog {
    * claim lease). Table storage has no TTL, so without this the table only grows. Returns how many.
    */
   async prune(): Promise<number> {
-    if (this.#o.windowMs <= 0) return 0;
-    const cutoff = this.#iso(this.#o.now() - Math.max(this.#o.windowMs, this.#o.claimLeaseMs));
+    if (this.#windowMs <= 0) return 0;
+    const cutoff = this.#iso(this.#now() - Math.max(this.#windowMs, this.#claimLeaseMs));
     return deleteEntities(this.#table, odata`updatedAt lt ${cutoff}`);
   }
 }

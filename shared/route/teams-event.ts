@@ -40,7 +40,7 @@ export const EVENT_TYPE_PREFIX = 'com.microsoft.graph.teams';
 
 export class UnsupportedResourceError extends RelayError {
   constructor(message: string) {
-    super('ERR_UNSUPPORTED_RESOURCE', message);
+    super('ERR_UNSUPPORTED_RESOURCE', message, { permanentReason: 'unsupported_resource' });
   }
 }
 

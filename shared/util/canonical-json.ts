@@ -6,7 +6,7 @@ export const MAX_CANONICAL_DEPTH = 256;
 /** A value nested deeper than MAX_CANONICAL_DEPTH: bad input, never worth a retry. */
 export class NestingTooDeepError extends RelayError {
   constructor() {
-    super('ERR_NESTING_TOO_DEEP', `The JSON is nested deeper than ${MAX_CANONICAL_DEPTH} levels.`);
+    super('ERR_NESTING_TOO_DEEP', `The JSON is nested deeper than ${MAX_CANONICAL_DEPTH} levels.`, { permanentReason: 'malformed_message' });
   }
 }
 

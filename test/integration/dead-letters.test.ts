@@ -147,7 +147,13 @@ describe('replay', () => {
     const deadLetters = createDeadLetterQueue(t.settings);
     const source = queues.getQueueClient(t.settings.notificationsQueue);
     await source.createIfNotExists();
-    const letter = (i: number) => ({ reason: 'no_route', error: 'No route.', failedAt: new Date().toISOString(), sourceQueue: source.name, originalMessage: encodeJsonMessage({ letter: i }) });
+    const letter = (i: number) => ({
+      reason: 'no_route' as const,
+      error: 'No route.',
+      failedAt: new Date().toISOString(),
+      sourceQueue: source.name,
+      originalMessage: encodeJsonMessage({ letter: i }),
+    });
     const count = 40;
     for (let i = 0; i < count; i++) await deadLetters.send(letter(i));
 
