@@ -86,11 +86,11 @@ function asUrl(value: string, name: string): string {
 
 /** The subscriptions API's rules, as Graph applies them to Teams resources. */
 export class SubscriptionService {
-  readonly #o: SubscriptionServiceOptions;
+  readonly #options: SubscriptionServiceOptions;
   readonly #subscriptions = new Map<string, SimSubscription>();
 
   constructor(options: SubscriptionServiceOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   /** Active subscriptions (expired ones are removed first). */
@@ -100,7 +100,7 @@ export class SubscriptionService {
   }
 
   async create(caller: Caller, version: 'v1.0' | 'beta', body: Record<string, unknown>): Promise<SimSubscription> {
-    const now = this.#o.clock.now();
+    const now = this.#options.clock.now();
     const resource = asString(body, 'resource');
     if (!resource) throw badRequest("Property 'resource' is required.", 'InvalidRequest');
     const parsed = parseResource(resource, version);
@@ -115,7 +115,7 @@ export class SubscriptionService {
       }
     }
 
-    this.#o.checkAccess?.(caller, parsed, 'Create');
+    this.#options.checkAccess?.(caller, parsed, 'Create');
 
     const notificationUrl = asString(body, 'notificationUrl');
     if (!notificationUrl) throw badRequest("Property 'notificationUrl' is required.", 'InvalidRequest');
@@ -151,8 +151,8 @@ export class SubscriptionService {
       throw new GraphError(409, 'Conflict', `A subscription for resource '${resource}' and changeType '${changeType}' already exists for this application.`);
     }
     checkQuotas({ parsed, applicationId: caller.appId, tenantId: caller.tenantId, ...(userId ? { userId } : {}) }, this.active(), {
-      perTenant: this.#o.quotaPerTenant,
-      perUser: this.#o.quotaPerUser ?? 10,
+      perTenant: this.#options.quotaPerTenant,
+      perUser: this.#options.quotaPerUser ?? 10,
     });
 
     await this.#handshakes([notificationUrl, lifecycleNotificationUrl]);
@@ -196,12 +196,12 @@ export class SubscriptionService {
     for (const key of Object.keys(body)) {
       if (!PATCHABLE.has(key)) throw badRequest(`Property '${key}' cannot be updated: delete the subscription and create it again.`, 'InvalidRequest');
     }
-    this.#o.checkAccess?.(caller, s.parsed, 'Update');
+    this.#options.checkAccess?.(caller, s.parsed, 'Update');
     const lifecycle = asString(body, 'lifecycleNotificationUrl');
     if (lifecycle !== undefined && lifecycle !== s.lifecycleNotificationUrl) {
       throw badRequest('lifecycleNotificationUrl cannot be added or changed on an existing subscription: delete it and create it again.', 'InvalidRequest');
     }
-    const now = this.#o.clock.now();
+    const now = this.#options.clock.now();
     const expirationMs = body.expirationDateTime !== undefined ? this.#expiration(asString(body, 'expirationDateTime'), s.parsed, now) : s.expirationMs;
     if (expirationMs - now > 60 * MINUTE && !s.lifecycleNotificationUrl) throw badRequest(LIFECYCLE_REQUIRED_MESSAGE, 'InvalidRequest');
     const notificationUrl = asString(body, 'notificationUrl') ?? s.notificationUrl;
@@ -231,20 +231,20 @@ export class SubscriptionService {
 
   async reauthorize(caller: Caller, id: string): Promise<void> {
     const s = this.get(caller, id);
-    this.#o.checkAccess?.(caller, s.parsed, 'Reauthorize');
+    this.#options.checkAccess?.(caller, s.parsed, 'Reauthorize');
     await this.#handshakes([s.notificationUrl]);
     this.#authorize(s, caller);
   }
 
   #authorizedUntil(caller: Caller): number {
-    return this.#o.clock.now() + (caller.tokenLifetimeMs ?? this.#o.defaultTokenLifetimeMs ?? 60 * MINUTE);
+    return this.#options.clock.now() + (caller.tokenLifetimeMs ?? this.#options.defaultTokenLifetimeMs ?? 60 * MINUTE);
   }
 
   /** A renewal or reauthorization: authorized for as long as the caller's token lasts, delivery resumed. */
   #authorize(s: SimSubscription, caller: Caller): void {
     s.authorizedUntilMs = this.#authorizedUntil(caller);
     delete s.reauthorizationRequestedAtMs;
-    this.#o.onAuthorized?.(s);
+    this.#options.onAuthorized?.(s);
   }
 
   delete(caller: Caller, id: string): void {
@@ -257,7 +257,7 @@ export class SubscriptionService {
     const s = this.#subscriptions.get(id);
     if (s) {
       this.#subscriptions.delete(id);
-      this.#o.onRemoved?.(s);
+      this.#options.onRemoved?.(s);
     }
     return s;
   }
@@ -267,7 +267,7 @@ export class SubscriptionService {
   }
 
   #purgeExpired(): void {
-    const now = this.#o.clock.now();
+    const now = this.#options.clock.now();
     for (const s of [...this.#subscriptions.values()]) if (s.expirationMs <= now) this.remove(s.id);
   }
 
@@ -283,7 +283,7 @@ export class SubscriptionService {
 
   async #handshakes(urls: (string | null)[]): Promise<void> {
     const targets = urls.filter((u): u is string => !!u);
-    const results = await Promise.all(targets.map((u) => this.#o.handshake(u)));
+    const results = await Promise.all(targets.map((u) => this.#options.handshake(u)));
     const failed = results.findIndex((r) => r !== null);
     // Graph's refusal quotes the URL it called, query string (a function key) and all.
     if (failed >= 0) throw badRequest(`${HANDSHAKE_FAILED_MESSAGE} (${targets[failed]}: ${results[failed]})`, 'ValidationError');

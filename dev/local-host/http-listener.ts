@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FunctionRegistry, Registration, TypedData } from './core-api.js';
 import type { HostLog } from './host-log.js';
 import { invokeFunction, logInvocation } from './invoke-function.js';
-import { compileRoute, type RouteMatcher } from './route-template.js';
+import { compileRoute, type RouteMatcher } from '../http/route-template.js';
 
 interface HttpRoute {
   readonly registration: Registration;
@@ -31,14 +31,14 @@ export interface HttpListenerOptions {
  * the function's http output becomes the response.
  */
 export class HttpListener {
-  readonly #o: HttpListenerOptions;
+  readonly #options: HttpListenerOptions;
   readonly #routes: HttpRoute[];
   readonly #server: Server;
   #inFlight = 0;
   #drained: (() => void) | undefined;
 
   constructor(options: HttpListenerOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#routes = options.registry.registrations.flatMap((registration) => {
       const entry = Object.entries(registration.metadata.bindings).find(([, b]) => b.type.toLowerCase() === 'httptrigger');
       if (!entry) return [];
@@ -59,10 +59,10 @@ export class HttpListener {
   async listen(): Promise<string> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.#o.port, this.#o.host, () => resolve());
+      this.#server.listen(this.#options.port, this.#options.host, () => resolve());
     });
     const address = this.#server.address() as AddressInfo;
-    return `http://${this.#o.host}:${address.port}`;
+    return `http://${this.#options.host}:${address.port}`;
   }
 
   /** Stops accepting requests and waits for those in flight. */
@@ -79,7 +79,7 @@ export class HttpListener {
     try {
       await this.#serve(req, res);
     } catch (e) {
-      this.#o.log.host('error', 'http.host_error', { error: (e as Error).message });
+      this.#options.log.host('error', 'http.host_error', { error: (e as Error).message });
       if (!res.headersSent) res.writeHead(500).end();
     } finally {
       if (--this.#inFlight === 0) this.#drained?.();
@@ -87,7 +87,7 @@ export class HttpListener {
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? `${this.#o.host}`}`);
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? `${this.#options.host}`}`);
     const method = (req.method ?? 'GET').toUpperCase();
     let params: Record<string, string> | undefined;
     const route = this.#routes.find((r) => r.methods.has(method) && (params = r.match(url.pathname)) !== undefined);
@@ -101,7 +101,7 @@ export class HttpListener {
     let size = 0;
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
-      if (size > this.#o.maxBodyBytes) {
+      if (size > this.#options.maxBodyBytes) {
         res.writeHead(413, { connection: 'close' }).end();
         req.destroy();
         return;
@@ -131,21 +131,21 @@ export class HttpListener {
 
     const name = route.registration.metadata.name;
     const outcome = await invokeFunction(
-      this.#o.registry,
+      this.#options.registry,
       route.registration,
       { inputData: [{ name: route.triggerName, data: { http } }] },
-      this.#o.log,
-      this.#o.appHookData,
-      this.#o.functionTimeoutMs,
+      this.#options.log,
+      this.#options.appHookData,
+      this.#options.functionTimeoutMs,
     );
     if (!outcome.ok) {
-      logInvocation(this.#o.log, name, 'http', outcome, { method, path: url.pathname, httpStatus: 500 });
+      logInvocation(this.#options.log, name, 'http', outcome, { method, path: url.pathname, httpStatus: 500 });
       res.writeHead(500).end();
       return;
     }
     const output = this.#httpOutput(route.registration, outcome.response);
     const status = Number(output?.statusCode ?? 204) || 200;
-    logInvocation(this.#o.log, name, 'http', outcome, { method, path: url.pathname, httpStatus: status });
+    logInvocation(this.#options.log, name, 'http', outcome, { method, path: url.pathname, httpStatus: status });
     const responseHeaders: Record<string, string> = { ...(output?.headers ?? {}) };
     const bytes = output?.body?.bytes ? Buffer.from(output.body.bytes) : output?.body?.string !== undefined ? Buffer.from(output.body.string) : undefined;
     res.writeHead(status, responseHeaders);

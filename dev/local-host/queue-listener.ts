@@ -46,7 +46,7 @@ function hostTime(d: Date | undefined): string | undefined {
  * stops the listener and reports it through `onFault`.
  */
 export class QueueListener {
-  readonly #o: QueueListenerOptions;
+  readonly #options: QueueListenerOptions;
   readonly #queue: QueueClient;
   readonly #poisonName: string | undefined;
   readonly #inFlight = new Set<Promise<void>>();
@@ -58,18 +58,18 @@ export class QueueListener {
   #warnedMissing = false;
 
   constructor(options: QueueListenerOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#queue = options.queueService.getQueueClient(options.queueName);
     const poison = `${options.queueName}-poison`;
     this.#poisonName = options.queueName.endsWith('-poison') || poison.length > 63 ? undefined : poison;
   }
 
   get queueName(): string {
-    return this.#o.queueName;
+    return this.#options.queueName;
   }
 
   get functionName(): string {
-    return this.#o.registration.metadata.name;
+    return this.#options.registration.metadata.name;
   }
 
   start(): void {
@@ -85,8 +85,8 @@ export class QueueListener {
   }
 
   async #run(): Promise<void> {
-    const { batchSize, newBatchThreshold, maxPollingIntervalMs } = this.#o.options;
-    const backoff = new PollingBackoff(maxPollingIntervalMs, this.#o.random);
+    const { batchSize, newBatchThreshold, maxPollingIntervalMs } = this.#options.options;
+    const backoff = new PollingBackoff(maxPollingIntervalMs, this.#options.random);
     let foundSinceLastWait = false;
     while (!this.#stopping) {
       // As the host: after a batch, fetch the next one only once no more than newBatchThreshold are in flight.
@@ -96,7 +96,7 @@ export class QueueListener {
       if (this.#stopping) break;
       let messages: DequeuedMessageItem[] = [];
       try {
-        const response = await this.#queue.receiveMessages({ numberOfMessages: batchSize, visibilityTimeout: this.#o.leaseSeconds ?? LEASE_SECONDS });
+        const response = await this.#queue.receiveMessages({ numberOfMessages: batchSize, visibilityTimeout: this.#options.leaseSeconds ?? LEASE_SECONDS });
         messages = response.receivedMessageItems;
         this.#warnedMissing = false;
       } catch (e) {
@@ -107,17 +107,17 @@ export class QueueListener {
           break;
         }
         if (kind === 'queue-missing') {
-          if (!this.#warnedMissing) this.#o.log.host('info', 'queue.waiting_for_queue', { queue: this.#o.queueName });
+          if (!this.#warnedMissing) this.#options.log.host('info', 'queue.waiting_for_queue', { queue: this.#options.queueName });
           this.#warnedMissing = true;
         } else {
-          this.#o.log.host('warn', 'queue.poll_failed', { queue: this.#o.queueName, status: failure.status, code: failure.code, error: failure.message });
+          this.#options.log.host('warn', 'queue.poll_failed', { queue: this.#options.queueName, status: failure.status, code: failure.code, error: failure.message });
         }
       }
       if (messages.length > 0) {
         foundSinceLastWait = true;
         for (const message of messages) {
           const p: Promise<void> = this.#process(message)
-            .catch((e: Error) => this.#o.log.host('error', 'queue.process_failed', { queue: this.#o.queueName, messageId: message.messageId, error: e.message }))
+            .catch((e: Error) => this.#options.log.host('error', 'queue.process_failed', { queue: this.#options.queueName, messageId: message.messageId, error: e.message }))
             .finally(() => this.#inFlight.delete(p));
           this.#inFlight.add(p);
         }
@@ -134,7 +134,7 @@ export class QueueListener {
     this.#faulted = true;
     this.#stopping = true;
     this.#wake?.();
-    this.#o.onFault?.(new ListenerFaultError(this.functionName, this.#o.queueName, operation, failure));
+    this.#options.onFault?.(new ListenerFaultError(this.functionName, this.#options.queueName, operation, failure));
   }
 
   /** A failed delete, release, renewal or poison copy: ignored, logged, or a fault, as the host treats it. */
@@ -142,7 +142,7 @@ export class QueueListener {
     const failure = storageFailure(e);
     const kind = classifyCompletionFailure(failure);
     if (kind === 'fatal') this.#fault(operation, failure);
-    else if (kind === 'transient') this.#o.log.host('warn', 'queue.complete_failed', { ...fields, operation, status: failure.status, code: failure.code, error: failure.message });
+    else if (kind === 'transient') this.#options.log.host('warn', 'queue.complete_failed', { ...fields, operation, status: failure.status, code: failure.code, error: failure.message });
   }
 
   #sleep(ms: number): Promise<void> {
@@ -158,9 +158,9 @@ export class QueueListener {
   }
 
   async #process(message: DequeuedMessageItem): Promise<void> {
-    const { maxDequeueCount, messageEncoding, visibilityTimeoutMs } = this.#o.options;
-    const name = this.#o.registration.metadata.name;
-    const base = { queue: this.#o.queueName, messageId: message.messageId, dequeueCount: message.dequeueCount };
+    const { maxDequeueCount, messageEncoding, visibilityTimeoutMs } = this.#options.options;
+    const name = this.#options.registration.metadata.name;
+    const base = { queue: this.#options.queueName, messageId: message.messageId, dequeueCount: message.dequeueCount };
 
     if (message.dequeueCount > maxDequeueCount) {
       await this.#toPoison(message, 'dequeue count over the maximum before invocation');
@@ -176,10 +176,10 @@ export class QueueListener {
     }
 
     let popReceipt = message.popReceipt;
-    const leaseMs = (this.#o.leaseSeconds ?? LEASE_SECONDS) * 1000;
+    const leaseMs = (this.#options.leaseSeconds ?? LEASE_SECONDS) * 1000;
     const renew = setInterval(() => {
       this.#queue
-        .updateMessage(message.messageId, popReceipt, undefined, this.#o.leaseSeconds ?? LEASE_SECONDS)
+        .updateMessage(message.messageId, popReceipt, undefined, this.#options.leaseSeconds ?? LEASE_SECONDS)
         .then((r) => (popReceipt = r.popReceipt ?? popReceipt))
         .catch((e: unknown) => this.#completionFailed('renew the message lease', e, base));
     }, leaseMs / 2);
@@ -195,15 +195,15 @@ export class QueueListener {
       NextVisibleTime: json(hostTime(message.nextVisibleOn)),
     };
     const outcome = await invokeFunction(
-      this.#o.registry,
-      this.#o.registration,
-      { inputData: [{ name: this.#o.triggerName, data: { string: body } }], triggerMetadata },
-      this.#o.log,
-      this.#o.appHookData,
-      this.#o.functionTimeoutMs,
+      this.#options.registry,
+      this.#options.registration,
+      { inputData: [{ name: this.#options.triggerName, data: { string: body } }], triggerMetadata },
+      this.#options.log,
+      this.#options.appHookData,
+      this.#options.functionTimeoutMs,
     );
     clearInterval(renew);
-    logInvocation(this.#o.log, name, 'queue', outcome, base);
+    logInvocation(this.#options.log, name, 'queue', outcome, base);
 
     try {
       if (outcome.ok) {
@@ -221,12 +221,12 @@ export class QueueListener {
 
   /** Copies the original text to `<queue>-poison` (a new message) and deletes the original. */
   async #toPoison(message: DequeuedMessageItem, reason: string): Promise<void> {
-    const fields = { queue: this.#o.queueName, messageId: message.messageId, dequeueCount: message.dequeueCount, reason };
+    const fields = { queue: this.#options.queueName, messageId: message.messageId, dequeueCount: message.dequeueCount, reason };
     if (!this.#poisonName) {
-      this.#o.log.host('error', 'queue.message_poisoned_no_poison_queue', fields);
+      this.#options.log.host('error', 'queue.message_poisoned_no_poison_queue', fields);
       return;
     }
-    const poison = this.#o.queueService.getQueueClient(this.#poisonName);
+    const poison = this.#options.queueService.getQueueClient(this.#poisonName);
     try {
       if (!this.#poisonReady) {
         await poison.createIfNotExists();
@@ -243,6 +243,6 @@ export class QueueListener {
       this.#completionFailed('delete the poisoned message', e, fields);
       return;
     }
-    this.#o.log.host('warn', 'queue.message_poisoned', { ...fields, poisonQueue: this.#poisonName });
+    this.#options.log.host('warn', 'queue.message_poisoned', { ...fields, poisonQueue: this.#poisonName });
   }
 }

@@ -50,7 +50,7 @@ export function monitorIsOn(useMonitor: boolean, schedule: CronSchedule, now: Da
  * scheduleStatus null when the monitor is off, as in the host.
  */
 export class TimerListener {
-  readonly #o: TimerListenerOptions;
+  readonly #options: TimerListenerOptions;
   readonly #timerName: string;
   #monitorOn = false;
   #status: ScheduleStatus | undefined;
@@ -60,17 +60,17 @@ export class TimerListener {
   #stopped = false;
 
   constructor(options: TimerListenerOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#timerName = `Host.Functions.${options.registration.metadata.name}`;
   }
 
   get name(): string {
-    return this.#o.registration.metadata.name;
+    return this.#options.registration.metadata.name;
   }
 
   /** When it runs next (far in the future for a schedule that never occurs). */
   get nextOccurrence(): Date {
-    return this.#status?.next ?? nextOccurrence(this.#o.schedule, new Date());
+    return this.#status?.next ?? nextOccurrence(this.#options.schedule, new Date());
   }
 
   get monitorOn(): boolean {
@@ -79,17 +79,17 @@ export class TimerListener {
 
   async start(): Promise<void> {
     const now = new Date();
-    this.#monitorOn = monitorIsOn(this.#o.useMonitor, this.#o.schedule, now);
+    this.#monitorOn = monitorIsOn(this.#options.useMonitor, this.#options.schedule, now);
     let isPastDue = false;
     if (this.#monitorOn) {
-      this.#status = await this.#o.monitor.getStatus(this.#timerName);
-      isPastDue = (await checkPastDue(this.#o.monitor, this.#timerName, now, this.#o.schedule, this.#status)) > 0;
+      this.#status = await this.#options.monitor.getStatus(this.#timerName);
+      isPastDue = (await checkPastDue(this.#options.monitor, this.#timerName, now, this.#options.schedule, this.#status)) > 0;
     }
-    this.#status ??= { last: NEVER, next: nextOccurrence(this.#o.schedule, now), lastUpdated: NEVER };
+    this.#status ??= { last: NEVER, next: nextOccurrence(this.#options.schedule, now), lastUpdated: NEVER };
     if (isPastDue) {
       this.#startup = { isPastDue: true, originalSchedule: this.#status.next };
       this.#arm(1);
-    } else if (this.#o.runOnStartup) {
+    } else if (this.#options.runOnStartup) {
       this.#startup = { isPastDue: false };
       this.#arm(1);
     } else {
@@ -104,7 +104,7 @@ export class TimerListener {
   }
 
   #armForNext(): void {
-    const next = this.#status?.next ?? nextOccurrence(this.#o.schedule, new Date());
+    const next = this.#status?.next ?? nextOccurrence(this.#options.schedule, new Date());
     this.#arm(Math.max(1, next.getTime() - Date.now()));
   }
 
@@ -123,7 +123,7 @@ export class TimerListener {
   async #onTimer(): Promise<void> {
     const startup = this.#startup;
     this.#startup = undefined;
-    if (startup?.isPastDue) this.#o.log.host('info', 'timer.past_due', { function: this.name, originalSchedule: startup.originalSchedule?.toISOString() });
+    if (startup?.isPastDue) this.#options.log.host('info', 'timer.past_due', { function: this.name, originalSchedule: startup.originalSchedule?.toISOString() });
     this.#running = this.#invoke(new Date(), startup?.isPastDue ?? false, startup !== undefined && !startup.isPastDue, startup?.originalSchedule);
     await this.#running;
     this.#running = undefined;
@@ -139,21 +139,21 @@ export class TimerListener {
       IsPastDue: isPastDue,
     };
     const outcome = await invokeFunction(
-      this.#o.registry,
-      this.#o.registration,
-      { inputData: [{ name: this.#o.triggerName, data: { json: JSON.stringify(input) } }] },
-      this.#o.log,
-      this.#o.appHookData,
-      this.#o.functionTimeoutMs,
+      this.#options.registry,
+      this.#options.registration,
+      { inputData: [{ name: this.#options.triggerName, data: { json: JSON.stringify(input) } }] },
+      this.#options.log,
+      this.#options.appHookData,
+      this.#options.functionTimeoutMs,
     );
-    logInvocation(this.#o.log, this.name, 'timer', outcome, {
-      schedule: this.#o.schedule.expression,
+    logInvocation(this.#options.log, this.name, 'timer', outcome, {
+      schedule: this.#options.schedule.expression,
       ...(isPastDue ? { reason: 'IsPastDue', originalSchedule: originalSchedule?.toISOString() } : runOnStartup ? { reason: 'RunOnStartup' } : {}),
     });
 
     // A scheduled run counts from its scheduled time, even when the timer fired a little early.
     const adjusted = !isPastDue && !runOnStartup && status.next.getTime() > invocationTime.getTime() ? status.next : invocationTime;
-    this.#status = { last: adjusted, next: nextOccurrence(this.#o.schedule, adjusted), lastUpdated: adjusted };
-    if (this.#monitorOn) await this.#o.monitor.updateStatus(this.#timerName, this.#status);
+    this.#status = { last: adjusted, next: nextOccurrence(this.#options.schedule, adjusted), lastUpdated: adjusted };
+    if (this.#monitorOn) await this.#options.monitor.updateStatus(this.#timerName, this.#status);
   }
 }

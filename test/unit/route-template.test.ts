@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileRoute } from '../../dev/local-host/route-template.js';
+import { compileRoute } from '../../dev/http/route-template.js';
 
 describe('compileRoute', () => {
   it('matches literal routes case-insensitively', () => {

@@ -1,0 +1,234 @@
+import type { Route } from '../http/route-table.js';
+import { callerOf } from './caller.js';
+import { GraphError, notFound } from './graph-error.js';
+import type { GraphSimulator } from './graph-simulator.js';
+import { channelMessagesDelta, DELETED_VISIBLE_MS, listChatMessages, listUserChats, teamChannelsGetAllMessages, userChatsGetAllMessages, type ReadRequestContext } from './read-api.js';
+import type { ReadKind } from './read-throttle.js';
+import type { Answer, SimulatorRequest } from './route-exchange.js';
+import { subscriptionJson, type Caller } from './subscriptions.js';
+import { chatJson, memberJson, messageJson, type SimMessage } from './teams-model.js';
+
+/** One call to Graph's own paths (under /v1.0 and /beta), with who makes it and what the read API needs. */
+export interface GraphCall {
+  readonly sim: GraphSimulator;
+  readonly req: SimulatorRequest;
+  readonly version: 'v1.0' | 'beta';
+  readonly caller: Caller;
+  readonly read: ReadRequestContext;
+}
+
+/** The call for `rest` (the decoded segments after the version); 401 first when the token is missing or not a JWT. */
+export function graphCall(sim: GraphSimulator, req: SimulatorRequest, version: 'v1.0' | 'beta', rest: readonly string[]): GraphCall {
+  const caller = callerOf(sim, req.headers.authorization);
+  const read: ReadRequestContext = {
+    teams: sim.teams,
+    tokens: sim.pagingTokens,
+    nowMs: sim.clock.now(),
+    versionBase: `${sim.baseUrl}/${version}`,
+    path: '/' + rest.join('/'),
+    query: req.query,
+    includeUnknownEnumMembers: /(^|[,;\s])include-unknown-enum-members($|[,;\s])/i.test(String(req.headers.prefer ?? '')),
+  };
+  return { sim, req, version, caller, read };
+}
+
+type GraphRoute = Route<GraphCall, Answer | Promise<Answer>>;
+
+const ok = (body: unknown, status = 200): Answer => ({ status, body });
+const list = <T>(value: T[], call: GraphCall, of: string) => ok({ '@odata.context': `${call.read.versionBase}/$metadata#${of}`, value });
+
+/** Counts a read against Graph's read limits (read-throttle.ts); throws its 429 when over. */
+const admit = (call: GraphCall, kind: ReadKind, container: string | null) => call.sim.reads.admit({ appId: call.caller.appId, tenantId: call.caller.tenantId, kind, container, path: call.read.path });
+
+/** A single message as GET returns it; a soft-deleted one only within the 21 days Graph keeps it readable. */
+function single(call: GraphCall, message: SimMessage | undefined, wanted: string | undefined): Answer {
+  const { nowMs, includeUnknownEnumMembers } = call.read;
+  if (!message || (message.deletedDateTime && nowMs - Date.parse(message.deletedDateTime) > DELETED_VISIBLE_MS)) throw notFound(`Message '${wanted}' was not found.`);
+  return ok(messageJson(message, call.sim.teams.users, call.sim.tenantId, { includeUnknownEnumMembers }));
+}
+
+/** A planted fault (the driver's POST /faults) fails the next subscription requests with a 429 or a 503. */
+function withSubscriptionFaults(handler: GraphRoute[2]): GraphRoute[2] {
+  return (params, call) => {
+    const fault = call.sim.faults.take();
+    if (fault) {
+      const headers = { 'retry-after': String(fault.retryAfterSeconds) };
+      throw fault.status === 429
+        ? new GraphError(429, 'TooManyRequests', 'Too many requests.', headers)
+        : new GraphError(503, 'serviceNotAvailable', 'The service is temporarily unavailable.', headers);
+    }
+    return handler(params, call);
+  };
+}
+
+const SUBSCRIPTION_ROUTES: GraphRoute[] = [
+  ['POST', 'subscriptions', async (_, c) => ok(subscriptionJson(await c.sim.subscriptions.create(c.caller, c.version, c.req.body), c.sim.baseUrl), 201)],
+  [
+    'GET',
+    'subscriptions',
+    (_, c) =>
+      list(
+        c.sim.subscriptions.list(c.caller).map((s) => subscriptionJson(s, c.sim.baseUrl, 'list')),
+        c,
+        'subscriptions',
+      ),
+  ],
+  ['GET', 'subscriptions/{id}', ({ id = '' }, c) => ok(subscriptionJson(c.sim.subscriptions.get(c.caller, id), c.sim.baseUrl))],
+  ['PATCH', 'subscriptions/{id}', async ({ id = '' }, c) => ok(subscriptionJson(await c.sim.subscriptions.update(c.caller, id, c.req.body), c.sim.baseUrl))],
+  [
+    'DELETE',
+    'subscriptions/{id}',
+    ({ id = '' }, c) => {
+      c.sim.subscriptions.delete(c.caller, id);
+      return { status: 204 };
+    },
+  ],
+  [
+    'POST',
+    'subscriptions/{id}/reauthorize',
+    async ({ id = '' }, c) => {
+      await c.sim.subscriptions.reauthorize(c.caller, id);
+      return { status: 204 };
+    },
+  ],
+  [
+    '*',
+    'subscriptions/{*rest}',
+    (_, c) => {
+      throw new GraphError(405, 'BadRequest', `${c.req.method} is not supported on this path.`);
+    },
+  ],
+];
+
+/** The resources the app reads (`$select` is accepted and ignored: the items are small). */
+const RESOURCE_ROUTES: GraphRoute[] = [
+  // Tenant-wide listings a backfill walks.
+  [
+    'GET',
+    'users',
+    (_, c) =>
+      list(
+        [...c.sim.teams.users.values()].map((u) => ({ id: u.id, displayName: u.displayName })),
+        c,
+        'users',
+      ),
+  ],
+  [
+    'GET',
+    'teams',
+    (_, c) =>
+      list(
+        [...c.sim.teams.teams.values()].map((t) => ({ id: t.id, displayName: t.displayName })),
+        c,
+        'teams',
+      ),
+  ],
+  [
+    'GET',
+    'users/{userId}/chats/getAllMessages',
+    ({ userId = '' }, c) => {
+      knownUser(c, userId);
+      admit(c, 'getAllMessages', null);
+      return ok(userChatsGetAllMessages(c.read, userId));
+    },
+  ],
+  [
+    'GET',
+    'users/{userId}/chats',
+    ({ userId = '' }, c) => {
+      knownUser(c, userId);
+      return ok(listUserChats(c.read, userId));
+    },
+  ],
+  ['GET', 'chats/{chatId}', ({ chatId = '' }, c) => ok(chatJson(c.sim.teams.chat(chatId), c.caller.userId))],
+  [
+    'GET',
+    'chats/{chatId}/members',
+    ({ chatId = '' }, c) =>
+      list(
+        [...c.sim.teams.chat(chatId).members.values()].map((m) => memberJson(m, c.sim.teams.users.get(m.userId), c.sim.tenantId)),
+        c,
+        `chats('${chatId}')/members`,
+      ),
+  ],
+  [
+    'GET',
+    'chats/{chatId}/members/{memberId}',
+    ({ chatId = '', memberId = '' }, c) => {
+      const member = c.sim.teams.chat(chatId).members.get(memberId);
+      if (!member) throw notFound(`Member '${memberId}' was not found.`);
+      return ok(memberJson(member, c.sim.teams.users.get(member.userId), c.sim.tenantId));
+    },
+  ],
+  [
+    'GET',
+    'chats/{chatId}/messages/{messageId?}',
+    ({ chatId = '', messageId }, c) => {
+      const chat = c.sim.teams.chat(chatId);
+      admit(c, 'messages', chat.id);
+      return messageId === undefined ? ok(listChatMessages(c.read, chat)) : single(c, chat.messages.get(messageId), messageId);
+    },
+  ],
+  [
+    'GET',
+    'teams/{teamId}/channels/getAllMessages',
+    ({ teamId = '' }, c) => {
+      const team = c.sim.teams.teams.get(teamId);
+      if (!team) throw notFound(`Team '${teamId}' was not found.`);
+      admit(c, 'getAllMessages', null);
+      return ok(teamChannelsGetAllMessages(c.read, team));
+    },
+  ],
+  [
+    'GET',
+    'teams/{teamId}/channels/{channelId}/messages/delta',
+    ({ teamId = '', channelId = '' }, c) => {
+      const { team, channel } = c.sim.teams.channel(teamId, channelId);
+      admit(c, 'messages', `${teamId}/${channelId}`);
+      return ok(channelMessagesDelta(c.read, team, channel));
+    },
+  ],
+  [
+    'GET',
+    'teams/{teamId}/channels/{channelId}/messages/{messageId?}',
+    ({ teamId = '', channelId = '', messageId }, c) => {
+      const { channel } = c.sim.teams.channel(teamId, channelId);
+      admit(c, 'messages', `${teamId}/${channelId}`);
+      if (messageId !== undefined) return single(c, channel.messages.get(messageId), messageId);
+      const { nowMs, includeUnknownEnumMembers } = c.read;
+      const roots = [...channel.messages.values()].filter((m) => !m.replyToId && (!m.deletedDateTime || nowMs - Date.parse(m.deletedDateTime) <= DELETED_VISIBLE_MS));
+      return list(
+        roots.map((m) => messageJson(m, c.sim.teams.users, c.sim.tenantId, { includeUnknownEnumMembers })),
+        c,
+        'messages',
+      );
+    },
+  ],
+  [
+    'GET',
+    'teams/{teamId}/channels/{channelId}/messages/{messageId}/replies/{replyId}',
+    ({ teamId = '', channelId = '', replyId = '' }, c) => {
+      const { channel } = c.sim.teams.channel(teamId, channelId);
+      admit(c, 'messages', `${teamId}/${channelId}`);
+      return single(c, channel.messages.get(replyId), replyId);
+    },
+  ],
+  [
+    '*',
+    '{*rest}',
+    ({ rest = '' }, c) => {
+      if (c.req.method !== 'GET') throw new GraphError(405, 'BadRequest', 'The simulator serves only GET for resources.');
+      throw notFound(`Resource not found for the segment '${rest}'.`);
+    },
+  ],
+];
+
+function knownUser(call: GraphCall, userId: string): void {
+  if (!call.sim.teams.users.has(userId)) throw notFound(`User '${userId}' was not found.`);
+}
+
+/**
+ * Graph's own paths, after the version: the subscriptions API (each route behind the planted faults), then
+ * the resources, literal segments before parameters in the same place; the last rows answer 405 or 404.
+ */
+export const GRAPH_ROUTES: readonly GraphRoute[] = [...SUBSCRIPTION_ROUTES.map(([method, template, handler]): GraphRoute => [method, template, withSubscriptionFaults(handler)]), ...RESOURCE_ROUTES];
