@@ -157,7 +157,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             triggerName,
             queueName: resolveSettingExpressions(String(binding.queueName), settings),
             queueService: client,
-            options: hostOptions.queues,
+            queueOptions: hostOptions.queues,
             log,
             appHookData,
             onFault: (error) => reportFault(error),

@@ -16,7 +16,8 @@ export interface QueueListenerOptions {
   readonly triggerName: string;
   readonly queueName: string;
   readonly queueService: QueueServiceClient;
-  readonly options: QueueOptions;
+  /** host.json's extensions.queues, after defaults. */
+  readonly queueOptions: QueueOptions;
   readonly log: HostLog;
   readonly appHookData: Record<string, unknown>;
   /** Lease length in seconds; the host's is 10 minutes. */
@@ -85,7 +86,7 @@ export class QueueListener {
   }
 
   async #run(): Promise<void> {
-    const { batchSize, newBatchThreshold, maxPollingIntervalMs } = this.#options.options;
+    const { batchSize, newBatchThreshold, maxPollingIntervalMs } = this.#options.queueOptions;
     const backoff = new PollingBackoff(maxPollingIntervalMs, this.#options.random);
     let foundSinceLastWait = false;
     while (!this.#stopping) {
@@ -158,7 +159,7 @@ export class QueueListener {
   }
 
   async #process(message: DequeuedMessageItem): Promise<void> {
-    const { maxDequeueCount, messageEncoding, visibilityTimeoutMs } = this.#options.options;
+    const { maxDequeueCount, messageEncoding, visibilityTimeoutMs } = this.#options.queueOptions;
     const name = this.#options.registration.metadata.name;
     const base = { queue: this.#options.queueName, messageId: message.messageId, dequeueCount: message.dequeueCount };
 
