@@ -12,7 +12,8 @@ import { Semaphore } from '../util/semaphore.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { BACKFILL_PIECE_SCHEMA, parseBackfillPiece, scopesOf, type BackfillPiece, type BackfillScope } from './backfill-piece.js';
-import type { Gap, GapLog, PendingPiece } from './gap-log.js';
+import type { Gap, GapLog } from './gap-log.js';
+import type { PendingPiece, PieceStore } from './piece-store.js';
 import { FirstMembers } from './first-members.js';
 import type { MembershipLog } from './membership-log.js';
 import { MembershipReadBack, type MembershipChanges } from './membership-read-back.js';
@@ -21,6 +22,7 @@ import { changeFromChat, changeFromMessage, type ReadBackChange } from './read-b
 export interface BackfillWorkerOptions {
   readonly graph: GraphClient;
   readonly gaps: GapLog;
+  readonly pieces: PieceStore;
   readonly queue: QueueClient;
   readonly processor: NotificationProcessor;
   readonly records: SubscriptionRecords;
@@ -182,7 +184,7 @@ export class BackfillWorker {
     const stalled = filling.filter((g) => g.status === 'filling' && idleMs(g) > STALLED_FILLING_MS);
     if (stalled.length === 0) return;
     // Every filling gap's pieces left (a stalled gap's with the pieces themselves, to queue them again).
-    const pending = new Map(await Promise.all(filling.map(async (g) => [g.id, await this.#o.gaps.pendingPieces(g.id, { bodies: stalled.includes(g) })] as const)));
+    const pending = new Map(await Promise.all(filling.map(async (g) => [g.id, await this.#o.pieces.pending(g.id, { bodies: stalled.includes(g) })] as const)));
     const waitedFor = [...pending.values()].reduce((sum, p) => sum + p.length, 0);
     const queued = (await messageCount(this.#o.queue)) ?? 0;
     for (const gap of stalled) {
@@ -219,7 +221,7 @@ export class BackfillWorker {
     if (unknown.length === 0) return;
     await this.#o.gaps.update(gap.id, { note: `${unknown.length} piece(s) were lost from the queue and cannot be queued again; their part of the window was not read` });
     let left = pending.length;
-    for (const id of unknown) left = await this.#o.gaps.finishPiece(gap.id, id);
+    for (const id of unknown) left = await this.#o.pieces.finish(gap.id, id);
     await this.#settle(gap.id, logger, 0, true, left);
   }
 
@@ -459,14 +461,14 @@ export class BackfillWorker {
    */
   async #queue(piece: BackfillPiece, delaySeconds = 0): Promise<void> {
     const id = pieceId(piece.scope, piece.next);
-    const recorded = await this.#o.gaps.recordPiece(piece.gapId, id, JSON.stringify(piece));
+    const recorded = await this.#o.pieces.record(piece.gapId, id, JSON.stringify(piece));
     if (recorded === 'done' || recorded === 'sent') return;
     await sendToQueue(this.#o.queue, encodeJsonMessage(piece), { visibilityTimeoutSeconds: delaySeconds });
-    await this.#o.gaps.pieceSent(piece.gapId, id);
+    await this.#o.pieces.sent(piece.gapId, id);
   }
 
   async #finish(piece: BackfillPiece, id: string, logger: Logger, changes: number, incomplete = false): Promise<void> {
-    const pending = await this.#o.gaps.finishPiece(piece.gapId, id);
+    const pending = await this.#o.pieces.finish(piece.gapId, id);
     await this.#settle(piece.gapId, logger, changes, incomplete, pending);
   }
 
