@@ -4,6 +4,7 @@ import { permanentReason, type NotificationProcessor } from '../route/notificati
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { Semaphore } from '../util/semaphore.js';
+import { readingOf } from '../kinds/backfill-scopes.js';
 import type { BackfillPiece, BackfillScope } from './backfill-piece.js';
 import type { GapLog } from './gap-log.js';
 import { afterHistory, type Window } from './graph-reads.js';
@@ -83,7 +84,7 @@ export class PageRouting {
 
   /** The changes one listed item stands for: a chat, a message, or a delta's reply chain (root and replies). */
   #changes(scope: BackfillScope, item: Record<string, unknown>, window: Window, subscriptionId: string): ReadBackChange[] {
-    if (scope.kind === 'userChats' || scope.kind === 'chat') return [changeFromChat(item, window, subscriptionId, this.#tenantId)].filter((c) => c !== undefined);
+    if (readingOf(scope).items === 'chats') return [changeFromChat(item, window, subscriptionId, this.#tenantId)].filter((c) => c !== undefined);
     const replies = Array.isArray(item.replies) ? (item.replies as Record<string, unknown>[]) : [];
     return [item, ...replies].map((m) => changeFromMessage(m, window, subscriptionId, this.#tenantId)).filter((c) => c !== undefined);
   }
