@@ -72,8 +72,7 @@ async function manage(command: string, settings: Settings): Promise<void> {
     if (report.entries.some((e) => e.action === 'failed' || e.action === 'skipped')) process.exitCode = 1;
   } else if (command === 'status') {
     const records = new Map((await manager.records.list()).map((r) => [r.name, r]));
-    const gapLog = app.gaps;
-    const [gaps, deliveries] = await Promise.all([gapLog.list(), gapLog.lastDeliveries()]);
+    const [gaps, deliveries] = await Promise.all([app.gaps.list(), app.deliveries.lastDeliveries()]);
     const rows = manager.reconciler.desired.map((d) => {
       const r = records.get(d.name);
       const secret = manager.reconciler.clientStateOf(r);

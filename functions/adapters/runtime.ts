@@ -109,7 +109,7 @@ function compose(settings: Settings) {
     cleanups: [
       ...createRouteCleanups(settings, routedEvents),
       { event: 'metrics.pruned', run: async () => ({ entities: await tableMetrics.prune(settings.metrics.retentionDays) }) },
-      { event: 'backfill.pieces_pruned', run: async () => ({ pieceRows: await gaps.prunePieces(new Date()) }) },
+      { event: 'backfill.pieces_pruned', run: async () => ({ pieceRows: await backfill.pieces.prune(gaps, new Date()) }) },
       { event: 'backfill.gaps_pruned', run: async () => ({ gapRows: await backfill.detector.prune() }) },
     ] satisfies Cleanup[],
     poisonMover: createPoisonMover(settings),

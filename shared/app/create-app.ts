@@ -1,5 +1,5 @@
 import { createBackfill, type Backfill } from '../backfill/create-backfill.js';
-import { GapLog } from '../backfill/gap-log.js';
+import { DeliveryLog } from '../backfill/delivery-log.js';
 import { MembershipLog } from '../backfill/membership-log.js';
 import type { CertificateStore } from '../certificates/certificate-store.js';
 import type { Settings } from '../config/settings.js';
@@ -32,21 +32,21 @@ export function createApp(settings: Settings, options: AppOptions) {
   const subscriptions = createSubscriptionManager(settings, certificates, logger, clocked);
   const routedEvents = createRoutedEventLog(settings);
   const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired, settings.tenantIds[0] ?? '');
-  // Gaps, deliveries and memberships share BACKFILL_TABLE: one client for it.
+  // The backfill's stores (gaps, pieces, heartbeat), deliveries and memberships share BACKFILL_TABLE: one client for it.
   const backfillTable = createTableClient(settings.storage, settings.backfill.table);
-  const gaps = new GapLog(backfillTable);
+  const deliveries = new DeliveryLog(backfillTable);
   const memberships = new MembershipLog(backfillTable);
   // The gaps a queued batch asks for (items refused for an expired validation token) are opened like the others.
   const gapRequests = {
     open: (g: QueuedGapRequest, log: Logger) => backfill.detector.openForSubscription(g.reason, g.subscriptionId, new Date(g.from), new Date(g.to), log),
   };
-  const notificationProcessor = createNotificationProcessor(settings, { certificates, routedLog: routedEvents, hydrator, deliveries: gaps, memberships, gapRequests });
-  const backfill: Backfill = createBackfill(settings, notificationProcessor, subscriptions, { gaps, memberships, ...clocked });
+  const notificationProcessor = createNotificationProcessor(settings, { certificates, routedLog: routedEvents, hydrator, deliveries, memberships, gapRequests });
+  const backfill: Backfill = createBackfill(settings, notificationProcessor, subscriptions, { table: backfillTable, memberships, ...clocked });
   // A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
   const notificationReceiver = createNotificationReceiver(settings, {
     onStorageLoss: (from, to) => backfill.detector.open('storage_outage', from, to, undefined, logger),
   });
-  return { settings, certificates, subscriptions, routedEvents, gaps, memberships, notificationProcessor, backfill, notificationReceiver };
+  return { settings, certificates, subscriptions, routedEvents, gaps: backfill.gaps, deliveries, memberships, notificationProcessor, backfill, notificationReceiver };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,26 +1,12 @@
 import { z } from 'zod';
+import { BACKFILL_SCOPE, type BackfillScope } from '../kinds/backfill-scopes.js';
+import type { ScopesOrWhyNot } from '../kinds/teams-kind.js';
+import { kindNamed } from '../kinds/teams-kinds.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 
-export const BACKFILL_PIECE_SCHEMA = 'teams-change-relay.backfill-piece.v1';
+export type { BackfillScope } from '../kinds/backfill-scopes.js';
 
-/** Where one piece of a backfill reads from: one Graph listing, paged. */
-export type BackfillScope =
-  /** The subscription's whole scope: expanded into the pieces below (users, teams) when it is processed. */
-  | { readonly kind: 'plan' }
-  | { readonly kind: 'chatMessages'; readonly chatId: string }
-  | { readonly kind: 'userChatMessages'; readonly userId: string }
-  | { readonly kind: 'teamChannelMessages'; readonly teamId: string }
-  | { readonly kind: 'channelMessages'; readonly teamId: string; readonly channelId: string }
-  | { readonly kind: 'userChats'; readonly userId: string }
-  | { readonly kind: 'chat'; readonly chatId: string }
-  /** A user's chats changed in the window, each then diffed as `chatMembers`. */
-  | { readonly kind: 'userChatsMembership'; readonly userId: string }
-  /** A chat's members now, against the last known membership. */
-  | { readonly kind: 'chatMembers'; readonly chatId: string }
-  /** A chat's membership system event messages in the window; then its members (`chatMembers`). */
-  | { readonly kind: 'chatMembershipHistory'; readonly chatId: string }
-  /** The membership system event messages of a user's chats in the window; then its chats (`userChatsMembership`). */
-  | { readonly kind: 'userMembershipHistory'; readonly userId: string };
+export const BACKFILL_PIECE_SCHEMA = 'teams-change-relay.backfill-piece.v1';
 
 /**
  * One resumable piece of work on the backfill queue: a listing of one scope within a gap's window, from
@@ -42,38 +28,17 @@ export interface BackfillPiece {
   readonly requeues?: number;
 }
 
-const segment = (path: string, i: number) => decodeURIComponent(path.split('/')[i] ?? '');
-
 /**
- * The scopes that cover a desired subscription's resource, or why none can (then the gap is reported to
- * consumers with a resync event instead of being filled).
+ * The scopes that cover a desired subscription's resource (its kind's backfill, shared/kinds/), or why none
+ * can (then the gap is reported to consumers with a resync event instead of being filled).
  */
-export function scopesOf(desired: DesiredSubscription): { scopes: BackfillScope[] } | { unsupported: string } {
+export function scopesOf(desired: DesiredSubscription): ScopesOrWhyNot {
   const [path = '', query = ''] = desired.resource.split('?', 2);
   const narrowed = [...new URLSearchParams(query).keys()].find((k) => k === '$search' || k === '$filter');
   // A listing cannot be narrowed the same way: reading it back would hand consumers more than they subscribed to.
   if (narrowed) return { unsupported: `the read APIs cannot apply the subscription's ${narrowed}` };
-  const parts = path.split('/');
-  switch (desired.catalog.kind) {
-    case 'chatMessage':
-      if (/^\/chats\/[^/]+\/messages$/.test(path)) return { scopes: [{ kind: 'chatMessages', chatId: segment(path, 2) }] };
-      if (/^\/users\/[^/]+\/chats\/getAllMessages$/.test(path)) return { scopes: [{ kind: 'userChatMessages', userId: segment(path, 2) }] };
-      if (path === '/chats/getAllMessages') return { scopes: [{ kind: 'plan' }] };
-      return { unsupported: `no read API lists the messages of ${path}` };
-    case 'channelMessage':
-      if (/^\/teams\/[^/]+\/channels\/[^/]+\/messages$/.test(path)) return { scopes: [{ kind: 'channelMessages', teamId: segment(path, 2), channelId: segment(path, 4) }] };
-      if (path === '/teams/getAllMessages') return { scopes: [{ kind: 'plan' }] };
-      return { unsupported: `no read API lists the messages of ${path}` };
-    case 'chat':
-      if (path === '/chats') return { scopes: [{ kind: 'plan' }] };
-      if (/^\/chats\/[^/]+$/.test(path)) return { scopes: [{ kind: 'chat', chatId: segment(path, 2) }] };
-      if (/^\/users\/[^/]+\/chats$/.test(path)) return { scopes: [{ kind: 'userChats', userId: segment(path, 2) }] };
-      return { unsupported: `no read API lists the chats of ${path}` };
-    case 'chatMember':
-      if (/^\/chats\/[^/]+\/members$/.test(path)) return { scopes: [{ kind: 'chatMembershipHistory', chatId: segment(path, 2) }] };
-      if (path === '/chats/getAllMembers') return { scopes: [{ kind: 'plan' }] };
-      return { unsupported: `no read API lists the chats of ${parts.slice(0, 5).join('/')}` };
-  }
+  const kind = kindNamed(desired.catalog.kind);
+  return kind.backfill ? kind.backfill.scopesOf(path) : { unsupported: `the backfill reads no ${kind.noun}` };
 }
 
 const id = z.string().min(1);
@@ -85,19 +50,7 @@ const pieceSchema = z.strictObject({
   to: z.iso.datetime(),
   next: z.url().optional(),
   requeues: z.number().int().min(0).optional(),
-  scope: z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('plan') }),
-    z.strictObject({ kind: z.literal('chatMessages'), chatId: id }),
-    z.strictObject({ kind: z.literal('userChatMessages'), userId: id }),
-    z.strictObject({ kind: z.literal('teamChannelMessages'), teamId: id }),
-    z.strictObject({ kind: z.literal('channelMessages'), teamId: id, channelId: id }),
-    z.strictObject({ kind: z.literal('userChats'), userId: id }),
-    z.strictObject({ kind: z.literal('chat'), chatId: id }),
-    z.strictObject({ kind: z.literal('userChatsMembership'), userId: id }),
-    z.strictObject({ kind: z.literal('chatMembers'), chatId: id }),
-    z.strictObject({ kind: z.literal('chatMembershipHistory'), chatId: id }),
-    z.strictObject({ kind: z.literal('userMembershipHistory'), userId: id }),
-  ]),
+  scope: BACKFILL_SCOPE,
 });
 
 /** The piece a backfill queue message holds, or undefined when it is not one. */

@@ -1,3 +1,4 @@
+import type { TableClient } from '@azure/data-tables';
 import { createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
 import type { Settings } from '../config/settings.js';
 import { GraphClient } from '../graph/graph-client.js';
@@ -8,10 +9,15 @@ import { ResyncEvents } from '../subscriptions/resync-events.js';
 import { BackfillWorker } from './backfill-worker.js';
 import { GapDetector } from './gap-detector.js';
 import { GapLog } from './gap-log.js';
+import { HeartbeatStore } from './heartbeat-store.js';
 import { MembershipLog } from './membership-log.js';
+import { PieceStore } from './piece-store.js';
 
+/** The backfill's parts: its stores (one Table client, BACKFILL_TABLE), the worker and the detector. */
 export interface Backfill {
   readonly gaps: GapLog;
+  readonly pieces: PieceStore;
+  readonly heartbeat: HeartbeatStore;
   readonly worker: BackfillWorker;
   readonly detector: GapDetector;
 }
@@ -21,10 +27,13 @@ export function createBackfill(
   settings: Settings,
   processor: NotificationProcessor,
   subscriptions: SubscriptionManager,
-  options: { graph?: GraphClient; gaps?: GapLog; memberships?: MembershipLog; now?: () => number } = {},
+  options: { graph?: GraphClient; table?: TableClient; memberships?: MembershipLog; now?: () => number } = {},
 ): Backfill {
-  const gaps = options.gaps ?? new GapLog(createTableClient(settings.storage, settings.backfill.table));
-  const memberships = options.memberships ?? new MembershipLog(createTableClient(settings.storage, settings.backfill.table));
+  const table = options.table ?? createTableClient(settings.storage, settings.backfill.table);
+  const gaps = new GapLog(table);
+  const pieces = new PieceStore(table);
+  const heartbeat = new HeartbeatStore(table);
+  const memberships = options.memberships ?? new MembershipLog(table);
   const queues = createQueueServiceClient(settings.storage);
   // No waiting inside a piece: a 429 puts the piece back on the queue for after Retry-After instead; a reset
   // connection (a keep-alive socket the server closed) or a 5xx is resent at once, twice at most.
@@ -35,6 +44,7 @@ export function createBackfill(
   const worker = new BackfillWorker({
     graph,
     gaps,
+    pieces,
     queue: queues.getQueueClient(settings.backfill.queue),
     processor,
     records: subscriptions.records,
@@ -52,6 +62,8 @@ export function createBackfill(
   });
   const detector = new GapDetector({
     gaps,
+    pieces,
+    heartbeat,
     worker,
     desired,
     records: subscriptions.records,
@@ -59,5 +71,5 @@ export function createBackfill(
     safetyNetHours: settings.backfill.safetyNetHours,
     ...(options.now ? { now: options.now } : {}),
   });
-  return { gaps, worker, detector };
+  return { gaps, pieces, heartbeat, worker, detector };
 }

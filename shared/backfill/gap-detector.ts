@@ -3,10 +3,15 @@ import type { DesiredSubscription } from '../subscriptions/desired-subscriptions
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import type { BackfillWorker } from './backfill-worker.js';
 import type { Gap, GapLog, GapReason } from './gap-log.js';
+import type { HeartbeatStore } from './heartbeat-store.js';
+import type { PieceStore } from './piece-store.js';
 import { recordedWindows } from './recorded-windows.js';
 
 export interface GapDetectorOptions {
   readonly gaps: GapLog;
+  /** Where the gaps' pieces are recorded (deleted with their gaps, see `prune`). */
+  readonly pieces: Pick<PieceStore, 'deleteAll'>;
+  readonly heartbeat: HeartbeatStore;
   readonly worker: Pick<BackfillWorker, 'openGap' | 'resumeGap' | 'requeueStalled'>;
   readonly desired: readonly DesiredSubscription[];
   /** Where the reconciler records the windows in which an entry had no subscription. */
@@ -33,13 +38,27 @@ const STALE_OPEN_MS = 60_000;
  * pieces' messages vanished is queued again.
  */
 export class GapDetector {
-  readonly #o: GapDetectorOptions;
+  readonly #gaps: GapLog;
+  readonly #pieces: Pick<PieceStore, 'deleteAll'>;
+  readonly #heartbeat: HeartbeatStore;
+  readonly #worker: GapDetectorOptions['worker'];
+  readonly #desired: readonly DesiredSubscription[];
+  readonly #records: GapDetectorOptions['records'];
+  readonly #afterDowntimeSeconds: number;
+  readonly #safetyNetHours: number;
   readonly #now: () => number;
   /** The heartbeat this detector wrote last: found again at the next beat, the app was up in between. */
   #lastBeat: number | undefined;
 
   constructor(options: GapDetectorOptions) {
-    this.#o = options;
+    this.#gaps = options.gaps;
+    this.#pieces = options.pieces;
+    this.#heartbeat = options.heartbeat;
+    this.#worker = options.worker;
+    this.#desired = options.desired;
+    this.#records = options.records;
+    this.#afterDowntimeSeconds = options.afterDowntimeSeconds;
+    this.#safetyNetHours = options.safetyNetHours;
     this.#now = options.now ?? Date.now;
   }
 
@@ -50,27 +69,27 @@ export class GapDetector {
    */
   async beat(logger: Logger): Promise<Gap[]> {
     const now = new Date(this.#now());
-    const previous = await this.#o.gaps.lastHeartbeat();
+    const previous = await this.#heartbeat.last();
     const ownBeat = previous?.getTime() === this.#lastBeat; // a threshold under the beat interval is no downtime
     const opened: Gap[] = [];
-    if (previous && !ownBeat && this.#o.afterDowntimeSeconds > 0 && now.getTime() - previous.getTime() > this.#o.afterDowntimeSeconds * 1000) {
+    if (previous && !ownBeat && this.#afterDowntimeSeconds > 0 && now.getTime() - previous.getTime() > this.#afterDowntimeSeconds * 1000) {
       logger.warn('backfill.downtime_detected', { lastHeartbeat: previous.toISOString(), seconds: Math.round((now.getTime() - previous.getTime()) / 1000) });
       opened.push(...(await this.open('downtime', previous, now, undefined, logger)));
     }
     // Only once every downtime gap is recorded: written first, a crash in between would leave the rest unopened.
-    await this.#o.gaps.writeHeartbeat(now, previous);
+    await this.#heartbeat.write(now, previous);
     this.#lastBeat = now.getTime();
     // Windows the reconciler recorded: only those not opened yet (one listing of the gaps opened for such
     // windows, not a write per old window); and the gaps not closed yet, for what follows. Closed gaps of other
     // reasons are not listed: the heartbeat's reads stay as small as the work under way.
-    const [unfinished, recreated] = await Promise.all([this.#o.gaps.list({ unfinished: true }), this.#o.gaps.list({ reason: 'subscription_recreated' })]);
+    const [unfinished, recreated] = await Promise.all([this.#gaps.list({ unfinished: true }), this.#gaps.list({ reason: 'subscription_recreated' })]);
     const known = new Set(recreated.map((g) => g.id));
     // A gap still `open` a while after it was recorded lost its opener before its pieces were queued.
     for (const g of unfinished) {
-      if (g.status === 'open' && now.getTime() - Date.parse(g.openedAt) > STALE_OPEN_MS) await this.#o.worker.resumeGap(g, logger);
+      if (g.status === 'open' && now.getTime() - Date.parse(g.openedAt) > STALE_OPEN_MS) await this.#worker.resumeGap(g, logger);
     }
-    for (const r of await this.#o.records.list()) {
-      if (!this.#o.desired.some((d) => d.name === r.name)) continue;
+    for (const r of await this.#records.list()) {
+      if (!this.#desired.some((d) => d.name === r.name)) continue;
       for (const w of recordedWindows(r)) {
         if (known.has(w.gapId)) continue;
         opened.push(...(await this.open('subscription_recreated', w.from, w.to, r.name, logger)));
@@ -78,7 +97,7 @@ export class GapDetector {
     }
     // Last (a failure here must not keep windows from being opened): a gap `filling` with no piece finished
     // for a long while may have lost pieces' messages.
-    await this.#o.worker.requeueStalled(
+    await this.#worker.requeueStalled(
       unfinished.filter((g) => g.status === 'filling'),
       logger,
     );
@@ -86,20 +105,20 @@ export class GapDetector {
   }
 
   /**
-   * Deletes the gaps closed more than GAP_RETENTION_DAYS ago (see GapLog.pruneGaps), except those whose
+   * Deletes the gaps closed more than GAP_RETENTION_DAYS ago (see GapLog.prune), with their pieces, except those whose
    * window a subscription record still names, whatever its entry (one removed from the file may come back):
    * `beat` would open such a window again.
    */
   async prune(): Promise<number> {
-    const keep = new Set((await this.#o.records.list()).flatMap((r) => recordedWindows(r).map((w) => w.gapId)));
-    return this.#o.gaps.pruneGaps(new Date(this.#now()), keep);
+    const keep = new Set((await this.#records.list()).flatMap((r) => recordedWindows(r).map((w) => w.gapId)));
+    return this.#gaps.prune(this.#pieces, new Date(this.#now()), keep);
   }
 
   /** The daily safety net: the last `safetyNetHours` of every desired subscription. */
   async safetyNet(logger: Logger): Promise<Gap[]> {
-    if (this.#o.safetyNetHours <= 0) return [];
+    if (this.#safetyNetHours <= 0) return [];
     const now = this.#now();
-    return this.open('safety_net', new Date(now - this.#o.safetyNetHours * 3600_000), new Date(now), undefined, logger);
+    return this.open('safety_net', new Date(now - this.#safetyNetHours * 3600_000), new Date(now), undefined, logger);
   }
 
   /**
@@ -109,16 +128,16 @@ export class GapDetector {
    * (expired-token-gaps.ts), so a replayed request costs at most one such gap per desired subscription.
    */
   async openForSubscription(reason: GapReason, subscriptionId: string, from: Date, to: Date, logger: Logger): Promise<Gap[]> {
-    const record = (await this.#o.records.list()).find((r) => (r.subscriptionId === subscriptionId || r.gapSubscriptionId === subscriptionId) && this.#o.desired.some((d) => d.name === r.name));
-    if (!record) logger.warn('backfill.subscription_unknown', { subscriptionId, reason, desired: this.#o.desired.length });
+    const record = (await this.#records.list()).find((r) => (r.subscriptionId === subscriptionId || r.gapSubscriptionId === subscriptionId) && this.#desired.some((d) => d.name === r.name));
+    if (!record) logger.warn('backfill.subscription_unknown', { subscriptionId, reason, desired: this.#desired.length });
     return this.open(reason, from, to, record?.name, logger);
   }
 
   /** Opens a gap `[from, to]` for one desired subscription (`name`) or all. */
   async open(reason: GapReason, from: Date, to: Date, name: string | undefined, logger: Logger): Promise<Gap[]> {
-    const targets = this.#o.desired.filter((d) => name === undefined || d.name === name);
+    const targets = this.#desired.filter((d) => name === undefined || d.name === name);
     const out: Gap[] = [];
-    for (const d of targets) out.push(await this.#o.worker.openGap({ name: d.name, from: from.toISOString(), to: to.toISOString(), reason }, logger));
+    for (const d of targets) out.push(await this.#worker.openGap({ name: d.name, from: from.toISOString(), to: to.toISOString(), reason }, logger));
     return out;
   }
 }

@@ -1,7 +1,7 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { restStatus } from '../errors.js';
-import { deleteEntities } from '../util/delete-entities.js';
 import { tableOnce } from '../util/table-once.js';
+import type { PieceStore } from './piece-store.js';
 
 /** Why a window may hold changes Graph never delivered. */
 export type GapReason = 'downtime' | 'subscription_recreated' | 'storage_outage' | 'safety_net' | 'manual' | 'validation_token_expired';
@@ -33,86 +33,29 @@ export interface Gap {
 
 /** Days a closed gap keeps its piece rows (a late copy of one of its pieces then finds them done). */
 export const PIECE_RETENTION_DAYS = 7;
-/** Days a closed gap's row is kept (see `pruneGaps`). */
+/** Days a closed gap's row is kept (see `GapLog.prune`). */
 export const GAP_RETENTION_DAYS = 30;
-
-/** A piece of a gap's work not done yet, as recorded before it was queued. */
-export interface PendingPiece {
-  readonly pieceId: string;
-  /** The piece's JSON (undefined for a piece recorded by a version that kept none, or not asked for). */
-  readonly json?: string;
-}
-
-/** A piece's row: its JSON as UTF-8 bytes (a binary property holds 64 KiB, more than a queue message). */
-interface PieceRow {
-  readonly done: boolean;
-  readonly sent?: boolean;
-  readonly body?: Uint8Array;
-}
 
 type Entity = Omit<Gap, 'id'> & { partitionKey: string; rowKey: string };
 
 const GAPS = 'gap';
-const DELIVERIES = 'delivery';
-/** A subscription's last delivery is written at most this often per instance. */
-const DELIVERY_WRITE_INTERVAL_MS = 60_000;
-const HEARTBEAT = { partitionKey: 'heartbeat', rowKey: 'app' };
 /** A gap's id: `<name>|<reason>|<from>`, so the same window opened twice is one gap. */
 export const gapIdOf = (gap: Pick<Gap, 'name' | 'reason' | 'from'>) => `${gap.name}|${gap.reason}|${gap.from}`;
 
 /** Row keys may not hold `/ \ # ?`: ISO times and names never do, but encode to be safe. */
 const rowKey = (id: string) => encodeURIComponent(id);
-const piecePartition = (gapId: string) => `piece|${rowKey(gapId)}`;
 
 /**
- * Table storage: one entity per gap (partition `gap`) and the app's heartbeat (partition `heartbeat`), so a
- * restart can tell how long the app was away.
+ * The gaps (BACKFILL_TABLE, partition `gap`, row per gap id): each window opened, and how far filling it has
+ * come. Their pieces are the PieceStore's, in the same table.
  */
 export class GapLog {
   readonly #table: TableClient;
   readonly #ensure: () => Promise<void>;
-  readonly #deliveryWritten = new Map<string, number>();
 
   constructor(table: TableClient) {
     this.#table = table;
     this.#ensure = tableOnce(table);
-  }
-
-  /** The last heartbeat written (undefined on a first start). */
-  async lastHeartbeat(): Promise<Date | undefined> {
-    await this.#ensure();
-    try {
-      const e = await this.#table.getEntity<{ at: string }>(HEARTBEAT.partitionKey, HEARTBEAT.rowKey);
-      return new Date(e.at);
-    } catch (e) {
-      if (restStatus(e) !== 404) throw e;
-      return undefined;
-    }
-  }
-
-  /** Writes the heartbeat (never back in time: `previous` is the one read before). */
-  async writeHeartbeat(now: Date, previous: Date | undefined): Promise<void> {
-    if (!previous || previous.getTime() < now.getTime()) await this.#table.upsertEntity({ ...HEARTBEAT, at: now.toISOString() }, 'Replace');
-  }
-
-  /**
-   * Notes that a subscription delivered a notification (for status and for gap windows); written at most
-   * once a minute per subscription and instance, so the route path pays almost nothing for it.
-   */
-  async delivered(subscriptionId: string, at: Date): Promise<void> {
-    const last = this.#deliveryWritten.get(subscriptionId) ?? 0;
-    if (at.getTime() - last < DELIVERY_WRITE_INTERVAL_MS) return;
-    this.#deliveryWritten.set(subscriptionId, at.getTime());
-    await this.#ensure();
-    await this.#table.upsertEntity({ partitionKey: DELIVERIES, rowKey: rowKey(subscriptionId), at: at.toISOString() }, 'Replace');
-  }
-
-  /** The last delivery noted per subscription id. */
-  async lastDeliveries(): Promise<Map<string, string>> {
-    await this.#ensure();
-    const out = new Map<string, string>();
-    for await (const e of this.#table.listEntities<{ at: string }>({ queryOptions: { filter: odata`PartitionKey eq ${DELIVERIES}` } })) out.set(decodeURIComponent(e.rowKey ?? ''), e.at);
-    return out;
   }
 
   /** Records a gap; one already recorded under the same id is left as it is. Returns whether it is new. */
@@ -146,7 +89,7 @@ export class GapLog {
   }
 
   /**
-   * The gaps recorded (a closed one for GAP_RETENTION_DAYS, see `pruneGaps`), oldest window first; filtered
+   * The gaps recorded (a closed one for GAP_RETENTION_DAYS, see `prune`), oldest window first; filtered
    * in the query, so that Table storage returns only what is asked for: one subscription's (`name`), those
    * not closed yet (`unfinished`: `open` or `filling`), those opened for one `reason`.
    */
@@ -161,83 +104,27 @@ export class GapLog {
     return out.sort((a, b) => a.from.localeCompare(b.from));
   }
 
-  /**
-   * Records a piece of a gap's work before it is queued, with the piece itself (its JSON), so that one whose
-   * message vanished (a queue's data lost, a send that never landed) can be queued again from here. Returns
-   * `new` the first time; `unsent` when it was recorded before but its message was never noted as sent (a
-   * crash in between: queue it); `sent` when it was (a repeated parent queues nothing twice); `done` when it
-   * finished. Piece ids are derived from what they read, so a repeated parent makes no new work.
-   */
-  async recordPiece(gapId: string, pieceId: string, json: string): Promise<'new' | 'unsent' | 'sent' | 'done'> {
-    await this.#ensure();
-    const body = Buffer.from(json, 'utf8');
+  /** Marks a gap's piece rows deleted (see `PieceStore.prune`); a gap deleted meanwhile is left out. */
+  async markPiecesPruned(id: string): Promise<void> {
     try {
-      await this.#table.createEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, done: false, body });
-      return 'new';
+      await this.#table.updateEntity({ partitionKey: GAPS, rowKey: rowKey(id), piecesPruned: true }, 'Merge');
     } catch (e) {
-      if (restStatus(e) !== 409) throw e;
-      const existing = await this.#table.getEntity<PieceRow>(piecePartition(gapId), pieceId);
-      if (existing.done) return 'done';
-      // A row from a version that kept no body gets one, so its piece can be queued again if need be.
-      if (!existing.body) await this.#table.updateEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, body }, 'Merge');
-      return existing.sent ? 'sent' : 'unsent';
+      if (restStatus(e) !== 404) throw e; // prune, running beside PieceStore.prune, deleted the gap meanwhile
     }
-  }
-
-  /** Notes that a recorded piece's message was sent. */
-  async pieceSent(gapId: string, pieceId: string): Promise<void> {
-    await this.#table.updateEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, sent: true }, 'Merge');
-  }
-
-  /** Marks a piece done (its body dropped: only pieces not done are ever queued again); returns how many of the gap's pieces are not done. */
-  async finishPiece(gapId: string, pieceId: string): Promise<number> {
-    await this.#ensure();
-    await this.#table.upsertEntity({ partitionKey: piecePartition(gapId), rowKey: pieceId, done: true }, 'Replace');
-    return (await this.pendingPieces(gapId, { bodies: false })).length;
-  }
-
-  /** The pieces of a gap not done yet, with the JSON of each unless `bodies` is false. */
-  async pendingPieces(gapId: string, { bodies = true }: { bodies?: boolean } = {}): Promise<PendingPiece[]> {
-    await this.#ensure();
-    const out: PendingPiece[] = [];
-    const select = bodies ? ['RowKey', 'body'] : ['RowKey'];
-    for await (const e of this.#table.listEntities<PieceRow>({ queryOptions: { filter: odata`PartitionKey eq ${piecePartition(gapId)} and done eq false`, select } })) {
-      out.push({ pieceId: e.rowKey ?? '', ...(e.body && e.body.length > 0 ? { json: Buffer.from(e.body).toString('utf8') } : {}) });
-    }
-    return out;
-  }
-
-  /**
-   * Deletes the piece rows of gaps closed (filled or partial) more than `days` days before `now`: a large
-   * tenant's gap records thousands, which Table storage would keep for ever. The gap rows stay (until
-   * `pruneGaps`). Returns how many rows were deleted.
-   */
-  async prunePieces(now: Date, days = PIECE_RETENTION_DAYS): Promise<number> {
-    let deleted = 0;
-    for (const gap of await this.list()) {
-      if (gap.piecesPruned || !closedBefore(gap, now, days)) continue;
-      deleted += await this.#deletePieces(gap.id);
-      try {
-        await this.#table.updateEntity({ partitionKey: GAPS, rowKey: rowKey(gap.id), piecesPruned: true }, 'Merge');
-      } catch (e) {
-        if (restStatus(e) !== 404) throw e; // pruneGaps, running beside this, deleted the gap meanwhile
-      }
-    }
-    return deleted;
   }
 
   /**
    * Deletes the gaps closed (filled or partial) more than `days` days before `now`, with their piece rows
-   * if still there, except those in `keep`: the `subscription_recreated` gaps whose windows a subscription
+   * (in `pieces`) if still there, except those in `keep`: the `subscription_recreated` gaps whose windows a subscription
    * record still names (the detector would open those windows again without them; see `recordedWindows`).
    * A gap not closed stays whatever its age. Returns how many gap rows were deleted.
    */
-  async pruneGaps(now: Date, keep: ReadonlySet<string>, days = GAP_RETENTION_DAYS): Promise<number> {
+  async prune(pieces: Pick<PieceStore, 'deleteAll'>, now: Date, keep: ReadonlySet<string>, days = GAP_RETENTION_DAYS): Promise<number> {
     let deleted = 0;
     for (const gap of await this.list()) {
       if (keep.has(gap.id) || !closedBefore(gap, now, days)) continue;
       // Pieces first: a failure in between leaves the gap, and the next run deletes the rest.
-      await this.#deletePieces(gap.id);
+      await pieces.deleteAll(gap.id);
       try {
         await this.#table.deleteEntity(GAPS, rowKey(gap.id));
         deleted++;
@@ -246,10 +133,6 @@ export class GapLog {
       }
     }
     return deleted;
-  }
-
-  #deletePieces(gapId: string): Promise<number> {
-    return deleteEntities(this.#table, odata`PartitionKey eq ${piecePartition(gapId)}`);
   }
 
   /**
@@ -269,7 +152,7 @@ export class GapLog {
 }
 
 /** Whether a gap closed (filled or partial) more than `days` days before `now` (its last progress, or its opening for one without). */
-function closedBefore(gap: Gap, now: Date, days: number): boolean {
+export function closedBefore(gap: Gap, now: Date, days: number): boolean {
   const closed = gap.status === 'filled' || gap.status === 'partial';
   return closed && Date.parse(gap.progressAt ?? gap.openedAt) <= now.getTime() - days * 86_400_000;
 }

@@ -17,10 +17,14 @@ export interface MembershipChanges {
  * inside a recorded gap has its first members' additions told too (FirstMembers).
  */
 export class MembershipReadBack {
-  readonly #o: { readonly memberships: MembershipLog; readonly firstMembers: FirstMembers; readonly tenantId: string };
+  readonly #memberships: MembershipLog;
+  readonly #firstMembers: FirstMembers;
+  readonly #tenantId: string;
 
   constructor(options: { memberships: MembershipLog; firstMembers: FirstMembers; tenantId: string }) {
-    this.#o = options;
+    this.#memberships = options.memberships;
+    this.#firstMembers = options.firstMembers;
+    this.#tenantId = options.tenantId;
   }
 
   /**
@@ -32,11 +36,11 @@ export class MembershipReadBack {
    * (FirstMembers): those there from the start as they are listed, and those who left since from their removal.
    */
   async ofMembers(chatId: string, members: Record<string, unknown>[], desired: DesiredSubscription, subscriptionId: string): Promise<MembershipChanges> {
-    const known = await this.#o.memberships.known(this.#o.tenantId, chatId);
+    const known = await this.#memberships.known(this.#tenantId, chatId);
     const out: ReadBackChange[] = [];
     const updates: Parameters<MembershipLog['remember']>[2][] = [];
     const listed = new Set(members.flatMap((m) => (typeof m.userId === 'string' && typeof m.id === 'string' ? [m.userId] : [])));
-    const first = desired.changeTypes.includes('created') ? await this.#o.firstMembers.ofChat(chatId, listed, desired.name) : undefined;
+    const first = desired.changeTypes.includes('created') ? await this.#firstMembers.ofChat(chatId, listed, desired.name) : undefined;
     for (const m of members) {
       const userId = typeof m.userId === 'string' ? m.userId : undefined;
       const membershipId = typeof m.id === 'string' ? m.id : undefined;
@@ -44,24 +48,24 @@ export class MembershipReadBack {
       // There since the chat's creation: added then, one event however often it is read.
       const fromStart = first !== undefined && first.members.has(userId) && first.members.get(userId) === undefined;
       const resource = fromStart ? { ...m, lastModifiedDateTime: first.createdAt } : m;
-      out.push(changeFromMember(chatId, membershipId, resource, 'created', subscriptionId, this.#o.tenantId));
+      out.push(changeFromMember(chatId, membershipId, resource, 'created', subscriptionId, this.#tenantId));
       updates.push({ userId, membershipId, resource, present: true });
     }
     for (const k of known.values()) {
       if (!k.present || listed.has(k.userId)) continue;
       // When it went is unknown here: not the time of the change that was remembered (history's addition).
       const { lastModifiedDateTime: _changedAt, ...resource } = k.resource;
-      out.push(changeFromMember(chatId, k.membershipId, resource, 'deleted', subscriptionId, this.#o.tenantId));
+      out.push(changeFromMember(chatId, k.membershipId, resource, 'deleted', subscriptionId, this.#tenantId));
       updates.push({ ...k, present: false });
     }
     // Gone since (their removal read back or notified on its own): the addition alone, not remembered (not their last state).
     for (const removal of first?.members.values() ?? []) {
       if (removal === undefined || additionTold(known.get(removal.userId), first!.createdAt)) continue;
-      const membershipId = known.get(removal.userId)?.membershipId ?? formedMembershipId(this.#o.tenantId, chatId, removal.userId);
-      out.push(changeFromMembershipHistory(firstMemberAddition(removal, first!.createdAt), membershipId, subscriptionId, this.#o.tenantId));
+      const membershipId = known.get(removal.userId)?.membershipId ?? formedMembershipId(this.#tenantId, chatId, removal.userId);
+      out.push(changeFromMembershipHistory(firstMemberAddition(removal, first!.createdAt), membershipId, subscriptionId, this.#tenantId));
     }
     const remember = async () => {
-      for (const update of updates) await this.#o.memberships.remember(this.#o.tenantId, chatId, update);
+      for (const update of updates) await this.#memberships.remember(this.#tenantId, chatId, update);
     };
     return { changes: out, remember };
   }
@@ -77,20 +81,20 @@ export class MembershipReadBack {
   async ofHistory(messages: Record<string, unknown>[], window: { from: number; to: number }, desired: DesiredSubscription, subscriptionId: string): Promise<MembershipChanges> {
     const read = messages.flatMap((m) => membershipChangesOf(m, window));
     const known = new Map<string, Map<string, KnownMember>>();
-    for (const chatId of new Set(read.map((e) => e.chatId))) known.set(chatId, await this.#o.memberships.known(this.#o.tenantId, chatId));
-    const inferred = desired.changeTypes.includes('created') ? await this.#o.firstMembers.additionsBefore(read, desired.name, (chatId) => known.get(chatId)) : [];
+    for (const chatId of new Set(read.map((e) => e.chatId))) known.set(chatId, await this.#memberships.known(this.#tenantId, chatId));
+    const inferred = desired.changeTypes.includes('created') ? await this.#firstMembers.additionsBefore(read, desired.name, (chatId) => known.get(chatId)) : [];
     const entries = [...read, ...inferred].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     const changes: ReadBackChange[] = [];
     const updates: [string, KnownMember][] = [];
     for (const entry of entries) {
-      const membershipId = known.get(entry.chatId)?.get(entry.userId)?.membershipId ?? formedMembershipId(this.#o.tenantId, entry.chatId, entry.userId);
-      const change = changeFromMembershipHistory(entry, membershipId, subscriptionId, this.#o.tenantId);
+      const membershipId = known.get(entry.chatId)?.get(entry.userId)?.membershipId ?? formedMembershipId(this.#tenantId, entry.chatId, entry.userId);
+      const change = changeFromMembershipHistory(entry, membershipId, subscriptionId, this.#tenantId);
       changes.push(change);
       updates.push([entry.chatId, { userId: entry.userId, membershipId, resource: change.resource, present: entry.changeType === 'created' }]);
     }
     // In time order; the log keeps a later history change over an earlier one remembered after it.
     const remember = async () => {
-      for (const [chatId, member] of updates) await this.#o.memberships.remember(this.#o.tenantId, chatId, member);
+      for (const [chatId, member] of updates) await this.#memberships.remember(this.#tenantId, chatId, member);
     };
     return { changes, remember };
   }

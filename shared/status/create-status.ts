@@ -1,5 +1,5 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
-import { GapLog } from '../backfill/gap-log.js';
+import { DeliveryLog } from '../backfill/delivery-log.js';
 import { createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
 import type { Settings } from '../config/settings.js';
 import { TableMetrics } from '../metrics/table-metrics.js';
@@ -39,7 +39,7 @@ async function peekReasons(queues: QueueServiceClient, name: string): Promise<st
 export function createStatusReader(settings: Settings, options: { metrics?: Pick<TableMetrics, 'read'> } = {}): () => Promise<StatusSnapshot> {
   const queues = createQueueServiceClient(settings.storage, { retryOptions: { maxTries: 2, tryTimeoutInMs: 10_000 } });
   const records = new SubscriptionRecords(createTableClient(settings.storage, settings.subscriptionsTable));
-  const gaps = new GapLog(createTableClient(settings.storage, settings.backfill.table));
+  const deliveries = new DeliveryLog(createTableClient(settings.storage, settings.backfill.table));
   const clientStates = new ConfiguredClientStates(settings.clientStates);
   const desired = readDesiredSubscriptions(settings);
   const metrics = options.metrics ?? createTableMetrics(settings);
@@ -49,7 +49,7 @@ export function createStatusReader(settings: Settings, options: { metrics?: Pick
       desired,
       records,
       clientStateOf: (r) => (r.subscriptionId ? describeClientStateUse(clientStates.useOf(r.clientStateFingerprint ? { fingerprint: r.clientStateFingerprint } : {})) : undefined),
-      deliveries: gaps,
+      deliveries,
       queues: owned,
       messageCount: (name) => messageCount(queues.getQueueClient(name)),
       peekDeadLetterReasons: () => peekReasons(queues, settings.deadLetterQueue),

@@ -8,6 +8,7 @@ import { parseBackfillPiece } from '../../shared/backfill/backfill-piece.js';
 import { POISONED_PIECE_REQUEUES } from '../../shared/backfill/backfill-worker.js';
 import { createBackfill } from '../../shared/backfill/create-backfill.js';
 import { GapLog, type Gap } from '../../shared/backfill/gap-log.js';
+import { PieceStore } from '../../shared/backfill/piece-store.js';
 import { MembershipLog } from '../../shared/backfill/membership-log.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { readSettings } from '../../shared/config/settings.js';
@@ -783,7 +784,7 @@ describe('backfill', () => {
     expect(before.get(recent!.id)).toBe(before.get(old!.id));
 
     sim.clock.advance(2 * 86_400_000); // the first gap closed 8 days ago, the second 2
-    expect(await r.backfill.gaps.prunePieces(sim.clock.date())).toBe(before.get(old!.id));
+    expect(await r.backfill.pieces.prune(r.backfill.gaps, sim.clock.date())).toBe(before.get(old!.id));
     const after = await pieceRows();
     expect(after.has(old!.id)).toBe(false);
     expect(after.get(recent!.id)).toBe(before.get(recent!.id));
@@ -792,7 +793,7 @@ describe('backfill', () => {
       [recent!.id, 'filled', undefined],
     ]);
     // Done once: the next day's run does not list the pruned gap's pieces again.
-    expect(await r.backfill.gaps.prunePieces(sim.clock.date())).toBe(0);
+    expect(await r.backfill.pieces.prune(r.backfill.gaps, sim.clock.date())).toBe(0);
   });
 
   it('deletes the gaps closed more than 30 days before, with their piece rows, but not a gap whose window a subscription record still names, nor an unfinished one', async () => {
@@ -857,7 +858,7 @@ describe('backfill', () => {
         return table.submitTransaction(...args);
       },
     });
-    expect(await new GapLog(overtaken).prunePieces(sim.clock.date())).toBe(0);
+    expect(await new PieceStore(overtaken).prune(new GapLog(overtaken), sim.clock.date())).toBe(0);
     expect(gapsPruned).toBe(1);
     expect(await pieceRowsOf(r)).toEqual(new Map());
     expect(await r.backfill.gaps.list()).toEqual([]);
