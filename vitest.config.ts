@@ -16,7 +16,7 @@ export default defineConfig({
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      // One Azurite for the run, with a storage account for each test file that takes one (testAzurite()).
+      // One Azurite per worker for the run, with a storage account for each test file that takes one (testAzurite()).
       { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'], globalSetup: ['test/setup/azurite.global.ts'] } },
     ],
   },

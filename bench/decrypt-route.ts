@@ -29,6 +29,7 @@ import { recordFigures } from './figures.js';
 import { startHostProcess } from './host-process.js';
 import { createHttpSender } from './http-sender.js';
 import { startStorageOpCounter } from './storage-op-counter.js';
+import { simulatorAppSettings } from '../dev/graph-simulator/app-settings.js';
 
 const BUDGET_MS = Number(process.env.BENCH_SCENARIO_MS ?? 5000);
 const CHAT = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
@@ -163,9 +164,7 @@ async function endToEnd(total: number): Promise<string> {
   const host = await startHostProcess({
     AzureWebJobsStorage: counter.connectionString,
     GRAPH_CLIENT_STATE: 'bench-secret',
-    GRAPH_APP_ID: sim.appId,
-    GRAPH_TENANT_IDS: sim.tenantId,
-    GRAPH_JWKS_URL: sim.jwksUrl,
+    ...simulatorAppSettings(sim),
     NOTIFICATIONS_QUEUE: incoming,
     LIFECYCLE_QUEUE: `${incoming}-life`,
     LOCAL_CERTIFICATE_DIR: join(dir, 'certs'),

@@ -2,6 +2,7 @@ import { readSettings } from '../../shared/config/settings.js';
 import { DEFAULT_QUEUES } from '../../shared/kinds/teams-kinds.js';
 import { appQueues, type QueueRole } from '../../shared/queue/app-queues.js';
 import type { SimulatorProcess } from './processes.js';
+import { simulatorAppSettings } from '../graph-simulator/app-settings.js';
 
 /** The desired subscriptions' lifetime: short, so that renewals happen during a run. */
 export const LIFETIME_MINUTES = 45;
@@ -70,13 +71,7 @@ export function hostSettings(run: {
     AzureWebJobsStorage: run.connectionString,
     SUBSCRIPTIONS_FILE: run.desiredFile,
     LOCAL_CERTIFICATE_DIR: run.certDir,
-    GRAPH_BASE_URL: run.sim.baseUrl,
-    GRAPH_JWKS_URL: run.sim.jwksUrl,
-    GRAPH_AUTH_MODE: 'simulator',
-    GRAPH_APP_ID: run.sim.appId,
-    GRAPH_TENANT_IDS: run.sim.tenantId,
-    GRAPH_NOTIFICATION_URL: `${run.proxyUrl}/api/notifications`,
-    GRAPH_LIFECYCLE_URL: `${run.proxyUrl}/api/lifecycle`,
+    ...simulatorAppSettings(run.sim, run.proxyUrl),
     BACKFILL_AFTER_DOWNTIME_SECONDS: String(DOWNTIME_THRESHOLD_SECONDS),
     // Covers the simulated clock's lead after a clock advance (docs/reliability.md).
     BACKFILL_MARGIN_MINUTES: String(BACKFILL_MARGIN_MINUTES),

@@ -12,6 +12,7 @@ import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simula
 import { queueService, testAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { ALICE, BOB, CAROL, DAVE } from '../helpers/users.js';
+import { simulatorAppSettings } from '../../dev/graph-simulator/app-settings.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/subscriptions.js', import.meta.url));
 
@@ -43,13 +44,7 @@ beforeAll(async () => {
     AzureWebJobsStorage: azurite.connectionString,
     SUBSCRIPTIONS_FILE: desired,
     LOCAL_CERTIFICATE_DIR: join(dir, 'certs'),
-    GRAPH_BASE_URL: sim.baseUrl,
-    GRAPH_JWKS_URL: sim.jwksUrl,
-    GRAPH_AUTH_MODE: 'simulator',
-    GRAPH_APP_ID: sim.appId,
-    GRAPH_TENANT_IDS: sim.tenantId,
-    GRAPH_NOTIFICATION_URL: `http://127.0.0.1:${port}/api/notifications`,
-    GRAPH_LIFECYCLE_URL: `http://127.0.0.1:${port}/api/lifecycle`,
+    ...simulatorAppSettings(sim, `http://127.0.0.1:${port}`),
     BACKFILL_AFTER_DOWNTIME_SECONDS: '2',
     BACKFILL_MARGIN_MINUTES: '1',
     'AzureWebJobs.reconcileSubscriptions.Disabled': 'false',

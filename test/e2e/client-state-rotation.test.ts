@@ -13,6 +13,7 @@ import { DRIVER_PREFIX } from '../../dev/graph-simulator/server.js';
 import { queueService, testAzurite, type AzuriteProcess } from '../helpers/azurite.js';
 import { REPO_ROOT, runHost, type HostLine } from '../helpers/local-host-process.js';
 import { ALICE, BOB } from '../helpers/users.js';
+import { simulatorAppSettings } from '../../dev/graph-simulator/app-settings.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../dist/cli/subscriptions.js', import.meta.url));
@@ -85,13 +86,7 @@ beforeAll(async () => {
     SUBSCRIPTIONS_FILE: desired,
     SUBSCRIPTIONS_TABLE: 'rotationsubscriptions',
     LOCAL_CERTIFICATE_DIR: join(dir, 'certs'),
-    GRAPH_BASE_URL: sim.baseUrl,
-    GRAPH_JWKS_URL: sim.jwksUrl,
-    GRAPH_AUTH_MODE: 'simulator',
-    GRAPH_APP_ID: sim.appId,
-    GRAPH_TENANT_IDS: sim.tenantId,
-    GRAPH_NOTIFICATION_URL: `http://127.0.0.1:${port}/api/notifications`,
-    GRAPH_LIFECYCLE_URL: `http://127.0.0.1:${port}/api/lifecycle`,
+    ...simulatorAppSettings(sim, `http://127.0.0.1:${port}`),
     'AzureWebJobs.reconcileSubscriptions.Disabled': 'false',
   };
 });

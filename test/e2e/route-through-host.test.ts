@@ -15,6 +15,7 @@ import { queueService, testAzurite, uniqueName, type AzuriteProcess } from '../h
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { ALICE, BOB } from '../helpers/users.js';
+import { simulatorAppSettings } from '../../dev/graph-simulator/app-settings.js';
 
 const run = promisify(execFile);
 const REPLAY = fileURLToPath(new URL('../../dist/cli/replay.js', import.meta.url));
@@ -37,9 +38,7 @@ afterAll(async () => {
 const appEnv = (over: Record<string, string>) => ({
   AzureWebJobsStorage: azurite.connectionString,
   GRAPH_CLIENT_STATE: SECRET,
-  GRAPH_APP_ID: sim.appId,
-  GRAPH_TENANT_IDS: sim.tenantId,
-  GRAPH_JWKS_URL: sim.jwksUrl,
+  ...simulatorAppSettings(sim),
   AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:00',
   AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '3',
   ...over,

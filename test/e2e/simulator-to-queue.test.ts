@@ -7,6 +7,7 @@ import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { ALICE, BOB } from '../helpers/users.js';
+import { simulatorAppSettings } from '../../dev/graph-simulator/app-settings.js';
 
 const SECRET = 'e2e-client-state-secret';
 
@@ -23,9 +24,7 @@ beforeAll(async () => {
   host = await startHost(REPO_ROOT, {
     AzureWebJobsStorage: azuriteVia(azurite, { queue: proxy.port }),
     GRAPH_CLIENT_STATE: SECRET,
-    GRAPH_APP_ID: sim.appId,
-    GRAPH_TENANT_IDS: sim.tenantId,
-    GRAPH_JWKS_URL: sim.jwksUrl,
+    ...simulatorAppSettings(sim),
     NOTIFICATIONS_QUEUE: queue,
     LIFECYCLE_QUEUE: `${queue}-life`,
     RECEIVE_STORAGE_TIMEOUT_MS: '1000',

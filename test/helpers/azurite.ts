@@ -31,11 +31,14 @@ export async function startTestAzurite(options: StartAzuriteOptions = {}): Promi
 }
 
 /**
- * A storage account of this file's own on the run's Azurite (test/setup/azurite.global.ts): empty, as a fresh
- * Azurite would be. `stop()` leaves the run's Azurite running; `kill()` is refused (use startTestAzurite).
+ * A storage account of this file's own on its worker's Azurite (test/setup/azurite.global.ts): empty, as a
+ * fresh Azurite would be. `stop()` leaves that Azurite running; `kill()` is refused (use startTestAzurite).
  */
 export async function testAzurite(): Promise<AzuriteProcess> {
-  const { ports, accounts, claims } = inject('testAzurite');
+  const { ports: byWorker, accounts, claims } = inject('testAzurite');
+  const ports = byWorker[Number(process.env.VITEST_POOL_ID ?? '1') - 1];
+  // TCR_TEST_AZURITE=own: an Azurite per file, as before (to compare, or to rule the shared ones out).
+  if (!ports || process.env.TCR_TEST_AZURITE === 'own') return startAzurite();
   const account = accounts.find((name) => {
     try {
       mkdirSync(join(claims, name));

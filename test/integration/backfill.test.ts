@@ -29,6 +29,7 @@ import { encryptedNotification, testEnv } from '../helpers/notifications.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 import { ALICE, BOB, CAROL, DAVE } from '../helpers/users.js';
 import { nonEmpty } from '../helpers/non-empty.js';
+import { simulatorAppSettings } from '../../dev/graph-simulator/app-settings.js';
 
 let azurite: AzuriteProcess;
 let sink: WebhookSink;
@@ -63,10 +64,7 @@ function relay(subscriptions: unknown[], env: Record<string, string> = {}) {
   const settings = readSettings(
     testEnv({
       AzureWebJobsStorage: azurite.connectionString,
-      GRAPH_APP_ID: sim.appId,
-      GRAPH_TENANT_IDS: sim.tenantId,
-      GRAPH_BASE_URL: sim.baseUrl,
-      GRAPH_AUTH_MODE: 'simulator',
+      ...simulatorAppSettings(sim),
       GRAPH_NOTIFICATION_URL: sink.url,
       GRAPH_LIFECYCLE_URL: sink.url.replace('notifications', 'lifecycle'),
       SUBSCRIPTIONS_FILE: file,
