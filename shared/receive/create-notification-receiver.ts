@@ -1,4 +1,4 @@
-import { createBlobServiceClient, createQueueServiceClient } from '../config/storage-clients.js';
+import { createBlobServiceClient, createQueueServiceClient, receiveRetry } from '../config/storage-clients.js';
 import type { ReceiveSettings, StorageSettings } from '../config/settings.js';
 import { notificationQueueNames } from '../queue/notification-queues.js';
 import { StorageNotificationStore } from '../queue/notification-store.js';
@@ -15,15 +15,10 @@ import { ValidationTokenVerifier } from './validation-tokens.js';
  * secrets.
  */
 export function createNotificationReceiver(settings: StorageSettings & ReceiveSettings, options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown> } = {}): NotificationReceiver {
-  const retryOptions = {
-    maxTries: 3,
-    tryTimeoutInMs: settings.storageTimeoutMs,
-    retryDelayInMs: 100,
-    maxRetryDelayInMs: 1000,
-  };
+  const retryOptions = receiveRetry(settings.storageTimeoutMs);
   const store = new StorageNotificationStore({
-    queueService: createQueueServiceClient(settings.storage, { retryOptions }),
-    blobService: createBlobServiceClient(settings.storage, { retryOptions }),
+    queueService: createQueueServiceClient(settings.storage, retryOptions),
+    blobService: createBlobServiceClient(settings.storage, retryOptions),
     queues: { change: notificationQueueNames(settings), lifecycle: settings.lifecycleQueue },
     container: settings.notificationsContainer,
     timeoutMs: settings.storageTimeoutMs,

@@ -2,7 +2,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import type { CertificateStore } from '../certificates/certificate-store.js';
 import { KeyVaultCertificateStore } from '../certificates/key-vault-certificate-store.js';
 import { LocalCertificateStore } from '../certificates/local-certificate-store.js';
-import { createBlobServiceClient, createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
+import { createBlobServiceClient, createQueueServiceClient, createTableClient, STORAGE_RETRY } from '../config/storage-clients.js';
 import type { CertificateSettings, ReceiveSettings, RouteSettings, StorageSettings } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
 import { pruneClaimChecks } from '../queue/claim-check-retention.js';
@@ -87,10 +87,8 @@ export function createNotificationProcessor(
   parts: NotificationProcessorParts = {},
 ): NotificationProcessor {
   const { hydrator, deliveries, memberships, gapRequests } = parts;
-  // The host retries a failed message (and finally poisons it), so each storage call fails fast.
-  const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: 30_000 };
-  const queues = createQueueServiceClient(settings.storage, { retryOptions });
-  const blobs = createBlobServiceClient(settings.storage, { retryOptions });
+  const queues = createQueueServiceClient(settings.storage, STORAGE_RETRY.message);
+  const blobs = createBlobServiceClient(settings.storage, STORAGE_RETRY.message);
   return new NotificationProcessor({
     certificates: parts.certificates ?? createCertificateStore(settings),
     routes: createRoutingTable(settings),

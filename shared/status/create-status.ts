@@ -1,6 +1,6 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
 import { DeliveryLog } from '../backfill/delivery-log.js';
-import { createQueueServiceClient, createTableClient } from '../config/storage-clients.js';
+import { createQueueServiceClient, createTableClient, STORAGE_RETRY } from '../config/storage-clients.js';
 import type { Settings } from '../config/settings.js';
 import { TableMetrics } from '../metrics/table-metrics.js';
 import { appQueues } from '../queue/app-queues.js';
@@ -37,7 +37,7 @@ async function peekReasons(queues: QueueServiceClient, name: string): Promise<st
 
 /** A function that gathers the status snapshot from the storage these settings name; reads only. */
 export function createStatusReader(settings: Settings, options: { metrics?: Pick<TableMetrics, 'read'> } = {}): () => Promise<StatusSnapshot> {
-  const queues = createQueueServiceClient(settings.storage, { retryOptions: { maxTries: 2, tryTimeoutInMs: 10_000 } });
+  const queues = createQueueServiceClient(settings.storage, STORAGE_RETRY.status);
   const records = new SubscriptionRecords(createTableClient(settings.storage, settings.subscriptionsTable));
   const deliveries = new DeliveryLog(createTableClient(settings.storage, settings.backfill.table));
   const clientStates = new ConfiguredClientStates(settings.clientStates);
