@@ -3,6 +3,7 @@ import { backfillSettings, type BackfillSettings } from './settings/backfill.js'
 import { certificateSettings, type CertificateSettings } from './settings/certificates.js';
 import { readArea, valueOf, type Env, type SettingDefinition, type SettingsArea } from './settings/define.js';
 import { graphSettings, type GraphSettings } from './settings/graph.js';
+import { unresolvedKeyVaultReferences } from './settings/key-vault-reference.js';
 import { metricsSettings, type MetricsSettings } from './settings/metrics.js';
 import { receiveSettings, type ReceiveSettings } from './settings/receive.js';
 import { routeSettings, type RouteSettings } from './settings/route.js';
@@ -43,14 +44,20 @@ export function settingValue(env: Env, name: string): string | undefined {
 
 /**
  * Reads and validates every setting once. Throws one ConfigError naming each bad setting (one line each).
+ * A Key Vault reference App Service could not resolve is that setting's one problem: what its area would say
+ * of the reference's text (not a URL, a required setting missing) would only hide the cause.
  */
 export function readSettings(env: Env): Settings {
-  const problems: string[] = [];
+  const unresolved = unresolvedKeyVaultReferences(
+    env,
+    SETTING_DEFINITIONS.map((d) => d.name),
+  );
+  const problems: string[] = unresolved.map((u) => u.problem);
   const slices: object[] = [];
   for (const area of AREAS) {
     const read = readArea(area, env);
     if (read.ok) slices.push(read.slice);
-    else problems.push(...read.problems);
+    else problems.push(...read.problems.filter((p) => !unresolved.some((u) => new RegExp(`\\b${u.name}\\b`).test(p))));
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const settings = Object.assign({ environment: env.AZURE_FUNCTIONS_ENVIRONMENT ?? 'Production' }, ...slices) as Settings;

@@ -38,6 +38,21 @@ describe('readSettings', () => {
     expect(e.problems).toHaveLength(5);
   });
 
+  it('refuses a Key Vault reference App Service could not resolve, naming the setting and not the reference, as its one problem', () => {
+    const reference = '@Microsoft.KeyVault(SecretUri=https://relay-kv.vault.azure.net/secrets/client-state/)';
+    const e = configError({
+      AZURE_FUNCTIONS_ENVIRONMENT: 'Development',
+      GRAPH_CLIENT_STATE: reference,
+      GRAPH_NOTIFICATION_URL: ' @microsoft.keyvault(VaultName=relay-kv;SecretName=notification-url)',
+    });
+    expect(e.problems).toHaveLength(2);
+    expect(e.problems[0]).toMatch(/^GRAPH_CLIENT_STATE is a Key Vault reference that App Service could not resolve/);
+    expect(e.problems[1]).toMatch(/^GRAPH_NOTIFICATION_URL is a Key Vault reference/);
+    expect(e.message).not.toContain('relay-kv');
+    // Resolved, the same settings are accepted: only the reference's text is refused.
+    expect(readSettings({ AZURE_FUNCTIONS_ENVIRONMENT: 'Development', GRAPH_CLIENT_STATE: 'a-resolved-client-state-secret' }).clientStates).toHaveLength(1);
+  });
+
   it('names each wrong setting', () => {
     const e = configError({
       AzureWebJobsStorage: 'not a connection string',
