@@ -15,12 +15,15 @@ import { triggerSettingDefaults } from '../shared/config/trigger-settings.js';
  *   --app <folder>         the function app (default: the current folder); the app runs with it as its folder
  *   --port <n>             the Functions host (default 7071; 0: any free port)
  *   --simulator-port <n>   the Graph simulator (default 7072; 0: any free port)
+ *   --environment <name>   Development (default, as Core Tools runs an app) or Production (as Azure does:
+ *                          AZURE_FUNCTIONS_ENVIRONMENT=Production, function keys enforced)
  */
 const { values } = parseArgs({
   options: {
     app: { type: 'string', default: process.cwd() },
     port: { type: 'string', default: '7071' },
     'simulator-port': { type: 'string', default: '7072' },
+    environment: { type: 'string', default: 'Development' },
   },
 });
 
@@ -77,7 +80,9 @@ try {
   // worker moves to it again when a pre-warmed instance is given the app).
   const appDir = resolve(values.app);
   process.chdir(appDir);
-  host = await startLocalHost({ appDir, port, defaultSettings: defaults });
+  const environment = values.environment;
+  if (environment !== 'Development' && environment !== 'Production') throw new Error(`--environment must be Development or Production, not "${environment}".`);
+  host = await startLocalHost({ appDir, port, defaultSettings: defaults, environment });
   if (stopWhenStarted !== undefined) {
     signals = 0;
     shutdown(stopWhenStarted);

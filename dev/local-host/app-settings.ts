@@ -9,8 +9,10 @@ import { HostConfigError } from './host-errors.js';
  * `AzureWebJobsStorage=UseDevelopmentStorage=true` unless storage is set. Operator CLIs never use this loader:
  * they must not fall back on local defaults when pointed at Azure (see cli/cli-settings.ts).
  * `defaults` (from the tool that starts the host, such as the Graph simulator's URLs) yield to both.
+ * `environment` Production (as in Azure): AZURE_FUNCTIONS_ENVIRONMENT=Production and no
+ * UseDevelopmentStorage=true fallback.
  */
-export function loadAppSettings(appDir: string, env: NodeJS.ProcessEnv, defaults: Record<string, string> = {}): Record<string, string> {
+export function loadAppSettings(appDir: string, env: NodeJS.ProcessEnv, defaults: Record<string, string> = {}, environment: 'Development' | 'Production' = 'Development'): Record<string, string> {
   let values: Record<string, string>;
   try {
     values = readLocalSettingsValues(appDir);
@@ -18,6 +20,7 @@ export function loadAppSettings(appDir: string, env: NodeJS.ProcessEnv, defaults
     throw new HostConfigError(e instanceof ConfigError ? e.problems.join(' ') : (e as Error).message);
   }
   const merged = mergeAppSettings(values, env, defaults);
+  if (environment === 'Production') return { ...merged, AZURE_FUNCTIONS_ENVIRONMENT: 'Production' };
   const identityBased = Object.entries(merged).some(([k, v]) => k.startsWith('AzureWebJobsStorage__') && v.trim() !== '');
   if (!merged.AzureWebJobsStorage?.trim() && !identityBased) merged.AzureWebJobsStorage = 'UseDevelopmentStorage=true';
   merged.AZURE_FUNCTIONS_ENVIRONMENT = 'Development';

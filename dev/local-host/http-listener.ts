@@ -4,6 +4,7 @@ import type { FunctionRegistry, Registration, TypedData } from './core-api.js';
 import type { HostLog } from './host-log.js';
 import { invokeFunction, logInvocation } from './invoke-function.js';
 import { compileRoute, type RouteMatcher } from '../http/route-template.js';
+import { isAuthorized, presentedKey, type AuthLevel, type FunctionKeys } from './function-keys.js';
 
 interface HttpRoute {
   readonly registration: Registration;
@@ -11,6 +12,7 @@ interface HttpRoute {
   readonly methods: ReadonlySet<string>;
   readonly match: RouteMatcher;
   readonly template: string;
+  readonly authLevel: AuthLevel;
 }
 
 export interface HttpListenerOptions {
@@ -23,11 +25,13 @@ export interface HttpListenerOptions {
   readonly appHookData: Record<string, unknown>;
   /** host.json functionTimeout; an invocation over it answers 500. */
   readonly functionTimeoutMs?: number | undefined;
+  /** The host's keys, when they are enforced (as in Azure); absent: every function is open (as under Core Tools). */
+  readonly keys?: FunctionKeys;
 }
 
 /**
- * Serves every HTTP-triggered registration under the route prefix, as the host does locally: no function
- * keys are enforced, methods are checked, the request is handed to the library as the worker's RPC shape and
+ * Serves every HTTP-triggered registration under the route prefix, as the host does: function keys enforced
+ * when `keys` are given (as in Azure; not under Core Tools), methods are checked, the request is handed to the library as the worker's RPC shape and
  * the function's http output becomes the response.
  */
 export class HttpListener {
@@ -46,14 +50,16 @@ export class HttpListener {
       const template = (binding.route as string | undefined) ?? registration.metadata.name;
       const prefixed = [options.routePrefix, template].filter((s) => s).join('/');
       const methods = ((binding.methods as string[] | undefined) ?? ['GET', 'POST']).map((m) => m.toUpperCase());
-      return [{ registration, triggerName, methods: new Set(methods), match: compileRoute(prefixed), template: prefixed }];
+      const level = typeof binding.authLevel === 'string' ? binding.authLevel.toLowerCase() : 'anonymous';
+      const authLevel: AuthLevel = level === 'function' || level === 'admin' ? level : 'anonymous';
+      return [{ registration, triggerName, methods: new Set(methods), match: compileRoute(prefixed), template: prefixed, authLevel }];
     });
     this.#server = createServer((req, res) => void this.#handle(req, res));
     this.#server.keepAliveTimeout = 5000;
   }
 
-  get routes(): readonly { name: string; methods: string[]; path: string }[] {
-    return this.#routes.map((r) => ({ name: r.registration.metadata.name, methods: [...r.methods], path: '/' + r.template }));
+  get routes(): readonly { name: string; methods: string[]; path: string; authLevel: AuthLevel }[] {
+    return this.#routes.map((r) => ({ name: r.registration.metadata.name, methods: [...r.methods], path: '/' + r.template, authLevel: r.authLevel }));
   }
 
   async listen(): Promise<string> {
@@ -94,6 +100,14 @@ export class HttpListener {
     if (!route || !params) {
       req.resume();
       res.writeHead(404).end();
+      return;
+    }
+    const keys = this.#options.keys;
+    if (keys && !isAuthorized(keys, route.registration.metadata.name, route.authLevel, presentedKey(url, req.headers))) {
+      // As Azure answers a missing or wrong key: 401, no body; the function is not invoked.
+      req.resume();
+      this.#options.log.host('info', 'http.unauthorized', { function: route.registration.metadata.name, authLevel: route.authLevel });
+      res.writeHead(401).end();
       return;
     }
 

@@ -11,6 +11,7 @@ import { installCoreModule } from './install-core-module.js';
 import { loadFunctionApp } from './load-app.js';
 import { parseTimerSchedule } from './timer-schedule.js';
 import { BlobScheduleMonitor, HOSTS_CONTAINER, hostId } from './schedule-monitor.js';
+import { loadFunctionKeys, SECRETS_CONTAINER } from './function-keys.js';
 import { QueueListener } from './queue-listener.js';
 import { ListenerFaultError, storageFailure } from './storage-errors.js';
 import { TimerListener } from './timer-listener.js';
@@ -25,6 +26,12 @@ export interface LocalHostOptions {
   readonly defaultSettings?: Record<string, string>;
   /** Where the human-readable start-up summary goes; stderr by default, so stdout stays JSON lines. */
   readonly banner?: (text: string) => void;
+  /**
+   * `Development` (default): as Core Tools runs an app (AZURE_FUNCTIONS_ENVIRONMENT=Development, no function
+   * keys). `Production`: as Azure does (AZURE_FUNCTIONS_ENVIRONMENT=Production, no local default storage,
+   * function keys enforced from `azure-webjobs-secrets` in AzureWebJobsStorage).
+   */
+  readonly environment?: 'Development' | 'Production';
 }
 
 export interface LocalHost {
@@ -55,7 +62,8 @@ function resolveSettingExpressions(value: string, settings: Record<string, strin
  */
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const appDir = options.appDir;
-  const settings = loadAppSettings(appDir, process.env, options.defaultSettings);
+  const production = options.environment === 'Production';
+  const settings = loadAppSettings(appDir, process.env, options.defaultSettings, production ? 'Production' : 'Development');
   Object.assign(process.env, settings);
   const hostOptions = readHostOptions(appDir, { settings });
   if (settings.WEBSITE_TIME_ZONE) {
@@ -98,7 +106,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       }
     }
 
+    // In Production, as in Azure, the host's keys (created on first start) guard every function that is not anonymous.
+    const keys = production
+      ? await loadFunctionKeys(
+          createBlobServiceClient(parseStorageConnection(settings, settings.AzureWebJobsStorage)).getContainerClient(SECRETS_CONTAINER),
+          hostId(settings, appDir),
+          registry.registrations.filter((r) => Object.values(r.metadata.bindings).some((b) => b.type.toLowerCase() === 'httptrigger')).map((r) => r.metadata.name),
+        )
+      : undefined;
+    if (keys) log.host('info', 'host.keys_loaded', { where: `${SECRETS_CONTAINER}/${hostId(settings, appDir)}/`, functions: [...keys.byFunction.keys()] });
     const http = new HttpListener({
+      keys,
       registry,
       log,
       routePrefix: hostOptions.routePrefix,

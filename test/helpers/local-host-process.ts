@@ -26,8 +26,13 @@ export interface HostProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function runHost(appDir: string, env: Record<string, string>, port = 0): { child: ChildProcess; exit: Promise<number | null>; output: () => { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, [START_LOCAL, '--app', appDir, '--port', String(port), '--simulator-port', '0'], {
+export function runHost(
+  appDir: string,
+  env: Record<string, string>,
+  port = 0,
+  args: readonly string[] = [],
+): { child: ChildProcess; exit: Promise<number | null>; output: () => { stdout: string; stderr: string } } {
+  const child = spawn(process.execPath, [START_LOCAL, '--app', appDir, '--port', String(port), '--simulator-port', '0', ...args], {
     // No subscription reconciling unless a test asks for it: without the simulator it would call real Graph.
     env: { ...process.env, LOCAL_GRAPH_SIMULATOR: 'false', LOCAL_CERTIFICATE_DIR: CERTIFICATE_DIR, 'AzureWebJobs.reconcileSubscriptions.Disabled': 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,8 +48,8 @@ export function runHost(appDir: string, env: Record<string, string>, port = 0): 
 }
 
 /** Starts the host; `port` keeps a URL known beforehand or across restarts (as a deployed app keeps its own), else a free one. */
-export async function startHost(appDir: string, env: Record<string, string>, port?: number): Promise<HostProcess> {
-  const { child, exit, output } = runHost(appDir, env, port ?? (await freePort()));
+export async function startHost(appDir: string, env: Record<string, string>, port?: number, args: readonly string[] = []): Promise<HostProcess> {
+  const { child, exit, output } = runHost(appDir, env, port ?? (await freePort()), args);
   const lines: HostLine[] = [];
   const waiters = new Set<() => void>();
   let buffer = '';
