@@ -1,0 +1,139 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+
+/** A managed identity of the stand-in, and the app roles each resource has granted it. */
+export interface StandInIdentity {
+  /** The identity's client (application) id: what `AZURE_CLIENT_ID` / `client_id` names. */
+  readonly clientId: string;
+  /** Its service principal's object id: the token's `oid` and `sub`. */
+  readonly principalId: string;
+  /** Roles by resource (`https://graph.microsoft.com`: `['Chat.Read.All', …]`), as role assignments and admin consent give them. */
+  readonly roles?: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface ManagedIdentityEndpointOptions {
+  readonly tenantId: string;
+  readonly identities: readonly StandInIdentity[];
+  readonly port?: number;
+  /** Token lifetime in seconds (Entra's managed identity tokens last about a day). */
+  readonly lifetimeSeconds?: number;
+}
+
+/**
+ * Plays the App Service managed identity endpoint for a local stack: what `IDENTITY_ENDPOINT` and
+ * `IDENTITY_HEADER` point `@azure/identity`'s ManagedIdentityCredential at on Functions, unchanged.
+ */
+export interface ManagedIdentityEndpoint {
+  /** The value of IDENTITY_ENDPOINT. */
+  readonly endpoint: string;
+  /** The value of IDENTITY_HEADER: the secret every request must carry in X-IDENTITY-HEADER. */
+  readonly header: string;
+  /** Where the keys that sign its tokens are published (a resource checks tokens against them). */
+  readonly jwksUrl: string;
+  /** The issuer of its tokens: `https://sts.windows.net/<tenant>/`, as Entra's v1 tokens name it. */
+  readonly issuer: string;
+  /** Tokens issued so far, by resource. */
+  readonly issued: ReadonlyMap<string, number>;
+  close(): Promise<void>;
+}
+
+const API_VERSION = '2019-08-01';
+
+/** `https://graph.microsoft.com/`, `https://graph.microsoft.com/.default` and `https://graph.microsoft.com` are one resource. */
+function resourceOf(value: string): string {
+  return value.replace(/\/\.default$/, '').replace(/\/+$/, '');
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function answer(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/**
+ * Starts the endpoint on loopback. `GET <endpoint>?api-version=2019-08-01&resource=<r>[&client_id=<id>]` with
+ * the header gives `{ access_token, expires_on, resource, token_type, client_id }`, as App Service does: an
+ * RS256 JWT for the resource with the identity's roles for it. A missing or wrong header: 401; an unknown
+ * identity or another api-version: 400, with App Service's message shape. Without `client_id`, the only
+ * identity (a user-assigned identity must be named when there are several).
+ */
+export async function startManagedIdentityEndpoint(options: ManagedIdentityEndpointOptions): Promise<ManagedIdentityEndpoint> {
+  const kid = `stand-in-${randomBytes(4).toString('hex')}`;
+  const pair = await generateKeyPair('RS256', { extractable: true });
+  const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid, use: 'sig', alg: 'RS256' };
+  const signingKey: CryptoKey = pair.privateKey;
+  const header = randomBytes(24).toString('base64url');
+  const issuer = `https://sts.windows.net/${options.tenantId}/`;
+  const lifetime = options.lifetimeSeconds ?? 24 * 3600;
+  const issued = new Map<string, number>();
+
+  const token = async (req: IncomingMessage, url: URL, res: ServerResponse) => {
+    const presented = req.headers['x-identity-header'];
+    if (typeof presented !== 'string' || !sameSecret(presented, header)) {
+      return answer(res, 401, { statusCode: 401, message: 'Unauthorized: the X-IDENTITY-HEADER is missing or wrong.' });
+    }
+    if (url.searchParams.get('api-version') !== API_VERSION) return answer(res, 400, { statusCode: 400, message: `Only api-version ${API_VERSION} is served.` });
+    const resource = url.searchParams.get('resource');
+    if (!resource) return answer(res, 400, { statusCode: 400, message: 'The resource parameter is required.' });
+    const clientId = url.searchParams.get('client_id');
+    const principalId = url.searchParams.get('principal_id');
+    const identity = clientId
+      ? options.identities.find((i) => i.clientId.toLowerCase() === clientId.toLowerCase())
+      : principalId
+        ? options.identities.find((i) => i.principalId.toLowerCase() === principalId.toLowerCase())
+        : options.identities.length === 1
+          ? options.identities[0]
+          : undefined;
+    if (!identity) return answer(res, 400, { statusCode: 400, message: 'No Managed Identity found for specified ClientId/ResourceId/PrincipalId.' });
+    const audience = resourceOf(resource);
+    const roles = identity.roles?.[audience] ?? [];
+    const now = Math.floor(Date.now() / 1000);
+    const accessToken = await new SignJWT({
+      tid: options.tenantId,
+      oid: identity.principalId,
+      appid: identity.clientId,
+      appidacr: '2',
+      idtyp: 'app',
+      ...(roles.length > 0 ? { roles: [...roles] } : {}),
+    })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setSubject(identity.principalId)
+      .setIssuedAt(now)
+      .setNotBefore(now - 300)
+      .setExpirationTime(now + lifetime)
+      .sign(signingKey);
+    issued.set(audience, (issued.get(audience) ?? 0) + 1);
+    return answer(res, 200, { access_token: accessToken, expires_on: String(now + lifetime), resource, token_type: 'Bearer', client_id: identity.clientId });
+  };
+
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    req.resume();
+    if (req.method === 'GET' && url.pathname === '/msi/token') return void token(req, url, res).catch((e: Error) => answer(res, 500, { statusCode: 500, message: e.message }));
+    if (req.method === 'GET' && url.pathname === '/discovery/v2.0/keys') return answer(res, 200, { keys: [jwk] });
+    answer(res, 404, { statusCode: 404, message: 'Not found.' });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    endpoint: `${base}/msi/token`,
+    header,
+    jwksUrl: `${base}/discovery/v2.0/keys`,
+    issuer,
+    issued,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

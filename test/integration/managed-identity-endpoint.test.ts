@@ -1,0 +1,54 @@
+import { ManagedIdentityCredential } from '@azure/identity';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startManagedIdentityEndpoint, type ManagedIdentityEndpoint } from '../../dev/entra/managed-identity-endpoint.js';
+
+const TENANT = '11111111-1111-4111-8111-111111111111';
+const RELAY = { clientId: '44444444-4444-4444-8444-444444444444', principalId: '55555555-5555-4555-8555-555555555555' };
+const OTHER = { clientId: '66666666-6666-4666-8666-666666666666', principalId: '77777777-7777-4777-8777-777777777777' };
+
+describe("the managed identity endpoint stand-in, through @azure/identity's ManagedIdentityCredential unchanged", () => {
+  let mi: ManagedIdentityEndpoint;
+  const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
+
+  beforeAll(async () => {
+    mi = await startManagedIdentityEndpoint({
+      tenantId: TENANT,
+      identities: [{ ...RELAY, roles: { 'https://graph.microsoft.com': ['Chat.Read.All', 'ChatMember.Read.All'] } }, OTHER],
+    });
+    // As App Service sets them for a function app's worker.
+    process.env.IDENTITY_ENDPOINT = mi.endpoint;
+    process.env.IDENTITY_HEADER = mi.header;
+  });
+  afterAll(async () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await mi?.close();
+  });
+
+  it("gives a user-assigned identity a signed token for the resource asked, with that resource's roles", async () => {
+    const { token, expiresOnTimestamp } = await new ManagedIdentityCredential({ clientId: RELAY.clientId }).getToken('https://graph.microsoft.com/.default');
+    expect(expiresOnTimestamp).toBeGreaterThan(Date.now() + 3600_000);
+    const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(mi.jwksUrl)), { issuer: mi.issuer, audience: 'https://graph.microsoft.com' });
+    expect(protectedHeader.alg).toBe('RS256');
+    expect(payload).toMatchObject({ tid: TENANT, appid: RELAY.clientId, oid: RELAY.principalId, sub: RELAY.principalId, roles: ['Chat.Read.All', 'ChatMember.Read.All'] });
+
+    const vault = await new ManagedIdentityCredential({ clientId: RELAY.clientId }).getToken('https://vault.azure.net/.default');
+    const { payload: forVault } = await jwtVerify(vault.token, createRemoteJWKSet(new URL(mi.jwksUrl)), { audience: 'https://vault.azure.net' });
+    expect(forVault.roles).toBeUndefined();
+    await expect(jwtVerify(vault.token, createRemoteJWKSet(new URL(mi.jwksUrl)), { audience: 'https://graph.microsoft.com' })).rejects.toThrow(/aud/);
+  });
+
+  it('refuses an identity it does not hold, and a request without the identity header', async () => {
+    await expect(new ManagedIdentityCredential({ clientId: '88888888-8888-4888-8888-888888888888' }).getToken('https://storage.azure.com/.default')).rejects.toThrow();
+    const bare = await fetch(`${mi.endpoint}?api-version=2019-08-01&resource=https://storage.azure.com&client_id=${RELAY.clientId}`);
+    expect(bare.status).toBe(401);
+    const wrong = await fetch(`${mi.endpoint}?api-version=2019-08-01&resource=https://storage.azure.com&client_id=${RELAY.clientId}`, { headers: { 'x-identity-header': 'guessed' } });
+    expect(wrong.status).toBe(401);
+    const several = await fetch(`${mi.endpoint}?api-version=2019-08-01&resource=https://storage.azure.com`, { headers: { 'x-identity-header': mi.header } });
+    expect(several.status).toBe(400);
+    expect(mi.issued.get('https://storage.azure.com')).toBeUndefined();
+  });
+});
