@@ -55,11 +55,13 @@ export class AppGrants {
   }
 
   /** Throws Graph's 403 when the app may not hold a subscription on this resource. */
-  check(caller: { readonly appId: string; readonly userId?: string }, parsed: ParsedResource, operation = 'Create'): void {
+  check(caller: { readonly appId: string; readonly userId?: string; readonly roles?: readonly string[] }, parsed: ParsedResource, operation = 'Create'): void {
     if (caller.userId) return;
     const grant = this.of(caller.appId);
+    // A verified token's roles are what the tenant consented to; otherwise the grant set for the app.
+    const permissions = caller.roles ?? grant.permissions;
     const { entry } = parsed;
-    if (!entry.permissions.some((p) => grant.permissions.includes(p))) {
+    if (!entry.permissions.some((p) => permissions.includes(p))) {
       throw extensionError(403, `Required permissions to access ${entry.name} subscription one of ('${entry.permissions.join(',')}') is missing.`, operation);
     }
     if ((entry.kind === 'chatMessage' || entry.kind === 'channelMessage') && !grant.protectedApiAccess) {

@@ -18,8 +18,8 @@ export interface GraphCall {
 }
 
 /** The call for `rest` (the decoded segments after the version); 401 first when the token is missing or not a JWT. */
-export function graphCall(sim: GraphSimulator, req: SimulatorRequest, version: 'v1.0' | 'beta', rest: readonly string[]): GraphCall {
-  const caller = callerOf(sim, req.headers.authorization);
+export async function graphCall(sim: GraphSimulator, req: SimulatorRequest, version: 'v1.0' | 'beta', rest: readonly string[]): Promise<GraphCall> {
+  const caller = await callerOf({ appId: sim.appId, tenantId: sim.tenantId, verifier: sim.tokenVerifier }, req.headers.authorization);
   const read: ReadRequestContext = {
     teams: sim.teams,
     tokens: sim.pagingTokens,

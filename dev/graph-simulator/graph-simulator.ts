@@ -13,6 +13,7 @@ import { SubscriptionService, type SimSubscription } from './subscriptions.js';
 import { TeamsDirectory } from './teams-directory.js';
 import { graphDateTime } from './teams-model.js';
 import { TokenSigner } from './token-signer.js';
+import { TokenVerifier } from './token-verifier.js';
 import { performValidationHandshake } from './validation-handshake.js';
 
 export const SIMULATOR_TENANT_ID = '11111111-1111-4111-8111-111111111111';
@@ -45,6 +46,11 @@ export interface GraphSimulatorOptions {
   readonly grants?: Readonly<Record<string, Partial<AppGrant>>>;
   /** The grant of apps not named in `grants` (default: everything, FULL_GRANT). */
   readonly defaultGrant?: AppGrant;
+  /**
+   * Check bearer tokens as Graph does, against this issuer's keys (the Entra stand-in's JWKS): signature,
+   * audience Graph, expiry; a token's `roles` are then the app's permissions. Unset: tokens are read unchecked.
+   */
+  readonly verifyTokens?: { readonly jwksUrl: string; readonly issuer?: string };
 }
 
 export type LifecycleEvent = 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed';
@@ -84,6 +90,8 @@ export class GraphSimulator {
   readonly appId: string;
   readonly #reauthorizationNoticeMs: number;
   readonly authorization: AuthorizationRules;
+  /** Set with `verifyTokens`: every call's token is checked (token-verifier.ts). */
+  readonly tokenVerifier: TokenVerifier | undefined;
   #server: SimulatorServer | undefined;
   #tick: NodeJS.Timeout | undefined;
 
@@ -97,6 +105,7 @@ export class GraphSimulator {
     this.deliveries = new Deliverer(this.clock, (appId, tenantId) => this.signer.validationToken(appId, tenantId, this.clock.now()), options.delivery);
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.grants = new AppGrants(options.defaultGrant, options.grants);
+    this.tokenVerifier = options.verifyTokens ? new TokenVerifier(options.verifyTokens) : undefined;
     this.subscriptions = new SubscriptionService({
       clock: this.clock,
       handshake: (url) => performValidationHandshake(url, handshakeTimeoutMs, options.handshakeFrom),

@@ -27,7 +27,7 @@ async function answerOf(sim: GraphSimulator, req: SimulatorRequest, raw: readonl
   const [first, ...rest] = raw.map(decodeURIComponent);
   const restPath = raw.slice(1).join('/');
   if (first === 'v1.0' || first === 'beta') {
-    const call = graphCall(sim, req, first, rest);
+    const call = await graphCall(sim, req, first, rest);
     const route = graphRoute(req.method, restPath);
     if (route) return await route(call);
   } else if ('/' + first === DRIVER_PREFIX) {

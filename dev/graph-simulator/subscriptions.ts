@@ -14,6 +14,8 @@ export interface Caller {
   readonly userId?: string;
   /** How long the bearer token is still valid (from its `exp`), when it says. */
   readonly tokenLifetimeMs?: number;
+  /** The application permissions of a signed token (`roles`), when the simulator verifies tokens. */
+  readonly roles?: readonly string[];
 }
 
 export interface SimSubscription extends SubscriptionAuthorization {

@@ -1,0 +1,62 @@
+import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import { GraphError } from './graph-error.js';
+
+/** Graph's resource as a token's audience names it: the URI, or Graph's application id (v1 tokens of some clients). */
+const GRAPH_AUDIENCES = ['https://graph.microsoft.com', 'https://graph.microsoft.com/', '00000003-0000-0000-c000-000000000000'];
+
+/** What a verified app token says of its caller. */
+export interface VerifiedToken {
+  readonly appId: string;
+  readonly tenantId: string;
+  /** The application permissions the token carries (`roles`): what an admin consented to for the app. */
+  readonly roles: readonly string[];
+  readonly userId?: string;
+  readonly expiresAtMs: number;
+}
+
+const invalid = (message: string) => new GraphError(401, 'InvalidAuthenticationToken', message);
+
+/**
+ * Checks bearer tokens as Graph does when the simulator is given an issuer's keys (`verifyTokens`): an RS256
+ * signature by a published key, audience Graph, not expired (5 minutes' leeway), a tenant. Each refusal is
+ * Graph's 401 `InvalidAuthenticationToken` with its message. The unsigned tokens of `npm start` are refused.
+ */
+export class TokenVerifier {
+  readonly #keys: ReturnType<typeof createRemoteJWKSet>;
+  readonly #issuer: string | undefined;
+
+  constructor(options: { readonly jwksUrl: string; readonly issuer?: string }) {
+    this.#keys = createRemoteJWKSet(new URL(options.jwksUrl));
+    this.#issuer = options.issuer;
+  }
+
+  async verify(token: string): Promise<VerifiedToken> {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, this.#keys, {
+        algorithms: ['RS256'],
+        audience: GRAPH_AUDIENCES,
+        clockTolerance: 300,
+        ...(this.#issuer ? { issuer: this.#issuer } : {}),
+      }));
+    } catch (e) {
+      if (e instanceof errors.JWTExpired) throw invalid('Lifetime validation failed, the token is expired.');
+      if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'aud') throw invalid('Invalid audience.');
+      if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'iss') throw invalid('Invalid issuer.');
+      if (e instanceof errors.JOSEAlgNotAllowed || e instanceof errors.JWSSignatureVerificationFailed || e instanceof errors.JWKSNoMatchingKey) throw invalid('Invalid signature.');
+      throw invalid('Access token validation failure.');
+    }
+    const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+    const appId = str(payload.appid) ?? str(payload.azp);
+    const tenantId = str(payload.tid);
+    if (!appId || !tenantId) throw invalid('Access token validation failure: the token names no app or tenant.');
+    const userId = payload.scp ? str(payload.oid) : undefined;
+    return {
+      appId,
+      tenantId,
+      roles: Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [],
+      ...(userId ? { userId } : {}),
+      expiresAtMs: typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now(),
+    };
+  }
+}
