@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { tlsCertificate } from './fake-key-vault.js';
+import { tlsCertificate } from '../../dev/key-vault/key-vault-stand-in.js';
 
 /** One telemetry item as Application Insights' ingestion (`/v2.1/track`) receives it. */
 export interface Envelope {

@@ -9,7 +9,7 @@ import { permanentReason } from '../../shared/route/notification-processor.js';
 import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
 import { encryptResourceData, parseEncryptionCertificate } from '../../dev/graph-simulator/encrypt-resource-data.js';
 import { createTestCertificate, type TestCertificate } from '../helpers/certificates.js';
-import { startFakeKeyVault, type FakeKeyVault } from '../helpers/fake-key-vault.js';
+import { startKeyVaultStandIn, type KeyVaultStandIn } from '../../dev/key-vault/key-vault-stand-in.js';
 
 /** Encrypts like Graph does, to the given certificate (the simulator's code, independent of ours). */
 function encryptTo(certificateBase64: string, id: string, payload: unknown) {
@@ -109,12 +109,12 @@ describe('LocalCertificateStore', () => {
 });
 
 describe('KeyVaultCertificateStore against a Key Vault that speaks its REST protocol', () => {
-  let vault: FakeKeyVault;
+  let vault: KeyVaultStandIn;
   let v1: TestCertificate;
   let v2: TestCertificate;
   let v1Version: string;
   let store: KeyVaultCertificateStore;
-  const storeFor = (v: FakeKeyVault, certificateName = 'graph-notifications') =>
+  const storeFor = (v: KeyVaultStandIn, certificateName = 'graph-notifications') =>
     new KeyVaultCertificateStore({
       vaultUrl: v.url,
       certificateName,
@@ -123,7 +123,7 @@ describe('KeyVaultCertificateStore against a Key Vault that speaks its REST prot
     });
 
   beforeAll(async () => {
-    vault = await startFakeKeyVault();
+    vault = await startKeyVaultStandIn();
     v1 = await createTestCertificate();
     v2 = await createTestCertificate();
     v1Version = vault.addVersion('graph-notifications', { der: Buffer.from(v1.base64, 'base64'), secret: v1.pem, contentType: 'application/x-pem-file' });

@@ -2,6 +2,7 @@ import { ManagedIdentityCredential } from '@azure/identity';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startManagedIdentityEndpoint, type ManagedIdentityEndpoint } from '../../dev/entra/managed-identity-endpoint.js';
+import { pointManagedIdentityAt } from '../helpers/managed-identity-env.js';
 
 const TENANT = '11111111-1111-4111-8111-111111111111';
 const RELAY = { clientId: '44444444-4444-4444-8444-444444444444', principalId: '55555555-5555-4555-8555-555555555555' };
@@ -9,22 +10,17 @@ const OTHER = { clientId: '66666666-6666-4666-8666-666666666666', principalId: '
 
 describe("the managed identity endpoint stand-in, through @azure/identity's ManagedIdentityCredential unchanged", () => {
   let mi: ManagedIdentityEndpoint;
-  const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
+  let restoreEnv: () => void = () => undefined;
 
   beforeAll(async () => {
     mi = await startManagedIdentityEndpoint({
       tenantId: TENANT,
       identities: [{ ...RELAY, roles: { 'https://graph.microsoft.com': ['Chat.Read.All', 'ChatMember.Read.All'] } }, OTHER],
     });
-    // As App Service sets them for a function app's worker.
-    process.env.IDENTITY_ENDPOINT = mi.endpoint;
-    process.env.IDENTITY_HEADER = mi.header;
+    restoreEnv = pointManagedIdentityAt(mi);
   });
   afterAll(async () => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
     await mi?.close();
   });
 

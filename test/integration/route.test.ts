@@ -14,7 +14,7 @@ import { replayMessages } from '../../shared/route/replay.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { azuriteVia, azuriteSasConnectionString, queueService, uniqueName } from '../helpers/azurite.js';
 import { createTestCertificate } from '../helpers/certificates.js';
-import { startFakeKeyVault } from '../helpers/fake-key-vault.js';
+import { startKeyVaultStandIn } from '../../dev/key-vault/key-vault-stand-in.js';
 import { TENANT_A, TENANT_B } from '../helpers/notifications.js';
 import { CHAT, chatMessage, useRouteHarness } from '../helpers/route-harness.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
@@ -26,7 +26,7 @@ const message = chatMessage;
 
 /** The fake Key Vault with one certificate version, and a certificate store reading it (no SDK retries). */
 async function startKeyVaultStore() {
-  const vault = await startFakeKeyVault();
+  const vault = await startKeyVaultStandIn();
   const cert = await createTestCertificate();
   const version = vault.addVersion('graph-notifications', { der: Buffer.from(cert.base64, 'base64'), secret: cert.pem, contentType: 'application/x-pem-file' });
   const kv = new KeyVaultCertificateStore({

@@ -5,6 +5,7 @@ import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simula
 import { createTestCertificate, type TestCertificate } from '../helpers/certificates.js';
 import { bearerFor, graphClient, inMinutes } from '../helpers/graph-client.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
+import { pointManagedIdentityAt } from '../helpers/managed-identity-env.js';
 
 const TENANT = '11111111-1111-4111-8111-111111111111';
 const RELAY = { clientId: '44444444-4444-4444-8444-444444444444', principalId: '55555555-5555-4555-8555-555555555555' };
@@ -16,7 +17,7 @@ describe('the Graph simulator checking tokens as Graph does (verifyTokens), with
   let sim: GraphSimulator;
   let sink: WebhookSink;
   let cert: TestCertificate;
-  const saved = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
+  let restoreEnv: () => void = () => undefined;
   const tokenFor = async (resource: string) => (await new ManagedIdentityCredential({ clientId: RELAY.clientId }).getToken(`${resource}/.default`)).token;
 
   beforeAll(async () => {
@@ -24,15 +25,11 @@ describe('the Graph simulator checking tokens as Graph does (verifyTokens), with
     sink = await startWebhookSink();
     sink.handshake = 'echo';
     mi = await startManagedIdentityEndpoint({ tenantId: TENANT, identities: [{ ...RELAY, roles: { 'https://graph.microsoft.com': ROLES } }] });
-    process.env.IDENTITY_ENDPOINT = mi.endpoint;
-    process.env.IDENTITY_HEADER = mi.header;
+    restoreEnv = pointManagedIdentityAt(mi);
     sim = await startGraphSimulator({ tenantId: TENANT, verifyTokens: { jwksUrl: mi.jwksUrl, issuer: mi.issuer } });
   });
   afterAll(async () => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
     await sim?.close();
     await mi?.close();
     await sink?.close();

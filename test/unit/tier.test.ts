@@ -11,7 +11,7 @@ const testFiles = (dir: string): string[] =>
 const NOT_UNIT: readonly [what: string, pattern: RegExp][] = [
   ['Azurite', /helpers\/azurite|dev\/azurite|startTestAzurite/],
   ['a child process', /node:child_process|helpers\/local-host-process|helpers\/chaos-cli/],
-  ['a server', /createServer\(|\.listen\(|startGraphSimulator|helpers\/(webhook-sink|fake-key-vault|handshake-server|tcp-proxy|receiver)/],
+  ['a server', /createServer\(|\.listen\(|startGraphSimulator|startKeyVaultStandIn|startManagedIdentityEndpoint|helpers\/(webhook-sink|handshake-server|tcp-proxy|receiver)/],
   ['a real sleep', /setTimeout\(\s*(r|resolve)\s*,|node:timers\/promises|helpers\/eventually/],
   ['a browser', /playwright|chromium/i],
 ];

@@ -1,23 +1,47 @@
 import { randomBytes, webcrypto, createPrivateKey } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import * as x509 from '@peculiar/x509';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { nodeWebCrypto } from '../../shared/certificates/self-signed.js';
+
+/** The Key Vault data-plane roles the stand-in honours (RBAC mode), as infra/ assigns them. */
+export type KeyVaultRole = 'Key Vault Secrets User' | 'Key Vault Certificate User' | 'Key Vault Administrator';
+
+/** What each role may read: Certificate User includes getSecret, so it can read a certificate's private key. */
+const ROLE_READS: Record<KeyVaultRole, readonly ('certificates' | 'secrets')[]> = {
+  'Key Vault Secrets User': ['secrets'],
+  'Key Vault Certificate User': ['certificates', 'secrets'],
+  'Key Vault Administrator': ['certificates', 'secrets'],
+};
+
+export interface KeyVaultStandInOptions {
+  /**
+   * Check bearer tokens as Key Vault does: signed by this issuer's keys (the managed identity stand-in's JWKS)
+   * for `https://vault.azure.net`, and authorized by the roles assigned to the token's `oid` (403
+   * ForbiddenByRbac otherwise). Unset: one static token, given as `credential`, opens everything.
+   */
+  readonly entra?: { readonly jwksUrl: string; readonly issuer?: string; readonly roles: Readonly<Record<string, readonly KeyVaultRole[]>> };
+}
 
 /**
  * Key Vault's REST protocol on loopback HTTPS, for the real @azure/keyvault-* clients: the 401 challenge
  * on an unauthenticated request, then certificates and secrets by name and version, Key Vault's error
  * bodies for what it does not hold. Strict: GET only, `api-version` required, the bearer token checked.
  */
-export interface FakeKeyVault {
+export interface KeyVaultStandIn {
   readonly url: string;
   /** PEM of the TLS certificate, to trust in the clients' `tlsOptions.ca`. */
   readonly tlsCa: string;
+  /** The static token's credential (without `entra`); with `entra`, a credential from the managed identity stand-in. */
   readonly credential: TokenCredential;
   readonly requests: { method: string; path: string; authorized: boolean }[];
   /** Adds a version of a certificate (DER) with its secret (PEM bundle or base64 PKCS#12); the newest is current. */
   addVersion(name: string, version: { der: Buffer; secret: string; contentType: 'application/x-pem-file' | 'application/x-pkcs12' }): string;
+  /** Adds a version of a plain secret (a clientState, a keyed URL); the newest is current. Answers the version. */
+  setSecret(name: string, value: string, contentType?: string): string;
   /** Makes the vault answer 503 until told otherwise. */
   down: boolean;
   close(): Promise<void>;
@@ -45,27 +69,44 @@ export async function tlsCertificate(): Promise<{ cert: string; key: string }> {
   return { cert: cert.toString('pem'), key: key.export({ format: 'pem', type: 'pkcs8' }).toString() };
 }
 
-export async function startFakeKeyVault(): Promise<FakeKeyVault> {
+export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {}): Promise<KeyVaultStandIn> {
   const tls = await tlsCertificate();
   const certificates = new Map<string, { version: string; der: Buffer; secret: string; contentType: string; created: number }[]>();
-  const requests: FakeKeyVault['requests'] = [];
+  const secrets = new Map<string, { version: string; value: string; contentType: string | undefined; created: number }[]>();
+  const requests: KeyVaultStandIn['requests'] = [];
+  const keys = options.entra ? createRemoteJWKSet(new URL(options.entra.jwksUrl)) : undefined;
   const state = { down: false };
   let base = '';
 
-  const server: Server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+  /** Who a request's token names (its `oid`), or why it is refused; the static token in the mode without `entra`. */
+  const callerOf = async (authorization: string | undefined): Promise<{ oid: string } | { refused: string } | undefined> => {
+    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+    if (!token) return undefined;
+    if (!keys || !options.entra) return token === TOKEN ? { oid: 'static' } : { refused: 'AKV10000: Request is missing a Bearer or PoP token.' };
+    try {
+      const { payload } = await jwtVerify(token, keys, { audience: 'https://vault.azure.net', clockTolerance: 300, ...(options.entra.issuer ? { issuer: options.entra.issuer } : {}) });
+      return typeof payload.oid === 'string' ? { oid: payload.oid } : { refused: 'AKV10032: Invalid token: no oid.' };
+    } catch (e) {
+      return { refused: `AKV10022: Invalid token (${(e as Error).message}).` };
+    }
+  };
+  const mayRead = (oid: string, kind: 'certificates' | 'secrets') => !options.entra || (options.entra.roles[oid] ?? []).some((role) => ROLE_READS[role].includes(kind));
+
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://vault');
-    const authorized = req.headers.authorization === `Bearer ${TOKEN}`;
-    requests.push({ method: req.method ?? '', path: url.pathname, authorized });
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-ms-keyvault-service-version': '1.9.0', ...headers }).end(JSON.stringify(body));
-    const error = (status: number, code: string, message: string) => send(status, { error: { code, message } });
+    const error = (status: number, code: string, message: string, inner?: string) => send(status, { error: { code, message, ...(inner ? { innerError: { code: inner } } : {}) } });
     req.resume();
+    const caller = await callerOf(req.headers.authorization);
+    const authorized = caller !== undefined && 'oid' in caller;
+    requests.push({ method: req.method ?? '', path: url.pathname, authorized });
     if (state.down) return error(503, 'ServiceUnavailable', 'The vault is unavailable.');
     if (!url.searchParams.get('api-version')) return error(400, 'BadParameter', 'api-version is required.');
-    if (!authorized) {
+    if (!caller || !('oid' in caller)) {
       return send(
         401,
-        { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' } },
+        { error: { code: 'Unauthorized', message: caller?.refused ?? 'AKV10000: Request is missing a Bearer or PoP token.' } },
         {
           'www-authenticate': 'Bearer authorization="https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47", resource="https://vault.azure.net"',
         },
@@ -75,11 +116,32 @@ export async function startFakeKeyVault(): Promise<FakeKeyVault> {
     const m = /^\/(certificates|secrets)\/([0-9a-zA-Z-]{1,127})\/?([0-9a-f]{32})?\/?$/.exec(url.pathname);
     if (!m) return error(400, 'BadParameter', `Unsupported path ${url.pathname}.`);
     const [, kind = '', name = '', version] = m;
+    if (!mayRead(caller.oid, kind as 'certificates' | 'secrets')) {
+      const action = kind === 'certificates' ? 'certificates/read' : 'secrets/getSecret/action';
+      return error(
+        403,
+        'Forbidden',
+        `Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: oid=${caller.oid}\r\nAction: 'Microsoft.KeyVault/vaults/${action}'\r\nResource: '${name}'`,
+        'ForbiddenByRbac',
+      );
+    }
+    const attributesOf = (created: number) => ({ enabled: true, created, updated: created, recoveryLevel: 'Recoverable+Purgeable' });
+    const plain = kind === 'secrets' ? secrets.get(name) : undefined;
+    if (plain) {
+      const entry = version ? plain.find((v) => v.version === version) : plain.at(-1);
+      if (!entry) return error(404, 'SecretNotFound', `A secret with (name/id) ${name}/${version} was not found in this key vault.`);
+      return send(200, {
+        value: entry.value,
+        ...(entry.contentType ? { contentType: entry.contentType } : {}),
+        id: `${base}/secrets/${name}/${entry.version}`,
+        attributes: attributesOf(entry.created),
+      });
+    }
     const versions = certificates.get(name) ?? [];
     const entry = version ? versions.find((v) => v.version === version) : versions.at(-1);
     const notFound = kind === 'certificates' ? 'CertificateNotFound' : 'SecretNotFound';
     if (!entry) return error(404, notFound, `A ${kind.slice(0, -1)} with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault.`);
-    const attributes = { enabled: true, created: entry.created, updated: entry.created, recoveryLevel: 'Recoverable+Purgeable' };
+    const attributes = attributesOf(entry.created);
     if (kind === 'certificates') {
       return send(200, {
         id: `${base}/certificates/${name}/${entry.version}`,
@@ -92,6 +154,11 @@ export async function startFakeKeyVault(): Promise<FakeKeyVault> {
       });
     }
     return send(200, { value: entry.secret, contentType: entry.contentType, id: `${base}/secrets/${name}/${entry.version}`, kid: `${base}/keys/${name}/${entry.version}`, managed: true, attributes });
+  };
+  const server: Server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    serve(req, res).catch((e: Error) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'InternalError', message: e.message } }));
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -106,6 +173,13 @@ export async function startFakeKeyVault(): Promise<FakeKeyVault> {
     },
     set down(d) {
       state.down = d;
+    },
+    setSecret(name, value, contentType) {
+      const version = randomBytes(16).toString('hex');
+      const list = secrets.get(name) ?? [];
+      list.push({ version, value, contentType, created: Math.floor(Date.now() / 1000) });
+      secrets.set(name, list);
+      return version;
     },
     addVersion(name, v) {
       const version = randomBytes(16).toString('hex');
