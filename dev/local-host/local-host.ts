@@ -12,6 +12,7 @@ import { loadFunctionApp } from './load-app.js';
 import { parseTimerSchedule } from './timer-schedule.js';
 import { BlobScheduleMonitor, HOSTS_CONTAINER, hostId } from './schedule-monitor.js';
 import { loadFunctionKeys, SECRETS_CONTAINER } from './function-keys.js';
+import { resolveKeyVaultReferences, type KeyVaultReference } from './key-vault-references.js';
 import { QueueListener } from './queue-listener.js';
 import { ListenerFaultError, storageFailure } from './storage-errors.js';
 import { TimerListener } from './timer-listener.js';
@@ -32,6 +33,8 @@ export interface LocalHostOptions {
    * function keys enforced from `azure-webjobs-secrets` in AzureWebJobsStorage).
    */
   readonly environment?: 'Development' | 'Production';
+  /** In Production, how the host reads a Key Vault reference's secret (the site's identity); absent: none can be read. */
+  readonly readSecret?: (reference: KeyVaultReference) => Promise<string>;
 }
 
 export interface LocalHost {
@@ -63,13 +66,23 @@ function resolveSettingExpressions(value: string, settings: Record<string, strin
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const appDir = options.appDir;
   const production = options.environment === 'Production';
-  const settings = loadAppSettings(appDir, process.env, options.defaultSettings, production ? 'Production' : 'Development');
+  const loaded = loadAppSettings(appDir, process.env, options.defaultSettings, production ? 'Production' : 'Development');
+  const hostOptions = readHostOptions(appDir, { settings: loaded });
+  const log = options.log ?? createHostLog(undefined, hostOptions.logLevels);
+  // In Production, as App Service does before the app starts: each Key Vault reference read with the site's
+  // identity, one that cannot be read left as its text (the app then refuses it, naming the setting). Core
+  // Tools resolves none, and neither does a Development run.
+  let settings = loaded;
+  if (production) {
+    const references = await resolveKeyVaultReferences(loaded, options.readSecret ?? (() => Promise.reject(new Error('no identity that can read Key Vault was given to the host'))));
+    settings = references.settings;
+    if (references.resolved.length > 0) log.host('info', 'host.key_vault_references_resolved', { settings: references.resolved });
+    for (const u of references.unresolved) log.host('warn', 'host.key_vault_reference_unresolved', { setting: u.setting, reason: u.reason });
+  }
   Object.assign(process.env, settings);
-  const hostOptions = readHostOptions(appDir, { settings });
   if (settings.WEBSITE_TIME_ZONE) {
     throw new HostConfigError('WEBSITE_TIME_ZONE is set, but Flex Consumption does not support it: timers run in UTC there, and so they do in the local host. Remove it and write schedules in UTC.');
   }
-  const log = options.log ?? createHostLog(undefined, hostOptions.logLevels);
   for (const n of hostOptions.notes) log.host('info', 'host.json_not_applied', { setting: n.setting, why: n.why });
 
   let azurite: AzuriteProcess | undefined;
