@@ -51,7 +51,11 @@ try {
   // Azure, the app's defaults are given for those nothing else sets, so `npm start` needs no set-up.
   const defaults: Record<string, string> = { ...triggerSettingDefaults() };
   const port = Number(values.port);
-  if (port !== 0) {
+  const environment = values.environment;
+  if (environment !== 'Development' && environment !== 'Production') throw new Error(`--environment must be Development or Production, not "${environment}".`);
+  // In Production the endpoints want a function key, which a default URL could not carry: set
+  // GRAPH_NOTIFICATION_URL and GRAPH_LIFECYCLE_URL with ?code= (the host's keys, docs/local-host.md).
+  if (port !== 0 && environment === 'Development') {
     // The URLs the app gives Graph for its subscriptions follow the port the host listens on.
     defaults.GRAPH_NOTIFICATION_URL = `http://127.0.0.1:${port}/api/notifications`;
     defaults.GRAPH_LIFECYCLE_URL = `http://127.0.0.1:${port}/api/lifecycle`;
@@ -80,8 +84,6 @@ try {
   // worker moves to it again when a pre-warmed instance is given the app).
   const appDir = resolve(values.app);
   process.chdir(appDir);
-  const environment = values.environment;
-  if (environment !== 'Development' && environment !== 'Production') throw new Error(`--environment must be Development or Production, not "${environment}".`);
   host = await startLocalHost({ appDir, port, defaultSettings: defaults, environment });
   if (stopWhenStarted !== undefined) {
     signals = 0;

@@ -11,6 +11,10 @@ export interface StandInIdentity {
   readonly principalId: string;
   /** Roles by resource (`https://graph.microsoft.com`: `['Chat.Read.All', …]`), as role assignments and admin consent give them. */
   readonly roles?: Readonly<Record<string, readonly string[]>>;
+  /** The site's system-assigned identity: the one a request that names none gets (a user-assigned one must be named). */
+  readonly systemAssigned?: boolean;
+  /** A user-assigned identity's ARM resource id, for requests that name it by `mi_res_id`. */
+  readonly resourceId?: string;
 }
 
 export interface ManagedIdentityEndpointOptions {
@@ -60,8 +64,9 @@ function answer(res: ServerResponse, status: number, body: unknown): void {
  * Starts the endpoint on loopback. `GET <endpoint>?api-version=2019-08-01&resource=<r>[&client_id=<id>]` with
  * the header gives `{ access_token, expires_on, resource, token_type, client_id }`, as App Service does: an
  * RS256 JWT for the resource with the identity's roles for it. A missing or wrong header: 401; an unknown
- * identity or another api-version: 400, with App Service's message shape. Without `client_id`, the only
- * identity (a user-assigned identity must be named when there are several).
+ * identity or another api-version: 400, with App Service's message shape. A request that names no identity
+ * (`client_id`, `principal_id` or `mi_res_id`) gets the system-assigned one, or 400 when the site has none,
+ * as in Azure: a user-assigned identity is only ever used when named.
  */
 export async function startManagedIdentityEndpoint(options: ManagedIdentityEndpointOptions): Promise<ManagedIdentityEndpoint> {
   const kid = `stand-in-${randomBytes(4).toString('hex')}`;
@@ -81,15 +86,12 @@ export async function startManagedIdentityEndpoint(options: ManagedIdentityEndpo
     if (url.searchParams.get('api-version') !== API_VERSION) return answer(res, 400, { statusCode: 400, message: `Only api-version ${API_VERSION} is served.` });
     const resource = url.searchParams.get('resource');
     if (!resource) return answer(res, 400, { statusCode: 400, message: 'The resource parameter is required.' });
-    const clientId = url.searchParams.get('client_id');
-    const principalId = url.searchParams.get('principal_id');
-    const identity = clientId
-      ? options.identities.find((i) => i.clientId.toLowerCase() === clientId.toLowerCase())
-      : principalId
-        ? options.identities.find((i) => i.principalId.toLowerCase() === principalId.toLowerCase())
-        : options.identities.length === 1
-          ? options.identities[0]
-          : undefined;
+    const named = (param: string, of: (i: StandInIdentity) => string | undefined) => {
+      const value = url.searchParams.get(param)?.toLowerCase();
+      return value === undefined ? undefined : (options.identities.find((i) => of(i)?.toLowerCase() === value) ?? null);
+    };
+    const identity =
+      named('client_id', (i) => i.clientId) ?? named('principal_id', (i) => i.principalId) ?? named('mi_res_id', (i) => i.resourceId) ?? options.identities.find((i) => i.systemAssigned);
     if (!identity) return answer(res, 400, { statusCode: 400, message: 'No Managed Identity found for specified ClientId/ResourceId/PrincipalId.' });
     const audience = resourceOf(resource);
     const roles = identity.roles?.[audience] ?? [];

@@ -35,7 +35,7 @@ export interface KeyVaultStandIn {
   readonly url: string;
   /** PEM of the TLS certificate, to trust in the clients' `tlsOptions.ca`. */
   readonly tlsCa: string;
-  /** The static token's credential (without `entra`); with `entra`, a credential from the managed identity stand-in. */
+  /** The static token's credential, for the mode without `entra` (which refuses it: use the managed identity stand-in's). */
   readonly credential: TokenCredential;
   readonly requests: { method: string; path: string; authorized: boolean }[];
   /** Adds a version of a certificate (DER) with its secret (PEM bundle or base64 PKCS#12); the newest is current. */

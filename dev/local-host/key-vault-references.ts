@@ -75,8 +75,12 @@ export async function resolveKeyVaultReferences(
         out[setting] = await readSecret(reference);
         resolved.push(setting);
       } catch (e) {
-        const err = e as { statusCode?: number; code?: string; message?: string };
-        unresolved.push({ setting, reason: err.statusCode ? `the vault answered ${err.statusCode}${err.code ? ` ${err.code}` : ''}` : (err.message ?? 'unknown error').split('\n')[0]! });
+        // The vault's status and code, or the error's code (ENOTFOUND…): never its message, which can name the vault.
+        const err = e as { statusCode?: number; code?: string; name?: string };
+        unresolved.push({
+          setting,
+          reason: err.statusCode ? `the vault answered ${err.statusCode}${err.code ? ` ${err.code}` : ''}` : `the vault could not be read (${err.code ?? err.name ?? 'error'})`,
+        });
       }
     }),
   );

@@ -74,7 +74,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // Tools resolves none, and neither does a Development run.
   let settings = loaded;
   if (production) {
-    const references = await resolveKeyVaultReferences(loaded, options.readSecret ?? (() => Promise.reject(new Error('no identity that can read Key Vault was given to the host'))));
+    // Without a reader, as on a site without an identity that can read the vault.
+    const noIdentity = () => Promise.reject(Object.assign(new Error('No identity that can read Key Vault was given to the host.'), { code: 'NoIdentity' }));
+    const references = await resolveKeyVaultReferences(loaded, options.readSecret ?? noIdentity);
     settings = references.settings;
     if (references.resolved.length > 0) log.host('info', 'host.key_vault_references_resolved', { settings: references.resolved });
     for (const u of references.unresolved) log.host('warn', 'host.key_vault_reference_unresolved', { setting: u.setting, reason: u.reason });

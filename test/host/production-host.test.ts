@@ -94,21 +94,25 @@ describe('the local host in Production (--environment Production): function keys
 describe('the local host in Production: Key Vault references as App Service resolves them', () => {
   it('passes a reference it cannot read to the app as its text, and the app refuses to start naming the setting', async () => {
     const azurite = await testAzurite();
-    const reference = '@Microsoft.KeyVault(VaultName=relay-kv;SecretName=graph-client-state)';
-    const { exit, output } = runHost(
-      REPO_ROOT,
-      { AzureWebJobsStorage: azurite.connectionString, GRAPH_CLIENT_STATE: reference, GRAPH_APP_ID: APP_ID, GRAPH_TENANT_IDS: TENANT_A, CERTIFICATE_STORE: 'local' },
-      0,
-      ['--environment', 'Production'],
-    );
-    expect(await exit).toBe(1);
-    const { stdout, stderr } = output();
-    const unresolved = stdout
-      .split('\n')
-      .filter((l) => l.includes('host.key_vault_reference_unresolved'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(unresolved).toEqual([expect.objectContaining({ setting: 'GRAPH_CLIENT_STATE', reason: 'no identity that can read Key Vault was given to the host' })]);
-    expect(stderr).toContain('GRAPH_CLIENT_STATE is a Key Vault reference that App Service could not resolve');
-    expect(stdout + stderr).not.toContain('relay-kv');
+    try {
+      const reference = '@Microsoft.KeyVault(VaultName=relay-kv;SecretName=graph-client-state)';
+      const { exit, output } = runHost(
+        REPO_ROOT,
+        { AzureWebJobsStorage: azurite.connectionString, GRAPH_CLIENT_STATE: reference, GRAPH_APP_ID: APP_ID, GRAPH_TENANT_IDS: TENANT_A, CERTIFICATE_STORE: 'local' },
+        0,
+        ['--environment', 'Production'],
+      );
+      expect(await exit).toBe(1);
+      const { stdout, stderr } = output();
+      const unresolved = stdout
+        .split('\n')
+        .filter((l) => l.includes('host.key_vault_reference_unresolved'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(unresolved).toEqual([expect.objectContaining({ setting: 'GRAPH_CLIENT_STATE', reason: 'the vault could not be read (NoIdentity)' })]);
+      expect(stderr).toContain('GRAPH_CLIENT_STATE is a Key Vault reference that App Service could not resolve');
+      expect(stdout + stderr).not.toContain('relay-kv');
+    } finally {
+      await azurite.stop();
+    }
   });
 });

@@ -43,8 +43,30 @@ describe("the managed identity endpoint stand-in, through @azure/identity's Mana
     expect(bare.status).toBe(401);
     const wrong = await fetch(`${mi.endpoint}?api-version=2019-08-01&resource=https://storage.azure.com&client_id=${RELAY.clientId}`, { headers: { 'x-identity-header': 'guessed' } });
     expect(wrong.status).toBe(401);
-    const several = await fetch(`${mi.endpoint}?api-version=2019-08-01&resource=https://storage.azure.com`, { headers: { 'x-identity-header': mi.header } });
-    expect(several.status).toBe(400);
+    // Naming no identity asks for the system-assigned one; this site has only user-assigned ones, as infra/ makes it.
+    const unnamed = await fetch(`${mi.endpoint}?api-version=2019-08-01&resource=https://storage.azure.com`, { headers: { 'x-identity-header': mi.header } });
+    expect(unnamed.status).toBe(400);
     expect(mi.issued.get('https://storage.azure.com')).toBeUndefined();
+  });
+
+  it('gives a request that names no identity the system-assigned one, and finds a user-assigned one by mi_res_id', async () => {
+    const resourceId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/relay';
+    const site = await startManagedIdentityEndpoint({
+      tenantId: TENANT,
+      identities: [
+        { ...OTHER, systemAssigned: true },
+        { ...RELAY, resourceId },
+      ],
+    });
+    try {
+      const ask = async (extra: string) => {
+        const res = await fetch(`${site.endpoint}?api-version=2019-08-01&resource=https://vault.azure.net${extra}`, { headers: { 'x-identity-header': site.header } });
+        return ((await res.json()) as { client_id: string }).client_id;
+      };
+      expect(await ask('')).toBe(OTHER.clientId);
+      expect(await ask(`&mi_res_id=${encodeURIComponent(resourceId)}`)).toBe(RELAY.clientId);
+    } finally {
+      await site.close();
+    }
   });
 });

@@ -78,7 +78,9 @@ describe('the Graph simulator checking tokens as Graph does (verifyTokens), with
     try {
       const expiring = await startGraphSimulator({ tenantId: TENANT, verifyTokens: { jwksUrl: stale.jwksUrl } });
       try {
-        const res = await fetch(`${stale.endpoint}?api-version=2019-08-01&resource=https://graph.microsoft.com`, { headers: { 'x-identity-header': stale.header } });
+        const res = await fetch(`${stale.endpoint}?api-version=2019-08-01&resource=https://graph.microsoft.com&client_id=${RELAY.clientId}`, {
+          headers: { 'x-identity-header': stale.header },
+        });
         const { access_token } = (await res.json()) as { access_token: string };
         const answer = await graphClient(expiring.baseUrl, access_token).get('/v1.0/subscriptions');
         expect(answer.status).toBe(401);

@@ -33,6 +33,7 @@ describe('Key Vault references in app settings, as App Service reads them', () =
   it('resolves what it can read and leaves the rest as text, saying why without the value', async () => {
     const secrets: Record<string, string> = { 'client-state': 'the-state' };
     const read = async (r: KeyVaultReference) => {
+      if (r.secretName === 'offline') throw Object.assign(new Error('getaddrinfo ENOTFOUND relay-kv.vault.azure.net'), { code: 'ENOTFOUND' });
       if (r.secretName === 'forbidden') throw Object.assign(new Error('Caller is not authorized'), { statusCode: 403, code: 'Forbidden' });
       const value = secrets[r.secretName];
       if (value === undefined) throw Object.assign(new Error('not found'), { statusCode: 404, code: 'SecretNotFound' });
@@ -47,6 +48,7 @@ describe('Key Vault references in app settings, as App Service reads them', () =
         OTHER: malformed,
         PLAIN: 'plain',
         MISSING: '@Microsoft.KeyVault(VaultName=relay-kv;SecretName=gone)',
+        OFFLINE: '@Microsoft.KeyVault(VaultName=relay-kv;SecretName=offline)',
       },
       read,
     );
@@ -56,12 +58,15 @@ describe('Key Vault references in app settings, as App Service reads them', () =
       OTHER: malformed,
       PLAIN: 'plain',
       MISSING: '@Microsoft.KeyVault(VaultName=relay-kv;SecretName=gone)',
+      OFFLINE: '@Microsoft.KeyVault(VaultName=relay-kv;SecretName=offline)',
     });
     expect(out.resolved).toEqual(['GRAPH_CLIENT_STATE']);
     expect(out.unresolved).toEqual([
       { setting: 'GRAPH_NOTIFICATION_URL', reason: 'the vault answered 403 Forbidden' },
       { setting: 'MISSING', reason: 'the vault answered 404 SecretNotFound' },
+      { setting: 'OFFLINE', reason: 'the vault could not be read (ENOTFOUND)' },
       { setting: 'OTHER', reason: 'the reference is malformed' },
     ]);
+    expect(JSON.stringify(out.unresolved)).not.toContain('relay-kv');
   });
 });
