@@ -1,7 +1,8 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { sameSecret } from '../http/same-secret.js';
 
 /** A managed identity of the stand-in, and the app roles each resource has granted it. */
 export interface StandInIdentity {
@@ -48,12 +49,6 @@ const API_VERSION = '2019-08-01';
 /** `https://graph.microsoft.com/`, `https://graph.microsoft.com/.default` and `https://graph.microsoft.com` are one resource. */
 function resourceOf(value: string): string {
   return value.replace(/\/\.default$/, '').replace(/\/+$/, '');
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function answer(res: ServerResponse, status: number, body: unknown): void {

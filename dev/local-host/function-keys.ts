@@ -1,5 +1,6 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
+import { sameSecret } from '../http/same-secret.js';
 
 /** Where the host keeps its keys in AzureWebJobsStorage (`AzureWebJobsSecretStorageType=blob`, the default). */
 export const SECRETS_CONTAINER = 'azure-webjobs-secrets';
@@ -22,12 +23,6 @@ export interface FunctionKeys {
 
 function newKey(): string {
   return randomBytes(40).toString('base64url');
-}
-
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 async function readJson<T>(container: ContainerClient, blob: string): Promise<T | undefined> {
@@ -88,7 +83,7 @@ export function presentedKey(url: URL, headers: Readonly<Record<string, string |
 export function isAuthorized(keys: FunctionKeys, functionName: string, authLevel: AuthLevel, key: string | undefined): boolean {
   if (authLevel === 'anonymous') return true;
   if (key === undefined) return false;
-  if (same(key, keys.master)) return true;
+  if (sameSecret(key, keys.master)) return true;
   if (authLevel === 'admin') return false;
-  return [...keys.host, ...(keys.byFunction.get(functionName) ?? [])].some((k) => same(key, k));
+  return [...keys.host, ...(keys.byFunction.get(functionName) ?? [])].some((k) => sameSecret(key, k));
 }

@@ -30,9 +30,14 @@ interface ClientsOf {
 /** What was made for each connection (the settings' one object): its credential and clients, kept as long as it is. */
 const madeFor = new WeakMap<StorageConnection, ClientsOf>();
 
-function once<T extends QueueServiceClient | BlobServiceClient | TableClient>(conn: StorageConnection, key: string, make: () => T): T {
+function clientsOf(conn: StorageConnection): ClientsOf {
   let of = madeFor.get(conn);
   if (!of) madeFor.set(conn, (of = { made: new Map() }));
+  return of;
+}
+
+function once<T extends QueueServiceClient | BlobServiceClient | TableClient>(conn: StorageConnection, key: string, make: () => T): T {
+  const of = clientsOf(conn);
   let client = of.made.get(key) as T | undefined;
   if (!client) of.made.set(key, (client = make()));
   return client;
@@ -40,8 +45,7 @@ function once<T extends QueueServiceClient | BlobServiceClient | TableClient>(co
 
 /** The identity's credential: one per connection, so its token cache serves every client of the app. */
 export function tokenCredential(conn: Extract<StorageConnection, { kind: 'identity' }>): TokenCredential {
-  let of = madeFor.get(conn);
-  if (!of) madeFor.set(conn, (of = { made: new Map() }));
+  const of = clientsOf(conn);
   if (of.credential) return of.credential;
   of.credential =
     conn.credential === 'managedidentity'
