@@ -1,4 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { loopbackCertificate } from './dev/tls/loopback-certificate.js';
+
+// Every HTTPS stand-in (Key Vault, Entra's token endpoint, storage, ingestion) serves the loopback certificate;
+// the test processes trust it as any process of an Azure-shaped stack does, by NODE_EXTRA_CA_CERTS, which Node
+// reads only at start: the workers are forked after this.
+process.env.NODE_EXTRA_CA_CERTS = (await loopbackCertificate()).caFile;
 
 /**
  * Two tiers. `unit` (`npm run test:unit`): pure code, no Azurite, no child process, no server, no real sleep
