@@ -2,6 +2,7 @@ import { readSettings, type Settings } from '../shared/config/settings.js';
 import { connectionStringParts, describeStorage, isDevelopmentStorage } from '../shared/config/storage-connection.js';
 import { ConfigError } from '../shared/errors.js';
 import { mergeAppSettings, readLocalSettingsValues } from './local-settings-file.js';
+import { isLoopbackUrl } from '../shared/util/loopback-url.js';
 
 /** Where `npm start` serves the Graph simulator (dev/start-local.ts, `--simulator-port`). */
 export const LOCAL_SIMULATOR_URL = 'http://127.0.0.1:7072';
@@ -17,18 +18,11 @@ export interface CliSettings {
   readonly target: string;
 }
 
-const isLoopback = (url: string) => {
-  try {
-    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname.toLowerCase());
-  } catch {
-    return false;
-  }
-};
 /** A storage connection string that reaches Azurite: UseDevelopmentStorage, or every endpoint on this machine. */
 const isLocalStorage = (cs: string) => {
   if (isDevelopmentStorage(cs)) return true;
   const endpoints = [...connectionStringParts(cs)].flatMap(([key, value]) => (key.endsWith('endpoint') ? [value] : []));
-  return endpoints.length > 0 && endpoints.every(isLoopback);
+  return endpoints.length > 0 && endpoints.every(isLoopbackUrl);
 };
 
 /**
@@ -44,12 +38,12 @@ export function settingsPointingAtAzure(values: Readonly<Record<string, string |
   if (storage && !isLocalStorage(storage)) out.push('AzureWebJobsStorage');
   out.push(...Object.keys(values).filter((k) => k.startsWith('AzureWebJobsStorage__') && set(k) !== undefined));
   const graph = set('GRAPH_BASE_URL');
-  if (graph && !isLoopback(graph)) out.push('GRAPH_BASE_URL');
+  if (graph && !isLoopbackUrl(graph)) out.push('GRAPH_BASE_URL');
   // Without a base URL, Graph is Microsoft's: any authentication but the simulator's is meant for it.
   const auth = set('GRAPH_AUTH_MODE');
   if (!graph && auth && auth.toLowerCase() !== 'simulator') out.push('GRAPH_AUTH_MODE');
   const vault = set('KEY_VAULT_URL');
-  if (vault && !isLoopback(vault)) out.push('KEY_VAULT_URL');
+  if (vault && !isLoopbackUrl(vault)) out.push('KEY_VAULT_URL');
   // Credentials only Entra ID takes.
   out.push(...['GRAPH_CLIENT_SECRET', 'GRAPH_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_ID'].filter((name) => set(name) !== undefined));
   return out;

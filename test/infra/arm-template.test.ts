@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTING_DEFINITIONS } from '../../shared/config/settings.js';
 import { MIN_CLAIM_CHECK_RETENTION_DAYS } from '../../shared/queue/claim-check-retention.js';
-import { evaluateArm, type ArmScope } from '../helpers/arm-expression.js';
+import { evaluateArm, type ArmScope } from '../../dev/azure-stack/arm-expression.js';
 import { DEFAULT_QUEUES } from '../../shared/kinds/teams-kinds.js';
 import { nonEmpty } from '../helpers/non-empty.js';
 import { TRIGGER_SETTINGS } from '../../shared/config/trigger-settings.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * Evaluates an ARM template language expression ("[if(parameters('x'), …)]") for given parameters and
  * variables, so that a test can see what a compiled template deploys for a parameter's values without
@@ -9,6 +10,20 @@ export interface ArmScope {
   readonly parameters: Record<string, Value>;
   /** A variable's value (its expression evaluated in the same scope, or a literal). */
   readonly variable: (name: string) => Value;
+  /** `reference('<symbolic name>')`: what a deployed resource or module reports (its properties; a module's `outputs`). */
+  readonly reference?: (name: string) => Value;
+  /** `tenant()`, `environment()`, `subscription()`, `resourceGroup()`: the deployment's context. */
+  readonly context?: Readonly<Record<string, Value>>;
+  /** `copyIndex('<loop>')` inside a copy loop's input. */
+  readonly copyIndex?: (loop: string) => number;
+  /** The template's user-defined functions (`functions` of a compiled template: `__bicep.keyVaultReference`…). */
+  readonly functions?: readonly UserFunctionNamespace[];
+}
+
+/** One namespace of a compiled template's `functions`. */
+export interface UserFunctionNamespace {
+  readonly namespace: string;
+  readonly members: Readonly<Record<string, { readonly parameters?: readonly { readonly name: string }[]; readonly output: { readonly value: Value } }>>;
 }
 
 type Lambda = { readonly lambda: string; readonly body: Node };
@@ -44,7 +59,8 @@ function parse(source: string): Node {
       at += number[0].length;
       return { kind: 'literal', value: Number(number[0]) };
     }
-    const name = /^[A-Za-z_$][\w$#]*/.exec(source.slice(at))?.[0];
+    // A user-defined function is called by namespace and name: `__bicep.keyVaultReference(…)`.
+    const name = /^[A-Za-z_$][\w$#]*(?:\.[A-Za-z_$][\w$#]*)?(?=\s*\()/.exec(source.slice(at))?.[0];
     if (!name) throw new SyntaxError(`Unexpected "${source[at]}" at ${at} in ${source}`);
     at += name.length;
     expect('(');
@@ -131,8 +147,59 @@ function evaluateNode(node: Node, scope: ArmScope, lambdas: Record<string, Value
       const fn = arg(1) as Lambda;
       return (arg(0) as Value[]).map((item) => evaluateNode(fn.body, scope, { ...lambdas, [fn.lambda]: item }));
     }
-    default:
-      throw new Error(`ARM function ${node.name}() is not known to this evaluator.`);
+    case 'reference':
+      if (!scope.reference) throw new Error('reference() needs a scope that knows the deployed resources.');
+      return scope.reference(String(arg(0)));
+    case 'tenant':
+    case 'environment':
+    case 'subscription':
+    case 'resourceGroup':
+      if (!scope.context?.[node.name]) throw new Error(`${node.name}() needs a scope that knows the deployment's context.`);
+      return scope.context[node.name];
+    case 'string': {
+      // As ARM writes them: a bool as True/False, a number in decimal, an object or array as JSON.
+      const v = arg(0);
+      return typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'True' : 'False') : JSON.stringify(v);
+    }
+    case 'copyIndex':
+      if (!scope.copyIndex) throw new Error('copyIndex() outside a copy loop.');
+      return scope.copyIndex(String(arg(0)));
+    case 'items':
+      return Object.entries(arg(0) as Record<string, Value>).map(([key, value]) => ({ key, value }));
+    case 'range': {
+      const start = Number(arg(0));
+      return Array.from({ length: Math.max(0, Number(arg(1))) }, (_, i) => start + i);
+    }
+    case 'length': {
+      const v = arg(0);
+      return typeof v === 'string' || Array.isArray(v) ? v.length : Object.keys(v as object).length;
+    }
+    case 'sub':
+      return Number(arg(0)) - Number(arg(1));
+    case 'add':
+      return Number(arg(0)) + Number(arg(1));
+    case 'take': {
+      const v = arg(0);
+      return typeof v === 'string' || Array.isArray(v) ? v.slice(0, Number(arg(1))) : v;
+    }
+    case 'uniqueString':
+      // Deterministic and 13 characters of [a-z0-9] as ARM's; not ARM's own hash (names need not match Azure's).
+      return BigInt('0x' + createHash('sha256').update(all().join('-')).digest('hex').slice(0, 16))
+        .toString(32)
+        .padStart(13, '0')
+        .slice(0, 13);
+    case 'equals':
+      return JSON.stringify(arg(0)) === JSON.stringify(arg(1));
+    case 'toLower':
+      return String(arg(0)).toLowerCase();
+    default: {
+      const dot = node.name.indexOf('.');
+      const fn = dot > 0 ? scope.functions?.find((f) => f.namespace === node.name.slice(0, dot))?.members[node.name.slice(dot + 1)] : undefined;
+      if (!fn) throw new Error(`ARM function ${node.name}() is not known to this evaluator.`);
+      // A user function sees its own arguments as parameters(), and nothing of the caller's scope.
+      const parameters = Object.fromEntries((fn.parameters ?? []).map((p, i) => [p.name, arg(i)]));
+      return evaluateArm(fn.output.value, { parameters, variable: () => undefined, ...(scope.functions ? { functions: scope.functions } : {}) });
+    }
   }
 }
 

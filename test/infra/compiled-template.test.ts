@@ -1,0 +1,76 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CompiledTemplate, type DeployedStandIns } from '../../dev/azure-stack/compiled-template.js';
+import { CompiledTemplateError } from '../../dev/azure-stack/compiled-template-error.js';
+
+/** The ARM template `npm run infra:check` compiled from infra/main.bicep with the real Bicep CLI. */
+const path = new URL('../../.local/infra/main.json', import.meta.url).pathname;
+const template = (): Record<string, any> => {
+  if (!existsSync(path)) throw new Error('No compiled template: npm test runs npm run infra:check first.');
+  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, any>;
+};
+
+const deployed: DeployedStandIns = {
+  tenantId: '11111111-1111-4111-8111-111111111111',
+  loginEndpoint: 'http://127.0.0.1:7072/',
+  identity: { clientId: '44444444-4444-4444-8444-444444444444', principalId: '55555555-5555-4555-8555-555555555555' },
+  storage: { name: 'relaylocal', blobEndpoint: 'https://127.0.0.1:1/relaylocal/', queueEndpoint: 'https://127.0.0.1:2/relaylocal/', tableEndpoint: 'https://127.0.0.1:3/relaylocal/' },
+  monitoring: { appInsightsName: 'appi-local', appInsightsConnectionString: 'InstrumentationKey=k;IngestionEndpoint=https://127.0.0.1:4/' },
+  vault: { vaultUri: 'https://127.0.0.1:5/' },
+};
+const required = { environmentName: 'local', graphClientState: 'a-client-state-of-20+' };
+
+describe('the compiled template read as Azure Resource Manager deploys it, with the stand-ins as its resources', () => {
+  it("gives the function app the template's settings: identity-based storage, Key Vault references, the stand-ins' endpoints", () => {
+    const settings = new CompiledTemplate(template(), { ...required, manageSubscriptions: true, notificationQueuePartitions: 2 }, deployed).appSettings();
+    expect(settings).toMatchObject({
+      AzureWebJobsStorage__credential: 'managedidentity',
+      AzureWebJobsStorage__clientId: deployed.identity.clientId,
+      AzureWebJobsStorage__queueServiceUri: deployed.storage.queueEndpoint,
+      AzureWebJobsStorage__tableServiceUri: deployed.storage.tableEndpoint,
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${deployed.identity.clientId};Authorization=AAD`,
+      GRAPH_CLIENT_STATE: '@Microsoft.KeyVault(SecretUri=https://127.0.0.1:5/secrets/graph-client-state)',
+      GRAPH_NOTIFICATION_URL: '@Microsoft.KeyVault(SecretUri=https://127.0.0.1:5/secrets/graph-notification-url)',
+      GRAPH_TENANT_IDS: deployed.tenantId,
+      GRAPH_JWKS_URL: 'http://127.0.0.1:7072/common/discovery/v2.0/keys',
+      KEY_VAULT_URL: deployed.vault.vaultUri,
+      NOTIFICATIONS_QUEUE_PARTITIONS: '2',
+      // As ARM's string() writes a bool.
+      DELETE_UNDESIRED_SUBSCRIPTIONS: 'False',
+    });
+    expect(Object.values(settings).every((v) => typeof v === 'string')).toBe(true);
+    expect(JSON.stringify(settings)).not.toMatch(/AccountKey|UseDevelopmentStorage|AzureWebJobsStorage"/);
+    // Without manageSubscriptions the keyed URLs are not set at all.
+    expect(new CompiledTemplate(template(), required, deployed).appSettings()).not.toHaveProperty('GRAPH_NOTIFICATION_URL');
+  });
+
+  it('assigns the built-in roles by name to the identity, and to the deployer when one is named', () => {
+    const roles = (p: Record<string, unknown>) => new CompiledTemplate(template(), { ...required, ...p }, deployed).roleAssignments();
+    expect(roles({})).toEqual(
+      expect.arrayContaining([
+        { scope: 'storage', role: 'Storage Queue Data Contributor', principalId: deployed.identity.principalId },
+        { scope: 'vault', role: 'Key Vault Secrets User', principalId: deployed.identity.principalId },
+        { scope: 'appInsights', role: 'Monitoring Metrics Publisher', principalId: deployed.identity.principalId },
+      ]),
+    );
+    expect(roles({}).some((r) => r.principalId !== deployed.identity.principalId)).toBe(false);
+    expect(
+      roles({ deployerPrincipalId: 'd' })
+        .filter((r) => r.principalId === 'd')
+        .map((r) => r.role),
+    ).toEqual(['Key Vault Certificates Officer', 'Key Vault Secrets Officer']);
+  });
+
+  it("creates each partition's queue and its poison queue", () => {
+    const { queues, tables } = new CompiledTemplate(template(), { ...required, notificationQueuePartitions: 3 }, deployed).storageResources();
+    expect(queues).toEqual(expect.arrayContaining(['graph-notifications', 'graph-notifications-1', 'graph-notifications-2-poison', 'teams-chat-messages']));
+    expect(tables).toContain('routedevents');
+  });
+
+  it('refuses a parameter the template does not declare, and a role id Azure has no built-in role for', () => {
+    expect(() => new CompiledTemplate(template(), { ...required, graphClientStat: 'x' }, deployed)).toThrow(/no parameter graphClientStat/);
+    const t = template();
+    t.variables.roles.storageQueueDataContributor = '00000000-0000-0000-0000-000000000000';
+    expect(() => new CompiledTemplate(t, required, deployed).roleAssignments()).toThrow(CompiledTemplateError);
+  });
+});
