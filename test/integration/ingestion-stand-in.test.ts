@@ -132,6 +132,18 @@ describe('the ingestion stand-in with Entra authentication (DisableLocalAuth, Mo
     expect(stand.items.map((i) => i.data?.baseData?.message)).toEqual(['signed']);
   });
 
+  it('with local authentication left on, takes a key-only post but still checks a token presented', async () => {
+    const lenient = await startIngestionStandIn({ entra: { jwksUrl: mi.jwksUrl, issuer: mi.issuer, publishers: [PUBLISHER.principalId], disableLocalAuth: false } });
+    try {
+      const body = JSON.stringify([envelope(lenient.instrumentationKey)]);
+      expect((await post(lenient, '/v2.1/track', body)).status).toBe(200);
+      expect((await post(lenient, '/v2.1/track', body, { authorization: `Bearer ${await tokenFor(OUTSIDER, 'https://monitor.azure.com')}` })).status).toBe(403);
+      expect(lenient.items).toHaveLength(1);
+    } finally {
+      await lenient.close();
+    }
+  });
+
   it("refuses Live Metrics' ping without a token too, with Live Metrics' error body", async () => {
     const ping = await post(stand, `/QuickPulseService.svc/ping?ikey=${stand.instrumentationKey}`, '{}');
     expect(ping.status).toBe(401);
