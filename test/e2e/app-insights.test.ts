@@ -1,29 +1,29 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startIngestionStandIn, type Envelope, type IngestionStandIn } from '../../dev/app-insights/ingestion-stand-in.js';
+import { loopbackCertificate } from '../../dev/tls/loopback-certificate.js';
 import { queueService, testAzurite, type AzuriteProcess } from '../helpers/azurite.js';
-import { startFakeIngestion, type Envelope, type FakeIngestion } from '../helpers/fake-ingestion.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { queueUndecryptableNotification } from '../helpers/notifications.js';
 import { eventually } from '../helpers/eventually.js';
+import { nonEmpty } from '../helpers/non-empty.js';
 
 let azurite: AzuriteProcess;
-let ingestion: FakeIngestion;
+let ingestion: IngestionStandIn;
 let host: HostProcess;
 let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tcr-app-insights-'));
   azurite = await testAzurite();
-  ingestion = await startFakeIngestion();
-  const ca = join(dir, 'ingestion-ca.pem');
-  writeFileSync(ca, ingestion.tlsCa);
+  ingestion = await startIngestionStandIn();
   host = await startHost(REPO_ROOT, {
     AzureWebJobsStorage: azurite.connectionString,
     LOCAL_CERTIFICATE_DIR: join(dir, 'certs'),
     APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString,
-    NODE_EXTRA_CA_CERTS: ca,
+    NODE_EXTRA_CA_CERTS: (await loopbackCertificate()).caFile,
     // OpenTelemetry's own settings: export every second rather than every minute.
     OTEL_METRIC_EXPORT_INTERVAL: '1000',
     OTEL_BLRP_SCHEDULE_DELAY: '200',
@@ -58,5 +58,7 @@ describe("with APPLICATIONINSIGHTS_CONNECTION_STRING, through Azure Monitor's Op
     const metric = await waitForItem('the dead-letter counter', (e) => e.data?.baseData?.metrics?.some((m) => m.name === 'relay.dead_letters') === true);
     expect(metric.data?.baseData?.properties).toEqual({ reason: 'unknown_certificate' });
     expect(metric.data?.baseData?.metrics?.find((m) => m.name === 'relay.dead_letters')?.value).toBe(1);
+    // Every item the exporter sent was one ingestion takes (its key, a name and a time), and Live Metrics was answered.
+    expect(nonEmpty(ingestion.requests).map((r) => `${r.path} ${r.status}`)).toEqual(ingestion.requests.map((r) => `${r.path} 200`));
   });
 });
