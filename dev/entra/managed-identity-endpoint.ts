@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { sameSecret } from '../http/same-secret.js';
+import { createTokenSigner, resourceOf, type EntraTokenSigner } from './token-signer.js';
 
 /** A managed identity of the stand-in, and the app roles each resource has granted it. */
 export interface StandInIdentity {
@@ -24,6 +24,8 @@ export interface ManagedIdentityEndpointOptions {
   readonly port?: number;
   /** Token lifetime in seconds (Entra's managed identity tokens last about a day). */
   readonly lifetimeSeconds?: number;
+  /** The key to sign with, shared with the token endpoint (startEntraStandIn); a key of its own otherwise. */
+  readonly signer?: EntraTokenSigner;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface ManagedIdentityEndpoint {
   readonly endpoint: string;
   /** The value of IDENTITY_HEADER: the secret every request must carry in X-IDENTITY-HEADER. */
   readonly header: string;
-  /** Where the keys that sign its tokens are published (a resource checks tokens against them). */
+  /** Where the keys that sign its tokens are published (a resource checks tokens against them); the signer's keys. */
   readonly jwksUrl: string;
   /** The issuer of its tokens: `https://sts.windows.net/<tenant>/`, as Entra's v1 tokens name it. */
   readonly issuer: string;
@@ -45,11 +47,6 @@ export interface ManagedIdentityEndpoint {
 }
 
 const API_VERSION = '2019-08-01';
-
-/** `https://graph.microsoft.com/`, `https://graph.microsoft.com/.default` and `https://graph.microsoft.com` are one resource. */
-function resourceOf(value: string): string {
-  return value.replace(/\/\.default$/, '').replace(/\/+$/, '');
-}
 
 function answer(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -64,12 +61,8 @@ function answer(res: ServerResponse, status: number, body: unknown): void {
  * as in Azure: a user-assigned identity is only ever used when named.
  */
 export async function startManagedIdentityEndpoint(options: ManagedIdentityEndpointOptions): Promise<ManagedIdentityEndpoint> {
-  const kid = `stand-in-${randomBytes(4).toString('hex')}`;
-  const pair = await generateKeyPair('RS256', { extractable: true });
-  const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid, use: 'sig', alg: 'RS256' };
-  const signingKey: CryptoKey = pair.privateKey;
+  const signer = options.signer ?? (await createTokenSigner(options.tenantId));
   const header = randomBytes(24).toString('base64url');
-  const issuer = `https://sts.windows.net/${options.tenantId}/`;
   const lifetime = options.lifetimeSeconds ?? 24 * 3600;
   const issued = new Map<string, number>();
 
@@ -90,32 +83,23 @@ export async function startManagedIdentityEndpoint(options: ManagedIdentityEndpo
     if (!identity) return answer(res, 400, { statusCode: 400, message: 'No Managed Identity found for specified ClientId/ResourceId/PrincipalId.' });
     const audience = resourceOf(resource);
     const roles = identity.roles?.[audience] ?? [];
-    const now = Math.floor(Date.now() / 1000);
-    const accessToken = await new SignJWT({
-      tid: options.tenantId,
-      oid: identity.principalId,
-      appid: identity.clientId,
-      appidacr: '2',
-      idtyp: 'app',
-      ...(roles.length > 0 ? { roles: [...roles] } : {}),
-    })
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
-      .setIssuer(issuer)
-      .setAudience(audience)
-      .setSubject(identity.principalId)
-      .setIssuedAt(now)
-      .setNotBefore(now - 300)
-      .setExpirationTime(now + lifetime)
-      .sign(signingKey);
+    const { token: accessToken, expiresOn } = await signer.appToken({
+      audience,
+      clientId: identity.clientId,
+      principalId: identity.principalId,
+      roles,
+      clientAuthentication: '2',
+      lifetimeSeconds: lifetime,
+    });
     issued.set(audience, (issued.get(audience) ?? 0) + 1);
-    return answer(res, 200, { access_token: accessToken, expires_on: String(now + lifetime), resource, token_type: 'Bearer', client_id: identity.clientId });
+    return answer(res, 200, { access_token: accessToken, expires_on: String(expiresOn), resource, token_type: 'Bearer', client_id: identity.clientId });
   };
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     req.resume();
     if (req.method === 'GET' && url.pathname === '/msi/token') return void token(req, url, res).catch((e: Error) => answer(res, 500, { statusCode: 500, message: e.message }));
-    if (req.method === 'GET' && url.pathname === '/discovery/v2.0/keys') return answer(res, 200, { keys: [jwk] });
+    if (req.method === 'GET' && url.pathname === '/discovery/v2.0/keys') return answer(res, 200, signer.jwks);
     answer(res, 404, { statusCode: 404, message: 'Not found.' });
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
@@ -125,7 +109,7 @@ export async function startManagedIdentityEndpoint(options: ManagedIdentityEndpo
     endpoint: `${base}/msi/token`,
     header,
     jwksUrl: `${base}/discovery/v2.0/keys`,
-    issuer,
+    issuer: signer.issuers.v1,
     issued,
     close: () =>
       new Promise<void>((resolve) => {

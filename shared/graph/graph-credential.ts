@@ -16,6 +16,14 @@ export function simulatorCredential(appId: string, tenantId: string): TokenCrede
   };
 }
 
+/**
+ * MSAL checks an authority host it does not know by asking login.microsoftonline.com (instance discovery),
+ * which refuses any host but Microsoft's: the host AZURE_AUTHORITY_HOST names (Azure Stack, the local Entra
+ * stand-in) is trusted as configured instead. For Microsoft's own hosts MSAL's built-in metadata gives the
+ * same endpoints either way.
+ */
+const AUTHORITY_AS_CONFIGURED = { disableInstanceDiscovery: true } as const;
+
 /** The credential for Graph, per GRAPH_AUTH_MODE. */
 export function createGraphCredential(settings: GraphSettings & Pick<ReceiveSettings, 'appId' | 'tenantIds'> & Pick<CertificateSettings, 'azureClientId'>): TokenCredential {
   const auth = settings.graphAuth;
@@ -24,9 +32,9 @@ export function createGraphCredential(settings: GraphSettings & Pick<ReceiveSett
     case 'simulator':
       return simulatorCredential(settings.appId, tenantId);
     case 'clientsecret':
-      return new ClientSecretCredential(tenantId, settings.appId, auth.secret);
+      return new ClientSecretCredential(tenantId, settings.appId, auth.secret, AUTHORITY_AS_CONFIGURED);
     case 'certificate':
-      return new ClientCertificateCredential(tenantId, settings.appId, { certificate: readFileSync(auth.certificatePath, 'utf8') });
+      return new ClientCertificateCredential(tenantId, settings.appId, { certificate: readFileSync(auth.certificatePath, 'utf8') }, AUTHORITY_AS_CONFIGURED);
     case 'managedidentity':
       return settings.azureClientId ? new ManagedIdentityCredential({ clientId: settings.azureClientId }) : new ManagedIdentityCredential();
     case 'default':

@@ -1,0 +1,200 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sameSecret } from '../http/same-secret.js';
+import { loopbackCertificate } from '../tls/loopback-certificate.js';
+import { JWT_BEARER, verifyClientAssertion } from './client-assertion.js';
+import { answerEntraError, EntraError } from './entra-error.js';
+import { openIdConfiguration, instanceDiscovery } from './openid-configuration.js';
+import { resourceOf, type EntraTokenSigner } from './token-signer.js';
+
+/** An app registration of the tenant with its credentials, and the application permissions granted to it. */
+export interface RegisteredApp {
+  /** The application (client) id: what `client_id` names. */
+  readonly clientId: string;
+  /** Its service principal's object id in the tenant: the token's `oid` and `sub`. */
+  readonly principalId: string;
+  /** A client secret's value. */
+  readonly secret?: string;
+  /** A certificate credential: the public certificate (PEM) uploaded to the registration. */
+  readonly certificate?: string;
+  /** App roles by resource (`https://graph.microsoft.com`: `['Chat.Read.All', …]`), as admin consent grants them. */
+  readonly roles: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface TokenEndpointOptions {
+  readonly tenantId: string;
+  readonly apps: readonly RegisteredApp[];
+  readonly signer: EntraTokenSigner;
+  readonly port?: number;
+  /** Resources (service principals) the tenant holds besides those the apps' roles name; Microsoft's first-party ones are always there. */
+  readonly resources?: readonly string[];
+  /** Access token lifetime in seconds (Entra's app tokens last 60 to 90 minutes). */
+  readonly lifetimeSeconds?: number;
+}
+
+/** Entra ID's authority for one tenant, on loopback HTTPS: what `AZURE_AUTHORITY_HOST` points @azure/identity at. */
+export interface TokenEndpoint {
+  /** `https://127.0.0.1:<port>`: the value of AZURE_AUTHORITY_HOST. */
+  readonly authorityHost: string;
+  /** `<authorityHost>/<tenant>/oauth2/v2.0/token`: where client credentials are exchanged for tokens. */
+  readonly tokenUrl: string;
+  /** `<authorityHost>/<tenant>/discovery/v2.0/keys`: the signer's keys. */
+  readonly jwksUrl: string;
+  /** Tokens issued so far, by resource. */
+  readonly issued: ReadonlyMap<string, number>;
+  close(): Promise<void>;
+}
+
+/** Microsoft's service principals every tenant holds (the resources this app's clients ask tokens for). */
+const FIRST_PARTY_RESOURCES = ['https://graph.microsoft.com', 'https://vault.azure.net', 'https://storage.azure.com', 'https://monitor.azure.com', 'https://management.azure.com'];
+/** Scopes MSAL may add that a client credentials request ignores. */
+const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access']);
+const MAX_BODY = 64 * 1024;
+
+const missing = (name: string) => new EntraError(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
+
+async function formOf(req: IncomingMessage): Promise<URLSearchParams> {
+  let body = '';
+  for await (const chunk of req) {
+    body += String(chunk);
+    if (body.length > MAX_BODY) throw new EntraError(400, 'invalid_request', 90015, 'Requested query string is too long.');
+  }
+  return new URLSearchParams(body);
+}
+
+/**
+ * Starts Entra's v2 endpoints for a tenant on loopback HTTPS (the loopback certificate), as MSAL, inside
+ * @azure/identity's ClientSecretCredential and ClientCertificateCredential, calls them: the tenant's OpenID
+ * configuration, its keys, instance discovery and `POST /<tenant>/oauth2/v2.0/token` with
+ * `grant_type=client_credentials`, authenticated by `client_secret` or a certificate's `client_assertion`, for
+ * `scope=<resource>/.default`. The answer is a v1 access token for the resource (as Entra issues for Graph, Key
+ * Vault and Storage) with the app's roles on it; a refusal is Entra's JSON error with its AADSTS code.
+ */
+export async function startTokenEndpoint(options: TokenEndpointOptions): Promise<TokenEndpoint> {
+  const { tenantId, signer } = options;
+  const lifetime = options.lifetimeSeconds ?? 3599;
+  const resources = new Set([...FIRST_PARTY_RESOURCES, ...(options.resources ?? []), ...options.apps.flatMap((a) => Object.keys(a.roles))].map(resourceOf));
+  const issued = new Map<string, number>();
+  let authorityHost = '';
+
+  const token = async (req: IncomingMessage): Promise<object> => {
+    const form = await formOf(req);
+    const grantType = form.get('grant_type');
+    if (!grantType) throw missing('grant_type');
+    if (grantType !== 'client_credentials') throw new EntraError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`);
+    const clientId = form.get('client_id');
+    if (!clientId) throw missing('client_id');
+    const app = options.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
+    if (!app) {
+      throw new EntraError(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+      );
+    }
+    const secret = form.get('client_secret');
+    const assertion = form.get('client_assertion');
+    let clientAuthentication: '1' | '2';
+    if (secret !== null) {
+      if (app.secret === undefined || !sameSecret(secret, app.secret)) {
+        throw new EntraError(
+          401,
+          'invalid_client',
+          7000215,
+          `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
+        );
+      }
+      clientAuthentication = '1';
+    } else if (assertion !== null) {
+      if (form.get('client_assertion_type') !== JWT_BEARER) throw new EntraError(400, 'invalid_request', 90014, "The required field 'client_assertion_type' is missing from the credential.");
+      await verifyClientAssertion(assertion, { clientId: app.clientId, certificatePem: app.certificate, tokenEndpoint: `${authorityHost}/${tenantId}/oauth2/v2.0/token` });
+      clientAuthentication = '2';
+    } else {
+      throw new EntraError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    }
+    const scopes = (form.get('scope') ?? '').split(' ').filter((s) => s && !OIDC_SCOPES.has(s));
+    if (scopes.length === 0) throw missing('scope');
+    const [scope] = scopes;
+    if (scopes.length > 1 || !scope?.endsWith('/.default')) {
+      throw new EntraError(
+        400,
+        'invalid_scope',
+        1002012,
+        `The provided value for scope ${scopes.join(' ')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
+    }
+    const resource = resourceOf(scope);
+    if (!resources.has(resource)) {
+      throw new EntraError(
+        400,
+        'invalid_resource',
+        500011,
+        `The resource principal named ${resource} was not found in the tenant named ${tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+      );
+    }
+    const { token: accessToken } = await signer.appToken({
+      audience: resource,
+      clientId: app.clientId,
+      principalId: app.principalId,
+      roles: app.roles[resource] ?? [],
+      clientAuthentication,
+      lifetimeSeconds: lifetime,
+    });
+    issued.set(resource, (issued.get(resource) ?? 0) + 1);
+    return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken };
+  };
+
+  const route = async (req: IncomingMessage, url: URL): Promise<{ status: number; body: object }> => {
+    const [, tenant = '', rest = ''] = /^\/([^/]+)\/(.*)$/.exec(url.pathname) ?? [];
+    if (tenant === 'common' && rest === 'discovery/instance') return instanceDiscovery(authorityHost, tenantId, url.searchParams.get('authorization_endpoint'));
+    if (tenant === 'common' && rest === 'discovery/v2.0/keys') return { status: 200, body: signer.jwks };
+    if (tenant.toLowerCase() !== tenantId.toLowerCase()) {
+      throw new EntraError(
+        400,
+        'invalid_request',
+        90002,
+        `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+      );
+    }
+    if (req.method === 'POST' && rest === 'oauth2/v2.0/token') return { status: 200, body: await token(req) };
+    if (req.method !== 'GET') return { status: 404, body: {} };
+    if (rest === 'v2.0/.well-known/openid-configuration') return { status: 200, body: openIdConfiguration(authorityHost, signer, 'v2') };
+    if (rest === '.well-known/openid-configuration') return { status: 200, body: openIdConfiguration(authorityHost, signer, 'v1') };
+    if (rest === 'discovery/v2.0/keys' || rest === 'discovery/keys') return { status: 200, body: signer.jwks };
+    return { status: 404, body: {} };
+  };
+
+  const tls = await loopbackCertificate();
+  const server: Server = createServer({ cert: tls.cert, key: tls.key }, (req, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', authorityHost);
+    const header = req.headers['client-request-id'];
+    const correlationId = typeof header === 'string' ? header : (url.searchParams.get('client-request-id') ?? undefined);
+    route(req, url)
+      .then(({ status, body }) => {
+        req.resume();
+        res
+          .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store, no-cache', ...(correlationId ? { 'client-request-id': correlationId } : {}) })
+          .end(JSON.stringify(body));
+      })
+      .catch((e: unknown) => {
+        req.resume();
+        if (e instanceof EntraError) return answerEntraError(res, e, correlationId, authorityHost);
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'server_error', error_description: (e as Error).message }));
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  authorityHost = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    authorityHost,
+    tokenUrl: `${authorityHost}/${tenantId}/oauth2/v2.0/token`,
+    jwksUrl: `${authorityHost}/${tenantId}/discovery/v2.0/keys`,
+    issued,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
