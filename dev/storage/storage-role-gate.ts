@@ -106,6 +106,8 @@ export async function startStorageRoleGate(options: StorageRoleGateOptions): Pro
     });
     // Azurite gone: the client sees storage not answering, as it would see Azure's front end drop the connection.
     upstream.on('error', () => req.socket.destroy());
+    // A caller that gives up (the SDK's try timeout) ends its request to Azurite too.
+    res.on('close', () => upstream.destroy());
     req.pipe(upstream);
   };
 

@@ -19,6 +19,8 @@ const TENANT = '11111111-1111-4111-8111-111111111111';
 const RELAY = { clientId: '44444444-4444-4444-8444-444444444444', principalId: '55555555-5555-4555-8555-555555555555' };
 /** An identity that may read blobs and send queue messages, nothing more. */
 const SENDER = { clientId: '66666666-6666-4666-8666-666666666666', principalId: '77777777-7777-4777-8777-777777777777' };
+/** An identity of the site with no storage role at all. */
+const STRANGER = { clientId: '88888888-8888-4888-8888-888888888888', principalId: '99999999-9999-4999-8999-999999999999' };
 const FIXTURE_APP = fileURLToPath(new URL('../fixtures/host-app/', import.meta.url));
 
 describe('storage reached by identity only: Azurite over HTTPS with OAuth behind the storage role gate, through the app’s own clients', () => {
@@ -32,7 +34,7 @@ describe('storage reached by identity only: Azurite over HTTPS with OAuth behind
   const connectionOf = (clientId: string) => parseStorageConnection(storage.appSettings(clientId), undefined);
 
   beforeAll(async () => {
-    mi = await startManagedIdentityEndpoint({ tenantId: TENANT, identities: [RELAY, SENDER] });
+    mi = await startManagedIdentityEndpoint({ tenantId: TENANT, identities: [RELAY, SENDER, STRANGER] });
     restoreEnv = pointManagedIdentityAt(mi);
     storage = await startIdentityStorage({
       jwksUrl: mi.jwksUrl,
@@ -103,7 +105,11 @@ describe('storage reached by identity only: Azurite over HTTPS with OAuth behind
       'blob PUT AuthorizationPermissionMismatch',
       'table GET AuthorizationPermissionMismatch',
     ]);
-    // What the sender may do reached Azurite: the message it sent is there.
+    await expect(createQueueServiceClient(connectionOf(STRANGER.clientId)).getQueueClient(queueName).sendMessage('eA==')).rejects.toMatchObject({
+      statusCode: 403,
+      code: 'AuthorizationPermissionMismatch',
+    });
+    // What the sender may do reached Azurite: the message it sent is there (and the stranger's is not).
     const admin = QueueServiceClient.fromConnectionString(storage.adminConnectionString).getQueueClient(queueName);
     expect((await admin.peekMessages()).peekedMessageItems.map((m) => m.messageText)).toEqual(['c2VudA==']);
   });
