@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AZURITE_ACCOUNT, AZURITE_KEY, azuriteConnectionString } from '../../shared/config/storage-connection.js';
 import { RelayError } from '../../shared/errors.js';
@@ -28,6 +29,18 @@ export interface StartAzuriteOptions {
   readonly startTimeoutMs?: number;
   /** More storage accounts beside the well-known one, each under the well-known key (an empty storage each). */
   readonly accounts?: readonly string[];
+  /**
+   * Serve HTTPS with this certificate and key (PEM; the loopback certificate) instead of HTTP. Azurite reads
+   * them from files: they are written to a private temporary folder, removed when Azurite stops.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /**
+   * Accept bearer tokens (`--oauth basic`; needs `tls`): Azurite then checks a token's shape only (issuer
+   * `https://sts.windows.net/…`, audience `https://storage.azure.com` or the account's service URL, `nbf`, `exp`,
+   * `iat`), never its signature nor any role: the storage role gate in front of it does what Azure checks.
+   * Shared key requests are still accepted (the stack's provisioning uses them, never the app).
+   */
+  readonly oauth?: 'basic';
 }
 
 export interface AzuriteProcess {
@@ -73,6 +86,19 @@ function azuriteEntryPoint(): string {
   return join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'azurite.js');
 }
 
+/** The well-known account's connection string over HTTPS (`tls`), as azuriteConnectionString gives it over HTTP. */
+function httpsConnectionString(host: string, ports: AzuritePorts): string {
+  const endpoint = (port: number) => `https://${host}:${port}/${AZURITE_ACCOUNT}`;
+  return [
+    'DefaultEndpointsProtocol=https',
+    `AccountName=${AZURITE_ACCOUNT}`,
+    `AccountKey=${AZURITE_KEY}`,
+    `BlobEndpoint=${endpoint(ports.blob)}`,
+    `QueueEndpoint=${endpoint(ports.queue)}`,
+    `TableEndpoint=${endpoint(ports.table)}`,
+  ].join(';');
+}
+
 /**
  * Starts Azurite (from devDependencies) as a child process and resolves once its blob, queue and table
  * endpoints accept connections. `--skipApiVersionCheck` lets the current SDKs talk to it.
@@ -80,6 +106,7 @@ function azuriteEntryPoint(): string {
 export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteProcess> {
   const host = options.host ?? '127.0.0.1';
   const ports = options.ports ?? { blob: await freePort(host), queue: await freePort(host), table: await freePort(host) };
+  if (options.oauth && !options.tls) throw new AzuriteStartError('Azurite accepts bearer tokens over HTTPS only: give tls with oauth.');
   const args = [
     azuriteEntryPoint(),
     '--silent',
@@ -104,6 +131,14 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
   } else {
     args.push('--inMemoryPersistence');
   }
+  const tlsDir = options.tls ? mkdtempSync(join(tmpdir(), 'tcr-azurite-tls-')) : undefined;
+  if (options.tls && tlsDir) {
+    writeFileSync(join(tlsDir, 'cert.pem'), options.tls.cert, { mode: 0o600 });
+    writeFileSync(join(tlsDir, 'key.pem'), options.tls.key, { mode: 0o600 });
+    args.push('--cert', join(tlsDir, 'cert.pem'), '--key', join(tlsDir, 'key.pem'));
+  }
+  if (options.oauth) args.push('--oauth', options.oauth);
+  const removeTls = () => tlsDir && rmSync(tlsDir, { recursive: true, force: true });
   // AZURITE_ACCOUNTS replaces Azurite's accounts, so the well-known one is named in it too.
   const accounts = options.accounts?.length ? { AZURITE_ACCOUNTS: [AZURITE_ACCOUNT, ...options.accounts].map((name) => `${name}:${AZURITE_KEY}`).join(';') } : {};
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...accounts } });
@@ -112,7 +147,10 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let hasExited = false;
-  void exited.then(() => (hasExited = true));
+  void exited.then(() => {
+    hasExited = true;
+    removeTls();
+  });
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   for (;;) {
@@ -135,7 +173,7 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
     ports,
     pid: child.pid,
     account: AZURITE_ACCOUNT,
-    connectionString: azuriteConnectionString(host, ports),
+    connectionString: options.tls ? httpsConnectionString(host, ports) : azuriteConnectionString(host, ports),
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
   };
