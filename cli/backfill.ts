@@ -12,7 +12,7 @@ import { exitCodeOf, exitWithUsage, loadCliSettings, parseCliArgs, printError } 
  * cli-settings.ts).
  * Exit codes: 0 done, 1 failed, 2 bad usage, 3 invalid configuration.
  */
-const USAGE = 'usage: npm run backfill -- --since <ISO time> [--until <ISO time>] [--name <subscription>] [--dry-run] [--json]';
+const USAGE = 'usage: npm run backfill -- --since <ISO time> [--until <ISO time>] [--name <subscription>] [--dry-run] [--json] [--azure]';
 const { values } = parseCliArgs(USAGE, {
   since: { type: 'string' },
   until: { type: 'string' },

@@ -1,8 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Settings } from '../shared/config/settings.js';
 import { ConfigError, InvalidDefinitionError } from '../shared/errors.js';
 import { maskSecrets } from '../shared/util/mask-secrets.js';
-import { readCliSettings } from './cli-settings.js';
+import { readCliSettings, SITE_SETTINGS_ONLY } from './cli-settings.js';
+import { readAzureStackState } from '../dev/azure-stack/stack-state.js';
 
 /** The exit codes every operator CLI uses. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, config: 3 } as const;
@@ -24,11 +27,38 @@ export function exitWithUsage(usage: string, problem?: string): never {
  * added to `options`; bad arguments end it with the usage (exit code 2).
  */
 export function parseCliArgs<O extends NonNullable<ParseArgsConfig['options']>>(usage: string, options: O, allowPositionals = false) {
+  let parsed;
   try {
-    return parseArgs({ options: { ...options, app: { type: 'string' as const, default: process.cwd() } }, allowPositionals, strict: true });
+    parsed = parseArgs({ options: { ...options, app: { type: 'string' as const, default: process.cwd() }, azure: { type: 'boolean' as const, default: false } }, allowPositionals, strict: true });
   } catch (e) {
     return exitWithUsage(usage, (e as Error).message);
   }
+  const common = parsed.values as { azure?: boolean; app?: string };
+  if (common.azure) runAgainstAzureStack(common.app ?? process.cwd());
+  return parsed;
+}
+
+/**
+ * `--azure`: the CLI runs against the Azure-shaped stack started from the app's folder (`npm start -- --azure`),
+ * as an operator's would against Azure: again, in a process whose settings are the site's only (no
+ * local.settings.json, none of the shell's), Production, with the site's identity and trust in the stand-ins.
+ * Returns in that process; the first exits with its code.
+ */
+function runAgainstAzureStack(appDir: string): void {
+  if (process.env[SITE_SETTINGS_ONLY] === '1') return;
+  const state = readAzureStackState(appDir);
+  if (!state) {
+    printError(`No Azure-shaped stack was started from ${appDir}: start one with npm start -- --azure.`);
+    process.exit(EXIT.config);
+  }
+  const kept = Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
+  // In the app's folder, as the site's process runs: relative settings (SUBSCRIPTIONS_FILE) resolve there.
+  const run = spawnSync(process.execPath, [...process.argv.slice(1), '--app', resolve(appDir)], {
+    cwd: resolve(appDir),
+    stdio: 'inherit',
+    env: { ...kept, ...state.platformEnv, ...state.siteSettings, NODE_EXTRA_CA_CERTS: state.trust, [SITE_SETTINGS_ONLY]: '1' },
+  });
+  process.exit(run.status ?? EXIT.failed);
 }
 
 /**

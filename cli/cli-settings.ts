@@ -49,6 +49,9 @@ export function settingsPointingAtAzure(values: Readonly<Record<string, string |
   return out;
 }
 
+/** Set in a CLI run against the Azure-shaped stack (`--azure`): its settings are the site's, in the environment; local.settings.json is not read. */
+export const SITE_SETTINGS_ONLY = 'TCR_CLI_SITE_SETTINGS_ONLY';
+
 /**
  * The settings an operator CLI (status, subscriptions, replay, backfill) reads: local.settings.json in
  * `appDir`, then the environment, as the app reads them, in an environment the CLI decides itself, never the
@@ -58,7 +61,7 @@ export function settingsPointingAtAzure(values: Readonly<Record<string, string |
  * runs (Azurite, the simulator on its default port), so the CLIs work after it with no set-up.
  */
 export function readCliSettings(appDir: string, env: NodeJS.ProcessEnv): CliSettings {
-  const values = mergeAppSettings(readLocalSettingsValues(appDir), env);
+  const values = mergeAppSettings(env[SITE_SETTINGS_ONLY] === '1' ? {} : readLocalSettingsValues(appDir), env);
   const explicit = values.AZURE_FUNCTIONS_ENVIRONMENT?.trim();
   const azure = settingsPointingAtAzure(values);
   const environment = explicit || (azure.length > 0 ? 'Production' : 'Development');

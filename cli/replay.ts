@@ -10,7 +10,7 @@ import { exitCodeOf, exitWithUsage, loadCliSettings, parseCliArgs, printError } 
  * back to it, after a fix. Settings as the app reads them (local.settings.json, then the environment; see
  * cli-settings.ts). Exit codes: 0 done, 1 failed, 2 bad usage, 3 invalid configuration.
  */
-const usage = 'usage: npm run replay -- --from deadletter|poison [--limit N] [--dry-run] [--json]';
+const usage = 'usage: npm run replay -- --from deadletter|poison [--limit N] [--dry-run] [--json] [--azure]';
 const { values } = parseCliArgs(usage, {
   from: { type: 'string' },
   limit: { type: 'string' },

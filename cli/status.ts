@@ -12,7 +12,7 @@ import { textTable } from './text-table.js';
  * as `/api/status`. `--json` prints one object. Settings as the app reads them (local.settings.json, then
  * the environment; see cli-settings.ts). Exit codes: 0 ok, 1 storage unreachable, 2 bad usage, 3 invalid configuration.
  */
-const USAGE = 'usage: npm run status [-- --json] [--app <folder>]';
+const USAGE = 'usage: npm run status [-- --json] [--app <folder>] [--azure]';
 const parsed = parseCliArgs(USAGE, { json: { type: 'boolean', default: false } });
 const settings = loadCliSettings('status', parsed.values.app);
 

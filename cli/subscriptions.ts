@@ -20,7 +20,7 @@ import { textTable, type TextRow } from './text-table.js';
  * Settings as the app reads them (local.settings.json, then the environment; see cli-settings.ts). Every `code=` key it prints is masked.
  * Exit codes: 0 ok, 1 an entry or endpoint failed or Graph refused, 2 bad usage, 3 invalid configuration.
  */
-const USAGE = 'usage: npm run subscriptions -- list | sync | status | delete <id> | check-endpoints  [--json] [--force]';
+const USAGE = 'usage: npm run subscriptions -- list | sync | status | delete <id> | check-endpoints  [--json] [--force] [--azure]';
 const COMMANDS = ['list', 'sync', 'status', 'delete', 'check-endpoints'];
 const print = (stream: NodeJS.WriteStream, text: string) => stream.write(maskSecrets(text));
 const parsed = parseCliArgs(USAGE, { json: { type: 'boolean', default: false }, force: { type: 'boolean', default: false } }, true);

@@ -50,7 +50,7 @@ export interface GraphSimulatorOptions {
    * Check bearer tokens as Graph does, against this issuer's keys (the Entra stand-in's JWKS): signature,
    * audience Graph, expiry; a token's `roles` are then the app's permissions. Unset: tokens are read unchecked.
    */
-  readonly verifyTokens?: { readonly jwksUrl: string; readonly issuer?: string };
+  readonly verifyTokens?: { readonly jwksUrl: string; readonly issuer?: string; readonly audiences?: readonly string[] };
 }
 
 export type LifecycleEvent = 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed';

@@ -25,9 +25,16 @@ export class TokenVerifier {
   readonly #keys: ReturnType<typeof createRemoteJWKSet>;
   readonly #issuer: string | undefined;
 
-  constructor(options: { readonly jwksUrl: string; readonly issuer?: string }) {
+  readonly #audiences: readonly string[];
+
+  /**
+   * `audiences`: identifiers of this Graph beside Microsoft Graph's own, as a national cloud's Graph takes tokens
+   * for its own URL (the app asks for `<GRAPH_BASE_URL origin>/.default`; locally that is the simulator's).
+   */
+  constructor(options: { readonly jwksUrl: string; readonly issuer?: string; readonly audiences?: readonly string[] }) {
     this.#keys = createRemoteJWKSet(new URL(options.jwksUrl));
     this.#issuer = options.issuer;
+    this.#audiences = [...GRAPH_AUDIENCES, ...(options.audiences ?? [])];
   }
 
   async verify(token: string): Promise<VerifiedToken> {
@@ -35,7 +42,7 @@ export class TokenVerifier {
     try {
       ({ payload } = await jwtVerify(token, this.#keys, {
         algorithms: ['RS256'],
-        audience: GRAPH_AUDIENCES,
+        audience: [...this.#audiences],
         clockTolerance: 300,
         ...(this.#issuer ? { issuer: this.#issuer } : {}),
       }));

@@ -1,21 +1,28 @@
-import { randomBytes, webcrypto, createPrivateKey } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import * as x509 from '@peculiar/x509';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { nodeWebCrypto } from '../../shared/certificates/self-signed.js';
+import { loopbackCertificate } from '../tls/loopback-certificate.js';
 
 /** The Key Vault data-plane roles the stand-in honours (RBAC mode), as infra/ assigns them. */
-export type KeyVaultRole = 'Key Vault Secrets User' | 'Key Vault Certificate User' | 'Key Vault Administrator';
+export type KeyVaultRole = 'Key Vault Secrets User' | 'Key Vault Certificate User' | 'Key Vault Administrator' | 'Key Vault Secrets Officer' | 'Key Vault Certificates Officer';
 
 /** What each role may read: Certificate User includes getSecret, so it can read a certificate's private key. */
 const ROLE_READS: Record<KeyVaultRole, readonly ('certificates' | 'secrets')[]> = {
   'Key Vault Secrets User': ['secrets'],
   'Key Vault Certificate User': ['certificates', 'secrets'],
   'Key Vault Administrator': ['certificates', 'secrets'],
+  'Key Vault Secrets Officer': ['secrets'],
+  // Manages certificates; reading a private key is getSecret, which it does not hold.
+  'Key Vault Certificates Officer': ['certificates'],
 };
+
+/** Whether a role name is one of the Key Vault data-plane roles the stand-in honours. */
+export function isKeyVaultRole(role: string): role is KeyVaultRole {
+  return role in ROLE_READS;
+}
 
 export interface KeyVaultStandInOptions {
   /**
@@ -49,28 +56,9 @@ export interface KeyVaultStandIn {
 
 const TOKEN = `fake-kv-token-${randomBytes(8).toString('hex')}`;
 
-/** A self-signed TLS certificate for 127.0.0.1 (PEM certificate and key), for loopback HTTPS fakes. */
-export async function tlsCertificate(): Promise<{ cert: string; key: string }> {
-  const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
-  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned(
-    {
-      serialNumber: '01',
-      name: 'CN=127.0.0.1',
-      notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + 86_400_000),
-      keys,
-      signingAlgorithm: alg,
-      extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }]), new x509.BasicConstraintsExtension(true)],
-    },
-    nodeWebCrypto,
-  );
-  const key = createPrivateKey({ key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), format: 'der', type: 'pkcs8' });
-  return { cert: cert.toString('pem'), key: key.export({ format: 'pem', type: 'pkcs8' }).toString() };
-}
-
 export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {}): Promise<KeyVaultStandIn> {
-  const tls = await tlsCertificate();
+  // The loopback certificate every HTTPS stand-in serves: a process of the Azure-shaped stack trusts it already.
+  const tls = await loopbackCertificate();
   const certificates = new Map<string, { version: string; der: Buffer; secret: string; contentType: string; created: number }[]>();
   const secrets = new Map<string, { version: string; value: string; contentType: string | undefined; created: number }[]>();
   const requests: KeyVaultStandIn['requests'] = [];

@@ -33,6 +33,12 @@ export interface LocalHostOptions {
    * function keys enforced from `azure-webjobs-secrets` in AzureWebJobsStorage).
    */
   readonly environment?: 'Development' | 'Production';
+  /**
+   * The site's app settings, exactly, as App Service gives them (the Azure-shaped stack: the compiled template's):
+   * neither local.settings.json nor `defaultSettings` is read. The environment still is, as the platform's own
+   * variables (IDENTITY_ENDPOINT…) are; these win over it.
+   */
+  readonly appSettings?: Readonly<Record<string, string>>;
   /** In Production, how the host reads a Key Vault reference's secret (the site's identity); absent: none can be read. */
   readonly readSecret?: (reference: KeyVaultReference) => Promise<string>;
 }
@@ -66,7 +72,9 @@ function resolveSettingExpressions(value: string, settings: Record<string, strin
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const appDir = options.appDir;
   const production = options.environment === 'Production';
-  const loaded = loadAppSettings(appDir, process.env, options.defaultSettings, production ? 'Production' : 'Development');
+  const loaded = options.appSettings
+    ? { ...(process.env as Record<string, string>), ...options.appSettings, AZURE_FUNCTIONS_ENVIRONMENT: production ? 'Production' : 'Development' }
+    : loadAppSettings(appDir, process.env, options.defaultSettings, production ? 'Production' : 'Development');
   const hostOptions = readHostOptions(appDir, { settings: loaded });
   const log = options.log ?? createHostLog(undefined, hostOptions.logLevels);
   // In Production, as App Service does before the app starts: each Key Vault reference read with the site's

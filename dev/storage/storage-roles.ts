@@ -61,3 +61,8 @@ export function actionOf(service: StorageService, method: string, path: readonly
 export function rolesAllow(roles: readonly StorageRole[], service: StorageService, action: StorageAction): boolean {
   return roles.some((role) => ALLOWS[role].service === service && ALLOWS[role].actions.includes(action));
 }
+
+/** Whether a role name is one of the storage data-plane roles the gate knows. */
+export function isStorageRole(role: string): role is StorageRole {
+  return Object.hasOwn(ALLOWS, role);
+}

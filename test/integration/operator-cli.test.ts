@@ -27,9 +27,16 @@ describe('operator CLIs pointed at Azure with a setting missing', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('--azure with no Azure-shaped stack started from the app folder exits 3 saying so, and reads no local default', () => {
+    const result = run('status', ['--json', '--azure', '--app', dir], { AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
+    expect(result.status).toBe(3);
+    expect(result.stderr).toBe(`No Azure-shaped stack was started from ${dir}: start one with npm start -- --azure.\n`);
+    expect(result.stdout).toBe('');
+  });
+
   it('bad usage exits 2 with the usage line, before any setting is read', () => {
     const result = run('replay', ['--from', 'nowhere'], {});
     expect(result.status).toBe(2);
-    expect(result.stderr).toBe('--from must be deadletter or poison\nusage: npm run replay -- --from deadletter|poison [--limit N] [--dry-run] [--json]\n');
+    expect(result.stderr).toBe('--from must be deadletter or poison\nusage: npm run replay -- --from deadletter|poison [--limit N] [--dry-run] [--json] [--azure]\n');
   });
 });

@@ -1,0 +1,102 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loopbackCertificate } from '../tls/loopback-certificate.js';
+import { DRIVER_PREFIX } from '../graph-simulator/server.js';
+import { startAzureStack, type AzureStack } from './azure-stack.js';
+import { azureStackStateFile, type AzureStackState } from './stack-state.js';
+
+/** Set in the process that runs the stack (started by `npm start -- --azure` with a clean environment). */
+const STACK_PROCESS = 'TCR_AZURE_STACK_PROCESS';
+/** The variables a site's process gets from outside the app settings: enough to run Node, nothing of the shell's. */
+const KEPT_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'TCR_LOOPBACK_TLS_DIR'];
+
+export interface AzureStackCommandOptions {
+  readonly appDir: string;
+  readonly port: number;
+  readonly simulatorPort: number;
+  /** A compiled template to deploy instead of compiling infra/main.bicep now. */
+  readonly templateFile?: string;
+  /** The Graph application permissions consented to (default: the stack's, CONSENTED_GRAPH_ROLES). */
+  readonly graphRoles?: readonly string[];
+}
+
+const line = (event: string, fields: Record<string, unknown>) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', event, ...fields }) + '\n');
+
+/**
+ * `npm start -- --azure`. The first process compiles infra/main.bicep (the template the stack deploys) and
+ * starts a second with a site's environment: none of the shell's variables (as an Azure site has none of the
+ * operator's), and NODE_EXTRA_CA_CERTS naming the loopback certificate the HTTPS stand-ins serve (Node reads it
+ * only at start). The second runs the stack until SIGINT or SIGTERM, which the first passes on.
+ */
+export async function runAzureStackCommand(options: AzureStackCommandOptions): Promise<void> {
+  if (process.env[STACK_PROCESS] === '1') return runStack(options);
+  let templateFile = options.templateFile;
+  if (!templateFile) {
+    const out = join(options.appDir, '.local', 'infra');
+    const check = spawnSync(process.execPath, [fileURLToPath(new URL('../../scripts/infra-check.js', import.meta.url)), '--out', out], { cwd: options.appDir, stdio: ['ignore', 2, 2] });
+    if (check.status !== 0) throw new Error('infra/main.bicep did not compile (above): the Azure-shaped stack deploys what it compiles to.');
+    templateFile = join(out, 'main.json');
+  }
+  const tls = await loopbackCertificate();
+  const env: NodeJS.ProcessEnv = { [STACK_PROCESS]: '1', NODE_EXTRA_CA_CERTS: tls.caFile };
+  for (const name of KEPT_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
+  const args = ['--azure', '--app', options.appDir, '--port', String(options.port), '--simulator-port', String(options.simulatorPort), '--template', templateFile];
+  if (options.graphRoles) args.push('--graph-roles', options.graphRoles.join(','));
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../start-local.js', import.meta.url)), ...args], { env, stdio: 'inherit', cwd: options.appDir });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  const code = await new Promise<number>((resolve) => child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+  process.exit(code);
+}
+
+async function runStack(options: AzureStackCommandOptions): Promise<void> {
+  let stack: AzureStack | undefined;
+  let stopping = false;
+  const stop = (code: number) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    void (stack?.stop() ?? Promise.resolve()).then(() => process.exit(code));
+  };
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
+  try {
+    stack = await startAzureStack({
+      appDir: options.appDir,
+      port: options.port,
+      simulatorPort: options.simulatorPort,
+      ...(options.templateFile ? { templateFile: options.templateFile } : {}),
+      ...(options.graphRoles ? { graphRoles: options.graphRoles } : {}),
+    });
+  } catch (e) {
+    process.stderr.write(`Could not start the Azure-shaped stack.\n${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const state = azureStackStateFile(options.appDir);
+  mkdirSync(join(state, '..'), { recursive: true });
+  // For the CLIs' --azure: the site's settings as the app sees them (secrets read from the vault), the
+  // platform's identity variables, the function key. Local secrets only, readable by this user alone.
+  const stackState: AzureStackState = {
+    hostUrl: stack.hostUrl,
+    functionKey: stack.functionKey,
+    siteSettings: await stack.siteSettings(),
+    platformEnv: stack.platformEnv,
+    trust: (await loopbackCertificate()).caFile,
+  };
+  writeFileSync(state, JSON.stringify(stackState, null, 2), { mode: 0o600 });
+  line('azure_stack.started', {
+    url: stack.hostUrl,
+    simulator: stack.simulator.baseUrl,
+    driver: stack.simulator.baseUrl + DRIVER_PREFIX,
+    vault: stack.vault.url,
+    queueServiceUri: stack.storage.queueServiceUri,
+    tenantId: stack.tenantId,
+    appId: stack.identity.clientId,
+    state,
+  });
+  process.stderr.write(`Azure-shaped stack on ${stack.hostUrl} (Production, function keys: see ${state})\n`);
+  void stack.host.faulted.then((error) => {
+    process.stderr.write(`The host is shutting down: ${error.message}\n`);
+    stop(1);
+  });
+}

@@ -1,0 +1,203 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ManagedIdentityCredential } from '@azure/identity';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { createSelfSignedCertificate } from '../../shared/certificates/self-signed.js';
+import { freePort } from '../azurite/azurite-process.js';
+import { startIdentityStorage, type IdentityStorage } from '../azurite/identity-storage.js';
+import { startEntraStandIn, type EntraStandIn } from '../entra/entra-stand-in.js';
+import { isStorageRole } from '../storage/storage-roles.js';
+import { startGraphSimulator, type GraphSimulator } from '../graph-simulator/graph-simulator.js';
+import { LOCAL_SIMULATOR_OPTIONS } from '../graph-simulator/local-defaults.js';
+import { isKeyVaultRole, startKeyVaultStandIn, type KeyVaultRole, type KeyVaultStandIn } from '../key-vault/key-vault-stand-in.js';
+import { startIngestionStandIn, type IngestionStandIn } from '../app-insights/ingestion-stand-in.js';
+import { startLocalHost, type LocalHost } from '../local-host/local-host.js';
+import type { HostLog } from '../local-host/host-log.js';
+import { resolveKeyVaultReferences, type KeyVaultReference } from '../local-host/key-vault-references.js';
+import { CompiledTemplate, type DeployedStandIns } from './compiled-template.js';
+import { CompiledTemplateError } from './compiled-template-error.js';
+import { provisionStorage } from './provision-storage.js';
+
+/** The Graph application permissions an admin consents to for the app (docs/deploy.md, step 4). */
+export const CONSENTED_GRAPH_ROLES = [
+  'Chat.Read.All',
+  'ChatMember.Read.All',
+  'ChannelMessage.Read.All',
+  'Chat.ReadBasic.WhereInstalled',
+  'Chat.Read.WhereInstalled',
+  'ChatMember.Read.WhereInstalled',
+] as const;
+
+export interface AzureStackOptions {
+  /** The function app's folder (what `func azure functionapp publish` would upload). */
+  readonly appDir: string;
+  /** The compiled template; default `<appDir>/.local/infra/main.json` (npm run infra:check writes it). */
+  readonly templateFile?: string;
+  /** Template parameters beside the stack's own (environmentName, graphClientState, manageSubscriptions, subscriptionsFile). */
+  readonly parameters?: Readonly<Record<string, unknown>>;
+  /** The Functions host's port (0: any free one). */
+  readonly port?: number;
+  readonly simulatorPort?: number;
+  /** Graph application permissions granted to the app's identity (default CONSENTED_GRAPH_ROLES). */
+  readonly graphRoles?: readonly string[];
+  /** Azurite's data folder; omitted: in memory. */
+  readonly storageLocation?: string;
+  readonly log?: HostLog;
+}
+
+/** A running Azure-shaped stack: the app in Production on the local host, every Azure service it calls a local stand-in. */
+export interface AzureStack {
+  readonly hostUrl: string;
+  /** The host's default function key (as the operator reads it with `az functionapp keys list`). */
+  readonly functionKey: string;
+  readonly simulator: GraphSimulator;
+  readonly vault: KeyVaultStandIn;
+  readonly storage: IdentityStorage;
+  readonly ingestion: IngestionStandIn;
+  readonly identity: { readonly clientId: string; readonly principalId: string };
+  readonly tenantId: string;
+  /** The app settings as the template gives them (Key Vault references unresolved), for the operator's CLIs. */
+  readonly appSettings: Readonly<Record<string, string>>;
+  /** The settings as the site sees them, Key Vault references read: what an operator's CLI needs (secrets included). */
+  siteSettings(): Promise<Record<string, string>>;
+  /** The platform's variables of the site (IDENTITY_ENDPOINT, IDENTITY_HEADER): what an operator's tools in Azure would have. */
+  readonly platformEnv: Readonly<Record<string, string>>;
+  readonly host: LocalHost;
+  stop(): Promise<void>;
+}
+
+/** Azure endpoints a setting must not keep: each has a stand-in, and a setting naming one was not replaced. */
+const AZURE_HOSTS = /\b(?:vault\.azure\.net|core\.windows\.net|graph\.microsoft\.com|login\.microsoftonline\.com|applicationinsights\.azure\.com|monitor\.azure\.com)\b/i;
+
+/**
+ * Starts the Azure-shaped local stack (`npm start -- --azure`): Entra ID's managed identity endpoint, storage
+ * reached by identity only (Azurite over HTTPS with OAuth, behind Azure's role checks), Key Vault, Application
+ * Insights' ingestion and Graph, each checking tokens and the roles the compiled template assigns; the app's
+ * settings are the template's, its secrets Key Vault references, and it runs in Production on the local host
+ * with function keys. Needs NODE_EXTRA_CA_CERTS naming the loopback certificate in this process already.
+ */
+export async function startAzureStack(options: AzureStackOptions): Promise<AzureStack> {
+  const tenantId = randomUUID();
+  const identity = { clientId: randomUUID(), principalId: randomUUID() };
+  const templateFile = options.templateFile ?? join(options.appDir, '.local', 'infra', 'main.json');
+  const parameters: Record<string, unknown> = {
+    environmentName: 'local',
+    graphClientState: randomBytes(24).toString('base64url'),
+    manageSubscriptions: true,
+    subscriptionsFile: existsSync(join(options.appDir, 'subscriptions.json')) ? 'subscriptions.json' : 'subscriptions.example.json',
+    ...options.parameters,
+  };
+  const stops: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    // Role assignments depend on the identity alone: read first, so that each stand-in starts knowing its roles.
+    const placeholders: DeployedStandIns = {
+      tenantId,
+      loginEndpoint: 'https://login.invalid/',
+      identity,
+      storage: { name: '', blobEndpoint: '', queueEndpoint: '', tableEndpoint: '' },
+      monitoring: { appInsightsName: '', appInsightsConnectionString: '' },
+      vault: { vaultUri: '' },
+    };
+    const assignments = CompiledTemplate.read(templateFile, parameters, placeholders).roleAssignments();
+    const rolesAt = (scope: string) => {
+      const byPrincipal: Record<string, string[]> = {};
+      for (const a of assignments.filter((x) => x.scope === scope)) (byPrincipal[a.principalId] ??= []).push(a.role);
+      return byPrincipal;
+    };
+
+    // Graph's application permissions come from admin consent, not from the template: to the identity, or to the
+    // app registration in clientsecret mode (docs/deploy.md step 4).
+    // The app asks for tokens for its GRAPH_BASE_URL's origin (so that a national cloud's Graph works): locally
+    // the simulator's, which stands for Graph in Entra too, with the same permissions.
+    const simulatorPort = options.simulatorPort ? options.simulatorPort : await freePort();
+    const localGraph = `http://127.0.0.1:${simulatorPort}`;
+    const consented = [...(options.graphRoles ?? CONSENTED_GRAPH_ROLES)];
+    const graphRoles = { 'https://graph.microsoft.com': consented, [localGraph]: consented };
+    const registration =
+      parameters.graphAuthMode === 'clientsecret' ? { clientId: String(parameters.graphAppId), principalId: randomUUID(), secret: String(parameters.graphClientSecret), roles: graphRoles } : undefined;
+    const entraStandIn: EntraStandIn = await startEntraStandIn({ tenantId, identities: [{ ...identity, ...(registration ? {} : { roles: graphRoles }) }], apps: registration ? [registration] : [] });
+    stops.push(() => entraStandIn.close());
+    const mi = entraStandIn.managedIdentity;
+    const entra = { jwksUrl: entraStandIn.jwksUrl, issuer: entraStandIn.issuers.v1 };
+    // What the platform gives the site's process: its identity's endpoint; and where Entra ID answers (in Azure, DNS).
+    const platformEnv: Record<string, string> = {
+      AZURE_FUNCTIONS_ENVIRONMENT: 'Production',
+      IDENTITY_ENDPOINT: mi.endpoint,
+      IDENTITY_HEADER: mi.header,
+      AZURE_AUTHORITY_HOST: entraStandIn.authorityHost,
+    };
+    Object.assign(process.env, platformEnv);
+
+    const storageRoles = Object.fromEntries(Object.entries(rolesAt('storage')).map(([p, roles]) => [p, roles.filter(isStorageRole)]));
+    const storage = await startIdentityStorage({ ...entra, tenantId, roles: storageRoles, ...(options.storageLocation ? { location: options.storageLocation } : {}) });
+    stops.push(() => storage.stop());
+    const vaultRoles = Object.fromEntries(Object.entries(rolesAt('vault')).map(([p, roles]) => [p, roles.filter(isKeyVaultRole)])) as Record<string, KeyVaultRole[]>;
+    const vault = await startKeyVaultStandIn({ entra: { ...entra, roles: vaultRoles } });
+    stops.push(() => vault.close());
+    const ingestion = await startIngestionStandIn({ entra: { ...entra, publishers: Object.keys(rolesAt('appInsights')) } });
+    stops.push(() => ingestion.close());
+    const simulator = await startGraphSimulator({ ...LOCAL_SIMULATOR_OPTIONS, port: simulatorPort, tenantId, appId: identity.clientId, verifyTokens: { ...entra, audiences: [localGraph] } });
+    stops.push(() => simulator.close());
+
+    const template = CompiledTemplate.read(templateFile, parameters, {
+      tenantId,
+      // The template's own GRAPH_JWKS_URL expression then names the simulator's keys, which sign its validation tokens.
+      loginEndpoint: `${simulator.baseUrl}/`,
+      identity,
+      storage: { name: storage.account, blobEndpoint: storage.blobServiceUri, queueEndpoint: storage.queueServiceUri, tableEndpoint: storage.tableServiceUri },
+      monitoring: { appInsightsName: 'appi-local', appInsightsConnectionString: ingestion.connectionString },
+      vault: { vaultUri: `${vault.url.replace(/\/$/, '')}/` },
+    });
+    const appSettings = { ...template.appSettings(), GRAPH_BASE_URL: simulator.baseUrl };
+    const unreplaced = Object.entries(appSettings).filter(([, v]) => AZURE_HOSTS.test(v));
+    if (unreplaced.length > 0) throw new CompiledTemplateError(`Settings name an Azure endpoint the stack has no stand-in for: ${unreplaced.map(([k]) => k).join(', ')}.`);
+
+    // What provisioning and the operator do before the app runs: the storage the Bicep creates, the certificate
+    // (docs/deploy.md step 5), the secrets the template writes, and the keyed URLs (step 8).
+    const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
+    const hostUrl = `http://127.0.0.1:${port}`;
+    const { functionKey } = await provisionStorage(storage.adminConnectionString, template.storageResources(), { appSettings, appDir: options.appDir });
+    const certificate = await createSelfSignedCertificate();
+    vault.addVersion(String(template.parameter('keyVaultCertificateName')), {
+      der: certificate.certificate.raw,
+      secret: certificate.pem,
+      contentType: 'application/x-pem-file',
+    });
+    vault.setSecret('graph-client-state', String(parameters.graphClientState), 'text/plain');
+    if (template.parameter('graphClientSecret')) vault.setSecret('graph-client-secret', String(template.parameter('graphClientSecret')), 'text/plain');
+    vault.setSecret('graph-notification-url', `${hostUrl}/api/notifications?code=${functionKey}`);
+    vault.setSecret('graph-lifecycle-url', `${hostUrl}/api/lifecycle?code=${functionKey}`);
+
+    // App Service reads Key Vault references with the identity the site names (keyVaultReferenceIdentity).
+    const secrets = new SecretClient(vault.url, new ManagedIdentityCredential({ clientId: identity.clientId }), { disableChallengeResourceVerification: true, retryOptions: { maxRetries: 1 } });
+    const readSecret = async (ref: KeyVaultReference) => {
+      if (ref.vaultUrl.replace(/\/$/, '') !== vault.url.replace(/\/$/, '')) throw Object.assign(new Error('Unknown vault.'), { code: 'ENOTFOUND' });
+      const secret = await secrets.getSecret(ref.secretName, ref.version ? { version: ref.version } : {});
+      return secret.value ?? '';
+    };
+    const host = await startLocalHost({ appDir: options.appDir, port, environment: 'Production', appSettings, readSecret, ...(options.log ? { log: options.log } : {}) });
+    stops.push(() => host.stop());
+    return {
+      hostUrl,
+      functionKey,
+      simulator,
+      vault,
+      storage,
+      ingestion,
+      identity,
+      tenantId,
+      appSettings,
+      platformEnv,
+      siteSettings: async () => (await resolveKeyVaultReferences(appSettings, readSecret)).settings,
+      host,
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
