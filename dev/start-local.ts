@@ -7,6 +7,8 @@ import { DRIVER_PREFIX } from './graph-simulator/server.js';
 import { startLocalHost, type LocalHost } from './local-host/local-host.js';
 import { triggerSettingDefaults } from '../shared/config/trigger-settings.js';
 import { runAzureStackCommand } from './azure-stack/azure-stack-command.js';
+import { startSiteHost, type AzureSite } from './azure-stack/site-host.js';
+import { readFileSync } from 'node:fs';
 
 /**
  * `npm start`: the whole stack on one laptop. The Graph simulator (unless LOCAL_GRAPH_SIMULATOR=false),
@@ -21,6 +23,8 @@ import { runAzureStackCommand } from './azure-stack/azure-stack-command.js';
  *   --azure                the Azure-shaped stack instead (docs/local-host.md): the app in Production with the
  *                          settings infra/main.bicep gives it, every Azure service a local stand-in
  *   --template <file>      with --azure: deploy this compiled template instead of compiling infra/main.bicep
+ *   --site <file>          the app alone as an Azure site whose stand-ins run elsewhere: the site's settings,
+ *                          platform variables and identity from <file> (AzureSite JSON; the chaos run's --azure)
  *   --graph-roles <list>   with --azure: the Graph application permissions an admin consented to (comma-separated;
  *                          default: those docs/deploy.md grants)
  */
@@ -33,10 +37,27 @@ const { values } = parseArgs({
     azure: { type: 'boolean', default: false },
     template: { type: 'string' },
     'graph-roles': { type: 'string' },
+    site: { type: 'string' },
   },
 });
 
-if (values.azure) {
+if (values.site) {
+  // One site process of a stack whose stand-ins run elsewhere (the chaos run's --azure): the app as that site.
+  try {
+    const site = JSON.parse(readFileSync(resolve(values.site), 'utf8')) as AzureSite;
+    const host = await startSiteHost(site, { appDir: resolve(values.app), port: Number(values.port) });
+    const stop = () => void host.stop().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    void host.faulted.then((error) => {
+      process.stderr.write(`The host is shutting down: ${error.message}\n`);
+      void host.stop().then(() => process.exit(1));
+    });
+  } catch (e) {
+    process.stderr.write(`Could not start.\n${(e as Error).message}\n`);
+    process.exit(1);
+  }
+} else if (values.azure) {
   try {
     await runAzureStackCommand({
       appDir: resolve(values.app),

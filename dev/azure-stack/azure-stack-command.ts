@@ -80,7 +80,7 @@ async function runStack(options: AzureStackCommandOptions): Promise<void> {
     hostUrl: stack.hostUrl,
     functionKey: stack.functionKey,
     siteSettings: await stack.siteSettings(),
-    platformEnv: stack.platformEnv,
+    platformEnv: stack.site.platformEnv,
     trust: (await loopbackCertificate()).caFile,
   };
   writeFileSync(state, JSON.stringify(stackState, null, 2), { mode: 0o600 });

@@ -1,8 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManagedIdentityCredential } from '@azure/identity';
-import { SecretClient } from '@azure/keyvault-secrets';
 import { createSelfSignedCertificate } from '../../shared/certificates/self-signed.js';
 import { freePort } from '../azurite/azurite-process.js';
 import { startIdentityStorage, type IdentityStorage } from '../azurite/identity-storage.js';
@@ -12,9 +10,9 @@ import { startGraphSimulator, type GraphSimulator } from '../graph-simulator/gra
 import { LOCAL_SIMULATOR_OPTIONS } from '../graph-simulator/local-defaults.js';
 import { isKeyVaultRole, startKeyVaultStandIn, type KeyVaultRole, type KeyVaultStandIn } from '../key-vault/key-vault-stand-in.js';
 import { startIngestionStandIn, type IngestionStandIn } from '../app-insights/ingestion-stand-in.js';
-import { startLocalHost, type LocalHost } from '../local-host/local-host.js';
+import type { LocalHost } from '../local-host/local-host.js';
+import { readSiteSettings, startSiteHost, type AzureSite } from './site-host.js';
 import type { HostLog } from '../local-host/host-log.js';
-import { resolveKeyVaultReferences, type KeyVaultReference } from '../local-host/key-vault-references.js';
 import { CompiledTemplate, type DeployedStandIns } from './compiled-template.js';
 import { CompiledTemplateError } from './compiled-template-error.js';
 import { provisionStorage } from './provision-storage.js';
@@ -44,40 +42,62 @@ export interface AzureStackOptions {
   /** Azurite's data folder; omitted: in memory. */
   readonly storageLocation?: string;
   readonly log?: HostLog;
+  /** Starts Graph (default: the simulator in this process, as `npm start` runs it). */
+  readonly startGraph?: (options: LocalGraphOptions) => Promise<LocalGraph>;
 }
 
-/** A running Azure-shaped stack: the app in Production on the local host, every Azure service it calls a local stand-in. */
-export interface AzureStack {
+/** The simulator's options the stack sets: where, for whom, and checking the Entra stand-in's tokens. */
+export interface LocalGraphOptions {
+  readonly port: number;
+  readonly tenantId: string;
+  readonly appId: string;
+  readonly verifyTokens: { readonly jwksUrl: string; readonly issuer?: string; readonly audiences?: readonly string[] };
+}
+
+/** What the stack needs of a running Graph simulator (in this process, or another: the chaos run's). */
+export interface LocalGraph {
+  readonly baseUrl: string;
+  close(): Promise<void>;
+}
+
+const startInProcessGraph = async (o: LocalGraphOptions): Promise<GraphSimulator> => startGraphSimulator({ ...LOCAL_SIMULATOR_OPTIONS, ...o });
+
+/** Azure as the site sees it, every service a stand-in, before the site runs: what `startSiteHost` runs the app on. */
+export interface AzureStandIns {
+  /** The site's URL (its port chosen before it runs: the keyed URLs in the vault name it). */
   readonly hostUrl: string;
+  readonly port: number;
   /** The host's default function key (as the operator reads it with `az functionapp keys list`). */
   readonly functionKey: string;
-  readonly simulator: GraphSimulator;
+  readonly simulator: LocalGraph;
   readonly vault: KeyVaultStandIn;
   readonly storage: IdentityStorage;
   readonly ingestion: IngestionStandIn;
   readonly identity: { readonly clientId: string; readonly principalId: string };
   readonly tenantId: string;
-  /** The app settings as the template gives them (Key Vault references unresolved), for the operator's CLIs. */
-  readonly appSettings: Readonly<Record<string, string>>;
+  /** The site: the template's app settings (references unresolved), the platform's variables, its identity. */
+  readonly site: AzureSite;
   /** The settings as the site sees them, Key Vault references read: what an operator's CLI needs (secrets included). */
   siteSettings(): Promise<Record<string, string>>;
-  /** The platform's variables of the site (IDENTITY_ENDPOINT, IDENTITY_HEADER): what an operator's tools in Azure would have. */
-  readonly platformEnv: Readonly<Record<string, string>>;
-  readonly host: LocalHost;
   stop(): Promise<void>;
+}
+
+/** A running Azure-shaped stack: the stand-ins, and the app on the local host as the site. */
+export interface AzureStack extends AzureStandIns {
+  readonly host: LocalHost;
 }
 
 /** Azure endpoints a setting must not keep: each has a stand-in, and a setting naming one was not replaced. */
 const AZURE_HOSTS = /\b(?:vault\.azure\.net|core\.windows\.net|graph\.microsoft\.com|login\.microsoftonline\.com|applicationinsights\.azure\.com|monitor\.azure\.com)\b/i;
 
 /**
- * Starts the Azure-shaped local stack (`npm start -- --azure`): Entra ID's managed identity endpoint, storage
+ * Starts Azure's part of the Azure-shaped local stack: Entra ID's managed identity endpoint, storage
  * reached by identity only (Azurite over HTTPS with OAuth, behind Azure's role checks), Key Vault, Application
  * Insights' ingestion and Graph, each checking tokens and the roles the compiled template assigns; the app's
- * settings are the template's, its secrets Key Vault references, and it runs in Production on the local host
- * with function keys. Needs NODE_EXTRA_CA_CERTS naming the loopback certificate in this process already.
+ * settings are the template's, its secrets Key Vault references (the site, to run with `startSiteHost`).
+ * Needs NODE_EXTRA_CA_CERTS naming the loopback certificate in this process already.
  */
-export async function startAzureStack(options: AzureStackOptions): Promise<AzureStack> {
+export async function startAzureStandIns(options: AzureStackOptions): Promise<AzureStandIns> {
   const tenantId = randomUUID();
   const identity = { clientId: randomUUID(), principalId: randomUUID() };
   const templateFile = options.templateFile ?? join(options.appDir, '.local', 'infra', 'main.json');
@@ -140,7 +160,8 @@ export async function startAzureStack(options: AzureStackOptions): Promise<Azure
     stops.push(() => vault.close());
     const ingestion = await startIngestionStandIn({ entra: { ...entra, publishers: Object.keys(rolesAt('appInsights')) } });
     stops.push(() => ingestion.close());
-    const simulator = await startGraphSimulator({ ...LOCAL_SIMULATOR_OPTIONS, port: simulatorPort, tenantId, appId: identity.clientId, verifyTokens: { ...entra, audiences: [localGraph] } });
+    const graphOptions: LocalGraphOptions = { port: simulatorPort, tenantId, appId: identity.clientId, verifyTokens: { ...entra, audiences: [localGraph] } };
+    const simulator = await (options.startGraph ?? startInProcessGraph)(graphOptions);
     stops.push(() => simulator.close());
 
     const template = CompiledTemplate.read(templateFile, parameters, {
@@ -172,17 +193,10 @@ export async function startAzureStack(options: AzureStackOptions): Promise<Azure
     vault.setSecret('graph-notification-url', `${hostUrl}/api/notifications?code=${functionKey}`);
     vault.setSecret('graph-lifecycle-url', `${hostUrl}/api/lifecycle?code=${functionKey}`);
 
-    // App Service reads Key Vault references with the identity the site names (keyVaultReferenceIdentity).
-    const secrets = new SecretClient(vault.url, new ManagedIdentityCredential({ clientId: identity.clientId }), { disableChallengeResourceVerification: true, retryOptions: { maxRetries: 1 } });
-    const readSecret = async (ref: KeyVaultReference) => {
-      if (ref.vaultUrl.replace(/\/$/, '') !== vault.url.replace(/\/$/, '')) throw Object.assign(new Error('Unknown vault.'), { code: 'ENOTFOUND' });
-      const secret = await secrets.getSecret(ref.secretName, ref.version ? { version: ref.version } : {});
-      return secret.value ?? '';
-    };
-    const host = await startLocalHost({ appDir: options.appDir, port, environment: 'Production', appSettings, readSecret, ...(options.log ? { log: options.log } : {}) });
-    stops.push(() => host.stop());
+    const site: AzureSite = { appSettings, platformEnv, keyVaultReferenceIdentity: identity.clientId };
     return {
       hostUrl,
+      port,
       functionKey,
       simulator,
       vault,
@@ -190,14 +204,34 @@ export async function startAzureStack(options: AzureStackOptions): Promise<Azure
       ingestion,
       identity,
       tenantId,
-      appSettings,
-      platformEnv,
-      siteSettings: async () => (await resolveKeyVaultReferences(appSettings, readSecret)).settings,
-      host,
+      site,
+      siteSettings: () => readSiteSettings(site),
       stop: stopAll,
     };
   } catch (e) {
     await stopAll();
+    throw e;
+  }
+}
+
+/**
+ * Starts the Azure-shaped local stack (`npm start -- --azure`): the stand-ins (startAzureStandIns), then the
+ * app as the site on the local host, in this process.
+ */
+export async function startAzureStack(options: AzureStackOptions): Promise<AzureStack> {
+  const standIns = await startAzureStandIns(options);
+  try {
+    const host = await startSiteHost(standIns.site, { appDir: options.appDir, port: standIns.port, ...(options.log ? { log: options.log } : {}) });
+    return {
+      ...standIns,
+      host,
+      stop: async () => {
+        await host.stop();
+        await standIns.stop();
+      },
+    };
+  } catch (e) {
+    await standIns.stop();
     throw e;
   }
 }

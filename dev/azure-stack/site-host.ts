@@ -1,0 +1,54 @@
+import { ManagedIdentityCredential } from '@azure/identity';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { isLoopbackUrl } from '../../shared/util/loopback-url.js';
+import type { HostLog } from '../local-host/host-log.js';
+import { resolveKeyVaultReferences, type KeyVaultReference } from '../local-host/key-vault-references.js';
+import { startLocalHost, type LocalHost } from '../local-host/local-host.js';
+
+/** A function app as App Service holds it: its app settings, the platform's variables, the identity that reads its Key Vault references. */
+export interface AzureSite {
+  readonly appSettings: Readonly<Record<string, string>>;
+  /** What the platform sets in the site's processes (AZURE_FUNCTIONS_ENVIRONMENT, IDENTITY_ENDPOINT, IDENTITY_HEADER, …). */
+  readonly platformEnv: Readonly<Record<string, string>>;
+  /** The client id of the user-assigned identity the site reads Key Vault references with (keyVaultReferenceIdentity). */
+  readonly keyVaultReferenceIdentity: string;
+}
+
+/**
+ * Reads a Key Vault reference as App Service does: with the site's identity (from the platform's managed identity
+ * endpoint), from the vault the reference names. A vault on loopback is a stand-in, whose challenge names
+ * vault.azure.net, so the SDK's check of the challenge against the vault's host is skipped there only.
+ */
+export function siteSecretReader(site: AzureSite): (reference: KeyVaultReference) => Promise<string> {
+  const credential = new ManagedIdentityCredential({ clientId: site.keyVaultReferenceIdentity });
+  const clients = new Map<string, SecretClient>();
+  return async (ref) => {
+    let client = clients.get(ref.vaultUrl);
+    if (!client) {
+      client = new SecretClient(ref.vaultUrl, credential, { disableChallengeResourceVerification: isLoopbackUrl(ref.vaultUrl), retryOptions: { maxRetries: 1 } });
+      clients.set(ref.vaultUrl, client);
+    }
+    return (await client.getSecret(ref.secretName, ref.version ? { version: ref.version } : {})).value ?? '';
+  };
+}
+
+/** The site's settings as its app sees them (Key Vault references read); needs the platform's variables in this process. */
+export async function readSiteSettings(site: AzureSite): Promise<Record<string, string>> {
+  return (await resolveKeyVaultReferences(site.appSettings, siteSecretReader(site))).settings;
+}
+
+/**
+ * Runs the app as the site: the local host in Production with exactly the site's app settings, the platform's
+ * variables set in this process first (the identity's endpoint is what reads the references).
+ */
+export async function startSiteHost(site: AzureSite, options: { readonly appDir: string; readonly port: number; readonly log?: HostLog }): Promise<LocalHost> {
+  Object.assign(process.env, site.platformEnv);
+  return startLocalHost({
+    appDir: options.appDir,
+    port: options.port,
+    environment: 'Production',
+    appSettings: site.appSettings,
+    readSecret: siteSecretReader(site),
+    ...(options.log ? { log: options.log } : {}),
+  });
+}
