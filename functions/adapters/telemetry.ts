@@ -40,7 +40,8 @@ export async function startTelemetry(settings: Settings): Promise<StructuredLogS
   useAzureMonitor({
     azureMonitorExporterOptions: {
       connectionString: ai.connectionString,
-      ...(ai.managedIdentityClientId ? { credential: new ManagedIdentityCredential({ clientId: ai.managedIdentityClientId }) } : {}),
+      // Authorization=AAD without a ClientId is the system-assigned identity, as the Functions host reads it.
+      ...(ai.entraAuthentication ? { credential: ai.managedIdentityClientId ? new ManagedIdentityCredential({ clientId: ai.managedIdentityClientId }) : new ManagedIdentityCredential() } : {}),
     },
   });
   const logger = logs.getLogger('teams-change-relay');

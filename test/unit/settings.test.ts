@@ -239,7 +239,16 @@ describe('metrics and Application Insights settings', () => {
       APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://example.invalid/',
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=abc;Authorization=AAD',
     });
-    expect(s.metrics.appInsights).toEqual({ connectionString: expect.stringContaining('InstrumentationKey='), managedIdentityClientId: 'abc' });
+    expect(s.metrics.appInsights).toEqual({ connectionString: expect.stringContaining('InstrumentationKey='), entraAuthentication: true, managedIdentityClientId: 'abc' });
+  });
+
+  it('reads Authorization=AAD without a ClientId as Entra authentication with the system-assigned identity, and no authentication string as the key', () => {
+    const connection = { ...dev, APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://example.invalid/' };
+    expect(readSettings({ ...connection, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' }).metrics.appInsights).toEqual({
+      connectionString: connection.APPLICATIONINSIGHTS_CONNECTION_STRING,
+      entraAuthentication: true,
+    });
+    expect(readSettings(connection).metrics.appInsights).toEqual({ connectionString: connection.APPLICATIONINSIGHTS_CONNECTION_STRING, entraAuthentication: false });
   });
 
   it('names each bad one', () => {

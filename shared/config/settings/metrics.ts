@@ -8,7 +8,13 @@ export interface MetricsSettings {
     /** Days an hour's counters are kept in the table before the daily prune deletes them. */
     readonly retentionDays: number;
     /** Set: counters and logs also go to Application Insights. */
-    readonly appInsights?: { readonly connectionString: string; readonly managedIdentityClientId?: string };
+    readonly appInsights?: {
+      readonly connectionString: string;
+      /** `Authorization=AAD`: telemetry is sent with a managed identity's token (the resource may refuse keys). */
+      readonly entraAuthentication: boolean;
+      /** The user-assigned identity's client id; absent with Entra authentication: the system-assigned identity. */
+      readonly managedIdentityClientId?: string;
+    };
   };
 }
 
@@ -39,7 +45,8 @@ const METRICS_SETTINGS = {
     ),
   },
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: {
-    description: "`ClientId=<client id>;Authorization=AAD`: the app sends telemetry with that managed identity (Entra authentication, as infra/ sets up) instead of the connection string's key.",
+    description:
+      "`ClientId=<client id>;Authorization=AAD`: the app sends telemetry with that managed identity (Entra authentication, as infra/ sets up) instead of the connection string's key; `Authorization=AAD` alone: with the system-assigned identity.",
     read: rule((v: string, name: string) =>
       v === '' || /(^|;)\s*Authorization=AAD\s*(;|$)/i.test(v) ? v : new SettingProblem(`${name} must read \`Authorization=AAD\` (with \`ClientId=<client id>\` for a user-assigned identity).`),
     ),
@@ -55,7 +62,15 @@ export const metricsSettings = settingsArea(METRICS_SETTINGS, {
         table: v.METRICS_TABLE,
         flushSeconds: v.METRICS_FLUSH_SECONDS,
         retentionDays: v.METRICS_RETENTION_DAYS,
-        ...(v.APPLICATIONINSIGHTS_CONNECTION_STRING ? { appInsights: { connectionString: v.APPLICATIONINSIGHTS_CONNECTION_STRING, ...(clientId ? { managedIdentityClientId: clientId } : {}) } } : {}),
+        ...(v.APPLICATIONINSIGHTS_CONNECTION_STRING
+          ? {
+              appInsights: {
+                connectionString: v.APPLICATIONINSIGHTS_CONNECTION_STRING,
+                entraAuthentication: /(^|;)\s*Authorization=AAD\s*(;|$)/i.test(v.APPLICATIONINSIGHTS_AUTHENTICATION_STRING),
+                ...(clientId ? { managedIdentityClientId: clientId } : {}),
+              },
+            }
+          : {}),
       },
     };
   },
