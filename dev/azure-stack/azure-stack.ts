@@ -156,7 +156,7 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
     const storage = await startIdentityStorage({ ...entra, tenantId, roles: storageRoles, ...(options.storageLocation ? { location: options.storageLocation } : {}) });
     stops.push(() => storage.stop());
     const vaultRoles = Object.fromEntries(Object.entries(rolesAt('vault')).map(([p, roles]) => [p, roles.filter(isKeyVaultRole)])) as Record<string, KeyVaultRole[]>;
-    const vault = await startKeyVaultStandIn({ entra: { ...entra, roles: vaultRoles } });
+    const vault = await startKeyVaultStandIn({ entra: { ...entra, roles: vaultRoles, tenantId } });
     stops.push(() => vault.close());
     const ingestion = await startIngestionStandIn({ entra: { ...entra, publishers: Object.keys(rolesAt('appInsights')) } });
     stops.push(() => ingestion.close());

@@ -48,8 +48,8 @@ export class TokenVerifier {
       }));
     } catch (e) {
       if (e instanceof errors.JWTExpired) throw invalid('Lifetime validation failed, the token is expired.');
-      if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'aud') throw invalid('Invalid audience.');
-      if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'iss') throw invalid('Invalid issuer.');
+      if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'aud') throw invalid('Access token validation failure. Invalid audience.');
+      if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'iss') throw invalid('Access token validation failure. Invalid issuer.');
       if (e instanceof errors.JOSEAlgNotAllowed || e instanceof errors.JWSSignatureVerificationFailed || e instanceof errors.JWKSNoMatchingKey) throw invalid('Invalid signature.');
       throw invalid('Access token validation failure.');
     }
@@ -57,6 +57,11 @@ export class TokenVerifier {
     const appId = str(payload.appid) ?? str(payload.azp);
     const tenantId = str(payload.tid);
     if (!appId || !tenantId) throw invalid('Access token validation failure: the token names no app or tenant.');
+    // Without a configured issuer, the token's issuer must still be its own tenant's (v1 or v2), as Entra issues them.
+    if (!this.#issuer && payload.iss !== `https://sts.windows.net/${tenantId}/` && payload.iss !== `https://login.microsoftonline.com/${tenantId}/v2.0`) {
+      throw invalid('Access token validation failure. Invalid issuer.');
+    }
+    if (payload.roles === undefined && payload.scp === undefined) throw invalid('Either scp or roles claim need to be present in the token.');
     const userId = payload.scp ? str(payload.oid) : undefined;
     return {
       appId,

@@ -30,7 +30,13 @@ export interface KeyVaultStandInOptions {
    * for `https://vault.azure.net`, and authorized by the roles assigned to the token's `oid` (403
    * ForbiddenByRbac otherwise). Unset: one static token, given as `credential`, opens everything.
    */
-  readonly entra?: { readonly jwksUrl: string; readonly issuer?: string; readonly roles: Readonly<Record<string, readonly KeyVaultRole[]>> };
+  readonly entra?: {
+    readonly jwksUrl: string;
+    readonly issuer?: string;
+    readonly roles: Readonly<Record<string, readonly KeyVaultRole[]>>;
+    /** The vault's tenant, which its 401 challenge names as the authority (a vault answers with its own tenant's). */
+    readonly tenantId?: string;
+  };
 }
 
 /**
@@ -96,7 +102,7 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
         401,
         { error: { code: 'Unauthorized', message: caller?.refused ?? 'AKV10000: Request is missing a Bearer or PoP token.' } },
         {
-          'www-authenticate': 'Bearer authorization="https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47", resource="https://vault.azure.net"',
+          'www-authenticate': `Bearer authorization="https://login.microsoftonline.com/${options.entra?.tenantId ?? '72f988bf-86f1-41af-91ab-2d7cd011db47'}", resource="https://vault.azure.net"`,
         },
       );
     }

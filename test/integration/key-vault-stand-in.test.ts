@@ -21,7 +21,7 @@ describe('the Key Vault stand-in in RBAC mode, with tokens from the managed iden
   beforeAll(async () => {
     mi = await startManagedIdentityEndpoint({ tenantId: TENANT, identities: [RELAY, STRANGER] });
     restoreEnv = pointManagedIdentityAt(mi);
-    vault = await startKeyVaultStandIn({ entra: { jwksUrl: mi.jwksUrl, issuer: mi.issuer, roles: { [RELAY.principalId]: ['Key Vault Secrets User'] } } });
+    vault = await startKeyVaultStandIn({ entra: { jwksUrl: mi.jwksUrl, issuer: mi.issuer, roles: { [RELAY.principalId]: ['Key Vault Secrets User'] }, tenantId: TENANT } });
     vault.setSecret('graph-client-state', 'first-state');
     vault.setSecret('graph-client-state', 'second-state');
     const cert = await createTestCertificate();
@@ -44,6 +44,12 @@ describe('the Key Vault stand-in in RBAC mode, with tokens from the managed iden
     const certificates = new CertificateClient(vault.url, new ManagedIdentityCredential({ clientId: RELAY.clientId }), options());
     await expect(certificates.getCertificate('graph-notifications')).rejects.toMatchObject({ statusCode: 403, code: 'Forbidden' });
     await expect(secrets(STRANGER.clientId).getSecret('graph-client-state')).rejects.toMatchObject({ statusCode: 403, message: expect.stringContaining('secrets/getSecret/action') });
+  });
+
+  it("challenges an unauthenticated request naming the vault's own tenant as the authority, and Key Vault as the resource", async () => {
+    const res = await fetch(`${vault.url}/secrets/graph-client-state?api-version=7.5`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe(`Bearer authorization="https://login.microsoftonline.com/${TENANT}", resource="https://vault.azure.net"`);
   });
 
   it('refuses with 401 a token for another resource and the static token of the mode without Entra', async () => {

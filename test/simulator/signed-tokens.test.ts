@@ -11,6 +11,8 @@ const TENANT = '11111111-1111-4111-8111-111111111111';
 const RELAY = { clientId: '44444444-4444-4444-8444-444444444444', principalId: '55555555-5555-4555-8555-555555555555' };
 /** Consented to read chats' members, not their messages. */
 const ROLES = ['ChatMember.Read.All'];
+/** An identity no admin consented anything to on Graph: its Graph tokens carry no `roles`. */
+const UNCONSENTED = { clientId: '66666666-6666-4666-8666-666666666666', principalId: '77777777-7777-4777-8777-777777777777' };
 
 describe('the Graph simulator checking tokens as Graph does (verifyTokens), with tokens from the managed identity stand-in', () => {
   let mi: ManagedIdentityEndpoint;
@@ -24,7 +26,7 @@ describe('the Graph simulator checking tokens as Graph does (verifyTokens), with
     cert = await createTestCertificate();
     sink = await startWebhookSink();
     sink.handshake = 'echo';
-    mi = await startManagedIdentityEndpoint({ tenantId: TENANT, identities: [{ ...RELAY, roles: { 'https://graph.microsoft.com': ROLES } }] });
+    mi = await startManagedIdentityEndpoint({ tenantId: TENANT, identities: [{ ...RELAY, roles: { 'https://graph.microsoft.com': ROLES } }, UNCONSENTED] });
     restoreEnv = pointManagedIdentityAt(mi);
     sim = await startGraphSimulator({ tenantId: TENANT, verifyTokens: { jwksUrl: mi.jwksUrl, issuer: mi.issuer } });
   });
@@ -69,8 +71,15 @@ describe('the Graph simulator checking tokens as Graph does (verifyTokens), with
     expect(unsigned.body.error).toMatchObject({ code: 'InvalidAuthenticationToken', message: 'Invalid signature.' });
     const forVault = await graphClient(sim.baseUrl, await tokenFor('https://vault.azure.net')).get('/v1.0/subscriptions');
     expect(forVault.status).toBe(401);
-    expect(forVault.body.error.message).toBe('Invalid audience.');
+    expect(forVault.body.error.message).toBe('Access token validation failure. Invalid audience.');
     expect((await graphClient(sim.baseUrl, null).get('/v1.0/subscriptions')).status).toBe(401);
+  });
+
+  it('answers 401 to a signed token of an identity granted nothing on Graph (no roles, no scp), as Graph does', async () => {
+    const token = (await new ManagedIdentityCredential({ clientId: UNCONSENTED.clientId }).getToken('https://graph.microsoft.com/.default')).token;
+    const answer = await graphClient(sim.baseUrl, token).get('/v1.0/subscriptions');
+    expect(answer.status).toBe(401);
+    expect(answer.body.error).toMatchObject({ code: 'InvalidAuthenticationToken', message: 'Either scp or roles claim need to be present in the token.' });
   });
 
   it('answers 401 to an expired token', async () => {
