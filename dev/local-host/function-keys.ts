@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import { sameSecret } from '../http/same-secret.js';
+import { HostConfigError } from './host-errors.js';
 
 /** Where the host keeps its keys in AzureWebJobsStorage (`AzureWebJobsSecretStorageType=blob`, the default). */
 export const SECRETS_CONTAINER = 'azure-webjobs-secrets';
@@ -40,6 +41,18 @@ async function writeJson(container: ContainerClient, blob: string, value: unknow
 }
 
 /**
+ * A stored key's value as the host uses it. Azure's host encrypts keys at rest with its machine's key
+ * (`encrypted: true`), which no other host can read: such a file, or one not shaped as the host writes it,
+ * stops the start naming the blob (delete it to have a new key made), rather than be taken as plain text.
+ */
+function valueOf(key: unknown, blob: string): string {
+  const k = key as Partial<StoredKey> | undefined;
+  if (k?.encrypted === true) throw new HostConfigError(`${SECRETS_CONTAINER}/${blob} holds a key encrypted by another host, which this one cannot read: delete the blob and a new key is made.`);
+  if (typeof k?.value !== 'string' || k.value.length === 0) throw new HostConfigError(`${SECRETS_CONTAINER}/${blob} is not shaped as the host writes its keys (each { name, value, encrypted }).`);
+  return k.value;
+}
+
+/**
  * The host's keys, read where Azure's host keeps them (`azure-webjobs-secrets/<hostId>/host.json` with the
  * master key and the host's function keys; `<hostId>/<function name in lower case>.json` with a function's
  * keys), each created with a `default` key when missing, as the host does on first start.
@@ -61,12 +74,14 @@ export async function loadFunctionKeys(container: ContainerClient, hostId: strin
       secrets = { keys: [{ name: 'default', value: newKey(), encrypted: false }] };
       await writeJson(container, blob, { ...secrets, ...meta });
     }
+    if (!Array.isArray(secrets.keys)) throw new HostConfigError(`${SECRETS_CONTAINER}/${blob} is not shaped as the host writes its keys (a "keys" list).`);
     byFunction.set(
       name,
-      secrets.keys.map((k) => k.value),
+      secrets.keys.map((k) => valueOf(k, blob)),
     );
   }
-  return { master: hostSecrets.masterKey.value, host: hostSecrets.functionKeys.map((k) => k.value), byFunction };
+  if (!Array.isArray(hostSecrets.functionKeys)) throw new HostConfigError(`${SECRETS_CONTAINER}/${hostBlob} is not shaped as the host writes its keys (a "functionKeys" list).`);
+  return { master: valueOf(hostSecrets.masterKey, hostBlob), host: hostSecrets.functionKeys.map((k) => valueOf(k, hostBlob)), byFunction };
 }
 
 /** The key a request presents: the `x-functions-key` header, else the `code` query parameter. */
