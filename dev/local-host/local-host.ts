@@ -75,20 +75,18 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const loaded = options.appSettings
     ? { ...(process.env as Record<string, string>), ...options.appSettings, AZURE_FUNCTIONS_ENVIRONMENT: production ? 'Production' : 'Development' }
     : loadAppSettings(appDir, process.env, options.defaultSettings, production ? 'Production' : 'Development');
-  const hostOptions = readHostOptions(appDir, { settings: loaded });
-  const log = options.log ?? createHostLog(undefined, hostOptions.logLevels);
-  // In Production, as App Service does before the app starts: each Key Vault reference read with the site's
+  // In Production, as App Service does before the host starts: each Key Vault reference read with the site's
   // identity, one that cannot be read left as its text (the app then refuses it, naming the setting). Core
-  // Tools resolves none, and neither does a Development run.
-  let settings = loaded;
-  if (production) {
-    // Without a reader, as on a site without an identity that can read the vault.
-    const noIdentity = () => Promise.reject(Object.assign(new Error('No identity that can read Key Vault was given to the host.'), { code: 'NoIdentity' }));
-    const references = await resolveKeyVaultReferences(loaded, options.readSecret ?? noIdentity);
-    settings = references.settings;
-    if (references.resolved.length > 0) log.host('info', 'host.key_vault_references_resolved', { settings: references.resolved });
-    for (const u of references.unresolved) log.host('warn', 'host.key_vault_reference_unresolved', { setting: u.setting, reason: u.reason });
-  }
+  // Tools resolves none, and neither does a Development run. The host's own options (host.json overrides in
+  // app settings) are read after, from the resolved values, as the host sees them.
+  // Without a reader, as on a site without an identity that can read the vault.
+  const noIdentity = () => Promise.reject(Object.assign(new Error('No identity that can read Key Vault was given to the host.'), { code: 'NoIdentity' }));
+  const references = production ? await resolveKeyVaultReferences(loaded, options.readSecret ?? noIdentity) : undefined;
+  const settings = references?.settings ?? loaded;
+  const hostOptions = readHostOptions(appDir, { settings });
+  const log = options.log ?? createHostLog(undefined, hostOptions.logLevels);
+  if (references && references.resolved.length > 0) log.host('info', 'host.key_vault_references_resolved', { settings: references.resolved });
+  for (const u of references?.unresolved ?? []) log.host('warn', 'host.key_vault_reference_unresolved', { setting: u.setting, reason: u.reason });
   Object.assign(process.env, settings);
   if (settings.WEBSITE_TIME_ZONE) {
     throw new HostConfigError('WEBSITE_TIME_ZONE is set, but Flex Consumption does not support it: timers run in UTC there, and so they do in the local host. Remove it and write schedules in UTC.');
