@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential, type AccessToken, type TokenCredential } from '@azure/identity';
 import type { CertificateSettings, GraphSettings, ReceiveSettings } from '../config/settings.js';
+import { isLoopbackUrl } from '../util/loopback-url.js';
 
 /**
  * For the local Graph simulator: an unsigned JWT naming our app and tenant, which the simulator reads as
@@ -18,11 +19,12 @@ export function simulatorCredential(appId: string, tenantId: string): TokenCrede
 
 /**
  * MSAL checks an authority host it does not know by asking login.microsoftonline.com (instance discovery),
- * which refuses any host but Microsoft's: the host AZURE_AUTHORITY_HOST names (Azure Stack, the local Entra
- * stand-in) is trusted as configured instead. For Microsoft's own hosts MSAL's built-in metadata gives the
- * same endpoints either way.
+ * which vouches for Microsoft's hosts only. The Azure-shaped stack's token endpoint, on loopback (never a real
+ * authority), is trusted as configured; every other host keeps MSAL's discovery and authority validation.
  */
-const AUTHORITY_AS_CONFIGURED = { disableInstanceDiscovery: true } as const;
+function authorityOptions(settings: Pick<GraphSettings, 'authorityHost'>): { disableInstanceDiscovery?: true } {
+  return settings.authorityHost && isLoopbackUrl(settings.authorityHost.href) ? { disableInstanceDiscovery: true } : {};
+}
 
 /** The credential for Graph, per GRAPH_AUTH_MODE. */
 export function createGraphCredential(settings: GraphSettings & Pick<ReceiveSettings, 'appId' | 'tenantIds'> & Pick<CertificateSettings, 'azureClientId'>): TokenCredential {
@@ -32,9 +34,9 @@ export function createGraphCredential(settings: GraphSettings & Pick<ReceiveSett
     case 'simulator':
       return simulatorCredential(settings.appId, tenantId);
     case 'clientsecret':
-      return new ClientSecretCredential(tenantId, settings.appId, auth.secret, AUTHORITY_AS_CONFIGURED);
+      return new ClientSecretCredential(tenantId, settings.appId, auth.secret, authorityOptions(settings));
     case 'certificate':
-      return new ClientCertificateCredential(tenantId, settings.appId, { certificate: readFileSync(auth.certificatePath, 'utf8') }, AUTHORITY_AS_CONFIGURED);
+      return new ClientCertificateCredential(tenantId, settings.appId, { certificate: readFileSync(auth.certificatePath, 'utf8') }, authorityOptions(settings));
     case 'managedidentity':
       return settings.azureClientId ? new ManagedIdentityCredential({ clientId: settings.azureClientId }) : new ManagedIdentityCredential();
     case 'default':

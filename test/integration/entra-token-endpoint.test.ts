@@ -25,7 +25,7 @@ const IDENTITY = { clientId: '66666666-6666-4666-8666-666666666666', principalId
 
 /** The app's own credential, as createApp builds it from GRAPH_AUTH_MODE and the settings. */
 const graphCredential = (appId: string, graphAuth: { mode: 'clientsecret'; secret: string } | { mode: 'certificate'; certificatePath: string }, tenantId = TENANT) =>
-  createGraphCredential({ graphBaseUrl: new URL(`${GRAPH}/v1.0`), graphAuth, appId, tenantIds: [tenantId] });
+  createGraphCredential({ graphBaseUrl: new URL(`${GRAPH}/v1.0`), graphAuth, appId, tenantIds: [tenantId], authorityHost: new URL(String(process.env.AZURE_AUTHORITY_HOST)) });
 
 /** The token a credential gets for Graph (a TokenCredential may answer null; these never should). */
 const tokenFrom = async (credential: TokenCredential, scope = `${GRAPH}/.default`): Promise<string> => {

@@ -1,10 +1,12 @@
 import { settingsArea } from './define.js';
-import { httpsUrl, oneOf, optionalText } from './validators.js';
+import { httpsUrl, oneOf, optionalHttpsUrl, optionalText } from './validators.js';
 
 export interface GraphSettings {
   readonly graphBaseUrl: URL;
   readonly graphAuth:
     { readonly mode: 'managedidentity' | 'default' | 'simulator' } | { readonly mode: 'clientsecret'; readonly secret: string } | { readonly mode: 'certificate'; readonly certificatePath: string };
+  /** Entra ID's authority host when not the public cloud's (AZURE_AUTHORITY_HOST, which @azure/identity reads itself). */
+  readonly authorityHost?: URL;
 }
 
 const AUTH_MODES = ['managedidentity', 'clientsecret', 'certificate', 'default', 'simulator'] as const;
@@ -30,6 +32,11 @@ const GRAPH_SETTINGS = {
     description: 'PEM file (certificate and private key) of the Entra app, for GRAPH_AUTH_MODE=certificate.',
     read: optionalText,
   },
+  AZURE_AUTHORITY_HOST: {
+    description:
+      "Entra ID's authority host for `clientsecret` and `certificate` (read by @azure/identity): a sovereign cloud's (`https://login.microsoftonline.us`), or the Azure-shaped stack's token endpoint on loopback. Unset: the public cloud's.",
+    read: optionalHttpsUrl,
+  },
 };
 
 /** Calling Microsoft Graph (subscriptions, hydration, backfill): where it is and how the app gets its tokens. */
@@ -46,5 +53,6 @@ export const graphSettings = settingsArea(GRAPH_SETTINGS, {
         : v.GRAPH_AUTH_MODE === 'certificate'
           ? { mode: 'certificate', certificatePath: v.GRAPH_CLIENT_CERTIFICATE_PATH ?? '' }
           : { mode: v.GRAPH_AUTH_MODE },
+    ...(v.AZURE_AUTHORITY_HOST ? { authorityHost: v.AZURE_AUTHORITY_HOST } : {}),
   }),
 });
