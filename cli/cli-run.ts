@@ -51,7 +51,7 @@ function runAgainstAzureStack(appDir: string): void {
     printError(`No Azure-shaped stack was started from ${appDir}: start one with npm start -- --azure.`);
     process.exit(EXIT.config);
   }
-  const kept = Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
+  const kept = Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'TEMP', 'TMP', 'SystemRoot', 'USERPROFILE'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
   // In the app's folder, as the site's process runs: relative settings (SUBSCRIPTIONS_FILE) resolve there.
   const run = spawnSync(process.execPath, [...process.argv.slice(1), '--app', resolve(appDir)], {
     cwd: resolve(appDir),

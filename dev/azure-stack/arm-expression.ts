@@ -156,6 +156,14 @@ function evaluateNode(node: Node, scope: ArmScope, lambdas: Record<string, Value
     case 'resourceGroup':
       if (!scope.context?.[node.name]) throw new Error(`${node.name}() needs a scope that knows the deployment's context.`);
       return scope.context[node.name];
+    case 'resourceId': {
+      // resourceId('<type>', '<name>'[, '<child name>']) in the deployment's resource group.
+      const sub = (scope.context?.subscription as { subscriptionId?: string } | undefined)?.subscriptionId;
+      const group = (scope.context?.resourceGroup as { name?: string } | undefined)?.name;
+      if (!sub || !group) throw new Error("resourceId() needs a scope that knows the deployment's subscription and resource group.");
+      const [type, ...names] = all().map(String);
+      return `/subscriptions/${sub}/resourceGroups/${group}/providers/${type}/${names.join('/')}`;
+    }
     case 'string': {
       // As ARM writes them: a bool as True/False, a number in decimal, an object or array as JSON.
       const v = arg(0);

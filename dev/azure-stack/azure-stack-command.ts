@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loopbackCertificate } from '../tls/loopback-certificate.js';
+import { loopbackCertificate, loopbackCertificateDir } from '../tls/loopback-certificate.js';
 import { DRIVER_PREFIX } from '../graph-simulator/server.js';
 import { startAzureStack, type AzureStack } from './azure-stack.js';
 import { azureStackStateFile, type AzureStackState } from './stack-state.js';
@@ -10,7 +10,7 @@ import { azureStackStateFile, type AzureStackState } from './stack-state.js';
 /** Set in the process that runs the stack (started by `npm start -- --azure` with a clean environment). */
 const STACK_PROCESS = 'TCR_AZURE_STACK_PROCESS';
 /** The variables a site's process gets from outside the app settings: enough to run Node, nothing of the shell's. */
-const KEPT_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'TCR_LOOPBACK_TLS_DIR'];
+const KEPT_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'TEMP', 'TMP', 'SystemRoot', 'USERPROFILE', 'XDG_CACHE_HOME'];
 
 export interface AzureStackCommandOptions {
   readonly appDir: string;
@@ -40,11 +40,13 @@ export async function runAzureStackCommand(options: AzureStackCommandOptions): P
     templateFile = join(out, 'main.json');
   }
   const tls = await loopbackCertificate();
-  const env: NodeJS.ProcessEnv = { [STACK_PROCESS]: '1', NODE_EXTRA_CA_CERTS: tls.caFile };
+  // The certificate's folder is named, so that the stack finds the very certificate NODE_EXTRA_CA_CERTS trusts.
+  const env: NodeJS.ProcessEnv = { [STACK_PROCESS]: '1', NODE_EXTRA_CA_CERTS: tls.caFile, TCR_LOOPBACK_TLS_DIR: loopbackCertificateDir() };
   for (const name of KEPT_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
   const args = ['--azure', '--app', options.appDir, '--port', String(options.port), '--simulator-port', String(options.simulatorPort), '--template', templateFile];
   if (options.graphRoles) args.push('--graph-roles', options.graphRoles.join(','));
   const child = spawn(process.execPath, [fileURLToPath(new URL('../start-local.js', import.meta.url)), ...args], { env, stdio: 'inherit', cwd: options.appDir });
+  // Ctrl+C reaches both processes (one process group); a signal sent to this one alone is passed on.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   const code = await new Promise<number>((resolve) => child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
   process.exit(code);
@@ -52,11 +54,24 @@ export async function runAzureStackCommand(options: AzureStackCommandOptions): P
 
 async function runStack(options: AzureStackCommandOptions): Promise<void> {
   let stack: AzureStack | undefined;
-  let stopping = false;
+  let stoppingAt: number | undefined;
+  let stopWhenStarted: number | undefined;
+  const state = azureStackStateFile(options.appDir);
   const stop = (code: number) => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    void (stack?.stop() ?? Promise.resolve()).then(() => process.exit(code));
+    // Ctrl+C arrives twice (from the terminal and passed on by the first process): a second signal within a
+    // second is that one; a later one is the operator's, and ends at once.
+    if (stoppingAt !== undefined) {
+      if (Date.now() - stoppingAt > 1000) process.exit(130);
+      return;
+    }
+    stoppingAt = Date.now();
+    // A signal during start-up stops the stack once it has started, not half-way.
+    if (!stack) {
+      stopWhenStarted = code;
+      return;
+    }
+    rmSync(state, { force: true });
+    void stack.stop().then(() => process.exit(code));
   };
   process.on('SIGINT', () => stop(0));
   process.on('SIGTERM', () => stop(0));
@@ -72,7 +87,10 @@ async function runStack(options: AzureStackCommandOptions): Promise<void> {
     process.stderr.write(`Could not start the Azure-shaped stack.\n${(e as Error).message}\n`);
     process.exit(1);
   }
-  const state = azureStackStateFile(options.appDir);
+  if (stopWhenStarted !== undefined) {
+    stoppingAt = undefined;
+    return stop(stopWhenStarted);
+  }
   mkdirSync(join(state, '..'), { recursive: true });
   // For the CLIs' --azure: the site's settings as the app sees them (secrets read from the vault), the
   // platform's identity variables, the function key. Local secrets only, readable by this user alone.
@@ -83,7 +101,11 @@ async function runStack(options: AzureStackCommandOptions): Promise<void> {
     platformEnv: stack.site.platformEnv,
     trust: (await loopbackCertificate()).caFile,
   };
-  writeFileSync(state, JSON.stringify(stackState, null, 2), { mode: 0o600 });
+  // Whole, and this user's alone from the first byte (a file left by an earlier run may have other modes).
+  const pending = `${state}.${process.pid}`;
+  writeFileSync(pending, JSON.stringify(stackState, null, 2), { mode: 0o600 });
+  chmodSync(pending, 0o600);
+  renameSync(pending, state);
   line('azure_stack.started', {
     url: stack.hostUrl,
     simulator: stack.simulator.baseUrl,

@@ -87,6 +87,8 @@ export interface AzureStack extends AzureStandIns {
   readonly host: LocalHost;
 }
 
+const MICROSOFT_GRAPH = 'https://graph.microsoft.com';
+
 /** Azure endpoints a setting must not keep: each has a stand-in, and a setting naming one was not replaced. */
 const AZURE_HOSTS = /\b(?:vault\.azure\.net|core\.windows\.net|graph\.microsoft\.com|login\.microsoftonline\.com|applicationinsights\.azure\.com|monitor\.azure\.com)\b/i;
 
@@ -122,7 +124,9 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
       monitoring: { appInsightsName: '', appInsightsConnectionString: '' },
       vault: { vaultUri: '' },
     };
-    const assignments = CompiledTemplate.read(templateFile, parameters, placeholders).roleAssignments();
+    const planned = CompiledTemplate.read(templateFile, parameters, placeholders);
+    const assignments = planned.roleAssignments();
+    const identityResourceId = planned.identityResourceId();
     const rolesAt = (scope: string) => {
       const byPrincipal: Record<string, string[]> = {};
       for (const a of assignments.filter((x) => x.scope === scope)) (byPrincipal[a.principalId] ??= []).push(a.role);
@@ -139,7 +143,11 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
     const graphRoles = { 'https://graph.microsoft.com': consented, [localGraph]: consented };
     const registration =
       parameters.graphAuthMode === 'clientsecret' ? { clientId: String(parameters.graphAppId), principalId: randomUUID(), secret: String(parameters.graphClientSecret), roles: graphRoles } : undefined;
-    const entraStandIn: EntraStandIn = await startEntraStandIn({ tenantId, identities: [{ ...identity, ...(registration ? {} : { roles: graphRoles }) }], apps: registration ? [registration] : [] });
+    const entraStandIn: EntraStandIn = await startEntraStandIn({
+      tenantId,
+      identities: [{ ...identity, resourceId: identityResourceId, ...(registration ? {} : { roles: graphRoles }) }],
+      apps: registration ? [registration] : [],
+    });
     stops.push(() => entraStandIn.close());
     const mi = entraStandIn.managedIdentity;
     const entra = { jwksUrl: entraStandIn.jwksUrl, issuer: entraStandIn.issuers.v1 };
@@ -169,11 +177,16 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
       // The template's own GRAPH_JWKS_URL expression then names the simulator's keys, which sign its validation tokens.
       loginEndpoint: `${simulator.baseUrl}/`,
       identity,
-      storage: { name: storage.account, blobEndpoint: storage.blobServiceUri, queueEndpoint: storage.queueServiceUri, tableEndpoint: storage.tableServiceUri },
+      // As Azure gives a storage account's primaryEndpoints: with a trailing slash.
+      storage: { name: storage.account, blobEndpoint: `${storage.blobServiceUri}/`, queueEndpoint: `${storage.queueServiceUri}/`, tableEndpoint: `${storage.tableServiceUri}/` },
       monitoring: { appInsightsName: 'appi-local', appInsightsConnectionString: ingestion.connectionString },
       vault: { vaultUri: `${vault.url.replace(/\/$/, '')}/` },
     });
-    const appSettings = { ...template.appSettings(), GRAPH_BASE_URL: simulator.baseUrl };
+    // GRAPH_BASE_URL is the template's one literal endpoint: replaced only when it is Microsoft Graph's, so a
+    // mis-shaped one fails here as in Azure.
+    const deployed = template.appSettings();
+    if (deployed.GRAPH_BASE_URL !== MICROSOFT_GRAPH) throw new CompiledTemplateError(`GRAPH_BASE_URL is ${deployed.GRAPH_BASE_URL ?? 'not set'}, not Microsoft Graph (${MICROSOFT_GRAPH}).`);
+    const appSettings = { ...deployed, GRAPH_BASE_URL: simulator.baseUrl };
     const unreplaced = Object.entries(appSettings).filter(([, v]) => AZURE_HOSTS.test(v));
     if (unreplaced.length > 0) throw new CompiledTemplateError(`Settings name an Azure endpoint the stack has no stand-in for: ${unreplaced.map(([k]) => k).join(', ')}.`);
 
@@ -193,7 +206,9 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
     vault.setSecret('graph-notification-url', `${hostUrl}/api/notifications?code=${functionKey}`);
     vault.setSecret('graph-lifecycle-url', `${hostUrl}/api/lifecycle?code=${functionKey}`);
 
-    const site: AzureSite = { appSettings, platformEnv, keyVaultReferenceIdentity: identity.clientId };
+    // App Service reads the references with the identity the site names, or its system-assigned one (none here).
+    const referenceIdentity = template.keyVaultReferenceIdentity();
+    const site: AzureSite = { appSettings, platformEnv, ...(referenceIdentity ? { keyVaultReferenceIdentity: referenceIdentity } : {}) };
     return {
       hostUrl,
       port,

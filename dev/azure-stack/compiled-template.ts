@@ -18,7 +18,12 @@ interface CopyVariable {
 interface ArmResource {
   readonly type?: string;
   readonly name?: unknown;
-  readonly properties?: { readonly parameters?: Record<string, { readonly value: unknown }> };
+  readonly properties?: {
+    readonly parameters?: Record<string, { readonly value: unknown }>;
+    /** A module's own template (its resources a list or, in languageVersion 2.0, by symbolic name). */
+    readonly template?: ArmTemplate;
+    readonly [property: string]: unknown;
+  };
 }
 
 /** The Azure subscription the local deployment pretends to be in. */
@@ -138,6 +143,32 @@ export class CompiledTemplate {
   roleAssignments(): TemplateRoleAssignment[] {
     const assignments = this.#moduleParameter('rbac', 'assignments') as { scope: string; roleDefinitionId: string; principalId: string }[];
     return assignments.map((a) => ({ scope: a.scope, role: builtInRoleName(a.roleDefinitionId), principalId: a.principalId }));
+  }
+
+  /**
+   * The identity the site reads Key Vault references with, as the function-app module sets the site's
+   * `keyVaultReferenceIdentity` (a user-assigned identity's resource id); undefined when it sets none, which
+   * App Service reads as the system-assigned identity.
+   */
+  keyVaultReferenceIdentity(): string | undefined {
+    const nested = this.#module('functionApp').properties?.template;
+    const resources = Array.isArray(nested?.resources) ? (nested.resources as ArmResource[]) : Object.values(nested?.resources ?? {});
+    const site = resources.find((r) => r.type === 'Microsoft.Web/sites');
+    if (!nested || !site) throw new CompiledTemplateError('The function-app module has no Microsoft.Web/sites resource.');
+    const inModule: ArmScope = {
+      ...this.#scope,
+      parameters: new Proxy({}, { get: (_, name: string) => this.#moduleParameter('functionApp', name) }),
+      variable: (name) => evaluateDeep(nested.variables?.[name], inModule),
+    };
+    const value = evaluateArm(site.properties?.keyVaultReferenceIdentity, inModule);
+    if (value === undefined || value === null || value === 'SystemAssigned') return undefined;
+    if (typeof value !== 'string') throw new CompiledTemplateError("The site's keyVaultReferenceIdentity is not a resource id.");
+    return value;
+  }
+
+  /** The user-assigned identity's resource id, as the template gives it to the function app. */
+  identityResourceId(): string {
+    return String(this.#moduleParameter('functionApp', 'identityId'));
   }
 
   /** The queues, blob containers and tables the storage module creates. */

@@ -3,6 +3,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { TableServiceClient } from '@azure/data-tables';
 import { loadFunctionKeys, SECRETS_CONTAINER } from '../local-host/function-keys.js';
 import { hostId } from '../local-host/schedule-monitor.js';
+import { HostConfigError } from '../local-host/host-errors.js';
 
 /**
  * What provisioning leaves in the storage account before the app first runs: the queues, containers and
@@ -26,6 +27,6 @@ export async function provisionStorage(
   ]);
   const keys = await loadFunctionKeys(blobs.getContainerClient(SECRETS_CONTAINER), hostId(site.appSettings, site.appDir), []);
   const functionKey = keys.host[0];
-  if (!functionKey) throw new Error('The host has no function key.');
+  if (!functionKey) throw new HostConfigError(`${SECRETS_CONTAINER} holds no function key of the host.`);
   return { functionKey };
 }

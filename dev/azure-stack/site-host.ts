@@ -10,8 +10,8 @@ export interface AzureSite {
   readonly appSettings: Readonly<Record<string, string>>;
   /** What the platform sets in the site's processes (AZURE_FUNCTIONS_ENVIRONMENT, IDENTITY_ENDPOINT, IDENTITY_HEADER, …). */
   readonly platformEnv: Readonly<Record<string, string>>;
-  /** The client id of the user-assigned identity the site reads Key Vault references with (keyVaultReferenceIdentity). */
-  readonly keyVaultReferenceIdentity: string;
+  /** The resource id of the user-assigned identity the site reads Key Vault references with; absent: the system-assigned one. */
+  readonly keyVaultReferenceIdentity?: string;
 }
 
 /**
@@ -20,7 +20,7 @@ export interface AzureSite {
  * vault.azure.net, so the SDK's check of the challenge against the vault's host is skipped there only.
  */
 export function siteSecretReader(site: AzureSite): (reference: KeyVaultReference) => Promise<string> {
-  const credential = new ManagedIdentityCredential({ clientId: site.keyVaultReferenceIdentity });
+  const credential = site.keyVaultReferenceIdentity ? new ManagedIdentityCredential({ resourceId: site.keyVaultReferenceIdentity }) : new ManagedIdentityCredential();
   const clients = new Map<string, SecretClient>();
   return async (ref) => {
     let client = clients.get(ref.vaultUrl);

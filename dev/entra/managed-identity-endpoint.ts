@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sameSecret } from '../http/same-secret.js';
-import { createTokenSigner, resourceOf, type EntraTokenSigner } from './token-signer.js';
+import { createTokenSigner, FIRST_PARTY_RESOURCES, resourceOf, type EntraTokenSigner } from './token-signer.js';
 
 /** A managed identity of the stand-in, and the app roles each resource has granted it. */
 export interface StandInIdentity {
@@ -65,6 +65,7 @@ export async function startManagedIdentityEndpoint(options: ManagedIdentityEndpo
   const header = randomBytes(24).toString('base64url');
   const lifetime = options.lifetimeSeconds ?? 24 * 3600;
   const issued = new Map<string, number>();
+  const knownResources = new Set([...FIRST_PARTY_RESOURCES, ...options.identities.flatMap((i) => Object.keys(i.roles ?? {}))].map(resourceOf));
 
   const token = async (req: IncomingMessage, url: URL, res: ServerResponse) => {
     const presented = req.headers['x-identity-header'];
@@ -82,6 +83,13 @@ export async function startManagedIdentityEndpoint(options: ManagedIdentityEndpo
       named('client_id', (i) => i.clientId) ?? named('principal_id', (i) => i.principalId) ?? named('mi_res_id', (i) => i.resourceId) ?? options.identities.find((i) => i.systemAssigned);
     if (!identity) return answer(res, 400, { statusCode: 400, message: 'No Managed Identity found for specified ClientId/ResourceId/PrincipalId.' });
     const audience = resourceOf(resource);
+    // As Entra answers through the endpoint: a resource no service principal of the tenant stands for is refused.
+    if (!knownResources.has(audience)) {
+      return answer(res, 400, {
+        statusCode: 400,
+        message: `AADSTS500011: The resource principal named ${audience} was not found in the tenant named ${options.tenantId}.`,
+      });
+    }
     const roles = identity.roles?.[audience] ?? [];
     const { token: accessToken, expiresOn } = await signer.appToken({
       audience,

@@ -6,7 +6,7 @@ import { loopbackCertificate } from '../tls/loopback-certificate.js';
 import { JWT_BEARER, verifyClientAssertion } from './client-assertion.js';
 import { answerEntraError, EntraError } from './entra-error.js';
 import { openIdConfiguration, instanceDiscovery } from './openid-configuration.js';
-import { resourceOf, type EntraTokenSigner } from './token-signer.js';
+import { resourceOf, type EntraTokenSigner, FIRST_PARTY_RESOURCES } from './token-signer.js';
 
 /** An app registration of the tenant with its credentials, and the application permissions granted to it. */
 export interface RegisteredApp {
@@ -46,8 +46,6 @@ export interface TokenEndpoint {
   close(): Promise<void>;
 }
 
-/** Microsoft's service principals every tenant holds (the resources this app's clients ask tokens for). */
-const FIRST_PARTY_RESOURCES = ['https://graph.microsoft.com', 'https://vault.azure.net', 'https://storage.azure.com', 'https://monitor.azure.com', 'https://management.azure.com'];
 /** Scopes MSAL may add that a client credentials request ignores. */
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access']);
 const MAX_BODY = 64 * 1024;

@@ -87,3 +87,6 @@ export async function createTokenSigner(tenantId: string): Promise<EntraTokenSig
     },
   };
 }
+
+/** Microsoft's service principals every tenant holds (the resources this app's clients ask tokens for). */
+export const FIRST_PARTY_RESOURCES = ['https://graph.microsoft.com', 'https://vault.azure.net', 'https://storage.azure.com', 'https://monitor.azure.com', 'https://management.azure.com'];

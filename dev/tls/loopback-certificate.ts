@@ -1,6 +1,6 @@
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { nodeWebCrypto } from '../../shared/certificates/self-signed.js';
@@ -13,9 +13,20 @@ export interface LoopbackCertificate {
   readonly caFile: string;
 }
 
-/** Where the certificate is kept: one per user of the machine, shared by every local stack and test. */
+/**
+ * Where the certificate is kept: one per user of the machine, shared by every local stack and test, in the
+ * user's own cache folder (a shared temporary folder would let another user plant a certificate first).
+ */
 export function loopbackCertificateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TCR_LOOPBACK_TLS_DIR ?? join(tmpdir(), `teams-change-relay-tls-${userInfo().uid}`);
+  return env.TCR_LOOPBACK_TLS_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'teams-change-relay', 'tls');
+}
+
+/** The folder must be this user's alone: not a link, owned by this user, closed to others. */
+function checkPrivate(dir: string): void {
+  const stat = lstatSync(dir);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  const foreign = stat.isSymbolicLink() || !stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (process.platform !== 'win32' && (stat.mode & 0o077) !== 0);
+  if (foreign) throw new Error(`${dir} is not a folder of this user's alone (owner, no access for others): the loopback certificate is not kept there.`);
 }
 
 const RENEW_WITHIN_MS = 7 * 86_400_000;
@@ -55,7 +66,12 @@ function read(dir: string): LoopbackCertificate | undefined {
     if (!cert || !key) return undefined;
     if (Date.parse(new X509Certificate(cert).validTo) - Date.now() < RENEW_WITHIN_MS) return undefined;
     const caFile = join(dir, 'loopback-ca.pem');
-    writeFileSync(caFile, cert);
+    // Written only when it differs, and whole (a process starting now may be reading it).
+    if (!existsSync(caFile) || readFileSync(caFile, 'utf8') !== cert) {
+      const pending = `${caFile}.${process.pid}.${randomBytes(4).toString('hex')}`;
+      writeFileSync(pending, cert, { mode: 0o644 });
+      renameSync(pending, caFile);
+    }
     return { cert, key, caFile };
   } catch {
     return undefined;
@@ -70,9 +86,10 @@ function read(dir: string): LoopbackCertificate | undefined {
  * at the same moment (the first file to be linked in place wins; the others read it).
  */
 export async function loopbackCertificate(dir: string = loopbackCertificateDir()): Promise<LoopbackCertificate> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  checkPrivate(dir);
   const existing = read(dir);
   if (existing) return existing;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const made = await generate();
   const pending = join(dir, `loopback.${process.pid}.${randomBytes(4).toString('hex')}.pem`);
   writeFileSync(pending, made.cert + made.key, { mode: 0o600 });

@@ -104,7 +104,7 @@ describe('the Azure-shaped stack (npm start -- --azure): the compiled template i
 
   it("runs the app with the template's settings only: identity-based storage, Key Vault references resolved, no account key", () => {
     const settings = state.siteSettings;
-    expect(settings.AZURE_FUNCTIONS_ENVIRONMENT ?? 'Production').toBe('Production');
+    expect(stack.lines.find((l) => l.event === 'app.configured')).toMatchObject({ environment: 'Production', graphAuth: 'managedidentity' });
     expect(settings.AzureWebJobsStorage__credential).toBe('managedidentity');
     expect(settings.AzureWebJobsStorage).toBeUndefined();
     expect(JSON.stringify(settings)).not.toMatch(/AccountKey=|UseDevelopmentStorage|@Microsoft\.KeyVault/);
@@ -174,7 +174,7 @@ describe('the Azure-shaped stack fails as Azure would, naming the cause', () => 
     const template = templateWith('no-tenant', (t) => t.replace("'GRAPH_TENANT_IDS', if(empty(parameters('graphTenantIds')), tenant().tenantId, parameters('graphTenantIds')), ", ''));
     const { up, output } = await failedStart(startStack(template));
     expect(up).toBeUndefined();
-    expect(output).toMatch(/GRAPH_TENANT_IDS/);
+    expect(output).toMatch(/GRAPH_TENANT_IDS is missing: list the tenant ids whose notifications are accepted\./);
   });
 
   it('a Key Vault reference to a secret the vault does not hold reaches the app as text, and it refuses to start naming the setting', async () => {
@@ -183,6 +183,13 @@ describe('the Azure-shaped stack fails as Azure would, naming the cause', () => 
     expect(up).toBeUndefined();
     expect(output).toMatch(/host\.key_vault_reference_unresolved[^\n]*GRAPH_CLIENT_STATE[^\n]*404/);
     expect(output).toMatch(/GRAPH_CLIENT_STATE[^\n]*Key Vault reference/i);
+  });
+
+  it('a site that names no keyVaultReferenceIdentity reads references with its system-assigned identity, which it has not: none is resolved', async () => {
+    const template = templateWith('no-reference-identity', (t) => t.replace(/"keyVaultReferenceIdentity": "\[parameters\('identityId'\)\]",\s*/, ''));
+    const { up, output } = await failedStart(startStack(template));
+    expect(up).toBeUndefined();
+    expect(output).toContain('"event":"host.key_vault_reference_unresolved","setting":"GRAPH_CLIENT_STATE","reason":"the vault could not be read (CredentialUnavailableError)"');
   });
 
   it('roles the Bicep forgets: with no Key Vault role (Certificate User reads secrets too) the vault answers 403 and the references stay unresolved', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,13 @@ describe('loopbackCertificate', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('is not kept in a folder others can open (another user could plant a certificate of theirs there first)', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'tcr-tls-')), 'open');
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    await expect(loopbackCertificate(dir)).rejects.toThrow(/is not a folder of this user's alone/);
   });
 
   it('is made once when several ask at the same moment, and kept', async () => {

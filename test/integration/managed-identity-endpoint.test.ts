@@ -49,6 +49,12 @@ describe("the managed identity endpoint stand-in, through @azure/identity's Mana
     expect(mi.issued.get('https://storage.azure.com')).toBeUndefined();
   });
 
+  it('refuses a resource no service principal of the tenant stands for, as Entra does (AADSTS500011)', async () => {
+    const res = await fetch(`${mi.endpoint}?api-version=2019-08-01&resource=http://127.0.0.1:9/&client_id=${RELAY.clientId}`, { headers: { 'x-identity-header': mi.header } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toMatch(/^AADSTS500011: The resource principal named http:\/\/127\.0\.0\.1:9 was not found/);
+  });
+
   it('gives a request that names no identity the system-assigned one, and finds a user-assigned one by mi_res_id', async () => {
     const resourceId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/relay';
     const site = await startManagedIdentityEndpoint({
