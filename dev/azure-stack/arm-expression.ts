@@ -119,10 +119,14 @@ function evaluateNode(node: Node, scope: ArmScope, lambdas: Record<string, Value
       const v = all();
       return Object.fromEntries(Array.from({ length: v.length / 2 }, (_, i) => [String(v[2 * i]), v[2 * i + 1]]));
     }
-    case 'concat':
-      return all().flat();
-    case 'union':
-      return Object.assign({}, ...(all() as object[]));
+    case 'concat': {
+      const v = all();
+      return v.every((x) => typeof x === 'string') ? v.join('') : v.flat();
+    }
+    case 'union': {
+      const v = all();
+      return v.every(Array.isArray) ? [...new Set(v.flat())] : v.reduce<Record<string, Value>>((merged, o) => mergeObjects(merged, o as Record<string, Value>), {});
+    }
     case 'format':
       return String(arg(0)).replace(/\{(\d+)\}/g, (_, i: string) => String(arg(Number(i) + 1)));
     case 'true':
@@ -215,4 +219,15 @@ function evaluateNode(node: Node, scope: ArmScope, lambdas: Record<string, Value
 export function evaluateArm(value: Value, scope: ArmScope): Value {
   if (typeof value !== 'string' || !value.startsWith('[') || value.startsWith('[[')) return value;
   return evaluateNode(parse(value.slice(1, -1)), scope, {});
+}
+
+/** ARM's union of objects: later properties win, and objects present in both are merged in turn. */
+function mergeObjects(a: Record<string, Value>, b: Record<string, Value>): Record<string, Value> {
+  const out: Record<string, Value> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const before = out[k];
+    const bothObjects = [before, v].every((x) => x !== null && typeof x === 'object' && !Array.isArray(x));
+    out[k] = bothObjects ? mergeObjects(before as Record<string, Value>, v as Record<string, Value>) : v;
+  }
+  return out;
 }

@@ -5,10 +5,18 @@ import { CompiledTemplateError } from './compiled-template-error.js';
 
 /** The parts of a compiled (languageVersion 2.0) ARM template the stack reads. */
 interface ArmTemplate {
-  readonly parameters?: Record<string, { readonly defaultValue?: unknown }>;
+  readonly parameters?: Record<string, ParameterDeclaration>;
   readonly variables?: Record<string, unknown> & { readonly copy?: readonly CopyVariable[] };
   readonly functions?: readonly UserFunctionNamespace[];
   readonly resources?: Record<string, ArmResource> | readonly ArmResource[];
+}
+interface ParameterDeclaration {
+  readonly defaultValue?: unknown;
+  readonly allowedValues?: readonly unknown[];
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly minValue?: number;
+  readonly maxValue?: number;
 }
 interface CopyVariable {
   readonly name: string;
@@ -82,7 +90,7 @@ export class CompiledTemplate {
       parameters: new Proxy(
         {},
         {
-          get: (_, name: string) => (name in parameters ? parameters[name] : evaluateDeep(declared[name]?.defaultValue, scope)),
+          get: (_, name: string) => checkedParameter(name, declared[name], name in parameters ? parameters[name] : evaluateDeep(declared[name]?.defaultValue, scope)),
         },
       ),
       variable: (name) => {
@@ -101,6 +109,8 @@ export class CompiledTemplate {
       functions: template.functions ?? [],
     };
     this.#scope = scope;
+    // As ARM does before it deploys anything: every parameter present, allowed and within its bounds.
+    for (const name of Object.keys(declared)) void scope.parameters[name];
   }
 
   /** Reads a compiled template (ARM JSON) from a file. */
@@ -136,7 +146,9 @@ export class CompiledTemplate {
   /** The function app's app settings (the function-app module's `appSettings`), each a string as App Service keeps it. */
   appSettings(): Record<string, string> {
     const settings = this.#moduleParameter('functionApp', 'appSettings') as Record<string, unknown>;
-    return Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    const notText = Object.entries(settings).filter(([, v]) => typeof v !== 'string');
+    if (notText.length > 0) throw new CompiledTemplateError(`App settings must be strings; the template gives ${notText.map(([k]) => k).join(', ')} another type.`);
+    return settings as Record<string, string>;
   }
 
   /** The rbac module's role assignments, each role by its built-in name (an id Azure does not know fails here). */
@@ -184,6 +196,20 @@ export class CompiledTemplate {
   parameter(name: string): unknown {
     return this.#scope.parameters[name];
   }
+}
+
+/** A parameter's value as ARM checks it before deploying: present, allowed, within its bounds. */
+function checkedParameter(name: string, declaration: ParameterDeclaration | undefined, value: unknown): unknown {
+  if (!declaration) throw new CompiledTemplateError(`The template has no parameter ${name}.`);
+  const refuse = (why: string) => new CompiledTemplateError(`Parameter ${name} ${why}.`);
+  if (value === undefined) throw refuse('has no value and no default');
+  if (declaration.allowedValues && !declaration.allowedValues.some((a) => JSON.stringify(a) === JSON.stringify(value))) throw refuse(`is ${JSON.stringify(value)}, not one of its allowed values`);
+  const length = typeof value === 'string' || Array.isArray(value) ? value.length : undefined;
+  if (length !== undefined && declaration.minLength !== undefined && length < declaration.minLength) throw refuse(`is shorter than ${declaration.minLength}`);
+  if (length !== undefined && declaration.maxLength !== undefined && length > declaration.maxLength) throw refuse(`is longer than ${declaration.maxLength}`);
+  if (typeof value === 'number' && declaration.minValue !== undefined && value < declaration.minValue) throw refuse(`is below ${declaration.minValue}`);
+  if (typeof value === 'number' && declaration.maxValue !== undefined && value > declaration.maxValue) throw refuse(`is above ${declaration.maxValue}`);
+  return value;
 }
 
 /** A value as ARM evaluates a variable's: every expression in it, at any depth of its objects and arrays. */

@@ -68,8 +68,11 @@ describe('the compiled template read as Azure Resource Manager deploys it, with 
     expect(tables).toContain('routedevents');
   });
 
-  it('refuses a parameter the template does not declare, and a role id Azure has no built-in role for', () => {
+  it('refuses a parameter the template does not declare, one out of its bounds, a required one missing, and a role id Azure has no built-in role for', () => {
     expect(() => new CompiledTemplate(template(), { ...required, graphClientStat: 'x' }, deployed)).toThrow(/no parameter graphClientStat/);
+    expect(() => new CompiledTemplate(template(), { ...required, graphClientState: 'short' }, deployed).appSettings()).toThrow('Parameter graphClientState is shorter than 16.');
+    expect(() => new CompiledTemplate(template(), { ...required, graphAuthMode: 'password' }, deployed).appSettings()).toThrow(/Parameter graphAuthMode is "password", not one of its allowed values/);
+    expect(() => new CompiledTemplate(template(), { environmentName: 'local' }, deployed).appSettings()).toThrow('Parameter graphClientState has no value and no default.');
     const t = template();
     t.variables.roles.storageQueueDataContributor = '00000000-0000-0000-0000-000000000000';
     expect(() => new CompiledTemplate(t, required, deployed).roleAssignments()).toThrow(CompiledTemplateError);
