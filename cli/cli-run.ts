@@ -40,8 +40,9 @@ export function parseCliArgs<O extends NonNullable<ParseArgsConfig['options']>>(
 
 /**
  * `--azure`: the CLI runs against the Azure-shaped stack started from the app's folder (`npm start -- --azure`),
- * as an operator's would against Azure: again, in a process whose settings are the site's only (no
- * local.settings.json, none of the shell's), Production, with the site's identity and trust in the stand-ins.
+ * as an operator's would against Azure (docs/deploy.md step 9): again, in a process whose settings are the
+ * operator's shell for that stack only (the site's settings, no local.settings.json, none of this shell's),
+ * Production, with the operator's own identity and its roles, and trust in the stand-ins.
  * Returns in that process; the first exits with its code.
  */
 function runAgainstAzureStack(appDir: string): void {
@@ -56,7 +57,7 @@ function runAgainstAzureStack(appDir: string): void {
   const run = spawnSync(process.execPath, [...process.argv.slice(1), '--app', resolve(appDir)], {
     cwd: resolve(appDir),
     stdio: 'inherit',
-    env: { ...kept, ...state.platformEnv, ...state.siteSettings, NODE_EXTRA_CA_CERTS: state.trust, [SITE_SETTINGS_ONLY]: '1' },
+    env: { ...kept, ...state.operatorEnv, NODE_EXTRA_CA_CERTS: state.trust, [SITE_SETTINGS_ONLY]: '1' },
   });
   process.exit(run.status ?? EXIT.failed);
 }

@@ -99,6 +99,7 @@ async function runStack(options: AzureStackCommandOptions): Promise<void> {
     functionKey: stack.functionKey,
     siteSettings: await stack.siteSettings(),
     platformEnv: stack.site.platformEnv,
+    operatorEnv: await stack.operatorEnv(),
     trust: (await loopbackCertificate()).caFile,
   };
   // Whole, and this user's alone from the first byte (a file left by an earlier run may have other modes).

@@ -5,7 +5,8 @@ import { createSelfSignedCertificate } from '../../shared/certificates/self-sign
 import { freePort } from '../azurite/azurite-process.js';
 import { startIdentityStorage, type IdentityStorage } from '../azurite/identity-storage.js';
 import { startEntraStandIn, type EntraStandIn } from '../entra/entra-stand-in.js';
-import { isStorageRole } from '../storage/storage-roles.js';
+import { isStorageRole, type StorageRole } from '../storage/storage-roles.js';
+import { OPERATOR_STORAGE_ROLES, operatorEnvironment } from './operator-env.js';
 import { startGraphSimulator, type GraphSimulator } from '../graph-simulator/graph-simulator.js';
 import { LOCAL_SIMULATOR_OPTIONS } from '../graph-simulator/local-defaults.js';
 import { isKeyVaultRole, startKeyVaultStandIn, type KeyVaultRole, type KeyVaultStandIn } from '../key-vault/key-vault-stand-in.js';
@@ -77,8 +78,10 @@ export interface AzureStandIns {
   readonly tenantId: string;
   /** The site: the template's app settings (references unresolved), the platform's variables, its identity. */
   readonly site: AzureSite;
-  /** The settings as the site sees them, Key Vault references read: what an operator's CLI needs (secrets included). */
+  /** The settings as the site sees them, Key Vault references read (secrets included). */
   siteSettings(): Promise<Record<string, string>>;
+  /** What the operator's shell holds to run the CLIs (docs/deploy.md step 9), with their own identity. */
+  operatorEnv(): Promise<Record<string, string>>;
   stop(): Promise<void>;
 }
 
@@ -102,12 +105,16 @@ const AZURE_HOSTS = /\b(?:vault\.azure\.net|core\.windows\.net|graph\.microsoft\
 export async function startAzureStandIns(options: AzureStackOptions): Promise<AzureStandIns> {
   const tenantId = randomUUID();
   const identity = { clientId: randomUUID(), principalId: randomUUID() };
+  // The operator who deploys (deployerPrincipalId) and runs the CLIs (docs/deploy.md step 9), signed in with
+  // an identity of their own: never the site's.
+  const operator = { clientId: randomUUID(), principalId: randomUUID() };
   const templateFile = options.templateFile ?? join(options.appDir, '.local', 'infra', 'main.json');
   const parameters: Record<string, unknown> = {
     environmentName: 'local',
     graphClientState: randomBytes(24).toString('base64url'),
     manageSubscriptions: true,
     subscriptionsFile: existsSync(join(options.appDir, 'subscriptions.json')) ? 'subscriptions.json' : 'subscriptions.example.json',
+    deployerPrincipalId: operator.principalId,
     ...options.parameters,
   };
   const stops: (() => Promise<unknown>)[] = [];
@@ -145,7 +152,7 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
       parameters.graphAuthMode === 'clientsecret' ? { clientId: String(parameters.graphAppId), principalId: randomUUID(), secret: String(parameters.graphClientSecret), roles: graphRoles } : undefined;
     const entraStandIn: EntraStandIn = await startEntraStandIn({
       tenantId,
-      identities: [{ ...identity, resourceId: identityResourceId, ...(registration ? {} : { roles: graphRoles }) }],
+      identities: [{ ...identity, resourceId: identityResourceId, ...(registration ? {} : { roles: graphRoles }) }, operator],
       apps: registration ? [registration] : [],
     });
     stops.push(() => entraStandIn.close());
@@ -160,7 +167,9 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
     };
     Object.assign(process.env, platformEnv);
 
-    const storageRoles = Object.fromEntries(Object.entries(rolesAt('storage')).map(([p, roles]) => [p, roles.filter(isStorageRole)]));
+    const storageRoles: Record<string, StorageRole[]> = Object.fromEntries(Object.entries(rolesAt('storage')).map(([p, roles]) => [p, roles.filter(isStorageRole)]));
+    // The roles docs/deploy.md step 9 has the operator give themselves for the CLIs.
+    storageRoles[operator.principalId] = [...(storageRoles[operator.principalId] ?? []), ...OPERATOR_STORAGE_ROLES];
     const storage = await startIdentityStorage({ ...entra, tenantId, roles: storageRoles, ...(options.storageLocation ? { location: options.storageLocation } : {}) });
     stops.push(() => storage.stop());
     const vaultRoles = Object.fromEntries(Object.entries(rolesAt('vault')).map(([p, roles]) => [p, roles.filter(isKeyVaultRole)])) as Record<string, KeyVaultRole[]>;
@@ -221,6 +230,7 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
       tenantId,
       site,
       siteSettings: () => readSiteSettings(site),
+      operatorEnv: async () => operatorEnvironment(await readSiteSettings(site), platformEnv, operator.clientId),
       stop: stopAll,
     };
   } catch (e) {

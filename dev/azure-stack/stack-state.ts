@@ -8,8 +8,10 @@ export interface AzureStackState {
   readonly functionKey: string;
   /** The site's app settings as the app sees them: Key Vault references read (local secrets). */
   readonly siteSettings: Readonly<Record<string, string>>;
-  /** The platform's variables of the site (IDENTITY_ENDPOINT, IDENTITY_HEADER): the identity its tools use. */
+  /** The platform's variables of the site (IDENTITY_ENDPOINT, IDENTITY_HEADER). */
   readonly platformEnv: Readonly<Record<string, string>>;
+  /** The operator's shell for the CLIs (docs/deploy.md step 9): the site's settings, the operator's own identity. */
+  readonly operatorEnv: Readonly<Record<string, string>>;
   /** The certificate file a process trusts the stand-ins by (NODE_EXTRA_CA_CERTS). */
   readonly trust: string;
 }

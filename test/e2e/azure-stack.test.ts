@@ -136,10 +136,18 @@ describe('the Azure-shaped stack (npm start -- --azure): the compiled template i
     }
     expect(event?.data).toMatchObject({ id: message.id, body: { content: 'Decrypted with the vault’s key' } });
 
-    const { stdout } = await run(process.execPath, [CLI('status'), '--json', '--azure', '--app', REPO_ROOT], { cwd: tmpdir() });
+    const { stdout, stderr } = await run(process.execPath, [CLI('status'), '--json', '--azure', '--app', REPO_ROOT], { cwd: tmpdir() });
+    // As the operator of docs/deploy.md step 9: Production, storage by DefaultAzureCredential with their own identity.
+    expect(stderr).toMatch(/^status: Production \(AZURE_FUNCTIONS_ENVIRONMENT\) · storage https:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\/? \(DefaultAzureCredential\)/);
     const status = JSON.parse(stdout) as { subscriptions: { subscriptionId: string | null }[]; queues: { name: string; approximateMessageCount: number | null }[] };
     expect(status.subscriptions.filter((s) => s.subscriptionId !== null)).toHaveLength(13);
     expect(status.queues.find((q) => q.name === 'teams-chat-messages')?.approximateMessageCount).toBeGreaterThanOrEqual(1);
+  });
+
+  it("runs the CLIs as the operator, not as the site: Graph refuses the operator's own token (no permission consented to it)", async () => {
+    const listed = await run(process.execPath, [CLI('subscriptions'), 'list', '--json', '--azure', '--app', REPO_ROOT], { cwd: tmpdir() }).catch((e: { code: number; stderr: string }) => e);
+    expect('code' in listed ? listed.code : 0).toBe(1);
+    expect('stderr' in listed ? listed.stderr : '').toMatch(/401 InvalidAuthenticationToken: Either scp or roles claim need to be present in the token\./);
   });
 
   it('refuses a notification request without the function key (401), and takes it with the key', async () => {
