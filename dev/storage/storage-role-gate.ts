@@ -73,8 +73,11 @@ export async function startStorageRoleGate(options: StorageRoleGateOptions): Pro
     const authorization = req.headers.authorization ?? '';
     if (/^SharedKey(Lite)?\s/i.test(authorization)) return { status: 403, code: 'KeyBasedAuthenticationNotPermitted' };
     if (!authorization && query.has('sig')) {
+      // Only a user delegation SAS (signed with a key Entra authorized, blob only) is not shared-key access: all
+      // its key fields, issued in this tenant, and neither an account SAS's `ss` nor `srt`.
       const delegator = query.get('skoid');
-      return service === 'blob' && delegator ? { oid: delegator } : { status: 403, code: 'KeyBasedAuthenticationNotPermitted' };
+      const delegated = service === 'blob' && delegator && query.get('sktid') === options.tenantId && ['skt', 'ske', 'skv'].every((f) => query.has(f)) && !query.has('ss') && !query.has('srt');
+      return delegated ? { oid: delegator } : { status: 403, code: 'KeyBasedAuthenticationNotPermitted' };
     }
     if (!authorization) return { status: 401, code: 'NoAuthenticationInformation' };
     const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];

@@ -127,6 +127,10 @@ describe('storage reached by identity only: Azurite over HTTPS with OAuth behind
     await expect(createQueueServiceClient(conn).getQueueClient(queueName).sendMessage('eA==')).rejects.toMatchObject({ statusCode: 403, code: 'KeyBasedAuthenticationNotPermitted' });
     await expect(createBlobServiceClient(conn).getContainerClient(containerName).exists()).rejects.toMatchObject({ statusCode: 403 });
     await expect(createTableClient(conn, tableName).getEntity('p', 'r')).rejects.toMatchObject({ statusCode: 403, message: expect.stringContaining('"code":"KeyBasedAuthenticationNotPermitted"') });
+    // An account SAS that claims a delegating identity (`skoid`) is still key-based access.
+    const sas = await fetch(`${storage.blobServiceUri}/${containerName}?restype=container&sv=2025-05-05&ss=b&srt=sco&sp=rl&se=2099-01-01&sig=forged&skoid=${RELAY.principalId}`);
+    expect(sas.status).toBe(403);
+    expect(sas.headers.get('x-ms-error-code')).toBe('KeyBasedAuthenticationNotPermitted');
     // The same key straight to Azurite works: the refusal is the gate's, not a wrong key.
     expect(await BlobServiceClient.fromConnectionString(storage.adminConnectionString).getContainerClient(containerName).exists()).toBe(true);
   });
