@@ -25,7 +25,8 @@ const SITE_PROCESS_ENV = ['PATH', 'HOME', 'TMPDIR', 'NODE_EXTRA_CA_CERTS'];
 export async function startAzureChaosStack(o: ChaosStackOptions & { readonly templateFile?: string }): Promise<ChaosStack> {
   let sim: SimulatorProcess | undefined;
   const standIns = await startAzureStandIns({
-    // As start-local --site resolves it: the host's id, and so the function key in the vault's URLs, follow the app's folder's name.
+    // Resolved, as start-local --site resolves it (no trailing slash): the host's id, and so the function key
+    // the vault's URLs carry, follow the app folder's name.
     appDir: resolve(REPO_ROOT),
     port: o.hostPort,
     storageLocation: join(o.work, 'azurite'),
