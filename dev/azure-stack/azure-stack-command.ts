@@ -24,6 +24,14 @@ export interface AzureStackCommandOptions {
 
 const line = (event: string, fields: Record<string, unknown>) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', event, ...fields }) + '\n');
 
+/** Compiles `<appDir>/infra/main.bicep` (npm run infra:check) to `<appDir>/.local/infra/main.json`, which it answers. */
+export function compileTemplate(appDir: string): string {
+  const out = join(appDir, '.local', 'infra');
+  const check = spawnSync(process.execPath, [fileURLToPath(new URL('../../scripts/infra-check.js', import.meta.url)), '--out', out], { cwd: appDir, stdio: ['ignore', 2, 2] });
+  if (check.status !== 0) throw new Error('infra/main.bicep did not compile (above): the Azure-shaped stack deploys what it compiles to.');
+  return join(out, 'main.json');
+}
+
 /**
  * `npm start -- --azure`. The first process compiles infra/main.bicep (the template the stack deploys) and
  * starts a second with a site's environment: none of the shell's variables (as an Azure site has none of the
@@ -32,13 +40,7 @@ const line = (event: string, fields: Record<string, unknown>) => process.stdout.
  */
 export async function runAzureStackCommand(options: AzureStackCommandOptions): Promise<void> {
   if (process.env[STACK_PROCESS] === '1') return runStack(options);
-  let templateFile = options.templateFile;
-  if (!templateFile) {
-    const out = join(options.appDir, '.local', 'infra');
-    const check = spawnSync(process.execPath, [fileURLToPath(new URL('../../scripts/infra-check.js', import.meta.url)), '--out', out], { cwd: options.appDir, stdio: ['ignore', 2, 2] });
-    if (check.status !== 0) throw new Error('infra/main.bicep did not compile (above): the Azure-shaped stack deploys what it compiles to.');
-    templateFile = join(out, 'main.json');
-  }
+  const templateFile = options.templateFile ?? compileTemplate(options.appDir);
   const tls = await loopbackCertificate();
   // The certificate's folder is named, so that the stack finds the very certificate NODE_EXTRA_CA_CERTS trusts.
   const env: NodeJS.ProcessEnv = { [STACK_PROCESS]: '1', NODE_EXTRA_CA_CERTS: tls.caFile, TCR_LOOPBACK_TLS_DIR: loopbackCertificateDir() };

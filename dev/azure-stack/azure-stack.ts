@@ -37,6 +37,8 @@ export interface AzureStackOptions {
   readonly parameters?: Readonly<Record<string, unknown>>;
   /** The Functions host's port (0: any free one). */
   readonly port?: number;
+  /** The URL Graph reaches the site at, in the keyed URLs the vault holds; default the host's (a proxy in front: the chaos run). */
+  readonly publicUrl?: string;
   readonly simulatorPort?: number;
   /** Graph application permissions granted to the app's identity (default CONSENTED_GRAPH_ROLES). */
   readonly graphRoles?: readonly string[];
@@ -212,8 +214,9 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
     });
     vault.setSecret('graph-client-state', String(parameters.graphClientState), 'text/plain');
     if (template.parameter('graphClientSecret')) vault.setSecret('graph-client-secret', String(template.parameter('graphClientSecret')), 'text/plain');
-    vault.setSecret('graph-notification-url', `${hostUrl}/api/notifications?code=${functionKey}`);
-    vault.setSecret('graph-lifecycle-url', `${hostUrl}/api/lifecycle?code=${functionKey}`);
+    const publicUrl = options.publicUrl ?? hostUrl;
+    vault.setSecret('graph-notification-url', `${publicUrl}/api/notifications?code=${functionKey}`);
+    vault.setSecret('graph-lifecycle-url', `${publicUrl}/api/lifecycle?code=${functionKey}`);
 
     // App Service reads the references with the identity the site names, or its system-assigned one (none here).
     const referenceIdentity = template.keyVaultReferenceIdentity();

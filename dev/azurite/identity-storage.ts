@@ -1,5 +1,5 @@
 import { loopbackCertificate } from '../tls/loopback-certificate.js';
-import { startAzurite } from './azurite-process.js';
+import { startAzurite, type AzuritePorts } from './azurite-process.js';
 import { startStorageRoleGate, type GateRequest } from '../storage/storage-role-gate.js';
 import type { StorageRole } from '../storage/storage-roles.js';
 
@@ -35,13 +35,20 @@ export interface IdentityStorage {
   readonly requests: readonly GateRequest[];
   /** The app's identity-based storage settings for the user-assigned identity `clientId`, as infra/main.bicep sets them. */
   appSettings(clientId: string): Record<string, string>;
+  /**
+   * Stops Azurite (SIGTERM: what it acknowledged is on disk), waits `downMs`, and starts it again on the same
+   * ports and data folder (in memory: empty again): the gate stays, so clients see storage go away and come
+   * back at the same URLs.
+   */
+  restartAzurite(downMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** Starts Azurite over HTTPS with `--oauth basic` and the storage role gate in front of it (both on free ports). */
 export async function startIdentityStorage(options: IdentityStorageOptions): Promise<IdentityStorage> {
   const tls = await loopbackCertificate();
-  const azurite = await startAzurite({ tls, oauth: 'basic', ...(options.location ? { location: options.location } : {}) });
+  const start = (ports?: AzuritePorts) => startAzurite({ tls, oauth: 'basic', ...(options.location ? { location: options.location } : {}), ...(ports ? { ports } : {}) });
+  let azurite = await start();
   try {
     const gate = await startStorageRoleGate({
       account: azurite.account,
@@ -67,6 +74,11 @@ export async function startIdentityStorage(options: IdentityStorageOptions): Pro
         AzureWebJobsStorage__queueServiceUri: queue,
         AzureWebJobsStorage__tableServiceUri: table,
       }),
+      restartAzurite: async (downMs) => {
+        await azurite.stop();
+        await new Promise((r) => setTimeout(r, downMs));
+        azurite = await start(azurite.ports);
+      },
       stop: async () => {
         await gate.close();
         await azurite.stop();

@@ -59,7 +59,28 @@ export const WORK_QUEUES: readonly string[] = queuesOf('incoming', 'lifecycle', 
 export const BACKFILL_TABLE = APP_DEFAULTS.backfill.table;
 export const SUBSCRIPTIONS_TABLE = APP_DEFAULTS.subscriptionsTable;
 
-/** The app settings the run's host gets (beside the host's own environment). */
+/**
+ * The run's own app settings, whichever stack runs the app: its desired subscriptions and its compressed time.
+ * Over a Development host's settings (hostSettings) or over an Azure site's (the template's), never more.
+ */
+export function runAppSettings(desiredFile: string): Record<string, string> {
+  return {
+    SUBSCRIPTIONS_FILE: desiredFile,
+    BACKFILL_AFTER_DOWNTIME_SECONDS: String(DOWNTIME_THRESHOLD_SECONDS),
+    // Covers the simulated clock's lead after a clock advance (docs/reliability.md).
+    BACKFILL_MARGIN_MINUTES: String(BACKFILL_MARGIN_MINUTES),
+    RENEW_WITHIN_MINUTES: '20',
+    RECONCILE_SCHEDULE: '*/20 * * * * *',
+  };
+}
+
+/**
+ * The local host's own knob (not an app setting, no site has it): a killed host's messages come back after
+ * 20 s instead of Azure's 10 minutes (time compressed like Graph's retries).
+ */
+export const HOST_HARNESS_ENV: Readonly<Record<string, string>> = { LOCAL_HOST_QUEUE_LEASE_SECONDS: '20' };
+
+/** The Development host's environment: Azurite by connection string, a certificate folder, simulator tokens, and the run's settings. */
 export function hostSettings(run: {
   readonly connectionString: string;
   readonly desiredFile: string;
@@ -69,16 +90,11 @@ export function hostSettings(run: {
 }): Record<string, string> {
   return {
     AzureWebJobsStorage: run.connectionString,
-    SUBSCRIPTIONS_FILE: run.desiredFile,
     LOCAL_CERTIFICATE_DIR: run.certDir,
     ...simulatorAppSettings(run.sim, run.proxyUrl),
-    BACKFILL_AFTER_DOWNTIME_SECONDS: String(DOWNTIME_THRESHOLD_SECONDS),
-    // Covers the simulated clock's lead after a clock advance (docs/reliability.md).
-    BACKFILL_MARGIN_MINUTES: String(BACKFILL_MARGIN_MINUTES),
-    RENEW_WITHIN_MINUTES: '20',
-    RECONCILE_SCHEDULE: '*/20 * * * * *',
-    // A killed host's messages come back after 20 s instead of Azure's 10 minutes (time compressed like Graph's retries).
-    LOCAL_HOST_QUEUE_LEASE_SECONDS: '20',
+    ...runAppSettings(run.desiredFile),
+    ...HOST_HARNESS_ENV,
+    // The harness's own environment may disable it (a test runner's): the run needs the reconciler.
     'AzureWebJobs.reconcileSubscriptions.Disabled': 'false',
   };
 }

@@ -2,18 +2,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GapLog } from '../../shared/backfill/gap-log.js';
-import { freePort, startAzurite, type AzuriteProcess, type AzuritePorts } from '../azurite/azurite-process.js';
+import { freePort } from '../azurite/azurite-process.js';
 import { setUp, perform } from './activity.js';
-import { DESIRED, GRAPH_GIVES_UP_AFTER_MS, GRAPH_TIME_SCALE, hostSettings, KINDS_OF, LIFETIME_MINUTES } from './chaos-config.js';
+import { startAzureChaosStack } from './azure-chaos-stack.js';
+import { DESIRED, GRAPH_GIVES_UP_AFTER_MS, KINDS_OF, LIFETIME_MINUTES } from './chaos-config.js';
+import type { AzureTraffic, ChaosStack, StackKind } from './chaos-stack.js';
+import { startDevelopmentStack } from './development-stack.js';
 import { activeSubscriptions, control, deliveryLog, Driver } from './driver.js';
 import { inject, type FaultEnv } from './faults.js';
 import { compareLedger, type LedgerResult } from './ledger.js';
 import { startNotificationProxy } from './notification-proxy.js';
 import { planChaos, type FaultKind } from './plan.js';
-import { HostProcess, startSimulatorProcess, type HostLine, type SimulatorProcess } from './processes.js';
+import type { HostLine } from './processes.js';
 import { waitForQuiet } from './quiet.js';
 import { readDeadLetters, readEvents } from './read-outcome.js';
-import { runStorage } from './run-storage.js';
 import { sleep, waitUntil } from './wait.js';
 
 export interface ChaosOptions {
@@ -32,9 +34,17 @@ export interface ChaosOptions {
   readonly skipLateFaults?: boolean;
   /** Keep the run's folder (Azurite data, certificates, host log tail) instead of deleting it. */
   readonly keep?: boolean;
+  /**
+   * Run the app on the Azure-shaped stack (the template's settings in Production, every Azure service a stand-in)
+   * with this compiled template, instead of the Development host. Needs NODE_EXTRA_CA_CERTS naming the
+   * loopback certificate in this process.
+   */
+  readonly azure?: { readonly templateFile?: string };
 }
 
 export interface ChaosReport extends Omit<LedgerResult, 'lostSamples'> {
+  /** Which stack ran the app. */
+  readonly stack: StackKind;
   readonly seed: number;
   readonly seconds: number;
   readonly faults: Partial<Record<FaultKind, number>>;
@@ -45,13 +55,16 @@ export interface ChaosReport extends Omit<LedgerResult, 'lostSamples'> {
   readonly hostStarts: number;
   readonly gaps: number;
   readonly plantedLosses?: number;
+  /** What the Azure stand-ins answered the app with authorization (azure only). */
+  readonly azureTraffic?: AzureTraffic;
   readonly lostSamples: readonly { resource: string; changeType: string; version: string | null; at: string }[];
   readonly workDir?: string;
 }
 
 /**
- * One chaos run: the simulator, Azurite and the app under the local host as separate processes; the seeded
- * activity and faults; a quiet period until the app has caught up; the ledger.
+ * One chaos run: the simulator, storage and the app under the local host as separate processes (on the
+ * Development stack or the Azure-shaped one); the seeded activity and faults; a quiet period until the app
+ * has caught up; the ledger.
  */
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => {});
@@ -66,32 +79,26 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     ...(o.faultKinds ? { faultKinds: o.faultKinds } : {}),
   });
   const work = mkdtempSync(join(tmpdir(), 'tcr-chaos-'));
-  const certDir = join(work, 'certificates');
-  const azuriteDir = join(work, 'azurite');
   const desiredFile = join(work, 'subscriptions.json');
   writeFileSync(desiredFile, JSON.stringify({ subscriptions: DESIRED }, null, 2));
 
   const stoppers: (() => Promise<unknown>)[] = [];
   let keepDir = o.keep === true;
-  const ports: AzuritePorts = { blob: await freePort(), queue: await freePort(), table: await freePort() };
-  let azurite: AzuriteProcess | undefined = await startAzurite({ location: azuriteDir, ports });
-  stoppers.push(async () => azurite?.stop());
-  const connectionString = azurite.connectionString;
   try {
-    const sim: SimulatorProcess = await startSimulatorProcess({ CHAOS_GRAPH_TIME_SCALE: String(GRAPH_TIME_SCALE) });
-    stoppers.push(() => sim.stop());
-    const driver = new Driver(sim.driverUrl);
     const hostPort = await freePort();
     const proxy = await startNotificationProxy(hostPort, o.plantLossEvery ? { loseEvery: o.plantLossEvery } : {});
     stoppers.push(() => proxy.close());
-
     let lastDetectGapsMs = 0;
-    const host = new HostProcess(hostSettings({ connectionString, desiredFile, certDir, sim, proxyUrl: proxy.url }), hostPort, join(work, 'host.log'), (line: HostLine) => {
+    const onLine = (line: HostLine) => {
       if (line.event === 'invocation' && line.function === 'detectGaps' && line.status === 'succeeded') lastDetectGapsMs = Date.now();
-    });
-    stoppers.unshift(() => host.stop());
+    };
+    const stackOptions = { work, desiredFile, hostPort, proxyUrl: proxy.url, onLine };
+    const stack: ChaosStack = o.azure ? await startAzureChaosStack({ ...stackOptions, ...o.azure }) : await startDevelopmentStack(stackOptions);
+    stoppers.unshift(() => stack.stop());
+    const { sim, host } = stack;
+    const driver = new Driver(sim.driverUrl);
     await host.start();
-    log(`host on 127.0.0.1:${hostPort}, simulator ${sim.baseUrl}, Azurite queue port ${ports.queue}, folder ${work}`);
+    log(`${stack.kind} stack: host on 127.0.0.1:${hostPort}, ${stack.description}, folder ${work}`);
     await waitUntil(async () => (await activeSubscriptions(driver)).length >= DESIRED.length, 120_000, 'the desired subscriptions to exist');
 
     const ids = await setUp(driver, plan);
@@ -104,16 +111,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       driver,
       host,
       log,
-      certDir,
       hostBack: Promise.resolve(),
       activityGate: Promise.resolve(),
       deliveriesIdle: async () => (await control(sim)).deliveriesIdle,
-      restartAzurite: async (downMs: number) => {
-        await azurite?.stop();
-        azurite = undefined;
-        await sleep(downMs);
-        azurite = await startAzurite({ location: azuriteDir, ports });
-      },
+      restartAzurite: (downMs) => stack.restartStorage(downMs),
+      certificatesUnreadable: (forMs) => stack.certificatesUnreadable(forMs),
     };
     const activity = (async () => {
       for (const op of plan.activity) {
@@ -145,18 +147,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     log(`activity done after ${((Date.now() - t0) / 1000).toFixed(1)} s; waiting for the app to catch up`);
 
     // Quiet period: everything restored, then wait until the app has caught up (or the cap).
-    if (!azurite) azurite = await startAzurite({ location: azuriteDir, ports });
-    if (!host.running) await host.start();
+    await stack.restore();
     await driver.call('PATCH', '/delivery', { requestTimeoutMs: 10_000, duplicateRate: 0 });
     const quietStart = Date.now();
-    const storage = runStorage(connectionString);
+    const { storage } = stack;
     const converged = await waitForQuiet({ driver, sim, storage, host, lastDetectGaps: () => lastDetectGapsMs, capMs: (o.quietCapSeconds ?? 600) * 1000, log });
     const quietSeconds = (Date.now() - quietStart) / 1000;
     await host.stop();
+    const azureTraffic = stack.traffic?.();
 
     const { changes } = await control(sim);
     const events = await readEvents(storage.queues);
-    const dead = await readDeadLetters(storage.queues, storage.blobs, certDir);
+    const dead = await readDeadLetters(storage.queues, storage.blobs, stack.certificates);
     const gaps = await new GapLog(storage.backfillTable).list();
     const ledger = compareLedger({
       changes,
@@ -175,6 +177,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     keepDir ||= ledger.lost > 0 || !converged;
     return {
+      stack: stack.kind,
       changes: ledger.changes,
       delivered: ledger.delivered,
       superseded: ledger.superseded,
@@ -194,6 +197,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       hostStarts: host.starts,
       gaps: gaps.length,
       ...(o.plantLossEvery ? { plantedLosses: proxy.swallowed } : {}),
+      ...(azureTraffic ? { azureTraffic } : {}),
       lostSamples: ledger.lostSamples.map((c) => ({ resource: c.resource, changeType: c.changeType, version: c.version, at: c.at })),
       ...(keepDir ? { workDir: work } : {}),
     };

@@ -1,4 +1,3 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { DESIRED } from './chaos-config.js';
 import { activeSubscriptions, type Driver } from './driver.js';
 import type { Fault } from './plan.js';
@@ -14,9 +13,11 @@ export interface FaultEnv {
   deliveriesIdle(): Promise<boolean>;
   readonly driver: Driver;
   readonly host: HostProcess;
-  readonly certDir: string;
   readonly log: (line: string) => void;
+  /** Storage stops for `downMs` and comes back on the same data (ChaosStack.restartStorage). */
   restartAzurite(downMs: number): Promise<void>;
+  /** The certificates cannot be read for `forMs` from a host restart on (ChaosStack.certificatesUnreadable). */
+  certificatesUnreadable(forMs: number): Promise<void>;
 }
 
 /** Injects one fault and undoes it; false when it could not apply (e.g. the subscription to remove was already gone). */
@@ -68,21 +69,9 @@ export async function inject(env: FaultEnv, fault: Fault): Promise<boolean> {
       await sleep(fault.forMs);
       await driver.call('PATCH', '/delivery', { duplicateRate: 0 });
       return true;
-    case 'certUnreadable': {
-      // A file where the folder was: every read fails (not "missing"), as an unreadable mount or a denied permission would.
-      const away = `${env.certDir}.away`;
-      renameSync(env.certDir, away);
-      writeFileSync(env.certDir, 'not a folder');
-      try {
-        await host.kill();
-        await host.start();
-        await sleep(fault.forMs);
-      } finally {
-        rmSync(env.certDir, { force: true });
-        renameSync(away, env.certDir);
-      }
+    case 'certUnreadable':
+      await env.certificatesUnreadable(fault.forMs);
       return true;
-    }
     case 'clockAdvance': {
       // Graph measures its retry window on the simulated clock: a jump while a delivery waits for a retry
       // would count as half an hour of failed retries and drop it. Jump when nothing is pending.

@@ -1,17 +1,27 @@
 #!/usr/bin/env node
+import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { compileTemplate } from '../azure-stack/azure-stack-command.js';
+import { loopbackCertificate } from '../tls/loopback-certificate.js';
 import { runChaos, type ChaosReport } from './chaos-run.js';
 import { FAULT_KINDS, type FaultKind } from './plan.js';
+import { REPO_ROOT } from './processes.js';
 
 /**
- * `npm run chaos -- [--seconds 120] [--seed N] [--rate 4] [--faults a,b] [--quiet-cap 600] [--skip-late-faults] [--keep] [--json]`:
- * the whole pipeline under seeded activity and faults, then the ledger (docs/reliability.md). The last line
+ * `npm run chaos -- [--seconds 120] [--seed N] [--rate 4] [--faults a,b] [--quiet-cap 600] [--skip-late-faults] [--keep] [--json] [--azure [--template <file>]]`:
+ * the whole pipeline under seeded activity and faults, then the ledger (docs/reliability.md). `--azure` runs
+ * the app on the Azure-shaped stack (the compiled template's settings in Production, every Azure service a
+ * stand-in; `.local/infra/main.json`, compiled first when missing, or `--template`). The last line
  * printed is one JSON object. Exit code: 0 nothing lost; 1 changes lost; 2 bad usage; 3 the app did not
  * catch up within the quiet period's cap (nothing lost so far).
  */
 function usage(message: string): never {
-  process.stderr.write(`${message}\nUsage: npm run chaos -- [--seconds N] [--seed N] [--rate N] [--faults ${FAULT_KINDS.join(',')}] [--quiet-cap N] [--skip-late-faults] [--keep] [--json]\n`);
+  process.stderr.write(
+    `${message}\nUsage: npm run chaos -- [--seconds N] [--seed N] [--rate N] [--faults ${FAULT_KINDS.join(',')}] [--quiet-cap N] [--skip-late-faults] [--keep] [--json] [--azure [--template <file>]]\n`,
+  );
   process.exit(2);
 }
 
@@ -28,6 +38,8 @@ try {
       keep: { type: 'boolean', default: false },
       'skip-late-faults': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      azure: { type: 'boolean', default: false },
+      template: { type: 'string' },
     },
   }));
 } catch (e) {
@@ -50,8 +62,27 @@ const faultKinds = values.faults
 const unknown = faultKinds?.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
 if (unknown?.length) usage(`Unknown fault kind(s): ${unknown.join(', ')}.`);
 const plantLossEvery = int('plant-loss-every', values['plant-loss-every'], 1);
+if (values.template && !values.azure) usage('--template goes with --azure.');
 
-process.stderr.write(`chaos: seed ${seed} (replay with --seed ${seed} --seconds ${seconds})\n`);
+let templateFile: string | undefined;
+if (values.azure) {
+  templateFile = values.template ? resolve(values.template) : join(REPO_ROOT, '.local', 'infra', 'main.json');
+  if (!existsSync(templateFile)) {
+    if (values.template) usage(`No compiled template at ${templateFile}.`);
+    templateFile = compileTemplate(REPO_ROOT);
+  }
+  // The stand-ins serve the loopback certificate, which Node trusts only when NODE_EXTRA_CA_CERTS names it
+  // at start: this process starts again so (as npm start -- --azure does), the template named.
+  const { caFile } = await loopbackCertificate();
+  if (process.env.NODE_EXTRA_CA_CERTS !== caFile) {
+    const args = [...process.argv.slice(2).filter((a, i, all) => a !== '--template' && all[i - 1] !== '--template' && !a.startsWith('--template=')), '--template', templateFile];
+    const child = spawn(process.execPath, [process.argv[1]!, ...args], { env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile }, stdio: 'inherit' });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+    process.exit(await new Promise<number>((done) => child.once('exit', (code, signal) => done(code ?? (signal ? 1 : 0)))));
+  }
+}
+
+process.stderr.write(`chaos: seed ${seed} (replay with --seed ${seed} --seconds ${seconds}${values.azure ? ' --azure' : ''})\n`);
 let report: ChaosReport;
 try {
   report = await runChaos({
@@ -61,6 +92,7 @@ try {
     quietCapSeconds: int('quiet-cap', values['quiet-cap'], 10)!,
     keep: values.keep,
     skipLateFaults: values['skip-late-faults'],
+    ...(templateFile ? { azure: { templateFile } } : {}),
     ...(faultKinds ? { faultKinds: faultKinds as FaultKind[] } : {}),
     ...(plantLossEvery ? { plantLossEvery } : {}),
     log: (line) => process.stderr.write(`chaos: ${line}\n`),
@@ -76,7 +108,7 @@ if (!values.json) {
       .map(([k, n]) => `${k} ×${n}`)
       .join(', ') || 'none';
   const lines = [
-    `Chaos run, seed ${report.seed}, ${report.seconds} s of activity (${report.wallSeconds} s in all, quiet period ${report.quietSeconds} s${report.converged ? '' : ', did NOT converge'})`,
+    `Chaos run (${report.stack} stack), seed ${report.seed}, ${report.seconds} s of activity (${report.wallSeconds} s in all, quiet period ${report.quietSeconds} s${report.converged ? '' : ', did NOT converge'})`,
     `  changes made by Graph:     ${report.changes} (and ${report.excluded} user-specific, not covered)`,
     `  delivered downstream:      ${report.delivered}`,
     `  superseded in a gap:       ${report.superseded} (a later state of the resource was read back)${
@@ -92,7 +124,7 @@ if (!values.json) {
     `  faults:                    ${faults}${report.faultsSkipped ? ` (${report.faultsSkipped} skipped)` : ''}; host started ${report.hostStarts} times; ${report.gaps} gaps`,
     ...report.lostSamples.map((c) => `  lost: ${c.changeType} ${c.resource} version ${c.version ?? '-'} at ${c.at}`),
     ...(report.workDir ? [`  run folder kept: ${report.workDir}`] : []),
-    report.lost > 0 ? `Replay: npm run chaos -- --seed ${report.seed} --seconds ${report.seconds}` : '',
+    report.lost > 0 ? `Replay: npm run chaos -- --seed ${report.seed} --seconds ${report.seconds}${report.stack === 'azure' ? ' --azure' : ''}` : '',
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
 }

@@ -80,11 +80,19 @@ export async function startSimulatorProcess(env: Record<string, string> = {}): P
 }
 
 /**
- * The app under the local Functions host (`npm start`'s entry point without the simulator) as a child
- * process on a fixed port, so Graph's notification URL stays the same across restarts.
+ * How the host process starts: a Development host (`npm start`'s entry point without the simulator) with
+ * these settings over the harness's environment; or one Azure site (`start-local --site`) from its AzureSite
+ * JSON with exactly `env` as its environment, as a site has none of the operator's.
+ */
+export type HostLaunch =
+  { readonly mode: 'development'; readonly settings: Readonly<Record<string, string>> } | { readonly mode: 'site'; readonly siteFile: string; readonly env: Readonly<Record<string, string>> };
+
+/**
+ * The app under the local Functions host as a child process on a fixed port, so Graph's notification URL
+ * stays the same across restarts.
  */
 export class HostProcess {
-  readonly #env: Record<string, string>;
+  readonly #launch: HostLaunch;
   readonly #port: number;
   readonly #onLine: (line: HostLine) => void;
   #child: ChildProcess | undefined;
@@ -97,8 +105,8 @@ export class HostProcess {
   readonly #log: WriteStream;
 
   /** `logFile` gets every line of every host process of the run. */
-  constructor(env: Record<string, string>, port: number, logFile: string, onLine: (line: HostLine) => void) {
-    this.#env = env;
+  constructor(launch: HostLaunch, port: number, logFile: string, onLine: (line: HostLine) => void) {
+    this.#launch = launch;
     this.#port = port;
     this.#onLine = onLine;
     this.#log = createWriteStream(logFile, { flags: 'a' });
@@ -113,10 +121,13 @@ export class HostProcess {
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [START_LOCAL, '--app', REPO_ROOT, '--port', String(this.#port), '--simulator-port', '0'], {
-      env: { ...process.env, ...this.#env, LOCAL_GRAPH_SIMULATOR: 'false' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const launch = this.#launch;
+    const port = String(this.#port);
+    const [args, env] =
+      launch.mode === 'site'
+        ? [['--site', launch.siteFile, '--port', port, '--app', REPO_ROOT], launch.env]
+        : [['--app', REPO_ROOT, '--port', port, '--simulator-port', '0'], { ...process.env, ...launch.settings, LOCAL_GRAPH_SIMULATOR: 'false' }];
+    const child = spawn(process.execPath, [START_LOCAL, ...args], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(this.#log, { end: false });
     child.stderr?.pipe(this.#log, { end: false });
     this.#child = child;

@@ -1,7 +1,7 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { QueueServiceClient } from '@azure/storage-queue';
 import { decryptResourceData, type EncryptedResourceData } from '../../shared/certificates/decrypt-resource-data.js';
-import { LocalCertificateStore } from '../../shared/certificates/local-certificate-store.js';
+import type { CertificateStore } from '../../shared/certificates/certificate-store.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { isClaimCheck, isQueueMessageBody, unpackQueued, type QueueMessageBody } from '../../shared/queue/queued-notification.js';
 import { readDeadLetter } from '../../shared/route/dead-letter.js';
@@ -42,9 +42,8 @@ async function readAll(queues: QueueServiceClient, name: string): Promise<string
   }
 }
 
-/** What the dead-letter and poison queues hold, decrypted with the run's certificates where possible. */
-export async function readDeadLetters(queues: QueueServiceClient, blobs: BlobServiceClient, certDir: string): Promise<Omit<FoundEvent, 'timeMs' | 'backfilled'>[]> {
-  const store = new LocalCertificateStore(certDir);
+/** What the dead-letter and poison queues hold, decrypted with the run's certificates (`store`) where possible. */
+export async function readDeadLetters(queues: QueueServiceClient, blobs: BlobServiceClient, store: Pick<CertificateStore, 'decryptionKey'>): Promise<Omit<FoundEvent, 'timeMs' | 'backfilled'>[]> {
   const out: Omit<FoundEvent, 'timeMs' | 'backfilled'>[] = [];
   for (const name of DEAD_LETTER_QUEUES) {
     for (const text of await readAll(queues, name)) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LocalGraphOptions } from '../azure-stack/azure-stack.js';
 import { startGraphSimulator } from '../graph-simulator/graph-simulator.js';
 
 /**
@@ -17,7 +18,10 @@ const timeScale = Number(process.env.CHAOS_GRAPH_TIME_SCALE ?? '0.001');
 // purpose: a long host downtime then loses what only the downtime gap's backfill can bring back. With Graph's
 // real 4 hours, Graph's late retries would deliver it and hide a backfill that lost it (and the quiet period
 // would wait for retries 40 minutes apart). Soaks must therefore run alone on the machine (docs/reliability.md).
-const sim = await startGraphSimulator({ delivery: { timeScale } });
+// CHAOS_GRAPH_OPTIONS (JSON): where it listens, its tenant and app, and the Entra stand-in's keys it checks
+// tokens with, as the Azure-shaped stack sets them (the chaos run's --azure); unset: the simulator's own.
+const graph = JSON.parse(process.env.CHAOS_GRAPH_OPTIONS ?? '{}') as Partial<LocalGraphOptions>;
+const sim = await startGraphSimulator({ ...graph, delivery: { timeScale } });
 const sign = sim.signer.validationToken.bind(sim.signer);
 sim.signer.validationToken = (appId, tenantId, _nowMs, overrides) => sign(appId, tenantId, Date.now(), overrides);
 

@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TableClient } from '@azure/data-tables';
-import type { TokenCredential } from '@azure/identity';
+import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { QueueServiceClient } from '@azure/storage-queue';
+import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startManagedIdentityEndpoint, type ManagedIdentityEndpoint } from '../../dev/entra/managed-identity-endpoint.js';
@@ -186,6 +189,39 @@ describe('storage reached by identity only: Azurite over HTTPS with OAuth behind
       await eventually(async () => (await admin.getProperties()).approximateMessagesCount === 0, 'the queue to be empty');
     } finally {
       await host.stop();
+    }
+  });
+
+  it('restarts Azurite behind the gate on the same ports and data folder: storage goes away, then the same URLs answer with the data kept', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'tcr-identity-storage-'));
+    const kept = await startIdentityStorage({ jwksUrl: mi.jwksUrl, issuer: mi.issuer, tenantId: TENANT, roles: { [RELAY.principalId]: ['Storage Queue Data Contributor'] }, location: folder });
+    try {
+      const name = uniqueName('kept');
+      await QueueServiceClient.fromConnectionString(kept.adminConnectionString).getQueueClient(name).create();
+      const conn = parseStorageConnection(kept.appSettings(RELAY.clientId), undefined);
+      const queue = createQueueServiceClient(conn).getQueueClient(name);
+      await queue.sendMessage('YmVmb3Jl');
+
+      // One attempt per call, so that a failure shows at once rather than after the SDK's retries.
+      const once = new QueueClient(`${kept.queueServiceUri}/${name}`, new ManagedIdentityCredential({ clientId: RELAY.clientId }), { retryOptions: { maxTries: 1 } });
+      const restarted = kept.restartAzurite(1500);
+      // While Azurite is down, the gate still takes the connection, and the request through it fails.
+      await eventually(
+        () =>
+          once.getProperties().then(
+            () => false,
+            () => true,
+          ),
+        'a request through the gate to fail while Azurite is down',
+      );
+      await restarted;
+
+      const { receivedMessageItems } = await queue.receiveMessages();
+      expect(receivedMessageItems.map((m) => m.messageText)).toEqual(['YmVmb3Jl']);
+      await expect(once.getProperties(), 'the same URL answers again').resolves.toMatchObject({ approximateMessagesCount: expect.any(Number) });
+    } finally {
+      await kept.stop();
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });
