@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { TableServiceClient } from '@azure/data-tables';
@@ -10,7 +11,8 @@ import { HostConfigError } from '../local-host/host-errors.js';
  * tables the Bicep's storage module creates, and the host's keys (made on the site's first start in Azure,
  * made here first so that the keyed URLs can go into Key Vault before the app reads them). Done through the
  * account's own connection, as Azure Resource Manager does it, never through the app's identity.
- * Answers the host's default function key.
+ * Answers the host's default function key. The host id derives from the app's folder as the host resolves it
+ * (`startSiteHost` and `start-local --site` both resolve it), so both find the same keys.
  */
 export async function provisionStorage(
   adminConnectionString: string,
@@ -25,7 +27,7 @@ export async function provisionStorage(
     ...resources.containers.map((c) => blobs.getContainerClient(c).createIfNotExists()),
     ...resources.tables.map((t) => tables.createTable(t)),
   ]);
-  const keys = await loadFunctionKeys(blobs.getContainerClient(SECRETS_CONTAINER), hostId(site.appSettings, site.appDir), []);
+  const keys = await loadFunctionKeys(blobs.getContainerClient(SECRETS_CONTAINER), hostId(site.appSettings, resolve(site.appDir)), []);
   const functionKey = keys.host[0];
   if (!functionKey) throw new HostConfigError(`${SECRETS_CONTAINER} holds no function key of the host.`);
   return { functionKey };

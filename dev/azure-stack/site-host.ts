@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { isLoopbackUrl } from '../../shared/util/loopback-url.js';
@@ -44,7 +45,8 @@ export async function readSiteSettings(site: AzureSite): Promise<Record<string, 
 export async function startSiteHost(site: AzureSite, options: { readonly appDir: string; readonly port: number; readonly log?: HostLog }): Promise<LocalHost> {
   Object.assign(process.env, site.platformEnv);
   return startLocalHost({
-    appDir: options.appDir,
+    // Resolved, as provisionStorage derives the host id (and so the keys' folder) from it.
+    appDir: resolve(options.appDir),
     port: options.port,
     environment: 'Production',
     appSettings: site.appSettings,
