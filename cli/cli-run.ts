@@ -5,7 +5,7 @@ import type { Settings } from '../shared/config/settings.js';
 import { ConfigError, InvalidDefinitionError } from '../shared/errors.js';
 import { maskSecrets } from '../shared/util/mask-secrets.js';
 import { readCliSettings, SITE_SETTINGS_ONLY } from './cli-settings.js';
-import { readAzureStackState } from '../dev/azure-stack/stack-state.js';
+import { readAzureStackState } from './azure-stack-state.js';
 
 /** The exit codes every operator CLI uses. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, config: 3 } as const;

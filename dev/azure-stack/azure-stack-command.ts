@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loopbackCertificate, loopbackCertificateDir } from '../tls/loopback-certificate.js';
 import { DRIVER_PREFIX } from '../graph-simulator/server.js';
 import { startAzureStack, type AzureStack } from './azure-stack.js';
-import { azureStackStateFile, type AzureStackState } from './stack-state.js';
+import { azureStackStateFile, type AzureStackState } from '../../cli/azure-stack-state.js';
 
 /** Set in the process that runs the stack (started by `npm start -- --azure` with a clean environment). */
 const STACK_PROCESS = 'TCR_AZURE_STACK_PROCESS';

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAzureStackState, type AzureStackState } from '../../dev/azure-stack/stack-state.js';
+import { readAzureStackState, type AzureStackState } from '../../cli/azure-stack-state.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { REPO_ROOT } from '../helpers/local-host-process.js';

@@ -2,6 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_STORAGE_TIMEOUT_MS } from '../../shared/receive/answer-budget.js';
 // Imported before the environment names anything: importing a function file builds nothing and reads no
 // setting but the partition count (readSettings would throw here, with no clientState, app id or storage set).
 import { handleLifecycle } from '../../functions/handle-lifecycle.js';
@@ -38,8 +39,13 @@ beforeAll(async () => {
       LOCAL_CERTIFICATE_DIR: certificates.path,
       METRICS_TABLE: names.metrics,
       METRICS_RETENTION_DAYS: '30',
+      // The longest write the receive path may wait for: the first call composes the app and creates its queues,
+      // which a loaded machine (the chaos soak beside it) may take over a second to do.
+      RECEIVE_STORAGE_TIMEOUT_MS: String(MAX_STORAGE_TIMEOUT_MS),
     }),
   );
+  // Provisioned beforehand, as infra/ does: the answer's budget is the send's, not the queues' creation.
+  await Promise.all([names.change, names.lifecycle].map((q) => queues.getQueueClient(q).createIfNotExists()));
 });
 afterAll(async () => {
   await azurite?.stop();
