@@ -209,6 +209,10 @@ export class QueueListener {
     try {
       if (outcome.ok) {
         await this.#queue.deleteMessage(message.messageId, popReceipt);
+      } else if (!this.#poisonName) {
+        // As the host does for a queue with no poison queue of its own (a `-poison` queue): the failed message is
+        // not released but left invisible until its lease ends (10 minutes), so a failing one cannot spin.
+        this.#options.log.host('warn', 'queue.message_left_invisible', { ...base, leaseSeconds: this.#options.leaseSeconds ?? LEASE_SECONDS });
       } else if (message.dequeueCount >= maxDequeueCount) {
         await this.#toPoison({ ...message, popReceipt }, `failed ${message.dequeueCount} times`);
         return;

@@ -160,6 +160,33 @@ describe('the local host', () => {
       expect((await queue.peekMessages()).peekedMessageItems).toHaveLength(0);
     });
 
+    it('leaves a failed message on a queue with no poison queue of its own (a -poison queue) invisible until its lease ends, instead of releasing it', async () => {
+      const lastResort = `${uniqueName('resort')}-poison`;
+      // The always-failing function on a -poison queue, with a short lease so that the message comes back in the test.
+      const resortHost = await startHost(FIXTURE_APP, {
+        AzureWebJobsStorage: azurite.connectionString,
+        FLAKY_QUEUE: uniqueName('unused'),
+        DOOMED_QUEUE: lastResort,
+        LOCAL_HOST_QUEUE_LEASE_SECONDS: '4',
+        'AzureWebJobs.yearly.Disabled': 'true',
+      });
+      try {
+        const client = queueService(azurite);
+        const queue = client.getQueueClient(lastResort);
+        await queue.createIfNotExists();
+        await queue.sendMessage(Buffer.from('"last resort"').toString('base64'));
+        const left = await resortHost.waitFor((l) => l.event === 'queue.message_left_invisible' && l.queue === lastResort);
+        // visibilityTimeout is 0 in this app's host.json: a released message would be visible at once.
+        expect((await queue.peekMessages()).peekedMessageItems).toHaveLength(0);
+        const second = await resortHost.waitFor((l) => l.event === 'doomed.attempt' && l.dequeueCount === 2);
+        // It came back only when the 4-second lease ended (a loaded machine only makes that later).
+        expect(Date.parse(String(second.time)) - Date.parse(String(left.time))).toBeGreaterThanOrEqual(3000);
+        expect(await client.getQueueClient(`${lastResort}-poison`).exists()).toBe(false);
+      } finally {
+        await resortHost.stop();
+      }
+    });
+
     it('poisons a message that is not base64 without invoking the function', async () => {
       const client = queueService(azurite);
       const queue = client.getQueueClient(doomed);
