@@ -122,7 +122,10 @@ export class HttpListener {
       }
       chunks.push(chunk as Buffer);
     }
-    const body = Buffer.concat(chunks);
+    // As the real host gives the worker: a request without Content-Length (chunked) arrives with an empty body.
+    const chunked = req.headers['content-length'] === undefined;
+    if (chunked && size > 0) this.#options.log.host('warn', 'http.chunked_body_dropped', { method, path: url.pathname, bytes: size });
+    const body = chunked ? Buffer.alloc(0) : Buffer.concat(chunks);
 
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {

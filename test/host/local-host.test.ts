@@ -224,6 +224,19 @@ describe('the local host', () => {
       expect(await get.json()).toMatchObject({ method: 'GET', params: { id: '8' }, body: null });
       expect((await fetch(`${host.url}/fx/echo/7`, { method: 'DELETE' })).status).toBe(404);
     });
+
+    it('gives the function an empty body for a request without Content-Length (chunked), as the real host gives the worker', async () => {
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('chunked payload'));
+          controller.close();
+        },
+      });
+      const res = await fetch(`${host.url}/fx/echo/9`, { method: 'POST', body: stream, duplex: 'half' });
+      expect(res.status).toBe(201);
+      expect(await res.json()).toMatchObject({ method: 'POST', body: '' });
+      expect(host.lines.find((l) => l.event === 'http.chunked_body_dropped')).toMatchObject({ method: 'POST', path: '/fx/echo/9', bytes: 15 });
+    });
   });
 
   it('finishes in-flight requests on SIGTERM, then exits 0', async () => {
