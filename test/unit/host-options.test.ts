@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,11 @@ afterEach(() => {
 });
 
 describe('readHostOptions', () => {
+  it("reads the app's own host.json with newBatchThreshold set, so that neither this machine's cores nor a Flex instance's processor count decide how many messages are in flight", () => {
+    const app = readHostOptions(fileURLToPath(new URL('../../', import.meta.url)), { settings: { AZURE_FUNCTIONS_ENVIRONMENT: 'Production' } });
+    expect(app.queues).toMatchObject({ batchSize: 16, newBatchThreshold: 8 });
+  });
+
   it('applies the Storage extension defaults, 2 s polling in Development', () => {
     const o = readHostOptions(appWith({ 'host.json': { version: '2.0' } }), { settings: { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' } });
     expect(o.routePrefix).toBe('api');
