@@ -54,6 +54,8 @@ export interface LocalHost {
 }
 
 const DEFAULT_BODY_LIMIT = 100 * 1024 * 1024;
+/** How long the worker gives appTerminate hooks when the host shuts down. */
+const APP_TERMINATE_MS = 5000;
 
 /** Resolves `%SETTING%` binding expressions against app settings, as the host does. */
 function resolveSettingExpressions(value: string, settings: Record<string, string>): string {
@@ -263,7 +265,18 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         (stopping ??= (async () => {
           log.host('info', 'host.stopping', {});
           await Promise.all([http.close(), ...queueListeners.map((q) => q.stop()), ...timers.map((t) => t.listener.stop())]);
-          for (const hook of registry.hooks.appTerminate) await hook({ hookData: {}, appHookData });
+          // As the worker does: appTerminate hooks get 5 seconds in all, then the process goes on without them.
+          const hooks = (async () => {
+            for (const hook of registry.hooks.appTerminate) await hook({ hookData: {}, appHookData });
+          })();
+          let timer: NodeJS.Timeout | undefined;
+          const outOfTime = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), APP_TERMINATE_MS)));
+          const ended = await Promise.race([hooks.then(() => 'done' as const), outOfTime]).catch((e: unknown) => {
+            log.host('error', 'host.app_terminate_failed', { error: (e as Error).message });
+            return 'failed' as const;
+          });
+          clearTimeout(timer);
+          if (ended === 'timeout') log.host('warn', 'host.app_terminate_timeout', { afterMs: APP_TERMINATE_MS });
           await azurite?.stop();
           log.host('info', 'host.stopped', {});
         })()),

@@ -251,6 +251,15 @@ describe('the local host', () => {
     expect(host.lines.map((l) => l.event)).toEqual(expect.arrayContaining(['host.stopping', 'host.stopped']));
     await expect(fetch(`${host.url}/fx/slow?ms=1`)).rejects.toThrow();
   });
+
+  it('gives appTerminate hooks 5 seconds, as the worker does, then stops without them', async () => {
+    const host = await startHost(FIXTURE_APP, { AzureWebJobsStorage: azurite.connectionString, FLAKY_QUEUE: uniqueName('f'), DOOMED_QUEUE: uniqueName('d'), TERMINATE_HOOK_MS: '60000' });
+    expect(await host.stop('SIGTERM')).toBe(0);
+    const events = host.lines.map((l) => l.event);
+    expect(events).toEqual(expect.arrayContaining(['terminate.started', 'host.app_terminate_timeout', 'host.stopped']));
+    expect(events).not.toContain('terminate.finished');
+    expect(host.lines.find((l) => l.event === 'host.app_terminate_timeout')).toMatchObject({ afterMs: 5000 });
+  });
 });
 
 describe('host.json and app settings the host honours', () => {
