@@ -1,3 +1,4 @@
+import { WorkerInvocations } from './worker-invocations.js';
 import { HostConfigError } from './host-errors.js';
 
 /**
@@ -76,6 +77,8 @@ class Disposable {
 
 export class FunctionRegistry {
   readonly registrations: Registration[] = [];
+  /** The invocations in flight in the worker (this process), which a functionTimeout restart fails together. */
+  readonly worker = new WorkerInvocations();
   readonly hooks: Record<HookName, HookCallback[]> = {
     appStart: [],
     appTerminate: [],

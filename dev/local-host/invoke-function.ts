@@ -35,9 +35,9 @@ export function formatTimeSpan(ms: number): string {
  * preInvocation hooks run, the handler runs, postInvocation hooks run, the model converts the result.
  * With `timeoutMs` (host.json functionTimeout), an invocation still running then fails as in the host, with
  * "Timeout value of … was exceeded by function: Functions.<name>", and an error line saying so. The Azure
- * host then restarts the Node.js worker process, which ends the handler (and fails every other invocation
- * in that worker); the local host runs the app in its own process and cannot end it: the handler runs on,
- * its result ignored.
+ * host then restarts the Node.js worker process, which ends the handler and fails every other invocation in
+ * that worker: those fail here too (`worker.restarted`). The local host runs the app in its own process and
+ * cannot end the handlers: they run on, their results ignored, and the app's memory is not reset.
  */
 export async function invokeFunction(
   registry: FunctionRegistry,
@@ -50,9 +50,14 @@ export async function invokeFunction(
   const invocationId = randomUUID();
   const started = performance.now();
   const run = runInvocation(registry, registration, input, log, appHookData, invocationId, started);
-  if (timeoutMs === undefined) return run;
+  // Ended early when the worker restarts for another invocation's timeout.
+  let untrack: () => void = () => undefined;
+  const restarted = new Promise<InvocationOutcome>((resolve) => {
+    untrack = registry.worker.track(invocationId, (error) => resolve({ ok: false, invocationId, error, durationMs: performance.now() - started }));
+  });
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<InvocationOutcome>((resolve) => {
+    if (timeoutMs === undefined) return;
     timer = setTimeout(() => {
       const name = registration.metadata.name;
       const limit = formatTimeSpan(timeoutMs);
@@ -60,15 +65,18 @@ export async function invokeFunction(
         function: name,
         invocationId,
         message: `Timeout value of ${limit} exceeded by function '${name}' (Id: '${invocationId}'). Initiating cancellation.`,
-        note: 'In Azure the host now restarts the Node.js worker process, failing its other invocations too; the local host cannot end the handler, which runs on with its result ignored.',
+        note: 'As in Azure, the worker is restarted: every other invocation in flight fails too. The local host cannot end the handlers, which run on in its process with their results ignored.',
       });
+      const failed = registry.worker.restart({ invocationId, functionName: name });
+      log.host('error', 'worker.restarted', { cause: invocationId, failedInvocations: failed });
       resolve({ ok: false, invocationId, error: new FunctionTimeoutError(`Timeout value of ${limit} was exceeded by function: Functions.${name}`), durationMs: performance.now() - started });
     }, timeoutMs);
   });
   try {
-    return await Promise.race([run, timedOut]);
+    return await Promise.race([run, timedOut, restarted]);
   } finally {
     clearTimeout(timer);
+    untrack();
   }
 }
 

@@ -324,6 +324,32 @@ describe('host.json and app settings the host honours', () => {
     }
   });
 
+  it('fails every other invocation in flight when one exceeds functionTimeout, as the restart of the worker does in Azure', async () => {
+    const host = await startHost(FIXTURE_APP, {
+      AzureWebJobsStorage: azurite.connectionString,
+      AzureFunctionsJobHost__functions__0: 'slow',
+      AzureFunctionsJobHost__functionTimeout: '00:00:03',
+    });
+    try {
+      const first = fetch(`${host.url}/fx/slow?ms=60000`);
+      await host.waitFor((l) => l.event === 'slow.started');
+      // In flight when the first one times out (it started later, so it would time out later).
+      const second = fetch(`${host.url}/fx/slow?ms=60000`);
+      await host.waitFor(() => host.lines.filter((l) => l.event === 'slow.started').length === 2);
+      expect((await first).status).toBe(500);
+      expect((await second).status).toBe(500);
+      const restart = await host.waitFor((l) => l.event === 'worker.restarted');
+      const invocations = host.lines.filter((l) => l.event === 'invocation' && l.function === 'slow');
+      expect(invocations.map((i) => i.error).sort()).toEqual([
+        expect.stringMatching(/^The Node\.js worker process was restarted: invocation .+ of Functions\.slow exceeded functionTimeout\.$/),
+        'Timeout value of 00:00:03 was exceeded by function: Functions.slow',
+      ]);
+      expect(restart.failedInvocations).toEqual([invocations.find((i) => String(i.error).startsWith('The Node.js worker'))?.invocationId]);
+    } finally {
+      expect(await host.stop()).toBe(0);
+    }
+  });
+
   it('announces the host.json settings that apply only in Azure, such as Application Insights sampling', async () => {
     const host = await startHost(FIXTURE_APP, {
       AzureWebJobsStorage: azurite.connectionString,
