@@ -1,3 +1,4 @@
+import { MAX_STORAGE_TIMEOUT_MS } from '../../shared/receive/answer-budget.js';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { readSettings } from '../../shared/config/settings.js';
@@ -27,6 +28,9 @@ export function testReceiver(connectionString: string, jwksUrl: string, env: Rec
       NOTIFICATIONS_QUEUE: names.change,
       LIFECYCLE_QUEUE: names.lifecycle,
       NOTIFICATIONS_CONTAINER: names.container,
+      // The longest storage wait the receive path allows, so that a loaded machine does not turn an answer into
+      // 503; a test of the timeout itself sets its own.
+      RECEIVE_STORAGE_TIMEOUT_MS: String(MAX_STORAGE_TIMEOUT_MS),
       ...env,
     }),
   );
