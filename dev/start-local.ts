@@ -4,11 +4,22 @@ import { parseArgs } from 'node:util';
 import { startGraphSimulator, type GraphSimulator } from './graph-simulator/graph-simulator.js';
 import { LOCAL_SIMULATOR_OPTIONS } from './graph-simulator/local-defaults.js';
 import { DRIVER_PREFIX } from './graph-simulator/server.js';
-import { startLocalHost, type LocalHost } from './local-host/local-host.js';
+import { describeLocalApp, startLocalHost, type LocalHost } from './local-host/local-host.js';
+import { loadAppSettings } from './local-host/app-settings.js';
+import { startFlexStack } from './flex/flex-stack.js';
 import { triggerSettingDefaults } from '../shared/config/trigger-settings.js';
 import { runAzureStackCommand } from './azure-stack/azure-stack-command.js';
 import { startSiteHost, type AzureSite } from './azure-stack/site-host.js';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createHostLog } from './local-host/host-log.js';
+
+/** A whole number above zero from a command-line option, or a clear refusal. */
+function positive(value: string, option: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${option} must be a whole number above zero, not "${value}".`);
+  return n;
+}
 
 /**
  * `npm start`: the whole stack on one laptop. The Graph simulator (unless LOCAL_GRAPH_SIMULATOR=false),
@@ -27,6 +38,12 @@ import { readFileSync } from 'node:fs';
  *                          platform variables and identity from <file> (AzureSite JSON; the chaos run's --azure)
  *   --graph-roles <list>   with --azure: the Graph application permissions an admin consented to (comma-separated;
  *                          default: those docs/deploy.md grants)
+ *   --flex                 Flex Consumption's topology (docs/local-host.md): each function group in its own
+ *                          processes, started when work arrives and stopped when idle, HTTP behind one front door
+ *   --route-instances <n>  with --flex: instances of each route partition while it has work (default 2)
+ *   --idle-seconds <n>     with --flex: an instance idle this long is stopped (default 60)
+ * Used by the topology itself: --group <name> runs one instance of a function group (FUNCTIONS_TARGET_GROUP,
+ * the settings from the environment as given), --describe prints the app's index and exits.
  */
 const { values } = parseArgs({
   options: {
@@ -38,25 +55,43 @@ const { values } = parseArgs({
     template: { type: 'string' },
     'graph-roles': { type: 'string' },
     site: { type: 'string' },
+    flex: { type: 'boolean', default: false },
+    'route-instances': { type: 'string' },
+    'idle-seconds': { type: 'string' },
+    group: { type: 'string' },
+    describe: { type: 'boolean', default: false },
   },
 });
 
-if (values.site) {
-  // One site process of a stack whose stand-ins run elsewhere (the chaos run's --azure): the app as that site.
+if (values.environment !== 'Development' && values.environment !== 'Production') {
+  process.stderr.write(`--environment must be Development or Production, not "${values.environment}".\n`);
+  process.exit(2);
+}
+const environmentOption: 'Development' | 'Production' = values.environment;
+
+if (values.describe && !values.site) {
+  // The app's index, as its host makes it with the settings given (the topology's scale controller reads it).
   try {
-    const site = JSON.parse(readFileSync(resolve(values.site), 'utf8')) as AzureSite;
-    const host = await startSiteHost(site, { appDir: resolve(values.app), port: Number(values.port) });
-    const stop = () => void host.stop().then(() => process.exit(0));
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    void host.faulted.then((error) => {
-      process.stderr.write(`The host is shutting down: ${error.message}\n`);
-      void host.stop().then(() => process.exit(1));
-    });
+    const functions = await describeLocalApp({ appDir: resolve(values.app), environment: environmentOption, log: quietLog() });
+    process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'host.functions_indexed', functions }) + '\n');
+    process.exit(0);
   } catch (e) {
-    process.stderr.write(`Could not start.\n${(e as Error).message}\n`);
+    process.stderr.write(`Could not index the app.\n${(e as Error).message}\n`);
     process.exit(1);
   }
+} else if (values.group && !values.site) {
+  // One instance of one function group, with the settings its topology gives it in the environment.
+  await startHostProcess(() => {
+    process.chdir(resolve(values.app));
+    // The topology says which instance started; no banner per instance.
+    return startLocalHost({ appDir: resolve(values.app), port: Number(values.port), environment: environmentOption, banner: () => undefined });
+  });
+} else if (values.site) {
+  // One site process of a stack whose stand-ins run elsewhere (the chaos run's --azure): the app as that site.
+  await startHostProcess(() => {
+    const site = JSON.parse(readFileSync(resolve(values.site as string), 'utf8')) as AzureSite;
+    return startSiteHost(site, { appDir: resolve(values.app), port: Number(values.port) });
+  });
 } else if (values.azure) {
   try {
     await runAzureStackCommand({
@@ -81,9 +116,31 @@ if (values.site) {
   await startDevelopmentStack();
 }
 
+/** A host's log for --describe: its lines on stderr, so that stdout holds the index alone. */
+function quietLog() {
+  return createHostLog((line) => process.stderr.write(line + '\n'));
+}
+
+/** Runs one host as its own process: stopped on SIGINT/SIGTERM, shut down (exit 1) when it faults, as in Azure. */
+async function startHostProcess(start: () => Promise<LocalHost>): Promise<void> {
+  try {
+    const host = await start();
+    const stop = () => void host.stop().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    void host.faulted.then((error) => {
+      process.stderr.write(`The host is shutting down: ${error.message}\n`);
+      void host.stop().then(() => process.exit(1));
+    });
+  } catch (e) {
+    process.stderr.write(`Could not start.\n${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
 async function startDevelopmentStack(): Promise<void> {
   let simulator: GraphSimulator | undefined;
-  let host: LocalHost | undefined;
+  let host: { stop(): Promise<void> } | undefined;
   // Signal handlers first: a signal that arrives while the host starts stops it once started, rather than
   // killing the process half-way (the host may already run start-up timers before it reports host.started).
   let signals = 0;
@@ -106,8 +163,7 @@ async function startDevelopmentStack(): Promise<void> {
     // Azure, the app's defaults are given for those nothing else sets, so `npm start` needs no set-up.
     const defaults: Record<string, string> = { ...triggerSettingDefaults() };
     const port = Number(values.port);
-    const environment = values.environment;
-    if (environment !== 'Development' && environment !== 'Production') throw new Error(`--environment must be Development or Production, not "${environment}".`);
+    const environment = environmentOption;
     // In Production the endpoints want a function key, which a default URL could not carry: set
     // GRAPH_NOTIFICATION_URL and GRAPH_LIFECYCLE_URL with ?code= (the host's keys, docs/local-host.md).
     if (port !== 0 && environment === 'Development') {
@@ -139,16 +195,30 @@ async function startDevelopmentStack(): Promise<void> {
     // worker moves to it again when a pre-warmed instance is given the app).
     const appDir = resolve(values.app);
     process.chdir(appDir);
-    host = await startLocalHost({ appDir, port, defaultSettings: defaults, environment });
+    if (values.flex) {
+      // Each instance gets the settings this host would run with, in its environment (its own files are read again, to the same result).
+      const settings = loadAppSettings(appDir, process.env, defaults, environment);
+      host = await startFlexStack({
+        appDir,
+        port,
+        settings,
+        host: { args: [fileURLToPath(import.meta.url), '--app', appDir, '--environment', environment], env: settings, cwd: appDir },
+        ...(values['route-instances'] ? { routeInstances: positive(values['route-instances'], '--route-instances') } : {}),
+        ...(values['idle-seconds'] ? { idleMs: positive(values['idle-seconds'], '--idle-seconds') * 1000 } : {}),
+      });
+    } else {
+      const local = await startLocalHost({ appDir, port, defaultSettings: defaults, environment });
+      host = local;
+      // As in Azure, an unhandled exception in the host (a queue listener faulted by a storage 403) shuts it down.
+      void local.faulted.then((error) => {
+        process.stderr.write(`The host is shutting down: ${error.message}\n`);
+        shutdown(1);
+      });
+    }
     if (stopWhenStarted !== undefined) {
       signals = 0;
       shutdown(stopWhenStarted);
     }
-    // As in Azure, an unhandled exception in the host (a queue listener faulted by a storage 403) shuts it down.
-    void host.faulted.then((error) => {
-      process.stderr.write(`The host is shutting down: ${error.message}\n`);
-      shutdown(1);
-    });
   } catch (e) {
     await simulator?.close();
     process.stderr.write(`Could not start.\n${(e as Error).message}\n`);

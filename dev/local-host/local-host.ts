@@ -2,13 +2,12 @@ import { join } from 'node:path';
 import { isDevelopmentStorage, parseStorageConnection } from '../../shared/config/storage-connection.js';
 import { createBlobServiceClient, createQueueServiceClient } from '../../shared/config/storage-clients.js';
 import { isPortOpen, startAzurite, type AzuriteProcess } from '../azurite/azurite-process.js';
-import { isFunctionDisabled, loadAppSettings } from './app-settings.js';
-import { FunctionRegistry, triggerOf } from './core-api.js';
+import { loadAppSettings } from './app-settings.js';
+import { triggerOf } from './core-api.js';
 import { createHostLog, type HostLog } from './host-log.js';
 import { readHostOptions } from './host-options.js';
 import { HttpListener } from './http-listener.js';
-import { installCoreModule } from './install-core-module.js';
-import { loadFunctionApp } from './load-app.js';
+import { describeFunctions, indexFunctionApp, resolveSettingExpressions, type IndexedFunction } from './function-index.js';
 import { parseTimerSchedule } from './timer-schedule.js';
 import { BlobScheduleMonitor, HOSTS_CONTAINER, hostId } from './schedule-monitor.js';
 import { loadFunctionKeys, SECRETS_CONTAINER } from './function-keys.js';
@@ -57,21 +56,8 @@ const DEFAULT_BODY_LIMIT = 100 * 1024 * 1024;
 /** How long the worker gives appTerminate hooks when the host shuts down. */
 const APP_TERMINATE_MS = 5000;
 
-/** Resolves `%SETTING%` binding expressions against app settings, as the host does. */
-function resolveSettingExpressions(value: string, settings: Record<string, string>): string {
-  return value.replace(/%([^%]+)%/g, (_, name: string) => {
-    const v = settings[name];
-    if (v === undefined) throw new HostConfigError(`The binding expression %${name}% names an app setting that is not set.`);
-    return v;
-  });
-}
-
-/**
- * A local Azure Functions host for the Node.js v4 programming model: loads the app's own registrations
- * and serves their HTTP, storage queue and timer triggers. Starts Azurite (data under .local/) when
- * AzureWebJobsStorage is UseDevelopmentStorage=true and nothing listens on its ports yet.
- */
-export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+/** The app settings the host runs with (Key Vault references read in Production), its host.json options and log. */
+async function resolveHostSettings(options: LocalHostOptions) {
   const appDir = options.appDir;
   const production = options.environment === 'Production';
   const loaded = options.appSettings
@@ -93,6 +79,28 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   if (settings.WEBSITE_TIME_ZONE) {
     throw new HostConfigError('WEBSITE_TIME_ZONE is set, but Flex Consumption does not support it: timers run in UTC there, and so they do in the local host. Remove it and write schedules in UTC.');
   }
+  return { settings, hostOptions, log, production };
+}
+
+/**
+ * The app's functions as the host indexes them with these settings (FUNCTIONS_TARGET_GROUP, host.json
+ * `functions`, disabled functions applied), without starting any listener: what the host syncs to the
+ * platform's scale controller in Azure, and what the local Flex topology scales on.
+ */
+export async function describeLocalApp(options: LocalHostOptions): Promise<IndexedFunction[]> {
+  const { settings, hostOptions, log } = await resolveHostSettings(options);
+  const registry = await indexFunctionApp({ appDir: options.appDir, settings, functionsList: hostOptions.functions, log });
+  return describeFunctions(registry, settings);
+}
+
+/**
+ * A local Azure Functions host for the Node.js v4 programming model: loads the app's own registrations
+ * and serves their HTTP, storage queue and timer triggers. Starts Azurite (data under .local/) when
+ * AzureWebJobsStorage is UseDevelopmentStorage=true and nothing listens on its ports yet.
+ */
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const appDir = options.appDir;
+  const { settings, hostOptions, log, production } = await resolveHostSettings(options);
   for (const n of hostOptions.notes) log.host('info', 'host.json_not_applied', { setting: n.setting, why: n.why });
 
   let azurite: AzuriteProcess | undefined;
@@ -107,28 +115,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   }
 
   try {
-    const registry = new FunctionRegistry((level, message) => log.host(level === 'error' ? 'error' : 'info', 'worker.log', { message }));
-    installCoreModule(registry.createModule('4.x-local'));
-    await loadFunctionApp(appDir);
-    await registry.programmingModel?.getCapabilities?.({});
-    registry.lock();
+    const registry = await indexFunctionApp({ appDir, settings, functionsList: hostOptions.functions, log });
 
     const appHookData: Record<string, unknown> = {};
     for (const hook of registry.hooks.appStart) await hook({ hookData: {}, appHookData, functionAppDirectory: appDir });
 
     const maxBodyBytes = Number(settings.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT ?? DEFAULT_BODY_LIMIT) || DEFAULT_BODY_LIMIT;
-    // As in Azure: host.json `functions` loads only the functions it names; `AzureWebJobs.<function>.Disabled`
-    // (or `AzureWebJobs_<function>_Disabled`) set to true turns one off.
-    const allowed = hostOptions.functions?.map((f) => f.toLowerCase());
-    for (const r of [...registry.registrations]) {
-      const name = r.metadata.name;
-      const excluded = allowed !== undefined && !allowed.includes(name.toLowerCase());
-      if (excluded || isFunctionDisabled(settings, name)) {
-        registry.registrations.splice(registry.registrations.indexOf(r), 1);
-        log.host('info', excluded ? 'host.function_not_in_functions_list' : 'host.function_disabled', { function: name });
-      }
-    }
-
     // In Production, as in Azure, the host's keys (created on first start) guard every function that is not anonymous.
     const keys = production
       ? await loadFunctionKeys(

@@ -138,6 +138,8 @@ export class TimerListener {
       ScheduleStatus: this.#monitorOn ? { Last: hostDate(status.last), Next: hostDate(status.next), LastUpdated: hostDate(status.lastUpdated) } : null,
       IsPastDue: isPastDue,
     };
+    // As the host's "Executing 'Functions.<name>'" line: a Flex scale controller keeps the instance while it runs.
+    this.#options.log.host('info', 'timer.executing', { function: this.name });
     const outcome = await invokeFunction(
       this.#options.registry,
       this.#options.registration,

@@ -12,9 +12,9 @@ import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { QUEUED_NOTIFICATION_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { startGraphSimulator, type GraphSimulator } from '../../dev/graph-simulator/graph-simulator.js';
 import { queueService, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
-import { graphClient, inMinutes } from '../helpers/graph-client.js';
+import { subscribeToChatMessages } from '../helpers/graph-client.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
-import { ALICE, BOB } from '../helpers/users.js';
+import { ALICE, BOB, chatOfAliceAndBob } from '../helpers/users.js';
 import { simulatorAppSettings } from '../../dev/graph-simulator/app-settings.js';
 
 const run = promisify(execFile);
@@ -111,23 +111,8 @@ describe('Graph simulator → local host → decrypt and route → downstream qu
     const current = await host.waitFor((l) => l.event === 'certificates.current');
     const cert = await new LocalCertificateStore(join(dir, 'certs')).current();
     expect(cert.id).toBe(current.id);
-    for (const [id, displayName] of [
-      [ALICE, 'Alice'],
-      [BOB, 'Bob'],
-    ] as const)
-      sim.teams.addUser({ id, displayName });
-    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
-    const created = await graphClient(sim.baseUrl).post('/v1.0/subscriptions', {
-      resource: `/chats/${chat.id}/messages`,
-      changeType: 'created,updated,deleted',
-      notificationUrl: `${host.url}/api/notifications`,
-      lifecycleNotificationUrl: `${host.url}/api/lifecycle`,
-      expirationDateTime: inMinutes(120),
-      clientState: SECRET,
-      includeResourceData: true,
-      encryptionCertificate: cert.certificateBase64,
-      encryptionCertificateId: cert.id,
-    });
+    const chat = chatOfAliceAndBob(sim.teams);
+    const created = await subscribeToChatMessages(sim.baseUrl, { chatId: chat.id, hostUrl: host.url, clientState: SECRET, certificate: cert });
     expect(created.status).toBe(201);
 
     sim.deliveries.duplicateNext(1);

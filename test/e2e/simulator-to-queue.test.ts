@@ -6,7 +6,7 @@ import { createTestCertificate } from '../helpers/certificates.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { ALICE, BOB } from '../helpers/users.js';
+import { ALICE, BOB, chatOfAliceAndBob } from '../helpers/users.js';
 import { simulatorAppSettings } from '../../dev/graph-simulator/app-settings.js';
 
 const SECRET = 'e2e-client-state-secret';
@@ -41,12 +41,7 @@ afterAll(async () => {
 
 describe('Graph simulator → local host → Azurite', () => {
   it('lands every notification on the incoming queue exactly as sent, and no forged one', async () => {
-    for (const [id, displayName] of [
-      [ALICE, 'Alice'],
-      [BOB, 'Bob'],
-    ] as const)
-      sim.teams.addUser({ id, displayName });
-    const chat = sim.teams.createChat({ members: [ALICE, BOB] });
+    const chat = chatOfAliceAndBob(sim.teams);
     const cert = await createTestCertificate();
     const graph = graphClient(sim.baseUrl);
     const subscribe = async (body: Record<string, unknown>) => {

@@ -30,3 +30,24 @@ export function bearerFor(claims: Record<string, unknown>): string {
 }
 
 export const inMinutes = (minutes: number, from = Date.now()) => new Date(from + minutes * 60_000).toISOString();
+
+/**
+ * Subscribes (in the simulator at `baseUrl`) to a chat's messages with resource data encrypted to `certificate`,
+ * delivered to the host at `hostUrl`'s notification and lifecycle endpoints, for two hours.
+ */
+export function subscribeToChatMessages(
+  baseUrl: string,
+  options: { chatId: string; hostUrl: string; clientState: string; certificate: { certificateBase64: string; id: string } },
+): Promise<GraphAnswer> {
+  return graphClient(baseUrl).post('/v1.0/subscriptions', {
+    resource: `/chats/${options.chatId}/messages`,
+    changeType: 'created,updated,deleted',
+    notificationUrl: `${options.hostUrl}/api/notifications`,
+    lifecycleNotificationUrl: `${options.hostUrl}/api/lifecycle`,
+    expirationDateTime: inMinutes(120),
+    clientState: options.clientState,
+    includeResourceData: true,
+    encryptionCertificate: options.certificate.certificateBase64,
+    encryptionCertificateId: options.certificate.id,
+  });
+}

@@ -90,7 +90,8 @@ export async function startHost(appDir: string, env: Record<string, string>, por
       check();
     });
 
-  const started = await waitFor((l) => l.event === 'host.started', 30_000);
+  // The host's own start, or with --flex the topology's (an instance's host.started carries its `instance`).
+  const started = await waitFor((l) => (l.event === 'host.started' && l.instance === undefined) || l.event === 'flex.started', 60_000);
   return {
     url: started.url as string,
     lines,
