@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ManagedIdentityCredential } from '@azure/identity';
 import { cleanProcessEnv } from '../../cli/clean-process-env.js';
 import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-certificate-store.js';
 import { startAzureStandIns } from '../azure-stack/azure-stack.js';
 import type { AzureSite } from '../azure-stack/site-host.js';
+import { siteIdentityCredential } from '../azure-stack/site-identity-credential.js';
 import { ChaosStepError } from './chaos-error.js';
 import { GRAPH_TIME_SCALE, HOST_HARNESS_ENV, runAppSettings } from './chaos-config.js';
 import type { ChaosStack, ChaosStackOptions } from './chaos-stack.js';
@@ -70,7 +70,7 @@ export async function startAzureChaosStack(o: ChaosStackOptions & { readonly tem
       certificates: new KeyVaultCertificateStore({
         vaultUrl: String(settings.KEY_VAULT_URL),
         certificateName: String(settings.KEY_VAULT_CERTIFICATE_NAME),
-        credential: new ManagedIdentityCredential({ clientId: site.keyVaultReferenceIdentity }),
+        credential: siteIdentityCredential(site),
         clientOptions: { disableChallengeResourceVerification: true },
       }),
       description: `Azure-shaped: simulator ${simulator.baseUrl} (Entra tokens checked), vault ${vault.url}, storage ${storage.queueServiceUri} behind the role gate`,
