@@ -92,14 +92,15 @@ async function runStack(options: AzureStackCommandOptions): Promise<void> {
     return stop(stopWhenStarted);
   }
   mkdirSync(join(state, '..'), { recursive: true });
-  // For the CLIs' --azure: the site's settings as the app sees them (secrets read from the vault), the
+  // For the CLIs' --azure: the site's settings as the app sees them (secrets read from the vault, once), the
   // platform's identity variables, the function key. Local secrets only, readable by this user alone.
+  const siteSettings = await stack.siteSettings();
   const stackState: AzureStackState = {
     hostUrl: stack.hostUrl,
     functionKey: stack.functionKey,
-    siteSettings: await stack.siteSettings(),
+    siteSettings,
     platformEnv: stack.site.platformEnv,
-    operatorEnv: await stack.operatorEnv(),
+    operatorEnv: stack.operatorEnv(siteSettings),
     trust: (await loopbackCertificate()).caFile,
   };
   // Whole, and this user's alone from the first byte (a file left by an earlier run may have other modes).

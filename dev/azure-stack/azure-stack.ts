@@ -82,8 +82,8 @@ export interface AzureStandIns {
   readonly site: AzureSite;
   /** The settings as the site sees them, Key Vault references read (secrets included). */
   siteSettings(): Promise<Record<string, string>>;
-  /** What the operator's shell holds to run the CLIs (docs/deploy.md step 9), with their own identity. */
-  operatorEnv(): Promise<Record<string, string>>;
+  /** What the operator's shell holds to run the CLIs (docs/deploy.md step 9), with their own identity: from the settings siteSettings() read. */
+  operatorEnv(siteSettings: Readonly<Record<string, string>>): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -233,7 +233,7 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
       tenantId,
       site,
       siteSettings: () => readSiteSettings(site),
-      operatorEnv: async () => operatorEnvironment(await readSiteSettings(site), platformEnv, operator.clientId),
+      operatorEnv: (siteSettings) => operatorEnvironment(siteSettings, platformEnv, operator.clientId),
       stop: stopAll,
     };
   } catch (e) {
