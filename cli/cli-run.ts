@@ -6,6 +6,7 @@ import { ConfigError, InvalidDefinitionError } from '../shared/errors.js';
 import { maskSecrets } from '../shared/util/mask-secrets.js';
 import { readCliSettings, SITE_SETTINGS_ONLY } from './cli-settings.js';
 import { readAzureStackState } from './azure-stack-state.js';
+import { cleanProcessEnv } from './clean-process-env.js';
 
 /** The exit codes every operator CLI uses. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, config: 3 } as const;
@@ -52,12 +53,11 @@ function runAgainstAzureStack(appDir: string): void {
     printError(`No Azure-shaped stack was started from ${appDir}: start one with npm start -- --azure.`);
     process.exit(EXIT.config);
   }
-  const kept = Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'TEMP', 'TMP', 'SystemRoot', 'USERPROFILE'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
   // In the app's folder, as the site's process runs: relative settings (SUBSCRIPTIONS_FILE) resolve there.
   const run = spawnSync(process.execPath, [...process.argv.slice(1), '--app', resolve(appDir)], {
     cwd: resolve(appDir),
     stdio: 'inherit',
-    env: { ...kept, ...state.operatorEnv, NODE_EXTRA_CA_CERTS: state.trust, [SITE_SETTINGS_ONLY]: '1' },
+    env: cleanProcessEnv({ ...state.operatorEnv, NODE_EXTRA_CA_CERTS: state.trust, [SITE_SETTINGS_ONLY]: '1' }),
   });
   process.exit(run.status ?? EXIT.failed);
 }

@@ -6,11 +6,10 @@ import { loopbackCertificate, loopbackCertificateDir } from '../tls/loopback-cer
 import { DRIVER_PREFIX } from '../graph-simulator/server.js';
 import { startAzureStack, type AzureStack } from './azure-stack.js';
 import { azureStackStateFile, type AzureStackState } from '../../cli/azure-stack-state.js';
+import { cleanProcessEnv } from '../../cli/clean-process-env.js';
 
 /** Set in the process that runs the stack (started by `npm start -- --azure` with a clean environment). */
 const STACK_PROCESS = 'TCR_AZURE_STACK_PROCESS';
-/** The variables a site's process gets from outside the app settings: enough to run Node, nothing of the shell's. */
-const KEPT_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'TEMP', 'TMP', 'SystemRoot', 'USERPROFILE', 'XDG_CACHE_HOME'];
 
 export interface AzureStackCommandOptions {
   readonly appDir: string;
@@ -43,8 +42,7 @@ export async function runAzureStackCommand(options: AzureStackCommandOptions): P
   const templateFile = options.templateFile ?? compileTemplate(options.appDir);
   const tls = await loopbackCertificate();
   // The certificate's folder is named, so that the stack finds the very certificate NODE_EXTRA_CA_CERTS trusts.
-  const env: NodeJS.ProcessEnv = { [STACK_PROCESS]: '1', NODE_EXTRA_CA_CERTS: tls.caFile, TCR_LOOPBACK_TLS_DIR: loopbackCertificateDir() };
-  for (const name of KEPT_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
+  const env = cleanProcessEnv({ [STACK_PROCESS]: '1', NODE_EXTRA_CA_CERTS: tls.caFile, TCR_LOOPBACK_TLS_DIR: loopbackCertificateDir() });
   const args = ['--azure', '--app', options.appDir, '--port', String(options.port), '--simulator-port', String(options.simulatorPort), '--template', templateFile];
   if (options.graphRoles) args.push('--graph-roles', options.graphRoles.join(','));
   const child = spawn(process.execPath, [fileURLToPath(new URL('../start-local.js', import.meta.url)), ...args], { env, stdio: 'inherit', cwd: options.appDir });
@@ -94,14 +92,15 @@ async function runStack(options: AzureStackCommandOptions): Promise<void> {
     return stop(stopWhenStarted);
   }
   mkdirSync(join(state, '..'), { recursive: true });
-  // For the CLIs' --azure: the site's settings as the app sees them (secrets read from the vault), the
+  // For the CLIs' --azure: the site's settings as the app sees them (secrets read from the vault, once), the
   // platform's identity variables, the function key. Local secrets only, readable by this user alone.
+  const siteSettings = await stack.siteSettings();
   const stackState: AzureStackState = {
     hostUrl: stack.hostUrl,
     functionKey: stack.functionKey,
-    siteSettings: await stack.siteSettings(),
+    siteSettings,
     platformEnv: stack.site.platformEnv,
-    operatorEnv: await stack.operatorEnv(),
+    operatorEnv: stack.operatorEnv(siteSettings),
     trust: (await loopbackCertificate()).caFile,
   };
   // Whole, and this user's alone from the first byte (a file left by an earlier run may have other modes).

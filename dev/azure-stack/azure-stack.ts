@@ -82,8 +82,8 @@ export interface AzureStandIns {
   readonly site: AzureSite;
   /** The settings as the site sees them, Key Vault references read (secrets included). */
   siteSettings(): Promise<Record<string, string>>;
-  /** What the operator's shell holds to run the CLIs (docs/deploy.md step 9), with their own identity. */
-  operatorEnv(): Promise<Record<string, string>>;
+  /** What the operator's shell holds to run the CLIs (docs/deploy.md step 9), with their own identity: from the settings siteSettings() read. */
+  operatorEnv(siteSettings: Readonly<Record<string, string>>): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -160,14 +160,14 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
     stops.push(() => entraStandIn.close());
     const mi = entraStandIn.managedIdentity;
     const entra = { jwksUrl: entraStandIn.jwksUrl, issuer: entraStandIn.issuers.v1 };
-    // What the platform gives the site's process: its identity's endpoint; and where Entra ID answers (in Azure, DNS).
+    // What the platform gives the site's process (startSiteHost sets it there, not here): its identity's endpoint;
+    // and where Entra ID answers (in Azure, DNS).
     const platformEnv: Record<string, string> = {
       AZURE_FUNCTIONS_ENVIRONMENT: 'Production',
       IDENTITY_ENDPOINT: mi.endpoint,
       IDENTITY_HEADER: mi.header,
       AZURE_AUTHORITY_HOST: entraStandIn.authorityHost,
     };
-    Object.assign(process.env, platformEnv);
 
     const storageRoles: Record<string, StorageRole[]> = Object.fromEntries(Object.entries(rolesAt('storage')).map(([p, roles]) => [p, roles.filter(isStorageRole)]));
     // The roles docs/deploy.md step 9 has the operator give themselves for the CLIs.
@@ -233,7 +233,7 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
       tenantId,
       site,
       siteSettings: () => readSiteSettings(site),
-      operatorEnv: async () => operatorEnvironment(await readSiteSettings(site), platformEnv, operator.clientId),
+      operatorEnv: (siteSettings) => operatorEnvironment(siteSettings, platformEnv, operator.clientId),
       stop: stopAll,
     };
   } catch (e) {

@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
-import { ManagedIdentityCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { isLoopbackUrl } from '../../shared/util/loopback-url.js';
 import type { HostLog } from '../local-host/host-log.js';
 import { resolveKeyVaultReferences, type KeyVaultReference } from '../local-host/key-vault-references.js';
 import { startLocalHost, type LocalHost } from '../local-host/local-host.js';
+import { siteIdentityCredential } from './site-identity-credential.js';
 
 /** A function app as App Service holds it: its app settings, the platform's variables, the identity that reads its Key Vault references. */
 export interface AzureSite {
@@ -16,12 +16,12 @@ export interface AzureSite {
 }
 
 /**
- * Reads a Key Vault reference as App Service does: with the site's identity (from the platform's managed identity
- * endpoint), from the vault the reference names. A vault on loopback is a stand-in, whose challenge names
- * vault.azure.net, so the SDK's check of the challenge against the vault's host is skipped there only.
+ * Reads a Key Vault reference as App Service does: with the site's identity (siteIdentityCredential: from the
+ * site's managed identity endpoint), from the vault the reference names. A vault on loopback is a stand-in, whose
+ * challenge names vault.azure.net, so the SDK's check of the challenge against the vault's host is skipped there only.
  */
 export function siteSecretReader(site: AzureSite): (reference: KeyVaultReference) => Promise<string> {
-  const credential = site.keyVaultReferenceIdentity ? new ManagedIdentityCredential({ resourceId: site.keyVaultReferenceIdentity }) : new ManagedIdentityCredential();
+  const credential = siteIdentityCredential(site);
   const clients = new Map<string, SecretClient>();
   return async (ref) => {
     let client = clients.get(ref.vaultUrl);
@@ -33,14 +33,14 @@ export function siteSecretReader(site: AzureSite): (reference: KeyVaultReference
   };
 }
 
-/** The site's settings as its app sees them (Key Vault references read); needs the platform's variables in this process. */
+/** The site's settings as its app sees them (Key Vault references read), in any process: the site's identity endpoint is named. */
 export async function readSiteSettings(site: AzureSite): Promise<Record<string, string>> {
   return (await resolveKeyVaultReferences(site.appSettings, siteSecretReader(site))).settings;
 }
 
 /**
  * Runs the app as the site: the local host in Production with exactly the site's app settings, the platform's
- * variables set in this process first (the identity's endpoint is what reads the references).
+ * variables set in this process first (the app's own credentials find the identity's endpoint there).
  */
 export async function startSiteHost(site: AzureSite, options: { readonly appDir: string; readonly port: number; readonly log?: HostLog }): Promise<LocalHost> {
   Object.assign(process.env, site.platformEnv);

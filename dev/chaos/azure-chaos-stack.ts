@@ -1,18 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ManagedIdentityCredential } from '@azure/identity';
+import { cleanProcessEnv } from '../../cli/clean-process-env.js';
 import { KeyVaultCertificateStore } from '../../shared/certificates/key-vault-certificate-store.js';
 import { startAzureStandIns } from '../azure-stack/azure-stack.js';
 import type { AzureSite } from '../azure-stack/site-host.js';
+import { siteIdentityCredential } from '../azure-stack/site-identity-credential.js';
 import { ChaosStepError } from './chaos-error.js';
 import { GRAPH_TIME_SCALE, HOST_HARNESS_ENV, runAppSettings } from './chaos-config.js';
 import type { ChaosStack, ChaosStackOptions } from './chaos-stack.js';
 import { HostProcess, REPO_ROOT, startSimulatorProcess, type SimulatorProcess } from './processes.js';
 import { runStorage } from './run-storage.js';
 import { sleep } from './wait.js';
-
-/** What the site's process keeps of the harness's environment: enough to run Node and trust the stand-ins. */
-const SITE_PROCESS_ENV = ['PATH', 'HOME', 'TMPDIR', 'NODE_EXTRA_CA_CERTS'];
 
 /**
  * The Azure-shaped stack (`--azure`): the stand-ins of startAzureStandIns in this process (Entra, storage by
@@ -46,8 +44,8 @@ export async function startAzureChaosStack(o: ChaosStackOptions & { readonly tem
     const site: AzureSite = { ...standIns.site, appSettings: { ...standIns.site.appSettings, ...runAppSettings(o.desiredFile) } };
     const siteFile = join(o.work, 'site.json');
     writeFileSync(siteFile, JSON.stringify(site, null, 2), { mode: 0o600 });
-    const env: Record<string, string> = { ...HOST_HARNESS_ENV };
-    for (const name of SITE_PROCESS_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
+    // The site's process keeps of the harness's environment enough to run Node, and its trust in the stand-ins.
+    const env = cleanProcessEnv({ ...HOST_HARNESS_ENV, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS });
 
     // The vault goes down once the restarted site has read its references: App Service reads them at the
     // site's start and keeps them, the app reads its certificate from the vault itself, lazily.
@@ -72,7 +70,7 @@ export async function startAzureChaosStack(o: ChaosStackOptions & { readonly tem
       certificates: new KeyVaultCertificateStore({
         vaultUrl: String(settings.KEY_VAULT_URL),
         certificateName: String(settings.KEY_VAULT_CERTIFICATE_NAME),
-        credential: new ManagedIdentityCredential({ clientId: site.keyVaultReferenceIdentity }),
+        credential: siteIdentityCredential(site),
         clientOptions: { disableChallengeResourceVerification: true },
       }),
       description: `Azure-shaped: simulator ${simulator.baseUrl} (Entra tokens checked), vault ${vault.url}, storage ${storage.queueServiceUri} behind the role gate`,

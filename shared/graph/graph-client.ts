@@ -1,5 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import { createDefaultHttpClient, createHttpHeaders, createPipelineRequest, type HttpClient, type HttpMethods, type Pipeline } from '@azure/core-rest-pipeline';
+import { isLoopbackHttpUrl } from '../util/loopback-url.js';
 import { createGraphPipeline } from './graph-pipeline.js';
 import { graphErrorOf } from './graph-request-error.js';
 
@@ -114,7 +115,7 @@ export class GraphClient {
       ...(body !== undefined ? { body: JSON.stringify(body) } : method === 'POST' ? { body: '' } : {}),
       timeout: this.#timeoutMs,
       // Plain http only to the local simulator on loopback; Graph itself is https.
-      allowInsecureConnection: isLoopbackHttp(url),
+      allowInsecureConnection: isLoopbackHttpUrl(url),
     });
     const res = await this.#pipeline.sendRequest(this.#http, request);
     const text = res.bodyAsText ?? '';
@@ -122,5 +123,3 @@ export class GraphClient {
     throw graphErrorOf(res);
   }
 }
-
-const isLoopbackHttp = (url: string) => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//i.test(url);

@@ -6,3 +6,8 @@ export function isLoopbackUrl(url: string): boolean {
     return false;
   }
 }
+
+/** Whether a URL is plain `http://` to this machine (isLoopbackUrl): the one place a client may send without TLS. */
+export function isLoopbackHttpUrl(url: string): boolean {
+  return /^http:\/\//i.test(url) && isLoopbackUrl(url);
+}
