@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startGraphSimulator, type GraphSimulator } from './graph-simulator/graph-simulator.js';
 import { LOCAL_SIMULATOR_OPTIONS } from './graph-simulator/local-defaults.js';
@@ -9,7 +9,8 @@ import { loadAppSettings } from './local-host/app-settings.js';
 import { startFlexStack } from './flex/flex-stack.js';
 import { triggerSettingDefaults } from '../shared/config/trigger-settings.js';
 import { runAzureStackCommand } from './azure-stack/azure-stack-command.js';
-import { startSiteHost, type AzureSite } from './azure-stack/site-host.js';
+import { describeSiteApp, startSiteHost, type AzureSite } from './azure-stack/site-host.js';
+import { startSiteTopology } from './azure-stack/site-topology.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createHostLog } from './local-host/host-log.js';
@@ -31,17 +32,18 @@ function positive(value: string, option: string): number {
  *   --simulator-port <n>   the Graph simulator (default 7072; 0: any free port)
  *   --environment <name>   Development (default, as Core Tools runs an app) or Production (as Azure does:
  *                          AZURE_FUNCTIONS_ENVIRONMENT=Production, function keys enforced)
- *   --azure                the Azure-shaped stack instead (docs/local-host.md): the app in Production with the
+ *   --azure                the Azure-shaped stack instead (docs/local-host.md): the app on Flex's topology in Production with the
  *                          settings infra/main.bicep gives it, every Azure service a local stand-in
  *   --template <file>      with --azure: deploy this compiled template instead of compiling infra/main.bicep
  *   --site <file>          the app alone as an Azure site whose stand-ins run elsewhere: the site's settings,
  *                          platform variables and identity from <file> (AzureSite JSON; the chaos run's --azure)
  *   --graph-roles <list>   with --azure: the Graph application permissions an admin consented to (comma-separated;
  *                          default: those docs/deploy.md grants)
+ *   --single-process       with --azure: the site on one host in one process, not on Flex's topology
  *   --flex                 Flex Consumption's topology (docs/local-host.md): each function group in its own
  *                          processes, started when work arrives and stopped when idle, HTTP behind one front door
- *   --route-instances <n>  with --flex: instances of each route partition while it has work (default 2)
- *   --idle-seconds <n>     with --flex: an instance idle this long is stopped (default 60)
+ *   --route-instances <n>  with --flex or --azure: instances of each route partition while it has work (default 2)
+ *   --idle-seconds <n>     with --flex or --azure: an instance idle this long is stopped (default 60)
  * Used by the topology itself: --group <name> runs one instance of a function group (FUNCTIONS_TARGET_GROUP,
  * the settings from the environment as given), --describe prints the app's index and exits.
  */
@@ -56,6 +58,7 @@ const { values } = parseArgs({
     'graph-roles': { type: 'string' },
     site: { type: 'string' },
     flex: { type: 'boolean', default: false },
+    'single-process': { type: 'boolean', default: false },
     'route-instances': { type: 'string' },
     'idle-seconds': { type: 'string' },
     group: { type: 'string' },
@@ -87,11 +90,30 @@ if (values.describe && !values.site) {
     return startLocalHost({ appDir: resolve(values.app), port: Number(values.port), environment: environmentOption, banner: () => undefined });
   });
 } else if (values.site) {
-  // One site process of a stack whose stand-ins run elsewhere (the chaos run's --azure): the app as that site.
-  await startHostProcess(() => {
-    const site = JSON.parse(readFileSync(resolve(values.site as string), 'utf8')) as AzureSite;
-    return startSiteHost(site, { appDir: resolve(values.app), port: Number(values.port) });
-  });
+  // A site of a stack whose stand-ins run elsewhere (the chaos run's --azure): the app as that site, on Flex's
+  // topology with --flex, or one instance of it (--group, as the topology starts them; or the whole app).
+  const site = JSON.parse(readFileSync(resolve(values.site), 'utf8')) as AzureSite;
+  if (values.describe) {
+    try {
+      const functions = await describeSiteApp(site, { appDir: resolve(values.app), log: quietLog() });
+      process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'host.functions_indexed', functions }) + '\n');
+      process.exit(0);
+    } catch (e) {
+      process.stderr.write(`Could not index the app.\n${(e as Error).message}\n`);
+      process.exit(1);
+    }
+  } else if (values.flex) {
+    await startTopologyProcess(() =>
+      startSiteTopology(site, {
+        appDir: resolve(values.app),
+        port: Number(values.port),
+        workDir: dirname(resolve(values.site as string)),
+        ...flexOptions(),
+      }),
+    );
+  } else {
+    await startHostProcess(() => startSiteHost(site, { appDir: resolve(values.app), port: Number(values.port), ...(values.group ? { banner: () => undefined } : {}) }));
+  }
 } else if (values.azure) {
   try {
     await runAzureStackCommand({
@@ -107,6 +129,8 @@ if (values.describe && !values.site) {
               .filter(Boolean),
           }
         : {}),
+      singleProcess: values['single-process'],
+      ...flexOptions(),
     });
   } catch (e) {
     process.stderr.write(`Could not start.\n${(e as Error).message}\n`);
@@ -119,6 +143,27 @@ if (values.describe && !values.site) {
 /** A host's log for --describe: its lines on stderr, so that stdout holds the index alone. */
 function quietLog() {
   return createHostLog((line) => process.stderr.write(line + '\n'));
+}
+
+/** The topology's --route-instances and --idle-seconds, when given. */
+function flexOptions(): { routeInstances?: number; idleMs?: number } {
+  return {
+    ...(values['route-instances'] ? { routeInstances: positive(values['route-instances'], '--route-instances') } : {}),
+    ...(values['idle-seconds'] ? { idleMs: positive(values['idle-seconds'], '--idle-seconds') * 1000 } : {}),
+  };
+}
+
+/** Runs a topology as this process: stopped (its instances with it) on SIGINT/SIGTERM. */
+async function startTopologyProcess(start: () => Promise<{ stop(): Promise<void> }>): Promise<void> {
+  try {
+    const topology = await start();
+    const stop = () => void topology.stop().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  } catch (e) {
+    process.stderr.write(`Could not start.\n${(e as Error).message}\n`);
+    process.exit(1);
+  }
 }
 
 /** Runs one host as its own process: stopped on SIGINT/SIGTERM, shut down (exit 1) when it faults, as in Azure. */
@@ -203,8 +248,7 @@ async function startDevelopmentStack(): Promise<void> {
         port,
         settings,
         host: { args: [fileURLToPath(import.meta.url), '--app', appDir, '--environment', environment], env: settings, cwd: appDir },
-        ...(values['route-instances'] ? { routeInstances: positive(values['route-instances'], '--route-instances') } : {}),
-        ...(values['idle-seconds'] ? { idleMs: positive(values['idle-seconds'], '--idle-seconds') * 1000 } : {}),
+        ...flexOptions(),
       });
     } else {
       const local = await startLocalHost({ appDir, port, defaultSettings: defaults, environment });

@@ -19,6 +19,11 @@ export interface AzureStackCommandOptions {
   readonly templateFile?: string;
   /** The Graph application permissions consented to (default: the stack's, CONSENTED_GRAPH_ROLES). */
   readonly graphRoles?: readonly string[];
+  /** The site on one host in the stack's process, instead of Flex's topology (each function group in its own processes). */
+  readonly singleProcess?: boolean;
+  /** With the topology: instances of each route partition while it has work, and the idle time before an instance stops. */
+  readonly routeInstances?: number;
+  readonly idleMs?: number;
 }
 
 const line = (event: string, fields: Record<string, unknown>) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', event, ...fields }) + '\n');
@@ -44,6 +49,12 @@ export async function runAzureStackCommand(options: AzureStackCommandOptions): P
   // The certificate's folder is named, so that the stack finds the very certificate NODE_EXTRA_CA_CERTS trusts.
   const env = cleanProcessEnv({ [STACK_PROCESS]: '1', NODE_EXTRA_CA_CERTS: tls.caFile, TCR_LOOPBACK_TLS_DIR: loopbackCertificateDir() });
   const args = ['--azure', '--app', options.appDir, '--port', String(options.port), '--simulator-port', String(options.simulatorPort), '--template', templateFile];
+  if (options.singleProcess) args.push('--single-process');
+  for (const [option, value] of [
+    ['--route-instances', options.routeInstances],
+    ['--idle-seconds', options.idleMs === undefined ? undefined : options.idleMs / 1000],
+  ] as const)
+    if (value !== undefined) args.push(option, String(value));
   if (options.graphRoles) args.push('--graph-roles', options.graphRoles.join(','));
   const child = spawn(process.execPath, [fileURLToPath(new URL('../start-local.js', import.meta.url)), ...args], { env, stdio: 'inherit', cwd: options.appDir });
   // Ctrl+C reaches both processes (one process group); a signal sent to this one alone is passed on.
@@ -76,12 +87,23 @@ async function runStack(options: AzureStackCommandOptions): Promise<void> {
   process.on('SIGINT', () => stop(0));
   process.on('SIGTERM', () => stop(0));
   try {
+    // The state file's folder, this user's: the topology's site file (its instances' settings) goes there too.
+    mkdirSync(join(state, '..'), { recursive: true, mode: 0o700 });
     stack = await startAzureStack({
       appDir: options.appDir,
       port: options.port,
       simulatorPort: options.simulatorPort,
       ...(options.templateFile ? { templateFile: options.templateFile } : {}),
       ...(options.graphRoles ? { graphRoles: options.graphRoles } : {}),
+      ...(options.singleProcess
+        ? {}
+        : {
+            flex: {
+              workDir: join(state, '..'),
+              ...(options.routeInstances !== undefined ? { routeInstances: options.routeInstances } : {}),
+              ...(options.idleMs !== undefined ? { idleMs: options.idleMs } : {}),
+            },
+          }),
     });
   } catch (e) {
     process.stderr.write(`Could not start the Azure-shaped stack.\n${(e as Error).message}\n`);
@@ -119,7 +141,7 @@ async function runStack(options: AzureStackCommandOptions): Promise<void> {
     state,
   });
   process.stderr.write(`Azure-shaped stack on ${stack.hostUrl} (Production, function keys: see ${state})\n`);
-  void stack.host.faulted.then((error) => {
+  void stack.host.faulted?.then((error) => {
     process.stderr.write(`The host is shutting down: ${error.message}\n`);
     stop(1);
   });

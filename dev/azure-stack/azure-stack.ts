@@ -11,8 +11,8 @@ import { startGraphSimulator, type GraphSimulator } from '../graph-simulator/gra
 import { LOCAL_SIMULATOR_OPTIONS } from '../graph-simulator/local-defaults.js';
 import { isKeyVaultRole, startKeyVaultStandIn, type KeyVaultRole, type KeyVaultStandIn } from '../key-vault/key-vault-stand-in.js';
 import { startIngestionStandIn, type IngestionStandIn } from '../app-insights/ingestion-stand-in.js';
-import type { LocalHost } from '../local-host/local-host.js';
 import { readSiteSettings, startSiteHost, type AzureSite } from './site-host.js';
+import { startSiteTopology } from './site-topology.js';
 import type { HostLog } from '../local-host/host-log.js';
 import { CompiledTemplate, type DeployedStandIns } from './compiled-template.js';
 import { CompiledTemplateError } from './compiled-template-error.js';
@@ -45,6 +45,11 @@ export interface AzureStackOptions {
   /** Azurite's data folder; omitted: in memory. */
   readonly storageLocation?: string;
   readonly log?: HostLog;
+  /**
+   * The site on Flex's topology (each function group in its own processes; site-topology.ts), its instances'
+   * site file in this folder; absent: the site's host in this process.
+   */
+  readonly flex?: { readonly workDir: string; readonly routeInstances?: number; readonly idleMs?: number };
   /** Starts Graph (default: the simulator in this process, as `npm start` runs it). */
   readonly startGraph?: (options: LocalGraphOptions) => Promise<LocalGraph>;
 }
@@ -89,7 +94,8 @@ export interface AzureStandIns {
 
 /** A running Azure-shaped stack: the stand-ins, and the app on the local host as the site. */
 export interface AzureStack extends AzureStandIns {
-  readonly host: LocalHost;
+  /** The site: one host (faults end it, as an unhandled exception ends Azure's host), or Flex's topology, whose lost instances it replaces. */
+  readonly host: { stop(): Promise<void>; readonly faulted?: Promise<Error> };
 }
 
 const MICROSOFT_GRAPH = 'https://graph.microsoft.com';
@@ -244,12 +250,14 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
 
 /**
  * Starts the Azure-shaped local stack (`npm start -- --azure`): the stand-ins (startAzureStandIns), then the
- * app as the site on the local host, in this process.
+ * app as the site: on Flex's topology with `flex`, else on one local host in this process.
  */
 export async function startAzureStack(options: AzureStackOptions): Promise<AzureStack> {
   const standIns = await startAzureStandIns(options);
   try {
-    const host = await startSiteHost(standIns.site, { appDir: options.appDir, port: standIns.port, ...(options.log ? { log: options.log } : {}) });
+    const host = options.flex
+      ? await startSiteTopology(standIns.site, { appDir: options.appDir, port: standIns.port, ...options.flex })
+      : await startSiteHost(standIns.site, { appDir: options.appDir, port: standIns.port, ...(options.log ? { log: options.log } : {}) });
     return {
       ...standIns,
       host,

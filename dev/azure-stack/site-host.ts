@@ -3,7 +3,8 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import { isLoopbackUrl } from '../../shared/util/loopback-url.js';
 import type { HostLog } from '../local-host/host-log.js';
 import { resolveKeyVaultReferences, type KeyVaultReference } from '../local-host/key-vault-references.js';
-import { startLocalHost, type LocalHost } from '../local-host/local-host.js';
+import { describeLocalApp, startLocalHost, type LocalHost } from '../local-host/local-host.js';
+import type { IndexedFunction } from '../local-host/function-index.js';
 import { siteIdentityCredential } from './site-identity-credential.js';
 
 /** A function app as App Service holds it: its app settings, the platform's variables, the identity that reads its Key Vault references. */
@@ -42,7 +43,10 @@ export async function readSiteSettings(site: AzureSite): Promise<Record<string, 
  * Runs the app as the site: the local host in Production with exactly the site's app settings, the platform's
  * variables set in this process first (the app's own credentials find the identity's endpoint there).
  */
-export async function startSiteHost(site: AzureSite, options: { readonly appDir: string; readonly port: number; readonly log?: HostLog }): Promise<LocalHost> {
+export async function startSiteHost(
+  site: AzureSite,
+  options: { readonly appDir: string; readonly port: number; readonly log?: HostLog; readonly banner?: (text: string) => void },
+): Promise<LocalHost> {
   Object.assign(process.env, site.platformEnv);
   return startLocalHost({
     // Resolved, as provisionStorage derives the host id (and so the keys' folder) from it.
@@ -52,5 +56,12 @@ export async function startSiteHost(site: AzureSite, options: { readonly appDir:
     appSettings: site.appSettings,
     readSecret: siteSecretReader(site),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.banner ? { banner: options.banner } : {}),
   });
+}
+
+/** The app's index as the site's host makes it (`start-local --site <file> --describe`: the Flex topology's first step). */
+export async function describeSiteApp(site: AzureSite, options: { readonly appDir: string; readonly log: HostLog }): Promise<IndexedFunction[]> {
+  Object.assign(process.env, site.platformEnv);
+  return describeLocalApp({ appDir: resolve(options.appDir), environment: 'Production', appSettings: site.appSettings, readSecret: siteSecretReader(site), log: options.log });
 }

@@ -6,6 +6,9 @@ import { FrontDoor } from './front-door.js';
 
 type Level = 'info' | 'warn' | 'error';
 
+/** The longest the scale controller waits before starting an instance of a group whose instances keep being lost. */
+const MAX_RESTART_DELAY_MS = 30_000;
+
 export interface FlexTopologyOptions {
   /** The app's functions as its host indexes them (`start-local --describe`). */
   readonly functions: readonly IndexedFunction[];
@@ -58,6 +61,9 @@ interface Group {
   /** The next time one of its timers is due. */
   dueAt?: Date | undefined;
   serial: number;
+  /** Instances lost in a row (exited unasked), and when the scale controller may start the next one: it backs off. */
+  losses: number;
+  notBefore: number;
 }
 
 /**
@@ -78,7 +84,7 @@ export async function startFlexTopology(options: FlexTopologyOptions): Promise<F
     let group = groups.get(fn.group);
     if (!group) {
       const kind = fn.trigger === 'http' ? 'http' : fn.trigger === 'queue' ? 'queue' : fn.trigger === 'timer' ? 'timer' : 'other';
-      group = { name: fn.group, kind, functions: [], instances: [], schedules: [], lastBusy: performance.now(), serial: 0 };
+      group = { name: fn.group, kind, functions: [], instances: [], schedules: [], lastBusy: performance.now(), serial: 0, losses: 0, notBefore: 0 };
       groups.set(fn.group, group);
     }
     group.functions.push(fn);
@@ -108,6 +114,9 @@ export async function startFlexTopology(options: FlexTopologyOptions): Promise<F
     void instance.exited.then(({ code, signal }) => {
       g.instances.splice(g.instances.indexOf(instance), 1);
       const expected = instance.stopping || stopping;
+      // An instance that keeps failing (a storage 403 faults its host) is started again less and less often.
+      if (expected) g.losses = 0;
+      else g.notBefore = performance.now() + Math.min(MAX_RESTART_DELAY_MS, 1000 * 2 ** g.losses++);
       options.log(expected ? 'info' : 'warn', expected ? 'flex.instance_stopped' : 'flex.instance_lost', { group: g.name, instance: id, pid: instance.pid, code, signal });
     });
     return instance;
@@ -166,13 +175,13 @@ export async function startFlexTopology(options: FlexTopologyOptions): Promise<F
         if (depth > 0) {
           g.lastBusy = now;
           const want = busyCount(g.name);
-          for (let n = live(g).length; n < want; n++) startInstance(g, 'queue');
+          if (now >= g.notBefore) for (let n = live(g).length; n < want; n++) startInstance(g, 'queue');
           continue;
         }
       } else if (g.kind === 'timer' && g.dueAt) {
         if (g.dueAt.getTime() - leadMs <= Date.now()) {
           g.lastBusy = now;
-          if (live(g).length === 0) startInstance(g, 'timer');
+          if (live(g).length === 0 && now >= g.notBefore) startInstance(g, 'timer');
           g.dueAt = nextDue(g, g.dueAt);
           continue;
         }

@@ -3,7 +3,7 @@ import { isDevelopmentStorage, parseStorageConnection } from '../../shared/confi
 import { createBlobServiceClient, createQueueServiceClient } from '../../shared/config/storage-clients.js';
 import { isPortOpen, startAzurite, type AzuriteProcess } from '../azurite/azurite-process.js';
 import { loadAppSettings } from './app-settings.js';
-import { triggerOf } from './core-api.js';
+import { triggerOf, type FunctionRegistry } from './core-api.js';
 import { createHostLog, type HostLog } from './host-log.js';
 import { readHostOptions } from './host-options.js';
 import { HttpListener } from './http-listener.js';
@@ -90,7 +90,26 @@ async function resolveHostSettings(options: LocalHostOptions) {
 export async function describeLocalApp(options: LocalHostOptions): Promise<IndexedFunction[]> {
   const { settings, hostOptions, log } = await resolveHostSettings(options);
   const registry = await indexFunctionApp({ appDir: options.appDir, settings, functionsList: hostOptions.functions, log });
+  // The worker starts the app as it indexes it: an app that refuses to start (a bad setting) fails here.
+  const appHookData: Record<string, unknown> = {};
+  for (const hook of registry.hooks.appStart) await hook({ hookData: {}, appHookData, functionAppDirectory: options.appDir });
+  await runAppTerminateHooks(registry, appHookData, log);
   return describeFunctions(registry, settings);
+}
+
+/** As the worker does when the host stops it: appTerminate hooks get 5 seconds in all, then the process goes on without them. */
+async function runAppTerminateHooks(registry: FunctionRegistry, appHookData: Record<string, unknown>, log: HostLog): Promise<void> {
+  const hooks = (async () => {
+    for (const hook of registry.hooks.appTerminate) await hook({ hookData: {}, appHookData });
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const outOfTime = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), APP_TERMINATE_MS)));
+  const ended = await Promise.race([hooks.then(() => 'done' as const), outOfTime]).catch((e: unknown) => {
+    log.host('error', 'host.app_terminate_failed', { error: (e as Error).message });
+    return 'failed' as const;
+  });
+  clearTimeout(timer);
+  if (ended === 'timeout') log.host('warn', 'host.app_terminate_timeout', { afterMs: APP_TERMINATE_MS });
 }
 
 /**
@@ -257,18 +276,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         (stopping ??= (async () => {
           log.host('info', 'host.stopping', {});
           await Promise.all([http.close(), ...queueListeners.map((q) => q.stop()), ...timers.map((t) => t.listener.stop())]);
-          // As the worker does: appTerminate hooks get 5 seconds in all, then the process goes on without them.
-          const hooks = (async () => {
-            for (const hook of registry.hooks.appTerminate) await hook({ hookData: {}, appHookData });
-          })();
-          let timer: NodeJS.Timeout | undefined;
-          const outOfTime = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), APP_TERMINATE_MS)));
-          const ended = await Promise.race([hooks.then(() => 'done' as const), outOfTime]).catch((e: unknown) => {
-            log.host('error', 'host.app_terminate_failed', { error: (e as Error).message });
-            return 'failed' as const;
-          });
-          clearTimeout(timer);
-          if (ended === 'timeout') log.host('warn', 'host.app_terminate_timeout', { afterMs: APP_TERMINATE_MS });
+          await runAppTerminateHooks(registry, appHookData, log);
           await azurite?.stop();
           log.host('info', 'host.stopped', {});
         })()),
