@@ -166,13 +166,17 @@ async function startTopologyProcess(start: () => Promise<{ stop(): Promise<void>
   }
 }
 
-/** Runs one host as its own process: stopped on SIGINT/SIGTERM, shut down (exit 1) when it faults, as in Azure. */
+/**
+ * Runs one host as its own process: stopped on SIGINT/SIGTERM, shut down (exit 1) when it faults, as in Azure.
+ * An instance of a topology (--group) also stops when its topology's end of stdin closes (the topology died).
+ */
 async function startHostProcess(start: () => Promise<LocalHost>): Promise<void> {
   try {
     const host = await start();
     const stop = () => void host.stop().then(() => process.exit(0));
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    if (values.group) process.stdin.once('close', stop).resume();
     void host.faulted.then((error) => {
       process.stderr.write(`The host is shutting down: ${error.message}\n`);
       void host.stop().then(() => process.exit(1));

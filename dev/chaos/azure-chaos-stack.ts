@@ -53,13 +53,19 @@ export async function startAzureChaosStack(o: ChaosStackOptions & { readonly tem
     let refusedWhileDown = 0;
     /** How many requests the vault had logged when it went down: every one it logs while down is answered 503. */
     let loggedWhenDown = 0;
-    const host = new HostProcess({ mode: 'site', siteFile, env }, o.hostPort, join(o.work, 'host.log'), (line) => {
-      if (vaultDownOnceResolved && line.event === 'host.key_vault_references_resolved') {
-        loggedWhenDown = vault.requests.length;
-        vault.down = true;
-      }
-      o.onLine(line);
-    });
+    const host = new HostProcess(
+      { mode: 'site', siteFile, env },
+      o.hostPort,
+      join(o.work, 'host.log'),
+      (line) => {
+        if (vaultDownOnceResolved && line.event === 'host.key_vault_references_resolved') {
+          loggedWhenDown = vault.requests.length;
+          vault.down = true;
+        }
+        o.onLine(line);
+      },
+      o.topology,
+    );
     const settings = site.appSettings;
     return {
       kind: 'azure',

@@ -12,11 +12,14 @@ import { activeSubscriptions, control, deliveryLog, Driver } from './driver.js';
 import { inject, type FaultEnv } from './faults.js';
 import { compareLedger, type LedgerResult } from './ledger.js';
 import { startNotificationProxy } from './notification-proxy.js';
-import { planChaos, type FaultKind } from './plan.js';
+import { FAULT_KINDS, planChaos, type FaultKind } from './plan.js';
 import type { HostLine } from './processes.js';
 import { waitForQuiet } from './quiet.js';
 import { readDeadLetters, readEvents } from './read-outcome.js';
 import { sleep, waitUntil } from './wait.js';
+
+/** The run's Flex topology: two route instances per partition (the minimum), instances stopped after 20 s idle so that groups scale to zero and back within a run. */
+const CHAOS_TOPOLOGY = { routeInstances: 2, idleSeconds: 20 } as const;
 
 export interface ChaosOptions {
   readonly seconds: number;
@@ -24,6 +27,8 @@ export interface ChaosOptions {
   /** Activity operations per second. */
   readonly rate?: number;
   readonly faultKinds?: readonly FaultKind[];
+  /** The app on one host process instead of Flex's topology (no instanceKill fault then). */
+  readonly singleProcess?: boolean;
   /** Longest wait for the app to catch up after the activity, in seconds. */
   readonly quietCapSeconds?: number;
   /** Harness-only: every n-th notification batch is acknowledged without reaching the app (the ledger test). */
@@ -53,6 +58,8 @@ export interface ChaosReport extends Omit<LedgerResult, 'lostSamples'> {
   readonly quietSeconds: number;
   readonly wallSeconds: number;
   readonly hostStarts: number;
+  /** Single instances of the topology killed (instanceKill faults that found one). */
+  readonly instanceKills: number;
   readonly gaps: number;
   readonly plantedLosses?: number;
   /** What the Azure stand-ins answered the app with authorization (azure only). */
@@ -76,7 +83,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     subscriptions: DESIRED.length,
     lifetimeMinutes: LIFETIME_MINUTES,
     longDowntimeMs: GRAPH_GIVES_UP_AFTER_MS + 20_000,
-    ...(o.faultKinds ? { faultKinds: o.faultKinds } : {}),
+    ...(o.faultKinds || o.singleProcess ? { faultKinds: (o.faultKinds ?? FAULT_KINDS).filter((k) => !(o.singleProcess && k === 'instanceKill')) } : {}),
   });
   const work = mkdtempSync(join(tmpdir(), 'tcr-chaos-'));
   const desiredFile = join(work, 'subscriptions.json');
@@ -92,7 +99,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const onLine = (line: HostLine) => {
       if (line.event === 'invocation' && line.function === 'detectGaps' && line.status === 'succeeded') lastDetectGapsMs = Date.now();
     };
-    const stackOptions = { work, desiredFile, hostPort, proxyUrl: proxy.url, onLine };
+    const stackOptions = { work, desiredFile, hostPort, proxyUrl: proxy.url, onLine, ...(o.singleProcess ? {} : { topology: CHAOS_TOPOLOGY }) };
     const stack: ChaosStack = o.azure ? await startAzureChaosStack({ ...stackOptions, ...o.azure }) : await startDevelopmentStack(stackOptions);
     stoppers.unshift(() => stack.stop());
     const { sim, host } = stack;
@@ -195,6 +202,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       quietSeconds: Math.round(quietSeconds),
       wallSeconds: Math.round((Date.now() - started) / 1000),
       hostStarts: host.starts,
+      instanceKills: host.instanceKills,
       gaps: gaps.length,
       ...(o.plantLossEvery ? { plantedLosses: proxy.swallowed } : {}),
       ...(azureTraffic ? { azureTraffic } : {}),

@@ -1,5 +1,5 @@
 import type { CertificateStore } from '../../shared/certificates/certificate-store.js';
-import type { HostLine, HostProcess, SimulatorProcess } from './processes.js';
+import type { HostLine, HostProcess, SimulatorProcess, TopologyOptions } from './processes.js';
 import type { RunStorage } from './run-storage.js';
 
 /** Which stack a chaos run ran the app on: `npm start`'s Development host, or the Azure-shaped one (`--azure`). */
@@ -54,4 +54,6 @@ export interface ChaosStackOptions {
   readonly proxyUrl: string;
   /** Every line of every host process. */
   readonly onLine: (line: HostLine) => void;
+  /** The app on Flex's topology; absent: one host process. */
+  readonly topology?: TopologyOptions;
 }

@@ -26,7 +26,7 @@ export async function startDevelopmentStack(o: ChaosStackOptions): Promise<Chaos
     const sim = await startSimulatorProcess({ CHAOS_GRAPH_TIME_SCALE: String(GRAPH_TIME_SCALE) });
     stops.push(() => sim.stop());
     const settings = hostSettings({ connectionString, desiredFile: o.desiredFile, certDir, sim, proxyUrl: o.proxyUrl });
-    const host = new HostProcess({ mode: 'development', settings }, o.hostPort, join(o.work, 'host.log'), o.onLine);
+    const host = new HostProcess({ mode: 'development', settings }, o.hostPort, join(o.work, 'host.log'), o.onLine, o.topology);
     stops.push(() => host.stop());
     return {
       kind: 'development',

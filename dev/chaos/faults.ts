@@ -85,6 +85,8 @@ export async function inject(env: FaultEnv, fault: Fault): Promise<boolean> {
       }
       return true;
     }
+    case 'instanceKill':
+      return host.killInstance(fault.target);
     case 'subscriptionRemoved': {
       const wanted = DESIRED[fault.subscription]!.resource;
       const s = (await activeSubscriptions(driver)).find((x) => x.resource === wanted);

@@ -11,16 +11,18 @@ import { FAULT_KINDS, type FaultKind } from './plan.js';
 import { REPO_ROOT } from './processes.js';
 
 /**
- * `npm run chaos -- [--seconds 120] [--seed N] [--rate 4] [--faults a,b] [--quiet-cap 600] [--skip-late-faults] [--keep] [--json] [--azure [--template <file>]]`:
+ * `npm run chaos -- [--seconds 120] [--seed N] [--rate 4] [--faults a,b] [--quiet-cap 600] [--skip-late-faults] [--keep] [--json] [--azure [--template <file>]] [--single-process]`:
  * the whole pipeline under seeded activity and faults, then the ledger (docs/reliability.md). `--azure` runs
  * the app on the Azure-shaped stack (the compiled template's settings in Production, every Azure service a
- * stand-in; `.local/infra/main.json`, compiled first when missing, or `--template`). The last line
+ * stand-in; `.local/infra/main.json`, compiled first when missing, or `--template`). Either runs the app on
+ * Flex's topology (each function group in its own processes, two per route partition, single instances killed
+ * by the instanceKill fault); `--single-process` runs it on one host process instead. The last line
  * printed is one JSON object. Exit code: 0 nothing lost; 1 changes lost; 2 bad usage; 3 the app did not
  * catch up within the quiet period's cap (nothing lost so far).
  */
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nUsage: npm run chaos -- [--seconds N] [--seed N] [--rate N] [--faults ${FAULT_KINDS.join(',')}] [--quiet-cap N] [--skip-late-faults] [--keep] [--json] [--azure [--template <file>]]\n`,
+    `${message}\nUsage: npm run chaos -- [--seconds N] [--seed N] [--rate N] [--faults ${FAULT_KINDS.join(',')}] [--quiet-cap N] [--skip-late-faults] [--keep] [--json] [--azure [--template <file>]] [--single-process]\n`,
   );
   process.exit(2);
 }
@@ -40,6 +42,7 @@ try {
       json: { type: 'boolean', default: false },
       azure: { type: 'boolean', default: false },
       template: { type: 'string' },
+      'single-process': { type: 'boolean', default: false },
     },
   }));
 } catch (e) {
@@ -92,6 +95,7 @@ try {
     quietCapSeconds: int('quiet-cap', values['quiet-cap'], 10)!,
     keep: values.keep,
     skipLateFaults: values['skip-late-faults'],
+    singleProcess: values['single-process'],
     ...(templateFile ? { azure: { templateFile } } : {}),
     ...(faultKinds ? { faultKinds: faultKinds as FaultKind[] } : {}),
     ...(plantLossEvery ? { plantLossEvery } : {}),
@@ -121,10 +125,12 @@ if (!values.json) {
     `  dead-lettered:             ${report.deadLettered}`,
     `  LOST:                      ${report.lost}`,
     `  duplicate copies:          ${report.duplicates}; events matching no change: ${report.unmatchedEvents}`,
-    `  faults:                    ${faults}${report.faultsSkipped ? ` (${report.faultsSkipped} skipped)` : ''}; host started ${report.hostStarts} times; ${report.gaps} gaps`,
+    `  faults:                    ${faults}${report.faultsSkipped ? ` (${report.faultsSkipped} skipped)` : ''}; host started ${report.hostStarts} times, ${report.instanceKills} single instances killed; ${report.gaps} gaps`,
     ...report.lostSamples.map((c) => `  lost: ${c.changeType} ${c.resource} version ${c.version ?? '-'} at ${c.at}`),
     ...(report.workDir ? [`  run folder kept: ${report.workDir}`] : []),
-    report.lost > 0 ? `Replay: npm run chaos -- --seed ${report.seed} --seconds ${report.seconds}${report.stack === 'azure' ? ' --azure' : ''}` : '',
+    report.lost > 0
+      ? `Replay: npm run chaos -- --seed ${report.seed} --seconds ${report.seconds}${report.stack === 'azure' ? ' --azure' : ''}${values['single-process'] ? ' --single-process' : ''}`
+      : '',
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
 }

@@ -24,6 +24,7 @@ export const FAULT_KINDS = [
   'certUnreadable',
   'clockAdvance',
   'subscriptionRemoved',
+  'instanceKill',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -50,6 +51,8 @@ export type Fault = { readonly at: number } &
     | { readonly kind: 'clockAdvance'; readonly minutes: number }
     /** Graph removes one desired subscription (by its index in the desired list) with a subscriptionRemoved lifecycle event. */
     | { readonly kind: 'subscriptionRemoved'; readonly subscription: number }
+    /** On Flex's topology: SIGKILL one instance (a route instance mid-batch, the HTTP instance, a timer's); the topology replaces it. */
+    | { readonly kind: 'instanceKill'; readonly target: 'route' | 'http' | 'timer' }
   );
 
 export interface ChaosPlan {
@@ -92,6 +95,9 @@ function nominalMs(f: Fault): number {
       return f.downMs + 10_000;
     case 'certUnreadable':
       return f.forMs + 10_000;
+    case 'instanceKill':
+      // The topology starts a new instance when work waits: a few seconds.
+      return 5000;
     case 'slowEndpoint':
     case 'duplicateDelivery':
       return f.forMs;
@@ -216,6 +222,7 @@ function planFaults(r: Prng, o: PlanOptions): Fault[] {
     certUnreadable: 1,
     clockAdvance: 0,
     subscriptionRemoved: 2,
+    instanceKill: 4,
   };
   for (const k of FAULT_KINDS) if (!kinds.includes(k)) weights[k] = 0;
   if (Object.values(weights).every((w) => w === 0) && firstRound.length === 0) return faults;
@@ -255,5 +262,10 @@ function makeFault(r: Prng, kind: FaultKind, at: number, o: PlanOptions): Fault 
       return { at, kind, minutes: o.lifetimeMinutes - 14 };
     case 'subscriptionRemoved':
       return { at, kind, subscription: r.int(0, o.subscriptions - 1) };
+    case 'instanceKill': {
+      const pick = r.int(0, 3);
+      // Route instances twice as often: two run per partition, and a batch in flight is what a kill can lose.
+      return { at, kind, target: pick <= 1 ? 'route' : pick === 2 ? 'http' : 'timer' };
+    }
   }
 }

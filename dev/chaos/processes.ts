@@ -87,12 +87,29 @@ export async function startSimulatorProcess(env: Record<string, string> = {}): P
 export type HostLaunch =
   { readonly mode: 'development'; readonly settings: Readonly<Record<string, string>> } | { readonly mode: 'site'; readonly siteFile: string; readonly env: Readonly<Record<string, string>> };
 
+/** Which of a Flex topology's instances a fault kills: one route instance (mid-batch), the HTTP one, or a timer's. */
+export type InstanceTarget = 'route' | 'http' | 'timer';
+
+/** The run's Flex topology: its route instances per partition and the idle time before an instance stops. */
+export interface TopologyOptions {
+  readonly routeInstances: number;
+  readonly idleSeconds: number;
+}
+
 /**
  * The app under the local Functions host as a child process on a fixed port, so Graph's notification URL
- * stays the same across restarts.
+ * stays the same across restarts. With `topology`, on Flex's (start-local --flex): the process is the
+ * topology, each function group's instances its children, in a process group of their own so that a kill of
+ * the stack takes every instance with it.
  */
 export class HostProcess {
   readonly #launch: HostLaunch;
+  readonly #topology: TopologyOptions | undefined;
+  /** The topology's live instances (from its lines), and which groups are timers. */
+  readonly #instances = new Map<string, { group: string; pid: number }>();
+  #timerGroups = new Set<string>();
+  /** Instances killed by a fault. */
+  instanceKills = 0;
   readonly #port: number;
   readonly #onLine: (line: HostLine) => void;
   #child: ChildProcess | undefined;
@@ -105,10 +122,14 @@ export class HostProcess {
   readonly #log: WriteStream;
 
   /** `logFile` gets every line of every host process of the run. */
-  constructor(launch: HostLaunch, port: number, logFile: string, onLine: (line: HostLine) => void) {
+  constructor(launch: HostLaunch, port: number, logFile: string, onLine: (line: HostLine) => void, topology?: TopologyOptions) {
     this.#launch = launch;
     this.#port = port;
-    this.#onLine = onLine;
+    this.#topology = topology;
+    this.#onLine = (line) => {
+      this.#track(line);
+      onLine(line);
+    };
     this.#log = createWriteStream(logFile, { flags: 'a' });
   }
 
@@ -127,13 +148,16 @@ export class HostProcess {
       launch.mode === 'site'
         ? [['--site', launch.siteFile, '--port', port, '--app', REPO_ROOT], launch.env]
         : [['--app', REPO_ROOT, '--port', port, '--simulator-port', '0'], { ...process.env, ...launch.settings, LOCAL_GRAPH_SIMULATOR: 'false' }];
-    const child = spawn(process.execPath, [START_LOCAL, ...args], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const topology = this.#topology;
+    if (topology) args.push('--flex', '--route-instances', String(topology.routeInstances), '--idle-seconds', String(topology.idleSeconds));
+    this.#instances.clear();
+    const child = spawn(process.execPath, [START_LOCAL, ...args], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: topology !== undefined });
     child.stdout?.pipe(this.#log, { end: false });
     child.stderr?.pipe(this.#log, { end: false });
     this.#child = child;
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     this.#watch = new LineWatch();
-    const started = this.#watch.next((l) => l.event === 'host.started', 120_000, 'host.started');
+    const started = this.#watch.next((l) => (l.event === 'host.started' && l.instance === undefined) || l.event === 'flex.started', 120_000, 'host.started');
     this.#watch.attach(child, this.#onLine);
     this.startedAt = Date.now();
     this.starts++;
@@ -145,10 +169,53 @@ export class HostProcess {
     return this.#watch.next(predicate, timeoutMs, what);
   }
 
-  /** SIGKILL, as a crash or a scale-in would: nothing in flight finishes. */
+  /** SIGKILL, as a crash or a scale-in would: nothing in flight finishes (on a topology: every instance at once). */
   async kill(): Promise<void> {
-    if (this.running) this.#child?.kill('SIGKILL');
+    const child = this.#child;
+    if (this.running && child?.pid !== undefined) {
+      if (this.#topology) process.kill(-child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
+    }
     await this.#exited;
+  }
+
+  /**
+   * SIGKILLs one instance of the topology, as the platform losing it would: a route instance right after one of
+   * its invocations ended (the rest of its batch in flight), the HTTP instance, or a timer's. Waits up to a
+   * minute for one to run; false when none did (or no topology runs).
+   */
+  async killInstance(target: InstanceTarget): Promise<boolean> {
+    if (!this.#topology) return false;
+    const isTarget = (group: string | undefined = '') => (target === 'route' ? /^routeNotifications\d*$/.test(group) : target === 'http' ? group === 'http' : this.#timerGroups.has(group));
+    let id: string | undefined;
+    if (target === 'route') {
+      const line = await this.waitFor((l) => l.event === 'invocation' && typeof l.instance === 'string' && isTarget(String(l.instance).split('#')[0]), 60_000, 'a route invocation').catch(
+        () => undefined,
+      );
+      id = line ? String(line.instance) : undefined;
+    } else {
+      const live = () => [...this.#instances].find(([, i]) => isTarget(i.group))?.[0];
+      id = live() ?? (await this.waitFor((l) => l.event === 'flex.instance_started' && isTarget(String(l.group)), 60_000, `an instance (${target})`).catch(() => undefined))?.instance?.toString();
+    }
+    const instance = id ? this.#instances.get(id) : undefined;
+    if (!id || !instance) return false;
+    try {
+      process.kill(instance.pid, 'SIGKILL');
+    } catch {
+      return false;
+    }
+    this.instanceKills++;
+    return true;
+  }
+
+  #track(line: HostLine): void {
+    if (line.event === 'flex.started' && Array.isArray(line.groups)) {
+      this.#timerGroups = new Set((line.groups as { group: string; kind: string }[]).filter((g) => g.kind === 'timer').map((g) => g.group));
+    } else if (line.event === 'flex.instance_started' && typeof line.pid === 'number') {
+      this.#instances.set(String(line.instance), { group: String(line.group), pid: line.pid });
+    } else if (line.event === 'flex.instance_stopped' || line.event === 'flex.instance_lost') {
+      this.#instances.delete(String(line.instance));
+    }
   }
 
   async stop(): Promise<void> {

@@ -38,7 +38,9 @@ export class FlexInstance {
   constructor(options: FlexInstanceOptions) {
     this.group = options.group;
     this.id = options.id;
-    this.child = spawn(process.execPath, [...options.command.args], { env: options.command.env, cwd: options.command.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...options.command.args], { env: options.command.env, cwd: options.command.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its stdin stays open while the topology lives: an instance whose topology died (killed) sees it close and ends.
+    this.child.stdin?.on('error', () => undefined);
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
     this.ready = new Promise<string>((resolve, reject) => {
       let buffer = '';
