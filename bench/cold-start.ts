@@ -1,9 +1,9 @@
 /**
  * `npm run bench` (part): the HTTP group's cold start. The deployment package is made (`npm run package`), an
- * instance of the HTTP group is spawned on it (the local host running only the HTTP functions, as a Flex
- * instance of that group would) and timed from spawn to the first answered validation handshake, beside a bare
- * Node HTTP server's start, spawned and polled the same way in the same run. Also the package's size and file
- * count. Figures: coldStartMs, bareServerStartMs, packageMB, packageFiles.
+ * instance of the HTTP group is spawned on it (the local host alone, bench/http-instance.ts, running only the
+ * HTTP functions, as a Flex instance of that group would) and timed from spawn to the first answered validation
+ * handshake, beside a bare Node HTTP server's start, spawned and polled the same way in the same run. Also the
+ * package's size and file count. Figures: coldStartMs, bareServerStartMs, packageMB, packageFiles.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { freePort, startAzurite } from '../dev/azurite/azurite-process.js';
 import { recordFigures } from './figures.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const START_LOCAL = fileURLToPath(new URL('../dev/start-local.js', import.meta.url));
+const HTTP_INSTANCE = fileURLToPath(new URL('./http-instance.js', import.meta.url));
 const PACKAGE_APP = fileURLToPath(new URL('../scripts/package-app.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_COLD_STARTS ?? 3);
 
@@ -61,7 +61,7 @@ try {
     cold.push(
       await timeToFirstAnswer(
         () =>
-          spawn(process.execPath, [START_LOCAL, '--app', app, '--port', String(port)], {
+          spawn(process.execPath, [HTTP_INSTANCE, app, String(port)], {
             // The HTTP group alone, as one Flex instance of it runs: no queue or timer function is loaded.
             env: {
               ...process.env,
