@@ -11,7 +11,7 @@ const PROVIDED_BY_WORKER = ['@azure/functions-core'];
  * OpenTelemetry packages) calls `require` for Node's modules and for @azure/functions-core: a real `require`,
  * through Node's module loader, where the worker (and the local host) answer for @azure/functions-core.
  */
-const REQUIRE_BANNER = "import { createRequire as __packageCreateRequire } from 'node:module'; const require = __packageCreateRequire(import.meta.url);";
+export const REQUIRE_BANNER = "import { createRequire as __packageCreateRequire } from 'node:module'; const require = __packageCreateRequire(import.meta.url);";
 
 export interface BundleOptions {
   /** The repository, built: dist/functions/*.js are the entry points (package.json `main`). */
@@ -26,7 +26,7 @@ const toPosix = (path: string) => path.split(sep).join(posix.sep);
  * Bundles the built app with its production dependencies (Azure Monitor's distro included, loaded only when
  * Application Insights is configured): one ES module per dist/functions/*.js, the code they share in
  * dist/chunks/, outside the folder package.json `main` names, so that the host imports the function files only.
- * Minified, keeping the names of functions and classes for stack traces; no source maps (none are shipped).
+ * No source maps: none are shipped.
  */
 export async function bundleApp(options: BundleOptions): Promise<PackageFile[]> {
   const functionsDir = join(options.root, 'dist', 'functions');
@@ -49,8 +49,14 @@ export async function bundleApp(options: BundleOptions): Promise<PackageFile[]> 
       format: 'esm',
       platform: 'node',
       target: 'node22',
+      // A package without an exports map that has an ES module build (`module`: @peculiar/x509 and its asn1
+      // packages, tsyringe, OpenTelemetry's) is bundled from it rather than from its CommonJS build: tree-shaken,
+      // and loaded without CommonJS wrappers (0.8 MB less, and measured faster to import).
+      mainFields: ['module', 'main'],
       external: PROVIDED_BY_WORKER,
       banner: { js: REQUIRE_BANNER },
+      // Minified, it loads a little faster than not (its source is compiled on every cold start) and zips to 1.3
+      // MB rather than 1.8; keepNames keeps function and class names in stack traces.
       minify: true,
       keepNames: true,
       sourcemap: false,
