@@ -92,6 +92,21 @@ describe('npm run package', () => {
     expect(files.length).toBeGreaterThan(20);
   });
 
+  it("registers every function through the Azure worker's own hook too (a proxied Module.prototype.require)", () => {
+    // The local host answers for @azure/functions-core in Module._load; the worker proxies Module.prototype.require
+    // (azure-functions-nodejs-worker's setupCoreModule). The bundle's require must reach either.
+    const load = `
+      const Module = require('node:module'), fs = require('node:fs'), names = [];
+      const core = { registerFunction: (m) => { names.push(m.name); return { dispose() {} }; }, setProgrammingModel() {}, registerHook: () => ({ dispose() {} }), log() {} };
+      Module.prototype.require = new Proxy(Module.prototype.require, { apply: (t, self, a) => (a[0] === '@azure/functions-core' ? core : Reflect.apply(t, self, a)) });
+      (async () => { for (const f of fs.readdirSync('dist/functions').sort()) await import('./dist/functions/' + f); process.stderr.write(JSON.stringify(names.sort())); })();`;
+    const r = spawnSync(process.execPath, ['-e', load], { cwd: unzipped, encoding: 'utf8', env: { ...process.env, SUBSCRIPTIONS_FILE: '' } });
+    expect(r.status, r.stderr).toBe(0);
+    const names = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('['))) as string[];
+    expect(names).toContain('notifications');
+    expect(names.length).toBeGreaterThanOrEqual(6);
+  });
+
   it('ships a package.json with nothing to install or build: the worker reads main and type', () => {
     const shipped = JSON.parse(readFileSync(join(unzipped, 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(shipped).toMatchObject({ name: 'teams-change-relay', version: '0.1.0', main: pkg.main, type: pkg.type });
