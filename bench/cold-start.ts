@@ -1,20 +1,22 @@
 /**
  * `npm run bench` (part): the HTTP group's cold start. The deployment package is made (`npm run package`), an
- * instance of the HTTP group is spawned on it (the local host running only the HTTP functions, as a Flex
- * instance of that group would) and timed from spawn to the first answered validation handshake, beside a bare
- * Node HTTP server's start, spawned and polled the same way in the same run. Also the package's size and file
- * count. Figures: coldStartMs, bareServerStartMs, packageMB, packageFiles.
+ * instance of the HTTP group is spawned on it (the local host alone, bench/http-instance.ts bundled into one
+ * file, running only the HTTP functions, as a Flex instance of that group would) and timed from spawn to the first answered validation
+ * handshake, beside a bare Node HTTP server's start, spawned and polled the same way in the same run. Also the
+ * package's size and file count. Figures: coldStartMs, bareServerStartMs, packageMB, packageFiles.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { freePort, startAzurite } from '../dev/azurite/azurite-process.js';
+import { REQUIRE_BANNER } from '../scripts/package/bundle-app.js';
 import { recordFigures } from './figures.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const START_LOCAL = fileURLToPath(new URL('../dev/start-local.js', import.meta.url));
+const HTTP_INSTANCE = fileURLToPath(new URL('./http-instance.js', import.meta.url));
 const PACKAGE_APP = fileURLToPath(new URL('../scripts/package-app.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_COLD_STARTS ?? 3);
 
@@ -53,6 +55,23 @@ try {
   if (made.status !== 0) throw new Error(`npm run package failed:\n${made.stderr}`);
   const zip = made.stdout.trim().split('\n').at(-1) ?? '';
   const app = join(out, 'app');
+  // The local host plays the Functions host and worker, which are one prebuilt program in Azure, running before
+  // the app loads and sharing no module with it: bundled into one file, it loads once and cheaply, and the app
+  // loads every dependency from its own package, as it does there (the host's node_modules would lend an
+  // unbundled app the Azure SDKs the host had loaded already).
+  const instance = join(out, 'host', 'http-instance.mjs');
+  await build({
+    entryPoints: [HTTP_INSTANCE],
+    outfile: instance,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    minify: true,
+    keepNames: true,
+    banner: { js: REQUIRE_BANNER },
+    logLevel: 'silent',
+  });
   const token = 'Validation: Testing client application reachability';
   const cold: number[] = [];
   const bare: number[] = [];
@@ -61,8 +80,9 @@ try {
     cold.push(
       await timeToFirstAnswer(
         () =>
-          spawn(process.execPath, [START_LOCAL, '--app', app, '--port', String(port)], {
-            // The HTTP group alone, as one Flex instance of it runs: no queue or timer function is loaded.
+          spawn(process.execPath, [instance, app, String(port)], {
+            // The HTTP group alone, as one Flex instance of it runs: no queue or timer function is started (their
+            // files are imported all the same: the worker imports every file package.json `main` names).
             env: {
               ...process.env,
               LOCAL_GRAPH_SIMULATOR: 'false',

@@ -4,6 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDesiredSubscriptions } from '../shared/subscriptions/desired-subscriptions.js';
 import { loadRoutingTable } from '../shared/route/routing-table.js';
+import { bundleApp } from './package/bundle-app.js';
+import { writeDeployedManifest } from './package/deployed-manifest.js';
 import { PackageError, packageContents } from './package/package-contents.js';
 import { writeZip } from './package/write-zip.js';
 
@@ -11,8 +13,10 @@ import { writeZip } from './package/write-zip.js';
  * `npm run package [-- --subscriptions <file>|none] [--routes <file>] [--out <dir>]`: after the build, the deployment
  * package: `<out>/app/` (the folder azd deploys and `func azure functionapp publish` runs in) and the same files in
  * `<out>/teams-change-relay-<version>.zip` (for `az functionapp deployment source config-zip`), whose path is the
- * last line printed. The subscriptions file (default subscriptions.json) ships as subscriptions.json, a routing file
- * (default routes.json when present) as routes.json; both are validated first. Default out: .local/package.
+ * last line printed. The app is bundled (scripts/package/bundle-app.ts; in `<out>/bundle/`, removed when done):
+ * the package holds no node_modules, and its package.json no dependency. The subscriptions file (default
+ * subscriptions.json) ships as subscriptions.json, a routing file (default routes.json when present) as
+ * routes.json; both are validated first. Default out: .local/package.
  * Exit codes: 0 written, 1 failed, 2 bad usage.
  */
 const USAGE = 'usage: npm run package -- [--subscriptions <file>|none] [--routes <file>|none] [--out <dir>]';
@@ -36,8 +40,10 @@ try {
   const routesFile = values.routes === 'none' ? null : values.routes ? resolve(values.routes) : existsSync('routes.json') ? resolve('routes.json') : null;
   if (routesFile) loadRoutingTable(routesFile);
 
-  const files = packageContents({ root, subscriptionsFile, routesFile });
   const out = resolve(values.out);
+  const bundled = join(out, 'bundle');
+  const built = await bundleApp({ root, outDir: bundled });
+  const files = packageContents({ root, built: [...built, writeDeployedManifest(root, bundled)], subscriptionsFile, routesFile });
   const staged = join(out, 'app');
   rmSync(staged, { recursive: true, force: true });
   for (const file of files) {
@@ -51,6 +57,7 @@ try {
     files.map((f) => ({ source: join(staged, f.path), path: f.path })),
     zipPath,
   );
+  rmSync(bundled, { recursive: true, force: true });
   process.stdout.write(`${files.length} files in ${staged}\n${zipPath}\n`);
 } catch (e) {
   process.stderr.write(`package failed: ${(e as Error).message}\n`);

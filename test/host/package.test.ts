@@ -1,16 +1,22 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { startIngestionStandIn, type Envelope, type IngestionStandIn } from '../../dev/app-insights/ingestion-stand-in.js';
+import { loopbackCertificate } from '../../dev/tls/loopback-certificate.js';
+import { queueService, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
+import { eventually } from '../helpers/eventually.js';
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
+import { queueUndecryptableNotification } from '../helpers/notifications.js';
 import { unzipInto } from '../helpers/unzip.js';
 
 /** The built tool behind `npm run package` (the script builds first; npm test has built already). */
 const PACKAGE_APP = fileURLToPath(new URL('../../dist/scripts/package-app.js', import.meta.url));
-const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { main: string; type: string };
+/** #26's budget for the package (zip and unzipped alike). */
+const MAX_PACKAGE_BYTES = 8 * 1024 * 1024;
 
 function packageApp(args: string[]) {
   return spawnSync(process.execPath, [PACKAGE_APP, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
@@ -21,6 +27,15 @@ function filesUnder(dir: string): string[] {
     .filter((p) => statSync(join(dir, p)).isFile())
     .map((p) => p.split(sep).join('/'))
     .sort();
+}
+/** Links the repository's top-level production packages (package-lock.json, not dev) into `dir`/node_modules. */
+function linkProductionPackages(dir: string): void {
+  const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  for (const [path, meta] of Object.entries(lock.packages)) {
+    if (!path.startsWith('node_modules/') || path.lastIndexOf('node_modules/') !== 0 || meta.dev || !existsSync(join(REPO_ROOT, path))) continue;
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    symlinkSync(join(REPO_ROOT, path), join(dir, path), 'dir');
+  }
 }
 /** Every function a host registered: those it started (HTTP, queue, timer) and those the settings disabled. */
 function registered(host: HostProcess): string[] {
@@ -55,30 +70,53 @@ describe('npm run package', () => {
     expect(readFileSync(join(unzipped, 'subscriptions.json'), 'utf8')).toBe(readFileSync(join(REPO_ROOT, 'subscriptions.example.json'), 'utf8'));
   });
 
-  it('ships what runs and nothing else: no TypeScript, maps, tests, tools, infra or devDependencies', () => {
-    for (const f of ['host.json', 'package.json', 'package-lock.json', 'subscriptions.json']) expect(entries).toContain(f);
+  it('ships what runs and nothing else: the bundle, no node_modules, no TypeScript, maps, tests, tools or infra', () => {
+    for (const f of ['host.json', 'package.json', 'subscriptions.json']) expect(entries).toContain(f);
     expect(entries.filter((e) => /\.(ts|mts|cts|map)$/.test(e))).toEqual([]);
+    expect(entries.filter((e) => e.split('/').includes('node_modules'))).toEqual([]);
     const top = new Set(entries.map((e) => e.split('/')[0]));
-    expect([...top].sort()).toEqual(['dist', 'host.json', 'node_modules', 'package-lock.json', 'package.json', 'subscriptions.json']);
-    expect(new Set(entries.filter((e) => e.startsWith('dist/')).map((e) => e.split('/')[1]))).toEqual(new Set(['functions', 'shared']));
-    const built = filesUnder(join(REPO_ROOT, 'dist', 'functions')).filter((f) => f.endsWith('.js'));
-    expect(entries.filter((e) => e.startsWith('dist/functions/'))).toEqual(built.map((f) => `dist/functions/${f}`));
-    const installed = new Set(
-      entries
-        .filter((e) => e.startsWith('node_modules/'))
-        .map((e) =>
-          e
-            .split('/')
-            .slice(1, e.startsWith('node_modules/@') ? 3 : 2)
-            .join('/'),
-        ),
-    );
-    for (const dep of Object.keys(pkg.dependencies)) expect(installed, dep).toContain(dep);
-    // A devDependency that a production dependency also needs ships, as npm installs it with --omit=dev (the
-    // Azure Monitor distro's instrumentations need @types/node and yaml); the others do not.
-    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-    for (const dev of Object.keys(pkg.devDependencies).filter((d) => lock.packages[`node_modules/${d}`]?.dev)) expect(installed, dev).not.toContain(dev);
-    for (const tool of ['typescript', 'vitest', 'azurite', 'fflate', 'vite']) expect(installed).not.toContain(tool);
+    expect([...top].sort()).toEqual(['dist', 'host.json', 'package.json', 'subscriptions.json']);
+    expect(new Set(entries.filter((e) => e.startsWith('dist/')).map((e) => e.split('/')[1]))).toEqual(new Set(['functions', 'chunks']));
+    // One file per function file package.json `main` names, and nothing else there: the shared code is in chunks/.
+    const functionFiles = readdirSync(join(REPO_ROOT, 'dist', 'functions')).filter((f) => f.endsWith('.js'));
+    expect(entries.filter((e) => e.startsWith('dist/functions/'))).toEqual(functionFiles.sort().map((f) => `dist/functions/${f}`));
+    expect(entries.filter((e) => e.startsWith('dist/chunks/') && e.endsWith('.js')).length).toBeGreaterThan(0);
+  });
+
+  it('ships ES modules that all parse, the chunks no test loads (code paths only Azure takes) among them', () => {
+    const files = entries.filter((e) => e.endsWith('.js')).map((e) => join(unzipped, e));
+    // Parsed, not run: a banner's `require` colliding with a bundled module's own would be a SyntaxError here.
+    const parse = `const vm = require('node:vm'), fs = require('node:fs'); for (const f of process.argv.slice(1)) new vm.SourceTextModule(fs.readFileSync(f, 'utf8'), { identifier: f });`;
+    const r = spawnSync(process.execPath, ['--experimental-vm-modules', '--no-warnings', '-e', parse, ...files], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(files.length).toBeGreaterThan(20);
+  });
+
+  it("registers every function through the Azure worker's own hook too (a proxied Module.prototype.require)", () => {
+    // The local host answers for @azure/functions-core in Module._load; the worker proxies Module.prototype.require
+    // (azure-functions-nodejs-worker's setupCoreModule). The bundle's require must reach either.
+    const load = `
+      const Module = require('node:module'), fs = require('node:fs'), names = [];
+      const core = { registerFunction: (m) => { names.push(m.name); return { dispose() {} }; }, setProgrammingModel() {}, registerHook: () => ({ dispose() {} }), log() {} };
+      Module.prototype.require = new Proxy(Module.prototype.require, { apply: (t, self, a) => (a[0] === '@azure/functions-core' ? core : Reflect.apply(t, self, a)) });
+      (async () => { for (const f of fs.readdirSync('dist/functions').sort()) await import('./dist/functions/' + f); process.stderr.write(JSON.stringify(names.sort())); })();`;
+    const r = spawnSync(process.execPath, ['-e', load], { cwd: unzipped, encoding: 'utf8', env: { ...process.env, SUBSCRIPTIONS_FILE: '' } });
+    expect(r.status, r.stderr).toBe(0);
+    const names = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('['))) as string[];
+    expect(names).toContain('notifications');
+    expect(names.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('ships a package.json with nothing to install or build: the worker reads main and type', () => {
+    const shipped = JSON.parse(readFileSync(join(unzipped, 'package.json'), 'utf8')) as Record<string, unknown>;
+    expect(shipped).toMatchObject({ name: 'teams-change-relay', version: '0.1.0', main: pkg.main, type: pkg.type });
+    for (const key of ['dependencies', 'devDependencies', 'optionalDependencies', 'scripts']) expect(shipped, key).not.toHaveProperty(key);
+    expect(entries).not.toContain('package-lock.json');
+  });
+
+  it("stays within #26's size budget, zipped and unzipped", () => {
+    expect(statSync(zipPath).size).toBeLessThan(MAX_PACKAGE_BYTES);
+    expect(filesUnder(unzipped).reduce((n, f) => n + statSync(join(unzipped, f)).size, 0)).toBeLessThan(MAX_PACKAGE_BYTES);
   });
 
   it('refuses without a subscriptions file, saying what to do, and refuses an invalid one', () => {
@@ -92,11 +130,13 @@ describe('npm run package', () => {
     expect(invalid.stderr).toContain('mistake');
   });
 
-  describe('unzipped and loaded under the local host', () => {
+  describe('unzipped and loaded under the local host, with Application Insights', () => {
     let azurite: AzuriteProcess;
+    let ingestion: IngestionStandIn;
     let host: HostProcess;
     beforeAll(async () => {
       azurite = await testAzurite();
+      ingestion = await startIngestionStandIn();
       host = await startHost(unzipped, {
         AzureWebJobsStorage: azurite.connectionString,
         LOCAL_GRAPH_SIMULATOR: 'true',
@@ -104,14 +144,23 @@ describe('npm run package', () => {
         // Relative, as infra/main.bicep sets it: the app's own folder is the worker's, in Azure and here.
         SUBSCRIPTIONS_FILE: 'subscriptions.json',
         SUBSCRIPTIONS_TABLE: uniqueName('pkgsubs').replace(/-/g, ''),
+        LOCAL_CERTIFICATE_DIR: join(out, 'certs'),
+        // The bundled Azure Monitor distro (loaded only when this is set) exports to the ingestion stand-in.
+        APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString,
+        NODE_EXTRA_CA_CERTS: (await loopbackCertificate()).caFile,
+        OTEL_METRIC_EXPORT_INTERVAL: '1000',
+        OTEL_BLRP_SCHEDULE_DELAY: '200',
       });
-    });
+    }, 120_000);
     afterAll(async () => {
       await host?.stop();
+      await ingestion?.close();
       await azurite?.stop();
     });
 
-    it('registers every function the repository registers, from the packaged node_modules', async () => {
+    it('registers every function the repository registers, from the bundle alone', async () => {
+      // No node_modules in the package nor in any folder above it: an import the bundle left out cannot resolve.
+      for (let dir = unzipped; dir !== dirname(dir); dir = dirname(dir)) expect(existsSync(join(dir, 'node_modules')), dir).toBe(false);
       const repo = await startHost(REPO_ROOT, { AzureWebJobsStorage: azurite.connectionString });
       try {
         expect(registered(host)).toEqual(registered(repo));
@@ -130,9 +179,27 @@ describe('npm run package', () => {
       expect(reconciled).toMatchObject({ created: desired.length, failed: 0, skipped: 0 });
     });
 
+    it('sends the invocation log lines and the counters through the bundled Azure Monitor distro', async () => {
+      await queueUndecryptableNotification(queueService(azurite).getQueueClient('graph-notifications'));
+      const waitForItem = (what: string, match: (e: Envelope) => boolean) =>
+        eventually(
+          () => ingestion.items.find(match),
+          () => `${what}; received: ${ingestion.items.map((i) => i.name).join(', ')}`,
+          { timeoutMs: 120_000, intervalMs: 100 },
+        );
+      const line = await waitForItem('the dead-letter log record', (e) => e.data?.baseData?.message === 'route.dead_lettered');
+      expect(line.data?.baseData?.properties).toMatchObject({ event: 'route.dead_lettered', reason: 'unknown_certificate', 'faas.name': 'routeNotifications' });
+      const metric = await waitForItem('the dead-letter counter', (e) => e.data?.baseData?.metrics?.some((m) => m.name === 'relay.dead_letters') === true);
+      expect(metric.data?.baseData?.properties).toEqual({ reason: 'unknown_certificate' });
+      expect(ingestion.requests.map((r) => r.status).filter((status) => status !== 200)).toEqual([]);
+    });
+
     it('runs the operator CLIs (subscriptions, replay) from built JavaScript with production dependencies only', () => {
-      // The package's node_modules has no devDependency (checked above): the CLIs' dist/cli beside it must do.
-      cpSync(join(REPO_ROOT, 'dist', 'cli'), join(unzipped, 'dist', 'cli'), { recursive: true });
+      // The CLIs are not in the package: they run from the repository's build, beside production packages alone.
+      const operator = join(out, 'operator');
+      for (const folder of ['cli', 'shared']) cpSync(join(REPO_ROOT, 'dist', folder), join(operator, 'dist', folder), { recursive: true });
+      writeFileSync(join(operator, 'package.json'), JSON.stringify({ type: pkg.type }));
+      linkProductionPackages(operator);
       const env = {
         ...process.env,
         AzureWebJobsStorage: azurite.connectionString,
@@ -140,12 +207,13 @@ describe('npm run package', () => {
         GRAPH_NOTIFICATION_URL: `${host.url}/api/notifications?code=k`,
         GRAPH_LIFECYCLE_URL: `${host.url}/api/lifecycle?code=k`,
       };
-      const check = spawnSync(process.execPath, ['dist/cli/subscriptions.js', 'check-endpoints', '--json'], { cwd: unzipped, env, encoding: 'utf8' });
+      const check = spawnSync(process.execPath, ['dist/cli/subscriptions.js', 'check-endpoints', '--json'], { cwd: operator, env, encoding: 'utf8' });
       expect(check.status, check.stderr).toBe(0);
       expect((JSON.parse(check.stdout) as { ok: boolean }[]).map((r) => r.ok)).toEqual([true, true]);
-      const replay = spawnSync(process.execPath, ['dist/cli/replay.js', '--from', 'deadletter', '--dry-run', '--json'], { cwd: unzipped, env, encoding: 'utf8' });
+      const replay = spawnSync(process.execPath, ['dist/cli/replay.js', '--from', 'deadletter', '--dry-run', '--json'], { cwd: operator, env, encoding: 'utf8' });
       expect(replay.status, replay.stderr).toBe(0);
-      expect(JSON.parse(replay.stdout)).toMatchObject({ from: 'deadletter', dryRun: true, moved: 0 });
+      // The one dead letter is the notification the telemetry test above queued; a dry run moves nothing but counts it.
+      expect(JSON.parse(replay.stdout)).toMatchObject({ from: 'deadletter', dryRun: true, moved: 1 });
     });
   });
 });
