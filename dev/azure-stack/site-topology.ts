@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveKeyVaultReferences } from '../local-host/key-vault-references.js';
@@ -30,8 +30,10 @@ export async function startSiteTopology(site: AzureSite, options: SiteTopologyOp
   const references = await resolveKeyVaultReferences(site.appSettings, siteSecretReader(site));
   if (references.resolved.length > 0) log('info', 'host.key_vault_references_resolved', { settings: references.resolved });
   for (const u of references.unresolved) log('warn', 'host.key_vault_reference_unresolved', { setting: u.setting, reason: u.reason });
-  const siteFile = join(options.workDir, `site-instances-${process.pid}.json`);
+  // One name, written again at each start: a topology killed (no stop) leaves no second copy of its secrets.
+  const siteFile = join(options.workDir, 'site-instances.json');
   writeFileSync(siteFile, JSON.stringify({ ...site, appSettings: references.settings } satisfies AzureSite), { mode: 0o600 });
+  chmodSync(siteFile, 0o600);
   const appDir = resolve(options.appDir);
   try {
     const stack = await startFlexStack({

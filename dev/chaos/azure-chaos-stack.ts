@@ -86,6 +86,7 @@ export async function startAzureChaosStack(o: ChaosStackOptions & { readonly tem
         try {
           await host.kill();
           await host.start();
+          await host.decrypting();
           await sleep(forMs);
         } finally {
           vaultDownOnceResolved = false;

@@ -49,6 +49,7 @@ export async function startDevelopmentStack(o: ChaosStackOptions): Promise<Chaos
         try {
           await host.kill();
           await host.start();
+          await host.decrypting();
           await sleep(forMs);
         } finally {
           rmSync(certDir, { force: true });

@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ChaosStepError } from './chaos-error.js';
+import { isRouteGroup } from '../flex/flex-stack.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const START_LOCAL = fileURLToPath(new URL('../start-local.js', import.meta.url));
@@ -186,7 +187,7 @@ export class HostProcess {
    */
   async killInstance(target: InstanceTarget): Promise<boolean> {
     if (!this.#topology) return false;
-    const isTarget = (group: string | undefined = '') => (target === 'route' ? /^routeNotifications\d*$/.test(group) : target === 'http' ? group === 'http' : this.#timerGroups.has(group));
+    const isTarget = (group: string | undefined = '') => (target === 'route' ? isRouteGroup(group) : target === 'http' ? group === 'http' : this.#timerGroups.has(group));
     let id: string | undefined;
     if (target === 'route') {
       const line = await this.waitFor((l) => l.event === 'invocation' && typeof l.instance === 'string' && isTarget(String(l.instance).split('#')[0]), 60_000, 'a route invocation').catch(
@@ -206,6 +207,16 @@ export class HostProcess {
     }
     this.instanceKills++;
     return true;
+  }
+
+  /**
+   * Settles once the app can decrypt: at once for one host process (started), on a topology when a route
+   * instance has started (the first message brings one), or after a minute. A fault that makes the
+   * certificates unreadable "from a host restart on" counts its time from then.
+   */
+  async decrypting(): Promise<void> {
+    if (!this.#topology || [...this.#instances.values()].some((i) => isRouteGroup(i.group))) return;
+    await this.waitFor((l) => l.event === 'flex.instance_started' && isRouteGroup(String(l.group)), 60_000, 'a route instance').catch(() => undefined);
   }
 
   #track(line: HostLine): void {

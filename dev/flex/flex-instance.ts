@@ -14,6 +14,8 @@ export interface FlexInstanceOptions {
   /** Each line the instance writes on stdout, with `instance` added when it is a JSON object. */
   readonly onLine: (line: string, parsed: Record<string, unknown> | undefined) => void;
   readonly onStderr: (text: string) => void;
+  /** An instance not started within this long is killed (and counted lost); default 60 s. */
+  readonly startTimeoutMs?: number;
 }
 
 /**
@@ -63,12 +65,11 @@ export class FlexInstance {
             this.lastActivity = performance.now();
             resolve(parsed.url);
           }
-          // A timer's run is counted from its start: an instance is not idle while one runs.
+          // A timer's run is counted from its start to its end (host lines, written whatever the log levels):
+          // an instance is not idle while one runs.
           if (parsed?.event === 'timer.executing') this.inFlight++;
-          if (parsed?.event === 'invocation') {
-            this.lastActivity = performance.now();
-            if (parsed.trigger === 'timer') this.inFlight = Math.max(0, this.inFlight - 1);
-          }
+          if (parsed?.event === 'timer.executed') this.inFlight = Math.max(0, this.inFlight - 1);
+          if (parsed?.event === 'invocation' || parsed?.event === 'timer.executed') this.lastActivity = performance.now();
           options.onLine(parsed ? JSON.stringify({ ...parsed, instance: this.id }) : text, parsed);
         }
       });
@@ -77,6 +78,16 @@ export class FlexInstance {
     });
     // A rejection nobody awaits (an instance killed while starting) is not an unhandled one.
     this.ready.catch(() => undefined);
+    // One that hangs at start is lost, as the platform gives up on an instance that never reports ready.
+    const limit = options.startTimeoutMs ?? 60_000;
+    const deadline = setTimeout(() => {
+      options.onStderr(`[${this.id}] not started after ${limit} ms: killed\n`);
+      this.child.kill('SIGKILL');
+    }, limit);
+    void this.ready.then(
+      () => clearTimeout(deadline),
+      () => clearTimeout(deadline),
+    );
   }
 
   get pid(): number | undefined {

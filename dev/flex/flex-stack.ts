@@ -28,8 +28,8 @@ export interface FlexStack extends FlexTopology {
   stop(): Promise<void>;
 }
 
-/** Whether a group is one of the route function's partitions (`routeNotifications`, `routeNotifications1`…). */
-const isRouteGroup = (group: string) => /^routeNotifications\d*$/.test(group);
+/** Whether a group is one of the route function's partitions (`function:routeNotifications`, `function:routeNotifications1`…). */
+export const isRouteGroup = (group: string): boolean => /^function:routeNotifications\d*$/.test(group);
 
 /**
  * The app on Flex's topology locally (docs/local-host.md "Flex topology"): Azurite started first when storage is

@@ -108,15 +108,17 @@ export async function startFlexTopology(options: FlexTopologyOptions): Promise<F
     g.instances.push(instance);
     options.log('info', 'flex.instance_starting', { group: g.name, instance: id, pid: instance.pid, reason });
     instance.ready.then(
-      (url) => options.log('info', 'flex.instance_started', { group: g.name, instance: id, pid: instance.pid, url, startMs: Math.round(performance.now() - instance.startedAt) }),
+      (url) => {
+        g.losses = 0;
+        options.log('info', 'flex.instance_started', { group: g.name, instance: id, pid: instance.pid, url, startMs: Math.round(performance.now() - instance.startedAt) });
+      },
       () => undefined,
     );
     void instance.exited.then(({ code, signal }) => {
       g.instances.splice(g.instances.indexOf(instance), 1);
       const expected = instance.stopping || stopping;
       // An instance that keeps failing (a storage 403 faults its host) is started again less and less often.
-      if (expected) g.losses = 0;
-      else g.notBefore = performance.now() + Math.min(MAX_RESTART_DELAY_MS, 1000 * 2 ** g.losses++);
+      if (!expected) g.notBefore = performance.now() + Math.min(MAX_RESTART_DELAY_MS, 1000 * 2 ** g.losses++);
       options.log(expected ? 'info' : 'warn', expected ? 'flex.instance_stopped' : 'flex.instance_lost', { group: g.name, instance: id, pid: instance.pid, code, signal });
     });
     return instance;
@@ -156,22 +158,34 @@ export async function startFlexTopology(options: FlexTopologyOptions): Promise<F
     startInstance(g, 'deployment');
   }
 
-  let warnedDepth = false;
+  const unreadable = new Set<string>();
+  /** Every queue group's depth, read side by side; a group whose queue cannot be read counts as busy. */
+  const readDepths = async (): Promise<Map<string, number>> => {
+    const queueGroups = [...groups.values()].filter((g) => g.kind === 'queue');
+    const read = await Promise.allSettled(
+      queueGroups.map(async (g) => (await Promise.all(g.functions.map((f) => options.queueDepth(f.connection ?? 'AzureWebJobsStorage', f.queueName ?? '')))).reduce((a, b) => a + b, 0)),
+    );
+    return new Map(
+      queueGroups.map((g, i) => {
+        const r = read[i]!;
+        if (r.status === 'fulfilled') {
+          unreadable.delete(g.name);
+          return [g.name, r.value];
+        }
+        // Unable to look: keep (or start) an instance rather than leave messages unread; said once per outage.
+        if (!unreadable.has(g.name)) options.log('warn', 'flex.queue_depth_unreadable', { group: g.name, error: (r.reason as Error).message.split('\n')[0] });
+        unreadable.add(g.name);
+        return [g.name, 1];
+      }),
+    );
+  };
   const scaleOnce = async () => {
+    const depths = await readDepths();
     for (const g of groups.values()) {
       if (stopping) return;
       const now = performance.now();
       if (g.kind === 'queue') {
-        let depth: number;
-        try {
-          const depths = await Promise.all(g.functions.map((f) => options.queueDepth(f.connection ?? 'AzureWebJobsStorage', f.queueName ?? '')));
-          depth = depths.reduce((a, b) => a + b, 0);
-        } catch (e) {
-          // Unable to look: keep (or start) an instance rather than leave messages unread.
-          if (!warnedDepth) options.log('warn', 'flex.queue_depth_unreadable', { group: g.name, error: (e as Error).message.split('\n')[0] });
-          warnedDepth = true;
-          depth = 1;
-        }
+        const depth = depths.get(g.name) ?? 0;
         if (depth > 0) {
           g.lastBusy = now;
           const want = busyCount(g.name);
@@ -181,8 +195,9 @@ export async function startFlexTopology(options: FlexTopologyOptions): Promise<F
       } else if (g.kind === 'timer' && g.dueAt) {
         if (g.dueAt.getTime() - leadMs <= Date.now()) {
           g.lastBusy = now;
+          // The occurrence is passed on only once an instance runs for it (a group in backoff gets it late, past due).
           if (live(g).length === 0 && now >= g.notBefore) startInstance(g, 'timer');
-          g.dueAt = nextDue(g, g.dueAt);
+          if (live(g).length > 0) g.dueAt = nextDue(g, g.dueAt);
           continue;
         }
         // An instance stays while its next run is nearer than the idle time.

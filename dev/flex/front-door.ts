@@ -1,4 +1,5 @@
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { FlexInstance } from './flex-instance.js';
 
@@ -63,7 +64,14 @@ export class FrontDoor {
     res.once('close', finish);
     const upstream = request(new URL(req.url ?? '/', instance.url), { method: req.method, headers: req.headers, agent: this.#agent }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
+      // An instance that dies while it sends its body ends the client's response with an error, never a short 2xx.
+      pipeline(answer, res, (e) => {
+        if (e) res.destroy(e);
+      });
+    });
+    // A client that goes away before its answer takes its request to the instance with it.
+    res.once('close', () => {
+      if (!res.writableFinished) upstream.destroy();
     });
     upstream.once('error', (e) => {
       this.#options.log('warn', 'flex.instance_request_failed', { instance: instance.id, error: e.message });

@@ -6,16 +6,23 @@ import { installCoreModule } from './install-core-module.js';
 import { loadFunctionApp } from './load-app.js';
 
 /**
- * A function's group on Flex Consumption, as the host names it: every HTTP function shares the `http` group
- * (and blob-triggered ones `blob`); any other function is a group of its own, named after it. A Flex instance
- * runs one group (FUNCTIONS_TARGET_GROUP); the functions of other groups are indexed there but get a no-op listener.
+ * A function's group on Flex Consumption, as the host names it (FunctionGroups): every HTTP function shares the
+ * `http` group (and blob-triggered ones `blob`); any other function is a group of its own, `function:<name>`. A
+ * Flex instance runs one group (FUNCTIONS_TARGET_GROUP, compared without regard to case; an `http` instance
+ * runs the `blob` group too); the functions of other groups are indexed there but get a no-op listener.
  */
 export function functionGroupOf(metadata: FunctionMetadata): string {
   const [, binding] = triggerOf(metadata);
   const type = binding.type.toLowerCase();
   if (type === 'httptrigger') return 'http';
   if (type === 'blobtrigger') return 'blob';
-  return metadata.name;
+  return `function:${metadata.name}`;
+}
+
+/** Whether an instance targeting `targetGroup` runs a function of `group`, as the host's FunctionGroups.IsEnabled says. */
+export function isGroupEnabled(targetGroup: string, group: string): boolean {
+  const target = targetGroup.toLowerCase();
+  return target === group.toLowerCase() || (target === 'http' && group === 'blob');
 }
 
 /** Resolves `%SETTING%` binding expressions against app settings, as the host does. */
@@ -56,7 +63,7 @@ export async function indexFunctionApp(options: FunctionIndexOptions): Promise<F
   for (const r of [...registry.registrations]) {
     const name = r.metadata.name;
     const excluded = allowed !== undefined && !allowed.includes(name.toLowerCase());
-    const otherGroup = targetGroup !== undefined && functionGroupOf(r.metadata).toLowerCase() !== targetGroup.toLowerCase();
+    const otherGroup = targetGroup !== undefined && !isGroupEnabled(targetGroup, functionGroupOf(r.metadata));
     if (excluded || otherGroup || isFunctionDisabled(settings, name)) {
       registry.registrations.splice(registry.registrations.indexOf(r), 1);
       log.host('info', excluded ? 'host.function_not_in_functions_list' : otherGroup ? 'host.function_not_in_target_group' : 'host.function_disabled', { function: name });

@@ -148,6 +148,7 @@ export class TimerListener {
       this.#options.appHookData,
       this.#options.functionTimeoutMs,
     );
+    this.#options.log.host('info', 'timer.executed', { function: this.name, status: outcome.ok ? 'succeeded' : 'failed' });
     logInvocation(this.#options.log, this.name, 'timer', outcome, {
       schedule: this.#options.schedule.expression,
       ...(isPastDue ? { reason: 'IsPastDue', originalSchedule: originalSchedule?.toISOString() } : runOnStartup ? { reason: 'RunOnStartup' } : {}),

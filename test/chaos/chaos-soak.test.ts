@@ -24,6 +24,8 @@ describe('npm run chaos: the whole pipeline under seeded faults', () => {
     expect(run.code, replay).toBe(0);
     expect(run.report.changes, replay).toBeGreaterThan(50);
     expect(run.report.delivered + run.report.superseded + run.report.deadLettered, replay).toBe(run.report.changes);
+    // On Flex's topology (the default), with one single instance killed by the seed's plan.
+    expect(run.report.instanceKills, replay).toBeGreaterThanOrEqual(1);
     const kinds = Object.keys(run.report.faults as Record<string, number>);
     expect(kinds.length, replay).toBeGreaterThanOrEqual(3);
     for (const k of kinds) expect(FAULT_KINDS as readonly string[], replay).toContain(k);

@@ -31,6 +31,7 @@ afterAll(async () => {
 });
 
 const groupOfInstance = (line: HostLine) => String(line.instance).split('#')[0];
+const isRouteInstance = (instance: unknown) => /^function:routeNotifications#\d+$/.test(String(instance));
 
 describe('the app on Flex topology (npm start -- --flex): each function group in its own processes, scaled on its work', () => {
   let host: HostProcess;
@@ -61,14 +62,14 @@ describe('the app on Flex topology (npm start -- --flex): each function group in
   });
   afterAll(() => host?.stop());
 
-  it('indexes the groups as Flex does: the HTTP functions share one, every other function is its own', () => {
+  it('indexes the groups as Flex does: the HTTP functions share one, every other function is its own (function:<name>)', () => {
     const started = host.lines.find((l) => l.event === 'flex.started') as { groups: { group: string; functions: string[]; instancesWhenBusy: number }[] };
     const groups = new Map(started.groups.map((g) => [g.group, g]));
     expect(groups.get('http')?.functions.sort()).toEqual(['lifecycle', 'notifications', 'status']);
-    expect(groups.get('routeNotifications')).toMatchObject({ functions: ['routeNotifications'], instancesWhenBusy: 2 });
-    expect(groups.get('handleLifecycle')?.functions).toEqual(['handleLifecycle']);
+    expect(groups.get('function:routeNotifications')).toMatchObject({ functions: ['routeNotifications'], instancesWhenBusy: 2 });
+    expect(groups.get('function:handleLifecycle')?.functions).toEqual(['handleLifecycle']);
     // Disabled functions are not indexed, as in Azure.
-    expect(groups.has('detectGaps')).toBe(false);
+    expect(groups.has('function:detectGaps')).toBe(false);
   });
 
   it('answers a validation handshake sent while no HTTP instance runs, once an instance has started for it', async () => {
@@ -93,21 +94,27 @@ describe('the app on Flex topology (npm start -- --flex): each function group in
     // Messages until both route instances have routed some (each delivery is one message on the queue, taken by
     // whichever instance polls first); bounded, so a topology that never shares fails rather than hangs.
     const posted: string[] = [];
-    const routedBy = () => new Set(host.lines.filter((l) => l.event === 'invocation' && l.function === 'routeNotifications' && l.status === 'succeeded').map((l) => l.instance));
+    const routedBy = () =>
+      new Set(host.lines.filter((l) => l.event === 'invocation' && l.function === 'routeNotifications' && l.status === 'succeeded' && isRouteInstance(l.instance)).map((l) => l.instance));
     while (routedBy().size < 2 && posted.length < 400) {
       posted.push(sim.teams.postChatMessage(chat.id, { from: ALICE, content: `<p>message ${posted.length}</p>` }).id);
       await sim.deliveries.idle();
       await new Promise((r) => setTimeout(r, 25));
     }
-    expect([...routedBy()].sort()).toEqual(['routeNotifications#1', 'routeNotifications#2']);
+    // At least two route instances took messages from the one queue (an idle one may have been replaced meanwhile).
+    expect(routedBy().size).toBeGreaterThanOrEqual(2);
 
     const ids: string[] = [];
     const queue = queueService(azurite).getQueueClient(delivered);
     const deadline = Date.now() + 60_000;
+    const drain = async () => ids.push(...(await drainQueue(queue).catch(() => [])).map((m) => decodeJsonMessage<TeamsCloudEvent>(m.text).messageid as string));
     while (new Set(ids).size < posted.length && Date.now() < deadline) {
-      ids.push(...(await drainQueue(queue).catch(() => [])).map((m) => decodeJsonMessage<TeamsCloudEvent>(m.text).messageid as string));
+      await drain();
       await new Promise((r) => setTimeout(r, 200));
     }
+    // Once more after the route queue is empty, so that a duplicate routed late would be counted too.
+    await host.waitFor((l) => l.event === 'flex.instance_idle' && isRouteInstance(l.instance), (IDLE_SECONDS + 30) * 1000);
+    await drain();
     expect([...nonEmpty(ids)].sort()).toEqual([...posted].sort());
   });
 
@@ -115,15 +122,15 @@ describe('the app on Flex topology (npm start -- --flex): each function group in
     const started = host.lines.filter((l) => l.event === 'flex.instance_started');
     const pids = started.map((l) => l.pid);
     expect(new Set(pids).size).toBe(pids.length);
-    expect(started.map((l) => l.group)).toEqual(expect.arrayContaining(['http', 'routeNotifications', 'pruneExpiredData']));
+    expect(started.map((l) => l.group)).toEqual(expect.arrayContaining(['http', 'function:routeNotifications', 'function:pruneExpiredData']));
     const invocations = host.lines.filter((l) => l.event === 'invocation');
     expect([...new Set(nonEmpty(invocations).map((l) => l.function))]).toEqual(expect.arrayContaining(['notifications', 'routeNotifications']));
     for (const line of invocations) {
-      const group = ['notifications', 'lifecycle', 'status'].includes(String(line.function)) ? 'http' : line.function;
+      const group = ['notifications', 'lifecycle', 'status'].includes(String(line.function)) ? 'http' : `function:${String(line.function)}`;
       expect(groupOfInstance(line)).toBe(group);
     }
     // Each instance indexed the whole app and left the other groups without a listener.
-    const routeInstance = host.lines.filter((l) => l.event === 'host.function_not_in_target_group' && l.instance === 'routeNotifications#1').map((l) => l.function);
+    const routeInstance = host.lines.filter((l) => l.event === 'host.function_not_in_target_group' && l.instance === 'function:routeNotifications#1').map((l) => l.function);
     expect(routeInstance).toEqual(expect.arrayContaining(['notifications', 'handleLifecycle', 'pruneExpiredData']));
     expect(routeInstance).not.toContain('routeNotifications');
   });
