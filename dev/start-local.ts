@@ -84,6 +84,7 @@ if (values.describe && !values.site) {
   }
 } else if (values.group && !values.site) {
   // One instance of one function group, with the settings its topology gives it in the environment.
+  process.env.FUNCTIONS_TARGET_GROUP = values.group;
   await startHostProcess(() => {
     process.chdir(resolve(values.app));
     // The topology says which instance started; no banner per instance.
@@ -93,6 +94,7 @@ if (values.describe && !values.site) {
   // A site of a stack whose stand-ins run elsewhere (the chaos run's --azure): the app as that site, on Flex's
   // topology with --flex, or one instance of it (--group, as the topology starts them; or the whole app).
   const site = JSON.parse(readFileSync(resolve(values.site), 'utf8')) as AzureSite;
+  if (values.group) process.env.FUNCTIONS_TARGET_GROUP = values.group;
   if (values.describe) {
     try {
       const functions = await describeSiteApp(site, { appDir: resolve(values.app), log: quietLog() });

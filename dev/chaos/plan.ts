@@ -230,14 +230,16 @@ function planFaults(r: Prng, o: PlanOptions): Fault[] {
   for (let at = 3000; at < end;) {
     const kind: FaultKind | undefined = firstRound.shift() ?? (Object.values(weights).some((w) => w > 0) ? r.weighted(weights) : undefined);
     if (!kind) break;
-    const fault = makeFault(r, kind, at, o);
+    const fault = makeFault(r, kind, at, o, faults.filter((f) => f.kind === 'instanceKill').length);
     faults.push(fault);
     at += nominalMs(fault) + r.between(2000, 6000);
   }
   return faults;
 }
 
-function makeFault(r: Prng, kind: FaultKind, at: number, o: PlanOptions): Fault {
+const INSTANCE_TARGETS = ['route', 'http', 'timer'] as const;
+
+function makeFault(r: Prng, kind: FaultKind, at: number, o: PlanOptions, instanceKills: number): Fault {
   switch (kind) {
     case 'hostKill': {
       // Short: Graph's retries bridge it. Long (runs of 5 minutes or more): past Graph's sped-up retry
@@ -262,10 +264,8 @@ function makeFault(r: Prng, kind: FaultKind, at: number, o: PlanOptions): Fault 
       return { at, kind, minutes: o.lifetimeMinutes - 14 };
     case 'subscriptionRemoved':
       return { at, kind, subscription: r.int(0, o.subscriptions - 1) };
-    case 'instanceKill': {
-      const pick = r.int(0, 3);
-      // Route instances twice as often: two run per partition, and a batch in flight is what a kill can lose.
-      return { at, kind, target: pick <= 1 ? 'route' : pick === 2 ? 'http' : 'timer' };
-    }
+    case 'instanceKill':
+      // In turn, so that any three kills hit each: a route instance mid-batch, the HTTP one, a timer's.
+      return { at, kind, target: INSTANCE_TARGETS[instanceKills % INSTANCE_TARGETS.length]! };
   }
 }

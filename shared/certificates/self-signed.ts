@@ -1,5 +1,4 @@
 import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { thumbprintOf, type ParsedCertificate } from './pem.js';
 
 /** Node's WebCrypto, given to each call instead of set as @peculiar/x509's global provider. */
@@ -16,8 +15,13 @@ const pemBlock = (label: string, der: Buffer) =>
     .match(/.{1,64}/g)
     ?.join('\n')}\n-----END ${label}-----\n`;
 
-/** Creates a self-signed RSA certificate (for Graph's encryptionCertificate) with @peculiar/x509. */
+/**
+ * Creates a self-signed RSA certificate (for Graph's encryptionCertificate) with @peculiar/x509, loaded here
+ * only: the local certificate store alone makes certificates (in Azure they come from Key Vault), so an
+ * instance's start does not pay for the library.
+ */
 export async function createSelfSignedCertificate(options: { subject?: string; bits?: number; validDays?: number } = {}): Promise<SelfSignedCertificate> {
+  const x509 = await import('@peculiar/x509');
   const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: options.bits ?? 2048 };
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const now = Date.now();

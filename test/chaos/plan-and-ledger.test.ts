@@ -28,6 +28,13 @@ describe('the chaos schedule', () => {
     expect(Math.max(...plan.faults.map((f) => f.at))).toBeLessThan(120_000);
   });
 
+  it('kills single instances in turn: a route instance, the HTTP one, a timer’s, then again', () => {
+    const plan = planChaos({ ...options, seed: 5, faultKinds: ['instanceKill'] });
+    const targets = plan.faults.map((f) => (f.kind === 'instanceKill' ? f.target : f.kind));
+    expect(targets.length).toBeGreaterThanOrEqual(4);
+    expect(targets.slice(0, 4)).toEqual(['route', 'http', 'timer', 'route']);
+  });
+
   it('only refers to chats and messages that exist and are not deleted', () => {
     const plan = planChaos({ ...options, seed: 5, seconds: 300 });
     const chats = new Set<number>();
