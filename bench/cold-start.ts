@@ -81,17 +81,15 @@ try {
       await timeToFirstAnswer(
         () =>
           spawn(process.execPath, [instance, app, String(port)], {
-            // The HTTP group alone, as one Flex instance of it runs: no queue or timer function is started (their
-            // files are imported all the same: the worker imports every file package.json `main` names).
+            // One Flex instance of the HTTP group (FUNCTIONS_TARGET_GROUP, as the topology starts it): no queue or timer
+            // function is started (their files are imported all the same: the worker imports every file `main` names).
             env: {
               ...process.env,
               LOCAL_GRAPH_SIMULATOR: 'false',
               AzureWebJobsStorage: azurite.connectionString,
               // As infra/ sets it: the file the package ships.
               SUBSCRIPTIONS_FILE: 'subscriptions.json',
-              AzureFunctionsJobHost__functions__0: 'notifications',
-              AzureFunctionsJobHost__functions__1: 'lifecycle',
-              AzureFunctionsJobHost__functions__2: 'status',
+              FUNCTIONS_TARGET_GROUP: 'http',
             },
             stdio: 'ignore',
             cwd: app,
