@@ -23,7 +23,8 @@ export interface FaultEnv {
 /** Injects one fault and undoes it; false when it could not apply (e.g. the subscription to remove was already gone). */
 export async function inject(env: FaultEnv, fault: Fault): Promise<boolean> {
   const { driver, host } = env;
-  if (fault.kind === 'hostKill' || fault.kind === 'hostKillMidBackfill' || fault.kind === 'certUnreadable') await env.hostBack;
+  // A fault that acts on the host (or one of its instances) waits for a long downtime to end.
+  if (fault.kind === 'hostKill' || fault.kind === 'hostKillMidBackfill' || fault.kind === 'certUnreadable' || fault.kind === 'instanceKill') await env.hostBack;
   switch (fault.kind) {
     case 'hostKill':
       await host.kill();
