@@ -25,12 +25,6 @@ param graphAppId string = ''
 @secure()
 param graphClientSecret string = ''
 
-@description('The clientState secret given to Graph with each subscription (stored in Key Vault).')
-@secure()
-@minLength(16)
-@maxLength(128)
-param graphClientState string
-
 @description('Name of the Key Vault certificate that encrypts notifications.')
 param keyVaultCertificateName string = 'graph-notifications'
 
@@ -201,14 +195,12 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   }
 }
 
-resource clientStateSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
-  parent: vault
-  name: 'graph-client-state'
-  properties: { value: graphClientState, contentType: 'text/plain' }
-}
-
-// The keyed notification and lifecycle URLs are secrets the operator stores after publishing and setting the
-// function key (docs/deploy.md); the template never writes them, so a redeployment keeps them.
+// The clientState is created once, in the vault, when absent (`npm run azure-setup -- vault`, azd's postprovision
+// hook), and never by the template: a second operator's deployment, or any later one, must not replace it, or
+// every existing subscription's notifications would fail their clientState check. The keyed notification and
+// lifecycle URLs are secrets the operator stores after publishing and setting the function key (docs/deploy.md).
+// The template references these secrets and never writes them, so a redeployment keeps them.
+var clientStateSecretName = 'graph-client-state'
 var notificationUrlSecretName = 'graph-notification-url'
 var lifecycleUrlSecretName = 'graph-lifecycle-url'
 
@@ -228,7 +220,7 @@ var appSettings = union(
     APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.appInsightsConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
     AZURE_CLIENT_ID: identity.properties.clientId
-    GRAPH_CLIENT_STATE: keyVaultReference(clientStateSecret.properties.secretUri)
+    GRAPH_CLIENT_STATE: keyVaultReference('${vault.properties.vaultUri}secrets/${clientStateSecretName}')
     GRAPH_APP_ID: empty(graphAppId) ? identity.properties.clientId : graphAppId
     GRAPH_TENANT_IDS: empty(graphTenantIds) ? tenant().tenantId : graphTenantIds
     GRAPH_JWKS_URL: '${environment().authentication.loginEndpoint}common/discovery/v2.0/keys'

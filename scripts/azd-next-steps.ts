@@ -16,14 +16,14 @@ const vault = env('KEY_VAULT_NAME');
 const managing = (process.env.MANAGE_SUBSCRIPTIONS ?? '').toLowerCase() === 'true';
 
 const provisioned = [
-  'Next (docs/deploy.md, steps 4-5), once per environment:',
+  `Provisioned; the clientState and the encryption certificate are in ${vault}.`,
+  'Next (docs/deploy.md, step 4), once per environment:',
   `  - Graph application permissions for the app's identity ${env('MANAGED_IDENTITY_PRINCIPAL_ID')} (or your app registration), admin consent.`,
-  `  - The encryption certificate: az keyvault certificate create --vault-name ${vault} -n graph-notifications -p @policy.json`,
 ];
 const deployed = managing
   ? ['Deployed; the app manages the subscriptions of subscriptions.json. Check them:', '  npm run subscriptions -- status   (settings as in docs/deploy.md, step 8)']
   : [
-      'Deployed. Before any subscription (docs/deploy.md, steps 7-8):',
+      'Deployed. Before any subscription (docs/deploy.md, steps 6-8):',
       `  az functionapp keys set -g ${group} -n ${app} --key-type functionKeys --key-name graph --key-value "$(openssl rand -hex 32)"`,
       `  store ${env('NOTIFICATION_URL')}?code=<key> and ${env('LIFECYCLE_URL')}?code=<key> in ${vault} as graph-notification-url and graph-lifecycle-url`,
       '  npm run subscriptions -- check-endpoints',

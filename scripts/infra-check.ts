@@ -22,8 +22,8 @@ const bicep = process.env.BICEP_PATH ?? join(packages, 'azure.bicep.commandline.
 const { values: flags } = parseArgs({ options: { out: { type: 'string', default: join(root, '.local', 'infra') }, 'api-versions': { type: 'boolean', default: false } } });
 const outDir = resolve(flags.out);
 
-function run(command: string, args: string[]): { status: number | null; output: string } {
-  const r = spawnSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' } });
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; output: string } {
+  const r = spawnSync(command, args, { cwd: root, encoding: 'utf8', env: { ...env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' } });
   if (r.error) throw r.error;
   return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
@@ -61,12 +61,20 @@ if (flags['api-versions']) {
   process.exit(0);
 }
 
+// infra/main.bicepparam compiled as a first deployment would have it: the two variables it requires, and none of
+// the others it reads from this shell (each then takes its default), into main.parameters.json for the tests.
+const paramsFile = join('infra', 'main.bicepparam');
+const readVariables = [...readFileSync(join(root, paramsFile), 'utf8').matchAll(/readEnvironmentVariable\('([A-Za-z_][A-Za-z0-9_]*)'/g)].map((m) => m[1] ?? '');
+const paramsEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !readVariables.includes(k))), AZURE_ENV_NAME: 'infra-check', AZURE_LOCATION: 'westeurope' };
+
 let failed = false;
-for (const [label, args] of [
-  ['build', ['build', join('infra', 'main.bicep'), '--outfile', join(outDir, 'main.json')]],
-  ['lint', ['lint', join('infra', 'main.bicep')]],
+for (const [label, args, env] of [
+  ['build', ['build', join('infra', 'main.bicep'), '--outfile', join(outDir, 'main.json')], process.env],
+  ['lint', ['lint', join('infra', 'main.bicep')], process.env],
+  ['build-params', ['build-params', paramsFile, '--outfile', join(outDir, 'main.parameters.json')], paramsEnv],
+  ['lint (parameters)', ['lint', paramsFile], paramsEnv],
 ] as const) {
-  const r = run(bicep, [...args]);
+  const r = run(bicep, [...args], env);
   const diagnostics = r.output.split('\n').filter((l) => /: (Error|Warning|Info) /.test(l));
   if (r.status !== 0 || diagnostics.length > 0) {
     failed = true;

@@ -7,7 +7,9 @@ import { loadRoutingTable } from '../shared/route/routing-table.js';
 import { bundleApp } from './package/bundle-app.js';
 import { writeDeployedManifest } from './package/deployed-manifest.js';
 import { PackageError, packageContents } from './package/package-contents.js';
+import { writePackageFuncignore } from './package/package-funcignore.js';
 import { writeZip } from './package/write-zip.js';
+import { archiveRelease } from './package/release-archive.js';
 
 /**
  * `npm run package [-- --subscriptions <file>|none] [--routes <file>] [--out <dir>]`: after the build, the deployment
@@ -16,7 +18,8 @@ import { writeZip } from './package/write-zip.js';
  * last line printed. The app is bundled (scripts/package/bundle-app.ts; in `<out>/bundle/`, removed when done):
  * the package holds no node_modules, and its package.json no dependency. The subscriptions file (default
  * subscriptions.json) ships as subscriptions.json, a routing file (default routes.json when present) as
- * routes.json; both are validated first. Default out: .local/package.
+ * routes.json; both are validated first. A copy of each zip is kept in `<out>/releases/` (the last ten, named by
+ * version, time and commit) for a rollback. Default out: .local/package.
  * Exit codes: 0 written, 1 failed, 2 bad usage.
  */
 const USAGE = 'usage: npm run package -- [--subscriptions <file>|none] [--routes <file>|none] [--out <dir>]';
@@ -43,7 +46,7 @@ try {
   const out = resolve(values.out);
   const bundled = join(out, 'bundle');
   const built = await bundleApp({ root, outDir: bundled });
-  const files = packageContents({ root, built: [...built, writeDeployedManifest(root, bundled)], subscriptionsFile, routesFile });
+  const files = packageContents({ root, built: [...built, writeDeployedManifest(root, bundled), writePackageFuncignore(bundled)], subscriptionsFile, routesFile });
   const staged = join(out, 'app');
   rmSync(staged, { recursive: true, force: true });
   for (const file of files) {
@@ -58,7 +61,8 @@ try {
     zipPath,
   );
   rmSync(bundled, { recursive: true, force: true });
-  process.stdout.write(`${files.length} files in ${staged}\n${zipPath}\n`);
+  const kept = archiveRelease(zipPath, { out, version, root });
+  process.stdout.write(`${files.length} files in ${staged}\nkept for a rollback: ${kept}\n${zipPath}\n`);
 } catch (e) {
   process.stderr.write(`package failed: ${(e as Error).message}\n`);
   process.exit(1);

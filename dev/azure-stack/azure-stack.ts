@@ -1,7 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSelfSignedCertificate } from '../../shared/certificates/self-signed.js';
+import { CertificateClient } from '@azure/keyvault-certificates';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { ensureClientState, ensureEncryptionCertificate, type ForbiddenRetry } from '../../cli/azure-setup/vault-preparation.js';
 import { freePort } from '../azurite/azurite-process.js';
 import { startIdentityStorage, type IdentityStorage } from '../azurite/identity-storage.js';
 import { startEntraStandIn, type EntraStandIn } from '../entra/entra-stand-in.js';
@@ -17,6 +19,7 @@ import type { HostLog } from '../local-host/host-log.js';
 import { CompiledTemplate, type DeployedStandIns } from './compiled-template.js';
 import { CompiledTemplateError } from './compiled-template-error.js';
 import { provisionStorage } from './provision-storage.js';
+import { siteIdentityCredential } from './site-identity-credential.js';
 
 /** The Graph application permissions an admin consents to for the app (docs/deploy.md, step 4). */
 export const CONSENTED_GRAPH_ROLES = [
@@ -119,7 +122,6 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
   const templateFile = options.templateFile ?? join(options.appDir, '.local', 'infra', 'main.json');
   const parameters: Record<string, unknown> = {
     environmentName: 'local',
-    graphClientState: randomBytes(24).toString('base64url'),
     manageSubscriptions: true,
     subscriptionsFile: existsSync(join(options.appDir, 'subscriptions.json')) ? 'subscriptions.json' : 'subscriptions.example.json',
     deployerPrincipalId: operator.principalId,
@@ -207,18 +209,18 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
     const unreplaced = Object.entries(appSettings).filter(([, v]) => AZURE_HOSTS.test(v));
     if (unreplaced.length > 0) throw new CompiledTemplateError(`Settings name an Azure endpoint the stack has no stand-in for: ${unreplaced.map(([k]) => k).join(', ')}.`);
 
-    // What provisioning and the operator do before the app runs: the storage the Bicep creates, the certificate
-    // (docs/deploy.md step 5), the secrets the template writes, and the keyed URLs (step 8).
+    // What provisioning and the operator do before the app runs: the storage the Bicep creates, the clientState
+    // and the certificate (docs/deploy.md, npm run azure-setup -- vault, as the operator: the same code, with the
+    // roles the template gave deployerPrincipalId), the secret the template writes, and the keyed URLs (step 6).
     const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
     const hostUrl = `http://127.0.0.1:${port}`;
     const { functionKey } = await provisionStorage(storage.adminConnectionString, template.storageResources(), { appSettings, appDir: options.appDir });
-    const certificate = await createSelfSignedCertificate();
-    vault.addVersion(String(template.parameter('keyVaultCertificateName')), {
-      der: certificate.certificate.raw,
-      secret: certificate.pem,
-      contentType: 'application/x-pem-file',
-    });
-    vault.setSecret('graph-client-state', String(parameters.graphClientState), 'text/plain');
+    const operatorCredential = siteIdentityCredential({ platformEnv }, operator.clientId);
+    const noWait: ForbiddenRetry = { forMs: 0, everyMs: 1 };
+    // The stand-in's address is loopback, not *.vault.azure.net: its challenge names Key Vault's resource.
+    const vaultOptions = { disableChallengeResourceVerification: true };
+    await ensureClientState(new SecretClient(vault.url, operatorCredential, vaultOptions), noWait);
+    await ensureEncryptionCertificate(new CertificateClient(vault.url, operatorCredential, vaultOptions), String(template.parameter('keyVaultCertificateName')), noWait);
     if (template.parameter('graphClientSecret')) vault.setSecret('graph-client-secret', String(template.parameter('graphClientSecret')), 'text/plain');
     const publicUrl = options.publicUrl ?? hostUrl;
     vault.setSecret('graph-notification-url', `${publicUrl}/api/notifications?code=${functionKey}`);

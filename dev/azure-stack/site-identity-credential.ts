@@ -10,9 +10,10 @@ const API_VERSION = '2019-08-01';
  * for its keyVaultReferenceIdentity (`mi_res_id`) or else its system-assigned identity. Named, not read from this
  * process's environment, which only the site's process holds (startSiteHost): the stack's process reads the
  * references too, and @azure/identity's ManagedIdentityCredential finds its endpoint in the environment alone.
- * Fails as that credential does, with CredentialUnavailableError.
+ * Fails as that credential does, with CredentialUnavailableError. `clientId` names another identity the endpoint
+ * serves (`client_id`), as an operator's VM or Cloud Shell would hold one.
  */
-export function siteIdentityCredential(site: Pick<AzureSite, 'platformEnv' | 'keyVaultReferenceIdentity'>): TokenCredential {
+export function siteIdentityCredential(site: Pick<AzureSite, 'platformEnv' | 'keyVaultReferenceIdentity'>, clientId?: string): TokenCredential {
   const { IDENTITY_ENDPOINT: endpoint, IDENTITY_HEADER: header } = site.platformEnv;
   return {
     async getToken(scopes: string | string[]): Promise<AccessToken> {
@@ -22,7 +23,8 @@ export function siteIdentityCredential(site: Pick<AzureSite, 'platformEnv' | 'ke
       const url = new URL(endpoint);
       url.searchParams.set('api-version', API_VERSION);
       url.searchParams.set('resource', all[0]!.replace(/\/\.default$/, ''));
-      if (site.keyVaultReferenceIdentity) url.searchParams.set('mi_res_id', site.keyVaultReferenceIdentity);
+      if (clientId) url.searchParams.set('client_id', clientId);
+      else if (site.keyVaultReferenceIdentity) url.searchParams.set('mi_res_id', site.keyVaultReferenceIdentity);
       let res: Response;
       try {
         res = await fetch(url, { headers: { 'x-identity-header': header } });

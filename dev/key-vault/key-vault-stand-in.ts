@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createSelfSignedCertificate } from '../../shared/certificates/self-signed.js';
 import { loopbackCertificate } from '../tls/loopback-certificate.js';
 
 /** The Key Vault data-plane roles the stand-in honours (RBAC mode), as infra/ assigns them. */
@@ -16,6 +17,15 @@ const ROLE_READS: Record<KeyVaultRole, readonly ('certificates' | 'secrets')[]> 
   'Key Vault Administrator': ['certificates', 'secrets'],
   'Key Vault Secrets Officer': ['secrets'],
   // Manages certificates; reading a private key is getSecret, which it does not hold.
+  'Key Vault Certificates Officer': ['certificates'],
+};
+
+/** What each role may write: a secret's new version (setSecret), a certificate's creation. */
+const ROLE_WRITES: Record<KeyVaultRole, readonly ('certificates' | 'secrets')[]> = {
+  'Key Vault Secrets User': [],
+  'Key Vault Certificate User': [],
+  'Key Vault Administrator': ['certificates', 'secrets'],
+  'Key Vault Secrets Officer': ['secrets'],
   'Key Vault Certificates Officer': ['certificates'],
 };
 
@@ -33,6 +43,7 @@ export interface KeyVaultStandInOptions {
   readonly entra?: {
     readonly jwksUrl: string;
     readonly issuer?: string;
+    /** Read at each request: a test may change it, as a role assignment that takes effect later. */
     readonly roles: Readonly<Record<string, readonly KeyVaultRole[]>>;
     /** The vault's tenant, which its 401 challenge names as the authority (a vault answers with its own tenant's). */
     readonly tenantId?: string;
@@ -42,7 +53,9 @@ export interface KeyVaultStandInOptions {
 /**
  * Key Vault's REST protocol on loopback HTTPS, for the real @azure/keyvault-* clients: the 401 challenge
  * on an unauthenticated request, then certificates and secrets by name and version, Key Vault's error
- * bodies for what it does not hold. Strict: GET only, `api-version` required, the bearer token checked.
+ * bodies for what it does not hold; a secret's new version (PUT) and a self-signed certificate's creation (POST
+ * `create`, complete at once, PEM only), as an operator does them. Strict: `api-version` required, the bearer
+ * token checked, each role's actions only.
  */
 export interface KeyVaultStandIn {
   readonly url: string;
@@ -85,13 +98,44 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
     }
   };
   const mayRead = (oid: string, kind: 'certificates' | 'secrets') => !options.entra || (options.entra.roles[oid] ?? []).some((role) => ROLE_READS[role].includes(kind));
+  const mayWrite = (oid: string, kind: 'certificates' | 'secrets') => !options.entra || (options.entra.roles[oid] ?? []).some((role) => ROLE_WRITES[role].includes(kind));
+  const now = () => Math.floor(Date.now() / 1000);
+  const addSecret = (name: string, value: string, contentType: string | undefined) => {
+    const version = randomBytes(16).toString('hex');
+    const list = secrets.get(name) ?? [];
+    list.push({ version, value, contentType, created: now() });
+    secrets.set(name, list);
+    return version;
+  };
+  const addCertificate = (name: string, v: { der: Buffer; secret: string; contentType: string }) => {
+    const version = randomBytes(16).toString('hex');
+    const list = certificates.get(name) ?? [];
+    list.push({ version, der: v.der, secret: v.secret, contentType: v.contentType, created: now() });
+    certificates.set(name, list);
+    return version;
+  };
+  const forbidden = (oid: string, action: string, name: string) => ({
+    code: 'Forbidden',
+    message: `Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: oid=${oid}\r\nAction: 'Microsoft.KeyVault/vaults/${action}'\r\nResource: '${name}'`,
+  });
+  const readBody = async (req: IncomingMessage): Promise<Record<string, unknown>> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  };
 
+  const attributesOf = (created: number) => ({ enabled: true, created, updated: created, recoveryLevel: 'Recoverable+Purgeable' });
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://vault');
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-ms-keyvault-service-version': '1.9.0', ...headers }).end(JSON.stringify(body));
     const error = (status: number, code: string, message: string, inner?: string) => send(status, { error: { code, message, ...(inner ? { innerError: { code: inner } } : {}) } });
-    req.resume();
+    const body = req.method === 'PUT' || req.method === 'POST' ? await readBody(req) : (req.resume(), {});
     const caller = await callerOf(req.headers.authorization);
     const authorized = caller !== undefined && 'oid' in caller;
     requests.push({ method: req.method ?? '', path: url.pathname, authorized });
@@ -106,20 +150,49 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
         },
       );
     }
-    if (req.method !== 'GET') return error(405, 'MethodNotAllowed', 'Only GET is served.');
+    const write = /^\/(?:secrets\/([0-9a-zA-Z-]{1,127})|certificates\/([0-9a-zA-Z-]{1,127})\/(create|pending))\/?$/.exec(url.pathname);
+    if (write && (req.method === 'PUT' || req.method === 'POST' || write[3] === 'pending')) {
+      const [, secretName, certificateName = '', step] = write;
+      if (secretName !== undefined) {
+        if (req.method !== 'PUT') return error(405, 'MethodNotAllowed', 'A secret is set with PUT.');
+        if (!mayWrite(caller.oid, 'secrets')) {
+          const f = forbidden(caller.oid, 'secrets/setSecret/action', secretName);
+          return error(403, f.code, f.message, 'ForbiddenByRbac');
+        }
+        if (typeof body.value !== 'string') return error(400, 'BadParameter', 'The secret value is required.');
+        const contentType = typeof body.contentType === 'string' ? body.contentType : undefined;
+        const version = addSecret(secretName, body.value, contentType);
+        return send(200, { value: body.value, ...(contentType ? { contentType } : {}), id: `${base}/secrets/${secretName}/${version}`, attributes: attributesOf(now()) });
+      }
+      if (!mayWrite(caller.oid, 'certificates')) {
+        const f = forbidden(caller.oid, step === 'create' ? 'certificates/create/action' : 'certificates/read', certificateName);
+        return error(403, f.code, f.message, 'ForbiddenByRbac');
+      }
+      const operation = {
+        id: `${base}/certificates/${certificateName}/pending`,
+        issuerParameters: { name: 'Self' },
+        status: 'completed',
+        target: `${base}/certificates/${certificateName}`,
+        request_id: randomBytes(16).toString('hex'),
+      };
+      if (step === 'pending') return certificates.has(certificateName) ? send(200, operation) : error(404, 'CertificateNotFound', `Pending certificate not found: ${certificateName}`);
+      if (req.method !== 'POST') return error(405, 'MethodNotAllowed', 'A certificate is created with POST.');
+      const policy = (body.policy ?? {}) as { secret_props?: { contentType?: string }; issuer?: { name?: string } };
+      const contentType = policy.secret_props?.contentType ?? 'application/x-pkcs12';
+      if (contentType !== 'application/x-pem-file') return error(400, 'BadParameter', `The stand-in creates PEM certificates only (policy asks for ${contentType}).`);
+      if (policy.issuer?.name !== 'Self') return error(400, 'BadParameter', 'The stand-in creates self-signed certificates only (issuer "Self").');
+      const created = await createSelfSignedCertificate();
+      addCertificate(certificateName, { der: created.certificate.raw, secret: created.pem, contentType });
+      return send(202, operation);
+    }
+    if (req.method !== 'GET') return error(405, 'MethodNotAllowed', `${req.method ?? ''} is not served on ${url.pathname}.`);
     const m = /^\/(certificates|secrets)\/([0-9a-zA-Z-]{1,127})\/?([0-9a-f]{32})?\/?$/.exec(url.pathname);
     if (!m) return error(400, 'BadParameter', `Unsupported path ${url.pathname}.`);
     const [, kind = '', name = '', version] = m;
     if (!mayRead(caller.oid, kind as 'certificates' | 'secrets')) {
-      const action = kind === 'certificates' ? 'certificates/read' : 'secrets/getSecret/action';
-      return error(
-        403,
-        'Forbidden',
-        `Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: oid=${caller.oid}\r\nAction: 'Microsoft.KeyVault/vaults/${action}'\r\nResource: '${name}'`,
-        'ForbiddenByRbac',
-      );
+      const f = forbidden(caller.oid, kind === 'certificates' ? 'certificates/read' : 'secrets/getSecret/action', name);
+      return error(403, f.code, f.message, 'ForbiddenByRbac');
     }
-    const attributesOf = (created: number) => ({ enabled: true, created, updated: created, recoveryLevel: 'Recoverable+Purgeable' });
     const plain = kind === 'secrets' ? secrets.get(name) : undefined;
     if (plain) {
       const entry = version ? plain.find((v) => v.version === version) : plain.at(-1);
@@ -168,20 +241,8 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
     set down(d) {
       state.down = d;
     },
-    setSecret(name, value, contentType) {
-      const version = randomBytes(16).toString('hex');
-      const list = secrets.get(name) ?? [];
-      list.push({ version, value, contentType, created: Math.floor(Date.now() / 1000) });
-      secrets.set(name, list);
-      return version;
-    },
-    addVersion(name, v) {
-      const version = randomBytes(16).toString('hex');
-      const list = certificates.get(name) ?? [];
-      list.push({ version, der: v.der, secret: v.secret, contentType: v.contentType, created: Math.floor(Date.now() / 1000) });
-      certificates.set(name, list);
-      return version;
-    },
+    setSecret: (name, value, contentType) => addSecret(name, value, contentType),
+    addVersion: (name, v) => addCertificate(name, v),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

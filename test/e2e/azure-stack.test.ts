@@ -189,7 +189,7 @@ describe('the Azure-shaped stack fails as Azure would, naming the cause', () => 
   });
 
   it('a Key Vault reference to a secret the vault does not hold reaches the app as text, and it refuses to start naming the setting', async () => {
-    const template = templateWith('missing-secret', (t) => t.replace("'graph-client-state')]", "'graph-client-stat')]"));
+    const template = templateWith('missing-secret', (t) => t.replace('"clientStateSecretName": "graph-client-state"', '"clientStateSecretName": "graph-client-stat"'));
     const { up, output } = await failedStart(startStack(template));
     expect(up).toBeUndefined();
     expect(output).toMatch(/host\.key_vault_reference_unresolved[^\n]*GRAPH_CLIENT_STATE[^\n]*404/);

@@ -75,7 +75,7 @@ describe('npm run package', () => {
     expect(entries.filter((e) => /\.(ts|mts|cts|map)$/.test(e))).toEqual([]);
     expect(entries.filter((e) => e.split('/').includes('node_modules'))).toEqual([]);
     const top = new Set(entries.map((e) => e.split('/')[0]));
-    expect([...top].sort()).toEqual(['dist', 'host.json', 'package.json', 'subscriptions.json']);
+    expect([...top].sort()).toEqual(['.funcignore', 'dist', 'host.json', 'package.json', 'subscriptions.json']);
     expect(new Set(entries.filter((e) => e.startsWith('dist/')).map((e) => e.split('/')[1]))).toEqual(new Set(['functions', 'chunks']));
     // One file per function file package.json `main` names, and nothing else there: the shared code is in chunks/.
     const functionFiles = readdirSync(join(REPO_ROOT, 'dist', 'functions')).filter((f) => f.endsWith('.js'));
@@ -105,6 +105,19 @@ describe('npm run package', () => {
     const names = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('['))) as string[];
     expect(names).toContain('notifications');
     expect(names.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('keeps a copy of the zip for a rollback, named by version, build time and commit', () => {
+    const releases = readdirSync(join(out, 'releases'));
+    expect(releases).toHaveLength(1);
+    expect(releases[0]).toMatch(/^teams-change-relay-0\.1\.0-\d{8}T\d{6}Z-([0-9a-f]{8}(-dirty)?|nogit)\.zip$/);
+    expect(readFileSync(join(out, 'releases', releases[0] ?? ''))).toEqual(readFileSync(zipPath));
+  });
+
+  it('ships a .funcignore that ignores nothing: azd before 1.23.12 drops node_modules from a folder without one, and func publish applies defaults', () => {
+    const lines = readFileSync(join(out, 'app', '.funcignore'), 'utf8').split('\n');
+    expect(lines.some((l) => l.startsWith('#'))).toBe(true);
+    expect(lines.filter((l) => l.trim() !== '' && !l.trim().startsWith('#'))).toEqual([]);
   });
 
   it('ships a package.json with nothing to install or build: the worker reads main and type', () => {
@@ -191,6 +204,11 @@ describe('npm run package', () => {
       expect(line.data?.baseData?.properties).toMatchObject({ event: 'route.dead_lettered', reason: 'unknown_certificate', 'faas.name': 'routeNotifications' });
       const metric = await waitForItem('the dead-letter counter', (e) => e.data?.baseData?.metrics?.some((m) => m.name === 'relay.dead_letters') === true);
       expect(metric.data?.baseData?.properties).toEqual({ reason: 'unknown_certificate' });
+      // One telemetry path: the worker declares WorkerOpenTelemetryEnabled, and the host honours it (it forwards no
+      // Function.* line of its own) only in OpenTelemetry mode.
+      expect((JSON.parse(readFileSync(join(unzipped, 'host.json'), 'utf8')) as { telemetryMode?: string }).telemetryMode).toBe('OpenTelemetry');
+      // A bounded bill: the storage calls made meanwhile are not traced as dependencies.
+      expect(ingestion.items.filter((e) => e.data?.baseType === 'RemoteDependencyData').map((e) => e.name)).toEqual([]);
       expect(ingestion.requests.map((r) => r.status).filter((status) => status !== 200)).toEqual([]);
     });
 

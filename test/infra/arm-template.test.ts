@@ -129,17 +129,21 @@ describe('infra/main.bicep compiled', () => {
     const all = resources(template());
     expect(all.find((r) => r.type === 'Microsoft.KeyVault/vaults')?.properties.enableRbacAuthorization).toBe(true);
     const secretNames = all.filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets').map((r) => String(r.name));
-    for (const name of ['graph-client-state', 'graph-client-secret'])
-      expect(
-        secretNames.some((n) => n.includes(`'${name}'`)),
-        name,
-      ).toBe(true);
+    // The client secret is the template's to write (a parameter); the clientState never is (next test).
+    expect(secretNames.filter((n) => n.includes("'graph-client-secret'"))).toHaveLength(1);
     const t = text();
-    for (const s of ['GRAPH_CLIENT_STATE', 'GRAPH_CLIENT_SECRET']) {
-      expect(t).toMatch(new RegExp(`'${s}', __bicep\\.keyVaultReference\\(reference\\('\\w+'\\)\\.secretUri\\)`));
-    }
+    expect(t).toMatch(/'GRAPH_CLIENT_SECRET', __bicep\.keyVaultReference\(reference\('\w+'\)\.secretUri\)/);
+    expect(t).toContain("'GRAPH_CLIENT_STATE', __bicep.keyVaultReference(format('{0}secrets/{1}', reference('vault').vaultUri, variables('clientStateSecretName')))");
     expect(t).toContain('@Microsoft.KeyVault(SecretUri=');
     expect(all.find((r) => r.type === 'Microsoft.Web/sites')?.properties.keyVaultReferenceIdentity).toBeDefined();
+  });
+
+  it('never writes the clientState: it references the secret created once in the vault, so no deployment replaces it', () => {
+    const all = resources(template());
+    const secretNames = all.filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets').map((r) => String(r.name));
+    expect(secretNames.filter((n) => /client-state|clientState/i.test(n))).toEqual([]);
+    expect(template().variables).toMatchObject({ clientStateSecretName: 'graph-client-state' });
+    expect(Object.keys(template().parameters as Json).filter((p) => /clientstate/i.test(p))).toEqual([]);
   });
 
   it('sets no function key: the keyed notification URLs are secrets the operator stores after publish, read once manageSubscriptions is on', () => {
@@ -226,7 +230,7 @@ describe('infra/main.bicep compiled', () => {
     );
     const params = template().parameters as Json;
     const secure = Object.keys(params).filter((p) => params[p].type === 'securestring');
-    expect(secure.sort()).toEqual(['graphClientSecret', 'graphClientState']);
+    expect(secure.sort()).toEqual(['graphClientSecret']);
     const values = JSON.stringify(Object.values(outputs).map((o: Json) => o.value));
     for (const p of secure) expect(values).not.toContain(p);
     expect(values).not.toMatch(/code=|listKeys|listSecrets|secretUri/i);

@@ -19,7 +19,7 @@ const deployed: DeployedStandIns = {
   monitoring: { appInsightsName: 'appi-local', appInsightsConnectionString: 'InstrumentationKey=k;IngestionEndpoint=https://127.0.0.1:4/' },
   vault: { vaultUri: 'https://127.0.0.1:5/' },
 };
-const required = { environmentName: 'local', graphClientState: 'a-client-state-of-20+' };
+const required = { environmentName: 'local' };
 
 describe('the compiled template read as Azure Resource Manager deploys it, with the stand-ins as its resources', () => {
   it("gives the function app the template's settings: identity-based storage, Key Vault references, the stand-ins' endpoints", () => {
@@ -70,9 +70,9 @@ describe('the compiled template read as Azure Resource Manager deploys it, with 
 
   it('refuses a parameter the template does not declare, one out of its bounds, a required one missing, and a role id Azure has no built-in role for', () => {
     expect(() => new CompiledTemplate(template(), { ...required, graphClientStat: 'x' }, deployed)).toThrow(/no parameter graphClientStat/);
-    expect(() => new CompiledTemplate(template(), { ...required, graphClientState: 'short' }, deployed).appSettings()).toThrow('Parameter graphClientState is shorter than 16.');
+    expect(() => new CompiledTemplate(template(), { ...required, claimCheckRetentionDays: 7 }, deployed).appSettings()).toThrow('Parameter claimCheckRetentionDays is below 14.');
     expect(() => new CompiledTemplate(template(), { ...required, graphAuthMode: 'password' }, deployed).appSettings()).toThrow(/Parameter graphAuthMode is "password", not one of its allowed values/);
-    expect(() => new CompiledTemplate(template(), { environmentName: 'local' }, deployed).appSettings()).toThrow('Parameter graphClientState has no value and no default.');
+    expect(() => new CompiledTemplate(template(), {}, deployed).appSettings()).toThrow('Parameter environmentName has no value and no default.');
     const t = template();
     t.variables.roles.storageQueueDataContributor = '00000000-0000-0000-0000-000000000000';
     expect(() => new CompiledTemplate(t, required, deployed).roleAssignments()).toThrow(CompiledTemplateError);

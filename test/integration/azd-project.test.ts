@@ -13,6 +13,7 @@ type AzureYaml = {
   infra: { provider: string; path: string; module: string };
   services: Record<string, { project: string; language: string; host: string; dist: string; remoteBuild: boolean; hooks: Record<string, { posix: Hook; windows: Hook }> }>;
   hooks: Record<string, { posix: Hook; windows: Hook }>;
+  requiredVersions?: { azd?: string };
 };
 
 describe('azure.yaml (Azure Developer CLI)', () => {
@@ -35,26 +36,20 @@ describe('azure.yaml (Azure Developer CLI)', () => {
     ).not.toContain('node_modules');
   });
 
-  it('runs npm run package before packaging, and prints the next steps after provision and deploy, on Linux/macOS and Windows', () => {
-    const service = services[0]?.[1];
-    for (const hook of [service?.hooks.prepackage?.posix, service?.hooks.prepackage?.windows]) expect(hook?.run).toBe('npm run package');
-    expect(project.hooks.postprovision?.posix.run).toContain('node dist/scripts/azd-next-steps.js provisioned');
-    expect(project.hooks.postprovision?.windows.run).toContain('node dist/scripts/azd-next-steps.js provisioned');
-    expect(project.hooks.postdeploy?.posix.run).toBe('node dist/scripts/azd-next-steps.js deployed');
-    expect(project.hooks.postdeploy?.windows.shell).toBe('pwsh');
+  it('asks for an azd that honours remoteBuild: false (1.23.5) and keeps a staged folder whole (1.23.12)', () => {
+    expect(project.requiredVersions?.azd).toBe('>= 1.23.12');
   });
 
-  it("maps azd's environment into every parameter of infra/main.parameters.json, each a parameter of main.bicep", () => {
-    const params = (JSON.parse(read('infra/main.parameters.json')) as { parameters: Record<string, { value: string }> }).parameters;
-    expect(params.environmentName?.value).toBe('${AZURE_ENV_NAME}');
-    expect(params.location?.value).toBe('${AZURE_LOCATION}');
-    expect(params.deployerPrincipalId?.value).toBe('${AZURE_PRINCIPAL_ID}');
-    expect(params.deployerPrincipalType?.value).toBe('${AZURE_PRINCIPAL_TYPE=User}');
-    const bicep = read('infra/main.bicep');
-    for (const [name, { value }] of Object.entries(params)) {
-      expect(bicep, name).toMatch(new RegExp(`^param ${name} `, 'm'));
-      expect(value, name).toMatch(/^\$\{[A-Z_]+(=[^}]*)?\}$/);
+  it('runs npm run package before packaging, checks az and azd act as one before provisioning, prepares the vault after, and prints the next steps, on Linux/macOS and Windows', () => {
+    const service = services[0]?.[1];
+    for (const hook of [service?.hooks.prepackage?.posix, service?.hooks.prepackage?.windows]) expect(hook?.run).toBe('npm run package');
+    for (const hook of [project.hooks.preprovision?.posix, project.hooks.preprovision?.windows])
+      expect(hook?.run).toMatch(/^npm run build --silent(;| &&) .*node dist\/cli\/azure-setup\.js check-login/);
+    for (const hook of [project.hooks.postprovision?.posix, project.hooks.postprovision?.windows]) {
+      expect(hook?.run).toMatch(/^node dist\/cli\/azure-setup\.js vault --credential azd(;| &&) .*node dist\/scripts\/azd-next-steps\.js provisioned/);
     }
+    expect(project.hooks.postdeploy?.posix.run).toBe('node dist/scripts/azd-next-steps.js deployed');
+    expect(project.hooks.postdeploy?.windows.shell).toBe('pwsh');
   });
 
   it('the hooks print the commands still to run, filled in from the azd environment', () => {
@@ -70,11 +65,14 @@ describe('azure.yaml (Azure Developer CLI)', () => {
     expect(deployed.status).toBe(0);
     expect(deployed.stdout).toContain('az functionapp keys set -g rg-relay -n func-relay-abc --key-type functionKeys --key-name graph');
     expect(deployed.stdout).toContain('npm run subscriptions -- check-endpoints');
+    // The function key is step 6 of docs/deploy.md, the check 7, the switch 8.
+    expect(deployed.stdout).toContain('docs/deploy.md, steps 6-8');
+    expect(read('docs/deploy.md')).toMatch(/## 6\. The function key[\s\S]*## 7\. Check the endpoints[\s\S]*## 8\. Let the app manage/);
     expect(deployed.stdout).toContain('azd env set MANAGE_SUBSCRIPTIONS true');
     const managing = spawnSync(process.execPath, [NEXT_STEPS, 'deployed'], { env: { ...env, MANAGE_SUBSCRIPTIONS: 'true' }, encoding: 'utf8' });
     expect(managing.stdout).toContain('npm run subscriptions -- status');
     const provisioned = spawnSync(process.execPath, [NEXT_STEPS, 'provisioned'], { env, encoding: 'utf8' });
-    expect(provisioned.stdout).toContain('az keyvault certificate create --vault-name kv-relayabc');
+    expect(provisioned.stdout).toContain('the clientState and the encryption certificate are in kv-relayabc');
     expect(spawnSync(process.execPath, [NEXT_STEPS], { encoding: 'utf8' }).status).toBe(2);
   });
 });

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+import { execFileSync } from 'node:child_process';
+import { AzureCliCredential, AzureDeveloperCliCredential, DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { CertificateClient } from '@azure/keyvault-certificates';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { EXIT, exitWithUsage, printError } from './cli-run.js';
+import { compareLogins, type ToolLogin } from './azure-setup/login-check.js';
+import { signedInPrincipal, type SignedInPrincipal } from './azure-setup/signed-in-principal.js';
+import { ensureClientState, ensureEncryptionCertificate, type ForbiddenRetry, type PreparedItem } from './azure-setup/vault-preparation.js';
+import { parseArgs } from 'node:util';
+import { isLoopbackUrl } from '../shared/util/loopback-url.js';
+
+/**
+ * `npm run azure-setup -- <command>`: the deployment steps of docs/deploy.md that a tool does better than a
+ * hand-typed command. Needs no app settings.
+ * - `whoami [--credential az|azd|default] [--field objectId|type]`: who the tool is signed in as (object id and
+ *   User/ServicePrincipal, for deployerPrincipalId/deployerPrincipalType), read from its own Azure token; works
+ *   for a service principal, where `az ad signed-in-user show` fails.
+ * - `check-login`: az and azd act as the same account on the same subscription (azd's AZURE_SUBSCRIPTION_ID),
+ *   or exit 1 naming the command that fixes it.
+ * - `vault [--vault-name <name> | --vault-url <url>] [--certificate-name <name>] [--credential …]
+ *   [--wait-minutes <n>]`: the clientState secret and the encryption certificate, each created only when absent
+ *   (never replaced), retrying 403 while role assignments apply. Vault name default: $KEY_VAULT_NAME.
+ * Exit codes: 0 done, 1 failed, 2 bad usage.
+ */
+const USAGE = `usage: npm run azure-setup -- whoami [--credential az|azd|default] [--field objectId|type]
+       npm run azure-setup -- check-login
+       npm run azure-setup -- vault [--vault-name <name> | --vault-url <url>] [--certificate-name <name>] [--credential az|azd|default] [--wait-minutes <n>] [--retry-seconds <n>]`;
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      credential: { type: 'string', default: 'default' },
+      field: { type: 'string' },
+      'vault-name': { type: 'string' },
+      'vault-url': { type: 'string' },
+      'certificate-name': { type: 'string', default: 'graph-notifications' },
+      'wait-minutes': { type: 'string', default: '10' },
+      'retry-seconds': { type: 'string', default: '20' },
+    },
+  });
+} catch (e) {
+  exitWithUsage(USAGE, (e as Error).message);
+}
+const { values, positionals } = parsed;
+const [command] = positionals;
+if (positionals.length !== 1 || !['whoami', 'check-login', 'vault'].includes(command ?? '')) exitWithUsage(USAGE);
+
+const ARM_SCOPE = 'https://management.azure.com/.default';
+const credentialOf = (name: string): TokenCredential => {
+  if (name === 'az') return new AzureCliCredential();
+  if (name === 'azd') return new AzureDeveloperCliCredential();
+  if (name === 'default') return new DefaultAzureCredential();
+  return exitWithUsage(USAGE, `--credential must be az, azd or default, not ${name}`);
+};
+async function principalOf(credential: TokenCredential): Promise<SignedInPrincipal> {
+  const token = await credential.getToken(ARM_SCOPE);
+  if (!token) throw new Error('no token was issued');
+  return signedInPrincipal(token.token);
+}
+const minutes = Number(values['wait-minutes']);
+const seconds = Number(values['retry-seconds']);
+if (!Number.isFinite(minutes) || minutes < 0 || !Number.isFinite(seconds) || seconds <= 0) exitWithUsage(USAGE, '--wait-minutes must be a number of minutes (0 or more)');
+
+async function whoami(): Promise<number> {
+  const me = await principalOf(credentialOf(values.credential));
+  if (values.field === 'objectId' || values.field === 'type') process.stdout.write(`${me[values.field]}\n`);
+  else if (values.field !== undefined) exitWithUsage(USAGE, '--field must be objectId or type');
+  else process.stdout.write(`${me.objectId} ${me.type}${me.name ? ` ${me.name}` : ''}${me.tenantId ? ` tenant ${me.tenantId}` : ''}\n`);
+  return EXIT.ok;
+}
+
+function azdEnvValue(name: string): string | undefined {
+  try {
+    return execFileSync('azd', ['env', 'get-value', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function checkLogin(): Promise<number> {
+  const azAccount = JSON.parse(execFileSync('az', ['account', 'show', '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' })) as {
+    id?: string;
+  };
+  const az: ToolLogin = { tool: 'az', principal: await principalOf(new AzureCliCredential()), subscriptionId: azAccount.id };
+  // azd's hooks have the environment's values in theirs; run by hand, ask azd for its environment's subscription.
+  const azdSubscription = process.env.AZURE_SUBSCRIPTION_ID?.trim() || azdEnvValue('AZURE_SUBSCRIPTION_ID');
+  const azd: ToolLogin = { tool: 'azd', principal: await principalOf(new AzureDeveloperCliCredential()), subscriptionId: azdSubscription };
+  const result = compareLogins(az, azd);
+  if (!result.same) {
+    printError(`az and azd do not act as one:\n${result.problems.map((p) => `  - ${p}`).join('\n')}`);
+    return EXIT.failed;
+  }
+  process.stdout.write(`az and azd: the same account (${az.principal.name ?? az.principal.objectId}) on subscription ${azd.subscriptionId}\n`);
+  return EXIT.ok;
+}
+
+async function vault(): Promise<number> {
+  const name = values['vault-name'] ?? (values['vault-url'] ? undefined : process.env.KEY_VAULT_NAME?.trim());
+  const url = values['vault-url'] ?? (name ? `https://${name}.vault.azure.net` : undefined);
+  if (!url) return exitWithUsage(USAGE, 'name the vault: --vault-name, --vault-url or KEY_VAULT_NAME');
+  const credential = credentialOf(values.credential);
+  const retry: ForbiddenRetry = {
+    forMs: minutes * 60_000,
+    everyMs: seconds * 1000,
+    onForbidden: (what, waited) =>
+      printError(`${what}: 403 from the vault after ${Math.round(waited / 1000)} s; role assignments take minutes to apply after provisioning: trying again in ${seconds} s (up to ${minutes} min)`),
+  };
+  // A vault on loopback (a local stand-in) answers with Key Vault's challenge, whose resource is not its address.
+  const options = { disableChallengeResourceVerification: isLoopbackUrl(url) };
+  const items: PreparedItem[] = [
+    await ensureClientState(new SecretClient(url, credential, options), retry),
+    await ensureEncryptionCertificate(new CertificateClient(url, credential, options), values['certificate-name'], retry),
+  ];
+  for (const item of items) process.stdout.write(`${item.name}: ${item.outcome === 'created' ? 'created' : 'already there, kept'}${item.warning ? ` (warning: ${item.warning})` : ''}\n`);
+  return items.some((i) => i.warning) ? EXIT.failed : EXIT.ok;
+}
+
+try {
+  process.exitCode = await (command === 'whoami' ? whoami() : command === 'check-login' ? checkLogin() : vault());
+} catch (e) {
+  const status = (e as { statusCode?: number }).statusCode;
+  printError(
+    `azure-setup ${command ?? ''} failed: ${status === 403 ? '403 Forbidden, still after the wait: does this account hold Key Vault Secrets Officer and Certificates Officer on the vault (deployerPrincipalId)? ' : ''}${(e as Error).message}`,
+  );
+  process.exitCode = EXIT.failed;
+}
