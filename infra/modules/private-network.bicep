@@ -22,7 +22,7 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' existing = {
 var appSubnetName = 'function-app'
 var endpointSubnetName = 'private-endpoints'
 
-resource network 'Microsoft.Network/virtualNetworks@2024-07-01' = {
+resource network 'Microsoft.Network/virtualNetworks@2025-07-01' = {
   name: virtualNetworkName
   location: location
   tags: tags
@@ -89,7 +89,7 @@ resource zoneLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-0
   }
 ]
 
-resource privateEndpoints 'Microsoft.Network/privateEndpoints@2024-07-01' = [
+resource privateEndpoints 'Microsoft.Network/privateEndpoints@2025-07-01' = [
   for e in endpoints: {
     name: '${privateEndpointPrefix}${e.name}'
     location: location
@@ -101,7 +101,7 @@ resource privateEndpoints 'Microsoft.Network/privateEndpoints@2024-07-01' = [
   }
 ]
 
-resource zoneGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2024-07-01' = [
+resource zoneGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-07-01' = [
   for (e, i) in endpoints: {
     parent: privateEndpoints[i]
     name: 'default'
