@@ -71,8 +71,9 @@ param backfillSafetyNetHours int = 0
 @maxValue(32)
 param notificationQueuePartitions int = 1
 
-@description('Time-to-live of downstream event messages in seconds; -1: they never expire (dead letters never do).')
+@description('Time-to-live of downstream event messages in seconds; -1 or 0: they never expire (the app\'s EVENT_TTL_SECONDS is then -1; dead letters never expire).')
 @minValue(-1)
+@maxValue(2147483647)
 param eventTtlSeconds int = -1
 
 @description('Days event payload blobs (events over 64 KiB, decrypted content) are kept; 0: forever. Enforced by a storage lifecycle policy.')
@@ -87,8 +88,26 @@ param claimCheckRetentionDays int = 30
 @description('Only Microsoft Graph\'s published change-notification addresses (graph-notification-sources.json) and operatorCidrs may call the app. Access restrictions cover the whole site, not a path: /api/status too (docs/deploy.md).')
 param restrictToGraph bool = false
 
-@description('With restrictToGraph: comma-separated address ranges (CIDR, e.g. 203.0.113.0/24) of operators who open /api/status or run check-endpoints.')
+@description('Comma-separated public address ranges (CIDR, e.g. 203.0.113.0/24) of operators: with restrictToGraph, who may open /api/status or run check-endpoints; with privateNetworking, who may still reach storage and Key Vault (the CLIs, the Key Vault steps).')
 param operatorCidrs string = ''
+
+@description('Close storage and Key Vault to the public network: a virtual network the app is integrated into, private endpoints and their private DNS zones; only operatorCidrs (and trusted Azure services) still reach them from outside. The app\'s HTTP endpoints stay public for Graph (docs/deploy.md step 12).')
+param privateNetworking bool = false
+
+@description('With privateNetworking: the virtual network\'s address space (CIDR), at least a /23; its first /24 is the app\'s integration subnet, the next /24 the private endpoints\'. Pick one no peered network uses.')
+param privateNetworkAddressSpace string = '10.0.0.0/23'
+
+@description('Instances kept ready for the HTTP functions (notifications, lifecycle) so Graph\'s handshake and notifications after a quiet spell meet no cold start; 0: none. Each is billed while idle (docs/scale.md).')
+@minValue(0)
+@maxValue(1000)
+param httpAlwaysReadyInstances int = 0
+
+@description('Send the storage account\'s blob, queue and table logs (StorageRead, StorageWrite, StorageDelete) to Log Analytics: a row per storage operation, 1.3 to 5.5 per event (docs/scale.md). The function app\'s logs and the vault\'s audit log always go there.')
+param storageDiagnosticLogs bool = false
+
+@description('Most GB a day the Log Analytics workspace ingests (Application Insights and the diagnostic logs together); past it, telemetry is dropped until the cap resets. 0: no cap (docs/scale.md).')
+@minValue(0)
+param logDailyCapGb int = 0
 
 @description('An app setting that Functions resolves from Key Vault with the app\'s identity.')
 func keyVaultReference(secretUri string) string => '@Microsoft.KeyVault(SecretUri=${secretUri})'
@@ -105,12 +124,15 @@ var deploymentContainerName = 'app-package-${take(resourceToken, 16)}'
 // Microsoft may change Graph's addresses without notice: a notification from a new one is refused (403), Graph
 // retries it for 4 hours and then drops it. Refresh graph-notification-sources.json as docs/deploy.md says.
 var graphNotificationSources = loadJsonContent('graph-notification-sources.json')
+var operatorRanges = filter(map(split(operatorCidrs, ','), c => trim(c)), c => !empty(c))
 var accessRestrictions = restrictToGraph
   ? concat(
       map(graphNotificationSources.publicCloud, ip => { name: 'graph-change-notifications', ipAddress: '${ip}/32', action: 'Allow', priority: 100 }),
-      map(filter(map(split(operatorCidrs, ','), c => trim(c)), c => !empty(c)), cidr => { name: 'operators', ipAddress: cidr, action: 'Allow', priority: 200 })
+      map(operatorRanges, cidr => { name: 'operators', ipAddress: cidr, action: 'Allow', priority: 200 })
     )
   : []
+// The storage firewall takes a single address without "/32" (and no /31); the vault's takes either.
+var operatorAddresses = map(operatorRanges, r => endsWith(r, '/32') ? replace(r, '/32', '') : r)
 
 // The reconciler's own handshake check before each creation calls the app's public URLs from the app's outbound
 // addresses, which the restriction denies (403): it would stop every creation. Graph's handshake on create, from
@@ -155,6 +177,7 @@ module monitoring 'modules/monitoring.bicep' = {
     tags: tags
     logAnalyticsName: '${abbrs.logAnalytics}${envName}-${resourceToken}'
     appInsightsName: '${abbrs.appInsights}${envName}-${resourceToken}'
+    dailyQuotaGb: logDailyCapGb == 0 ? -1 : logDailyCapGb
   }
 }
 
@@ -177,6 +200,8 @@ module storage 'modules/storage.bicep' = {
     eventPayloadRetentionDays: eventPayloadRetentionDays
     claimCheckContainer: containerNames.claimChecks
     claimCheckRetentionDays: claimCheckRetentionDays
+    denyPublicNetwork: privateNetworking
+    allowedAddresses: operatorAddresses
   }
 }
 
@@ -192,6 +217,9 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
     softDeleteRetentionInDays: 90
     enablePurgeProtection: keyVaultPurgeProtection ? true : null
     publicNetworkAccess: 'Enabled'
+    networkAcls: privateNetworking
+      ? { defaultAction: 'Deny', bypass: 'AzureServices', ipRules: map(operatorAddresses, a => { value: a }) }
+      : { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 }
 
@@ -244,7 +272,7 @@ var appSettings = union(
     EVENTS_CONTAINER: containerNames.events
     DEDUP_TABLE: tableNames.dedup
     DEDUP_WINDOW_MINUTES: '1440'
-    EVENT_TTL_SECONDS: string(eventTtlSeconds)
+    EVENT_TTL_SECONDS: string(eventTtlSeconds > 0 ? eventTtlSeconds : -1)
     BACKFILL_QUEUE: queueNames.backfill
     BACKFILL_TABLE: tableNames.backfill
     BACKFILL_AFTER_DOWNTIME_SECONDS: '600'
@@ -283,8 +311,34 @@ module functionApp 'modules/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     accessRestrictions: accessRestrictions
+    virtualNetworkSubnetId: privateNetworking ? privateNetwork!.outputs.appSubnetId : ''
+    httpAlwaysReadyInstances: httpAlwaysReadyInstances
   }
   dependsOn: [rbac]
+}
+
+module privateNetwork 'modules/private-network.bicep' = if (privateNetworking) {
+  name: 'private-network'
+  params: {
+    location: location
+    tags: tags
+    virtualNetworkName: '${abbrs.virtualNetwork}${envName}-${resourceToken}'
+    addressSpace: privateNetworkAddressSpace
+    privateEndpointPrefix: '${abbrs.privateEndpoint}${envName}-${resourceToken}-'
+    storageAccountName: storage.outputs.name
+    keyVaultName: vault.name
+  }
+}
+
+module diagnostics 'modules/diagnostics.bicep' = {
+  name: 'diagnostics'
+  params: {
+    workspaceId: monitoring.outputs.workspaceId
+    functionAppName: functionApp.outputs.name
+    keyVaultName: vault.name
+    storageAccountName: storage.outputs.name
+    storageLogs: storageDiagnosticLogs
+  }
 }
 
 var roles = {

@@ -28,3 +28,8 @@ param backfillSafetyNetHours = any(int(readEnvironmentVariable('BACKFILL_SAFETY_
 
 param restrictToGraph = bool(readEnvironmentVariable('AZURE_RESTRICT_TO_GRAPH', 'false'))
 param operatorCidrs = readEnvironmentVariable('AZURE_OPERATOR_CIDRS', '')
+param privateNetworking = bool(readEnvironmentVariable('AZURE_PRIVATE_NETWORKING', 'false'))
+param privateNetworkAddressSpace = readEnvironmentVariable('AZURE_PRIVATE_NETWORK_ADDRESS_SPACE', '10.0.0.0/23')
+param httpAlwaysReadyInstances = int(readEnvironmentVariable('AZURE_HTTP_ALWAYS_READY_INSTANCES', '0'))
+param storageDiagnosticLogs = bool(readEnvironmentVariable('AZURE_STORAGE_DIAGNOSTIC_LOGS', 'false'))
+param logDailyCapGb = int(readEnvironmentVariable('AZURE_LOG_DAILY_CAP_GB', '0'))

@@ -165,8 +165,11 @@ function evaluateNode(node: Node, scope: ArmScope, lambdas: Record<string, Value
       const sub = (scope.context?.subscription as { subscriptionId?: string } | undefined)?.subscriptionId;
       const group = (scope.context?.resourceGroup as { name?: string } | undefined)?.name;
       if (!sub || !group) throw new Error("resourceId() needs a scope that knows the deployment's subscription and resource group.");
-      const [type, ...names] = all().map(String);
-      return `/subscriptions/${sub}/resourceGroups/${group}/providers/${type}/${names.join('/')}`;
+      // A child type's names interleave with its types: Microsoft.Storage/storageAccounts/<name>/blobServices/<name>.
+      const [type = '', ...names] = all().map(String);
+      const [namespace, ...types] = type.split('/');
+      if (types.length !== names.length) throw new Error(`resourceId('${type}') needs ${types.length} names, not ${names.length}.`);
+      return `/subscriptions/${sub}/resourceGroups/${group}/providers/${namespace}/${types.map((t, i) => `${t}/${names[i]}`).join('/')}`;
     }
     case 'string': {
       // As ARM writes them: a bool as True/False, a number in decimal, an object or array as JSON.
@@ -175,7 +178,8 @@ function evaluateNode(node: Node, scope: ArmScope, lambdas: Record<string, Value
     }
     case 'copyIndex':
       if (!scope.copyIndex) throw new Error('copyIndex() outside a copy loop.');
-      return scope.copyIndex(String(arg(0)));
+      // copyIndex() is the innermost loop's; copyIndex('<loop>') a named one's.
+      return scope.copyIndex(node.args.length > 0 ? String(arg(0)) : '');
     case 'items':
       return Object.entries(arg(0) as Record<string, Value>).map(([key, value]) => ({ key, value }));
     case 'range': {
@@ -202,6 +206,30 @@ function evaluateNode(node: Node, scope: ArmScope, lambdas: Record<string, Value
         .slice(0, 13);
     case 'equals':
       return JSON.stringify(arg(0)) === JSON.stringify(arg(1));
+    case 'less':
+      return compare(arg(0), arg(1)) < 0;
+    case 'lessOrEquals':
+      return compare(arg(0), arg(1)) <= 0;
+    case 'greater':
+      return compare(arg(0), arg(1)) > 0;
+    case 'greaterOrEquals':
+      return compare(arg(0), arg(1)) >= 0;
+    case 'endsWith':
+      return String(arg(0))
+        .toLowerCase()
+        .endsWith(String(arg(1)).toLowerCase());
+    case 'replace':
+      return String(arg(0))
+        .split(String(arg(1)))
+        .join(String(arg(2)));
+    case 'skip': {
+      const v = arg(0);
+      return typeof v === 'string' || Array.isArray(v) ? v.slice(Math.max(0, Number(arg(1)))) : v;
+    }
+    case 'null':
+      return null;
+    case 'cidrSubnet':
+      return cidrSubnet(String(arg(0)), Number(arg(1)), Number(arg(2)));
     case 'toLower':
       return String(arg(0)).toLowerCase();
     default: {
@@ -219,6 +247,25 @@ function evaluateNode(node: Node, scope: ArmScope, lambdas: Record<string, Value
 export function evaluateArm(value: Value, scope: ArmScope): Value {
   if (typeof value !== 'string' || !value.startsWith('[') || value.startsWith('[[')) return value;
   return evaluateNode(parse(value.slice(1, -1)), scope, {});
+}
+
+/** ARM's cidrSubnet for IPv4: the `index`-th range of prefix length `length` inside `network`. */
+function cidrSubnet(network: string, length: number, index: number): string {
+  const [address, prefix] = network.split('/');
+  const octets = (address ?? '').split('.').map(Number);
+  const bits = Number(prefix);
+  if (octets.length !== 4 || octets.some((o) => !(o >= 0 && o <= 255)) || !(bits >= 0 && bits <= length && length <= 32)) throw new Error(`cidrSubnet cannot split ${network} into /${length}.`);
+  if (index < 0 || index >= 2 ** (length - bits)) throw new Error(`cidrSubnet: ${network} has no /${length} number ${index}.`);
+  const base = octets.reduce((n, o) => n * 256 + o, 0);
+  const start = Math.floor(base / 2 ** (32 - bits)) * 2 ** (32 - bits) + index * 2 ** (32 - length);
+  return `${[24, 16, 8, 0].map((shift) => Math.floor(start / 2 ** shift) % 256).join('.')}/${length}`;
+}
+
+/** ARM's comparison (less, greater…): two numbers, or two strings in ordinal order; anything else is an error. */
+function compare(a: Value, b: Value): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  throw new Error(`ARM cannot compare ${JSON.stringify(a)} with ${JSON.stringify(b)}.`);
 }
 
 /** ARM's union of objects: later properties win, and objects present in both are merged in turn. */

@@ -12,6 +12,10 @@ param maximumInstanceCount int
 param instanceMemoryMB int
 @description('Allow rules for the site; any at all: everything else is denied. None: no restriction.')
 param accessRestrictions array = []
+@description('The subnet (delegated to Microsoft.App/environments) the app is integrated into. Empty: none.')
+param virtualNetworkSubnetId string = ''
+@description('Always-ready instances of the HTTP scale group (the notification and lifecycle endpoints); 0: none.')
+param httpAlwaysReadyInstances int = 0
 
 var appSettingList = [for item in items(appSettings): { name: item.key, value: item.value }]
 
@@ -37,6 +41,8 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
+    // Outbound traffic (storage, Key Vault, and their private endpoints) leaves through this subnet; inbound stays public.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: union(
       {
         minTlsVersion: '1.2'
@@ -59,10 +65,13 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
         }
       }
       runtime: { name: 'node', version: '22' }
-      scaleAndConcurrency: {
-        maximumInstanceCount: maximumInstanceCount
-        instanceMemoryMB: instanceMemoryMB
-      }
+      scaleAndConcurrency: union(
+        {
+          maximumInstanceCount: maximumInstanceCount
+          instanceMemoryMB: instanceMemoryMB
+        },
+        httpAlwaysReadyInstances > 0 ? { alwaysReady: [{ name: 'http', instanceCount: httpAlwaysReadyInstances }] } : {}
+      )
     }
   }
 }

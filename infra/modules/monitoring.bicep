@@ -3,6 +3,8 @@ param location string
 param tags object
 param logAnalyticsName string
 param appInsightsName string
+@description('Most GB the workspace ingests a day (Application Insights and diagnostic logs together); -1: no cap.')
+param dailyQuotaGb int
 
 resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2025-07-01' = {
   name: logAnalyticsName
@@ -11,6 +13,8 @@ resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2025-07-01' = {
   properties: {
     sku: { name: 'PerGB2018' }
     retentionInDays: 30
+    // Once the cap is reached the workspace drops what arrives until the cap resets (docs/scale.md).
+    workspaceCapping: { dailyQuotaGb: dailyQuotaGb }
   }
 }
 
@@ -26,5 +30,6 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+output workspaceId string = logAnalytics.id
 output appInsightsName string = appInsights.name
 output appInsightsConnectionString string = appInsights.properties.ConnectionString

@@ -16,6 +16,10 @@ param eventPayloadRetentionDays int
 param claimCheckContainer string
 @description('Days a claim-check blob is kept after it was written.')
 param claimCheckRetentionDays int
+@description('Deny public network access except from allowedAddresses (and trusted Azure services); the app then reaches the account through private endpoints.')
+param denyPublicNetwork bool
+@description('With denyPublicNetwork: the public addresses or ranges (storage IP rules: an address, or a CIDR range of /30 or wider) still allowed.')
+param allowedAddresses string[]
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   name: storageAccountName
@@ -30,6 +34,9 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
     supportsHttpsTrafficOnly: true
     defaultToOAuthAuthentication: true
     publicNetworkAccess: 'Enabled'
+    networkAcls: denyPublicNetwork
+      ? { defaultAction: 'Deny', bypass: 'AzureServices', ipRules: map(allowedAddresses, a => { value: a, action: 'Allow' }) }
+      : { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 }
 

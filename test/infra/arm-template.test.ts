@@ -283,4 +283,208 @@ describe('infra/main.bicep compiled', () => {
       expect(text().match(/SUBSCRIPTIONS_CHECK_ENDPOINTS/g)).toHaveLength(1);
     });
   });
+
+  /**
+   * What ARM deploys inside a module for these parameters (the template's defaults for the others): a scope in which
+   * the module's parameters are the main template's expressions evaluated, and `reference()` answers what `deployed`
+   * says a deployed module or resource reports; `main`, the main template's own scope.
+   */
+  function moduleScope(moduleName: string, given: Record<string, unknown>, deployed: Record<string, unknown> = {}): { module: Json; scope: ArmScope; main: ArmScope } {
+    const t = template();
+    const context = {
+      environment: { name: 'AzureCloud', suffixes: { storage: 'core.windows.net', keyvaultDns: '.vault.azure.net' } },
+      subscription: { id: '/subscriptions/s', subscriptionId: 's' },
+      resourceGroup: { id: '/subscriptions/s/resourceGroups/rg', name: 'rg', location: 'westeurope' },
+    };
+    const reference = (name: string) => {
+      if (!(name in deployed)) throw new Error(`reference('${name}') is not expected here.`);
+      return deployed[name];
+    };
+    const main: ArmScope = {
+      parameters: new Proxy({}, { get: (_, name: string) => (name in given ? given[name] : evaluateArm(t.parameters[name]?.defaultValue, main)) }),
+      variable: (name) => evaluateArm(t.variables[name], main),
+      reference,
+      context,
+      functions: t.functions ?? [],
+    };
+    const deployment = resources(t).find((r) => r.type === 'Microsoft.Resources/deployments' && r.name === moduleName)!;
+    const module = deployment.properties.template as Json;
+    const scope: ArmScope = {
+      parameters: new Proxy({}, { get: (_, name: string) => moduleParameter(deployment.properties.parameters[name], main) }),
+      variable: (name) => deep(module.variables?.[name], scope),
+      reference,
+      context,
+      functions: module.functions ?? [],
+    };
+    return { module: { ...module, condition: evaluateArm(deployment.condition ?? true, main) }, scope, main };
+  }
+  /** A module parameter's value: `{ value }`, or an expression that gives `{ value }` (a conditional value compiles so). */
+  const moduleParameter = (entry: unknown, main: ArmScope): unknown => (typeof entry === 'string' ? (evaluateArm(entry, main) as Json).value : evaluateArm((entry as Json | undefined)?.value, main));
+  /** A value at any depth with every expression in it evaluated. */
+  const deep = (value: unknown, scope: ArmScope): unknown =>
+    Array.isArray(value)
+      ? value.map((v) => deep(v, scope))
+      : value && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deep(v, scope)]))
+        : evaluateArm(value, scope);
+  /** What `reference()` gives for a deployed module: its outputs. */
+  const outputs = (o: Record<string, string>) => ({ outputs: Object.fromEntries(Object.entries(o).map(([k, value]) => [k, { value }])) });
+  const siteOf = (module: Json) => resources(module).find((r) => r.type === 'Microsoft.Web/sites')!;
+  const appSubnetId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/function-app';
+  const withNetwork = { privateNetwork: outputs({ appSubnetId }) };
+
+  describe('privateNetworking: storage and Key Vault closed to the public network', () => {
+    /** The storage account's and the vault's network rules, and the site's subnet, for these parameters. */
+    function networkFor(parameters: Record<string, unknown>) {
+      const storage = moduleScope('storage', parameters);
+      const account = resources(storage.module).find((r) => r.type === 'Microsoft.Storage/storageAccounts')!;
+      const app = moduleScope('function-app', parameters, withNetwork);
+      const vault = resources(template()).find((r) => r.type === 'Microsoft.KeyVault/vaults')!;
+      return {
+        storage: { publicNetworkAccess: account.properties.publicNetworkAccess, networkAcls: deep(account.properties.networkAcls, storage.scope) as Json },
+        vault: { publicNetworkAccess: vault.properties.publicNetworkAccess, networkAcls: deep(vault.properties.networkAcls, storage.main) as Json },
+        subnet: evaluateArm(siteOf(app.module).properties.virtualNetworkSubnetId, app.scope),
+        networkDeployed: moduleScope('private-network', parameters).module.condition,
+      };
+    }
+
+    it('is off by default, and off deploys no network, no private endpoint, no subnet on the site, and leaves both open as Azure does by default', () => {
+      expect(template().parameters.privateNetworking).toMatchObject({ type: 'bool', defaultValue: false });
+      const off = networkFor({ operatorCidrs: '203.0.113.0/24' });
+      expect(off.networkDeployed).toBe(false);
+      expect(off.subnet).toBeNull();
+      for (const service of [off.storage, off.vault]) expect(service).toEqual({ publicNetworkAccess: 'Enabled', networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' } });
+      // Every network resource is in the private-network module, which off does not deploy.
+      const outside = resources({ resources: Object.values(template().resources).filter((r: any) => r.name !== 'private-network') });
+      expect(outside.filter((r) => String(r.type).startsWith('Microsoft.Network/'))).toEqual([]);
+    });
+
+    it("on, denies public access to storage and the vault except trusted services and operatorCidrs, and integrates the site into the network's app subnet", () => {
+      const on = networkFor({ privateNetworking: true, operatorCidrs: '203.0.113.0/24, 198.51.100.7/32,' });
+      expect(on.networkDeployed).toBe(true);
+      expect(on.subnet).toBe(appSubnetId);
+      // publicNetworkAccess stays Enabled: Disabled would refuse the operators' addresses too.
+      expect(on.storage).toEqual({
+        publicNetworkAccess: 'Enabled',
+        networkAcls: {
+          defaultAction: 'Deny',
+          bypass: 'AzureServices',
+          // The storage firewall takes a single address without /32.
+          ipRules: [
+            { value: '203.0.113.0/24', action: 'Allow' },
+            { value: '198.51.100.7', action: 'Allow' },
+          ],
+        },
+      });
+      expect(on.vault).toEqual({ publicNetworkAccess: 'Enabled', networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices', ipRules: [{ value: '203.0.113.0/24' }, { value: '198.51.100.7' }] } });
+      // The site itself stays public (Graph calls it); access restrictions remain restrictToGraph's alone.
+      expect(networkFor({ privateNetworking: true, restrictToGraph: false }).subnet).toBe(appSubnetId);
+    });
+
+    it('on, creates the network with a subnet delegated to Microsoft.App/environments and one for the private endpoints', () => {
+      const { module, scope } = moduleScope('private-network', { privateNetworking: true, privateNetworkAddressSpace: '10.20.0.0/16' }, { storage: outputs({ name: 'stx' }) });
+      const network = deep(resources(module).find((r) => r.type === 'Microsoft.Network/virtualNetworks')!.properties, scope) as Json;
+      expect(network.addressSpace).toEqual({ addressPrefixes: ['10.20.0.0/16'] });
+      expect(network.subnets).toEqual([
+        { name: 'function-app', properties: { addressPrefix: '10.20.0.0/24', delegations: [{ name: 'flex-consumption', properties: { serviceName: 'Microsoft.App/environments' } }] } },
+        { name: 'private-endpoints', properties: { addressPrefix: '10.20.1.0/24', privateEndpointNetworkPolicies: 'Disabled' } },
+      ]);
+      expect(template().parameters.privateNetworkAddressSpace.defaultValue).toBe('10.0.0.0/23');
+    });
+
+    it('on, gives blob, queue, table and the vault each a private endpoint, registered in its privatelink zone, the zone linked to the network', () => {
+      const { module, scope } = moduleScope('private-network', { privateNetworking: true }, { storage: outputs({ name: 'stx' }) });
+      const all = resources(module);
+      const endpoints = evaluateArm(module.variables.endpoints, scope) as Json[];
+      /** A looped resource's value for each endpoint, as ARM's copy loop deploys it. */
+      const each = (type: string, pick: (r: Json) => unknown) => {
+        const r = all.find((x) => x.type === type)!;
+        expect(evaluateArm(r.copy.count, scope)).toBe(endpoints.length);
+        return endpoints.map((_, i) => deep(pick(r), { ...scope, copyIndex: () => i }));
+      };
+      expect(each('Microsoft.Network/privateDnsZones', (r) => r.name)).toEqual([
+        'privatelink.blob.core.windows.net',
+        'privatelink.queue.core.windows.net',
+        'privatelink.table.core.windows.net',
+        'privatelink.vaultcore.azure.net',
+      ]);
+      const storageId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/';
+      const connections = each('Microsoft.Network/privateEndpoints', (r) => r.properties.privateLinkServiceConnections[0].properties) as Json[];
+      expect(connections.map((c) => c.groupIds)).toEqual([['blob'], ['queue'], ['table'], ['vault']]);
+      expect(connections.map((c) => String(c.privateLinkServiceId).replace(/[^/]+$/, ''))).toEqual([
+        storageId,
+        storageId,
+        storageId,
+        '/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/',
+      ]);
+      expect(each('Microsoft.Network/privateEndpoints', (r) => r.properties.subnet.id)[0]).toMatch(/\/virtualNetworks\/vnet-[^/]+\/subnets\/private-endpoints$/);
+      expect(each('Microsoft.Network/privateEndpoints/privateDnsZoneGroups', (r) => r.properties.privateDnsZoneConfigs[0].properties.privateDnsZoneId)).toEqual(
+        ['blob', 'queue', 'table']
+          .map((s) => `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/privatelink.${s}.core.windows.net`)
+          .concat('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net'),
+      );
+      const links = each('Microsoft.Network/privateDnsZones/virtualNetworkLinks', (r) => r.properties) as Json[];
+      expect(new Set(links.map((l) => l.virtualNetwork.id)).size).toBe(1);
+      expect(links.every((l) => /\/virtualNetworks\/vnet-/.test(l.virtualNetwork.id) && l.registrationEnabled === false)).toBe(true);
+    });
+  });
+
+  describe('httpAlwaysReadyInstances', () => {
+    const scaleFor = (parameters: Record<string, unknown>) => {
+      const { module, scope } = moduleScope('function-app', parameters);
+      return evaluateArm(siteOf(module).properties.functionAppConfig.scaleAndConcurrency, scope);
+    };
+
+    it('is 0 by default and 0 keeps no instance ready: the scale settings are the same as without it', () => {
+      expect(template().parameters.httpAlwaysReadyInstances).toMatchObject({ type: 'int', defaultValue: 0, minValue: 0 });
+      expect(scaleFor({})).toEqual({ maximumInstanceCount: 100, instanceMemoryMB: 2048 });
+    });
+
+    it('keeps that many instances of the HTTP scale group ready', () => {
+      expect(scaleFor({ httpAlwaysReadyInstances: 2, instanceMemoryMB: 512 })).toEqual({ maximumInstanceCount: 100, instanceMemoryMB: 512, alwaysReady: [{ name: 'http', instanceCount: 2 }] });
+    });
+  });
+
+  describe('diagnostic settings and the workspace cap', () => {
+    it("send the function app's logs and the vault's audit log to the workspace always, the storage logs only with storageDiagnosticLogs", () => {
+      expect(template().parameters.storageDiagnosticLogs).toMatchObject({ type: 'bool', defaultValue: false });
+      const settingsFor = (parameters: Record<string, unknown>) => {
+        const { module, scope } = moduleScope('diagnostics', parameters, {
+          monitoring: outputs({ workspaceId: 'workspace' }),
+          functionApp: outputs({ name: 'func-x' }),
+          storage: outputs({ name: 'stx' }),
+        });
+        return resources(module)
+          .filter((r) => r.type === 'Microsoft.Insights/diagnosticSettings' && evaluateArm(r.condition ?? true, scope))
+          .map((r) => {
+            const target = String(evaluateArm(r.scope, scope)).split('/providers/')[1];
+            const { workspaceId, logs } = deep(r.properties, scope) as Json;
+            return { target, workspaceId, categories: (logs as Json[]).filter((l) => l.enabled === true).map((l) => l.category) };
+          });
+      };
+      const always = [
+        { target: expect.stringMatching(/^Microsoft\.Web\/sites\//), workspaceId: 'workspace', categories: ['FunctionAppLogs'] },
+        { target: expect.stringMatching(/^Microsoft\.KeyVault\/vaults\//), workspaceId: 'workspace', categories: ['AuditEvent'] },
+      ];
+      expect(settingsFor({})).toEqual(always);
+      expect(settingsFor({ storageDiagnosticLogs: true })).toEqual([
+        ...always,
+        ...['blobServices', 'queueServices', 'tableServices'].map((s) => ({
+          target: expect.stringMatching(new RegExp(`^Microsoft\\.Storage/storageAccounts/[^/]+/${s}/default$`)),
+          workspaceId: 'workspace',
+          categories: ['StorageRead', 'StorageWrite', 'StorageDelete'],
+        })),
+      ]);
+    });
+
+    it("caps the workspace's daily ingestion at logDailyCapGb; 0 (the default) is no cap", () => {
+      expect(template().parameters.logDailyCapGb).toMatchObject({ type: 'int', defaultValue: 0, minValue: 0 });
+      const capFor = (parameters: Record<string, unknown>) => {
+        const { module, scope } = moduleScope('monitoring', parameters);
+        return deep(resources(module).find((r) => r.type === 'Microsoft.OperationalInsights/workspaces')!.properties.workspaceCapping, scope);
+      };
+      expect(capFor({})).toEqual({ dailyQuotaGb: -1 }); // Azure's own "no cap"
+      expect(capFor({ logDailyCapGb: 5 })).toEqual({ dailyQuotaGb: 5 });
+    });
+  });
 });

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { CompiledTemplate, type DeployedStandIns } from '../../dev/azure-stack/compiled-template.js';
 import { CompiledTemplateError } from '../../dev/azure-stack/compiled-template-error.js';
 import { nonEmpty } from '../helpers/non-empty.js';
+import { readArea } from '../../shared/config/settings/define.js';
+import { routeSettings } from '../../shared/config/settings/route.js';
 
 /** The ARM template `npm run infra:check` compiled from infra/main.bicep with the real Bicep CLI. */
 const path = new URL('../../.local/infra/main.json', import.meta.url).pathname;
@@ -66,6 +68,25 @@ describe('the compiled template read as Azure Resource Manager deploys it, with 
     const { queues, tables } = new CompiledTemplate(template(), { ...required, notificationQueuePartitions: 3 }, deployed).storageResources();
     expect(queues).toEqual(expect.arrayContaining(['graph-notifications', 'graph-notifications-1', 'graph-notifications-2-poison', 'teams-chat-messages']));
     expect(tables).toContain('routedevents');
+  });
+
+  it("gives EVENT_TTL_SECONDS a value the app accepts for every eventTtlSeconds the template accepts: 0 and -1 are the app's -1, never expire", () => {
+    const ttl = (eventTtlSeconds: number) => new CompiledTemplate(template(), { ...required, eventTtlSeconds }, deployed).appSettings();
+    const cases = [
+      { given: -1, setting: '-1', read: -1 },
+      { given: 0, setting: '-1', read: -1 },
+      { given: 1, setting: '1', read: 1 },
+      { given: 2_147_483_647, setting: '2147483647', read: 2_147_483_647 },
+    ];
+    for (const { given, setting, read } of cases) {
+      const settings = ttl(given);
+      expect(settings.EVENT_TTL_SECONDS, String(given)).toBe(setting);
+      // The app's own validation at start reads the template's settings.
+      expect(readArea(routeSettings, settings), String(given)).toMatchObject({ ok: true, slice: { eventTtlSeconds: read } });
+    }
+    // What the app refuses, the template refuses before deploying.
+    expect(() => ttl(-2)).toThrow('Parameter eventTtlSeconds is below -1.');
+    expect(() => ttl(2_147_483_648)).toThrow('Parameter eventTtlSeconds is above 2147483647.');
   });
 
   it('refuses a parameter the template does not declare, one out of its bounds, a required one missing, and a role id Azure has no built-in role for', () => {

@@ -83,7 +83,7 @@ describe('infra/main.bicepparam: the same parameters on every path', () => {
     const commands = read('docs/deploy.md')
       .replace(/\\\n\s*/g, ' ')
       .split('\n')
-      .filter((l) => /\baz deployment group create\b/.test(l));
+      .filter((l) => /^\s*az deployment group create\b/.test(l));
     expect(commands.length).toBeGreaterThanOrEqual(2);
     for (const c of commands) {
       expect(c).toMatch(/(-p|--parameters) infra\/main\.bicepparam\b/);
