@@ -101,7 +101,9 @@ describe("a token's roles against the needs", () => {
   });
 
   it('reads roles whatever their case, and a token with no roles claim as none granted', () => {
-    expect(checkPermissions(allMembers, ['chat.read.all', 'USER.READ.ALL']).needs.every((n) => n.status === 'ok')).toBe(true);
+    const anyCase = checkPermissions(allMembers, ['chat.read.all', 'USER.READ.ALL']);
+    expect(anyCase.needs.length).toBeGreaterThan(0);
+    expect(anyCase.needs.filter((n) => n.status !== 'ok')).toEqual([]);
     const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     expect(rolesOfToken(`${part({ alg: 'RS256' })}.${part({ aud: 'https://graph.microsoft.com', roles: ['User.Read.All', 7] })}.sig`)).toEqual(['User.Read.All']);
     expect(rolesOfToken(`${part({ alg: 'RS256' })}.${part({ aud: 'https://graph.microsoft.com' })}.sig`)).toEqual([]);
