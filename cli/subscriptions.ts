@@ -2,14 +2,18 @@
 import { createApp } from '../shared/app/create-app.js';
 import type { Settings } from '../shared/config/settings.js';
 import { createJsonLogger } from '../shared/log.js';
+import { createGraphCredential } from '../shared/graph/graph-credential.js';
+import { graphTokenRoles, TokenRolesUnreadableError } from '../shared/graph/token-roles.js';
 import { describeClientStateUse } from '../shared/subscriptions/client-state-fingerprint.js';
+import { readDesiredSubscriptions } from '../shared/subscriptions/create-subscription-manager.js';
 import { checkEndpoints } from '../shared/subscriptions/endpoint-check.js';
+import { checkPermissions, isResourceSpecific, requiredPermissions } from '../shared/subscriptions/required-permissions.js';
 import { maskSecrets } from '../shared/util/mask-secrets.js';
 import { exitCodeOf, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
 import { textTable, type TextRow } from './text-table.js';
 
 /**
- * `npm run subscriptions -- list | sync | status | delete <id> | check-endpoints  [--json] [--force]`
+ * `npm run subscriptions -- list | sync | status | delete <id> | check-endpoints | check-permissions  [--json] [--force]`
  *   list     our subscriptions in Graph (those with our notification URL)
  *   sync     reconcile now (--force retries entries held back after a 403)
  *   status   each desired entry with its subscription, expiry, clientState, last renewal, last delivery,
@@ -17,11 +21,13 @@ import { textTable, type TextRow } from './text-table.js';
  *            and error
  *   delete   delete one subscription in Graph
  *   check-endpoints  Graph's validation handshake against GRAPH_NOTIFICATION_URL and GRAPH_LIFECYCLE_URL
+ *   check-permissions  the application permissions (roles) in the app's own Graph token against what the desired
+ *            subscriptions and their backfill need; names each missing one and the permission to grant
  * Settings as the app reads them (local.settings.json, then the environment; see cli-settings.ts). Every `code=` key it prints is masked.
- * Exit codes: 0 ok, 1 an entry or endpoint failed or Graph refused, 2 bad usage, 3 invalid configuration.
+ * Exit codes: 0 ok, 1 an entry, endpoint or permission failed or Graph refused, 2 bad usage, 3 invalid configuration.
  */
-const USAGE = 'usage: npm run subscriptions -- list | sync | status | delete <id> | check-endpoints  [--json] [--force] [--azure]';
-const COMMANDS = ['list', 'sync', 'status', 'delete', 'check-endpoints'];
+const USAGE = 'usage: npm run subscriptions -- list | sync | status | delete <id> | check-endpoints | check-permissions  [--json] [--force] [--azure]';
+const COMMANDS = ['list', 'sync', 'status', 'delete', 'check-endpoints', 'check-permissions'];
 const print = (stream: NodeJS.WriteStream, text: string) => stream.write(maskSecrets(text));
 const parsed = parseCliArgs(USAGE, { json: { type: 'boolean', default: false }, force: { type: 'boolean', default: false } }, true);
 const [command, arg] = parsed.positionals;
@@ -43,10 +49,39 @@ try {
       ['setting', 'url', 'result', 'detail'],
     );
     if (results.some((r) => !r.ok)) process.exitCode = 1;
-  } else await manage(command ?? '', settings);
+  } else if (command === 'check-permissions') await checkTokenPermissions(settings);
+  else await manage(command ?? '', settings);
 } catch (e) {
   printError(`${command} failed: ${(e as Error).message}`);
   process.exit(exitCodeOf(e));
+}
+
+/**
+ * The roles of the token the app's own credential gets for Graph (GRAPH_AUTH_MODE), against what the desired
+ * subscriptions and the backfill (always on: every gap of a subscription is read back) need. The token is
+ * decoded, never printed.
+ */
+async function checkTokenPermissions(settings: Settings): Promise<void> {
+  if (settings.graphAuth.mode === 'simulator') {
+    throw new TokenRolesUnreadableError(
+      "GRAPH_AUTH_MODE=simulator: the simulator's unsigned token holds no consented roles; check-permissions reads a token from Entra ID (clientsecret, certificate, managedidentity or default)",
+    );
+  }
+  const needs = requiredPermissions(readDesiredSubscriptions(settings), { backfill: true });
+  const roles = await graphTokenRoles(createGraphCredential(settings), settings.graphBaseUrl);
+  const check = checkPermissions(needs, roles);
+  const rows = check.needs.map((n) => ({
+    for: n.for,
+    result: n.status,
+    permission: n.status === 'ok' ? n.grantedBy : n.status === 'missing' ? `grant ${n.grant}` : `grant ${n.grant}, or resource-specific consent ${n.anyOf.filter(isResourceSpecific).join(' or ')}`,
+    also: n.also,
+  }));
+  if (json) print(process.stdout, JSON.stringify({ roles, needs: check.needs, toGrant: check.toGrant }, null, 2) + '\n');
+  else {
+    print(process.stdout, textTable(rows, ['for', 'result', 'permission', 'also']));
+    print(process.stdout, check.toGrant.length ? `Grant (application permissions, admin consent): ${check.toGrant.join(', ')}\n` : 'Every permission the token can show is there.\n');
+  }
+  if (check.needs.some((n) => n.status === 'missing')) process.exitCode = 1;
 }
 
 async function manage(command: string, settings: Settings): Promise<void> {

@@ -29,6 +29,9 @@ export const CONSENTED_GRAPH_ROLES = [
   'Chat.ReadBasic.WhereInstalled',
   'Chat.Read.WhereInstalled',
   'ChatMember.Read.WhereInstalled',
+  // The backfill's tenant-wide listings (GET /users, GET /teams).
+  'User.Read.All',
+  'Team.ReadBasic.All',
 ] as const;
 
 export interface AzureStackOptions {

@@ -1,5 +1,5 @@
 import type { ParsedResource } from './catalog.js';
-import { extensionError } from './graph-error.js';
+import { extensionError, GraphError } from './graph-error.js';
 
 /** What a tenant granted a calling app, as Graph checks it when a subscription is created or kept alive. */
 export interface AppGrant {
@@ -9,7 +9,18 @@ export interface AppGrant {
   readonly protectedApiAccess: boolean;
 }
 
-/** Every application permission the Teams catalog names. */
+/**
+ * The application permissions Graph accepts for the tenant-wide listings a backfill walks, any one of them
+ * (Graph's permission tables: with application permissions, `GET /users` takes User.Read.All and above, never
+ * User.ReadBasic.All).
+ */
+export const LISTING_PERMISSIONS = {
+  users: ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  teams: ['Team.ReadBasic.All', 'TeamSettings.Read.All', 'TeamSettings.ReadWrite.All'],
+} as const;
+export type Listing = keyof typeof LISTING_PERMISSIONS;
+
+/** Every application permission the Teams catalog names, and the least privileged of each listing's. */
 export const TEAMS_APPLICATION_PERMISSIONS = [
   'Chat.ReadBasic.All',
   'Chat.Read.All',
@@ -22,6 +33,8 @@ export const TEAMS_APPLICATION_PERMISSIONS = [
   'Chat.ReadWrite.WhereInstalled',
   'ChatMember.Read.WhereInstalled',
   'ChatMember.ReadWrite.WhereInstalled',
+  'User.Read.All',
+  'Team.ReadBasic.All',
 ] as const;
 
 /** An app with every permission and protected-API access: the default. */
@@ -32,7 +45,8 @@ export const FULL_GRANT: AppGrant = { permissions: TEAMS_APPLICATION_PERMISSIONS
  * Creation, renewal and reauthorization of an application-permission subscription are refused with 403 and
  * Graph's Teams error shape when the app lacks one of the resource's permissions, or protected-API access for
  * messages. A `model=` is never refused for billing: since 25 August 2025 the Teams APIs are no longer metered.
- * Delegated (user) callers are not checked.
+ * The tenant-wide listings (`/users`, `/teams`) are refused with 403 and Graph's answer for each when the app
+ * lacks all of their permissions. Delegated (user) callers are not checked.
  */
 export class AppGrants {
   readonly #grants = new Map<string, AppGrant>();
@@ -54,12 +68,29 @@ export class AppGrants {
     return next;
   }
 
+  /** The permissions an app caller holds: a verified token's roles (what the tenant consented to), else the grant set for it. */
+  #permissionsOf(caller: { readonly appId: string; readonly roles?: readonly string[] }): readonly string[] {
+    return caller.roles ?? this.of(caller.appId).permissions;
+  }
+
+  /**
+   * Throws Graph's 403 when an app may not list the tenant's users (the directory's `Authorization_RequestDenied`)
+   * or teams (Teams' `Forbidden` naming the roles it wants and those it got).
+   */
+  checkListing(caller: { readonly appId: string; readonly userId?: string; readonly roles?: readonly string[] }, listing: Listing): void {
+    if (caller.userId) return;
+    const permissions = this.#permissionsOf(caller);
+    const wanted: readonly string[] = LISTING_PERMISSIONS[listing];
+    if (wanted.some((p) => permissions.includes(p))) return;
+    if (listing === 'users') throw new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    throw new GraphError(403, 'Forbidden', `Missing role permissions on the request. API requires one of '${wanted.join(', ')}'. Roles on the request '${permissions.join(', ')}'.`);
+  }
+
   /** Throws Graph's 403 when the app may not hold a subscription on this resource. */
   check(caller: { readonly appId: string; readonly userId?: string; readonly roles?: readonly string[] }, parsed: ParsedResource, operation = 'Create'): void {
     if (caller.userId) return;
     const grant = this.of(caller.appId);
-    // A verified token's roles are what the tenant consented to; otherwise the grant set for the app.
-    const permissions = caller.roles ?? grant.permissions;
+    const permissions = this.#permissionsOf(caller);
     const { entry } = parsed;
     if (!entry.permissions.some((p) => permissions.includes(p))) {
       throw extensionError(403, `Required permissions to access ${entry.name} subscription one of ('${entry.permissions.join(',')}') is missing.`, operation);

@@ -100,28 +100,32 @@ const SUBSCRIPTION_ROUTES: GraphRoute[] = [
   ],
 ];
 
-/** The resources the app reads (`$select` is accepted and ignored: the items are small). */
+/** The resources the app reads (`$select` is accepted and ignored: the items are small); the tenant-wide listings check the app's grant. */
 const RESOURCE_ROUTES: GraphRoute[] = [
   // Tenant-wide listings a backfill walks.
   [
     'GET',
     'users',
-    (_, c) =>
-      list(
+    (_, c) => {
+      c.sim.grants.checkListing(c.caller, 'users');
+      return list(
         [...c.sim.teams.users.values()].map((u) => ({ id: u.id, displayName: u.displayName })),
         c,
         'users',
-      ),
+      );
+    },
   ],
   [
     'GET',
     'teams',
-    (_, c) =>
-      list(
+    (_, c) => {
+      c.sim.grants.checkListing(c.caller, 'teams');
+      return list(
         [...c.sim.teams.teams.values()].map((t) => ({ id: t.id, displayName: t.displayName })),
         c,
         'teams',
-      ),
+      );
+    },
   ],
   [
     'GET',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHAT_PERMISSIONS } from './catalog-entry.js';
 
 /**
  * The scopes a backfill piece reads (each one Graph listing, paged), shared by the kinds whose gaps read
@@ -48,8 +49,37 @@ export interface PageQuery {
 /** What a scope's page holds: chats or messages (changes as listed), members now, membership history, or other scopes. */
 export type ScopeItems = 'chats' | 'messages' | 'membersNow' | 'membershipHistory' | 'scopes';
 
+/**
+ * One kind of Graph read a backfill makes: what it reads, in words (`list users`, `a chat's members`), and the
+ * application permissions Graph accepts for it, any one of which suffices (least privileged first, Graph's
+ * permission tables; those ending in `.Chat`, `.Group` are resource-specific consent).
+ */
+export interface GraphRead {
+  readonly reads: string;
+  readonly permissions: readonly string[];
+}
+
+/**
+ * `GET /users?$select=id`: with application permissions Graph lists users for User.Read.All and above only
+ * (User.ReadBasic.All is delegated-only on this API, whatever `$select` asks for).
+ */
+export const LIST_USERS: GraphRead = { reads: 'list users', permissions: ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'] };
+/** `GET /teams?$select=id`. */
+export const LIST_TEAMS: GraphRead = { reads: 'list teams', permissions: ['Team.ReadBasic.All', 'TeamSettings.Read.All', 'TeamSettings.ReadWrite.All'] };
+/** `GET /chats/{id}` (also read for the creation time of a chat whose first members are looked for). */
+export const GET_CHAT: GraphRead = { reads: 'a chat', permissions: ['ChatSettings.Read.Chat', 'Chat.Manage.Chat', ...CHAT_PERMISSIONS] };
+/** `GET /chats/{id}/messages` (also its membership history, and the first members' changes). */
+export const CHAT_MESSAGES: GraphRead = { reads: "a chat's messages", permissions: ['ChatMessage.Read.Chat', 'Chat.Read.All', 'Chat.ReadWrite.All'] };
+const USER_CHATS: GraphRead = { reads: "a user's chats", permissions: CHAT_PERMISSIONS };
+const USER_CHAT_MESSAGES: GraphRead = { reads: "a user's chat messages (getAllMessages)", permissions: ['Chat.Read.All', 'Chat.ReadWrite.All'] };
+const CHAT_MEMBERS: GraphRead = { reads: "a chat's members", permissions: ['ChatMember.Read.Chat', 'Chat.Manage.Chat', 'ChatMember.Read.All', 'ChatMember.ReadWrite.All', ...CHAT_PERMISSIONS] };
+
 /** How one scope is read. */
 export interface ScopeReading<K extends ScopeKind> {
+  /** The Graph read its pages are (a `plan`'s is its kind's listing: KindBackfill.plan). */
+  readonly read?: GraphRead;
+  /** The scopes its pages lead to (a user's chats: each chat's members), read by later pieces. */
+  readonly leadsTo?: readonly ScopeKind[];
   /** Its first page (a `plan`'s is its kind's listing). */
   readonly firstPage?: (scope: ScopeOf<K>, query: PageQuery) => string;
   /** The chat or channel Teams rate-limits its reads by (the pacer key), if any. */
@@ -68,25 +98,38 @@ const userChatsPage = (s: { userId: string }) => `/v1.0/users/${enc(s.userId)}/c
 
 export const SCOPE_READINGS: { readonly [K in ScopeKind]: ScopeReading<K> } = {
   plan: { items: 'scopes' },
-  chatMessages: { firstPage: chatMessagesPage, container: (s) => chatContainer(s.chatId), items: 'messages' },
-  userChatMessages: { firstPage: (s, q) => `/v1.0/users/${enc(s.userId)}/chats/getAllMessages?$top=${PAGE_SIZE}&$filter=${enc(inWindow(q))}${q.model}`, items: 'messages' },
-  teamChannelMessages: { firstPage: (s, q) => `/v1.0/teams/${enc(s.teamId)}/channels/getAllMessages?$top=${PAGE_SIZE}&$filter=${enc(inWindow(q))}${q.model}`, items: 'messages' },
+  chatMessages: { read: CHAT_MESSAGES, firstPage: chatMessagesPage, container: (s) => chatContainer(s.chatId), items: 'messages' },
+  userChatMessages: {
+    read: USER_CHAT_MESSAGES,
+    firstPage: (s, q) => `/v1.0/users/${enc(s.userId)}/chats/getAllMessages?$top=${PAGE_SIZE}&$filter=${enc(inWindow(q))}${q.model}`,
+    items: 'messages',
+  },
+  teamChannelMessages: {
+    read: { reads: "a team's channel messages (getAllMessages)", permissions: ['ChannelMessage.Read.All'] },
+    firstPage: (s, q) => `/v1.0/teams/${enc(s.teamId)}/channels/getAllMessages?$top=${PAGE_SIZE}&$filter=${enc(inWindow(q))}${q.model}`,
+    items: 'messages',
+  },
   channelMessages: {
+    read: { reads: "a channel's messages (delta)", permissions: ['ChannelMessage.Read.Group', 'ChannelMessage.Read.All'] },
     firstPage: (s, q) => `/v1.0/teams/${enc(s.teamId)}/channels/${enc(s.channelId)}/messages/delta?$filter=${enc(`lastModifiedDateTime gt ${q.from}`)}`,
     container: (s) => `channel:${s.teamId}/${s.channelId}`,
     items: 'messages',
   },
-  userChats: { firstPage: userChatsPage, items: 'chats' },
-  chat: { firstPage: (s) => `/v1.0/chats/${enc(s.chatId)}`, items: 'chats' },
-  userChatsMembership: { firstPage: userChatsPage, items: 'scopes' },
-  chatMembers: { firstPage: (s) => `/v1.0/chats/${enc(s.chatId)}/members`, container: (s) => chatContainer(s.chatId), items: 'membersNow' },
+  userChats: { read: USER_CHATS, firstPage: userChatsPage, items: 'chats' },
+  chat: { read: GET_CHAT, firstPage: (s) => `/v1.0/chats/${enc(s.chatId)}`, items: 'chats' },
+  userChatsMembership: { read: USER_CHATS, leadsTo: ['chatMembers'], firstPage: userChatsPage, items: 'scopes' },
+  chatMembers: { read: CHAT_MEMBERS, firstPage: (s) => `/v1.0/chats/${enc(s.chatId)}/members`, container: (s) => chatContainer(s.chatId), items: 'membersNow' },
   chatMembershipHistory: {
+    read: CHAT_MESSAGES,
+    leadsTo: ['chatMembers'],
     firstPage: chatMessagesPage,
     container: (s) => chatContainer(s.chatId),
     items: 'membershipHistory',
     then: (s) => ({ kind: 'chatMembers', chatId: s.chatId }),
   },
   userMembershipHistory: {
+    read: USER_CHAT_MESSAGES,
+    leadsTo: ['userChatsMembership'],
     // The export API filters system event messages itself: a user's whole membership history, few pages.
     firstPage: (s, q) => `/v1.0/users/${enc(s.userId)}/chats/getAllMessages?$top=${PAGE_SIZE}&$filter=${enc(`${inWindow(q)} and messageType eq 'systemEventMessage'`)}${q.model}`,
     items: 'membershipHistory',

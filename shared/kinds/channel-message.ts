@@ -1,3 +1,4 @@
+import { LIST_TEAMS } from './backfill-scopes.js';
 import { catalogEntry, ID } from './catalog-entry.js';
 import { pathSegment, type TeamsKind } from './teams-kind.js';
 
@@ -43,6 +44,6 @@ export const channelMessage: TeamsKind = {
       if (path === '/teams/getAllMessages') return { scopes: [{ kind: 'plan' }] };
       return { unsupported: `no read API lists the messages of ${path}` };
     },
-    plan: { listing: '/v1.0/teams?$select=id', childScope: (teamId) => ({ kind: 'teamChannelMessages', teamId }) },
+    plan: { listing: '/v1.0/teams?$select=id', read: LIST_TEAMS, childScope: (teamId) => ({ kind: 'teamChannelMessages', teamId }) },
   },
 };

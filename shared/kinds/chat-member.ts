@@ -1,3 +1,4 @@
+import { LIST_USERS } from './backfill-scopes.js';
 import { catalogEntry, CHAT_PERMISSIONS, ID, INSTALLED_CHAT_PERMISSIONS } from './catalog-entry.js';
 import { pathSegment, type TeamsKind } from './teams-kind.js';
 
@@ -32,6 +33,6 @@ export const chatMember: TeamsKind = {
       if (path === '/chats/getAllMembers') return { scopes: [{ kind: 'plan' }] };
       return { unsupported: `no read API lists the chats of ${path.split('/').slice(0, 5).join('/')}` };
     },
-    plan: { listing: '/v1.0/users?$select=id', childScope: (userId) => ({ kind: 'userMembershipHistory', userId }) },
+    plan: { listing: '/v1.0/users?$select=id', read: LIST_USERS, childScope: (userId) => ({ kind: 'userMembershipHistory', userId }) },
   },
 };

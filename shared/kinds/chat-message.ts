@@ -1,3 +1,4 @@
+import { LIST_USERS } from './backfill-scopes.js';
 import { catalogEntry, ID } from './catalog-entry.js';
 import { pathSegment, type TeamsKind } from './teams-kind.js';
 
@@ -49,6 +50,6 @@ export const chatMessage: TeamsKind = {
       if (path === '/chats/getAllMessages') return { scopes: [{ kind: 'plan' }] };
       return { unsupported: `no read API lists the messages of ${path}` };
     },
-    plan: { listing: '/v1.0/users?$select=id', childScope: (userId) => ({ kind: 'userChatMessages', userId }) },
+    plan: { listing: '/v1.0/users?$select=id', read: LIST_USERS, childScope: (userId) => ({ kind: 'userChatMessages', userId }) },
   },
 };

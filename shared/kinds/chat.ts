@@ -1,3 +1,4 @@
+import { LIST_USERS } from './backfill-scopes.js';
 import { catalogEntry, CHAT_PERMISSIONS, ID, INSTALLED_CHAT_PERMISSIONS } from './catalog-entry.js';
 import { pathSegment, type TeamsKind } from './teams-kind.js';
 
@@ -33,6 +34,6 @@ export const chat: TeamsKind = {
       if (/^\/users\/[^/]+\/chats$/.test(path)) return { scopes: [{ kind: 'userChats', userId: pathSegment(path, 2) }] };
       return { unsupported: `no read API lists the chats of ${path}` };
     },
-    plan: { listing: '/v1.0/users?$select=id', childScope: (userId) => ({ kind: 'userChats', userId }) },
+    plan: { listing: '/v1.0/users?$select=id', read: LIST_USERS, childScope: (userId) => ({ kind: 'userChats', userId }) },
   },
 };

@@ -1,4 +1,4 @@
-import type { BackfillScope } from './backfill-scopes.js';
+import type { BackfillScope, GraphRead } from './backfill-scopes.js';
 import type { CatalogEntry } from './catalog-entry.js';
 import type { ResourceKind } from './teams-kinds.js';
 
@@ -28,7 +28,7 @@ export interface KindBackfill {
    * The tenant-wide `plan` scope: the listing it reads (users, teams: their ids) and the scope each listed
    * id stands for. Needed when `scopesOf` gives a plan.
    */
-  readonly plan?: { readonly listing: string; childScope(id: string): BackfillScope };
+  readonly plan?: { readonly listing: string; readonly read: GraphRead; childScope(id: string): BackfillScope };
 }
 
 /** Everything the app knows of one kind of Teams resource (one file per kind, listed in teams-kinds.ts). */

@@ -13,6 +13,12 @@ const RELAY = { clientId: '44444444-4444-4444-8444-444444444444', principalId: '
 const ROLES = ['ChatMember.Read.All'];
 /** An identity no admin consented anything to on Graph: its Graph tokens carry no `roles`. */
 const UNCONSENTED = { clientId: '66666666-6666-4666-8666-666666666666', principalId: '77777777-7777-4777-8777-777777777777' };
+/** Consented to list the tenant's users and teams (what a backfill of tenant-wide subscriptions walks). */
+const LISTER = {
+  clientId: '88888888-8888-4888-8888-888888888888',
+  principalId: '99999999-9999-4999-8999-999999999999',
+  roles: { 'https://graph.microsoft.com': ['User.Read.All', 'Team.ReadBasic.All'] },
+};
 
 describe('the Graph simulator checking tokens as Graph does (verifyTokens), with tokens from the managed identity stand-in', () => {
   let mi: ManagedIdentityEndpoint;
@@ -26,7 +32,7 @@ describe('the Graph simulator checking tokens as Graph does (verifyTokens), with
     cert = await createTestCertificate();
     sink = await startWebhookSink();
     sink.handshake = 'echo';
-    mi = await startManagedIdentityEndpoint({ tenantId: TENANT, identities: [{ ...RELAY, roles: { 'https://graph.microsoft.com': ROLES } }, UNCONSENTED] });
+    mi = await startManagedIdentityEndpoint({ tenantId: TENANT, identities: [{ ...RELAY, roles: { 'https://graph.microsoft.com': ROLES } }, UNCONSENTED, LISTER] });
     restoreEnv = pointManagedIdentityAt(mi);
     sim = await startGraphSimulator({ tenantId: TENANT, verifyTokens: { jwksUrl: mi.jwksUrl, issuer: mi.issuer } });
   });
@@ -63,6 +69,24 @@ describe('the Graph simulator checking tokens as Graph does (verifyTokens), with
     const refused = await graph.post('/v1.0/subscriptions', subscription('/chats/getAllMessages?model=A'));
     expect(refused.status).toBe(403);
     expect(JSON.stringify(refused.body)).toContain('Chat.Read.All');
+  });
+
+  it("refuses the backfill's tenant-wide listings with Graph's 403 when the roles hold none of their permissions, whatever the app's grant", async () => {
+    expect(sim.grants.of(RELAY.clientId).permissions).toEqual(expect.arrayContaining(['User.Read.All', 'Team.ReadBasic.All']));
+    const relay = graphClient(sim.baseUrl, await tokenFor('https://graph.microsoft.com'));
+    const users = await relay.get('/v1.0/users?$select=id');
+    expect(users.status).toBe(403);
+    expect(users.body.error).toMatchObject({ code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' });
+    const teams = await relay.get('/v1.0/teams?$select=id');
+    expect(teams.status).toBe(403);
+    expect(teams.body.error).toMatchObject({
+      code: 'Forbidden',
+      message: "Missing role permissions on the request. API requires one of 'Team.ReadBasic.All, TeamSettings.Read.All, TeamSettings.ReadWrite.All'. Roles on the request 'ChatMember.Read.All'.",
+    });
+
+    const lister = graphClient(sim.baseUrl, (await new ManagedIdentityCredential({ clientId: LISTER.clientId }).getToken('https://graph.microsoft.com/.default')).token);
+    expect((await lister.get('/v1.0/users?$select=id')).status).toBe(200);
+    expect((await lister.get('/v1.0/teams?$select=id')).status).toBe(200);
   });
 
   it("answers 401 to an unsigned token, another resource's token and no token", async () => {

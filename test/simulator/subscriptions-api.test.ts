@@ -210,6 +210,17 @@ describe('permissions of the calling app', () => {
     expect((await user.post('/v1.0/subscriptions', subscription({ resource: '/chats/19:user@thread.v2', changeType: 'updated' }))).status).toBe(201);
   });
 
+  it("refuses the backfill's listing of users and teams with 403 to an app granted none of their permissions", async () => {
+    await grants({ permissions: ['Chat.Read.All', 'ChannelMessage.Read.All'] });
+    expect((await graph.get('/v1.0/users?$select=id')).body.error).toMatchObject({ code: 'Authorization_RequestDenied' });
+    expect((await graph.get('/v1.0/users?$select=id')).status).toBe(403);
+    expect((await graph.get('/v1.0/teams?$select=id')).status).toBe(403);
+    // Any one of Graph's permissions for the listing will do, the least privileged or a higher one.
+    await grants({ permissions: ['Directory.Read.All', 'TeamSettings.Read.All'] });
+    expect((await graph.get('/v1.0/users?$select=id')).status).toBe(200);
+    expect((await graph.get('/v1.0/teams?$select=id')).status).toBe(200);
+  });
+
   it('requires protected-API access for message subscriptions', async () => {
     await grants({ protectedApiAccess: false });
     const messages = await graph.post('/v1.0/subscriptions', subscription());

@@ -1,0 +1,34 @@
+import type { TokenCredential } from '@azure/identity';
+import { RelayError } from '../errors.js';
+
+/** The app's own Graph token could not be read for its roles: none was given, or it is not a JWT. */
+export class TokenRolesUnreadableError extends RelayError {
+  constructor(message: string) {
+    super('ERR_TOKEN_ROLES_UNREADABLE', message);
+  }
+}
+
+/**
+ * The application permissions (`roles`) of a Graph access token the app just received from its own
+ * credential: its JWT payload decoded, not verified (Graph verifies it; this only reads what Entra ID put in
+ * it). No `roles` claim: no application permission was consented. The token itself is never in an error.
+ */
+export function rolesOfToken(token: string): string[] {
+  const payload = token.split('.')[1];
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'));
+  } catch {
+    throw new TokenRolesUnreadableError('the Graph access token is not a JWT: its roles cannot be read');
+  }
+  if (typeof claims !== 'object' || claims === null) throw new TokenRolesUnreadableError('the Graph access token is not a JWT: its roles cannot be read');
+  const roles = (claims as { roles?: unknown }).roles;
+  return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
+}
+
+/** The roles of the token `credential` gives for `graphBaseUrl` (the same scope as the app's Graph calls: `<origin>/.default`). */
+export async function graphTokenRoles(credential: TokenCredential, graphBaseUrl: URL): Promise<string[]> {
+  const token = await credential.getToken(`${graphBaseUrl.origin}/.default`);
+  if (!token) throw new TokenRolesUnreadableError('the Graph credential gave no token');
+  return rolesOfToken(token.token);
+}
