@@ -6,7 +6,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import { EXIT, exitWithUsage, printError } from './cli-run.js';
 import { compareLogins, type ToolLogin } from './azure-setup/login-check.js';
 import { signedInPrincipal, type SignedInPrincipal } from './azure-setup/signed-in-principal.js';
-import { ensureClientState, ensureEncryptionCertificate, type ForbiddenRetry, type PreparedItem } from './azure-setup/vault-preparation.js';
+import { ensureClientState, ensureEncryptionCertificate, VaultPreparationError, type ForbiddenRetry, type PreparedItem } from './azure-setup/vault-preparation.js';
 import { parseArgs } from 'node:util';
 import { isLoopbackUrl } from '../shared/util/loopback-url.js';
 
@@ -62,7 +62,7 @@ async function principalOf(credential: TokenCredential): Promise<SignedInPrincip
 }
 const minutes = Number(values['wait-minutes']);
 const seconds = Number(values['retry-seconds']);
-if (!Number.isFinite(minutes) || minutes < 0 || !Number.isFinite(seconds) || seconds <= 0) exitWithUsage(USAGE, '--wait-minutes must be a number of minutes (0 or more)');
+if (!Number.isFinite(minutes) || minutes < 0 || !Number.isFinite(seconds) || seconds <= 0) exitWithUsage(USAGE, '--wait-minutes must be 0 or more minutes, --retry-seconds more than 0 seconds');
 
 async function whoami(): Promise<number> {
   const me = await principalOf(credentialOf(values.credential));
@@ -80,11 +80,20 @@ function azdEnvValue(name: string): string | undefined {
   }
 }
 
+/** `az account show`: the subscription az acts on; a clear failure when az is missing or signed out. */
+function azAccount(): { id?: string } {
+  try {
+    return JSON.parse(execFileSync('az', ['account', 'show', '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' })) as { id?: string };
+  } catch (e) {
+    const error = e as NodeJS.ErrnoException & { stderr?: string };
+    if (error.code === 'ENOENT') throw new Error('az (the Azure CLI) is not on PATH: docs/deploy.md uses it beside azd; install it and az login.', { cause: e });
+    throw new Error(`az account show failed (${error.stderr?.trim() || error.message}): az login first.`, { cause: e });
+  }
+}
+
 async function checkLogin(): Promise<number> {
-  const azAccount = JSON.parse(execFileSync('az', ['account', 'show', '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' })) as {
-    id?: string;
-  };
-  const az: ToolLogin = { tool: 'az', principal: await principalOf(new AzureCliCredential()), subscriptionId: azAccount.id };
+  const account = azAccount();
+  const az: ToolLogin = { tool: 'az', principal: await principalOf(new AzureCliCredential()), subscriptionId: account.id };
   // azd's hooks have the environment's values in theirs; run by hand, ask azd for its environment's subscription.
   const azdSubscription = process.env.AZURE_SUBSCRIPTION_ID?.trim() || azdEnvValue('AZURE_SUBSCRIPTION_ID');
   const azd: ToolLogin = { tool: 'azd', principal: await principalOf(new AzureDeveloperCliCredential()), subscriptionId: azdSubscription };
@@ -98,32 +107,40 @@ async function checkLogin(): Promise<number> {
 }
 
 async function vault(): Promise<number> {
-  const name = values['vault-name'] ?? (values['vault-url'] ? undefined : process.env.KEY_VAULT_NAME?.trim());
-  const url = values['vault-url'] ?? (name ? `https://${name}.vault.azure.net` : undefined);
-  if (!url) return exitWithUsage(USAGE, 'name the vault: --vault-name, --vault-url or KEY_VAULT_NAME');
+  // The template's KEY_VAULT_URI output (in azd's hooks' environment) holds the cloud's own vault domain.
+  const name = values['vault-name'];
+  const fromEnv = process.env.KEY_VAULT_URI?.trim() || (process.env.KEY_VAULT_NAME?.trim() ? `https://${process.env.KEY_VAULT_NAME.trim()}.vault.azure.net` : undefined);
+  const url = values['vault-url'] ?? (name ? `https://${name}.vault.azure.net` : fromEnv);
+  if (!url) return exitWithUsage(USAGE, 'name the vault: --vault-name, --vault-url, or KEY_VAULT_URI / KEY_VAULT_NAME in the environment');
   const credential = credentialOf(values.credential);
+  const started = Date.now();
   const retry: ForbiddenRetry = {
-    forMs: minutes * 60_000,
+    untilMs: started + minutes * 60_000,
     everyMs: seconds * 1000,
-    onForbidden: (what, waited) =>
-      printError(`${what}: 403 from the vault after ${Math.round(waited / 1000)} s; role assignments take minutes to apply after provisioning: trying again in ${seconds} s (up to ${minutes} min)`),
+    onForbidden: (what) =>
+      printError(
+        `${what}: 403 from the vault after ${Math.round((Date.now() - started) / 1000)} s; role assignments take minutes to apply after provisioning: trying again in ${seconds} s (up to ${minutes} min in all)`,
+      ),
   };
   // A vault on loopback (a local stand-in) answers with Key Vault's challenge, whose resource is not its address.
   const options = { disableChallengeResourceVerification: isLoopbackUrl(url) };
-  const items: PreparedItem[] = [
-    await ensureClientState(new SecretClient(url, credential, options), retry),
-    await ensureEncryptionCertificate(new CertificateClient(url, credential, options), values['certificate-name'], retry),
-  ];
-  for (const item of items) process.stdout.write(`${item.name}: ${item.outcome === 'created' ? 'created' : 'already there, kept'}${item.warning ? ` (warning: ${item.warning})` : ''}\n`);
+  // Each result is said as it comes, so that a failure of the second never hides what the first did.
+  const report = (item: PreparedItem) => {
+    process.stdout.write(`${item.name}: ${item.outcome === 'created' ? 'created' : 'already there, kept'}${item.warning ? ` (warning: ${item.warning})` : ''}\n`);
+    return item;
+  };
+  const items: PreparedItem[] = [];
+  items.push(report(await ensureClientState(new SecretClient(url, credential, options), retry)));
+  items.push(report(await ensureEncryptionCertificate(new CertificateClient(url, credential, options), values['certificate-name'], retry)));
   return items.some((i) => i.warning) ? EXIT.failed : EXIT.ok;
 }
 
 try {
   process.exitCode = await (command === 'whoami' ? whoami() : command === 'check-login' ? checkLogin() : vault());
 } catch (e) {
-  const status = (e as { statusCode?: number }).statusCode;
+  const waitedForRoles = (e as { statusCode?: number }).statusCode === 403 && !(e instanceof VaultPreparationError);
   printError(
-    `azure-setup ${command ?? ''} failed: ${status === 403 ? '403 Forbidden, still after the wait: does this account hold Key Vault Secrets Officer and Certificates Officer on the vault (deployerPrincipalId)? ' : ''}${(e as Error).message}`,
+    `azure-setup ${command ?? ''} failed: ${waitedForRoles ? '403 Forbidden, still after the wait: does this account hold Key Vault Secrets Officer and Certificates Officer on the vault (deployerPrincipalId)? ' : ''}${(e as Error).message}`,
   );
   process.exitCode = EXIT.failed;
 }

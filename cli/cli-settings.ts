@@ -91,3 +91,28 @@ export function readCliSettings(appDir: string, env: NodeJS.ProcessEnv): CliSett
   const graph = `${settings.graphBaseUrl.origin} (${settings.graphAuth.mode})`;
   return { settings, environment, because, target: `${environment} (${because}) · storage ${describeStorage(settings.storage)} · Graph ${graph}` };
 }
+
+/**
+ * The two URLs `check-endpoints` calls, and nothing else: it does Graph's handshake from the operator's shell, so
+ * it needs neither storage nor Graph credentials, and an operator's environment file exporting GRAPH_AUTH_MODE
+ * (docs/deploy.md, path B) must not make it demand the whole of the app's Production settings.
+ */
+export function readEndpointUrls(appDir: string, env: NodeJS.ProcessEnv): { GRAPH_NOTIFICATION_URL: string; GRAPH_LIFECYCLE_URL: string } {
+  const values = mergeAppSettings(env[SITE_SETTINGS_ONLY] === '1' ? {} : readLocalSettingsValues(appDir), env);
+  const problems: string[] = [];
+  const url = (name: 'GRAPH_NOTIFICATION_URL' | 'GRAPH_LIFECYCLE_URL'): string | undefined => {
+    const value = values[name]?.trim();
+    if (!value) return void problems.push(`${name} is not set: the URL Graph is given, with its ?code= key (docs/deploy.md step 7).`);
+    try {
+      const { protocol } = new URL(value);
+      if (protocol === 'https:' || protocol === 'http:') return value;
+    } catch {
+      // said below
+    }
+    return void problems.push(`${name} is not an http(s) URL.`);
+  };
+  const notification = url('GRAPH_NOTIFICATION_URL');
+  const lifecycle = url('GRAPH_LIFECYCLE_URL');
+  if (!notification || !lifecycle) throw new ConfigError(problems);
+  return { GRAPH_NOTIFICATION_URL: notification, GRAPH_LIFECYCLE_URL: lifecycle };
+}

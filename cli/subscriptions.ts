@@ -10,6 +10,7 @@ import { checkEndpoints } from '../shared/subscriptions/endpoint-check.js';
 import { checkPermissions, isResourceSpecific, requiredPermissions } from '../shared/subscriptions/required-permissions.js';
 import { maskSecrets } from '../shared/util/mask-secrets.js';
 import { exitCodeOf, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
+import { readEndpointUrls } from './cli-settings.js';
 import { textTable, type TextRow } from './text-table.js';
 
 /**
@@ -38,19 +39,17 @@ if (!COMMANDS.includes(command ?? '') || (command === 'delete' && !arg)) exitWit
 const out = <C extends string>(data: unknown, rows: readonly TextRow<NoInfer<C>>[], columns: readonly C[]) =>
   print(process.stdout, json ? JSON.stringify(data, null, 2) + '\n' : textTable(rows, columns));
 
-const settings = loadCliSettings('subscriptions', parsed.values.app);
 try {
   if (command === 'check-endpoints') {
-    const urls = { GRAPH_NOTIFICATION_URL: settings.notificationUrl, GRAPH_LIFECYCLE_URL: settings.lifecycleUrl };
-    const results = await checkEndpoints(urls);
+    const results = await checkEndpoints(readEndpointUrls(parsed.values.app, process.env));
     out(
       results,
       results.map((r) => ({ setting: r.name, url: r.url, result: r.ok ? 'ok' : r.failure, detail: r.detail })),
       ['setting', 'url', 'result', 'detail'],
     );
     if (results.some((r) => !r.ok)) process.exitCode = 1;
-  } else if (command === 'check-permissions') await checkTokenPermissions(settings);
-  else await manage(command ?? '', settings);
+  } else if (command === 'check-permissions') await checkTokenPermissions(loadCliSettings('subscriptions', parsed.values.app));
+  else await manage(command ?? '', loadCliSettings('subscriptions', parsed.values.app));
 } catch (e) {
   printError(`${command} failed: ${(e as Error).message}`);
   process.exit(exitCodeOf(e));

@@ -21,7 +21,7 @@ param graphAuthMode string = 'managedidentity'
 @description('Application (client) id of the Entra app registration (clientsecret mode). Empty: the managed identity\'s client id, which then is the app Graph sees.')
 param graphAppId string = ''
 
-@description('Client secret of the Entra app registration, for clientsecret mode (stored in Key Vault).')
+@description('Client secret of the Entra app registration, for clientsecret mode: stored in Key Vault as graph-client-secret when given; empty: the vault\'s is kept (docs/deploy.md, rotating secrets).')
 @secure()
 param graphClientSecret string = ''
 
@@ -88,10 +88,10 @@ param claimCheckRetentionDays int = 30
 @description('Only Microsoft Graph\'s published change-notification addresses (graph-notification-sources.json) and operatorCidrs may call the app. Access restrictions cover the whole site, not a path: /api/status too (docs/deploy.md).')
 param restrictToGraph bool = false
 
-@description('Comma-separated public address ranges (CIDR, e.g. 203.0.113.0/24) of operators: with restrictToGraph, who may open /api/status or run check-endpoints; with privateNetworking, who may still reach storage and Key Vault (the CLIs, the Key Vault steps).')
+@description('Comma-separated public address ranges (CIDR, e.g. 203.0.113.0/24) of operators: with restrictToGraph, who may open /api/status or run check-endpoints; with privateNetworking, who may still reach storage (the CLIs). Public addresses only: single addresses or ranges of /30 and wider, IPv4.')
 param operatorCidrs string = ''
 
-@description('Close storage and Key Vault to the public network: a virtual network the app is integrated into, private endpoints and their private DNS zones; only operatorCidrs (and trusted Azure services) still reach them from outside. The app\'s HTTP endpoints stay public for Graph (docs/deploy.md step 12).')
+@description('Close storage to the public network: a virtual network the app is integrated into, private endpoints (storage and Key Vault) and their private DNS zones; only operatorCidrs (and trusted Azure services) still reach storage from outside. Key Vault stays reachable (RBAC only): Flex Consumption cannot resolve Key Vault references to a network-restricted vault. The app\'s HTTP endpoints stay public for Graph (docs/deploy.md step 12).')
 param privateNetworking bool = false
 
 @description('With privateNetworking: the virtual network\'s address space (CIDR), at least a /23; its first /24 is the app\'s integration subnet, the next /24 the private endpoints\'. Pick one no peered network uses.')
@@ -217,9 +217,11 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
     softDeleteRetentionInDays: 90
     enablePurgeProtection: keyVaultPurgeProtection ? true : null
     publicNetworkAccess: 'Enabled'
-    networkAcls: privateNetworking
-      ? { defaultAction: 'Deny', bypass: 'AzureServices', ipRules: map(operatorAddresses, a => { value: a }) }
-      : { defaultAction: 'Allow', bypass: 'AzureServices' }
+    // Open to the public network even with privateNetworking: App Service resolves the app's Key Vault references
+    // from outside the app's network, and on Flex Consumption a reference to a network-restricted vault fails
+    // (the app then refuses to start, shared/config/settings/key-vault-reference.ts). The vault is RBAC-only; the
+    // app's own reads (the certificate) go through its private endpoint.
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 }
 
@@ -232,9 +234,12 @@ var clientStateSecretName = 'graph-client-state'
 var notificationUrlSecretName = 'graph-notification-url'
 var lifecycleUrlSecretName = 'graph-lifecycle-url'
 
-resource clientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (graphAuthMode == 'clientsecret') {
+// The Graph client secret: written only when a value is given, so a later deployment without it (another
+// operator, a shell without the variable) keeps the one in the vault; the setting references it by name.
+var clientSecretSecretName = 'graph-client-secret'
+resource clientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (graphAuthMode == 'clientsecret' && !empty(graphClientSecret)) {
   parent: vault
-  name: 'graph-client-secret'
+  name: clientSecretSecretName
   properties: { value: graphClientSecret, contentType: 'text/plain' }
 }
 
@@ -294,7 +299,7 @@ var appSettings = union(
     : {},
   endpointCheckSettings,
   empty(routesFile) ? {} : { ROUTES_FILE: routesFile },
-  graphAuthMode == 'clientsecret' ? { GRAPH_CLIENT_SECRET: keyVaultReference(clientSecretSecret!.properties.secretUri) } : {}
+  graphAuthMode == 'clientsecret' ? { GRAPH_CLIENT_SECRET: keyVaultReference('${vault.properties.vaultUri}secrets/${clientSecretSecretName}') } : {}
 )
 
 module functionApp 'modules/function-app.bicep' = {

@@ -15,18 +15,24 @@ const group = env('AZURE_RESOURCE_GROUP');
 const vault = env('KEY_VAULT_NAME');
 const managing = (process.env.MANAGE_SUBSCRIPTIONS ?? '').toLowerCase() === 'true';
 
-const provisioned = [
-  `Provisioned; the clientState and the encryption certificate are in ${vault}.`,
-  'Next (docs/deploy.md, step 4), once per environment:',
-  `  - Graph application permissions for the app's identity ${env('MANAGED_IDENTITY_PRINCIPAL_ID')} (or your app registration), admin consent.`,
-];
+const provisioned = managing
+  ? [`Provisioned; the app manages the subscriptions of subscriptions.json (the clientState and the certificate in ${vault} kept).`]
+  : [
+      `Provisioned; the clientState and the encryption certificate are in ${vault}.`,
+      'Next (docs/deploy.md, step 4), once per environment:',
+      `  - Graph application permissions for the app's identity ${env('MANAGED_IDENTITY_PRINCIPAL_ID')} (or your app registration), admin consent.`,
+    ];
+// Step 6 exactly as docs/deploy.md has it: the key goes into a variable, never onto the terminal.
 const deployed = managing
-  ? ['Deployed; the app manages the subscriptions of subscriptions.json. Check them:', '  npm run subscriptions -- status   (settings as in docs/deploy.md, step 8)']
+  ? ['Deployed; the app manages the subscriptions of subscriptions.json. Check them:', '  npm run subscriptions -- status   (settings as in docs/deploy.md, step 9)']
   : [
       'Deployed. Before any subscription (docs/deploy.md, steps 6-8):',
-      `  az functionapp keys set -g ${group} -n ${app} --key-type functionKeys --key-name graph --key-value "$(openssl rand -hex 32)"`,
-      `  store ${env('NOTIFICATION_URL')}?code=<key> and ${env('LIFECYCLE_URL')}?code=<key> in ${vault} as graph-notification-url and graph-lifecycle-url`,
-      '  npm run subscriptions -- check-endpoints',
+      '  KEY=$(openssl rand -hex 32)',
+      `  az functionapp keys set -g ${group} -n ${app} --key-type functionKeys --key-name graph --key-value "$KEY" -o none`,
+      `  az keyvault secret set --vault-name ${vault} -n graph-notification-url --value "${env('NOTIFICATION_URL')}?code=$KEY" -o none`,
+      `  az keyvault secret set --vault-name ${vault} -n graph-lifecycle-url --value "${env('LIFECYCLE_URL')}?code=$KEY" -o none`,
+      '  unset KEY',
+      '  npm run subscriptions -- check-endpoints   (step 7)',
       '  azd env set MANAGE_SUBSCRIPTIONS true && azd provision',
     ];
 process.stdout.write(`${(stage === 'provisioned' ? provisioned : deployed).join('\n')}\n`);

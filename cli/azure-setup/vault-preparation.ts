@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CertificateClient, CertificatePolicy } from '@azure/keyvault-certificates';
 import type { SecretClient } from '@azure/keyvault-secrets';
+import { RelayError } from '../../shared/errors.js';
 
 /** The vault's names the template's settings reference (infra/main.bicep). */
 export const CLIENT_STATE_SECRET = 'graph-client-state';
@@ -13,28 +14,60 @@ export interface PreparedItem {
   readonly warning?: string;
 }
 
-/** How long to keep trying while the vault answers 403: role assignments take minutes to apply after provisioning. */
+/**
+ * How long to keep trying while the vault answers 403 for want of a role: role assignments take minutes to apply
+ * after provisioning. One deadline for every step of a run.
+ */
 export interface ForbiddenRetry {
-  readonly forMs: number;
+  /** When to stop trying (epoch ms). */
+  readonly untilMs: number;
   readonly everyMs: number;
   /** Told of each 403 before the wait. */
-  readonly onForbidden?: (what: string, waitedMs: number) => void;
+  readonly onForbidden?: (what: string) => void;
   readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** The vault refused a step for a reason waiting does not cure. */
+export class VaultPreparationError extends RelayError {
+  constructor(message: string) {
+    super('ERR_VAULT_PREPARATION', message);
+  }
 }
 
 const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
 
-/** Runs `step` again while it fails with 403 and the time allows; any other failure, or the last 403, is thrown. */
+/** Key Vault's inner error code (`innererror.code`, `ForbiddenByRbac`, `ForbiddenByFirewall`, …), from the answer's body. */
+export function innerErrorCode(e: unknown): string | undefined {
+  const body = (e as { response?: { bodyAsText?: string | null } }).response?.bodyAsText;
+  try {
+    const error = (JSON.parse(body ?? '') as { error?: Record<string, unknown> }).error ?? {};
+    const inner = (error.innererror ?? error.innerError) as { code?: unknown } | undefined;
+    return typeof inner?.code === 'string' ? inner.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `step` again while it fails with 403 for a role not yet applied, until the deadline; any other failure, or
+ * the last 403, is thrown. A 403 from the vault's firewall is thrown at once: waiting does not open it.
+ */
 export async function retryWhileForbidden<T>(what: string, retry: ForbiddenRetry, step: () => Promise<T>): Promise<T> {
   const sleep = retry.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const started = Date.now();
   for (;;) {
     try {
       return await step();
     } catch (e) {
-      const waited = Date.now() - started;
-      if (statusOf(e) !== 403 || waited + retry.everyMs > retry.forMs) throw e;
-      retry.onForbidden?.(what, waited);
+      if (statusOf(e) === 403 && innerErrorCode(e) === 'ForbiddenByFirewall') {
+        throw new VaultPreparationError(`${what}: the vault's firewall refuses this address (ForbiddenByFirewall): run this from an address the vault allows.`);
+      }
+      if (statusOf(e) === 409 && /ObjectIsDeletedButRecoverable/i.test(`${(e as { code?: string }).code ?? ''} ${(e as Error).message}`)) {
+        throw new VaultPreparationError(
+          `${what}: a deleted one of that name is kept by soft delete (ObjectIsDeletedButRecoverable): recover it (az keyvault secret recover / az keyvault certificate recover), then run this again.`,
+        );
+      }
+      if (statusOf(e) !== 403 || Date.now() + retry.everyMs > retry.untilMs) throw e;
+      retry.onForbidden?.(what);
       await sleep(retry.everyMs);
     }
   }

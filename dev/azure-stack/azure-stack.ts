@@ -39,7 +39,7 @@ export interface AzureStackOptions {
   readonly appDir: string;
   /** The compiled template; default `<appDir>/.local/infra/main.json` (npm run infra:check writes it). */
   readonly templateFile?: string;
-  /** Template parameters beside the stack's own (environmentName, graphClientState, manageSubscriptions, subscriptionsFile). */
+  /** Template parameters beside the stack's own (environmentName, manageSubscriptions, subscriptionsFile). */
   readonly parameters?: Readonly<Record<string, unknown>>;
   /** The Functions host's port (0: any free one). */
   readonly port?: number;
@@ -219,7 +219,7 @@ export async function startAzureStandIns(options: AzureStackOptions): Promise<Az
     const hostUrl = `http://127.0.0.1:${port}`;
     const { functionKey } = await provisionStorage(storage.adminConnectionString, template.storageResources(), { appSettings, appDir: options.appDir });
     const operatorCredential = siteIdentityCredential({ platformEnv }, operator.clientId);
-    const noWait: ForbiddenRetry = { forMs: 0, everyMs: 1 };
+    const noWait: ForbiddenRetry = { untilMs: 0, everyMs: 1 };
     // The stand-in's address is loopback, not *.vault.azure.net: its challenge names Key Vault's resource.
     const vaultOptions = { disableChallengeResourceVerification: true };
     await ensureClientState(new SecretClient(vault.url, operatorCredential, vaultOptions), noWait);

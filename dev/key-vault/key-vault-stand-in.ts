@@ -164,18 +164,22 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
         const version = addSecret(secretName, body.value, contentType);
         return send(200, { value: body.value, ...(contentType ? { contentType } : {}), id: `${base}/secrets/${secretName}/${version}`, attributes: attributesOf(now()) });
       }
-      if (!mayWrite(caller.oid, 'certificates')) {
+      // Reading an operation is certificates/read (Certificate User holds it); creating is an Officer's.
+      if (step === 'pending' ? !mayRead(caller.oid, 'certificates') : !mayWrite(caller.oid, 'certificates')) {
         const f = forbidden(caller.oid, step === 'create' ? 'certificates/create/action' : 'certificates/read', certificateName);
         return error(403, f.code, f.message, 'ForbiddenByRbac');
       }
-      const operation = {
+      // As Key Vault answers: the creation is in progress when POSTed, and the SDK polls `pending` until it is
+      // done (here at the first poll), then reads the certificate.
+      const operation = (status: 'inProgress' | 'completed') => ({
         id: `${base}/certificates/${certificateName}/pending`,
-        issuerParameters: { name: 'Self' },
-        status: 'completed',
-        target: `${base}/certificates/${certificateName}`,
+        issuer: { name: 'Self' },
+        cancellation_requested: false,
+        status,
         request_id: randomBytes(16).toString('hex'),
-      };
-      if (step === 'pending') return certificates.has(certificateName) ? send(200, operation) : error(404, 'CertificateNotFound', `Pending certificate not found: ${certificateName}`);
+        ...(status === 'completed' ? { target: `${base}/certificates/${certificateName}` } : {}),
+      });
+      if (step === 'pending') return certificates.has(certificateName) ? send(200, operation('completed')) : error(404, 'CertificateNotFound', `Pending certificate not found: ${certificateName}`);
       if (req.method !== 'POST') return error(405, 'MethodNotAllowed', 'A certificate is created with POST.');
       const policy = (body.policy ?? {}) as { secret_props?: { contentType?: string }; issuer?: { name?: string } };
       const contentType = policy.secret_props?.contentType ?? 'application/x-pkcs12';
@@ -183,7 +187,7 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
       if (policy.issuer?.name !== 'Self') return error(400, 'BadParameter', 'The stand-in creates self-signed certificates only (issuer "Self").');
       const created = await createSelfSignedCertificate();
       addCertificate(certificateName, { der: created.certificate.raw, secret: created.pem, contentType });
-      return send(202, operation);
+      return send(202, operation('inProgress'), { location: `${base}/certificates/${certificateName}/pending?api-version=${url.searchParams.get('api-version') ?? ''}` });
     }
     if (req.method !== 'GET') return error(405, 'MethodNotAllowed', `${req.method ?? ''} is not served on ${url.pathname}.`);
     const m = /^\/(certificates|secrets)\/([0-9a-zA-Z-]{1,127})\/?([0-9a-f]{32})?\/?$/.exec(url.pathname);

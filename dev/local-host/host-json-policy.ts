@@ -48,7 +48,9 @@ const POLICY: Rule = {
     },
     aggregator: note('it batches invocation metrics for Application Insights, which exists only in Azure.'),
     healthmonitor: note('host health monitoring exists only in Azure.'),
-    telemetrymode: note('telemetry goes to Application Insights or OpenTelemetry only in Azure; locally every line goes to stdout.'),
+    telemetrymode: note(
+      "in Azure, OpenTelemetry mode makes the host leave the worker's log lines to the worker (which declares WorkerOpenTelemetryEnabled) instead of sending them again; locally every line goes to stdout.",
+    ),
     watchdirectories: note('the Azure host restarts when watched files change; the local host loads the app once: restart it after a build.'),
     watchfiles: note('the Azure host restarts when watched files change; the local host loads the app once: restart it after a build.'),
     singleton: note('singleton locks coordinate instances; one local host is one instance.'),

@@ -167,7 +167,10 @@ export function readHostOptions(appDir: string, { settings = {}, development = i
   const routePrefix = typeof routePrefixValue === 'string' ? routePrefixValue.replace(/^\/+|\/+$/g, '') : 'api';
   if (problems.length > 0) throw new HostConfigError(`host.json is invalid:\n  - ${problems.join('\n  - ')}`);
   const notes = [...review.notes];
-  if (pick(pick(json, 'logging'), 'applicationInsights') === undefined) {
+  // In OpenTelemetry mode the host's Application Insights logger, and its sampling, are not used.
+  const mode = pick(json, 'telemetryMode');
+  const openTelemetry = typeof mode === 'string' && mode.toLowerCase() === 'opentelemetry';
+  if (!openTelemetry && pick(pick(json, 'logging'), 'applicationInsights') === undefined) {
     notes.push({ setting: 'logging.applicationInsights (not set)', why: APP_INSIGHTS_NOTE });
   }
   return {

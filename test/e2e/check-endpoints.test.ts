@@ -29,8 +29,8 @@ afterAll(async () => {
 });
 
 /** `npm run subscriptions -- check-endpoints` with these URLs; resolves with stdout/stderr and the exit code. */
-async function checkEndpoints(notification: string, lifecycle: string, json = false): Promise<{ stdout: string; stderr: string; code: number }> {
-  const env = { ...process.env, AzureWebJobsStorage: azurite.connectionString, SUBSCRIPTIONS_FILE: '', GRAPH_NOTIFICATION_URL: notification, GRAPH_LIFECYCLE_URL: lifecycle };
+async function checkEndpoints(notification: string, lifecycle: string, json = false, extra: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
+  const env = { ...process.env, AzureWebJobsStorage: azurite.connectionString, SUBSCRIPTIONS_FILE: '', GRAPH_NOTIFICATION_URL: notification, GRAPH_LIFECYCLE_URL: lifecycle, ...extra };
   try {
     const r = await run(process.execPath, [CLI, 'check-endpoints', ...(json ? ['--json'] : [])], { cwd: REPO_ROOT, env });
     return { ...r, code: 0 };
@@ -53,6 +53,19 @@ describe('npm run subscriptions -- check-endpoints', () => {
       expect.objectContaining({ name: 'GRAPH_LIFECYCLE_URL', ok: true, status: 200, url: `${host.url}/api/lifecycle?code=***` }),
     ]);
     expect(json.stdout).not.toContain(KEY);
+  });
+
+  it("needs the two URLs only: an operator's shell exporting the deployment's Azure settings (no storage, no secret) still checks them", async () => {
+    // docs/deploy.md path B exports its environment file: GRAPH_AUTH_MODE=clientsecret alone makes the app's other
+    // settings Production's, which check-endpoints must not demand.
+    const azureShell = { AzureWebJobsStorage: '', GRAPH_AUTH_MODE: 'clientsecret', GRAPH_APP_ID: '11111111-2222-3333-4444-555555555555', AZURE_ENV_NAME: 'relay-prod' };
+    const r = await checkEndpoints(`${host.url}/api/notifications?code=${KEY}`, `${host.url}/api/lifecycle?code=${KEY}`, false, azureShell);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/GRAPH_NOTIFICATION_URL\s+\S+\/api\/notifications\?code=\*\*\*\s+ok/);
+    const missing = await checkEndpoints('', 'not a url', false, azureShell);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('GRAPH_NOTIFICATION_URL is not set');
+    expect(missing.stderr).toContain('GRAPH_LIFECYCLE_URL is not an http(s) URL.');
   });
 
   it('fails on a dead port, naming the URL and "connection refused"', async () => {

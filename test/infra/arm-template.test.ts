@@ -129,10 +129,14 @@ describe('infra/main.bicep compiled', () => {
     const all = resources(template());
     expect(all.find((r) => r.type === 'Microsoft.KeyVault/vaults')?.properties.enableRbacAuthorization).toBe(true);
     const secretNames = all.filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets').map((r) => String(r.name));
-    // The client secret is the template's to write (a parameter); the clientState never is (next test).
-    expect(secretNames.filter((n) => n.includes("'graph-client-secret'"))).toHaveLength(1);
+    // The client secret is written only when given (a later deployment without it keeps the vault's); the
+    // clientState never is (next test). Both settings reference their secret by name.
+    const clientSecret = all.filter((r) => r.type === 'Microsoft.KeyVault/vaults/secrets' && String(r.name).includes("variables('clientSecretSecretName')"));
+    expect(clientSecret.map((r) => r.condition)).toEqual(["[and(equals(parameters('graphAuthMode'), 'clientsecret'), not(empty(parameters('graphClientSecret'))))]"]);
+    expect(secretNames).toHaveLength(1);
+    expect(template().variables).toMatchObject({ clientSecretSecretName: 'graph-client-secret' });
     const t = text();
-    expect(t).toMatch(/'GRAPH_CLIENT_SECRET', __bicep\.keyVaultReference\(reference\('\w+'\)\.secretUri\)/);
+    expect(t).toContain("'GRAPH_CLIENT_SECRET', __bicep.keyVaultReference(format('{0}secrets/{1}', reference('vault').vaultUri, variables('clientSecretSecretName')))");
     expect(t).toContain("'GRAPH_CLIENT_STATE', __bicep.keyVaultReference(format('{0}secrets/{1}', reference('vault').vaultUri, variables('clientStateSecretName')))");
     expect(t).toContain('@Microsoft.KeyVault(SecretUri=');
     expect(all.find((r) => r.type === 'Microsoft.Web/sites')?.properties.keyVaultReferenceIdentity).toBeDefined();
@@ -359,7 +363,7 @@ describe('infra/main.bicep compiled', () => {
       expect(outside.filter((r) => String(r.type).startsWith('Microsoft.Network/'))).toEqual([]);
     });
 
-    it("on, denies public access to storage and the vault except trusted services and operatorCidrs, and integrates the site into the network's app subnet", () => {
+    it("on, denies public access to storage except trusted services and operatorCidrs, keeps the vault reachable for Key Vault references, and integrates the site into the network's app subnet", () => {
       const on = networkFor({ privateNetworking: true, operatorCidrs: '203.0.113.0/24, 198.51.100.7/32,' });
       expect(on.networkDeployed).toBe(true);
       expect(on.subnet).toBe(appSubnetId);
@@ -376,7 +380,8 @@ describe('infra/main.bicep compiled', () => {
           ],
         },
       });
-      expect(on.vault).toEqual({ publicNetworkAccess: 'Enabled', networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices', ipRules: [{ value: '203.0.113.0/24' }, { value: '198.51.100.7' }] } });
+      // Flex Consumption resolves no Key Vault reference to a network-restricted vault: the app would not start.
+      expect(on.vault).toEqual({ publicNetworkAccess: 'Enabled', networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' } });
       // The site itself stays public (Graph calls it); access restrictions remain restrictToGraph's alone.
       expect(networkFor({ privateNetworking: true, restrictToGraph: false }).subnet).toBe(appSubnetId);
     });
@@ -425,7 +430,7 @@ describe('infra/main.bicep compiled', () => {
       );
       const links = each('Microsoft.Network/privateDnsZones/virtualNetworkLinks', (r) => r.properties) as Json[];
       expect(new Set(links.map((l) => l.virtualNetwork.id)).size).toBe(1);
-      expect(links.every((l) => /\/virtualNetworks\/vnet-/.test(l.virtualNetwork.id) && l.registrationEnabled === false)).toBe(true);
+      expect(nonEmpty(links).every((l) => /\/virtualNetworks\/vnet-/.test(l.virtualNetwork.id) && l.registrationEnabled === false)).toBe(true);
     });
   });
 

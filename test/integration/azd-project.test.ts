@@ -40,14 +40,33 @@ describe('azure.yaml (Azure Developer CLI)', () => {
     expect(project.requiredVersions?.azd).toBe('>= 1.23.12');
   });
 
-  it('runs npm run package before packaging, checks az and azd act as one before provisioning, prepares the vault after, and prints the next steps, on Linux/macOS and Windows', () => {
+  it('runs npm run package before packaging, checks az and azd act as one and names the principal type before provisioning, prepares the vault and restarts the app after, on Linux/macOS and Windows', () => {
     const service = services[0]?.[1];
     for (const hook of [service?.hooks.prepackage?.posix, service?.hooks.prepackage?.windows]) expect(hook?.run).toBe('npm run package');
-    for (const hook of [project.hooks.preprovision?.posix, project.hooks.preprovision?.windows])
-      expect(hook?.run).toMatch(/^npm run build --silent(;| &&) .*node dist\/cli\/azure-setup\.js check-login/);
-    for (const hook of [project.hooks.postprovision?.posix, project.hooks.postprovision?.windows]) {
-      expect(hook?.run).toMatch(/^node dist\/cli\/azure-setup\.js vault --credential azd(;| &&) .*node dist\/scripts\/azd-next-steps\.js provisioned/);
+    const lines = (hook: Hook | undefined) => (hook?.run ?? '').split('\n').filter((l) => l.trim() !== '');
+    const posix = lines(project.hooks.preprovision?.posix);
+    expect(posix[0]).toBe('set -e');
+    expect(posix.slice(1).join('\n')).toMatch(
+      /npm run build --silent\nnode dist\/cli\/azure-setup\.js check-login\nPRINCIPAL_TYPE=\$\(node dist\/cli\/azure-setup\.js whoami --credential azd --field type\)\nazd env set AZURE_PRINCIPAL_TYPE "\$PRINCIPAL_TYPE"/,
+    );
+    expect(lines(project.hooks.postprovision?.posix)).toEqual([
+      'set -e',
+      'node dist/cli/azure-setup.js vault --credential azd',
+      'az functionapp restart -g "$AZURE_RESOURCE_GROUP" -n "$FUNCTION_APP_NAME" -o none',
+      'node dist/scripts/azd-next-steps.js provisioned',
+    ]);
+    // pwsh: a failed line ends the hook with its exit code (`a; if ($?) { b }` would end it with 0).
+    for (const hook of [project.hooks.preprovision?.windows, project.hooks.postprovision?.windows]) {
+      expect(hook?.shell).toBe('pwsh');
+      const all = lines(hook);
+      for (const line of all.slice(0, -1)) expect(line, line).toMatch(/; if \(\$LASTEXITCODE -ne 0\) \{ exit \$LASTEXITCODE \}$/);
+      expect(all.join('\n')).not.toContain('if ($?)');
     }
+    expect(lines(project.hooks.postprovision?.windows).map((l) => l.split(';')[0])).toEqual([
+      'node dist/cli/azure-setup.js vault --credential azd',
+      'az functionapp restart -g $env:AZURE_RESOURCE_GROUP -n $env:FUNCTION_APP_NAME -o none',
+      'node dist/scripts/azd-next-steps.js provisioned',
+    ]);
     expect(project.hooks.postdeploy?.posix.run).toBe('node dist/scripts/azd-next-steps.js deployed');
     expect(project.hooks.postdeploy?.windows.shell).toBe('pwsh');
   });
@@ -63,14 +82,21 @@ describe('azure.yaml (Azure Developer CLI)', () => {
     };
     const deployed = spawnSync(process.execPath, [NEXT_STEPS, 'deployed'], { env, encoding: 'utf8' });
     expect(deployed.status).toBe(0);
-    expect(deployed.stdout).toContain('az functionapp keys set -g rg-relay -n func-relay-abc --key-type functionKeys --key-name graph');
+    expect(deployed.stdout).toContain('az functionapp keys set -g rg-relay -n func-relay-abc --key-type functionKeys --key-name graph --key-value "$KEY" -o none');
+    // The key is never printed or passed where the terminal shows it: step 6's lines, with the outputs filled in.
+    expect(deployed.stdout).toContain(
+      'az keyvault secret set --vault-name kv-relayabc -n graph-notification-url --value "https://func-relay-abc.azurewebsites.net/api/notifications?code=$KEY" -o none',
+    );
+    expect(deployed.stdout).not.toMatch(/--key-value "\$\(openssl/);
     expect(deployed.stdout).toContain('npm run subscriptions -- check-endpoints');
     // The function key is step 6 of docs/deploy.md, the check 7, the switch 8.
     expect(deployed.stdout).toContain('docs/deploy.md, steps 6-8');
     expect(read('docs/deploy.md')).toMatch(/## 6\. The function key[\s\S]*## 7\. Check the endpoints[\s\S]*## 8\. Let the app manage/);
     expect(deployed.stdout).toContain('azd env set MANAGE_SUBSCRIPTIONS true');
     const managing = spawnSync(process.execPath, [NEXT_STEPS, 'deployed'], { env: { ...env, MANAGE_SUBSCRIPTIONS: 'true' }, encoding: 'utf8' });
-    expect(managing.stdout).toContain('npm run subscriptions -- status');
+    expect(managing.stdout).toContain('npm run subscriptions -- status   (settings as in docs/deploy.md, step 9)');
+    expect(read('docs/deploy.md')).toMatch(/## 9\. Verify[\s\S]*npm run subscriptions -- status/);
+    expect(spawnSync(process.execPath, [NEXT_STEPS, 'provisioned'], { env: { ...env, MANAGE_SUBSCRIPTIONS: 'true' }, encoding: 'utf8' }).stdout).not.toContain('step 4');
     const provisioned = spawnSync(process.execPath, [NEXT_STEPS, 'provisioned'], { env, encoding: 'utf8' });
     expect(provisioned.stdout).toContain('the clientState and the encryption certificate are in kv-relayabc');
     expect(spawnSync(process.execPath, [NEXT_STEPS], { encoding: 'utf8' }).status).toBe(2);

@@ -158,7 +158,8 @@ describe('host.json settings beyond the queues', () => {
 
   it("accepts the app's own host.json, noting only what applies to Azure alone", () => {
     const o = readHostOptions(new URL('../../', import.meta.url).pathname);
-    expect(o.notes.map((n) => n.setting).sort()).toEqual(['extensionBundle', 'logging.applicationInsights (not set)']);
+    // OpenTelemetry mode: the host's Application Insights sampling note does not apply.
+    expect(o.notes.map((n) => n.setting).sort()).toEqual(['extensionBundle', 'telemetryMode']);
   });
 });
 
