@@ -8,6 +8,7 @@ import { describeClientStateUse } from '../shared/subscriptions/client-state-fin
 import { readDesiredSubscriptions } from '../shared/subscriptions/create-subscription-manager.js';
 import { checkEndpoints } from '../shared/subscriptions/endpoint-check.js';
 import { checkPermissions, isResourceSpecific, requiredPermissions } from '../shared/subscriptions/required-permissions.js';
+import { ConfigError } from '../shared/errors.js';
 import { maskSecrets } from '../shared/util/mask-secrets.js';
 import { exitCodeOf, exitWithUsage, loadCliSettings, parseCliArgs, printError } from './cli-run.js';
 import { readEndpointUrls } from './cli-settings.js';
@@ -66,6 +67,8 @@ async function checkTokenPermissions(settings: Settings): Promise<void> {
       "GRAPH_AUTH_MODE=simulator: the simulator's unsigned token holds no consented roles; check-permissions reads a token from Entra ID (clientsecret, certificate, managedidentity or default)",
     );
   }
+  // Without the desired subscriptions there is nothing to check against: "all there" would be a false pass.
+  if (!settings.subscriptionsFile) throw new ConfigError(['SUBSCRIPTIONS_FILE is not set: check-permissions checks the token against what its entries need (subscriptions.json).']);
   const needs = requiredPermissions(readDesiredSubscriptions(settings), { backfill: true });
   const roles = await graphTokenRoles(createGraphCredential(settings), settings.graphBaseUrl);
   const check = checkPermissions(needs, roles);

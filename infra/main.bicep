@@ -102,8 +102,11 @@ param privateNetworkAddressSpace string = '10.0.0.0/23'
 @maxValue(1000)
 param httpAlwaysReadyInstances int = 0
 
-@description('Send the storage account\'s blob, queue and table logs (StorageRead, StorageWrite, StorageDelete) to Log Analytics: a row per storage operation, 1.3 to 5.5 per event (docs/scale.md). The function app\'s logs and the vault\'s audit log always go there.')
+@description('Send the storage account\'s blob, queue and table logs (StorageRead, StorageWrite, StorageDelete) to Log Analytics: a row per storage operation, 1.3 to 5.5 per event (docs/scale.md). The vault\'s audit log always goes there.')
 param storageDiagnosticLogs bool = false
+
+@description('Send the function app\'s FunctionAppLogs to Log Analytics: the host\'s and the app\'s log lines as the platform sees them, which Application Insights also receives (a second copy, billed again; docs/scale.md). For when Application Insights is not enough, e.g. its ingestion failing.')
+param functionAppDiagnosticLogs bool = false
 
 @description('Most GB a day the Log Analytics workspace ingests (Application Insights and the diagnostic logs together); past it, telemetry is dropped until the cap resets. 0: no cap (docs/scale.md).')
 @minValue(0)
@@ -343,6 +346,7 @@ module diagnostics 'modules/diagnostics.bicep' = {
     keyVaultName: vault.name
     storageAccountName: storage.outputs.name
     storageLogs: storageDiagnosticLogs
+    functionAppLogs: functionAppDiagnosticLogs
   }
 }
 

@@ -32,4 +32,5 @@ param privateNetworking = bool(readEnvironmentVariable('AZURE_PRIVATE_NETWORKING
 param privateNetworkAddressSpace = readEnvironmentVariable('AZURE_PRIVATE_NETWORK_ADDRESS_SPACE', '10.0.0.0/23')
 param httpAlwaysReadyInstances = int(readEnvironmentVariable('AZURE_HTTP_ALWAYS_READY_INSTANCES', '0'))
 param storageDiagnosticLogs = bool(readEnvironmentVariable('AZURE_STORAGE_DIAGNOSTIC_LOGS', 'false'))
+param functionAppDiagnosticLogs = bool(readEnvironmentVariable('AZURE_FUNCTION_APP_DIAGNOSTIC_LOGS', 'false'))
 param logDailyCapGb = int(readEnvironmentVariable('AZURE_LOG_DAILY_CAP_GB', '0'))

@@ -1,5 +1,5 @@
-// Every diagnostic setting of the deployment, in one place, each to the Log Analytics workspace: the function
-// app's host logs, the vault's audit log and, with storageLogs, the storage account's blob, queue and table logs.
+// Every diagnostic setting of the deployment, in one place, each to the Log Analytics workspace: the vault's audit
+// log and, when asked, the function app's logs and the storage account's blob, queue and table logs.
 @description('The Log Analytics workspace the logs go to.')
 param workspaceId string
 param functionAppName string
@@ -7,6 +7,8 @@ param keyVaultName string
 param storageAccountName string
 @description('Also send the storage account\'s StorageRead, StorageWrite and StorageDelete logs: one row per storage operation (docs/scale.md).')
 param storageLogs bool
+@description('Also send the function app\'s FunctionAppLogs: a second copy of what Application Insights receives.')
+param functionAppLogs bool
 
 resource site 'Microsoft.Web/sites@2025-03-01' existing = {
   name: functionAppName
@@ -37,7 +39,7 @@ func enabled(categories string[]) object[] => map(categories, c => { category: c
 
 var storageCategories = ['StorageRead', 'StorageWrite', 'StorageDelete']
 
-resource siteLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+resource siteLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (functionAppLogs) {
   name: 'to-log-analytics'
   scope: site
   properties: {
@@ -51,6 +53,8 @@ resource vaultLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = 
   scope: vault
   properties: {
     workspaceId: workspaceId
+    // Key Vault's resource-specific table (AZKVAuditLogs) rather than the shared AzureDiagnostics.
+    logAnalyticsDestinationType: 'Dedicated'
     logs: enabled(['AuditEvent'])
   }
 }

@@ -22,6 +22,12 @@ export function rolesOfToken(token: string): string[] {
     throw new TokenRolesUnreadableError('the Graph access token is not a JWT: its roles cannot be read');
   }
   if (typeof claims !== 'object' || claims === null) throw new TokenRolesUnreadableError('the Graph access token is not a JWT: its roles cannot be read');
+  // A person's (delegated) token carries scopes and no application permission: the app never runs with one.
+  if (typeof (claims as { scp?: unknown }).scp === 'string' && (claims as { idtyp?: unknown }).idtyp !== 'app') {
+    throw new TokenRolesUnreadableError(
+      "the credential gave a person's token (delegated scopes, no application roles), not the app's: run check-permissions with the app's own credential (GRAPH_AUTH_MODE=clientsecret or certificate; a managed identity's only in Azure)",
+    );
+  }
   const roles = (claims as { roles?: unknown }).roles;
   return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
 }

@@ -451,8 +451,9 @@ describe('infra/main.bicep compiled', () => {
   });
 
   describe('diagnostic settings and the workspace cap', () => {
-    it("send the function app's logs and the vault's audit log to the workspace always, the storage logs only with storageDiagnosticLogs", () => {
+    it("send the vault's audit log to the workspace always, the function app's logs only with functionAppDiagnosticLogs (Application Insights has them), the storage logs only with storageDiagnosticLogs", () => {
       expect(template().parameters.storageDiagnosticLogs).toMatchObject({ type: 'bool', defaultValue: false });
+      expect(template().parameters.functionAppDiagnosticLogs).toMatchObject({ type: 'bool', defaultValue: false });
       const settingsFor = (parameters: Record<string, unknown>) => {
         const { module, scope } = moduleScope('diagnostics', parameters, {
           monitoring: outputs({ workspaceId: 'workspace' }),
@@ -467,11 +468,12 @@ describe('infra/main.bicep compiled', () => {
             return { target, workspaceId, categories: (logs as Json[]).filter((l) => l.enabled === true).map((l) => l.category) };
           });
       };
-      const always = [
-        { target: expect.stringMatching(/^Microsoft\.Web\/sites\//), workspaceId: 'workspace', categories: ['FunctionAppLogs'] },
-        { target: expect.stringMatching(/^Microsoft\.KeyVault\/vaults\//), workspaceId: 'workspace', categories: ['AuditEvent'] },
-      ];
+      const always = [{ target: expect.stringMatching(/^Microsoft\.KeyVault\/vaults\//), workspaceId: 'workspace', categories: ['AuditEvent'] }];
       expect(settingsFor({})).toEqual(always);
+      expect(settingsFor({ functionAppDiagnosticLogs: true })).toEqual([
+        { target: expect.stringMatching(/^Microsoft\.Web\/sites\//), workspaceId: 'workspace', categories: ['FunctionAppLogs'] },
+        ...always,
+      ]);
       expect(settingsFor({ storageDiagnosticLogs: true })).toEqual([
         ...always,
         ...['blobServices', 'queueServices', 'tableServices'].map((s) => ({

@@ -108,5 +108,7 @@ describe("a token's roles against the needs", () => {
     expect(rolesOfToken(`${part({ alg: 'RS256' })}.${part({ aud: 'https://graph.microsoft.com', roles: ['User.Read.All', 7] })}.sig`)).toEqual(['User.Read.All']);
     expect(rolesOfToken(`${part({ alg: 'RS256' })}.${part({ aud: 'https://graph.microsoft.com' })}.sig`)).toEqual([]);
     expect(() => rolesOfToken('opaque-token')).toThrow(expect.objectContaining({ code: 'ERR_TOKEN_ROLES_UNREADABLE' }));
+    // A person's token (az login, GRAPH_AUTH_MODE=default on a laptop) has scopes and no roles: not the app's.
+    expect(() => rolesOfToken(`${part({ alg: 'RS256' })}.${part({ aud: 'https://graph.microsoft.com', scp: 'User.Read' })}.sig`)).toThrow(/a person's token/);
   });
 });
