@@ -31,9 +31,9 @@ export function declareWorkerTelemetry(env: Readonly<Record<string, string | und
  * identity of APPLICATIONINSIGHTS_AUTHENTICATION_STRING when given): the global meter provider then exports
  * the relay's counters, and the returned sink sends each invocation log line as a log record whose fields
  * are attributes (customDimensions in Application Insights), not a JSON string. Unset: nothing is loaded and
- * undefined is returned. Outgoing calls are not traced (no HTTP or Azure SDK instrumentation): each queue, blob
- * and table operation would otherwise be a dependency record, the bulk of the bill for no insight the counters
- * and log lines do not give (docs/scale.md, telemetry).
+ * undefined is returned. The distro's HTTP and Azure SDK instrumentations are turned off: tracing each queue,
+ * blob and table call as a dependency would be the bulk of the bill for nothing the counters and log lines do
+ * not say (docs/scale.md, telemetry).
  */
 export async function startTelemetry(settings: Settings): Promise<StructuredLogSink | undefined> {
   const ai = settings.metrics.appInsights;

@@ -1,6 +1,6 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { archiveRelease, KEPT_RELEASES } from '../../scripts/package/release-archive.js';
 
@@ -21,7 +21,7 @@ describe('archiveRelease: the packages kept for a rollback', () => {
     expect(left).toHaveLength(KEPT_RELEASES);
     // The two oldest builds (minutes 0 and 1) are gone; the newest is there. `root` is no repository: nogit.
     expect(left.some((f) => f.includes('T100000Z') || f.includes('T100100Z'))).toBe(false);
-    expect(left).toContain(kept.at(-1)?.split('/').at(-1));
+    expect(left).toContain(basename(kept.at(-1) ?? ''));
     expect(kept.at(-1)).toMatch(/teams-change-relay-0\.2\.0-20261207T101100Z-nogit\.zip$/);
   });
 });
