@@ -9,6 +9,7 @@ import { signedInPrincipal, type SignedInPrincipal } from './azure-setup/signed-
 import { ensureClientState, ensureEncryptionCertificate, VaultPreparationError, type ForbiddenRetry, type PreparedItem } from './azure-setup/vault-preparation.js';
 import { parseArgs } from 'node:util';
 import { isLoopbackUrl } from '../shared/util/loopback-url.js';
+import { outputsAsEnvLines } from './azure-setup/deployment-outputs.js';
 
 /**
  * `npm run azure-setup -- <command>`: the deployment steps of docs/deploy.md that a tool does better than a
@@ -20,12 +21,15 @@ import { isLoopbackUrl } from '../shared/util/loopback-url.js';
  *   or exit 1 naming the command that fixes it.
  * - `vault [--vault-name <name> | --vault-url <url>] [--certificate-name <name>] [--credential …]
  *   [--wait-minutes <n>]`: the clientState secret and the encryption certificate, each created only when absent
- *   (never replaced), retrying 403 while role assignments apply. Vault name default: $KEY_VAULT_NAME.
+ *   (never replaced), retrying 403 while role assignments apply. Vault default: $KEY_VAULT_URI, $KEY_VAULT_NAME.
+ * - `outputs [--resource-group <rg>] [--deployment relay]`: the deployment's outputs as environment-file lines
+ *   (path B of docs/deploy.md keeps them in `.azure/<env>/outputs.env`, as azd keeps them in its own file).
  * Exit codes: 0 done, 1 failed, 2 bad usage.
  */
 const USAGE = `usage: npm run azure-setup -- whoami [--credential az|azd|default] [--field objectId|type]
        npm run azure-setup -- check-login
-       npm run azure-setup -- vault [--vault-name <name> | --vault-url <url>] [--certificate-name <name>] [--credential az|azd|default] [--wait-minutes <n>] [--retry-seconds <n>]`;
+       npm run azure-setup -- vault [--vault-name <name> | --vault-url <url>] [--certificate-name <name>] [--credential az|azd|default] [--wait-minutes <n>] [--retry-seconds <n>]
+       npm run azure-setup -- outputs [--resource-group <rg>] [--deployment <name>]`;
 
 let parsed;
 try {
@@ -39,6 +43,8 @@ try {
       'certificate-name': { type: 'string', default: 'graph-notifications' },
       'wait-minutes': { type: 'string', default: '10' },
       'retry-seconds': { type: 'string', default: '20' },
+      'resource-group': { type: 'string' },
+      deployment: { type: 'string', default: 'relay' },
     },
   });
 } catch (e) {
@@ -46,7 +52,7 @@ try {
 }
 const { values, positionals } = parsed;
 const [command] = positionals;
-if (positionals.length !== 1 || !['whoami', 'check-login', 'vault'].includes(command ?? '')) exitWithUsage(USAGE);
+if (positionals.length !== 1 || !['whoami', 'check-login', 'vault', 'outputs'].includes(command ?? '')) exitWithUsage(USAGE);
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
 const credentialOf = (name: string): TokenCredential => {
@@ -106,6 +112,27 @@ async function checkLogin(): Promise<number> {
   return EXIT.ok;
 }
 
+/** The outputs path B's later steps read, which the guide's commands use by these names. */
+const EXPECTED_OUTPUTS = ['FUNCTION_APP_NAME', 'KEY_VAULT_NAME', 'KEY_VAULT_URI', 'NOTIFICATION_URL', 'LIFECYCLE_URL', 'MANAGED_IDENTITY_PRINCIPAL_ID', 'STORAGE_ACCOUNT_NAME'];
+
+async function outputs(): Promise<number> {
+  const group = values['resource-group'] ?? process.env.AZURE_RESOURCE_GROUP?.trim();
+  if (!group) return exitWithUsage(USAGE, 'name the resource group: --resource-group or AZURE_RESOURCE_GROUP');
+  let shown: string;
+  try {
+    shown = execFileSync('az', ['deployment', 'group', 'show', '-g', group, '-n', values.deployment, '--query', 'properties.outputs', '--output', 'json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      shell: process.platform === 'win32',
+    });
+  } catch (e) {
+    const error = e as NodeJS.ErrnoException & { stderr?: string };
+    throw new Error(error.code === 'ENOENT' ? 'az (the Azure CLI) is not on PATH.' : `az deployment group show failed: ${error.stderr?.trim() || error.message}`, { cause: e });
+  }
+  process.stdout.write(`${outputsAsEnvLines(JSON.parse(shown) as unknown, EXPECTED_OUTPUTS).join('\n')}\n`);
+  return EXIT.ok;
+}
+
 async function vault(): Promise<number> {
   // The template's KEY_VAULT_URI output (in azd's hooks' environment) holds the cloud's own vault domain.
   const name = values['vault-name'];
@@ -136,7 +163,7 @@ async function vault(): Promise<number> {
 }
 
 try {
-  process.exitCode = await (command === 'whoami' ? whoami() : command === 'check-login' ? checkLogin() : vault());
+  process.exitCode = await (command === 'whoami' ? whoami() : command === 'check-login' ? checkLogin() : command === 'outputs' ? outputs() : vault());
 } catch (e) {
   const waitedForRoles = (e as { statusCode?: number }).statusCode === 403 && !(e instanceof VaultPreparationError);
   printError(

@@ -32,7 +32,9 @@ const deployed = managing
       `  az keyvault secret set --vault-name ${vault} -n graph-notification-url --value "${env('NOTIFICATION_URL')}?code=$KEY" -o none`,
       `  az keyvault secret set --vault-name ${vault} -n graph-lifecycle-url --value "${env('LIFECYCLE_URL')}?code=$KEY" -o none`,
       '  unset KEY',
-      '  npm run subscriptions -- check-endpoints   (step 7)',
+      `  export GRAPH_NOTIFICATION_URL=$(az keyvault secret show --vault-name ${vault} -n graph-notification-url --query value -o tsv)   (step 7)`,
+      `  export GRAPH_LIFECYCLE_URL=$(az keyvault secret show --vault-name ${vault} -n graph-lifecycle-url --query value -o tsv)`,
+      '  npm run subscriptions -- check-endpoints',
       '  azd env set MANAGE_SUBSCRIPTIONS true && azd provision',
     ];
 process.stdout.write(`${(stage === 'provisioned' ? provisioned : deployed).join('\n')}\n`);

@@ -17,7 +17,9 @@ export function sourceRevision(root: string): string {
  * Keeps a copy of the zip in `<out>/releases/` named by version, build time (UTC) and commit, so that the
  * package deployed before can be deployed again (Flex Consumption has no deployment slots to swap back):
  * `azd deploy --from-package <zip>` or `az functionapp deployment source config-zip --src <zip>`
- * (docs/deploy.md, rolling back). The oldest beyond KEPT_RELEASES are deleted. Answers the copy's path.
+ * (docs/deploy.md, rolling back). One copy per commit: packaging a commit again (azd's prepackage hook does)
+ * replaces its copy, so the one before is the previous commit's; a build with uncommitted changes (`-dirty`) or
+ * outside git is kept each time. The oldest beyond KEPT_RELEASES are deleted. Answers the copy's path.
  */
 export function archiveRelease(zipPath: string, options: { out: string; version: string; root: string; now?: Date }): string {
   const dir = join(options.out, 'releases');
@@ -26,7 +28,11 @@ export function archiveRelease(zipPath: string, options: { out: string; version:
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}Z$/, 'Z');
-  const target = join(dir, `teams-change-relay-${options.version}-${stamp}-${sourceRevision(options.root)}.zip`);
+  const revision = sourceRevision(options.root);
+  if (revision !== 'nogit' && !revision.endsWith('-dirty')) {
+    for (const same of readdirSync(dir).filter((f) => f.endsWith(`-${revision}.zip`))) rmSync(join(dir, same));
+  }
+  const target = join(dir, `teams-change-relay-${options.version}-${stamp}-${revision}.zip`);
   copyFileSync(zipPath, target);
   // The names sort by build time within a version; across versions, by the stamp that follows the version.
   const byAge = readdirSync(dir)

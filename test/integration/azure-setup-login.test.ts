@@ -44,6 +44,32 @@ describe('npm run azure-setup -- check-login, with az and azd stand-ins on PATH'
     expect(r.stderr).toContain('az (the Azure CLI) is not on PATH');
   });
 
+  it("outputs writes the deployment's outputs as environment-file lines, whatever casing Resource Manager gave their names, and refuses missing ones", () => {
+    const outputs = {
+      functioN_APP_NAME: { type: 'String', value: 'func-relay-abc' },
+      KEY_VAULT_NAME: { type: 'String', value: 'kv-relayabc' },
+      KEY_VAULT_URI: { type: 'String', value: 'https://kv-relayabc.vault.azure.net/' },
+      NOTIFICATION_URL: { type: 'String', value: 'https://func-relay-abc.azurewebsites.net/api/notifications' },
+      LIFECYCLE_URL: { type: 'String', value: 'https://func-relay-abc.azurewebsites.net/api/lifecycle' },
+      MANAGED_IDENTITY_PRINCIPAL_ID: { type: 'String', value: 'p-1' },
+      STORAGE_ACCOUNT_NAME: { type: 'String', value: 'strelayabc' },
+      MANAGE_SUBSCRIPTIONS: { type: 'Bool', value: false },
+    };
+    const run = (o: Record<string, unknown>) => {
+      const bin = azureCliStandIns({ az: alice, azd: alice }, o);
+      dirs.push(bin);
+      return spawnSync(process.execPath, [CLI, 'outputs', '--resource-group', 'rg-relay'], { encoding: 'utf8', env: { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '' } });
+    };
+    const r = run(outputs);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')).toEqual(expect.arrayContaining(['FUNCTION_APP_NAME="func-relay-abc"', 'MANAGE_SUBSCRIPTIONS="false"', 'KEY_VAULT_URI="https://kv-relayabc.vault.azure.net/"']));
+    const { STORAGE_ACCOUNT_NAME: _left, ...partial } = outputs;
+    const missing = run(partial);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("the deployment's outputs lack STORAGE_ACCOUNT_NAME");
+    expect(missing.stdout).toBe('');
+  });
+
   it('whoami --credential az reads the person behind az, for deployerPrincipalId and deployerPrincipalType', () => {
     const bin = azureCliStandIns({ az: alice, azd: alice });
     dirs.push(bin);
