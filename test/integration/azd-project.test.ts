@@ -89,7 +89,9 @@ describe('azure.yaml (Azure Developer CLI)', () => {
     );
     expect(deployed.stdout).not.toMatch(/--key-value "\$\(openssl/);
     // check-endpoints reads the two keyed URLs: printed with the exports step 7 gives them.
-    expect(deployed.stdout).toMatch(/export GRAPH_NOTIFICATION_URL=\$\(az keyvault secret show --vault-name kv-relayabc -n graph-notification-url[^\n]*\n[^\n]*export GRAPH_LIFECYCLE_URL=[^\n]*\n\s*npm run subscriptions -- check-endpoints/);
+    expect(deployed.stdout).toMatch(
+      /export GRAPH_NOTIFICATION_URL=\$\(az keyvault secret show --vault-name kv-relayabc -n graph-notification-url[^\n]*\n[^\n]*export GRAPH_LIFECYCLE_URL=[^\n]*\n\s*npm run subscriptions -- check-endpoints/,
+    );
     // The function key is step 6 of docs/deploy.md, the check 7, the switch 8.
     expect(deployed.stdout).toContain('docs/deploy.md, steps 6-8');
     expect(read('docs/deploy.md')).toMatch(/## 6\. The function key[\s\S]*## 7\. Check the endpoints[\s\S]*## 8\. Let the app manage/);

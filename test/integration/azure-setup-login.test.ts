@@ -58,7 +58,10 @@ describe('npm run azure-setup -- check-login, with az and azd stand-ins on PATH'
     const run = (o: Record<string, unknown>) => {
       const bin = azureCliStandIns({ az: alice, azd: alice }, o);
       dirs.push(bin);
-      return spawnSync(process.execPath, [CLI, 'outputs', '--resource-group', 'rg-relay'], { encoding: 'utf8', env: { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '' } });
+      return spawnSync(process.execPath, [CLI, 'outputs', '--resource-group', 'rg-relay'], {
+        encoding: 'utf8',
+        env: { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '' },
+      });
     };
     const r = run(outputs);
     expect(r.status, r.stderr).toBe(0);
