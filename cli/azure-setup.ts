@@ -86,19 +86,19 @@ function azdEnvValue(name: string): string | undefined {
   }
 }
 
-/** `az account show`: the subscription az acts on; a clear failure when az is missing or signed out. */
-function azAccount(): { id?: string } {
+/** An az command's JSON answer; a clear failure when az is missing or the command fails (`hint`: what to do). */
+function azJson(args: string[], hint: string): unknown {
   try {
-    return JSON.parse(execFileSync('az', ['account', 'show', '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' })) as { id?: string };
+    return JSON.parse(execFileSync('az', [...args, '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' })) as unknown;
   } catch (e) {
     const error = e as NodeJS.ErrnoException & { stderr?: string };
     if (error.code === 'ENOENT') throw new Error('az (the Azure CLI) is not on PATH: docs/deploy.md uses it beside azd; install it and az login.', { cause: e });
-    throw new Error(`az account show failed (${error.stderr?.trim() || error.message}): az login first.`, { cause: e });
+    throw new Error(`az ${args.slice(0, 3).join(' ')} failed (${error.stderr?.trim() || error.message}): ${hint}`, { cause: e });
   }
 }
 
 async function checkLogin(): Promise<number> {
-  const account = azAccount();
+  const account = azJson(['account', 'show'], 'az login first.') as { id?: string };
   const az: ToolLogin = { tool: 'az', principal: await principalOf(new AzureCliCredential()), subscriptionId: account.id };
   // azd's hooks have the environment's values in theirs; run by hand, ask azd for its environment's subscription.
   const azdSubscription = process.env.AZURE_SUBSCRIPTION_ID?.trim() || azdEnvValue('AZURE_SUBSCRIPTION_ID');
@@ -118,18 +118,8 @@ const EXPECTED_OUTPUTS = ['FUNCTION_APP_NAME', 'KEY_VAULT_NAME', 'KEY_VAULT_URI'
 async function outputs(): Promise<number> {
   const group = values['resource-group'] ?? process.env.AZURE_RESOURCE_GROUP?.trim();
   if (!group) return exitWithUsage(USAGE, 'name the resource group: --resource-group or AZURE_RESOURCE_GROUP');
-  let shown: string;
-  try {
-    shown = execFileSync('az', ['deployment', 'group', 'show', '-g', group, '-n', values.deployment, '--query', 'properties.outputs', '--output', 'json'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      shell: process.platform === 'win32',
-    });
-  } catch (e) {
-    const error = e as NodeJS.ErrnoException & { stderr?: string };
-    throw new Error(error.code === 'ENOENT' ? 'az (the Azure CLI) is not on PATH.' : `az deployment group show failed: ${error.stderr?.trim() || error.message}`, { cause: e });
-  }
-  process.stdout.write(`${outputsAsEnvLines(JSON.parse(shown) as unknown, EXPECTED_OUTPUTS).join('\n')}\n`);
+  const shown = azJson(['deployment', 'group', 'show', '-g', group, '-n', values.deployment, '--query', 'properties.outputs'], 'is the deployment there (az deployment group list)?');
+  process.stdout.write(`${outputsAsEnvLines(shown, EXPECTED_OUTPUTS).join('\n')}\n`);
   return EXIT.ok;
 }
 

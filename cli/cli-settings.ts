@@ -60,8 +60,13 @@ export const SITE_SETTINGS_ONLY = 'TCR_CLI_SITE_SETTINGS_ONLY';
  * simulator or the local certificate folder; else Development, whose local defaults are what `npm start`
  * runs (Azurite, the simulator on its default port), so the CLIs work after it with no set-up.
  */
+/** The values a CLI reads: local.settings.json's (unless it runs as the Azure stack's site), then the environment's. */
+function cliValues(appDir: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  return mergeAppSettings(env[SITE_SETTINGS_ONLY] === '1' ? {} : readLocalSettingsValues(appDir), env);
+}
+
 export function readCliSettings(appDir: string, env: NodeJS.ProcessEnv): CliSettings {
-  const values = mergeAppSettings(env[SITE_SETTINGS_ONLY] === '1' ? {} : readLocalSettingsValues(appDir), env);
+  const values = cliValues(appDir, env);
   const explicit = values.AZURE_FUNCTIONS_ENVIRONMENT?.trim();
   const azure = settingsPointingAtAzure(values);
   const environment = explicit || (azure.length > 0 ? 'Production' : 'Development');
@@ -98,7 +103,7 @@ export function readCliSettings(appDir: string, env: NodeJS.ProcessEnv): CliSett
  * (docs/deploy.md, path B) must not make it demand the whole of the app's Production settings.
  */
 export function readEndpointUrls(appDir: string, env: NodeJS.ProcessEnv): { GRAPH_NOTIFICATION_URL: string; GRAPH_LIFECYCLE_URL: string } {
-  const values = mergeAppSettings(env[SITE_SETTINGS_ONLY] === '1' ? {} : readLocalSettingsValues(appDir), env);
+  const values = cliValues(appDir, env);
   const problems: string[] = [];
   const url = (name: 'GRAPH_NOTIFICATION_URL' | 'GRAPH_LIFECYCLE_URL'): string | undefined => {
     const value = values[name]?.trim();

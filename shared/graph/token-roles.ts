@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
+import { decodeJwt, type JWTPayload } from 'jose';
 import { RelayError } from '../errors.js';
 
 /** The app's own Graph token could not be read for its roles: none was given, or it is not a JWT. */
@@ -14,21 +15,19 @@ export class TokenRolesUnreadableError extends RelayError {
  * it). No `roles` claim: no application permission was consented. The token itself is never in an error.
  */
 export function rolesOfToken(token: string): string[] {
-  const payload = token.split('.')[1];
-  let claims: unknown;
+  let claims: JWTPayload;
   try {
-    claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'));
+    claims = decodeJwt(token);
   } catch {
     throw new TokenRolesUnreadableError('the Graph access token is not a JWT: its roles cannot be read');
   }
-  if (typeof claims !== 'object' || claims === null) throw new TokenRolesUnreadableError('the Graph access token is not a JWT: its roles cannot be read');
   // A person's (delegated) token carries scopes and no application permission: the app never runs with one.
-  if (typeof (claims as { scp?: unknown }).scp === 'string' && (claims as { idtyp?: unknown }).idtyp !== 'app') {
+  if (typeof claims.scp === 'string' && claims.idtyp !== 'app') {
     throw new TokenRolesUnreadableError(
       "the credential gave a person's token (delegated scopes, no application roles), not the app's: run check-permissions with the app's own credential (GRAPH_AUTH_MODE=clientsecret or certificate; a managed identity's only in Azure)",
     );
   }
-  const roles = (claims as { roles?: unknown }).roles;
+  const roles = claims.roles;
   return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
 }
 
