@@ -22,10 +22,62 @@ export interface QueueStatus {
   readonly role: QueueRole;
   /** null: the queue does not exist (yet); the app or the host creates it on first use. */
   readonly approximateMessageCount: number | null;
+  /** How long its oldest message has waited, in seconds; 0 when empty, null when unknown (no queue, storage down). */
+  readonly oldestMessageAgeSeconds: number | null;
+}
+
+export type Verdict = 'healthy' | 'degraded' | 'failing';
+
+/** One reason the verdict is not healthy. */
+export interface HealthReason {
+  readonly level: 'degraded' | 'failing';
+  /** What found it: a self-check's name (`encryption_certificate`, …), `storage`, `dead_letters`, `queues`, `subscriptions`. */
+  readonly source: string;
+  readonly message: string;
+  /** What to do about it, when one thing does. */
+  readonly fix?: string;
+}
+
+export interface Health {
+  readonly verdict: Verdict;
+  readonly reasons: readonly HealthReason[];
+}
+
+/** The last result of one self-check (run by the checkHealth timer). */
+export interface SelfCheckStatus {
+  readonly check: string;
+  readonly status: 'ok' | 'warn' | 'fail' | 'skipped';
+  readonly message: string;
+  readonly fix?: string;
+  readonly checkedAt: string;
+}
+
+/** Percentiles of a histogram, in milliseconds, and how many values it holds. */
+export interface Percentiles {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly count: number;
+}
+
+/** Per hour of the window (oldest first): what the charts draw. */
+export interface HourlySeries {
+  /** The start of each hour, ISO 8601 (24 of them). */
+  readonly hours: readonly string[];
+  /** Per kind: events routed in each hour, and the delay's p50 and p95 (null: nothing routed live that hour). */
+  readonly kinds: Readonly<Record<string, { readonly routed: readonly number[]; readonly p50: readonly (number | null)[]; readonly p95: readonly (number | null)[] }>>;
 }
 
 export interface StatusSnapshot {
   readonly generatedAt: string;
+  /** The verdict first: healthy, degraded or failing, with each reason. */
+  readonly health: Health;
+  /** End-to-end delay of live events per kind over the window, in milliseconds. */
+  readonly delay: Readonly<Record<string, Percentiles>>;
+  /** The receive endpoints' answers over the window: how many, how many slower than Graph's 2,900 ms mark, answer-time percentiles (null: none). */
+  readonly answers: { readonly count: number; readonly slow: number; readonly serverErrors: number; readonly ms: Percentiles | null };
+  readonly hourly: HourlySeries;
+  readonly selfChecks: readonly SelfCheckStatus[];
   readonly subscriptions: readonly SubscriptionStatus[];
   readonly queues: readonly QueueStatus[];
   /** The reasons of the dead letters waiting (from a peek at the first `sampled` of them; no contents). */
@@ -95,11 +147,16 @@ export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
       certificateId: r?.certificateId ?? null,
     };
   });
-  const queues = s.queues.map((q, i): QueueStatus => ({ name: q.name, role: q.role, approximateMessageCount: counts[i] ?? null }));
+  const queues = s.queues.map((q, i): QueueStatus => ({ name: q.name, role: q.role, approximateMessageCount: counts[i] ?? null, oldestMessageAgeSeconds: null }));
   const byReason: Record<string, number> = {};
   for (const reason of reasons) byReason[reason] = (byReason[reason] ?? 0) + 1;
   return {
     generatedAt: now.toISOString(),
+    health: { verdict: 'healthy', reasons: [] },
+    delay: {},
+    answers: { count: 0, slow: 0, serverErrors: 0, ms: null },
+    hourly: { hours: [], kinds: {} },
+    selfChecks: [],
     subscriptions,
     queues,
     deadLetters: { queue: s.deadLetterQueue, waiting: queues.find((q) => q.name === s.deadLetterQueue)?.approximateMessageCount ?? null, sampled: reasons.length, byReason },
