@@ -112,6 +112,30 @@ param functionAppDiagnosticLogs bool = false
 @minValue(0)
 param logDailyCapGb int = 0
 
+@description('Address the alert rules mail (a distribution list\'s address for several people; docs/operations.md#alerts). With alertWebhookUrl empty too, no action group and no alert rule is deployed.')
+param alertEmailAddress string = ''
+
+@description('HTTPS URL the alert rules post to, in the common alert schema (a chat workflow, an incident tool); it may carry a key. With alertEmailAddress empty too, no action group and no alert rule is deployed.')
+@secure()
+param alertWebhookUrl string = ''
+
+@description('Minutes the oldest message of an incoming queue may wait before its alert fires.')
+@minValue(1)
+param alertQueueAgeMinutes int = 10
+
+@description('Percent of receive answers slower than Graph\'s 2,900 ms mark over 10 minutes above which an alert fires (Graph delays every notification at 10 %, drops them at 15 %).')
+@minValue(1)
+@maxValue(100)
+param alertSlowAnswerPercent int = 5
+
+@description('Minutes a backfill gap may stay open before its alert fires.')
+@minValue(1)
+param alertGapOpenMinutes int = 120
+
+@description('Days before the encryption certificate or the Graph client secret or certificate expires from which its alert fires (the self-check itself fails at 7).')
+@minValue(1)
+param alertCredentialDaysLeft int = 30
+
 @description('An app setting that Functions resolves from Key Vault with the app\'s identity.')
 func keyVaultReference(secretUri string) string => '@Microsoft.KeyVault(SecretUri=${secretUri})'
 
@@ -350,6 +374,25 @@ module diagnostics 'modules/diagnostics.bicep' = {
   }
 }
 
+// Alert rules only with someone to tell: a rule that notifies nobody is noise in the portal and a false comfort.
+var alertReceiverGiven = !empty(alertEmailAddress) || !empty(alertWebhookUrl)
+module alerts 'modules/alerts.bicep' = if (alertReceiverGiven) {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: 'relay-${envName}'
+    actionGroupShortName: take(envName, 12)
+    appInsightsName: monitoring.outputs.appInsightsName
+    emailAddress: alertEmailAddress
+    webhookUrl: alertWebhookUrl
+    queueAgeMinutes: alertQueueAgeMinutes
+    slowAnswerPercent: alertSlowAnswerPercent
+    gapOpenMinutes: alertGapOpenMinutes
+    credentialDaysLeft: alertCredentialDaysLeft
+  }
+}
+
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
@@ -399,3 +442,5 @@ output MANAGED_IDENTITY_CLIENT_ID string = identity.properties.clientId
 output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.properties.principalId
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
+@description('The alert rules deployed (none without a receiver).')
+output ALERT_RULE_NAMES array = alertReceiverGiven ? alerts!.outputs.ruleNames : []

@@ -34,3 +34,11 @@ param httpAlwaysReadyInstances = int(readEnvironmentVariable('AZURE_HTTP_ALWAYS_
 param storageDiagnosticLogs = bool(readEnvironmentVariable('AZURE_STORAGE_DIAGNOSTIC_LOGS', 'false'))
 param functionAppDiagnosticLogs = bool(readEnvironmentVariable('AZURE_FUNCTION_APP_DIAGNOSTIC_LOGS', 'false'))
 param logDailyCapGb = int(readEnvironmentVariable('AZURE_LOG_DAILY_CAP_GB', '0'))
+
+// Alerts (docs/operations.md#alerts): with neither receiver, no action group and no rule is deployed.
+param alertEmailAddress = readEnvironmentVariable('ALERT_EMAIL_ADDRESS', '')
+param alertWebhookUrl = readEnvironmentVariable('ALERT_WEBHOOK_URL', '')
+param alertQueueAgeMinutes = int(readEnvironmentVariable('ALERT_QUEUE_AGE_MINUTES', '10'))
+param alertSlowAnswerPercent = int(readEnvironmentVariable('ALERT_SLOW_ANSWER_PERCENT', '5'))
+param alertGapOpenMinutes = int(readEnvironmentVariable('ALERT_GAP_OPEN_MINUTES', '120'))
+param alertCredentialDaysLeft = int(readEnvironmentVariable('ALERT_CREDENTIAL_DAYS_LEFT', '30'))

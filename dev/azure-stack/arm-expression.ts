@@ -143,6 +143,10 @@ function evaluateNode(node: Node, scope: ArmScope, lambdas: Record<string, Value
       return String(arg(0)).trim();
     case 'not':
       return !arg(0);
+    case 'or':
+      return node.args.some((_, i) => arg(i));
+    case 'and':
+      return node.args.every((_, i) => arg(i));
     case 'filter': {
       const fn = arg(1) as Lambda;
       return (arg(0) as Value[]).filter((item) => evaluateNode(fn.body, scope, { ...lambdas, [fn.lambda]: item }));

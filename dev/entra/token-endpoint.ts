@@ -16,6 +16,8 @@ export interface RegisteredApp {
   readonly principalId: string;
   /** A client secret's value. */
   readonly secret?: string;
+  /** When the client secret expires (its `endDateTime`): from then on Entra refuses it (AADSTS7000222). */
+  readonly secretExpiresAt?: Date;
   /** A certificate credential: the public certificate (PEM) uploaded to the registration. */
   readonly certificate?: string;
   /** App roles by resource (`https://graph.microsoft.com`: `['Chat.Read.All', …]`), as admin consent grants them. */
@@ -102,6 +104,14 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
           'invalid_client',
           7000215,
           `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
+        );
+      }
+      if (app.secretExpiresAt !== undefined && Date.now() >= app.secretExpiresAt.getTime()) {
+        throw new EntraError(
+          401,
+          'invalid_client',
+          7000222,
+          `The provided client secret keys for app '${app.clientId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
         );
       }
       clientAuthentication = '1';

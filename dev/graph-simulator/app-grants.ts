@@ -10,15 +10,17 @@ export interface AppGrant {
 }
 
 /**
- * The application permissions Graph accepts for the tenant-wide listings a backfill walks, any one of them
+ * The application permissions Graph accepts, any one of them, for the tenant-wide listings a backfill walks
  * (Graph's permission tables: with application permissions, `GET /users` takes User.Read.All and above, never
- * User.ReadBasic.All).
+ * User.ReadBasic.All) and for the application objects the self-checks read (`GET /applications`: their
+ * credentials' expiry).
  */
-export const LISTING_PERMISSIONS = {
+export const READ_PERMISSIONS = {
   users: ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   teams: ['Team.ReadBasic.All', 'TeamSettings.Read.All', 'TeamSettings.ReadWrite.All'],
+  applications: ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
 } as const;
-export type Listing = keyof typeof LISTING_PERMISSIONS;
+export type GuardedRead = keyof typeof READ_PERMISSIONS;
 
 /** Every application permission the Teams catalog names, and the least privileged of each listing's. */
 export const TEAMS_APPLICATION_PERMISSIONS = [
@@ -37,16 +39,19 @@ export const TEAMS_APPLICATION_PERMISSIONS = [
   'Team.ReadBasic.All',
 ] as const;
 
+/** What the app's self-checks read beyond Teams: its own application object (its credentials' expiry). */
+export const SELF_CHECK_PERMISSIONS = ['Application.Read.All'] as const;
+
 /** An app with every permission and protected-API access: the default. */
-export const FULL_GRANT: AppGrant = { permissions: TEAMS_APPLICATION_PERMISSIONS, protectedApiAccess: true };
+export const FULL_GRANT: AppGrant = { permissions: [...TEAMS_APPLICATION_PERMISSIONS, ...SELF_CHECK_PERMISSIONS], protectedApiAccess: true };
 
 /**
  * The grants of each calling app (`sim.grants.set(appId, …)`, or `PATCH /_simulator/apps/{appId}/grants`).
  * Creation, renewal and reauthorization of an application-permission subscription are refused with 403 and
  * Graph's Teams error shape when the app lacks one of the resource's permissions, or protected-API access for
  * messages. A `model=` is never refused for billing: since 25 August 2025 the Teams APIs are no longer metered.
- * The tenant-wide listings (`/users`, `/teams`) are refused with 403 and Graph's answer for each when the app
- * lacks all of their permissions. Delegated (user) callers are not checked.
+ * The tenant-wide listings (`/users`, `/teams`) and the application objects (`/applications`) are refused with
+ * 403 and Graph's answer for each when the app lacks all of their permissions. Delegated (user) callers are not checked.
  */
 export class AppGrants {
   readonly #grants = new Map<string, AppGrant>();
@@ -74,15 +79,15 @@ export class AppGrants {
   }
 
   /**
-   * Throws Graph's 403 when an app may not list the tenant's users (the directory's `Authorization_RequestDenied`)
-   * or teams (Teams' `Forbidden` naming the roles it wants and those it got).
+   * Throws Graph's 403 when an app may not list the tenant's users or read its applications (the directory's
+   * `Authorization_RequestDenied`) or list its teams (Teams' `Forbidden` naming the roles it wants and those it got).
    */
-  checkListing(caller: { readonly appId: string; readonly userId?: string; readonly roles?: readonly string[] }, listing: Listing): void {
+  checkRead(caller: { readonly appId: string; readonly userId?: string; readonly roles?: readonly string[] }, what: GuardedRead): void {
     if (caller.userId) return;
     const permissions = this.#permissionsOf(caller);
-    const wanted: readonly string[] = LISTING_PERMISSIONS[listing];
+    const wanted: readonly string[] = READ_PERMISSIONS[what];
     if (wanted.some((p) => permissions.includes(p))) return;
-    if (listing === 'users') throw new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    if (what !== 'teams') throw new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
     throw new GraphError(403, 'Forbidden', `Missing role permissions on the request. API requires one of '${wanted.join(', ')}'. Roles on the request '${permissions.join(', ')}'.`);
   }
 

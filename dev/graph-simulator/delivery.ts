@@ -73,6 +73,13 @@ export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
   slowEndpoint: DEFAULT_SLOW_ENDPOINT_RULES,
 };
 
+/**
+ * The validation token for an app in a tenant, made when a batch is sent; undefined when Graph can get none
+ * for that tenant (its enterprise application requires assignment: tenant-settings.ts). A batch whose every
+ * token is missing has no `validationTokens` at all.
+ */
+export type ValidationTokenSource = (appId: string, tenantId: string) => Promise<string | undefined>;
+
 const FIRST_RETRY_MS = 60_000;
 
 const subscriptionIdsOf = (items: readonly OutgoingNotification[]) => [...new Set(items.map((n) => String(n.item.subscriptionId)))];
@@ -88,7 +95,7 @@ export class Deliverer {
   options: DeliveryOptions;
   readonly log: DeliveryAttempt[] = [];
   readonly #clock: SimulatorClock;
-  readonly #tokens: (appId: string, tenantId: string) => Promise<string>;
+  readonly #tokens: ValidationTokenSource;
   readonly #buffers = new Map<string, { items: OutgoingNotification[]; timer: NodeJS.Timeout }>();
   readonly #work = new Set<Promise<void>>();
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -99,7 +106,7 @@ export class Deliverer {
   #closed = false;
   readonly #idleWaiters = new Set<() => void>();
 
-  constructor(clock: SimulatorClock, tokens: (appId: string, tenantId: string) => Promise<string>, options: DeliveryOptionsInput = {}) {
+  constructor(clock: SimulatorClock, tokens: ValidationTokenSource, options: DeliveryOptionsInput = {}) {
     this.#clock = clock;
     this.#tokens = tokens;
     this.options = { ...DEFAULT_DELIVERY_OPTIONS, ...options, slowEndpoint: { ...DEFAULT_SLOW_ENDPOINT_RULES, ...options.slowEndpoint } };
@@ -221,7 +228,8 @@ export class Deliverer {
     const pairs = new Map<string, { appId: string; tenantId: string }>();
     for (const n of batch) if (n.tokenFor) pairs.set(`${n.tokenFor.appId}|${n.tokenFor.tenantId}`, n.tokenFor);
     const body: Record<string, unknown> = { value: batch.map((n) => n.item) };
-    if (pairs.size > 0) body.validationTokens = await Promise.all([...pairs.values()].map((p) => this.#tokens(p.appId, p.tenantId)));
+    const tokens = (await Promise.all([...pairs.values()].map((p) => this.#tokens(p.appId, p.tenantId)))).filter((t) => t !== undefined);
+    if (tokens.length > 0) body.validationTokens = tokens;
     return JSON.stringify(body);
   }
 

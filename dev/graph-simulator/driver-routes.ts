@@ -1,5 +1,6 @@
 import type { Route } from '../http/route-table.js';
 import type { AppGrant } from './app-grants.js';
+import { applicationJson } from './applications.js';
 import type { DeliveryOptions } from './delivery.js';
 import { GraphError, notFound } from './graph-error.js';
 import type { GraphSimulator, LifecycleEvent } from './graph-simulator.js';
@@ -110,7 +111,7 @@ const TEAMS_ROUTES: DriverRoute[] = [
   ],
 ];
 
-/** Steering the simulator: lifecycle events, app grants, faults, the clock, delivery and read limits. */
+/** Steering the simulator: lifecycle events, app grants, application credentials, tenants' settings, faults, the clock, delivery and read limits. */
 const CONTROL_ROUTES: DriverRoute[] = [
   [
     'POST',
@@ -133,6 +134,16 @@ const CONTROL_ROUTES: DriverRoute[] = [
         ...(typeof b.protectedApiAccess === 'boolean' ? { protectedApiAccess: b.protectedApiAccess } : {}),
       };
       return ok(sim.grants.set(appId, grant));
+    },
+  ],
+  ['PUT', 'applications/{appId}/credentials', ({ appId = '' }, { sim, req: { body: b } }) => ok(applicationJson(sim.applications.setCredentials(appId, b), undefined))],
+  ['GET', 'tenants/{tenantId}', ({ tenantId = '' }, { sim }) => ok({ id: tenantId, ...sim.tenants.of(tenantId) })],
+  [
+    'PATCH',
+    'tenants/{tenantId}',
+    ({ tenantId = '' }, { sim, req: { body: b } }) => {
+      if ('appRoleAssignmentRequired' in b && typeof b.appRoleAssignmentRequired !== 'boolean') throw new GraphError(400, 'BadRequest', "'appRoleAssignmentRequired' must be true or false.");
+      return ok({ id: tenantId, ...sim.tenants.set(tenantId, pick(b, ['appRoleAssignmentRequired'], 'boolean')) });
     },
   ],
   [

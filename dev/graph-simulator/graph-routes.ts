@@ -1,7 +1,9 @@
 import type { Route } from '../http/route-table.js';
+import { applicationJson, applicationSelect, type SimApplication } from './applications.js';
 import { callerOf } from './caller.js';
 import { GraphError, notFound } from './graph-error.js';
 import type { GraphSimulator } from './graph-simulator.js';
+import { parseFilter } from './read-query.js';
 import { channelMessagesDelta, DELETED_VISIBLE_MS, listChatMessages, listUserChats, teamChannelsGetAllMessages, userChatsGetAllMessages, type ReadRequestContext } from './read-api.js';
 import type { ReadKind } from './read-throttle.js';
 import type { Answer, SimulatorRequest } from './route-exchange.js';
@@ -46,6 +48,40 @@ function single(call: GraphCall, message: SimMessage | undefined, wanted: string
   if (!message || (message.deletedDateTime && nowMs - Date.parse(message.deletedDateTime) > DELETED_VISIBLE_MS)) throw notFound(`Message '${wanted}' was not found.`);
   return ok(messageJson(message, call.sim.teams.users, call.sim.tenantId, { includeUnknownEnumMembers }));
 }
+
+/** The directory's 404 for an object it does not hold. */
+const noSuchObject = (key: string) => new GraphError(404, 'Request_ResourceNotFound', `Resource '${key}' does not exist or one of its queried reference-property objects are not present.`);
+
+/** An application (the caller needs Application.Read.All or above: app-grants.ts), `$select` applied. */
+function application(call: GraphCall, find: () => SimApplication | undefined, key: string): Answer {
+  call.sim.grants.checkRead(call.caller, 'applications');
+  const select = applicationSelect(call.req.query);
+  const app = find();
+  if (!app) throw noSuchObject(key);
+  return ok({ '@odata.context': `${call.read.versionBase}/$metadata#applications${select ? `(${select.join(',')})` : ''}/$entity`, ...applicationJson(app, select) });
+}
+
+/** `GET /applications`, with the one `$filter` the self-checks use: `appId eq '…'`. */
+function applications(call: GraphCall): Answer {
+  call.sim.grants.checkRead(call.caller, 'applications');
+  const select = applicationSelect(call.req.query);
+  let apps = call.sim.applications.list();
+  for (const clause of parseFilter(call.req.query)) {
+    if (clause.property !== 'appId' || clause.operator !== 'eq' || typeof clause.value !== 'string') {
+      throw new GraphError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property '${clause.property}' of resource 'Application'.`);
+    }
+    const wanted = clause.value.toLowerCase();
+    apps = apps.filter((a) => a.appId.toLowerCase() === wanted);
+  }
+  return list(
+    apps.map((a) => applicationJson(a, select)),
+    call,
+    `applications${select ? `(${select.join(',')})` : ''}`,
+  );
+}
+
+/** Graph's answer for a path it has no resource for. */
+const noSuchSegment = (segment: string) => notFound(`Resource not found for the segment '${segment}'.`);
 
 /** A planted fault (the driver's POST /faults) fails the next subscription requests with a 429 or a 503. */
 function withSubscriptionFaults(handler: GraphRoute[2]): GraphRoute[2] {
@@ -100,14 +136,17 @@ const SUBSCRIPTION_ROUTES: GraphRoute[] = [
   ],
 ];
 
-/** The resources the app reads (`$select` is accepted and ignored: the items are small); the tenant-wide listings check the app's grant. */
+/**
+ * The resources the app reads (`$select` is accepted and ignored, the items being small, except on
+ * applications); the tenant-wide listings and the applications check the app's grant.
+ */
 const RESOURCE_ROUTES: GraphRoute[] = [
   // Tenant-wide listings a backfill walks.
   [
     'GET',
     'users',
     (_, c) => {
-      c.sim.grants.checkListing(c.caller, 'users');
+      c.sim.grants.checkRead(c.caller, 'users');
       return list(
         [...c.sim.teams.users.values()].map((u) => ({ id: u.id, displayName: u.displayName })),
         c,
@@ -119,7 +158,7 @@ const RESOURCE_ROUTES: GraphRoute[] = [
     'GET',
     'teams',
     (_, c) => {
-      c.sim.grants.checkListing(c.caller, 'teams');
+      c.sim.grants.checkRead(c.caller, 'teams');
       return list(
         [...c.sim.teams.teams.values()].map((t) => ({ id: t.id, displayName: t.displayName })),
         c,
@@ -127,6 +166,9 @@ const RESOURCE_ROUTES: GraphRoute[] = [
       );
     },
   ],
+  // The directory's application objects: the self-checks read their own credentials' expiry.
+  ['GET', 'applications', (_, c) => applications(c)],
+  ['GET', 'applications/{id}', ({ id = '' }, c) => application(c, () => c.sim.applications.byObjectId(id), id)],
   [
     'GET',
     'users/{userId}/chats/getAllMessages',
@@ -218,11 +260,21 @@ const RESOURCE_ROUTES: GraphRoute[] = [
     },
   ],
   [
+    'GET',
+    '{segment}',
+    ({ segment = '' }, c) => {
+      // An entity by alternate key: `applications(appId='…')`.
+      const appId = /^applications\(appId='([^']*)'\)$/i.exec(segment)?.[1];
+      if (appId === undefined) throw noSuchSegment(segment);
+      return application(c, () => c.sim.applications.get(appId), appId);
+    },
+  ],
+  [
     '*',
     '{*rest}',
     ({ rest = '' }, c) => {
       if (c.req.method !== 'GET') throw new GraphError(405, 'BadRequest', 'The simulator serves only GET for resources.');
-      throw notFound(`Resource not found for the segment '${rest}'.`);
+      throw noSuchSegment(rest);
     },
   ],
 ];

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { AppGrants, type AppGrant } from './app-grants.js';
+import { ApplicationDirectory } from './applications.js';
 import { authorizationDue, DEFAULT_AUTHORIZATION_RULES, isPaused, type AuthorizationRules } from './authorization.js';
 import { ChangeLog } from './change-log.js';
 import { SimulatorClock } from './clock.js';
@@ -11,6 +12,7 @@ import { createSimulatorServer, type SimulatorServer } from './server.js';
 import { PagingTokens } from './skip-token.js';
 import { SubscriptionService, type SimSubscription } from './subscriptions.js';
 import { TeamsDirectory } from './teams-directory.js';
+import { TenantSettingsRegistry, type TenantSettings } from './tenant-settings.js';
 import { graphDateTime } from './teams-model.js';
 import { TokenSigner } from './token-signer.js';
 import { TokenVerifier } from './token-verifier.js';
@@ -18,6 +20,8 @@ import { performValidationHandshake } from './validation-handshake.js';
 
 export const SIMULATOR_TENANT_ID = '11111111-1111-4111-8111-111111111111';
 export const SIMULATOR_APP_ID = '22222222-2222-4222-8222-222222222222';
+/** The display name of the simulator's own app registration (`GET /applications`). */
+export const SIMULATOR_APP_DISPLAY_NAME = 'teams-change-relay (simulator)';
 
 export interface GraphSimulatorOptions {
   readonly host?: string;
@@ -46,6 +50,8 @@ export interface GraphSimulatorOptions {
   readonly grants?: Readonly<Record<string, Partial<AppGrant>>>;
   /** The grant of apps not named in `grants` (default: everything, FULL_GRANT). */
   readonly defaultGrant?: AppGrant;
+  /** How tenants configured the app's enterprise application (tenant-settings.ts); unnamed tenants: the defaults. */
+  readonly tenants?: Readonly<Record<string, Partial<TenantSettings>>>;
   /**
    * Check bearer tokens as Graph does, against this issuer's keys (the Entra stand-in's JWKS): signature,
    * audience Graph, expiry; a token's `roles` are then the app's permissions. Unset: tokens are read unchecked.
@@ -77,6 +83,10 @@ export class GraphSimulator {
   readonly faults = new FaultInjector();
   /** What each calling app is granted; see app-grants.ts. */
   readonly grants: AppGrants;
+  /** How each tenant configured the app's enterprise application; see tenant-settings.ts. */
+  readonly tenants: TenantSettingsRegistry;
+  /** The application objects (app registrations) and their credentials; see applications.ts. */
+  readonly applications: ApplicationDirectory;
   /** Throttling of message GETs and the export APIs, with a log of every read. */
   readonly reads: ReadThrottle;
   /** Signs and checks the read APIs' skip and delta tokens. */
@@ -102,7 +112,13 @@ export class GraphSimulator {
     this.#reauthorizationNoticeMs = (options.reauthorizationNoticeMinutes ?? 15) * 60_000;
     this.authorization = { ...DEFAULT_AUTHORIZATION_RULES, ...options.authorization };
     this.reads = new ReadThrottle(options.reads);
-    this.deliveries = new Deliverer(this.clock, (appId, tenantId) => this.signer.validationToken(appId, tenantId, this.clock.now()), options.delivery);
+    this.tenants = new TenantSettingsRegistry(options.tenants);
+    this.applications = new ApplicationDirectory({ appId: this.appId, displayName: SIMULATOR_APP_DISPLAY_NAME }, () => this.clock.now());
+    this.deliveries = new Deliverer(
+      this.clock,
+      async (appId, tenantId) => (this.tenants.issuesValidationTokens(tenantId) ? this.signer.validationToken(appId, tenantId, this.clock.now()) : undefined),
+      options.delivery,
+    );
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.grants = new AppGrants(options.defaultGrant, options.grants);
     this.tokenVerifier = options.verifyTokens ? new TokenVerifier(options.verifyTokens) : undefined;

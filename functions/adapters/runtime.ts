@@ -6,7 +6,8 @@ import { storageTimeoutCapReason } from '../../shared/config/settings/receive.js
 import { notificationQueueNames } from '../../shared/queue/notification-queues.js';
 import { createJsonLogger, createScopedLogger, type Logger } from '../../shared/log.js';
 import { fanOut, type Metrics } from '../../shared/metrics/metrics.js';
-import { createOtelMetrics } from '../../shared/metrics/otel-metrics.js';
+import { createOtelGauges, createOtelMetrics, noGauges } from '../../shared/metrics/otel-metrics.js';
+import { createHealthChecker } from '../../shared/health/create-health-checker.js';
 import { createStatusReader, createTableMetrics } from '../../shared/status/create-status.js';
 import { invocationLogger } from './invocation-logger.js';
 import { declareWorkerTelemetry, startTelemetry } from './telemetry.js';
@@ -55,9 +56,9 @@ export type Runtime = ReturnType<typeof compose>;
 function compose(settings: Settings) {
   const log = createScopedLogger(createJsonLogger());
   const tableMetrics = createTableMetrics(settings, { flushIntervalMs: settings.metrics.flushSeconds * 1000, logger: log });
-  /** The relay's counters: in METRICS_TABLE, and as OpenTelemetry metrics when Application Insights is set. */
+  /** The relay's measures: in METRICS_TABLE, and as OpenTelemetry metrics when Application Insights is set. */
   const metrics: Metrics = settings.metrics.appInsights ? fanOut(tableMetrics, createOtelMetrics()) : tableMetrics;
-  const { certificates, subscriptions, routedEvents, gaps, notificationProcessor, backfill, notificationReceiver } = createApp(settings, { logger: log });
+  const { certificates, subscriptions, routedEvents, gaps, notificationProcessor, backfill, notificationReceiver } = createApp(settings, { logger: log, metrics });
 
   log.info('app.configured', {
     environment: settings.environment,
@@ -101,6 +102,8 @@ function compose(settings: Settings) {
     tableMetrics,
     /** What `/api/status` shows (the same as `npm run status`). */
     readStatus: createStatusReader(settings, { metrics: tableMetrics }),
+    /** The checkHealth timer's work: every self-check, the queues' ages, the verdict as gauges. */
+    healthChecker: createHealthChecker(settings, { certificates, graph: subscriptions.graph, gauges: settings.metrics.appInsights ? createOtelGauges() : noGauges, metrics: tableMetrics }),
     certificates,
     notificationReceiver,
     subscriptions,

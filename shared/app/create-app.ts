@@ -5,6 +5,7 @@ import type { CertificateStore } from '../certificates/certificate-store.js';
 import type { Settings } from '../config/settings.js';
 import { createTableClient } from '../config/storage-clients.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { QueuedGapRequest } from '../queue/queued-notification.js';
 import { createNotificationReceiver } from '../receive/create-notification-receiver.js';
 import { createCertificateStore, createNotificationProcessor, createRoutedEventLog } from '../route/create-notification-processor.js';
@@ -18,6 +19,8 @@ export interface AppOptions {
   readonly certificates?: CertificateStore;
   /** The clock of subscriptions and gaps (tests move it with the simulator's). */
   readonly now?: () => number;
+  /** Where the receive path counts and times its answers (the runtime's measures). */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -45,6 +48,7 @@ export function createApp(settings: Settings, options: AppOptions) {
   // A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
   const notificationReceiver = createNotificationReceiver(settings, {
     onStorageLoss: (from, to) => backfill.detector.open('storage_outage', from, to, undefined, logger),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   return { settings, certificates, subscriptions, routedEvents, gaps: backfill.gaps, deliveries, memberships, notificationProcessor, backfill, notificationReceiver };
 }

@@ -3,6 +3,7 @@ import { backfillSettings, type BackfillSettings } from './settings/backfill.js'
 import { certificateSettings, type CertificateSettings } from './settings/certificates.js';
 import { readArea, valueOf, type Env, type SettingDefinition, type SettingsArea } from './settings/define.js';
 import { graphSettings, type GraphSettings } from './settings/graph.js';
+import { healthSettings, type HealthSettings } from './settings/health.js';
 import { unresolvedKeyVaultReferences } from './settings/key-vault-reference.js';
 import { metricsSettings, type MetricsSettings } from './settings/metrics.js';
 import { receiveSettings, type ReceiveSettings } from './settings/receive.js';
@@ -12,13 +13,23 @@ import { storageSettings, type StorageSettings } from './settings/storage.js';
 
 export { isDevelopment, type SettingDefinition } from './settings/define.js';
 export { LOCAL_APP_ID, LOCAL_CLIENT_STATE, LOCAL_TENANT_ID, MICROSOFT_JWKS_URL } from './settings/receive.js';
-export type { BackfillSettings, CertificateSettings, GraphSettings, MetricsSettings, ReceiveSettings, RouteSettings, StorageSettings, SubscriptionSettings };
+export type { BackfillSettings, CertificateSettings, GraphSettings, HealthSettings, MetricsSettings, ReceiveSettings, RouteSettings, StorageSettings, SubscriptionSettings };
 
 /**
  * The settings' areas, each in its own file under settings/ with one zod schema: a setting is defined,
  * documented and validated in its area, once. A new area is added here and to Settings.
  */
-const AREAS: readonly SettingsArea<object>[] = [storageSettings, receiveSettings, graphSettings, certificateSettings, routeSettings, subscriptionSettings, backfillSettings, metricsSettings];
+const AREAS: readonly SettingsArea<object>[] = [
+  storageSettings,
+  receiveSettings,
+  graphSettings,
+  certificateSettings,
+  routeSettings,
+  subscriptionSettings,
+  backfillSettings,
+  metricsSettings,
+  healthSettings,
+];
 
 /**
  * Every setting the app reads. README.md's configuration table and local.settings.json.example list exactly
@@ -34,7 +45,8 @@ export type Settings = { readonly environment: string } & StorageSettings &
   RouteSettings &
   SubscriptionSettings &
   BackfillSettings &
-  MetricsSettings;
+  MetricsSettings &
+  HealthSettings;
 
 /** The value a setting has in this environment: set value, else its default for this environment. */
 export function settingValue(env: Env, name: string): string | undefined {

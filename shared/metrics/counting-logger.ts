@@ -13,7 +13,8 @@ const numbers = (value: unknown): [string, number][] => (value && typeof value =
 /**
  * Counts what the domain already logs: each log event that marks an outcome (`receive.accepted`,
  * `security.rejections_summary`, `receive.bad_request`, `route.routed`, `route.duplicate_skipped`,
- * `route.dead_lettered`, `lifecycle.dead_lettered`, `route.poison_dead_lettered`) adds to its counter, so
+ * `route.dead_lettered`, `lifecycle.dead_lettered`, `route.poison_dead_lettered`) adds to its counter, and
+ * `route.routed` of a live event (not backfilled) adds its end-to-end delay (`changedAt` to now) to `delay_ms`, so
  * the data path needs no second seam and every outcome is counted where it is logged, once.
  */
 export function countingLogger(logger: Logger, metrics: Metrics, now: () => Date = () => new Date()): Logger {
@@ -30,9 +31,15 @@ export function countingLogger(logger: Logger, metrics: Metrics, now: () => Date
         break;
       case 'route.routed': {
         const kind = kindOf(f.type) ?? 'unknown';
+        const at = now();
         metrics.add('routed', kind);
-        metrics.routedAt(kind, now());
+        metrics.routedAt(kind, at);
         if (f.backfilled === true) metrics.add('backfilled');
+        else {
+          // A live event's end-to-end delay: from the change's own time in Graph (or its receipt) to now, on its queues.
+          const changedAt = typeof f.changedAt === 'string' ? Date.parse(f.changedAt) : NaN;
+          if (Number.isFinite(changedAt)) metrics.observe('delay_ms', kind, at.getTime() - changedAt);
+        }
         break;
       }
       case 'route.duplicate_skipped':

@@ -1,4 +1,5 @@
 import { createBlobServiceClient, createQueueServiceClient, receiveRetry } from '../config/storage-clients.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { ReceiveSettings, StorageSettings } from '../config/settings.js';
 import { notificationQueueNames } from '../queue/notification-queues.js';
 import { StorageNotificationStore } from '../queue/notification-store.js';
@@ -14,7 +15,10 @@ import { ValidationTokenVerifier } from './validation-tokens.js';
  * retries, the remote JWKS (cached, refreshed on unknown key ids at most once per cooldown), the clientState
  * secrets.
  */
-export function createNotificationReceiver(settings: StorageSettings & ReceiveSettings, options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown> } = {}): NotificationReceiver {
+export function createNotificationReceiver(
+  settings: StorageSettings & ReceiveSettings,
+  options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown>; metrics?: Metrics } = {},
+): NotificationReceiver {
   const retryOptions = receiveRetry(settings.storageTimeoutMs);
   const store = new StorageNotificationStore({
     queueService: createQueueServiceClient(settings.storage, retryOptions),
@@ -38,6 +42,7 @@ export function createNotificationReceiver(settings: StorageSettings & ReceiveSe
     store,
     tenantIds,
     maxBodyBytes: settings.maxBodyBytes,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.onStorageLoss ? { outages: new StorageOutageWatch({ onLoss: options.onStorageLoss }) } : {}),
   });
 }

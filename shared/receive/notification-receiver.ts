@@ -1,5 +1,6 @@
 import { BadRequestError, StorageUnavailableError, UnserializableNotificationError } from '../errors.js';
 import { errorFields, type Logger } from '../log.js';
+import { GRAPH_SLOW_ANSWER_MS, type Metrics } from '../metrics/metrics.js';
 import { isLifecycleNotification, type NotificationItem } from '../protocol/notification.js';
 import type { NotificationStore } from '../queue/notification-store.js';
 import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../queue/queued-notification.js';
@@ -40,6 +41,8 @@ export interface NotificationReceiverOptions {
   readonly outages?: StorageOutageWatch;
   /** The request's deadline (ms from its start): storing gets what is left of it (answer-budget.ts). */
   readonly deadlineMs?: number;
+  /** Where each answer is counted (`answers`, `slow_answers`) and timed (`answer_ms`). */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -60,8 +63,30 @@ export class NotificationReceiver {
     this.#now = options.now ?? Date.now;
   }
 
-  /** `endpoint` names the receiving URL in logs; `logger` is the invocation's. */
+  /**
+   * `endpoint` names the receiving URL in logs and measures; `logger` is the invocation's. Every answer is
+   * counted by status and timed (an unexpected error as the 500 the host answers with): Graph puts an
+   * endpoint whose answers are slow into its slow, then drop, state.
+   */
   async receive(request: ReceiveRequest, endpoint: string, logger: Logger): Promise<ReceiveResponse> {
+    const started = performance.now();
+    let status = 500;
+    try {
+      const response = await this.#receive(request, endpoint, logger);
+      status = response.status;
+      return response;
+    } finally {
+      const metrics = this.#options.metrics;
+      if (metrics) {
+        const ms = performance.now() - started;
+        metrics.add('answers', `${endpoint}.${status}`);
+        metrics.observe('answer_ms', endpoint, ms);
+        if (ms > GRAPH_SLOW_ANSWER_MS) metrics.add('slow_answers', endpoint);
+      }
+    }
+  }
+
+  async #receive(request: ReceiveRequest, endpoint: string, logger: Logger): Promise<ReceiveResponse> {
     if (request.validationToken !== null) return answerValidationHandshake(request.validationToken);
     const deadline = new AnswerDeadline(this.#options.deadlineMs ?? RECEIVER_DEADLINE_MS);
     const refuse = (status: number, code: string, detail: string) => {

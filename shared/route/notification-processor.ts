@@ -281,7 +281,7 @@ export class NotificationProcessor {
     }
     await claim.complete();
     await this.#rememberMember(event);
-    logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode, ...(event.backfilled ? { backfilled: true } : {}) });
+    logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode, changedAt: event.time, ...(event.backfilled ? { backfilled: true } : {}) });
     return { status: 'routed', eventId: event.id, queues: claim.queues };
   }
 

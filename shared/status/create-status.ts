@@ -1,11 +1,15 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
 import { DeliveryLog } from '../backfill/delivery-log.js';
+import { GapLog } from '../backfill/gap-log.js';
+import { storeSelfChecks } from '../health/create-self-checks.js';
+import { HealthStore } from '../health/health-store.js';
 import { createQueueServiceClient, createTableClient, STORAGE_RETRY } from '../config/storage-clients.js';
 import type { Settings } from '../config/settings.js';
 import { TableMetrics } from '../metrics/table-metrics.js';
 import { appQueues } from '../queue/app-queues.js';
 import { decodeJsonMessage } from '../queue/json-message.js';
 import { messageCount } from '../queue/message-count.js';
+import { oldestMessageAgeSeconds } from '../queue/oldest-message-age.js';
 import { createRoutingTable } from '../route/create-notification-processor.js';
 import { ConfiguredClientStates, describeClientStateUse } from '../subscriptions/client-state-fingerprint.js';
 import { readDesiredSubscriptions } from '../subscriptions/create-subscription-manager.js';
@@ -35,25 +39,46 @@ async function peekReasons(queues: QueueServiceClient, name: string): Promise<st
   }
 }
 
-/** A function that gathers the status snapshot from the storage these settings name; reads only. */
+/** The health table of these settings (checkHealth writes it; status reads it). */
+export const createHealthStore = (settings: Settings) => new HealthStore(createTableClient(settings.storage, settings.health.table));
+
+/** The relay's own stores as the status and the self-checks read them, one client each (queues with the status's short retries). */
+export function createStatusStores(settings: Settings, options: { metrics?: Pick<TableMetrics, 'read'> } = {}) {
+  const backfillTable = createTableClient(settings.storage, settings.backfill.table);
+  return {
+    queues: createQueueServiceClient(settings.storage, STORAGE_RETRY.status),
+    desired: readDesiredSubscriptions(settings),
+    records: new SubscriptionRecords(createTableClient(settings.storage, settings.subscriptionsTable)),
+    deliveries: new DeliveryLog(backfillTable),
+    gaps: new GapLog(backfillTable),
+    metrics: options.metrics ?? createTableMetrics(settings),
+    selfChecks: createHealthStore(settings),
+    owned: appQueues(settings, createRoutingTable(settings).queues),
+  };
+}
+
+/**
+ * A function that gathers the status snapshot from the storage these settings name; reads only (the
+ * self-checks that read only storage run on each call; the others' last results come from HEALTH_TABLE).
+ */
 export function createStatusReader(settings: Settings, options: { metrics?: Pick<TableMetrics, 'read'> } = {}): () => Promise<StatusSnapshot> {
-  const queues = createQueueServiceClient(settings.storage, STORAGE_RETRY.status);
-  const records = new SubscriptionRecords(createTableClient(settings.storage, settings.subscriptionsTable));
-  const deliveries = new DeliveryLog(createTableClient(settings.storage, settings.backfill.table));
+  const stores = createStatusStores(settings, options);
   const clientStates = new ConfiguredClientStates(settings.clientStates);
-  const desired = readDesiredSubscriptions(settings);
-  const metrics = options.metrics ?? createTableMetrics(settings);
-  const owned = appQueues(settings, createRoutingTable(settings).queues);
+  const liveChecks = storeSelfChecks(settings, stores);
   return () =>
     gatherStatus({
-      desired,
-      records,
+      desired: stores.desired,
+      records: stores.records,
       clientStateOf: (r) => (r.subscriptionId ? describeClientStateUse(clientStates.useOf(r.clientStateFingerprint ? { fingerprint: r.clientStateFingerprint } : {})) : undefined),
-      deliveries,
-      queues: owned,
-      messageCount: (name) => messageCount(queues.getQueueClient(name)),
-      peekDeadLetterReasons: () => peekReasons(queues, settings.deadLetterQueue),
+      deliveries: stores.deliveries,
+      queues: stores.owned,
+      messageCount: (name) => messageCount(stores.queues.getQueueClient(name)),
+      oldestMessageAge: (name) => oldestMessageAgeSeconds(stores.queues.getQueueClient(name)),
+      peekDeadLetterReasons: () => peekReasons(stores.queues, settings.deadLetterQueue),
       deadLetterQueue: settings.deadLetterQueue,
-      metrics,
+      metrics: stores.metrics,
+      selfChecks: stores.selfChecks,
+      liveChecks,
+      queueAgeMinutes: settings.health.queueAgeMinutes,
     });
 }

@@ -1,6 +1,9 @@
 import type { MetricTotals } from '../metrics/metrics.js';
 import type { AppQueue, QueueRole } from '../queue/app-queues.js';
+import { judgeHealth } from '../health/health-verdict.js';
+import type { SelfCheck } from '../health/self-check.js';
 import { maskSecrets } from '../util/mask-secrets.js';
+import { answersSummary, delayByKind, hourlySeries } from './measure-summary.js';
 
 /** One desired subscription as an operator sees it. Never a secret: the clientState is only its position. */
 export interface SubscriptionStatus {
@@ -102,6 +105,14 @@ export interface StatusSources {
   peekDeadLetterReasons(): Promise<readonly string[]>;
   readonly deadLetterQueue: string;
   readonly metrics: { read(since: Date): Promise<MetricTotals> };
+  /** How long a queue's oldest message has waited, in seconds; undefined when it does not exist. */
+  oldestMessageAge(queue: string): Promise<number | undefined>;
+  /** The last result of each self-check, as checkHealth saved them. */
+  readonly selfChecks: { list(): Promise<readonly SelfCheckStatus[]> };
+  /** Self-checks that read only storage, run afresh on each read. */
+  readonly liveChecks: readonly SelfCheck[];
+  /** HEALTH_QUEUE_AGE_MINUTES */
+  readonly queueAgeMinutes: number;
   readonly now?: () => Date;
 }
 
@@ -119,16 +130,45 @@ export interface SubscriptionRecordView {
 /** How far back the counters on the status go. */
 export const METRICS_WINDOW_HOURS = 24;
 
-/** Gathers the relay's health at one moment: subscriptions, queues, dead letters, counters. */
+const EMPTY_TOTALS: MetricTotals = { counters: {}, histograms: {}, lastRouted: {}, hours: [] };
+
+/**
+ * Gathers the relay's health at one moment: the verdict and its reasons, delay and answers, the self-checks
+ * (the stored results of checkHealth, those that read only storage run afresh), subscriptions, queues, dead
+ * letters, counters. A source that does not answer (storage down) leaves its part empty and is a reason of
+ * the verdict: the status still answers.
+ */
 export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
   const now = (s.now ?? (() => new Date()))();
   const since = new Date(now.getTime() - METRICS_WINDOW_HOURS * 3_600_000);
-  const [records, deliveries, counts, reasons, totals] = await Promise.all([
-    s.records.list(),
-    s.deliveries.lastDeliveries(),
-    Promise.all(s.queues.map((q) => s.messageCount(q.name))),
-    s.peekDeadLetterReasons(),
-    s.metrics.read(since),
+  const unavailable: string[] = [];
+  const attempt = async <T>(what: string, work: () => Promise<T>, fallback: T): Promise<T> => {
+    try {
+      return await work();
+    } catch (e) {
+      unavailable.push(`${what} (${firstLine((e as Error).message)})`);
+      return fallback;
+    }
+  };
+  const [records, deliveries, counts, ages, reasons, totals, stored, live] = await Promise.all([
+    attempt('subscription records', () => s.records.list(), []),
+    attempt('deliveries', () => s.deliveries.lastDeliveries(), new Map<string, string>()),
+    Promise.all(s.queues.map((q) => attempt(`queue ${q.name}`, () => s.messageCount(q.name), undefined))),
+    Promise.all(s.queues.map((q) => attempt(`queue ${q.name}`, () => s.oldestMessageAge(q.name), undefined))),
+    attempt('dead letters', () => s.peekDeadLetterReasons(), []),
+    attempt('metrics', () => s.metrics.read(since), EMPTY_TOTALS),
+    attempt('self-checks', () => s.selfChecks.list(), []),
+    Promise.all(
+      s.liveChecks.map(async (c): Promise<SelfCheckStatus | undefined> => {
+        try {
+          const r = await c.run(now);
+          return { check: c.name, status: r.status, message: r.message, ...(r.fix ? { fix: r.fix } : {}), checkedAt: now.toISOString() };
+        } catch (e) {
+          unavailable.push(`the ${c.name} self-check (${firstLine((e as Error).message)})`);
+          return undefined;
+        }
+      }),
+    ),
   ]);
   const byName = new Map(records.map((r) => [r.name, r]));
   const subscriptions = s.desired.map((d): SubscriptionStatus => {
@@ -147,20 +187,26 @@ export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
       certificateId: r?.certificateId ?? null,
     };
   });
-  const queues = s.queues.map((q, i): QueueStatus => ({ name: q.name, role: q.role, approximateMessageCount: counts[i] ?? null, oldestMessageAgeSeconds: null }));
+  const queues = s.queues.map((q, i): QueueStatus => ({ name: q.name, role: q.role, approximateMessageCount: counts[i] ?? null, oldestMessageAgeSeconds: ages[i] ?? null }));
   const byReason: Record<string, number> = {};
   for (const reason of reasons) byReason[reason] = (byReason[reason] ?? 0) + 1;
+  // A fresh result of a check that reads only storage replaces the stored one of the same check.
+  const fresh = live.filter((r): r is SelfCheckStatus => r !== undefined);
+  const selfChecks = [...stored.filter((r) => !fresh.some((f) => f.check === r.check)), ...fresh].sort((a, b) => a.check.localeCompare(b.check));
+  const deadLettersWaiting = queues.find((q) => q.name === s.deadLetterQueue)?.approximateMessageCount ?? null;
   return {
     generatedAt: now.toISOString(),
-    health: { verdict: 'healthy', reasons: [] },
-    delay: {},
-    answers: { count: 0, slow: 0, serverErrors: 0, ms: null },
-    hourly: { hours: [], kinds: {} },
-    selfChecks: [],
+    health: judgeHealth({ now, selfChecks, queues, deadLettersWaiting, queueAgeMinutes: s.queueAgeMinutes, unavailable: [...new Set(unavailable)] }),
+    delay: delayByKind(totals),
+    answers: answersSummary(totals),
+    hourly: hourlySeries(totals, now, METRICS_WINDOW_HOURS),
+    selfChecks,
     subscriptions,
     queues,
-    deadLetters: { queue: s.deadLetterQueue, waiting: queues.find((q) => q.name === s.deadLetterQueue)?.approximateMessageCount ?? null, sampled: reasons.length, byReason },
+    deadLetters: { queue: s.deadLetterQueue, waiting: deadLettersWaiting, sampled: reasons.length, byReason },
     lastRouted: totals.lastRouted,
     metrics: { since: since.toISOString(), counters: totals.counters },
   };
 }
+
+const firstLine = (text: string) => text.split('\n', 1)[0]?.slice(0, 200) ?? '';

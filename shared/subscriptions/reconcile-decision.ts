@@ -220,6 +220,7 @@ export function savedRecord(
     ...(record?.earlierGaps ? { earlierGaps: record.earlierGaps } : {}),
     ...(record?.gapFrom ? { gapFrom: record.gapFrom, gapTo: record.gapTo ?? at, ...(record.gapSubscriptionId ? { gapSubscriptionId: record.gapSubscriptionId } : {}) } : {}),
     lastAction: action,
+    subscribedAt: record?.subscriptionId === s.id && record.subscribedAt ? record.subscribedAt : at,
     seenAt: at,
     updatedAt: at,
   };

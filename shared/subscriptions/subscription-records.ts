@@ -33,6 +33,8 @@ export interface SubscriptionRecord {
    * run updates the record but not this: the window of a subscription Graph dropped starts here.
    */
   readonly seenAt?: string;
+  /** When this record first held its subscription id (created, recreated or adopted): a silent subscription's silence counts from here until a delivery. */
+  readonly subscribedAt?: string;
   readonly updatedAt: string;
 }
 

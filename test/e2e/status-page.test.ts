@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +12,14 @@ import { queueService, testAzurite, type AzuriteProcess } from '../helpers/azuri
 import { REPO_ROOT, startHost, type HostProcess } from '../helpers/local-host-process.js';
 import { queueUndecryptableNotification } from '../helpers/notifications.js';
 import { eventually } from '../helpers/eventually.js';
+import { ALICE, BOB } from '../helpers/users.js';
 
 /** Debian's chromium (`apt-get install chromium`); CHROMIUM_PATH points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PHONE = { width: 390, height: 844 };
 const STATUS_CLI = fileURLToPath(new URL('../../dist/cli/status.js', import.meta.url));
+/** The full page as the browser drew it, for a person to look at (test-results/ is not committed). */
+const SCREENSHOT = join(REPO_ROOT, 'test-results', 'status-page.png');
 
 let azurite: AzuriteProcess;
 let host: HostProcess;
@@ -62,12 +65,53 @@ async function reloadUntil(check: () => Promise<boolean>, what: string): Promise
 
 const cellTexts = (selector: string) => page.locator(selector).allInnerTexts();
 
+/** Each colour channel of a computed CSS colour (`rgb(26, 127, 55)`). */
+const channels = (css: string) => (css.match(/\d+/g) ?? []).slice(0, 3).map(Number);
+
+/** Whether a colour reads as the verdict's: green for healthy, amber for degraded, red for failing. */
+function looksLike(verdict: string, css: string): boolean {
+  const [r = 0, g = 0, b = 0] = channels(css);
+  if (verdict === 'healthy') return g > r && g > b;
+  if (verdict === 'degraded') return r > b + 60 && g > b + 40 && r >= g;
+  return r > g + 60 && r > b + 40;
+}
+
+/** A call to the Graph simulator's driver API (what a person does in Teams). */
+async function drive(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const driver = (host.lines.find((l) => l.event === 'simulator.started') as { driver: string }).driver;
+  const res = await fetch(`${driver}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  expect(res.status, `${method} ${path}`).toBeLessThan(300);
+  return (await res.json()) as Record<string, unknown>;
+}
+
 describe('/api/status in a real browser', () => {
   it('is one self-contained HTML page listing every desired subscription and every queue, readable on a phone', async () => {
     const response = await page.goto(`${host.url}/api/status`);
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-type']).toMatch(/^text\/html/);
     expect(await page.title()).toBe('teams-change-relay status');
+
+    // The verdict first, its word coloured green, amber or red, in light and in dark mode.
+    const verdict = page.locator('#health [data-verdict]');
+    const value = (await verdict.getAttribute('data-verdict')) ?? '';
+    expect(value).toMatch(/^(healthy|degraded|failing)$/);
+    expect(await verdict.innerText()).toBe(value.charAt(0).toUpperCase() + value.slice(1));
+    expect(await page.locator('section').first().getAttribute('id')).toBe('health');
+    // (Expressions run in the page; this file is compiled without the DOM's types.)
+    const colour = () => page.evaluate<string>(`getComputedStyle(document.querySelector('#health [data-verdict]')).color`);
+    const light = await colour();
+    expect(looksLike(value, light), `${value} in ${light}`).toBe(true);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await colour();
+    expect(looksLike(value, dark), `${value} in ${dark}`).toBe(true);
+    expect(dark).not.toBe(light);
+    await page.emulateMedia({ colorScheme: 'light' });
+    // Every reason says what found it and what it found.
+    for (const reason of await page.locator('#health li').all()) {
+      expect(await reason.getAttribute('data-level')).toMatch(/^(degraded|failing)$/);
+      expect(await reason.locator('.source').innerText()).not.toBe('');
+      expect(await reason.locator('.message').innerText()).not.toBe('');
+    }
 
     const desired = loadDesiredSubscriptions(join(REPO_ROOT, 'subscriptions.example.json'));
     expect(desired.length).toBeGreaterThanOrEqual(10);
@@ -104,6 +148,13 @@ describe('/api/status in a real browser', () => {
     // On a phone's width the page itself does not scroll sideways (wide tables scroll in their own box).
     // (The function runs in the page; this file is compiled without the DOM's types.)
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    // A long resource path stays on one line (one line box for its text), not a column of fragments.
+    const longest = desired.map((d) => d.resource).reduce((a, b) => (b.length > a.length ? b : a));
+    expect(longest.length).toBeGreaterThan(100);
+    const lineBoxes = await page.evaluate<[string, number][]>(
+      `[...document.querySelectorAll('#subscriptions tbody td:nth-child(2)')].map((td) => { const r = document.createRange(); r.selectNodeContents(td); return [td.textContent, r.getClientRects().length]; })`,
+    );
+    expect(lineBoxes.find(([text]) => text === longest)).toEqual([longest, 1]);
   });
 
   it('shows a dead letter, by reason, once a notification that can never be decrypted is dead-lettered', async () => {
@@ -135,5 +186,40 @@ describe('/api/status in a real browser', () => {
     expect(status.queues.find((q) => q.name === 'graph-notifications-deadletter')?.approximateMessageCount).toBe(1);
     expect(status.deadLetters.byReason).toEqual({ unknown_certificate: 1 });
     expect(status.metrics.counters['dead_letters.unknown_certificate']).toBe(1);
+  });
+
+  it('draws the delay and throughput of each kind with routed events as an SVG chart, beside the delay table', async () => {
+    // Teams activity: a chat created, a message posted in it; routed to teams-chats and teams-chat-messages.
+    for (const [id, displayName] of [
+      [ALICE, 'Alice'],
+      [BOB, 'Bob'],
+    ])
+      await drive('POST', '/users', { id, displayName });
+    const chat = await drive('POST', '/chats', { members: [ALICE, BOB], topic: 'Status', chatType: 'group' });
+    await drive('POST', `/chats/${String(chat.id)}/messages`, { from: ALICE, content: 'Charts?' });
+    const routedKinds = async () => (await cellTexts('#last-routed tbody tr td:nth-child(1)')).sort();
+    await reloadUntil(async () => (await routedKinds()).includes('chat') && (await routedKinds()).includes('chatMessage'), 'the routed chat and message');
+    const kinds = await routedKinds();
+    try {
+      // Each kind with routed events has its chart once the instance has written its measures.
+      await reloadUntil(async () => (await page.locator('figure.chart').count()) >= kinds.length, 'a chart per routed kind');
+      for (const kind of kinds) {
+        const svg = page.locator(`figure.chart[data-kind="${kind}"] svg`);
+        expect(await svg.isVisible(), kind).toBe(true);
+        expect(await svg.getAttribute('role')).toBe('img');
+        expect(await svg.getAttribute('aria-label')).toMatch(new RegExp(`^${kind}: \\d+ events routed in 24 h`));
+        expect(await svg.locator('rect.bar').count()).toBeGreaterThanOrEqual(1);
+        // Legible on the phone: the chart fits the width, its text no smaller than 9 px.
+        const box = await svg.boundingBox();
+        expect(box?.width).toBeLessThanOrEqual(PHONE.width);
+        expect(await page.evaluate(`document.querySelector('figure.chart[data-kind="${kind}"] svg text').getBoundingClientRect().height`)).toBeGreaterThanOrEqual(9);
+      }
+      expect(await cellTexts('#delay tbody tr td:nth-child(1)')).toEqual(expect.arrayContaining(kinds));
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+      expect(await page.locator('script, link, img, iframe, object, embed').count()).toBe(0);
+    } finally {
+      mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    }
   });
 });

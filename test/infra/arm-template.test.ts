@@ -1,25 +1,13 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTING_DEFINITIONS } from '../../shared/config/settings.js';
 import { MIN_CLAIM_CHECK_RETENTION_DAYS } from '../../shared/queue/claim-check-retention.js';
 import { evaluateArm, type ArmScope } from '../../dev/azure-stack/arm-expression.js';
 import { DEFAULT_QUEUES } from '../../shared/kinds/teams-kinds.js';
 import { nonEmpty } from '../helpers/non-empty.js';
+import { deep, moduleScope, outputs, resources, template, type Json } from '../helpers/compiled-arm-template.js';
 import { TRIGGER_SETTINGS } from '../../shared/config/trigger-settings.js';
 
-/** The ARM template `npm run infra:check` compiled from infra/main.bicep with the real Bicep CLI. */
-const path = new URL('../../.local/infra/main.json', import.meta.url);
-
-type Json = Record<string, any>;
-const template = (): Json => {
-  if (!existsSync(path)) throw new Error('No compiled template: npm test runs npm run infra:check first.');
-  return JSON.parse(readFileSync(path, 'utf8')) as Json;
-};
-/** Every resource, modules' nested templates included. */
-function resources(t: Json): Json[] {
-  const list: Json[] = Array.isArray(t.resources) ? t.resources : Object.values(t.resources ?? {});
-  return list.flatMap((r) => [r, ...(r.type === 'Microsoft.Resources/deployments' ? resources(r.properties.template) : [])]);
-}
 const text = () => JSON.stringify(template());
 
 describe('infra/main.bicep compiled', () => {
@@ -234,7 +222,7 @@ describe('infra/main.bicep compiled', () => {
     );
     const params = template().parameters as Json;
     const secure = Object.keys(params).filter((p) => params[p].type === 'securestring');
-    expect(secure.sort()).toEqual(['graphClientSecret']);
+    expect(secure.sort()).toEqual(['alertWebhookUrl', 'graphClientSecret']);
     const values = JSON.stringify(Object.values(outputs).map((o: Json) => o.value));
     for (const p of secure) expect(values).not.toContain(p);
     expect(values).not.toMatch(/code=|listKeys|listSecrets|secretUri/i);
@@ -288,51 +276,6 @@ describe('infra/main.bicep compiled', () => {
     });
   });
 
-  /**
-   * What ARM deploys inside a module for these parameters (the template's defaults for the others): a scope in which
-   * the module's parameters are the main template's expressions evaluated, and `reference()` answers what `deployed`
-   * says a deployed module or resource reports; `main`, the main template's own scope.
-   */
-  function moduleScope(moduleName: string, given: Record<string, unknown>, deployed: Record<string, unknown> = {}): { module: Json; scope: ArmScope; main: ArmScope } {
-    const t = template();
-    const context = {
-      environment: { name: 'AzureCloud', suffixes: { storage: 'core.windows.net', keyvaultDns: '.vault.azure.net' } },
-      subscription: { id: '/subscriptions/s', subscriptionId: 's' },
-      resourceGroup: { id: '/subscriptions/s/resourceGroups/rg', name: 'rg', location: 'westeurope' },
-    };
-    const reference = (name: string) => {
-      if (!(name in deployed)) throw new Error(`reference('${name}') is not expected here.`);
-      return deployed[name];
-    };
-    const main: ArmScope = {
-      parameters: new Proxy({}, { get: (_, name: string) => (name in given ? given[name] : evaluateArm(t.parameters[name]?.defaultValue, main)) }),
-      variable: (name) => evaluateArm(t.variables[name], main),
-      reference,
-      context,
-      functions: t.functions ?? [],
-    };
-    const deployment = resources(t).find((r) => r.type === 'Microsoft.Resources/deployments' && r.name === moduleName)!;
-    const module = deployment.properties.template as Json;
-    const scope: ArmScope = {
-      parameters: new Proxy({}, { get: (_, name: string) => moduleParameter(deployment.properties.parameters[name], main) }),
-      variable: (name) => deep(module.variables?.[name], scope),
-      reference,
-      context,
-      functions: module.functions ?? [],
-    };
-    return { module: { ...module, condition: evaluateArm(deployment.condition ?? true, main) }, scope, main };
-  }
-  /** A module parameter's value: `{ value }`, or an expression that gives `{ value }` (a conditional value compiles so). */
-  const moduleParameter = (entry: unknown, main: ArmScope): unknown => (typeof entry === 'string' ? (evaluateArm(entry, main) as Json).value : evaluateArm((entry as Json | undefined)?.value, main));
-  /** A value at any depth with every expression in it evaluated. */
-  const deep = (value: unknown, scope: ArmScope): unknown =>
-    Array.isArray(value)
-      ? value.map((v) => deep(v, scope))
-      : value && typeof value === 'object'
-        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deep(v, scope)]))
-        : evaluateArm(value, scope);
-  /** What `reference()` gives for a deployed module: its outputs. */
-  const outputs = (o: Record<string, string>) => ({ outputs: Object.fromEntries(Object.entries(o).map(([k, value]) => [k, { value }])) });
   const siteOf = (module: Json) => resources(module).find((r) => r.type === 'Microsoft.Web/sites')!;
   const appSubnetId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/function-app';
   const withNetwork = { privateNetwork: outputs({ appSubnetId }) };

@@ -50,6 +50,12 @@ describe('infra/main.bicepparam: the same parameters on every path', () => {
       MANAGE_SUBSCRIPTIONS: 'true',
       AZURE_PRINCIPAL_ID: 'aaaaaaaa-0000-0000-0000-000000000001',
       AZURE_PRINCIPAL_TYPE: 'ServicePrincipal',
+      ALERT_EMAIL_ADDRESS: 'relay-oncall@example.org',
+      ALERT_WEBHOOK_URL: 'https://hooks.example.org/relay',
+      ALERT_QUEUE_AGE_MINUTES: '20',
+      ALERT_SLOW_ANSWER_PERCENT: '7',
+      ALERT_GAP_OPEN_MINUTES: '60',
+      ALERT_CREDENTIAL_DAYS_LEFT: '21',
     });
     expect(chosen.status, chosen.output).toBe(0);
     expect(values(chosen.parameters)).toMatchObject({
@@ -64,10 +70,25 @@ describe('infra/main.bicepparam: the same parameters on every path', () => {
       manageSubscriptions: true,
       deployerPrincipalId: 'aaaaaaaa-0000-0000-0000-000000000001',
       deployerPrincipalType: 'ServicePrincipal',
+      alertEmailAddress: 'relay-oncall@example.org',
+      alertWebhookUrl: 'https://hooks.example.org/relay',
+      alertQueueAgeMinutes: 20,
+      alertSlowAnswerPercent: 7,
+      alertGapOpenMinutes: 60,
+      alertCredentialDaysLeft: 21,
     });
     // Unset, each takes the same default azd's first deployment had (what npm run infra:check compiled).
     const first = JSON.parse(read('.local/infra/main.parameters.json')) as { parameters: Parameters };
     expect(values(first.parameters)).toMatchObject({ graphAuthMode: 'managedidentity', manageSubscriptions: false, notificationQueuePartitions: 1, keyVaultName: '', deployerPrincipalType: 'User' });
+    // No receiver: no alert is deployed (test/infra/alerts.test.ts).
+    expect(values(first.parameters)).toMatchObject({
+      alertEmailAddress: '',
+      alertWebhookUrl: '',
+      alertQueueAgeMinutes: 10,
+      alertSlowAnswerPercent: 5,
+      alertGapOpenMinutes: 120,
+      alertCredentialDaysLeft: 30,
+    });
   });
 
   it('stops, naming the variable, when a required one is missing or a value is not allowed', () => {

@@ -21,6 +21,8 @@ const SECRET = 'relay-secret~value.1';
 /** An app registration with a client secret, and one with a certificate credential. */
 const BY_SECRET = { clientId: '22222222-2222-4222-8222-222222222222', principalId: '33333333-3333-4333-8333-333333333333', roles: { [GRAPH]: ['Chat.Read.All', 'ChatMember.Read.All'] } };
 const BY_CERTIFICATE = { clientId: '44444444-4444-4444-8444-444444444444', principalId: '55555555-5555-4555-8555-555555555555', roles: { [GRAPH]: ['ChatMessage.Read.All'] } };
+/** An app registration whose only client secret expired yesterday. */
+const EXPIRED_SECRET = { clientId: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', principalId: 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', roles: { [GRAPH]: ['Chat.Read.All'] } };
 const IDENTITY = { clientId: '66666666-6666-4666-8666-666666666666', principalId: '77777777-7777-4777-8777-777777777777', roles: { [GRAPH]: ['Chat.Read.All'] } };
 
 /** The app's own credential, as createApp builds it from GRAPH_AUTH_MODE and the settings. */
@@ -64,6 +66,7 @@ describe("Entra's token endpoint stand-in, through the app's own ClientSecretCre
       apps: [
         { ...BY_SECRET, secret: SECRET },
         { ...BY_CERTIFICATE, certificate: registered.certificate.toString() },
+        { ...EXPIRED_SECRET, secret: SECRET, secretExpiresAt: new Date(Date.now() - 86_400_000) },
       ],
     });
     restoreEnv = setProcessEnv({ AZURE_AUTHORITY_HOST: entra.authorityHost });
@@ -104,6 +107,24 @@ describe("Entra's token endpoint stand-in, through the app's own ClientSecretCre
     expect(body).toMatchObject({ error: 'invalid_client', error_codes: [7000215], correlation_id: 'c0ffee00-0000-4000-8000-000000000001' });
     expect(body.trace_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(body.error_description).toMatch(/^AADSTS7000215: .*\r\nTrace ID: .*\r\nCorrelation ID: c0ffee00-0000-4000-8000-000000000001\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/s);
+  });
+
+  it('refuses an expired secret with AADSTS7000222 naming the app, which @azure/identity surfaces; a wrong one stays AADSTS7000215', async () => {
+    const refused = await rejection(graphCredential(EXPIRED_SECRET.clientId, { mode: 'clientsecret', secret: SECRET }).getToken(`${GRAPH}/.default`));
+    expect(refused).toBeInstanceOf(AuthenticationRequiredError);
+    expect(refused.message).toContain(`AADSTS7000222: The provided client secret keys for app '${EXPIRED_SECRET.clientId}' are expired.`);
+
+    const answer = (secret: string) =>
+      fetch(entra.tokenUrl, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: EXPIRED_SECRET.clientId, client_secret: secret, scope: `${GRAPH}/.default` }),
+      });
+    const res = await answer(SECRET);
+    expect(res.status).toBe(401);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ error: 'invalid_client', error_codes: [7000222] });
+    expect(body.error_description).toMatch(new RegExp(`^AADSTS7000222: The provided client secret keys for app '${EXPIRED_SECRET.clientId}' are expired\\. `));
+    expect((await (await answer('not-the-secret')).json()) as Record<string, unknown>).toMatchObject({ error_codes: [7000215] });
   });
 
   it('refuses an assertion made with another certificate, and one whose signature is not by the registered certificate', async () => {

@@ -1,6 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketOf, percentilesOf } from '../../shared/metrics/histogram.js';
 import { hourBucket, TableMetrics } from '../../shared/metrics/table-metrics.js';
 import { METRICS_WINDOW_HOURS } from '../../shared/status/status-snapshot.js';
 import { testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
@@ -33,8 +34,9 @@ describe('counters in Table storage', () => {
     expect(writes).toHaveLength(1);
     await metrics.flush();
     expect(requests.filter((r) => !r.endsWith('/Tables'))).toHaveLength(1);
-    expect(await metrics.read(new Date(Date.now() - 3_600_000))).toEqual({
+    expect(await metrics.read(new Date(Date.now() - 3_600_000))).toMatchObject({
       counters: { accepted: 1000, 'rejected.client_state_mismatch': 3 },
+      histograms: {},
       lastRouted: { chatMessage: '2026-11-23T10:00:00.000Z' },
     });
   });
@@ -53,9 +55,35 @@ describe('counters in Table storage', () => {
     a.add('dead_letters', 'no_route');
     a.routedAt('chat', new Date('2026-11-23T11:00:01Z'));
     await Promise.all([a.flush(), b.flush()]);
-    expect(await a.read(new Date('2026-11-23T10:30:00Z'))).toEqual({ counters: { 'routed.chat': 4, 'dead_letters.no_route': 1 }, lastRouted: { chat: '2026-11-23T11:00:01.000Z' } });
-    expect(await a.read(new Date('2026-11-23T11:00:00Z'))).toEqual({ counters: { 'routed.chat': 1, 'dead_letters.no_route': 1 }, lastRouted: { chat: '2026-11-23T11:00:01.000Z' } });
+    expect(await a.read(new Date('2026-11-23T10:30:00Z'))).toMatchObject({ counters: { 'routed.chat': 4, 'dead_letters.no_route': 1 }, lastRouted: { chat: '2026-11-23T11:00:01.000Z' } });
+    const latest = await a.read(new Date('2026-11-23T11:00:00Z'));
+    expect(latest).toMatchObject({ counters: { 'routed.chat': 1, 'dead_letters.no_route': 1 }, lastRouted: { chat: '2026-11-23T11:00:01.000Z' } });
+    // Each hour's own counts, oldest first, for the status's hourly charts.
+    expect((await a.read(new Date('2026-11-23T10:30:00Z'))).hours.map((h) => [h.hour, h.counters['routed.chat']])).toEqual([
+      ['2026-11-23T10:00:00.000Z', 3],
+      ['2026-11-23T11:00:00.000Z', 1],
+    ]);
     expect(hourBucket(now)).toBe('2026112311');
+  });
+
+  it("keeps histograms as bucket counts that add up across instances and hours, so percentiles come from every process's values", async () => {
+    const name = uniqueName('metrics').replace(/-/g, '');
+    let now = new Date('2026-11-23T10:30:00Z');
+    const a = new TableMetrics(countedTable(name).table, { now: () => now });
+    const b = new TableMetrics(countedTable(name).table, { now: () => now });
+    for (const ms of [100, 200, 300]) a.observe('delay_ms', 'chatMessage', ms);
+    b.observe('delay_ms', 'chatMessage', 40_000);
+    now = new Date('2026-11-23T11:10:00Z');
+    a.observe('delay_ms', 'chatMessage', 250);
+    a.observe('answer_ms', 'notifications', 12);
+    await Promise.all([a.flush(), b.flush()]);
+    const totals = await a.read(new Date('2026-11-23T10:00:00Z'));
+    const delay = totals.histograms['delay_ms.chatMessage'] ?? [];
+    expect(delay.reduce((x, y) => x + y, 0)).toBe(5);
+    expect(delay[bucketOf(40_000)]).toBe(1);
+    expect(percentilesOf(delay)?.p50).toBeLessThanOrEqual(250);
+    expect(percentilesOf(delay)?.p99).toBeGreaterThan(30_000);
+    expect(totals.hours.map((h) => Object.keys(h.histograms).sort())).toEqual([['delay_ms.chatMessage'], ['answer_ms.notifications', 'delay_ms.chatMessage']]);
   });
 
   it('keeps the counts of a flush that failed for the next one', async () => {

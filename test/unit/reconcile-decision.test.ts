@@ -265,9 +265,14 @@ describe('lostWindow and savedRecord', () => {
       gapTo: at(0),
       gapSubscriptionId: 'sub-old',
       lastAction: 'recreated',
+      subscribedAt: at(0),
       seenAt: at(0),
       updatedAt: at(0),
     });
+    // The subscription's first record dates it; a later run on the same subscription keeps that date.
+    const kept = savedRecord(chats, 'recreated', s, record, 'v1.current', NOW);
+    expect(savedRecord(chats, 'renewed', s, kept, 'v1.current', NOW + 3_600_000).subscribedAt).toBe(at(0));
+    expect(savedRecord(chats, 'recreated', { ...s, id: 'sub-newer' }, kept, 'v1.current', NOW + 3_600_000).subscribedAt).toBe(new Date(NOW + 3_600_000).toISOString());
     expect(savedRecord(chats, 'adopted', s, record, undefined, NOW)).toMatchObject({ lastRenewedAt: at(-60), lastAction: 'adopted' });
     expect(savedRecord(chats, 'adopted', s, record, undefined, NOW)).not.toHaveProperty('clientStateFingerprint');
     expect(savedRecord(chats, 'unchanged', s, recordOf(chats), 'v1.current', NOW)).not.toHaveProperty('lastRenewedAt');

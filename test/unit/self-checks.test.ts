@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs';
+import type { TokenCredential } from '@azure/identity';
+import { describe, expect, it } from 'vitest';
+import type { Gap } from '../../shared/backfill/gap-log.js';
+import { backfillGapsCheck } from '../../shared/health/checks/backfill-gaps.js';
+import { encryptionCertificateCheck } from '../../shared/health/checks/encryption-certificate.js';
+import { graphCredentialCheck } from '../../shared/health/checks/graph-credential.js';
+import { graphPermissionsCheck } from '../../shared/health/checks/graph-permissions.js';
+import { silentSubscriptionsCheck } from '../../shared/health/checks/silent-subscriptions.js';
+import { subscriptionsCheck } from '../../shared/health/checks/subscriptions.js';
+import { validationTokensCheck } from '../../shared/health/checks/validation-tokens.js';
+import { HealthChecker } from '../../shared/health/health-checker.js';
+import { createRecordingLogger } from '../../shared/log.js';
+import type { MetricTotals } from '../../shared/metrics/metrics.js';
+import type { GaugeName } from '../../shared/metrics/otel-metrics.js';
+import { GraphRequestError } from '../../shared/graph/graph-request-error.js';
+import { parseDesiredSubscriptions } from '../../shared/subscriptions/desired-subscriptions.js';
+import { isResourceSpecific, requiredPermissions } from '../../shared/subscriptions/required-permissions.js';
+import type { SubscriptionRecord } from '../../shared/subscriptions/subscription-records.js';
+import type { SelfCheckStatus } from '../../shared/status/status-snapshot.js';
+
+const NOW = new Date('2026-12-07T12:00:00Z');
+const DAY = 86_400_000;
+const inDays = (days: number) => new Date(NOW.getTime() + days * DAY).toISOString();
+const EXAMPLE = parseDesiredSubscriptions(JSON.parse(readFileSync(new URL('../../subscriptions.example.json', import.meta.url), 'utf8')));
+const desired = parseDesiredSubscriptions({
+  subscriptions: [
+    { name: 'all-chats', resource: '/chats', changeTypes: ['created', 'updated'] },
+    { name: 'chat-messages', resource: '/chats/getAllMessages', changeTypes: ['created', 'updated', 'deleted'] },
+  ],
+});
+const record = (name: string, over: Partial<SubscriptionRecord> = {}): SubscriptionRecord => ({
+  name,
+  subscriptionId: `sub-${name}`,
+  resource: '/chats',
+  changeTypes: 'created',
+  expiresAt: inDays(2),
+  subscribedAt: inDays(-5),
+  updatedAt: inDays(0),
+  ...over,
+});
+
+/** A credential giving an unsigned JWT with these claims: the checks decode, never verify, the app's own token. */
+const tokenWith = (claims: Record<string, unknown>): TokenCredential => ({
+  getToken: async () => ({
+    token: `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`,
+    expiresOnTimestamp: NOW.getTime() + 3_600_000,
+  }),
+});
+
+describe('the encryption certificate check', () => {
+  const check = (days: number) => encryptionCertificateCheck({ current: async () => ({ id: 'relay/v2', certificateBase64: '', thumbprint: 'AB', notAfter: new Date(inDays(days)) }) }).run(NOW);
+  it('passes beyond 30 days, warns within 30, fails within 7 and once expired, and reports the days left as a gauge', async () => {
+    expect((await check(200)).status).toBe('ok');
+    expect(await check(20)).toMatchObject({ status: 'warn', message: expect.stringMatching(/relay\/v2 expires in 20 days/), fix: expect.stringMatching(/new version/) });
+    expect((await check(3)).status).toBe('fail');
+    expect(await check(-1)).toMatchObject({ status: 'fail', message: expect.stringMatching(/expired at/) });
+    expect((await check(20)).gauges).toEqual([{ name: 'relay.credential.days_left', value: 20, attributes: { credential: 'encryption_certificate' } }]);
+  });
+});
+
+describe('the Graph credential check', () => {
+  const app = (...ends: [string, string][]) => ({ passwordCredentials: ends.map(([hint, endDateTime]) => ({ hint, endDateTime, displayName: `secret ${hint}` })) });
+  it("judges the secret in use by its hint, else the first to end, and reads the app's own registration", async () => {
+    const paths: string[] = [];
+    const get = async <T>(path: string) => (paths.push(path), app(['abc', inDays(400)], ['xyz', inDays(5)]) as T);
+    const mine = await graphCredentialCheck({ auth: { mode: 'clientsecret', secret: 'abc~rest-of-secret' }, appId: 'app-1', get }).run(NOW);
+    expect(mine).toMatchObject({ status: 'ok', gauges: [{ name: 'relay.credential.days_left', value: 400, attributes: { credential: 'graph_client_secret' } }] });
+    expect(paths[0]).toBe("/v1.0/applications(appId='app-1')?$select=passwordCredentials,keyCredentials");
+    const unknown = await graphCredentialCheck({ auth: { mode: 'simulator' }, appId: 'app-1', get }).run(NOW);
+    expect(unknown).toMatchObject({ status: 'fail', message: expect.stringMatching(/first-ending client secret \(secret xyz\) expires in 5 days/) });
+  });
+  it('fails when Entra ID refuses the secret as expired, and is skipped when the app may not read its registration or has no secret', async () => {
+    const expired = await graphCredentialCheck({
+      auth: { mode: 'clientsecret', secret: 's' },
+      appId: 'a',
+      get: async () => {
+        throw new Error("ClientSecretCredential authentication failed: AADSTS7000222: The provided client secret keys for app 'a' are expired.");
+      },
+    }).run(NOW);
+    expect(expired).toMatchObject({ status: 'fail', message: expect.stringMatching(/expired/), fix: expect.stringMatching(/new client secret/) });
+    const forbidden = await graphCredentialCheck({
+      auth: { mode: 'clientsecret', secret: 's' },
+      appId: 'a',
+      get: async () => {
+        throw new GraphRequestError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+      },
+    }).run(NOW);
+    expect(forbidden).toMatchObject({ status: 'skipped', message: expect.stringMatching(/Application\.Read\.All/) });
+    const identity = await graphCredentialCheck({ auth: { mode: 'managedidentity' }, appId: 'a', get: async () => ({}) as never }).run(NOW);
+    expect(identity.status).toBe('skipped');
+  });
+});
+
+describe('the subscriptions check', () => {
+  const run = (records: SubscriptionRecord[]) => subscriptionsCheck({ desired, records: { list: async () => records }, renewWithinMinutes: 1440 }).run(NOW);
+  it('passes when every desired subscription exists and is renewed on schedule', async () => {
+    expect(await run([record('all-chats'), record('chat-messages')])).toMatchObject({ status: 'ok', gauges: [{ name: 'relay.subscriptions.missing', value: 0 }] });
+  });
+  it('fails on one missing or expired, naming it and the last error without the function key', async () => {
+    const r = await run([
+      record('all-chats', { expiresAt: inDays(-0.1) }),
+      record('chat-messages', { subscriptionId: undefined, lastAction: 'failed', lastError: 'refused https://x/api/notifications?code=KEY' }),
+    ]);
+    expect(r).toMatchObject({ status: 'fail', gauges: [{ name: 'relay.subscriptions.missing', value: 2 }] });
+    expect(r.message).toMatch(/no subscription in Graph for chat-messages; expired: all-chats/);
+    expect(r.message).not.toMatch(/KEY/);
+  });
+  it('warns when a renewal is overdue (under half the renewal window left) or the last run failed', async () => {
+    // chat-messages lives 60 minutes: its window is 30 minutes; under 15 left is overdue.
+    const lifetime = desired.find((d) => d.name === 'chat-messages')?.lifetimeMinutes ?? 0;
+    const window = Math.min(1440, lifetime / 2);
+    const overdue = await run([record('all-chats'), record('chat-messages', { expiresAt: new Date(NOW.getTime() + (window / 2 - 1) * 60_000).toISOString() })]);
+    expect(overdue).toMatchObject({ status: 'warn', message: expect.stringMatching(/renewal overdue.*chat-messages/) });
+    const failed = await run([record('all-chats', { lastAction: 'failed', lastError: 'Graph answered 429' }), record('chat-messages')]);
+    expect(failed).toMatchObject({ status: 'warn', message: expect.stringMatching(/last run failed for all-chats: Graph answered 429/) });
+  });
+});
+
+describe('the validation tokens check', () => {
+  it('fails when notifications with resource data arrived without validationTokens lately, naming the tenant setting to change', async () => {
+    let since: Date | undefined;
+    const read =
+      (n: number) =>
+      async (s: Date): Promise<MetricTotals> => ((since = s), { counters: n ? { 'rejected.validation_token_missing': n } : {}, histograms: {}, hours: [], lastRouted: {} });
+    expect((await validationTokensCheck({ read: read(0) }).run(NOW)).status).toBe('ok');
+    expect(since?.toISOString()).toBe('2026-12-07T10:00:00.000Z');
+    const r = await validationTokensCheck({ read: read(3) }).run(NOW);
+    expect(r).toMatchObject({ status: 'fail', message: expect.stringMatching(/^3 notifications .* without validationTokens/) });
+    expect(r.fix).toMatch(/Assignment required\?.*0bf30f3b-4a52-48df-9a82-234910c4a086/s);
+  });
+});
+
+describe('the Graph permissions check', () => {
+  const base = { desired: EXAMPLE, graphBaseUrl: new URL('https://graph.microsoft.com') };
+  it('fails naming what to grant when the token lacks a permission, and passes with every one', async () => {
+    const lacking = await graphPermissionsCheck({ ...base, auth: { mode: 'clientsecret', secret: 's' }, credential: tokenWith({ idtyp: 'app', roles: ['Chat.Read.All'] }) }).run(NOW);
+    expect(lacking.status).toBe('fail');
+    expect(lacking.fix).toMatch(/Grant .*ChannelMessage\.Read\.All/);
+    // One application permission for each need, as an admin would grant them.
+    const all = requiredPermissions(EXAMPLE, { backfill: true }).flatMap((n) => n.anyOf.filter((p) => !isResourceSpecific(p)).slice(0, 1));
+    const full = await graphPermissionsCheck({ ...base, auth: { mode: 'clientsecret', secret: 's' }, credential: tokenWith({ idtyp: 'app', roles: all }) }).run(NOW);
+    expect(full.status, full.message).not.toBe('fail');
+  });
+  it("is skipped with the simulator's unsigned token", async () => {
+    expect((await graphPermissionsCheck({ ...base, auth: { mode: 'simulator' }, credential: tokenWith({}) }).run(NOW)).status).toBe('skipped');
+  });
+});
+
+describe('the silent subscriptions check', () => {
+  const run = (records: SubscriptionRecord[], deliveries: Record<string, string>) =>
+    silentSubscriptionsCheck({ desired, records: { list: async () => records }, deliveries: { lastDeliveries: async () => new Map(Object.entries(deliveries)) }, silentHours: 24 }).run(NOW);
+  it('warns of a subscription silent for longer than the setting while a sibling delivers, counting from its subscription when it never delivered', async () => {
+    const r = await run([record('all-chats'), record('chat-messages', { subscribedAt: inDays(-3) })], { 'sub-all-chats': inDays(-0.01) });
+    expect(r).toMatchObject({ status: 'warn', message: expect.stringMatching(/chat-messages \(since 2026-12-04/) });
+    const lately = await run([record('all-chats'), record('chat-messages', { subscribedAt: inDays(-0.5) })], { 'sub-all-chats': inDays(-0.01) });
+    expect(lately.status).toBe('ok');
+  });
+  it('is quiet when no sibling delivers either (nothing to compare with)', async () => {
+    expect((await run([record('all-chats'), record('chat-messages')], { 'sub-all-chats': inDays(-3) })).status).toBe('ok');
+  });
+});
+
+describe('the backfill gaps check', () => {
+  const gap = (openedMinutesAgo: number): Gap => ({
+    id: 'g',
+    name: 'all-chats',
+    from: inDays(-1),
+    to: inDays(-0.9),
+    reason: 'downtime',
+    status: 'filling',
+    openedAt: new Date(NOW.getTime() - openedMinutesAgo * 60_000).toISOString(),
+  });
+  it('warns of a gap open longer than the setting and reports the oldest age', async () => {
+    const late = await backfillGapsCheck({ gaps: { list: async () => [gap(30), gap(200)] }, openMinutes: 120 }).run(NOW);
+    expect(late).toMatchObject({ status: 'warn', gauges: [{ name: 'relay.backfill.oldest_open_gap_seconds', value: 12_000 }] });
+    const fine = await backfillGapsCheck({ gaps: { list: async () => [gap(30)] }, openMinutes: 120 }).run(NOW);
+    expect(fine).toMatchObject({ status: 'ok', message: '1 gap being filled, none open over 120 min' });
+  });
+});
+
+describe('the health checker', () => {
+  it('runs every check on its own (one throwing or hanging is a warning), sets gauges, saves the results and logs what is not ok', async () => {
+    const gauges: [GaugeName, number, Readonly<Record<string, string>> | undefined][] = [];
+    let saved: readonly SelfCheckStatus[] = [];
+    const logger = createRecordingLogger();
+    const checker = new HealthChecker({
+      checks: [
+        {
+          name: 'encryption_certificate',
+          run: async () => ({ status: 'ok', message: 'fine', gauges: [{ name: 'relay.credential.days_left', value: 90, attributes: { credential: 'encryption_certificate' } }] }),
+        },
+        {
+          name: 'graph_credential',
+          run: async () => {
+            throw new Error('Key Vault did not answer');
+          },
+        },
+        { name: 'graph_permissions', run: () => new Promise(() => undefined) },
+        { name: 'subscriptions', run: async () => ({ status: 'fail', message: 'no subscription in Graph for all-chats' }) },
+      ],
+      store: { save: async (r) => void (saved = r) },
+      gauges: { set: (name, value, attributes) => void gauges.push([name, value, attributes]) },
+      queues: [
+        { name: 'in', role: 'incoming' },
+        { name: 'dead', role: 'dead-letter' },
+      ],
+      oldestMessageAge: async (name) => (name === 'in' ? 30 : 0),
+      messageCount: async () => 4,
+      deadLetterQueue: 'dead',
+      queueAgeMinutes: 10,
+      checkTimeoutMs: 50,
+      now: () => NOW,
+    });
+    const { results, health } = await checker.run(logger);
+    expect(results.map((r) => [r.check, r.status])).toEqual([
+      ['encryption_certificate', 'ok'],
+      ['graph_credential', 'warn'],
+      ['graph_permissions', 'warn'],
+      ['subscriptions', 'fail'],
+    ]);
+    expect(results[1]?.message).toMatch(/could not run: Key Vault did not answer/);
+    expect(results[2]?.message).toMatch(/no answer within 50 ms/);
+    expect(saved).toEqual(results);
+    expect(health.verdict).toBe('failing');
+    expect(gauges).toEqual(
+      expect.arrayContaining([
+        ['relay.credential.days_left', 90, { credential: 'encryption_certificate' }],
+        ['relay.health.check', 2, { check: 'subscriptions' }],
+        ['relay.health.check', 0, { check: 'encryption_certificate' }],
+        ['relay.queue.oldest_message_age_seconds', 30, { queue: 'in', role: 'incoming' }],
+        ['relay.dead_letters.waiting', 4, undefined],
+        ['relay.health.verdict', 2, undefined],
+      ]),
+    );
+    expect(logger.lines.filter((l) => l.event === 'health.check_failed').map((l) => l.fields.check)).toEqual(['subscriptions']);
+    expect(logger.lines.filter((l) => l.event === 'health.check_warned')).toHaveLength(2);
+  });
+});
