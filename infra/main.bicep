@@ -136,6 +136,15 @@ param alertGapOpenMinutes int = 120
 @minValue(1)
 param alertCredentialDaysLeft int = 30
 
+@description('Percent of a receive endpoint\'s answers in 15 minutes that may be 5xx before an alert fires (single 503s are by design: Graph retries them).')
+@minValue(1)
+@maxValue(100)
+param alertServerErrorPercent int = 10
+
+@description('Minutes the average end-to-end delay of a kind\'s live events may reach, over 15 minutes, before an alert fires.')
+@minValue(1)
+param alertDelayMinutes int = 15
+
 @description('An app setting that Functions resolves from Key Vault with the app\'s identity.')
 func keyVaultReference(secretUri string) string => '@Microsoft.KeyVault(SecretUri=${secretUri})'
 
@@ -189,6 +198,7 @@ var tableNames = {
   subscriptions: 'subscriptions'
   backfill: 'backfill'
   metrics: 'metrics'
+  health: 'health'
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
@@ -316,6 +326,11 @@ var appSettings = union(
     METRICS_TABLE: tableNames.metrics
     METRICS_FLUSH_SECONDS: '60'
     METRICS_RETENTION_DAYS: '30'
+    HEALTH_TABLE: tableNames.health
+    HEALTH_SILENT_SUBSCRIPTION_HOURS: '24'
+    // The verdict's thresholds and the alerts' are one choice.
+    HEALTH_GAP_OPEN_MINUTES: string(alertGapOpenMinutes)
+    HEALTH_QUEUE_AGE_MINUTES: string(alertQueueAgeMinutes)
   },
   manageSubscriptions
     ? {
@@ -390,6 +405,8 @@ module alerts 'modules/alerts.bicep' = if (alertReceiverGiven) {
     slowAnswerPercent: alertSlowAnswerPercent
     gapOpenMinutes: alertGapOpenMinutes
     credentialDaysLeft: alertCredentialDaysLeft
+    serverErrorPercent: alertServerErrorPercent
+    delayMinutes: alertDelayMinutes
   }
 }
 

@@ -42,3 +42,5 @@ param alertQueueAgeMinutes = int(readEnvironmentVariable('ALERT_QUEUE_AGE_MINUTE
 param alertSlowAnswerPercent = int(readEnvironmentVariable('ALERT_SLOW_ANSWER_PERCENT', '5'))
 param alertGapOpenMinutes = int(readEnvironmentVariable('ALERT_GAP_OPEN_MINUTES', '120'))
 param alertCredentialDaysLeft = int(readEnvironmentVariable('ALERT_CREDENTIAL_DAYS_LEFT', '30'))
+param alertServerErrorPercent = int(readEnvironmentVariable('ALERT_SERVER_ERROR_PERCENT', '10'))
+param alertDelayMinutes = int(readEnvironmentVariable('ALERT_DELAY_MINUTES', '15'))

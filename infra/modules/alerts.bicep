@@ -37,6 +37,12 @@ param gapOpenMinutes int
 @description('Days before a credential expires from which its rule fires.')
 param credentialDaysLeft int
 
+@description('Percent of 5xx answers in 15 minutes above which the server-errors rule fires.')
+param serverErrorPercent int
+
+@description('Minutes the average end-to-end delay of a kind\'s live events may reach in 15 minutes.')
+param delayMinutes int
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
@@ -93,21 +99,41 @@ customMetrics
     dimensions: ['check']
   }
   {
+    suffix: 'self-check-warning'
+    displayName: 'Relay: a self-check warns for an hour'
+    description: 'A self-check of checkHealth has reported warn or worse (relay.health.check 1 or 2) at every run for an hour, for the check named in the alert: a subscription the reconciler fails to renew or has not created, a renewal overdue, a subscription silent while others of its kind deliver, a backfill gap open too long, a credential within 30 days of expiry. npm run status gives its message and fix.'
+    severity: 2
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    query: '''
+customMetrics
+| where name == 'relay.health.check'
+| extend check = tostring(customDimensions.check)
+| summarize status = min(value) by check
+'''
+    measure: 'status'
+    aggregation: 'Minimum'
+    operator: 'GreaterThanOrEqual'
+    threshold: 1
+    dimensions: ['check']
+  }
+  {
     suffix: 'stopped-reporting'
     displayName: 'Relay: stopped reporting'
-    description: 'No relay.health.verdict for 30 minutes, while checkHealth reports it every 5: the app is stopped, failing to start, or cannot send telemetry (Application Insights ingestion, the workspace\'s daily cap). Notifications are then not received; Graph retries each for 4 hours. It also fires after a first provisioning until the package is deployed.'
+    description: 'The app reported relay.health.verdict within the last two days but not for 30 minutes, while checkHealth reports it every 5: the app is stopped, failing to start, or cannot send telemetry (Application Insights ingestion, the workspace\'s daily cap). Notifications are then not received; Graph retries each for 4 hours. An app that never reported (a first provisioning before its deployment) does not fire it.'
     severity: 0
     evaluationFrequency: 'PT5M'
-    windowSize: 'PT30M'
+    windowSize: 'P2D'
     query: '''
 customMetrics
 | where name == 'relay.health.verdict'
-| summarize reports = count()
+| summarize lastReport = max(timestamp)
+| extend silentMinutes = datetime_diff('minute', now(), lastReport)
 '''
-    measure: 'reports'
-    aggregation: 'Total'
-    operator: 'LessThan'
-    threshold: 1
+    measure: 'silentMinutes'
+    aggregation: 'Maximum'
+    operator: 'GreaterThan'
+    threshold: 30
     dimensions: []
   }
   {
@@ -154,22 +180,42 @@ customMetrics
   {
     suffix: 'server-errors'
     displayName: 'Relay: receive endpoints answer 5xx'
-    description: 'A receive endpoint (named in the alert) answered Graph with a 5xx status in the last 15 minutes (relay.answers, status 5xx): the notification was not stored (storage unreachable or too slow, the app misconfigured). Graph retries for 4 hours, then drops it.'
+    description: 'Over 15 minutes, more than the threshold percent of a receive endpoint\'s answers (named in the alert; at least 10 answers) were 5xx (relay.answers by status): those notifications were not stored (storage unreachable or too slow, the token keys unreachable, the app misconfigured). Graph retries each for 4 hours, then drops it. A single 503 (a storage blip, Microsoft\'s key rollover) is by design and does not fire it.'
     severity: 1
     evaluationFrequency: 'PT5M'
     windowSize: 'PT15M'
     query: '''
 customMetrics
 | where name == 'relay.answers'
-| where tostring(customDimensions.status) startswith '5'
-| extend endpoint = tostring(customDimensions.endpoint)
-| summarize serverErrors = sum(value) by endpoint
+| extend endpoint = tostring(customDimensions.endpoint), status = tostring(customDimensions.status)
+| summarize answers = sum(value), serverErrors = sumif(value, status startswith '5') by endpoint
+| where answers >= 10
+| extend serverErrorPercent = 100.0 * serverErrors / answers
 '''
-    measure: 'serverErrors'
-    aggregation: 'Total'
-    operator: 'GreaterThanOrEqual'
-    threshold: 1
+    measure: 'serverErrorPercent'
+    aggregation: 'Maximum'
+    operator: 'GreaterThan'
+    threshold: serverErrorPercent
     dimensions: ['endpoint']
+  }
+  {
+    suffix: 'event-delay'
+    displayName: 'Relay: events late'
+    description: 'Over 15 minutes, the average end-to-end delay of a kind\'s live events (named in the alert; relay.delay_ms: from the change\'s time in Graph to the event on its queue) exceeded the threshold\'s minutes: Graph is slow to send, or routing is behind.'
+    severity: 2
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    query: '''
+customMetrics
+| where name == 'relay.delay_ms'
+| extend kind = tostring(customDimensions.kind)
+| summarize delayMinutes = sum(valueSum) / sum(valueCount) / 60000.0 by kind
+'''
+    measure: 'delayMinutes'
+    aggregation: 'Maximum'
+    operator: 'GreaterThan'
+    threshold: delayMinutes
+    dimensions: ['kind']
   }
   {
     suffix: 'backfill-gap-open'

@@ -37,7 +37,7 @@ export interface OutsideSources {
 export function storeSelfChecks(settings: Settings, s: StoreSources): SelfCheck[] {
   return [
     subscriptionsCheck({ desired: s.desired, records: s.records, renewWithinMinutes: settings.renewWithinMinutes }),
-    validationTokensCheck(s.metrics),
+    validationTokensCheck(s.metrics, settings.tenantIds),
     silentSubscriptionsCheck({ desired: s.desired, records: s.records, deliveries: s.deliveries, silentHours: settings.health.silentSubscriptionHours }),
     backfillGapsCheck({ gaps: s.gaps, openMinutes: settings.health.gapOpenMinutes }),
   ];

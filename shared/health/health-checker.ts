@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { maskSecrets } from '../util/mask-secrets.js';
 import type { Gauges } from '../metrics/otel-metrics.js';
 import type { AppQueue } from '../queue/app-queues.js';
 import type { Health, QueueStatus, SelfCheckStatus } from '../status/status-snapshot.js';
@@ -44,7 +45,8 @@ export class HealthChecker {
         try {
           return { check, result: await withTimeout(check.run(now), timeoutMs) };
         } catch (e) {
-          return { check, result: { status: 'warn' as const, message: `the check could not run: ${(e as Error).message}` } };
+          // An error can quote a URL with its key (a Graph refusal, a storage SAS): masked before it is saved or logged.
+          return { check, result: { status: 'warn' as const, message: `the check could not run: ${maskSecrets((e as Error).message)}` } };
         }
       }),
     );
@@ -82,7 +84,7 @@ export class HealthChecker {
     } catch (e) {
       unavailable.push(`queue ${this.#o.deadLetterQueue}: ${(e as Error).message}`);
     }
-    const health = judgeHealth({ now, selfChecks: results, queues, deadLettersWaiting: deadLetters, queueAgeMinutes: this.#o.queueAgeMinutes, unavailable });
+    const health = judgeHealth({ now, selfChecks: results, lastCheckRun: now, queues, deadLettersWaiting: deadLetters, queueAgeMinutes: this.#o.queueAgeMinutes, unavailable });
     this.#o.gauges.set('relay.health.verdict', VERDICT_VALUE[health.verdict]);
     logger.info('health.checked', { verdict: health.verdict, reasons: health.reasons.length, checks: Object.fromEntries(results.map((r) => [r.check, r.status])) });
     await this.#o.store.save(results);

@@ -12,6 +12,8 @@ const QUEUE_AGE_FAILING_FACTOR = 6;
 export interface HealthInputs {
   readonly now: Date;
   readonly selfChecks: readonly SelfCheckStatus[];
+  /** When checkHealth last saved its results (undefined: never); the checks status runs afresh do not count. */
+  readonly lastCheckRun: Date | undefined;
   readonly queues: readonly QueueStatus[];
   readonly deadLettersWaiting: number | null;
   /** HEALTH_QUEUE_AGE_MINUTES */
@@ -40,7 +42,7 @@ export function judgeHealth(h: HealthInputs): Health {
   for (const c of h.selfChecks) {
     if (c.status === 'fail' || c.status === 'warn') reasons.push({ level: c.status === 'fail' ? 'failing' : 'degraded', source: c.check, message: c.message, ...(c.fix ? { fix: c.fix } : {}) });
   }
-  const lastRun = Math.max(...h.selfChecks.map((c) => Date.parse(c.checkedAt)).filter(Number.isFinite), 0);
+  const lastRun = h.lastCheckRun?.getTime() ?? 0;
   if (h.unavailable.length === 0 && h.now.getTime() - lastRun > SELF_CHECKS_STALE_MINUTES * 60_000) {
     reasons.push({
       level: 'degraded',

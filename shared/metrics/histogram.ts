@@ -1,11 +1,11 @@
 /**
  * Fixed-bucket histograms of milliseconds, as the metrics table keeps them: one count per bucket, so the
  * histograms of every process and hour add up bucket by bucket and percentiles come from the sum. The
- * bounds run from 10 ms to an hour, about three per decade, which keeps a percentile within half a bucket
+ * bounds run from 10 ms to a day, about three per decade, which keeps a percentile within half a bucket
  * of the truth: enough to tell 800 ms from 2.4 s and 3 minutes from 20.
  */
 export const HISTOGRAM_BOUNDS_MS: readonly number[] = [
-  10, 25, 50, 100, 250, 500, 750, 1_000, 1_500, 2_000, 2_900, 4_000, 6_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000,
+  10, 25, 50, 100, 250, 500, 750, 1_000, 1_500, 2_000, 2_900, 4_000, 6_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000, 86_400_000,
 ];
 
 /** Counts per bucket: index i counts values ≤ HISTOGRAM_BOUNDS_MS[i] (and above the previous bound); the last counts values above every bound. */
@@ -33,7 +33,7 @@ export const countOf = (buckets: readonly number[]) => buckets.reduce((a, b) => 
 
 /**
  * The `q` quantile (0–1) of the values counted, interpolated within its bucket; undefined when nothing was
- * counted. A value in the last bucket (over an hour) is reported as the last bound.
+ * counted. A value in the last bucket (over a day) is reported as the last bound.
  */
 export function quantile(buckets: readonly number[], q: number): number | undefined {
   const total = countOf(buckets);

@@ -20,9 +20,6 @@ export type MetricName = (typeof METRIC_NAMES)[number];
 export const HISTOGRAM_NAMES = ['delay_ms', 'answer_ms'] as const;
 export type HistogramName = (typeof HISTOGRAM_NAMES)[number];
 
-/** Graph counts an answer that takes longer than this as slow (its slow and drop states count them). */
-export const GRAPH_SLOW_ANSWER_MS = 2_900;
-
 /** One hour's measures, every process's summed. */
 export interface HourTotals {
   /** The hour's start, ISO 8601. */

@@ -17,7 +17,7 @@ import { ValidationTokenVerifier } from './validation-tokens.js';
  */
 export function createNotificationReceiver(
   settings: StorageSettings & ReceiveSettings,
-  options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown>; metrics?: Metrics } = {},
+  options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown>; metrics?: Metrics; now?: () => number } = {},
 ): NotificationReceiver {
   const retryOptions = receiveRetry(settings.storageTimeoutMs);
   const store = new StorageNotificationStore({
@@ -43,6 +43,7 @@ export function createNotificationReceiver(
     tenantIds,
     maxBodyBytes: settings.maxBodyBytes,
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.now ? { now: options.now } : {}),
     ...(options.onStorageLoss ? { outages: new StorageOutageWatch({ onLoss: options.onStorageLoss }) } : {}),
   });
 }

@@ -1,13 +1,13 @@
 import { BadRequestError, StorageUnavailableError, UnserializableNotificationError } from '../errors.js';
 import { errorFields, type Logger } from '../log.js';
-import { GRAPH_SLOW_ANSWER_MS, type Metrics } from '../metrics/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { isLifecycleNotification, type NotificationItem } from '../protocol/notification.js';
 import type { NotificationStore } from '../queue/notification-store.js';
 import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../queue/queued-notification.js';
 import type { ClientStateVerifier } from './client-state.js';
 import { RejectionLog } from './rejection-log.js';
 import type { StorageOutageWatch } from './storage-outage-watch.js';
-import { AnswerDeadline, RECEIVER_DEADLINE_MS } from './answer-budget.js';
+import { AnswerDeadline, GRAPH_SLOW_ANSWER_MS, RECEIVER_DEADLINE_MS } from './answer-budget.js';
 import { answerValidationHandshake } from './handshake.js';
 import { ExpiredTokenGaps } from './expired-token-gaps.js';
 import { checkDeclaredLength, parseNotificationBody } from './parse-notification-body.js';
@@ -69,7 +69,7 @@ export class NotificationReceiver {
    * endpoint whose answers are slow into its slow, then drop, state.
    */
   async receive(request: ReceiveRequest, endpoint: string, logger: Logger): Promise<ReceiveResponse> {
-    const started = performance.now();
+    const started = this.#now();
     let status = 500;
     try {
       const response = await this.#receive(request, endpoint, logger);
@@ -78,7 +78,7 @@ export class NotificationReceiver {
     } finally {
       const metrics = this.#options.metrics;
       if (metrics) {
-        const ms = performance.now() - started;
+        const ms = this.#now() - started;
         metrics.add('answers', `${endpoint}.${status}`);
         metrics.observe('answer_ms', endpoint, ms);
         if (ms > GRAPH_SLOW_ANSWER_MS) metrics.add('slow_answers', endpoint);

@@ -17,7 +17,7 @@ import type { ResourceHydrator } from './resource-hydrator.js';
 import { resolveQueued } from './resolve-queued.js';
 import type { RoutedEventLog } from './routed-event-log.js';
 import type { RoutingTable } from './routing-table.js';
-import { buildTeamsEvent, type TeamsCloudEvent } from './teams-event.js';
+import { buildTeamsEvent, changeTimeOf, type TeamsCloudEvent } from './teams-event.js';
 
 export type ProcessOutcome =
   | { readonly status: 'routed'; readonly eventId: string; readonly queues: readonly string[] }
@@ -281,7 +281,7 @@ export class NotificationProcessor {
     }
     await claim.complete();
     await this.#rememberMember(event);
-    logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode, changedAt: event.time, ...(event.backfilled ? { backfilled: true } : {}) });
+    logger.info('route.routed', { ...fields, queues: claim.queues, datamode: event.datamode, changedAt: changeTimeOf(event), ...(event.backfilled ? { backfilled: true } : {}) });
     return { status: 'routed', eventId: event.id, queues: claim.queues };
   }
 

@@ -111,3 +111,16 @@ export function buildTeamsEvent(notification: ChangeNotification, resource: Reco
   };
   return { event, versioned: version !== undefined };
 }
+
+/**
+ * When the change an event carries was made, as far as Graph says reliably: a resource's
+ * `lastModifiedDateTime`, a created one's `createdDateTime`, else (no resource timestamps: a member, a
+ * notification without resource data) the event's time, which is then when the relay received it. A chat's
+ * `lastUpdatedDateTime` is not always moved by a change, so a chat updated gives none: its end-to-end delay
+ * is not measured rather than measured from an older time.
+ */
+export function changeTimeOf(event: Pick<TeamsCloudEvent, 'time' | 'changetype' | 'data'>): string | undefined {
+  const data = event.data && typeof event.data === 'object' ? (event.data as Record<string, unknown>) : {};
+  const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  return text(data.lastModifiedDateTime) ?? (event.changetype === 'created' ? text(data.createdDateTime) : undefined) ?? (text(data.lastUpdatedDateTime) ? undefined : event.time);
+}

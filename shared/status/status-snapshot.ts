@@ -193,10 +193,19 @@ export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
   // A fresh result of a check that reads only storage replaces the stored one of the same check.
   const fresh = live.filter((r): r is SelfCheckStatus => r !== undefined);
   const selfChecks = [...stored.filter((r) => !fresh.some((f) => f.check === r.check)), ...fresh].sort((a, b) => a.check.localeCompare(b.check));
+  const lastRun = Math.max(0, ...stored.map((c) => Date.parse(c.checkedAt)).filter(Number.isFinite));
   const deadLettersWaiting = queues.find((q) => q.name === s.deadLetterQueue)?.approximateMessageCount ?? null;
   return {
     generatedAt: now.toISOString(),
-    health: judgeHealth({ now, selfChecks, queues, deadLettersWaiting, queueAgeMinutes: s.queueAgeMinutes, unavailable: [...new Set(unavailable)] }),
+    health: judgeHealth({
+      now,
+      selfChecks,
+      lastCheckRun: lastRun ? new Date(lastRun) : undefined,
+      queues,
+      deadLettersWaiting,
+      queueAgeMinutes: s.queueAgeMinutes,
+      unavailable: [...new Set(unavailable)],
+    }),
     delay: delayByKind(totals),
     answers: answersSummary(totals),
     hourly: hourlySeries(totals, now, METRICS_WINDOW_HOURS),

@@ -3,6 +3,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { readSettings } from '../../shared/config/settings.js';
 import { createRecordingLogger } from '../../shared/log.js';
+import { counterKey, type Metrics } from '../../shared/metrics/metrics.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
 import type { ReceiveResponse } from '../../shared/receive/problem.js';
 import { testEnv } from './notifications.js';
@@ -11,15 +12,28 @@ import { uniqueName } from './azurite.js';
 export interface TestReceiver {
   post(body: unknown, options?: { contentType?: string | null; validationToken?: string; contentLength?: number; bodyArrivesAfterMs?: number }): Promise<ReceiveResponse>;
   logger: ReturnType<typeof createRecordingLogger>;
+  /** What the receiver counted (`answers.notifications.202`, `slow_answers.notifications`) and timed (`answer_ms.notifications`). */
+  measures: { counters: Record<string, number>; answerTimes: number[] };
   queues: { change: ReturnType<QueueServiceClient['getQueueClient']>; lifecycle: ReturnType<QueueServiceClient['getQueueClient']> };
   container: ReturnType<BlobServiceClient['getContainerClient']>;
+}
+
+/** The receiver's clock, moved by hand: a late body makes it jump instead of making the test wait. */
+export interface TestClock {
+  readonly now: () => number;
+  readonly advance: (ms: number) => void;
+}
+
+export function testClock(): TestClock {
+  let offset = 0;
+  return { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
 }
 
 /**
  * The production receiver (createNotificationReceiver from settings) pointed at a test Azurite and JWKS,
  * with queue and container names unique to the test.
  */
-export function testReceiver(connectionString: string, jwksUrl: string, env: Record<string, string> = {}): TestReceiver {
+export function testReceiver(connectionString: string, jwksUrl: string, env: Record<string, string> = {}, options: { clock?: TestClock } = {}): TestReceiver {
   const names = { change: uniqueName('notif'), lifecycle: uniqueName('life'), container: uniqueName('blobs') };
   const settings = readSettings(
     testEnv({
@@ -34,11 +48,19 @@ export function testReceiver(connectionString: string, jwksUrl: string, env: Rec
       ...env,
     }),
   );
-  const receiver = createNotificationReceiver(settings);
+  const measures = { counters: {} as Record<string, number>, answerTimes: [] as number[] };
+  const metrics: Metrics = {
+    add: (counter, label, by = 1) => void (measures.counters[counterKey(counter, label)] = (measures.counters[counterKey(counter, label)] ?? 0) + by),
+    observe: (histogram, _label, ms) => void (histogram === 'answer_ms' && measures.answerTimes.push(ms)),
+    routedAt: () => undefined,
+  };
+  const clock = options.clock;
+  const receiver = createNotificationReceiver(settings, { metrics, ...(clock ? { now: clock.now } : {}) });
   const logger = createRecordingLogger();
   const queueService = QueueServiceClient.fromConnectionString(connectionString);
   return {
     logger,
+    measures,
     queues: { change: queueService.getQueueClient(names.change), lifecycle: queueService.getQueueClient(names.lifecycle) },
     container: BlobServiceClient.fromConnectionString(connectionString).getContainerClient(names.container),
     post: (body, options = {}) => {
@@ -50,7 +72,8 @@ export function testReceiver(connectionString: string, jwksUrl: string, env: Rec
           contentLength: options.contentLength ?? bytes.length,
           // bodyArrivesAfterMs: a body that reaches the handler late (a slow sender or a busy host).
           readBody: async () => {
-            if (options.bodyArrivesAfterMs) await new Promise((r) => setTimeout(r, options.bodyArrivesAfterMs));
+            if (options.bodyArrivesAfterMs && clock) clock.advance(options.bodyArrivesAfterMs);
+            else if (options.bodyArrivesAfterMs) await new Promise((r) => setTimeout(r, options.bodyArrivesAfterMs));
             return bytes;
           },
         },

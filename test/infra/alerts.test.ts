@@ -45,10 +45,12 @@ function alertsFor(parameters: Record<string, unknown>): Deployed {
 const RULE_NAMES = [
   'relay-relay-prod-dead-letters',
   'relay-relay-prod-self-check-failing',
+  'relay-relay-prod-self-check-warning',
   'relay-relay-prod-stopped-reporting',
   'relay-relay-prod-incoming-queue-age',
   'relay-relay-prod-slow-answers',
   'relay-relay-prod-server-errors',
+  'relay-relay-prod-event-delay',
   'relay-relay-prod-backfill-gap-open',
   'relay-relay-prod-credential-expiry',
 ];
@@ -101,7 +103,11 @@ describe('alert rules and their action group (infra/modules/alerts.bicep)', () =
       expect([0, 1, 2, 3, 4], r.name).toContain(r.properties.severity);
       expect(r.properties.description.length, r.name).toBeGreaterThan(60);
       expect(r.properties.criteria.allOf, r.name).toHaveLength(1);
-      const minutes = (iso: string) => Number(/^PT(\d+)([MH])$/.exec(iso)?.[1]) * (iso.endsWith('H') ? 60 : 1);
+      const minutes = (iso: string) => {
+        const [, d = '0', h = '0', m = '0'] = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(iso) ?? [];
+        return Number(d) * 1440 + Number(h) * 60 + Number(m);
+      };
+      expect(minutes(r.properties.windowSize), r.name).toBeGreaterThan(0);
       expect(minutes(r.properties.evaluationFrequency), r.name).toBeLessThanOrEqual(minutes(r.properties.windowSize));
       expect(typeof criterion(r).threshold, r.name).toBe('number');
     }
@@ -112,15 +118,27 @@ describe('alert rules and their action group (infra/modules/alerts.bicep)', () =
     expect(thresholds(alertsFor({ alertEmailAddress: EMAIL }))).toEqual({
       'dead-letters': ['GreaterThan', 0],
       'self-check-failing': ['GreaterThanOrEqual', 2],
-      'stopped-reporting': ['LessThan', 1],
+      'self-check-warning': ['GreaterThanOrEqual', 1],
+      'stopped-reporting': ['GreaterThan', 30],
       'incoming-queue-age': ['GreaterThan', 10],
       'slow-answers': ['GreaterThan', 5],
-      'server-errors': ['GreaterThanOrEqual', 1],
+      'server-errors': ['GreaterThan', 10],
+      'event-delay': ['GreaterThan', 15],
       'backfill-gap-open': ['GreaterThan', 120],
       'credential-expiry': ['LessThan', 30],
     });
-    const chosen = alertsFor({ alertEmailAddress: EMAIL, alertQueueAgeMinutes: 25, alertSlowAnswerPercent: 8, alertGapOpenMinutes: 45, alertCredentialDaysLeft: 14 });
+    const chosen = alertsFor({
+      alertEmailAddress: EMAIL,
+      alertQueueAgeMinutes: 25,
+      alertSlowAnswerPercent: 8,
+      alertGapOpenMinutes: 45,
+      alertCredentialDaysLeft: 14,
+      alertServerErrorPercent: 20,
+      alertDelayMinutes: 5,
+    });
     expect(thresholds(chosen)).toMatchObject({
+      'server-errors': ['GreaterThan', 20],
+      'event-delay': ['GreaterThan', 5],
       'incoming-queue-age': ['GreaterThan', 25],
       'slow-answers': ['GreaterThan', 8],
       'backfill-gap-open': ['GreaterThan', 45],
@@ -162,6 +180,7 @@ describe('alert rules and their action group (infra/modules/alerts.bicep)', () =
         'relay.answers',
         'relay.backfill.oldest_open_gap_seconds',
         'relay.credential.days_left',
+        'relay.delay_ms',
       ].sort(),
     );
   });
@@ -173,18 +192,29 @@ describe('alert rules and their action group (infra/modules/alerts.bicep)', () =
     expect(split('incoming-queue-age')).toEqual(['queue']);
     expect(split('slow-answers')).toEqual(['endpoint']);
     expect(split('server-errors')).toEqual(['endpoint']);
+    expect(split('self-check-warning')).toEqual(['check']);
+    expect(split('event-delay')).toEqual(['kind']);
     expect(split('credential-expiry')).toEqual(['credential']);
     expect(criterion(rule(d, 'incoming-queue-age')).query).toMatch(/tostring\(customDimensions\.role\) == 'incoming'/);
-    expect(criterion(rule(d, 'server-errors')).query).toMatch(/tostring\(customDimensions\.status\) startswith '5'/);
+    expect(criterion(rule(d, 'server-errors')).query).toMatch(/status = tostring\(customDimensions\.status\)/);
+    expect(criterion(rule(d, 'server-errors')).query).toMatch(/sumif\(value, status startswith '5'\)/);
   });
 
-  it('fires on absence: the stopped-reporting rule counts verdicts over 30 minutes in one row, which an empty window makes 0', () => {
+  it('fires on absence only after the app reported: the stopped-reporting rule measures the minutes since the last verdict of two days', () => {
     const stopped = rule(alertsFor({ alertEmailAddress: EMAIL }), 'stopped-reporting');
-    expect(stopped.properties.windowSize).toBe('PT30M');
+    expect(stopped.properties.windowSize).toBe('P2D');
     const { query, metricMeasureColumn, timeAggregation } = criterion(stopped);
-    // summarize count() with no `by` answers one row even when nothing matched; with a `by` it would answer none.
-    expect(query.trim().split('\n').at(-1)).toBe(`| summarize ${metricMeasureColumn} = count()`);
-    expect(timeAggregation).toBe('Total');
+    // summarize with no `by` answers one row even when nothing matched: max(timestamp) is then null, and so is the
+    // measure, which no threshold exceeds (an app never deployed does not fire it).
+    expect(query).toMatch(/\| summarize lastReport = max\(timestamp\)\n/);
+    expect(query.trim().split('\n').at(-1)).toBe(`| extend ${metricMeasureColumn} = datetime_diff('minute', now(), lastReport)`);
+    expect(timeAggregation).toBe('Maximum');
+  });
+
+  it('fires the warning rule only when every report of the hour warned or failed', () => {
+    const warning = rule(alertsFor({ alertEmailAddress: EMAIL }), 'self-check-warning');
+    expect(warning.properties.windowSize).toBe('PT1H');
+    expect(criterion(warning).query).toMatch(/summarize status = min\(value\) by check/);
   });
 
   it('keeps the webhook URL a secure parameter, out of every output', () => {

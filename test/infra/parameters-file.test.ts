@@ -56,6 +56,8 @@ describe('infra/main.bicepparam: the same parameters on every path', () => {
       ALERT_SLOW_ANSWER_PERCENT: '7',
       ALERT_GAP_OPEN_MINUTES: '60',
       ALERT_CREDENTIAL_DAYS_LEFT: '21',
+      ALERT_SERVER_ERROR_PERCENT: '15',
+      ALERT_DELAY_MINUTES: '30',
     });
     expect(chosen.status, chosen.output).toBe(0);
     expect(values(chosen.parameters)).toMatchObject({
@@ -76,6 +78,8 @@ describe('infra/main.bicepparam: the same parameters on every path', () => {
       alertSlowAnswerPercent: 7,
       alertGapOpenMinutes: 60,
       alertCredentialDaysLeft: 21,
+      alertServerErrorPercent: 15,
+      alertDelayMinutes: 30,
     });
     // Unset, each takes the same default azd's first deployment had (what npm run infra:check compiled).
     const first = JSON.parse(read('.local/infra/main.parameters.json')) as { parameters: Parameters };
@@ -88,6 +92,8 @@ describe('infra/main.bicepparam: the same parameters on every path', () => {
       alertSlowAnswerPercent: 5,
       alertGapOpenMinutes: 120,
       alertCredentialDaysLeft: 30,
+      alertServerErrorPercent: 10,
+      alertDelayMinutes: 15,
     });
   });
 

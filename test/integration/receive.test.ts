@@ -10,7 +10,7 @@ import { EXPIRED_TOKEN_GAP_MARGIN_MS } from '../../shared/receive/expired-token-
 import { MAX_TOKEN_LIFETIME_MS, RESENT_TOKEN_MAX_EXPIRED_MS } from '../../shared/receive/validation-tokens.js';
 import { drainNotifications, drainQueue, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { APP_ID, CLIENT_STATE, OLD_CLIENT_STATE, TENANT_A, TENANT_B, TENANT_OTHER, changeNotification, encryptedNotification, lifecycleNotification } from '../helpers/notifications.js';
-import { testReceiver } from '../helpers/receiver.js';
+import { testClock, testReceiver } from '../helpers/receiver.js';
 import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
 
 let azurite: AzuriteProcess;
@@ -99,6 +99,21 @@ describe('input that cannot be stored', () => {
     expect(await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(names.change).exists()).toBe(false);
     await store.storeAll([queued(changeNotification())]);
     expect(await drainQueue(QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(names.change))).toHaveLength(1);
+  });
+});
+
+describe('measures of the answers', () => {
+  it("counts every answer by status and times it, and counts one slower than Graph's 2,900 ms mark as slow", async () => {
+    const r = testReceiver(azurite.connectionString, issuer.jwksUrl, {}, { clock: testClock() });
+    expect((await r.post({ value: [changeNotification()] })).status).toBe(202);
+    expect((await r.post({ value: [changeNotification()] }, { contentType: 'text/plain' })).status).toBe(415);
+    expect((await r.post('', { validationToken: 'hello' })).status).toBe(200);
+    expect(r.measures.counters).toEqual({ 'answers.notifications.202': 1, 'answers.notifications.415': 1, 'answers.notifications.200': 1 });
+    expect(r.measures.answerTimes).toHaveLength(3);
+    // A body that reaches the handler three seconds late (the clock jumps): the answer comes after Graph's slow mark.
+    expect((await r.post({ value: [changeNotification()] }, { bodyArrivesAfterMs: 3_000 })).status).toBe(202);
+    expect(r.measures.counters['slow_answers.notifications']).toBe(1);
+    expect(r.measures.answerTimes.at(-1)).toBeGreaterThan(2_900);
   });
 });
 

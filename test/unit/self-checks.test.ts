@@ -27,6 +27,7 @@ const desired = parseDesiredSubscriptions({
   subscriptions: [
     { name: 'all-chats', resource: '/chats', changeTypes: ['created', 'updated'] },
     { name: 'chat-messages', resource: '/chats/getAllMessages', changeTypes: ['created', 'updated', 'deleted'] },
+    { name: 'one-chat-messages', resource: '/chats/19:a@thread.v2/messages', changeTypes: ['created'] },
   ],
 });
 const record = (name: string, over: Partial<SubscriptionRecord> = {}): SubscriptionRecord => ({
@@ -94,40 +95,57 @@ describe('the Graph credential check', () => {
 
 describe('the subscriptions check', () => {
   const run = (records: SubscriptionRecord[]) => subscriptionsCheck({ desired, records: { list: async () => records }, renewWithinMinutes: 1440 }).run(NOW);
+  const all = () => [record('all-chats'), record('chat-messages'), record('one-chat-messages')];
   it('passes when every desired subscription exists and is renewed on schedule', async () => {
-    expect(await run([record('all-chats'), record('chat-messages')])).toMatchObject({ status: 'ok', gauges: [{ name: 'relay.subscriptions.missing', value: 0 }] });
+    expect(await run(all())).toMatchObject({ status: 'ok', gauges: [{ name: 'relay.subscriptions.missing', value: 0 }] });
   });
-  it('fails on one missing or expired, naming it and the last error without the function key', async () => {
+  it('fails on one the reconciler failed to create or one expired, naming it and the last error without the function key', async () => {
     const r = await run([
       record('all-chats', { expiresAt: inDays(-0.1) }),
       record('chat-messages', { subscriptionId: undefined, lastAction: 'failed', lastError: 'refused https://x/api/notifications?code=KEY' }),
+      record('one-chat-messages'),
     ]);
     expect(r).toMatchObject({ status: 'fail', gauges: [{ name: 'relay.subscriptions.missing', value: 2 }] });
     expect(r.message).toMatch(/no subscription in Graph for chat-messages; expired: all-chats/);
     expect(r.message).not.toMatch(/KEY/);
   });
-  it('warns when a renewal is overdue (under half the renewal window left) or the last run failed', async () => {
-    // chat-messages lives 60 minutes: its window is 30 minutes; under 15 left is overdue.
+  it('warns when one is not created yet (a first start), a renewal is overdue (under a quarter of its window left), or the last run failed', async () => {
+    const notYet = await run([record('all-chats'), record('chat-messages')]);
+    expect(notYet).toMatchObject({ status: 'warn', message: 'not created yet by the reconciler: one-chat-messages', gauges: [{ name: 'relay.subscriptions.missing', value: 1 }] });
     const lifetime = desired.find((d) => d.name === 'chat-messages')?.lifetimeMinutes ?? 0;
     const window = Math.min(1440, lifetime / 2);
-    const overdue = await run([record('all-chats'), record('chat-messages', { expiresAt: new Date(NOW.getTime() + (window / 2 - 1) * 60_000).toISOString() })]);
+    const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000).toISOString();
+    // Within the window but over a quarter of it left: the reconciler renews it at its next run.
+    expect((await run([record('all-chats'), record('chat-messages', { expiresAt: at(window / 4 + 1) }), record('one-chat-messages')])).status).toBe('ok');
+    const overdue = await run([record('all-chats'), record('chat-messages', { expiresAt: at(window / 4 - 1) }), record('one-chat-messages')]);
     expect(overdue).toMatchObject({ status: 'warn', message: expect.stringMatching(/renewal overdue.*chat-messages/) });
-    const failed = await run([record('all-chats', { lastAction: 'failed', lastError: 'Graph answered 429' }), record('chat-messages')]);
+    const failed = await run([record('all-chats', { lastAction: 'failed', lastError: 'Graph answered 429' }), record('chat-messages'), record('one-chat-messages')]);
     expect(failed).toMatchObject({ status: 'warn', message: expect.stringMatching(/last run failed for all-chats: Graph answered 429/) });
   });
 });
 
 describe('the validation tokens check', () => {
-  it('fails when notifications with resource data arrived without validationTokens lately, naming the tenant setting to change', async () => {
+  it('fails when notifications with resource data arrived without validationTokens lately, saying since when, the tenant setting to change and the read-back', async () => {
     let since: Date | undefined;
+    const counters = (n: number): Record<string, number> => (n ? { 'rejected.validation_token_missing': n } : {});
     const read =
       (n: number) =>
-      async (s: Date): Promise<MetricTotals> => ((since = s), { counters: n ? { 'rejected.validation_token_missing': n } : {}, histograms: {}, hours: [], lastRouted: {} });
+      async (s: Date): Promise<MetricTotals> => {
+        since = s;
+        const hours = [
+          { hour: '2026-12-07T10:00:00.000Z', counters: {}, histograms: {} },
+          { hour: '2026-12-07T11:00:00.000Z', counters: counters(n), histograms: {} },
+        ];
+        return { counters: counters(n), histograms: {}, hours, lastRouted: {} };
+      };
     expect((await validationTokensCheck({ read: read(0) }).run(NOW)).status).toBe('ok');
     expect(since?.toISOString()).toBe('2026-12-07T10:00:00.000Z');
-    const r = await validationTokensCheck({ read: read(3) }).run(NOW);
-    expect(r).toMatchObject({ status: 'fail', message: expect.stringMatching(/^3 notifications .* without validationTokens/) });
-    expect(r.fix).toMatch(/Assignment required\?.*0bf30f3b-4a52-48df-9a82-234910c4a086/s);
+    const r = await validationTokensCheck({ read: read(3) }, ['tenant-1']).run(NOW);
+    expect(r).toMatchObject({ status: 'fail', message: '3 notifications with resource data arrived without validationTokens since 2026-12-07T11:00:00.000Z and were refused' });
+    expect(r.fix).toMatch(/Change Tracking principal \(app id 0bf30f3b-4a52-48df-9a82-234910c4a086\)/);
+    expect(r.fix).toMatch(/In tenant tenant-1's Entra admin center .* set "Assignment required\?" to No/);
+    // Answered 202, they are not sent again: the fix says how to read the span back.
+    expect(r.fix).toMatch(/npm run backfill -- --since 2026-12-07T11:00:00.000Z/);
   });
 });
 
@@ -150,14 +168,17 @@ describe('the Graph permissions check', () => {
 describe('the silent subscriptions check', () => {
   const run = (records: SubscriptionRecord[], deliveries: Record<string, string>) =>
     silentSubscriptionsCheck({ desired, records: { list: async () => records }, deliveries: { lastDeliveries: async () => new Map(Object.entries(deliveries)) }, silentHours: 24 }).run(NOW);
-  it('warns of a subscription silent for longer than the setting while a sibling delivers, counting from its subscription when it never delivered', async () => {
-    const r = await run([record('all-chats'), record('chat-messages', { subscribedAt: inDays(-3) })], { 'sub-all-chats': inDays(-0.01) });
-    expect(r).toMatchObject({ status: 'warn', message: expect.stringMatching(/chat-messages \(since 2026-12-04/) });
-    const lately = await run([record('all-chats'), record('chat-messages', { subscribedAt: inDays(-0.5) })], { 'sub-all-chats': inDays(-0.01) });
+  it('warns of a subscription silent for longer than the setting while a sibling of its kind delivers, counting from its subscription when it never delivered', async () => {
+    const r = await run([record('all-chats'), record('chat-messages'), record('one-chat-messages', { subscribedAt: inDays(-3) })], { 'sub-chat-messages': inDays(-0.01) });
+    expect(r).toMatchObject({ status: 'warn', message: expect.stringMatching(/one-chat-messages \(chatMessage, since 2026-12-04/) });
+    // all-chats (kind chat) is as silent, but no chat subscription delivers: nothing to compare it with.
+    expect(r.message).not.toMatch(/all-chats/);
+    const lately = await run([record('chat-messages'), record('one-chat-messages', { subscribedAt: inDays(-0.5) })], { 'sub-chat-messages': inDays(-0.01) });
     expect(lately.status).toBe('ok');
   });
-  it('is quiet when no sibling delivers either (nothing to compare with)', async () => {
-    expect((await run([record('all-chats'), record('chat-messages')], { 'sub-all-chats': inDays(-3) })).status).toBe('ok');
+  it('is quiet when no sibling of the kind delivers either (nothing to compare with)', async () => {
+    expect((await run([record('chat-messages'), record('one-chat-messages')], { 'sub-chat-messages': inDays(-3) })).status).toBe('ok');
+    expect((await run([record('all-chats'), record('chat-messages', { subscribedAt: inDays(-3) })], { 'sub-all-chats': inDays(-0.01) })).status).toBe('ok');
   });
 });
 

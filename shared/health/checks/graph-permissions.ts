@@ -3,7 +3,7 @@ import type { GraphSettings } from '../../config/settings.js';
 import { graphTokenRoles } from '../../graph/token-roles.js';
 import type { DesiredSubscription } from '../../subscriptions/desired-subscriptions.js';
 import { checkPermissions, requiredPermissions } from '../../subscriptions/required-permissions.js';
-import { fail, ok, skipped, warn, type SelfCheck } from '../self-check.js';
+import { fail, ok, skipped, type SelfCheck } from '../self-check.js';
 
 export interface GraphPermissionsSources {
   readonly auth: GraphSettings['graphAuth'];
@@ -15,7 +15,7 @@ export interface GraphPermissionsSources {
 /**
  * The application permissions (roles) in the app's own Graph token against what the desired subscriptions
  * and their backfill need (the same reading as `npm run subscriptions -- check-permissions`). A permission
- * missing fails; one only resource-specific consent could give (invisible in a token) warns.
+ * missing fails.
  */
 export function graphPermissionsCheck(s: GraphPermissionsSources): SelfCheck {
   return {
@@ -31,13 +31,11 @@ export function graphPermissionsCheck(s: GraphPermissionsSources): SelfCheck {
           `Grant ${check.toGrant.join(', ')} (application permissions, admin consent) to the app registration, then run \`npm run subscriptions -- check-permissions\`.`,
         );
       }
-      const unverified = check.needs.filter((n) => n.status === 'unverified');
-      if (unverified.length > 0)
-        return warn(
-          `only resource-specific consent (not in a token) could allow ${unverified.map((n) => n.for).join('; ')}`,
-          'Run `npm run subscriptions -- check-permissions` for the permission to grant.',
-        );
-      return ok(`the token carries every permission the ${s.desired.length} desired subscriptions and their backfill need`);
+      // Resource-specific consent never shows in a token: a subscription it does not allow fails to be created,
+      // which the subscriptions check reports.
+      const unverified = check.needs.filter((n) => n.status === 'unverified').length;
+      const rsc = unverified ? ` (${unverified} rel${unverified === 1 ? 'ies' : 'y'} on resource-specific consent, which no token shows)` : '';
+      return ok(`the token carries every application permission the ${s.desired.length} desired subscriptions and their backfill need${rsc}`);
     },
   };
 }
