@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseResourcePath } from '../../shared/route/resource-path.js';
-import { buildTeamsEvent, UnsupportedResourceError } from '../../shared/route/teams-event.js';
+import { buildTeamsEvent, changeTimeOf, UnsupportedResourceError } from '../../shared/route/teams-event.js';
 import { changeNotificationSchema } from '../../shared/protocol/notification.js';
 
 const CHAT = '19:2da4c29f6d7041eca70b638b43d45437@thread.v2';
@@ -118,5 +118,20 @@ describe('buildTeamsEvent', () => {
     expect(() => buildTeamsEvent(notification("users('u')/events('e')"), undefined, RECEIVED, DELIVERY)).toThrow(/not a Teams/);
     // An invalid percent-escape is an unsupported resource (dead-lettered), not a URIError retried to poison.
     expect(() => buildTeamsEvent(notification('chats/19%E0%A4%A/messages/1'), undefined, RECEIVED, DELIVERY)).toThrow(UnsupportedResourceError);
+  });
+});
+
+describe('changeTimeOf: where an end-to-end delay counts from', () => {
+  const at = (data: unknown, changetype = 'updated') => changeTimeOf({ time: 'event-time', changetype, data });
+  it("takes a resource's lastModifiedDateTime, a created resource's createdDateTime, else the event's time (the receipt)", () => {
+    expect(at({ lastModifiedDateTime: 'modified', createdDateTime: 'created' })).toBe('modified');
+    expect(at({ createdDateTime: 'created' }, 'created')).toBe('created');
+    expect(at({ createdDateTime: 'created' }, 'updated')).toBe('event-time');
+    expect(at({ userId: 'u1' }, 'created')).toBe('event-time');
+    expect(at(undefined)).toBe('event-time');
+  });
+  it('gives none for a chat updated: its lastUpdatedDateTime does not always move with a change', () => {
+    expect(at({ lastUpdatedDateTime: 'older', createdDateTime: 'created' }, 'updated')).toBeUndefined();
+    expect(at({ lastUpdatedDateTime: 'older', createdDateTime: 'created' }, 'created')).toBe('created');
   });
 });
