@@ -1,5 +1,5 @@
 import { startManagedIdentityEndpoint, type ManagedIdentityEndpoint, type StandInIdentity } from './managed-identity-endpoint.js';
-import { startTokenEndpoint, type RegisteredApp } from './token-endpoint.js';
+import { startTokenEndpoint, type OtherTenant, type RegisteredApp, type TokenEndpoint } from './token-endpoint.js';
 import { createTokenSigner, type TokenVersion } from './token-signer.js';
 
 export interface EntraStandInOptions {
@@ -8,6 +8,8 @@ export interface EntraStandInOptions {
   readonly identities?: readonly StandInIdentity[];
   /** App registrations with a client secret or certificate, served by the token endpoint. */
   readonly apps?: readonly RegisteredApp[];
+  /** Other tenants where the apps, multi-tenant, may be consented (token-endpoint.ts). */
+  readonly tenants?: readonly OtherTenant[];
   /** The token endpoint's port (a free one unless given). */
   readonly port?: number;
   /** The managed identity endpoint's port (a free one unless given). */
@@ -28,13 +30,24 @@ export interface EntraStandIn {
   readonly issuers: Readonly<Record<TokenVersion, string>>;
   /** Tokens the token endpoint issued so far, by resource. */
   readonly issued: ReadonlyMap<string, number>;
+  /** Other tenants: their token URLs, and their admins' consents to the apps. */
+  readonly tokenUrlOf: TokenEndpoint['tokenUrlOf'];
+  readonly addTenant: TokenEndpoint['addTenant'];
+  readonly consent: TokenEndpoint['consent'];
+  readonly revokeConsent: TokenEndpoint['revokeConsent'];
   close(): Promise<void>;
 }
 
 /** Starts the managed identity endpoint and the tenant's token endpoint under one signing key. */
 export async function startEntraStandIn(options: EntraStandInOptions): Promise<EntraStandIn> {
   const signer = await createTokenSigner(options.tenantId);
-  const tokens = await startTokenEndpoint({ tenantId: options.tenantId, apps: options.apps ?? [], signer, ...(options.port === undefined ? {} : { port: options.port }) });
+  const tokens = await startTokenEndpoint({
+    tenantId: options.tenantId,
+    apps: options.apps ?? [],
+    signer,
+    ...(options.tenants ? { tenants: options.tenants } : {}),
+    ...(options.port === undefined ? {} : { port: options.port }),
+  });
   const managedIdentity = await startManagedIdentityEndpoint({
     tenantId: options.tenantId,
     identities: options.identities ?? [],
@@ -51,6 +64,10 @@ export async function startEntraStandIn(options: EntraStandInOptions): Promise<E
     jwksUrl: tokens.jwksUrl,
     issuers: signer.issuers,
     issued: tokens.issued,
+    tokenUrlOf: tokens.tokenUrlOf,
+    addTenant: tokens.addTenant,
+    consent: tokens.consent,
+    revokeConsent: tokens.revokeConsent,
     close: async () => {
       await Promise.all([managedIdentity.close(), tokens.close()]);
     },

@@ -2,12 +2,12 @@ import { EntraError } from './entra-error.js';
 import type { EntraTokenSigner, TokenVersion } from './token-signer.js';
 
 /**
- * The tenant's OpenID Connect discovery document, shaped as Entra's: endpoints on the stand-in's host, the
+ * A tenant's OpenID Connect discovery document (the signer's tenant unless `tenantId` names another), shaped as Entra's: endpoints on the stand-in's host, the
  * issuer as Entra names it (`https://login.microsoftonline.com/<tenant>/v2.0` for v2, which MSAL accepts as a
  * Microsoft host; `https://sts.windows.net/<tenant>/` for v1) and the keys (`jwks_uri`).
  */
-export function openIdConfiguration(authorityHost: string, signer: EntraTokenSigner, version: TokenVersion): object {
-  const tenant = `${authorityHost}/${signer.tenantId}`;
+export function openIdConfiguration(authorityHost: string, signer: EntraTokenSigner, version: TokenVersion, tenantId = signer.tenantId): object {
+  const tenant = `${authorityHost}/${tenantId}`;
   const oauth = version === 'v2' ? `${tenant}/oauth2/v2.0` : `${tenant}/oauth2`;
   return {
     token_endpoint: `${oauth}/token`,
@@ -18,7 +18,7 @@ export function openIdConfiguration(authorityHost: string, signer: EntraTokenSig
     id_token_signing_alg_values_supported: ['RS256'],
     response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
     scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-    issuer: signer.issuers[version],
+    issuer: signer.issuersOf(tenantId)[version],
     request_uri_parameter_supported: false,
     authorization_endpoint: `${oauth}/authorize`,
     device_authorization_endpoint: `${oauth}/devicecode`,

@@ -18,6 +18,8 @@ export interface AppTokenClaims {
   readonly clientAuthentication: '1' | '2';
   readonly lifetimeSeconds: number;
   readonly version?: TokenVersion;
+  /** The tenant the token is for (`tid`, the issuer's tenant): another tenant where a multi-tenant app is consented; the signer's own unless said. */
+  readonly tenantId?: string;
 }
 
 /**
@@ -30,10 +32,12 @@ export interface EntraTokenSigner {
   readonly kid: string;
   /** The issuer of each token version: `https://sts.windows.net/<tenant>/` and `https://login.microsoftonline.com/<tenant>/v2.0`. */
   readonly issuers: Readonly<Record<TokenVersion, string>>;
+  /** The issuers of another tenant's tokens (Entra signs every tenant's with the same keys). */
+  issuersOf(tenantId: string): Readonly<Record<TokenVersion, string>>;
   /** The published keys, as Entra's `discovery/v2.0/keys` lists them. */
   readonly jwks: { readonly keys: readonly JWK[] };
-  /** Signs the claims as given, adding the issuer of `version` (v1 unless said), `ver`, `tid`, `iat`, `nbf` and `exp`. */
-  sign(claims: JWTPayload, options?: { readonly version?: TokenVersion; readonly lifetimeSeconds?: number }): Promise<{ token: string; expiresOn: number }>;
+  /** Signs the claims as given, adding the issuer of `version` (v1 unless said) of `tenantId` (the signer's unless said), `ver`, `tid`, `iat`, `nbf` and `exp`. */
+  sign(claims: JWTPayload, options?: { readonly version?: TokenVersion; readonly lifetimeSeconds?: number; readonly tenantId?: string }): Promise<{ token: string; expiresOn: number }>;
   /** An app-only access token for a resource, shaped as Entra issues it. */
   appToken(claims: AppTokenClaims): Promise<{ token: string; expiresOn: number }>;
 }
@@ -49,15 +53,17 @@ export async function createTokenSigner(tenantId: string): Promise<EntraTokenSig
   const pair = await generateKeyPair('RS256', { extractable: true });
   const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid, use: 'sig', alg: 'RS256' };
   const signingKey: CryptoKey = pair.privateKey;
-  const issuers = { v1: `https://sts.windows.net/${tenantId}/`, v2: `https://login.microsoftonline.com/${tenantId}/v2.0` } as const;
+  const issuersOf = (tenant: string) => ({ v1: `https://sts.windows.net/${tenant}/`, v2: `https://login.microsoftonline.com/${tenant}/v2.0` }) as const;
+  const issuers = issuersOf(tenantId);
 
   const sign: EntraTokenSigner['sign'] = async (claims, options = {}) => {
     const version = options.version ?? 'v1';
+    const tenant = options.tenantId ?? tenantId;
     const now = Math.floor(Date.now() / 1000);
     const expiresOn = now + (options.lifetimeSeconds ?? 3599);
-    const token = await new SignJWT({ ...claims, tid: tenantId, ver: version === 'v1' ? '1.0' : '2.0' })
+    const token = await new SignJWT({ ...claims, tid: tenant, ver: version === 'v1' ? '1.0' : '2.0' })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
-      .setIssuer(issuers[version])
+      .setIssuer(issuersOf(tenant)[version])
       .setIssuedAt(now)
       .setNotBefore(now - 300)
       .setExpirationTime(expiresOn)
@@ -69,6 +75,7 @@ export async function createTokenSigner(tenantId: string): Promise<EntraTokenSig
     tenantId,
     kid,
     issuers,
+    issuersOf,
     jwks: { keys: [jwk] },
     sign,
     appToken: (c) => {
@@ -83,7 +90,7 @@ export async function createTokenSigner(tenantId: string): Promise<EntraTokenSig
         uti: randomUUID(),
         ...(c.roles.length > 0 ? { roles: [...c.roles] } : {}),
       };
-      return sign(claims, { version, lifetimeSeconds: c.lifetimeSeconds });
+      return sign(claims, { version, lifetimeSeconds: c.lifetimeSeconds, ...(c.tenantId ? { tenantId: c.tenantId } : {}) });
     },
   };
 }

@@ -45,8 +45,25 @@ export const SELF_CHECK_PERMISSIONS = ['Application.Read.All'] as const;
 /** An app with every permission and protected-API access: the default. */
 export const FULL_GRANT: AppGrant = { permissions: [...TEAMS_APPLICATION_PERMISSIONS, ...SELF_CHECK_PERMISSIONS], protectedApiAccess: true };
 
+/** An admin's consent in one tenant: the application permissions granted to an app there. */
+export interface TenantConsent {
+  readonly tenantId: string;
+  readonly appId: string;
+  readonly permissions: readonly string[];
+}
+
+const consentKey = (tenantId: string, appId: string) => `${tenantId.toLowerCase()}|${appId.toLowerCase()}`;
+
 /**
- * The grants of each calling app (`sim.grants.set(appId, …)`, or `PATCH /_simulator/apps/{appId}/grants`).
+ * The grants of each calling app (`sim.grants.set(appId, …)`, or `PATCH /_simulator/apps/{appId}/grants`), and
+ * the admin consent of each app in each tenant (`consent`, `revoke`; the driver's
+ * `POST /_simulator/tenants/{id}/consent`, `DELETE …/consent/{appId}`).
+ *
+ * In the default tenant an app's permissions are its grant (`defaultGrant` unless set): every app is consented
+ * there, as before tenants existed, until the driver revokes it. In any other tenant an app has no consent until
+ * the driver gives one, and then exactly the permissions consented. Protected-API access is Microsoft's approval
+ * of the app, the same in every tenant: the grant's.
+ *
  * Creation, renewal and reauthorization of an application-permission subscription are refused with 403 and
  * Graph's Teams error shape when the app lacks one of the resource's permissions, or protected-API access for
  * messages. A `model=` is never refused for billing: since 25 August 2025 the Teams APIs are no longer metered.
@@ -55,9 +72,15 @@ export const FULL_GRANT: AppGrant = { permissions: [...TEAMS_APPLICATION_PERMISS
  */
 export class AppGrants {
   readonly #grants = new Map<string, AppGrant>();
+  /** Consents in tenants other than the default one, by tenant and app. */
+  readonly #consents = new Map<string, TenantConsent>();
+  /** Apps whose consent in the default tenant was revoked. */
+  readonly #revokedInDefault = new Set<string>();
+  readonly #defaultTenantId: string;
   defaultGrant: AppGrant;
 
-  constructor(defaultGrant: AppGrant = FULL_GRANT, grants: Readonly<Record<string, Partial<AppGrant>>> = {}) {
+  constructor(defaultTenantId: string, defaultGrant: AppGrant = FULL_GRANT, grants: Readonly<Record<string, Partial<AppGrant>>> = {}) {
+    this.#defaultTenantId = defaultTenantId.toLowerCase();
     this.defaultGrant = defaultGrant;
     for (const [appId, grant] of Object.entries(grants)) this.set(appId, grant);
   }
@@ -73,16 +96,49 @@ export class AppGrants {
     return next;
   }
 
-  /** The permissions an app caller holds: a verified token's roles (what the tenant consented to), else the grant set for it. */
-  #permissionsOf(caller: { readonly appId: string; readonly roles?: readonly string[] }): readonly string[] {
-    return caller.roles ?? this.of(caller.appId).permissions;
+  #isDefault(tenantId: string): boolean {
+    return tenantId.toLowerCase() === this.#defaultTenantId;
+  }
+
+  /** The app's consent in the tenant, or undefined when no admin consented (or the consent was revoked). */
+  consentIn(tenantId: string, appId: string): TenantConsent | undefined {
+    if (!this.#isDefault(tenantId)) return this.#consents.get(consentKey(tenantId, appId));
+    if (this.#revokedInDefault.has(appId.toLowerCase())) return undefined;
+    return { tenantId, appId, permissions: this.of(appId).permissions };
+  }
+
+  /** An admin consents the app's application permissions in the tenant (replacing an earlier consent). */
+  consent(tenantId: string, appId: string, permissions: readonly string[]): TenantConsent {
+    if (this.#isDefault(tenantId)) {
+      this.#revokedInDefault.delete(appId.toLowerCase());
+      this.set(appId, { permissions: [...permissions] });
+      return { tenantId, appId, permissions: [...permissions] };
+    }
+    const consent: TenantConsent = { tenantId, appId, permissions: [...permissions] };
+    this.#consents.set(consentKey(tenantId, appId), consent);
+    return consent;
+  }
+
+  /** The admin revokes the consent (removes the app's enterprise application); answers whether there was one. */
+  revoke(tenantId: string, appId: string): boolean {
+    if (this.#isDefault(tenantId)) {
+      const had = !this.#revokedInDefault.has(appId.toLowerCase());
+      this.#revokedInDefault.add(appId.toLowerCase());
+      return had;
+    }
+    return this.#consents.delete(consentKey(tenantId, appId));
+  }
+
+  /** The permissions an app caller holds: a verified token's roles (what the tenant consented to), else its consent in the caller's tenant. */
+  #permissionsOf(caller: { readonly appId: string; readonly tenantId: string; readonly roles?: readonly string[] }): readonly string[] {
+    return caller.roles ?? this.consentIn(caller.tenantId, caller.appId)?.permissions ?? [];
   }
 
   /**
    * Throws Graph's 403 when an app may not list the tenant's users or read its applications (the directory's
    * `Authorization_RequestDenied`) or list its teams (Teams' `Forbidden` naming the roles it wants and those it got).
    */
-  checkRead(caller: { readonly appId: string; readonly userId?: string; readonly roles?: readonly string[] }, what: GuardedRead): void {
+  checkRead(caller: { readonly appId: string; readonly tenantId: string; readonly userId?: string; readonly roles?: readonly string[] }, what: GuardedRead): void {
     if (caller.userId) return;
     const permissions = this.#permissionsOf(caller);
     const wanted: readonly string[] = READ_PERMISSIONS[what];
@@ -92,7 +148,7 @@ export class AppGrants {
   }
 
   /** Throws Graph's 403 when the app may not hold a subscription on this resource. */
-  check(caller: { readonly appId: string; readonly userId?: string; readonly roles?: readonly string[] }, parsed: ParsedResource, operation = 'Create'): void {
+  check(caller: { readonly appId: string; readonly tenantId: string; readonly userId?: string; readonly roles?: readonly string[] }, parsed: ParsedResource, operation = 'Create'): void {
     if (caller.userId) return;
     const grant = this.of(caller.appId);
     const permissions = this.#permissionsOf(caller);

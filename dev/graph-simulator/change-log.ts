@@ -6,6 +6,11 @@ export interface RecordedChange {
   /** Order of the changes in this simulator. */
   readonly seq: number;
   readonly kind: ChangeEvent['kind'];
+  /**
+   * The tenant whose directory the change happened in (a cross-tenant chat's: the tenant it was created in).
+   * The simulator sets it on every change; a ledger written by hand may leave it out.
+   */
+  readonly tenantId?: string;
   readonly changeType: string;
   /** The notification's `resource` for this change (Graph's path of the changed resource). */
   readonly resource: string;
@@ -47,10 +52,11 @@ export class ChangeLog {
     this.#now = now;
   }
 
-  record(event: ChangeEvent): void {
+  record(event: ChangeEvent, tenantId: string): void {
     this.changes.push({
       seq: this.changes.length + 1,
       kind: event.kind,
+      tenantId,
       changeType: event.changeType,
       resource: resourceOf(event).resource,
       version: versionOf(event),

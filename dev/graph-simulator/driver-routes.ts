@@ -7,7 +7,8 @@ import type { GraphSimulator, LifecycleEvent } from './graph-simulator.js';
 import type { ReadLimits } from './read-throttle.js';
 import type { Answer, SimulatorRequest } from './route-exchange.js';
 import { subscriptionJson } from './subscriptions.js';
-import type { PostMessageInput } from './teams-directory.js';
+import type { PostMessageInput, TeamsDirectory } from './teams-directory.js';
+import type { SimTenant } from './tenant-directories.js';
 import { chatJson, memberJson, messageJson } from './teams-model.js';
 
 /** The driver API's path prefix, kept apart from Graph's own paths. */
@@ -44,14 +45,21 @@ const messageOf = (b: Record<string, unknown>): PostMessageInput => ({
 /** Who made a membership change, when the body names them. */
 const initiatorOf = (b: Record<string, unknown>) => (typeof b.initiatorId === 'string' ? { initiator: b.initiatorId } : {});
 
-/** Acting like Teams users: users, chats, members, messages, teams and channels. */
+/** The directory of the tenant the body names (`tenantId`), else the default tenant's; 404 for a tenant never created. */
+const directoryNamed = (sim: GraphSimulator, b: Record<string, unknown>): TeamsDirectory => (typeof b.tenantId === 'string' ? sim.tenantDirectories.require(b.tenantId).teams : sim.teams);
+/** The directory holding a chat (the tenant it was created in), whichever tenant its members come from. */
+const chatHolder = (sim: GraphSimulator, chatId: string) => sim.tenantDirectories.holdingChat(chatId);
+/** The directory holding a team. */
+const teamHolder = (sim: GraphSimulator, teamId: string) => sim.tenantDirectories.holdingTeam(teamId);
+
+/** Acting like Teams users: users, chats, members, messages, teams and channels, each in its tenant. */
 const TEAMS_ROUTES: DriverRoute[] = [
-  ['POST', 'users', (_, { sim, req: { body: b } }) => ok(sim.teams.addUser({ displayName: str(b, 'displayName'), ...(typeof b.id === 'string' ? { id: b.id } : {}) }), 201)],
+  ['POST', 'users', (_, { sim, req: { body: b } }) => ok(directoryNamed(sim, b).addUser({ displayName: str(b, 'displayName'), ...(typeof b.id === 'string' ? { id: b.id } : {}) }), 201)],
   [
     'POST',
     'chats',
     (_, { sim, req: { body: b } }) => {
-      const chat = sim.teams.createChat({
+      const chat = directoryNamed(sim, b).createChat({
         members: (b.members as string[]) ?? [],
         ...(typeof b.topic === 'string' ? { topic: b.topic } : {}),
         ...(b.chatType ? { chatType: b.chatType as 'group' } : {}),
@@ -59,55 +67,121 @@ const TEAMS_ROUTES: DriverRoute[] = [
       return ok(chatJson(chat), 201);
     },
   ],
-  ['PATCH', 'chats/{chatId}', ({ chatId = '' }, { sim, req: { body: b } }) => ok(chatJson(sim.teams.renameChat(chatId, str(b, 'topic'))))],
+  ['PATCH', 'chats/{chatId}', ({ chatId = '' }, { sim, req: { body: b } }) => ok(chatJson(chatHolder(sim, chatId).renameChat(chatId, str(b, 'topic'))))],
   [
     'POST',
     'chats/{chatId}/members',
-    ({ chatId = '' }, { sim: { teams: t }, req: { body: b } }) => ok(memberJson(t.addMember(chatId, str(b, 'userId'), initiatorOf(b)), t.users.get(str(b, 'userId')), t.tenantId), 201),
+    ({ chatId = '' }, { sim, req: { body: b } }) => {
+      const t = chatHolder(sim, chatId);
+      return ok(memberJson(t.addMember(chatId, str(b, 'userId'), initiatorOf(b)), t.users.get(str(b, 'userId')), t.tenantId), 201);
+    },
   ],
   [
     'DELETE',
     'chats/{chatId}/members/{userId}',
-    ({ chatId = '', userId = '' }, { sim: { teams: t }, req: { body: b } }) => ok(memberJson(t.removeMember(chatId, userId, initiatorOf(b)), undefined, t.tenantId)),
+    ({ chatId = '', userId = '' }, { sim, req: { body: b } }) => {
+      const t = chatHolder(sim, chatId);
+      return ok(memberJson(t.removeMember(chatId, userId, initiatorOf(b)), undefined, t.tenantId));
+    },
   ],
-  ['POST', 'chats/{chatId}/messages', ({ chatId = '' }, { sim: { teams: t }, req: { body: b } }) => ok(messageJson(t.postChatMessage(chatId, messageOf(b)), t.users, t.tenantId), 201)],
+  [
+    'POST',
+    'chats/{chatId}/messages',
+    ({ chatId = '' }, { sim, req: { body: b } }) => {
+      const t = chatHolder(sim, chatId);
+      return ok(messageJson(t.postChatMessage(chatId, messageOf(b)), t.users, t.tenantId), 201);
+    },
+  ],
   [
     'PATCH',
     'chats/{chatId}/messages/{messageId}',
-    ({ chatId = '', messageId = '' }, { sim: { teams: t }, req: { body: b } }) => ok(messageJson(t.editChatMessage(chatId, messageId, str(b, 'content')), t.users, t.tenantId)),
+    ({ chatId = '', messageId = '' }, { sim, req: { body: b } }) => {
+      const t = chatHolder(sim, chatId);
+      return ok(messageJson(t.editChatMessage(chatId, messageId, str(b, 'content')), t.users, t.tenantId));
+    },
   ],
-  ['DELETE', 'chats/{chatId}/messages/{messageId}', ({ chatId = '', messageId = '' }, { sim: { teams: t } }) => ok(messageJson(t.deleteChatMessage(chatId, messageId), t.users, t.tenantId))],
+  [
+    'DELETE',
+    'chats/{chatId}/messages/{messageId}',
+    ({ chatId = '', messageId = '' }, { sim }) => {
+      const t = chatHolder(sim, chatId);
+      return ok(messageJson(t.deleteChatMessage(chatId, messageId), t.users, t.tenantId));
+    },
+  ],
   [
     'POST',
     'chats/{chatId}/messages/{messageId}/reactions',
-    ({ chatId = '', messageId = '' }, { sim: { teams: t }, req: { body: b } }) =>
-      ok(messageJson(t.reactToChatMessage(chatId, messageId, str(b, 'userId'), typeof b.reactionType === 'string' ? b.reactionType : 'like'), t.users, t.tenantId), 201),
+    ({ chatId = '', messageId = '' }, { sim, req: { body: b } }) => {
+      const t = chatHolder(sim, chatId);
+      return ok(messageJson(t.reactToChatMessage(chatId, messageId, str(b, 'userId'), typeof b.reactionType === 'string' ? b.reactionType : 'like'), t.users, t.tenantId), 201);
+    },
   ],
-  ['POST', 'chats/{chatId}/hide', ({ chatId = '' }, { sim, req: { body: b } }) => ok(chatJson(sim.teams.hideChat(chatId, str(b, 'userId')), str(b, 'userId')))],
-  ['POST', 'chats/{chatId}/installedApps', ({ chatId = '' }, { sim, req: { body: b } }) => ok(chatJson(sim.teams.installApp(chatId, str(b, 'appId'))), 201)],
+  ['POST', 'chats/{chatId}/hide', ({ chatId = '' }, { sim, req: { body: b } }) => ok(chatJson(chatHolder(sim, chatId).hideChat(chatId, str(b, 'userId')), str(b, 'userId')))],
+  ['POST', 'chats/{chatId}/installedApps', ({ chatId = '' }, { sim, req: { body: b } }) => ok(chatJson(chatHolder(sim, chatId).installApp(chatId, str(b, 'appId'))), 201)],
   [
     'POST',
     'teams',
     (_, { sim, req: { body: b } }) => {
-      const team = sim.teams.createTeam({ displayName: str(b, 'displayName'), ...(Array.isArray(b.channels) ? { channels: b.channels as string[] } : {}) });
-      return ok({ id: team.id, displayName: team.displayName, channels: [...team.channels.values()].map((c) => ({ id: c.id, displayName: c.displayName })) }, 201);
+      const team = directoryNamed(sim, b).createTeam({ displayName: str(b, 'displayName'), ...(Array.isArray(b.channels) ? { channels: b.channels as string[] } : {}) });
+      return ok({ id: team.id, displayName: team.displayName, tenantId: team.tenantId, channels: [...team.channels.values()].map((c) => ({ id: c.id, displayName: c.displayName })) }, 201);
     },
   ],
   [
     'POST',
     'teams/{teamId}/channels/{channelId}/messages',
-    ({ teamId = '', channelId = '' }, { sim: { teams: t }, req: { body: b } }) => ok(messageJson(t.postChannelMessage(teamId, channelId, messageOf(b)), t.users, t.tenantId), 201),
+    ({ teamId = '', channelId = '' }, { sim, req: { body: b } }) => {
+      const t = teamHolder(sim, teamId);
+      return ok(messageJson(t.postChannelMessage(teamId, channelId, messageOf(b)), t.users, t.tenantId), 201);
+    },
   ],
   [
     'PATCH',
     'teams/{teamId}/channels/{channelId}/messages/{messageId}',
-    ({ teamId = '', channelId = '', messageId = '' }, { sim: { teams: t }, req: { body: b } }) =>
-      ok(messageJson(t.editChannelMessage(teamId, channelId, messageId, str(b, 'content')), t.users, t.tenantId)),
+    ({ teamId = '', channelId = '', messageId = '' }, { sim, req: { body: b } }) => {
+      const t = teamHolder(sim, teamId);
+      return ok(messageJson(t.editChannelMessage(teamId, channelId, messageId, str(b, 'content')), t.users, t.tenantId));
+    },
   ],
   [
     'DELETE',
     'teams/{teamId}/channels/{channelId}/messages/{messageId}',
-    ({ teamId = '', channelId = '', messageId = '' }, { sim: { teams: t } }) => ok(messageJson(t.deleteChannelMessage(teamId, channelId, messageId), t.users, t.tenantId)),
+    ({ teamId = '', channelId = '', messageId = '' }, { sim }) => {
+      const t = teamHolder(sim, teamId);
+      return ok(messageJson(t.deleteChannelMessage(teamId, channelId, messageId), t.users, t.tenantId));
+    },
+  ],
+];
+
+/** A tenant as the driver lists it: id, name and its settings (the #27 flag). */
+const tenantJson = (sim: GraphSimulator, tenant: SimTenant) => ({ id: tenant.id, displayName: tenant.displayName, ...sim.tenants.of(tenant.id) });
+
+/** The permissions of a consent body: an array of strings. */
+const permissionsOf = (b: Record<string, unknown>): string[] => {
+  if (!Array.isArray(b.permissions) || !b.permissions.every((p): p is string => typeof p === 'string'))
+    throw new GraphError(400, 'BadRequest', "'permissions' must be an array of application permission names.");
+  return b.permissions;
+};
+
+/** Tenants: creating them, listing them, and each app's admin consent in each. */
+const TENANT_ROUTES: DriverRoute[] = [
+  ['GET', 'tenants', (_, { sim }) => ok({ value: sim.tenantDirectories.list().map((t) => tenantJson(sim, t)) })],
+  [
+    'POST',
+    'tenants',
+    (_, { sim, req: { body: b } }) => {
+      if (b.id !== undefined && (typeof b.id !== 'string' || !b.id)) throw new GraphError(400, 'BadRequest', "'id' must be a tenant id.");
+      const tenant = sim.tenantDirectories.create({ displayName: str(b, 'displayName'), ...(typeof b.id === 'string' ? { id: b.id } : {}) });
+      return ok(tenantJson(sim, tenant), 201);
+    },
+  ],
+  ['POST', 'tenants/{tenantId}/consent', ({ tenantId = '' }, { sim, req: { body: b } }) => ok(sim.grants.consent(sim.tenantDirectories.require(tenantId).id, str(b, 'appId'), permissionsOf(b)))],
+  [
+    'DELETE',
+    'tenants/{tenantId}/consent/{appId}',
+    ({ tenantId = '', appId = '' }, { sim }) => {
+      if (!sim.revokeConsent(tenantId, appId)) throw notFound(`App '${appId}' has no consent in tenant '${tenantId}'.`);
+      return { status: 204 };
+    },
   ],
 ];
 
@@ -123,7 +197,16 @@ const CONTROL_ROUTES: DriverRoute[] = [
       return { status: 202 };
     },
   ],
-  ['GET', 'subscriptions', (_, { sim }) => ok({ value: sim.subscriptions.active().map((s) => subscriptionJson(s, sim.baseUrl)) })],
+  [
+    'GET',
+    'subscriptions',
+    (_, { sim, req: { query } }) => {
+      // `?tenantId=`: only that tenant's subscriptions (every tenant's without it).
+      const tenantId = query.get('tenantId')?.toLowerCase();
+      const subscriptions = sim.subscriptions.active().filter((s) => tenantId === undefined || s.tenantId.toLowerCase() === tenantId);
+      return ok({ value: subscriptions.map((s) => subscriptionJson(s, sim.baseUrl)) });
+    },
+  ],
   ['GET', 'apps/{appId}/grants', ({ appId = '' }, { sim }) => ok(sim.grants.of(appId))],
   [
     'PATCH',
@@ -198,9 +281,10 @@ const CONTROL_ROUTES: DriverRoute[] = [
   ],
 ];
 
-/** The driver API (after DRIVER_PREFIX): act like Teams users, and steer the simulator; 404 for anything else. */
+/** The driver API (after DRIVER_PREFIX): act like Teams users, hold tenants, and steer the simulator; 404 for anything else. */
 export const DRIVER_ROUTES: readonly DriverRoute[] = [
   ...TEAMS_ROUTES,
+  ...TENANT_ROUTES,
   ...CONTROL_ROUTES,
   [
     '*',

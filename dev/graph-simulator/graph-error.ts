@@ -36,10 +36,12 @@ export class SimulatorUsageError extends RelayError {
 export const badRequest = (message: string, code = 'ValidationError') => new GraphError(400, code, message);
 export const notFound = (message: string) => new GraphError(404, 'ResourceNotFound', message);
 
+const STATUS_NAMES: Readonly<Record<number, string>> = { 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict' };
+
 /**
  * How Graph answers a Teams subscription it refuses (a quota, a missing permission): its Teams extension's
  * code and message, `{"code":"ExtensionError","message":"Operation: Create; Exception: [Status Code:
  * Forbidden; Reason: …]"}`, as reported in microsoftgraph/microsoft-graph-docs issues.
  */
 export const extensionError = (status: number, reason: string, operation = 'Create') =>
-  new GraphError(status, 'ExtensionError', `Operation: ${operation}; Exception: [Status Code: ${status === 403 ? 'Forbidden' : status === 409 ? 'Conflict' : String(status)}; Reason: ${reason}]`);
+  new GraphError(status, 'ExtensionError', `Operation: ${operation}; Exception: [Status Code: ${STATUS_NAMES[status] ?? String(status)}; Reason: ${reason}]`);

@@ -8,6 +8,7 @@ import { channelMessagesDelta, DELETED_VISIBLE_MS, listChatMessages, listUserCha
 import type { ReadKind } from './read-throttle.js';
 import type { Answer, SimulatorRequest } from './route-exchange.js';
 import { subscriptionJson, type Caller } from './subscriptions.js';
+import type { TeamsDirectory } from './teams-directory.js';
 import { chatJson, memberJson, messageJson, type SimMessage } from './teams-model.js';
 
 /** One call to Graph's own paths (under /v1.0 and /beta), with who makes it and what the read API needs. */
@@ -16,14 +17,20 @@ export interface GraphCall {
   readonly req: SimulatorRequest;
   readonly version: 'v1.0' | 'beta';
   readonly caller: Caller;
+  /** The caller's tenant's directory: what it lists and reads. */
+  readonly teams: TeamsDirectory;
   readonly read: ReadRequestContext;
 }
 
-/** The call for `rest` (the decoded segments after the version); 401 first when the token is missing or not a JWT. */
+/**
+ * The call for `rest` (the decoded segments after the version), in the caller's tenant; 401 first when the token
+ * is missing or not a JWT, names a tenant the simulator does not hold, or (unsigned) an app with no consent there.
+ */
 export async function graphCall(sim: GraphSimulator, req: SimulatorRequest, version: 'v1.0' | 'beta', rest: readonly string[]): Promise<GraphCall> {
-  const caller = await callerOf({ appId: sim.appId, tenantId: sim.tenantId, verifier: sim.tokenVerifier }, req.headers.authorization);
+  const caller = sim.admit(await callerOf({ appId: sim.appId, tenantId: sim.tenantId, verifier: sim.tokenVerifier }, req.headers.authorization));
+  const teams = sim.tenantDirectories.require(caller.tenantId).teams;
   const read: ReadRequestContext = {
-    teams: sim.teams,
+    teams,
     tokens: sim.pagingTokens,
     nowMs: sim.clock.now(),
     versionBase: `${sim.baseUrl}/${version}`,
@@ -31,7 +38,7 @@ export async function graphCall(sim: GraphSimulator, req: SimulatorRequest, vers
     query: req.query,
     includeUnknownEnumMembers: /(^|[,;\s])include-unknown-enum-members($|[,;\s])/i.test(String(req.headers.prefer ?? '')),
   };
-  return { sim, req, version, caller, read };
+  return { sim, req, version, caller, teams, read };
 }
 
 type GraphRoute = Route<GraphCall, Answer | Promise<Answer>>;
@@ -46,7 +53,7 @@ const admit = (call: GraphCall, kind: ReadKind, container: string | null) => cal
 function single(call: GraphCall, message: SimMessage | undefined, wanted: string | undefined): Answer {
   const { nowMs, includeUnknownEnumMembers } = call.read;
   if (!message || (message.deletedDateTime && nowMs - Date.parse(message.deletedDateTime) > DELETED_VISIBLE_MS)) throw notFound(`Message '${wanted}' was not found.`);
-  return ok(messageJson(message, call.sim.teams.users, call.sim.tenantId, { includeUnknownEnumMembers }));
+  return ok(messageJson(message, call.read.teams.users, call.read.teams.tenantId, { includeUnknownEnumMembers }));
 }
 
 /** The directory's 404 for an object it does not hold. */
@@ -148,7 +155,7 @@ const RESOURCE_ROUTES: GraphRoute[] = [
     (_, c) => {
       c.sim.grants.checkRead(c.caller, 'users');
       return list(
-        [...c.sim.teams.users.values()].map((u) => ({ id: u.id, displayName: u.displayName })),
+        [...c.teams.users.values()].map((u) => ({ id: u.id, displayName: u.displayName })),
         c,
         'users',
       );
@@ -160,7 +167,7 @@ const RESOURCE_ROUTES: GraphRoute[] = [
     (_, c) => {
       c.sim.grants.checkRead(c.caller, 'teams');
       return list(
-        [...c.sim.teams.teams.values()].map((t) => ({ id: t.id, displayName: t.displayName })),
+        [...c.teams.teams.values()].map((t) => ({ id: t.id, displayName: t.displayName })),
         c,
         'teams',
       );
@@ -186,40 +193,44 @@ const RESOURCE_ROUTES: GraphRoute[] = [
       return ok(listUserChats(c.read, userId));
     },
   ],
-  ['GET', 'chats/{chatId}', ({ chatId = '' }, c) => ok(chatJson(c.sim.teams.chat(chatId), c.caller.userId))],
+  ['GET', 'chats/{chatId}', ({ chatId = '' }, c) => ok(chatJson(seenChat(c, chatId).chat, c.caller.userId))],
   [
     'GET',
     'chats/{chatId}/members',
-    ({ chatId = '' }, c) =>
-      list(
-        [...c.sim.teams.chat(chatId).members.values()].map((m) => memberJson(m, c.sim.teams.users.get(m.userId), c.sim.tenantId)),
+    ({ chatId = '' }, c) => {
+      const { chat, teams } = seenChat(c, chatId);
+      return list(
+        [...chat.members.values()].map((m) => memberJson(m, teams.users.get(m.userId), chat.tenantId)),
         c,
         `chats('${chatId}')/members`,
-      ),
+      );
+    },
   ],
   [
     'GET',
     'chats/{chatId}/members/{memberId}',
     ({ chatId = '', memberId = '' }, c) => {
-      const member = c.sim.teams.chat(chatId).members.get(memberId);
+      const { chat, teams } = seenChat(c, chatId);
+      const member = chat.members.get(memberId);
       if (!member) throw notFound(`Member '${memberId}' was not found.`);
-      return ok(memberJson(member, c.sim.teams.users.get(member.userId), c.sim.tenantId));
+      return ok(memberJson(member, teams.users.get(member.userId), chat.tenantId));
     },
   ],
   [
     'GET',
     'chats/{chatId}/messages/{messageId?}',
     ({ chatId = '', messageId }, c) => {
-      const chat = c.sim.teams.chat(chatId);
+      const { chat, teams } = seenChat(c, chatId);
       admit(c, 'messages', chat.id);
-      return messageId === undefined ? ok(listChatMessages(c.read, chat)) : single(c, chat.messages.get(messageId), messageId);
+      const inChat = { ...c, read: { ...c.read, teams } };
+      return messageId === undefined ? ok(listChatMessages(inChat.read, chat)) : single(inChat, chat.messages.get(messageId), messageId);
     },
   ],
   [
     'GET',
     'teams/{teamId}/channels/getAllMessages',
     ({ teamId = '' }, c) => {
-      const team = c.sim.teams.teams.get(teamId);
+      const team = c.teams.teams.get(teamId);
       if (!team) throw notFound(`Team '${teamId}' was not found.`);
       admit(c, 'getAllMessages', null);
       return ok(teamChannelsGetAllMessages(c.read, team));
@@ -229,7 +240,7 @@ const RESOURCE_ROUTES: GraphRoute[] = [
     'GET',
     'teams/{teamId}/channels/{channelId}/messages/delta',
     ({ teamId = '', channelId = '' }, c) => {
-      const { team, channel } = c.sim.teams.channel(teamId, channelId);
+      const { team, channel } = c.teams.channel(teamId, channelId);
       admit(c, 'messages', `${teamId}/${channelId}`);
       return ok(channelMessagesDelta(c.read, team, channel));
     },
@@ -238,13 +249,13 @@ const RESOURCE_ROUTES: GraphRoute[] = [
     'GET',
     'teams/{teamId}/channels/{channelId}/messages/{messageId?}',
     ({ teamId = '', channelId = '', messageId }, c) => {
-      const { channel } = c.sim.teams.channel(teamId, channelId);
+      const { channel } = c.teams.channel(teamId, channelId);
       admit(c, 'messages', `${teamId}/${channelId}`);
       if (messageId !== undefined) return single(c, channel.messages.get(messageId), messageId);
       const { nowMs, includeUnknownEnumMembers } = c.read;
       const roots = [...channel.messages.values()].filter((m) => !m.replyToId && (!m.deletedDateTime || nowMs - Date.parse(m.deletedDateTime) <= DELETED_VISIBLE_MS));
       return list(
-        roots.map((m) => messageJson(m, c.sim.teams.users, c.sim.tenantId, { includeUnknownEnumMembers })),
+        roots.map((m) => messageJson(m, c.teams.users, c.teams.tenantId, { includeUnknownEnumMembers })),
         c,
         'messages',
       );
@@ -254,7 +265,7 @@ const RESOURCE_ROUTES: GraphRoute[] = [
     'GET',
     'teams/{teamId}/channels/{channelId}/messages/{messageId}/replies/{replyId}',
     ({ teamId = '', channelId = '', replyId = '' }, c) => {
-      const { channel } = c.sim.teams.channel(teamId, channelId);
+      const { channel } = c.teams.channel(teamId, channelId);
       admit(c, 'messages', `${teamId}/${channelId}`);
       return single(c, channel.messages.get(replyId), replyId);
     },
@@ -280,8 +291,11 @@ const RESOURCE_ROUTES: GraphRoute[] = [
 ];
 
 function knownUser(call: GraphCall, userId: string): void {
-  if (!call.sim.teams.users.has(userId)) throw notFound(`User '${userId}' was not found.`);
+  if (!call.teams.users.has(userId)) throw notFound(`User '${userId}' was not found.`);
 }
+
+/** A chat the caller's tenant sees (its own, or a cross-tenant chat with one of its users), with the directory holding it; 404 otherwise. */
+const seenChat = (call: GraphCall, chatId: string) => call.sim.tenantDirectories.chatSeenBy(call.caller.tenantId, chatId);
 
 /**
  * Graph's own paths, after the version: the subscriptions API (each route behind the planted faults), then

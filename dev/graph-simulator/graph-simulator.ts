@@ -5,13 +5,14 @@ import { authorizationDue, DEFAULT_AUTHORIZATION_RULES, isPaused, type Authoriza
 import { ChangeLog } from './change-log.js';
 import { SimulatorClock } from './clock.js';
 import { Deliverer, type DeliveryOptionsInput } from './delivery.js';
-import { SimulatorUsageError } from './graph-error.js';
+import { extensionError, GraphError, SimulatorUsageError } from './graph-error.js';
 import { notificationsFor } from './notification-router.js';
 import { ReadThrottle, type ReadLimits } from './read-throttle.js';
 import { createSimulatorServer, type SimulatorServer } from './server.js';
 import { PagingTokens } from './skip-token.js';
-import { SubscriptionService, type SimSubscription } from './subscriptions.js';
-import { TeamsDirectory } from './teams-directory.js';
+import { SubscriptionService, type Caller, type SimSubscription } from './subscriptions.js';
+import type { TeamsDirectory } from './teams-directory.js';
+import { TenantDirectories } from './tenant-directories.js';
 import { TenantSettingsRegistry, type TenantSettings } from './tenant-settings.js';
 import { graphDateTime } from './teams-model.js';
 import { TokenSigner } from './token-signer.js';
@@ -22,12 +23,14 @@ export const SIMULATOR_TENANT_ID = '11111111-1111-4111-8111-111111111111';
 export const SIMULATOR_APP_ID = '22222222-2222-4222-8222-222222222222';
 /** The display name of the simulator's own app registration (`GET /applications`). */
 export const SIMULATOR_APP_DISPLAY_NAME = 'teams-change-relay (simulator)';
+/** The display name of the default tenant (`GET /_simulator/tenants`). */
+export const SIMULATOR_TENANT_DISPLAY_NAME = 'Contoso (simulator)';
 
 export interface GraphSimulatorOptions {
   readonly host?: string;
   /** 0 (default): any free port. */
   readonly port?: number;
-  /** The tenant of the simulated Teams organisation and of callers whose token names none. */
+  /** The default tenant: the simulated Teams organisation `sim.teams` holds, and the tenant of callers whose token names none. */
   readonly tenantId?: string;
   /** The app id of callers whose bearer token names none. */
   readonly appId?: string;
@@ -46,7 +49,7 @@ export interface GraphSimulatorOptions {
   readonly authorization?: Partial<AuthorizationRules>;
   /** Validation token versions: v1 (`appid`), v2 (`azp`), or `mixed` (the default: alternating). */
   readonly issuerVersion?: 'v1' | 'v2' | 'mixed';
-  /** What calling apps are granted (permissions, protected-API access); unnamed apps get `defaultGrant`. */
+  /** What calling apps are granted in the default tenant (permissions, protected-API access); unnamed apps get `defaultGrant`. */
   readonly grants?: Readonly<Record<string, Partial<AppGrant>>>;
   /** The grant of apps not named in `grants` (default: everything, FULL_GRANT). */
   readonly defaultGrant?: AppGrant;
@@ -93,6 +96,9 @@ export class GraphSimulator {
   readonly pagingTokens = new PagingTokens();
   readonly deliveries: Deliverer;
   readonly subscriptions: SubscriptionService;
+  /** Every tenant the simulator holds, each with its own directory; see tenant-directories.ts. */
+  readonly tenantDirectories: TenantDirectories;
+  /** The default tenant's directory (users, chats, teams). */
   readonly teams: TeamsDirectory;
   /** Every change the simulated Teams made (resource path and version), notified or not. */
   readonly changes = new ChangeLog(() => this.clock.now());
@@ -120,27 +126,67 @@ export class GraphSimulator {
       options.delivery,
     );
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-    this.grants = new AppGrants(options.defaultGrant, options.grants);
+    this.grants = new AppGrants(this.tenantId, options.defaultGrant, options.grants);
     this.tokenVerifier = options.verifyTokens ? new TokenVerifier(options.verifyTokens) : undefined;
     this.subscriptions = new SubscriptionService({
       clock: this.clock,
       handshake: (url) => performValidationHandshake(url, handshakeTimeoutMs, options.handshakeFrom),
-      checkAccess: (caller, parsed, operation) => this.grants.check(caller, parsed, operation),
+      checkAccess: (caller, parsed, operation) => {
+        // Another tenant's chat, team or user: out of the caller's sight, as a resource that does not exist.
+        if (operation === 'Create' && this.tenantDirectories.hiddenFrom(caller.tenantId, parsed.ids)) throw extensionError(404, 'Not Found');
+        this.grants.check(caller, parsed, operation);
+      },
       defaultTokenLifetimeMs: this.authorization.defaultTokenMinutes * 60_000,
       onAuthorized: (s) => this.deliveries.enqueue(s.notificationUrl, s.held.splice(0)),
       quotaPerTenant: options.quotaPerTenant ?? 10_000,
       ...(options.quotaPerUser !== undefined ? { quotaPerUser: options.quotaPerUser } : {}),
     });
-    this.teams = new TeamsDirectory(this.tenantId, this.clock, (event) => {
+    this.tenantDirectories = new TenantDirectories({ id: this.tenantId, displayName: SIMULATOR_TENANT_DISPLAY_NAME }, this.clock, (directory, event) => {
       const now = this.clock.now();
       const subscriptions = this.subscriptions.active();
       const delivering = subscriptions.filter((s) => !isPaused(s, now));
-      for (const [url, items] of notificationsFor(event, delivering, this.teams.users)) this.deliveries.enqueue(url, items);
+      for (const [url, items] of notificationsFor(event, delivering, directory.users)) this.deliveries.enqueue(url, items);
       // Paused (authorization lapsed): held until a reauthorization or renewal releases them.
-      for (const s of subscriptions.filter((x) => isPaused(x, now))) for (const items of notificationsFor(event, [s], this.teams.users).values()) s.held.push(...items);
-      this.changes.record(event);
+      for (const s of subscriptions.filter((x) => isPaused(x, now))) for (const items of notificationsFor(event, [s], directory.users).values()) s.held.push(...items);
+      this.changes.record(event, directory.tenantId);
     });
+    this.teams = this.tenantDirectories.defaultTenant.teams;
     this.clock.onAdvance(() => this.#checkExpiry());
+  }
+
+  /**
+   * The caller as Graph serves it, or Graph's 401: a token of a tenant the simulator does not hold; an unsigned
+   * app token (`npm start`, no `verifyTokens`) of an app with no consent in its tenant. Entra would have issued
+   * neither token (no tenant; AADSTS7000229, no service principal): with unsigned tokens the simulator answers as
+   * Graph answers a token without `roles` (what Entra issues an app whose service principal holds no role). A
+   * signed token is trusted for what it says, as Graph trusts it until it expires.
+   */
+  admit(caller: Caller): Caller {
+    const tenant = this.tenantDirectories.get(caller.tenantId);
+    if (!tenant) throw new GraphError(401, 'InvalidAuthenticationToken', `Access token validation failure: the simulator holds no tenant '${caller.tenantId}'.`);
+    if (!caller.userId && !caller.roles && !this.grants.consentIn(tenant.id, caller.appId)) {
+      throw new GraphError(
+        401,
+        'InvalidAuthenticationToken',
+        `Either scp or roles claim need to be present in the token. (Simulator: app '${caller.appId}' has no admin consent in tenant '${tenant.id}'.)`,
+      );
+    }
+    return { ...caller, tenantId: tenant.id };
+  }
+
+  /**
+   * An admin revokes the app's consent in a tenant: later calls with unsigned tokens are refused (admit), and
+   * Graph no longer holds the app's subscriptions there authorized: their delivery pauses, reauthorizationRequired
+   * follows and, unanswered, their removal (authorization.ts), as when a token lapses. Answers whether there was a consent.
+   */
+  revokeConsent(tenantId: string, appId: string): boolean {
+    const tenant = this.tenantDirectories.require(tenantId);
+    const had = this.grants.revoke(tenant.id, appId);
+    const now = this.clock.now();
+    for (const s of this.subscriptions.active()) {
+      if (s.tenantId === tenant.id && s.applicationId.toLowerCase() === appId.toLowerCase()) s.authorizedUntilMs = Math.min(s.authorizedUntilMs, now);
+    }
+    return had;
   }
 
   get baseUrl(): string {

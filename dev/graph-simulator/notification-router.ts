@@ -2,16 +2,26 @@ import type { OutgoingNotification } from './delivery.js';
 import { encryptResourceData } from './encrypt-resource-data.js';
 import type { SimSubscription } from './subscriptions.js';
 import type { ChangeEvent } from './teams-directory.js';
-import { chatNotificationJson, graphDateTime, memberJson, messageJson, plainText, type SimChat, type SimUser } from './teams-model.js';
+import { chatNotificationJson, graphDateTime, memberJson, messageJson, plainText, tenantsOfChat, type SimChat, type SimUser } from './teams-model.js';
 
 const isMember = (chat: SimChat, userId: string | undefined) => !!userId && [...chat.members.values()].some((m) => m.userId === userId);
+
+/**
+ * The tenants whose subscriptions see a change: a team's own; a chat's own and the home tenant of each of its
+ * members (a cross-tenant chat is seen by each member's tenant), the member a change removed included.
+ */
+function tenantsSeeing(event: ChangeEvent): Set<string> {
+  if (event.kind === 'channelMessage') return new Set([event.team.tenantId]);
+  const tenants = tenantsOfChat(event.chat);
+  if (event.kind === 'member') tenants.add(event.member.tenantId ?? event.chat.tenantId);
+  return tenants;
+}
 
 /** Does this subscription see this change? Resource scope, changeType, tenant, $search, mentions filter. */
 export function matches(s: SimSubscription, event: ChangeEvent): boolean {
   const { entry, ids, search, mentionedUserId } = s.parsed;
   if (entry.kind !== event.kind || !s.changeTypes.includes(event.changeType)) return false;
-  const tenant = event.kind === 'channelMessage' ? event.team.tenantId : event.chat.tenantId;
-  if (tenant !== s.tenantId) return false;
+  if (!tenantsSeeing(event).has(s.tenantId)) return false;
   const path = s.parsed.path;
 
   if (event.kind === 'chat' && event.userSpecificFor !== undefined) {

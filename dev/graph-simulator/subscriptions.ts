@@ -55,7 +55,7 @@ export interface SubscriptionServiceOptions {
   readonly quotaPerTenant: number;
   /** Most subscriptions tracking one user's chats or chat messages (default 10). */
   readonly quotaPerUser?: number;
-  /** Throws Graph's 403 when the caller may not hold a subscription on the resource (permissions, protected-API access). */
+  /** Throws Graph's 403 when the caller may not hold a subscription on the resource (permissions, protected-API access), its 404 when it cannot see it. */
   readonly checkAccess?: (caller: Caller, parsed: ParsedResource, operation: 'Create' | 'Update' | 'Reauthorize') => void;
   /** How long an authorization lasts when the caller's token does not say (ms). */
   readonly defaultTokenLifetimeMs?: number;

@@ -33,6 +33,9 @@ export interface PostMessageInput {
   readonly replyToId?: string;
 }
 
+/** A user of another tenant, where the user lives: what a chat adding them as a member needs to know. */
+export type GuestLookup = (userId: string) => { readonly user: SimUser; readonly tenantId: string } | undefined;
+
 /** A user's membership of a chat over time: when it ended (ms of simulated time), or null while it lasts. */
 export interface ChatMembershipSpan {
   leftAtMs: number | null;
@@ -52,14 +55,24 @@ export class TeamsDirectory {
   readonly membershipsByUser = new Map<string, Map<string, ChatMembershipSpan>>();
   readonly #clock: SimulatorClock;
   readonly #emit: (event: ChangeEvent) => void;
+  readonly #findGuest: GuestLookup | undefined;
+  /** Users of other tenants who joined a chat of this one (kept in `users`, as B2B guests are), by their home tenant. */
+  readonly guestTenants = new Map<string, string>();
   readonly tenantId: string;
   #lastMessageId = 0;
   #lastNowMs = 0;
 
-  constructor(tenantId: string, clock: SimulatorClock, emit: (event: ChangeEvent) => void) {
+  /** `findGuest`: a user id this tenant does not hold, looked up in the other tenants (a cross-tenant chat's member). */
+  constructor(tenantId: string, clock: SimulatorClock, emit: (event: ChangeEvent) => void, findGuest?: GuestLookup) {
     this.tenantId = tenantId;
     this.#clock = clock;
     this.#emit = emit;
+    this.#findGuest = findGuest;
+  }
+
+  /** Whether the user is one of this tenant's own (not a guest from another tenant). */
+  isHomeUser(userId: string): boolean {
+    return this.users.has(userId) && !this.guestTenants.has(userId);
   }
 
   /** Simulated time that never goes back (the read index relies on it). */
@@ -133,9 +146,14 @@ export class TeamsDirectory {
   }
 
   #addMember(chat: SimChat, userId: string, options: { roles?: string[]; initiator?: string }, recordEvent: boolean): SimMember {
-    if (!this.users.has(userId)) this.addUser({ id: userId, displayName: `User ${userId.slice(0, 8)}` });
+    const guest = this.users.has(userId) ? undefined : this.#findGuest?.(userId);
+    if (guest) {
+      this.users.set(userId, guest.user);
+      this.guestTenants.set(userId, guest.tenantId);
+    } else if (!this.users.has(userId)) this.addUser({ id: userId, displayName: `User ${userId.slice(0, 8)}` });
     const now = this.#now();
-    const member: SimMember = { id: memberId(chat.id, userId, chat.tenantId), userId, roles: options.roles ?? ['Owner'], addedDateTime: now };
+    const home = this.guestTenants.get(userId);
+    const member: SimMember = { id: memberId(chat.id, userId, chat.tenantId), userId, roles: options.roles ?? ['Owner'], addedDateTime: now, ...(home ? { tenantId: home } : {}) };
     chat.members.set(member.id, member);
     this.#membershipsOf(userId).set(chat.id, { leftAtMs: null });
     if (recordEvent) {

@@ -13,6 +13,8 @@ export interface SimMember {
   readonly userId: string;
   readonly roles: string[];
   readonly addedDateTime: string;
+  /** The member's home tenant when it is not the chat's (a guest in a cross-tenant chat). */
+  readonly tenantId?: string;
 }
 
 /** A membership change recorded in the chat as a system event message. */
@@ -67,6 +69,9 @@ export interface SimTeam {
   readonly tenantId: string;
   readonly channels: Map<string, SimChannel>;
 }
+
+/** The tenants a chat is seen in: its own, and the home tenant of every member (a cross-tenant chat's guests). */
+export const tenantsOfChat = (chat: SimChat): Set<string> => new Set([chat.tenantId, ...[...chat.members.values()].map((m) => m.tenantId ?? chat.tenantId)]);
 
 export const newChatId = () => `19:${randomBytes(16).toString('hex')}@thread.v2`;
 export const newChannelId = () => `19:${randomBytes(16).toString('hex')}@thread.tacv2`;
@@ -123,7 +128,7 @@ export function memberJson(member: SimMember, user: SimUser | undefined, tenantI
     visibleHistoryStartDateTime: '0001-01-01T00:00:00Z',
     userId: member.userId,
     email: user?.email ?? null,
-    tenantId,
+    tenantId: member.tenantId ?? tenantId,
   };
 }
 
