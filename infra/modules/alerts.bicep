@@ -208,14 +208,14 @@ customMetrics
     query: '''
 customMetrics
 | where name == 'relay.delay_ms'
-| extend kind = tostring(customDimensions.kind)
-| summarize delayMinutes = sum(valueSum) / sum(valueCount) / 60000.0 by kind
+| extend teamsKind = tostring(customDimensions.kind)    // `kind` is a KQL keyword
+| summarize delayMinutes = sum(valueSum) / sum(valueCount) / 60000.0 by teamsKind
 '''
     measure: 'delayMinutes'
     aggregation: 'Maximum'
     operator: 'GreaterThan'
     threshold: delayMinutes
-    dimensions: ['kind']
+    dimensions: ['teamsKind']
   }
   {
     suffix: 'backfill-gap-open'

@@ -2,6 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { evaluateArm } from '../../dev/azure-stack/arm-expression.js';
 import { RELAY_INSTRUMENTS } from '../../shared/metrics/instruments.js';
 import { deep, moduleScope, outputs, resources, template, type Json } from '../helpers/compiled-arm-template.js';
+import { kqlDiagnostics } from '../helpers/kql.js';
+
+/**
+ * Application Insights' `customMetrics` table as a rule scoped to the component queries it (its documented
+ * columns: learn.microsoft.com/azure/azure-monitor/reference/tables/appmetrics, in the component's classic names).
+ */
+const APP_INSIGHTS_TABLES = {
+  customMetrics:
+    '(timestamp:datetime, name:string, value:real, valueCount:int, valueSum:real, valueMin:real, valueMax:real, valueStdDev:real, customDimensions:dynamic, operation_Name:string, operation_Id:string, cloud_RoleName:string, cloud_RoleInstance:string, appId:string, appName:string, iKey:string, sdkVersion:string, itemId:string, itemType:string, itemCount:int, client_Type:string, _ResourceId:string)',
+};
 
 /**
  * infra/modules/alerts.bicep as the real Bicep CLI compiled it into .local/infra/main.json (`npm run
@@ -193,7 +203,7 @@ describe('alert rules and their action group (infra/modules/alerts.bicep)', () =
     expect(split('slow-answers')).toEqual(['endpoint']);
     expect(split('server-errors')).toEqual(['endpoint']);
     expect(split('self-check-warning')).toEqual(['check']);
-    expect(split('event-delay')).toEqual(['kind']);
+    expect(split('event-delay')).toEqual(['teamsKind']);
     expect(split('credential-expiry')).toEqual(['credential']);
     expect(criterion(rule(d, 'incoming-queue-age')).query).toMatch(/tostring\(customDimensions\.role\) == 'incoming'/);
     expect(criterion(rule(d, 'server-errors')).query).toMatch(/status = tostring\(customDimensions\.status\)/);
@@ -215,6 +225,13 @@ describe('alert rules and their action group (infra/modules/alerts.bicep)', () =
     const warning = rule(alertsFor({ alertEmailAddress: EMAIL }), 'self-check-warning');
     expect(warning.properties.windowSize).toBe('PT1H');
     expect(criterion(warning).query).toMatch(/summarize status = min\(value\) by check/);
+  });
+
+  it("writes every rule's query in valid KQL for Application Insights' customMetrics table (Microsoft's Kusto language service)", () => {
+    for (const r of alertsFor({ alertEmailAddress: EMAIL }).rules) expect(kqlDiagnostics(criterion(r).query, APP_INSIGHTS_TABLES), r.name).toEqual([]);
+    // The check bites: a column that table lacks, or a function Kusto does not have, is named.
+    expect(kqlDiagnostics("customMetrics | where nme == 'relay.answers' | summarize n = sum(value)", APP_INSIGHTS_TABLES).join()).toMatch(/'nme'/);
+    expect(kqlDiagnostics('customMetrics | summarize n = sumiff(value, true)', APP_INSIGHTS_TABLES).join()).toMatch(/sumiff/);
   });
 
   it('keeps the webhook URL a secure parameter, out of every output', () => {
