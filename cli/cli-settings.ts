@@ -88,7 +88,7 @@ export function readCliSettings(appDir: string, env: NodeJS.ProcessEnv): CliSett
         ? ['AzureWebJobsStorage points at Azurite: unset it (or set the account) to reach Azure storage.']
         : []),
       ...(settings.graphAuth.mode === 'simulator'
-        ? ['GRAPH_AUTH_MODE is simulator: only the local simulator takes its tokens (managedidentity, clientsecret, certificate or default reach Entra ID).']
+        ? ['GRAPH_AUTH_MODE is simulator: only the local simulator takes its tokens (managedidentity, federated, clientsecret, certificate or default reach Entra ID).']
         : []),
     ];
     if (local.length > 0) throw new ConfigError([...local, hint]);

@@ -6,7 +6,7 @@ export interface EntraStandInOptions {
   readonly tenantId: string;
   /** Managed identities, served by the App Service managed identity endpoint. */
   readonly identities?: readonly StandInIdentity[];
-  /** App registrations with a client secret or certificate, served by the token endpoint. */
+  /** App registrations with a client secret, a certificate or federated credentials, served by the token endpoint. */
   readonly apps?: readonly RegisteredApp[];
   /** Other tenants where the apps, multi-tenant, may be consented (token-endpoint.ts). */
   readonly tenants?: readonly OtherTenant[];
@@ -20,7 +20,7 @@ export interface EntraStandInOptions {
 export interface EntraStandIn {
   /** IDENTITY_ENDPOINT (`endpoint`) and IDENTITY_HEADER (`header`) for ManagedIdentityCredential. */
   readonly managedIdentity: ManagedIdentityEndpoint;
-  /** AZURE_AUTHORITY_HOST for ClientSecretCredential and ClientCertificateCredential (loopback HTTPS). */
+  /** AZURE_AUTHORITY_HOST for ClientSecretCredential, ClientCertificateCredential and ClientAssertionCredential (loopback HTTPS). */
   readonly authorityHost: string;
   /** The token endpoint of the tenant. */
   readonly tokenUrl: string;

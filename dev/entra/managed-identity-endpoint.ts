@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sameSecret } from '../http/same-secret.js';
+import { TOKEN_EXCHANGE_AUDIENCE } from './federated-credential.js';
 import { createTokenSigner, FIRST_PARTY_RESOURCES, resourceOf, type EntraTokenSigner } from './token-signer.js';
 
 /** A managed identity of the stand-in, and the app roles each resource has granted it. */
@@ -55,7 +56,8 @@ function answer(res: ServerResponse, status: number, body: unknown): void {
 /**
  * Starts the endpoint on loopback. `GET <endpoint>?api-version=2019-08-01&resource=<r>[&client_id=<id>]` with
  * the header gives `{ access_token, expires_on, resource, token_type, client_id }`, as App Service does: an
- * RS256 JWT for the resource with the identity's roles for it. A missing or wrong header: 401; an unknown
+ * RS256 JWT for the resource with the identity's roles for it (a v2 one for `api://AzureADTokenExchange`, the
+ * assertion an app's federated credential trusts). A missing or wrong header: 401; an unknown
  * identity or another api-version: 400, with App Service's message shape. A request that names no identity
  * (`client_id`, `principal_id` or `mi_res_id`) gets the system-assigned one, or 400 when the site has none,
  * as in Azure: a user-assigned identity is only ever used when named.
@@ -65,7 +67,7 @@ export async function startManagedIdentityEndpoint(options: ManagedIdentityEndpo
   const header = randomBytes(24).toString('base64url');
   const lifetime = options.lifetimeSeconds ?? 24 * 3600;
   const issued = new Map<string, number>();
-  const knownResources = new Set([...FIRST_PARTY_RESOURCES, ...options.identities.flatMap((i) => Object.keys(i.roles ?? {}))].map(resourceOf));
+  const knownResources = new Set([...FIRST_PARTY_RESOURCES, TOKEN_EXCHANGE_AUDIENCE, ...options.identities.flatMap((i) => Object.keys(i.roles ?? {}))].map(resourceOf));
 
   const token = async (req: IncomingMessage, url: URL, res: ServerResponse) => {
     const presented = req.headers['x-identity-header'];
@@ -98,6 +100,8 @@ export async function startManagedIdentityEndpoint(options: ManagedIdentityEndpo
       roles,
       clientAuthentication: '2',
       lifetimeSeconds: lifetime,
+      // Entra's token exchange takes v2 tokens: the issuer a federated credential names is `https://login.microsoftonline.com/<tenant>/v2.0`.
+      ...(audience === TOKEN_EXCHANGE_AUDIENCE ? { version: 'v2' as const } : {}),
     });
     issued.set(audience, (issued.get(audience) ?? 0) + 1);
     return answer(res, 200, { access_token: accessToken, expires_on: String(expiresOn), resource, token_type: 'Bearer', client_id: identity.clientId });

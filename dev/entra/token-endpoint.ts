@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +7,7 @@ import { sameSecret } from '../http/same-secret.js';
 import { loopbackCertificate } from '../tls/loopback-certificate.js';
 import { JWT_BEARER, verifyClientAssertion } from './client-assertion.js';
 import { answerEntraError, EntraError } from './entra-error.js';
+import { verifyFederatedAssertion, type FederatedIdentityCredential } from './federated-credential.js';
 import { openIdConfiguration, instanceDiscovery } from './openid-configuration.js';
 import { resourceOf, type EntraTokenSigner, FIRST_PARTY_RESOURCES } from './token-signer.js';
 
@@ -21,6 +23,8 @@ export interface RegisteredApp {
   readonly secretExpiresAt?: Date;
   /** A certificate credential: the public certificate (PEM) uploaded to the registration. */
   readonly certificate?: string;
+  /** Federated identity credentials: tokens of other issuers (a managed identity's) the app accepts as its client assertion. */
+  readonly federatedCredentials?: readonly FederatedIdentityCredential[];
   /** App roles by resource (`https://graph.microsoft.com`: `['Chat.Read.All', …]`), as admin consent grants them. */
   readonly roles: Readonly<Record<string, readonly string[]>>;
 }
@@ -92,6 +96,15 @@ const missingServicePrincipal = (clientId: string, tenantId: string) =>
 
 const missing = (name: string) => new EntraError(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
 
+/** A certificate credential's assertion: the app made and signed it about itself (`iss` is its client id); a federated one comes from another issuer. */
+function selfIssued(assertion: string, clientId: string): boolean {
+  try {
+    return decodeJwt(assertion).iss?.toLowerCase() === clientId.toLowerCase();
+  } catch {
+    return true; // malformed: the certificate check answers Entra's AADSTS50027
+  }
+}
+
 async function formOf(req: IncomingMessage): Promise<URLSearchParams> {
   let body = '';
   for await (const chunk of req) {
@@ -105,7 +118,8 @@ async function formOf(req: IncomingMessage): Promise<URLSearchParams> {
  * Starts Entra's v2 endpoints for a tenant on loopback HTTPS (the loopback certificate), as MSAL, inside
  * @azure/identity's ClientSecretCredential and ClientCertificateCredential, calls them: the tenant's OpenID
  * configuration, its keys, instance discovery and `POST /<tenant>/oauth2/v2.0/token` with
- * `grant_type=client_credentials`, authenticated by `client_secret` or a certificate's `client_assertion`, for
+ * `grant_type=client_credentials`, authenticated by `client_secret`, a certificate's `client_assertion` or a
+ * federated one (a token of the managed identity endpoint matching one of the app's `federatedCredentials`), for
  * `scope=<resource>/.default`. The answer is a v1 access token for the resource (as Entra issues for Graph, Key
  * Vault and Storage) with the app's roles on it; a refusal is Entra's JSON error with its AADSTS code.
  *
@@ -178,7 +192,12 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
       clientAuthentication = '1';
     } else if (assertion !== null) {
       if (form.get('client_assertion_type') !== JWT_BEARER) throw new EntraError(400, 'invalid_request', 90014, "The required field 'client_assertion_type' is missing from the credential.");
-      await verifyClientAssertion(assertion, { clientId: app.clientId, certificatePem: app.certificate, tokenEndpoint: `${authorityHost}/${other?.tenantId ?? tenantId}/oauth2/v2.0/token` });
+      if (selfIssued(assertion, app.clientId)) {
+        await verifyClientAssertion(assertion, { clientId: app.clientId, certificatePem: app.certificate, tokenEndpoint: `${authorityHost}/${other?.tenantId ?? tenantId}/oauth2/v2.0/token` });
+      } else {
+        // The app's federated credentials live on its registration, in the home tenant: they hold for a request to any tenant.
+        await verifyFederatedAssertion(assertion, { federatedCredentials: app.federatedCredentials ?? [], trustedIssuers: Object.values(signer.issuersOf(tenantId)), jwks: signer.jwks });
+      }
       clientAuthentication = '2';
     } else {
       throw new EntraError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");

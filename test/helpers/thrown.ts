@@ -8,3 +8,13 @@ export function thrown<T extends Error>(type: new (...args: never[]) => T, fn: (
   }
   throw new Error(`expected a ${type.name}`);
 }
+
+/** Awaits `p`, which must reject, and returns the error it rejected with (a fulfilment fails the test). */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  return p.then(
+    () => {
+      throw new Error('expected a refusal');
+    },
+    (e: Error) => e,
+  );
+}

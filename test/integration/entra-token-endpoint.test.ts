@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthenticationRequiredError, CredentialUnavailableError, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { AuthenticationRequiredError, CredentialUnavailableError, ManagedIdentityCredential } from '@azure/identity';
 import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEntraStandIn, type EntraStandIn } from '../../dev/entra/entra-stand-in.js';
@@ -13,6 +13,8 @@ import { createGraphCredential } from '../../shared/graph/graph-credential.js';
 import { graphClient, inMinutes } from '../helpers/graph-client.js';
 import { pointManagedIdentityAt } from '../helpers/managed-identity-env.js';
 import { setProcessEnv } from '../helpers/process-env.js';
+import { rejection } from '../helpers/thrown.js';
+import { tokenFrom } from '../helpers/credential-token.js';
 import { startWebhookSink } from '../helpers/webhook-sink.js';
 
 const TENANT = '11111111-1111-4111-8111-111111111111';
@@ -28,21 +30,6 @@ const IDENTITY = { clientId: '66666666-6666-4666-8666-666666666666', principalId
 /** The app's own credential, as createApp builds it from GRAPH_AUTH_MODE and the settings. */
 const graphCredential = (appId: string, graphAuth: { mode: 'clientsecret'; secret: string } | { mode: 'certificate'; certificatePath: string }, tenantId = TENANT) =>
   createGraphCredential({ graphBaseUrl: new URL(`${GRAPH}/v1.0`), graphAuth, appId, tenantIds: [tenantId], authorityHost: new URL(String(process.env.AZURE_AUTHORITY_HOST)) });
-
-/** The token a credential gets for Graph (a TokenCredential may answer null; these never should). */
-const tokenFrom = async (credential: TokenCredential, scope = `${GRAPH}/.default`): Promise<string> => {
-  const got = await credential.getToken(scope);
-  if (!got) throw new Error('the credential gave no token');
-  return got.token;
-};
-
-const rejection = async (p: Promise<unknown>): Promise<Error> =>
-  p.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (e: Error) => e,
-  );
 
 describe("Entra's token endpoint stand-in, through the app's own ClientSecretCredential and ClientCertificateCredential (AZURE_AUTHORITY_HOST)", () => {
   let entra: EntraStandIn;

@@ -90,6 +90,14 @@ describe('the Graph credential check', () => {
     expect(forbidden).toMatchObject({ status: 'skipped', message: expect.stringMatching(/Application\.Read\.All/) });
     const identity = await graphCredentialCheck({ auth: { mode: 'managedidentity' }, appId: 'a', get: async () => ({}) as never }).run(NOW);
     expect(identity.status).toBe('skipped');
+    const federated = await graphCredentialCheck({
+      auth: { mode: 'federated' },
+      appId: 'a',
+      get: async () => {
+        throw new Error('a federated credential has no secret to look up');
+      },
+    }).run(NOW);
+    expect(federated).toMatchObject({ status: 'skipped', message: expect.stringMatching(/federated credential trusts the managed identity/) });
   });
 });
 

@@ -4,12 +4,14 @@ import { httpsUrl, oneOf, optionalHttpsUrl, optionalText } from './validators.js
 export interface GraphSettings {
   readonly graphBaseUrl: URL;
   readonly graphAuth:
-    { readonly mode: 'managedidentity' | 'default' | 'simulator' } | { readonly mode: 'clientsecret'; readonly secret: string } | { readonly mode: 'certificate'; readonly certificatePath: string };
+    | { readonly mode: 'managedidentity' | 'federated' | 'default' | 'simulator' }
+    | { readonly mode: 'clientsecret'; readonly secret: string }
+    | { readonly mode: 'certificate'; readonly certificatePath: string };
   /** Entra ID's authority host when not the public cloud's (AZURE_AUTHORITY_HOST, which @azure/identity reads itself). */
   readonly authorityHost?: URL;
 }
 
-const AUTH_MODES = ['managedidentity', 'clientsecret', 'certificate', 'default', 'simulator'] as const;
+const AUTH_MODES = ['managedidentity', 'federated', 'clientsecret', 'certificate', 'default', 'simulator'] as const;
 
 const GRAPH_SETTINGS = {
   GRAPH_BASE_URL: {
@@ -21,8 +23,8 @@ const GRAPH_SETTINGS = {
     default: 'managedidentity',
     localDefault: 'simulator',
     description:
-      'How the app gets Graph tokens: `managedidentity` (AZURE_CLIENT_ID for a user-assigned one), `clientsecret` (GRAPH_CLIENT_SECRET), `certificate` (GRAPH_CLIENT_CERTIFICATE_PATH), `default` (DefaultAzureCredential) or `simulator` (an unsigned token the local Graph simulator reads).',
-    read: oneOf(AUTH_MODES, (mode: string, name: string) => `${name} must be managedidentity, clientsecret, certificate, default or simulator, not "${mode}".`),
+      'How the app gets Graph tokens: `managedidentity` (AZURE_CLIENT_ID for a user-assigned one; its own tenant only), `federated` (the Entra app GRAPH_APP_ID, authenticated by a federated credential that trusts the managed identity; any tenant that consented the app), `clientsecret` (GRAPH_CLIENT_SECRET), `certificate` (GRAPH_CLIENT_CERTIFICATE_PATH), `default` (DefaultAzureCredential) or `simulator` (an unsigned token the local Graph simulator reads).',
+    read: oneOf(AUTH_MODES, (mode: string, name: string) => `${name} must be managedidentity, federated, clientsecret, certificate, default or simulator, not "${mode}".`),
   },
   GRAPH_CLIENT_SECRET: {
     description: 'Client secret of the Entra app, for GRAPH_AUTH_MODE=clientsecret (a Key Vault reference in Azure).',
@@ -34,7 +36,7 @@ const GRAPH_SETTINGS = {
   },
   AZURE_AUTHORITY_HOST: {
     description:
-      "Entra ID's authority host for `clientsecret` and `certificate` (read by @azure/identity): a sovereign cloud's (`https://login.microsoftonline.us`), or the Azure-shaped stack's token endpoint on loopback. Unset: the public cloud's.",
+      "Entra ID's authority host for `clientsecret`, `certificate` and `federated` (read by @azure/identity): a sovereign cloud's (`https://login.microsoftonline.us`), or the Azure-shaped stack's token endpoint on loopback. Unset: the public cloud's.",
     read: optionalHttpsUrl,
   },
 };

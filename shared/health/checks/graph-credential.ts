@@ -37,7 +37,7 @@ const EXPIRED_CREDENTIAL = /AADSTS7000222|AADSTS700027|client secret keys .* are
 /**
  * When the Graph credential stops working: a client secret's end date (read from the app's own registration,
  * `GET /applications(appId='…')`, matched by the secret's hint, its first three characters), a certificate's
- * notAfter (read from its file). A managed identity has no secret to expire. A refused token whose error is
+ * notAfter (read from its file). A managed identity, or a federated credential trusting one, has no secret to expire. A refused token whose error is
  * Entra's "expired" fails at once.
  */
 export function graphCredentialCheck(s: GraphCredentialSources): SelfCheck {
@@ -46,6 +46,7 @@ export function graphCredentialCheck(s: GraphCredentialSources): SelfCheck {
     run: async (now) => {
       const auth = s.auth;
       if (auth.mode === 'managedidentity' || auth.mode === 'default') return skipped(`GRAPH_AUTH_MODE=${auth.mode}: a managed identity's token, no secret to expire`);
+      if (auth.mode === 'federated') return skipped("GRAPH_AUTH_MODE=federated: the app's federated credential trusts the managed identity, no secret to expire");
       if (auth.mode === 'certificate') {
         const certificate = new X509Certificate(readFileSync(auth.certificatePath));
         return expiryResult('the Graph client certificate', 'graph_client_certificate', new Date(certificate.validTo), now, CERTIFICATE_FIX);
