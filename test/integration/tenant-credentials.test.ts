@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeJwt } from 'jose';
+import { decodeJwt, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEntraStandIn, type EntraStandIn } from '../../dev/entra/entra-stand-in.js';
 import { TOKEN_EXCHANGE_AUDIENCE } from '../../dev/entra/federated-credential.js';
@@ -120,6 +120,31 @@ describe('Graph credentials per tenant against the Entra stand-in holding other 
     expect(await refusal(NO_FEDERATION.clientId)).toContain(
       `AADSTS700211: No matching federated identity record found for presented assertion issuer 'https://login.microsoftonline.com/${HOME}/v2.0'.`,
     );
+  });
+
+  it("federated: refuses on the wire an assertion that claims the managed identity but is not signed by Entra's key (AADSTS50027)", async () => {
+    const { privateKey } = await generateKeyPair('RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const forged = await new SignJWT({ oid: IDENTITY.principalId })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+      .setIssuer(`https://login.microsoftonline.com/${HOME}/v2.0`)
+      .setSubject(IDENTITY.principalId)
+      .setAudience(TOKEN_EXCHANGE_AUDIENCE)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(privateKey);
+    const res = await fetch(entra.tokenUrlOf(B), {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: APP.clientId,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: forged,
+        scope: SCOPE,
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'invalid_request', error_codes: [50027] });
   });
 
   it("managedidentity: the identity's token in the own tenant; in B a typed error before any request", async () => {
