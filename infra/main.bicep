@@ -14,11 +14,11 @@ param location string = resourceGroup().location
 @description('Tenants whose notifications are accepted, comma-separated (GRAPH_TENANT_IDS). Empty: the tenant of this Azure subscription.')
 param graphTenantIds string = ''
 
-@description('How the app gets Graph tokens: "managedidentity" (the user-assigned identity, granted Graph application permissions) or "clientsecret" (an Entra app registration).')
-@allowed(['managedidentity', 'clientsecret'])
+@description('How the app gets Graph tokens: "managedidentity" (the user-assigned identity, granted Graph application permissions; this tenant only), "federated" (the multi-tenant Entra app registration graphAppId, signed in by the user-assigned identity through the registration\'s federated credential, which `npm run azure-setup -- federated-credential` adds; every tenant that consented to the app) or "clientsecret" (an Entra app registration and its secret).')
+@allowed(['managedidentity', 'federated', 'clientsecret'])
 param graphAuthMode string = 'managedidentity'
 
-@description('Application (client) id of the Entra app registration (clientsecret mode). Empty: the managed identity\'s client id, which then is the app Graph sees.')
+@description('Application (client) id of the Entra app registration: required with federated and clientsecret. Empty with managedidentity: the managed identity\'s client id, which then is the app Graph sees.')
 param graphAppId string = ''
 
 @description('Client secret of the Entra app registration, for clientsecret mode: stored in Key Vault as graph-client-secret when given; empty: the vault\'s is kept (docs/deploy.md, rotating secrets).')
@@ -291,7 +291,13 @@ var appSettings = union(
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
     AZURE_CLIENT_ID: identity.properties.clientId
     GRAPH_CLIENT_STATE: keyVaultReference('${vault.properties.vaultUri}secrets/${clientStateSecretName}')
-    GRAPH_APP_ID: empty(graphAppId) ? identity.properties.clientId : graphAppId
+    // The app registration of federated and clientsecret has no stand-in: without its id the app would sign in as
+    // the identity, which Entra refuses for another tenant and for a client secret.
+    GRAPH_APP_ID: !empty(graphAppId)
+      ? graphAppId
+      : graphAuthMode == 'managedidentity'
+          ? identity.properties.clientId
+          : fail('graphAppId (GRAPH_APP_ID) is required with graphAuthMode ${graphAuthMode}: the client id of the Entra app registration (docs/deploy.md step 2).')
     GRAPH_TENANT_IDS: empty(graphTenantIds) ? tenant().tenantId : graphTenantIds
     GRAPH_JWKS_URL: '${environment().authentication.loginEndpoint}common/discovery/v2.0/keys'
     GRAPH_BASE_URL: 'https://graph.microsoft.com'
@@ -456,7 +462,10 @@ output MANAGE_SUBSCRIPTIONS bool = manageSubscriptions
 output KEY_VAULT_URI string = vault.properties.vaultUri
 output KEY_VAULT_NAME string = vault.name
 output MANAGED_IDENTITY_CLIENT_ID string = identity.properties.clientId
+@description('The subject of the federated credential that lets the identity sign in as the app registration (graphAuthMode federated).')
 output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.properties.principalId
+@description('The issuer of the identity\'s tokens, which that federated credential names (npm run azure-setup -- federated-credential).')
+output MANAGED_IDENTITY_ISSUER string = '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
 @description('The alert rules deployed (none without a receiver).')

@@ -5,6 +5,8 @@ import { CompiledTemplateError } from '../../dev/azure-stack/compiled-template-e
 import { nonEmpty } from '../helpers/non-empty.js';
 import { readArea } from '../../shared/config/settings/define.js';
 import { routeSettings } from '../../shared/config/settings/route.js';
+import { graphSettings } from '../../shared/config/settings/graph.js';
+import { evaluateArm } from '../../dev/azure-stack/arm-expression.js';
 
 /** The ARM template `npm run infra:check` compiled from infra/main.bicep with the real Bicep CLI. */
 const path = new URL('../../.local/infra/main.json', import.meta.url).pathname;
@@ -87,6 +89,35 @@ describe('the compiled template read as Azure Resource Manager deploys it, with 
     // What the app refuses, the template refuses before deploying.
     expect(() => ttl(-2)).toThrow('Parameter eventTtlSeconds is below -1.');
     expect(() => ttl(2_147_483_648)).toThrow('Parameter eventTtlSeconds is above 2147483647.');
+  });
+
+  it('signs in as the app registration with federated: GRAPH_AUTH_MODE, GRAPH_APP_ID, and the identity whose token is the assertion', () => {
+    const APP_ID = '66666666-6666-4666-8666-666666666666';
+    const settings = new CompiledTemplate(template(), { ...required, graphAuthMode: 'federated', graphAppId: APP_ID }, deployed).appSettings();
+    expect(settings).toMatchObject({ GRAPH_AUTH_MODE: 'federated', GRAPH_APP_ID: APP_ID, AZURE_CLIENT_ID: deployed.identity.clientId });
+    expect(settings).not.toHaveProperty('GRAPH_CLIENT_SECRET');
+    // The app's own validation at start takes the mode.
+    expect(readArea(graphSettings, settings)).toMatchObject({ ok: true, slice: { graphAuth: { mode: 'federated' } } });
+    // managedidentity alone stands in for an empty graphAppId: federated without it reaches the template's fail().
+    expect(new CompiledTemplate(template(), required, deployed).appSettings()).toMatchObject({ GRAPH_AUTH_MODE: 'managedidentity', GRAPH_APP_ID: deployed.identity.clientId });
+    for (const graphAuthMode of ['federated', 'clientsecret']) {
+      expect(() => new CompiledTemplate(template(), { ...required, graphAuthMode }, deployed).appSettings(), graphAuthMode).toThrow('ARM function fail() is not known');
+    }
+    expect(JSON.stringify(template())).toContain('graphAppId (GRAPH_APP_ID) is required with graphAuthMode {0}: the client id of the Entra app registration');
+  });
+
+  it("outputs what the federated credential names: the identity's principal id as subject, and its tokens' issuer", () => {
+    const t = template();
+    const scope = {
+      parameters: {},
+      variable: () => undefined,
+      reference: (name: string) => (name === 'identity' ? deployed.identity : undefined),
+      context: { tenant: { tenantId: deployed.tenantId }, environment: { authentication: { loginEndpoint: 'https://login.microsoftonline.us/' } } },
+    };
+    expect(evaluateArm(t.outputs.MANAGED_IDENTITY_PRINCIPAL_ID.value, scope)).toBe(deployed.identity.principalId);
+    // The cloud's own login endpoint: the US Government's here.
+    expect(evaluateArm(t.outputs.MANAGED_IDENTITY_ISSUER.value, scope)).toBe(`https://login.microsoftonline.us/${deployed.tenantId}/v2.0`);
+    expect(t.parameters.graphAuthMode.allowedValues).toEqual(['managedidentity', 'federated', 'clientsecret']);
   });
 
   it('refuses a parameter the template does not declare, one out of its bounds, a required one missing, and a role id Azure has no built-in role for', () => {

@@ -103,7 +103,7 @@ describe('infra/main.bicepparam: the same parameters on every path', () => {
     expect(missing.output).toMatch(/Environment variable "AZURE_ENV_NAME" does not exist/);
     const wrong = compile({ ...FIRST, GRAPH_AUTH_MODE: 'password' });
     expect(wrong.status).not.toBe(0);
-    expect(wrong.output).toMatch(/'clientsecret' \| 'managedidentity'/);
+    expect(wrong.output).toMatch(/'clientsecret' \| 'federated' \| 'managedidentity'/);
   });
 
   it('is what every deployment command of docs/deploy.md uses, with no parameter passed beside it', () => {
