@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AzureCliCredential, AzureDeveloperCliCredential, DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { CertificateClient } from '@azure/keyvault-certificates';
 import { SecretClient } from '@azure/keyvault-secrets';
@@ -10,6 +13,7 @@ import { ensureClientState, ensureEncryptionCertificate, VaultPreparationError, 
 import { parseArgs } from 'node:util';
 import { isLoopbackUrl } from '../shared/util/loopback-url.js';
 import { outputsAsEnvLines } from './azure-setup/deployment-outputs.js';
+import { federatedCredentialFor, planFederatedCredential, type FederatedCredential } from './azure-setup/federated-credential.js';
 
 /**
  * `npm run azure-setup -- <command>`: the deployment steps of docs/deploy.md that a tool does better than a
@@ -24,12 +28,17 @@ import { outputsAsEnvLines } from './azure-setup/deployment-outputs.js';
  *   (never replaced), retrying 403 while role assignments apply. Vault default: $KEY_VAULT_URI, $KEY_VAULT_NAME.
  * - `outputs [--resource-group <rg>] [--deployment relay]`: the deployment's outputs as environment-file lines
  *   (path B of docs/deploy.md keeps them in `.azure/<env>/outputs.env`, as azd keeps them in its own file).
+ * - `federated-credential [--app-id <id>] [--principal-id <id>] [--issuer <url>] [--name <name>]`: the app
+ *   registration's federated credential trusting the deployment's managed identity (GRAPH_AUTH_MODE=federated),
+ *   created with az when absent; one already trusting the identity is kept. Defaults: $GRAPH_APP_ID,
+ *   $MANAGED_IDENTITY_PRINCIPAL_ID, $MANAGED_IDENTITY_ISSUER (or azd's environment's), name relay-$AZURE_ENV_NAME.
  * Exit codes: 0 done, 1 failed, 2 bad usage.
  */
 const USAGE = `usage: npm run azure-setup -- whoami [--credential az|azd|default] [--field objectId|type]
        npm run azure-setup -- check-login
        npm run azure-setup -- vault [--vault-name <name> | --vault-url <url>] [--certificate-name <name>] [--credential az|azd|default] [--wait-minutes <n>] [--retry-seconds <n>]
-       npm run azure-setup -- outputs [--resource-group <rg>] [--deployment <name>]`;
+       npm run azure-setup -- outputs [--resource-group <rg>] [--deployment <name>]
+       npm run azure-setup -- federated-credential [--app-id <id>] [--principal-id <id>] [--issuer <url>] [--name <name>]`;
 
 let parsed;
 try {
@@ -45,6 +54,10 @@ try {
       'retry-seconds': { type: 'string', default: '20' },
       'resource-group': { type: 'string' },
       deployment: { type: 'string', default: 'relay' },
+      'app-id': { type: 'string' },
+      'principal-id': { type: 'string' },
+      issuer: { type: 'string' },
+      name: { type: 'string' },
     },
   });
 } catch (e) {
@@ -52,7 +65,7 @@ try {
 }
 const { values, positionals } = parsed;
 const [command] = positionals;
-if (positionals.length !== 1 || !['whoami', 'check-login', 'vault', 'outputs'].includes(command ?? '')) exitWithUsage(USAGE);
+if (positionals.length !== 1 || !['whoami', 'check-login', 'vault', 'outputs', 'federated-credential'].includes(command ?? '')) exitWithUsage(USAGE);
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
 const credentialOf = (name: string): TokenCredential => {
@@ -123,6 +136,41 @@ async function outputs(): Promise<number> {
   return EXIT.ok;
 }
 
+/** A value of the deployment's: this shell's (azd's hooks, path B's exported files), else azd's environment's. */
+const deploymentValue = (name: string): string | undefined => process.env[name]?.trim() || azdEnvValue(name);
+
+async function federatedCredential(): Promise<number> {
+  const appId = values['app-id'] ?? deploymentValue('GRAPH_APP_ID');
+  const principalId = values['principal-id'] ?? deploymentValue('MANAGED_IDENTITY_PRINCIPAL_ID');
+  const issuer = values.issuer ?? deploymentValue('MANAGED_IDENTITY_ISSUER');
+  if (!appId) return exitWithUsage(USAGE, 'name the app registration: --app-id or GRAPH_APP_ID (its client id; docs/deploy.md step 2)');
+  if (!principalId || !issuer)
+    return exitWithUsage(USAGE, "name the identity: --principal-id and --issuer, or the deployment's outputs MANAGED_IDENTITY_PRINCIPAL_ID and MANAGED_IDENTITY_ISSUER in the environment");
+  if (appId.toLowerCase() === deploymentValue('MANAGED_IDENTITY_CLIENT_ID')?.toLowerCase()) {
+    return exitWithUsage(USAGE, "GRAPH_APP_ID is the managed identity's own client id (managedidentity mode): name the multi-tenant app registration's");
+  }
+  const envName = deploymentValue('AZURE_ENV_NAME');
+  const wanted = federatedCredentialFor(values.name ?? (envName ? `relay-${envName}` : 'relay'), issuer, principalId);
+  const existing = azJson(['ad', 'app', 'federated-credential', 'list', '--id', appId], "is GRAPH_APP_ID the app registration's client id, and may this account read it?");
+  const plan = planFederatedCredential(appId, existing, wanted);
+  const said = (c: FederatedCredential) => `subject ${c.subject}, issuer ${c.issuer}, audiences ${(c.audiences ?? []).join(' ')}`;
+  if (plan.action === 'keep') {
+    process.stdout.write(`federated credential ${plan.existing.name} of app ${appId}: already there, kept (${said(plan.existing)})\n`);
+    return EXIT.ok;
+  }
+  // A file, not the JSON on the command line: Windows' shell would eat its quotes.
+  const dir = mkdtempSync(join(tmpdir(), 'tcr-fic-'));
+  try {
+    const file = join(dir, 'federated-credential.json');
+    writeFileSync(file, JSON.stringify(plan.credential));
+    azJson(['ad', 'app', 'federated-credential', 'create', '--id', appId, '--parameters', `@${file}`], 'does this account own the app registration (or hold Application Administrator)?');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`federated credential ${plan.credential.name} of app ${appId}: created (${said(plan.credential)})\n`);
+  return EXIT.ok;
+}
+
 async function vault(): Promise<number> {
   // The template's KEY_VAULT_URI output (in azd's hooks' environment) holds the cloud's own vault domain.
   const name = values['vault-name'];
@@ -153,7 +201,8 @@ async function vault(): Promise<number> {
 }
 
 try {
-  process.exitCode = await (command === 'whoami' ? whoami() : command === 'check-login' ? checkLogin() : command === 'outputs' ? outputs() : vault());
+  const commands: Record<string, () => Promise<number>> = { whoami, 'check-login': checkLogin, outputs, 'federated-credential': federatedCredential, vault };
+  process.exitCode = await (commands[command ?? ''] ?? vault)();
 } catch (e) {
   const waitedForRoles = (e as { statusCode?: number }).statusCode === 403 && !(e instanceof VaultPreparationError);
   printError(
