@@ -9,8 +9,10 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { QueuedGapRequest } from '../queue/queued-notification.js';
 import { createNotificationReceiver } from '../receive/create-notification-receiver.js';
 import { createCertificateStore, createNotificationProcessor, createRoutedEventLog } from '../route/create-notification-processor.js';
-import { GraphResourceHydrator } from '../route/resource-hydrator.js';
+import { createResourceHydrator } from '../route/resource-hydrator.js';
 import { createSubscriptionManager } from '../subscriptions/create-subscription-manager.js';
+import type { TenantRun } from '../subscriptions/tenant-reconcilers.js';
+import { TenantOnboarding } from '../tenants/tenant-onboarding.js';
 
 /** What the app is built with besides its settings: each part left out is built from the settings. */
 export interface AppOptions {
@@ -32,9 +34,11 @@ export function createApp(settings: Settings, options: AppOptions) {
   const { logger } = options;
   const certificates = options.certificates ?? createCertificateStore(settings);
   const clocked = options.now ? { now: options.now } : {};
-  const subscriptions = createSubscriptionManager(settings, certificates, logger, clocked);
+  // Each tenant's reconcile run settles its state in the registry (tenants.onboarding, made below with the backfill).
+  const observer = { observe: (run: TenantRun) => tenants.onboarding.observe(run) };
+  const subscriptions = createSubscriptionManager(settings, certificates, logger, { ...clocked, observer });
   const routedEvents = createRoutedEventLog(settings);
-  const hydrator = new GraphResourceHydrator(subscriptions.graph, subscriptions.records, subscriptions.reconciler.desired, settings.tenantIds[0] ?? '');
+  const hydrator = createResourceHydrator(subscriptions);
   // The backfill's stores (gaps, pieces, heartbeat), deliveries and memberships share BACKFILL_TABLE: one client for it.
   const backfillTable = createTableClient(settings.storage, settings.backfill.table);
   const deliveries = new DeliveryLog(backfillTable);
@@ -48,9 +52,29 @@ export function createApp(settings: Settings, options: AppOptions) {
   // A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
   const notificationReceiver = createNotificationReceiver(settings, {
     onStorageLoss: (from, to) => backfill.detector.open('storage_outage', from, to, undefined, logger),
+    tenants: subscriptions.tenants,
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
-  return { settings, certificates, subscriptions, routedEvents, gaps: backfill.gaps, deliveries, memberships, notificationProcessor, backfill, notificationReceiver };
+  const tenants = {
+    registry: subscriptions.registry,
+    directory: subscriptions.tenants,
+    onboarding: new TenantOnboarding({
+      registry: subscriptions.registry,
+      tenants: subscriptions.tenants,
+      desired: subscriptions.desired,
+      reconcilers: subscriptions.reconciler,
+      records: subscriptions.records,
+      // The simulator's unsigned tokens carry no roles of the tenant's consent: its refusals tell instead.
+      ...(settings.graphAuth.mode === 'simulator' ? {} : { credentialFor: (t: string) => subscriptions.graphs.credentialFor(t) }),
+      graphBaseUrl: settings.graphBaseUrl,
+      baselineHours: settings.tenants.baselineHours,
+      openGap: (name, from, to, log) => backfill.detector.open('tenant_baseline', from, to, name, log),
+      closeGaps: (names, note) => backfill.worker.closeGapsOf(names, note),
+      ...clocked,
+      logger,
+    }),
+  };
+  return { settings, certificates, subscriptions, tenants, routedEvents, gaps: backfill.gaps, deliveries, memberships, notificationProcessor, backfill, notificationReceiver };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -5,6 +5,8 @@ import { encodeJsonMessage } from '../queue/json-message.js';
 import { sendToQueue } from '../queue/storage-writes.js';
 import type { NotificationProcessor } from '../route/notification-processor.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
+import type { DesiredSubscriptionSource } from '../subscriptions/tenant-desired-subscriptions.js';
+import type { TenantReadShares } from './tenant-read-shares.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { BACKFILL_PIECE_SCHEMA, scopesOf, type BackfillPiece } from './backfill-piece.js';
@@ -22,15 +24,18 @@ import { StallRecovery } from './stall-recovery.js';
 export type { PieceOutcome } from './paced-reader.js';
 
 export interface BackfillWorkerOptions {
-  readonly graph: GraphClient;
+  /** The Graph client acting in a tenant: a gap is read in its subscription's tenant. */
+  readonly graphIn: (tenantId: string) => GraphClient;
   readonly gaps: GapLog;
   readonly pieces: PieceStore;
   readonly queue: QueueClient;
   readonly processor: NotificationProcessor;
   readonly records: SubscriptionRecords;
-  readonly desired: readonly DesiredSubscription[];
-  /** The tenant the app reads from (its Graph credential's). */
-  readonly tenantId: string;
+  readonly desired: DesiredSubscriptionSource;
+  /** Whether the relay serves a tenant now: a removed tenant's pieces are dropped. */
+  readonly serves: (tenantId: string) => boolean;
+  /** The read budget the tenants share (BACKFILL_READS_PER_SECOND). */
+  readonly shares?: TenantReadShares;
   /** Widening of each gap: before its start and after its end, in ms. */
   readonly marginBeforeMs: number;
   readonly marginAfterMs: number;
@@ -60,7 +65,8 @@ const POISONED_PIECE_DELAY_SECONDS = 60;
 export class BackfillWorker {
   readonly #gaps: GapLog;
   readonly #queue: QueueClient;
-  readonly #desired: readonly DesiredSubscription[];
+  readonly #desired: DesiredSubscriptionSource;
+  readonly #serves: (tenantId: string) => boolean;
   readonly #marginBeforeMs: number;
   readonly #marginAfterMs: number;
   readonly #pagePauseSeconds: number;
@@ -68,8 +74,9 @@ export class BackfillWorker {
   readonly #now: () => number;
   readonly #closing: GapClosing;
   readonly #stalls: StallRecovery;
-  readonly #reader: PacedReader;
-  readonly #routing: PageRouting;
+  /** Each tenant's reader (its Graph client, its share) and routing (its tenant id on every change read). */
+  readonly #tenantParts = new Map<string, { reader: PacedReader; routing: PageRouting }>();
+  readonly #makeParts: (tenantId: string) => { reader: PacedReader; routing: PageRouting };
   /** Each chat's membership, one piece at a time (see process). */
   readonly #memberships = new KeyedLock();
 
@@ -77,6 +84,7 @@ export class BackfillWorker {
     this.#gaps = options.gaps;
     this.#queue = options.queue;
     this.#desired = options.desired;
+    this.#serves = options.serves;
     this.#marginBeforeMs = options.marginBeforeMs;
     this.#marginAfterMs = options.marginAfterMs;
     this.#pagePauseSeconds = options.pagePauseSeconds ?? 1;
@@ -85,10 +93,28 @@ export class BackfillWorker {
     const { gaps, pieces, queue } = options;
     this.#closing = new GapClosing({ gaps, pieces, queue, resync: options.resync, now: this.#now });
     this.#stalls = new StallRecovery({ gaps, pieces, queue, closing: this.#closing, now: this.#now });
-    this.#reader = new PacedReader({ graph: options.graph, queue });
-    const firstMembers = new FirstMembers({ read: this.#reader.chatGet, gaps, marginBeforeMs: options.marginBeforeMs, marginAfterMs: options.marginAfterMs, now: this.#now });
-    const membershipReadBack = new MembershipReadBack({ memberships: options.memberships, firstMembers, tenantId: options.tenantId });
-    this.#routing = new PageRouting({ processor: options.processor, records: options.records, gaps, membershipReadBack, reader: this.#reader, tenantId: options.tenantId });
+    this.#makeParts = (tenantId) => {
+      const reader = new PacedReader({ graph: options.graphIn(tenantId), queue, tenantId, ...(options.shares ? { shares: options.shares } : {}) });
+      const firstMembers = new FirstMembers({ read: reader.chatGet, gaps, marginBeforeMs: options.marginBeforeMs, marginAfterMs: options.marginAfterMs, now: this.#now });
+      const membershipReadBack = new MembershipReadBack({ memberships: options.memberships, firstMembers, tenantId });
+      return { reader, routing: new PageRouting({ processor: options.processor, records: options.records, gaps, membershipReadBack, reader, tenantId }) };
+    };
+  }
+
+  /** The reader and routing of a tenant (made once). */
+  #partsOf(tenantId: string): { reader: PacedReader; routing: PageRouting } {
+    let parts = this.#tenantParts.get(tenantId);
+    if (!parts) {
+      parts = this.#makeParts(tenantId);
+      this.#tenantParts.set(tenantId, parts);
+    }
+    return parts;
+  }
+
+  /** The desired entry a gap or piece belongs to, if its tenant is served. */
+  #servedEntry(name: string): DesiredSubscription | undefined {
+    const d = this.#desired.byName(name);
+    return d && this.#serves(d.tenantId ?? '') ? d : undefined;
   }
 
   /**
@@ -118,8 +144,8 @@ export class BackfillWorker {
   }
 
   async #start(gap: Gap): Promise<Gap> {
-    const desired = this.#desired.find((d) => d.name === gap.name);
-    const covered = desired ? scopesOf(desired) : { unsupported: 'not a desired subscription' };
+    const desired = this.#servedEntry(gap.name);
+    const covered = desired ? scopesOf(desired) : { unsupported: 'not a desired subscription of a tenant served' };
     if ('unsupported' in covered) {
       await this.#gaps.update(gap.id, { status: 'partial', note: covered.unsupported });
       await this.#resync(gap, covered.unsupported);
@@ -133,6 +159,17 @@ export class BackfillWorker {
     return { ...gap, status: 'filling', progressAt };
   }
 
+  /**
+   * Closes the unfinished gaps of these entries as `partial` with `note` (their tenant was removed): their
+   * pieces still queued are dropped when they come (process). Answers how many were closed.
+   */
+  async closeGapsOf(names: readonly string[], note: string): Promise<number> {
+    const wanted = new Set(names);
+    const open = (await this.#gaps.list({ unfinished: true })).filter((g) => wanted.has(g.name));
+    for (const g of open) await this.#gaps.update(g.id, { status: 'partial', note });
+    return open.length;
+  }
+
   /** Queues again the pieces of `filling` gaps that stood still (see StallRecovery). */
   requeueStalled(filling: readonly Gap[], logger: Logger): Promise<void> {
     return this.#stalls.requeueStalled(filling, logger);
@@ -140,7 +177,8 @@ export class BackfillWorker {
 
   /** Processes one piece from the backfill queue. */
   async process(piece: BackfillPiece, logger: Logger): Promise<PieceOutcome> {
-    const desired = this.#desired.find((d) => d.name === piece.name);
+    await this.#desired.refresh();
+    const desired = this.#servedEntry(piece.name);
     const id = pieceId(piece.scope, piece.next);
     if (!desired) {
       await this.#closing.finish(piece, id, logger, 0);
@@ -153,7 +191,8 @@ export class BackfillWorker {
 
   /** Reads one page of a piece, routes its changes and queues what follows it. */
   async #read(piece: BackfillPiece, desired: DesiredSubscription, id: string, logger: Logger): Promise<PieceOutcome> {
-    const read = await this.#reader.readPage(piece, piece.next ?? firstPage(piece, desired), logger);
+    const { reader, routing } = this.#partsOf(desired.tenantId ?? '');
+    const read = await reader.readPage(piece, piece.next ?? firstPage(piece, desired), logger);
     if ('outcome' in read) return read.outcome;
     if ('unreachable' in read) {
       // The chat, team or user is gone or out of reach: nothing more to read here; say so on the gap.
@@ -175,7 +214,7 @@ export class BackfillWorker {
       // A chat's membership is read, routed and remembered by one piece at a time in this process: two pieces
       // of one chat at once (two users' listings queue its comparison; a history page and a comparison) would
       // both compare with the memory as it was before either, and could tell the same member twice.
-      const outcome = await this.#memberships.run(historyChatsOf(piece.scope, items), () => this.#routing.route(piece, id, items, window, desired, logger));
+      const outcome = await this.#memberships.run(historyChatsOf(piece.scope, items), () => routing.route(piece, id, items, window, desired, logger));
       if (typeof outcome !== 'number') return outcome;
       changes = outcome;
     }

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
+import type { DesiredSubscriptionSource } from '../subscriptions/tenant-desired-subscriptions.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import type { BackfillWorker } from './backfill-worker.js';
 import type { Gap, GapLog, GapReason } from './gap-log.js';
@@ -13,7 +13,7 @@ export interface GapDetectorOptions {
   readonly pieces: Pick<PieceStore, 'deleteAll'>;
   readonly heartbeat: HeartbeatStore;
   readonly worker: Pick<BackfillWorker, 'openGap' | 'resumeGap' | 'requeueStalled'>;
-  readonly desired: readonly DesiredSubscription[];
+  readonly desired: DesiredSubscriptionSource;
   /** Where the reconciler records the windows in which an entry had no subscription. */
   readonly records: Pick<SubscriptionRecords, 'list'>;
   /** A heartbeat older than this opens a downtime gap; 0: never. */
@@ -42,7 +42,7 @@ export class GapDetector {
   readonly #pieces: Pick<PieceStore, 'deleteAll'>;
   readonly #heartbeat: HeartbeatStore;
   readonly #worker: GapDetectorOptions['worker'];
-  readonly #desired: readonly DesiredSubscription[];
+  readonly #desired: DesiredSubscriptionSource;
   readonly #records: GapDetectorOptions['records'];
   readonly #afterDowntimeSeconds: number;
   readonly #safetyNetHours: number;
@@ -68,6 +68,8 @@ export class GapDetector {
    * Also opens a gap for each window without subscription the reconciler closed and no gap covers yet.
    */
   async beat(logger: Logger): Promise<Gap[]> {
+    // The tenants served may have changed (onboarded, removed): read the registry again when stale.
+    await this.#desired.refresh();
     const now = new Date(this.#now());
     const previous = await this.#heartbeat.last();
     const ownBeat = previous?.getTime() === this.#lastBeat; // a threshold under the beat interval is no downtime
@@ -89,7 +91,7 @@ export class GapDetector {
       if (g.status === 'open' && now.getTime() - Date.parse(g.openedAt) > STALE_OPEN_MS) await this.#worker.resumeGap(g, logger);
     }
     for (const r of await this.#records.list()) {
-      if (!this.#desired.some((d) => d.name === r.name)) continue;
+      if (!this.#desired.all.some((d) => d.name === r.name)) continue;
       for (const w of recordedWindows(r)) {
         if (known.has(w.gapId)) continue;
         opened.push(...(await this.open('subscription_recreated', w.from, w.to, r.name, logger)));
@@ -128,14 +130,14 @@ export class GapDetector {
    * (expired-token-gaps.ts), so a replayed request costs at most one such gap per desired subscription.
    */
   async openForSubscription(reason: GapReason, subscriptionId: string, from: Date, to: Date, logger: Logger): Promise<Gap[]> {
-    const record = (await this.#records.list()).find((r) => (r.subscriptionId === subscriptionId || r.gapSubscriptionId === subscriptionId) && this.#desired.some((d) => d.name === r.name));
-    if (!record) logger.warn('backfill.subscription_unknown', { subscriptionId, reason, desired: this.#desired.length });
+    const record = (await this.#records.list()).find((r) => (r.subscriptionId === subscriptionId || r.gapSubscriptionId === subscriptionId) && this.#desired.all.some((d) => d.name === r.name));
+    if (!record) logger.warn('backfill.subscription_unknown', { subscriptionId, reason, desired: this.#desired.all.length });
     return this.open(reason, from, to, record?.name, logger);
   }
 
   /** Opens a gap `[from, to]` for one desired subscription (`name`) or all. */
   async open(reason: GapReason, from: Date, to: Date, name: string | undefined, logger: Logger): Promise<Gap[]> {
-    const targets = this.#desired.filter((d) => name === undefined || d.name === name);
+    const targets = this.#desired.all.filter((d) => name === undefined || d.name === name);
     const out: Gap[] = [];
     for (const d of targets) out.push(await this.#worker.openGap({ name: d.name, from: from.toISOString(), to: to.toISOString(), reason }, logger));
     return out;

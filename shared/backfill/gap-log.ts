@@ -4,7 +4,7 @@ import { tableOnce } from '../util/table-once.js';
 import type { PieceStore } from './piece-store.js';
 
 /** Why a window may hold changes Graph never delivered. */
-export type GapReason = 'downtime' | 'subscription_recreated' | 'storage_outage' | 'safety_net' | 'manual' | 'validation_token_expired';
+export type GapReason = 'downtime' | 'subscription_recreated' | 'storage_outage' | 'safety_net' | 'manual' | 'validation_token_expired' | 'tenant_baseline';
 
 /**
  * A window `[from, to]` of one desired subscription during which notifications may have been lost, and how

@@ -7,6 +7,7 @@ import { Pacer } from '../util/pacer.js';
 import type { BackfillPiece } from './backfill-piece.js';
 import type { ChatRead } from './first-members.js';
 import { chatContainer, containerOf } from './graph-reads.js';
+import type { TenantReadShares } from './tenant-read-shares.js';
 
 /**
  * Teams' limit on one chat or channel is one request per second per app; the margin covers the time
@@ -36,24 +37,31 @@ export class PacedReader {
   readonly #graph: GraphClient;
   readonly #queue: QueueClient;
   readonly #pacer = new Pacer(PER_CONTAINER_INTERVAL_MS);
+  readonly #tenantId: string;
+  readonly #shares: TenantReadShares | undefined;
 
-  constructor(options: { graph: GraphClient; queue: QueueClient }) {
+  /** `shares`: the budget this reader's tenant (`tenantId`) shares with the other tenants' readers. */
+  constructor(options: { graph: GraphClient; queue: QueueClient; tenantId?: string; shares?: TenantReadShares }) {
     this.#graph = options.graph;
     this.#queue = options.queue;
+    this.#tenantId = options.tenantId ?? '';
+    this.#shares = options.shares;
   }
 
   /** Reads the page `url` of a piece (see PageRead). */
   async readPage(piece: BackfillPiece, url: string, logger: Logger): Promise<PageRead> {
+    if (this.#shares) {
+      // The tenant's fair share first: a tenant far ahead of its share puts the piece back for when it is due.
+      const waitMs = this.#shares.reserve(this.#tenantId, MAX_PACED_WAIT_MS);
+      if (waitMs > MAX_PACED_WAIT_MS) return { outcome: await this.#putBack(piece, waitMs) };
+      if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+    }
     const container = containerOf(piece.scope);
     if (container) {
       // A long wait goes back on the queue for when the slot is free, without booking it (it would push back
       // every later piece).
       const waitMs = this.#pacer.reserve(container, MAX_PACED_WAIT_MS);
-      if (waitMs > MAX_PACED_WAIT_MS) {
-        const retryAfterSeconds = Math.ceil(waitMs / 1000);
-        await sendToQueue(this.#queue, encodeJsonMessage(piece), { visibilityTimeoutSeconds: retryAfterSeconds });
-        return { outcome: { status: 'throttled', retryAfterSeconds } };
-      }
+      if (waitMs > MAX_PACED_WAIT_MS) return { outcome: await this.#putBack(piece, waitMs) };
       if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
     }
     try {
@@ -63,6 +71,13 @@ export class PacedReader {
       if (isGraphRequestError(e, 404) || isGraphRequestError(e, 403)) return { unreachable: e };
       throw e;
     }
+  }
+
+  /** Puts a piece back on the queue for when its slot is free. */
+  async #putBack(piece: BackfillPiece, waitMs: number): Promise<PieceOutcome> {
+    const retryAfterSeconds = Math.ceil(waitMs / 1000);
+    await sendToQueue(this.#queue, encodeJsonMessage(piece), { visibilityTimeoutSeconds: retryAfterSeconds });
+    return { status: 'throttled', retryAfterSeconds };
   }
 
   /** Puts a piece Graph throttled back on the queue for after its Retry-After (at least a second). */

@@ -10,10 +10,11 @@ import { receiveSettings, type ReceiveSettings } from './settings/receive.js';
 import { routeSettings, type RouteSettings } from './settings/route.js';
 import { subscriptionSettings, type SubscriptionSettings } from './settings/subscriptions.js';
 import { storageSettings, type StorageSettings } from './settings/storage.js';
+import { tenantSettings, type TenantSettings } from './settings/tenants.js';
 
 export { isDevelopment, type SettingDefinition } from './settings/define.js';
 export { LOCAL_APP_ID, LOCAL_CLIENT_STATE, LOCAL_TENANT_ID, MICROSOFT_JWKS_URL } from './settings/receive.js';
-export type { BackfillSettings, CertificateSettings, GraphSettings, HealthSettings, MetricsSettings, ReceiveSettings, RouteSettings, StorageSettings, SubscriptionSettings };
+export type { BackfillSettings, CertificateSettings, GraphSettings, HealthSettings, MetricsSettings, ReceiveSettings, RouteSettings, StorageSettings, SubscriptionSettings, TenantSettings };
 
 /**
  * The settings' areas, each in its own file under settings/ with one zod schema: a setting is defined,
@@ -29,6 +30,7 @@ const AREAS: readonly SettingsArea<object>[] = [
   backfillSettings,
   metricsSettings,
   healthSettings,
+  tenantSettings,
 ];
 
 /**
@@ -46,7 +48,8 @@ export type Settings = { readonly environment: string } & StorageSettings &
   SubscriptionSettings &
   BackfillSettings &
   MetricsSettings &
-  HealthSettings;
+  HealthSettings &
+  TenantSettings;
 
 /** The value a setting has in this environment: set value, else its default for this environment. */
 export function settingValue(env: Env, name: string): string | undefined {

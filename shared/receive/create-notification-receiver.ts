@@ -6,7 +6,7 @@ import { StorageNotificationStore } from '../queue/notification-store.js';
 import { ClientStateVerifier } from './client-state.js';
 import { JWKS_FETCH_TIMEOUT_MS } from './answer-budget.js';
 import { remoteKeySet } from './remote-key-set.js';
-import { NotificationReceiver } from './notification-receiver.js';
+import { NotificationReceiver, type TenantAllowList } from './notification-receiver.js';
 import { StorageOutageWatch } from './storage-outage-watch.js';
 import { ValidationTokenVerifier } from './validation-tokens.js';
 
@@ -17,7 +17,7 @@ import { ValidationTokenVerifier } from './validation-tokens.js';
  */
 export function createNotificationReceiver(
   settings: StorageSettings & ReceiveSettings,
-  options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown>; metrics?: Metrics; now?: () => number } = {},
+  options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown>; metrics?: Metrics; now?: () => number; tenants?: TenantAllowList } = {},
 ): NotificationReceiver {
   const retryOptions = receiveRetry(settings.storageTimeoutMs);
   const store = new StorageNotificationStore({
@@ -27,7 +27,8 @@ export function createNotificationReceiver(
     container: settings.notificationsContainer,
     timeoutMs: settings.storageTimeoutMs,
   });
-  const tenantIds = new Set(settings.tenantIds);
+  // The tenant registry's served tenants when the app gives them (createApp); else GRAPH_TENANT_IDS alone.
+  const tenantIds: TenantAllowList = options.tenants ?? new Set(settings.tenantIds);
   // jose refetches the key set on an unknown kid at most once per cooldown (forged kids cannot make it
   // hammer the endpoint) and every cacheMaxAge (10 minutes) regardless.
   const jwksCooldownMs = 30_000;

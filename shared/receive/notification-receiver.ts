@@ -23,11 +23,21 @@ export interface ReceiveRequest {
   readBody(): Promise<Uint8Array>;
 }
 
+/**
+ * Which tenants are served: `has` answers from memory for the hot loop; `serves`, when given, may read the
+ * tenant registry again for a tenant `has` does not know (one onboarded a moment ago).
+ */
+export interface TenantAllowList {
+  has(tenantId: string): boolean;
+  serves?(tenantId: string): Promise<boolean>;
+}
+
 export interface NotificationReceiverOptions {
   readonly clientState: ClientStateVerifier;
   readonly tokens: ValidationTokenVerifier;
   readonly store: NotificationStore;
-  readonly tenantIds: ReadonlySet<string>;
+  /** The tenants whose notifications are accepted (GRAPH_TENANT_IDS, or the tenant registry's served ones). */
+  readonly tenantIds: TenantAllowList;
   readonly maxBodyBytes: number;
   readonly now?: () => number;
   /** Seconds Graph is asked to wait before retrying after a 503. */
@@ -101,6 +111,23 @@ export class NotificationReceiver {
     } catch (e) {
       if (!(e instanceof BadRequestError)) throw e;
       return refuse(e.status, e.code, e.message);
+    }
+
+    // A tenant not served at the last read of the registry may have been onboarded since: read it again
+    // (bounded by the answer's deadline). Not knowing is no reason to drop: Graph retries after a 503.
+    const allowList = this.#options.tenantIds;
+    const unknown = [...new Set(collection.value.map((i) => i.tenantId.toLowerCase()))].filter((t) => !allowList.has(t));
+    if (unknown.length > 0 && allowList.serves) {
+      let read: 'done' | 'failed' | undefined;
+      const reading = Promise.all(unknown.map((t) => allowList.serves!(t))).then(
+        () => (read = 'done'),
+        (e: unknown) => {
+          read = 'failed';
+          logger.error('receive.tenants_unavailable', { endpoint, tenants: unknown.length, error: (e as Error).message });
+        },
+      );
+      await deadline.waitFor(reading);
+      if (read !== 'done') return this.#retryLater('ERR_TENANTS_UNAVAILABLE', 'The tenants served could not be read; retry later.');
     }
 
     const rejections = new RejectionLog();

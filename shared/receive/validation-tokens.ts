@@ -59,7 +59,7 @@ export interface ValidationTokenVerifierOptions {
   /** Our application (client) id: the token's `aud`. */
   readonly appId: string;
   /** Tenants we accept; lower-case GUIDs. */
-  readonly tenantIds: ReadonlySet<string>;
+  readonly tenantIds: { has(tenantId: string): boolean };
   /** Resolves the signing key: a remote JWKS in production, a local one in tests. */
   readonly getKey: JWTVerifyGetKey;
   /** Clock skew tolerated on exp/nbf, in seconds. */

@@ -2,6 +2,8 @@ import { RelayError } from '../errors.js';
 import { isGraphRequestError, type GraphClient } from '../graph/graph-client.js';
 import type { ChangeNotification } from '../protocol/notification.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
+import type { DesiredSubscriptionSource } from '../subscriptions/tenant-desired-subscriptions.js';
+import type { SubscriptionManager } from '../subscriptions/create-subscription-manager.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
 import { kindNamed } from '../kinds/teams-kinds.js';
 import { parseResourcePath, type ResourceKind } from './resource-path.js';
@@ -57,10 +59,10 @@ export class UnknownSubscriptionError extends RelayError {
  * 429 and 5xx throw (the message is retried); other refusals throw HydrationFailedError (dead-lettered).
  */
 export class GraphResourceHydrator implements ResourceHydrator {
-  readonly #graph: GraphClient;
+  readonly #graphIn: (tenantId: string) => GraphClient;
   readonly #records: Pick<SubscriptionRecords, 'list'>;
-  readonly #desired: readonly DesiredSubscription[];
-  readonly #tenant: string;
+  readonly #desired: DesiredSubscriptionSource;
+  readonly #serves: (tenantId: string) => boolean;
   /** Entry name by subscription id, from every read of the records (oldest first). */
   readonly #nameOf = new Map<string, string>();
   /** The read under way, if any. */
@@ -70,26 +72,26 @@ export class GraphResourceHydrator implements ResourceHydrator {
   #lastReadAt = Number.NEGATIVE_INFINITY;
 
   /**
-   * `graphTenantId`: the tenant the Graph client reads in (GRAPH_TENANT_IDS' first). Another tenant's
-   * notification (a cross-tenant chat seen by an allow-listed tenant's subscription) is never hydrated: the
-   * app's credential cannot read that tenant's resources, and a 404 there would be announced as a deletion.
+   * `graphIn`: the Graph client acting in a tenant; the notification's tenant is read in with its own. A
+   * notification of a tenant the relay does not serve (`serves`) is never hydrated: the app holds no consent
+   * there to read its resources, and a 404 there would be announced as a deletion.
    */
-  constructor(graph: GraphClient, records: Pick<SubscriptionRecords, 'list'>, desired: readonly DesiredSubscription[], graphTenantId: string) {
-    this.#graph = graph;
+  constructor(graphIn: (tenantId: string) => GraphClient, records: Pick<SubscriptionRecords, 'list'>, desired: DesiredSubscriptionSource, serves: (tenantId: string) => boolean) {
+    this.#graphIn = graphIn;
     this.#records = records;
     this.#desired = desired;
-    this.#tenant = graphTenantId.toLowerCase();
+    this.#serves = serves;
   }
 
   async hydrate(notification: ChangeNotification): Promise<Hydrated | undefined> {
-    if (notification.tenantId.toLowerCase() !== this.#tenant) return undefined;
+    if (!this.#serves(notification.tenantId)) return undefined;
     const kind = parseResourcePath(notification.resource)?.kind;
-    const desired = kind && (await this.#entryOf(notification.subscriptionId, kind));
+    const desired = kind && (await this.#entryOf(notification.subscriptionId, notification.tenantId, kind));
     if (!desired) return undefined;
     const path = graphPathOf(notification.resource, desired.version);
     if (!path) return undefined;
     try {
-      return { resource: await this.#graph.get<Record<string, unknown>>(path) };
+      return { resource: await this.#graphIn(notification.tenantId).get<Record<string, unknown>>(path) };
     } catch (e) {
       if (isGraphRequestError(e, 404)) return 'gone';
       if (isGraphRequestError(e) && e.status !== 429 && e.status < 500) throw new HydrationFailedError(`GET of the notified resource failed: ${e.message}`);
@@ -101,15 +103,15 @@ export class GraphResourceHydrator implements ResourceHydrator {
    * The `hydrate` entry whose subscription sent a notification of `kind`, undefined when it is another
    * entry's; throws UnknownSubscriptionError when that takes the subscription and it is in no record.
    */
-  async #entryOf(subscriptionId: string, kind: ResourceKind): Promise<DesiredSubscription | undefined> {
-    const ofKind = this.#desired.filter((d) => d.catalog.kind === kind);
+  async #entryOf(subscriptionId: string, tenantId: string, kind: ResourceKind): Promise<DesiredSubscription | undefined> {
+    const ofKind = this.#desired.forTenant(tenantId).filter((d) => d.catalog.kind === kind);
     if (!ofKind.some((d) => d.hydrate)) return undefined;
     // Whichever of the app's subscriptions it came from, every entry of its kind wants it hydrated alike.
     if (ofKind.every((d) => d.hydrate && d.version === ofKind[0]?.version)) return ofKind[0];
     if (!this.#nameOf.has(subscriptionId)) await this.#readAfterNow();
     const name = this.#nameOf.get(subscriptionId);
     if (name === undefined) throw new UnknownSubscriptionError(`Subscription ${subscriptionId} is in no subscription record (created a moment ago, or deleted); the message is retried.`);
-    const d = this.#desired.find((e) => e.name === name);
+    const d = this.#desired.byName(name);
     return d?.hydrate ? d : undefined;
   }
 
@@ -153,4 +155,17 @@ export class GraphResourceHydrator implements ResourceHydrator {
       this.#nameOf.delete(id);
     }
   }
+}
+
+/** The hydrator of the app's subscription side: each tenant read with its own Graph client, only while it is served. */
+export function createResourceHydrator(
+  subscriptions: Pick<SubscriptionManager, 'graphs' | 'records' | 'desired' | 'tenants'>,
+  records: Pick<SubscriptionRecords, 'list'> = subscriptions.records,
+): GraphResourceHydrator {
+  return new GraphResourceHydrator(
+    (t) => subscriptions.graphs.forTenant(t),
+    records,
+    subscriptions.desired,
+    (t) => subscriptions.tenants.has(t),
+  );
 }

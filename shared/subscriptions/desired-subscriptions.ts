@@ -18,6 +18,12 @@ export interface DesiredSubscription {
   readonly lifetimeMinutes: number;
   readonly catalog: CatalogResource;
   readonly model?: 'A' | 'B';
+  /** The file's `tenants` (lower case): the entry applies to these tenants only; absent, to every served tenant. */
+  readonly tenants?: readonly string[];
+  /** The tenant this subscription lives in (set once the entry is applied to a tenant; absent: the app's own). */
+  readonly tenantId?: string;
+  /** The file entry's own name (`name` is qualified with the tenant for a tenant other than the app's own). */
+  readonly entryName?: string;
 }
 
 const entrySchema = z.strictObject({
@@ -30,6 +36,11 @@ const entrySchema = z.strictObject({
   lifetimeMinutes: z.number().int().positive().optional(),
   /** Ignored, accepted so that older files still load: it allowed a resource without `model=` while Teams APIs were metered. */
   evaluationMode: z.boolean().optional(),
+  /** The tenants the entry applies to (tenant ids); absent: every tenant the relay serves. */
+  tenants: z
+    .array(z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a tenant id (GUID)'))
+    .min(1)
+    .optional(),
 });
 
 const fileSchema = z.strictObject({ $schema: z.string().optional(), subscriptions: z.array(entrySchema) });
@@ -72,6 +83,7 @@ export function parseDesiredSubscriptions(json: unknown, source = 'the subscript
       lifetimeMinutes: lifetime,
       catalog: entry,
       ...(check.model ? { model: check.model } : {}),
+      ...(e.tenants ? { tenants: e.tenants.map((t) => t.toLowerCase()) } : {}),
     });
   });
   if (problems.length > 0) throw new InvalidDefinitionError(`${source} has ${problems.length} mistake(s):\n  - ${problems.join('\n  - ')}`);

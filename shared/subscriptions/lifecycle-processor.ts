@@ -6,7 +6,7 @@ import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../queue/qu
 import { originalMessageText, type DeadLetterQueue } from '../route/dead-letter.js';
 import type { ResyncEvents } from './resync-events.js';
 import type { SubscriptionRecords } from './subscription-records.js';
-import type { SubscriptionReconciler } from './subscription-reconciler.js';
+import type { TenantReconcilers } from './tenant-reconcilers.js';
 
 export type LifecycleOutcome =
   | { readonly status: 'reauthorized' | 'renewed' | 'recreated' | 'resync'; readonly subscriptionId: string }
@@ -14,9 +14,10 @@ export type LifecycleOutcome =
   | { readonly status: 'dead-lettered'; readonly reason: string };
 
 export interface LifecycleProcessorOptions {
-  readonly graph: GraphClient;
+  /** The Graph client acting in a tenant. */
+  readonly graphIn: (tenantId: string) => GraphClient;
   readonly records: SubscriptionRecords;
-  readonly reconciler: SubscriptionReconciler;
+  readonly reconciler: Pick<TenantReconcilers, 'renew' | 'reconcileOne'>;
   /** Where resync events go (teams-subscription-events). */
   readonly resync: ResyncEvents;
   /** Where a message that can never be acted on goes, with its reason (replayable after a fix). */
@@ -41,15 +42,15 @@ export class SubscriptionRepairError extends RelayError {
  * a message that is not a lifecycle notification is dead-lettered. (clientState was checked on receipt.)
  */
 export class LifecycleProcessor {
-  readonly #graph: GraphClient;
+  readonly #graphIn: (tenantId: string) => GraphClient;
   readonly #records: SubscriptionRecords;
-  readonly #reconciler: SubscriptionReconciler;
+  readonly #reconciler: Pick<TenantReconcilers, 'renew' | 'reconcileOne'>;
   readonly #resync: ResyncEvents;
   readonly #deadLetters: DeadLetterQueue;
   readonly #sourceQueue: string;
 
   constructor(options: LifecycleProcessorOptions) {
-    this.#graph = options.graph;
+    this.#graphIn = options.graphIn;
     this.#records = options.records;
     this.#reconciler = options.reconciler;
     this.#resync = options.resync;
@@ -82,7 +83,7 @@ export class LifecycleProcessor {
     switch (item.lifecycleEvent) {
       case 'reauthorizationRequired': {
         try {
-          await this.#graph.reauthorizeSubscription(item.subscriptionId);
+          await this.#graphIn(item.tenantId).reauthorizeSubscription(item.subscriptionId);
           logger.info('lifecycle.reauthorized', fields);
           return { status: 'reauthorized', subscriptionId: item.subscriptionId };
         } catch (e) {

@@ -34,6 +34,8 @@ export interface EntryResult {
 export interface ReconcileReport {
   readonly entries: EntryResult[];
   readonly undesired: { readonly id: string; readonly resource: string; readonly action: 'deleted' | 'kept' }[];
+  /** The app's subscriptions (our notification URL) Graph holds in the tenant after the run: what counts against its quota. */
+  readonly held: number;
 }
 
 export interface SubscriptionReconcilerOptions {
@@ -130,9 +132,20 @@ export class SubscriptionReconciler {
         undesired.push({ id: s.id, resource: s.resource, action: this.#deleteUndesired ? 'deleted' : 'kept' });
       }
       const summary = Object.fromEntries(['created', 'adopted', 'renewed', 'rotated', 'recreated', 'unchanged', 'failed', 'skipped'].map((a) => [a, entries.filter((e) => e.action === a).length]));
-      this.#logger.info('subscriptions.reconciled', { ...summary, undesired: undesired.length });
+      const held = claimed.size + undesired.filter((u) => u.action === 'kept').length;
+      this.#logger.info('subscriptions.reconciled', { tenantId: this.#tenantId, ...summary, undesired: undesired.length, held });
       for (const e of entries.filter((x) => x.action === 'failed')) this.#logger.error('subscriptions.entry_failed', { name: e.name, error: e.error });
-      return { entries, undesired };
+      return { entries, undesired, held };
+    });
+  }
+
+  /** Deletes every subscription of ours in the tenant, desired or not (a tenant offboarded); returns their ids. */
+  removeAll(): Promise<string[]> {
+    return this.#lock.run(async () => {
+      const ours = await this.#ours();
+      for (const s of ours) await this.#delete(s.id);
+      this.#logger.info('subscriptions.removed_all', { tenantId: this.#tenantId, deleted: ours.length });
+      return ours.map((s) => s.id);
     });
   }
 
@@ -157,7 +170,8 @@ export class SubscriptionReconciler {
   }
 
   async #ours(): Promise<GraphSubscription[]> {
-    const versions = new Set(this.#desired.map((d) => d.version));
+    // v1.0 always: an entry removed from the file (or a tenant offboarded) may have left subscriptions there.
+    const versions = new Set(['v1.0' as const, ...this.#desired.map((d) => d.version)]);
     const lists = await Promise.all([...versions].map((v) => this.#graph.listSubscriptions(v)));
     const seen = new Set<string>();
     return lists.flat().filter((s) => s.notificationUrl === this.#notificationUrl && !seen.has(s.id) && seen.add(s.id));

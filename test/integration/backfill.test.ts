@@ -16,7 +16,7 @@ import { createQueueServiceClient, createTableClient } from '../../shared/config
 import { createRecordingLogger } from '../../shared/log.js';
 import { decodeJsonMessage } from '../../shared/queue/json-message.js';
 import { createNotificationProcessor } from '../../shared/route/create-notification-processor.js';
-import { GraphResourceHydrator, UnknownSubscriptionError } from '../../shared/route/resource-hydrator.js';
+import { createResourceHydrator, UnknownSubscriptionError } from '../../shared/route/resource-hydrator.js';
 import { QUEUED_NOTIFICATION_SCHEMA, type QueuedNotification } from '../../shared/queue/queued-notification.js';
 import type { TeamsCloudEvent } from '../../shared/route/teams-event.js';
 import { createSubscriptionManager } from '../../shared/subscriptions/create-subscription-manager.js';
@@ -81,7 +81,7 @@ function relay(subscriptions: unknown[], env: Record<string, string> = {}) {
   );
   const logger = createRecordingLogger();
   const manager = createSubscriptionManager(settings, certs, logger, { now: () => sim.clock.now() });
-  const processor = () => createNotificationProcessor(settings, { certificates: certs, hydrator: new GraphResourceHydrator(manager.graph, manager.records, manager.reconciler.desired, sim.tenantId) });
+  const processor = () => createNotificationProcessor(settings, { certificates: certs, hydrator: createResourceHydrator(manager) });
   /** A fresh instance of the app's parts, as after a restart. */
   const start = () => createBackfill(settings, processor(), manager, { now: () => sim.clock.now() });
   const service = createQueueServiceClient(settings.storage);
@@ -469,7 +469,7 @@ describe('backfill', () => {
         }
       },
     };
-    const processor = createNotificationProcessor(r.settings, { certificates: certs, hydrator: new GraphResourceHydrator(r.manager.graph, records, r.manager.reconciler.desired, sim.tenantId) });
+    const processor = createNotificationProcessor(r.settings, { certificates: certs, hydrator: createResourceHydrator(r.manager, records) });
     const startedAt = Date.now();
     const outcomes = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) =>

@@ -10,6 +10,8 @@ export interface BackfillSettings {
     readonly marginMinutes: number;
     /** 0: no daily safety net. */
     readonly safetyNetHours: number;
+    /** The Graph reads per second the backfill makes in one instance, shared fairly between the tenants reading. */
+    readonly readsPerSecond: number;
   };
 }
 
@@ -39,6 +41,12 @@ const BACKFILL_SETTINGS = {
     description: 'When set (24 to 48), a daily timer reads back the last this-many hours of every desired subscription, whatever was detected; 0: off.',
     read: wholeNumber(0, 48, (hours, name) => (hours > 0 && hours < 24 ? `${name} must be 0 (off) or from 24 to 48, not ${hours}.` : undefined)),
   },
+  BACKFILL_READS_PER_SECOND: {
+    default: '20',
+    description:
+      "The backfill's Graph reads per second in one instance, shared fairly between the tenants reading (each of N tenants gets 1/N; one tenant's large gap never starves another's). Teams' own limits per chat and channel apply besides.",
+    read: wholeNumber(1, 1000),
+  },
 };
 
 /** Reading back from Graph what may have been missed (gaps, downtime, the daily safety net). */
@@ -50,6 +58,7 @@ export const backfillSettings = settingsArea(BACKFILL_SETTINGS, {
       afterDowntimeSeconds: v.BACKFILL_AFTER_DOWNTIME_SECONDS,
       marginMinutes: v.BACKFILL_MARGIN_MINUTES,
       safetyNetHours: v.BACKFILL_SAFETY_NET_HOURS,
+      readsPerSecond: v.BACKFILL_READS_PER_SECOND,
     },
   }),
 });

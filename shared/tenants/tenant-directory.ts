@@ -1,0 +1,81 @@
+import { SERVED_STATES, type TenantRecord } from './tenant-registry.js';
+
+/** How long a read of the registry is trusted before the next use reads it again. */
+const FRESH_MS = 30_000;
+/** A tenant met that the last read did not serve reads the registry again, at most this often. */
+const MISS_REREAD_MS = 5_000;
+
+/**
+ * The tenants the relay serves now: those of GRAPH_TENANT_IDS (a registry of one for a single-tenant
+ * deployment; the first is the app's own, "home" tenant) and the registry's onboarding, active and degraded
+ * ones. A configured tenant the registry holds as offboarding or removed is not served. Reads of the registry
+ * are cached; `refresh` reads again when the last read is stale, and `serves` when a tenant it has not seen
+ * served comes along (a tenant just onboarded by the CLI is served within seconds, a forged one costs a read
+ * every few seconds at most).
+ */
+export class TenantDirectory {
+  readonly #configured: readonly string[];
+  readonly #registry: { list(): Promise<TenantRecord[]> } | undefined;
+  readonly #now: () => number;
+  #served: ReadonlySet<string>;
+  #records: readonly TenantRecord[] = [];
+  #readAt = Number.NEGATIVE_INFINITY;
+  #reading: Promise<void> | undefined;
+
+  constructor(options: { configured: readonly string[]; registry?: { list(): Promise<TenantRecord[]> }; now?: () => number }) {
+    this.#configured = options.configured.map((t) => t.toLowerCase());
+    this.#registry = options.registry;
+    this.#now = options.now ?? Date.now;
+    this.#served = new Set(this.#configured);
+  }
+
+  /** The app's own tenant: the first of GRAPH_TENANT_IDS (where a managed identity's token is valid). */
+  get home(): string {
+    return this.#configured[0] ?? '';
+  }
+
+  /** The tenants served at the last read, the home tenant first. */
+  get served(): readonly string[] {
+    return [...this.#served];
+  }
+
+  /** The registry's records at the last read. */
+  get records(): readonly TenantRecord[] {
+    return this.#records;
+  }
+
+  /** Whether `tenantId` was served at the last read (no I/O: for the receive path's hot loop, after `serves`). */
+  has(tenantId: string): boolean {
+    return this.#served.has(tenantId.toLowerCase());
+  }
+
+  /** Whether `tenantId` is served, reading the registry again when the tenant is new to it and the read is a few seconds old. */
+  async serves(tenantId: string): Promise<boolean> {
+    if (this.has(tenantId)) return true;
+    if (this.#registry && this.#now() - this.#readAt >= MISS_REREAD_MS) await this.#read();
+    return this.has(tenantId);
+  }
+
+  /** Reads the registry when the last read is older than 30 s (or always, with `force`). */
+  async refresh(options: { force?: boolean } = {}): Promise<void> {
+    if (!this.#registry) return;
+    if (options.force || this.#now() - this.#readAt >= FRESH_MS) await this.#read();
+  }
+
+  /** One read at a time: callers meanwhile share it. A failed read keeps the last answer (and is retried on next use). */
+  #read(): Promise<void> {
+    this.#reading ??= (async () => {
+      try {
+        const records = await this.#registry!.list();
+        const closed = new Set(records.filter((r) => !SERVED_STATES.includes(r.state)).map((r) => r.tenantId));
+        const served = [...this.#configured.filter((t) => !closed.has(t)), ...records.filter((r) => SERVED_STATES.includes(r.state)).map((r) => r.tenantId)];
+        this.#served = new Set(served);
+        this.#records = records;
+        this.#readAt = this.#now();
+      } finally {
+        this.#reading = undefined;
+      }
+    })();
+    return this.#reading;
+  }
+}
