@@ -3,13 +3,13 @@ import { runtime, withInvocationLog } from './adapters/runtime.js';
 import { RECONCILE_SCHEDULE } from './adapters/trigger-bindings.js';
 
 /**
- * Keeps Graph's subscriptions as the desired-subscriptions file says: on schedule, and once at start. The
- * reconciler logs through the scoped logger: inside this call, that is the invocation's log.
+ * Keeps Graph's subscriptions as the desired-subscriptions file says, in every tenant served: on schedule, and
+ * once at start. The reconciler logs through the scoped logger: inside this call, that is the invocation's log.
  */
 export function reconcileSubscriptions(_timer: Timer, context: InvocationContext): Promise<void> {
   return withInvocationLog(context, async () => {
     const { subscriptions } = runtime();
-    if (subscriptions.reconciler.desired.length === 0) return;
+    if (subscriptions.desired.entries.length === 0) return;
     await subscriptions.reconciler.reconcile();
   });
 }

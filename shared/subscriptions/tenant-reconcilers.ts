@@ -90,16 +90,24 @@ export class TenantReconcilers {
     };
   }
 
-  reconcileOne(name: string): Promise<EntryResult> {
-    const d = this.#desired.byName(name);
-    if (!d) return Promise.resolve({ name, action: 'failed', error: 'not a desired subscription' });
+  /** Reconciles one entry in its tenant (after subscriptionRemoved, say); an entry of a tenant no longer served is left alone. */
+  async reconcileOne(name: string): Promise<EntryResult> {
+    const d = await this.#servedEntry(name);
+    if (!d) return { name, action: 'skipped', error: 'not a desired subscription of a tenant served' };
     return this.forTenant(d.tenantId ?? '').reconcileOne(name);
   }
 
-  renew(record: SubscriptionRecord): Promise<EntryResult> {
-    const d = this.#desired.byName(record.name);
-    if (!d) return this.reconcileOne(record.name);
+  /** Renews one subscription in its tenant (reauthorizationRequired); one of a tenant no longer served is left alone. */
+  async renew(record: SubscriptionRecord): Promise<EntryResult> {
+    const d = await this.#servedEntry(record.name);
+    if (!d) return { name: record.name, action: 'skipped', error: 'not a desired subscription of a tenant served' };
     return this.forTenant(d.tenantId ?? '').renew(record);
+  }
+
+  async #servedEntry(name: string): Promise<DesiredSubscription | undefined> {
+    await this.#desired.refresh();
+    const d = this.#desired.byName(name);
+    return d && this.#servedTenants().includes(d.tenantId ?? '') ? d : undefined;
   }
 
   clientStateOf(record: SubscriptionRecord | undefined): ClientStateUse | undefined {

@@ -52,7 +52,8 @@ const RECEIVE_SETTINGS = {
   },
   GRAPH_TENANT_IDS: {
     localDefault: LOCAL_TENANT_ID,
-    description: 'Allow-list of tenant ids (comma-separated). Notifications from any other tenant are discarded.',
+    description:
+      "The tenants served without the tenant registry (comma-separated): the first is the app's own tenant. The registry's onboarding, active and degraded tenants are served besides (docs/tenants.md); notifications of any other tenant are discarded.",
     read: rule((v: string, name: string) => {
       const ids = list(v).map((t) => t.toLowerCase());
       if (ids.length === 0) return new SettingProblem(`${name} is missing: list the tenant ids whose notifications are accepted.`);
