@@ -199,6 +199,7 @@ var tableNames = {
   backfill: 'backfill'
   metrics: 'metrics'
   health: 'health'
+  tenants: 'tenants'
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
@@ -333,6 +334,7 @@ var appSettings = union(
     METRICS_FLUSH_SECONDS: '60'
     METRICS_RETENTION_DAYS: '30'
     HEALTH_TABLE: tableNames.health
+    TENANTS_TABLE: tableNames.tenants
     HEALTH_SILENT_SUBSCRIPTION_HOURS: '24'
     // The verdict's thresholds and the alerts' are one choice.
     HEALTH_GAP_OPEN_MINUTES: string(alertGapOpenMinutes)

@@ -44,8 +44,13 @@ export class TenantDirectory {
     return this.#records;
   }
 
-  /** Whether `tenantId` was served at the last read (no I/O: for the receive path's hot loop, after `serves`). */
+  /**
+   * Whether `tenantId` was served at the last read (no I/O: for the receive path's hot loop, after `serves`).
+   * A read older than 30 s starts another in the background, so that a tenant removed stops being served
+   * within about that long even where nothing else refreshes.
+   */
   has(tenantId: string): boolean {
+    if (this.#registry && !this.#reading && this.#now() - this.#readAt >= FRESH_MS) void this.#read().catch(() => undefined);
     return this.#served.has(tenantId.toLowerCase());
   }
 

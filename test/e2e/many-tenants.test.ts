@@ -112,8 +112,8 @@ beforeAll(async () => {
     await call('POST', '/users', { tenantId, id: OTHER[tenantId], displayName: `Colleague of ${tenantId.slice(0, 4)}` });
   }
   for (const tenantId of [A, B, C]) await call('POST', `/tenants/${tenantId}/consent`, { appId: LOCAL_APP_ID, permissions: [...TEAMS_APPLICATION_PERMISSIONS] });
-  // D's admin granted message reads, not membership reads.
-  await call('POST', `/tenants/${D}/consent`, { appId: LOCAL_APP_ID, permissions: ['Chat.Read.All', 'User.Read.All'] });
+  // D's admin granted membership reads, not message reads.
+  await call('POST', `/tenants/${D}/consent`, { appId: LOCAL_APP_ID, permissions: ['ChatMember.Read.All', 'User.Read.All'] });
   await host.waitFor((l) => l.event === 'subscriptions.reconciled');
 });
 
@@ -198,7 +198,7 @@ describe('many tenants, one relay: onboarding with the CLI, isolation, offboardi
     expect(added.code, added.stdout + added.stderr).toBe(0);
     const d = (await listed()).find((t) => t.tenantId === D)!;
     expect(d).toMatchObject({ state: 'degraded', lastErrorCode: 'missing_permission' });
-    expect(`${d.missingPermissions ?? ''} ${d.lastError ?? ''}`).toContain('ChatMember.Read');
+    expect(`${d.missingPermissions ?? ''} ${d.lastError ?? ''}`).toContain('Chat.Read.All');
   });
 
   it("removes A: its subscriptions deleted in Graph, its later notifications refused, while B's flow on", async () => {

@@ -6,6 +6,7 @@ import { createRecordingLogger } from '../../shared/log.js';
 import { counterKey, type Metrics } from '../../shared/metrics/metrics.js';
 import { createNotificationReceiver } from '../../shared/receive/create-notification-receiver.js';
 import type { ReceiveResponse } from '../../shared/receive/problem.js';
+import type { TenantAllowList } from '../../shared/receive/notification-receiver.js';
 import { testEnv } from './notifications.js';
 import { uniqueName } from './azurite.js';
 
@@ -33,7 +34,7 @@ export function testClock(): TestClock {
  * The production receiver (createNotificationReceiver from settings) pointed at a test Azurite and JWKS,
  * with queue and container names unique to the test.
  */
-export function testReceiver(connectionString: string, jwksUrl: string, env: Record<string, string> = {}, options: { clock?: TestClock } = {}): TestReceiver {
+export function testReceiver(connectionString: string, jwksUrl: string, env: Record<string, string> = {}, options: { clock?: TestClock; tenants?: TenantAllowList } = {}): TestReceiver {
   const names = { change: uniqueName('notif'), lifecycle: uniqueName('life'), container: uniqueName('blobs') };
   const settings = readSettings(
     testEnv({
@@ -55,7 +56,7 @@ export function testReceiver(connectionString: string, jwksUrl: string, env: Rec
     routedAt: () => undefined,
   };
   const clock = options.clock;
-  const receiver = createNotificationReceiver(settings, { metrics, ...(clock ? { now: clock.now } : {}) });
+  const receiver = createNotificationReceiver(settings, { metrics, ...(clock ? { now: clock.now } : {}), ...(options.tenants ? { tenants: options.tenants } : {}) });
   const logger = createRecordingLogger();
   const queueService = QueueServiceClient.fromConnectionString(connectionString);
   return {

@@ -11,6 +11,10 @@ import { MAX_TOKEN_LIFETIME_MS, RESENT_TOKEN_MAX_EXPIRED_MS } from '../../shared
 import { drainNotifications, drainQueue, testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { APP_ID, CLIENT_STATE, OLD_CLIENT_STATE, TENANT_A, TENANT_B, TENANT_OTHER, changeNotification, encryptedNotification, lifecycleNotification } from '../helpers/notifications.js';
 import { testClock, testReceiver } from '../helpers/receiver.js';
+import { eventually } from '../helpers/eventually.js';
+import { AzureNamedKeyCredential, TableClient } from '@azure/data-tables';
+import { TenantDirectory } from '../../shared/tenants/tenant-directory.js';
+import { TenantRegistry } from '../../shared/tenants/tenant-registry.js';
 import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
 
 let azurite: AzuriteProcess;
@@ -147,6 +151,47 @@ describe('clientState', () => {
       tenantId: TENANT_OTHER,
       count: 1,
     });
+  });
+});
+
+describe('the tenants served, from the tenant registry', () => {
+  it('accepts a tenant onboarded after start on its first notification, refuses it within 30 s of its removal, and answers 503 when the registry cannot be read for a tenant it does not know', async () => {
+    const registry = new TenantRegistry(TableClient.fromConnectionString(azurite.connectionString, uniqueName('tenants').replace(/-/g, ''), { allowInsecureConnection: true }));
+    const clock = testClock();
+    const tenants = new TenantDirectory({ configured: [TENANT_A], registry, now: clock.now });
+    const r = testReceiver(azurite.connectionString, issuer.jwksUrl, {}, { tenants });
+    const onboarded = changeNotification({ tenantId: TENANT_OTHER });
+
+    const first = await r.post({ value: [onboarded] });
+    expect(first.status, JSON.stringify(r.logger.lines)).toBe(202);
+    expect(await notificationsOf(r.queues.change)).toHaveLength(0);
+    const at = new Date(clock.now()).toISOString();
+    await registry.save({ tenantId: TENANT_OTHER, state: 'onboarding', addedAt: at, updatedAt: at });
+    clock.advance(5_000);
+    expect((await r.post({ value: [onboarded] })).status).toBe(202);
+    expect(await notificationsOf(r.queues.change)).toHaveLength(1);
+
+    await registry.save({ tenantId: TENANT_OTHER, state: 'removed', addedAt: at, updatedAt: at });
+    clock.advance(30_000);
+    // The first use after 30 s reads the registry again in the background: refused once that read is in.
+    const refusals = () => r.logger.lines.filter((l) => l.event === 'security.notification_rejected' && l.fields.tenantId === TENANT_OTHER).length;
+    await eventually(
+      async () => (await r.post({ value: [onboarded] })).status === 202 && refusals() === 2,
+      () => `a second refusal of the removed tenant (${refusals()})`,
+    );
+    await drainQueue(r.queues.change);
+
+    const unreachable = new TenantDirectory({
+      configured: [TENANT_A],
+      registry: new TenantRegistry(new TableClient('http://127.0.0.1:9/devstoreaccount1', 'tenants', new AzureNamedKeyCredential('devstoreaccount1', 'a2V5'), { allowInsecureConnection: true })),
+    });
+    const down = testReceiver(azurite.connectionString, issuer.jwksUrl, {}, { tenants: unreachable });
+    const refused = await down.post({ value: [changeNotification({ tenantId: TENANT_OTHER }), changeNotification()] });
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.body ?? '{}')).toMatchObject({ code: 'ERR_TENANTS_UNAVAILABLE' });
+    expect(await notificationsOf(down.queues.change)).toHaveLength(0);
+    // A batch of served tenants alone needs no read.
+    expect((await down.post({ value: [changeNotification()] })).status).toBe(202);
   });
 });
 
