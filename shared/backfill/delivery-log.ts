@@ -1,4 +1,5 @@
 import { odata, type TableClient } from '@azure/data-tables';
+import { restStatus } from '../errors.js';
 import { tableOnce } from '../util/table-once.js';
 
 const DELIVERIES = 'delivery';
@@ -37,5 +38,20 @@ export class DeliveryLog {
     const out = new Map<string, string>();
     for await (const e of this.#table.listEntities<{ at: string }>({ queryOptions: { filter: odata`PartitionKey eq ${DELIVERIES}` } })) out.set(decodeURIComponent(e.rowKey ?? ''), e.at);
     return out;
+  }
+
+  /** Deletes what is noted of these subscriptions (a tenant purged); answers how many rows were deleted. */
+  async forget(subscriptionIds: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (const id of subscriptionIds) {
+      this.#written.delete(id);
+      try {
+        await this.#table.deleteEntity(DELIVERIES, encodeURIComponent(id));
+        deleted++;
+      } catch (e) {
+        if (restStatus(e) !== 404) throw e;
+      }
+    }
+    return deleted;
   }
 }

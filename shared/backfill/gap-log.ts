@@ -125,14 +125,35 @@ export class GapLog {
       if (keep.has(gap.id) || !closedBefore(gap, now, days)) continue;
       // Pieces first: a failure in between leaves the gap, and the next run deletes the rest.
       await pieces.deleteAll(gap.id);
-      try {
-        await this.#table.deleteEntity(GAPS, rowKey(gap.id));
-        deleted++;
-      } catch (e) {
-        if (restStatus(e) !== 404) throw e;
+      deleted += await this.#delete(gap.id);
+    }
+    return deleted;
+  }
+
+  /**
+   * Deletes every gap of these entries (names: a tenant purged), whatever its state, with its piece rows.
+   * Pieces first, as in `prune`. Returns how many gap rows were deleted.
+   */
+  async deleteOf(names: readonly string[], pieces: Pick<PieceStore, 'deleteAll'>): Promise<number> {
+    let deleted = 0;
+    for (const name of names) {
+      for (const gap of await this.list({ name })) {
+        await pieces.deleteAll(gap.id);
+        deleted += await this.#delete(gap.id);
       }
     }
     return deleted;
+  }
+
+  /** Deletes a gap's row: 1, or 0 when another deleted it meanwhile. */
+  async #delete(id: string): Promise<number> {
+    try {
+      await this.#table.deleteEntity(GAPS, rowKey(id));
+      return 1;
+    } catch (e) {
+      if (restStatus(e) !== 404) throw e;
+      return 0;
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { restStatus } from '../errors.js';
+import { deleteEntities } from '../util/delete-entities.js';
 import { tableOnce } from '../util/table-once.js';
 
 /** A chat member as the app last saw it: the conversationMember resource, by user. */
@@ -21,7 +22,8 @@ interface Entity {
   changedAt?: string;
 }
 
-const partition = (tenantId: string, chatId: string) => `member|${encodeURIComponent(tenantId.toLowerCase())}|${encodeURIComponent(chatId)}`;
+const tenantPrefix = (tenantId: string) => `member|${encodeURIComponent(tenantId.toLowerCase())}|`;
+const partition = (tenantId: string, chatId: string) => `${tenantPrefix(tenantId)}${encodeURIComponent(chatId)}`;
 /** Where versions before memberships were kept per tenant wrote them (`|` is encoded in a chat id: no clash). */
 const legacyPartition = (chatId: string) => `member|${encodeURIComponent(chatId)}`;
 
@@ -96,5 +98,14 @@ export class MembershipLog {
         if (restStatus(e) !== 412 && restStatus(e) !== 409) throw e;
       }
     }
+  }
+
+  /**
+   * Deletes everything remembered of a tenant's chats (a tenant purged): its partitions, `member|<tenant>|…`
+   * (a range: `}` follows `|`). Memberships kept before they were per tenant name no tenant and stay. Returns how many rows.
+   */
+  deleteTenant(tenantId: string): Promise<number> {
+    const prefix = tenantPrefix(tenantId);
+    return deleteEntities(this.#table, odata`PartitionKey ge ${prefix} and PartitionKey lt ${`${prefix.slice(0, -1)}}`}`);
   }
 }

@@ -33,6 +33,13 @@ export interface QueueEventPublisherOptions {
 export const PUBLISHES_IN_FLIGHT = 128;
 
 /**
+ * The payload blob of an event over 64 KiB: `<tenant id>/<date>/<event id>.json`, under its tenant so that
+ * `tenants remove --purge` deletes a tenant's payloads by prefix (blobs written before #28 are
+ * `<date>/<event id>.json`, left to the retention).
+ */
+export const eventPayloadBlobName = (event: Pick<TeamsCloudEvent, 'tenantid' | 'time' | 'id'>) => `${event.tenantid.toLowerCase()}/${event.time.slice(0, 10)}/${event.id}.json`;
+
+/**
  * Azure Storage queues as the downstream: each message is base64 UTF-8 JSON (what a queue trigger reads
  * with no setting). An event too large for a message is written whole to a blob, and the message carries
  * the event without `data` and with the CloudEvents `dataref` attribute pointing at the blob.
@@ -53,7 +60,7 @@ export class QueueEventPublisher implements EventPublisher {
     let text = encodeJsonMessage(event);
     if (text.length > MAX_QUEUE_MESSAGE_CHARS) {
       const json = JSON.stringify(event);
-      const url = await this.#inFlight.run(() => uploadJson(this.#container, `${event.time.slice(0, 10)}/${event.id}.json`, json));
+      const url = await this.#inFlight.run(() => uploadJson(this.#container, eventPayloadBlobName(event), json));
       const { data: _data, ...withoutData } = event;
       text = encodeJsonMessage({ ...withoutData, dataref: url });
     }

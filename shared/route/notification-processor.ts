@@ -260,7 +260,7 @@ export class NotificationProcessor {
       }
       owner = copies.owner(event.id);
     }
-    const claim = await this.#routedLog.claim({ eventId: event.id, queues, owner });
+    const claim = await this.#routedLog.claim({ eventId: event.id, tenantId: event.tenantid, queues, owner });
     if (claim.queues.length === 0) {
       // Out before, but the invocation that sent it may have died before it remembered the member.
       await this.#rememberMember(event);

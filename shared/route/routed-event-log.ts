@@ -10,6 +10,11 @@ export interface ClaimRequest {
    * for a dead letter, a key naming the item of the incoming message that was dead-lettered.
    */
   readonly eventId: string;
+  /**
+   * The event's tenant, kept on its row so that `remove --purge` finds the tenant's rows (a dead letter's
+   * key may have none).
+   */
+  readonly tenantId?: string;
   /** Where the routing table sends the event: de-duplication is per destination queue. */
   readonly queues: readonly string[];
   /** The incoming queue message: its own retries take over its claim instead of waiting for it. */
@@ -50,6 +55,8 @@ interface Entry {
   claimOwner: string;
   claimedAt: string;
   updatedAt: string;
+  /** The event's tenant, lower case (rows written before #28 have none). */
+  tenantId?: string;
 }
 
 export interface TableRoutedEventLogOptions {
@@ -105,15 +112,15 @@ export class TableRoutedEventLog implements RoutedEventLog {
 
   async claim(request: ClaimRequest): Promise<Claim> {
     if (this.#windowMs <= 0) return { queues: [...request.queues], ...NOTHING_TO_DO };
-    const keys = this.#keys(request.eventId);
+    const row = { ...this.#keys(request.eventId), ...(request.tenantId ? { tenantId: request.tenantId.toLowerCase() } : {}) };
     const started = this.#now();
     let waits = 0;
     // Most events are new: try to insert the claim first, and read only when one exists (one round trip less).
-    const fresh: Entry = { ...keys, routedQueues: '', claimOwner: request.owner, claimedAt: this.#iso(started), updatedAt: this.#iso(started) };
+    const fresh: Entry = { ...row, routedQueues: '', claimOwner: request.owner, claimedAt: this.#iso(started), updatedAt: this.#iso(started) };
     const insertedEtag = await this.#write(fresh, undefined);
     if (insertedEtag !== undefined) return this.#claim(fresh, insertedEtag, [...request.queues]);
     for (;;) {
-      const existing = await this.#get(keys);
+      const existing = await this.#get(row);
       const now = this.#now();
       const live = existing !== undefined && now - Date.parse(existing.updatedAt) < this.#windowMs;
       const routed = live ? split(existing.routedQueues) : [];
@@ -129,7 +136,7 @@ export class TableRoutedEventLog implements RoutedEventLog {
         await new Promise((r) => setTimeout(r, Math.max(10, Math.min(100 * 2 ** waits++, MAX_WAIT_POLL_MS, leaseLeftMs + 10))));
         continue;
       }
-      const entry: Entry = { ...keys, routedQueues: routed.join(','), claimOwner: request.owner, claimedAt: this.#iso(now), updatedAt: this.#iso(now) };
+      const entry: Entry = { ...row, routedQueues: routed.join(','), claimOwner: request.owner, claimedAt: this.#iso(now), updatedAt: this.#iso(now) };
       const etag = await this.#write(entry, existing?.etag);
       if (etag === undefined) continue; // another copy wrote first: look again
       return this.#claim(entry, etag, queues);
@@ -185,5 +192,15 @@ export class TableRoutedEventLog implements RoutedEventLog {
     if (this.#windowMs <= 0) return 0;
     const cutoff = this.#iso(this.#now() - Math.max(this.#windowMs, this.#claimLeaseMs));
     return deleteEntities(this.#table, odata`updatedAt lt ${cutoff}`);
+  }
+
+  /**
+   * Deletes every record of a tenant's events (`remove --purge`). The rows are partitioned by the event id's
+   * first digit, not by tenant, so this reads the whole table: acceptable for a purge, which runs once per
+   * tenant offboarded. Records written before they carried the tenant are not found (they go with `prune`
+   * after the window). Returns how many.
+   */
+  deleteTenant(tenantId: string): Promise<number> {
+    return deleteEntities(this.#table, odata`tenantId eq ${tenantId.toLowerCase()}`);
   }
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeJsonMessage, encodeJsonMessage } from '../../shared/queue/json-message.js';
 import { QUEUED_BATCH_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { readDeadLetter } from '../../shared/route/dead-letter.js';
+import { createTableClient } from '../../shared/config/storage-clients.js';
 import { pruneEventPayloads } from '../../shared/route/event-payload-retention.js';
 import { azuriteVia, drainQueue, queueService, uniqueName } from '../helpers/azurite.js';
 import { CHAT, chatMessage, useRouteHarness } from '../helpers/route-harness.js';
@@ -218,7 +219,11 @@ describe('lifetimes', () => {
     const t = setup(onlyTo(queue));
     await t.process(await queuedMessage(chatMessage('960', { body: { contentType: 'text', content: 'y'.repeat(100 * 1024) } })));
     const [event] = await t.events(queue);
-    expect(event?.dataref).toBeDefined();
+    // Under its tenant (what `tenants remove --purge` deletes by prefix), and its de-duplication row names the tenant too.
+    expect(new URL(event?.dataref ?? 'http://x/').pathname).toBe(`/${harness.azurite().account}/${t.settings.eventsContainer}/${event?.tenantid}/${event?.time.slice(0, 10)}/${event?.id}.json`);
+    const dedup = [];
+    for await (const row of createTableClient(t.settings.storage, t.settings.dedupTable).listEntities<{ tenantId?: string }>()) if (row.rowKey === event?.id) dedup.push(row.tenantId);
+    expect(dedup).toEqual([event?.tenantid]);
     const container = BlobServiceClient.fromConnectionString(harness.azurite().connectionString).getContainerClient(t.settings.eventsContainer);
     const day = 24 * 3600_000;
     expect(await pruneEventPayloads(container, 30, Date.now() + 29 * day)).toBe(0);
