@@ -103,6 +103,18 @@ export class SubscriptionRecords {
     return undefined;
   }
 
+  /** Deletes an entry's record (a tenant purged); answers whether there was one. */
+  async delete(name: string): Promise<boolean> {
+    await this.#ensure();
+    try {
+      await this.#table.deleteEntity(PARTITION, name);
+      return true;
+    } catch (e) {
+      if (restStatus(e) === 404) return false;
+      throw e;
+    }
+  }
+
   async save(record: SubscriptionRecord): Promise<void> {
     await this.#ensure();
     const { name, ...fields } = record;

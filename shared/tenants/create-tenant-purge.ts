@@ -1,5 +1,5 @@
 import type { App } from '../app/create-app.js';
-import { createBlobServiceClient, createTableClient } from '../config/storage-clients.js';
+import { createBlobServiceClient } from '../config/storage-clients.js';
 import type { Logger } from '../log.js';
 import { TenantPurge } from './tenant-purge.js';
 
@@ -8,7 +8,6 @@ export function createTenantPurge(app: App, logger: Logger): TenantPurge {
   const { settings } = app;
   return new TenantPurge({
     records: app.subscriptions.records,
-    recordsTable: createTableClient(settings.storage, settings.subscriptionsTable),
     gaps: app.gaps,
     pieces: app.backfill.pieces,
     deliveries: app.deliveries,

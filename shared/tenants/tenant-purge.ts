@@ -1,10 +1,8 @@
-import type { TableClient } from '@azure/data-tables';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { DeliveryLog } from '../backfill/delivery-log.js';
 import type { GapLog } from '../backfill/gap-log.js';
 import type { MembershipLog } from '../backfill/membership-log.js';
 import type { PieceStore } from '../backfill/piece-store.js';
-import { restStatus } from '../errors.js';
 import type { Logger } from '../log.js';
 import { deleteTenantEventPayloads } from '../route/event-payload-retention.js';
 import type { TableRoutedEventLog } from '../route/routed-event-log.js';
@@ -13,8 +11,7 @@ import type { SubscriptionRecord } from '../subscriptions/subscription-records.j
 /** Where a tenant's data lies: the app's stores. */
 export interface TenantPurgeStores {
   /** The subscription records (SUBSCRIPTIONS_TABLE): read to find the tenant's, then deleted. */
-  readonly records: { list(): Promise<SubscriptionRecord[]> };
-  readonly recordsTable: TableClient;
+  readonly records: { list(): Promise<SubscriptionRecord[]>; delete(name: string): Promise<boolean> };
   readonly gaps: Pick<GapLog, 'deleteOf'>;
   readonly pieces: Pick<PieceStore, 'deleteAll'>;
   readonly deliveries: Pick<DeliveryLog, 'forget'>;
@@ -34,9 +31,6 @@ export interface TenantPurgeReport {
   readonly dedupRows: number;
   readonly payloadBlobs: number;
 }
-
-/** SubscriptionRecords' partition (shared/subscriptions/subscription-records.ts, which has no delete). */
-const RECORDS_PARTITION = 'desired';
 
 /** The names of a tenant's entries: those it is desired under now, and any record named `<name>@<tenant id>` (an entry since dropped from the file). */
 export function tenantRecordNames(tenantId: string, desiredNames: readonly string[], recordNames: readonly string[]): string[] {
@@ -82,12 +76,6 @@ export class TenantPurge {
   }
 
   async #deleteRecord(name: string): Promise<number> {
-    try {
-      await this.#s.recordsTable.deleteEntity(RECORDS_PARTITION, name);
-      return 1;
-    } catch (e) {
-      if (restStatus(e) !== 404) throw e;
-      return 0;
-    }
+    return (await this.#s.records.delete(name)) ? 1 : 0;
   }
 }
