@@ -21,7 +21,7 @@ export interface StoreSources {
   /** The desired subscriptions applied to each served tenant. */
   readonly desired: DesiredSubscriptionSource;
   /** The tenants served and the registry's records (a TenantDirectory). */
-  readonly tenants: { readonly home: string; refresh(options: { force: true }): Promise<void>; readonly served: readonly string[]; readonly records: readonly TenantRecord[] };
+  readonly tenants: { readonly home: string; refresh(): Promise<void>; readonly served: readonly string[]; readonly records: readonly TenantRecord[] };
   readonly records: { list(): Promise<readonly SubscriptionRecord[]> };
   readonly deliveries: { lastDeliveries(): Promise<ReadonlyMap<string, string>> };
   readonly gaps: { list(filter: { unfinished: true }): Promise<readonly Gap[]> };

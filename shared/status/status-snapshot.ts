@@ -195,9 +195,10 @@ export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
       return fallback;
     }
   };
-  const [, records, deliveries, counts, ages, reasons, totals, stored, live] = await Promise.all([
-    // A registry that does not answer leaves the tenants of the last read (GRAPH_TENANT_IDS at first).
-    attempt('tenant registry', () => s.tenants.refresh({ force: true }), undefined),
+  // The registry first, so that the subscriptions and the live checks see the tenants as they are now. One that
+  // does not answer leaves the tenants of the last read (GRAPH_TENANT_IDS at first).
+  await attempt('tenant registry', () => s.tenants.refresh({ force: true }), undefined);
+  const [records, deliveries, counts, ages, reasons, totals, stored, live] = await Promise.all([
     attempt('subscription records', () => s.records.list(), []),
     attempt('deliveries', () => s.deliveries.lastDeliveries(), new Map<string, string>()),
     Promise.all(s.queues.map((q) => attempt(`queue ${q.name}`, () => s.messageCount(q.name), undefined))),
