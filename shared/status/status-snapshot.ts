@@ -195,9 +195,10 @@ export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
       return fallback;
     }
   };
-  // The registry first, so that the subscriptions and the live checks see the tenants as they are now. One that
-  // does not answer leaves the tenants of the last read (GRAPH_TENANT_IDS at first).
-  await attempt('tenant registry', () => s.tenants.refresh({ force: true }), undefined);
+  // The registry is read afresh while the rest is, and the live checks wait for it, so that they and the
+  // subscriptions see the tenants as they are now. One that does not answer leaves the tenants of the last read
+  // (GRAPH_TENANT_IDS at first).
+  const tenantsRead = attempt('tenant registry', () => s.tenants.refresh({ force: true }), undefined);
   const [records, deliveries, counts, ages, reasons, totals, stored, live] = await Promise.all([
     attempt('subscription records', () => s.records.list(), []),
     attempt('deliveries', () => s.deliveries.lastDeliveries(), new Map<string, string>()),
@@ -206,16 +207,18 @@ export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
     attempt('dead letters', () => s.peekDeadLetterReasons(), []),
     attempt('metrics', () => s.metrics.read(since), EMPTY_TOTALS),
     attempt('self-checks', () => s.selfChecks.list(), []),
-    Promise.all(
-      s.liveChecks.map(async (c): Promise<SelfCheckStatus | undefined> => {
-        try {
-          const r = await c.run(now);
-          return { check: c.name, status: r.status, message: r.message, ...(r.fix ? { fix: r.fix } : {}), checkedAt: now.toISOString() };
-        } catch (e) {
-          unavailable.push(`the ${c.name} self-check (${firstLine((e as Error).message)})`);
-          return undefined;
-        }
-      }),
+    tenantsRead.then(() =>
+      Promise.all(
+        s.liveChecks.map(async (c): Promise<SelfCheckStatus | undefined> => {
+          try {
+            const r = await c.run(now);
+            return { check: c.name, status: r.status, message: r.message, ...(r.fix ? { fix: r.fix } : {}), checkedAt: now.toISOString() };
+          } catch (e) {
+            unavailable.push(`the ${c.name} self-check (${firstLine((e as Error).message)})`);
+            return undefined;
+          }
+        }),
+      ),
     ),
   ]);
   const byName = new Map(records.map((r) => [r.name, r]));
