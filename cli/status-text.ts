@@ -1,12 +1,27 @@
 import { formatMilliseconds } from '../shared/status/format-duration.js';
 import { GRAPH_SLOW_ANSWER_MS } from '../shared/receive/answer-budget.js';
-import type { StatusSnapshot } from '../shared/status/status-snapshot.js';
+import { showsTenants, type StatusSnapshot, type TenantStatus } from '../shared/status/status-snapshot.js';
 import { textTable } from './text-table.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
 
+/** The tenants' table, when there are several or a registry (as on the page). */
+function tenantsText(tenants: readonly TenantStatus[]): string {
+  if (!showsTenants(tenants)) return '';
+  const rows = tenants.map((t) => ({
+    id: t.id,
+    name: t.name ?? '',
+    state: t.state,
+    subscriptions: t.subscriptions,
+    quotaUsed: t.quotaUsed === null ? '' : `${count(t.quotaUsed)} / ${count(t.quotaLimit)}`,
+    lastDelivery: t.lastDelivery ?? '',
+    problem: t.problem ? `${t.problem.code}: ${t.problem.message}` : '',
+  }));
+  return `\nTenants (${tenants.length})\n${textTable(rows, ['id', 'name', 'state', 'subscriptions', 'quotaUsed', 'lastDelivery', 'problem'])}`;
+}
+
 /**
- * `npm run status`'s text: the verdict and its reasons first, then the delay per kind, the answers to
+ * `npm run status`'s text: the verdict and its reasons first, then the tenants (several, or a registry), the delay per kind, the answers to
  * Graph and the self-checks, then the subscriptions, queues, dead letters, last routed events and counters.
  */
 export function describeStatus(s: StatusSnapshot): string {
@@ -20,6 +35,7 @@ export function describeStatus(s: StatusSnapshot): string {
     `Status at ${s.generatedAt}\n`,
     `\nHealth: ${s.health.verdict.toUpperCase()}\n`,
     s.health.reasons.length ? textTable(s.health.reasons, ['level', 'source', 'message', 'fix']) : 'Nothing needs attention.\n',
+    tenantsText(s.tenants),
     `\nDelay of live events per kind, last 24 h\n`,
     table(
       Object.entries(s.delay).map(([kind, d]) => ({ kind, p50: formatMilliseconds(d.p50), p95: formatMilliseconds(d.p95), p99: formatMilliseconds(d.p99), count: d.count })),
@@ -29,7 +45,7 @@ export function describeStatus(s: StatusSnapshot): string {
     `\nSelf-checks\n`,
     table(s.selfChecks, ['check', 'status', 'message', 'fix', 'checkedAt']),
     `\nSubscriptions (${s.subscriptions.length})\n`,
-    table(s.subscriptions, ['name', 'resource', 'subscriptionId', 'expiresAt', 'lastRenewedAt', 'lastDeliveryAt', 'clientState', 'certificateId', 'lastAction', 'lastError']),
+    table(s.subscriptions, ['name', 'tenantId', 'resource', 'subscriptionId', 'expiresAt', 'lastRenewedAt', 'lastDeliveryAt', 'clientState', 'certificateId', 'lastAction', 'lastError']),
     `\nQueues\n`,
     table(
       s.queues.map((q) => ({

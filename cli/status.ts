@@ -7,8 +7,8 @@ import { describeStatus } from './status-text.js';
 
 /**
  * `npm run status [-- --json] [--app <folder>]`: the relay's health at a glance, read from its storage: the
- * verdict (healthy, degraded, failing) and its reasons first, the delay per kind, the answers to Graph, the
- * self-checks, then every desired subscription, every queue the app owns with its approximate message count
+ * verdict (healthy, degraded, failing) and its reasons first, the tenants, the delay per kind, the answers to Graph, the
+ * self-checks, then every desired subscription of every tenant, every queue the app owns with its approximate message count
  * and its oldest message's age, the dead letters waiting by reason, the last routed event per kind and the
  * counters of the last 24 hours. The same content as `/api/status`. `--json` prints one object. Settings as the app reads them (local.settings.json, then
  * the environment; see cli-settings.ts). Storage that does not answer makes the verdict degraded, not the command

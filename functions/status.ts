@@ -10,7 +10,7 @@ const PAGE_HEADERS = {
 };
 
 /**
- * The operator's page: the verdict and its reasons, delay and throughput charts, self-checks, subscriptions,
+ * The operator's page: the verdict and its reasons, the tenants, delay and throughput charts, self-checks, subscriptions,
  * queues, dead letters, counters, as one HTML page that reloads itself (inline SVG, no script).
  * `admin`: in Azure only the master key (`?code=` or `x-functions-key`) opens it; locally, like every
  * function under Core Tools or the local host, it is open.

@@ -82,7 +82,7 @@ customMetrics
   {
     suffix: 'self-check-failing'
     displayName: 'Relay: a self-check fails'
-    description: 'A self-check of checkHealth reports fail (relay.health.check 2) for the check named in the alert\'s dimension: subscriptions (missing, expiring before renewal, renewal failing), validation_tokens, graph_permissions, graph_credential, encryption_certificate, silent_subscriptions or backfill_gaps. npm run status gives its message and fix; docs/operations.md#alerts says what to do per check.'
+    description: 'A self-check of checkHealth reports fail (relay.health.check 2) for the check named in the alert\'s dimension: subscriptions (missing, expiring before renewal, renewal failing), validation_tokens, graph_permissions, graph_credential, encryption_certificate, tenants (a tenant near the 10,000 Teams subscriptions a tenant allows), silent_subscriptions or backfill_gaps. npm run status gives its message and fix; docs/operations.md#alerts says what to do per check.'
     severity: 1
     evaluationFrequency: 'PT5M'
     windowSize: 'PT10M'

@@ -3,20 +3,25 @@ import type { CertificateStore } from '../certificates/certificate-store.js';
 import type { Settings } from '../config/settings.js';
 import { createGraphCredential } from '../graph/graph-credential.js';
 import type { MetricTotals } from '../metrics/metrics.js';
-import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 import type { SubscriptionRecord } from '../subscriptions/subscription-records.js';
+import type { DesiredSubscriptionSource } from '../subscriptions/tenant-desired-subscriptions.js';
+import type { TenantRecord } from '../tenants/tenant-registry.js';
 import { backfillGapsCheck } from './checks/backfill-gaps.js';
 import { encryptionCertificateCheck } from './checks/encryption-certificate.js';
 import { graphCredentialCheck } from './checks/graph-credential.js';
 import { graphPermissionsCheck } from './checks/graph-permissions.js';
 import { silentSubscriptionsCheck } from './checks/silent-subscriptions.js';
 import { subscriptionsCheck } from './checks/subscriptions.js';
+import { tenantsCheck } from './checks/tenants.js';
 import { validationTokensCheck } from './checks/validation-tokens.js';
 import type { SelfCheck } from './self-check.js';
 
 /** What the self-checks read: the relay's own stores. */
 export interface StoreSources {
-  readonly desired: readonly DesiredSubscription[];
+  /** The desired subscriptions applied to each served tenant. */
+  readonly desired: DesiredSubscriptionSource;
+  /** The tenants served and the registry's records (a TenantDirectory). */
+  readonly tenants: { readonly home: string; refresh(): Promise<void>; readonly served: readonly string[]; readonly records: readonly TenantRecord[] };
   readonly records: { list(): Promise<readonly SubscriptionRecord[]> };
   readonly deliveries: { lastDeliveries(): Promise<ReadonlyMap<string, string>> };
   readonly gaps: { list(filter: { unfinished: true }): Promise<readonly Gap[]> };
@@ -32,7 +37,8 @@ export interface OutsideSources {
 
 /**
  * The self-checks that read only the relay's own storage: cheap, so status runs them afresh on every read
- * (a subscription created a second ago is not reported missing for five minutes).
+ * (a subscription created a second ago is not reported missing for five minutes). Those of subscriptions see
+ * every served tenant's (the desired entries applied to each, read again when stale).
  */
 export function storeSelfChecks(settings: Settings, s: StoreSources): SelfCheck[] {
   return [
@@ -40,6 +46,7 @@ export function storeSelfChecks(settings: Settings, s: StoreSources): SelfCheck[
     validationTokensCheck(s.metrics, settings.tenantIds),
     silentSubscriptionsCheck({ desired: s.desired, records: s.records, deliveries: s.deliveries, silentHours: settings.health.silentSubscriptionHours }),
     backfillGapsCheck({ gaps: s.gaps, openMinutes: settings.health.gapOpenMinutes }),
+    tenantsCheck({ tenants: s.tenants }),
   ];
 }
 
@@ -48,7 +55,8 @@ export function allSelfChecks(settings: Settings, s: StoreSources & OutsideSourc
   return [
     encryptionCertificateCheck(s.certificates),
     graphCredentialCheck({ auth: settings.graphAuth, appId: settings.appId, get: (path) => s.graphGet(path) }),
-    graphPermissionsCheck({ auth: settings.graphAuth, desired: s.desired, credential: createGraphCredential(settings), graphBaseUrl: settings.graphBaseUrl }),
+    // The app's own token is the home tenant's: it is judged against the entries that apply there.
+    graphPermissionsCheck({ auth: settings.graphAuth, desired: s.desired.forTenant(s.tenants.home), credential: createGraphCredential(settings), graphBaseUrl: settings.graphBaseUrl }),
     ...storeSelfChecks(settings, s),
   ];
 }

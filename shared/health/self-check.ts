@@ -23,7 +23,7 @@ export interface SelfCheck {
   run(now: Date): Promise<SelfCheckResult>;
 }
 
-export const SELF_CHECK_NAMES = ['encryption_certificate', 'graph_credential', 'subscriptions', 'validation_tokens', 'graph_permissions', 'silent_subscriptions', 'backfill_gaps'] as const;
+export const SELF_CHECK_NAMES = ['encryption_certificate', 'graph_credential', 'subscriptions', 'validation_tokens', 'graph_permissions', 'silent_subscriptions', 'backfill_gaps', 'tenants'] as const;
 export type SelfCheckName = (typeof SELF_CHECK_NAMES)[number];
 
 export const ok = (message: string): SelfCheckResult => ({ status: 'ok', message });

@@ -14,6 +14,9 @@ import { createRoutingTable } from '../route/create-notification-processor.js';
 import { ConfiguredClientStates, describeClientStateUse } from '../subscriptions/client-state-fingerprint.js';
 import { readDesiredSubscriptions } from '../subscriptions/create-subscription-manager.js';
 import { SubscriptionRecords } from '../subscriptions/subscription-records.js';
+import { TenantDesiredSubscriptions } from '../subscriptions/tenant-desired-subscriptions.js';
+import { TenantDirectory } from '../tenants/tenant-directory.js';
+import { TenantRegistry } from '../tenants/tenant-registry.js';
 import { gatherStatus, type StatusSnapshot } from './status-snapshot.js';
 import { restStatus as status } from '../errors.js';
 
@@ -45,9 +48,11 @@ export const createHealthStore = (settings: Settings) => new HealthStore(createT
 /** The relay's own stores as the status and the self-checks read them, one client each (queues with the status's short retries). */
 export function createStatusStores(settings: Settings, options: { metrics?: Pick<TableMetrics, 'read'> } = {}) {
   const backfillTable = createTableClient(settings.storage, settings.backfill.table);
+  const tenants = new TenantDirectory({ configured: settings.tenantIds, registry: new TenantRegistry(createTableClient(settings.storage, settings.tenants.table)) });
   return {
     queues: createQueueServiceClient(settings.storage, STORAGE_RETRY.status),
-    desired: readDesiredSubscriptions(settings),
+    tenants,
+    desired: new TenantDesiredSubscriptions(readDesiredSubscriptions(settings), tenants),
     records: new SubscriptionRecords(createTableClient(settings.storage, settings.subscriptionsTable)),
     deliveries: new DeliveryLog(backfillTable),
     gaps: new GapLog(backfillTable),
@@ -68,6 +73,7 @@ export function createStatusReader(settings: Settings, options: { metrics?: Pick
   return () =>
     gatherStatus({
       desired: stores.desired,
+      tenants: stores.tenants,
       records: stores.records,
       clientStateOf: (r) => (r.subscriptionId ? describeClientStateUse(clientStates.useOf(r.clientStateFingerprint ? { fingerprint: r.clientStateFingerprint } : {})) : undefined),
       deliveries: stores.deliveries,

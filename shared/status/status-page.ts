@@ -1,7 +1,9 @@
 import { GRAPH_SLOW_ANSWER_MS } from '../receive/answer-budget.js';
 import { escapeHtml, type Cell } from './escape-html.js';
 import { formatMilliseconds } from './format-duration.js';
-import type { HourlySeries, StatusSnapshot, Verdict } from './status-snapshot.js';
+import { TEAMS_QUOTA_FAIL_AT } from '../tenants/teams-subscription-quota.js';
+import type { TenantState } from '../tenants/tenant-registry.js';
+import { showsTenants, type HourlySeries, type StatusSnapshot, type TenantStatus, type Verdict } from './status-snapshot.js';
 import { barsAndLinesSvg } from './svg-chart.js';
 
 /** A cell with a class for its colour (a status, a level). */
@@ -66,6 +68,28 @@ function healthSection(s: StatusSnapshot): string {
   return `<section id="health" class="verdict-${v}"><h2>Health: <span class="verdict ${v}" data-verdict="${v}">${escapeHtml(VERDICT_WORD[verdict] ?? verdict)}</span></h2>\n${list}\n</section>`;
 }
 
+/** A tenant's state in the verdict's colours: served in full green, served with a problem amber, not served grey. */
+const STATE_COLOUR: Readonly<Record<TenantState, string>> = { active: 'healthy', onboarding: 'degraded', degraded: 'degraded', offboarding: 'skipped', removed: 'skipped' };
+
+function tenantsSection(tenants: readonly TenantStatus[]): string {
+  if (!showsTenants(tenants)) return '';
+  return table(
+    'Tenants',
+    'tenants',
+    ['tenant', 'name', 'state', 'subscriptions', 'quota used', 'last delivery', 'problem'],
+    tenants.map((t) => [
+      t.id,
+      t.name,
+      { text: t.state, className: STATE_COLOUR[t.state] ?? '' },
+      count(t.subscriptions),
+      t.quotaUsed === null ? null : { text: `${count(t.quotaUsed)} / ${count(t.quotaLimit)}`, className: t.quotaUsed >= TEAMS_QUOTA_FAIL_AT ? 'bad' : '' },
+      t.lastDelivery,
+      t.problem ? `${t.problem.code}: ${t.problem.message}` : null,
+    ]),
+    'No tenant.',
+  );
+}
+
 /** `12:00` from an hour's ISO start; what it is when it is not one. */
 const hourOf = (iso: string | undefined) => /T(\d\d:\d\d)/.exec(iso ?? '')?.[1] ?? iso ?? '';
 
@@ -117,7 +141,8 @@ function activitySection(s: StatusSnapshot): string {
 }
 
 /**
- * The status snapshot as one self-contained HTML page: the verdict and its reasons first, then the delay and
+ * The status snapshot as one self-contained HTML page: the verdict and its reasons first, then the tenants
+ * (when there are several, or a tenant registry), the delay and
  * throughput per kind (inline SVG charts and a table), the answers to Graph, the self-checks, then the
  * tables of subscriptions, queues, dead letters and counters. No script or asset from elsewhere, readable
  * on a phone (viewport; tables keep each value on one line and scroll sideways in their own box), reloading
@@ -130,6 +155,7 @@ export function renderStatusPage(s: StatusSnapshot, refreshSeconds = 30): string
   const counters = Object.entries(s.metrics.counters).sort(([a], [b]) => a.localeCompare(b));
   const sections = [
     healthSection(s),
+    tenantsSection(s.tenants),
     `<p>${summary}</p>`,
     activitySection(s),
     table(
@@ -142,8 +168,8 @@ export function renderStatusPage(s: StatusSnapshot, refreshSeconds = 30): string
     table(
       'Subscriptions',
       'subscriptions',
-      ['name', 'resource', 'Graph id', 'expires', 'last renewal', 'last delivery', 'clientState', 'certificate', 'last action', 'last error'],
-      s.subscriptions.map((x) => [x.name, x.resource, x.subscriptionId, x.expiresAt, x.lastRenewedAt, x.lastDeliveryAt, x.clientState, x.certificateId, x.lastAction, x.lastError]),
+      ['name', 'tenant', 'resource', 'Graph id', 'expires', 'last renewal', 'last delivery', 'clientState', 'certificate', 'last action', 'last error'],
+      s.subscriptions.map((x) => [x.name, x.tenantId, x.resource, x.subscriptionId, x.expiresAt, x.lastRenewedAt, x.lastDeliveryAt, x.clientState, x.certificateId, x.lastAction, x.lastError]),
       'No desired subscription (SUBSCRIPTIONS_FILE is unset).',
     ),
     table(
@@ -173,7 +199,7 @@ export function renderStatusPage(s: StatusSnapshot, refreshSeconds = 30): string
 <style>${CSS}</style></head>
 <body><h1>teams-change-relay</h1>
 <p class="meta">As of <time datetime="${escapeHtml(s.generatedAt)}">${escapeHtml(s.generatedAt)}</time>; reloads every ${refresh} s.</p>
-${sections.join('\n')}
+${sections.filter(Boolean).join('\n')}
 </body></html>
 `;
 }

@@ -2,12 +2,17 @@ import type { MetricTotals } from '../metrics/metrics.js';
 import type { AppQueue, QueueRole } from '../queue/app-queues.js';
 import { judgeHealth } from '../health/health-verdict.js';
 import type { SelfCheck } from '../health/self-check.js';
+import { TEAMS_SUBSCRIPTIONS_PER_TENANT } from '../tenants/teams-subscription-quota.js';
+import type { TenantProblem, TenantRecord, TenantState } from '../tenants/tenant-registry.js';
 import { maskSecrets } from '../util/mask-secrets.js';
 import { answersSummary, delayByKind, hourlySeries } from './measure-summary.js';
 
 /** One desired subscription as an operator sees it. Never a secret: the clientState is only its position. */
 export interface SubscriptionStatus {
+  /** `<entry>` in the home tenant, `<entry>@<tenant id>` in another. */
   readonly name: string;
+  /** The tenant the subscription lives in. */
+  readonly tenantId: string;
   readonly resource: string;
   readonly subscriptionId: string | null;
   readonly expiresAt: string | null;
@@ -19,6 +24,33 @@ export interface SubscriptionStatus {
   readonly clientState: string | null;
   readonly certificateId: string | null;
 }
+
+/** Shown for a tenant of GRAPH_TENANT_IDS that has no display name. */
+export const CONFIGURED_TENANT_NAME = '(GRAPH_TENANT_IDS)';
+
+/** One tenant the relay serves (or served: the registry keeps a removed tenant's row) as an operator sees it. */
+export interface TenantStatus {
+  readonly id: string;
+  /** Its display name; `(GRAPH_TENANT_IDS)` for a tenant of that setting without one. */
+  readonly name: string | null;
+  readonly state: TenantState;
+  /** Whether the tenant registry holds it (a tenant of GRAPH_TENANT_IDS is served without a row until its first reconcile). */
+  readonly registered: boolean;
+  /** How many of its desired subscriptions Graph holds (a subscription id in their record). */
+  readonly subscriptions: number;
+  /** The latest delivery of any of them. */
+  readonly lastDelivery: string | null;
+  /** The app's subscriptions in the tenant at the last reconcile, of Teams' `quotaLimit` per tenant (every app's together). */
+  readonly quotaUsed: number | null;
+  readonly quotaLimit: number;
+  /** The application permissions its subscriptions need that its consent lacks. */
+  readonly missingPermissions: readonly string[];
+  /** Why it is not (fully) served, as the last reconcile run found it. */
+  readonly problem: { readonly code: TenantProblem; readonly message: string; readonly at: string | null } | null;
+}
+
+/** Whether the page and the text show the tenants: several, or one the registry holds (a lone tenant of GRAPH_TENANT_IDS is not). */
+export const showsTenants = (tenants: readonly TenantStatus[]) => tenants.length > 1 || tenants.some((t) => t.registered);
 
 export interface QueueStatus {
   readonly name: string;
@@ -81,6 +113,9 @@ export interface StatusSnapshot {
   readonly answers: { readonly count: number; readonly slow: number; readonly serverErrors: number; readonly ms: Percentiles | null };
   readonly hourly: HourlySeries;
   readonly selfChecks: readonly SelfCheckStatus[];
+  /** Every tenant served (the home tenant first), then those the registry holds offboarding or removed. */
+  readonly tenants: readonly TenantStatus[];
+  /** The desired subscriptions of every served tenant. */
   readonly subscriptions: readonly SubscriptionStatus[];
   readonly queues: readonly QueueStatus[];
   /** The reasons of the dead letters waiting (from a peek at the first `sampled` of them; no contents). */
@@ -93,7 +128,10 @@ export interface StatusSnapshot {
 
 /** The small seams the snapshot reads through; each is a thin wrapper over a storage client. */
 export interface StatusSources {
-  readonly desired: readonly { readonly name: string; readonly resource: string }[];
+  /** The desired subscriptions applied to each served tenant (`all` read after the tenants' refresh). */
+  readonly desired: { readonly all: readonly DesiredView[]; forTenant(tenantId: string): readonly DesiredView[] };
+  /** The tenants served and the tenant registry's records (a TenantDirectory), read afresh by `refresh`. */
+  readonly tenants: { readonly home: string; readonly served: readonly string[]; readonly records: readonly TenantRecord[]; refresh(options: { force: true }): Promise<void> };
   readonly records: { list(): Promise<readonly SubscriptionRecordView[]> };
   /** The configured clientState secret a record's subscription uses, described. */
   clientStateOf(record: SubscriptionRecordView): string | undefined;
@@ -114,6 +152,13 @@ export interface StatusSources {
   /** HEALTH_QUEUE_AGE_MINUTES */
   readonly queueAgeMinutes: number;
   readonly now?: () => Date;
+}
+
+export interface DesiredView {
+  readonly name: string;
+  readonly resource: string;
+  /** Absent: the home tenant's. */
+  readonly tenantId?: string;
 }
 
 export interface SubscriptionRecordView {
@@ -150,6 +195,10 @@ export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
       return fallback;
     }
   };
+  // The registry is read afresh while the rest is, and the live checks wait for it, so that they and the
+  // subscriptions see the tenants as they are now. One that does not answer leaves the tenants of the last read
+  // (GRAPH_TENANT_IDS at first).
+  const tenantsRead = attempt('tenant registry', () => s.tenants.refresh({ force: true }), undefined);
   const [records, deliveries, counts, ages, reasons, totals, stored, live] = await Promise.all([
     attempt('subscription records', () => s.records.list(), []),
     attempt('deliveries', () => s.deliveries.lastDeliveries(), new Map<string, string>()),
@@ -158,23 +207,26 @@ export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
     attempt('dead letters', () => s.peekDeadLetterReasons(), []),
     attempt('metrics', () => s.metrics.read(since), EMPTY_TOTALS),
     attempt('self-checks', () => s.selfChecks.list(), []),
-    Promise.all(
-      s.liveChecks.map(async (c): Promise<SelfCheckStatus | undefined> => {
-        try {
-          const r = await c.run(now);
-          return { check: c.name, status: r.status, message: r.message, ...(r.fix ? { fix: r.fix } : {}), checkedAt: now.toISOString() };
-        } catch (e) {
-          unavailable.push(`the ${c.name} self-check (${firstLine((e as Error).message)})`);
-          return undefined;
-        }
-      }),
+    tenantsRead.then(() =>
+      Promise.all(
+        s.liveChecks.map(async (c): Promise<SelfCheckStatus | undefined> => {
+          try {
+            const r = await c.run(now);
+            return { check: c.name, status: r.status, message: r.message, ...(r.fix ? { fix: r.fix } : {}), checkedAt: now.toISOString() };
+          } catch (e) {
+            unavailable.push(`the ${c.name} self-check (${firstLine((e as Error).message)})`);
+            return undefined;
+          }
+        }),
+      ),
     ),
   ]);
   const byName = new Map(records.map((r) => [r.name, r]));
-  const subscriptions = s.desired.map((d): SubscriptionStatus => {
+  const subscriptions = s.desired.all.map((d): SubscriptionStatus => {
     const r = byName.get(d.name);
     return {
       name: d.name,
+      tenantId: d.tenantId ?? s.tenants.home,
       resource: d.resource,
       subscriptionId: r?.subscriptionId ?? null,
       expiresAt: r?.expiresAt ?? null,
@@ -187,6 +239,7 @@ export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
       certificateId: r?.certificateId ?? null,
     };
   });
+  const tenants = tenantsOf(s, byName, deliveries);
   const queues = s.queues.map((q, i): QueueStatus => ({ name: q.name, role: q.role, approximateMessageCount: counts[i] ?? null, oldestMessageAgeSeconds: ages[i] ?? null }));
   const byReason: Record<string, number> = {};
   for (const reason of reasons) byReason[reason] = (byReason[reason] ?? 0) + 1;
@@ -210,12 +263,40 @@ export async function gatherStatus(s: StatusSources): Promise<StatusSnapshot> {
     answers: answersSummary(totals),
     hourly: hourlySeries(totals, now, METRICS_WINDOW_HOURS),
     selfChecks,
+    tenants,
     subscriptions,
     queues,
     deadLetters: { queue: s.deadLetterQueue, waiting: deadLettersWaiting, sampled: reasons.length, byReason },
     lastRouted: totals.lastRouted,
     metrics: { since: since.toISOString(), counters: totals.counters },
   };
+}
+
+/** Each tenant served, then the registry's others, with its subscriptions held and their latest delivery. */
+function tenantsOf(s: StatusSources, records: ReadonlyMap<string, SubscriptionRecordView>, deliveries: ReadonlyMap<string, string>): TenantStatus[] {
+  const rows = new Map(s.tenants.records.map((r) => [r.tenantId, r]));
+  const ids = [...new Set([...s.tenants.served, ...rows.keys()])];
+  return ids.map((id): TenantStatus => {
+    const row = rows.get(id);
+    const held = s.desired
+      .forTenant(id)
+      .map((d) => records.get(d.name)?.subscriptionId)
+      .filter((sub): sub is string => Boolean(sub));
+    const delivered = held.map((sub) => deliveries.get(sub)).filter((at): at is string => Boolean(at));
+    const configured = !row || row.addedBy === 'GRAPH_TENANT_IDS';
+    return {
+      id,
+      name: row?.displayName ?? (configured ? CONFIGURED_TENANT_NAME : null),
+      state: row?.state ?? 'active',
+      registered: row !== undefined,
+      subscriptions: held.length,
+      lastDelivery: delivered.reduce<string | null>((latest, at) => (latest === null || Date.parse(at) > Date.parse(latest) ? at : latest), null),
+      quotaUsed: row?.quotaUsed ?? null,
+      quotaLimit: TEAMS_SUBSCRIPTIONS_PER_TENANT,
+      missingPermissions: row?.missingPermissions ? row.missingPermissions.split(',').filter(Boolean) : [],
+      problem: row?.lastErrorCode ? { code: row.lastErrorCode, message: maskSecrets(row.lastError ?? ''), at: row.lastErrorAt ?? null } : null,
+    };
+  });
 }
 
 const firstLine = (text: string) => text.split('\n', 1)[0]?.slice(0, 200) ?? '';

@@ -92,6 +92,7 @@ describe('the verdict and the measures under the local host', () => {
       'graph_permissions',
       'silent_subscriptions',
       'subscriptions',
+      'tenants',
       'validation_tokens',
     ]);
     expect(status.selfChecks.find((c) => c.check === 'graph_credential')?.status).toBe('ok');

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_TENANT_ID } from '../../shared/config/settings.js';
 import type { StatusSnapshot } from '../../shared/status/status-snapshot.js';
 import { loadDesiredSubscriptions } from '../../shared/subscriptions/desired-subscriptions.js';
 import { queueService, testAzurite, type AzuriteProcess } from '../helpers/azurite.js';
@@ -118,9 +119,22 @@ describe('/api/status in a real browser', () => {
     const names = await cellTexts('#subscriptions tbody tr td:nth-child(1)');
     expect(names).toEqual(desired.map((d) => d.name));
     // Each has its Graph subscription id and uses the current clientState secret (position, never the value).
-    const ids = await cellTexts('#subscriptions tbody tr td:nth-child(3)');
+    const ids = await cellTexts('#subscriptions tbody tr td:nth-child(4)');
     for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(new Set(await cellTexts('#subscriptions tbody tr td:nth-child(7)'))).toEqual(new Set(['1 (current)']));
+    expect(new Set(await cellTexts('#subscriptions tbody tr td:nth-child(8)'))).toEqual(new Set(['1 (current)']));
+    // One tenant, the local one of GRAPH_TENANT_IDS, recorded in the registry once its first reconcile is observed: each subscription in it, the tenant active, in green.
+    expect(new Set(await cellTexts('#subscriptions tbody tr td:nth-child(2)'))).toEqual(new Set([LOCAL_TENANT_ID]));
+    await reloadUntil(async () => (await page.locator('#tenants tbody tr').count()) === 1, 'the local tenant in the registry');
+    expect(looksLike('healthy', await page.evaluate<string>(`getComputedStyle(document.querySelector('#tenants td.healthy')).color`))).toBe(true);
+    expect(await page.locator('#tenants tbody tr td').allInnerTexts()).toEqual([
+      LOCAL_TENANT_ID,
+      '(GRAPH_TENANT_IDS)',
+      'active',
+      String(desired.length),
+      expect.stringMatching(/ \/ 10,000$/),
+      expect.any(String),
+      '—',
+    ]);
 
     const queues = await cellTexts('#queues tbody tr td:nth-child(1)');
     for (const q of [
@@ -152,7 +166,7 @@ describe('/api/status in a real browser', () => {
     const longest = desired.map((d) => d.resource).reduce((a, b) => (b.length > a.length ? b : a));
     expect(longest.length).toBeGreaterThan(100);
     const lineBoxes = await page.evaluate<[string, number][]>(
-      `[...document.querySelectorAll('#subscriptions tbody td:nth-child(2)')].map((td) => { const r = document.createRange(); r.selectNodeContents(td); return [td.textContent, r.getClientRects().length]; })`,
+      `[...document.querySelectorAll('#subscriptions tbody td:nth-child(3)')].map((td) => { const r = document.createRange(); r.selectNodeContents(td); return [td.textContent, r.getClientRects().length]; })`,
     );
     expect(lineBoxes.find(([text]) => text === longest)).toEqual([longest, 1]);
   });
@@ -183,6 +197,9 @@ describe('/api/status in a real browser', () => {
     expect(status.subscriptions.map((s) => s.name)).toEqual(await cellTexts('#subscriptions tbody tr td:nth-child(1)'));
     for (const s of status.subscriptions) expect(s.subscriptionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(status.queues.map((q) => q.name)).toEqual(await cellTexts('#queues tbody tr td:nth-child(1)'));
+    expect(status.tenants).toEqual([
+      expect.objectContaining({ id: LOCAL_TENANT_ID, state: 'active', registered: true, subscriptions: status.subscriptions.length, quotaLimit: 10_000, problem: null }),
+    ]);
     expect(status.queues.find((q) => q.name === 'graph-notifications-deadletter')?.approximateMessageCount).toBe(1);
     expect(status.deadLetters.byReason).toEqual({ unknown_certificate: 1 });
     expect(status.metrics.counters['dead_letters.unknown_certificate']).toBe(1);

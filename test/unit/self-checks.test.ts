@@ -8,6 +8,7 @@ import { graphCredentialCheck } from '../../shared/health/checks/graph-credentia
 import { graphPermissionsCheck } from '../../shared/health/checks/graph-permissions.js';
 import { silentSubscriptionsCheck } from '../../shared/health/checks/silent-subscriptions.js';
 import { subscriptionsCheck } from '../../shared/health/checks/subscriptions.js';
+import { tenantsCheck } from '../../shared/health/checks/tenants.js';
 import { validationTokensCheck } from '../../shared/health/checks/validation-tokens.js';
 import { HealthChecker } from '../../shared/health/health-checker.js';
 import { createRecordingLogger } from '../../shared/log.js';
@@ -17,6 +18,9 @@ import { GraphRequestError } from '../../shared/graph/graph-request-error.js';
 import { parseDesiredSubscriptions } from '../../shared/subscriptions/desired-subscriptions.js';
 import { isResourceSpecific, requiredPermissions } from '../../shared/subscriptions/required-permissions.js';
 import type { SubscriptionRecord } from '../../shared/subscriptions/subscription-records.js';
+import { fixedDesiredSubscriptions, TenantDesiredSubscriptions } from '../../shared/subscriptions/tenant-desired-subscriptions.js';
+import { TenantDirectory } from '../../shared/tenants/tenant-directory.js';
+import type { TenantRecord } from '../../shared/tenants/tenant-registry.js';
 import type { SelfCheckStatus } from '../../shared/status/status-snapshot.js';
 
 const NOW = new Date('2026-12-07T12:00:00Z');
@@ -102,7 +106,7 @@ describe('the Graph credential check', () => {
 });
 
 describe('the subscriptions check', () => {
-  const run = (records: SubscriptionRecord[]) => subscriptionsCheck({ desired, records: { list: async () => records }, renewWithinMinutes: 1440 }).run(NOW);
+  const run = (records: SubscriptionRecord[]) => subscriptionsCheck({ desired: fixedDesiredSubscriptions(desired), records: { list: async () => records }, renewWithinMinutes: 1440 }).run(NOW);
   const all = () => [record('all-chats'), record('chat-messages'), record('one-chat-messages')];
   it('passes when every desired subscription exists and is renewed on schedule', async () => {
     expect(await run(all())).toMatchObject({ status: 'ok', gauges: [{ name: 'relay.subscriptions.missing', value: 0 }] });
@@ -129,6 +133,127 @@ describe('the subscriptions check', () => {
     expect(overdue).toMatchObject({ status: 'warn', message: expect.stringMatching(/renewal overdue.*chat-messages/) });
     const failed = await run([record('all-chats', { lastAction: 'failed', lastError: 'Graph answered 429' }), record('chat-messages'), record('one-chat-messages')]);
     expect(failed).toMatchObject({ status: 'warn', message: expect.stringMatching(/last run failed for all-chats: Graph answered 429/) });
+  });
+});
+
+describe('the subscriptions checks with several tenants', () => {
+  const HOME = 'aaaaaaaa-0000-4000-8000-000000000001';
+  const OTHER = 'bbbbbbbb-0000-4000-8000-000000000002';
+  /** The file's entries over the home tenant and the registry's tenants, as the status and checkHealth build them. */
+  const overTenants = (registry: () => TenantRecord[], now = () => 0) =>
+    new TenantDesiredSubscriptions(desired, new TenantDirectory({ configured: [HOME], registry: { list: async () => registry() }, now }));
+  const other = (state: TenantRecord['state']): TenantRecord => ({ tenantId: OTHER, state, addedAt: inDays(-1), updatedAt: inDays(0) });
+  const home = () => [record('all-chats'), record('chat-messages'), record('one-chat-messages')];
+
+  it("sees every served tenant's entries, named <entry>@<tenant> outside the home tenant, and drops a tenant removed once the registry is read again", async () => {
+    let rows = [other('active')];
+    let clock = 0;
+    const check = subscriptionsCheck({
+      desired: overTenants(
+        () => rows,
+        () => clock,
+      ),
+      records: { list: async () => [...home(), record(`all-chats@${OTHER}`)] },
+      renewWithinMinutes: 1440,
+    });
+    expect(await check.run(NOW)).toMatchObject({
+      status: 'warn',
+      message: `not created yet by the reconciler: chat-messages@${OTHER}, one-chat-messages@${OTHER}`,
+      gauges: [{ name: 'relay.subscriptions.missing', value: 2 }],
+    });
+    rows = [other('removed')];
+    clock += 31_000;
+    expect(await check.run(NOW)).toMatchObject({ status: 'ok', message: '3 subscriptions active and renewed on schedule' });
+  });
+
+  it("compares another tenant's subscription with its siblings of the same kind for silence", async () => {
+    const source = overTenants(() => [other('active')]);
+    const records = [...home(), record(`chat-messages@${OTHER}`, { subscribedAt: inDays(-3) })];
+    const r = await silentSubscriptionsCheck({
+      desired: source,
+      records: { list: async () => records },
+      deliveries: { lastDeliveries: async () => new Map([['sub-chat-messages', inDays(-0.01)]]) },
+      silentHours: 24,
+    }).run(NOW);
+    expect(r).toMatchObject({ status: 'warn', message: expect.stringContaining(`chat-messages@${OTHER} (chatMessage, since 2026-12-04`) });
+  });
+});
+
+describe('the tenants check', () => {
+  const HOME = 'aaaaaaaa-0000-4000-8000-000000000001';
+  const id = (n: number) => `bbbbbbbb-0000-4000-8000-${String(n).padStart(12, '0')}`;
+  const tenant = (n: number, over: Partial<TenantRecord> = {}): TenantRecord => ({ tenantId: id(n), state: 'active', addedAt: inDays(-2), updatedAt: inDays(0), ...over });
+  const run = (records: TenantRecord[]) => tenantsCheck({ tenants: new TenantDirectory({ configured: [HOME], registry: { list: async () => records } }) }).run(NOW);
+
+  it("counts the tenants served: GRAPH_TENANT_IDS and the registry's, not one removed", async () => {
+    expect(await run([tenant(1), tenant(2, { state: 'onboarding', addedAt: inDays(-0.01) }), tenant(3, { state: 'removed', lastErrorCode: 'consent_revoked', lastError: 'revoked' })])).toEqual({
+      status: 'ok',
+      message: '3 tenants served',
+    });
+    expect(await run([])).toEqual({ status: 'ok', message: '1 tenant served' });
+  });
+
+  it('warns of each tenant degraded, naming its cause and its fix', async () => {
+    const r = await run([
+      tenant(1, {
+        state: 'degraded',
+        displayName: 'Contoso',
+        lastErrorCode: 'missing_permission',
+        lastError: "the tenant's consent lacks ChannelMessage.Read.All",
+        missingPermissions: 'ChannelMessage.Read.All,Chat.Read.All',
+      }),
+      tenant(2, { state: 'degraded', lastErrorCode: 'protected_api', lastError: 'protected-API access for Teams messages is not granted' }),
+      tenant(3),
+    ]);
+    expect(r.status).toBe('warn');
+    expect(r.message).toBe(
+      `degraded: ${id(1)} (Contoso): missing_permission, the tenant's consent lacks ChannelMessage.Read.All; ${id(2)}: protected_api, protected-API access for Teams messages is not granted`,
+    );
+    expect(r.fix).toContain(
+      `${id(1)}: grant the app registration ChannelMessage.Read.All, Chat.Read.All (application permissions), then the tenant's admin consents again with \`npm run tenants -- consent-url ${id(1)}\``,
+    );
+    expect(r.fix).toContain(`${id(2)}: request protected-API access for Teams messages`);
+    const quota = await run([tenant(1, { state: 'degraded', lastErrorCode: 'quota', lastError: "the tenant's Teams subscription quota is used up" })]);
+    expect(quota.fix).toMatch(/used up: limit the entries applied to it \(`tenants` in the subscriptions file\)/);
+  });
+
+  it('warns of a tenant onboarding with an error for over an hour: its admin has not consented, and the fix gives the consent URL command', async () => {
+    const noConsent = { state: 'onboarding' as const, lastErrorCode: 'no_consent' as const, lastError: 'the app has no consent in the tenant (no service principal)' };
+    expect((await run([tenant(1, { ...noConsent, addedAt: new Date(NOW.getTime() - 50 * 60_000).toISOString() })])).status).toBe('ok');
+    const r = await run([tenant(1, { ...noConsent, addedAt: new Date(NOW.getTime() - 70 * 60_000).toISOString() })]);
+    expect(r).toMatchObject({ status: 'warn', message: `onboarding for over an hour with an error: ${id(1)}: no_consent, the app has no consent in the tenant (no service principal)` });
+    expect(r.fix).toBe(`${id(1)}: the tenant's admin has not consented (or revoked it): send them the consent URL, \`npm run tenants -- consent-url ${id(1)}\`.`);
+    // Onboarding for long without an error is waiting on nothing the relay can name.
+    expect((await run([tenant(1, { state: 'onboarding', addedAt: inDays(-1) })])).status).toBe('ok');
+  });
+
+  it("fails when a served tenant holds 9,500 of Teams' 10,000 subscriptions, not one removed", async () => {
+    expect((await run([tenant(1, { quotaUsed: 9_499 }), tenant(2, { state: 'removed', quotaUsed: 9_900 })])).status).toBe('ok');
+    const r = await run([tenant(1, { quotaUsed: 9_500 }), tenant(2, { state: 'degraded', lastErrorCode: 'quota', quotaUsed: 10_000 })]);
+    expect(r).toMatchObject({ status: 'fail', message: `near Teams' 10,000 subscriptions per tenant: ${id(1)} holds 9,500; ${id(2)} holds 10,000` });
+    expect(r.fix).toMatch(/Limit the entries applied to the tenant/);
+  });
+
+  it('names at most five tenants, then how many more', async () => {
+    const r = await run([1, 2, 3, 4, 5, 6, 7].map((n) => tenant(n, { state: 'degraded', lastErrorCode: 'subscriptions_failed', lastError: 'Graph answered 500' })));
+    expect(r.message).toMatch(new RegExp(`${id(5)}: subscriptions_failed, Graph answered 500 and 2 more$`));
+    expect(r.message).not.toContain(id(6));
+    // One fix for a cause named for several tenants is given per tenant, the five named.
+    expect(r.fix?.match(/npm run subscriptions -- status/g)).toHaveLength(5);
+  });
+
+  it('throws when the registry does not answer (status names storage)', async () => {
+    const down = tenantsCheck({
+      tenants: new TenantDirectory({
+        configured: [HOME],
+        registry: {
+          list: async () => {
+            throw new Error('connect ECONNREFUSED 127.0.0.1:10002');
+          },
+        },
+      }),
+    });
+    await expect(down.run(NOW)).rejects.toThrow(/ECONNREFUSED/);
   });
 });
 
@@ -175,7 +300,12 @@ describe('the Graph permissions check', () => {
 
 describe('the silent subscriptions check', () => {
   const run = (records: SubscriptionRecord[], deliveries: Record<string, string>) =>
-    silentSubscriptionsCheck({ desired, records: { list: async () => records }, deliveries: { lastDeliveries: async () => new Map(Object.entries(deliveries)) }, silentHours: 24 }).run(NOW);
+    silentSubscriptionsCheck({
+      desired: fixedDesiredSubscriptions(desired),
+      records: { list: async () => records },
+      deliveries: { lastDeliveries: async () => new Map(Object.entries(deliveries)) },
+      silentHours: 24,
+    }).run(NOW);
   it('warns of a subscription silent for longer than the setting while a sibling of its kind delivers, counting from its subscription when it never delivered', async () => {
     const r = await run([record('all-chats'), record('chat-messages'), record('one-chat-messages', { subscribedAt: inDays(-3) })], { 'sub-chat-messages': inDays(-0.01) });
     expect(r).toMatchObject({ status: 'warn', message: expect.stringMatching(/one-chat-messages \(chatMessage, since 2026-12-04/) });

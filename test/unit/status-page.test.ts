@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { escapeHtml } from '../../shared/status/escape-html.js';
 import { renderStatusPage } from '../../shared/status/status-page.js';
-import { type StatusSnapshot, type SubscriptionStatus } from '../../shared/status/status-snapshot.js';
+import type { StatusSnapshot } from '../../shared/status/status-snapshot.js';
+import { HOME_TENANT, subscriptionRow, tenantRow } from '../helpers/status-rows.js';
 
 const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   generatedAt: '2026-11-23T12:00:00.000Z',
@@ -10,25 +11,12 @@ const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   answers: { count: 0, slow: 0, serverErrors: 0, ms: null },
   hourly: { hours: [], kinds: {} },
   selfChecks: [],
+  tenants: [],
   subscriptions: [],
   queues: [],
   deadLetters: { queue: 'dead', waiting: 0, sampled: 0, byReason: {} },
   lastRouted: {},
   metrics: { since: '2026-11-22T12:00:00.000Z', counters: {} },
-  ...over,
-});
-
-const subscription = (over: Partial<SubscriptionStatus>): SubscriptionStatus => ({
-  name: 'chats',
-  resource: '/chats',
-  subscriptionId: null,
-  expiresAt: null,
-  lastRenewedAt: null,
-  lastDeliveryAt: null,
-  lastAction: null,
-  lastError: null,
-  clientState: null,
-  certificateId: null,
   ...over,
 });
 
@@ -54,7 +42,7 @@ describe('the status page', () => {
   it('escapes every value it shows', () => {
     const html = renderStatusPage(
       snapshot({
-        subscriptions: [subscription({ name: '<script>alert(1)</script>', resource: `/chats?x="'&`, lastAction: 'failed', lastError: '<img src=x onerror=alert(1)>' })],
+        subscriptions: [subscriptionRow({ name: '<script>alert(1)</script>', resource: `/chats?x="'&`, lastAction: 'failed', lastError: '<img src=x onerror=alert(1)>' })],
         deadLetters: { queue: 'dead', waiting: 1, sampled: 1, byReason: { '<b>': 1 } },
         health: { verdict: 'failing', reasons: [{ level: 'failing', source: '<i>', message: '<u>m</u>', fix: '<s>f</s>' }] },
         selfChecks: [{ check: '<em>', status: 'warn', message: '<q>', checkedAt: '<time>' }],
@@ -199,13 +187,58 @@ describe('the status page', () => {
 
   it('keeps a long resource path whole on one line: no word breaking, the table scrolls in its own box', () => {
     const resource = `/teams/${'0'.repeat(36)}/channels/19:${'a'.repeat(32)}@thread.tacv2/messages?$filter=x`;
-    const html = renderStatusPage(snapshot({ subscriptions: [subscription({ resource: resource })] }));
-    expect(rows(html, 'subscriptions')[0]?.[1]).toBe(escapeHtml(resource));
+    const html = renderStatusPage(snapshot({ subscriptions: [subscriptionRow({ resource: resource })] }));
+    expect(rows(html, 'subscriptions')[0]?.[2]).toBe(escapeHtml(resource));
     expect(element(html, '<section id="subscriptions">', 'section')).toContain('<div class="scroll"><table>');
     const css = /<style>(.*?)<\/style>/s.exec(html)?.[1] ?? '';
     expect(css).not.toMatch(/word-break|overflow-wrap|white-space:normal/);
     expect(css).toMatch(/th,td\{[^}]*white-space:nowrap/);
     expect(css).toContain('.scroll{overflow-x:auto}');
+  });
+
+  it('tables the tenants after the verdict, each state in the colours of the verdicts, a quota near its limit marked', () => {
+    const other = 'bbbbbbbb-0000-4000-8000-000000000002';
+    const html = renderStatusPage(
+      snapshot({
+        tenants: [
+          tenantRow({ registered: true, subscriptions: 1_200, lastDelivery: '2026-11-23T11:59:00.000Z', quotaUsed: 1_200 }),
+          tenantRow({
+            id: other,
+            name: '<Contoso>',
+            state: 'degraded',
+            registered: true,
+            quotaUsed: 9_600,
+            missingPermissions: ['Chat.Read.All'],
+            problem: { code: 'missing_permission', message: "the tenant's consent lacks Chat.Read.All", at: '2026-11-23T11:00:00.000Z' },
+          }),
+          tenantRow({ id: 'cccccccc-0000-4000-8000-000000000003', name: null, state: 'onboarding', registered: true }),
+          tenantRow({ id: 'dddddddd-0000-4000-8000-000000000004', name: null, state: 'removed', registered: true }),
+        ],
+        subscriptions: [subscriptionRow({ name: `chats@${other}`, tenantId: other })],
+      }),
+    );
+    expect(rows(html, 'tenants')).toEqual([
+      [HOME_TENANT, '(GRAPH_TENANT_IDS)', 'active', '1,200', '1,200 / 10,000', '2026-11-23T11:59:00.000Z', '—'],
+      [other, escapeHtml('<Contoso>'), 'degraded', '0', '9,600 / 10,000', '—', escapeHtml("missing_permission: the tenant's consent lacks Chat.Read.All")],
+      ['cccccccc-0000-4000-8000-000000000003', '—', 'onboarding', '0', '—', '—', '—'],
+      ['dddddddd-0000-4000-8000-000000000004', '—', 'removed', '0', '—', '—', '—'],
+    ]);
+    const section = element(html, '<section id="tenants">', 'section');
+    expect(section).toContain('<td class="healthy">active</td>');
+    expect(section).toContain('<td class="degraded">degraded</td>');
+    expect(section).toContain('<td class="degraded">onboarding</td>');
+    expect(section).toContain('<td class="skipped">removed</td>');
+    expect(section).toContain('<td class="bad">9,600 / 10,000</td>');
+    expect(section).toContain('<td>1,200 / 10,000</td>');
+    expect(html.indexOf('<section id="health"')).toBeLessThan(html.indexOf('<section id="tenants">'));
+    expect(html.indexOf('<section id="tenants">')).toBeLessThan(html.indexOf('<section id="activity">'));
+    // Each subscription names its tenant.
+    expect(rows(html, 'subscriptions')[0]?.slice(0, 2)).toEqual([`chats@${other}`, other]);
+  });
+
+  it('shows no tenants for a lone tenant of GRAPH_TENANT_IDS the registry does not hold, and shows one it holds', () => {
+    expect(renderStatusPage(snapshot({ tenants: [tenantRow({})] }))).not.toContain('id="tenants"');
+    expect(renderStatusPage(snapshot({ tenants: [tenantRow({ registered: true })] }))).toContain('<section id="tenants">');
   });
 
   it('says what needs attention in its first lines', () => {

@@ -4,8 +4,18 @@ import { countingLogger } from '../../shared/metrics/counting-logger.js';
 import { counterKey, type HistogramName, type MetricName, type Metrics } from '../../shared/metrics/metrics.js';
 import { bucketOf, emptyBuckets } from '../../shared/metrics/histogram.js';
 import { appQueues } from '../../shared/queue/app-queues.js';
-import { gatherStatus } from '../../shared/status/status-snapshot.js';
+import { gatherStatus, type DesiredView } from '../../shared/status/status-snapshot.js';
+import { parseDesiredSubscriptions } from '../../shared/subscriptions/desired-subscriptions.js';
+import { TenantDesiredSubscriptions } from '../../shared/subscriptions/tenant-desired-subscriptions.js';
+import { TenantDirectory } from '../../shared/tenants/tenant-directory.js';
+import type { TenantRecord } from '../../shared/tenants/tenant-registry.js';
 import { nonEmpty } from '../helpers/non-empty.js';
+
+const HOME = 'aaaaaaaa-0000-4000-8000-000000000001';
+/** Desired subscriptions all of the home tenant. */
+const homeOnly = (desired: DesiredView[]) => ({ all: desired, forTenant: (t: string) => (t === HOME ? desired : []) });
+/** GRAPH_TENANT_IDS = the home tenant, and a registry holding `records` (a list that throws: a registry down). */
+const directory = (list: () => Promise<TenantRecord[]> = async () => []) => new TenantDirectory({ configured: [HOME], registry: { list } });
 
 describe('the queues the app owns', () => {
   const settings = { notificationsQueue: 'in', notificationsQueuePartitions: 1, lifecycleQueue: 'life', deadLetterQueue: 'dead', subscriptionEventsQueue: 'events', backfill: { queue: 'fill' } };
@@ -84,10 +94,11 @@ describe('counting what is logged', () => {
 describe('the status snapshot', () => {
   it('joins the desired subscriptions with their records, counts queues and dead-letter reasons, and masks function keys in errors', async () => {
     const s = await gatherStatus({
-      desired: [
+      desired: homeOnly([
         { name: 'all-chats', resource: '/chats' },
         { name: 'never-created', resource: '/chats/getAllMembers' },
-      ],
+      ]),
+      tenants: directory(),
       records: {
         list: async () => [
           {
@@ -121,6 +132,7 @@ describe('the status snapshot', () => {
     expect(s.subscriptions).toEqual([
       {
         name: 'all-chats',
+        tenantId: HOME,
         resource: '/chats',
         subscriptionId: 'sub-1',
         expiresAt: '2026-11-26T00:00:00Z',
@@ -133,6 +145,7 @@ describe('the status snapshot', () => {
       },
       {
         name: 'never-created',
+        tenantId: HOME,
         resource: '/chats/getAllMembers',
         subscriptionId: null,
         expiresAt: null,
@@ -163,7 +176,8 @@ describe('the status snapshot: health and measures', () => {
     return b;
   };
   const base = (over: Partial<Parameters<typeof gatherStatus>[0]> = {}): Parameters<typeof gatherStatus>[0] => ({
-    desired: [{ name: 'all-chats', resource: '/chats' }],
+    desired: homeOnly([{ name: 'all-chats', resource: '/chats' }]),
+    tenants: directory(),
     records: { list: async () => [{ name: 'all-chats', subscriptionId: 'sub-1' }] },
     clientStateOf: () => undefined,
     deliveries: { lastDeliveries: async () => new Map() },
@@ -221,11 +235,16 @@ describe('the status snapshot: health and measures', () => {
     const down = async (): Promise<never> => {
       throw new Error('connect ECONNREFUSED 127.0.0.1:10001');
     };
-    const s = await gatherStatus(base({ records: { list: down }, messageCount: down, oldestMessageAge: down, peekDeadLetterReasons: down, metrics: { read: down }, selfChecks: { list: down } }));
+    const s = await gatherStatus(
+      base({ tenants: directory(down), records: { list: down }, messageCount: down, oldestMessageAge: down, peekDeadLetterReasons: down, metrics: { read: down }, selfChecks: { list: down } }),
+    );
     expect(s.health.verdict).toBe('degraded');
     expect(s.health.reasons.length).toBeGreaterThan(0);
     expect(nonEmpty(s.health.reasons).every((r) => r.source === 'storage')).toBe(true);
     expect(s.health.reasons.map((r) => r.message).join('\n')).toMatch(/subscription records \(connect ECONNREFUSED/);
+    expect(s.health.reasons.map((r) => r.message).join('\n')).toMatch(/tenant registry \(connect ECONNREFUSED/);
+    // Without the registry, the tenants of GRAPH_TENANT_IDS are still shown, as served.
+    expect(s.tenants).toMatchObject([{ id: HOME, name: '(GRAPH_TENANT_IDS)', state: 'active', registered: false, subscriptions: 0 }]);
     expect(s.subscriptions[0]?.subscriptionId).toBeNull();
     expect(nonEmpty(s.queues).every((q) => q.approximateMessageCount === null && q.oldestMessageAgeSeconds === null)).toBe(true);
   });
@@ -261,5 +280,120 @@ describe('the status snapshot: health and measures', () => {
     expect(s.health).toMatchObject({ verdict: 'degraded', reasons: [{ source: 'self_checks', message: 'the self-checks last ran at 2026-11-23T11:00:00.000Z' }] });
     const none = await gatherStatus(base({ selfChecks: { list: async () => [] } }));
     expect(none.health.reasons.map((r) => r.message)).toEqual(['the self-checks have not run yet']);
+  });
+});
+
+describe('the status snapshot: tenants', () => {
+  const OTHER = 'bbbbbbbb-0000-4000-8000-000000000002';
+  const GONE = 'cccccccc-0000-4000-8000-000000000003';
+  const NOW = new Date('2026-11-23T12:30:00Z');
+  const entries = parseDesiredSubscriptions({
+    subscriptions: [
+      { name: 'all-chats', resource: '/chats', changeTypes: ['created'] },
+      { name: 'chat-messages', resource: '/chats/getAllMessages', changeTypes: ['created'] },
+    ],
+  });
+  const rows: TenantRecord[] = [
+    {
+      tenantId: OTHER,
+      displayName: 'Contoso',
+      state: 'degraded',
+      addedAt: '2026-11-20T00:00:00Z',
+      missingPermissions: 'ChannelMessage.Read.All,Chat.Read.All',
+      lastErrorCode: 'missing_permission',
+      lastError: 'Graph refused https://relay.example/api/notifications?code=SECRETKEY',
+      lastErrorAt: '2026-11-23T12:00:00Z',
+      quotaUsed: 1,
+      updatedAt: '2026-11-23T12:00:00Z',
+    },
+    {
+      tenantId: GONE,
+      state: 'removed',
+      addedAt: '2026-11-01T00:00:00Z',
+      lastErrorCode: 'consent_revoked',
+      lastError: 'consent revoked',
+      lastErrorAt: '2026-11-10T00:00:00Z',
+      updatedAt: '2026-11-10T00:00:00Z',
+    },
+  ];
+
+  it("lists each tenant served, then the registry's others, with its subscriptions held, their latest delivery, its quota and its problem", async () => {
+    const tenants = directory(async () => rows);
+    const s = await gatherStatus({
+      desired: new TenantDesiredSubscriptions(entries, tenants),
+      tenants,
+      records: {
+        list: async () => [
+          { name: 'all-chats', subscriptionId: 'h-1' },
+          { name: 'chat-messages', subscriptionId: 'h-2' },
+          { name: `all-chats@${OTHER}`, subscriptionId: 'o-1' },
+          { name: `chat-messages@${OTHER}`, lastAction: 'failed', lastError: 'Forbidden' },
+        ],
+      },
+      clientStateOf: () => undefined,
+      deliveries: {
+        lastDeliveries: async () =>
+          new Map([
+            ['h-1', '2026-11-23T12:10:00Z'],
+            ['h-2', '2026-11-23T12:20:00Z'],
+            ['o-1', '2026-11-23T09:00:00Z'],
+          ]),
+      },
+      queues: [],
+      messageCount: async () => 0,
+      oldestMessageAge: async () => 0,
+      peekDeadLetterReasons: async () => [],
+      deadLetterQueue: 'dead',
+      metrics: { read: async () => ({ counters: {}, histograms: {}, hours: [], lastRouted: {} }) },
+      selfChecks: { list: async () => [] },
+      liveChecks: [],
+      queueAgeMinutes: 10,
+      now: () => NOW,
+    });
+    expect(s.tenants).toEqual([
+      {
+        id: HOME,
+        name: '(GRAPH_TENANT_IDS)',
+        state: 'active',
+        registered: false,
+        subscriptions: 2,
+        lastDelivery: '2026-11-23T12:20:00Z',
+        quotaUsed: null,
+        quotaLimit: 10_000,
+        missingPermissions: [],
+        problem: null,
+      },
+      {
+        id: OTHER,
+        name: 'Contoso',
+        state: 'degraded',
+        registered: true,
+        subscriptions: 1,
+        lastDelivery: '2026-11-23T09:00:00Z',
+        quotaUsed: 1,
+        quotaLimit: 10_000,
+        missingPermissions: ['ChannelMessage.Read.All', 'Chat.Read.All'],
+        problem: { code: 'missing_permission', message: 'Graph refused https://relay.example/api/notifications?code=***', at: '2026-11-23T12:00:00Z' },
+      },
+      {
+        id: GONE,
+        name: null,
+        state: 'removed',
+        registered: true,
+        subscriptions: 0,
+        lastDelivery: null,
+        quotaUsed: null,
+        quotaLimit: 10_000,
+        missingPermissions: [],
+        problem: { code: 'consent_revoked', message: 'consent revoked', at: '2026-11-10T00:00:00Z' },
+      },
+    ]);
+    // The subscriptions are every served tenant's (not the removed one's), each with its tenant; the home tenant's keep their names.
+    expect(s.subscriptions.map((x) => [x.name, x.tenantId, x.subscriptionId])).toEqual([
+      ['all-chats', HOME, 'h-1'],
+      ['chat-messages', HOME, 'h-2'],
+      [`all-chats@${OTHER}`, OTHER, 'o-1'],
+      [`chat-messages@${OTHER}`, OTHER, null],
+    ]);
   });
 });

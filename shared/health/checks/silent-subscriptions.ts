@@ -2,8 +2,8 @@ import type { SubscriptionRecord } from '../../subscriptions/subscription-record
 import { ok, warn, type SelfCheck } from '../self-check.js';
 
 export interface SilentSubscriptionsSources {
-  /** Each desired subscription with the Teams kind its resource delivers (`chat`, `chatMessage`, …). */
-  readonly desired: readonly { readonly name: string; readonly catalog: { readonly kind: string } }[];
+  /** Each desired subscription of every served tenant (`all`, after `refresh`) with the Teams kind its resource delivers (`chat`, `chatMessage`, …). */
+  readonly desired: { readonly all: readonly { readonly name: string; readonly catalog: { readonly kind: string } }[]; refresh(): Promise<void> };
   readonly records: { list(): Promise<readonly SubscriptionRecord[]> };
   readonly deliveries: { lastDeliveries(): Promise<ReadonlyMap<string, string>> };
   /** HEALTH_SILENT_SUBSCRIPTION_HOURS */
@@ -22,8 +22,8 @@ export function silentSubscriptionsCheck(s: SilentSubscriptionsSources): SelfChe
     name: 'silent_subscriptions',
     run: async (now) => {
       const windowMs = s.silentHours * 3_600_000;
-      const [records, deliveries] = await Promise.all([s.records.list(), s.deliveries.lastDeliveries()]);
-      const kindOf = new Map(s.desired.map((d) => [d.name, d.catalog.kind]));
+      const [records, deliveries] = await Promise.all([s.records.list(), s.deliveries.lastDeliveries(), s.desired.refresh()]);
+      const kindOf = new Map(s.desired.all.map((d) => [d.name, d.catalog.kind]));
       const live = records.filter((r) => kindOf.has(r.name) && r.subscriptionId);
       const quietSince = (r: SubscriptionRecord) => Date.parse((r.subscriptionId && deliveries.get(r.subscriptionId)) || r.subscribedAt || '');
       const recent = (r: SubscriptionRecord) => now.getTime() - quietSince(r) <= windowMs;

@@ -4,7 +4,8 @@ import { maskSecrets } from '../../util/mask-secrets.js';
 import { fail, ok, warn, type SelfCheck } from '../self-check.js';
 
 export interface SubscriptionsCheckSources {
-  readonly desired: readonly DesiredSubscription[];
+  /** The desired subscriptions of every served tenant (`all`, after `refresh`). */
+  readonly desired: { readonly all: readonly DesiredSubscription[]; refresh(): Promise<void> };
   readonly records: { list(): Promise<readonly SubscriptionRecord[]> };
   /** RENEW_WITHIN_MINUTES: the reconciler renews a subscription within min(this, its lifetime / 2) of its expiry. */
   readonly renewWithinMinutes: number;
@@ -27,14 +28,16 @@ export function subscriptionsCheck(s: SubscriptionsCheckSources): SelfCheck {
   return {
     name: 'subscriptions',
     run: async (now) => {
-      if (s.desired.length === 0) return ok('no desired subscription');
+      await s.desired.refresh();
+      const desired = s.desired.all;
+      if (desired.length === 0) return ok('no desired subscription');
       const byName = new Map((await s.records.list()).map((r) => [r.name, r]));
       const missing: string[] = [];
       const pending: string[] = [];
       const expired: string[] = [];
       const overdue: string[] = [];
       const failing: string[] = [];
-      for (const d of s.desired) {
+      for (const d of desired) {
         const r = byName.get(d.name);
         const expiresAt = Date.parse(r?.expiresAt ?? '');
         if (!r?.subscriptionId) (r?.lastAction === 'failed' || r?.lastAction === 'deleted' ? missing : pending).push(d.name);
@@ -51,7 +54,7 @@ export function subscriptionsCheck(s: SubscriptionsCheckSources): SelfCheck {
       if (overdue.length) return { ...warn(`renewal overdue (under a quarter of the renewal window left): ${list(overdue)}`, SYNC_FIX), gauges };
       if (failing.length)
         return { ...warn(`the reconciler's last run failed for ${failing.slice(0, LISTED).join('; ')}${failing.length > LISTED ? ` and ${failing.length - LISTED} more` : ''}`, SYNC_FIX), gauges };
-      return { ...ok(`${s.desired.length} subscriptions active and renewed on schedule`), gauges };
+      return { ...ok(`${desired.length} subscriptions active and renewed on schedule`), gauges };
     },
   };
 }
