@@ -10,6 +10,20 @@ const RATE = 2;
 const FAULTS: FaultKind[] = ['subscriptionRemoved', 'hostKill'];
 
 describe('npm run chaos -- --tenants 2: the pipeline in two tenants at once', () => {
+  it('refuses a count of tenants out of 1 to 4, and several tenants on the Azure-shaped stack, as bad usage (exit 2)', async () => {
+    for (const [args, says] of [
+      [['--tenants', '0'], '--tenants must be an integer ≥ 1.'],
+      [['--tenants', 'two'], '--tenants must be an integer ≥ 1.'],
+      [['--tenants', '5'], '--tenants must be at most 4.'],
+      [['--tenants', '2', '--azure'], '--tenants goes without --azure'],
+    ] as const) {
+      const run = await runChaosCli([...args, '--seconds', '10']);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toContain(says);
+      expect(run.stderr).toContain('[--tenants N]');
+    }
+  });
+
   it("loses nothing in either tenant: each tenant's changes reach downstream with its own tenantid, a subscription of the second removed and recreated", async () => {
     // The seed's plan removes a subscription of the second tenant (an index past the home tenant's four).
     const plan = planChaos({
