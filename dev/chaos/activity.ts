@@ -1,8 +1,10 @@
 import type { ActivityOp, ChaosPlan } from './plan.js';
 import type { Driver } from './driver.js';
 
-/** The simulator's ids of what the plan numbers: its users, channels, chats and messages, as they are created. */
+/** The simulator's ids of what the plan numbers in one tenant: its users, channels, chats and messages, as they are created. */
 export interface Ids {
+  /** The tenant they live in; absent: the simulator's default tenant. */
+  readonly tenantId?: string;
   readonly users: string[];
   readonly channels: { team: string; channel: string }[];
   readonly chats: string[];
@@ -10,26 +12,37 @@ export interface Ids {
   readonly channelMessages: string[];
 }
 
-/** The plan's users and teams (two channels each), made through the driver before the activity starts. */
-export async function setUp(driver: Driver, plan: ChaosPlan): Promise<Ids> {
+/**
+ * The plan's users and teams (two channels each) in one tenant (absent: the simulator's default one), made
+ * through the driver before the activity starts.
+ */
+export async function setUp(driver: Driver, plan: ChaosPlan, tenantId?: string): Promise<Ids> {
+  const inTenant = tenantId === undefined ? {} : { tenantId };
   const users: string[] = [];
-  for (let i = 0; i < plan.users; i++) users.push((await driver.call<{ id: string }>('POST', '/users', { displayName: `Chaos User ${i}` })).id);
+  for (let i = 0; i < plan.users; i++) users.push((await driver.call<{ id: string }>('POST', '/users', { displayName: `Chaos User ${i}`, ...inTenant })).id);
   const channels: { team: string; channel: string }[] = [];
   for (let t = 0; channels.length < plan.channels; t++) {
-    const team = await driver.call<{ id: string; channels: { id: string }[] }>('POST', '/teams', { displayName: `Chaos team ${t}`, channels: ['General', 'Random'] });
+    const team = await driver.call<{ id: string; channels: { id: string }[] }>('POST', '/teams', { displayName: `Chaos team ${t}`, channels: ['General', 'Random'], ...inTenant });
     for (const c of team.channels) if (channels.length < plan.channels) channels.push({ team: team.id, channel: c.id });
   }
-  return { users, channels, chats: [], chatMessages: [], channelMessages: [] };
+  return { ...inTenant, users, channels, chats: [], chatMessages: [], channelMessages: [] };
 }
 
-/** One activity operation, as a Teams user would do it; a created chat's or message's id is kept in `ids`. */
+/** One activity operation, as a Teams user of `ids`' tenant would do it; a created chat's or message's id is kept in `ids`. */
 export async function perform(driver: Driver, ids: Ids, op: ActivityOp): Promise<void> {
   const enc = encodeURIComponent;
   const chat = 'chat' in op ? enc(ids.chats[op.chat] ?? '') : '';
   const channelPath = 'channel' in op ? `/teams/${ids.channels[op.channel]!.team}/channels/${enc(ids.channels[op.channel]!.channel)}/messages` : '';
   switch (op.op) {
     case 'createChat':
-      ids.chats[op.chat] = (await driver.call<{ id: string }>('POST', '/chats', { members: op.members.map((u) => ids.users[u]), topic: op.topic, chatType: 'group' })).id;
+      ids.chats[op.chat] = (
+        await driver.call<{ id: string }>('POST', '/chats', {
+          members: op.members.map((u) => ids.users[u]),
+          topic: op.topic,
+          chatType: 'group',
+          ...(ids.tenantId === undefined ? {} : { tenantId: ids.tenantId }),
+        })
+      ).id;
       return;
     case 'renameChat':
       await driver.call('PATCH', `/chats/${chat}`, { topic: op.topic });

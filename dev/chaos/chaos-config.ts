@@ -58,6 +58,8 @@ export const DEAD_LETTER_QUEUES: readonly string[] = queuesOf('dead-letter', 'po
 export const WORK_QUEUES: readonly string[] = queuesOf('incoming', 'lifecycle', 'backfill', 'poison');
 export const BACKFILL_TABLE = APP_DEFAULTS.backfill.table;
 export const SUBSCRIPTIONS_TABLE = APP_DEFAULTS.subscriptionsTable;
+/** The app's tenant registry, where a run with `--tenants 2` registers its second tenant. */
+export const TENANTS_TABLE = APP_DEFAULTS.tenants.table;
 
 /**
  * The run's own app settings, whichever stack runs the app: its desired subscriptions and its compressed time.

@@ -2,20 +2,24 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GapLog } from '../../shared/backfill/gap-log.js';
+import { splitTenantEntryName } from '../../shared/subscriptions/tenant-desired-subscriptions.js';
+import { TenantRegistry } from '../../shared/tenants/tenant-registry.js';
 import { freePort } from '../azurite/azurite-process.js';
-import { setUp, perform } from './activity.js';
+import { setUp, perform, type Ids } from './activity.js';
 import { startAzureChaosStack } from './azure-chaos-stack.js';
 import { DESIRED, GRAPH_GIVES_UP_AFTER_MS, KINDS_OF, LIFETIME_MINUTES } from './chaos-config.js';
 import type { AzureTraffic, ChaosStack, StackKind } from './chaos-stack.js';
 import { startDevelopmentStack } from './development-stack.js';
-import { activeSubscriptions, control, deliveryLog, Driver } from './driver.js';
+import { control, deliveryLog, Driver } from './driver.js';
 import { inject, type FaultEnv } from './faults.js';
-import { compareLedger, type LedgerResult } from './ledger.js';
+import type { LedgerResult } from './ledger.js';
 import { startNotificationProxy } from './notification-proxy.js';
 import { FAULT_KINDS, planChaos, type FaultKind } from './plan.js';
 import type { HostLine } from './processes.js';
 import { waitForQuiet } from './quiet.js';
 import { readDeadLetters, readEvents } from './read-outcome.js';
+import { addRunTenant, missingSubscriptions, type RunTenants } from './run-tenants.js';
+import { compareTenantLedgers, type TenantLedger } from './tenant-ledger.js';
 import { sleep, waitUntil } from './wait.js';
 
 /** The run's Flex topology: two route instances per partition (the issue's minimum), instances stopped after 20 s idle so that groups scale to zero and back within a run. */
@@ -26,6 +30,12 @@ export interface ChaosOptions {
   readonly seed: number;
   /** Activity operations per second. */
   readonly rate?: number;
+  /**
+   * Tenants the activity acts in (default 1: the simulator's default tenant, the app's home tenant). Each one
+   * more is added to the simulator, consented and registered with the app as onboarding while it runs; the
+   * activity is performed in each.
+   */
+  readonly tenants?: number;
   readonly faultKinds?: readonly FaultKind[];
   /** The app on one host process instead of Flex's topology (no instanceKill fault then). */
   readonly singleProcess?: boolean;
@@ -64,7 +74,9 @@ export interface ChaosReport extends Omit<LedgerResult, 'lostSamples'> {
   readonly plantedLosses?: number;
   /** What the Azure stand-ins answered the app with authorization (azure only). */
   readonly azureTraffic?: AzureTraffic;
-  readonly lostSamples: readonly { resource: string; changeType: string; version: string | null; at: string }[];
+  /** Each tenant's share of the ledger (runs in more than one tenant). */
+  readonly tenants?: readonly TenantLedger[];
+  readonly lostSamples: readonly { tenantId?: string; resource: string; changeType: string; version: string | null; at: string }[];
   readonly workDir?: string;
 }
 
@@ -76,11 +88,13 @@ export interface ChaosReport extends Omit<LedgerResult, 'lostSamples'> {
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => {});
   const started = Date.now();
+  const tenantCount = o.tenants ?? 1;
   const plan = planChaos({
     seed: o.seed,
     seconds: o.seconds,
     rate: o.rate ?? 4,
-    subscriptions: DESIRED.length,
+    // Twice the subscriptions with two tenants: a fault's index counts each tenant's in turn (desiredAt).
+    subscriptions: DESIRED.length * tenantCount,
     lifetimeMinutes: LIFETIME_MINUTES,
     longDowntimeMs: GRAPH_GIVES_UP_AFTER_MS + 20_000,
     ...(o.faultKinds || o.singleProcess ? { faultKinds: (o.faultKinds ?? FAULT_KINDS).filter((k) => !(o.singleProcess && k === 'instanceKill')) } : {}),
@@ -106,9 +120,21 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const driver = new Driver(sim.driverUrl);
     await host.start();
     log(`${stack.kind} stack: host on 127.0.0.1:${hostPort}, ${stack.description}, folder ${work}`);
-    await waitUntil(async () => (await activeSubscriptions(driver)).length >= DESIRED.length, 120_000, 'the desired subscriptions to exist');
+    const home = sim.tenantId.toLowerCase();
+    await waitUntil(async () => (await missingSubscriptions(driver, { home, ids: [home] })).length === 0, 120_000, 'the desired subscriptions to exist');
+    // More tenants join while the app runs, as a customer onboarded by an operator would: the app's reconciler
+    // serves each from its next run on (its registry read at most 30 s old, a run every 20 s).
+    const registry = new TenantRegistry(stack.storage.tenantsTable);
+    const tenantIds = [home];
+    for (let n = 1; n < tenantCount; n++) tenantIds.push(await addRunTenant(driver, registry, sim.appId, n));
+    const tenants: RunTenants = { home, ids: tenantIds };
+    if (tenantCount > 1) {
+      log(`tenants ${tenantIds.join(', ')}: waiting for the app to subscribe in each`);
+      await waitUntil(async () => (await missingSubscriptions(driver, tenants)).length === 0, 180_000, "every tenant's desired subscriptions to exist");
+    }
 
-    const ids = await setUp(driver, plan);
+    const idsOf: Ids[] = [];
+    for (const tenantId of tenantIds) idsOf.push(await setUp(driver, plan, tenantId === home ? undefined : tenantId));
     const t0 = Date.now();
     log(`seed ${plan.seed}: ${plan.activity.length} activity operations and ${plan.faults.length} faults over ${plan.seconds} s`);
 
@@ -116,6 +142,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let faultsSkipped = 0;
     const env: FaultEnv = {
       driver,
+      tenants,
       host,
       log,
       hostBack: Promise.resolve(),
@@ -128,7 +155,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (const op of plan.activity) {
         await sleep(t0 + op.at - Date.now());
         await env.activityGate;
-        await perform(driver, ids, op);
+        for (const ids of idsOf) await perform(driver, ids, op);
         // Two changes of one resource never share a millisecond (the version is a timestamp).
         await sleep(2);
       }
@@ -158,7 +185,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await driver.call('PATCH', '/delivery', { requestTimeoutMs: 10_000, duplicateRate: 0 });
     const quietStart = Date.now();
     const { storage } = stack;
-    const converged = await waitForQuiet({ driver, sim, storage, host, lastDetectGaps: () => lastDetectGapsMs, capMs: (o.quietCapSeconds ?? 600) * 1000, log });
+    const converged = await waitForQuiet({ driver, tenants, sim, storage, host, lastDetectGaps: () => lastDetectGapsMs, capMs: (o.quietCapSeconds ?? 600) * 1000, log });
     const quietSeconds = (Date.now() - quietStart) / 1000;
     await host.stop();
     const azureTraffic = stack.traffic?.();
@@ -167,12 +194,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const events = await readEvents(storage.queues);
     const dead = await readDeadLetters(storage.queues, storage.blobs, stack.certificates);
     const gaps = await new GapLog(storage.backfillTable).list();
-    const ledger = compareLedger({
+    const ledger = compareTenantLedgers({
+      tenants: tenantIds,
       changes,
       events,
       deadLettered: dead,
       // A change whose notification Graph was still retrying when a gap began may be given up inside it.
-      gaps: gaps.map((g) => ({ kinds: KINDS_OF[g.name] ?? [], fromMs: Date.parse(g.from) - GRAPH_GIVES_UP_AFTER_MS, toMs: Date.parse(g.to) + 5000 })),
+      gaps: gaps.map((g) => {
+        const { entryName, tenantId } = splitTenantEntryName(g.name);
+        return { tenantId: tenantId ?? home, kinds: KINDS_OF[entryName] ?? [], fromMs: Date.parse(g.from) - GRAPH_GIVES_UP_AFTER_MS, toMs: Date.parse(g.to) + 5000 };
+      }),
     });
     // With --keep always, so that anyone can recount the run (changes.json beside the Azurite data).
     if (ledger.lost > 0 || !converged || o.keep === true) {
@@ -206,7 +237,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       gaps: gaps.length,
       ...(o.plantLossEvery ? { plantedLosses: proxy.swallowed } : {}),
       ...(azureTraffic ? { azureTraffic } : {}),
-      lostSamples: ledger.lostSamples.map((c) => ({ resource: c.resource, changeType: c.changeType, version: c.version, at: c.at })),
+      ...(tenantCount > 1 ? { tenants: ledger.tenants } : {}),
+      lostSamples: ledger.lostSamples.map((c) => ({
+        ...(tenantCount > 1 && c.tenantId ? { tenantId: c.tenantId } : {}),
+        resource: c.resource,
+        changeType: c.changeType,
+        version: c.version,
+        at: c.at,
+      })),
       ...(keepDir ? { workDir: work } : {}),
     };
   } finally {

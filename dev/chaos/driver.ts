@@ -16,9 +16,10 @@ export class Driver {
   }
 }
 
-/** Every subscription Graph holds and has not removed. */
-export async function activeSubscriptions(driver: Driver): Promise<{ id: string; resource: string }[]> {
-  return (await driver.call<{ value: { id: string; resource: string }[] }>('GET', '/subscriptions')).value;
+/** Every subscription Graph holds and has not removed (in `tenantId` only, when given). */
+export async function activeSubscriptions(driver: Driver, tenantId?: string): Promise<{ id: string; resource: string }[]> {
+  const query = tenantId === undefined ? '' : `?tenantId=${encodeURIComponent(tenantId)}`;
+  return (await driver.call<{ value: { id: string; resource: string }[] }>('GET', `/subscriptions${query}`)).value;
 }
 
 /**

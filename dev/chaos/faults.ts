@@ -1,7 +1,7 @@
-import { DESIRED } from './chaos-config.js';
-import { activeSubscriptions, type Driver } from './driver.js';
+import type { Driver } from './driver.js';
 import type { Fault } from './plan.js';
 import type { HostProcess } from './processes.js';
+import { subscriptionAt, type RunTenants } from './run-tenants.js';
 import { sleep, waitUntil } from './wait.js';
 
 /** What a fault acts on, and the promises by which a fault holds back the host's return and the activity. */
@@ -12,6 +12,8 @@ export interface FaultEnv {
   activityGate: Promise<void>;
   deliveriesIdle(): Promise<boolean>;
   readonly driver: Driver;
+  /** The run's tenants: a fault's subscription index counts the desired subscriptions of each in turn. */
+  readonly tenants: RunTenants;
   readonly host: HostProcess;
   readonly log: (line: string) => void;
   /** Storage stops for `downMs` and comes back on the same data (ChaosStack.restartStorage). */
@@ -35,12 +37,11 @@ export async function inject(env: FaultEnv, fault: Fault): Promise<boolean> {
       }
       return true;
     case 'hostKillMidBackfill': {
-      const wanted = DESIRED[fault.subscription]!.resource;
-      const s = (await activeSubscriptions(driver)).find((x) => x.resource === wanted);
-      if (!s) return false;
+      const id = await subscriptionAt(driver, fault.subscription, env.tenants);
+      if (!id) return false;
       // The recreation's window becomes a gap at the app's next heartbeat (each minute).
       const opened = host.waitFor((l) => l.event === 'backfill.gap_opened', 150_000, 'backfill.gap_opened');
-      await driver.call('POST', `/subscriptions/${s.id}/lifecycle`, { lifecycleEvent: 'subscriptionRemoved' });
+      await driver.call('POST', `/subscriptions/${id}/lifecycle`, { lifecycleEvent: 'subscriptionRemoved' });
       if (
         !(await opened.then(
           () => true,
@@ -89,10 +90,9 @@ export async function inject(env: FaultEnv, fault: Fault): Promise<boolean> {
     case 'instanceKill':
       return host.killInstance(fault.target);
     case 'subscriptionRemoved': {
-      const wanted = DESIRED[fault.subscription]!.resource;
-      const s = (await activeSubscriptions(driver)).find((x) => x.resource === wanted);
-      if (!s) return false;
-      await driver.call('POST', `/subscriptions/${s.id}/lifecycle`, { lifecycleEvent: 'subscriptionRemoved' });
+      const id = await subscriptionAt(driver, fault.subscription, env.tenants);
+      if (!id) return false;
+      await driver.call('POST', `/subscriptions/${id}/lifecycle`, { lifecycleEvent: 'subscriptionRemoved' });
       return true;
     }
   }

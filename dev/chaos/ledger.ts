@@ -2,6 +2,8 @@ import type { RecordedChange } from '../graph-simulator/change-log.js';
 
 /** An event found on a downstream queue, reduced to what the ledger compares. */
 export interface FoundEvent {
+  /** The event's `tenantid` (a dead letter's: its notification's `tenantId`); a ledger written by hand may leave it out. */
+  readonly tenantId?: string;
   readonly subject: string;
   readonly changeType: string;
   readonly kind: string;
@@ -14,6 +16,8 @@ export interface FoundEvent {
 
 /** A window the app itself recorded as a gap (BACKFILL_TABLE), widened by its margin, in wall-clock ms. */
 export interface GapWindow {
+  /** The tenant of the gap's subscription (the app's `<name>@<tenant>`; the home tenant's without). */
+  readonly tenantId?: string;
   /** The change kinds of the gap's subscription (`chat`, `member`, `chatMessage`, `channelMessage`). */
   readonly kinds: readonly string[];
   readonly fromMs: number;

@@ -10,9 +10,13 @@ import { runChaos, type ChaosReport } from './chaos-run.js';
 import { FAULT_KINDS, type FaultKind } from './plan.js';
 import { REPO_ROOT } from './processes.js';
 
+/** Each tenant performs the whole activity: more would only load the machine. */
+const MAX_TENANTS = 4;
+
 /**
- * `npm run chaos -- [--seconds 120] [--seed N] [--rate 4] [--faults a,b] [--quiet-cap 600] [--skip-late-faults] [--keep] [--json] [--azure [--template <file>]] [--single-process]`:
- * the whole pipeline under seeded activity and faults, then the ledger (docs/reliability.md). `--azure` runs
+ * `npm run chaos -- [--seconds 120] [--seed N] [--rate 4] [--tenants 1] [--faults a,b] [--quiet-cap 600] [--skip-late-faults] [--keep] [--json] [--azure [--template <file>]] [--single-process]`:
+ * the whole pipeline under seeded activity and faults, then the ledger (docs/reliability.md). `--tenants N`
+ * acts in N tenants (the home tenant and N−1 onboarded while the app runs), the ledger kept per tenant. `--azure` runs
  * the app on the Azure-shaped stack (the compiled template's settings in Production, every Azure service a
  * stand-in; `.local/infra/main.json`, compiled first when missing, or `--template`). Either runs the app on
  * Flex's topology (each function group in its own processes, two per route partition, single instances killed
@@ -22,7 +26,7 @@ import { REPO_ROOT } from './processes.js';
  */
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nUsage: npm run chaos -- [--seconds N] [--seed N] [--rate N] [--faults ${FAULT_KINDS.join(',')}] [--quiet-cap N] [--skip-late-faults] [--keep] [--json] [--azure [--template <file>]] [--single-process]\n`,
+    `${message}\nUsage: npm run chaos -- [--seconds N] [--seed N] [--rate N] [--tenants N] [--faults ${FAULT_KINDS.join(',')}] [--quiet-cap N] [--skip-late-faults] [--keep] [--json] [--azure [--template <file>]] [--single-process]\n`,
   );
   process.exit(2);
 }
@@ -34,6 +38,7 @@ try {
       seconds: { type: 'string', default: '120' },
       seed: { type: 'string' },
       rate: { type: 'string', default: '4' },
+      tenants: { type: 'string', default: '1' },
       faults: { type: 'string' },
       'quiet-cap': { type: 'string', default: '600' },
       'plant-loss-every': { type: 'string' },
@@ -65,6 +70,9 @@ const faultKinds = values.faults
 const unknown = faultKinds?.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
 if (unknown?.length) usage(`Unknown fault kind(s): ${unknown.join(', ')}.`);
 const plantLossEvery = int('plant-loss-every', values['plant-loss-every'], 1);
+const tenants = int('tenants', values.tenants, 1)!;
+if (tenants > MAX_TENANTS) usage(`--tenants must be at most ${MAX_TENANTS}.`);
+if (tenants > 1 && values.azure) usage('--tenants goes without --azure (the Azure-shaped stack has one tenant).');
 if (values.template && !values.azure) usage('--template goes with --azure.');
 
 let templateFile: string | undefined;
@@ -85,13 +93,15 @@ if (values.azure) {
   }
 }
 
-process.stderr.write(`chaos: seed ${seed} (replay with --seed ${seed} --seconds ${seconds}${values.azure ? ' --azure' : ''})\n`);
+const replayArgs = `--seed ${seed} --seconds ${seconds}${tenants > 1 ? ` --tenants ${tenants}` : ''}${values.azure ? ' --azure' : ''}`;
+process.stderr.write(`chaos: seed ${seed} (replay with ${replayArgs})\n`);
 let report: ChaosReport;
 try {
   report = await runChaos({
     seconds,
     seed,
     rate,
+    tenants,
     quietCapSeconds: int('quiet-cap', values['quiet-cap'], 10)!,
     keep: values.keep,
     skipLateFaults: values['skip-late-faults'],
@@ -126,11 +136,12 @@ if (!values.json) {
     `  LOST:                      ${report.lost}`,
     `  duplicate copies:          ${report.duplicates}; events matching no change: ${report.unmatchedEvents}`,
     `  faults:                    ${faults}${report.faultsSkipped ? ` (${report.faultsSkipped} skipped)` : ''}; host started ${report.hostStarts} times, ${report.instanceKills} single instances killed; ${report.gaps} gaps`,
-    ...report.lostSamples.map((c) => `  lost: ${c.changeType} ${c.resource} version ${c.version ?? '-'} at ${c.at}`),
+    ...(report.tenants ?? []).map(
+      (t) => `  tenant ${t.tenantId}: ${t.changes} changes, ${t.events} events with its tenantid, ${t.delivered} delivered, ${t.superseded} superseded, lost: ${t.lost}, duplicates: ${t.duplicates}`,
+    ),
+    ...report.lostSamples.map((c) => `  lost: ${c.tenantId ? `(tenant ${c.tenantId}) ` : ''}${c.changeType} ${c.resource} version ${c.version ?? '-'} at ${c.at}`),
     ...(report.workDir ? [`  run folder kept: ${report.workDir}`] : []),
-    report.lost > 0
-      ? `Replay: npm run chaos -- --seed ${report.seed} --seconds ${report.seconds}${report.stack === 'azure' ? ' --azure' : ''}${values['single-process'] ? ' --single-process' : ''}`
-      : '',
+    report.lost > 0 ? `Replay: npm run chaos -- ${replayArgs}${values['single-process'] ? ' --single-process' : ''}` : '',
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
 }

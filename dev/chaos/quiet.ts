@@ -2,15 +2,18 @@ import { GapLog } from '../../shared/backfill/gap-log.js';
 import { recordedWindows } from '../../shared/backfill/recorded-windows.js';
 import { messageCount } from '../../shared/queue/message-count.js';
 import { SubscriptionRecords } from '../../shared/subscriptions/subscription-records.js';
-import { DEAD_LETTER_QUEUES, DESIRED, EVENT_QUEUES, WORK_QUEUES } from './chaos-config.js';
-import { activeSubscriptions, control, type Driver } from './driver.js';
+import { DEAD_LETTER_QUEUES, EVENT_QUEUES, WORK_QUEUES } from './chaos-config.js';
+import { control, type Driver } from './driver.js';
 import type { HostProcess, SimulatorProcess } from './processes.js';
 import type { RunStorage } from './run-storage.js';
+import { missingSubscriptions, type RunTenants } from './run-tenants.js';
 import { sleep } from './wait.js';
 
 /** What the quiet check reads: Graph (the driver and the simulator process), the run's storage and the host. */
 export interface QuietWatch {
   readonly driver: Driver;
+  /** The run's tenants, each of which must hold every desired subscription. */
+  readonly tenants: RunTenants;
   readonly sim: SimulatorProcess;
   readonly storage: RunStorage;
   readonly host: HostProcess;
@@ -23,7 +26,7 @@ const depth = async (storage: RunStorage, name: string) => (await messageCount(s
 
 /**
  * Waits until the app has caught up: Graph has nothing left to deliver or retry, every desired
- * subscription exists, every window without subscription the reconciler recorded is a gap, the gaps are
+ * subscription exists in every tenant of the run, every window without subscription the reconciler recorded is a gap, the gaps are
  * filled, the app's work queues are empty, a heartbeat ran since, and the downstream queues stopped
  * growing, twice in a row. Gives up at the cap (the report says `converged: false`).
  */
@@ -51,8 +54,7 @@ export async function waitForQuiet(q: QuietWatch & { readonly capMs: number; rea
 export async function notQuietBecause(q: QuietWatch): Promise<string> {
   if (!q.host.running) return 'host down';
   if (!(await control(q.sim)).deliveriesIdle) return 'Graph still delivering or retrying';
-  const active = new Set((await activeSubscriptions(q.driver)).map((s) => s.resource));
-  const missing = DESIRED.filter((d) => !active.has(d.resource)).map((d) => d.name);
+  const missing = await missingSubscriptions(q.driver, q.tenants);
   if (missing.length) return `subscriptions missing: ${missing.join(', ')}`;
   const gaps = await new GapLog(q.storage.backfillTable).list().catch(() => []);
   const known = new Set(gaps.map((g) => g.id));

@@ -14,8 +14,8 @@ export async function readEvents(queues: QueueServiceClient): Promise<FoundEvent
   const out: FoundEvent[] = [];
   for (const name of EVENT_QUEUES) {
     for (const text of await readAll(queues, name)) {
-      const e = decodeJsonMessage<{ subject: string; changetype: string; kind: string; time: string; data?: Record<string, unknown>; backfilled?: boolean }>(text);
-      out.push({ subject: e.subject, changeType: e.changetype, kind: e.kind, version: versionOf(e.kind, e.data), timeMs: Date.parse(e.time), backfilled: e.backfilled === true });
+      const e = decodeJsonMessage<{ tenantid: string; subject: string; changetype: string; kind: string; time: string; data?: Record<string, unknown>; backfilled?: boolean }>(text);
+      out.push({ tenantId: e.tenantid, subject: e.subject, changeType: e.changetype, kind: e.kind, version: versionOf(e.kind, e.data), timeMs: Date.parse(e.time), backfilled: e.backfilled === true });
     }
   }
   return out;
@@ -59,7 +59,7 @@ export async function readDeadLetters(queues: QueueServiceClient, blobs: BlobSer
       const items = isQueueMessageBody(body) && !isClaimCheck(body) ? unpackQueued(body) : [];
       for (const item of items) {
         if (!item.notification.resource) continue;
-        const n = item.notification as { resource: string; changeType: string; encryptedContent?: EncryptedResourceData & { encryptionCertificateId: string } };
+        const n = item.notification as { tenantId?: string; resource: string; changeType: string; encryptedContent?: EncryptedResourceData & { encryptionCertificateId: string } };
         let version: string | null = null;
         const kind = parseResourcePath(n.resource)?.kind ?? 'chat';
         if (n.encryptedContent) {
@@ -72,7 +72,7 @@ export async function readDeadLetters(queues: QueueServiceClient, blobs: BlobSer
             }
           }
         }
-        out.push({ subject: n.resource, changeType: n.changeType, kind, version });
+        out.push({ ...(n.tenantId ? { tenantId: n.tenantId } : {}), subject: n.resource, changeType: n.changeType, kind, version });
       }
     }
   }
