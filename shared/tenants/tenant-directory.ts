@@ -2,16 +2,15 @@ import { SERVED_STATES, type TenantRecord } from './tenant-registry.js';
 
 /** How long a read of the registry is trusted before the next use reads it again. */
 const FRESH_MS = 30_000;
-/** A tenant met that the last read did not serve reads the registry again, at most this often. */
-const MISS_REREAD_MS = 5_000;
 
 /**
  * The tenants the relay serves now: those of GRAPH_TENANT_IDS (a registry of one for a single-tenant
  * deployment; the first is the app's own, "home" tenant) and the registry's onboarding, active and degraded
  * ones. A configured tenant the registry holds as offboarding or removed is not served. Reads of the registry
- * are cached; `refresh` reads again when the last read is stale, and `serves` when a tenant it has not seen
- * served comes along (a tenant just onboarded by the CLI is served within seconds, a forged one costs a read
- * every few seconds at most).
+ * are cached; `refresh` reads again when the last read is stale, and `serves`, for a tenant the last read did
+ * not serve, waits for a read that started after it was asked: a tenant onboarded a moment ago (its row is
+ * written before its subscriptions are created) is never refused for a stale read. Misses meanwhile share that
+ * read, so a flood of forged tenants costs one read at a time.
  */
 export class TenantDirectory {
   readonly #configured: readonly string[];
@@ -21,6 +20,8 @@ export class TenantDirectory {
   #records: readonly TenantRecord[] = [];
   #readAt = Number.NEGATIVE_INFINITY;
   #reading: Promise<void> | undefined;
+  /** The read that starts once the one under way ends (every miss meanwhile shares it). */
+  #queued: Promise<void> | undefined;
 
   constructor(options: { configured: readonly string[]; registry?: { list(): Promise<TenantRecord[]> }; now?: () => number }) {
     this.#configured = options.configured.map((t) => t.toLowerCase());
@@ -54,17 +55,35 @@ export class TenantDirectory {
     return this.#served.has(tenantId.toLowerCase());
   }
 
-  /** Whether `tenantId` is served, reading the registry again when the tenant is new to it and the read is a few seconds old. */
+  /** Whether `tenantId` is served, by a read of the registry started after this call when the last one did not serve it. */
   async serves(tenantId: string): Promise<boolean> {
-    if (this.has(tenantId)) return true;
-    if (this.#registry && this.#now() - this.#readAt >= MISS_REREAD_MS) await this.#read();
-    return this.has(tenantId);
+    const id = tenantId.toLowerCase();
+    if (this.#served.has(id)) return true;
+    if (this.#registry) await this.#readAfterNow();
+    return this.#served.has(id);
   }
 
   /** Reads the registry when the last read is older than 30 s (or always, with `force`). */
   async refresh(options: { force?: boolean } = {}): Promise<void> {
     if (!this.#registry) return;
     if (options.force || this.#now() - this.#readAt >= FRESH_MS) await this.#read();
+  }
+
+  /** Resolves once a read that started after this call has ended (one under way may predate a registry write). */
+  #readAfterNow(): Promise<void> {
+    if (this.#queued) return this.#queued;
+    if (!this.#reading) return this.#read();
+    const under = this.#reading;
+    this.#queued = under.then(
+      () => this.#next(),
+      () => this.#next(),
+    );
+    return this.#queued;
+  }
+
+  #next(): Promise<void> {
+    this.#queued = undefined;
+    return this.#read();
   }
 
   /** One read at a time: callers meanwhile share it. A failed read keeps the last answer (and is retried on next use). */

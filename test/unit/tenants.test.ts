@@ -44,33 +44,63 @@ describe('TenantDirectory', () => {
     expect(tenants.has(HOME)).toBe(false);
   });
 
-  it('reads the registry again for a tenant it does not know, at most every 5 s; a stale read on refresh after 30 s', async () => {
-    let now = 0;
+  it('reads the registry again for a tenant it does not know, after the miss: misses meanwhile share one read', async () => {
     const registry = registryOf([]);
-    const tenants = new TenantDirectory({ configured: [HOME], registry, now: () => now });
+    const tenants = new TenantDirectory({ configured: [HOME], registry, now: () => 0 });
     expect(await tenants.serves(B)).toBe(false);
+    expect(registry.reads).toBe(1);
+    // Onboarded a moment later: the next notification of B is served, whatever the age of the last read.
     registry.rows = [record(B, 'active')];
-    now = 4_000;
-    expect(await tenants.serves(B)).toBe(false); // read 4 s ago: not again
-    now = 5_000;
     expect(await tenants.serves(B)).toBe(true);
-    const reads = registry.reads;
-    expect(await tenants.serves(B)).toBe(true);
+    expect(registry.reads).toBe(2);
+    // Three forged tenants at once: the first starts a read, the two that came while it ran share the next.
+    expect(await Promise.all([C, C, 'dddddddd-0000-4000-8000-000000000004'].map((t) => tenants.serves(t)))).toEqual([false, false, false]);
+    expect(registry.reads).toBe(4);
+  });
+
+  it('does not answer a miss with a read that started before it: the registry may have been written in between', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let rows: TenantRecord[] = [];
+    let reads = 0;
+    const registry = {
+      list: async () => {
+        reads++;
+        const seen = rows;
+        if (reads === 1) await gate;
+        return seen;
+      },
+    };
+    const tenants = new TenantDirectory({ configured: [HOME], registry, now: () => 0 });
+    const early = tenants.refresh({ force: true }); // under way, sees no row
+    rows = [record(B, 'onboarding')];
+    const served = tenants.serves(B);
+    release();
+    await early;
+    expect(await served).toBe(true);
+    expect(reads).toBe(2);
+  });
+
+  it('reads again on refresh once the last read is 30 s old, and a removed tenant stops being served', async () => {
+    let now = 0;
+    const registry = registryOf([record(B, 'active')]);
+    const tenants = new TenantDirectory({ configured: [HOME], registry, now: () => now });
     await tenants.refresh();
-    expect(registry.reads).toBe(reads); // fresh
+    expect(tenants.has(B)).toBe(true);
     registry.rows = [record(B, 'removed')];
-    now += 30_000;
+    now = 29_000;
+    await tenants.refresh();
+    expect(tenants.has(B)).toBe(true);
+    now = 30_000;
     await tenants.refresh();
     expect(tenants.has(B)).toBe(false);
   });
 
   it('throws when the registry cannot be read for an unknown tenant (the receiver answers 503), keeping what it knew', async () => {
     const registry = registryOf([record(B, 'active')]);
-    let now = 10_000;
-    const tenants = new TenantDirectory({ configured: [HOME], registry, now: () => now });
+    const tenants = new TenantDirectory({ configured: [HOME], registry, now: () => 10_000 });
     await tenants.refresh({ force: true });
     registry.failing = true;
-    now += 5_000;
     await expect(tenants.serves(C)).rejects.toThrow('storage is down');
     expect(tenants.has(B)).toBe(true);
   });
