@@ -8,9 +8,11 @@ import { RECONCILE_SCHEDULE } from './adapters/trigger-bindings.js';
  */
 export function reconcileSubscriptions(_timer: Timer, context: InvocationContext): Promise<void> {
   return withInvocationLog(context, async () => {
-    const { subscriptions } = runtime();
+    const { subscriptions, tenants } = runtime();
     if (subscriptions.desired.entries.length === 0) return;
     await subscriptions.reconciler.reconcile();
+    // A removal the operator's shell could not finish (no credential of the app there) is finished here.
+    await tenants.onboarding.finishOffboarding();
   });
 }
 

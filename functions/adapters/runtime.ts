@@ -58,7 +58,7 @@ function compose(settings: Settings) {
   const tableMetrics = createTableMetrics(settings, { flushIntervalMs: settings.metrics.flushSeconds * 1000, logger: log });
   /** The relay's measures: in METRICS_TABLE, and as OpenTelemetry metrics when Application Insights is set. */
   const metrics: Metrics = settings.metrics.appInsights ? fanOut(tableMetrics, createOtelMetrics()) : tableMetrics;
-  const { certificates, subscriptions, routedEvents, gaps, notificationProcessor, backfill, notificationReceiver } = createApp(settings, { logger: log, metrics });
+  const { certificates, subscriptions, tenants, routedEvents, gaps, notificationProcessor, backfill, notificationReceiver } = createApp(settings, { logger: log, metrics });
 
   log.info('app.configured', {
     environment: settings.environment,
@@ -107,6 +107,8 @@ function compose(settings: Settings) {
     certificates,
     notificationReceiver,
     subscriptions,
+    /** The tenant registry and each tenant's onboarding and offboarding. */
+    tenants,
     notificationProcessor,
     /** The daily timer's clean-ups, each run whatever became of the others (see runCleanups). */
     cleanups: [

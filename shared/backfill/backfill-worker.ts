@@ -32,8 +32,8 @@ export interface BackfillWorkerOptions {
   readonly processor: NotificationProcessor;
   readonly records: SubscriptionRecords;
   readonly desired: DesiredSubscriptionSource;
-  /** Whether the relay serves a tenant now: a removed tenant's pieces are dropped. */
-  readonly serves: (tenantId: string) => boolean;
+  /** Whether the relay serves a tenant now (a tenant the last read did not serve: read again): a removed tenant's pieces are dropped. */
+  readonly serves: (tenantId: string) => Promise<boolean>;
   /** The read budget the tenants share (BACKFILL_READS_PER_SECOND). */
   readonly shares?: TenantReadShares;
   /** Widening of each gap: before its start and after its end, in ms. */
@@ -66,7 +66,7 @@ export class BackfillWorker {
   readonly #gaps: GapLog;
   readonly #queue: QueueClient;
   readonly #desired: DesiredSubscriptionSource;
-  readonly #serves: (tenantId: string) => boolean;
+  readonly #serves: (tenantId: string) => Promise<boolean>;
   readonly #marginBeforeMs: number;
   readonly #marginAfterMs: number;
   readonly #pagePauseSeconds: number;
@@ -112,9 +112,9 @@ export class BackfillWorker {
   }
 
   /** The desired entry a gap or piece belongs to, if its tenant is served. */
-  #servedEntry(name: string): DesiredSubscription | undefined {
+  async #servedEntry(name: string): Promise<DesiredSubscription | undefined> {
     const d = this.#desired.byName(name);
-    return d && this.#serves(d.tenantId ?? '') ? d : undefined;
+    return d && (await this.#serves(d.tenantId ?? '')) ? d : undefined;
   }
 
   /**
@@ -144,7 +144,7 @@ export class BackfillWorker {
   }
 
   async #start(gap: Gap): Promise<Gap> {
-    const desired = this.#servedEntry(gap.name);
+    const desired = await this.#servedEntry(gap.name);
     const covered = desired ? scopesOf(desired) : { unsupported: 'not a desired subscription of a tenant served' };
     if ('unsupported' in covered) {
       await this.#gaps.update(gap.id, { status: 'partial', note: covered.unsupported });
@@ -177,8 +177,7 @@ export class BackfillWorker {
 
   /** Processes one piece from the backfill queue. */
   async process(piece: BackfillPiece, logger: Logger): Promise<PieceOutcome> {
-    await this.#desired.refresh();
-    const desired = this.#servedEntry(piece.name);
+    const desired = await this.#servedEntry(piece.name);
     const id = pieceId(piece.scope, piece.next);
     if (!desired) {
       await this.#closing.finish(piece, id, logger, 0);

@@ -52,7 +52,7 @@ export function createBackfill(
     processor,
     records: subscriptions.records,
     desired,
-    serves: (tenantId) => subscriptions.tenants.has(tenantId),
+    serves: (tenantId) => subscriptions.tenants.serves(tenantId),
     shares: new TenantReadShares(settings.backfill.readsPerSecond),
     marginBeforeMs: margin,
     marginAfterMs: margin,

@@ -42,7 +42,12 @@ export interface OutsideSources {
  */
 export function storeSelfChecks(settings: Settings, s: StoreSources): SelfCheck[] {
   return [
-    subscriptionsCheck({ desired: s.desired, records: s.records, renewWithinMinutes: settings.renewWithinMinutes }),
+    subscriptionsCheck({
+      desired: s.desired,
+      records: s.records,
+      renewWithinMinutes: settings.renewWithinMinutes,
+      judged: (tenantId) => tenantId === s.tenants.home || !['onboarding', 'degraded'].includes(s.tenants.records.find((r) => r.tenantId === tenantId)?.state ?? 'active'),
+    }),
     validationTokensCheck(s.metrics, settings.tenantIds),
     silentSubscriptionsCheck({ desired: s.desired, records: s.records, deliveries: s.deliveries, silentHours: settings.health.silentSubscriptionHours }),
     backfillGapsCheck({ gaps: s.gaps, openMinutes: settings.health.gapOpenMinutes }),

@@ -2,6 +2,7 @@ import { RelayError } from '../errors.js';
 import { isGraphRequestError, type GraphClient } from '../graph/graph-client.js';
 import type { ChangeNotification } from '../protocol/notification.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
+import { HomeTenantOnlyCredentialError } from '../graph/tenant-credentials.js';
 import type { DesiredSubscriptionSource } from '../subscriptions/tenant-desired-subscriptions.js';
 import type { SubscriptionManager } from '../subscriptions/create-subscription-manager.js';
 import type { SubscriptionRecords } from '../subscriptions/subscription-records.js';
@@ -62,7 +63,7 @@ export class GraphResourceHydrator implements ResourceHydrator {
   readonly #graphIn: (tenantId: string) => GraphClient;
   readonly #records: Pick<SubscriptionRecords, 'list'>;
   readonly #desired: DesiredSubscriptionSource;
-  readonly #serves: (tenantId: string) => boolean;
+  readonly #serves: (tenantId: string) => Promise<boolean>;
   /** Entry name by subscription id, from every read of the records (oldest first). */
   readonly #nameOf = new Map<string, string>();
   /** The read under way, if any. */
@@ -76,7 +77,7 @@ export class GraphResourceHydrator implements ResourceHydrator {
    * notification of a tenant the relay does not serve (`serves`) is never hydrated: the app holds no consent
    * there to read its resources, and a 404 there would be announced as a deletion.
    */
-  constructor(graphIn: (tenantId: string) => GraphClient, records: Pick<SubscriptionRecords, 'list'>, desired: DesiredSubscriptionSource, serves: (tenantId: string) => boolean) {
+  constructor(graphIn: (tenantId: string) => GraphClient, records: Pick<SubscriptionRecords, 'list'>, desired: DesiredSubscriptionSource, serves: (tenantId: string) => Promise<boolean>) {
     this.#graphIn = graphIn;
     this.#records = records;
     this.#desired = desired;
@@ -84,14 +85,22 @@ export class GraphResourceHydrator implements ResourceHydrator {
   }
 
   async hydrate(notification: ChangeNotification): Promise<Hydrated | undefined> {
-    if (!this.#serves(notification.tenantId)) return undefined;
+    if (!(await this.#serves(notification.tenantId))) return undefined;
     const kind = parseResourcePath(notification.resource)?.kind;
     const desired = kind && (await this.#entryOf(notification.subscriptionId, notification.tenantId, kind));
     if (!desired) return undefined;
     const path = graphPathOf(notification.resource, desired.version);
     if (!path) return undefined;
+    let graph: GraphClient;
     try {
-      return { resource: await this.#graphIn(notification.tenantId).get<Record<string, unknown>>(path) };
+      graph = this.#graphIn(notification.tenantId);
+    } catch (e) {
+      // GRAPH_AUTH_MODE serves the app's own tenant only (a managed identity): routed as it came, as before.
+      if (e instanceof HomeTenantOnlyCredentialError) return undefined;
+      throw e;
+    }
+    try {
+      return { resource: await graph.get<Record<string, unknown>>(path) };
     } catch (e) {
       if (isGraphRequestError(e, 404)) return 'gone';
       if (isGraphRequestError(e) && e.status !== 429 && e.status < 500) throw new HydrationFailedError(`GET of the notified resource failed: ${e.message}`);
@@ -166,6 +175,6 @@ export function createResourceHydrator(
     (t) => subscriptions.graphs.forTenant(t),
     records,
     subscriptions.desired,
-    (t) => subscriptions.tenants.has(t),
+    (t) => subscriptions.tenants.serves(t),
   );
 }

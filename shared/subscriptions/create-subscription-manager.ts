@@ -91,6 +91,11 @@ export function createSubscriptionManager(
         renewWithinMinutes: settings.renewWithinMinutes,
         deleteUndesired: settings.deleteUndesiredSubscriptions,
         endpointCheck,
+        // Read again once the lease is held: `remove` may have offboarded the tenant while this run waited.
+        stillServed: async () => {
+          await tenants.refresh({ force: true }).catch(() => undefined);
+          return tenants.has(tenantId);
+        },
         logger,
         ...(options.now ? { now: options.now } : {}),
       }),

@@ -89,12 +89,14 @@ export class LifecycleProcessor {
         } catch (e) {
           logger.warn('lifecycle.reauthorize_failed', { ...fields, error: (e as Error).message });
           const result = await this.#reconciler.renew(record);
+          if (result.action === 'skipped') return { status: 'ignored', reason: result.error ?? 'skipped' };
           if (result.action === 'failed') throw new SubscriptionRepairError(`Renewal of ${record.name} failed: ${result.error}`);
           return { status: result.action === 'renewed' ? 'renewed' : 'recreated', subscriptionId: result.subscriptionId ?? item.subscriptionId };
         }
       }
       case 'subscriptionRemoved': {
         const result = await this.#reconciler.reconcileOne(record.name);
+        if (result.action === 'skipped') return { status: 'ignored', reason: result.error ?? 'skipped' };
         if (result.action === 'failed') throw new SubscriptionRepairError(`Recreating ${record.name} failed: ${result.error}`);
         // The reconciler recorded the window without subscription, announced it (subscriptionRecreated) and
         // left it for the backfill: nothing more to publish here.

@@ -57,6 +57,8 @@ export interface SubscriptionReconcilerOptions {
   readonly deleteUndesired: boolean;
   /** The handshake before a create, or why it is off (SUBSCRIPTIONS_CHECK_ENDPOINTS=false). */
   readonly endpointCheck?: EndpointCheck;
+  /** Asked once the lease is held: a tenant removed while this run waited for it is left alone. */
+  readonly stillServed?: () => Promise<boolean>;
   readonly now?: () => number;
   readonly logger: Logger;
 }
@@ -84,6 +86,7 @@ export class SubscriptionReconciler {
   readonly #renewWithinMinutes: number;
   readonly #deleteUndesired: boolean;
   readonly #preCreate: PreCreateCheck;
+  readonly #stillServed: (() => Promise<boolean>) | undefined;
   readonly #now: () => number;
   readonly #logger: Logger;
 
@@ -103,6 +106,7 @@ export class SubscriptionReconciler {
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
     this.#preCreate = new PreCreateCheck(options.endpointCheck, this.#now, options.logger);
+    this.#stillServed = options.stillServed;
   }
 
   get desired(): readonly DesiredSubscription[] {
@@ -117,6 +121,10 @@ export class SubscriptionReconciler {
 
   reconcile(options: { force?: boolean } = {}): Promise<ReconcileReport> {
     return this.#lock.run(async () => {
+      if (this.#stillServed && !(await this.#stillServed())) {
+        this.#logger.info('subscriptions.tenant_not_served', { tenantId: this.#tenantId });
+        return { entries: [], undesired: [], held: 0 };
+      }
       const ours = await this.#ours();
       const entries: EntryResult[] = [];
       const claimed = new Set<string>();

@@ -35,6 +35,11 @@ export class TenantDirectory {
     return this.#configured[0] ?? '';
   }
 
+  /** GRAPH_TENANT_IDS (lower case), the home tenant first. */
+  get configured(): readonly string[] {
+    return this.#configured;
+  }
+
   /** The tenants served at the last read, the home tenant first. */
   get served(): readonly string[] {
     return [...this.#served];
@@ -63,10 +68,15 @@ export class TenantDirectory {
     return this.#served.has(id);
   }
 
-  /** Reads the registry when the last read is older than 30 s (or always, with `force`). */
+  /**
+   * Reads the registry when the last read is older than 30 s (or always, with `force`). A failed read keeps
+   * the tenants served as they were (the app's own work goes on while the registry cannot be read); with
+   * `force` it throws, for callers that must know.
+   */
   async refresh(options: { force?: boolean } = {}): Promise<void> {
     if (!this.#registry) return;
-    if (options.force || this.#now() - this.#readAt >= FRESH_MS) await this.#read();
+    if (options.force) await this.#readAfterNow();
+    else if (this.#now() - this.#readAt >= FRESH_MS) await this.#read().catch(() => undefined);
   }
 
   /** Resolves once a read that started after this call has ended (one under way may predate a registry write). */

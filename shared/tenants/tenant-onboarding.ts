@@ -1,5 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import { graphTokenRoles } from '../graph/token-roles.js';
+import { LockTimeoutError } from '../subscriptions/blob-lease-lock.js';
 import type { Logger } from '../log.js';
 import type { DesiredSubscription } from '../subscriptions/desired-subscriptions.js';
 import { checkPermissions, requiredPermissions } from '../subscriptions/required-permissions.js';
@@ -15,7 +16,7 @@ export interface TenantOnboardingOptions {
   readonly tenants: TenantDirectory;
   readonly desired: DesiredSubscriptionSource;
   readonly reconcilers: Pick<TenantReconcilers, 'reconcile' | 'forTenant'>;
-  readonly records: Pick<SubscriptionRecords, 'get'>;
+  readonly records: Pick<SubscriptionRecords, 'get' | 'save'>;
   /** The tenant's Graph credential; undefined when its token's roles say nothing (the simulator's unsigned tokens). */
   readonly credentialFor?: (tenantId: string) => TokenCredential;
   readonly graphBaseUrl: URL;
@@ -27,6 +28,9 @@ export interface TenantOnboardingOptions {
   readonly now?: () => number;
   readonly logger: Logger;
 }
+
+/** How long a tenant's consent stays missing before it is taken as revoked and the tenant offboarded. */
+export const CONSENT_GRACE_MS = 3600_000;
 
 /** Who did something, as the registry records it: the CLI's operator, or the relay itself. */
 export type Actor = string;
@@ -55,8 +59,10 @@ export class TenantOnboarding implements TenantRunObserver {
     const at = new Date(this.#now()).toISOString();
     const before = await this.#o.registry.get(id);
     const served = before && before.state !== 'removed' && before.state !== 'offboarding';
+    // Removed before: its last removal stays on the record (removedAt, removedBy, purgedAt) for audit.
+    const { lastError: _e, lastErrorCode: _c, lastErrorAt: _a, consentLostAt: _l, ...history } = before ?? { tenantId: id };
     await this.#o.registry.save({
-      ...(served ? before : {}),
+      ...(served ? before : history),
       tenantId: id,
       state: served ? before.state : 'onboarding',
       addedAt: served ? before.addedAt : at,
@@ -77,9 +83,11 @@ export class TenantOnboarding implements TenantRunObserver {
     if (!record || record.state === 'offboarding' || record.state === 'removed') return;
     const at = new Date(this.#now()).toISOString();
     if ('error' in run) {
+      // Another run (the CLI's add, the timer) held the tenant's lease: it settles the tenant itself.
+      if (run.error instanceof LockTimeoutError) return;
       const failure = tenantFailureOf(run.error, 'subscriptions');
       if (failure.consentMissing && record.consentSeenAt && record.state !== 'onboarding') {
-        await this.#revoked(record, failure);
+        await this.#consentLost(record, failure);
         return;
       }
       await this.#o.registry.update(id, { ...problemFields(failure, at), state: record.state === 'onboarding' ? 'onboarding' : 'degraded' }, new Date(this.#now()));
@@ -103,8 +111,9 @@ export class TenantOnboarding implements TenantRunObserver {
       ...(named ? problemFields(named, at) : { lastError: undefined, lastErrorCode: undefined, lastErrorAt: undefined }),
     };
     if (missingPermissions && !named) Object.assign(next, { lastErrorCode: 'missing_permission', lastError: `the tenant's consent lacks ${missingPermissions}`, lastErrorAt: at });
-    await this.#o.registry.update(id, next, new Date(this.#now()));
+    // The baseline before the tenant leaves onboarding: should opening it fail, the next run opens it again.
     if (record.state === 'onboarding') await this.#baseline(id, entries);
+    await this.#o.registry.update(id, { ...next, consentLostAt: undefined }, new Date(this.#now()));
   }
 
   /** Offboards a tenant: see the class. Throws (leaving it `offboarding`, to run again) when its subscriptions could not be deleted. */
@@ -127,9 +136,28 @@ export class TenantOnboarding implements TenantRunObserver {
     }
     const names = this.#o.desired.forTenant(id).map((d) => d.name);
     const closed = await this.#o.closeGaps(names, 'the tenant was removed');
+    // Its records point at nothing from now on: added again, its subscriptions are new ones, not replacements
+    // of these (whose windows without subscription would read back the whole time it was away).
+    for (const name of names) {
+      const r = await this.#o.records.get(name);
+      if (r) await this.#o.records.save({ name, resource: r.resource, changeTypes: r.changeTypes, lastAction: 'removed', updatedAt: at().toISOString() });
+    }
     if (options.purge) await options.purge(id, names);
     this.#o.logger.warn('tenants.removed', { tenantId: id, by: options.by, subscriptionsDeleted: deleted.length, gapsClosed: closed, purged: options.purge !== undefined });
     return (await this.#o.registry.update(id, { state: 'removed', removedAt: at().toISOString(), removedBy: options.by, ...(options.purge ? { purgedAt: at().toISOString() } : {}) }, at()))!;
+  }
+
+  /**
+   * Finishes every removal left `offboarding` (the CLI could not delete the tenant's subscriptions: no
+   * credential of the app in the operator's shell, Graph failing): the app's own run deletes them and closes
+   * the tenant's gaps. Each tenant on its own: one failing is logged and tried again next run.
+   */
+  async finishOffboarding(): Promise<void> {
+    for (const r of (await this.#o.registry.list()).filter((t) => t.state === 'offboarding')) {
+      await this.remove(r.tenantId, { by: r.removedBy ?? 'reconciler' }).catch((e: unknown) =>
+        this.#o.logger.error('tenants.offboarding_failed', { tenantId: r.tenantId, error: (e as Error).message }),
+      );
+    }
   }
 
   /** A tenant of GRAPH_TENANT_IDS the registry does not hold yet: recorded as active, so that it lists like the others. */
@@ -165,10 +193,24 @@ export class TenantOnboarding implements TenantRunObserver {
     this.#o.logger.info('tenants.baseline_opened', { tenantId, hours: this.#o.baselineHours });
   }
 
-  async #revoked(record: TenantRecord, failure: TenantFailure): Promise<void> {
-    this.#o.logger.error('tenants.consent_revoked', { tenantId: record.tenantId, error: failure.message });
+  /**
+   * The tenant's consent is gone (Entra refuses its token, or Graph a token without roles). Degraded at first;
+   * still gone an hour later, the tenant is offboarded (consent revoked). A tenant of GRAPH_TENANT_IDS is never
+   * removed so: it stays degraded, naming the cause, until its consent is back or the setting changes.
+   */
+  async #consentLost(record: TenantRecord, failure: TenantFailure): Promise<void> {
+    const now = new Date(this.#now());
+    const lostAt = record.consentLostAt ?? now.toISOString();
+    const revoked = { lastErrorCode: 'consent_revoked' as const, lastError: failure.message, lastErrorAt: now.toISOString() };
+    const configured = this.#o.tenants.configured.includes(record.tenantId);
+    if (configured || now.getTime() - Date.parse(lostAt) < CONSENT_GRACE_MS) {
+      this.#o.logger.warn('tenants.consent_lost', { tenantId: record.tenantId, since: lostAt, error: failure.message });
+      await this.#o.registry.update(record.tenantId, { ...revoked, state: 'degraded', consentLostAt: lostAt }, now);
+      return;
+    }
+    this.#o.logger.error('tenants.consent_revoked', { tenantId: record.tenantId, since: lostAt, error: failure.message });
     await this.remove(record.tenantId, { by: 'consent revoked' });
-    await this.#o.registry.update(record.tenantId, { lastErrorCode: 'consent_revoked', lastError: failure.message, lastErrorAt: new Date(this.#now()).toISOString() }, new Date(this.#now()));
+    await this.#o.registry.update(record.tenantId, revoked, new Date(this.#now()));
   }
 }
 

@@ -16,14 +16,17 @@ export interface TenantFailure {
 
 /**
  * Names the cause of a tenant-wide failure: Entra refusing the tenant's token (no consent, or consent
- * revoked), Graph refusing the token (401), a quota, protected-API access, a missing permission (403 naming
+ * revoked), Graph refusing a token without roles (401), a quota, protected-API access, a missing permission (403 naming
  * it), or anything else.
  */
 export function tenantFailureOf(e: unknown, stage: 'token' | 'subscriptions'): TenantFailure {
   const text = maskSecrets(e instanceof Error ? e.message : String(e));
   if (NO_CONSENT.test(text))
     return { code: 'no_consent', consentMissing: true, message: `the app has no consent in the tenant (no service principal): an admin must grant it (tenants consent-url). ${firstLine(text)}` };
-  if (isGraphRequestError(e, 401)) return { code: 'no_consent', consentMissing: true, message: `Graph refuses the app's token for the tenant (consent missing or revoked): ${firstLine(text)}` };
+  // Graph's answer to a token without application roles: what Entra issues an app whose service principal holds
+  // none (consent missing or revoked). Any other 401 (a token expired, a clock skew) says nothing of consent.
+  if (isGraphRequestError(e, 401) && /scp or roles claim/i.test(text))
+    return { code: 'no_consent', consentMissing: true, message: `Graph refuses the app's token for the tenant: it carries no application role (consent missing or revoked): ${firstLine(text)}` };
   if (isGraphRequestError(e, 403) && isQuotaRefusal(e)) return { code: 'quota', consentMissing: false, message: `the tenant's Teams subscription quota is used up: ${firstLine(text)}` };
   if (isGraphRequestError(e, 403) && /protected api/i.test(text))
     return { code: 'protected_api', consentMissing: false, message: `protected-API access for Teams messages is not granted (https://aka.ms/teamsgraph/requestaccess): ${firstLine(text)}` };

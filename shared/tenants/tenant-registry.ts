@@ -34,6 +34,8 @@ export interface TenantRecord {
   readonly lastError?: string;
   readonly lastErrorCode?: TenantProblem;
   readonly lastErrorAt?: string;
+  /** When the tenant's consent was first found missing after it had been seen (cleared once it is back): removed after an hour of it. */
+  readonly consentLostAt?: string;
   /** The app's Teams subscriptions in the tenant at the last reconcile (Teams allows 10,000 per tenant, every app's together). */
   readonly quotaUsed?: number;
   readonly quotaCheckedAt?: string;
@@ -84,10 +86,15 @@ export class TenantRegistry {
     await this.#table.upsertEntity(entity as { partitionKey: string; rowKey: string }, 'Replace');
   }
 
-  /** Changes some fields of a tenant's record (`undefined` removes one); does nothing for an unknown tenant. */
+  /**
+   * Changes some fields of a tenant's record (`undefined` removes one); does nothing for an unknown tenant.
+   * A tenant offboarding or removed is never brought back to a served state here (only `save` does, as `add`
+   * does): a reconcile run that read the tenant as served before it was removed must not serve it again.
+   */
   async update(tenantId: string, change: Partial<Omit<TenantRecord, 'tenantId'>>, now: Date): Promise<TenantRecord | undefined> {
     const current = await this.get(tenantId);
     if (!current) return undefined;
+    if (!SERVED_STATES.includes(current.state) && change.state !== undefined && SERVED_STATES.includes(change.state)) return current;
     const next = { ...current, ...change, updatedAt: now.toISOString() } as TenantRecord;
     await this.save(next);
     return next;

@@ -114,18 +114,44 @@ describe('tenants onboarded, settled by each reconcile run, and removed (simulat
     expect((await oursIn(X)).map((s) => s.resource)).toEqual(['/chats/getAllMembers?model=B']);
   });
 
-  it('offboards a tenant whose consent was revoked, and one removed: subscriptions deleted, gaps closed, notifications no longer served', async () => {
+  it("offboards a tenant whose consent stayed revoked for an hour (never the app's own), and one left offboarding: subscriptions deleted, gaps closed, records cleared, no longer served", async () => {
     expect((await driver().delete(`/_simulator/tenants/${B}/consent/${sim.appId}`)).status).toBeLessThan(300);
+    // Consent gone: degraded first (a passing refusal must not offboard a customer), still served.
+    await app.subscriptions.reconciler.reconcile();
+    const lost = await app.tenants.registry.get(B);
+    expect(lost).toMatchObject({ state: 'degraded', lastErrorCode: 'consent_revoked' });
+    expect(lost?.consentLostAt).toBeDefined();
+    expect(app.subscriptions.tenants.has(B)).toBe(true);
+    // Still gone an hour later: offboarded.
+    sim.clock.advance(61 * 60_000);
     await app.subscriptions.reconciler.reconcile();
     expect(await app.tenants.registry.get(B)).toMatchObject({ state: 'removed', lastErrorCode: 'consent_revoked', removedBy: 'consent revoked' });
+    // Its records point at nothing now: added again, it gets new subscriptions, not a read-back of its absence.
+    expect((await app.subscriptions.records.get(`messages@${B}`))?.subscriptionId).toBeUndefined();
     expect(app.subscriptions.tenants.has(B)).toBe(false);
     expect((await app.gaps.list({ unfinished: true })).filter((g) => g.name.endsWith(`@${B}`))).toEqual([]);
 
-    const removed = await app.tenants.onboarding.remove(X, { by: 'test' });
+    // The app's own tenant (GRAPH_TENANT_IDS) is never offboarded for a refused token: degraded, naming it.
+    expect((await driver().delete(`/_simulator/tenants/${sim.tenantId}/consent/${sim.appId}`)).status).toBeLessThan(300);
+    await app.subscriptions.reconciler.reconcile();
+    sim.clock.advance(61 * 60_000);
+    await app.subscriptions.reconciler.reconcile();
+    expect(await app.tenants.registry.get(sim.tenantId)).toMatchObject({ state: 'degraded', lastErrorCode: 'consent_revoked' });
+    expect(app.subscriptions.tenants.has(sim.tenantId)).toBe(true);
+    expect((await driver().post(`/_simulator/tenants/${sim.tenantId}/consent`, { appId: sim.appId, permissions: [...TEAMS_APPLICATION_PERMISSIONS] })).status).toBe(200);
+    await app.subscriptions.reconciler.reconcile();
+    expect(await app.tenants.registry.get(sim.tenantId)).toMatchObject({ state: 'active' });
+
+    // A removal the operator's shell left half-done (offboarding) is finished by the app's own run.
+    await app.tenants.registry.update(X, { state: 'offboarding', removedBy: 'test' }, new Date());
+    await app.tenants.onboarding.finishOffboarding();
+    const removed = await app.tenants.registry.get(X);
     expect(removed).toMatchObject({ state: 'removed', removedBy: 'test' });
     expect(await oursIn(X)).toEqual([]);
     expect(app.subscriptions.tenants.served).toEqual([sim.tenantId]);
     // The registry keeps both for audit.
+    // A run that read X as served before its removal leaves it removed.
+    await app.tenants.onboarding.observe({ tenantId: X, report: { entries: [], undesired: [], held: 1 } });
     expect((await app.tenants.registry.list()).map((t) => [t.tenantId, t.state]).sort()).toEqual(
       [
         [sim.tenantId, 'active'],

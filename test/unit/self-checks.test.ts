@@ -166,6 +166,19 @@ describe('the subscriptions checks with several tenants', () => {
     expect(await check.run(NOW)).toMatchObject({ status: 'ok', message: '3 subscriptions active and renewed on schedule' });
   });
 
+  it("leaves a tenant onboarding or degraded to the tenants check: one customer's missing consent does not fail the relay", async () => {
+    const rows = [other('degraded')];
+    const check = subscriptionsCheck({
+      desired: overTenants(() => rows),
+      records: { list: async () => [...home(), record(`all-chats@${OTHER}`, { subscriptionId: undefined, lastAction: 'failed', lastError: 'no consent' })] },
+      renewWithinMinutes: 1440,
+      judged: (tenantId) => tenantId === HOME || rows.find((r) => r.tenantId === tenantId)?.state === 'active',
+    });
+    expect(await check.run(NOW)).toMatchObject({ status: 'ok', message: '3 subscriptions active and renewed on schedule' });
+    rows[0] = other('active');
+    expect((await check.run(NOW)).status).toBe('fail');
+  });
+
   it("compares another tenant's subscription with its siblings of the same kind for silence", async () => {
     const source = overTenants(() => [other('active')]);
     const records = [...home(), record(`chat-messages@${OTHER}`, { subscribedAt: inDays(-3) })];

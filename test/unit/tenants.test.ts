@@ -166,7 +166,15 @@ describe('TenantReadShares', () => {
 describe('tenantFailureOf', () => {
   it('names no consent (Entra, or a Graph 401), protected-API access, a quota and a missing permission', () => {
     expect(tenantFailureOf(new Error('AADSTS7000229: The client application is missing service principal in the tenant'), 'token')).toMatchObject({ code: 'no_consent', consentMissing: true });
-    expect(tenantFailureOf(new GraphRequestError(401, 'InvalidAuthenticationToken', 'Access token validation failure'), 'subscriptions')).toMatchObject({ code: 'no_consent', consentMissing: true });
+    expect(tenantFailureOf(new GraphRequestError(401, 'InvalidAuthenticationToken', 'Either scp or roles claim need to be present in the token.'), 'subscriptions')).toMatchObject({
+      code: 'no_consent',
+      consentMissing: true,
+    });
+    // Any other 401 (an expired token, a skewed clock) says nothing of consent: never a reason to offboard.
+    expect(tenantFailureOf(new GraphRequestError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.'), 'subscriptions')).toMatchObject({
+      code: 'subscriptions_failed',
+      consentMissing: false,
+    });
     expect(tenantFailureOf(new GraphRequestError(403, 'Forbidden', 'This API requires protected API access'), 'subscriptions').code).toBe('protected_api');
     expect(tenantFailureOf(new GraphRequestError(403, 'Forbidden', 'The maximum number of subscriptions has been reached'), 'subscriptions').code).toBe('quota');
     expect(tenantFailureOf(new GraphRequestError(403, 'Forbidden', "one of ('ChannelMessage.Read.All') is missing"), 'subscriptions')).toMatchObject({

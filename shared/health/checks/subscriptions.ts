@@ -9,6 +9,11 @@ export interface SubscriptionsCheckSources {
   readonly records: { list(): Promise<readonly SubscriptionRecord[]> };
   /** RENEW_WITHIN_MINUTES: the reconciler renews a subscription within min(this, its lifetime / 2) of its expiry. */
   readonly renewWithinMinutes: number;
+  /**
+   * Whether a tenant's entries are judged here: a customer tenant onboarding or degraded has its cause named by
+   * the `tenants` check instead, so that one customer's missing consent does not fail the relay's health.
+   */
+  readonly judged?: (tenantId: string) => boolean;
 }
 
 const MINUTE = 60_000;
@@ -29,7 +34,7 @@ export function subscriptionsCheck(s: SubscriptionsCheckSources): SelfCheck {
     name: 'subscriptions',
     run: async (now) => {
       await s.desired.refresh();
-      const desired = s.desired.all;
+      const desired = s.desired.all.filter((d) => !d.tenantId || !s.judged || s.judged(d.tenantId));
       if (desired.length === 0) return ok('no desired subscription');
       const byName = new Map((await s.records.list()).map((r) => [r.name, r]));
       const missing: string[] = [];

@@ -4,8 +4,8 @@ import { maskSecrets } from '../../util/mask-secrets.js';
 import { fail, ok, warn, type SelfCheck } from '../self-check.js';
 
 export interface TenantsCheckSources {
-  /** The tenants served and the registry's records (a TenantDirectory; `refresh` reads the registry when the last read is stale). */
-  readonly tenants: { refresh(): Promise<void>; readonly served: readonly string[]; readonly records: readonly TenantRecord[] };
+  /** The tenants served and the registry's records (a TenantDirectory; `refresh({ force: true })` reads the registry, throwing when it does not answer). */
+  readonly tenants: { refresh(options?: { force?: boolean }): Promise<void>; readonly served: readonly string[]; readonly records: readonly TenantRecord[] };
 }
 
 /** An onboarding tenant still failing after this long is reported: its admin has had time to consent. */
@@ -48,7 +48,8 @@ export function tenantsCheck(s: TenantsCheckSources): SelfCheck {
   return {
     name: 'tenants',
     run: async (now) => {
-      await s.tenants.refresh();
+      // Forced: a registry that does not answer is storage failing, which the verdict names.
+      await s.tenants.refresh({ force: true });
       const served = new Set(s.tenants.served);
       const records = s.tenants.records;
       const full = records.filter((r) => served.has(r.tenantId) && (r.quotaUsed ?? 0) >= TEAMS_QUOTA_FAIL_AT);
