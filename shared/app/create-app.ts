@@ -45,7 +45,7 @@ export function createApp(settings: Settings, options: AppOptions) {
   const memberships = new MembershipLog(backfillTable);
   // The gaps a queued batch asks for (items refused for an expired validation token) are opened like the others.
   const gapRequests = {
-    open: (g: QueuedGapRequest, log: Logger) => backfill.detector.openForSubscription(g.reason, g.subscriptionId, new Date(g.from), new Date(g.to), log),
+    open: (g: QueuedGapRequest, log: Logger) => backfill.detector.openForSubscription(g.reason, g.subscriptionId, new Date(g.from), new Date(g.to), log, g.tenantId),
   };
   const notificationProcessor = createNotificationProcessor(settings, { certificates, routedLog: routedEvents, hydrator, deliveries, memberships, gapRequests });
   const backfill: Backfill = createBackfill(settings, notificationProcessor, subscriptions, { table: backfillTable, memberships, ...clocked });

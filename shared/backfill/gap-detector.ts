@@ -127,12 +127,18 @@ export class GapDetector {
    * Opens a gap `[from, to]` for the desired subscription whose Graph subscription is `subscriptionId` (its
    * current one, or the one it last replaced), or for all of them when no record names it (replaced twice
    * since, say): reading more back is a duplicate, never a loss. The receiver bounds an expired token's window
-   * (expired-token-gaps.ts), so a replayed request costs at most one such gap per desired subscription.
+   * (expired-token-gaps.ts), so a replayed request costs at most one such gap per desired subscription. With
+   * `tenantId` (the notification's), an unknown subscription's gaps are those of that tenant's entries only.
    */
-  async openForSubscription(reason: GapReason, subscriptionId: string, from: Date, to: Date, logger: Logger): Promise<Gap[]> {
+  async openForSubscription(reason: GapReason, subscriptionId: string, from: Date, to: Date, logger: Logger, tenantId?: string): Promise<Gap[]> {
     const record = (await this.#records.list()).find((r) => (r.subscriptionId === subscriptionId || r.gapSubscriptionId === subscriptionId) && this.#desired.all.some((d) => d.name === r.name));
-    if (!record) logger.warn('backfill.subscription_unknown', { subscriptionId, reason, desired: this.#desired.all.length });
-    return this.open(reason, from, to, record?.name, logger);
+    if (record) return this.open(reason, from, to, record.name, logger);
+    const tenant = tenantId?.toLowerCase();
+    const targets = this.#desired.all.filter((d) => tenant === undefined || (d.tenantId ?? tenant) === tenant);
+    logger.warn('backfill.subscription_unknown', { subscriptionId, reason, tenantId: tenant, desired: targets.length });
+    const out: Gap[] = [];
+    for (const d of targets) out.push(...(await this.open(reason, from, to, d.name, logger)));
+    return out;
   }
 
   /** Opens a gap `[from, to]` for one desired subscription (`name`) or all. */

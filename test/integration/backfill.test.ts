@@ -534,7 +534,7 @@ describe('backfill', () => {
     expect(await r.events('chatMessage')).toEqual([]);
   });
 
-  it('opens the gap of an expired token for every desired subscription when no record names its subscription', async () => {
+  it('opens the gap of an expired token for every desired subscription of its tenant when no record names its subscription', async () => {
     const r = relay([CHAT_MESSAGES, { ...CHAT_MESSAGES, name: 'more-chat-messages' }]);
     await r.manager.reconciler.reconcile();
     const from = new Date(Date.now() - 3 * 3600_000);
@@ -542,6 +542,12 @@ describe('backfill', () => {
     const opened = await r.backfill.detector.openForSubscription('validation_token_expired', 'a-subscription-since-replaced', from, to, r.logger);
     expect(opened.map((g) => [g.name, g.from, g.to]).sort()).toEqual(['chat-messages', 'more-chat-messages'].map((name) => [name, from.toISOString(), to.toISOString()]));
     expect(r.logger.lines.find((l) => l.event === 'backfill.subscription_unknown')?.fields).toMatchObject({ subscriptionId: 'a-subscription-since-replaced' });
+    // Of the notification's own tenant only: another tenant's unknown subscription opens nothing here.
+    expect(await r.backfill.detector.openForSubscription('validation_token_expired', 'another-tenants', from, to, r.logger, 'ffff0000-0000-4000-8000-00000000000f')).toEqual([]);
+    expect((await r.backfill.detector.openForSubscription('validation_token_expired', 'ours-replaced', from, to, r.logger, sim.tenantId)).map((g) => g.name).sort()).toEqual([
+      'chat-messages',
+      'more-chat-messages',
+    ]);
   });
 
   it('reads back what happened between the delete and the create when an edited changeTypes entry is replaced on a chat (one subscription per chat)', async () => {
