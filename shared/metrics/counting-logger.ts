@@ -23,6 +23,10 @@ export function countingLogger(logger: Logger, metrics: Metrics, now: () => Date
       case 'receive.accepted':
         if (typeof f.accepted === 'number' && f.accepted > 0) metrics.add('accepted', undefined, f.accepted);
         break;
+      case 'security.notification_rejected':
+        // Which tenant's notifications come without tokens: the validation_tokens check names it.
+        if (f.reason === 'validation_token_missing' && typeof f.tenantId === 'string') metrics.add('tokens_missing', f.tenantId.toLowerCase(), typeof f.count === 'number' ? f.count : 1);
+        break;
       case 'security.rejections_summary':
         for (const [reason, n] of [...numbers(f.items), ...numbers(f.tokens)]) metrics.add('rejected', reason, n);
         break;

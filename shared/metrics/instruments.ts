@@ -22,6 +22,12 @@ export const RELAY_INSTRUMENTS = [
   { name: 'relay.backfilled', type: 'counter', attributes: [], description: 'Events routed by the backfill.' },
   { name: 'relay.answers', type: 'counter', attributes: ['endpoint', 'status'], description: 'Answers of the receive endpoints (notifications, lifecycle) by HTTP status.' },
   { name: 'relay.slow_answers', type: 'counter', attributes: ['endpoint'], description: "Answers that took longer than Graph's 2,900 ms slow mark." },
+  {
+    name: 'relay.tokens_missing',
+    type: 'counter',
+    attributes: ['tenant'],
+    description: 'Notifications with resource data refused for coming without validationTokens, by tenant (an appRoleAssignmentRequired setting).',
+  },
   { name: 'relay.answer_ms', type: 'histogram', unit: 'ms', attributes: ['endpoint'], description: 'Time from a receive request to its answer.' },
   {
     name: 'relay.delay_ms',

@@ -14,7 +14,7 @@ export interface Metrics {
   routedAt(kind: string, at: Date): void;
 }
 
-export const METRIC_NAMES = ['accepted', 'rejected', 'routed', 'duplicates', 'dead_letters', 'backfilled', 'answers', 'slow_answers'] as const;
+export const METRIC_NAMES = ['accepted', 'rejected', 'routed', 'duplicates', 'dead_letters', 'backfilled', 'answers', 'slow_answers', 'tokens_missing'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 export const HISTOGRAM_NAMES = ['delay_ms', 'answer_ms'] as const;

@@ -293,6 +293,14 @@ describe('the validation tokens check', () => {
     // Answered 202, they are not sent again: the fix says how to read the span back.
     expect(r.fix).toMatch(/npm run backfill -- --since 2026-12-07T11:00:00.000Z/);
   });
+
+  it('names the tenants they came from when the receive path counted them per tenant', async () => {
+    const counters = { 'rejected.validation_token_missing': 5, 'tokens_missing.bbbb0000-0000-4000-8000-00000000000b': 4, 'tokens_missing.cccc0000-0000-4000-8000-00000000000c': 1 };
+    const hours = [{ hour: '2026-12-07T11:00:00.000Z', counters, histograms: {} }];
+    const r = await validationTokensCheck({ read: async () => ({ counters, histograms: {}, hours, lastRouted: {} }) }, ['aaaa0000-0000-4000-8000-00000000000a']).run(NOW);
+    expect(r.message).toContain('(from bbbb0000-0000-4000-8000-00000000000b, cccc0000-0000-4000-8000-00000000000c)');
+    expect(r.fix).toMatch(/In each of tenants bbbb0000-0000-4000-8000-00000000000b, cccc0000-0000-4000-8000-00000000000c's Entra admin center/);
+  });
 });
 
 describe('the Graph permissions check', () => {

@@ -61,6 +61,8 @@ describe('counting what is logged', () => {
     const m = recorder();
     const log = countingLogger(inner, m, () => new Date('2026-11-23T12:00:02.500Z'));
     log.info('receive.accepted', { accepted: 3, rejected: 2 });
+    log.warn('security.notification_rejected', { reason: 'validation_token_missing', tenantId: 'BBBB0000-0000-4000-8000-00000000000B', count: 2 });
+    log.warn('security.notification_rejected', { reason: 'client_state_mismatch', tenantId: 'bbbb0000-0000-4000-8000-00000000000b', count: 2 });
     log.warn('security.rejections_summary', { items: { client_state_mismatch: 2 }, tokens: { expired: 1 }, omittedLines: 0 });
     log.warn('receive.bad_request', { code: 'unsupported_media_type' });
     log.info('route.routed', { type: 'com.microsoft.graph.teams.chatMessage.created', changedAt: '2026-11-23T12:00:00.000Z' });
@@ -72,6 +74,7 @@ describe('counting what is logged', () => {
     log.info('subscriptions.reconciled', { created: 4 });
     expect(m.counts).toEqual({
       accepted: 3,
+      'tokens_missing.bbbb0000-0000-4000-8000-00000000000b': 2,
       'rejected.client_state_mismatch': 2,
       'rejected.expired': 1,
       'rejected.unsupported_media_type': 1,
@@ -86,7 +89,7 @@ describe('counting what is logged', () => {
     expect(m.kinds).toEqual(['chatMessage', 'chat']);
     // A live event's delay, from its change time to when it was routed; a backfilled one's is not a delay of delivery.
     expect(m.delays).toEqual([['delay_ms.chatMessage', 2500]]);
-    expect(inner.lines.map((l) => l.event)).toHaveLength(10);
+    expect(inner.lines.map((l) => l.event)).toHaveLength(12);
     expect(inner.lines[0]).toEqual({ level: 'info', event: 'receive.accepted', fields: { accepted: 3, rejected: 2 } });
   });
 });
