@@ -132,6 +132,8 @@ describe('the verdict and the measures under the local host', () => {
       expect(status.health.verdict).toBe('failing');
       const reason = status.health.reasons.find((r) => r.source === 'validation_tokens');
       expect(reason?.message).toMatch(/without validationTokens/);
+      // Counted per tenant on the receive path: the tenant is named.
+      expect(reason?.message).toContain(LOCAL_TENANT_ID);
       expect(reason?.fix).toMatch(/Assignment required\?/);
       expect((await pageVerdict()).sources).toContain('validation_tokens');
     } finally {
