@@ -47,7 +47,15 @@ export function createApp(settings: Settings, options: AppOptions) {
   const gapRequests = {
     open: (g: QueuedGapRequest, log: Logger) => backfill.detector.openForSubscription(g.reason, g.subscriptionId, new Date(g.from), new Date(g.to), log, g.tenantId),
   };
-  const notificationProcessor = createNotificationProcessor(settings, { certificates, routedLog: routedEvents, hydrator, deliveries, memberships, gapRequests });
+  const notificationProcessor = createNotificationProcessor(settings, {
+    certificates,
+    routedLog: routedEvents,
+    hydrator,
+    deliveries,
+    memberships,
+    gapRequests,
+    serves: (t) => subscriptions.tenants.serves(t),
+  });
   const backfill: Backfill = createBackfill(settings, notificationProcessor, subscriptions, { table: backfillTable, memberships, ...clocked });
   // A storage outage longer than Graph's four hours of retries opens a gap for every desired subscription.
   const notificationReceiver = createNotificationReceiver(settings, {

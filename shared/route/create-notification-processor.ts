@@ -84,13 +84,15 @@ export interface NotificationProcessorParts {
   readonly deliveries?: NotificationProcessorOptions['deliveries'];
   readonly memberships?: NotificationProcessorOptions['memberships'];
   readonly gapRequests?: NotificationProcessorOptions['gapRequests'];
+  /** The tenants served (the tenant registry's): a notification of a tenant removed since it was queued is dropped. */
+  readonly serves?: NotificationProcessorOptions['serves'];
 }
 
 export function createNotificationProcessor(
   settings: StorageSettings & Pick<ReceiveSettings, 'notificationsContainer'> & RouteSettings & CertificateSettings,
   parts: NotificationProcessorParts = {},
 ): NotificationProcessor {
-  const { hydrator, deliveries, memberships, gapRequests } = parts;
+  const { hydrator, deliveries, memberships, gapRequests, serves } = parts;
   const queues = createQueueServiceClient(settings.storage, STORAGE_RETRY.message);
   const blobs = createBlobServiceClient(settings.storage, STORAGE_RETRY.message);
   return new NotificationProcessor({
@@ -104,5 +106,6 @@ export function createNotificationProcessor(
     ...(deliveries ? { deliveries } : {}),
     ...(memberships ? { memberships } : {}),
     ...(gapRequests ? { gapRequests } : {}),
+    ...(serves ? { serves } : {}),
   });
 }

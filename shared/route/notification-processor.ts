@@ -24,6 +24,8 @@ export type ProcessOutcome =
   | { readonly status: 'duplicate'; readonly eventId: string }
   | { readonly status: 'dropped'; readonly eventId: string; readonly rule: number }
   | { readonly status: 'dead-lettered'; readonly reason: DeadLetterReason }
+  /** A notification of a tenant the relay no longer serves (removed after it was queued): dropped, logged. */
+  | { readonly status: 'not-served'; readonly tenantId: string }
   /** A v2 message: one outcome per item, in order. */
   | { readonly status: 'batch'; readonly items: readonly ItemOutcome[] };
 
@@ -57,6 +59,8 @@ export interface NotificationProcessorOptions {
   readonly deliveries?: { delivered(subscriptionId: string, at: Date): Promise<void> };
   /** Opens the backfill gaps a v2 message asks for (idempotent: a retried message opens none twice). */
   readonly gapRequests?: { open(request: QueuedGapRequest, logger: Logger): Promise<unknown> };
+  /** Whether the relay still serves a tenant: a notification queued before its tenant was removed goes no further. */
+  readonly serves?: (tenantId: string) => Promise<boolean>;
 }
 
 export interface ProcessContext {
@@ -102,6 +106,7 @@ export class NotificationProcessor {
   readonly #memberships: NotificationProcessorOptions['memberships'];
   readonly #deliveries: NotificationProcessorOptions['deliveries'];
   readonly #gapRequests: NotificationProcessorOptions['gapRequests'];
+  readonly #serves: NotificationProcessorOptions['serves'];
 
   constructor(options: NotificationProcessorOptions) {
     this.#certificates = options.certificates;
@@ -114,6 +119,7 @@ export class NotificationProcessor {
     this.#memberships = options.memberships;
     this.#deliveries = options.deliveries;
     this.#gapRequests = options.gapRequests;
+    this.#serves = options.serves;
   }
 
   /**
@@ -209,6 +215,11 @@ export class NotificationProcessor {
     const parsed = changeNotificationSchema.safeParse(queued.notification);
     if (!parsed.success) throw new PermanentFailure('malformed_message', `The queued notification is not a change notification: ${parsed.error.issues[0]?.message ?? ''}`);
     const notification: ChangeNotification = parsed.data;
+    if (this.#serves && !(await this.#serves(notification.tenantId))) {
+      // Offboarded since it was queued: neither routed, nor remembered, nor dead-lettered (its purge may follow).
+      logger.warn('route.tenant_not_served', { tenantId: notification.tenantId, subscriptionId: notification.subscriptionId });
+      return { status: 'not-served', tenantId: notification.tenantId };
+    }
     await this.#deliveries?.delivered(notification.subscriptionId, new Date(queued.receivedAt)).catch((e: Error) => logger.warn('route.delivery_not_noted', { error: e.message }));
 
     let resource = notification.encryptedContent ? await decryptNotification(notification.encryptedContent, this.#certificates) : undefined;

@@ -10,7 +10,8 @@ import { readSettings } from '../../shared/config/settings.js';
 import { createRecordingLogger } from '../../shared/log.js';
 import { testAzurite, uniqueName, type AzuriteProcess } from '../helpers/azurite.js';
 import { bearerFor, graphClient } from '../helpers/graph-client.js';
-import { CLIENT_STATE } from '../helpers/notifications.js';
+import { CLIENT_STATE, changeNotification } from '../helpers/notifications.js';
+import { QUEUED_NOTIFICATION_SCHEMA } from '../../shared/queue/queued-notification.js';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink.js';
 
 /** Customer tenants: B consented, X not (yet). */
@@ -150,6 +151,14 @@ describe('tenants onboarded, settled by each reconcile run, and removed (simulat
     expect(await oursIn(X)).toEqual([]);
     expect(app.subscriptions.tenants.served).toEqual([sim.tenantId]);
     // The registry keeps both for audit.
+    // A notification of X queued before its removal goes no further.
+    const { clientState: _verified, ...queuedItem } = changeNotification({ tenantId: X });
+    const outcome = await app.notificationProcessor.process(
+      { schema: QUEUED_NOTIFICATION_SCHEMA, kind: 'change', receivedAt: new Date().toISOString(), notification: queuedItem },
+      { sourceQueue: 'in', logger },
+    );
+    expect(outcome).toEqual({ status: 'not-served', tenantId: X });
+    expect(logger.lines.some((l) => l.event === 'route.tenant_not_served' && l.fields.tenantId === X)).toBe(true);
     // A run that read X as served before its removal leaves it removed.
     await app.tenants.onboarding.observe({ tenantId: X, report: { entries: [], undesired: [], held: 1 } });
     expect((await app.tenants.registry.list()).map((t) => [t.tenantId, t.state]).sort()).toEqual(
