@@ -327,6 +327,7 @@ var appSettings = union(
     BACKFILL_AFTER_DOWNTIME_SECONDS: '600'
     BACKFILL_MARGIN_MINUTES: '15'
     BACKFILL_SAFETY_NET_HOURS: string(backfillSafetyNetHours)
+    BACKFILL_READS_PER_SECOND: '20'
     EVENT_PAYLOAD_RETENTION_DAYS: string(eventPayloadRetentionDays)
     NOTIFICATIONS_MAX_BODY_BYTES: '16777216'
     RECEIVE_STORAGE_TIMEOUT_MS: '1200'
@@ -335,6 +336,7 @@ var appSettings = union(
     METRICS_RETENTION_DAYS: '30'
     HEALTH_TABLE: tableNames.health
     TENANTS_TABLE: tableNames.tenants
+    TENANT_BASELINE_HOURS: '24'
     HEALTH_SILENT_SUBSCRIPTION_HOURS: '24'
     // The verdict's thresholds and the alerts' are one choice.
     HEALTH_GAP_OPEN_MINUTES: string(alertGapOpenMinutes)

@@ -136,13 +136,16 @@ export class TenantOnboarding implements TenantRunObserver {
     }
     const names = this.#o.desired.forTenant(id).map((d) => d.name);
     const closed = await this.#o.closeGaps(names, 'the tenant was removed');
-    // Its records point at nothing from now on: added again, its subscriptions are new ones, not replacements
-    // of these (whose windows without subscription would read back the whole time it was away).
-    for (const name of names) {
-      const r = await this.#o.records.get(name);
-      if (r) await this.#o.records.save({ name, resource: r.resource, changeTypes: r.changeTypes, lastAction: 'removed', updatedAt: at().toISOString() });
-    }
+    // A purge reads the records (their subscription ids name the delivery rows) and deletes them.
     if (options.purge) await options.purge(id, names);
+    else {
+      // Its records point at nothing from now on: added again, its subscriptions are new ones, not replacements
+      // of these (whose windows without subscription would read back the whole time it was away).
+      for (const name of names) {
+        const r = await this.#o.records.get(name);
+        if (r) await this.#o.records.save({ name, resource: r.resource, changeTypes: r.changeTypes, lastAction: 'removed', updatedAt: at().toISOString() });
+      }
+    }
     this.#o.logger.warn('tenants.removed', { tenantId: id, by: options.by, subscriptionsDeleted: deleted.length, gapsClosed: closed, purged: options.purge !== undefined });
     return (await this.#o.registry.update(id, { state: 'removed', removedAt: at().toISOString(), removedBy: options.by, ...(options.purge ? { purgedAt: at().toISOString() } : {}) }, at()))!;
   }
