@@ -17,7 +17,7 @@ import { ValidationTokenVerifier } from './validation-tokens.js';
  */
 export function createNotificationReceiver(
   settings: StorageSettings & ReceiveSettings,
-  options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown>; metrics?: Metrics; now?: () => number; tenants?: TenantAllowList } = {},
+  options: { onStorageLoss?: (from: Date, to: Date) => Promise<unknown>; metrics?: Metrics; now?: () => number; tenants?: TenantAllowList; deadlineMs?: number } = {},
 ): NotificationReceiver {
   const retryOptions = receiveRetry(settings.storageTimeoutMs);
   const store = new StorageNotificationStore({
@@ -45,6 +45,7 @@ export function createNotificationReceiver(
     maxBodyBytes: settings.maxBodyBytes,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
     ...(options.onStorageLoss ? { outages: new StorageOutageWatch({ onLoss: options.onStorageLoss }) } : {}),
   });
 }

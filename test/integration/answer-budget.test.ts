@@ -37,7 +37,7 @@ describe("the answer budget: every answer before Graph's 2,900 ms mark", () => {
       // Stalled from the first connection: a kept-alive one opened before would still pass.
       queue.mode = 'hang';
       blob.mode = 'hang';
-      const r: TestReceiver = testReceiver(azuriteVia(azurite, { queue: queue.port, blob: blob.port }), issuer.jwksUrl);
+      const r: TestReceiver = testReceiver(azuriteVia(azurite, { queue: queue.port, blob: blob.port }), issuer.jwksUrl, {}, { productionBudget: true });
       const large = Array.from({ length: 300 }, () => changeNotification()); // over 64 KiB: a claim-check blob first
       const answers = await Promise.all([
         ...Array.from({ length: 8 }, () => timed(r.post({ value: [changeNotification(), changeNotification()] }))),
@@ -55,7 +55,7 @@ describe("the answer budget: every answer before Graph's 2,900 ms mark", () => {
     const queue: TcpProxy = await startTcpProxy(azurite.ports.queue);
     try {
       queue.mode = 'hang';
-      const r = testReceiver(azuriteVia(azurite, { queue: queue.port }), issuer.jwksUrl);
+      const r = testReceiver(azuriteVia(azurite, { queue: queue.port }), issuer.jwksUrl, {}, { productionBudget: true });
       // 1,900 ms for the body, then the store's full 1,200 ms would end at 3.1 s: past Graph's mark.
       const answer = await timed(r.post({ value: [changeNotification()] }, { bodyArrivesAfterMs: 1900 }));
       expect(answer.status).toBe(503);
@@ -71,7 +71,7 @@ describe("the answer budget: every answer before Graph's 2,900 ms mark", () => {
       keys.mode = 'hang';
       const jwksUrl = new URL(issuer.jwksUrl);
       jwksUrl.port = String(keys.port);
-      const r = testReceiver(azuriteVia(azurite, {}), jwksUrl.href);
+      const r = testReceiver(azuriteVia(azurite, {}), jwksUrl.href, {}, { productionBudget: true });
       const answer = await timed(r.post({ value: [encryptedNotification()], validationTokens: [await issuer.sign()] }));
       expect(answer.status).toBe(503);
       expect(answer.ms).toBeLessThan(GRAPH_SLOW_ANSWER_MS);
